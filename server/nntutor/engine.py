@@ -1,0 +1,58 @@
+"""The engine: a document in, findings out. Knows nothing of LSP, Jupyter or terminals."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from . import suppressions
+from .config import Config
+from .document import Document
+from .findings import Analysis
+from .rules import RuleContext, all_rules
+from .values import Values
+
+log = logging.getLogger(__name__)
+
+
+def analyze(doc: Document, config: Config | None = None, workspace=None) -> Analysis:
+    config = config or Config()
+    result = Analysis(doc.path)
+    if doc.notice:
+        result.notices.append(f"{doc.path}: {doc.notice}")
+    values = Values(doc.facts, workspace)
+    data = doc.data
+    by_line, file_wide = suppressions.parse(doc.facts)
+    for rule in all_rules().values():
+        if not config.enabled(rule.id):
+            continue
+        if rule.needs and not any(n in data for n in rule.needs):
+            continue
+        ctx = RuleContext(doc, rule, values)
+        try:
+            found = list(rule.check(ctx))
+        except Exception as exc:  # a rule bug must not take the other rules down
+            log.exception("rule %s failed on %s", rule.id, doc.path)
+            result.notices.append(f"{doc.path}: internal error in rule {rule.id}: {exc!r}")
+            continue
+        severity = config.severity.get(rule.id)
+        for f in found:
+            if suppressions.is_suppressed(f.rule, f.location.line, by_line, file_wide):
+                continue
+            if severity is not None:
+                f = replace(f, severity=severity)
+            result.findings.append(f)
+    result.findings.sort(key=lambda f: f.sort_key())
+    # One finding per rule and place: two paths to the same bug are one bug.
+    seen = set()
+    unique = []
+    for f in result.findings:
+        key = (f.rule, f.location.start, f.location.end)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    result.findings = unique
+    return result
+
+
+def analyze_text(text: str, path: str = "<string>", config: Config | None = None, workspace=None):
+    return analyze(Document.from_text(text, path), config, workspace)

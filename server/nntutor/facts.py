@@ -1,0 +1,194 @@
+"""Facts about one document, computed once per version with a single tree-sitter query.
+
+Everything the rules need to follow values: imports, bindings (who assigned what, where),
+calls, scopes (functions), loops and `with` blocks. Rules never walk the whole tree themselves.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from .parsing import captures
+from .symbols import collect_imports, qualname
+
+_PATTERN = """
+(import_statement) @import
+(import_from_statement) @from
+(assignment) @assign
+(augmented_assignment) @aug
+(call) @call
+(function_definition) @def
+(class_definition) @class
+(with_statement) @with
+(for_statement) @for
+(while_statement) @while
+(comment) @comment
+"""
+
+
+@dataclass(slots=True)
+class Binding:
+    name: str
+    target: object        # the identifier node that receives the value
+    value: object | None  # the right-hand side expression (None: unknown, e.g. a parameter)
+    index: int | None     # position in a tuple unpack, None for a plain assignment
+    count: int            # number of targets in that unpack
+    kind: str             # assign | for | with | param | aug
+    scope: int            # start byte of the enclosing function, -1 for module level
+    pos: int              # start byte of the statement (order of execution within a scope)
+
+
+class Facts:
+    def __init__(self, doc):
+        self.doc = doc
+        text = doc.text
+        self.text = text
+        caps = captures(_PATTERN, doc.tree.root_node)
+        self.imports = collect_imports(caps.get("import", ()), caps.get("from", ()), text)
+        self.calls = caps.get("call", [])
+        self.functions = caps.get("def", [])
+        self.classes_nodes = caps.get("class", [])
+        self.withs = caps.get("with", [])
+        self.loops = caps.get("for", []) + caps.get("while", [])
+        self.loops.sort(key=lambda n: n.start_byte)
+        self.comments = caps.get("comment", [])
+        self.aug_assigns = caps.get("aug", [])
+        self._func_starts = [f.start_byte for f in self.functions]
+        self.bindings: dict[str, list[Binding]] = {}
+        for node in caps.get("assign", ()):
+            left = node.child_by_field_name("left")
+            right = node.child_by_field_name("right")
+            self._bind_target(left, right, "assign", node)
+        for node in self.aug_assigns:
+            left = node.child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                self._add(text(left), left, node, None, 1, "aug", node)
+        for loop in caps.get("for", ()):
+            self._bind_target(loop.child_by_field_name("left"), loop.child_by_field_name("right"),
+                              "for", loop)
+        for func in self.functions:
+            params = func.child_by_field_name("parameters")
+            if params is None:
+                continue
+            for p in params.named_children:
+                ident = p if p.type == "identifier" else p.child_by_field_name("name") or (
+                    p.named_children[0] if p.named_children else None)
+                if ident is not None and ident.type == "identifier":
+                    self._add(text(ident), ident, None, None, 1, "param", func, scope=func.start_byte)
+        self._by_call_func: dict[int, str | None] = {}
+
+    # -- bindings -------------------------------------------------------------------------
+    def _bind_target(self, left, right, kind, stmt):
+        if left is None:
+            return
+        if left.type == "identifier":
+            self._add(self.text(left), left, right, None, 1, kind, stmt)
+        elif left.type in ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list"):
+            items = [c for c in left.named_children]
+            for i, item in enumerate(items):
+                if item.type == "identifier":
+                    self._add(self.text(item), item, right, i, len(items), kind, stmt)
+                elif item.type in ("tuple_pattern", "list_pattern", "pattern_list", "tuple") and kind == "for":
+                    for sub in item.named_children:
+                        if sub.type == "identifier":
+                            self._add(self.text(sub), sub, right, None, 0, kind, stmt)
+
+    def _add(self, name, target, value, index, count, kind, stmt, scope=None):
+        if scope is None:
+            func = self.function_at(stmt.start_byte)
+            scope = func.start_byte if func is not None else -1
+        self.bindings.setdefault(name, []).append(
+            Binding(name, target, value, index, count, kind, scope, stmt.start_byte))
+
+    def function_at(self, pos: int):
+        """Innermost function definition containing byte `pos` (its body, not its name)."""
+        i = bisect_right(self._func_starts, pos) - 1
+        while i >= 0:
+            f = self.functions[i]
+            if f.start_byte < pos < f.end_byte:
+                return f
+            i -= 1
+        return None
+
+    def scope_id(self, pos: int) -> int:
+        f = self.function_at(pos)
+        return f.start_byte if f is not None else -1
+
+    def binding(self, name: str, pos: int) -> Binding | None:
+        """The binding of `name` that reaches `pos`: the latest one before it in the same scope,
+        else (a global read from a function) the latest module-level one."""
+        entries = self.bindings.get(name)
+        if not entries:
+            return None
+        scope = self.scope_id(pos)
+        best = None
+        for b in entries:
+            if b.scope == scope and b.pos < pos and (best is None or b.pos >= best.pos):
+                best = b
+        if best is None and scope != -1:
+            for b in entries:
+                if b.scope == -1 and (best is None or b.pos >= best.pos):
+                    best = b
+        return best
+
+    # -- names ----------------------------------------------------------------------------
+    def qual(self, node) -> str | None:
+        return qualname(node, self.imports, self.text) if node is not None else None
+
+    def callee_qual(self, call) -> str | None:
+        key = call.start_byte
+        if key not in self._by_call_func:
+            self._by_call_func[key] = self.qual(call.child_by_field_name("function"))
+        return self._by_call_func[key]
+
+    # -- structure helpers ---------------------------------------------------------------
+    def loops_containing(self, pos: int) -> list:
+        return [lp for lp in self.loops if lp.start_byte < pos < lp.end_byte]
+
+    def innermost_loop(self, pos: int):
+        loops = self.loops_containing(pos)
+        return loops[-1] if loops else None
+
+    def calls_in(self, node) -> list:
+        start, end = node.start_byte, node.end_byte
+        lo = _first_at_or_after(self.calls, start)
+        out = []
+        for call in self.calls[lo:]:
+            if call.start_byte >= end:
+                break
+            out.append(call)
+        return out
+
+    def in_no_grad(self, pos: int) -> bool:
+        """Inside `with torch.no_grad()/inference_mode()` or a function decorated with them."""
+        for w in self.withs:
+            if w.start_byte < pos < w.end_byte and self._is_no_grad_with(w):
+                return True
+        func = self.function_at(pos)
+        while func is not None:
+            parent = func.parent
+            if parent is not None and parent.type == "decorated_definition":
+                for dec in parent.named_children:
+                    if dec.type == "decorator" and _NO_GRAD_RE(self.text(dec)):
+                        return True
+            func = self.function_at(func.start_byte)
+        return False
+
+    def _is_no_grad_with(self, w) -> bool:
+        clause = w.named_children[0] if w.named_children else None
+        return clause is not None and _NO_GRAD_RE(self.text(clause))
+
+
+def _first_at_or_after(nodes, pos):
+    lo, hi = 0, len(nodes)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if nodes[mid].start_byte < pos:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _NO_GRAD_RE(s: str) -> bool:
+    return "no_grad" in s or "inference_mode" in s

@@ -1,0 +1,160 @@
+"""Model classes (nn.Module / keras.Model subclasses): their layers and what `forward` returns.
+
+This is what lets `train.py` know that `Net` from `models.py` ends in a softmax.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .findings import Location
+from .values import Values, strip
+
+TORCH_BASES = {"torch.nn.Module"}
+KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
+STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
+
+
+@dataclass
+class ModelClass:
+    name: str
+    path: str
+    framework: str                      # torch | keras
+    layers: dict = field(default_factory=dict)   # attr -> (qual, ctor node or None)
+    output: frozenset = frozenset()     # tags of what forward() returns
+    output_node: object = None          # node applying the last activation (same file only)
+    output_location: Location | None = None
+    # Has layers that behave differently in train and eval mode (dropout, batch norm).
+    mode_dependent: bool = True
+
+    def summary(self) -> "ModelClass":
+        """A copy without tree-sitter nodes, safe to send to another process or file."""
+        return ModelClass(self.name, self.path, self.framework, {}, self.output, None,
+                          self.output_location, self.mode_dependent)
+
+
+def index_classes(facts) -> dict[str, ModelClass]:
+    text = facts.text
+    classes: dict[str, ModelClass] = {}
+    values = None
+    for node in facts.classes_nodes:
+        name_node = node.child_by_field_name("name")
+        supers = node.child_by_field_name("superclasses")
+        if name_node is None or supers is None:
+            continue
+        framework = None
+        for base in supers.named_children:
+            q = facts.qual(base)
+            if q in TORCH_BASES or (q is None and text(base).endswith(("nn.Module", "Module"))):
+                framework = "torch"
+            elif q in KERAS_BASES:
+                framework = "keras"
+            elif base.type == "identifier" and text(base) in classes:
+                framework = classes[text(base)].framework
+        if framework is None:
+            continue
+        cls = ModelClass(text(name_node), facts.doc.path, framework)
+        body = node.child_by_field_name("body")
+        body_text = text(body) if body is not None else ""
+        cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS)
+        classes[cls.name] = cls
+        if body is None:
+            continue
+        if values is None:
+            values = Values(facts)
+            values._local_classes = classes  # classes seen so far: a model may wrap another
+        _collect_layers(facts, values, body, cls)
+        forward = _method(body, "forward" if framework == "torch" else "call", text)
+        if forward is not None:
+            _forward_output(facts, values, forward, cls)
+    return classes
+
+
+def _method(body, name, text):
+    for child in body.named_children:
+        fn = child
+        if child.type == "decorated_definition":
+            fn = child.child_by_field_name("definition")
+        if fn is not None and fn.type == "function_definition":
+            n = fn.child_by_field_name("name")
+            if n is not None and text(n) == name:
+                return fn
+    return None
+
+
+def _collect_layers(facts, values, body, cls):
+    init = _method(body, "__init__", facts.text)
+    if init is None:
+        return
+    for call in facts.calls_in(init):
+        parent = call.parent
+        if parent is None or parent.type != "assignment":
+            continue
+        left = parent.child_by_field_name("left")
+        if left is None or left.type != "attribute" or strip(parent.child_by_field_name("right")) != call:
+            continue
+        obj = left.child_by_field_name("object")
+        attr = left.child_by_field_name("attribute")
+        if obj is None or attr is None or facts.text(obj) != "self":
+            continue
+        qual, ctor = values.instance(call)
+        if qual is not None:
+            cls.layers[facts.text(attr)] = (qual, ctor)
+            if qual.startswith("torch.nn.") and ("Dropout" in qual or "BatchNorm" in qual):
+                cls.mode_dependent = True
+
+
+def _forward_output(facts, values, forward, cls):
+    body = forward.child_by_field_name("body")
+    if body is None:
+        return
+    returns = []
+    stack = [body]
+    while stack:  # returns of forward itself, not of nested functions
+        node = stack.pop()
+        for child in node.named_children:
+            if child.type == "return_statement":
+                returns.append(child)
+            elif child.type not in ("function_definition", "class_definition", "lambda"):
+                stack.append(child)
+    outputs = set()
+    node_used = None
+    for ret in returns:
+        value = ret.named_children[0] if ret.named_children else None
+        if value is None or value.type == "tuple":
+            return  # several outputs: do not guess which one is the prediction
+        tags, applied = values.tags(value, self_layers=cls.layers)
+        if not tags:
+            return
+        outputs.add(tags)
+        node_used = applied
+    if len(outputs) == 1:
+        cls.output = outputs.pop()
+        cls.output_node = node_used
+        if node_used is not None:
+            cls.output_location = Location.of_node(facts.doc, node_used)
+
+
+class Workspace:
+    """Model classes from every file of a project, keyed by short name and by module path."""
+
+    def __init__(self):
+        self.by_name: dict[str, list[ModelClass]] = {}
+
+    def add_file(self, path: str, classes: dict[str, ModelClass]) -> None:
+        for name in list(self.by_name):
+            self.by_name[name] = [c for c in self.by_name[name] if c.path != path]
+        for cls in classes.values():
+            self.by_name.setdefault(cls.name, []).append(cls.summary())
+
+    def get_class(self, qual: str):
+        short = qual.rsplit(".", 1)[-1]
+        found = self.by_name.get(short)
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0]
+        module = qual.rsplit(".", 1)[0].replace(".", "/") if "." in qual else ""
+        for cls in found:
+            if module and cls.path.replace("\\", "/").endswith(module + ".py"):
+                return cls
+        return None  # ambiguous: stay silent rather than guess

@@ -1,0 +1,122 @@
+"""Jupyter notebooks as one virtual Python source.
+
+Code cells are joined (one blank line apart) so flows across cells are seen (scaler fitted in
+cell 3, split in cell 5). IPython syntax that is not Python (`%magic`, `!shell`, `%%cell` magics,
+`x = !cmd`, `obj?`) is blanked to a comment of the same length, so columns stay true.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+_MAGIC_LINE = re.compile(rb"^(\s*)([%!?])")
+_SHELL_ASSIGN = re.compile(rb"^(\s*[\w.,\s]+=\s*)([!%])")
+_HELP_SUFFIX = re.compile(rb"^(\s*[\w.]+)(\?\??)\s*$")
+
+
+class NotebookError(ValueError):
+    """The file is not a readable notebook (corrupt JSON, wrong shape)."""
+
+
+@dataclass
+class Cell:
+    index: int          # index among all cells of the notebook (markdown included)
+    source: str
+    kind: str = "code"  # only code cells are analysed
+    cell_id: str | None = None
+
+
+@dataclass
+class CellMap:
+    """Where each code cell lives in the virtual source (0-based virtual line of its first line)."""
+
+    cells: list[Cell] = field(default_factory=list)
+    first_lines: list[int] = field(default_factory=list)
+
+    def locate(self, virtual_line: int) -> tuple[int, int]:
+        """Virtual line -> (cell index in the notebook, 0-based line inside the cell)."""
+        from bisect import bisect_right
+
+        slot = max(0, bisect_right(self.first_lines, virtual_line) - 1)
+        return self.cells[slot].index, virtual_line - self.first_lines[slot]
+
+    def virtual_line(self, cell_index: int, line: int) -> int | None:
+        for cell, first in zip(self.cells, self.first_lines):
+            if cell.index == cell_index:
+                return first + line
+        return None
+
+
+def blank_ipython(source: bytes) -> bytes:
+    """Turn IPython-only lines into same-length comments; leave Python untouched."""
+    lines = source.split(b"\n")
+    if lines and lines[0].lstrip().startswith(b"%%"):
+        # A cell magic (%%bash, %%time, %%writefile ...): the body may not be Python at all.
+        magic = lines[0].strip().split()[0]
+        if magic in (b"%%time", b"%%timeit", b"%%capture", b"%%prun"):
+            return b"\n".join([_comment(lines[0])] + lines[1:])
+        return b"\n".join(_comment(line) for line in lines)
+    out = []
+    for line in lines:
+        if _MAGIC_LINE.match(line):
+            out.append(_comment(line))
+            continue
+        m = _SHELL_ASSIGN.match(line)
+        if m and not line.rstrip().endswith(b"="):
+            head = m.group(1)
+            out.append(head + b"0#" + line[len(head) + 2:] if len(line) > len(head) + 1
+                       else head + b"0")
+            continue
+        m = _HELP_SUFFIX.match(line)
+        if m and not line.strip().startswith(b"#"):
+            out.append(_comment(line))
+            continue
+        out.append(line)
+    return b"\n".join(out)
+
+
+def _comment(line: bytes) -> bytes:
+    stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    return indent + b"#" + stripped[1:] if stripped else line
+
+
+def cells_from_ipynb(raw: str | bytes) -> list[Cell]:
+    """Parse .ipynb JSON into cells; raises NotebookError with a clear reason."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NotebookError(f"not valid notebook JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise NotebookError("notebook JSON has no 'cells' list")
+    cells = []
+    for index, cell in enumerate(data["cells"]):
+        if not isinstance(cell, dict):
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            source = ""
+        cells.append(Cell(index=index, source=source, kind=str(cell.get("cell_type", "code")),
+                          cell_id=cell.get("id") if isinstance(cell.get("id"), str) else None))
+    return cells
+
+
+def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
+    """Code cells -> one virtual source (IPython blanked) and the map back to cells."""
+    cmap = CellMap()
+    parts: list[bytes] = []
+    line = 0
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        body = blank_ipython(cell.source.encode("utf-8", errors="replace"))
+        if body.endswith(b"\n"):
+            body = body[:-1]
+        cmap.cells.append(cell)
+        cmap.first_lines.append(line)
+        parts.append(body)
+        line += body.count(b"\n") + 2  # the cell's lines plus one blank separator line
+    return b"\n\n".join(parts) + (b"\n" if parts else b""), cmap

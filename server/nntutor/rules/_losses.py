@@ -1,0 +1,203 @@
+"""Where losses consume model outputs (torch) and how Keras models end and are compiled.
+
+Shared by the softmax/sigmoid family of rules, so each rule is only its decision."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, method_call, string_value, strip
+
+# kind of loss -> what its input must be
+TORCH_LOSSES = {
+    "torch.nn.CrossEntropyLoss": "ce", "torch.nn.functional.cross_entropy": "ce",
+    "torch.nn.NLLLoss": "nll", "torch.nn.functional.nll_loss": "nll",
+    "torch.nn.BCELoss": "bce", "torch.nn.functional.binary_cross_entropy": "bce",
+    "torch.nn.BCEWithLogitsLoss": "bce_logits",
+    "torch.nn.functional.binary_cross_entropy_with_logits": "bce_logits",
+}
+
+
+@dataclass
+class LossSite:
+    call: object       # the call computing the loss: criterion(out, y) / F.cross_entropy(out, y)
+    kind: str          # ce | nll | bce | bce_logits
+    input: object      # the prediction argument
+    ctor: object       # nn.XLoss(...) constructing call, None for functional losses
+
+
+def torch_loss_sites(ctx) -> list[LossSite]:
+    facts, values = ctx.facts, ctx.values
+    sites = []
+    for call in facts.calls:
+        q = facts.callee_qual(call)
+        ctor = None
+        if q is None:
+            fn = strip(call.child_by_field_name("function"))
+            if fn is None or fn.type not in ("identifier", "attribute"):
+                continue
+            if fn.type == "attribute" and method_call(call)[1] in ("backward", "item", "to"):
+                continue
+            q, ctor = values.instance(fn)
+            if q is None or q not in TORCH_LOSSES or ctor is None or ctor is call:
+                continue
+        kind = TORCH_LOSSES.get(q)
+        if kind is None:
+            continue
+        pos, kw = args_of(call)
+        inp = pos[0] if pos else kw.get("input")
+        if inp is None:
+            continue
+        sites.append(LossSite(call, kind, inp, ctor))
+    return sites
+
+
+# -- Keras -----------------------------------------------------------------------------------
+KERAS_SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
+KERAS_MODEL = {"keras.Model", "keras.models.Model"}
+KERAS_TRANSPARENT = {"Dropout", "Flatten", "Reshape", "SpatialDropout1D", "SpatialDropout2D",
+                     "GaussianNoise", "GaussianDropout", "ActivityRegularization"}
+KERAS_PROB_LOSSES = {"categorical_crossentropy": SOFTMAX, "sparse_categorical_crossentropy": SOFTMAX,
+                     "binary_crossentropy": SIGMOID}
+KERAS_LOSS_CLASSES = {"keras.losses.CategoricalCrossentropy": SOFTMAX,
+                      "keras.losses.SparseCategoricalCrossentropy": SOFTMAX,
+                      "keras.losses.BinaryCrossentropy": SIGMOID,
+                      "keras.losses.categorical_crossentropy": SOFTMAX,
+                      "keras.losses.sparse_categorical_crossentropy": SOFTMAX,
+                      "keras.losses.binary_crossentropy": SIGMOID}
+
+
+def keras_activation(facts, layer_call) -> tuple[str | None, object]:
+    """(tag, node) for one Keras layer construction: softmax / sigmoid / logits / 'skip' / None."""
+    q = facts.callee_qual(layer_call) or ""
+    short = q.rsplit(".", 1)[-1]
+    if not q.startswith("keras."):
+        return None, None
+    if short in KERAS_TRANSPARENT:
+        return "skip", None
+    pos, kw = args_of(layer_call)
+    if short == "Softmax":
+        return SOFTMAX, layer_call
+    if short == "Activation":
+        act = pos[0] if pos else kw.get("activation")
+    else:
+        act = kw.get("activation")
+        if act is None and short in ("Dense", "Conv1D", "Conv2D") and len(pos) >= 2 and short == "Dense":
+            act = pos[1]
+    if act is None:
+        return (LOGITS, layer_call) if short in ("Dense", "Conv1D", "Conv2D", "EinsumDense") else (None, None)
+    name = string_value(act)
+    if name is None:
+        aq = facts.qual(act) or ""
+        name = aq.rsplit(".", 1)[-1] if aq else None
+    if name in ("softmax",):
+        return SOFTMAX, act
+    if name in ("sigmoid",):
+        return SIGMOID, act
+    if name in ("linear", None) and short == "Dense":
+        return (LOGITS, layer_call) if name == "linear" else (None, None)
+    return None, None
+
+
+def keras_output(ctx, model_expr):
+    """(tag, node of the last layer or its activation, last layer call) of a Keras model, or Nones."""
+    facts = ctx.facts
+    ctor = follow(facts, model_expr)
+    if ctor is None or ctor.type != "call":
+        return None, None, None
+    q = facts.callee_qual(ctor)
+    layers = []
+    if q in KERAS_SEQUENTIAL:
+        pos, kw = args_of(ctor)
+        lst = pos[0] if pos else kw.get("layers")
+        if lst is not None and strip(lst).type == "list":
+            layers = [c for c in strip(lst).named_children if c.type == "call"]
+        # model.add(...) calls on the same name, in order
+        if model_expr.type == "identifier":
+            name = facts.text(model_expr)
+            for call in facts.calls:
+                recv, method = method_call(call)
+                if method == "add" and recv is not None and facts.text(recv) == name \
+                        and call.start_byte > ctor.start_byte:
+                    p, _ = args_of(call)
+                    if p and strip(p[0]).type == "call":
+                        layers.append(strip(p[0]))
+    elif q in KERAS_MODEL:
+        pos, kw = args_of(ctor)
+        out = kw.get("outputs") or (pos[1] if len(pos) > 1 else None)
+        out = follow(facts, out) if out is not None else None
+        while out is not None and out.type == "call":
+            fn = strip(out.child_by_field_name("function"))
+            if fn is not None and fn.type == "call":   # layers.Dense(10)(x)
+                tag, node = keras_activation(facts, fn)
+                if tag == "skip":
+                    args, _ = args_of(out)
+                    out = follow(facts, args[0]) if args else None
+                    continue
+                return tag, node, fn
+            break
+        return None, None, None
+    else:
+        return None, None, None
+    for layer in reversed(layers):
+        tag, node = keras_activation(facts, layer)
+        if tag == "skip":
+            continue
+        return tag, node, layer
+    return None, None, None
+
+
+@dataclass
+class KerasCompile:
+    call: object        # model.compile(...)
+    model: object       # the receiver expression
+    loss_node: object   # the loss argument
+    expects: str        # SOFTMAX | SIGMOID: what the loss wants as input when from_logits is False
+    from_logits: bool
+
+
+def keras_compiles(ctx) -> list[KerasCompile]:
+    facts = ctx.facts
+    found = []
+    for call in facts.calls:
+        recv, method = method_call(call)
+        if method != "compile" or recv is None:
+            continue
+        pos, kw = args_of(call)
+        loss = kw.get("loss") or (pos[1] if len(pos) > 1 else None)
+        if loss is None:
+            continue
+        name = string_value(loss)
+        if name is not None:
+            if name in KERAS_PROB_LOSSES:
+                found.append(KerasCompile(call, recv, loss, KERAS_PROB_LOSSES[name], False))
+            continue
+        loss_call = follow(facts, loss)
+        if loss_call is None or loss_call.type != "call":
+            continue
+        lq = facts.callee_qual(loss_call)
+        if lq in KERAS_LOSS_CLASSES:
+            _, lkw = args_of(loss_call)
+            fl = lkw.get("from_logits")
+            found.append(KerasCompile(call, recv, loss, KERAS_LOSS_CLASSES[lq],
+                                      fl is not None and facts.text(fl) == "True"))
+    return found
+
+
+def unwrap_activation_fix(ctx, applied):
+    """A fix that removes an inline activation call `F.softmax(x, dim=1)` -> `x`, when certain."""
+    from ..findings import Fix
+
+    if applied is None or applied.type != "call":
+        return None
+    recv, method = method_call(applied)
+    if ctx.facts.callee_qual(applied) is not None:
+        pos, _ = args_of(applied)
+        if not pos:
+            return None
+        inner = pos[0]
+    elif method in ("softmax", "sigmoid") and recv is not None:
+        inner = recv
+    else:
+        return None
+    return Fix(f"Remove `{ctx.text(applied).split('(')[0]}` and pass the raw logits",
+               (ctx.edit(applied, ctx.text(inner)),))

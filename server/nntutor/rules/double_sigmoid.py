@@ -1,0 +1,39 @@
+"""double-sigmoid: sigmoid applied to a value that a logits loss (or another sigmoid) squashes again."""
+from __future__ import annotations
+
+from ..findings import Severity
+from ..values import SIGMOID, SIGMOID_FUNCS, args_of
+from . import Rule
+from ._losses import SIGMOID as KSIGMOID, keras_compiles, keras_output, torch_loss_sites, unwrap_activation_fix
+
+
+def check(ctx):
+    for site in torch_loss_sites(ctx):
+        if site.kind != "bce_logits":
+            continue
+        tags, applied = ctx.values.tags(site.input)
+        if SIGMOID in tags and applied is not None:
+            yield ctx.finding(
+                applied, "BCEWithLogitsLoss applies the sigmoid itself; this sigmoid makes it "
+                "twice, squashing the outputs into (0.5, 0.73) and stalling training: pass raw logits.",
+                related=[ctx.related(site.call, "the logits loss")], fix=unwrap_activation_fix(ctx, applied))
+    for call in ctx.facts.calls:
+        if ctx.facts.callee_qual(call) in SIGMOID_FUNCS:
+            pos, _ = args_of(call)
+            if pos:
+                tags, applied = ctx.values.tags(pos[0])
+                if SIGMOID in tags and applied is not None and applied is not call:
+                    yield ctx.finding(call, "Sigmoid applied to a value that is already a sigmoid "
+                                      "output.", related=[ctx.related(applied, "first sigmoid")])
+    for comp in keras_compiles(ctx):
+        if comp.from_logits and comp.expects == KSIGMOID:
+            tag, node, _layer = keras_output(ctx, comp.model)
+            if tag == KSIGMOID and node is not None:
+                yield ctx.finding(node, "The output layer applies sigmoid and the loss uses "
+                                  "from_logits=True, so the sigmoid is applied twice.",
+                                  related=[ctx.related(comp.loss_node, "loss with from_logits=True")])
+
+
+RULE = Rule("double-sigmoid", Severity.ERROR, "cross-entropy-loss",
+            "Sigmoid output fed to a loss that applies sigmoid itself", check,
+            needs=(b"sigmoid",))

@@ -1,0 +1,61 @@
+"""double-softmax: probabilities fed to a loss that applies (log-)softmax itself."""
+from __future__ import annotations
+
+from ..findings import Related, Severity
+from ..values import LOG_SOFTMAX, SOFTMAX
+from . import Rule
+from ._losses import SOFTMAX as KSOFTMAX, keras_compiles, keras_output, torch_loss_sites, unwrap_activation_fix
+
+
+def check(ctx):
+    for site in torch_loss_sites(ctx):
+        if site.kind != "ce":
+            continue
+        tags, applied = ctx.values.tags(site.input)
+        if SOFTMAX not in tags or LOG_SOFTMAX in tags:
+            continue
+        related = [ctx.related(site.call, "the loss that applies log-softmax again")]
+        cls_loc = _class_output_location(ctx, site.input)
+        if applied is not None:
+            fix = unwrap_activation_fix(ctx, applied)
+            yield ctx.finding(
+                applied, "Softmax output is fed to CrossEntropyLoss, which applies log-softmax "
+                "itself: the loss is computed on a double softmax and gradients shrink; pass the "
+                "raw logits.", related=related, fix=fix)
+        elif cls_loc is not None:
+            yield ctx.finding(
+                site.input, "This model's forward() ends in a softmax, but CrossEntropyLoss "
+                "expects raw logits: remove the softmax from forward() (apply it only for "
+                "probabilities at inference).", related=[Related(cls_loc, "softmax at the end of forward()")])
+    for comp in keras_compiles(ctx):
+        if not comp.from_logits or comp.expects != KSOFTMAX:
+            continue
+        tag, node, _layer = keras_output(ctx, comp.model)
+        if tag == KSOFTMAX and node is not None:
+            yield ctx.finding(
+                node, "The output layer already applies softmax but the loss is built with "
+                "from_logits=True, so softmax is applied twice; drop one of them.",
+                related=[ctx.related(comp.loss_node, "loss with from_logits=True")])
+
+
+def _class_output_location(ctx, expr):
+    """Where a model class (maybe in another file) applies the softmax that reaches `expr`."""
+    from ..values import follow, strip
+
+    node = follow(ctx.facts, expr)
+    while node is not None and node.type == "call":
+        fn = strip(node.child_by_field_name("function"))
+        qual, _ctor = ctx.values.instance(fn) if fn is not None else (None, None)
+        if qual is not None:
+            cls = ctx.values.local_class(qual)
+            return cls.output_location if cls is not None else None
+        from ..values import method_call
+
+        recv, _m = method_call(node)
+        node = follow(ctx.facts, recv) if recv is not None else None
+    return None
+
+
+RULE = Rule("double-softmax", Severity.ERROR, "softmax",
+            "Softmax output fed to a loss that expects logits", check,
+            needs=(b"softmax", b"Softmax"))

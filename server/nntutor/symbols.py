@@ -1,0 +1,77 @@
+"""Imports and aliases -> qualified names.
+
+`import torch.nn as nn` makes `nn.Dropout` mean `torch.nn.Dropout`; `from tensorflow.keras import
+layers` makes `layers.Dense` mean `keras.layers.Dense`. Names are canonicalised so rules match one
+spelling: `tensorflow.keras.*` and `tf.keras.*` become `keras.*`, torch's re-export paths collapse.
+"""
+from __future__ import annotations
+
+_CANONICAL_PREFIXES = (
+    ("tensorflow.keras.", "keras."),
+    ("tensorflow.python.keras.", "keras."),
+    ("keras.src.", "keras."),
+    ("torch.nn.modules.", None),  # handled below: torch.nn.modules.x.Dropout -> torch.nn.Dropout
+)
+
+
+def canonical(qual: str) -> str:
+    if qual.startswith("tensorflow.keras"):
+        return "keras" + qual[len("tensorflow.keras"):]
+    if qual.startswith("keras.src."):
+        return "keras." + qual[len("keras.src."):]
+    if qual.startswith("torch.nn.modules.") and qual.count(".") >= 4:
+        return "torch.nn." + qual.rsplit(".", 1)[1]
+    if qual.startswith("keras.api."):
+        return "keras." + qual[len("keras.api."):]
+    return qual
+
+
+def collect_imports(nodes_import, nodes_from, text) -> dict[str, str]:
+    """Local name -> canonical qualified name, for every import in the file (any scope)."""
+    names: dict[str, str] = {}
+    for node in nodes_import:
+        for child in node.named_children:
+            if child.type == "dotted_name":
+                full = text(child)
+                names[full.split(".", 1)[0]] = full.split(".", 1)[0]
+                # `import torch.nn` also makes `torch.nn.X` resolvable through `torch`.
+            elif child.type == "aliased_import":
+                target = child.child_by_field_name("name")
+                alias = child.child_by_field_name("alias")
+                if target is not None and alias is not None:
+                    names[text(alias)] = canonical(text(target))
+    for node in nodes_from:
+        module = node.child_by_field_name("module_name")
+        if module is None:
+            continue
+        base = text(module)
+        if base.startswith("."):
+            base = base.lstrip(".")  # relative import: a local module of the project
+        for child in node.children_by_field_name("name"):
+            if child.type == "dotted_name":
+                local = text(child)
+                names[local.split(".")[-1]] = canonical(f"{base}.{local}" if base else local)
+            elif child.type == "aliased_import":
+                target = child.child_by_field_name("name")
+                alias = child.child_by_field_name("alias")
+                if target is not None and alias is not None:
+                    names[text(alias)] = canonical(f"{base}.{text(target)}" if base else text(target))
+    return names
+
+
+def qualname(node, imports: dict[str, str], text) -> str | None:
+    """Qualified name of an identifier / attribute chain, or None when it is not an import."""
+    parts = []
+    while node is not None and node.type == "attribute":
+        attr = node.child_by_field_name("attribute")
+        if attr is None:
+            return None
+        parts.append(text(attr))
+        node = node.child_by_field_name("object")
+    if node is None or node.type != "identifier":
+        return None
+    head = imports.get(text(node))
+    if head is None:
+        return None
+    parts.append(head)
+    return canonical(".".join(reversed(parts)))

@@ -1,0 +1,223 @@
+"""Following values: what a name holds, what class an object is, what a tensor went through.
+
+Everything here is static and conservative: when a value cannot be followed the answer is
+"unknown" (None / empty set), and rules stay silent on unknowns.
+"""
+from __future__ import annotations
+
+SOFTMAX, LOG_SOFTMAX, SIGMOID, LOGITS = "softmax", "log_softmax", "sigmoid", "logits"
+
+SOFTMAX_FUNCS = {"torch.nn.functional.softmax", "torch.softmax", "torch.special.softmax",
+                 "keras.activations.softmax", "keras.ops.softmax", "tensorflow.nn.softmax"}
+LOG_SOFTMAX_FUNCS = {"torch.nn.functional.log_softmax", "torch.log_softmax",
+                     "torch.special.log_softmax", "tensorflow.nn.log_softmax"}
+SIGMOID_FUNCS = {"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit",
+                 "keras.activations.sigmoid", "tensorflow.sigmoid", "tensorflow.math.sigmoid"}
+LAYER_TAGS = {"torch.nn.Softmax": SOFTMAX, "torch.nn.LogSoftmax": LOG_SOFTMAX,
+              "torch.nn.Sigmoid": SIGMOID, "torch.nn.Linear": LOGITS, "torch.nn.LazyLinear": LOGITS,
+              "torch.nn.Bilinear": LOGITS, "torch.nn.Conv2d": LOGITS, "torch.nn.Conv1d": LOGITS}
+# Layers that do not change what the last activation was.
+TRANSPARENT_LAYERS = {"torch.nn.Dropout", "torch.nn.Flatten", "torch.nn.Identity",
+                      "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Unflatten"}
+# Tensor methods that keep the meaning of a tensor (its values are still "the probabilities").
+PASSTHROUGH_METHODS = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "squeeze",
+                       "unsqueeze", "view", "reshape", "contiguous", "flatten", "clone", "type",
+                       "permute", "transpose", "view_as", "reshape_as", "type_as", "requires_grad_"}
+# Methods on a module that return the module itself.
+MODULE_SELF_METHODS = {"to", "cuda", "cpu", "train", "eval", "float", "double", "half",
+                       "requires_grad_", "bfloat16", "to_empty"}
+
+_MAX_DEPTH = 12
+
+
+def strip(node):
+    while node is not None and node.type in ("parenthesized_expression", "await"):
+        node = node.named_children[0] if node.named_children else None
+    return node
+
+
+def follow(facts, expr, depth: int = 0):
+    """Follow a plain name to the expression last assigned to it (not through tuple unpacks)."""
+    expr = strip(expr)
+    while expr is not None and expr.type == "identifier" and depth < _MAX_DEPTH:
+        b = facts.binding(facts.text(expr), expr.start_byte)
+        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+            return expr
+        expr = strip(b.value)
+        depth += 1
+    return expr
+
+
+def method_call(call):
+    """(receiver node, method name) when `call` is `receiver.method(...)`, else (None, None)."""
+    fn = call.child_by_field_name("function")
+    if fn is not None and fn.type == "attribute":
+        attr = fn.child_by_field_name("attribute")
+        return fn.child_by_field_name("object"), (attr.text.decode() if attr is not None else None)
+    return None, None
+
+
+def args_of(call):
+    """(positional argument nodes, {keyword: value node})."""
+    args = call.child_by_field_name("arguments")
+    pos, kw = [], {}
+    if args is None or args.type != "argument_list":
+        return pos, kw
+    for a in args.named_children:
+        if a.type == "keyword_argument":
+            name = a.child_by_field_name("name")
+            value = a.child_by_field_name("value")
+            if name is not None and value is not None:
+                kw[name.text.decode()] = value
+        elif a.type not in ("comment", "list_splat", "dictionary_splat"):
+            pos.append(a)
+    return pos, kw
+
+
+def string_value(node) -> str | None:
+    node = strip(node)
+    if node is None or node.type != "string":
+        return None
+    raw = node.text.decode("utf-8", errors="replace")
+    for q in ('"""', "'''", '"', "'"):
+        i = raw.find(q)
+        if i != -1 and raw.endswith(q) and len(raw) >= i + 2 * len(q):
+            return raw[i + len(q):len(raw) - len(q)]
+    return None
+
+
+class Values:
+    """Value questions about one document, with the workspace for classes defined elsewhere."""
+
+    def __init__(self, facts, workspace=None):
+        self.facts = facts
+        self.workspace = workspace
+        self._local_classes = None
+
+    # -- classes --------------------------------------------------------------------------
+    def local_class(self, name_or_qual: str):
+        """A model class by (qualified) name: this file first, then the workspace."""
+        from .models import index_classes
+
+        if self._local_classes is None:
+            self._local_classes = index_classes(self.facts)
+        short = name_or_qual.rsplit(".", 1)[-1]
+        if short in self._local_classes:
+            return self._local_classes[short]
+        if self.workspace is not None:
+            return self.workspace.get_class(name_or_qual)
+        return None
+
+    @property
+    def classes(self) -> dict:
+        self.local_class("")
+        return self._local_classes
+
+    def instance(self, expr, depth: int = 0):
+        """(class qualname or local class name, constructing call node) of an object, or (None, None).
+
+        `criterion = nn.CrossEntropyLoss()` -> ("torch.nn.CrossEntropyLoss", <call>);
+        `model = Net().to(device)` -> ("Net", <call Net()>)."""
+        facts = self.facts
+        expr = follow(facts, expr)
+        if expr is None or depth > _MAX_DEPTH:
+            return None, None
+        if expr.type == "call":
+            fn = expr.child_by_field_name("function")
+            q = facts.callee_qual(expr)
+            if q is not None:
+                return q, expr
+            if fn is not None and fn.type == "identifier":
+                name = facts.text(fn)
+                if self.local_class(name) is not None:
+                    return name, expr
+                return None, None
+            receiver, method = method_call(expr)
+            if method in MODULE_SELF_METHODS and receiver is not None:
+                return self.instance(receiver, depth + 1)
+        return None, None
+
+    # -- tensors --------------------------------------------------------------------------
+    def tags(self, expr, self_layers: dict | None = None, depth: int = 0):
+        """(tags, node): what the tensor `expr` last went through (softmax / log_softmax /
+        sigmoid / logits) and the node that applied it. Empty set when unknown."""
+        facts = self.facts
+        expr = strip(expr)
+        if expr is None or depth > _MAX_DEPTH:
+            return frozenset(), None
+        if expr.type == "identifier":
+            nxt = follow(facts, expr)
+            if nxt is expr:
+                return frozenset(), None
+            return self.tags(nxt, self_layers, depth + 1)
+        if expr.type != "call":
+            return frozenset(), None
+        q = facts.callee_qual(expr)
+        if q in SOFTMAX_FUNCS:
+            return frozenset({SOFTMAX}), expr
+        if q in LOG_SOFTMAX_FUNCS:
+            return frozenset({LOG_SOFTMAX}), expr
+        if q in SIGMOID_FUNCS:
+            return frozenset({SIGMOID}), expr
+        pos, _ = args_of(expr)
+        if q == "torch.log" and pos:
+            inner, _n = self.tags(pos[0], self_layers, depth + 1)
+            if SOFTMAX in inner:
+                return frozenset({LOG_SOFTMAX}), expr
+            return frozenset(), None
+        receiver, method = method_call(expr)
+        if method is not None and q is None:
+            if method == "softmax":
+                return frozenset({SOFTMAX}), expr
+            if method == "log_softmax":
+                return frozenset({LOG_SOFTMAX}), expr
+            if method == "sigmoid":
+                return frozenset({SIGMOID}), expr
+            if method == "log":
+                inner, _n = self.tags(receiver, self_layers, depth + 1)
+                return (frozenset({LOG_SOFTMAX}), expr) if SOFTMAX in inner else (frozenset(), None)
+            if method in PASSTHROUGH_METHODS:
+                return self.tags(receiver, self_layers, depth + 1)
+        # Calling a module object: nn.Softmax instance, a Sequential, a model class, self.layer.
+        fn = strip(expr.child_by_field_name("function"))
+        return self.module_output(fn, self_layers, depth + 1, call=expr)
+
+    def module_output(self, fn, self_layers=None, depth=0, call=None):
+        """Tags of what calling the module object `fn` returns."""
+        facts = self.facts
+        if fn is None:
+            return frozenset(), None
+        if (self_layers is not None and fn.type == "attribute"
+                and facts.text(fn.child_by_field_name("object") or fn) == "self"):
+            layer = self_layers.get(facts.text(fn.child_by_field_name("attribute")))
+            if layer is not None:
+                return self._layer_tags(layer[0], layer[1], call)
+            return frozenset(), None
+        qual, ctor = self.instance(fn, depth)
+        if qual is None:
+            return frozenset(), None
+        return self._layer_tags(qual, ctor, call)
+
+    def _layer_tags(self, qual, ctor, call):
+        if qual in LAYER_TAGS:
+            return frozenset({LAYER_TAGS[qual]}), (ctor if LAYER_TAGS[qual] != LOGITS else call)
+        if qual == "torch.nn.Sequential" and ctor is not None:
+            return self.sequential_output(ctor)
+        cls = self.local_class(qual)
+        if cls is not None and cls.output:
+            return cls.output, cls.output_node
+        return frozenset(), None
+
+    def sequential_output(self, ctor):
+        pos, _ = args_of(ctor)
+        for layer in reversed(pos):
+            layer = strip(layer)
+            if layer is None or layer.type != "call":
+                return frozenset(), None
+            q = self.facts.callee_qual(layer)
+            if q in TRANSPARENT_LAYERS:
+                continue
+            if q in LAYER_TAGS:
+                return frozenset({LAYER_TAGS[q]}), layer
+            return frozenset(), None
+        return frozenset(), None
