@@ -1,0 +1,128 @@
+"""Train/eval mode of model objects at a point of the program, with one level of calls:
+`evaluate(model, loader)` is checked with the mode `model` has where evaluate is called."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..values import args_of, strip
+from ._training import events
+
+
+@dataclass
+class FunctionModes:
+    node: object
+    params: list[str]
+    sets_eval: set      # params on which the function calls .eval()
+    sets_train: set     # params on which it calls .train()
+
+
+def function_modes(ctx) -> dict[str, FunctionModes]:
+    cached = getattr(ctx.values, "_function_modes", None)
+    if cached is not None:
+        return cached
+    out = {}
+    evs = events(ctx)
+    for fn in ctx.facts.functions:
+        name = fn.child_by_field_name("name")
+        params_node = fn.child_by_field_name("parameters")
+        if name is None or params_node is None:
+            continue
+        params = []
+        for p in params_node.named_children:
+            ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
+                                                      (p.named_children[0] if p.named_children else None))
+            if ident is not None and ident.type == "identifier":
+                params.append(ctx.text(ident))
+        fm = FunctionModes(fn, params, set(), set())
+        for e in evs:
+            if fn.start_byte < e.pos < fn.end_byte and e.target in params:
+                (fm.sets_eval if e.kind == "eval" else fm.sets_train if e.kind == "train" else set()).add(e.target)
+        out[ctx.text(name)] = fm
+    ctx.values._function_modes = out
+    return out
+
+
+def calls_to(ctx, fname: str):
+    for call in ctx.facts.calls:
+        fn = call.child_by_field_name("function")
+        if fn is not None and fn.type == "identifier" and ctx.text(fn) == fname:
+            yield call
+
+
+def argument_for(ctx, call, fm: FunctionModes, param: str):
+    """The argument node passed for `param` at `call`, or None."""
+    pos, kw = args_of(call)
+    if param in kw:
+        return kw[param]
+    try:
+        i = fm.params.index(param)
+    except ValueError:
+        return None
+    if fm.params and fm.params[0] == "self":
+        i -= 1
+    return pos[i] if 0 <= i < len(pos) else None
+
+
+def mode_at(ctx, name: str, pos: int, depth: int = 0):
+    """'eval' | 'train' | None (unknown) for object `name` just before byte `pos`."""
+    facts = ctx.facts
+    scope = facts.scope_id(pos)
+    last = None
+    for e in events(ctx):
+        if e.pos >= pos:
+            break
+        if e.kind in ("eval", "train") and e.target == name and facts.scope_id(e.pos) == scope:
+            last = e
+        elif e.kind == "call_mode":
+            pass
+    # Calls to helpers that switch the mode of this object (validate(model) -> eval()).
+    fmodes = function_modes(ctx)
+    for fname, fm in fmodes.items():
+        if not (fm.sets_eval or fm.sets_train):
+            continue
+        for call in calls_to(ctx, fname):
+            if call.start_byte >= pos or facts.scope_id(call.start_byte) != scope:
+                continue
+            if last is not None and call.start_byte < last.pos:
+                continue
+            for param in fm.sets_eval | fm.sets_train:
+                arg = argument_for(ctx, call, fm, param)
+                if arg is not None and ctx.text(arg) == name:
+                    # the helper's last word on the mode wins
+                    mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
+                    last = _Synthetic(mode, call.start_byte)
+    if last is not None:
+        return last.kind
+    b = facts.binding(name, pos)
+    if b is None:
+        return None
+    if b.kind == "param" and depth == 0:
+        fn = facts.function_at(pos)
+        fname_node = fn.child_by_field_name("name") if fn is not None else None
+        fm = fmodes.get(ctx.text(fname_node)) if fname_node is not None else None
+        if fm is None:
+            return None
+        modes = set()
+        for call in calls_to(ctx, ctx.text(fname_node)):
+            arg = argument_for(ctx, call, fm, name)
+            if arg is None or strip(arg).type != "identifier":
+                return None
+            modes.add(mode_at(ctx, ctx.text(arg), call.start_byte, depth + 1))
+        return modes.pop() if len(modes) == 1 else None
+    if b.kind == "assign":
+        return "train"  # a freshly built nn.Module starts in training mode
+    return None
+
+
+def _last_is_train(ctx, fm, param):
+    last = None
+    for e in events(ctx):
+        if fm.node.start_byte < e.pos < fm.node.end_byte and e.target == param and e.kind in ("eval", "train"):
+            last = e.kind
+    return last == "train"
+
+
+@dataclass
+class _Synthetic:
+    kind: str
+    pos: int

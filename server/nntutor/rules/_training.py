@@ -1,0 +1,121 @@
+"""Training-loop structure shared by the zero_grad / step / backward / eval-mode rules:
+which calls are backward passes, optimizer steps, zero_grads, mode switches, and model objects."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..values import args_of, method_call, strip
+
+_OPT_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)[\w]*$", re.I)
+_SCHED_NAME = re.compile(r"sched|lr_", re.I)
+MODEL_FACTORIES = ("torchvision.models.", "timm.create_model", "transformers.")
+
+
+@dataclass
+class Event:
+    kind: str      # backward | step | zero_grad | eval | train
+    call: object
+    target: str    # receiver text (model / optimizer name), '' when not relevant
+    pos: int
+
+
+def receiver_text(ctx, call) -> str:
+    recv, _ = method_call(call)
+    return ctx.text(recv) if recv is not None else ""
+
+
+def is_optimizer(ctx, recv) -> bool:
+    if recv is None:
+        return False
+    qual, _ = ctx.values.instance(recv)
+    if qual is not None:
+        return qual.startswith("torch.optim.") and ".lr_scheduler." not in qual
+    text = ctx.text(recv)
+    return bool(_OPT_NAME.search(text)) and not _SCHED_NAME.search(text)
+
+
+def events(ctx) -> list[Event]:
+    """All training events of the document in source order (cached per context)."""
+    cached = getattr(ctx.values, "_training_events", None)
+    if cached is not None:
+        return cached
+    out = []
+    for call in ctx.facts.calls:
+        recv, method = method_call(call)
+        if method is None:
+            continue
+        if method == "backward":
+            out.append(Event("backward", call, ctx.text(recv) if recv is not None else "", call.start_byte))
+        elif method == "step":
+            pos, kw = args_of(call)
+            if is_optimizer(ctx, recv):
+                out.append(Event("step", call, ctx.text(recv), call.start_byte))
+            elif pos and recv is not None and "scaler" in ctx.text(recv).lower():
+                # GradScaler.step(optimizer): the optimizer steps here.
+                out.append(Event("step", call, ctx.text(pos[0]), call.start_byte))
+        elif method == "zero_grad":
+            out.append(Event("zero_grad", call, ctx.text(recv) if recv is not None else "", call.start_byte))
+        elif method in ("eval", "train") and recv is not None:
+            pos, kw = args_of(call)
+            arg = pos[0] if pos else kw.get("mode")
+            kind = method
+            if method == "train" and arg is not None and ctx.text(arg) == "False":
+                kind = "eval"
+            elif method == "train" and arg is not None and ctx.text(arg) != "True":
+                continue  # model.train(flag): unknown mode
+            out.append(Event(kind, call, ctx.text(recv), call.start_byte))
+    # `p.grad = None` / `p.grad.zero_()` also clear gradients.
+    for node in _manual_zeroing(ctx):
+        out.append(Event("zero_grad", node, "", node.start_byte))
+    out.sort(key=lambda e: e.pos)
+    ctx.values._training_events = out
+    return out
+
+
+def _manual_zeroing(ctx):
+    data = ctx.doc.data
+    if b".grad" not in data:
+        return []
+    found = []
+    for call in ctx.facts.calls:
+        recv, method = method_call(call)
+        if method == "zero_" and recv is not None and ctx.text(recv).endswith(".grad"):
+            found.append(call)
+    for m in re.finditer(rb"\.grad\s*=\s*None", data):
+        node = ctx.doc.tree.root_node.descendant_for_byte_range(m.start(), m.end())
+        if node is not None:
+            found.append(node)
+    return found
+
+
+def same_scope(ctx, a: int, b: int) -> bool:
+    return ctx.facts.scope_id(a) == ctx.facts.scope_id(b)
+
+
+def in_range(node, pos: int) -> bool:
+    return node.start_byte <= pos < node.end_byte
+
+
+def model_is_mode_dependent(ctx, expr) -> bool | None:
+    """True if the object has dropout/batch norm (eval() changes it), False if known not to,
+    None when unknown."""
+    qual, ctor = ctx.values.instance(expr)
+    if qual is None:
+        return None
+    if qual.startswith(MODEL_FACTORIES):
+        return True
+    if qual == "torch.nn.Sequential" and ctor is not None:
+        t = ctx.text(ctor)
+        return "Dropout" in t or "BatchNorm" in t
+    cls = ctx.values.local_class(qual)
+    if cls is not None and cls.framework == "torch":
+        return cls.mode_dependent
+    return None
+
+
+def statement_of(node):
+    """The statement (direct child of a block) containing `node`."""
+    while node is not None and node.parent is not None and node.parent.type not in ("block", "module"):
+        node = node.parent
+    return node

@@ -1,0 +1,55 @@
+"""hardcoded-cuda: "cuda" with no availability check crashes on CPU-only machines."""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity
+from ..values import args_of, method_call, string_value
+from . import Rule
+
+_CUDA = re.compile(r"^cuda(:\d+)?$")
+_GUARDS = (b"is_available", b"device_count", b"CUDA_VISIBLE_DEVICES", b"get_device", b"accelerator")
+_DEVICE_KEYWORDS = ("device", "map_location")
+
+
+def check(ctx):
+    if any(g in ctx.doc.data for g in _GUARDS):
+        return  # the file decides the device somewhere: trust it
+    facts = ctx.facts
+    torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
+    if torch_name is None:
+        return
+    guarded = f'"cuda" if {torch_name}.cuda.is_available() else "cpu"'
+    for call in facts.calls:
+        recv, method = method_call(call)
+        q = facts.callee_qual(call)
+        pos, kw = args_of(call)
+        if method == "cuda" and q is None and recv is not None:
+            fn = call.child_by_field_name("function")
+            args = call.child_by_field_name("arguments")
+            fix = None
+            if not pos and not kw and args is not None:
+                fix = Fix("Use the GPU only when it is available",
+                          (ctx.edit(fn.child_by_field_name("attribute"), "to"), ctx.edit(args, f"({guarded})")))
+            yield ctx.finding(call, "`.cuda()` with no `torch.cuda.is_available()` check fails on "
+                              "machines without an NVIDIA GPU; pick the device once and use `.to(device)`.",
+                              fix=fix)
+            continue
+        candidates = []
+        if q == "torch.device" and pos:
+            candidates.append(pos[0])
+        if method == "to" and pos:
+            candidates.append(pos[0])
+        candidates.extend(v for k, v in kw.items() if k in _DEVICE_KEYWORDS)
+        for node in candidates:
+            value = string_value(node)
+            if value is not None and _CUDA.match(value):
+                replacement = guarded if value == "cuda" else f'"{value}" if {torch_name}.cuda.is_available() else "cpu"'
+                yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
+                                  "crashes on CPU-only machines; fall back to the CPU.",
+                                  fix=Fix("Fall back to the CPU when CUDA is unavailable",
+                                          (ctx.edit(node, f"({replacement})"),)))
+
+
+RULE = Rule("hardcoded-cuda", Severity.WARNING, "device-placement",
+            "Hard-coded CUDA device without an availability check", check, needs=(b"cuda",))

@@ -1,0 +1,84 @@
+"""loss-accumulates-graph: summing loss tensors keeps every iteration's autograd graph alive."""
+from __future__ import annotations
+
+from ..findings import Fix, Severity
+from ..values import args_of, follow, method_call, strip
+from . import Rule
+from ._losses import TORCH_LOSSES
+
+_DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
+
+
+def _is_loss_tensor(ctx, expr) -> bool:
+    expr = strip(expr)
+    if expr is None:
+        return False
+    if expr.type == "identifier":
+        b = ctx.facts.binding(ctx.text(expr), expr.start_byte)
+        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+            return False
+        return _is_loss_tensor(ctx, b.value)
+    if expr.type == "attribute":  # outputs.loss (Hugging Face style)
+        attr = expr.child_by_field_name("attribute")
+        obj = follow(ctx.facts, expr.child_by_field_name("object"))
+        return attr is not None and ctx.text(attr) == "loss" and obj is not None and obj.type == "call"
+    if expr.type == "binary_operator":
+        return any(_is_loss_tensor(ctx, c) for c in (expr.child_by_field_name("left"),
+                                                       expr.child_by_field_name("right")))
+    if expr.type != "call":
+        return False
+    q = ctx.facts.callee_qual(expr)
+    if q is not None:
+        return q in TORCH_LOSSES or (q.startswith("torch.nn.functional.") and q.endswith("_loss"))
+    recv, method = method_call(expr)
+    if method is not None:
+        return False
+    qual, _ = ctx.values.instance(expr.child_by_field_name("function"))
+    return qual is not None and qual.startswith("torch.nn.") and qual.endswith("Loss")
+
+
+def _backwarded(ctx, name: str) -> bool:
+    for call in ctx.facts.calls:
+        recv, method = method_call(call)
+        if method == "backward" and recv is not None and ctx.text(recv) == name:
+            return True
+    return False
+
+
+def check(ctx):
+    facts = ctx.facts
+    for aug in facts.aug_assigns:
+        op = aug.child_by_field_name("operator")
+        left, right = aug.child_by_field_name("left"), aug.child_by_field_name("right")
+        if op is None or ctx.text(op) != "+=" or left is None or right is None:
+            continue
+        yield from _check_accumulation(ctx, aug, left, right)
+    for call in facts.calls:
+        recv, method = method_call(call)
+        if method == "append" and recv is not None:
+            pos, _ = args_of(call)
+            if pos:
+                yield from _check_accumulation(ctx, call, recv, pos[0], appended=True)
+
+
+def _check_accumulation(ctx, stmt, left, value):
+    if ctx.facts.innermost_loop(stmt.start_byte) is None or ctx.facts.in_no_grad(stmt.start_byte):
+        return
+    value = strip(value)
+    if value is None or value.type not in ("identifier", "call", "attribute"):
+        return
+    if value.type == "call" and method_call(value)[1] in _DETACHING:
+        return
+    if not _is_loss_tensor(ctx, value):
+        return
+    if _backwarded(ctx, ctx.text(left)):
+        return  # building a total loss on purpose, then backpropagating it
+    text = ctx.text(value)
+    fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
+    yield ctx.finding(
+        value, f"Accumulating the loss tensor `{text}` keeps each iteration's autograd graph "
+        "alive, so memory grows every step; accumulate `.item()` (a Python float) instead.", fix=fix)
+
+
+RULE = Rule("loss-accumulates-graph", Severity.WARNING, "autograd-graph",
+            "Loss tensor accumulated without .item()/.detach()", check, needs=(b"loss",))

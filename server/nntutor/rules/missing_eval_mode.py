@@ -1,0 +1,72 @@
+"""missing-eval-mode: evaluation under no_grad while dropout / batch norm are in training mode."""
+from __future__ import annotations
+
+from ..findings import Fix, Severity, TextEdit
+from ..values import strip
+from . import Rule
+from ._modes import calls_to, mode_at
+from ._training import model_is_mode_dependent, statement_of
+
+
+def check(ctx):
+    facts = ctx.facts
+    reported = set()
+    for call in facts.calls:
+        fn = strip(call.child_by_field_name("function"))
+        if fn is None or fn.type != "identifier":
+            continue
+        name = ctx.text(fn)
+        if not facts.in_no_grad(call.start_byte):
+            continue
+        dependent = _mode_dependent(ctx, fn, name, call)
+        if not dependent:
+            continue
+        if mode_at(ctx, name, call.start_byte) != "train":
+            continue
+        scope = facts.scope_id(call.start_byte)
+        if (name, scope) in reported:
+            continue
+        reported.add((name, scope))
+        fix = _fix(ctx, call, name)
+        yield ctx.finding(
+            call, f"`{name}` is evaluated under no_grad but is still in training mode: dropout "
+            f"stays active and batch norm uses batch statistics; call `{name}.eval()` first.",
+            fix=fix)
+
+
+def _mode_dependent(ctx, fn, name, call):
+    dep = model_is_mode_dependent(ctx, fn)
+    if dep is not None:
+        return dep
+    b = ctx.facts.binding(name, call.start_byte)
+    if b is not None and b.kind == "param":
+        func = ctx.facts.function_at(call.start_byte)
+        fname = func.child_by_field_name("name") if func is not None else None
+        if fname is None:
+            return False
+        from ._modes import argument_for, function_modes
+
+        fm = function_modes(ctx).get(ctx.text(fname))
+        if fm is None:
+            return False
+        answers = set()
+        for site in calls_to(ctx, ctx.text(fname)):
+            arg = argument_for(ctx, site, fm, name)
+            answers.add(model_is_mode_dependent(ctx, arg) if arg is not None else None)
+        return answers == {True}
+    return False
+
+
+def _fix(ctx, call, name):
+    """Insert `name.eval()` before the `with torch.no_grad():` block that holds the call."""
+    for w in ctx.facts.withs:
+        if w.start_byte < call.start_byte < w.end_byte and ctx.facts._is_no_grad_with(w):
+            stmt = statement_of(w)
+            indent = ctx.line_indent(stmt)
+            return Fix(f"Call `{name}.eval()` before evaluating",
+                       (TextEdit(ctx.line_start(stmt), ctx.line_start(stmt), f"{indent}{name}.eval()\n"),))
+    return None
+
+
+RULE = Rule("missing-eval-mode", Severity.WARNING, "train-eval-mode",
+            "Inference without model.eval()", check, needs=(b"no_grad", b"inference_mode"))

@@ -1,0 +1,33 @@
+"""step-before-backward: the optimizer steps before this iteration's gradients exist."""
+from __future__ import annotations
+
+from ..findings import Severity
+from ..values import args_of
+from . import Rule
+from ._training import events, same_scope
+
+
+def check(ctx):
+    evs = events(ctx)
+    for step in (e for e in evs if e.kind == "step"):
+        pos, _ = args_of(step.call)
+        if pos:
+            continue  # step(closure) runs backward inside the closure
+        loop = ctx.facts.innermost_loop(step.pos)
+        if loop is None:
+            continue
+        in_loop = [e for e in evs if e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte
+                   and same_scope(ctx, e.pos, step.pos)]
+        if not in_loop:
+            continue
+        if any(b.pos < step.pos for b in in_loop):
+            continue
+        later = in_loop[0]
+        yield ctx.finding(
+            step.call, f"`{step.target}.step()` runs before `backward()` in the same iteration: it "
+            "applies the previous batch's gradients (or none on the first), one step behind.",
+            related=[ctx.related(later.call, "backward pass that should come first")])
+
+
+RULE = Rule("step-before-backward", Severity.ERROR, "training-loop",
+            "optimizer.step() before loss.backward()", check, needs=(b".backward(",))
