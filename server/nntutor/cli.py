@@ -1,0 +1,157 @@
+"""`nntutor` command line: check, rules, explain, content, lsp.
+
+Exit codes of `check`: 0 clean, 1 findings, 2 usage error (bad flag, missing path)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nntutor", description="A tutor for neural-network code.")
+    p.add_argument("--version", action="version", version=f"nntutor {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="check .py files and notebooks for ML bugs")
+    c.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
+    c.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    c.add_argument("--select", help="comma-separated rule ids or prefixes (e.g. leakage)")
+    c.add_argument("--ignore", help="comma-separated rule ids or prefixes to skip")
+    c.add_argument("--no-config", action="store_true", help="ignore [tool.nntutor] in pyproject.toml")
+    c.add_argument("--config", type=Path, help="read settings from this pyproject.toml")
+    c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPUs)")
+    c.add_argument("--output", "-o", type=Path, help="write the report to a file")
+    c.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    sub.add_parser("rules", help="list the rules")
+    e = sub.add_parser("explain", help="print a rule's documentation")
+    e.add_argument("rule")
+    ct = sub.add_parser("content", help="validate the content or print its coverage")
+    ct.add_argument("action", choices=("check", "coverage"))
+    ct.add_argument("--resolve", action="store_true",
+                    help="also import torch/sklearn/keras/optuna to check every trigger exists")
+    lsp = sub.add_parser("lsp", help="run the language server over stdio")
+    lsp.add_argument("--log-file", type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"check": _check, "rules": _rules, "explain": _explain, "content": _content,
+                "lsp": _lsp}[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _check(args) -> int:
+    from . import config as config_mod
+    from .output import to_github, to_json, to_sarif, to_text
+    from .project import check_files, discover
+    from .rules import all_rules
+
+    if args.no_config:
+        cfg = config_mod.Config()
+    else:
+        first = Path(args.paths[0]) if args.paths else Path.cwd()
+        cfg = config_mod.load(first if first.exists() else Path.cwd(), args.config)
+    overrides = {}
+    if args.select:
+        overrides["select"] = args.select
+    if args.ignore:
+        overrides["ignore"] = args.ignore
+    if overrides:
+        cfg = cfg.merged(overrides)
+    known = set(all_rules())
+    usage_error = False
+    for problem in cfg.problems:
+        print(f"nntutor: warning: {problem}", file=sys.stderr)
+        if problem.startswith("settings") and "unknown rule" in problem:
+            usage_error = True  # a typo on the command line is a usage error; in a file, a warning
+    found = discover(args.paths, cfg)
+    for missing in found.missing:
+        print(f"nntutor: error: {missing}: no such file or directory", file=sys.stderr)
+    progress = None
+    if sys.stderr.isatty() and len(found.files) > 20 and args.format == "text":
+        def progress(done, total):
+            print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
+                  file=sys.stderr)
+    results = check_files(found.files, cfg, args.jobs, progress)
+    for r in results:
+        for notice in r.notices:
+            print(f"nntutor: warning: {notice}", file=sys.stderr)
+    if args.format == "json":
+        report = to_json(results, len(found.files))
+    elif args.format == "sarif":
+        report = to_sarif(results, {k: v for k, v in all_rules().items() if k in known})
+    elif args.format == "github":
+        report = to_github(results)
+    else:
+        report = to_text(results, color=sys.stdout.isatty())
+    if args.output:
+        args.output.write_text(report + "\n", encoding="utf-8")
+    elif report:
+        print(report)
+    if usage_error or found.missing:
+        return 2
+    has_findings = any(r.findings for r in results)
+    return 1 if has_findings and not args.exit_zero else 0
+
+
+def _rules(args) -> int:
+    from .rules import all_rules
+
+    for rid, rule in all_rules().items():
+        print(f"{rid:26} {rule.severity.label:8} {rule.concept:26} {rule.summary}")
+    return 0
+
+
+def _explain(args) -> int:
+    from .content import catalog
+    from .rules import all_rules
+
+    if args.rule not in all_rules():
+        print(f"nntutor: error: unknown rule '{args.rule}' (see `nntutor rules`)", file=sys.stderr)
+        return 2
+    doc = catalog().rules.get(args.rule)
+    if doc is None:
+        print(f"nntutor: error: rule '{args.rule}' has no documentation", file=sys.stderr)
+        return 2
+    print(f"# {doc.title} ({doc.id}, {doc.severity})\n\n{doc.summary}\n\nConcept: {doc.concept}\n")
+    print(doc.body.strip())
+    return 0
+
+
+def _content(args) -> int:
+    from .content import load
+    from .content_report import coverage, unresolved
+
+    cat = load()
+    problems = list(cat.problems)
+    if args.action == "coverage":
+        print(coverage(cat))
+        return 1 if problems else 0
+    if args.resolve:
+        more, missing = unresolved(cat)
+        problems += more
+        for lib in missing:
+            print(f"nntutor: note: {lib} is not installed; its triggers were not resolved", file=sys.stderr)
+    for p in problems:
+        print(p)
+    print(f"{len(cat.concepts)} concepts, {len(cat.quiz)} quiz items, {len(cat.rules)} rule docs: "
+          f"{'OK' if not problems else f'{len(problems)} problem(s)'}")
+    return 1 if problems else 0
+
+
+def _lsp(args) -> int:
+    from .lsp.server import run
+
+    run(log_file=args.log_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
