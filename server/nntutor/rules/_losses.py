@@ -31,13 +31,18 @@ def torch_loss_sites(ctx) -> list[LossSite]:
     for call in facts.calls:
         q = facts.callee_qual(call)
         ctor = None
+        if q is not None and not q.startswith("torch.nn.functional."):
+            continue  # nn.CrossEntropyLoss(weight): the constructor, not a loss computation
         if q is None:
             fn = strip(call.child_by_field_name("function"))
-            if fn is None or fn.type not in ("identifier", "attribute"):
+            if fn is not None and fn.type == "call":  # nn.CrossEntropyLoss()(out, y)
+                q, ctor = facts.callee_qual(fn), fn
+            elif fn is None or fn.type not in ("identifier", "attribute"):
                 continue
-            if fn.type == "attribute" and method_call(call)[1] in ("backward", "item", "to"):
+            elif fn.type == "attribute" and method_call(call)[1] in ("backward", "item", "to"):
                 continue
-            q, ctor = values.instance(fn)
+            else:
+                q, ctor = values.instance(fn)
             if q is None or q not in TORCH_LOSSES or ctor is None or ctor is call:
                 continue
         kind = TORCH_LOSSES.get(q)

@@ -1,0 +1,246 @@
+"""What is under the cursor, and what to teach about it.
+
+Position -> node -> qualified name (or Keras string argument) -> concept card, plus facts
+computed from this very call's arguments (Dropout p, LSTM shapes, Conv2d output size ...)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .values import args_of, string_value, strip
+
+KEYWORDS = ("activation", "loss", "optimizer")
+
+
+@dataclass
+class HoverTarget:
+    concept_id: str
+    node: object          # the node to highlight (the name or the string)
+    call: object | None   # the call expression, when the name is being called
+    qual: str
+
+
+def target_at(doc, catalog, offset: int) -> HoverTarget | None:
+    """The taught thing at byte `offset`, or None."""
+    node = doc.tree.root_node.named_descendant_for_byte_range(offset, offset)
+    if node is None:
+        return None
+    facts = doc.facts
+    # Keras string arguments: activation="softmax"
+    if node.type in ("string_content", "string", "string_start", "string_end"):
+        s = node if node.type == "string" else node.parent
+        kw = s.parent if s is not None else None
+        if kw is not None and kw.type == "keyword_argument":
+            name = kw.child_by_field_name("name")
+            value = string_value(s)
+            if name is not None and value is not None and doc.text(name) in KEYWORDS:
+                concept = catalog.concept_for_keyword(doc.text(name), value)
+                if concept is not None:
+                    return HoverTarget(concept.id, s, None, f'{doc.text(name)}="{value}"')
+        return None
+    if node.type != "identifier":
+        return None
+    # Climb to the full attribute chain the identifier ends: nn.Dropout, torch.nn.functional.dropout
+    expr = node
+    while expr.parent is not None and expr.parent.type == "attribute" and \
+            expr.parent.child_by_field_name("attribute") == expr:
+        expr = expr.parent
+    qual = facts.qual(expr)
+    call = expr.parent if expr.parent is not None and expr.parent.type == "call" and \
+        expr.parent.child_by_field_name("function") == expr else None
+    if qual is None and expr.type == "attribute":
+        # Method on an object: criterion(...)? model.eval() -> torch.nn.Module.eval
+        from .values import Values
+
+        obj = expr.child_by_field_name("object")
+        cls_qual, _ = Values(facts).instance(obj)
+        if cls_qual is not None:
+            attr = doc.text(expr.child_by_field_name("attribute"))
+            for candidate in (f"{cls_qual}.{attr}", f"torch.nn.Module.{attr}" if cls_qual.startswith("torch.nn.") else None,
+                              f"torch.optim.Optimizer.{attr}" if cls_qual.startswith("torch.optim.") else None):
+                if candidate and catalog.concept_for(candidate) is not None:
+                    qual = candidate
+                    break
+    if qual is None and expr.type == "identifier":
+        # A variable holding a taught object: hovering `criterion` shows CrossEntropyLoss.
+        from .values import Values
+
+        cls_qual, ctor = Values(facts).instance(expr)
+        if cls_qual is not None and catalog.concept_for(cls_qual) is not None:
+            qual, call = cls_qual, ctor
+    if qual is None:
+        return None
+    concept = catalog.concept_for(qual)
+    if concept is None:
+        return None
+    return HoverTarget(concept.id, expr, call, qual)
+
+
+# -- facts about this very call ------------------------------------------------------------
+def _num(doc, node):
+    node = strip(node)
+    if node is None:
+        return None
+    text = doc.text(node)
+    try:
+        return int(text) if node.type == "integer" else float(text) if node.type == "float" else (
+            True if text == "True" else False if text == "False" else None)
+    except ValueError:
+        return None
+
+
+def _arg(doc, call, index, name, default=None):
+    pos, kw = args_of(call)
+    node = kw.get(name) if name in kw else (pos[index] if index is not None and index < len(pos) else None)
+    if node is None:
+        return default, False
+    value = _num(doc, node)
+    return (value, True) if value is not None else (doc.text(node), True)
+
+
+def call_facts(doc, target: HoverTarget) -> list[str]:
+    q, call = target.qual, target.call
+    if call is None:
+        return []
+    short = q.rsplit(".", 1)[-1]
+    try:
+        if short in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "dropout", "SpatialDropout1D", "SpatialDropout2D"):
+            return _dropout(doc, call, q)
+        if short in ("LSTM", "GRU", "RNN"):
+            return _recurrent(doc, call, q, short)
+        if short in ("Conv2d", "Conv1d"):
+            return _conv(doc, call, short)
+        if short in ("CrossEntropyLoss", "cross_entropy"):
+            return ["Takes **raw logits** of shape `(N, C)` and **class indices** `(N,)` (or class "
+                    "probabilities); it applies log-softmax itself, so do not put a softmax before it."]
+        if short in ("BCELoss", "binary_cross_entropy"):
+            return ["Takes **probabilities** in [0, 1]; prefer `BCEWithLogitsLoss` on raw logits (stabler)."]
+        if short in ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits"):
+            return ["Takes **raw logits**; applies the sigmoid internally with the log-sum-exp trick."]
+        if short == "NLLLoss":
+            return ["Takes **log-probabilities** (the output of `log_softmax`), not logits or probabilities."]
+        if short in ("BatchNorm1d", "BatchNorm2d", "BatchNormalization"):
+            return _batchnorm(doc, call, q)
+        if short == "Linear":
+            i, _ = _arg(doc, call, 0, "in_features")
+            o, _ = _arg(doc, call, 1, "out_features")
+            b, given = _arg(doc, call, 2, "bias", True)
+            if isinstance(i, int) and isinstance(o, int):
+                params = i * o + (o if b is not False else 0)
+                return [f"Maps `(*, {i})` → `(*, {o})`: **{params:,} parameters**."]
+    except Exception:  # a half-typed call must never break a hover
+        return []
+    return []
+
+
+def _dropout(doc, call, q):
+    keras = q.startswith("keras.")
+    p, given = _arg(doc, call, 0, "rate" if keras else "p", None if keras else 0.5)
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        return [f"Drop probability: `{p}`." if given else "Drop probability p = 0.5 (default)."]
+    if not 0 <= p < 1:
+        return [f"⚠ p = {p} is outside [0, 1): {'p = 1 zeroes everything' if p == 1 else 'invalid'}."]
+    scale = 1 / (1 - p)
+    return [f"p = {p}{'' if given else ' (default)'}: in training about **{p:.0%} of activations are "
+            f"zeroed** and the rest scaled by **{scale:.3g}** (inverted dropout), so expectations match; "
+            f"after `{'model(x, training=False)' if keras else 'model.eval()'}` it is the identity."]
+
+
+def _recurrent(doc, call, q, short):
+    if q.startswith("keras."):
+        units, _ = _arg(doc, call, 0, "units")
+        rs, _ = _arg(doc, call, None, "return_sequences", False)
+        if isinstance(units, int):
+            out = f"`(batch, time, {units})`" if rs is True else f"`(batch, {units})` (last step only)"
+            return [f"Input `(batch, time, features)` → output {out}."]
+        return []
+    i, _ = _arg(doc, call, 0, "input_size")
+    h, _ = _arg(doc, call, 1, "hidden_size")
+    layers, _ = _arg(doc, call, 2, "num_layers", 1)
+    bf, _ = _arg(doc, call, None, "batch_first", False)
+    bi, _ = _arg(doc, call, None, "bidirectional", False)
+    drop, dgiven = _arg(doc, call, None, "dropout", 0)
+    if not isinstance(i, int) or not isinstance(h, int):
+        return []
+    d = 2 if bi is True else 1
+    layers = layers if isinstance(layers, int) else 1
+    seq = "(N, L, {})" if bf is True else "(L, N, {})"
+    lines = [f"Input `{seq.format(i)}` → output `{seq.format(d * h)}`"
+             + (" (batch_first)" if bf is True else " (sequence first: set batch_first=True for (N, L, ...))"),
+             f"h_n{', c_n' if short == 'LSTM' else ''}: `({d * layers}, N, {h})`."]
+    if dgiven and isinstance(drop, (int, float)) and drop > 0 and layers == 1:
+        lines.append(f"⚠ dropout={drop} has no effect with num_layers=1: it is applied only between stacked layers.")
+    return lines
+
+
+def _conv(doc, call, short):
+    cin, _ = _arg(doc, call, 0, "in_channels")
+    cout, _ = _arg(doc, call, 1, "out_channels")
+    k, _ = _arg(doc, call, 2, "kernel_size")
+    s, _ = _arg(doc, call, 3, "stride", 1)
+    p, _ = _arg(doc, call, 4, "padding", 0)
+    dil, _ = _arg(doc, call, 5, "dilation", 1)
+    if not all(isinstance(v, int) for v in (cin, cout, k)) or not all(isinstance(v, int) for v in (s, dil)):
+        return []
+    if p == "'same'" or p == '"same"':
+        return [f"`({cin}, H, W)` → `({cout}, H, W)` with padding='same'."]
+    if not isinstance(p, int):
+        return []
+    formula = f"out = ⌊(in + 2·{p} − {dil}·({k}−1) − 1) / {s}⌋ + 1"
+    example = (32 + 2 * p - dil * (k - 1) - 1) // s + 1
+    return [f"Channels {cin} → {cout}; {formula} (e.g. 32 → {example}).",
+            f"Weights: {cout}×{cin}×{k}{'×' + str(k) if short == 'Conv2d' else ''} + {cout} bias = "
+            f"**{cout * cin * k * (k if short == 'Conv2d' else 1) + cout:,} parameters**."]
+
+
+def _batchnorm(doc, call, q):
+    if q.startswith("keras."):
+        return ["Training: normalises with the batch's mean/variance; inference: with moving averages "
+                "(momentum 0.99 by default)."]
+    n, _ = _arg(doc, call, 0, "num_features")
+    m, _ = _arg(doc, call, 2, "momentum", 0.1)
+    return [f"{n} channels: training mode uses batch statistics and updates running estimates "
+            f"(momentum {m}); eval mode uses the running estimates — call `model.eval()` for inference."]
+
+
+def render(catalog, target: HoverTarget, doc, docs_base: str | None = None) -> str:
+    """Markdown for a tooltip: title, summary, this call's facts, pitfalls, interview question."""
+    c = catalog.concepts[target.concept_id]
+    parts = [f"**{c.title}** — {c.summary}"]
+    facts = call_facts(doc, target)
+    if facts:
+        parts.append("\n".join(f"- {f}" for f in facts))
+    if c.pitfalls:
+        parts.append("**Pitfalls**\n" + "\n".join(f"- {p}" for p in c.pitfalls[:3]))
+    questions = [f"*{catalog.questions[s]}* ({s})" for s in c.seeds[:2] if s in catalog.questions]
+    if questions:
+        parts.append("**Interview:** " + " · ".join(questions))
+    links = []
+    if docs_base:
+        links.append(f"[Full card]({docs_base}/concepts/{c.id}.md)")
+        links += [f"[{r}]({docs_base}/rules/{r}.md)" for r in c.rules[:3]]
+    if c.quiz:
+        links.append(f"{len(c.quiz)} quiz items")
+    if links:
+        parts.append(" · ".join(links))
+    return "\n\n".join(parts)
+
+
+def concepts_in(doc, catalog) -> dict[str, list[int]]:
+    """Concept id -> 0-based virtual lines where it appears (calls/names that trigger cards, and
+    Keras string arguments). Used by the quiz views."""
+    found: dict[str, list[int]] = {}
+    facts = doc.facts
+    index = doc.index
+    for call in facts.calls:
+        q = facts.callee_qual(call)
+        concept = catalog.concept_for(q) if q else None
+        if concept is not None:
+            found.setdefault(concept.id, []).append(index.line_of(call.start_byte))
+        _, kw = args_of(call)
+        for key in KEYWORDS:
+            if key in kw:
+                value = string_value(kw[key])
+                c2 = catalog.concept_for_keyword(key, value) if value else None
+                if c2 is not None:
+                    found.setdefault(c2.id, []).append(index.line_of(kw[key].start_byte))
+    return found

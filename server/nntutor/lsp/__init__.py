@@ -1,0 +1,1 @@
+"""The language server face of nntutor (pygls 2, stdio)."""

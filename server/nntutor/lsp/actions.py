@@ -1,0 +1,63 @@
+"""Code actions: the engine's fixes as quick fixes, and "suppress on this line" for every rule."""
+from __future__ import annotations
+
+import re
+
+from lsprotocol import types as lsp
+
+from ..findings import Location
+from .convert import lsp_range
+
+_SUPPRESS = re.compile(r"#\s*nntutor:\s*ignore\[([^\]]*)\]")
+
+
+def code_actions(ls, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    uri = params.text_document.uri
+    doc, result = ls.analysis(uri)
+    if doc is None:
+        return []
+    nb_uri = ls.cell_owner.get(uri)
+    in_cell = nb_uri is not None
+    cell_index = ls.notebooks[nb_uri].cell_uris.index(uri) if in_cell else None
+    want = params.range
+    actions = []
+    for f in result.findings:
+        loc = f.location
+        if in_cell and loc.cell != cell_index:
+            continue
+        rng = lsp_range(loc, in_cell)
+        if rng.end.line < want.start.line or rng.start.line > want.end.line:
+            continue
+        diag = next((d for d in params.context.diagnostics if d.code == f.rule
+                     and d.range.start.line == rng.start.line), None)
+        if f.fix is not None:
+            edits = []
+            for e in f.fix.edits:
+                el = Location.of(doc, e.start, e.end)
+                edits.append(lsp.TextEdit(lsp_range(el, in_cell), e.new_text))
+            actions.append(lsp.CodeAction(
+                title=f"nntutor: {f.fix.title}", kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[diag] if diag else None, is_preferred=True,
+                edit=lsp.WorkspaceEdit(changes={uri: edits})))
+        actions.append(_suppress_action(doc, f, uri, in_cell, diag))
+    return actions
+
+
+def _suppress_action(doc, f, uri, in_cell, diag) -> lsp.CodeAction:
+    idx = doc.index
+    vline = f.location.line
+    raw = idx.line_bytes(vline).decode("utf-8", errors="replace")
+    line = f.location.cell_line if in_cell else vline
+    m = _SUPPRESS.search(raw)
+    if m:  # extend the existing comment: `# nntutor: ignore[a, b]`
+        ids = [s.strip() for s in m.group(1).split(",") if s.strip()] + [f.rule]
+        start = len(raw[:m.start(1)].encode("utf-16-le")) // 2
+        end = len(raw[:m.end(1)].encode("utf-16-le")) // 2
+        edit = lsp.TextEdit(lsp.Range(lsp.Position(line, start), lsp.Position(line, end)), ", ".join(ids))
+    else:
+        end = len(raw.encode("utf-16-le")) // 2
+        edit = lsp.TextEdit(lsp.Range(lsp.Position(line, end), lsp.Position(line, end)),
+                            f"  # nntutor: ignore[{f.rule}]")
+    return lsp.CodeAction(title=f"nntutor: Suppress {f.rule} on this line", kind=lsp.CodeActionKind.QuickFix,
+                          diagnostics=[diag] if diag else None,
+                          edit=lsp.WorkspaceEdit(changes={uri: [edit]}))

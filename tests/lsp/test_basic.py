@@ -1,0 +1,124 @@
+"""End-to-end over stdio: hover, diagnostics (push and pull), code actions, settings."""
+import asyncio
+
+from lsprotocol import types as lsp
+
+SRC = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+drop = nn.Dropout(0.5)
+lstm = nn.LSTM(32, 64, num_layers=1, dropout=0.2, batch_first=True)
+criterion = nn.CrossEntropyLoss()
+probs = F.softmax(logits, dim=1)
+loss = criterion(probs, y)
+"""
+
+
+def open_doc(client, uri, text, version=1):
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        lsp.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)))
+
+
+async def wait_diags(client, uri, predicate=lambda d: True, timeout=10.0):
+    async def poll():
+        while True:
+            diags = client.diagnostics.get(uri)
+            if diags is not None and predicate(diags):
+                return diags
+            await asyncio.sleep(0.02)
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def test_hover_dropout_explains_this_call(client, tmp_path):
+    uri = (tmp_path / "train.py").as_uri()
+    open_doc(client, uri, SRC)
+    result = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Position(4, 11)))
+    assert result is not None
+    text = result.contents.value
+    assert "Dropout" in text
+    assert "50%" in text and "2" in text          # p=0.5: half zeroed, survivors scaled by 2
+    assert "eval()" in text
+
+
+async def test_hover_lstm_shapes_and_dropout_warning(client, tmp_path):
+    uri = (tmp_path / "m.py").as_uri()
+    open_doc(client, uri, SRC)
+    result = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Position(5, 10)))
+    text = result.contents.value
+    assert "(N, L, 32)" in text and "(N, L, 64)" in text
+    assert "no effect with num_layers=1" in text
+
+
+async def test_diagnostics_pushed_with_link_and_related(client, tmp_path):
+    uri = (tmp_path / "t.py").as_uri()
+    open_doc(client, uri, SRC)
+    diags = await wait_diags(client, uri, lambda d: any(x.code == "double-softmax" for x in d))
+    d = next(x for x in diags if x.code == "double-softmax")
+    assert d.range.start.line == 7
+    assert d.code_description.href.endswith("/rules/double-softmax.md")
+    assert d.related_information and d.related_information[0].location.range.start.line == 8
+    assert d.severity == lsp.DiagnosticSeverity.Error
+
+
+async def test_change_updates_diagnostics(client, tmp_path):
+    uri = (tmp_path / "c.py").as_uri()
+    open_doc(client, uri, SRC)
+    await wait_diags(client, uri, lambda d: len(d) > 0)
+    # Replace `F.softmax(logits, dim=1)` with `logits` by an incremental edit.
+    line = SRC.splitlines()[7]
+    start = line.index("F.softmax")
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        [lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(lsp.Position(7, start), lsp.Position(7, len(line))), text="logits")]))
+    await wait_diags(client, uri, lambda d: not any(x.code == "double-softmax" for x in d))
+
+
+async def test_quick_fix_and_suppress(client, tmp_path):
+    uri = (tmp_path / "q.py").as_uri()
+    open_doc(client, uri, SRC)
+    diags = await wait_diags(client, uri, lambda d: any(x.code == "double-softmax" for x in d))
+    d = next(x for x in diags if x.code == "double-softmax")
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), d.range, lsp.CodeActionContext(diagnostics=[d])))
+    titles = [a.title for a in actions]
+    assert any("Remove" in t for t in titles)
+    assert any("Suppress double-softmax" in t for t in titles)
+    fix = next(a for a in actions if "Remove" in a.title)
+    (edit,) = fix.edit.changes[uri]
+    assert edit.new_text == "logits"
+
+
+async def test_pull_diagnostics(pull_client, tmp_path):
+    uri = (tmp_path / "p.py").as_uri()
+    open_doc(pull_client, uri, SRC)
+    report = await pull_client.text_document_diagnostic_async(
+        lsp.DocumentDiagnosticParams(lsp.TextDocumentIdentifier(uri)))
+    assert any(i.code == "double-softmax" for i in report.items)
+    await asyncio.sleep(0.3)
+    assert uri not in pull_client.diagnostics  # pull clients are not also pushed to
+
+
+async def test_settings_ignore_rule(client, tmp_path):
+    uri = (tmp_path / "s.py").as_uri()
+    open_doc(client, uri, SRC)
+    await wait_diags(client, uri, lambda d: any(x.code == "double-softmax" for x in d))
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"nntutor": {"ignore": ["double-softmax"]}}))
+    await wait_diags(client, uri, lambda d: not any(x.code == "double-softmax" for x in d))
+
+
+async def test_concepts_request(client, tmp_path):
+    uri = (tmp_path / "k.py").as_uri()
+    open_doc(client, uri, SRC)
+    await wait_diags(client, uri, lambda d: len(d) > 0)
+    result = await client.protocol.send_request_async("nntutor/concepts", {"textDocument": {"uri": uri}})
+    # pygls hands custom results back as named tuples
+    ids = {c.id for c in result.concepts}
+    assert {"dropout", "lstm", "softmax"} <= ids
+    assert "double-softmax" in result.rules
+    items = await client.protocol.send_request_async("nntutor/quizItems", {"ids": list(result.concepts[0].quiz[:2])})
+    assert len(items.items) == 2 and items.items[0].question
