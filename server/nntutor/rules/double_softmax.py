@@ -58,4 +58,5 @@ def _class_output_location(ctx, expr):
 
 RULE = Rule("double-softmax", Severity.ERROR, "softmax",
             "Softmax output fed to a loss that expects logits", check,
-            needs=(b"softmax", b"Softmax"))
+            # The loss is always in this file; the softmax may be in a model class elsewhere.
+            needs=(b"cross_entropy", b"CrossEntropy", b"Crossentropy", b"crossentropy"))
