@@ -36,6 +36,7 @@ class Binding:
     kind: str             # assign | for | with | param | aug
     scope: int            # start byte of the enclosing function, -1 for module level
     pos: int              # start byte of the statement (order of execution within a scope)
+    end: int = -1         # end byte of the statement
 
 
 class Facts:
@@ -75,7 +76,7 @@ class Facts:
                     p.named_children[0] if p.named_children else None)
                 if ident is not None and ident.type == "identifier":
                     self._add(text(ident), ident, None, None, 1, "param", func, scope=func.start_byte)
-        self._by_call_func: dict[int, str | None] = {}
+        self._by_call_func: dict[tuple[int, int], str | None] = {}
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):
@@ -98,7 +99,7 @@ class Facts:
             func = self.function_at(stmt.start_byte)
             scope = func.start_byte if func is not None else -1
         self.bindings.setdefault(name, []).append(
-            Binding(name, target, value, index, count, kind, scope, stmt.start_byte))
+            Binding(name, target, value, index, count, kind, scope, stmt.start_byte, stmt.end_byte))
 
     def function_at(self, pos: int):
         """Innermost function definition containing byte `pos` (its body, not its name)."""
@@ -123,6 +124,8 @@ class Facts:
         scope = self.scope_id(pos)
         best = None
         for b in entries:
+            if b.kind in ("assign", "aug") and b.pos < pos < b.end:
+                continue  # `x = x.view(...)`: the right side reads the previous x
             if b.scope == scope and b.pos < pos and (best is None or b.pos >= best.pos):
                 best = b
         if best is None and scope != -1:
@@ -136,7 +139,7 @@ class Facts:
         return qualname(node, self.imports, self.text) if node is not None else None
 
     def callee_qual(self, call) -> str | None:
-        key = call.start_byte
+        key = (call.start_byte, call.end_byte)  # `f()(x)`: outer and inner call start together
         if key not in self._by_call_func:
             self._by_call_func[key] = self.qual(call.child_by_field_name("function"))
         return self._by_call_func[key]

@@ -56,6 +56,20 @@ def torch_loss_sites(ctx) -> list[LossSite]:
     return sites
 
 
+def class_output_location(ctx, expr):
+    """Where a model class (maybe in another file) applies the activation that reaches `expr`."""
+    node = follow(ctx.facts, expr)
+    while node is not None and node.type == "call":
+        fn = strip(node.child_by_field_name("function"))
+        qual, _ctor = ctx.values.instance(fn) if fn is not None else (None, None)
+        if qual is not None:
+            cls = ctx.values.local_class(qual)
+            return cls.output_location if cls is not None else None
+        recv, _m = method_call(node)
+        node = follow(ctx.facts, recv) if recv is not None else None
+    return None
+
+
 # -- Keras -----------------------------------------------------------------------------------
 KERAS_SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
 KERAS_MODEL = {"keras.Model", "keras.models.Model"}
@@ -91,6 +105,8 @@ def keras_activation(facts, layer_call) -> tuple[str | None, object]:
     if act is None:
         return (LOGITS, layer_call) if short in ("Dense", "Conv1D", "Conv2D", "EinsumDense") else (None, None)
     name = string_value(act)
+    if strip(act).type == "none":
+        name = "linear"  # activation=None: no activation, raw scores
     if name is None:
         aq = facts.qual(act) or ""
         name = aq.rsplit(".", 1)[-1] if aq else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..values import args_of, strip
+from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from ._training import events
 
 
@@ -109,9 +109,31 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
                 return None
             modes.add(mode_at(ctx, ctx.text(arg), call.start_byte, depth + 1))
         return modes.pop() if len(modes) == 1 else None
+    if b.scope != scope:
+        return None  # a global read from a function: its mode depends on when it is called
     if b.kind == "assign":
-        return "train"  # a freshly built nn.Module starts in training mode
+        return _chain_mode(ctx, b.value)
     return None
+
+
+def _chain_mode(ctx, value):
+    """Mode of `Net().to(device).eval()`: the last eval()/train() in the chain; a freshly built
+    nn.Module starts in training mode."""
+    node = strip(value)
+    while node is not None and node.type == "call":
+        recv, method = method_call(node)
+        if method == "eval":
+            return "eval"
+        if method == "train":
+            pos, kw = args_of(node)
+            arg = pos[0] if pos else kw.get("mode")
+            if arg is None or ctx.text(arg) == "True":
+                return "train"
+            return "eval" if ctx.text(arg) == "False" else None
+        if method not in MODULE_SELF_METHODS or recv is None:
+            return "train"  # the call that built the object
+        node = strip(recv)
+    return None  # `model = other`: an alias, mode unknown here
 
 
 def _last_is_train(ctx, fm, param):

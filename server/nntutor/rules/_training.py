@@ -18,6 +18,7 @@ class Event:
     call: object
     target: str    # receiver text (model / optimizer name), '' when not relevant
     pos: int
+    closure: bool = False  # step(closure): LBFGS-style, the closure runs zero_grad/backward
 
 
 def receiver_text(ctx, call) -> str:
@@ -50,7 +51,8 @@ def events(ctx) -> list[Event]:
         elif method == "step":
             pos, kw = args_of(call)
             if is_optimizer(ctx, recv):
-                out.append(Event("step", call, ctx.text(recv), call.start_byte))
+                out.append(Event("step", call, ctx.text(recv), call.start_byte,
+                                 closure=bool(pos) or "closure" in kw))
             elif pos and recv is not None and "scaler" in ctx.text(recv).lower():
                 # GradScaler.step(optimizer): the optimizer steps here.
                 out.append(Event("step", call, ctx.text(pos[0]), call.start_byte))
@@ -80,13 +82,30 @@ def _manual_zeroing(ctx):
     found = []
     for call in ctx.facts.calls:
         recv, method = method_call(call)
-        if method == "zero_" and recv is not None and ctx.text(recv).endswith(".grad"):
+        if method == "zero_" and recv is not None and ctx.text(recv).endswith((".grad", ".grad.data")):
             found.append(call)
     for m in re.finditer(rb"\.grad\s*=\s*None", data):
         node = ctx.doc.tree.root_node.descendant_for_byte_range(m.start(), m.end())
         if node is not None:
             found.append(node)
     return found
+
+
+def clears_grads_in(ctx, node) -> bool:
+    """`node` (a loop) clears gradients: directly, or through a local helper it calls."""
+    zeros = [e for e in events(ctx) if e.kind == "zero_grad"]
+    if any(node.start_byte < z.pos < node.end_byte for z in zeros):
+        return True
+    helpers = set()
+    for fn in ctx.facts.functions:
+        name = fn.child_by_field_name("name")
+        if name is not None and any(fn.start_byte < z.pos < fn.end_byte for z in zeros):
+            helpers.add(ctx.text(name))
+    for call in ctx.facts.calls_in(node):
+        fn = call.child_by_field_name("function")
+        if fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers:
+            return True
+    return False
 
 
 def same_scope(ctx, a: int, b: int) -> bool:

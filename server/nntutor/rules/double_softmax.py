@@ -4,7 +4,8 @@ from __future__ import annotations
 from ..findings import Related, Severity
 from ..values import LOG_SOFTMAX, SOFTMAX
 from . import Rule
-from ._losses import SOFTMAX as KSOFTMAX, keras_compiles, keras_output, torch_loss_sites, unwrap_activation_fix
+from ._losses import (SOFTMAX as KSOFTMAX, class_output_location, keras_compiles, keras_output,
+                      torch_loss_sites, unwrap_activation_fix)
 
 
 def check(ctx):
@@ -15,7 +16,7 @@ def check(ctx):
         if SOFTMAX not in tags or LOG_SOFTMAX in tags:
             continue
         related = [ctx.related(site.call, "the loss that applies log-softmax again")]
-        cls_loc = _class_output_location(ctx, site.input)
+        cls_loc = class_output_location(ctx, site.input)
         if applied is not None:
             fix = unwrap_activation_fix(ctx, applied)
             yield ctx.finding(
@@ -36,24 +37,6 @@ def check(ctx):
                 node, "The output layer already applies softmax but the loss is built with "
                 "from_logits=True, so softmax is applied twice; drop one of them.",
                 related=[ctx.related(comp.loss_node, "loss with from_logits=True")])
-
-
-def _class_output_location(ctx, expr):
-    """Where a model class (maybe in another file) applies the softmax that reaches `expr`."""
-    from ..values import follow, strip
-
-    node = follow(ctx.facts, expr)
-    while node is not None and node.type == "call":
-        fn = strip(node.child_by_field_name("function"))
-        qual, _ctor = ctx.values.instance(fn) if fn is not None else (None, None)
-        if qual is not None:
-            cls = ctx.values.local_class(qual)
-            return cls.output_location if cls is not None else None
-        from ..values import method_call
-
-        recv, _m = method_call(node)
-        node = follow(ctx.facts, recv) if recv is not None else None
-    return None
 
 
 RULE = Rule("double-softmax", Severity.ERROR, "softmax",

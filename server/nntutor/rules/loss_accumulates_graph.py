@@ -37,10 +37,32 @@ def _is_loss_tensor(ctx, expr) -> bool:
     return qual is not None and qual.startswith("torch.nn.") and qual.endswith("Loss")
 
 
+def _mentions(ctx, node, name: str, depth: int = 0) -> bool:
+    """`node` reads `name`, directly or through a local it was assigned from (one level)."""
+    if node is None:
+        return False
+    if node.type == "identifier":
+        if ctx.text(node) == name:
+            return True
+        if depth == 0:
+            b = ctx.facts.binding(ctx.text(node), node.start_byte)
+            return b is not None and b.kind == "assign" and _mentions(ctx, b.value, name, 1)
+        return False
+    return any(_mentions(ctx, c, name, depth) for c in node.named_children)
+
+
 def _backwarded(ctx, name: str) -> bool:
+    """The accumulator feeds a backward pass (`total.backward()`, `torch.stack(losses).mean()
+    .backward()`, `sum(losses).backward()`): building a total loss on purpose."""
     for call in ctx.facts.calls:
         recv, method = method_call(call)
+        if method == "backward" and _mentions(ctx, recv, name):
+            return True
         if method == "backward" and recv is not None and ctx.text(recv) == name:
+            return True
+    for call in ctx.facts.calls:  # accelerator.backward(total) / scaler.scale(total).backward()
+        recv, method = method_call(call)
+        if method == "backward" and any(_mentions(ctx, a, name) for a in args_of(call)[0]):
             return True
     return False
 
@@ -53,19 +75,28 @@ def check(ctx):
         if op is None or ctx.text(op) != "+=" or left is None or right is None:
             continue
         yield from _check_accumulation(ctx, aug, left, right)
+    for binding in (b for bs in facts.bindings.values() for b in bs):
+        # total = total + loss
+        value = strip(binding.value)
+        if binding.kind != "assign" or binding.index is not None or value is None \
+                or value.type != "binary_operator" or ctx.text(value.child_by_field_name("operator")) != "+":
+            continue
+        left, right = value.child_by_field_name("left"), value.child_by_field_name("right")
+        if left is not None and left.type == "identifier" and ctx.text(left) == binding.name:
+            yield from _check_accumulation(ctx, value, binding.target, right)
     for call in facts.calls:
         recv, method = method_call(call)
         if method == "append" and recv is not None:
             pos, _ = args_of(call)
             if pos:
-                yield from _check_accumulation(ctx, call, recv, pos[0], appended=True)
+                yield from _check_accumulation(ctx, call, recv, pos[0])
 
 
 def _check_accumulation(ctx, stmt, left, value):
     if ctx.facts.innermost_loop(stmt.start_byte) is None or ctx.facts.in_no_grad(stmt.start_byte):
         return
     value = strip(value)
-    if value is None or value.type not in ("identifier", "call", "attribute"):
+    if value is None or value.type not in ("identifier", "call", "attribute", "binary_operator"):
         return
     if value.type == "call" and method_call(value)[1] in _DETACHING:
         return
@@ -74,11 +105,14 @@ def _check_accumulation(ctx, stmt, left, value):
     if _backwarded(ctx, ctx.text(left)):
         return  # building a total loss on purpose, then backpropagating it
     text = ctx.text(value)
-    fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
+    fix = None
+    if value.type != "binary_operator":
+        fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
     yield ctx.finding(
         value, f"Accumulating the loss tensor `{text}` keeps each iteration's autograd graph "
         "alive, so memory grows every step; accumulate `.item()` (a Python float) instead.", fix=fix)
 
 
 RULE = Rule("loss-accumulates-graph", Severity.WARNING, "autograd-graph",
-            "Loss tensor accumulated without .item()/.detach()", check, needs=(b"loss",))
+            "Loss tensor accumulated without .item()/.detach()", check,
+            needs=(b"loss", b"Loss", b"cross_entropy"))

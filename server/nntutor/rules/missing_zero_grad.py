@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..values import args_of
 from . import Rule
-from ._training import events, same_scope, statement_of
+from ._training import clears_grads_in, events, same_scope, statement_of
 
 
 def check(ctx):
     evs = events(ctx)
     backwards = [e for e in evs if e.kind == "backward"]
     steps = [e for e in evs if e.kind == "step"]
-    zeros = [e for e in evs if e.kind == "zero_grad"]
     reported = set()
     for step in steps:
-        pos, _ = args_of(step.call)
-        if pos:  # optimizer.step(closure): LBFGS-style, the closure clears gradients
+        if step.closure:  # optimizer.step(closure): LBFGS-style, the closure clears gradients
             continue
         loop = ctx.facts.innermost_loop(step.pos)
         if loop is None or loop.start_byte in reported:
@@ -24,7 +21,7 @@ def check(ctx):
                           and same_scope(ctx, b.pos, step.pos)]
         if not loop_backwards:
             continue
-        if any(loop.start_byte < z.pos < loop.end_byte for z in zeros):
+        if clears_grads_in(ctx, loop):
             continue
         reported.add(loop.start_byte)
         backward = loop_backwards[0]

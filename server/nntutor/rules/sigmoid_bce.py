@@ -8,22 +8,25 @@ from ._losses import torch_loss_sites
 
 
 def check(ctx):
-    for site in torch_loss_sites(ctx):
-        if site.kind != "bce":
-            continue
+    sites = [s for s in torch_loss_sites(ctx) if s.kind == "bce"]
+    for site in sites:
         tags, applied = ctx.values.tags(site.input)
         if SIGMOID not in tags:
             continue
         fix = None
         inline = strip(site.input)
-        if applied is not None and inline is applied and site.ctor is not None:
+        # Fix only the simple, certain case: `crit = nn.BCELoss()` used once, sigmoid inline.
+        # Another use of the same criterion would still get probabilities after the rename.
+        single_use = site.ctor is not None and sum(s.ctor == site.ctor for s in sites) == 1
+        if applied is not None and inline == applied and single_use:
             pos, _ = args_of(applied)
             inner = pos[0] if pos else None
             if inner is None and applied.child_by_field_name("function").type == "attribute":
                 inner = applied.child_by_field_name("function").child_by_field_name("object")
             fn = site.ctor.child_by_field_name("function")
-            name = fn.child_by_field_name("attribute") if fn.type == "attribute" else fn
-            if inner is not None and ctx.text(name) == "BCELoss":
+            # `nn.BCELoss` -> `nn.BCEWithLogitsLoss`; a bare imported `BCELoss` would need an import.
+            name = fn.child_by_field_name("attribute") if fn.type == "attribute" else None
+            if inner is not None and name is not None and ctx.text(name) == "BCELoss":
                 fix = Fix("Use BCEWithLogitsLoss on the raw logits",
                           (ctx.edit(name, "BCEWithLogitsLoss"), ctx.edit(applied, ctx.text(inner))))
         yield ctx.finding(

@@ -2,59 +2,143 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..values import SOFTMAX, args_of, strip
+from ..models import _method
+from ..values import SOFTMAX, SOFTMAX_FUNCS, args_of, follow, method_call, strip
 from . import Rule
 from ._losses import keras_activation
+
+# Attention / pooling modules score each position with Linear(h, 1) and softmax over the
+# sequence axis (dim=1 of a (batch, seq, 1) tensor): correct, so they are left alone.
+_ATTENTION_HINTS = ("att", "pool", "score", "energy", "align")
+
+MSG_KERAS = ("Softmax over a single unit always outputs 1.0, so the model cannot learn; for "
+             "binary classification use activation=\"sigmoid\" with binary cross-entropy.")
+MSG_TORCH = ("Softmax over the single output of a Linear layer always gives 1.0, so nothing is "
+             "learned; use a sigmoid for a binary output (or BCEWithLogitsLoss on the raw output).")
 
 
 def _int(ctx, node):
     node = strip(node)
+    if node is not None and node.type == "unary_operator" and ctx.text(node).replace(" ", "") == "-1":
+        return -1
     return int(ctx.text(node)) if node is not None and node.type == "integer" else None
+
+
+def _units(ctx, dense):
+    pos, kw = args_of(dense)
+    return _int(ctx, kw.get("units") or (pos[0] if pos else None))
+
+
+def _out_features(ctx, linear_call):
+    pos, kw = args_of(linear_call)
+    return _int(ctx, kw.get("out_features") or (pos[1] if len(pos) > 1 else None))
+
+
+def _dim(ctx, softmax_call, default=None):
+    """The softmax axis: an int, `default` when not given, 'unknown' when not a literal."""
+    if softmax_call is None:
+        return default
+    pos, kw = args_of(softmax_call)
+    q = ctx.facts.callee_qual(softmax_call) or ""
+    node = kw.get("dim", kw.get("axis"))
+    if node is None and q in SOFTMAX_FUNCS and len(pos) > 1:
+        node = pos[1]          # F.softmax(x, 1)
+    elif node is None and q not in SOFTMAX_FUNCS and pos:
+        node = pos[0]          # nn.Softmax(1) / x.softmax(1)
+    if node is None:
+        return default
+    value = _int(ctx, node)
+    return value if value is not None else "unknown"
 
 
 def check(ctx):
     facts = ctx.facts
     for call in facts.calls:
         q = facts.callee_qual(call) or ""
-        if q in ("keras.layers.Dense",):
-            pos, kw = args_of(call)
-            units = _int(ctx, kw.get("units") or (pos[0] if pos else None))
+        if q == "keras.layers.Dense":
             tag, node = keras_activation(facts, call)
-            if units == 1 and tag == SOFTMAX:
-                yield ctx.finding(node, "Softmax over a single unit always outputs 1.0, so the "
-                                  "model cannot learn; for binary classification use "
-                                  "activation=\"sigmoid\" with binary cross-entropy.")
+            if _units(ctx, call) == 1 and tag == SOFTMAX:
+                yield ctx.finding(node, MSG_KERAS)
+        elif q in ("keras.Sequential", "keras.models.Sequential"):
+            yield from _keras_sequential(ctx, call)
         elif q == "torch.nn.Sequential":
-            pos, _ = args_of(call)
-            layers = [strip(p) for p in pos]
+            layers = [strip(p) for p in args_of(call)[0]]
             for prev, cur in zip(layers, layers[1:]):
-                if (cur is not None and cur.type == "call" and facts.callee_qual(cur) == "torch.nn.Softmax"
-                        and prev is not None and prev.type == "call"
-                        and facts.callee_qual(prev) == "torch.nn.Linear" and _out_features(ctx, prev) == 1):
-                    yield ctx.finding(cur, "Softmax after a Linear layer with one output always "
-                                      "gives 1.0, so nothing is learned; use a sigmoid (or "
-                                      "BCEWithLogitsLoss on the raw output).")
-    # forward(): softmax of self.<linear with 1 output>
-    for cls in ctx.values.classes.values():
-        node = cls.output_node
-        if SOFTMAX not in cls.output or node is None or node.type != "call":
+                if (_is_call(cur, facts, "torch.nn.Softmax") and _is_call(prev, facts, "torch.nn.Linear")
+                        and _out_features(ctx, prev) == 1 and _dim(ctx, cur, 1) in (1, -1)):
+                    yield ctx.finding(cur, MSG_TORCH, related=[ctx.related(prev, "Linear layer with one output")])
+    yield from _torch_classes(ctx)
+
+
+def _is_call(node, facts, qual):
+    return node is not None and node.type == "call" and facts.callee_qual(node) == qual
+
+
+def _keras_sequential(ctx, ctor):
+    """Dense(1) followed by a separate Softmax() / Activation("softmax") layer."""
+    pos, kw = args_of(ctor)
+    lst = strip(pos[0] if pos else kw.get("layers"))
+    if lst is None or lst.type != "list":
+        return
+    layers = [c for c in lst.named_children if c.type == "call"]
+    for prev, cur in zip(layers, layers[1:]):
+        pq = ctx.facts.callee_qual(prev) or ""
+        if pq != "keras.layers.Dense" or _units(ctx, prev) != 1 or keras_activation(ctx.facts, prev)[0] == SOFTMAX:
             continue
-        pos, _ = args_of(node)
-        inner = strip(pos[0]) if pos else None
-        if inner is not None and inner.type == "call":
+        tag, node = keras_activation(ctx.facts, cur)
+        short = (ctx.facts.callee_qual(cur) or "").rsplit(".", 1)[-1]
+        if tag == SOFTMAX and short in ("Softmax", "Activation") and _dim(ctx, cur if short == "Softmax" else None, -1) == -1:
+            yield ctx.finding(node, MSG_KERAS, related=[ctx.related(prev, "Dense layer with one unit")])
+
+
+def _torch_classes(ctx):
+    """forward() returning softmax(self.<Linear with one output>(...))."""
+    facts = ctx.facts
+    for cls_node in facts.classes_nodes:
+        name = cls_node.child_by_field_name("name")
+        body = cls_node.child_by_field_name("body")
+        cls = ctx.values.classes.get(ctx.text(name)) if name is not None else None
+        if cls is None or body is None or cls.framework != "torch" or SOFTMAX not in cls.output:
+            continue
+        forward = _method(body, "forward", ctx.text)
+        if forward is None:
+            continue
+        for call in facts.calls_in(forward):
+            inner, softmax_call = _softmax_input(ctx, call, cls)
+            if inner is None:
+                continue
+            inner = follow(facts, inner)
+            if inner is None or inner.type != "call":
+                continue
             fn = strip(inner.child_by_field_name("function"))
-            if fn is not None and fn.type == "attribute" and ctx.text(fn).startswith("self."):
-                layer = cls.layers.get(ctx.text(fn)[5:])
-                if layer and layer[0] == "torch.nn.Linear" and layer[1] is not None \
-                        and _out_features(ctx, layer[1]) == 1:
-                    yield ctx.finding(node, "Softmax over the single output of "
-                                      f"{ctx.text(fn)} is always 1.0; use a sigmoid for a "
-                                      "binary output.", related=[ctx.related(layer[1], "Linear layer with one output")])
+            if fn is None or fn.type != "attribute" or not ctx.text(fn).startswith("self."):
+                continue
+            attr = ctx.text(fn)[5:]
+            layer = cls.layers.get(attr)
+            if not layer or layer[0] != "torch.nn.Linear" or layer[1] is None or _out_features(ctx, layer[1]) != 1:
+                continue
+            dim = _dim(ctx, softmax_call, 1)
+            looks_attention = any(h in (cls.name + attr).lower() for h in _ATTENTION_HINTS)
+            if dim == -1 or (dim == 1 and not looks_attention):
+                yield ctx.finding(call, MSG_TORCH, related=[ctx.related(layer[1], "Linear layer with one output")])
 
 
-def _out_features(ctx, linear_call):
-    pos, kw = args_of(linear_call)
-    return _int(ctx, kw.get("out_features") or (pos[1] if len(pos) > 1 else None))
+def _softmax_input(ctx, call, cls):
+    """(input tensor, node holding the dim argument) when `call` applies a softmax, else Nones."""
+    q = ctx.facts.callee_qual(call)
+    if q in SOFTMAX_FUNCS:
+        pos, kw = args_of(call)
+        inp = pos[0] if pos else kw.get("input")
+        return inp, call
+    recv, method = method_call(call)
+    if method == "softmax" and q is None and recv is not None and ctx.text(recv) != "self":
+        return recv, call
+    if recv is not None and ctx.text(recv) == "self":
+        layer = cls.layers.get(method)
+        if layer and layer[0] == "torch.nn.Softmax":
+            pos, _ = args_of(call)
+            return (pos[0] if pos else None), layer[1]
+    return None, None
 
 
 RULE = Rule("single-unit-softmax", Severity.ERROR, "softmax",

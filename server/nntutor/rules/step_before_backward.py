@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..values import args_of
 from . import Rule
 from ._training import events, same_scope
 
@@ -10,8 +9,7 @@ from ._training import events, same_scope
 def check(ctx):
     evs = events(ctx)
     for step in (e for e in evs if e.kind == "step"):
-        pos, _ = args_of(step.call)
-        if pos:
+        if step.closure:
             continue  # step(closure) runs backward inside the closure
         loop = ctx.facts.innermost_loop(step.pos)
         if loop is None:
@@ -22,11 +20,23 @@ def check(ctx):
             continue
         if any(b.pos < step.pos for b in in_loop):
             continue
+        if _conditional(step.call, loop):
+            continue  # `if i % k == 0: step()` at the top: accumulation over earlier batches
         later = in_loop[0]
         yield ctx.finding(
             step.call, f"`{step.target}.step()` runs before `backward()` in the same iteration: it "
             "applies the previous batch's gradients (or none on the first), one step behind.",
             related=[ctx.related(later.call, "backward pass that should come first")])
+
+
+def _conditional(node, loop) -> bool:
+    """`node` runs only under an `if` inside `loop`."""
+    node = node.parent
+    while node is not None and node != loop:
+        if node.type in ("if_statement", "conditional_expression"):
+            return True
+        node = node.parent
+    return False
 
 
 RULE = Rule("step-before-backward", Severity.ERROR, "training-loop",

@@ -1,0 +1,319 @@
+"""double-softmax: softmax probabilities fed to a loss that applies log-softmax itself."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses, two_files
+
+RULE = "double-softmax"
+
+BUGGY = [
+    ("functional_then_cross_entropy", """\
+import torch.nn.functional as F
+
+def step(model, x, y):
+    logits = model(x)
+    probs = F.softmax(logits, dim=1)
+    return F.cross_entropy(probs, y)
+""", [5]),
+    ("inline_torch_softmax_criterion", """\
+import torch
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+for x, y in loader:
+    out = model(x)
+    loss = criterion(torch.softmax(out, dim=-1), y)
+""", [7]),
+    ("tensor_method_softmax", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+out = net(x).softmax(dim=1)
+loss = criterion(out, y)
+""", [4]),
+    ("sequential_softmax_layer", """\
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Linear(784, 128),
+    nn.ReLU(),
+    nn.Linear(128, 10),
+    nn.Softmax(dim=1),
+)
+criterion = nn.CrossEntropyLoss()
+loss = criterion(model(x), y)
+""", [7]),
+    ("sequential_softmax_before_dropout", """\
+from torch import nn
+
+model = nn.Sequential(nn.Linear(20, 5), nn.Softmax(dim=1), nn.Flatten())
+loss = nn.functional.cross_entropy(model(x), y)
+""", [3]),
+    ("inline_loss_object", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+loss = nn.CrossEntropyLoss()(F.softmax(scores, dim=1), target)
+""", [4]),
+    ("class_forward_ends_in_softmax", """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        x = self.fc2(x)
+        return F.softmax(x, dim=1)
+
+model = Net().to("cpu")
+criterion = nn.CrossEntropyLoss()
+for x, y in loader:
+    loss = criterion(model(x), y)
+""", [14]),
+    ("class_softmax_then_reshape", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.fc(x)
+        x = F.softmax(x, dim=1)
+        x = x.view(x.size(0), -1)
+        return x
+
+net = Net()
+loss = F.cross_entropy(net(x), y)
+""", [11]),
+    ("class_softmax_layer_attribute", """\
+import torch.nn as nn
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(32, 4)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(x))
+
+model = Classifier()
+out = model(x)
+loss = nn.CrossEntropyLoss()(out, y)
+""", [10]),
+    ("keras_softmax_from_logits", """\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])
+model.compile(optimizer="adam",
+              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+""", [6]),
+    ("tf_keras_softmax_from_logits", """\
+import tensorflow as tf
+
+model = tf.keras.Sequential([
+    tf.keras.layers.Flatten(input_shape=(28, 28)),
+    tf.keras.layers.Dense(128, activation='relu'),
+    tf.keras.layers.Dense(10, activation='softmax'),
+])
+loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+model.compile(optimizer='adam', loss=loss_fn, metrics=['accuracy'])
+""", [6]),
+    ("from_tf_keras_import_layers_softmax_layer", """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+inputs = keras.Input(shape=(32,))
+x = layers.Dense(64, activation="relu")(inputs)
+x = layers.Dense(3)(x)
+outputs = layers.Softmax()(x)
+model = keras.Model(inputs, outputs)
+model.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+""", [7]),
+]
+
+CORRECT = [
+    ("logits_to_cross_entropy", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+logits = model(x)
+loss = criterion(logits, y)
+probs = logits.softmax(dim=1)
+""",),
+    ("log_softmax_before_cross_entropy", """\
+import torch.nn.functional as F
+
+log_probs = F.log_softmax(model(x), dim=1)
+loss = F.cross_entropy(log_probs, y)
+""",),
+    ("softmax_for_categorical", """\
+import torch
+import torch.nn.functional as F
+
+logits = policy(state)
+probs = F.softmax(logits, dim=-1)
+dist = torch.distributions.Categorical(probs=probs)
+action = dist.sample()
+""",),
+    ("softmax_for_multinomial", """\
+import torch
+
+probs = torch.softmax(logits / temperature, dim=-1)
+next_token = torch.multinomial(probs, num_samples=1)
+""",),
+    ("softmax_only_for_prediction", """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+criterion = nn.CrossEntropyLoss()
+out = model(x)
+loss = criterion(out, y)
+probs = F.softmax(out, dim=1)
+pred = probs.argmax(dim=1)
+print(probs[0])
+
+def predict(model, x):
+    with torch.no_grad():
+        return F.softmax(model(x), dim=1)
+""",),
+    ("softmax_targets_distillation", """\
+import torch.nn.functional as F
+
+soft_targets = F.softmax(teacher_logits / T, dim=1)
+loss = F.cross_entropy(student_logits, soft_targets)
+""",),
+    ("softmax_reassigned_before_loss", """\
+import torch.nn.functional as F
+
+out = F.softmax(model(x), dim=1)
+confidence = out.max(1)
+out = model(x)
+loss = F.cross_entropy(out, y)
+""",),
+    ("nll_after_log_softmax_model", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return F.log_softmax(self.fc(x), dim=1)
+
+loss = F.nll_loss(Net()(x), y)
+""",),
+    ("keras_softmax_plain_categorical_crossentropy", """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu"),
+    layers.Dense(10, activation="softmax"),
+])
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+""",),
+    ("keras_logits_from_logits", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(10)])
+model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+""",),
+    ("unknown_model_output", """\
+import torch.nn as nn
+import torchvision
+
+model = torchvision.models.resnet18(num_classes=10)
+loss = nn.CrossEntropyLoss()(model(x), y)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+MODELS = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
+"""
+
+TRAIN = """\
+import torch.nn as nn
+from models import Net
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+for x, y in loader:
+    output = model(x)
+    loss = criterion(output, y)
+"""
+
+
+def test_across_files():
+    found = two_files(MODELS, TRAIN, RULE)
+    assert [f.location.line + 1 for f in found] == [8]
+    assert found[0].related and found[0].related[0].location.path == "models.py"
+    assert found[0].related[0].location.line + 1 == 10
+
+
+def test_across_files_logits_model_is_silent():
+    models = MODELS.replace("F.softmax(self.fc(x), dim=1)", "self.fc(x)")
+    assert two_files(models, TRAIN, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import torch.nn.functional as F\nlogits = model(x)\nprobs = F.softmax(logits, dim=1)\n",
+        "loss = F.cross_entropy(probs, y)\nloss.backward()\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(0, 2)]
+
+
+FIXABLE = [
+    """\
+import torch.nn.functional as F
+
+loss = F.cross_entropy(F.softmax(out, dim=1), y)
+""",
+    """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+loss = criterion(out.softmax(dim=1), y)
+""",
+]
+
+
+@pytest.mark.parametrize("src", FIXABLE)
+def test_fix_drops_the_softmax(src):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed)
+    assert "softmax" not in fixed
+    assert lines(fixed, RULE) == []

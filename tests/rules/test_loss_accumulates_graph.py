@@ -1,0 +1,169 @@
+"""loss-accumulates-graph: summing loss tensors keeps every iteration's autograd graph alive."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "loss-accumulates-graph"
+
+BUGGY = [
+    ("running_loss_plus_equals", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+running_loss = 0.0
+for inputs, labels in trainloader:
+    optimizer.zero_grad()
+    loss = criterion(net(inputs), labels)
+    loss.backward()
+    optimizer.step()
+    running_loss += loss
+""", [10]),
+    ("functional_loss_summed_directly", """\
+import torch.nn.functional as F
+
+total = 0
+for x, y in loader:
+    total += F.cross_entropy(model(x), y)
+""", [5]),
+    ("losses_append", """\
+import torch.nn as nn
+
+loss_fn = nn.MSELoss()
+history = []
+for epoch in range(10):
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        history.append(loss)
+""", [10]),
+    ("weighted_sum_without_item", """\
+import torch.nn.functional as F
+
+epoch_loss = 0.0
+for x, y in loader:
+    loss = F.mse_loss(model(x), y)
+    loss.backward()
+    epoch_loss += loss * x.size(0)
+""", [7]),
+    ("plain_reassignment", """\
+import torch.nn as nn
+
+crit = nn.L1Loss()
+total_loss = 0
+for x, y in loader:
+    loss = crit(model(x), y)
+    loss.backward()
+    total_loss = total_loss + loss
+""", [8]),
+    ("huggingface_outputs_loss", """\
+tr_loss = 0.0
+for batch in dataloader:
+    outputs = model(**batch)
+    outputs.loss.backward()
+    tr_loss += outputs.loss
+""", [5]),
+]
+
+CORRECT = [
+    ("item_accumulation", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+running_loss = 0.0
+for inputs, labels in trainloader:
+    loss = criterion(net(inputs), labels)
+    loss.backward()
+    running_loss += loss.item()
+    running_loss += loss.item() * inputs.size(0)
+""",),
+    ("detach_accumulation", """\
+import torch.nn.functional as F
+
+losses = []
+for x, y in loader:
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    losses.append(loss.detach())
+    losses.append(loss.detach().cpu())
+""",),
+    ("total_of_two_losses_backpropagated", """\
+import torch.nn.functional as F
+
+for x, y in loader:
+    loss1 = F.cross_entropy(head1(x), y)
+    loss2 = F.mse_loss(head2(x), z)
+    total_loss = loss1 + loss2
+    total_loss.backward()
+""",),
+    ("multi_task_sum_then_backward", """\
+import torch.nn as nn
+
+crit = nn.CrossEntropyLoss()
+for x, ys in loader:
+    loss = 0
+    for head, y in zip(heads, ys):
+        loss += crit(head(x), y)
+    loss.backward()
+""",),
+    ("append_then_stack_backward", """\
+import torch
+import torch.nn.functional as F
+
+for batch in loader:
+    losses = []
+    for t in range(T):
+        losses.append(F.mse_loss(model(batch[t]), batch[t + 1]))
+    torch.stack(losses).mean().backward()
+""",),
+    ("append_then_sum_assigned_backward", """\
+import torch.nn.functional as F
+
+for batch in loader:
+    losses = []
+    for k in range(3):
+        losses.append(F.l1_loss(model(batch), target[k]))
+    total = sum(losses)
+    total.backward()
+""",),
+    ("validation_under_no_grad", """\
+import torch
+import torch.nn.functional as F
+
+val_loss = 0
+with torch.no_grad():
+    for x, y in val_loader:
+        val_loss += F.cross_entropy(model(x), y)
+""",),
+    ("not_a_loss", """\
+correct = 0
+for x, y in loader:
+    correct += (model(x).argmax(1) == y).sum()
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import torch.nn as nn\ncriterion = nn.CrossEntropyLoss()\nrunning = 0.0\n",
+        "for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n    running += loss\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 3)]
+
+
+@pytest.mark.parametrize("src", [BUGGY[0][1], BUGGY[2][1]])
+def test_fix_uses_item(src):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "loss.item()" in fixed
+    assert lines(fixed, RULE) == []

@@ -1,0 +1,241 @@
+"""missing-eval-mode: evaluation under no_grad while dropout / batch norm are in training mode."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses, two_files
+
+RULE = "missing-eval-mode"
+
+NET = """\
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.dropout = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc2(self.dropout(torch.relu(self.fc1(x))))
+
+"""  # 13 lines: snippets below continue at line 14
+
+BUGGY = [
+    ("eval_after_training_without_eval", NET + """\
+model = Net()
+for x, y in train_loader:
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+with torch.no_grad():
+    for x, y in test_loader:
+        pred = model(x).argmax(1)
+""", [21]),
+    ("test_function_without_eval", NET + """\
+def test(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+
+model = Net()
+test(model, test_loader)
+""", [18]),
+    ("loaded_checkpoint_inference", NET + """\
+model = Net()
+model.load_state_dict(torch.load("net.pt"))
+with torch.inference_mode():
+    logits = model(batch)
+""", [17]),
+    ("sequential_with_batchnorm", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 2))
+with torch.no_grad():
+    out = model(x_val)
+""", [6]),
+    ("torchvision_model", """\
+import torch
+import torchvision
+
+model = torchvision.models.resnet18(weights="DEFAULT")
+with torch.no_grad():
+    out = model(images)
+""", [6]),
+    ("no_grad_decorated_predict", NET + """\
+model = Net()
+
+@torch.no_grad()
+def predict(model, x):
+    return model(x).argmax(1)
+
+predict(model, x)
+""", [18]),
+    ("train_helper_then_eval_without_eval", NET + """\
+def train(model):
+    model.train()
+    for x, y in loader:
+        loss_fn(model(x), y).backward()
+
+def evaluate(model):
+    with torch.no_grad():
+        return model(x_val)
+
+model = Net()
+for epoch in range(3):
+    train(model)
+    evaluate(model)
+""", [21]),
+]
+
+CORRECT = [
+    ("eval_then_no_grad", NET + """\
+model = Net()
+model.eval()
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("train_false_counts_as_eval", NET + """\
+model = Net()
+model.train(False)
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("train_mode_false_keyword", NET + """\
+model = Net()
+model.train(mode=False)
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("eval_in_constructor_chain", NET + """\
+model = Net().to("cpu").eval()
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("validate_helper_switches_modes", NET + """\
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+    model.train()
+
+model = Net()
+for epoch in range(5):
+    model.train()
+    for x, y in train_loader:
+        criterion(model(x), y).backward()
+    validate(model, val_loader)
+""",),
+    ("helper_sets_eval_then_caller_evaluates", NET + """\
+def prepare(model):
+    model.eval()
+
+model = Net()
+prepare(model)
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("no_dropout_no_batchnorm", """\
+import torch
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 32)
+        self.fc2 = nn.Linear(32, 2)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))
+
+model = MLP()
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("plain_sequential_without_dropout", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+with torch.no_grad():
+    out = model(x_val)
+""",),
+    ("global_model_set_to_eval_before_function", NET + """\
+model = Net()
+model.eval()
+
+def predict(x):
+    with torch.no_grad():
+        return model(x)
+""",),
+    ("unknown_model", """\
+import torch
+
+model = load_model("ckpt.pt")
+with torch.no_grad():
+    out = model(x)
+""",),
+    ("no_grad_in_training_for_targets", NET + """\
+target_net = Net()
+target_net.eval()
+policy = Net()
+for s, a, r, s2 in buffer:
+    with torch.no_grad():
+        target = r + 0.99 * target_net(s2).max(1).values
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+TRAIN = """\
+import torch
+from models import Net
+
+model = Net()
+for x, y in loader:
+    optimizer.zero_grad()
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+with torch.no_grad():
+    acc = (model(x_val).argmax(1) == y_val).float().mean()
+"""
+
+
+def test_across_files():
+    assert [f.location.line + 1 for f in two_files(NET, TRAIN, RULE)] == [10]
+
+
+def test_across_files_model_without_dropout_is_silent():
+    models = NET.replace("self.dropout(torch.relu(self.fc1(x)))", "torch.relu(self.fc1(x))") \
+                .replace("        self.dropout = nn.Dropout(0.5)\n", "")
+    assert two_files(models, TRAIN, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        NET,
+        "model = Net()\nfor x, y in loader:\n    loss_fn(model(x), y).backward()\n",
+        "with torch.no_grad():\n    preds = model(x_test)\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 1)]
+
+
+@pytest.mark.parametrize("src", [BUGGY[0][1], BUGGY[4][1]])
+def test_fix_inserts_eval(src):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "model.eval()\nwith torch.no_grad():" in fixed
+    assert lines(fixed, RULE) == []

@@ -1,0 +1,151 @@
+"""nll-without-log-softmax: NLLLoss fed probabilities or raw logits instead of log-probabilities."""
+import pytest
+
+from conftest import lines, notebook, two_files
+
+RULE = "nll-without-log-softmax"
+
+BUGGY = [
+    ("softmax_into_nll_loss", """\
+import torch.nn.functional as F
+
+output = F.softmax(model(data), dim=1)
+loss = F.nll_loss(output, target)
+""", [4]),
+    ("logits_from_sequential", """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+criterion = nn.NLLLoss()
+loss = criterion(model(x), y)
+""", [5]),
+    ("class_returns_logits", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        return self.fc2(x)
+
+model = Net()
+for data, target in train_loader:
+    output = model(data)
+    loss = F.nll_loss(output, target)
+""", [17]),
+    ("softmax_layer_then_nll", """\
+from torch import nn
+
+head = nn.Sequential(nn.Linear(16, 3), nn.Softmax(dim=1))
+loss = nn.NLLLoss()(head(h), labels)
+""", [4]),
+]
+
+CORRECT = [
+    ("official_mnist_log_softmax", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        x = self.fc2(x)
+        output = F.log_softmax(x, dim=1)
+        return output
+
+model = Net()
+output = model(data)
+loss = F.nll_loss(output, target)
+""",),
+    ("log_softmax_module", """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 4), nn.LogSoftmax(dim=1))
+loss = nn.NLLLoss()(model(x), y)
+""",),
+    ("log_of_softmax", """\
+import torch
+import torch.nn.functional as F
+
+loss = F.nll_loss(torch.log(F.softmax(out, dim=1)), y)
+""",),
+    ("log_of_clamped_probs", """\
+import torch
+import torch.nn.functional as F
+
+probs = F.softmax(out, dim=1)
+loss = F.nll_loss(torch.log(probs + 1e-8), y)
+""",),
+    ("unknown_model", """\
+import torch.nn.functional as F
+
+model = build_model(cfg)
+loss = F.nll_loss(model(x), y)
+""",),
+    ("cross_entropy_on_logits", """\
+import torch.nn as nn
+
+model = nn.Linear(10, 3)
+loss = nn.CrossEntropyLoss()(model(x), y)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+MODELS = """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+TRAIN = """\
+import torch.nn.functional as F
+from models import Net
+
+model = Net()
+for data, target in loader:
+    output = model(data)
+    loss = F.nll_loss(output, target)
+"""
+
+
+def test_across_files():
+    assert [f.location.line + 1 for f in two_files(MODELS, TRAIN, RULE)] == [7]
+
+
+def test_across_files_log_softmax_model_is_silent():
+    models = MODELS.replace("return self.fc(x)", "return self.fc(x).log_softmax(dim=1)")
+    assert two_files(models, TRAIN, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3))\n",
+        "criterion = nn.NLLLoss()\nloss = criterion(model(x), y)\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 1)]

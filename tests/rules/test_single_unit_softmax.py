@@ -1,0 +1,167 @@
+"""single-unit-softmax: a softmax over one output is the constant 1.0."""
+import pytest
+
+from conftest import lines, notebook
+
+RULE = "single-unit-softmax"
+
+BUGGY = [
+    ("keras_dense_1_softmax", """\
+import keras
+from keras import layers
+
+model = keras.Sequential([
+    layers.Dense(32, activation="relu"),
+    layers.Dense(1, activation="softmax"),
+])
+model.compile(loss="binary_crossentropy", optimizer="adam")
+""", [6]),
+    ("tf_keras_units_keyword", """\
+import tensorflow as tf
+
+model = tf.keras.models.Sequential()
+model.add(tf.keras.layers.Dense(16, activation='relu'))
+model.add(tf.keras.layers.Dense(units=1, activation='softmax'))
+""", [5]),
+    ("from_tf_keras_import_layers_functional", """\
+from tensorflow.keras import layers
+
+outputs = layers.Dense(1, activation="softmax")(x)
+""", [3]),
+    ("keras_dense_1_then_softmax_layer", """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([layers.Dense(8), layers.Dense(1), layers.Activation("softmax")])
+""", [4]),
+    ("torch_sequential_linear_1_softmax", """\
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Linear(64, 32),
+    nn.ReLU(),
+    nn.Linear(32, 1),
+    nn.Softmax(dim=1),
+)
+""", [7]),
+    ("torch_forward_functional", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class BinaryNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(20, 16)
+        self.out = nn.Linear(16, 1)
+
+    def forward(self, x):
+        x = F.relu(self.hidden(x))
+        return F.softmax(self.out(x), dim=1)
+""", [12]),
+    ("torch_forward_softmax_layer_attribute", """\
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 1)
+        self.act = nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        logits = self.fc(x)
+        return self.act(logits)
+""", [12]),
+    ("torch_forward_method_last_dim", """\
+import torch.nn as nn
+
+class Scorer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(128, 1)
+
+    def forward(self, x):
+        return self.head(x).softmax(-1)
+""", [9]),
+]
+
+CORRECT = [
+    ("keras_dense_1_sigmoid", """\
+from tensorflow.keras import layers, models
+
+model = models.Sequential([layers.Dense(16, activation="relu"), layers.Dense(1, activation="sigmoid")])
+model.compile(loss="binary_crossentropy", optimizer="adam")
+""",),
+    ("keras_dense_2_softmax", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(2, activation="softmax")])
+""",),
+    ("torch_linear_1_sigmoid", """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(32, 1), nn.Sigmoid())
+""",),
+    ("torch_linear_10_softmax", """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(32, 10), nn.Softmax(dim=1))
+""",),
+    ("attention_pooling_over_sequence", """\
+import torch
+import torch.nn as nn
+
+class Attention(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.score = nn.Linear(hidden, 1)
+
+    def forward(self, h):
+        # h: (batch, seq, hidden) -> weights over the sequence axis
+        return torch.softmax(self.score(h), dim=1)
+""",),
+    ("attention_weights_used_inside_forward", """\
+import torch
+import torch.nn as nn
+
+class Pooler(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.w = nn.Linear(hidden, 1)
+        self.fc = nn.Linear(hidden, 5)
+
+    def forward(self, h):
+        a = torch.softmax(self.w(h), dim=1)
+        return self.fc((a * h).sum(dim=1))
+""",),
+    ("softmax_over_unknown_dim", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=self.axis)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import keras\nfrom keras import layers\n",
+        "model = keras.Sequential([\n    layers.Dense(4),\n    layers.Dense(1, activation='softmax'),\n])\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 2)]
