@@ -63,6 +63,36 @@ def argument_for(ctx, call, fm: FunctionModes, param: str):
     return pos[i] if 0 <= i < len(pos) else None
 
 
+def param_arguments(ctx, name: str, pos: int):
+    """When `name` at `pos` is a parameter of the enclosing function: the argument passed for it
+    at every call of that function in this file. None when not a parameter, never called here,
+    or some call does not pass it."""
+    b = ctx.facts.binding(name, pos)
+    fn = ctx.facts.function_at(pos)
+    if b is None or b.kind != "param" or fn is None:
+        return None
+    fname = fn.child_by_field_name("name")
+    fm = function_modes(ctx).get(ctx.text(fname)) if fname is not None else None
+    if fm is None:
+        return None
+    args = []
+    for call in calls_to(ctx, ctx.text(fname)):
+        arg = argument_for(ctx, call, fm, name)
+        if arg is None:
+            return None
+        args.append(arg)
+    return args or None
+
+
+def function_called_under_no_grad(ctx, pos: int) -> bool:
+    """The function enclosing `pos` is called inside a no_grad block (or a no_grad function)."""
+    fn = ctx.facts.function_at(pos)
+    fname = fn.child_by_field_name("name") if fn is not None else None
+    if fname is None:
+        return False
+    return any(ctx.facts.in_no_grad(c.start_byte) for c in calls_to(ctx, ctx.text(fname)))
+
+
 def mode_at(ctx, name: str, pos: int, depth: int = 0):
     """'eval' | 'train' | None (unknown) for object `name` just before byte `pos`."""
     facts = ctx.facts

@@ -1,6 +1,8 @@
 """eval-mode-not-restored: eval() inside a training loop with no train() to switch back."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Severity
 from . import Rule
 from ._modes import argument_for, calls_to, function_modes
@@ -22,11 +24,16 @@ def check(ctx):
                 arg = argument_for(ctx, call, fm, param)
                 if arg is not None:
                     switches.append(("train" if restores else "eval", ctx.text(arg), call))
+    trainers = _training_helpers(ctx, backwards)
+    trained = _optimized_models(ctx)
     for kind, name, node in switches:
         if kind != "eval":
             continue
+        if trained is not None and name not in trained:
+            continue  # not the model being optimized (e.g. a frozen teacher or target network)
         loops = [lp for lp in facts.loops_containing(node.start_byte)
-                 if any(lp.start_byte < b < lp.end_byte for b in backwards)]
+                 if any(lp.start_byte < b < lp.end_byte for b in backwards)
+                 or any(c.start_byte in trainers for c in facts.calls_in(lp))]
         if not loops:
             continue
         loop = loops[-1]
@@ -38,6 +45,34 @@ def check(ctx):
             node, f"`{name}` is switched to eval mode inside the training loop and never back: "
             f"from the next iteration on it trains with dropout off and frozen batch-norm "
             f"statistics; call `{name}.train()` at the start of each epoch.")
+
+
+def _training_helpers(ctx, backwards) -> set:
+    """Start bytes of calls to local functions that run a backward pass (train(model, ...))."""
+    names = set()
+    for fn in ctx.facts.functions:
+        name = fn.child_by_field_name("name")
+        if name is not None and any(fn.start_byte < b < fn.end_byte for b in backwards):
+            names.add(ctx.text(name))
+    return {c.start_byte for n in names for c in calls_to(ctx, n)}
+
+
+_PARAMS = re.compile(r"([A-Za-z_][\w.]*)\.(?:named_)?parameters\(")
+_OPTIMIZERS = re.compile(r"optim|Adam|SGD|RMSprop|Adagrad|LBFGS|Lion|Adafactor")
+
+
+def _optimized_models(ctx):
+    """Names whose parameters go to an optimizer built in this file; None when none is built here."""
+    found = None
+    for call in ctx.facts.calls:
+        fn = call.child_by_field_name("function")
+        args = call.child_by_field_name("arguments")
+        if fn is None or args is None or not _OPTIMIZERS.search(ctx.text(fn)):
+            continue
+        names = set(_PARAMS.findall(ctx.text(args)))
+        if names:
+            found = (found or set()) | names
+    return found
 
 
 def _ends_in_train(evs, fm, param):

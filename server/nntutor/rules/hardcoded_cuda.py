@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..values import args_of, method_call, string_value
+from ..values import args_of, follow, method_call, string_value
 from . import Rule
 
 _CUDA = re.compile(r"^cuda(:\d+)?$")
@@ -16,10 +16,10 @@ def check(ctx):
     if any(g in ctx.doc.data for g in _GUARDS):
         return  # the file decides the device somewhere: trust it
     facts = ctx.facts
+    if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
+        return  # `.cuda()` of some other library
+    # The fix needs a name bound to the torch module; `import torch.nn as nn` alone has none.
     torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
-    if torch_name is None:
-        return
-    guarded = f'"cuda" if {torch_name}.cuda.is_available() else "cpu"'
     for call in facts.calls:
         recv, method = method_call(call)
         q = facts.callee_qual(call)
@@ -28,9 +28,10 @@ def check(ctx):
             fn = call.child_by_field_name("function")
             args = call.child_by_field_name("arguments")
             fix = None
-            if not pos and not kw and args is not None:
+            if not pos and not kw and args is not None and torch_name is not None:
                 fix = Fix("Use the GPU only when it is available",
-                          (ctx.edit(fn.child_by_field_name("attribute"), "to"), ctx.edit(args, f"({guarded})")))
+                          (ctx.edit(fn.child_by_field_name("attribute"), "to"),
+                           ctx.edit(args, f"({_guarded('cuda', torch_name)})")))
             yield ctx.finding(call, "`.cuda()` with no `torch.cuda.is_available()` check fails on "
                               "machines without an NVIDIA GPU; pick the device once and use `.to(device)`.",
                               fix=fix)
@@ -42,13 +43,19 @@ def check(ctx):
             candidates.append(pos[0])
         candidates.extend(v for k, v in kw.items() if k in _DEVICE_KEYWORDS)
         for node in candidates:
+            node = follow(facts, node)  # device = "cuda"; model.to(device)
             value = string_value(node)
             if value is not None and _CUDA.match(value):
-                replacement = guarded if value == "cuda" else f'"{value}" if {torch_name}.cuda.is_available() else "cpu"'
+                fix = None
+                if torch_name is not None:
+                    fix = Fix("Fall back to the CPU when CUDA is unavailable",
+                              (ctx.edit(node, f"({_guarded(value, torch_name)})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
-                                  "crashes on CPU-only machines; fall back to the CPU.",
-                                  fix=Fix("Fall back to the CPU when CUDA is unavailable",
-                                          (ctx.edit(node, f"({replacement})"),)))
+                                  "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
+
+
+def _guarded(value: str, torch_name: str) -> str:
+    return f'"{value}" if {torch_name}.cuda.is_available() else "cpu"'
 
 
 RULE = Rule("hardcoded-cuda", Severity.WARNING, "device-placement",

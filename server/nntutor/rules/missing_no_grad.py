@@ -1,55 +1,92 @@
 """missing-no-grad: an evaluation loop in eval mode that still records the autograd graph."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Fix, Severity, TextEdit
 from ..values import strip
 from . import Rule
-from ._modes import mode_at
-from ._training import events, model_is_mode_dependent, statement_of
+from ._modes import function_called_under_no_grad, mode_at, param_arguments
+from ._training import MODEL_FACTORIES, events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
     facts = ctx.facts
+    if _grad_disabled_elsewhere(ctx):
+        return
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
     reported = set()
     for call in facts.calls:
         fn = strip(call.child_by_field_name("function"))
         if fn is None or fn.type != "identifier":
             continue
-        loop = facts.innermost_loop(call.start_byte)
-        if loop is None or loop.start_byte in reported or facts.in_no_grad(call.start_byte):
+        loops = facts.loops_containing(call.start_byte)
+        if not loops or loops[-1].start_byte in reported or facts.in_no_grad(call.start_byte):
+            continue
+        # The outermost loop around the call that does not backpropagate: an eval loop nested
+        # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
+        free = [lp for lp in loops if not any(lp.start_byte < b < lp.end_byte for b in backwards)]
+        if not free or free[-1] != loops[-1]:
             continue
         name = ctx.text(fn)
-        if model_is_mode_dependent(ctx, fn) is None and not _is_model(ctx, fn):
+        if not _is_model_object(ctx, fn, name, call.start_byte):
             continue
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
-        outer = facts.loops_containing(call.start_byte)[0]
-        if any(outer.start_byte < b < outer.end_byte for b in backwards):
-            continue  # gradients are used in this loop (e.g. adversarial examples, saliency)
-        reported.add(loop.start_byte)
-        stmt = statement_of(outer)
-        indent = ctx.line_indent(stmt)
+        if function_called_under_no_grad(ctx, call.start_byte) or _in_grad_mode_block(ctx, call.start_byte):
+            continue
+        reported.add(loops[-1].start_byte)
+        stmt = statement_of(free[0])
+        torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
+        fix = None
+        if torch_name is not None:
+            fix = Fix("Wrap the loop in `with torch.no_grad():`", (_wrap_edit(ctx, stmt, torch_name),))
         yield ctx.finding(
             call, f"`{name}` runs in eval mode outside torch.no_grad(): autograd still records "
-            "the graph, costing memory and time for gradients nobody uses.",
-            fix=Fix("Wrap the loop in `with torch.no_grad():`", _wrap_edits(ctx, stmt, indent)))
+            "the graph, costing memory and time for gradients nobody uses.", fix=fix)
 
 
-def _is_model(ctx, fn):
-    qual, _ = ctx.values.instance(fn)
-    return qual is not None and (ctx.values.local_class(qual) is not None or qual.startswith("torch.nn."))
+def _is_model(ctx, expr):
+    qual, _ = ctx.values.instance(expr)
+    return qual is not None and (ctx.values.local_class(qual) is not None or qual.startswith("torch.nn.")
+                                 or qual.startswith(MODEL_FACTORIES))
 
 
-def _wrap_edits(ctx, stmt, indent):
+def _is_model_object(ctx, fn, name, pos):
+    if model_is_mode_dependent(ctx, fn) is not None or _is_model(ctx, fn):
+        return True
+    args = param_arguments(ctx, name, pos)  # evaluate(model, loader): look at the callers
+    return args is not None and all(_is_model(ctx, a) for a in args)
+
+
+def _in_grad_mode_block(ctx, pos):
+    """Inside `with torch.set_grad_enabled(...)`: the code decides about gradients itself."""
+    return any(w.start_byte < pos < w.end_byte and "set_grad_enabled" in ctx.text(w.named_children[0])
+               for w in ctx.facts.withs if w.named_children)
+
+
+def _grad_disabled_elsewhere(ctx):
+    """`torch.set_grad_enabled(False)` as a statement, or frozen parameters (requires_grad False):
+    no graph is recorded, or the file manages gradients on purpose."""
+    data = ctx.doc.data
+    if re.search(rb"requires_grad(_\(\s*False|\s*=\s*False)", data):
+        return True
+    for call in ctx.facts.calls:
+        q = ctx.facts.callee_qual(call) or ""
+        if q.endswith("set_grad_enabled") and call.parent is not None and call.parent.type == "expression_statement":
+            return True
+    return False
+
+
+def _wrap_edit(ctx, stmt, torch_name):
+    """One edit: `with torch.no_grad():` above the loop, the loop indented one level."""
     idx = ctx.doc.index
     first, last = idx.line_of(stmt.start_byte), idx.line_of(max(stmt.start_byte, stmt.end_byte - 1))
-    torch_name = next((k for k, v in ctx.facts.imports.items() if v == "torch"), "torch")
-    edits = [TextEdit(idx.starts[first], idx.starts[first], f"{indent}with {torch_name}.no_grad():\n")]
-    for line in range(first, last + 1):
-        if idx.line_bytes(line).strip():
-            edits.append(TextEdit(idx.starts[line], idx.starts[line], "    "))
-    return tuple(edits)
+    indent = ctx.line_indent(stmt)
+    body = [("    " + idx.line_bytes(n).decode("utf-8", "replace")) if idx.line_bytes(n).strip()
+            else idx.line_bytes(n).decode("utf-8", "replace") for n in range(first, last + 1)]
+    end = idx.starts[last] + len(idx.line_bytes(last))
+    return TextEdit(idx.starts[first], end, f"{indent}with {torch_name}.no_grad():\n" + "\n".join(body))
 
 
 RULE = Rule("missing-no-grad", Severity.HINT, "autograd-graph",

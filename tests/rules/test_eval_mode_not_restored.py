@@ -1,0 +1,223 @@
+"""eval-mode-not-restored: eval() inside a training loop with no train() to switch back."""
+import pytest
+
+from conftest import lines, notebook, two_files
+
+RULE = "eval-mode-not-restored"
+
+BUGGY = [
+    ("eval_at_epoch_end", """\
+import torch
+
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        val_acc = evaluate_batch(model, val_loader)
+""", [9]),
+    ("train_called_once_before_the_loop", """\
+import torch
+
+model.train()
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        acc = model(x_val)
+""", [9]),
+    ("validate_helper_without_train", """\
+import torch
+
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(model(x).argmax(1).eq(y).sum().item() for x, y in loader)
+
+for epoch in range(5):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    validate(model, val_loader)
+""", [13]),
+    ("periodic_eval_inside_batch_loop", """\
+import torch
+
+model.train()
+for epoch in range(3):
+    for i, (x, y) in enumerate(loader):
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+        if i % 100 == 0:
+            model.eval()
+            with torch.no_grad():
+                print(model(x_val).argmax(1))
+""", [10]),
+    ("official_style_train_function_without_train", """\
+import torch
+
+def train(model, loader, optimizer):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+def test(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model(x)
+
+for epoch in range(1, 11):
+    train(model, train_loader, optimizer)
+    test(model, test_loader)
+""", [17]),
+]
+
+CORRECT = [
+    ("train_at_top_of_each_epoch", """\
+import torch
+
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        acc = model(x_val)
+""",),
+    ("train_after_validation", """\
+import torch
+
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        acc = model(x_val)
+    model.train()
+""",),
+    ("validate_helper_restores_train", """\
+import torch
+
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model(x)
+    model.train()
+
+for epoch in range(5):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    validate(model, val_loader)
+""",),
+    ("official_mnist_train_and_test_helpers", """\
+import torch
+
+def train(model, loader, optimizer):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+
+def test(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model(x)
+
+for epoch in range(1, 11):
+    train(model, train_loader, optimizer)
+    test(model, test_loader)
+""",),
+    ("eval_after_training_loop", """\
+import torch
+
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+model.eval()
+""",),
+    ("frozen_teacher_in_distillation", """\
+import torch
+
+optimizer = torch.optim.Adam(student.parameters())
+for x, y in loader:
+    teacher.eval()
+    with torch.no_grad():
+        t = teacher(x)
+    loss = kd_loss(student(x), t, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+""",),
+    ("train_false_then_train_true", """\
+for epoch in range(3):
+    model.train(True)
+    for x, y in loader:
+        criterion(model(x), y).backward()
+    model.train(False)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import torch\nmodel = Net()\n",
+        "for epoch in range(3):\n    for x, y in loader:\n        loss_fn(model(x), y).backward()\n"
+        "    model.eval()\n    print(model(x_val))\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 3)]
+
+
+def test_across_files_class_does_not_matter():
+    models = """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout()
+
+    def forward(self, x):
+        return self.fc(self.drop(x))
+"""
+    train = """\
+from models import Net
+
+model = Net()
+for epoch in range(3):
+    for x, y in loader:
+        loss_fn(model(x), y).backward()
+    model.eval()
+"""
+    assert [f.location.line + 1 for f in two_files(models, train, RULE)] == [7]

@@ -1,0 +1,150 @@
+"""hardcoded-cuda: "cuda" with no availability check crashes on CPU-only machines."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "hardcoded-cuda"
+
+BUGGY = [
+    ("torch_device_cuda", """\
+import torch
+
+device = torch.device("cuda")
+model = Net().to(device)
+""", [3]),
+    ("model_cuda_method", """\
+import torch
+
+model = Net()
+model.cuda()
+x = x.cuda(0)
+""", [4, 5]),
+    ("to_cuda_string", """\
+import torch
+
+inputs, labels = inputs.to("cuda"), labels.to("cuda:0")
+""", [3, 3]),
+    ("device_keyword", """\
+import torch
+
+noise = torch.randn(16, 100, device="cuda")
+state = torch.load("ckpt.pt", map_location="cuda:0")
+""", [3, 4]),
+    ("device_string_variable", """\
+import torch
+
+device = "cuda"
+model = Net().to(device)
+""", [3]),
+    ("only_torch_nn_imported", """\
+import torch.nn as nn
+
+model = nn.Linear(3, 1).cuda()
+""", [3]),
+]
+
+CORRECT = [
+    ("is_available_guard", """\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+model = Net().to(device)
+""",),
+    ("guard_elsewhere_in_file", """\
+import torch
+
+use_cuda = torch.cuda.is_available()
+if use_cuda:
+    model.cuda()
+""",),
+    ("device_parameter", """\
+import torch
+
+def train(model, device):
+    model.to(device)
+""",),
+    ("cpu_only", """\
+import torch
+
+model = Net().to("cpu")
+x = torch.zeros(3, device="cpu")
+""",),
+    ("argparse_default_is_not_a_device_call", """\
+import argparse
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--device", default="cuda")
+args = parser.parse_args()
+model = Net().to(args.device)
+""",),
+    ("no_torch_at_all", """\
+import cupy
+
+arr = thing.cuda()
+""",),
+    ("accelerate_decides", """\
+import torch
+from accelerate import Accelerator
+
+accelerator = Accelerator()
+model = model.to(accelerator.device)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import torch\nimport torch.nn as nn\n",
+        "model = nn.Linear(4, 2)\nmodel = model.cuda()\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 1)]
+
+
+FIXABLE = [
+    """\
+import torch
+
+device = torch.device("cuda")
+""",
+    """\
+import torch
+
+model = Net()
+model.cuda()
+""",
+    """\
+import torch
+
+x = x.to("cuda:1")
+""",
+    """\
+import torch
+
+device = "cuda"
+model.to(device)
+""",
+]
+
+
+@pytest.mark.parametrize("src", FIXABLE)
+def test_fix_guards_the_device(src):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "torch.cuda.is_available()" in fixed
+    assert lines(fixed, RULE) == []
+
+
+def test_no_fix_without_torch_name():
+    (finding,) = findings(BUGGY[-1][1], RULE)
+    assert finding.fix is None

@@ -1,0 +1,201 @@
+"""missing-no-grad: an evaluation loop in eval mode that still records the autograd graph."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "missing-no-grad"
+
+BUGGY = [
+    ("eval_loop_without_no_grad", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 32), nn.Dropout(0.2), nn.Linear(32, 2))
+model.eval()
+correct = 0
+for x, y in test_loader:
+    out = model(x)
+    correct += (out.argmax(1) == y).sum().item()
+""", [8]),
+    ("evaluate_function", """\
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+def evaluate(model, loader):
+    model.eval()
+    total = 0
+    for x, y in loader:
+        total += (model(x).argmax(1) == y).sum().item()
+    return total
+
+evaluate(Net(), test_loader)
+""", [16]),
+    ("val_loop_inside_epoch_loop", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 2))
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    for x, y in val_loader:
+        val_out = model(x)
+""", [13]),
+]
+
+CORRECT = [
+    ("with_no_grad", """\
+import torch
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+model.eval()
+with torch.no_grad():
+    for x, y in test_loader:
+        out = model(x)
+""",),
+    ("inference_mode", """\
+import torch
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+model.eval()
+with torch.inference_mode():
+    for x in loader:
+        preds = model(x)
+""",),
+    ("decorated_function", """\
+import torch
+import torch.nn as nn
+
+@torch.no_grad()
+def evaluate(model, loader):
+    model.eval()
+    for x, y in loader:
+        out = model(x)
+
+evaluate(nn.Linear(3, 1), loader)
+""",),
+    ("called_under_no_grad", """\
+import torch
+import torch.nn as nn
+
+def evaluate(model, loader):
+    model.eval()
+    for x, y in loader:
+        out = model(x)
+
+with torch.no_grad():
+    evaluate(nn.Linear(3, 1), loader)
+""",),
+    ("set_grad_enabled_phase", """\
+import torch
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+for phase in ["train", "val"]:
+    if phase == "train":
+        model.train()
+    else:
+        model.eval()
+    for inputs, labels in dataloaders[phase]:
+        with torch.set_grad_enabled(phase == "train"):
+            outputs = model(inputs)
+""",),
+    ("global_set_grad_enabled_false", """\
+import torch
+import torch.nn as nn
+
+torch.set_grad_enabled(False)
+model = nn.Linear(10, 2)
+model.eval()
+for x in loader:
+    out = model(x)
+""",),
+    ("saliency_needs_gradients", """\
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+model.eval()
+for x, y in loader:
+    x.requires_grad_(True)
+    score = model(x)[0, y]
+    score.backward()
+    saliency = x.grad.abs()
+""",),
+    ("training_mode_loop", """\
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+model.train()
+for x, y in loader:
+    out = model(x)
+""",),
+    ("frozen_parameters", """\
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+for p in model.parameters():
+    p.requires_grad = False
+model.eval()
+for x in loader:
+    feats = model(x)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_is_a_hint():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert f.severity.label == "hint"
+
+
+def test_no_fix_without_torch_import():
+    src = """\
+import torch.nn as nn
+
+model = nn.Linear(3, 1)
+model.eval()
+for x in loader:
+    out = model(x)
+"""
+    (finding,) = findings(src, RULE)
+    assert finding.fix is None
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import torch.nn as nn\nmodel = nn.Linear(4, 2)\nmodel.eval()\n",
+        "for x in loader:\n    preds = model(x)\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 1)]
+
+
+@pytest.mark.parametrize("src", [b[1] for b in BUGGY])
+def test_fix_wraps_loop_in_no_grad(src):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "with torch.no_grad():" in fixed
+    assert lines(fixed, RULE) == []
+    assert {f.rule for f in findings(fixed)} <= {f.rule for f in findings(src)} - {RULE}
