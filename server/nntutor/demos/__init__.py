@@ -37,7 +37,7 @@ _ENTRIES = (
     _Entry("double-softmax", "double_softmax", "Softmax before CrossEntropyLoss", "softmax"),
     _Entry("data-leakage", "data_leakage", "Data leakage: feature selection outside the CV loop",
            "data-leakage", uses_torch=False),
-    _Entry("cpu-vs-gpu", "cpu_vs_gpu", "Matrix multiply: CPU vs GPU", "gpu-acceleration"),
+    _Entry("cpu-vs-gpu", "cpu_vs_gpu", "Matrix multiply: CPU vs GPU", "device-placement"),
 )
 _REGISTRY = {e.id: e for e in _ENTRIES}
 

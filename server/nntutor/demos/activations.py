@@ -33,7 +33,8 @@ def demo(ctx) -> dict[str, float]:
         ctx.say(f"{name:>7}: max gradient {g.max().item():.3f}, gradient at x=6: "
                 f"{g[-1].item():.2e}, at x=-6: {g[0].item():.2e}")
     negative = x.detach() < 0
-    metrics["relu_zero_grad_fraction_negative"] = (grads["relu"][negative] == 0).float().mean().item()
+    relu_zero = grads["relu"][negative] == 0
+    metrics["relu_zero_grad_fraction_negative"] = relu_zero.float().mean().item()
     metrics["silu_min"] = values["silu"].min().item()
     ctx.say("sigmoid passes at most 0.25 of the gradient per layer; stack 10 and at most "
             f"{0.25 ** 10:.1e} survives")
@@ -42,10 +43,10 @@ def demo(ctx) -> dict[str, float]:
 
     fig, (ax1, ax2) = ctx.figure(ncols=2)
     if fig is not None:
-        xs = x.detach().cpu()
+        xs = x.detach().cpu().tolist()
         for name in fns:
-            ax1.plot(xs, values[name].cpu(), label=name)
-            ax2.plot(xs, grads[name].cpu(), label=name)
+            ax1.plot(xs, values[name].cpu().tolist(), label=name)
+            ax2.plot(xs, grads[name].cpu().tolist(), label=name)
         ax1.set(title="Activation f(x)", xlabel="x", ylim=(-1.5, 3))
         ax2.set(title="Gradient f'(x)", xlabel="x")
         for ax in (ax1, ax2):

@@ -29,8 +29,8 @@ def demo(ctx) -> dict[str, float]:
     loss_ok, max_ok, norm_ok = loss_and_grad(double=False)
     loss_bad, max_bad, norm_bad = loss_and_grad(double=True)
 
-    # Confident, correct predictions: one row per margin of the target logit over the others.
-    margins = torch.linspace(0, 20, 81)
+    # One row per margin of the target logit over the others: very wrong (-10) to very right (20).
+    margins = torch.linspace(-10, 20, 121)
     z_all = torch.zeros(len(margins), CLASSES)
     z_all[:, 0] = margins
     z_all = z_all.to(ctx.device)
@@ -49,6 +49,8 @@ def demo(ctx) -> dict[str, float]:
             f"{loss_bad:.3f} on softmax outputs (squashed towards log C = {math.log(CLASSES):.3f})")
     ctx.say(f"largest per-sample gradient: {max_ok:.3f} on logits vs {max_bad:.3f} after softmax "
             f"(mean norm {norm_ok:.3f} vs {norm_bad:.3f})")
+    ctx.say(f"confidently wrong (margin -10): gradient norm {grad_ok[0]:.2f} on logits, "
+            f"{grad_bad[0]:.1e} after softmax: the worst mistakes barely get corrected")
     ctx.say(f"perfect prediction (margin 20): loss {curve_ok[-1]:.1e} on logits, "
             f"{curve_bad[-1]:.3f} after softmax; floor log(1 + (C-1)/e) = {floor:.3f}")
 
@@ -57,12 +59,12 @@ def demo(ctx) -> dict[str, float]:
         ax1.plot(margins, curve_ok, label="CrossEntropyLoss(logits)")
         ax1.plot(margins, curve_bad, label="CrossEntropyLoss(softmax(logits))")
         ax1.axhline(floor, ls="--", color="gray", label=f"floor {floor:.2f}")
-        ax1.set(title="Loss as the prediction gets more confident",
-                xlabel="target logit margin", ylabel="loss")
+        ax1.set(title="Loss, from very wrong to very right",
+                xlabel="target logit minus the others", ylabel="loss", ylim=(0, 5))
         ax1.legend(fontsize=8)
         ax2.semilogy(margins, grad_ok, label="logits")
         ax2.semilogy(margins, grad_bad, label="softmax first")
-        ax2.set(title="Gradient norm w.r.t. the logits", xlabel="target logit margin")
+        ax2.set(title="Gradient norm w.r.t. the logits", xlabel="target logit minus the others")
         ax2.legend(fontsize=8)
 
     return {
@@ -72,6 +74,8 @@ def demo(ctx) -> dict[str, float]:
         "max_grad_double_softmax": max_bad,
         "mean_grad_norm_logits": norm_ok.item(),
         "mean_grad_norm_double_softmax": norm_bad.item(),
+        "wrong_grad_norm_logits": grad_ok[0],
+        "wrong_grad_norm_double_softmax": grad_bad[0],
         "confident_loss_logits": curve_ok[-1],
         "confident_loss_double_softmax": curve_bad[-1],
         "loss_floor": floor,

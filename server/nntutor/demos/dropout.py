@@ -42,9 +42,9 @@ def demo(ctx) -> dict[str, float]:
     if fig is not None:
         n = 30
         idx = range(n)
-        ax1.bar(idx, x[:n].cpu(), color="lightgray", label="input")
-        ax1.plot(idx, y_train[:n].cpu(), "o", color="tab:red", label="train (p=0.5)")
-        ax1.plot(idx, y_eval[:n].cpu(), "x", color="tab:blue", label="eval")
+        ax1.bar(idx, x[:n].cpu().tolist(), color="lightgray", label="input")
+        ax1.plot(idx, y_train[:n].cpu().tolist(), "o", color="tab:red", label="train (p=0.5)")
+        ax1.plot(idx, y_eval[:n].cpu().tolist(), "x", color="tab:blue", label="eval")
         ax1.set(title="The same 30 activations", xlabel="unit", ylabel="value")
         ax1.legend(fontsize=8)
         ax2.plot(ps, measured, "o-", label="measured")
@@ -58,5 +58,5 @@ def demo(ctx) -> dict[str, float]:
         "survivor_scale": scale,
         "train_mean_ratio": mean_ratio,
         "eval_max_abs_diff": eval_diff,
-        "max_abs_error_fraction_vs_p": max(abs(m - p) for m, p in zip(measured, ps)),
+        "max_abs_error_fraction_vs_p": max(abs(m - p) for m, p in zip(measured, ps, strict=True)),
     }

@@ -67,9 +67,9 @@ def demo(ctx) -> dict[str, float]:
     fig, ax = ctx.figure()
     if fig is not None:
         ks = range(1, STEPS + 1)
-        ax.semilogy(ks, curves["rnn"], label="vanilla RNN (tanh)")
-        ax.semilogy(ks, curves["lstm_default"], label=f"LSTM, forget gate ≈ {gates['lstm_default']:.2f}")
-        ax.semilogy(ks, curves["lstm"], label=f"LSTM, forget gate ≈ {gates['lstm']:.2f}")
+        ax.semilogy(ks, curves["rnn"].tolist(), label="vanilla RNN (tanh)")
+        for name in ("lstm_default", "lstm"):
+            ax.semilogy(ks, curves[name].tolist(), label=f"LSTM, forget gate ≈ {gates[name]:.2f}")
         ax.set(title="How much a token k steps back still counts", xlabel="k (steps ago)",
                ylabel="‖∂h_T/∂x_{T-k}‖, relative")
         ax.legend(fontsize=8)
