@@ -169,6 +169,18 @@ for x, y in loader:
     loss.backward()
     optimizer.step()
 """,),
+    ("final_evaluation_before_early_stop", """\
+import torch
+
+for epoch in range(100):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    if patience_exhausted:
+        model.eval()
+        break
+""",),
     ("train_false_then_train_true", """\
 for epoch in range(3):
     model.train(True)

@@ -83,6 +83,14 @@ import cupy
 
 arr = thing.cuda()
 """,),
+    ("ddp_script_targets_gpus", """\
+import torch
+import torch.distributed as dist
+
+dist.init_process_group("nccl")
+torch.cuda.set_device(local_rank)
+model = Net().cuda(local_rank)
+""",),
     ("accelerate_decides", """\
 import torch
 from accelerate import Accelerator

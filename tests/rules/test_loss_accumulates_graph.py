@@ -135,6 +135,29 @@ with torch.no_grad():
     for x, y in val_loader:
         val_loss += F.cross_entropy(model(x), y)
 """,),
+    ("loss_computed_under_no_grad_appended_outside", """\
+import torch
+import torch.nn.functional as F
+
+losses = []
+for x, y in val_loader:
+    with torch.no_grad():
+        loss = F.cross_entropy(model(x), y)
+    losses.append(loss)
+""",),
+    ("validate_helper_called_under_no_grad", """\
+import torch
+import torch.nn.functional as F
+
+def validate(model, loader):
+    total = 0.0
+    for x, y in loader:
+        total += F.cross_entropy(model(x), y)
+    return total / len(loader)
+
+with torch.no_grad():
+    val_loss = validate(model, val_loader)
+""",),
     ("not_a_loss", """\
 correct = 0
 for x, y in loader:

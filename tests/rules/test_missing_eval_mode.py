@@ -74,6 +74,16 @@ def predict(model, x):
 
 predict(model, x)
 """, [18]),
+    ("validation_each_epoch_without_eval", NET + """\
+model = Net()
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        val_acc = (model(x_val).argmax(1) == y_val).float().mean()
+""", [21]),
     ("train_helper_then_eval_without_eval", NET + """\
 def train(model):
     model.train()
@@ -178,6 +188,21 @@ import torch
 model = load_model("ckpt.pt")
 with torch.no_grad():
     out = model(x)
+""",),
+    ("gan_samples_inside_training_step", """\
+import torch
+import torch.nn as nn
+
+netG = nn.Sequential(nn.ConvTranspose2d(100, 64, 4), nn.BatchNorm2d(64), nn.ReLU(), nn.ConvTranspose2d(64, 3, 4))
+for epoch in range(5):
+    for i, real in enumerate(loader):
+        netG.zero_grad()
+        errG = criterion(netD(netG(noise)), ones)
+        errG.backward()
+        optimizerG.step()
+        if i % 500 == 0:
+            with torch.no_grad():
+                samples = netG(fixed_noise).detach().cpu()
 """,),
     ("no_grad_in_training_for_targets", NET + """\
 target_net = Net()

@@ -1,7 +1,7 @@
 """missing-no-grad: an evaluation loop in eval mode that still records the autograd graph."""
 import pytest
 
-from conftest import apply_fix, findings, lines, notebook, parses
+from conftest import apply_fix, findings, lines, notebook, parses, two_files
 
 RULE = "missing-no-grad"
 
@@ -135,6 +135,19 @@ for x, y in loader:
     score.backward()
     saliency = x.grad.abs()
 """,),
+    ("adversarial_examples_with_autograd_grad", """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Linear(10, 2)
+model.eval()
+for x, y in loader:
+    x.requires_grad_(True)
+    loss = F.cross_entropy(model(x), y)
+    grad, = torch.autograd.grad(loss, x)
+    x_adv = x + 0.03 * grad.sign()
+""",),
     ("training_mode_loop", """\
 import torch.nn as nn
 
@@ -199,3 +212,28 @@ def test_fix_wraps_loop_in_no_grad(src):
     assert parses(fixed) and "with torch.no_grad():" in fixed
     assert lines(fixed, RULE) == []
     assert {f.rule for f in findings(fixed)} <= {f.rule for f in findings(src)} - {RULE}
+
+
+def test_across_files():
+    models = """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+    train = """\
+import torch
+from models import Net
+
+model = Net()
+model.load_state_dict(torch.load("net.pt"))
+model.eval()
+for x in loader:
+    preds = model(x).argmax(1)
+"""
+    assert [f.location.line + 1 for f in two_files(models, train, RULE)] == [8]

@@ -6,7 +6,7 @@ import re
 from ..findings import Severity
 from . import Rule
 from ._modes import argument_for, calls_to, function_modes
-from ._training import events
+from ._training import events, statement_of
 
 
 def check(ctx):
@@ -39,12 +39,23 @@ def check(ctx):
         loop = loops[-1]
         restored = any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
                        for k, n, nd in switches)
-        if restored:
+        if restored or _leaves_loop(node):
             continue
         yield ctx.finding(
             node, f"`{name}` is switched to eval mode inside the training loop and never back: "
             f"from the next iteration on it trains with dropout off and frozen batch-norm "
             f"statistics; call `{name}.train()` at the start of each epoch.")
+
+
+def _leaves_loop(node) -> bool:
+    """A `break` / `return` follows in the same block: a final evaluation (early stopping)."""
+    stmt = statement_of(node)
+    sib = stmt.next_named_sibling if stmt is not None else None
+    while sib is not None:
+        if sib.type in ("break_statement", "return_statement"):
+            return True
+        sib = sib.next_named_sibling
+    return False
 
 
 def _training_helpers(ctx, backwards) -> set:

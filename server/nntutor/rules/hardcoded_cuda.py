@@ -8,7 +8,9 @@ from ..values import args_of, follow, method_call, string_value
 from . import Rule
 
 _CUDA = re.compile(r"^cuda(:\d+)?$")
-_GUARDS = (b"is_available", b"device_count", b"CUDA_VISIBLE_DEVICES", b"get_device", b"accelerator")
+# Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL).
+_GUARDS = (b"is_available", b"device_count", b"CUDA_VISIBLE_DEVICES", b"get_device", b"accelerator",
+           b"set_device", b"nccl")
 _DEVICE_KEYWORDS = ("device", "map_location")
 
 

@@ -5,6 +5,7 @@ from ..findings import Fix, Severity
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
+from ._modes import function_called_under_no_grad
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -17,6 +18,8 @@ def _is_loss_tensor(ctx, expr) -> bool:
         b = ctx.facts.binding(ctx.text(expr), expr.start_byte)
         if b is None or b.kind != "assign" or b.index is not None or b.value is None:
             return False
+        if ctx.facts.in_no_grad(b.pos):
+            return False  # computed under no_grad: there is no graph to keep
         return _is_loss_tensor(ctx, b.value)
     if expr.type == "attribute":  # outputs.loss (Hugging Face style)
         attr = expr.child_by_field_name("attribute")
@@ -93,7 +96,8 @@ def check(ctx):
 
 
 def _check_accumulation(ctx, stmt, left, value):
-    if ctx.facts.innermost_loop(stmt.start_byte) is None or ctx.facts.in_no_grad(stmt.start_byte):
+    if ctx.facts.innermost_loop(stmt.start_byte) is None or ctx.facts.in_no_grad(stmt.start_byte) \
+            or function_called_under_no_grad(ctx, stmt.start_byte):
         return
     value = strip(value)
     if value is None or value.type not in ("identifier", "call", "attribute", "binary_operator"):

@@ -5,7 +5,7 @@ from ..findings import Fix, Severity, TextEdit
 from ..values import strip
 from . import Rule
 from ._modes import calls_to, mode_at
-from ._training import model_is_mode_dependent, statement_of
+from ._training import events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -23,6 +23,8 @@ def check(ctx):
             continue
         if mode_at(ctx, name, call.start_byte) != "train":
             continue
+        if _in_training_step(ctx, call):
+            continue
         scope = facts.scope_id(call.start_byte)
         if (name, scope) in reported:
             continue
@@ -32,6 +34,16 @@ def check(ctx):
             call, f"`{name}` is evaluated under no_grad but is still in training mode: dropout "
             f"stays active and batch norm uses batch statistics; call `{name}.eval()` first.",
             fix=fix)
+
+
+def _in_training_step(ctx, call):
+    """The call shares its innermost loop with a backward pass: a no_grad forward inside a
+    training step (GAN samples for monitoring, RL targets) is often in training mode on purpose."""
+    loop = ctx.facts.innermost_loop(call.start_byte)
+    if loop is None:
+        return False
+    return any(e.kind == "backward" and ctx.facts.innermost_loop(e.pos) == loop
+               for e in events(ctx))
 
 
 def _mode_dependent(ctx, fn, name, call):

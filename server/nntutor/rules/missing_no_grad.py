@@ -25,7 +25,8 @@ def check(ctx):
             continue
         # The outermost loop around the call that does not backpropagate: an eval loop nested
         # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
-        free = [lp for lp in loops if not any(lp.start_byte < b < lp.end_byte for b in backwards)]
+        free = [lp for lp in loops if not any(lp.start_byte < b < lp.end_byte for b in backwards)
+                and not _INPUT_GRADS.search(ctx.text(lp))]
         if not free or free[-1] != loops[-1]:
             continue
         name = ctx.text(fn)
@@ -44,6 +45,10 @@ def check(ctx):
         yield ctx.finding(
             call, f"`{name}` runs in eval mode outside torch.no_grad(): autograd still records "
             "the graph, costing memory and time for gradients nobody uses.", fix=fix)
+
+
+# Gradients with respect to inputs (saliency, adversarial examples) need the graph.
+_INPUT_GRADS = re.compile(r"autograd\.grad\(|requires_grad_\(|requires_grad\s*=\s*True")
 
 
 def _is_model(ctx, expr):
