@@ -11,7 +11,10 @@ from .values import Values, strip
 
 TORCH_BASES = {"torch.nn.Module"}
 KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
-STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
+# Layers that behave differently in train and eval mode (nn.Transformer* layers default to dropout=0.1).
+STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout", "Transformer")
+# Pretrained model factories: their networks contain dropout / batch norm.
+MODEL_FACTORIES = ("torchvision.models.", "timm.create_model", "transformers.")
 
 
 @dataclass
@@ -100,6 +103,9 @@ def _collect_layers(facts, values, body, cls):
         if qual is not None:
             cls.layers[facts.text(attr)] = (qual, ctor)
             if qual.startswith("torch.nn.") and ("Dropout" in qual or "BatchNorm" in qual):
+                cls.mode_dependent = True
+            sub = None if qual.startswith("torch.") else values.local_class(qual)  # a block defined above
+            if (sub is not None and sub.mode_dependent) or qual.startswith(MODEL_FACTORIES):  # or a backbone
                 cls.mode_dependent = True
 
 

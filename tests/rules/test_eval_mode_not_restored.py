@@ -47,6 +47,17 @@ for epoch in range(5):
         optimizer.step()
     validate(model, val_loader)
 """, [13]),
+    ("only_the_head_is_optimized", """\
+import torch
+
+optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01)
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+""", [9]),
     ("periodic_eval_inside_batch_loop", """\
 import torch
 

@@ -84,6 +84,50 @@ for epoch in range(10):
     with torch.no_grad():
         val_acc = (model(x_val).argmax(1) == y_val).float().mean()
 """, [21]),
+    ("dropout_inside_a_local_block", """\
+import torch
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 64)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.drop(torch.relu(self.fc(x)))
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        self.head = nn.Linear(64, 2)
+
+    def forward(self, x):
+        return self.head(self.block(x))
+
+model = Model()
+with torch.no_grad():
+    out = model(x)
+""", [24]),
+    ("pretrained_backbone_attribute", """\
+import torch
+import torch.nn as nn
+import torchvision
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = torchvision.models.resnet50(weights="DEFAULT")
+        self.head = nn.Linear(1000, 3)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+clf = Classifier()
+with torch.no_grad():
+    scores = clf(images)
+""", [16]),
     ("train_helper_then_eval_without_eval", NET + """\
 def train(model):
     model.train()

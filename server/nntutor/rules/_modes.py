@@ -103,8 +103,6 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
             break
         if e.kind in ("eval", "train") and e.target == name and facts.scope_id(e.pos) == scope:
             last = e
-        elif e.kind == "call_mode":
-            pass
     # Calls to helpers that switch the mode of this object (validate(model) -> eval()).
     fmodes = function_modes(ctx)
     for fname, fm in fmodes.items():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..values import args_of, method_call, strip
+from ..models import MODEL_FACTORIES
+from ..values import args_of, method_call
 
 _OPT_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)[\w]*$", re.I)
 _SCHED_NAME = re.compile(r"sched|lr_", re.I)
-MODEL_FACTORIES = ("torchvision.models.", "timm.create_model", "transformers.")
 
 
 @dataclass

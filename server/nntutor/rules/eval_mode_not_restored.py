@@ -29,7 +29,7 @@ def check(ctx):
     for kind, name, node in switches:
         if kind != "eval":
             continue
-        if trained is not None and name not in trained:
+        if trained is not None and not any(t == name or t.startswith(name + ".") for t in trained):
             continue  # not the model being optimized (e.g. a frozen teacher or target network)
         loops = [lp for lp in facts.loops_containing(node.start_byte)
                  if any(lp.start_byte < b < lp.end_byte for b in backwards)

@@ -56,16 +56,14 @@ def _mentions(ctx, node, name: str, depth: int = 0) -> bool:
 
 def _backwarded(ctx, name: str) -> bool:
     """The accumulator feeds a backward pass (`total.backward()`, `torch.stack(losses).mean()
-    .backward()`, `sum(losses).backward()`): building a total loss on purpose."""
+    .backward()`, `accelerator.backward(total)`): a total loss built on purpose."""
     for call in ctx.facts.calls:
         recv, method = method_call(call)
-        if method == "backward" and _mentions(ctx, recv, name):
+        if method != "backward":
+            continue
+        if recv is not None and (ctx.text(recv) == name or _mentions(ctx, recv, name)):
             return True
-        if method == "backward" and recv is not None and ctx.text(recv) == name:
-            return True
-    for call in ctx.facts.calls:  # accelerator.backward(total) / scaler.scale(total).backward()
-        recv, method = method_call(call)
-        if method == "backward" and any(_mentions(ctx, a, name) for a in args_of(call)[0]):
+        if any(_mentions(ctx, a, name) for a in args_of(call)[0]):
             return True
     return False
 

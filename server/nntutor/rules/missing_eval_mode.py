@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..findings import Fix, Severity, TextEdit
 from ..values import strip
 from . import Rule
-from ._modes import calls_to, mode_at
+from ._modes import mode_at, param_arguments
 from ._training import events, model_is_mode_dependent, statement_of
 
 
@@ -50,23 +50,8 @@ def _mode_dependent(ctx, fn, name, call):
     dep = model_is_mode_dependent(ctx, fn)
     if dep is not None:
         return dep
-    b = ctx.facts.binding(name, call.start_byte)
-    if b is not None and b.kind == "param":
-        func = ctx.facts.function_at(call.start_byte)
-        fname = func.child_by_field_name("name") if func is not None else None
-        if fname is None:
-            return False
-        from ._modes import argument_for, function_modes
-
-        fm = function_modes(ctx).get(ctx.text(fname))
-        if fm is None:
-            return False
-        answers = set()
-        for site in calls_to(ctx, ctx.text(fname)):
-            arg = argument_for(ctx, site, fm, name)
-            answers.add(model_is_mode_dependent(ctx, arg) if arg is not None else None)
-        return answers == {True}
-    return False
+    args = param_arguments(ctx, name, call.start_byte)  # test(model, loader): ask the callers
+    return args is not None and all(model_is_mode_dependent(ctx, a) is True for a in args)
 
 
 def _fix(ctx, call, name):
