@@ -1,0 +1,983 @@
+"""Data flow of splits, fits and scores: shared by the leakage-* and split-unpack-order rules.
+
+The questions the rules ask are all of the form "does this value come from that one?":
+
+* `Flow.sources(expr)`: every binding, call and free name the value of `expr` was computed from
+  (through assignments, tuple unpacks, method receivers, arguments, subscripts, and mutations
+  such as `df[cols] = ...` or `df.fillna(..., inplace=True)`). Over-approximate on purpose: it
+  answers "could these rows have come from there?".
+* `Flow.origin(expr)`: which side of a split (train / test / val) a value comes from, following
+  only the identity path of the data (`X_test_s = scaler.transform(X_test)` is still test data),
+  by data flow when a split is visible, else by the names met on the way.
+* `Flow.row_root(expr)`: the variable whose *rows* an expression holds (`df[cols].values` -> df);
+  None when rows were narrowed (`X[:800]`, `X[mask]`).
+* fit events (transformers that learn statistics), resample events (oversamplers) and split
+  events (train_test_split, cross-validation, searches, KFold.split, positional slices).
+"""
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..parsing import captures
+from ..values import args_of, follow, method_call, strip
+
+# -- names -----------------------------------------------------------------------------------
+_SIDE_TOKENS = {
+    "train": "train", "training": "train", "tr": "train", "trn": "train",
+    "test": "test", "testing": "test", "te": "test", "tst": "test", "holdout": "test",
+    "val": "val", "valid": "val", "validation": "val", "dev": "val", "vl": "val", "va": "val",
+    # Held-out parts with another job than the final score: fitting on them is legitimate.
+    "cal": "val", "calib": "val", "calibration": "val", "blend": "val", "blending": "val",
+    "meta": "val", "stack": "val", "tune": "val", "tuning": "val", "es": "val",
+}
+_ROLE_TOKENS = {
+    "x": "x", "features": "x", "feature": "x", "feats": "x", "inputs": "x", "input": "x",
+    "data": "x", "images": "x", "imgs": "x", "texts": "x", "sentences": "x", "docs": "x",
+    "y": "y", "labels": "y", "label": "y", "target": "y", "targets": "y", "lbl": "y",
+    "lbls": "y", "outputs": "y",
+}
+_GLUED = re.compile(r"^([xy])(train|test|tr|te|val|valid|trn|tst)$", re.IGNORECASE)
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def tokens(name: str) -> tuple[str, ...]:
+    """`X_train` -> [x, train]; `trainX` -> [train, x]; `Xtr` -> [x, tr]; `y_test2` -> [y, test]."""
+    out = []
+    for part in name.split("_"):
+        if not part:
+            continue
+        m = _GLUED.match(part)
+        if m:
+            out += [m.group(1).lower(), m.group(2).lower()]
+            continue
+        words = _CAMEL.findall(part)
+        for w in words:
+            if w.isdigit():
+                continue
+            m = _GLUED.match(w)
+            out += [m.group(1).lower(), m.group(2).lower()] if m else [w.lower()]
+    return tuple(out)
+
+
+def side_of_name(name: str) -> str | None:
+    """train / test / val from the name's tokens; None when absent or contradictory."""
+    sides = {_SIDE_TOKENS[t] for t in tokens(name) if t in _SIDE_TOKENS}
+    return sides.pop() if len(sides) == 1 else None
+
+
+def role_of_name(name: str) -> str | None:
+    """The array a split target holds: x / y for the usual synonyms, else the remaining tokens
+    (`w_train` -> "w"), "" when only a side token is left, None when contradictory."""
+    toks = [t for t in tokens(name) if t not in _SIDE_TOKENS]
+    roles = {_ROLE_TOKENS[t] for t in toks if t in _ROLE_TOKENS}
+    if len(roles) > 1:
+        return None
+    if roles:
+        return roles.pop()
+    return "_".join(toks)
+
+
+# -- qualified names -------------------------------------------------------------------------
+def short(qual: str | None) -> str:
+    return qual.rsplit(".", 1)[-1] if qual else ""
+
+
+def is_sklearn(qual: str | None, names) -> bool:
+    return bool(qual) and qual.startswith("sklearn.") and short(qual) in names
+
+
+TRAIN_TEST_SPLIT = {"train_test_split"}
+CV_FUNCS = {"cross_val_score", "cross_validate", "cross_val_predict", "learning_curve",
+            "validation_curve", "permutation_test_score"}
+SEARCH_CLASSES = {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV",
+                  "HalvingRandomSearchCV", "BayesSearchCV"}
+SPLITTERS = {"KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold", "RepeatedKFold",
+             "RepeatedStratifiedKFold", "ShuffleSplit", "StratifiedShuffleSplit",
+             "GroupShuffleSplit", "TimeSeriesSplit", "LeaveOneOut", "LeavePOut",
+             "LeaveOneGroupOut", "LeavePGroupsOut"}
+# Transformers whose fit learns statistics of the rows (means, variances, quantiles, components,
+# feature scores, document frequencies, target means). Vocabulary-only encoders and stateless
+# transforms are left out on purpose (see the rule docs).
+STAT_TRANSFORMERS = {
+    "StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "QuantileTransformer",
+    "PowerTransformer", "KBinsDiscretizer", "SplineTransformer",
+    "SimpleImputer", "KNNImputer", "IterativeImputer",
+    "PCA", "TruncatedSVD", "KernelPCA", "IncrementalPCA", "SparsePCA", "MiniBatchSparsePCA",
+    "FactorAnalysis", "FastICA", "NMF", "MiniBatchNMF", "LatentDirichletAllocation",
+    "DictionaryLearning", "MiniBatchDictionaryLearning",
+    "SelectKBest", "SelectPercentile", "SelectFpr", "SelectFdr", "SelectFwe",
+    "GenericUnivariateSelect", "RFE", "RFECV", "SelectFromModel", "SequentialFeatureSelector",
+    "VarianceThreshold",
+    "TfidfVectorizer", "TfidfTransformer", "TargetEncoder",
+}
+STAT_FUNCTIONS = {"scale", "minmax_scale", "robust_scale", "maxabs_scale", "quantile_transform",
+                  "power_transform"}
+# category_encoders: the target-statistics encoders.
+CE_TARGET_ENCODERS = {"TargetEncoder", "LeaveOneOutEncoder", "CatBoostEncoder", "JamesSteinEncoder",
+                      "MEstimateEncoder", "WOEEncoder", "GLMMEncoder", "QuantileEncoder"}
+KERAS_ADAPT = {"keras.layers.Normalization", "keras.layers.Discretization",
+               "keras.layers.experimental.preprocessing.Normalization"}
+COMPOSITES = {"Pipeline", "make_pipeline", "ColumnTransformer", "make_column_transformer",
+              "FeatureUnion", "make_union"}
+OVERSAMPLERS = {"SMOTE", "SMOTENC", "SMOTEN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE",
+                "ADASYN", "RandomOverSampler", "SMOTETomek", "SMOTEENN"}
+PANDAS_STATS = {"mean", "median", "mode"}
+# User functions whose name says they add augmented / oversampled copies of rows.
+AUGMENT_WORDS = {"augment", "augmented", "augmentation", "oversample", "oversampled",
+                 "oversampling", "upsample", "upsampled", "upsampling", "copies", "duplicate"}
+
+# Methods that keep the rows of a value (and so its identity as "the data").
+ROW_KEEPING_METHODS = {"values", "to_numpy", "reshape", "astype", "copy", "drop", "select_dtypes",
+                       "fillna", "filter", "assign", "rename", "reset_index", "squeeze", "ravel",
+                       "flatten", "to_frame", "numpy", "toarray", "todense", "T", "replace",
+                       "convert_dtypes", "infer_objects", "clip", "abs", "round", "apply",
+                       "transform", "map", "applymap", "interpolate", "ffill", "bfill", "pipe",
+                       "set_index", "sort_index", "float", "double", "to"}
+ROW_KEEPING_FUNCS = {"numpy.array", "numpy.asarray", "numpy.float32", "numpy.log1p", "numpy.log",
+                     "numpy.sqrt", "numpy.nan_to_num", "numpy.squeeze", "numpy.ravel",
+                     "pandas.DataFrame", "pandas.Series", "pandas.get_dummies", "torch.tensor",
+                     "torch.from_numpy", "torch.as_tensor", "torch.Tensor", "torch.FloatTensor",
+                     "tensorflow.convert_to_tensor", "tensorflow.constant", "numpy.hstack",
+                     "numpy.column_stack"}
+# Applying a fitted object to data: the output rows are the input rows.
+APPLY_METHODS = {"transform", "fit_transform", "predict", "predict_proba", "predict_log_proba",
+                 "decision_function", "inverse_transform", "kneighbors", "apply"}
+_BUILTIN_IDENTITY = {"list", "tuple", "np.array", "float"}
+
+
+def _walk(node, types=None, skip_defs=False):
+    """Descendants of `node` (itself included), optionally only of some types."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if types is None or n.type in types:
+            yield n
+        if skip_defs and n is not node and n.type in ("function_definition", "lambda", "class_definition"):
+            continue
+        stack.extend(reversed(n.children))
+
+
+def is_literal(node) -> bool:
+    node = strip(node)
+    if node is None:
+        return True
+    if node.type in ("integer", "float", "true", "false", "none", "string"):
+        return True
+    if node.type == "unary_operator":
+        return is_literal(node.named_children[-1] if node.named_children else None)
+    return False
+
+
+# -- events ----------------------------------------------------------------------------------
+@dataclass
+class FitEvent:
+    call: object               # the call that learns statistics (fit / fit_transform / fillna / adapt)
+    kind: str                  # fit | fit_transform | function | fillna | adapt
+    data: object               # the expression whose rows are learned from
+    what: str                  # human name of the transform: "StandardScaler", "the mean used by fillna"
+    obj_key: tuple | None      # binding key of the fitted object when it is kept in a variable
+    obj_name: str | None
+    result: tuple | None       # key of the call whose value carries the learned statistics
+    stat_call: object = None   # for fillna: the df.mean() call
+
+
+@dataclass
+class SplitEvent:
+    call: object
+    kind: str                  # split | cv | search | folds | slice
+    inputs: list               # expressions whose rows get split
+    outputs: set = field(default_factory=set)   # binding keys of the pieces (when assigned)
+
+    @property
+    def label(self) -> str:
+        return {"split": "split", "slice": "split", "cv": "cross-validation",
+                "search": "cross-validated search", "folds": "cross-validation folds"}[self.kind]
+
+
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def flow(ctx) -> Flow:
+    """One Flow per analysis (the engine makes one Values per analysis), shared by the rules."""
+    f = _CACHE.get(ctx.values)
+    if f is None or f.facts is not ctx.facts:
+        f = Flow(ctx.facts, ctx.values)
+        _CACHE[ctx.values] = f
+    return f
+
+
+def call_key(call) -> tuple:
+    return ("c", call.start_byte, call.end_byte)
+
+
+def binding_key(b) -> tuple:
+    return ("b", b.target.start_byte)
+
+
+class Flow:
+    def __init__(self, facts, values):
+        self.facts = facts
+        self.values = values
+        self.text = facts.text
+        self._binding_sources: dict = {}
+        self._in_progress: set = set()
+        self._mutations = None
+        self._fits = None
+        self._splits = None
+        self._resamples = None
+        self._calls_on = None
+        self._named_calls = None
+
+    # -- calls ----------------------------------------------------------------------------
+    def named_calls(self) -> list:
+        """[(call, callee_name)] for every call, in document order (computed once)."""
+        if self._named_calls is None:
+            self._named_calls = [(c, callee_name(c)) for c in self.facts.calls]
+        return self._named_calls
+
+    def calls_named(self, names) -> list:
+        return [c for c, n in self.named_calls() if n in names]
+
+    # -- names ----------------------------------------------------------------------------
+    def reaching(self, name: str, pos: int):
+        """The binding of `name` that reaches `pos` (a read in the right-hand side of its own
+        assignment, `X = f(X)`, sees the previous binding)."""
+        return self.facts.binding(name, pos)
+
+    def binding_of(self, ident):
+        if ident is None or ident.type != "identifier":
+            return None
+        return self.reaching(self.text(ident), ident.start_byte)
+
+    def key_of(self, ident) -> tuple | None:
+        """Binding key of an identifier read (a free name gets a name key)."""
+        ident = strip(ident)
+        if ident is None or ident.type != "identifier":
+            return None
+        b = self.binding_of(ident)
+        if b is None:
+            return ("n", self.text(ident), self.facts.scope_id(ident.start_byte))
+        return binding_key(b)
+
+    # -- mutations ------------------------------------------------------------------------
+    def mutations(self) -> dict:
+        """name -> [(pos, scope, node)]: `name[...] = v`, `name.attr = v`, `name....(inplace=True)`."""
+        if self._mutations is None:
+            muts: dict = {}
+            root = self.facts.doc.tree.root_node
+            for node in captures("(assignment) @a", root).get("a", ()):
+                left = node.child_by_field_name("left")
+                right = node.child_by_field_name("right")
+                if left is None or right is None or left.type not in ("subscript", "attribute"):
+                    continue
+                base = _root_identifier(left)
+                if base is not None:
+                    muts.setdefault(self.text(base), []).append(
+                        (node.start_byte, self.facts.scope_id(node.start_byte), right))
+            for call in self.facts.calls:
+                _, kw = args_of(call)
+                inplace = kw.get("inplace")
+                if inplace is None or self.text(inplace) != "True":
+                    continue
+                recv, _m = method_call(call)
+                base = _root_identifier(recv) if recv is not None else None
+                if base is not None:
+                    muts.setdefault(self.text(base), []).append(
+                        (call.start_byte, self.facts.scope_id(call.start_byte), call))
+            self._mutations = muts
+        return self._mutations
+
+    # -- sources --------------------------------------------------------------------------
+    def sources(self, expr) -> set:
+        out: set = set()
+        self._walk(expr, out, 0)
+        return out
+
+    def _walk(self, node, out: set, depth: int):
+        node = strip(node)
+        if node is None or depth > 60:
+            return
+        t = node.type
+        if t == "identifier":
+            self._walk_name(node, out, depth)
+        elif t == "call":
+            out.add(call_key(node))
+            fn = strip(node.child_by_field_name("function"))
+            if fn is not None and fn.type in ("attribute", "call", "subscript"):
+                self._walk(fn, out, depth + 1)
+            args = node.child_by_field_name("arguments")
+            if args is not None:
+                for a in args.named_children:
+                    if a.type == "keyword_argument":
+                        self._walk(a.child_by_field_name("value"), out, depth + 1)
+                    elif a.type in ("list_splat", "dictionary_splat"):
+                        for c in a.named_children:
+                            self._walk(c, out, depth + 1)
+                    else:
+                        self._walk(a, out, depth + 1)
+        elif t == "attribute":
+            self._walk(node.child_by_field_name("object"), out, depth + 1)
+        elif t in ("integer", "float", "string", "true", "false", "none", "comment",
+                   "lambda", "function_definition", "concatenated_string"):
+            return
+        else:
+            for c in node.named_children:
+                self._walk(c, out, depth + 1)
+
+    def _walk_name(self, ident, out: set, depth: int):
+        name = self.text(ident)
+        pos = ident.start_byte
+        b = self.reaching(name, pos)
+        if b is None:
+            out.add(("n", name, self.facts.scope_id(pos)))
+            since = -1
+            scope = self.facts.scope_id(pos)
+        else:
+            key = binding_key(b)
+            if key not in out:
+                out.add(key)
+                out |= self._sources_of_binding(b, depth)
+            since = b.pos
+            scope = b.scope
+        read_scope = self.facts.scope_id(pos)
+        for mpos, mscope, value in self.mutations().get(name, ()):
+            if mscope != scope or mpos <= since:
+                continue
+            if read_scope == scope and mpos >= pos:
+                continue
+            if value.start_byte <= pos < value.end_byte:
+                continue
+            mkey = ("m", mpos)
+            if mkey in out:     # each mutation once per question (they read the name again)
+                continue
+            out.add(mkey)
+            self._walk(value, out, depth + 1)
+
+    def _sources_of_binding(self, b, depth: int) -> set:
+        key = binding_key(b)
+        cached = self._binding_sources.get(key)
+        if cached is not None:
+            return cached
+        if key in self._in_progress:
+            return set()
+        self._in_progress.add(key)
+        out: set = set()
+        try:
+            v = strip(b.value)
+            if v is None:
+                pass
+            elif b.kind == "aug":
+                self._walk(v.child_by_field_name("left"), out, depth + 1)
+                self._walk(v.child_by_field_name("right"), out, depth + 1)
+            elif b.index is not None and b.kind == "assign":
+                part = self._unpacked_part(b, v)
+                if part is not v:
+                    out.add(call_key(v)) if v.type == "call" else None
+                self._walk(part, out, depth + 1)
+            else:
+                self._walk(v, out, depth + 1)
+        finally:
+            self._in_progress.discard(key)
+        self._binding_sources[key] = out
+        return out
+
+    def _unpacked_part(self, b, v):
+        """The part of `v` that the `b.index`-th unpack target receives, when known."""
+        if v.type in ("tuple", "list", "expression_list") and len(v.named_children) == b.count:
+            return v.named_children[b.index]
+        if v.type == "call":
+            k = self.split_array_count(v)
+            if k and b.count == 2 * k:
+                pos, _ = args_of(v)
+                return pos[b.index // 2]
+        return v
+
+    # -- splits ---------------------------------------------------------------------------
+    def split_array_count(self, call) -> int | None:
+        """Number of arrays passed to train_test_split (None if not that call or not countable)."""
+        if not self.is_train_test_split(call):
+            return None
+        args = call.child_by_field_name("arguments")
+        if args is None or any(a.type == "list_splat" for a in args.named_children):
+            return None
+        pos, _ = args_of(call)
+        return len(pos) or None
+
+    def is_train_test_split(self, call) -> bool:
+        q = self.facts.callee_qual(call)
+        if q is not None:
+            return is_sklearn(q, TRAIN_TEST_SPLIT)
+        # A snippet using the well-known name without its import (and not defining it).
+        fn = strip(call.child_by_field_name("function"))
+        return (fn is not None and fn.type == "identifier" and self.text(fn) == "train_test_split"
+                and "train_test_split" not in self.facts.bindings
+                and not any(self.text(f.child_by_field_name("name")) == "train_test_split"
+                            for f in self.facts.functions))
+
+    def split_slot(self, b) -> str | None:
+        """train / test / val when binding `b` is one piece of a train_test_split unpack."""
+        if b is None or b.kind != "assign" or b.index is None:
+            return None
+        v = strip(b.value)
+        if v is None or v.type != "call":
+            return None
+        k = self.split_array_count(v)
+        if not k or b.count != 2 * k:
+            return None
+        slot = "train" if b.index % 2 == 0 else "test"
+        named = side_of_name(b.name)
+        if slot == "test" and named == "val":
+            return "val"
+        if named is not None and (named == "train") != (slot == "train"):
+            return "conflict"   # the unpack order itself is wrong: split-unpack-order's job
+        return slot
+
+    def in_unit_test(self, node) -> bool:
+        """Inside a pytest-style `def test_...`, where "test" in a name means the unit test."""
+        func = self.facts.function_at(node.start_byte)
+        while func is not None:
+            name = func.child_by_field_name("name")
+            if name is not None and self.text(name).startswith("test"):
+                return True
+            func = self.facts.function_at(func.start_byte)
+        return False
+
+    def origin(self, expr):
+        """(side, by_flow, keys): where the data in `expr` comes from. side is train / test /
+        val or None; by_flow says it was seen through a split rather than guessed from names;
+        keys are the bindings on the identity path."""
+        node = strip(expr)
+        names: list[str] = []
+        keys: list = []
+        for _ in range(24):
+            if node is None:
+                break
+            t = node.type
+            if t == "identifier":
+                name = self.text(node)
+                names.append(name)
+                b = self.reaching(name, node.start_byte)
+                if b is None:
+                    keys.append(("n", name, self.facts.scope_id(node.start_byte)))
+                    break
+                keys.append(binding_key(b))
+                slot = self.split_slot(b)
+                if slot == "conflict":
+                    return None, True, keys
+                if slot is not None:
+                    return slot, True, keys
+                if b.kind != "assign" or b.value is None:
+                    break
+                v = strip(b.value)
+                if b.index is not None:
+                    part = self._unpacked_part(b, v)
+                    if part is v:
+                        break
+                    v = part
+                node = strip(v)
+            elif t == "subscript":
+                if self._fold_index(node):
+                    # X[test_idx] inside `for train_idx, test_idx in kf.split(X)`: a CV fold.
+                    return "val", True, keys
+                node = strip(node.child_by_field_name("value"))
+            elif t == "attribute":
+                node = strip(node.child_by_field_name("object"))
+            elif t == "call":
+                recv, m = method_call(node)
+                q = self.facts.callee_qual(node)
+                pos, _kw = args_of(node)
+                if q is None and m in ROW_KEEPING_METHODS and recv is not None:
+                    node = strip(recv)
+                elif q is None and m in APPLY_METHODS and pos or (q in ROW_KEEPING_FUNCS or self.text(node.child_by_field_name("function"))
+                      in _BUILTIN_IDENTITY) and pos:
+                    node = strip(pos[0])
+                else:
+                    break
+            else:
+                break
+        sides = {side_of_name(n) for n in names} - {None}
+        side = sides.pop() if len(sides) == 1 else None
+        if side == "test" and expr is not None and self.in_unit_test(expr):
+            side = None
+        return side, False, keys
+
+    def _fold_index(self, sub) -> bool:
+        """Is the subscript indexed by a loop variable of `for ... in <splitter>.split(...)`?"""
+        idx = list(sub.children_by_field_name("subscript"))
+        for i in idx:
+            i = strip(i)
+            if i is None or i.type != "identifier":
+                continue
+            b = self.binding_of(i)
+            if b is None or b.kind != "for" or b.value is None:
+                continue
+            it = strip(b.value)
+            if it is not None and it.type == "call" and callee_name(it) == "enumerate":
+                pos, _ = args_of(it)
+                it = strip(pos[0]) if pos else None
+            if it is not None and it.type == "call" and callee_name(it) == "split":
+                return True
+        return False
+
+    def _recombined(self, expr) -> bool:
+        """Was `expr` built by stacking several datasets (`pd.concat([train, test])`)? Slicing it
+        apart again then separates those sets rather than splitting one."""
+        node = strip(expr)
+        for _ in range(16):
+            if node is None:
+                return False
+            if node.type == "identifier":
+                node = follow(self.facts, node)
+                if node is None or node.type == "identifier":
+                    return False
+                continue
+            if node.type == "call":
+                if callee_name(node) in ("concat", "concatenate", "vstack", "append", "merge", "join"):
+                    return True
+                recv, _m = method_call(node)
+                if recv is None:
+                    return False
+                node = strip(recv)
+            elif node.type in ("subscript", "attribute"):
+                node = strip(node.child_by_field_name("value" if node.type == "subscript" else "object"))
+            else:
+                return False
+        return False
+
+    def row_root(self, expr):
+        """Key of the variable whose rows `expr` holds; None when the rows were narrowed."""
+        node = strip(expr)
+        for _ in range(24):
+            if node is None:
+                return None
+            t = node.type
+            if t == "identifier":
+                return self.key_of(node)
+            if t == "subscript":
+                if not self._column_subscript(node):
+                    return None
+                node = strip(node.child_by_field_name("value"))
+            elif t == "attribute":
+                attr = node.child_by_field_name("attribute")
+                if attr is not None and self.text(attr) in ("iloc", "loc"):
+                    return None   # a bare .loc/.iloc without subscript: not data
+                node = strip(node.child_by_field_name("object"))
+            elif t == "call":
+                recv, m = method_call(node)
+                q = self.facts.callee_qual(node)
+                pos, _ = args_of(node)
+                if q is None and m in ROW_KEEPING_METHODS and recv is not None and m != "apply":
+                    node = strip(recv)
+                elif q in ROW_KEEPING_FUNCS and pos:
+                    node = strip(pos[0])
+                else:
+                    return None
+            else:
+                return None
+        return None
+
+    def _column_subscript(self, sub) -> bool:
+        """`df[cols]`, `df["a"]`, `X[:, 0]`, `df.loc[:, cols]`, `df.iloc[:, 1:]`: all rows kept."""
+        value = strip(sub.child_by_field_name("value"))
+        idx = [c for c in sub.children_by_field_name("subscript")]
+        if not idx:
+            idx = [c for c in sub.named_children[1:]]
+        is_locator = value is not None and value.type == "attribute" and self.text(
+            value.child_by_field_name("attribute")) in ("loc", "iloc")
+        if len(idx) >= 2 or (len(idx) == 1 and idx[0].type == "tuple"):
+            first = idx[0] if len(idx) >= 2 else idx[0].named_children[0] if idx[0].named_children else None
+            return first is not None and first.type == "slice" and self.text(first).strip() == ":"
+        if is_locator or not idx:
+            return False
+        i = strip(idx[0])
+        return self._columnish(i)
+
+    def _columnish(self, i, depth=0) -> bool:
+        if i is None or depth > 4:
+            return False
+        if i.type in ("string", "concatenated_string"):
+            return True
+        if i.type in ("list", "tuple"):
+            return all(c.type in ("string", "identifier", "concatenated_string") for c in i.named_children)
+        if i.type == "attribute":
+            return self.text(i.child_by_field_name("attribute")) == "columns"
+        if i.type == "call":
+            recv, m = method_call(i)
+            return m in ("tolist", "to_list", "drop", "difference", "union") and recv is not None and \
+                self._columnish(strip(recv), depth + 1)
+        if i.type == "identifier":
+            name = self.text(i).lower()
+            if any(w in name for w in ("col", "feat", "var", "field", "predictor", "attr")):
+                return True
+            b = self.binding_of(i)
+            if b is not None and b.kind == "for" and b.value is not None:   # for c in cols:
+                return self._columnish(strip(b.value), depth + 1)
+            v = follow(self.facts, i)
+            return v is not i and self._columnish(strip(v), depth + 1)
+        if i.type == "list_comprehension":
+            return any(w in self.text(i) for w in (".columns", "col"))
+        return False
+
+    def split_events(self) -> list[SplitEvent]:
+        if self._splits is not None:
+            return self._splits
+        facts = self.facts
+        events = []
+        wanted = TRAIN_TEST_SPLIT | CV_FUNCS | {"random_split", "fit", "split"}
+        for call in self.calls_named(wanted):
+            q = facts.callee_qual(call)
+            pos, kw = args_of(call)
+            if self.is_train_test_split(call) or q == "torch.utils.data.random_split":
+                inputs = pos if q != "torch.utils.data.random_split" else pos[:1]
+                if inputs:
+                    events.append(SplitEvent(call, "split", list(inputs), self._assigned_keys(call)))
+                continue
+            if is_sklearn(q, CV_FUNCS):
+                x = pos[1] if len(pos) > 1 else kw.get("X")
+                if x is not None:
+                    events.append(SplitEvent(call, "cv", [x]))
+                continue
+            recv, m = method_call(call)
+            if recv is None or m not in ("fit", "split"):
+                continue
+            cq, _ctor = self.values.instance(recv)
+            x = pos[0] if pos else kw.get("X")
+            if x is None:
+                continue
+            if m == "fit" and short(cq) in SEARCH_CLASSES and cq and (
+                    cq.startswith(("sklearn.", "skopt."))):
+                events.append(SplitEvent(call, "search", [x]))
+            elif m == "split" and is_sklearn(cq, SPLITTERS):
+                events.append(SplitEvent(call, "folds", [x], self._loop_keys(call)))
+        events += self._slice_splits()
+        events.sort(key=lambda e: e.call.start_byte)
+        self._splits = events
+        return events
+
+    def _assigned_keys(self, call) -> set:
+        parent = call.parent
+        if parent is None or parent.type != "assignment" or parent.child_by_field_name("right") != call:
+            return set()
+        left = parent.child_by_field_name("left")
+        return {("b", n.start_byte) for n in _walk(left, ("identifier",))}
+
+    def _loop_keys(self, call) -> set:
+        parent = call.parent
+        if parent is not None and parent.type == "call" and self.text(
+                parent.child_by_field_name("function")) == "enumerate":
+            parent = parent.parent.parent if parent.parent is not None else None
+        if parent is None or parent.type != "for_statement":
+            return set()
+        left = parent.child_by_field_name("left")
+        return {("b", n.start_byte) for n in _walk(left, ("identifier",))} if left is not None else set()
+
+    def _slice_splits(self) -> list[SplitEvent]:
+        """`tr, te = X[:n], X[n:]` and `tr = X[:n]` ... `te = X[n:]`; `train = df.sample(frac=.8)`
+        ... `test = df.drop(train.index)`."""
+        found = []
+        heads: dict = {}
+        tails: dict = {}
+        for entries in self.facts.bindings.values():
+            for b in entries:
+                if b.kind != "assign" or b.value is None:
+                    continue
+                v = strip(b.value)
+                if b.index is not None:
+                    v = self._unpacked_part(b, v)
+                    v = strip(v)
+                    if v is strip(b.value):
+                        continue
+                if v is None:
+                    continue
+                if v.type == "subscript":
+                    base, bound, kind = self._half_slice(v)
+                    if base is None:
+                        continue
+                    k = (self.key_of(base), bound, b.scope)
+                    (heads if kind == "head" else tails).setdefault(k, []).append((b, base))
+                elif v.type == "call":
+                    recv, m = method_call(v)
+                    pos, _kw = args_of(v)
+                    if m == "drop" and recv is not None and pos and strip(pos[0]).type == "attribute":
+                        idx = strip(pos[0])
+                        other = strip(idx.child_by_field_name("object"))
+                        if self.text(idx.child_by_field_name("attribute")) != "index" or other is None:
+                            continue
+                        ob = self.binding_of(other)
+                        ov = strip(ob.value) if ob is not None and ob.value is not None else None
+                        if ov is not None and ov.type == "call" and method_call(ov)[1] == "sample":
+                            orecv = method_call(ov)[0]
+                            if orecv is not None and self.text(orecv) == self.text(recv):
+                                found.append(SplitEvent(v, "slice", [recv], {binding_key(b), binding_key(ob)}))
+        for k, hs in heads.items():
+            ts = tails.get(k)
+            if not ts:
+                continue
+            b, base = ts[0]
+            if self._recombined(base):
+                continue
+            outs = {binding_key(x[0]) for x in hs + ts}
+            node = b.value if b.index is None else self._unpacked_part(b, strip(b.value))
+            found.append(SplitEvent(strip(node), "slice", [base], outs))
+        return found
+
+    def _half_slice(self, sub):
+        """(base, bound text, head|tail) for `base[:k]` / `base[k:]` / `base.iloc[:k]`."""
+        value = strip(sub.child_by_field_name("value"))
+        idx = list(sub.children_by_field_name("subscript")) or sub.named_children[1:]
+        if len(idx) != 1 or idx[0].type != "slice":
+            return None, None, None
+        if value is not None and value.type == "attribute" and self.text(
+                value.child_by_field_name("attribute")) in ("iloc", "loc"):
+            value = strip(value.child_by_field_name("object"))
+        if value is None or value.type != "identifier":
+            return None, None, None
+        raw = self.text(idx[0])
+        if raw.count(":") != 1:
+            return None, None, None
+        lo, hi = (s.strip() for s in raw.split(":"))
+        if lo and not hi:
+            return value, lo, "tail"
+        if hi and not lo:
+            return value, hi, "head"
+        return None, None, None
+
+    # -- fits -----------------------------------------------------------------------------
+    def stat_transform(self, qual, ctor) -> str | None:
+        """Human name of the statistics-learning transform constructed by `ctor`, or None."""
+        if not qual:
+            return None
+        s = short(qual)
+        if qual.startswith("sklearn.") and s in STAT_TRANSFORMERS:
+            return s
+        if qual.startswith("category_encoders.") and s in CE_TARGET_ENCODERS:
+            return s
+        if qual in KERAS_ADAPT:
+            return s
+        if qual.startswith("sklearn.") and s in COMPOSITES and ctor is not None:
+            for c in self.facts.calls_in(ctor):
+                if c is ctor:
+                    continue
+                inner = self.stat_transform(self.facts.callee_qual(c), c)
+                if inner is not None:
+                    return f"{s} with {inner}"
+            for ident in _walk(ctor, ("identifier",)):
+                if ident.parent is not None and ident.parent.type in ("attribute", "keyword_argument"):
+                    continue
+                iq, ictor = self.values.instance(ident)
+                if ictor is not None and ictor is not ctor:
+                    inner = self.stat_transform(iq, ictor)
+                    if inner is not None:
+                        return f"{s} with {inner}"
+        return None
+
+    def instance(self, expr):
+        """values.instance, plus snippets that use a well-known sklearn class without importing
+        it (`scaler = MinMaxScaler()` in a cell whose imports are elsewhere)."""
+        q, ctor = self.values.instance(expr)
+        if q is not None:
+            return q, ctor
+        node = follow(self.facts, expr)
+        if node is not None and node.type == "call":
+            fn = strip(node.child_by_field_name("function"))
+            if fn is not None and fn.type == "identifier":
+                name = self.text(fn)
+                if (name in STAT_TRANSFORMERS or name in OVERSAMPLERS) and name not in self.facts.imports \
+                        and name not in self.facts.bindings and self.values.local_class(name) is None:
+                    module = "imblearn.over_sampling" if name in OVERSAMPLERS else "sklearn.unimported"
+                    return f"{module}.{name}", node
+        return None, None
+
+    def fit_events(self) -> list[FitEvent]:
+        if self._fits is not None:
+            return self._fits
+        facts = self.facts
+        events = []
+        wanted = STAT_FUNCTIONS | {"fillna", "fit", "fit_transform", "adapt"}
+        for call in self.calls_named(wanted):
+            q = facts.callee_qual(call)
+            pos, kw = args_of(call)
+            if is_sklearn(q, STAT_FUNCTIONS) and pos:
+                events.append(FitEvent(call, "function", pos[0], short(q), None, None, call_key(call)))
+                continue
+            recv, m = method_call(call)
+            if recv is None:
+                continue
+            if m == "fillna":
+                ev = self._fillna_event(call, pos, kw)
+                if ev is not None:
+                    events.append(ev)
+                continue
+            if m not in ("fit", "fit_transform", "adapt"):
+                continue
+            data = pos[0] if pos else kw.get("X") or kw.get("raw_documents") or kw.get("data")
+            if data is None:
+                continue
+            cq, ctor = self.instance(recv)
+            what = self.stat_transform(cq, ctor)
+            if what is None or (m == "adapt") != (cq in KERAS_ADAPT):
+                continue
+            obj_key, obj_name = self._object_of(call, recv)
+            result = call_key(call) if m == "fit_transform" else None
+            events.append(FitEvent(call, m, data, what, obj_key, obj_name, result))
+        self._fits = events
+        return events
+
+    def _object_of(self, call, recv):
+        """(binding key, name) of the fitted object: `scaler.fit(X)` -> scaler;
+        `scaler = StandardScaler().fit(X)` -> scaler (the new binding)."""
+        recv = strip(recv)
+        if recv is not None and recv.type == "identifier":
+            b = self.binding_of(recv)
+            return (binding_key(b) if b is not None else ("n", self.text(recv), -2)), self.text(recv)
+        parent = call.parent
+        _r, method = method_call(call)
+        if method == "fit" and parent is not None and parent.type == "assignment" \
+                and parent.child_by_field_name("right") == call:     # fit() returns the object
+            left = parent.child_by_field_name("left")
+            if left is not None and left.type == "identifier":
+                return ("b", left.start_byte), self.text(left)
+        return None, None
+
+    def _fillna_event(self, call, pos, kw):
+        value = pos[0] if pos else kw.get("value")
+        node = strip(value)
+        while node is not None and node.type == "subscript":   # df.x.mode()[0]
+            node = strip(node.child_by_field_name("value"))
+        if node is None or node.type != "call":
+            return None
+        srecv, sm = method_call(node)
+        if sm not in PANDAS_STATS or srecv is None:
+            return None
+        return FitEvent(call, "fillna", srecv, f"the {sm} passed to fillna", None, None,
+                        call_key(call), stat_call=node)
+
+    def uses(self, fit: FitEvent) -> list:
+        """Calls applying the fitted object after `fit` and before it is fitted again."""
+        if fit.obj_key is None or fit.obj_name is None:
+            return []
+        refits = sorted(f.call.start_byte for f in self.fit_events()
+                        if f.obj_key == fit.obj_key and f.call.start_byte > fit.call.start_byte)
+        end = refits[0] if refits else None
+        out = []
+        for call, m, recv in self.calls_on(fit.obj_name):
+            if call.start_byte <= fit.call.start_byte or call is fit.call:
+                continue
+            if end is not None and call.start_byte >= end:
+                break
+            if m in ("fit", "fit_transform", "partial_fit", "set_params", "get_params", "adapt",
+                     "get_feature_names_out"):
+                continue
+            if self.key_of(recv) == fit.obj_key:
+                out.append(call)
+        return out
+
+    def calls_on(self, name: str) -> list:
+        """[(call, method, receiver)] for every `name.method(...)`, in document order."""
+        if self._calls_on is None:
+            index: dict = {}
+            for call in self.facts.calls:
+                recv, m = method_call(call)
+                recv = strip(recv)
+                if recv is not None and recv.type == "identifier":
+                    index.setdefault(self.text(recv), []).append((call, m, recv))
+            self._calls_on = index
+        return self._calls_on.get(name, [])
+
+    def referenced_after(self, fit: FitEvent) -> bool:
+        """The fitted object's name is read anywhere after the fit (layers used inside a model)."""
+        if fit.obj_name is None:
+            return False
+        data = self.facts.doc.data
+        root = self.facts.doc.tree.root_node
+        pat = re.compile(rb"\b" + re.escape(fit.obj_name.encode()) + rb"\b")
+        for m in pat.finditer(data, fit.call.end_byte):
+            node = root.named_descendant_for_byte_range(m.start(), m.end())
+            if node is None or node.type != "identifier":
+                continue
+            parent = node.parent
+            if parent is not None and parent.type == "attribute" and parent.child_by_field_name("attribute") == node:
+                continue
+            if parent is not None and parent.type == "keyword_argument" and parent.child_by_field_name("name") == node:
+                continue
+            if self.key_of(node) == fit.obj_key:
+                return True
+        return False
+
+    # -- resampling -----------------------------------------------------------------------
+    def resample_events(self) -> list:
+        """(call, what, confidence) for oversampling or augmentation that duplicates or
+        interpolates rows."""
+        if self._resamples is not None:
+            return self._resamples
+        out = []
+        for call, name in self.named_calls():
+            if name is None or not (name in ("resample", "fit_resample", "fit_sample")
+                                    or set(tokens(name)) & AUGMENT_WORDS):
+                continue
+            q = self.facts.callee_qual(call)
+            pos, kw = args_of(call)
+            fn = strip(call.child_by_field_name("function"))
+            if q is None and fn is not None and fn.type == "identifier" and pos \
+                    and set(tokens(self.text(fn))) & AUGMENT_WORDS:
+                out.append((call, f"`{self.text(fn)}`", 0.6))
+                continue
+            if q in ("sklearn.utils.resample", "sklearn.utils._indexing.resample"):
+                rep = kw.get("replace")
+                if rep is None or self.text(rep) != "False":
+                    out.append((call, "resample(replace=True)", 1.0))
+                continue
+            recv, m = method_call(call)
+            if m not in ("fit_resample", "fit_sample") or recv is None:
+                continue
+            cq, _ctor = self.instance(recv)
+            if cq and cq.startswith("imblearn.") and short(cq) in OVERSAMPLERS:
+                out.append((call, short(cq), 1.0))
+        self._resamples = out
+        return out
+
+
+def callee_name(call) -> str | None:
+    """The last name of the called expression: `f(x)` -> f, `a.b.c(x)` -> c."""
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return None
+    if fn.type == "attribute":
+        fn = fn.child_by_field_name("attribute")
+    if fn is None or fn.type != "identifier":
+        return None
+    return fn.text.decode("utf-8", errors="replace")
+
+
+def _root_identifier(node):
+    node = strip(node)
+    while node is not None and node.type in ("subscript", "attribute", "call"):
+        if node.type == "subscript":
+            node = strip(node.child_by_field_name("value"))
+        elif node.type == "attribute":
+            node = strip(node.child_by_field_name("object"))
+        else:
+            fn = strip(node.child_by_field_name("function"))
+            node = fn.child_by_field_name("object") if fn is not None and fn.type == "attribute" else None
+    return node if node is not None and node.type == "identifier" else None
+
+
+__all__ = [
+    "FitEvent",
+    "Flow",
+    "SplitEvent",
+    "binding_key",
+    "call_key",
+    "callee_name",
+    "flow",
+    "is_literal",
+    "is_sklearn",
+    "role_of_name",
+    "short",
+    "side_of_name",
+    "tokens",
+]

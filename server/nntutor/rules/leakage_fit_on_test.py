@@ -1,0 +1,105 @@
+"""leakage-fit-on-test: a transformer or a model fitted on the test split."""
+from __future__ import annotations
+
+from ..findings import Fix, Severity
+from ..values import args_of, method_call, strip
+from . import Rule
+from ._splits import flow, short
+
+_FIT_METHODS = ("fit", "fit_transform", "adapt")
+# Receivers that are library namespaces, not estimators: `scipy.stats.norm.fit(sample)` fits a
+# distribution for analysis, which is fine on any data.
+_NOT_ESTIMATORS = ("scipy", "numpy", "statsmodels", "pandas", "math", "statistics")
+
+
+def check(ctx):
+    fl = flow(ctx)
+    facts = ctx.facts
+    for call in fl.calls_named(_FIT_METHODS):
+        recv, m = method_call(call)
+        if recv is None:
+            continue
+        recv = strip(recv)
+        rq = facts.qual(recv) if recv is not None and recv.type in ("identifier", "attribute") else None
+        if rq is not None and rq.split(".", 1)[0] in _NOT_ESTIMATORS:
+            continue
+        pos, kw = args_of(call)
+        data = pos[0] if pos else kw.get("X") or kw.get("x")
+        if data is None:
+            continue
+        side, by_flow, _keys = fl.origin(data)
+        if side != "test":
+            continue
+        cq, _ctor = ctx.values.instance(recv)
+        transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
+        name = ctx.text(recv)
+        if len(name) > 30:
+            name = short(cq) or "the estimator"
+        arg = ctx.text(data)
+        where = "the test split" if by_flow else f"`{arg}`, which looks like test data"
+        if transformer:
+            msg = (f"`{name}.{m}` learns from {where}: the test rows are then transformed with "
+                   "their own statistics (means, components, vocabulary...) instead of the ones "
+                   "the model was trained with, and the test distribution leaks into the "
+                   "evaluation. Fit on the training data and only call "
+                   f"`{name}.transform(...)` on the test data.")
+        else:
+            msg = (f"`{name}.fit` trains on {where}: the model learns the rows it is evaluated on, "
+                   "so the test score measures memory, not generalisation. Fit on the training "
+                   "split.")
+        fix, related = None, []
+        prior = _prior_train_fit(fl, call, recv)
+        if prior is not None:
+            related.append(ctx.related(prior, "already fitted on the training data here"))
+            if m == "fit_transform":
+                attr = call.child_by_field_name("function").child_by_field_name("attribute")
+                fix = Fix(f"Use `{name}.transform` (statistics from the training data)",
+                          (ctx.edit(attr, "transform"),))
+        yield ctx.finding(call, msg, related=related, fix=fix, confidence=1.0 if by_flow else 0.6)
+
+
+def _is_transformer(qual) -> bool:
+    if not qual or not qual.startswith("sklearn."):
+        return False
+    mod = qual.split(".")[1] if qual.count(".") >= 2 else ""
+    return mod in ("preprocessing", "impute", "decomposition", "feature_selection",
+                   "feature_extraction", "compose", "random_projection", "kernel_approximation",
+                   "manifold")
+
+
+def _prior_train_fit(fl, call, recv):
+    """An earlier fit of the same object on non-test data (the call), else None."""
+    if recv is None or recv.type != "identifier":
+        return None
+    key = fl.key_of(recv)
+    name = fl.text(recv)
+    b = fl.binding_of(recv)
+    made = strip(b.value) if b is not None and b.kind == "assign" and b.index is None else None
+    if made is not None and made.type == "call" and method_call(made)[1] in ("fit", "fit_transform"):
+        # scaler = StandardScaler().fit(X_train)
+        pos, kw = args_of(made)
+        data = pos[0] if pos else kw.get("X")
+        if data is not None and fl.origin(data)[0] not in ("test", "val"):
+            return made
+    for other in fl.facts.calls:
+        if other.start_byte >= call.start_byte:
+            break
+        orecv, om = method_call(other)
+        orecv = strip(orecv)
+        if om not in _FIT_METHODS or orecv is None or orecv.type != "identifier" or fl.text(orecv) != name:
+            continue
+        if fl.key_of(orecv) != key:
+            continue
+        pos, kw = args_of(other)
+        data = pos[0] if pos else kw.get("X")
+        if data is None:
+            continue
+        side, _f, _k = fl.origin(data)
+        if side not in ("test", "val"):
+            return other
+    return None
+
+
+RULE = Rule("leakage-fit-on-test", Severity.ERROR, "data-normalization",
+            "A transformer or model fitted on the test data", check,
+            needs=(b"fit", b"adapt"))

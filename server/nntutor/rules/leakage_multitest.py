@@ -1,0 +1,373 @@
+"""leakage-multitest: the test set used to choose between models, hyper-parameters or epochs."""
+from __future__ import annotations
+
+from ..findings import Severity
+from ..values import args_of, follow, method_call, strip
+from . import Rule
+from ._splits import _walk, flow, is_literal, short, tokens
+
+_METRIC_SUFFIXES = ("_score", "_error", "_loss")
+_METRIC_EXTRA = {"matthews_corrcoef", "hinge_loss", "zero_one_loss", "cohen_kappa_score"}
+_EVAL_WORDS = {"evaluate", "eval", "test", "score", "accuracy", "validate", "validation"}
+_SELECTORS = {"max", "min", "argmax", "argmin", "nanargmax", "nanargmin", "idxmax", "idxmin",
+              "nlargest", "nsmallest"}
+_CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "__setitem__"}
+_SCALAR_METHODS = {"mean", "item", "numpy", "tolist", "cpu", "detach", "sum", "max", "min"}
+_SCALAR_FUNCS = {"float", "round", "abs", "int"}
+
+
+def check(ctx):
+    fl = flow(ctx)
+    yield from _selection_loops(ctx, fl)
+    yield from _early_stopping_on_test(ctx, fl)
+    yield from _optuna_objectives(ctx, fl)
+
+
+# -- what is a test score -------------------------------------------------------------------
+def _score_args(ctx, call):
+    """Arguments of a call that computes a score, or None when it is not a scoring call."""
+    facts = ctx.facts
+    q = facts.callee_qual(call)
+    pos, kw = args_of(call)
+    args = pos + list(kw.values())
+    if q is not None:
+        s = short(q)
+        if q.startswith("sklearn.metrics.") and (s.endswith(_METRIC_SUFFIXES) or s in _METRIC_EXTRA):
+            return args
+        return None
+    recv, m = method_call(call)
+    if recv is not None:
+        return args if m in ("score", "evaluate") and args else None
+    fn = strip(call.child_by_field_name("function"))
+    if fn is not None and fn.type == "identifier" and set(tokens(ctx.text(fn))) & _EVAL_WORDS:
+        return args
+    return None
+
+
+def test_score(ctx, fl, call):
+    """(True, by_flow) when `call` scores on test data, else (False, False)."""
+    args = _score_args(ctx, call)
+    if not args:
+        return False, False
+    found, flow_known = False, False
+    for a in args:
+        side, by_flow, _k = fl.origin(a)
+        if side == "test":
+            found = True
+            flow_known = flow_known or by_flow
+        elif side in ("train", "val") and by_flow:
+            return False, False
+    return found, flow_known
+
+
+# -- loops that keep the best -------------------------------------------------------------
+def _selection_loops(ctx, fl):
+    facts = ctx.facts
+    reported_loops = set()
+    if not facts.loops:
+        return
+    for call, name in fl.named_calls():
+        if name is None or not (name in ("score", "evaluate") or name.endswith(_METRIC_SUFFIXES)
+                                or name in _METRIC_EXTRA or set(tokens(name)) & _EVAL_WORDS):
+            continue
+        loops = facts.loops_containing(call.start_byte)
+        if not loops:
+            continue
+        is_test, by_flow = test_score(ctx, fl, call)
+        if not is_test:
+            continue
+        for loop in reversed(loops):
+            if loop.start_byte in reported_loops:
+                break
+            sel = _selection(ctx, fl, loop, call)
+            if sel is None:
+                continue
+            reported_loops.add(loop.start_byte)
+            node, how = sel
+            yield ctx.finding(
+                call,
+                "The test set is used to pick the best candidate: this loop scores every "
+                f"candidate on test data and {how}. The chosen model is then tuned to this test "
+                "set, so its test score is optimistic. Select on a validation split or with "
+                "cross-validation, and evaluate the winner on the test set once.",
+                related=[ctx.related(node, "the best candidate is chosen here")],
+                confidence=1.0 if by_flow else 0.6)
+            break
+
+
+def _selection(ctx, fl, loop, score):
+    """(node, description) of the place where the loop keeps the best test score, or None."""
+    names, containers = _score_targets(ctx, fl, loop, score)
+    body = loop.child_by_field_name("body") or loop
+
+    def mentions(node):
+        if node is None:
+            return False
+        if node.start_byte <= score.start_byte and score.end_byte <= node.end_byte:
+            return True
+        return any(ctx.text(i) in names for i in _walk(node, ("identifier",)))
+
+    for cmp in _walk(body, ("comparison_operator",)):
+        if cmp.start_byte < score.start_byte:
+            continue
+        ops = {c.type for c in cmp.children if not c.is_named}
+        if not ops & {"<", ">", "<=", ">="}:
+            continue
+        operands = cmp.named_children
+        if not any(mentions(o) for o in operands) or all(is_literal(o) or mentions(o) for o in operands):
+            continue
+        stmt = cmp.parent
+        while stmt is not None and stmt.type in ("boolean_operator", "parenthesized_expression", "not_operator"):
+            stmt = stmt.parent
+        if stmt is not None and stmt.type in ("if_statement", "elif_clause"):
+            cons = stmt.child_by_field_name("consequence")
+            if cons is not None and (any(True for _ in _walk(cons, ("assignment", "augmented_assignment")))
+                                     or "save" in ctx.text(cons)):
+                return cmp, "keeps the one with the best test score"
+        elif stmt is not None and stmt.type == "conditional_expression":
+            return cmp, "keeps the one with the best test score"
+    for call in ctx.facts.calls_in(body):
+        if call.end_byte < score.start_byte:
+            continue
+        fn = strip(call.child_by_field_name("function"))
+        if fn is not None and fn.type == "identifier" and ctx.text(fn) in ("max", "min") \
+                and any(mentions(a) for a in args_of(call)[0]):
+            return call, f"keeps the best with `{ctx.text(fn)}(...)`"
+    if not containers:
+        return None
+    for call in ctx.facts.calls:
+        if call.start_byte < loop.end_byte:
+            continue
+        fn = strip(call.child_by_field_name("function"))
+        name = ctx.text(fn.child_by_field_name("attribute")) if fn is not None and fn.type == "attribute" \
+            else (ctx.text(fn) if fn is not None else "")
+        if name not in _SELECTORS:
+            continue
+        if fl.sources(call) & containers:
+            return call, f"collects the test scores, then picks the best with `{name}`"
+    return None
+
+
+def _score_targets(ctx, fl, loop, score):
+    """Names the score is assigned to, and binding keys of containers it is stored in."""
+    names: set = set()
+    containers: set = set()
+    node = score
+    while node is not None and node.start_byte > loop.start_byte:
+        parent = node.parent
+        if parent is None:
+            break
+        if parent.type == "assignment" and parent.child_by_field_name("right") == node:
+            left = parent.child_by_field_name("left")
+            if left is not None and left.type in ("subscript", "attribute"):
+                _add_container(fl, left, containers)
+            elif left is not None:
+                names |= {ctx.text(i) for i in _walk(left, ("identifier",))}
+            break
+        if parent.type == "argument_list":
+            call = parent.parent
+            recv, m = method_call(call) if call is not None else (None, None)
+            if m in _CONTAINER_METHODS and recv is not None:
+                _add_container(fl, recv, containers)
+                break
+        if parent.type in ("expression_statement", "block", "if_statement", "for_statement",
+                           "while_statement", "return_statement"):
+            break
+        node = parent
+    # Containers that later receive the score variable: scores.append(acc), results[k] = acc.
+    body = loop.child_by_field_name("body") or loop
+    if names:
+        for call in ctx.facts.calls_in(body):
+            recv, m = method_call(call)
+            if m in _CONTAINER_METHODS and recv is not None and call.start_byte > score.start_byte \
+                    and any(ctx.text(i) in names
+                            for i in _walk(call.child_by_field_name("arguments"), ("identifier",))):
+                _add_container(fl, recv, containers)
+        for asg in _walk(body, ("assignment",)):
+            left = asg.child_by_field_name("left")
+            right = asg.child_by_field_name("right")
+            if left is None or right is None or left.type != "subscript" or asg.start_byte < score.start_byte:
+                continue
+            if any(ctx.text(i) in names for i in _walk(right, ("identifier",))):
+                _add_container(fl, left, containers)
+    return names, containers
+
+
+def _add_container(fl, node, containers):
+    node = strip(node)
+    while node is not None and node.type in ("subscript", "attribute"):
+        node = strip(node.child_by_field_name("value") if node.type == "subscript"
+                     else node.child_by_field_name("object"))
+    if node is not None and node.type == "identifier":
+        key = fl.key_of(node)
+        if key is not None:
+            containers.add(key)
+
+
+# -- early stopping / checkpoints driven by the test set ---------------------------------
+def _early_stopping_on_test(ctx, fl):
+    for call in fl.calls_named({"fit"}):
+        recv, _m = method_call(call)
+        if recv is None:
+            continue
+        _pos, kw = args_of(call)
+        node = kw.get("validation_data") or kw.get("eval_set")
+        if node is None:
+            continue
+        pairs = _pairs(ctx, node)
+        test_x = None
+        for pair in pairs:
+            side, by_flow, keys = fl.origin(pair)
+            if side == "test":
+                test_x, flow_known, test_keys = pair, by_flow, set(keys)
+                break
+        if test_x is None:
+            continue
+        stopper = _stopper(ctx, call, recv, kw)
+        if stopper is None:
+            continue
+        final = _later_evaluation(ctx, fl, call, test_keys)
+        if final is None:
+            continue
+        yield ctx.finding(
+            node,
+            "Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
+            "used again for the final evaluation: the epoch or round count was chosen to do well "
+            "on exactly these rows, so the final score is optimistic. Stop on a separate "
+            "validation split.",
+            related=[ctx.related(stopper, "stops or checkpoints on the test score"),
+                     ctx.related(final, "the same test data used for the final score")],
+            confidence=1.0 if flow_known else 0.6)
+
+
+def _pairs(ctx, node):
+    """First elements (the X) of validation_data=(X, y) / eval_set=[(X, y), ...]."""
+    n = strip(follow(ctx.facts, node))
+    if n is None or n.type not in ("tuple", "list"):
+        return []
+    kids = [strip(c) for c in n.named_children]
+    if kids and all(k is not None and k.type in ("tuple", "list") for k in kids):
+        return [k.named_children[0] for k in kids if k.named_children]
+    return kids[:1]
+
+
+def _stopper(ctx, call, recv, kw):
+    """The early-stopping / best-checkpoint configuration of this fit, or None."""
+    facts = ctx.facts
+    if "early_stopping_rounds" in kw:
+        return kw["early_stopping_rounds"]
+    _cq, ctor = ctx.values.instance(recv)
+    if ctor is not None:
+        _p, ckw = args_of(ctor)
+        if "early_stopping_rounds" in ckw:
+            return ckw["early_stopping_rounds"]
+    cbs = kw.get("callbacks")
+    if cbs is None:
+        return None
+    lst = strip(follow(facts, cbs))
+    items = lst.named_children if lst is not None and lst.type in ("list", "tuple") else [cbs]
+    for item in items:
+        q, c = ctx.values.instance(item)
+        if q is None:
+            continue
+        s = short(q)
+        if s in ("EarlyStopping", "early_stopping"):
+            return item
+        if s == "ModelCheckpoint" and c is not None:
+            _p, ckw = args_of(c)
+            sb = ckw.get("save_best_only")
+            if sb is not None and ctx.text(sb) == "True":
+                return item
+    return None
+
+
+def _later_evaluation(ctx, fl, fit_call, test_keys):
+    for call in ctx.facts.calls:
+        if call.start_byte <= fit_call.end_byte:
+            continue
+        _recv, m = method_call(call)
+        args = _score_args(ctx, call)
+        if args is None and m in ("predict", "predict_proba", "predict_classes"):
+            args = args_of(call)[0]
+        for a in args or ():
+            _s, _f, keys = fl.origin(a)
+            if set(keys) & test_keys:
+                return call
+    return None
+
+
+# -- optuna objectives returning a test score ---------------------------------------------
+def _optuna_objectives(ctx, fl):
+    facts = ctx.facts
+    has_optuna = "optuna" in " ".join(facts.imports.values())
+    for call in fl.calls_named({"optimize"}):
+        recv, _m = method_call(call)
+        if recv is None:
+            continue
+        if not has_optuna and "study" not in ctx.text(recv).lower():
+            continue
+        pos, kw = args_of(call)
+        obj = pos[0] if pos else kw.get("func")
+        obj = strip(obj)
+        if obj is None or obj.type != "identifier":
+            continue
+        name = ctx.text(obj)
+        for func in facts.functions:
+            fname = func.child_by_field_name("name")
+            if fname is None or ctx.text(fname) != name:
+                continue
+            body = func.child_by_field_name("body")
+            for ret in _walk(body, ("return_statement",), skip_defs=True):
+                value = ret.named_children[0] if ret.named_children else None
+                hit = _test_score_in(ctx, fl, value, 0)
+                if hit is None:
+                    continue
+                score, by_flow = hit
+                yield ctx.finding(
+                    score,
+                    "This optuna objective returns a test-set score, so every trial is chosen by "
+                    "its test performance and the best trial's test score is optimistic. Return a "
+                    "validation or cross-validation score and keep the test set for the end.",
+                    related=[ctx.related(call, "the study maximises the test score here")],
+                    confidence=1.0 if by_flow else 0.6)
+                break
+
+
+def _test_score_in(ctx, fl, node, depth):
+    node = strip(node)
+    if node is None or depth > 8:
+        return None
+    if node.type == "identifier":
+        b = fl.binding_of(node)
+        if b is None or b.kind != "assign" or b.value is None:
+            return None
+        v = strip(b.value)
+        if b.index is not None:
+            v = fl._unpacked_part(b, v)
+            if v is strip(b.value) and v.type == "call":
+                ok, by_flow = test_score(ctx, fl, v)
+                return (v, by_flow) if ok else None
+        return _test_score_in(ctx, fl, v, depth + 1)
+    if node.type == "call":
+        ok, by_flow = test_score(ctx, fl, node)
+        if ok:
+            return node, by_flow
+        recv, m = method_call(node)
+        if recv is not None and m in _SCALAR_METHODS:
+            return _test_score_in(ctx, fl, recv, depth + 1)
+        fn = strip(node.child_by_field_name("function"))
+        pos, _kw = args_of(node)
+        if fn is not None and (ctx.text(fn) in _SCALAR_FUNCS or ctx.text(fn).startswith("np.")) and pos:
+            return _test_score_in(ctx, fl, pos[0], depth + 1)
+        return None
+    if node.type == "binary_operator":
+        return (_test_score_in(ctx, fl, node.child_by_field_name("left"), depth + 1)
+                or _test_score_in(ctx, fl, node.child_by_field_name("right"), depth + 1))
+    if node.type == "subscript":
+        return _test_score_in(ctx, fl, node.child_by_field_name("value"), depth + 1)
+    return None
+
+
+RULE = Rule("leakage-multitest", Severity.WARNING, "model-evaluation-metrics",
+            "The test set is used to select models, hyper-parameters or epochs", check,
+            needs=(b"test", b"Test"))

@@ -1,0 +1,98 @@
+"""leakage-overlap: the same (or synthetic near-copies of the same) rows on both sides of an
+evaluation: oversampling before the split, or validating on the training data."""
+from __future__ import annotations
+
+from ..findings import Severity
+from ..values import args_of, follow, method_call, strip
+from . import Rule
+from ._splits import call_key, flow
+
+
+def check(ctx):
+    fl = flow(ctx)
+    yield from _oversampling(ctx, fl)
+    yield from _validate_on_train(ctx, fl)
+
+
+def _oversampling(ctx, fl):
+    splits = fl.split_events()
+    if not splits:
+        return
+    for call, what, confidence in fl.resample_events():
+        key = call_key(call)
+        hits = [s for s in splits if s.call.start_byte > call.start_byte
+                and any(key in fl.sources(x) for x in s.inputs)]
+        if not hits:
+            continue
+        first = hits[0]
+        synthetic = ("synthetic neighbours of" if "SMOTE" in what or "ADASYN" in what
+                     else "augmented copies of" if confidence < 1 else "duplicates of")
+        kind = "Augmentation" if confidence < 1 else "Oversampling"
+        later = ("split into train and test" if first.kind in ("split", "slice")
+                 else f"used for {first.label}")
+        yield ctx.finding(
+            call,
+            f"{kind} ({what}) happens before the data is {later}: {synthetic} training "
+            "rows land on the evaluation side, so the model is scored on rows it has effectively "
+            "seen. Split first "
+            "and oversample the training part only (in cross-validation, use an imblearn "
+            "Pipeline).",
+            related=[ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]],
+            confidence=confidence)
+
+
+def _validate_on_train(ctx, fl):
+    for call in fl.calls_named({"fit"}):
+        recv, _m = method_call(call)
+        if recv is None or fl.in_unit_test(call):   # framework unit tests do this on purpose
+            continue
+        pos, kw = args_of(call)
+        x = pos[0] if pos else kw.get("x") or kw.get("X")
+        if x is None:
+            continue
+        if "validation_data" in kw:
+            node = kw["validation_data"]
+            pairs = [node]
+        elif "eval_set" in kw:
+            node = kw["eval_set"]
+            ev = strip(follow(ctx.facts, node))
+            pairs = list(ev.named_children) if ev is not None and ev.type in ("list", "tuple") else []
+            if ev is not None and ev.type == "tuple" and pairs and strip(pairs[0]).type not in ("tuple", "list"):
+                pairs = [ev]      # CatBoost: eval_set=(X_val, y_val)
+        else:
+            continue
+        if not pairs:
+            continue
+        firsts = [_first_of_pair(ctx, p) for p in pairs]
+        if any(f is None for f in firsts):
+            continue
+        if all(_same_data(ctx, fl, f, x) for f in firsts):
+            yield ctx.finding(
+                node,
+                f"The validation data is the training data (`{ctx.text(firsts[0])}`): validation "
+                "scores then measure fit, not generalisation, and anything tuned or stopped on "
+                "them (early stopping, checkpoints) is chosen on training rows. Validate on a "
+                "held-out split.",
+                related=[ctx.related(x, "the same rows used for training")])
+
+
+def _first_of_pair(ctx, pair):
+    p = strip(follow(ctx.facts, pair))
+    if p is None or p.type not in ("tuple", "list") or len(p.named_children) < 2:
+        return None
+    return strip(p.named_children[0])
+
+
+def _same_data(ctx, fl, a, b) -> bool:
+    a, b = strip(a), strip(b)
+    if a is None or b is None:
+        return False
+    if a.type == "identifier" and b.type == "identifier":
+        return ctx.text(a) == ctx.text(b) and fl.key_of(a) == fl.key_of(b)
+    return ctx.text(a) == ctx.text(b) and a.type != "call"
+
+
+RULE = Rule("leakage-overlap", Severity.WARNING, "data-augmentation",
+            "Oversampled rows or training rows on the evaluation side", check,
+            needs=(b"fit_resample", b"fit_sample", b"resample", b"validation_data", b"eval_set",
+                   b"augment", b"copies", b"upsample", b"oversample", b"duplicate"))

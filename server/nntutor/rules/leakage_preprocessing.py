@@ -1,0 +1,88 @@
+"""leakage-preprocessing: statistics learned on rows that are split or cross-validated later."""
+from __future__ import annotations
+
+from ..findings import Severity
+from . import Rule
+from ._splits import flow
+
+
+def check(ctx):
+    fl = flow(ctx)
+    splits = fl.split_events()
+    if not splits:
+        return
+    for fit in fl.fit_events():
+        root = fl.row_root(fit.data)
+        if root is None:
+            continue
+        hits = []
+        uses = use_keys = None
+        for split in splits:
+            for x in split.inputs:
+                src = fl.sources(x)
+                if root not in src:
+                    continue
+                if uses is None:
+                    uses = fl.uses(fit)
+                    use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
+                if _leaks(fl, fit, split, src, uses, use_keys):
+                    hits.append(split)
+                    break
+        if not hits:
+            continue
+        first = hits[0]
+        data = ctx.text(fit.data)
+        if len(data) > 40:
+            data = data[:37] + "..."
+        if fit.kind == "function":
+            fn = ctx.text(fit.call.child_by_field_name("function"))
+            what = f"`{fn}(...)` uses statistics of every row of `{data}`"
+        elif fit.kind == "fillna":
+            what = f"`{ctx.text(fit.stat_call)}` is computed over every row of `{data}`"
+        else:
+            obj = f"`{fit.obj_name}` ({fit.what})" if fit.obj_name else fit.what
+            what = f"{obj} is fitted on every row of `{data}`"
+        if first.kind in ("split", "slice"):
+            msg = (f"Data leakage: {what}, and these rows are split into train and test "
+                   "afterwards. The learned statistics include the test rows, so the test score "
+                   "is optimistic. Split first, fit on the training part only, then apply it to "
+                   "the test part (a Pipeline does this for you).")
+        else:
+            msg = (f"Data leakage: {what}, and these rows then go to {first.label}. Every "
+                   "validation fold was part of that fit, so the cross-validated scores (and "
+                   "anything chosen with them) are optimistic. Put this step in a Pipeline with "
+                   "the model so it is refitted on each training fold.")
+        yield ctx.finding(
+            fit.call, msg,
+            related=[ctx.related(fit.call, "statistics learned here, from all rows")]
+            + [ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]])
+
+
+def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
+    """Do the statistics learned by `fit` reach `split`, whose input (derived from the fitted
+    rows) has sources `src`?"""
+    # The learned statistics reach the split data: the fit_transform / fillna result ...
+    if fit.result is not None and fit.result in src:
+        return True
+    # ... or data transformed by the fitted object afterwards ...
+    if use_keys & src:
+        return True
+    # ... or the fitted object is applied to the pieces of the split.
+    if split.outputs:
+        for u in uses:
+            for arg in _data_args(u):
+                if fl.sources(arg) & split.outputs:
+                    return True
+    return fit.kind == "adapt" and fl.referenced_after(fit)
+
+
+def _data_args(call):
+    from ..values import args_of
+
+    pos, kw = args_of(call)
+    return pos[:1] + [v for k, v in kw.items() if k in ("X", "x")]
+
+
+RULE = Rule("leakage-preprocessing", Severity.WARNING, "data-leakage",
+            "Preprocessing fitted on all rows before a split or cross-validation", check,
+            needs=(b"fit", b"fillna", b"adapt", b"scale", b"_transform"))

@@ -1,0 +1,210 @@
+"""leakage-fit-on-test: a transformer or model fitted on the test data."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "leakage-fit-on-test"
+
+BUGGY = [
+    ("refit_scaler_on_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+scaler = StandardScaler()
+X_tr = scaler.fit_transform(X_tr)
+X_te = scaler.fit_transform(X_te)
+model.fit(X_tr, y_tr)
+print(model.score(X_te, y_te))
+""", [7]),
+    ("fresh_scaler_on_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+X_train = MinMaxScaler().fit_transform(X_train)
+X_test = MinMaxScaler().fit_transform(X_test)
+""", [6]),
+    ("separate_fit_call_on_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+sc = StandardScaler()
+sc.fit(X_test)
+X_test = sc.transform(X_test)
+""", [6]),
+    ("model_trained_on_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.ensemble import RandomForestClassifier
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3)
+clf = RandomForestClassifier(n_estimators=200)
+clf.fit(X_test, y_test)
+print(clf.score(X_test, y_test))
+""", [6]),
+    ("model_on_transformed_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+scaler = StandardScaler().fit(X_train)
+X_test_s = scaler.transform(X_test)
+svc = SVC().fit(X_test_s, y_test)
+""", [8]),
+    ("keras_model_fit_on_test", """\
+from sklearn.model_selection import train_test_split
+from tensorflow import keras
+
+x_train, x_test, y_train, y_test = train_test_split(x, y)
+model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+model.fit(x_test, y_test, epochs=5)
+""", [7]),
+    ("tfidf_refit_on_test_docs", """\
+from sklearn.model_selection import train_test_split
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+docs_train, docs_test, y_train, y_test = train_test_split(docs, labels)
+vec = TfidfVectorizer()
+Xtr = vec.fit_transform(docs_train)
+Xte = vec.fit_transform(docs_test)
+""", [7]),
+    ("label_encoder_refit_on_test_labels", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+le = LabelEncoder()
+y_train = le.fit_transform(y_train)
+y_test = le.fit_transform(y_test)
+""", [7]),
+    ("kaggle_test_csv_by_name", """\
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+scaler = StandardScaler()
+X = scaler.fit_transform(train[features])
+X_test = scaler.fit_transform(test[features])
+""", [8]),
+]
+
+SILENT = [
+    ("transform_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+scaler = StandardScaler()
+X_train = scaler.fit_transform(X_train)
+X_test = scaler.transform(X_test)
+""", []),
+    ("fit_train_evaluate_test", """\
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+model.fit(X_train, y_train)
+print(model.score(X_test, y_test))
+loss, acc = model.evaluate(X_test, y_test)
+preds = model.predict(X_test)
+""", []),
+    ("validation_split_is_not_test", """\
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+
+X_tr, X_val, y_tr, y_val = train_test_split(X, y)
+blender = LogisticRegression().fit(base.predict_proba(X_val), y_val)
+""", []),
+    ("calibrating_on_a_held_out_split", """\
+from sklearn.model_selection import train_test_split
+from sklearn.calibration import CalibratedClassifierCV
+
+X_train, X_cal, y_train, y_cal = train_test_split(X, y)
+clf.fit(X_train, y_train)
+cal = CalibratedClassifierCV(clf, cv="prefit").fit(X_cal, y_cal)
+""", []),
+    ("pytest_unit_test_fixture_names", """\
+def test_vectorizer_vocabulary():
+    test_data = ["a b", "b c"]
+    vect = CountVectorizer()
+    vect.fit(test_data)
+    assert len(vect.vocabulary_) == 3
+""", []),
+    ("val_named_without_split", """\
+model.fit(X_val, y_val)
+""", []),
+    ("validation_data_test_is_not_fit_data", """\
+model.fit(X_train, y_train, validation_data=(X_test, y_test), epochs=10)
+""", []),
+    ("scipy_distribution_fit", """\
+from scipy import stats
+
+params = stats.norm.fit(x_test)
+""", []),
+    ("refit_on_train_plus_test", """\
+import numpy as np
+
+model.fit(np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
+""", []),
+    ("test_in_other_word", """\
+latest = load_latest()
+model.fit(latest, labels)
+contest_features = scaler.fit_transform(contest_raw)
+""", []),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY + SILENT, ids=[c[0] for c in BUGGY + SILENT])
+def test_lines(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+def test_fix_replaces_fit_transform_with_transform():
+    src = BUGGY[0][1]
+    (f,) = findings(src, RULE)
+    assert f.confidence == 1.0 and f.severity.label == "error"
+    fixed = apply_fix(src, f)
+    assert "X_te = scaler.transform(X_te)" in fixed
+    assert parses(fixed)
+    assert findings(fixed, RULE) == []
+    assert [r.location.line + 1 for r in f.related] == [6]
+
+
+def test_fix_when_the_scaler_was_built_fitted():
+    src = """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import RobustScaler
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+scaler = RobustScaler().fit(X_train)
+X_test = scaler.fit_transform(X_test)
+"""
+    (f,) = findings(src, RULE)
+    assert "X_test = scaler.transform(X_test)" in apply_fix(src, f)
+    assert [r.location.line + 1 for r in f.related] == [5]
+
+
+def test_no_fix_without_a_train_fit():
+    (f,) = findings(BUGGY[1][1], RULE)
+    assert f.fix is None
+
+
+def test_name_only_has_lower_confidence():
+    (f,) = findings(BUGGY[-1][1], RULE)
+    assert f.confidence == 0.6
+    assert f.fix is not None   # the same scaler was fitted on the training rows first
+
+
+def test_across_notebook_cells():
+    cells = [
+        ("from sklearn.model_selection import train_test_split\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"),
+        ("# scale\nfrom sklearn.preprocessing import StandardScaler\nsc = StandardScaler()\n"
+        "X_train = sc.fit_transform(X_train)\n"),
+        "X_test = sc.fit_transform(X_test)\n",
+    ]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line + 1) == (2, 1)
+    assert f.fix is not None

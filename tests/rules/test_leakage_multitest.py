@@ -1,0 +1,256 @@
+"""leakage-multitest: the test set used to choose models, hyper-parameters or epochs."""
+import pytest
+from conftest import findings, lines, notebook
+
+RULE = "leakage-multitest"
+
+SPLIT = """\
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import accuracy_score, f1_score
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+"""
+
+BUGGY = [
+    ("best_c_by_test_score", SPLIT + """\
+from sklearn.svm import SVC
+best_score, best_c = 0, None
+for C in [0.01, 0.1, 1, 10, 100]:
+    clf = SVC(C=C).fit(X_train, y_train)
+    score = clf.score(X_test, y_test)
+    if score > best_score:
+        best_score, best_c = score, C
+""", [8]),
+    ("model_zoo_dict_then_max", SPLIT + """\
+results = {}
+for name, model in models.items():
+    model.fit(X_train, y_train)
+    results[name] = accuracy_score(y_test, model.predict(X_test))
+best_name = max(results, key=results.get)
+""", [7]),
+    ("append_then_argmax", SPLIT + """\
+import numpy as np
+from sklearn.neighbors import KNeighborsClassifier
+scores = []
+for k in range(1, 30):
+    knn = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
+    pred = knn.predict(X_test)
+    acc = f1_score(y_test, pred, average="macro")
+    scores.append(acc)
+best_k = np.argmax(scores) + 1
+""", [10]),
+    ("best_with_max_inside_loop", SPLIT + """\
+best = 0
+for depth in range(2, 12):
+    tree = DecisionTreeClassifier(max_depth=depth).fit(X_train, y_train)
+    best = max(best, tree.score(X_test, y_test))
+""", [7]),
+    ("manual_early_stopping_on_test_loader", """\
+import torch
+
+best_acc = 0.0
+for epoch in range(50):
+    train_one_epoch(model, train_loader)
+    acc = evaluate(model, test_loader)
+    if acc > best_acc:
+        best_acc = acc
+        torch.save(model.state_dict(), "best.pt")
+""", [6]),
+    ("while_loop_search", SPLIT + """\
+n, best_n, best = 10, 10, -1
+while n <= 500:
+    rf = RandomForestClassifier(n_estimators=n).fit(X_train, y_train)
+    s = rf.score(X_test, y_test)
+    if s >= best:
+        best, best_n = s, n
+    n += 50
+""", [7]),
+    ("keras_early_stopping_on_test", """\
+from sklearn.model_selection import train_test_split
+from tensorflow import keras
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+model.fit(X_train, y_train, epochs=200,
+          validation_data=(X_test, y_test), callbacks=[stop])
+test_loss, test_acc = model.evaluate(X_test, y_test)
+""", [7]),
+    ("keras_best_checkpoint_on_test", """\
+from tensorflow.keras.callbacks import ModelCheckpoint
+from sklearn.model_selection import train_test_split
+
+x_train, x_test, y_train, y_test = train_test_split(x, y)
+ckpt = ModelCheckpoint("best.h5", save_best_only=True)
+model.fit(x_train, y_train, validation_data=(x_test, y_test), callbacks=[ckpt])
+print(model.evaluate(x_test, y_test))
+""", [6]),
+    ("xgboost_early_stopping_on_test", """\
+from xgboost import XGBClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import roc_auc_score
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+clf = XGBClassifier(n_estimators=2000, early_stopping_rounds=50)
+clf.fit(X_train, y_train, eval_set=[(X_test, y_test)])
+print(roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1]))
+""", [7]),
+    ("decision_threshold_tuned_on_test", SPLIT + """\
+import numpy as np
+proba = clf.fit(X_train, y_train).predict_proba(X_test)[:, 1]
+best_t, best_f1 = 0.5, 0.0
+for t in np.arange(0.1, 0.9, 0.05):
+    f1 = f1_score(y_test, proba > t)
+    if f1 > best_f1:
+        best_f1, best_t = f1, t
+""", [8]),
+    ("optuna_objective_returns_test_score", """\
+import optuna
+from sklearn.model_selection import train_test_split
+from sklearn.ensemble import GradientBoostingClassifier
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+
+def objective(trial):
+    lr = trial.suggest_float("lr", 1e-3, 0.3, log=True)
+    clf = GradientBoostingClassifier(learning_rate=lr).fit(X_train, y_train)
+    return clf.score(X_test, y_test)
+
+study = optuna.create_study(direction="maximize")
+study.optimize(objective, n_trials=50)
+""", [10]),
+]
+
+SILENT = [
+    ("cv_selection_then_one_test_evaluation", SPLIT + """\
+from sklearn.model_selection import cross_val_score
+best_score, best_model = 0, None
+for name, model in models.items():
+    s = cross_val_score(model, X_train, y_train, cv=5).mean()
+    if s > best_score:
+        best_score, best_model = s, model
+best_model.fit(X_train, y_train)
+print(accuracy_score(y_test, best_model.predict(X_test)))
+""", []),
+    ("validation_split_selection", SPLIT + """\
+X_tr, X_val, y_tr, y_val = train_test_split(X_train, y_train, test_size=0.25)
+best = 0
+for C in [0.1, 1, 10]:
+    m = LogisticRegression(C=C).fit(X_tr, y_tr)
+    acc = accuracy_score(y_val, m.predict(X_val))
+    if acc > best:
+        best, best_C = acc, C
+final = LogisticRegression(C=best_C).fit(X_train, y_train)
+print(final.score(X_test, y_test))
+""", []),
+    ("report_only_loop", SPLIT + """\
+for name, model in models.items():
+    model.fit(X_train, y_train)
+    acc = accuracy_score(y_test, model.predict(X_test))
+    print(f"{name}: {acc:.3f}")
+""", []),
+    ("report_table_and_plot", SPLIT + """\
+import matplotlib.pyplot as plt
+accs = []
+for k in ks:
+    accs.append(KNN(k).fit(X_train, y_train).score(X_test, y_test))
+plt.plot(ks, accs)
+print(accs)
+""", []),
+    ("threshold_check_is_not_selection", SPLIT + """\
+for seed in range(5):
+    m = make_model(seed).fit(X_train, y_train)
+    acc = m.score(X_test, y_test)
+    if acc < 0.5:
+        print("seed", seed, "looks broken")
+""", []),
+    ("keras_early_stopping_on_validation", """\
+from tensorflow import keras
+stop = keras.callbacks.EarlyStopping(patience=5)
+model.fit(X_train, y_train, validation_data=(X_val, y_val), callbacks=[stop])
+model.evaluate(X_test, y_test)
+""", []),
+    ("keras_test_monitoring_without_early_stopping", """\
+model.fit(X_train, y_train, epochs=20, validation_data=(X_test, y_test))
+model.evaluate(X_test, y_test)
+""", []),
+    ("optuna_objective_cross_validation", """\
+import optuna
+from sklearn.model_selection import cross_val_score
+
+def objective(trial):
+    C = trial.suggest_float("C", 1e-3, 1e3, log=True)
+    return cross_val_score(SVC(C=C), X_train, y_train, cv=5).mean()
+
+study = optuna.create_study(direction="maximize")
+study.optimize(objective, n_trials=30)
+print(SVC(**study.best_params).fit(X_train, y_train).score(X_test, y_test))
+""", []),
+    ("manual_kfold_named_test", """\
+import numpy as np
+from sklearn.model_selection import KFold
+from sklearn.metrics import accuracy_score
+scores = []
+for train_index, test_index in KFold(n_splits=5).split(X):
+    X_train, X_test = X[train_index], X[test_index]
+    y_train, y_test = y[train_index], y[test_index]
+    model.fit(X_train, y_train)
+    scores.append(accuracy_score(y_test, model.predict(X_test)))
+print(np.mean(scores), max(scores))
+""", []),
+    ("checkpoint_on_validation_loader", """\
+best = 0
+for epoch in range(10):
+    train(model, train_loader)
+    val_acc = evaluate(model, val_loader)
+    if val_acc > best:
+        best = val_acc
+        torch.save(model.state_dict(), "best.pt")
+test_acc = evaluate(model, test_loader)
+""", []),
+    ("loop_over_test_batches", """\
+accs = []
+for images, labels in test_loader:
+    accs.append(accuracy(model(images), labels))
+print(max(accs))
+""", []),
+    ("single_final_evaluation", SPLIT + """\
+model.fit(X_train, y_train)
+print(accuracy_score(y_test, model.predict(X_test)))
+""", []),
+    ("training_loss_selection", SPLIT + """\
+best = 1e9
+for epoch in range(10):
+    loss = train_step(model, X_train, y_train)
+    if loss < best:
+        best = loss
+""", []),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY + SILENT, ids=[c[0] for c in BUGGY + SILENT])
+def test_lines(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+def test_selection_is_related():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert [r.location.line + 1 for r in f.related] == [9]
+    assert f.confidence == 1.0
+    assert f.concept == "model-evaluation-metrics"
+
+
+def test_name_only_test_data_has_lower_confidence():
+    (f,) = findings(BUGGY[4][1], RULE)
+    assert f.confidence == 0.6
+
+
+def test_across_notebook_cells():
+    cells = [
+        ("from sklearn.model_selection import train_test_split\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X, y)\n"),
+        ("scores = {}\nfor d in [3, 5, 8]:\n    m = Tree(max_depth=d).fit(X_train, y_train)\n"
+        "    scores[d] = m.score(X_test, y_test)\n"),
+        "best_depth = max(scores, key=scores.get)\n",
+    ]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line + 1) == (1, 4)
+    assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(2, 1)]

@@ -1,0 +1,142 @@
+"""leakage-overlap: oversampling before the split, validating on the training data."""
+import pytest
+from conftest import findings, lines, notebook
+
+RULE = "leakage-overlap"
+
+BUGGY = [
+    ("smote_before_split", """\
+from imblearn.over_sampling import SMOTE
+from sklearn.model_selection import train_test_split
+
+X_res, y_res = SMOTE(random_state=42).fit_resample(X, y)
+X_train, X_test, y_train, y_test = train_test_split(X_res, y_res, test_size=0.2)
+""", [4]),
+    ("random_oversampler_reassigning", """\
+from imblearn.over_sampling import RandomOverSampler
+from sklearn.model_selection import train_test_split
+
+ros = RandomOverSampler()
+X, y = ros.fit_resample(X, y)
+X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y)
+""", [5]),
+    ("adasyn_before_cross_val_score", """\
+from imblearn.over_sampling import ADASYN
+from sklearn.model_selection import cross_val_score
+
+X_bal, y_bal = ADASYN().fit_resample(X, y)
+print(cross_val_score(model, X_bal, y_bal, cv=5))
+""", [4]),
+    ("sklearn_resample_upsampling", """\
+import pandas as pd
+from sklearn.utils import resample
+from sklearn.model_selection import train_test_split
+
+majority = df[df.label == 0]
+minority = df[df.label == 1]
+minority_up = resample(minority, replace=True, n_samples=len(majority), random_state=1)
+balanced = pd.concat([majority, minority_up])
+X = balanced.drop("label", axis=1)
+y = balanced["label"]
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""", [7]),
+    ("smote_on_train_then_cv_on_resampled", """\
+from imblearn.over_sampling import SMOTE
+from sklearn.model_selection import train_test_split, cross_val_score
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+X_sm, y_sm = SMOTE().fit_resample(X_train, y_train)
+scores = cross_val_score(model, X_sm, y_sm, cv=5)
+""", [5]),
+    ("keras_validation_data_is_training_data", """\
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+history = model.fit(X_train, y_train, epochs=30,
+                    validation_data=(X_train, y_train))
+""", [5]),
+    ("xgboost_eval_set_training_only", """\
+from xgboost import XGBClassifier
+
+clf = XGBClassifier(n_estimators=500)
+clf.fit(X_tr, y_tr, eval_set=[(X_tr, y_tr)], verbose=False)
+""", [4]),
+]
+
+SILENT = [
+    ("smote_after_split_on_train", """\
+from imblearn.over_sampling import SMOTE
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y)
+X_train, y_train = SMOTE().fit_resample(X_train, y_train)
+model.fit(X_train, y_train)
+print(model.score(X_test, y_test))
+""", []),
+    ("imblearn_pipeline_in_cv", """\
+from imblearn.pipeline import make_pipeline
+from imblearn.over_sampling import SMOTE
+from sklearn.model_selection import cross_val_score
+
+pipe = make_pipeline(SMOTE(), model)
+print(cross_val_score(pipe, X, y, cv=5))
+""", []),
+    ("undersampling_before_split", """\
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.model_selection import train_test_split
+
+X_u, y_u = RandomUnderSampler().fit_resample(X, y)
+X_train, X_test, y_train, y_test = train_test_split(X_u, y_u)
+""", []),
+    ("resample_downsampling_without_replacement", """\
+import pandas as pd
+from sklearn.utils import resample
+from sklearn.model_selection import train_test_split
+
+majority_down = resample(majority, replace=False, n_samples=len(minority))
+balanced = pd.concat([majority_down, minority])
+train_df, test_df = train_test_split(balanced)
+""", []),
+    ("bootstrap_of_test_scores", """\
+from sklearn.utils import resample
+
+for i in range(1000):
+    Xb, yb = resample(X_test, y_test)
+    scores.append(model.score(Xb, yb))
+""", []),
+    ("validation_data_is_validation", """\
+history = model.fit(X_train, y_train, epochs=30, validation_data=(X_val, y_val))
+""", []),
+    ("eval_set_train_and_valid_for_curves", """\
+clf.fit(X_train, y_train, eval_set=[(X_train, y_train), (X_valid, y_valid)])
+""", []),
+    ("same_name_rebound", """\
+X_train, y_train = load("train")
+model.fit(X_train, y_train, epochs=2)
+X_train, y_train = load("valid")
+model.fit(X_big, y_big, validation_data=(X_train, y_train))
+""", []),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY + SILENT, ids=[c[0] for c in BUGGY + SILENT])
+def test_lines(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+def test_related_points_at_split():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert [r.location.line + 1 for r in f.related] == [5]
+    assert f.concept == "data-augmentation"
+
+
+def test_across_notebook_cells():
+    cells = [
+        "from imblearn.over_sampling import SMOTE\nsm = SMOTE()\n",
+        "X_res, y_res = sm.fit_resample(X, y)\nprint(y_res.value_counts())\n",
+        ("from sklearn.model_selection import train_test_split\n\n"
+        "X_train, X_test, y_train, y_test = train_test_split(X_res, y_res)\n"),
+    ]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line + 1) == (1, 1)
+    assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(2, 3)]

@@ -1,0 +1,379 @@
+"""leakage-preprocessing: statistics learned on all rows before a split or cross-validation."""
+import pytest
+from conftest import findings, lines, notebook
+
+RULE = "leakage-preprocessing"
+
+BUGGY = [
+    ("scaler_fit_transform_then_split", """\
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("data.csv")
+X = df.drop(columns=["target"])
+y = df["target"]
+X = StandardScaler().fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+""", [8]),
+    ("named_scaler_separate_result", """\
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.model_selection import train_test_split
+
+scaler = MinMaxScaler()
+X_scaled = scaler.fit_transform(X)
+X_tr, X_te, y_tr, y_te = train_test_split(X_scaled, y, random_state=0)
+""", [5]),
+    ("fit_then_transform_then_split", """\
+from sklearn.preprocessing import RobustScaler
+from sklearn.model_selection import train_test_split
+
+scaler = RobustScaler()
+scaler.fit(X)
+X_s = scaler.transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X_s, y)
+""", [5]),
+    ("fit_on_all_then_transform_the_pieces", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+scaler = StandardScaler().fit(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+X_train = scaler.transform(X_train)
+X_test = scaler.transform(X_test)
+""", [4]),
+    ("imputer_then_cross_val_score", """\
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import cross_val_score
+from sklearn.linear_model import LogisticRegression
+
+X_imp = SimpleImputer(strategy="median").fit_transform(X)
+model = LogisticRegression(max_iter=1000)
+scores = cross_val_score(model, X_imp, y, cv=5)
+print(scores.mean())
+""", [5]),
+    ("pandas_column_assignment_then_split", """\
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("train.csv")
+num_cols = ["age", "fare", "income"]
+scaler = StandardScaler()
+df[num_cols] = scaler.fit_transform(df[num_cols])
+X = df.drop("label", axis=1)
+y = df["label"]
+X_train, X_val, y_train, y_val = train_test_split(X, y, stratify=y)
+""", [8]),
+    ("fillna_mean_inplace_titanic", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+train = pd.read_csv("../input/titanic/train.csv")
+train["Age"].fillna(train["Age"].median(), inplace=True)
+X = train[["Pclass", "Age", "Fare"]]
+y = train["Survived"]
+X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.2)
+""", [5]),
+    ("fillna_mean_reassigned", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("houses.csv")
+df = df.fillna(df.mean(numeric_only=True))
+train_df, test_df = train_test_split(df, test_size=0.25)
+""", [5]),
+    ("pca_then_gridsearch", """\
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV
+from sklearn.svm import SVC
+
+X_pca = PCA(n_components=20).fit_transform(X)
+grid = GridSearchCV(SVC(), {"C": [0.1, 1, 10]}, cv=5)
+grid.fit(X_pca, y)
+""", [5]),
+    ("select_k_best_then_cross_validate", """\
+from sklearn.feature_selection import SelectKBest, f_classif
+from sklearn.model_selection import cross_validate
+from sklearn.ensemble import RandomForestClassifier
+
+selector = SelectKBest(f_classif, k=10)
+X_sel = selector.fit_transform(X, y)
+res = cross_validate(RandomForestClassifier(), X_sel, y, cv=5)
+""", [6]),
+    ("tfidf_then_split", """\
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import train_test_split
+
+vec = TfidfVectorizer(min_df=2)
+X = vec.fit_transform(df["text"])
+X_train, X_test, y_train, y_test = train_test_split(X, df["label"], test_size=0.2)
+""", [5]),
+    ("column_transformer_then_split", """\
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.model_selection import train_test_split
+
+pre = ColumnTransformer([
+    ("num", StandardScaler(), num_cols),
+    ("cat", OneHotEncoder(handle_unknown="ignore"), cat_cols),
+])
+X_all = pre.fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X_all, y)
+""", [9]),
+    ("scaler_on_train_then_cv_on_train", """\
+from sklearn.model_selection import train_test_split, cross_val_score
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+scaler = StandardScaler()
+X_train = scaler.fit_transform(X_train)
+print(cross_val_score(SVC(), X_train, y_train, cv=5).mean())
+""", [7]),
+    ("kfold_loop_after_scaling", """\
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import QuantileTransformer
+
+X = QuantileTransformer(output_distribution="normal").fit_transform(X)
+skf = StratifiedKFold(n_splits=5, shuffle=True)
+for fold, (tr_idx, va_idx) in enumerate(skf.split(X, y)):
+    model.fit(X[tr_idx], y[tr_idx])
+""", [4]),
+    ("positional_slice_split_time_series", """\
+from sklearn.preprocessing import MinMaxScaler
+
+scaler = MinMaxScaler()
+scaled = scaler.fit_transform(prices.reshape(-1, 1))
+split = int(len(scaled) * 0.8)
+train, test = scaled[:split], scaled[split:]
+""", [4]),
+    ("scale_function", """\
+from sklearn.preprocessing import scale
+from sklearn.model_selection import train_test_split
+
+X_std = scale(X)
+X_train, X_test, y_train, y_test = train_test_split(X_std, y)
+""", [4]),
+    ("target_encoder_then_split", """\
+import category_encoders as ce
+from sklearn.model_selection import train_test_split
+
+enc = ce.TargetEncoder(cols=["city"])
+X = enc.fit_transform(X, y)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""", [5]),
+    ("fillna_in_column_loop", """\
+from sklearn.model_selection import train_test_split
+
+for c in ["Age", "Fare"]:
+    df[c] = df[c].fillna(df[c].mean())
+X_train, X_test, y_train, y_test = train_test_split(df.drop("y", axis=1), df["y"])
+""", [4]),
+    ("tf_tutorial_sample_drop_split", """\
+from sklearn.preprocessing import StandardScaler
+
+df[num_cols] = StandardScaler().fit_transform(df[num_cols])
+train_dataset = df.sample(frac=0.8, random_state=0)
+test_dataset = df.drop(train_dataset.index)
+""", [3]),
+    ("function_scope", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+def prepare(X, y):
+    X = StandardScaler().fit_transform(X)
+    return train_test_split(X, y, test_size=0.2)
+""", [5]),
+]
+
+SILENT = [
+    ("fit_on_train_transform_test", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+scaler = StandardScaler()
+X_train = scaler.fit_transform(X_train)
+X_test = scaler.transform(X_test)
+model.fit(X_train, y_train)
+""", []),
+    ("fit_on_train_slice_apply_to_all", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+scaler = StandardScaler()
+scaler.fit(X_train)
+X_all = scaler.transform(X)
+preds = model.predict(X_all)
+""", []),
+    ("result_discarded_object_unused", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+StandardScaler().fit_transform(X)
+scaler = StandardScaler()
+scaler.fit(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""", []),
+    ("pca_for_plotting_only", """\
+import matplotlib.pyplot as plt
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+pca = PCA(n_components=2).fit(X)
+emb = pca.transform(X)
+plt.scatter(emb[:, 0], emb[:, 1], c=y)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""", []),
+    ("pipeline_in_cross_val_score", """\
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+
+pipe = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression())
+scores = cross_val_score(pipe, X, y, cv=5)
+""", []),
+    ("pipeline_in_grid_search", """\
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.model_selection import GridSearchCV
+
+pipe = Pipeline([("scale", StandardScaler()), ("svc", SVC())])
+grid = GridSearchCV(pipe, {"svc__C": [0.1, 1, 10]}, cv=5)
+grid.fit(X, y)
+""", []),
+    ("vocabulary_only_encoders", """\
+from sklearn.preprocessing import LabelEncoder, OneHotEncoder, OrdinalEncoder
+from sklearn.model_selection import train_test_split
+
+df["city"] = LabelEncoder().fit_transform(df["city"])
+X_cat = OneHotEncoder().fit_transform(df[["color"]])
+df[["size"]] = OrdinalEncoder().fit_transform(df[["size"]])
+X_train, X_test, y_train, y_test = train_test_split(df, y)
+""", []),
+    ("stateless_transforms", """\
+import numpy as np
+from sklearn.preprocessing import FunctionTransformer, Normalizer
+from sklearn.model_selection import train_test_split
+
+X = FunctionTransformer(np.log1p).fit_transform(X)
+X = Normalizer().fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""", []),
+    ("split_then_fit_on_train", """\
+from sklearn.impute import SimpleImputer
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+imp = SimpleImputer(strategy="mean").fit(X_train)
+X_train = imp.transform(X_train)
+X_test = imp.transform(X_test)
+""", []),
+    ("fillna_with_training_statistic", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+train_df, test_df = train_test_split(df, test_size=0.2)
+med = train_df["Age"].median()
+train_df["Age"] = train_df["Age"].fillna(med)
+test_df["Age"] = test_df["Age"].fillna(train_df["Age"].median())
+""", []),
+    ("fillna_constant", """\
+from sklearn.model_selection import train_test_split
+
+df = df.fillna(0)
+X_train, X_test, y_train, y_test = train_test_split(df.drop("y", axis=1), df["y"])
+""", []),
+    ("fit_on_subset_rows", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+n = 800
+scaler = StandardScaler().fit(X[:n])
+X_s = scaler.transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X_s, y, shuffle=False, train_size=n)
+""", []),
+    ("refit_on_all_data_after_evaluation", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+final_scaler = StandardScaler()
+X_full = final_scaler.fit_transform(X)
+final_model.fit(X_full, y)
+""", []),
+    ("kaggle_train_test_concat_and_separate", """\
+import pandas as pd
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+ntrain = len(train)
+full = pd.concat([train, test], sort=False)
+full["Age"] = full["Age"].fillna(full["Age"].median())
+train = full[:ntrain]
+test = full[ntrain:]
+model.fit(train.drop("Survived", axis=1), train["Survived"])
+""", []),
+    ("keras_normalization_adapted_on_train", """\
+import numpy as np
+from tensorflow import keras
+
+norm = keras.layers.Normalization()
+norm.adapt(np.array(train_features))
+model = keras.Sequential([norm, keras.layers.Dense(1)])
+model.fit(train_features, train_labels, validation_split=0.2)
+""", []),
+    ("different_data_scaled", """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+images_s = StandardScaler().fit_transform(images)
+X_train, X_test, y_train, y_test = train_test_split(tabular, y)
+""", []),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY + SILENT, ids=[c[0] for c in BUGGY + SILENT])
+def test_lines(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+def test_related_locations_point_at_fit_and_split():
+    src = BUGGY[0][1]
+    (f,) = findings(src, RULE)
+    rel_lines = sorted(r.location.line + 1 for r in f.related)
+    assert rel_lines == [8, 9]
+    assert f.severity.label == "warning"
+    assert f.concept == "data-leakage"
+
+
+def test_across_notebook_cells():
+    cells = [
+        ("import pandas as pd\nfrom sklearn.preprocessing import StandardScaler\n"
+        "from sklearn.model_selection import train_test_split\ndf = pd.read_csv('d.csv')\n"),
+        "X = df.drop('y', axis=1)\ny = df['y']\n",
+        "scaler = StandardScaler()\nX = scaler.fit_transform(X)\n",
+        "%matplotlib inline\nX_train, X_test, y_train, y_test = train_test_split(X, y)\n",
+    ]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line + 1) == (2, 2)
+    assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(2, 2), (3, 2)]
+
+
+def test_keras_normalization_adapt_before_split():
+    src = """\
+from tensorflow import keras
+from sklearn.model_selection import train_test_split
+
+norm = keras.layers.Normalization()
+norm.adapt(X)
+model = keras.Sequential([norm, keras.layers.Dense(1)])
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+model.fit(X_train, y_train)
+"""
+    assert lines(src, RULE) == [5]
