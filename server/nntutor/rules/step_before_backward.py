@@ -25,7 +25,8 @@ def check(ctx):
         later = in_loop[0]
         yield ctx.finding(
             step.call, f"`{step.target}.step()` runs before `backward()` in the same iteration: it "
-            "applies the previous batch's gradients (or none on the first), one step behind.",
+            "uses gradients left from the previous batch, or none at all if they were just "
+            "zeroed, so the weights lag behind or never change.",
             related=[ctx.related(later.call, "backward pass that should come first")])
 
 
