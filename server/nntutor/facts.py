@@ -77,6 +77,7 @@ class Facts:
                 if ident is not None and ident.type == "identifier":
                     self._add(text(ident), ident, None, None, 1, "param", func, scope=func.start_byte)
         self._by_call_func: dict[tuple[int, int], str | None] = {}
+        self._calls_by_name: dict[str, list] | None = None
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):
@@ -143,6 +144,17 @@ class Facts:
         if key not in self._by_call_func:
             self._by_call_func[key] = self.qual(call.child_by_field_name("function"))
         return self._by_call_func[key]
+
+    def calls_named(self, name: str) -> list:
+        """Calls of a plain name, `name(...)` (not `obj.name(...)`), in document order."""
+        if self._calls_by_name is None:
+            index: dict[str, list] = {}
+            for call in self.calls:
+                fn = call.child_by_field_name("function")
+                if fn is not None and fn.type == "identifier":
+                    index.setdefault(self.text(fn), []).append(call)
+            self._calls_by_name = index
+        return self._calls_by_name.get(name, [])
 
     # -- structure helpers ---------------------------------------------------------------
     def loops_containing(self, pos: int) -> list:

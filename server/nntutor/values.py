@@ -74,6 +74,39 @@ def args_of(call):
     return pos, kw
 
 
+def _identity(instance):
+    """What makes two objects the same for the rules: the class, or for a Sequential (whose
+    class says nothing about its layers) the very constructor call."""
+    qual, ctor = instance
+    return (qual, ctor.start_byte if qual == "torch.nn.Sequential" and ctor is not None else None)
+
+
+def _is_method(func) -> bool:
+    parent = func.parent
+    if parent is not None and parent.type == "decorated_definition":
+        parent = parent.parent
+    return parent is not None and parent.type == "block" and parent.parent is not None \
+        and parent.parent.type == "class_definition"
+
+
+def _param_index(facts, func, name):
+    """(positional index of parameter `name`, keyword-only?) or (None, False) when absent."""
+    params = func.child_by_field_name("parameters")
+    index, keyword_only = 0, False
+    for p in (params.named_children if params is not None else ()):
+        if p.type in ("list_splat_pattern", "keyword_separator", "dictionary_splat_pattern"):
+            keyword_only = True
+            continue
+        if p.type == "positional_separator":
+            continue
+        ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
+                                                  (p.named_children[0] if p.named_children else None))
+        if ident is not None and facts.text(ident) == name:
+            return index, keyword_only
+        index += 1
+    return None, False
+
+
 def string_value(node) -> str | None:
     node = strip(node)
     if node is None or node.type != "string":
@@ -93,6 +126,7 @@ class Values:
         self.facts = facts
         self.workspace = workspace
         self._local_classes = None
+        self._param_memo: dict = {}
 
     # -- classes --------------------------------------------------------------------------
     def local_class(self, name_or_qual: str):
@@ -135,7 +169,47 @@ class Values:
             receiver, method = method_call(expr)
             if method in MODULE_SELF_METHODS and receiver is not None:
                 return self.instance(receiver, depth + 1)
+        if expr.type == "identifier":
+            return self._param_instance(expr, depth)
         return None, None
+
+    def _param_instance(self, ident, depth):
+        """A parameter of a plain function: the object every call in this file passes for it
+        (`train(model, criterion)` called with `Net()` and `nn.CrossEntropyLoss()`), when they
+        all agree on its class; (None, None) otherwise."""
+        facts = self.facts
+        name = facts.text(ident)
+        b = facts.binding(name, ident.start_byte)
+        func = facts.function_at(ident.start_byte)
+        if b is None or b.kind != "param" or func is None or b.scope != func.start_byte:
+            return None, None
+        fname = func.child_by_field_name("name")
+        if fname is None or _is_method(func):
+            return None, None  # obj.method(...) calls cannot be matched by name
+        key = (func.start_byte, name)
+        memo = self._param_memo
+        if key in memo:
+            return memo[key]  # also (None, None) while in progress: recursion stays unknown
+        memo[key] = (None, None)
+        memo[key] = self._param_from_calls(func, fname, name, depth)
+        return memo[key]
+
+    def _param_from_calls(self, func, fname, name, depth):
+        facts = self.facts
+        index, keyword_only = _param_index(facts, func, name)
+        if index is None:
+            return None, None
+        found = None
+        for call in facts.calls_named(facts.text(fname)):
+            pos, kw = args_of(call)
+            arg = kw.get(name) if name in kw or keyword_only else (pos[index] if index < len(pos) else None)
+            if arg is None:
+                return None, None
+            got = self.instance(arg, depth + 1)
+            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
+                return None, None
+            found = found or got
+        return found or (None, None)
 
     # -- tensors --------------------------------------------------------------------------
     def tags(self, expr, self_layers: dict | None = None, depth: int = 0):

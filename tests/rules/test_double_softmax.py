@@ -109,6 +109,28 @@ model = Classifier()
 out = model(x)
 loss = nn.CrossEntropyLoss()(out, y)
 """, [10]),
+    ("model_and_criterion_passed_to_train", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
+
+def train(model, loader, optimizer, criterion):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+net = Net()
+train(net, loader, opt, nn.CrossEntropyLoss())
+""", [10]),
     ("keras_softmax_from_logits", """\
 import keras
 from keras import layers
@@ -213,6 +235,19 @@ class Net(nn.Module):
         return F.log_softmax(self.fc(x), dim=1)
 
 loss = F.nll_loss(Net()(x), y)
+""",),
+    ("helper_called_with_different_models", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+probs_model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+logits_model = nn.Sequential(nn.Linear(4, 3))
+
+def step(model, x, y):
+    return F.cross_entropy(model(x), y)
+
+step(probs_model.eval(), x, y)
+step(logits_model, x, y)
 """,),
     ("keras_softmax_plain_categorical_crossentropy", """\
 from tensorflow import keras

@@ -43,10 +43,7 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
 
 
 def calls_to(ctx, fname: str):
-    for call in ctx.facts.calls:
-        fn = call.child_by_field_name("function")
-        if fn is not None and fn.type == "identifier" and ctx.text(fn) == fname:
-            yield call
+    yield from ctx.facts.calls_named(fname)
 
 
 def argument_for(ctx, call, fm: FunctionModes, param: str):
