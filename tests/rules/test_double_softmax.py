@@ -313,8 +313,8 @@ for x, y in loader:
 def test_across_files():
     found = two_files(MODELS, TRAIN, RULE)
     assert [f.location.line + 1 for f in found] == [8]
-    assert found[0].related and found[0].related[0].location.path == "models.py"
-    assert found[0].related[0].location.line + 1 == 10
+    class_site = found[0].related[-1].location
+    assert (class_site.path, class_site.line + 1) == ("models.py", 10)
 
 
 def test_across_files_logits_model_is_silent():

@@ -33,7 +33,7 @@ def check(ctx):
             pos, _ = args_of(call)
             if pos:
                 tags, applied = ctx.values.tags(pos[0])
-                if SIGMOID in tags and applied is not None and applied is not call:
+                if SIGMOID in tags and applied is not None and applied != call:
                     yield ctx.finding(call, "Sigmoid applied to a value that is already a sigmoid "
                                       "output.", related=[ctx.related(applied, "first sigmoid")])
     for comp in keras_compiles(ctx):

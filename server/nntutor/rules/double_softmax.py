@@ -16,18 +16,20 @@ def check(ctx):
         if SOFTMAX not in tags or LOG_SOFTMAX in tags:
             continue
         related = [ctx.related(site.call, "the loss that applies log-softmax again")]
-        cls_loc = class_output_location(ctx, site.input)
         if applied is not None:
             fix = unwrap_activation_fix(ctx, applied)
             yield ctx.finding(
                 applied, "Softmax output is fed to CrossEntropyLoss, which applies log-softmax "
                 "itself: the loss is computed on a double softmax and gradients shrink; pass the "
                 "raw logits.", related=related, fix=fix)
-        elif cls_loc is not None:
+            continue
+        cls_loc = class_output_location(ctx, site.input)  # a model class from another file
+        if cls_loc is not None:
             yield ctx.finding(
                 site.input, "This model's forward() ends in a softmax, but CrossEntropyLoss "
                 "expects raw logits: remove the softmax from forward() (apply it only for "
-                "probabilities at inference).", related=[Related(cls_loc, "softmax at the end of forward()")])
+                "probabilities at inference).",
+                related=related + [Related(cls_loc, "softmax at the end of forward()")])
     for comp in keras_compiles(ctx):
         if not comp.from_logits or comp.expects != KSOFTMAX:
             continue
