@@ -164,6 +164,12 @@ model.train(mode=False)
 with torch.no_grad():
     out = model(x)
 """,),
+    ("train_with_a_flag_is_unknown", NET + """\
+model = Net()
+model.train(is_training)
+with torch.no_grad():
+    out = model(x)
+""",),
     ("eval_in_constructor_chain", NET + """\
 model = Net().to("cpu").eval()
 with torch.no_grad():

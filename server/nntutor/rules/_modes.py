@@ -98,7 +98,7 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     for e in events(ctx):
         if e.pos >= pos:
             break
-        if e.kind in ("eval", "train") and e.target == name and facts.scope_id(e.pos) == scope:
+        if e.kind in ("eval", "train", "mode") and e.target == name and facts.scope_id(e.pos) == scope:
             last = e
     # Calls to helpers that switch the mode of this object (validate(model) -> eval()).
     fmodes = function_modes(ctx)
@@ -117,7 +117,7 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
                     mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
                     last = _Synthetic(mode, call.start_byte)
     if last is not None:
-        return last.kind
+        return None if last.kind == "mode" else last.kind
     b = facts.binding(name, pos)
     if b is None:
         return None
@@ -156,9 +156,24 @@ def _chain_mode(ctx, value):
                 return "train"
             return "eval" if ctx.text(arg) == "False" else None
         if method not in MODULE_SELF_METHODS or recv is None:
-            return "train"  # the call that built the object
+            return _built_mode(ctx, node, method)
         node = strip(recv)
     return None  # `model = other`: an alias, mode unknown here
+
+
+_LOADERS = ("load", "load_model", "load_from_checkpoint", "restore")
+
+
+def _built_mode(ctx, call, method):
+    """Mode of a freshly obtained model: built -> train; Hugging Face `from_pretrained` -> eval
+    (it calls eval() itself); loaded from disk -> unknown (whatever mode was saved)."""
+    if method == "from_pretrained":
+        return "eval"
+    qual = ctx.facts.callee_qual(call) or ""
+    name = method or qual.rsplit(".", 1)[-1]
+    if name in _LOADERS or qual in ("torch.load", "torch.jit.load", "joblib.load", "pickle.load"):
+        return None
+    return "train"
 
 
 def _last_is_train(ctx, fm, param):

@@ -14,11 +14,23 @@ _SCHED_NAME = re.compile(r"sched|lr_", re.I)
 
 @dataclass
 class Event:
-    kind: str      # backward | step | zero_grad | eval | train
+    kind: str      # backward | step | zero_grad | eval | train | mode (train(flag): unknown)
     call: object
     target: str    # receiver text (model / optimizer name), '' when not relevant
     pos: int
     closure: bool = False  # step(closure): LBFGS-style, the closure runs zero_grad/backward
+
+
+def object_name(ctx, expr) -> str:
+    """`model.to(device).eval()` switches `model`: drop the chained calls that return the module."""
+    from ..values import MODULE_SELF_METHODS
+
+    while expr is not None and expr.type == "call":
+        inner, method = method_call(expr)
+        if method not in MODULE_SELF_METHODS or inner is None:
+            break
+        expr = inner
+    return ctx.text(expr) if expr is not None else ""
 
 
 def receiver_text(ctx, call) -> str:
@@ -65,8 +77,8 @@ def events(ctx) -> list[Event]:
             if method == "train" and arg is not None and ctx.text(arg) == "False":
                 kind = "eval"
             elif method == "train" and arg is not None and ctx.text(arg) != "True":
-                continue  # model.train(flag): unknown mode
-            out.append(Event(kind, call, ctx.text(recv), call.start_byte))
+                kind = "mode"  # model.train(flag): the mode is unknown from here on
+            out.append(Event(kind, call, object_name(ctx, recv), call.start_byte))
     # `p.grad = None` / `p.grad.zero_()` also clear gradients.
     for node in _manual_zeroing(ctx):
         out.append(Event("zero_grad", node, "", node.start_byte))

@@ -20,6 +20,8 @@ def check(ctx):
     facts = ctx.facts
     if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
         return  # `.cuda()` of some other library
+    if any(v.startswith("torch.distributed") for v in facts.imports.values()):
+        return  # distributed / RPC training scripts target GPU clusters by design
     # The fix needs a name bound to the torch module; `import torch.nn as nn` alone has none.
     torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
     for call in facts.calls:

@@ -52,10 +52,28 @@ def check(ctx):
                    "validation fold was part of that fit, so the cross-validated scores (and "
                    "anything chosen with them) are optimistic. Put this step in a Pipeline with "
                    "the model so it is refitted on each training fold.")
+        # Scaling or imputing before cross-validation biases scores only slightly; supervised
+        # selection/encoding (which sees the labels of the validation folds) biases them a lot.
+        severity = None
+        if first.kind not in ("split", "slice") and not _supervised(fit):
+            severity = Severity.INFO
         yield ctx.finding(
-            fit.call, msg,
+            fit.call, msg, severity=severity,
             related=[ctx.related(fit.call, "statistics learned here, from all rows")]
             + [ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]])
+
+
+_SUPERVISED = ("Select", "RFE", "TargetEncoder", "SequentialFeatureSelector", "LinearDiscriminant")
+
+
+def _supervised(fit) -> bool:
+    from ..values import args_of
+
+    what = str(getattr(fit, "what", "") or "")
+    if any(s in what for s in _SUPERVISED):
+        return True
+    pos, kw = args_of(fit.call)
+    return len(pos) >= 2 or "y" in kw
 
 
 def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
