@@ -75,3 +75,19 @@ X_sel = SelectKBest(k=20).fit_transform(X, y)
 cross_val_score(LogisticRegression(), X_sel, y, cv=5)
 """
     assert rules(selected) == [("leakage-preprocessing", 4, Severity.WARNING)]
+
+
+def test_keras_model_name_rebuilt_later_is_not_mixed_up():
+    # deep-learning-with-python (1st ed.): `model` is rebuilt cell after cell with other losses.
+    src = """from keras.models import Sequential
+from keras import layers
+model = Sequential()
+model.add(layers.Dense(32, activation="relu"))
+model.add(layers.Dense(1, activation="sigmoid"))
+model.compile(optimizer="rmsprop", loss="binary_crossentropy")
+model = Sequential()
+model.add(layers.GRU(32))
+model.add(layers.Dense(1))
+model.compile(optimizer="rmsprop", loss="mae")
+"""
+    assert rules(src) == []

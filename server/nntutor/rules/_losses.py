@@ -137,8 +137,9 @@ def keras_output(ctx, model_expr):
             name = facts.text(model_expr)
             for call in facts.calls:
                 recv, method = method_call(call)
+                # only the layers added before this use: the name may be rebuilt later
                 if method == "add" and recv is not None and facts.text(recv) == name \
-                        and call.start_byte > ctor.start_byte:
+                        and ctor.start_byte < call.start_byte < model_expr.start_byte:
                     p, _ = args_of(call)
                     if p and strip(p[0]).type == "call":
                         layers.append(strip(p[0]))
