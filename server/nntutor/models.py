@@ -26,8 +26,9 @@ class ModelClass:
     output: frozenset = frozenset()     # tags of what forward() returns
     output_node: object = None          # node applying the last activation (same file only)
     output_location: Location | None = None
-    # Has layers that behave differently in train and eval mode (dropout, batch norm).
-    mode_dependent: bool = True
+    # Has layers that behave differently in train and eval mode (dropout, batch norm);
+    # None when unknown (the class is defined twice, differently: notebooks redefine classes).
+    mode_dependent: bool | None = True
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
@@ -59,6 +60,7 @@ def index_classes(facts) -> dict[str, ModelClass]:
         body = node.child_by_field_name("body")
         body_text = text(body) if body is not None else ""
         cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS)
+        previous = classes.get(cls.name)
         classes[cls.name] = cls
         if body is None:
             continue
@@ -69,7 +71,18 @@ def index_classes(facts) -> dict[str, ModelClass]:
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:
             _forward_output(facts, values, forward, cls)
+        if previous is not None:
+            _merge_redefinition(previous, cls)
     return classes
+
+
+def _merge_redefinition(previous: ModelClass, cls: ModelClass) -> None:
+    """A class defined twice (a notebook cell run again with changes): which definition a use
+    sees depends on execution order, so whatever the two disagree on becomes unknown."""
+    if previous.output != cls.output:
+        cls.output, cls.output_node, cls.output_location = frozenset(), None, None
+    if previous.mode_dependent != cls.mode_dependent:
+        cls.mode_dependent = None
 
 
 def _method(body, name, text):

@@ -192,6 +192,18 @@ for epoch in range(100):
         model.eval()
         break
 """,),
+    ("each_iteration_a_different_model", """\
+def fit_and_score(model, train_loader, valid_loader):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    return sum((model(x).argmax(1) == y).sum().item() for x, y in valid_loader)
+
+for model, label in model_list:
+    score = fit_and_score(model, train_loader, valid_loader)
+""",),
     ("train_false_then_train_true", """\
 for epoch in range(3):
     model.train(True)

@@ -57,6 +57,15 @@ use_cuda = torch.cuda.is_available()
 if use_cuda:
     model.cuda()
 """,),
+    ("guarded_by_a_gpu_flag", """\
+import torch
+
+def test_rnn(rnn, batch, train_on_gpu):
+    if train_on_gpu:
+        rnn.cuda()
+        batch = batch.cuda()
+    x = x.to("cuda") if args.use_cuda else x
+""",),
     ("device_parameter", """\
 import torch
 

@@ -314,3 +314,17 @@ def test_fix_inserts_eval(src):
     fixed = apply_fix(src, finding)
     assert parses(fixed) and "model.eval()\nwith torch.no_grad():" in fixed
     assert lines(fixed, RULE) == []
+
+
+def test_notebook_class_redefined_with_dropout_later_is_unknown():
+    # Udacity-style notebook: the class gets dropout in a later cell; which definition the
+    # evaluation cell saw depends on execution order, so the rule stays silent.
+    plain = ("import torch\nfrom torch import nn\n\nclass Classifier(nn.Module):\n"
+             "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(784, 10)\n\n"
+             "    def forward(self, x):\n        return self.fc(x)\n")
+    evaluate = ("model = Classifier()\nfor x, y in loader:\n    loss_fn(model(x), y).backward()\n"
+                "with torch.no_grad():\n    out = model(x_test)\n")
+    dropout = plain.replace("self.fc = nn.Linear(784, 10)", "self.fc = nn.Linear(784, 10)\n        self.drop = nn.Dropout(0.2)") \
+                   .replace("return self.fc(x)", "return self.fc(self.drop(x))")
+    assert notebook([plain, evaluate, dropout], RULE) == []
+    assert [(f.location.cell, f.location.cell_line) for f in notebook([dropout, evaluate], RULE)] == [(1, 4)]

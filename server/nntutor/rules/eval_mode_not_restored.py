@@ -37,6 +37,8 @@ def check(ctx):
         if not loops:
             continue
         loop = loops[-1]
+        if _bound_by(ctx, name, loop):
+            continue  # `for model in models:` each iteration evaluates a different model
         restored = any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
                        for k, n, nd in switches)
         if restored or _leaves_loop(node):
@@ -45,6 +47,10 @@ def check(ctx):
             node, f"`{name}` is switched to eval mode inside the training loop and never back: "
             f"from the next iteration on it trains with dropout off and frozen batch-norm "
             f"statistics; call `{name}.train()` at the start of each epoch.")
+
+
+def _bound_by(ctx, name, loop) -> bool:
+    return any(b.kind == "for" and b.pos == loop.start_byte for b in ctx.facts.bindings.get(name, ()))
 
 
 def _leaves_loop(node) -> bool:

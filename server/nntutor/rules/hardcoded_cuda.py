@@ -25,6 +25,8 @@ def check(ctx):
     # The fix needs a name bound to the torch module; `import torch.nn as nn` alone has none.
     torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
     for call in facts.calls:
+        if _under_gpu_condition(ctx, call):
+            continue  # `if use_cuda: model.cuda()`: the flag is the availability decision
         recv, method = method_call(call)
         q = facts.callee_qual(call)
         pos, kw = args_of(call)
@@ -56,6 +58,24 @@ def check(ctx):
                               (ctx.edit(node, f"({_guarded(value, torch_name)})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
+
+
+_GPU_FLAG = re.compile(r"cuda|gpu", re.I)
+
+
+def _under_gpu_condition(ctx, node) -> bool:
+    """Inside `if <something about cuda/gpu>:` or `x.cuda() if use_gpu else x`."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if parent.type in ("if_statement", "elif_clause") and child != parent.child_by_field_name("condition"):
+            cond = parent.child_by_field_name("condition")
+            if cond is not None and _GPU_FLAG.search(ctx.text(cond)):
+                return True
+        if parent.type == "conditional_expression" and len(parent.named_children) == 3 \
+                and child != parent.named_children[1] and _GPU_FLAG.search(ctx.text(parent.named_children[1])):
+            return True
+        child, parent = parent, parent.parent
+    return False
 
 
 def _guarded(value: str, torch_name: str) -> str:
