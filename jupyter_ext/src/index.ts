@@ -1,6 +1,5 @@
 // JupyterLab plugin: the "nntutor quiz" sidebar, following the active notebook.
 import {
-  ILabShell,
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
@@ -26,11 +25,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Quiz on the concepts in the active notebook, with scores and demo cells.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILabShell, ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    labShell: ILabShell | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null
   ) => {
@@ -43,14 +41,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Re-query when the active notebook changes or is saved (its concepts may have changed).
     const refresh = () => {
-      const path = tracker.currentWidget ? tracker.currentWidget.context.path : '';
-      if (path !== panel.path || !panel.isAttached || path === '') {
-        void panel.load(path);
-      }
+      void panel.load(tracker.currentWidget ? tracker.currentWidget.context.path : '');
     };
     const onSaved = (_: DocumentRegistry.IContext<any>, state: DocumentRegistry.SaveState) => {
       if (state === 'completed') {
-        void panel.load(panel.path);
+        void panel.load(panel.path, true);
       }
     };
     let watched: NotebookPanel | null = null;
@@ -76,7 +71,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (palette) {
       palette.addItem({ command, category: 'nntutor' });
     }
-    void labShell;
   }
 };
 

@@ -10,6 +10,15 @@ export interface IPanelOptions {
   tryIt(concept: string): Promise<void>;
 }
 
+// "Dropout" from "Dropout", "Activation functions" from "Activation functions (ReLU, ...)".
+function shortTitle(title: string): string {
+  return title.replace(/\s*\(.*\)\s*$/, '');
+}
+
+function conceptKey(quiz: IQuiz): string {
+  return quiz.concepts.map(c => c.id + ':' + c.reason).join(',');
+}
+
 export class QuizPanel extends Widget {
   constructor(private options: IPanelOptions) {
     super();
@@ -20,21 +29,34 @@ export class QuizPanel extends Widget {
     this._render();
   }
 
-  /** Show items for `path` (a notebook path relative to the server root, '' for none). */
-  async load(path: string): Promise<void> {
+  /** Show items for `path` (a notebook path relative to the server root, '' for none).
+   *  With `keep`, an unchanged set of concepts keeps the question on screen (a save must not
+   *  wipe an answer being read); only the chips and scores are refreshed. */
+  async load(path: string, keep = false): Promise<void> {
     const ticket = ++this._ticket; // a slower older reply must not overwrite a newer one
-    this._path = path;
     this._status.textContent = 'Loading…';
     try {
       const quiz = await api.quiz(path);
       if (ticket !== this._ticket) {
         return;
       }
+      const same =
+        keep && this._quiz !== null && path === this._path &&
+        conceptKey(quiz) === conceptKey(this._quiz);
+      this._path = path;
+      this._status.textContent = '';
+      if (same && this._quiz) {
+        this._quiz.concepts = quiz.concepts;
+        this._quiz.scores = quiz.scores;
+        this._renderConcepts();
+        this._renderScores(quiz.scores);
+        return;
+      }
       this._quiz = quiz;
       this._index = 0;
-      this._status.textContent = '';
     } catch (err) {
       if (ticket === this._ticket) {
+        this._path = path;
         this._status.textContent = 'nntutor: ' + (err as Error).message;
       }
     }
@@ -46,24 +68,41 @@ export class QuizPanel extends Widget {
   }
 
   private _render(): void {
-    const quiz = this._quiz;
     this._header.replaceChildren(
       h('div', { class: 'nntutor-title' }, 'nntutor quiz'),
       h('div', { class: 'nntutor-path' }, this._path ? this._path : 'No notebook open: general review')
     );
+    this._renderConcepts();
+    this._renderItem();
+    this._renderScores(this._quiz ? this._quiz.scores : []);
+  }
+
+  // Concepts behind the notebook's diagnostics as chips; the others as one short line.
+  private _renderConcepts(): void {
     this._concepts.replaceChildren();
-    if (quiz && quiz.concepts.length) {
-      this._concepts.appendChild(h('div', { class: 'nntutor-subtitle' }, 'In this notebook'));
+    const concepts = this._quiz ? this._quiz.concepts : [];
+    if (!concepts.length) {
+      return;
+    }
+    const flagged = concepts.filter(c => c.reason === 'diagnostic');
+    const used = concepts.filter(c => c.reason !== 'diagnostic');
+    this._concepts.appendChild(h('div', { class: 'nntutor-subtitle' }, 'In this notebook'));
+    if (flagged.length) {
       const chips = h('div', { class: 'nntutor-chips' });
-      for (const c of quiz.concepts) {
-        const chip = h('span', { class: 'nntutor-chip nntutor-chip-' + c.reason, title: c.summary },
-          (c.reason === 'diagnostic' ? '⚠ ' : '') + c.title);
-        chips.appendChild(chip);
+      for (const c of flagged) {
+        const cells = c.cells.length ? ` (cell ${c.cells.map(i => i + 1).join(', ')})` : '';
+        chips.appendChild(
+          h('span', { class: 'nntutor-chip nntutor-chip-diagnostic', title: c.summary + '\n' + c.rules.join(', ') },
+            '⚠ ' + shortTitle(c.title) + cells)
+        );
       }
       this._concepts.appendChild(chips);
     }
-    this._renderItem();
-    this._renderScores(quiz ? quiz.scores : []);
+    if (used.length) {
+      this._concepts.appendChild(
+        h('div', { class: 'nntutor-used' }, 'Also used: ' + used.map(c => shortTitle(c.title)).join(', '))
+      );
+    }
   }
 
   private _renderItem(): void {
