@@ -204,6 +204,20 @@ def fit_and_score(model, train_loader, valid_loader):
 for model, label in model_list:
     score = fit_and_score(model, train_loader, valid_loader)
 """,),
+    ("model_without_dropout_or_batchnorm", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(100):
+    optimizer.zero_grad()
+    loss_fn(model(X_train).squeeze(), y_train).backward()
+    optimizer.step()
+    model.eval()
+    with torch.inference_mode():
+        test_loss = loss_fn(model(X_test).squeeze(), y_test)
+""",),
     ("train_false_then_train_true", """\
 for epoch in range(3):
     model.train(True)

@@ -4,33 +4,36 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
+from ..values import method_call
 from . import Rule
 from ._modes import argument_for, calls_to, function_modes
-from ._training import events, statement_of
+from ._training import events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
     facts = ctx.facts
     evs = events(ctx)
     backwards = [e.pos for e in evs if e.kind == "backward"]
-    switches = []  # (kind, model name, node) for direct calls and helper calls
+    switches = []  # (kind, model name, node, model expression) for direct and helper calls
     for e in evs:
         if e.kind in ("eval", "train"):
-            switches.append((e.kind, e.target, e.call))
+            switches.append((e.kind, e.target, e.call, method_call(e.call)[0]))
     for fname, fm in function_modes(ctx).items():
         for param in fm.sets_eval | fm.sets_train:
             restores = param in fm.sets_train and _ends_in_train(evs, fm, param)
             for call in calls_to(ctx, fname):
                 arg = argument_for(ctx, call, fm, param)
                 if arg is not None:
-                    switches.append(("train" if restores else "eval", ctx.text(arg), call))
+                    switches.append(("train" if restores else "eval", ctx.text(arg), call, arg))
     trainers = _training_helpers(ctx, backwards)
     trained = _optimized_models(ctx)
-    for kind, name, node in switches:
+    for kind, name, node, obj in switches:
         if kind != "eval":
             continue
         if trained is not None and not any(t == name or t.startswith(name + ".") for t in trained):
             continue  # not the model being optimized (e.g. a frozen teacher or target network)
+        if model_is_mode_dependent(ctx, obj) is False:
+            continue  # no dropout / batch norm: training in eval mode changes nothing
         loops = [lp for lp in facts.loops_containing(node.start_byte)
                  if any(lp.start_byte < b < lp.end_byte for b in backwards)
                  or any(c.start_byte in trainers for c in facts.calls_in(lp))]
@@ -40,7 +43,7 @@ def check(ctx):
         if _bound_by(ctx, name, loop):
             continue  # `for model in models:` each iteration evaluates a different model
         restored = any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
-                       for k, n, nd in switches)
+                       for k, n, nd, _ in switches)
         if restored or _leaves_loop(node):
             continue
         yield ctx.finding(
