@@ -5,7 +5,6 @@ import importlib.util
 import shutil
 
 import pytest
-
 from lab_util import Lab
 
 CHROMIUM = "/usr/bin/chromium"

@@ -73,14 +73,14 @@ class Lab:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(value))
 
-    def start(self, timeout: float = 90.0) -> "Lab":
+    def start(self, timeout: float = 90.0) -> Lab:
         self.prepare()
         cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
                "--ServerApp.port_retries=0", "--ServerApp.token=", "--ServerApp.password=",
                "--ServerApp.disable_check_xsrf=False", f"--ServerApp.root_dir={self.root}",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-        self._log = open(self.log, "wb")
+        self._log = open(self.log, "wb")  # noqa: SIM115 (open as long as the server runs)
         self.proc = subprocess.Popen(cmd, env=self.env(), stdout=self._log, stderr=subprocess.STDOUT,
                                      cwd=self.root)
         deadline = time.monotonic() + timeout

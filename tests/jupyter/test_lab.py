@@ -180,6 +180,25 @@ def test_try_it_runs_a_demo_cell(page, shots):
     demo.locator(".jp-OutputArea-output img").wait_for(timeout=120_000)
     assert "from nntutor.demos import run" in demo.locator(".jp-InputArea").inner_text()
     out = demo.locator(".jp-OutputArea").inner_text()
-    assert re.search(r"^device: (cpu|cuda|mps)", out, re.M), out
+    assert re.search(r"^device: (cpu|cuda|mps)", out, re.MULTILINE), out
     demo.scroll_into_view_if_needed()
     snap(page, shots, "5-demo-cell")
+
+
+def test_fixing_the_bug_and_saving_requeries_the_sidebar(page, shots):
+    open_sidebar(page)
+    chips = page.locator("#nntutor-quiz .nntutor-chip-diagnostic")
+    expect(chips.first).to_contain_text("Softmax")
+    # The demo cell from "Try it" (if it ran) sits above the model cell now: find it by text.
+    model = page.locator(".jp-Notebook .jp-Cell", has_text="nn.Sequential(")
+    line = model.locator(".cm-line", has_text="nn.Softmax(dim=1),")
+    line.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+Home")
+    page.keyboard.press("Shift+Home")  # the first Home stops at the indentation
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")  # join with the line above: the Softmax line is gone
+    page.keyboard.press("Control+s")
+    expect(model.locator(".cm-lintRange-error")).to_have_count(0, timeout=30_000)
+    expect(chips.first).not_to_contain_text("Softmax", timeout=30_000)
+    snap(page, shots, "6-fixed-and-saved")

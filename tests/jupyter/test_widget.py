@@ -5,9 +5,9 @@ import pytest
 
 pytest.importorskip("ipywidgets", reason="ipywidgets is not installed (pip install -e '.[jupyter]')")
 
-from nntutor.content import catalog  # noqa: E402
-from nntutor.jupyter import quiz  # noqa: E402
-from nntutor.quiz import ProgressStore  # noqa: E402
+from nntutor.content import catalog
+from nntutor.jupyter import quiz
+from nntutor.quiz import ProgressStore
 
 
 @pytest.fixture

@@ -90,7 +90,8 @@ def _is_correct(item: QuizItem, choice) -> bool:
             raise ValueError("a true-false answer is true or false")
         return choice == item.answer
     if not isinstance(choice, int) or isinstance(choice, bool):
-        raise ValueError("a spot-the-bug answer is a line number (1-based)")
+        # ValueError, not TypeError: a bad shape is the client's input error (HTTP 400).
+        raise ValueError("a spot-the-bug answer is a line number (1-based)")  # noqa: TRY004
     return choice == item.answer
 
 
