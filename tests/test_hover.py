@@ -1,0 +1,101 @@
+"""Hover targets and the facts computed from this very call (engine level, no LSP)."""
+import pytest
+
+from nntutor.content import catalog
+from nntutor.document import Document
+from nntutor.hover import call_facts, concepts_in, render, target_at
+
+SRC = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from tensorflow import keras
+from tensorflow.keras import layers
+from sklearn.preprocessing import StandardScaler as SS
+from sklearn.model_selection import train_test_split
+
+drop = nn.Dropout(0.25)
+y = F.dropout(x, p=0.1, training=self.training)
+lstm = nn.LSTM(10, 20, num_layers=2, bidirectional=True)
+conv = nn.Conv2d(3, 16, kernel_size=3, stride=2, padding=1)
+criterion = nn.CrossEntropyLoss()
+opt = optim.Adam(model.parameters(), lr=1e-3)
+dense = layers.Dense(10, activation="softmax")
+bn = layers.BatchNormalization()
+scaler = SS()
+X_train, X_test = train_test_split(X)
+loss = criterion(out, y)
+kdrop = keras.layers.Dropout(0.5)
+'''
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return Document.from_text(SRC)
+
+
+def hover_at(doc, needle, delta=0):
+    offset = SRC.index(needle) + delta
+    t = target_at(doc, catalog(), offset)
+    return t, (render(catalog(), t, doc) if t else None)
+
+
+@pytest.mark.parametrize("needle,concept", [
+    ("Dropout(0.25)", "dropout"), ("dropout(x", "dropout"), ("LSTM(10", "lstm"),
+    ("Conv2d(3", "cnn"), ("CrossEntropyLoss()", "cross-entropy-loss"), ("Adam(", "gradient-descent"),
+    ('"softmax"', "softmax"), ("BatchNormalization()", "batch-normalization"),
+    ("SS()", "data-normalization"), ("train_test_split(X)", "data-leakage"),
+    ("criterion(out", "cross-entropy-loss"), ("Dropout(0.5)", "dropout"),
+])
+def test_targets(doc, needle, concept):
+    t, text = hover_at(doc, needle, 1)
+    assert t is not None and t.concept_id == concept
+    assert text.startswith("**")
+
+
+def test_dropout_numbers(doc):
+    _, text = hover_at(doc, "Dropout(0.25)", 1)
+    assert "25% of activations are zeroed" in text and "1.33" in text and "model.eval()" in text
+
+
+def test_keras_dropout_uses_rate_and_training_flag(doc):
+    _, text = hover_at(doc, "Dropout(0.5)", 1)
+    assert "50%" in text and "training=False" in text
+
+
+def test_lstm_shapes(doc):
+    _, text = hover_at(doc, "LSTM(10", 1)
+    assert "(L, N, 10)" in text and "(L, N, 40)" in text and "(4, N, 20)" in text
+    assert "batch_first" in text
+
+
+def test_conv_output_formula(doc):
+    _, text = hover_at(doc, "Conv2d(3", 1)
+    assert "⌊(in + 2·1 − 1·(3−1) − 1) / 2⌋ + 1" in text and "32 → 16" in text
+    assert "448 parameters" in text  # 16*3*3*3 + 16
+
+
+def test_cross_entropy_takes_logits(doc):
+    _, text = hover_at(doc, "CrossEntropyLoss()", 1)
+    assert "raw logits" in text and "class indices" in text
+
+
+def test_interview_question_is_linked(doc):
+    _, text = hover_at(doc, "Dropout(0.25)", 1)
+    assert "Interview:" in text and "000#16" in text
+
+
+def test_nothing_on_plain_code(doc):
+    assert target_at(doc, catalog(), SRC.index("import torch") + 2) is None
+    assert target_at(doc, catalog(), len(SRC.encode()) + 100) is None
+
+
+def test_half_typed_call_never_raises():
+    d = Document.from_text("import torch.nn as nn\nx = nn.LSTM(10, hidden_size=")
+    t = target_at(d, catalog(), d.data.index(b"LSTM") + 1)
+    assert t is not None and isinstance(call_facts(d, t), list)
+
+
+def test_concepts_in_document(doc):
+    found = concepts_in(doc, catalog())
+    assert {"dropout", "lstm", "cnn", "softmax", "data-normalization", "data-leakage"} <= set(found)
