@@ -24,7 +24,8 @@ class _Handler(APIHandler):
         if store is None:
             from ..quiz import ProgressStore
 
-            store = self.settings["nntutor_store"] = ProgressStore(self.settings.get("nntutor_progress_path"))
+            # <Jupyter data dir>/nntutor/progress.sqlite3, the file the ipywidget uses too.
+            store = self.settings["nntutor_store"] = ProgressStore()
         return store
 
     def reply(self, data) -> None:
@@ -46,7 +47,7 @@ class QuizHandler(_Handler):
                 raise web.HTTPError(400, f"not a notebook: {path}")
             # Through the contents manager: it knows the root dir, checkpoints and permissions.
             model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
-            try:
+            try:  # in the event loop: the engine takes milliseconds on a notebook
                 concepts = service.notebook_concepts(json.dumps(model["content"]), path)
             except ValueError as exc:  # NotebookError: a notebook we cannot read is no quiz
                 raise web.HTTPError(422, str(exc)) from None
