@@ -30,12 +30,14 @@ def _all(results: list[Analysis]):
 
 
 def to_text(results: list[Analysis], color: bool = False) -> str:
+    """Human-readable lines; notebook cells are counted from 1, as notebook UIs number them
+    (the JSON `cell` field is the 0-based index)."""
     lines = []
     counts = {s: 0 for s in Severity}
     fixable = 0
     for f in _all(results):
         p = position(f)
-        where = f"{f.location.path}:cell {p['cell']}:{p['line']}:{p['column']}" if "cell" in p \
+        where = f"{f.location.path}:cell {p['cell'] + 1}:{p['line']}:{p['column']}" if "cell" in p \
             else f"{f.location.path}:{p['line']}:{p['column']}"
         rule = f"\x1b[1;31m{f.rule}\x1b[0m" if color else f.rule
         mark = " [*]" if f.fix else ""
@@ -129,7 +131,7 @@ def to_github(results: list[Analysis]) -> str:
     lines = []
     for f in _all(results):
         p = position(f)
-        cell = f" (cell {p['cell']})" if "cell" in p else ""
+        cell = f" (cell {p['cell'] + 1})" if "cell" in p else ""
         props = (f"file={_gh_escape(f.location.path, True)},line={p['line']},col={p['column']},"
                  f"endLine={p['end_line']},endColumn={p['end_column']},"
                  f"title={_gh_escape('nntutor ' + f.rule + cell, True)}")
