@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ruleSettings } from '../../src/settings';
+
+const reader = (values: Record<string, unknown>) => ({ get: <T>(k: string) => values[k] as T | undefined });
+
+test('maps settings to {select, ignore, severity} like [tool.nntutor]', () => {
+  const { settings, problems } = ruleSettings(
+    reader({ select: ['missing-eval-mode'], ignore: [' data-leakage '], severity: { 'missing-eval-mode': 'Error' }, path: '/x' }),
+  );
+  assert.deepEqual(settings, {
+    select: ['missing-eval-mode'],
+    ignore: ['data-leakage'],
+    severity: { 'missing-eval-mode': 'error' },
+  });
+  assert.deepEqual(problems, []);
+  // Settings that only the client uses (path, interpreter) are not sent.
+  assert.deepEqual(Object.keys(settings).sort(), ['ignore', 'select', 'severity']);
+});
+
+test('defaults are empty, never undefined', () => {
+  assert.deepEqual(ruleSettings(reader({})).settings, { select: [], ignore: [], severity: {} });
+});
+
+test('bad values are dropped and reported', () => {
+  const { settings, problems } = ruleSettings(
+    reader({ select: 'missing-eval-mode', ignore: ['ok', 3, ''], severity: { a: 'fatal', b: 'hint', c: 2 } }),
+  );
+  assert.deepEqual(settings, { select: [], ignore: ['ok'], severity: { b: 'hint' } });
+  assert.equal(problems.length, 5);
+  assert.match(problems.join('\n'), /nntutor.severity.a: "fatal" is not one of error, warning, info, hint/);
+  assert.deepEqual(ruleSettings(reader({ severity: ['x'] })).problems, ['nntutor.severity must be an object of rule id -> severity']);
+});
