@@ -8,6 +8,10 @@ export DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v nvim >/dev/null || need+=(neovim)
+# code-server (a real VS Code build for the extension's end-to-end test) builds native modules.
+command -v rg >/dev/null || need+=(ripgrep)
+dpkg -s build-essential pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev >/dev/null 2>&1 \
+  || need+=(build-essential pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null \
@@ -25,6 +29,12 @@ $PY -m pip install -q -e ".[test,demos,jupyter]" >/dev/null
 if [ -f editors/vscode/package.json ]; then
   (cd editors/vscode && npm ci --no-audit --no-fund --silent && npm run -s bundle && npm run -s package \
     && npm test --silent) || { echo "VS Code extension build/test failed" >&2; exit 1; }
+fi
+if [ -f editors/vscode/test/e2e/run.mjs ]; then
+  bash editors/vscode/test/e2e/install-code-server.sh >/dev/null 2>&1 \
+    || echo "warning: code-server install failed; the VS Code e2e will skip" >&2
+  (cd editors/vscode && PATH="$PWD/../../.venv/bin:$PATH" node test/e2e/run.mjs) \
+    || { echo "VS Code e2e failed" >&2; exit 1; }
 fi
 if [ -f jupyter_ext/package.json ]; then
   (cd jupyter_ext && bash build.sh) || { echo "JupyterLab extension build failed" >&2; exit 1; }
