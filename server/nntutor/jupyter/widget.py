@@ -59,7 +59,7 @@ class QuizWidget(w.VBox):
             lines = item["code"].rstrip("\n").split("\n")
             labels = [f"{i + 1:>2}  {line}" for i, line in enumerate(lines)]
             return w.RadioButtons(options=list(zip(labels, range(1, len(lines) + 1))), value=None,
-                                  layout=layout, style={"font_family": "monospace"})
+                                  layout=layout)
         return w.RadioButtons(options=list(zip(item["options"], range(len(item["options"])))),
                               value=None, layout=layout)
 
