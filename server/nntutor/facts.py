@@ -5,7 +5,7 @@ calls, scopes (functions), loops and `with` blocks. Rules never walk the whole t
 """
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from .parsing import captures
@@ -24,6 +24,42 @@ _PATTERN = """
 (while_statement) @while
 (comment) @comment
 """
+
+
+class Nested:
+    """Properly nested ranges (functions, loops) with O(log n + depth) "innermost containing"
+    lookups: a parent chain instead of scanning every range (files have thousands)."""
+
+    __slots__ = ("nodes", "starts", "ends", "parent")
+
+    def __init__(self, nodes, inner: bool = True):
+        self.nodes = nodes
+        self.starts = [n.start_byte for n in nodes]
+        self.ends = [n.end_byte for n in nodes]
+        self.parent = [-1] * len(nodes)
+        stack: list[int] = []
+        for i, (start, end) in enumerate(zip(self.starts, self.ends)):
+            while stack and self.ends[stack[-1]] <= start:
+                stack.pop()
+            self.parent[i] = stack[-1] if stack else -1
+            stack.append(i)
+
+    def innermost(self, pos: int) -> int:
+        """Index of the innermost range with start < pos < end, or -1."""
+        i = bisect_right(self.starts, pos) - 1
+        while i >= 0 and not (self.starts[i] < pos < self.ends[i]):
+            i = self.parent[i]
+        return i
+
+    def chain(self, pos: int) -> list:
+        """All ranges containing pos, outermost first."""
+        out = []
+        i = self.innermost(pos)
+        while i >= 0:
+            out.append(self.nodes[i])
+            i = self.parent[i]
+        out.reverse()
+        return out
 
 
 @dataclass(slots=True)
@@ -54,7 +90,9 @@ class Facts:
         self.loops.sort(key=lambda n: n.start_byte)
         self.comments = caps.get("comment", [])
         self.aug_assigns = caps.get("aug", [])
-        self._func_starts = [f.start_byte for f in self.functions]
+        self._funcs = Nested(self.functions)
+        self._loops = Nested(self.loops)
+        self._scope_cache: dict[int, int] = {}
         self.bindings: dict[str, list[Binding]] = {}
         for node in caps.get("assign", ()):
             left = node.child_by_field_name("left")
@@ -78,6 +116,10 @@ class Facts:
                     self._add(text(ident), ident, None, None, 1, "param", func, scope=func.start_byte)
         self._by_call_func: dict[tuple[int, int], str | None] = {}
         self._calls_by_name: dict[str, list] | None = None
+        self._calls_by_method: dict[str, list] | None = None
+        self._binding_index: dict[tuple[str, int], tuple[list[int], list[Binding]]] | None = None
+        self._module_last: dict[str, Binding] | None = None
+        self._no_grad_ranges: list[tuple[int, int]] | None = None
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):
@@ -104,36 +146,51 @@ class Facts:
 
     def function_at(self, pos: int):
         """Innermost function definition containing byte `pos` (its body, not its name)."""
-        i = bisect_right(self._func_starts, pos) - 1
-        while i >= 0:
-            f = self.functions[i]
-            if f.start_byte < pos < f.end_byte:
-                return f
-            i -= 1
-        return None
+        i = self._funcs.innermost(pos)
+        return self.functions[i] if i >= 0 else None
 
     def scope_id(self, pos: int) -> int:
-        f = self.function_at(pos)
-        return f.start_byte if f is not None else -1
+        cached = self._scope_cache.get(pos)
+        if cached is None:
+            i = self._funcs.innermost(pos)
+            cached = self._scope_cache[pos] = self._funcs.starts[i] if i >= 0 else -1
+        return cached
+
+    def _index_bindings(self):
+        index: dict[tuple[str, int], tuple[list[int], list[Binding]]] = {}
+        module_last: dict[str, Binding] = {}
+        for name, entries in self.bindings.items():
+            for b in sorted(entries, key=lambda b: b.pos):
+                poses, items = index.setdefault((name, b.scope), ([], []))
+                poses.append(b.pos)
+                items.append(b)
+                if b.scope == -1:
+                    module_last[name] = b
+        self._binding_index, self._module_last = index, module_last
 
     def binding(self, name: str, pos: int) -> Binding | None:
         """The binding of `name` that reaches `pos`: the latest one before it in the same scope,
         else (a global read from a function) the latest module-level one."""
-        entries = self.bindings.get(name)
-        if not entries:
-            return None
+        if self._binding_index is None:
+            self._index_bindings()
         scope = self.scope_id(pos)
-        best = None
-        for b in entries:
-            if b.kind in ("assign", "aug") and b.pos < pos < b.end:
-                continue  # `x = x.view(...)`: the right side reads the previous x
-            if b.scope == scope and b.pos < pos and (best is None or b.pos >= best.pos):
-                best = b
-        if best is None and scope != -1:
-            for b in entries:
-                if b.scope == -1 and (best is None or b.pos >= best.pos):
-                    best = b
-        return best
+        found = self._binding_index.get((name, scope))
+        if found is not None:
+            poses, items = found
+            i = bisect_left(poses, pos) - 1
+            while i >= 0:
+                b = items[i]
+                # `x = x.view(...)`: the right side reads the previous x
+                if not (b.kind in ("assign", "aug") and b.pos < pos < b.end):
+                    # equal positions (one statement binding the name twice): the last one wins
+                    while i + 1 < len(items) and items[i + 1].pos == b.pos and items[i + 1].pos < pos:
+                        i += 1
+                        b = items[i]
+                    return b
+                i -= 1
+        if scope != -1:
+            return self._module_last.get(name)
+        return None
 
     # -- names ----------------------------------------------------------------------------
     def qual(self, node) -> str | None:
@@ -156,13 +213,27 @@ class Facts:
             self._calls_by_name = index
         return self._calls_by_name.get(name, [])
 
+    def method_calls(self, method: str) -> list:
+        """(call, receiver) for every `receiver.method(...)` call, in document order."""
+        if self._calls_by_method is None:
+            index: dict[str, list] = {}
+            for call in self.calls:
+                fn = call.child_by_field_name("function")
+                if fn is not None and fn.type == "attribute":
+                    attr = fn.child_by_field_name("attribute")
+                    if attr is not None:
+                        index.setdefault(self.text(attr), []).append((call, fn.child_by_field_name("object")))
+            self._calls_by_method = index
+        return self._calls_by_method.get(method, [])
+
     # -- structure helpers ---------------------------------------------------------------
     def loops_containing(self, pos: int) -> list:
-        return [lp for lp in self.loops if lp.start_byte < pos < lp.end_byte]
+        """Loops around `pos`, outermost first."""
+        return self._loops.chain(pos)
 
     def innermost_loop(self, pos: int):
-        loops = self.loops_containing(pos)
-        return loops[-1] if loops else None
+        i = self._loops.innermost(pos)
+        return self.loops[i] if i >= 0 else None
 
     def calls_in(self, node) -> list:
         start, end = node.start_byte, node.end_byte
@@ -176,8 +247,10 @@ class Facts:
 
     def in_no_grad(self, pos: int) -> bool:
         """Inside `with torch.no_grad()/inference_mode()` or a function decorated with them."""
-        for w in self.withs:
-            if w.start_byte < pos < w.end_byte and self._is_no_grad_with(w):
+        if self._no_grad_ranges is None:
+            self._no_grad_ranges = [(w.start_byte, w.end_byte) for w in self.withs if self._is_no_grad_with(w)]
+        for start, end in self._no_grad_ranges:
+            if start < pos < end:
                 return True
         func = self.function_at(pos)
         while func is not None:

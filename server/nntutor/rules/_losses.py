@@ -26,9 +26,25 @@ class LossSite:
 
 
 def torch_loss_sites(ctx) -> list[LossSite]:
+    """Every torch loss computation of the document (computed once, shared by the rules)."""
+    cached = getattr(ctx.values, "_loss_sites", None)
+    if cached is None:
+        cached = ctx.values._loss_sites = _find_torch_loss_sites(ctx)
+    return cached
+
+
+def _find_torch_loss_sites(ctx) -> list[LossSite]:
     facts, values = ctx.facts, ctx.values
     sites = []
+    # Names that may hold a loss object: bound to something mentioning "Loss", or parameters
+    # (followed to what callers pass). Other plain-name calls are not losses: skip them cheaply.
+    candidates = {name for name, bs in facts.bindings.items()
+                  if any(b.kind == "param" or (b.value is not None and b"Loss" in b.value.text) for b in bs)}
     for call in facts.calls:
+        fn0 = call.child_by_field_name("function")
+        if fn0 is not None and fn0.type == "identifier" and facts.text(fn0) not in candidates \
+                and facts.text(fn0) not in facts.imports:
+            continue
         q = facts.callee_qual(call)
         ctor = None
         if q is not None and not q.startswith("torch.nn.functional."):
@@ -135,10 +151,9 @@ def keras_output(ctx, model_expr):
         # model.add(...) calls on the same name, in order
         if model_expr.type == "identifier":
             name = facts.text(model_expr)
-            for call in facts.calls:
-                recv, method = method_call(call)
+            for call, recv in facts.method_calls("add"):
                 # only the layers added before this use: the name may be rebuilt later
-                if method == "add" and recv is not None and facts.text(recv) == name \
+                if recv is not None and facts.text(recv) == name \
                         and ctor.start_byte < call.start_byte < model_expr.start_byte:
                     p, _ = args_of(call)
                     if p and strip(p[0]).type == "call":
@@ -180,9 +195,8 @@ class KerasCompile:
 def keras_compiles(ctx) -> list[KerasCompile]:
     facts = ctx.facts
     found = []
-    for call in facts.calls:
-        recv, method = method_call(call)
-        if method != "compile" or recv is None:
+    for call, recv in facts.method_calls("compile"):
+        if recv is None:
             continue
         pos, kw = args_of(call)
         loss = kw.get("loss") or (pos[1] if len(pos) > 1 else None)

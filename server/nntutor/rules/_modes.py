@@ -21,6 +21,7 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
     if cached is not None:
         return cached
     out = {}
+    by_start = {}
     evs = events(ctx)
     for fn in ctx.facts.functions:
         name = fn.child_by_field_name("name")
@@ -34,10 +35,18 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
             if ident is not None and ident.type == "identifier":
                 params.append(ctx.text(ident))
         fm = FunctionModes(fn, params, set(), set())
-        for e in evs:
-            if fn.start_byte < e.pos < fn.end_byte and e.target in params:
-                (fm.sets_eval if e.kind == "eval" else fm.sets_train if e.kind == "train" else set()).add(e.target)
+        by_start[fn.start_byte] = fm
         out[ctx.text(name)] = fm
+    # Each mode switch counts for every function around it whose parameter it switches.
+    for e in evs:
+        if e.kind not in ("eval", "train"):
+            continue
+        fn = ctx.facts.function_at(e.pos)
+        while fn is not None:
+            fm = by_start.get(fn.start_byte)
+            if fm is not None and e.target in fm.params:
+                (fm.sets_eval if e.kind == "eval" else fm.sets_train).add(e.target)
+            fn = ctx.facts.function_at(fn.start_byte)
     ctx.values._function_modes = out
     return out
 

@@ -92,9 +92,8 @@ def _manual_zeroing(ctx):
     if b".grad" not in data:
         return []
     found = []
-    for call in ctx.facts.calls:
-        recv, method = method_call(call)
-        if method == "zero_" and recv is not None and ctx.text(recv).endswith((".grad", ".grad.data")):
+    for call, recv in ctx.facts.method_calls("zero_"):
+        if recv is not None and ctx.text(recv).endswith((".grad", ".grad.data")):
             found.append(call)
     for m in re.finditer(rb"\.grad\s*=\s*None", data):
         node = ctx.doc.tree.root_node.descendant_for_byte_range(m.start(), m.end())
@@ -103,16 +102,28 @@ def _manual_zeroing(ctx):
     return found
 
 
+def _zeroing(ctx):
+    """(positions of gradient clearing, names of local functions that clear), once per document."""
+    cached = getattr(ctx.values, "_zeroing", None)
+    if cached is None:
+        zeros = [e.pos for e in events(ctx) if e.kind == "zero_grad"]
+        helpers = set()
+        for z in zeros:
+            fn = ctx.facts.function_at(z)
+            while fn is not None:  # a clearing inside a nested helper counts for its outer ones too
+                name = fn.child_by_field_name("name")
+                if name is not None:
+                    helpers.add(ctx.text(name))
+                fn = ctx.facts.function_at(fn.start_byte)
+        cached = ctx.values._zeroing = (zeros, helpers)
+    return cached
+
+
 def clears_grads_in(ctx, node) -> bool:
     """`node` (a loop) clears gradients: directly, or through a local helper it calls."""
-    zeros = [e for e in events(ctx) if e.kind == "zero_grad"]
-    if any(node.start_byte < z.pos < node.end_byte for z in zeros):
+    zeros, helpers = _zeroing(ctx)
+    if any(node.start_byte < z < node.end_byte for z in zeros):
         return True
-    helpers = set()
-    for fn in ctx.facts.functions:
-        name = fn.child_by_field_name("name")
-        if name is not None and any(fn.start_byte < z.pos < fn.end_byte for z in zeros):
-            helpers.add(ctx.text(name))
     for call in ctx.facts.calls_in(node):
         fn = call.child_by_field_name("function")
         if fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers:

@@ -70,10 +70,13 @@ def _leaves_loop(node) -> bool:
 def _training_helpers(ctx, backwards) -> set:
     """Start bytes of calls to local functions that run a backward pass (train(model, ...))."""
     names = set()
-    for fn in ctx.facts.functions:
-        name = fn.child_by_field_name("name")
-        if name is not None and any(fn.start_byte < b < fn.end_byte for b in backwards):
-            names.add(ctx.text(name))
+    for b in backwards:
+        fn = ctx.facts.function_at(b)
+        while fn is not None:  # every function around a backward pass trains
+            name = fn.child_by_field_name("name")
+            if name is not None:
+                names.add(ctx.text(name))
+            fn = ctx.facts.function_at(fn.start_byte)
     return {c.start_byte for n in names for c in calls_to(ctx, n)}
 
 

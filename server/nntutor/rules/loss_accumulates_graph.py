@@ -57,10 +57,7 @@ def _mentions(ctx, node, name: str, depth: int = 0) -> bool:
 def _backwarded(ctx, name: str) -> bool:
     """The accumulator feeds a backward pass (`total.backward()`, `torch.stack(losses).mean()
     .backward()`, `accelerator.backward(total)`): a total loss built on purpose."""
-    for call in ctx.facts.calls:
-        recv, method = method_call(call)
-        if method != "backward":
-            continue
+    for call, recv in ctx.facts.method_calls("backward"):
         if recv is not None and (ctx.text(recv) == name or _mentions(ctx, recv, name)):
             return True
         if any(_mentions(ctx, a, name) for a in args_of(call)[0]):
@@ -85,9 +82,8 @@ def check(ctx):
         left, right = value.child_by_field_name("left"), value.child_by_field_name("right")
         if left is not None and left.type == "identifier" and ctx.text(left) == binding.name:
             yield from _check_accumulation(ctx, value, binding.target, right)
-    for call in facts.calls:
-        recv, method = method_call(call)
-        if method == "append" and recv is not None:
+    for call, recv in facts.method_calls("append"):
+        if recv is not None:
             pos, _ = args_of(call)
             if pos:
                 yield from _check_accumulation(ctx, call, recv, pos[0])
