@@ -33,6 +33,9 @@ def torch_loss_sites(ctx) -> list[LossSite]:
     return cached
 
 
+_FUNCTIONAL_NAMES = {q.rsplit(".", 1)[1] for q in TORCH_LOSSES if ".functional." in q}
+
+
 def _find_torch_loss_sites(ctx) -> list[LossSite]:
     facts, values = ctx.facts, ctx.values
     sites = []
@@ -41,26 +44,33 @@ def _find_torch_loss_sites(ctx) -> list[LossSite]:
     candidates = {name for name, bs in facts.bindings.items()
                   if any(b.kind == "param" or (b.value is not None and b"Loss" in b.value.text) for b in bs)}
     for call in facts.calls:
-        fn0 = call.child_by_field_name("function")
-        if fn0 is not None and fn0.type == "identifier" and facts.text(fn0) not in candidates \
-                and facts.text(fn0) not in facts.imports:
+        fn = strip(call.child_by_field_name("function"))
+        if fn is None:
             continue
-        q = facts.callee_qual(call)
         ctor = None
-        if q is not None and not q.startswith("torch.nn.functional."):
-            continue  # nn.CrossEntropyLoss(weight): the constructor, not a loss computation
-        if q is None:
-            fn = strip(call.child_by_field_name("function"))
-            if fn is not None and fn.type == "call":  # nn.CrossEntropyLoss()(out, y)
-                q, ctor = facts.callee_qual(fn), fn
-            elif fn is None or fn.type not in ("identifier", "attribute"):
+        if fn.type == "attribute":       # F.cross_entropy(out, y)
+            attr = fn.child_by_field_name("attribute")
+            if attr is None or facts.text(attr) not in _FUNCTIONAL_NAMES:
                 continue
-            elif fn.type == "attribute" and method_call(call)[1] in ("backward", "item", "to"):
-                continue
-            else:
+            q = facts.callee_qual(call)
+            if q is None or not q.startswith("torch.nn.functional."):
+                continue  # nn.CrossEntropyLoss(weight): the constructor, not a loss computation
+        elif fn.type == "identifier":    # criterion(out, y) / cross_entropy(out, y)
+            name = facts.text(fn)
+            if name in facts.imports:
+                q = facts.callee_qual(call)
+                if q is None or not q.startswith("torch.nn.functional."):
+                    continue
+            elif name in candidates:
                 q, ctor = values.instance(fn)
-            if q is None or q not in TORCH_LOSSES or ctor is None or ctor is call:
+                if ctor is None or ctor is call:
+                    continue
+            else:
                 continue
+        elif fn.type == "call":          # nn.CrossEntropyLoss()(out, y)
+            q, ctor = facts.callee_qual(fn), fn
+        else:
+            continue
         kind = TORCH_LOSSES.get(q)
         if kind is None:
             continue

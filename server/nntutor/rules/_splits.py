@@ -226,6 +226,7 @@ class Flow:
         self._binding_sources: dict = {}
         self._in_progress: set = set()
         self._mutations = None
+        self._sources_cache: dict = {}
         self._fits = None
         self._splits = None
         self._resamples = None
@@ -293,8 +294,16 @@ class Flow:
 
     # -- sources --------------------------------------------------------------------------
     def sources(self, expr) -> set:
+        """(Read-only result: cached per expression, the same split inputs are asked about for
+        every fit.)"""
+        key = (expr.start_byte, expr.end_byte, expr.type) if expr is not None else None
+        cached = self._sources_cache.get(key)
+        if cached is not None:
+            return cached
         out: set = set()
         self._walk(expr, out, 0)
+        if not self._in_progress:  # a result computed inside a cycle may be partial
+            self._sources_cache[key] = out
         return out
 
     def _walk(self, node, out: set, depth: int):

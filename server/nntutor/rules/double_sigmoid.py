@@ -29,7 +29,10 @@ def check(ctx):
                 "applies the sigmoid itself: return the raw logits from forward().",
                 related=related + [Related(cls_loc, "sigmoid at the end of forward()")])
     for call in ctx.facts.calls:
-        if ctx.facts.callee_qual(call) in SIGMOID_FUNCS:
+        fn = call.child_by_field_name("function")
+        # cheap text test first: only calls spelled ...sigmoid / ...expit can be one
+        if fn is not None and fn.text.endswith((b"sigmoid", b"expit")) \
+                and ctx.facts.callee_qual(call) in SIGMOID_FUNCS:
             pos, _ = args_of(call)
             if pos:
                 tags, applied = ctx.values.tags(pos[0])
