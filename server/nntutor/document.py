@@ -6,6 +6,7 @@ diagnostics pass costs a lookup, not a re-analysis.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from .notebook import Cell, CellMap, NotebookError, cells_from_ipynb, join_cells
@@ -28,7 +29,7 @@ class Document:
         self.notice = notice
         self.tree = parser().parse(data)
         self._index: LineIndex | None = None
-        self._facts = None
+        self._facts = _Lazy()
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -75,13 +76,16 @@ class Document:
         data = self.data[:start] + new_text + self.data[old_end:]
         new_end = start + len(new_text)
         new_index = LineIndex(data)
-        self.tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
-                       start_point=start_point, old_end_point=old_end_point,
-                       new_end_point=_point(new_index, new_end))
-        self.tree = parser().parse(data, self.tree)
+        # Edit a copy (O(1) in tree-sitter): the old tree may still be read by a snapshot being
+        # analysed in another thread, and `Tree.edit` changes a tree in place.
+        old_tree = self.tree.copy()
+        old_tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
+                      start_point=start_point, old_end_point=old_end_point,
+                      new_end_point=_point(new_index, new_end))
+        self.tree = parser().parse(data, old_tree)
         self.data = data
         self._index = new_index
-        self._facts = None
+        self._facts = _Lazy()
         if version is not None:
             self.version = version
 
@@ -89,14 +93,24 @@ class Document:
         """Full-text update (what jupyterlab-lsp sends); still re-parses incrementally."""
         old = self.data
         # Narrow the edit to the changed middle so tree-sitter can reuse the unchanged ends.
-        prefix = 0
-        limit = min(len(old), len(data))
-        while prefix < limit and old[prefix] == data[prefix]:
-            prefix += 1
-        suffix = 0
-        while (suffix < limit - prefix and old[len(old) - 1 - suffix] == data[len(data) - 1 - suffix]):
-            suffix += 1
+        prefix = _common_prefix(old, data)
+        suffix = _common_suffix(old, data, min(len(old), len(data)) - prefix)
         self.edit(prefix, len(old) - suffix, data[prefix:len(data) - suffix], version)
+
+    def snapshot(self) -> "Document":
+        """This version, frozen: shares bytes, tree, line index and facts (no re-parse). Later
+        edits of `self` never touch it, so it can be analysed in another thread; facts computed
+        through either are computed once and seen by both."""
+        snap = Document.__new__(Document)
+        snap.path, snap.data, snap.cell_map, snap.version, snap.notice = (
+            self.path, self.data, self.cell_map, self.version, self.notice)
+        snap.tree, snap._index, snap._facts = self.tree, self._index, self._facts
+        return snap
+
+    def adopt(self, snap: "Document") -> None:
+        """Take over what a snapshot of this very version computed (its line index)."""
+        if snap.data is self.data and self._index is None:
+            self._index = snap._index
 
     # -- derived --------------------------------------------------------------------------
     @property
@@ -107,11 +121,18 @@ class Document:
 
     @property
     def facts(self):
-        if self._facts is None:
-            from .facts import Facts
+        cell = self._facts
+        if cell.value is None:
+            with cell.lock:  # another thread may be computing them for this very version
+                if cell.value is None:
+                    from .facts import Facts
 
-            self._facts = Facts(self)
-        return self._facts
+                    cell.value = Facts(self)
+        return cell.value
+
+    @property
+    def facts_ready(self) -> bool:
+        return self._facts.value is not None
 
     def text(self, node) -> str:
         return self.data[node.start_byte:node.end_byte].decode("utf-8", errors="replace")
@@ -123,6 +144,51 @@ class Document:
             cell, cell_line = self.cell_map.locate(line)
             return cell, cell_line, col
         return None, line, col
+
+
+class _Lazy:
+    """The facts of one document version, shared by the document and its snapshots."""
+
+    __slots__ = ("lock", "value")
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.value = None
+
+
+def _common_prefix(a: bytes, b: bytes) -> int:
+    """Length of the longest common prefix: a bisection of slice comparisons (memcmp in C)
+    instead of a Python loop over bytes (a full-text change of a big notebook every keystroke)."""
+    n = min(len(a), len(b))
+    ma, mb = memoryview(a), memoryview(b)
+    if ma[:n] == mb[:n]:
+        return n
+    lo, hi = 0, n   # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ma[lo:mid] == mb[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _common_suffix(a: bytes, b: bytes, limit: int) -> int:
+    """Length of the longest common suffix, at most `limit`."""
+    la, lb = len(a), len(b)
+    ma, mb = memoryview(a), memoryview(b)
+    if limit <= 0:
+        return 0
+    if ma[la - limit:] == mb[lb - limit:]:
+        return limit
+    lo, hi = 0, limit   # the last lo bytes match, the last hi do not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ma[la - mid:la - lo] == mb[lb - mid:lb - lo]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _point(index: LineIndex, offset: int) -> tuple[int, int]:

@@ -33,6 +33,8 @@ class CellMap:
 
     cells: list[Cell] = field(default_factory=list)
     first_lines: list[int] = field(default_factory=list)
+    # Lines of each code cell as its editor counts them (a trailing newline opens one more).
+    line_counts: list[int] = field(default_factory=list)
 
     def locate(self, virtual_line: int) -> tuple[int, int]:
         """Virtual line -> (cell index in the notebook, 0-based line inside the cell)."""
@@ -42,23 +44,52 @@ class CellMap:
         return self.cells[slot].index, virtual_line - self.first_lines[slot]
 
     def virtual_line(self, cell_index: int, line: int) -> int | None:
-        for cell, first in zip(self.cells, self.first_lines):
+        """(cell index, line in the cell) -> virtual line; None past the cell's last line, so a
+        position never lands in the next cell."""
+        for slot, (cell, first) in enumerate(zip(self.cells, self.first_lines)):
             if cell.index == cell_index:
+                count = self.line_counts[slot] if slot < len(self.line_counts) else None
+                if line < 0 or (count is not None and line >= count):
+                    return None
                 return first + line
         return None
 
 
-def blank_ipython(source: bytes) -> bytes:
-    """Turn IPython-only lines into same-length comments; leave Python untouched."""
+_PYTHON_BODY_MAGICS = (b"%%time", b"%%timeit", b"%%capture", b"%%prun")
+
+
+def blank_ipython(source: bytes, joined: bool = False) -> bytes:
+    """Turn IPython-only lines into same-length comments; leave Python untouched.
+
+    `source` is one cell, or with `joined` a whole notebook as jupyterlab-lsp sends it (code
+    cells joined by blank lines): there a `%%magic` line at column 0 starts a cell whose body
+    runs to the next two consecutive blank lines (jupyterlab-lsp's cell separator)."""
     lines = source.split(b"\n")
-    if lines and lines[0].lstrip().startswith(b"%%"):
+    if not joined and lines and lines[0].lstrip().startswith(b"%%"):
         # A cell magic (%%bash, %%time, %%writefile ...): the body may not be Python at all.
         magic = lines[0].strip().split()[0]
-        if magic in (b"%%time", b"%%timeit", b"%%capture", b"%%prun"):
+        if magic in _PYTHON_BODY_MAGICS:
             return b"\n".join([_comment(lines[0])] + lines[1:])
         return b"\n".join(_comment(line) for line in lines)
     out = []
-    for line in lines:
+    in_magic_cell = False   # inside the non-Python body of a cell magic (joined sources only)
+    blanks = 0
+    for i, line in enumerate(lines):
+        if in_magic_cell:
+            if not line.strip():
+                blanks += 1
+                if blanks >= 2:
+                    in_magic_cell = False
+                out.append(line)
+                continue
+            blanks = 0
+            out.append(_comment(line))
+            continue
+        if joined and line.startswith(b"%%") and (i == 0 or not lines[i - 1].strip()):
+            magic = line.split()[0]
+            out.append(_comment(line))
+            in_magic_cell, blanks = magic not in _PYTHON_BODY_MAGICS, 0
+            continue
         if _MAGIC_LINE.match(line):
             out.append(_comment(line))
             continue
@@ -113,6 +144,7 @@ def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
         if cell.kind != "code":
             continue
         body = blank_ipython(cell.source.encode("utf-8", errors="replace"))
+        cmap.line_counts.append(body.count(b"\n") + 1)
         if body.endswith(b"\n"):
             body = body[:-1]
         cmap.cells.append(cell)

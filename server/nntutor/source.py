@@ -62,6 +62,8 @@ class LineIndex:
         if line >= len(self.starts):
             return len(self.data)
         raw = self.line_bytes(line)
+        if raw.endswith(b"\r"):  # CRLF: the line ends before its \r, never between \r and \n
+            raw = raw[:-1]
         if self.ascii or raw.isascii():
             return self.starts[line] + max(0, min(character, len(raw)))
         units = 0
@@ -80,3 +82,15 @@ class LineIndex:
         if self.ascii or raw.isascii():
             return self.starts[line] + max(0, min(column, len(raw)))
         return self.starts[line] + len(raw.decode("utf-8", errors="replace")[:column].encode("utf-8"))
+
+
+def apply_utf16_change(text: str, start: tuple[int, int], end: tuple[int, int], new_text: str) -> str:
+    """`text` with the range between two LSP positions (UTF-16, clamped like `offset_of_utf16`:
+    a character past the line end is the line end) replaced by `new_text`."""
+    data = text.encode("utf-8", errors="surrogatepass")
+    index = LineIndex(data)
+    a, b = index.offset_of_utf16(*start), index.offset_of_utf16(*end)
+    if b < a:
+        a, b = b, a
+    return (data[:a] + new_text.encode("utf-8", errors="surrogatepass") + data[b:]).decode(
+        "utf-8", errors="surrogatepass")

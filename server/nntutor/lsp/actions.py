@@ -11,14 +11,14 @@ from .convert import lsp_range
 _SUPPRESS = re.compile(r"#\s*nntutor:\s*ignore\[([^\]]*)\]")
 
 
-def code_actions(ls, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+def code_actions(params: lsp.CodeActionParams, doc, result, cell_uris: list[str]) -> list[lsp.CodeAction]:
+    """Quick fixes for the findings of `result` (an analysis of `doc`) in the requested range.
+    `cell_uris`: for a notebook, the URI of each code cell of `doc`, else empty."""
     uri = params.text_document.uri
-    doc, result = ls.analysis(uri)
-    if doc is None:
+    in_cell = bool(cell_uris)
+    if in_cell and uri not in cell_uris:
         return []
-    nb_uri = ls.cell_owner.get(uri)
-    in_cell = nb_uri is not None
-    cell_index = ls.notebooks[nb_uri].cell_uris.index(uri) if in_cell else None
+    cell_index = cell_uris.index(uri) if in_cell else None
     want = params.range
     actions = []
     for f in result.findings:
@@ -31,14 +31,18 @@ def code_actions(ls, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         diag = next((d for d in params.context.diagnostics if d.code == f.rule
                      and d.range.start.line == rng.start.line), None)
         if f.fix is not None:
-            edits = []
+            changes: dict[str, list[lsp.TextEdit]] = {}
             for e in f.fix.edits:
                 el = Location.of(doc, e.start, e.end)
-                edits.append(lsp.TextEdit(lsp_range(el, in_cell), e.new_text))
+                # In a notebook an edit may belong to another cell than the one asked about.
+                target = uri
+                if in_cell and el.cell is not None and el.cell < len(cell_uris):
+                    target = cell_uris[el.cell]
+                changes.setdefault(target, []).append(lsp.TextEdit(lsp_range(el, in_cell), e.new_text))
             actions.append(lsp.CodeAction(
                 title=f"nntutor: {f.fix.title}", kind=lsp.CodeActionKind.QuickFix,
                 diagnostics=[diag] if diag else None, is_preferred=True,
-                edit=lsp.WorkspaceEdit(changes={uri: edits})))
+                edit=lsp.WorkspaceEdit(changes=changes)))
         actions.append(_suppress_action(doc, f, uri, in_cell, diag))
     return actions
 
@@ -46,7 +50,7 @@ def code_actions(ls, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
 def _suppress_action(doc, f, uri, in_cell, diag) -> lsp.CodeAction:
     idx = doc.index
     vline = f.location.line
-    raw = idx.line_bytes(vline).decode("utf-8", errors="replace")
+    raw = idx.line_bytes(vline).decode("utf-8", errors="replace").removesuffix("\r")
     line = f.location.cell_line if in_cell else vline
     m = _SUPPRESS.search(raw)
     if m:  # extend the existing comment: `# nntutor: ignore[a, b]`

@@ -4,30 +4,176 @@ Thin adapter over the engine. Each open text document keeps one `Document` whose
 is re-parsed incrementally on every change; analysis results are cached per document version.
 Notebooks arrive two ways: LSP 3.17 notebook sync (VS Code: one text document per cell, joined
 here) or one concatenated virtual document (jupyterlab-lsp), handled as text with IPython blanked.
+
+Edits are applied on the event loop; analyses run on a snapshot of a version in one worker thread
+(`analysis_pool`), so hovers and edits are answered while a big file is analysed. A result is
+published only if the document is still at that version (else the change that made it stale has
+scheduled a newer pass). Facts are computed once per version and shared by the analysis and
+hovers; a hover never re-analyses.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
 from .. import __version__
-from ..config import Config, load as load_config
+from ..config import Config
+from ..config import load as load_config
 from ..document import Document
 from ..engine import analyze
 from ..models import Workspace, index_classes
 from ..notebook import Cell, blank_ipython
+from ..source import apply_utf16_change
 from . import actions
 from .convert import DOCS_BASE, diagnostic
 
 log = logging.getLogger("nntutor.lsp")
 DEBOUNCE_S = 0.12
+MAX_DEBOUNCE_S = 1.5
 CONCEPTS_REQUEST = "nntutor/concepts"
 QUIZ_ITEMS_REQUEST = "nntutor/quizItems"
+
+
+PYTHON_CELL_LANGUAGES = {"python", "python3", "ipython", "py"}
+
+
+class _Unreadable:
+    """A message whose params did not fit the method's type (pygls raises while decoding it)."""
+
+    def __init__(self, data: dict, error: Exception):
+        self.id, self.method, self.error = data.get("id"), data.get("method"), error
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol with the few places where it trusts the client too much made robust."""
+
+    def structure_message(self, data):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            # pygls would log it and pop up "Error in server" but never answer the request, so
+            # the client would wait for ever. Answer it (InvalidParams) or drop the notification.
+            if isinstance(data, dict) and isinstance(data.get("method"), str):
+                return _Unreadable(data, exc)
+            raise
+
+    def handle_message(self, message):
+        if isinstance(message, _Unreadable):
+            if message.id is not None:
+                error = message.error if isinstance(message.error, JsonRpcInvalidParams) else \
+                    JsonRpcInvalidParams(f"invalid params for {message.method}")
+                self._send_response(message.id, None, error.to_response_error())
+            else:
+                log.warning("ignored %s notification with invalid params", message.method)
+            return
+        return super().handle_message(message)
+
+    @lsp_method(lsp.INITIALIZE)
+    def lsp_initialize(self, params: lsp.InitializeParams):
+        # Every position this server computes is UTF-16 (LSP's mandatory encoding). pygls would
+        # otherwise pick the client's first preference (Neovim >= 0.10 offers utf-8 first) and
+        # advertise it, and every column after a non-ASCII character would be off.
+        general = params.capabilities.general if params.capabilities is not None else None
+        if general is not None and general.position_encodings:
+            general.position_encodings = [lsp.PositionEncodingKind.Utf16]
+        return (yield from super().lsp_initialize(params))
+
+    # Text documents are kept by the server itself (`NNTutorServer.docs`), not in pygls'
+    # workspace: pygls' incremental update does not clamp a character past the line's end (it
+    # runs on into the next line, against the LSP spec) and rewrites the change's range in place,
+    # so the server's own copy would see a different edit. Notebook cells stay in the workspace
+    # (with their notebook), updated by `_apply_to_workspace` below.
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
+        # A cell edited with plain didChange (outside notebook sync) updates its workspace copy.
+        self._apply_to_workspace(params.text_document, params.content_changes)
+        if (handler := self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    def _apply_to_workspace(self, ident: lsp.VersionedTextDocumentIdentifier, changes) -> bool:
+        ws = self.workspace
+        td = ws.text_documents.get(_unquote(ident.uri))
+        if td is None:
+            return False
+        text = td.source
+        for change in changes:
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                r = change.range
+                text = apply_utf16_change(text, (r.start.line, r.start.character),
+                                          (r.end.line, r.end.character), change.text)
+            else:
+                text = change.text
+        # (put keeps the cell's link to its notebook)
+        ws.put_text_document(lsp.TextDocumentItem(uri=ident.uri, language_id=td.language_id or "python",
+                                                  version=ident.version, text=text))
+        return True
+
+    @lsp_method(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def lsp_notebook_document__did_change(self, params: lsp.DidChangeNotebookDocumentParams):
+        """pygls' update, but a change naming an unknown notebook or cell cannot abort the rest."""
+        ws = self.workspace
+        notebook = ws.notebook_documents.get(_unquote(params.notebook_document.uri))
+        if notebook is None:
+            log.warning("didChange for notebook %s, which is not open: ignored", params.notebook_document.uri)
+            return
+        notebook.version = params.notebook_document.version
+        change = params.change
+        if change.metadata:
+            notebook.metadata = change.metadata
+        cells = change.cells
+        if cells is not None:
+            by_uri = {c.document: c for c in notebook.cells}
+            for data in cells.data or []:
+                cell = by_uri.get(data.document)
+                if cell is not None:
+                    cell.kind, cell.metadata, cell.execution_summary = (
+                        data.kind, data.metadata, data.execution_summary)
+            if cells.structure:
+                array = cells.structure.array
+                start = max(0, min(array.start, len(notebook.cells)))
+                notebook.cells = [*notebook.cells[:start], *(array.cells or []),
+                                  *notebook.cells[start + max(0, array.delete_count):]]
+                for item in cells.structure.did_open or []:
+                    ws.put_text_document(item, notebook_uri=notebook.uri)
+                for gone in cells.structure.did_close or []:
+                    ws.remove_text_document(gone.uri)
+            for content in cells.text_content or []:
+                if not self._apply_to_workspace(content.document, content.changes):
+                    log.warning("notebook change for unknown cell %s: ignored", content.document.uri)
+        if (handler := self.fm.features.get(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)) is not None:
+            yield handler, (params,), None
+
+    def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
+        # pygls files the future of every generator/async *notification* (didOpen, didChange ...)
+        # in `_request_futures` under a fresh uuid and never removes it: one leaked entry per
+        # keystroke. Drop it once the notification is handled.
+        if getattr(callback, "__func__", None) is JsonRPCProtocol._check_handler_result:
+            check = callback
+
+            def callback(future, msg_id=msg_id):
+                if not future.cancelled():  # cancelled: by shutdown, which iterates the dict
+                    self._request_futures.pop(msg_id, None)
+                check(future)
+        return super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
+
+def _unquote(uri: str) -> str:
+    return unquote(uri)
 
 
 class OpenNotebook:
@@ -47,18 +193,29 @@ class NNTutorServer(LanguageServer):
             notebook_document_sync=lsp.NotebookDocumentSyncOptions(
                 notebook_selector=[lsp.NotebookDocumentFilterWithCells(
                     cells=[lsp.NotebookCellLanguage(language="python")], notebook="*")]),
+            protocol_cls=_Protocol,
         )
         self.docs: dict[str, Document] = {}
+        self.raw_texts: dict[str, str] = {}   # virtual notebooks: the text before IPython blanking
         self.notebooks: dict[str, OpenNotebook] = {}
         self.cell_owner: dict[str, str] = {}        # cell uri -> notebook uri
         self.results: dict[str, tuple[bytes, object]] = {}  # uri -> (analysed bytes, Analysis)
+        # Bumped when settings or the model index change under running analyses: a result
+        # computed before the bump is never cached (nor published).
+        self.generation = 0
         self.base_config = Config()
         self.settings: dict = {}
         self.config = Config()
         self.model_index = Workspace()
         self.pending: dict[str, asyncio.Task] = {}
+        self.costs: dict[str, float] = {}    # seconds the last analysis of a document took
+        # One analysis at a time, off the event loop.
+        self.analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nntutor-analysis")
+        # Hovers wait here for the facts of a version (computed once, shared with the analysis).
+        self.facts_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nntutor-facts")
         self.push_diagnostics = True
         self.root: Path | None = None
+        self.indexed_paths: set[str] = set()   # open documents whose model classes are indexed
 
     # -- configuration ------------------------------------------------------------------
     def apply_settings(self, settings) -> None:
@@ -80,9 +237,43 @@ class NNTutorServer(LanguageServer):
         cached = self.results.get(key)
         if cached is not None and cached[0] is doc.data:  # same bytes object = same version
             return doc, cached[1]
-        result = analyze(doc, self.config, self.model_index)
+        result = self.analyze(doc)
         self.results[key] = (doc.data, result)
         return doc, result
+
+    def analyze(self, doc: Document):
+        """Index this version's model classes first (so the workspace never answers for this
+        document with classes of an older version of it), then analyse."""
+        self.index_models(doc)
+        return analyze(doc, self.config, self.model_index)
+
+    async def analysis_async(self, uri: str):
+        """(snapshot, analysis of that snapshot) computed off the event loop. For a notebook
+        cell, also the cell URIs the snapshot's cell indices refer to."""
+        for _ in range(3):
+            doc = self.doc_for(uri)
+            if doc is None:
+                return None, None, []
+            key = self.owner(uri)
+            cells = list(self.notebooks[key].cell_uris) if key in self.notebooks else []
+            cached = self.results.get(key)
+            if cached is not None and cached[0] is doc.data:
+                return doc.snapshot(), cached[1], cells
+            snap, generation = doc.snapshot(), self.generation
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.analysis_pool, self.analyze, snap)
+            if self.generation != generation:
+                continue  # settings changed meanwhile: again, with the new ones
+            if self.doc_for(uri) is doc and doc.data is snap.data:
+                doc.adopt(snap)
+                self.results[key] = (doc.data, result)
+                return snap, result, cells
+            if key not in self.notebooks:
+                return snap, result, cells  # the version the request was made against
+            # a notebook changed meanwhile (cells may have moved): try again on the new one
+        doc, result = self.analysis(uri)
+        key = self.owner(uri)
+        return doc, result, list(self.notebooks[key].cell_uris) if key in self.notebooks else []
 
     def owner(self, uri: str) -> str:
         return self.cell_owner.get(uri, uri)
@@ -101,14 +292,19 @@ class NNTutorServer(LanguageServer):
         if nb is None or notebook is None:
             return
         cells, uris = [], []
-        for i, cell in enumerate(notebook.cells):
+        texts = self.workspace.text_documents
+        for cell in notebook.cells:
             if cell.kind != lsp.NotebookCellKind.Code:
                 continue
-            try:
-                text = self.workspace.get_text_document(cell.document).source
-            except Exception:  # a corrupt or missing cell: analyse the rest
-                text = ""
-            cells.append(Cell(index=len(uris), source=text))
+            # Only cells whose text the client sent (not `get_text_document`, which would read
+            # the cell URI's path from disk: the .ipynb JSON itself) and that are Python.
+            td = texts.get(_unquote(cell.document))
+            if td is None:
+                log.warning("notebook %s: cell %s has no text document: skipped", nb_uri, cell.document)
+                continue
+            if td.language_id and td.language_id.lower() not in PYTHON_CELL_LANGUAGES:
+                continue
+            cells.append(Cell(index=len(uris), source=td.source))
             uris.append(cell.document)
         for u in nb.cell_uris:
             self.cell_owner.pop(u, None)
@@ -118,9 +314,13 @@ class NNTutorServer(LanguageServer):
         version = (nb.doc.version + 1) if nb.doc is not None else 0
         nb.doc = Document.from_cells(cells, path=_path_of(nb_uri), version=version)
 
-    def schedule(self, uri: str, delay: float = DEBOUNCE_S) -> None:
-        """Debounced diagnostics: the latest version wins, stale results are never published."""
+    def schedule(self, uri: str, delay: float | None = None) -> None:
+        """Debounced diagnostics: the latest version wins, stale results are never published.
+        The pause waited for grows with what the last pass on this document cost, so typing in
+        a huge file does not start a pass per keystroke only to throw it away."""
         key = self.owner(uri)
+        if delay is None:
+            delay = max(DEBOUNCE_S, min(MAX_DEBOUNCE_S, 0.5 * self.costs.get(key, 0.0)))
         task = self.pending.pop(key, None)
         if task is not None:
             task.cancel()
@@ -137,25 +337,68 @@ class NNTutorServer(LanguageServer):
         except asyncio.CancelledError:
             return
         self.pending.pop(key, None)
-        self.publish(key)
+        try:
+            await self.publish_async(key)
+        except Exception:  # an engine failure must not take the server down
+            log.exception("diagnostics for %s failed", key)
 
-    def publish(self, key: str) -> None:
+    async def publish_async(self, key: str) -> None:
+        """Analyse a snapshot off the event loop (hovers and edits stay responsive on big files),
+        then publish if the document is still at that version; otherwise drop the result: the
+        change that made it stale has scheduled a newer pass."""
         if not self.push_diagnostics:
             return
         doc = self.doc_for(key)
         if doc is None:
             return
-        version = doc.version
+        cached = self.results.get(key)
+        if cached is not None and cached[0] is doc.data:
+            result = cached[1]
+        else:
+            snap, generation = doc.snapshot(), self.generation
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.analysis_pool, self._analyze_snapshot, key, snap)
+            if (result is None or self.doc_for(key) is not doc or doc.data is not snap.data
+                    or self.generation != generation):
+                return  # changed while we worked: a newer pass is scheduled
+            doc.adopt(snap)
+            self.results[key] = (doc.data, result)
+        self._send(key, doc, result)
+
+    def _analyze_snapshot(self, key: str, snap: Document):
+        """Runs in the analysis thread; None as soon as the document has moved on (checked
+        before and after computing the facts, the two big steps)."""
+        def stale():
+            live = self.doc_for(key)
+            return live is None or live.data is not snap.data
+
+        if stale():
+            return None
+        started = time.perf_counter()
+        _ = snap.facts  # computed here, shared with hovers waiting for this version
+        if stale():
+            return None
+        result = self.analyze(snap)
+        self.costs[key] = time.perf_counter() - started
+        return result
+
+    def publish(self, key: str) -> None:
+        """Synchronous variant (no event loop running)."""
+        if not self.push_diagnostics:
+            return
+        doc = self.doc_for(key)
+        if doc is None:
+            return
         _, result = self.analysis(key)
-        if self.doc_for(key) is not doc or doc.version != version:
-            return  # changed while we worked: a newer pass is scheduled
+        self._send(key, doc, result)
+
+    def _send(self, key: str, doc: Document, result) -> None:
         if key in self.notebooks:
             for cell_uri, diags in self.cell_diagnostics(key, result).items():
                 self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(cell_uri, diags))
         else:
             self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-                key, self.diagnostics(key, result), version=version if key in self.docs else None))
-        self.index_models(key, doc)
+                key, self.diagnostics(key, result), version=doc.version if key in self.docs else None))
 
     def diagnostics(self, uri: str, result) -> list[lsp.Diagnostic]:
         def uri_of(loc):
@@ -163,23 +406,42 @@ class NNTutorServer(LanguageServer):
 
         return [diagnostic(f, uri_of) for f in result.findings]
 
-    def cell_diagnostics(self, nb_uri: str, result) -> dict[str, list[lsp.Diagnostic]]:
-        nb = self.notebooks[nb_uri]
-        out: dict[str, list] = {u: [] for u in nb.cell_uris}
+    def cell_diagnostics(self, nb_uri: str, result,
+                         cell_uris: list[str] | None = None) -> dict[str, list[lsp.Diagnostic]]:
+        """Diagnostics per cell URI; `cell_uris` are the cells `result` was computed with."""
+        uris = cell_uris if cell_uris is not None else self.notebooks[nb_uri].cell_uris
+        out: dict[str, list] = {u: [] for u in uris}
 
         def uri_of(loc):
-            if loc.path == result.path and loc.cell is not None and loc.cell < len(nb.cell_uris):
-                return nb.cell_uris[loc.cell]
+            if loc.path == result.path and loc.cell is not None and loc.cell < len(uris):
+                return uris[loc.cell]
             return Path(loc.path).resolve().as_uri()
 
         for f in result.findings:
-            if f.location.cell is not None and f.location.cell < len(nb.cell_uris):
-                out[nb.cell_uris[f.location.cell]].append(diagnostic(f, uri_of, in_cell=True))
+            if f.location.cell is not None and f.location.cell < len(uris):
+                out[uris[f.location.cell]].append(diagnostic(f, uri_of, in_cell=True))
         return out
 
-    def index_models(self, key: str, doc: Document) -> None:
+    def unindex(self, path: str) -> None:
+        """A document was closed: its unsaved classes go; what is on disk (if any) is back."""
+        self.indexed_paths.discard(path)
+        classes = {}
+        try:
+            if Path(path).suffix == ".py" and Path(path).is_file():
+                classes = {k: v.summary() for k, v in index_classes(Document.from_path(path).facts).items()}
+        except Exception as exc:  # unreadable: forget it
+            log.info("index: %s: %s", path, exc)
+        self.model_index.add_file(path, classes)
+
+    def index_models(self, doc: Document) -> None:
+        # Re-index when the text defines classes, and also when it no longer does, so a class
+        # deleted in the editor does not linger in the cross-file index.
         if b"class " in doc.data:
             self.model_index.add_file(doc.path, index_classes(doc.facts))
+            self.indexed_paths.add(doc.path)
+        elif doc.path in self.indexed_paths:
+            self.model_index.add_file(doc.path, {})
+            self.indexed_paths.discard(doc.path)
 
     def index_workspace(self) -> None:
         """Index model classes of the workspace's files (cross-file facts), bounded and safe."""
@@ -209,7 +471,7 @@ def _is_virtual_notebook(uri: str) -> bool:
 
 def _prepare(uri: str, text: str) -> bytes:
     data = text.encode("utf-8", errors="surrogatepass")
-    return blank_ipython(data) if _is_virtual_notebook(uri) else data
+    return blank_ipython(data, joined=True) if _is_virtual_notebook(uri) else data
 
 
 server = NNTutorServer()
@@ -235,12 +497,20 @@ async def initialized(ls: NNTutorServer, params):
     from ..content import catalog
 
     await loop.run_in_executor(None, catalog)
+    before = sum(len(v) for v in ls.model_index.by_name.values())
     await loop.run_in_executor(None, ls.index_workspace)
+    if sum(len(v) for v in ls.model_index.by_name.values()) != before:
+        # Documents opened while indexing ran were analysed without the workspace's classes.
+        ls.generation += 1
+        ls.results.clear()
+        for uri in list(ls.docs) + list(ls.notebooks):
+            ls.schedule(uri)
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
 def did_change_configuration(ls: NNTutorServer, params: lsp.DidChangeConfigurationParams):
     ls.apply_settings(params.settings or {})
+    ls.generation += 1
     ls.results.clear()
     for uri in list(ls.docs) + list(ls.notebooks):
         ls.schedule(uri, 0)
@@ -251,6 +521,8 @@ def did_open(ls: NNTutorServer, params: lsp.DidOpenTextDocumentParams):
     item = params.text_document
     if item.uri in ls.cell_owner:
         return
+    if _is_virtual_notebook(item.uri):
+        ls.raw_texts[item.uri] = item.text
     ls.docs[item.uri] = Document(_prepare(item.uri, item.text), _path_of(item.uri), version=item.version)
     ls.schedule(item.uri, 0)
 
@@ -266,22 +538,30 @@ def did_change(ls: NNTutorServer, params: lsp.DidChangeTextDocumentParams):
     doc = ls.docs.get(uri)
     if doc is None:
         return
-    virtual = _is_virtual_notebook(uri)
-    for change in params.content_changes:
-        if isinstance(change, lsp.TextDocumentContentChangePartial) and not virtual:
-            idx = doc.index
-            start = idx.offset_of_utf16(change.range.start.line, change.range.start.character)
-            end = idx.offset_of_utf16(change.range.end.line, change.range.end.character)
-            if end < start:
-                start, end = end, start
-            doc.edit(start, end, change.text.encode("utf-8", errors="surrogatepass"))
-        elif isinstance(change, lsp.TextDocumentContentChangePartial):
-            # Virtual notebooks need IPython blanking of whole lines: apply the edit, re-blank.
-            text = ls.workspace.get_text_document(uri).source
-            doc.replace(_prepare(uri, text))
-            break
-        else:
-            doc.replace(_prepare(uri, change.text))
+    if uri in ls.raw_texts:
+        # A virtual notebook: IPython blanking works on whole lines, so apply the edits to the
+        # text as the client has it, then re-blank (`replace` still re-parses incrementally).
+        text = ls.raw_texts[uri]
+        for change in params.content_changes:
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                r = change.range
+                text = apply_utf16_change(text, (r.start.line, r.start.character),
+                                          (r.end.line, r.end.character), change.text)
+            else:
+                text = change.text
+        ls.raw_texts[uri] = text
+        doc.replace(_prepare(uri, text))
+    else:
+        for change in params.content_changes:
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                idx = doc.index
+                start = idx.offset_of_utf16(change.range.start.line, change.range.start.character)
+                end = idx.offset_of_utf16(change.range.end.line, change.range.end.character)
+                if end < start:
+                    start, end = end, start
+                doc.edit(start, end, change.text.encode("utf-8", errors="surrogatepass"))
+            else:
+                doc.replace(change.text.encode("utf-8", errors="surrogatepass"))
     doc.version = params.text_document.version
     ls.schedule(uri)
 
@@ -291,8 +571,12 @@ def did_close(ls: NNTutorServer, params: lsp.DidCloseTextDocumentParams):
     uri = params.text_document.uri
     if uri in ls.cell_owner:
         return
-    ls.docs.pop(uri, None)
+    doc = ls.docs.pop(uri, None)
+    ls.raw_texts.pop(uri, None)
     ls.results.pop(uri, None)
+    ls.costs.pop(uri, None)
+    if doc is not None:
+        ls.unindex(doc.path)
     task = ls.pending.pop(uri, None)
     if task is not None:
         task.cancel()
@@ -325,6 +609,9 @@ def nb_change(ls: NNTutorServer, params: lsp.DidChangeNotebookDocumentParams):
 def nb_close(ls: NNTutorServer, params: lsp.DidCloseNotebookDocumentParams):
     nb = ls.notebooks.pop(params.notebook_document.uri, None)
     ls.results.pop(params.notebook_document.uri, None)
+    ls.costs.pop(params.notebook_document.uri, None)
+    if nb is not None and nb.doc is not None:
+        ls.unindex(nb.doc.path)
     if nb is not None:
         for u in nb.cell_uris:
             ls.cell_owner.pop(u, None)
@@ -335,14 +622,13 @@ def nb_close(ls: NNTutorServer, params: lsp.DidCloseNotebookDocumentParams):
 @server.feature(lsp.TEXT_DOCUMENT_DIAGNOSTIC,
                 lsp.DiagnosticOptions(identifier="nntutor", inter_file_dependencies=True,
                                       workspace_diagnostics=False))
-def pull_diagnostics(ls: NNTutorServer, params: lsp.DocumentDiagnosticParams):
+async def pull_diagnostics(ls: NNTutorServer, params: lsp.DocumentDiagnosticParams):
     uri = params.text_document.uri
-    doc, result = ls.analysis(uri)
+    doc, result, cells = await ls.analysis_async(uri)
     if doc is None:
         return lsp.RelatedFullDocumentDiagnosticReport(items=[])
-    key = ls.owner(uri)
-    if key in ls.notebooks:
-        items = ls.cell_diagnostics(key, result).get(uri, [])
+    if cells:
+        items = ls.cell_diagnostics(ls.owner(uri), result, cells).get(uri, [])
     else:
         items = ls.diagnostics(uri, result)
     return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=str(doc.version))
@@ -358,37 +644,46 @@ def _offset(ls: NNTutorServer, uri: str, pos: lsp.Position):
     if nb_uri is not None:
         nb = ls.notebooks[nb_uri]
         vline = doc.cell_map.virtual_line(nb.cell_uris.index(uri), line) if doc.cell_map else None
-        if vline is None:
+        if vline is None:  # past the end of the cell: never answer from the next one
             return None, None
         line = vline
+    if line >= doc.index.line_count:  # past the end of the text
+        return None, None
     return doc, doc.index.offset_of_utf16(line, pos.character)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-def hover(ls: NNTutorServer, params: lsp.HoverParams):
+async def hover(ls: NNTutorServer, params: lsp.HoverParams):
     from ..content import catalog
     from ..hover import render, target_at
+    from .convert import byte_range_to_lsp
 
     doc, offset = _offset(ls, params.text_document.uri, params.position)
     if doc is None:
         return None
+    in_cell = params.text_document.uri in ls.cell_owner
+    snap = doc.snapshot()  # the version the position refers to, whatever arrives meanwhile
+    if not snap.facts_ready:
+        # Off the event loop; when the analysis thread is computing these very facts, this
+        # waits for them instead of computing them a second time.
+        await asyncio.get_running_loop().run_in_executor(ls.facts_pool, lambda: snap.facts)
     cat = catalog()
-    target = target_at(doc, cat, offset)
+    target = target_at(snap, cat, offset)
     if target is None:
         return None
-    in_cell = params.text_document.uri in ls.cell_owner
-    from .convert import byte_range_to_lsp
-
-    _, rng = byte_range_to_lsp(doc, target.node.start_byte, target.node.end_byte, in_cell)
+    _, rng = byte_range_to_lsp(snap, target.node.start_byte, target.node.end_byte, in_cell)
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
-                                                value=render(cat, target, doc, DOCS_BASE)),
+                                                value=render(cat, target, snap, DOCS_BASE)),
                      range=rng)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                 lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
-def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
-    return actions.code_actions(ls, params)
+async def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
+    doc, result, cells = await ls.analysis_async(params.text_document.uri)
+    if doc is None:
+        return []
+    return actions.code_actions(params, doc, result, cells)
 
 
 @server.feature(CONCEPTS_REQUEST)
@@ -433,4 +728,13 @@ def run(log_file: Path | None = None) -> None:
     logging.basicConfig(filename=str(log_file) if log_file else None,
                         level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # pygls logs every message body it sends at INFO: never wanted, even with a log file (a
+    # publishDiagnostics of a big file is hundreds of kB).
+    logging.getLogger("pygls").setLevel(logging.WARNING)
     server.start_io()
+    server.analysis_pool.shutdown(wait=False, cancel_futures=True)
+    server.facts_pool.shutdown(wait=False, cancel_futures=True)
+    if not server.protocol._shutdown:
+        # `exit` without `shutdown` first (or the client vanished): exit code 1, as LSP says.
+        # pygls swallows the SystemExit(1) it raises for this.
+        sys.exit(1)
