@@ -110,14 +110,7 @@ class _Protocol(LanguageServerProtocol):
         td = ws.text_documents.get(_unquote(ident.uri))
         if td is None:
             return False
-        text = td.source
-        for change in changes:
-            if isinstance(change, lsp.TextDocumentContentChangePartial):
-                r = change.range
-                text = apply_utf16_change(text, (r.start.line, r.start.character),
-                                          (r.end.line, r.end.character), change.text)
-            else:
-                text = change.text
+        text = apply_changes(td.source, changes)
         # (put keeps the cell's link to its notebook)
         ws.put_text_document(lsp.TextDocumentItem(uri=ident.uri, language_id=td.language_id or "python",
                                                   version=ident.version, text=text))
@@ -174,6 +167,19 @@ class _Protocol(LanguageServerProtocol):
 
 def _unquote(uri: str) -> str:
     return unquote(uri)
+
+
+
+def apply_changes(text: str, changes) -> str:
+    """Apply LSP content changes (ranged or full) to a text, in order."""
+    for change in changes:
+        if isinstance(change, lsp.TextDocumentContentChangePartial):
+            r = change.range
+            text = apply_utf16_change(text, (r.start.line, r.start.character),
+                                      (r.end.line, r.end.character), change.text)
+        else:
+            text = change.text
+    return text
 
 
 class OpenNotebook:
@@ -541,14 +547,7 @@ def did_change(ls: NNTutorServer, params: lsp.DidChangeTextDocumentParams):
     if uri in ls.raw_texts:
         # A virtual notebook: IPython blanking works on whole lines, so apply the edits to the
         # text as the client has it, then re-blank (`replace` still re-parses incrementally).
-        text = ls.raw_texts[uri]
-        for change in params.content_changes:
-            if isinstance(change, lsp.TextDocumentContentChangePartial):
-                r = change.range
-                text = apply_utf16_change(text, (r.start.line, r.start.character),
-                                          (r.end.line, r.end.character), change.text)
-            else:
-                text = change.text
+        text = apply_changes(ls.raw_texts[uri], params.content_changes)
         ls.raw_texts[uri] = text
         doc.replace(_prepare(uri, text))
     else:
