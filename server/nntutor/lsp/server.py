@@ -39,6 +39,8 @@ from .convert import DOCS_BASE, diagnostic
 
 log = logging.getLogger("nntutor.lsp")
 DEBOUNCE_S = 0.12
+LEADING_S = 0.005   # a lone edit after a pause is analysed almost at once
+IDLE_S = 0.4        # ... where a pause is this long without edits
 MAX_DEBOUNCE_S = 1.5
 CONCEPTS_REQUEST = "nntutor/concepts"
 QUIZ_ITEMS_REQUEST = "nntutor/quizItems"
@@ -215,6 +217,7 @@ class NNTutorServer(LanguageServer):
         self.model_index = Workspace()
         self.pending: dict[str, asyncio.Task] = {}
         self.costs: dict[str, float] = {}    # seconds the last analysis of a document took
+        self.last_change: dict[str, float] = {}  # monotonic time of the last edit per document
         # One analysis at a time, off the event loop.
         self.analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nntutor-analysis")
         # Hovers wait here for the facts of a version (computed once, shared with the analysis).
@@ -326,7 +329,13 @@ class NNTutorServer(LanguageServer):
         a huge file does not start a pass per keystroke only to throw it away."""
         key = self.owner(uri)
         if delay is None:
-            delay = max(DEBOUNCE_S, min(MAX_DEBOUNCE_S, 0.5 * self.costs.get(key, 0.0)))
+            now = time.monotonic()
+            idle = now - self.last_change.get(key, float("-inf")) > IDLE_S
+            self.last_change[key] = now
+            if idle and key not in self.pending:
+                delay = LEADING_S  # first edit after a pause: answer at once (leading edge)
+            else:
+                delay = max(DEBOUNCE_S, min(MAX_DEBOUNCE_S, 0.5 * self.costs.get(key, 0.0)))
         task = self.pending.pop(key, None)
         if task is not None:
             task.cancel()
