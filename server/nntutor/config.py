@@ -11,11 +11,6 @@ from pathlib import Path
 
 from .findings import Severity
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
 DEFAULT_EXCLUDE = (".git", ".venv", "venv", "node_modules", "__pycache__", ".ipynb_checkpoints",
                    "build", "dist", ".tox", ".mypy_cache", ".ruff_cache")
 
@@ -120,6 +115,10 @@ def load(start: Path | None = None, pyproject: Path | None = None) -> Config:
     path = pyproject or find_pyproject(start or Path.cwd())
     if path is None:
         return config
+    try:  # imported here: a run with --no-config or without pyproject.toml never pays for it
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +83,8 @@ def check_files(files: list[Path], config: Config, jobs: int | None = None, prog
     model_files = [f for f in files if _may_define_models(f)]
     workspace = Workspace()
     if parallel:
+        from concurrent.futures import ProcessPoolExecutor  # imported only when it pays off
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for path, classes in pool.map(_index_file, model_files, chunksize=8):
                 workspace.add_file(path, classes)
