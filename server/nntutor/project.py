@@ -67,6 +67,18 @@ def _index_file(path: Path):
     return doc.path, {k: v.summary() for k, v in index_classes(doc.facts).items()}
 
 
+_shared: dict = {}
+
+
+def _init_worker(config, workspace) -> None:
+    """Give each worker the config and model index once, not with every file."""
+    _shared["config"], _shared["workspace"] = config, workspace
+
+
+def _analyze_path(path) -> Analysis:
+    return _analyze_file((path, _shared["config"], _shared["workspace"]))
+
+
 def _analyze_file(args) -> Analysis:
     path, config, workspace = args
     doc, problem = _load(path)
@@ -88,9 +100,10 @@ def check_files(files: list[Path], config: Config, jobs: int | None = None, prog
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for path, classes in pool.map(_index_file, model_files, chunksize=8):
                 workspace.add_file(path, classes)
-            results = []
-            for i, result in enumerate(pool.map(_analyze_file, [(f, config, workspace) for f in files],
-                                                chunksize=4)):
+        results = []
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(config, workspace)) as pool:
+            for i, result in enumerate(pool.map(_analyze_path, files, chunksize=8)):
                 results.append(result)
                 if progress:
                     progress(i + 1, len(files))
