@@ -51,6 +51,9 @@ def analyze(doc: Document, config: Config | None = None, workspace=None) -> Anal
             seen.add(key)
             unique.append(f)
     result.findings = unique
+    # The rules' shared caches (data flow, loss sites ...) refer to each other and to this
+    # version's tree; drop them now so the version is freed at once, not at the next GC cycle.
+    values.__dict__.clear()
     return result
 
 

@@ -17,7 +17,6 @@ The questions the rules ask are all of the form "does this value come from that 
 from __future__ import annotations
 
 import re
-import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -198,15 +197,13 @@ class SplitEvent:
                 "search": "cross-validated search", "folds": "cross-validation folds"}[self.kind]
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def flow(ctx) -> Flow:
-    """One Flow per analysis (the engine makes one Values per analysis), shared by the rules."""
-    f = _CACHE.get(ctx.values)
+    """One Flow per analysis (the engine makes one Values per analysis), shared by the rules.
+    Kept on the Values object itself: a weak-keyed table would never drop it, because the Flow
+    refers back to its key (which kept every analysed version alive in the language server)."""
+    f = getattr(ctx.values, "_flow", None)
     if f is None or f.facts is not ctx.facts:
-        f = Flow(ctx.facts, ctx.values)
-        _CACHE[ctx.values] = f
+        f = ctx.values._flow = Flow(ctx.facts, ctx.values)
     return f
 
 
