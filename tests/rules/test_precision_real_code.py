@@ -91,3 +91,21 @@ model.add(layers.Dense(1))
 model.compile(optimizer="rmsprop", loss="mae")
 """
     assert rules(src) == []
+
+
+def test_availability_check_guards_its_own_function_only():
+    src = """import torch
+
+def get_device():
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+def train(model, loader):
+    model = model.cuda()
+    for x, y in loader:
+        x = x.cuda()
+"""
+    assert [(r[0], r[1]) for r in rules(src)] == [("hardcoded-cuda", 7), ("hardcoded-cuda", 9)]
+    guarded_here = src.replace("    model = model.cuda()", "    assert torch.cuda.is_available()\n    model = model.cuda()")
+    assert rules(guarded_here) == []
+    module_level = "import torch\nuse_cuda = torch.cuda.is_available()\n" + src.split("\n", 1)[1]
+    assert rules(module_level) == []

@@ -9,8 +9,10 @@ from . import Rule
 
 _CUDA = re.compile(r"^cuda(:\d+)?$")
 # Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL).
-_GUARDS = (b"is_available", b"device_count", b"CUDA_VISIBLE_DEVICES", b"get_device", b"accelerator",
-           b"set_device", b"nccl")
+_GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl")
+# An availability check guards the code of its own function, or everything when made at module
+# level (the usual `device = ... is_available() ...` at the top of a script).
+_CHECKS = (b"is_available", b"get_device")
 _DEVICE_KEYWORDS = ("device", "map_location")
 
 
@@ -24,7 +26,12 @@ def check(ctx):
         return  # distributed / RPC training scripts target GPU clusters by design
     # The fix needs a name bound to the torch module; `import torch.nn as nn` alone has none.
     torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
+    checked = _checked_scopes(ctx)
+    if -1 in checked:
+        return
     for call in facts.calls:
+        if facts.scope_id(call.start_byte) in checked or _outer_checked(ctx, call, checked):
+            continue
         if _under_gpu_condition(ctx, call):
             continue  # `if use_cuda: model.cuda()`: the flag is the availability decision
         recv, method = method_call(call)
@@ -58,6 +65,28 @@ def check(ctx):
                               (ctx.edit(node, f"({_guarded(value, torch_name)})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
+
+
+def _checked_scopes(ctx) -> set:
+    """Scope ids (function start bytes, -1 for module level) that check CUDA availability."""
+    data = ctx.doc.data
+    scopes = set()
+    for token in _CHECKS:
+        start = data.find(token)
+        while start != -1:
+            scopes.add(ctx.facts.scope_id(start))
+            start = data.find(token, start + 1)
+    return scopes
+
+
+def _outer_checked(ctx, call, checked) -> bool:
+    """A nested function inherits the check of a function around it."""
+    fn = ctx.facts.function_at(call.start_byte)
+    while fn is not None:
+        fn = ctx.facts.function_at(fn.start_byte)
+        if fn is not None and fn.start_byte in checked:
+            return True
+    return False
 
 
 _GPU_FLAG = re.compile(r"cuda|gpu", re.I)
