@@ -94,7 +94,8 @@ class Facts:
         self._loops = Nested(self.loops)
         self._scope_cache: dict[int, int] = {}
         self.bindings: dict[str, list[Binding]] = {}
-        for node in caps.get("assign", ()):
+        self.assignments = caps.get("assign", [])
+        for node in self.assignments:
             left = node.child_by_field_name("left")
             right = node.child_by_field_name("right")
             self._bind_target(left, right, "assign", node)

@@ -6,13 +6,6 @@ spelling: `tensorflow.keras.*` and `tf.keras.*` become `keras.*`, torch's re-exp
 """
 from __future__ import annotations
 
-_CANONICAL_PREFIXES = (
-    ("tensorflow.keras.", "keras."),
-    ("tensorflow.python.keras.", "keras."),
-    ("keras.src.", "keras."),
-    ("torch.nn.modules.", None),  # handled below: torch.nn.modules.x.Dropout -> torch.nn.Dropout
-)
-
 
 def canonical(qual: str) -> str:
     if qual.startswith("tensorflow.keras"):

@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..parsing import captures
 from ..values import args_of, follow, method_call, strip
 
 # -- names -----------------------------------------------------------------------------------
@@ -266,8 +265,7 @@ class Flow:
         """name -> [(pos, scope, node)]: `name[...] = v`, `name.attr = v`, `name....(inplace=True)`."""
         if self._mutations is None:
             muts: dict = {}
-            root = self.facts.doc.tree.root_node
-            for node in captures("(assignment) @a", root).get("a", ()):
+            for node in self.facts.assignments:  # already captured: no second tree walk
                 left = node.child_by_field_name("left")
                 right = node.child_by_field_name("right")
                 if left is None or right is None or left.type not in ("subscript", "attribute"):

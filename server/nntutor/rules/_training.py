@@ -33,11 +33,6 @@ def object_name(ctx, expr) -> str:
     return ctx.text(expr) if expr is not None else ""
 
 
-def receiver_text(ctx, call) -> str:
-    recv, _ = method_call(call)
-    return ctx.text(recv) if recv is not None else ""
-
-
 def is_optimizer(ctx, recv) -> bool:
     if recv is None:
         return False
@@ -133,10 +128,6 @@ def clears_grads_in(ctx, node) -> bool:
 
 def same_scope(ctx, a: int, b: int) -> bool:
     return ctx.facts.scope_id(a) == ctx.facts.scope_id(b)
-
-
-def in_range(node, pos: int) -> bool:
-    return node.start_byte <= pos < node.end_byte
 
 
 def model_is_mode_dependent(ctx, expr) -> bool | None:
