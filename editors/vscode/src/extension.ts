@@ -32,6 +32,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       lenses,
     ),
     server.onDidChangeRunning((up) => up && lenses.refresh()),
+    // The first lens query can reach the server before it has analysed the file (and comes back
+    // empty); new diagnostics mean a fresh analysis, so ask again then.
+    vscode.languages.onDidChangeDiagnostics((e) => {
+      if (e.uris.some((u) => u.scheme === 'file' || u.scheme === 'untitled')) lenses.refresh();
+    }),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (RESTART_SETTINGS.some((s) => e.affectsConfiguration(s))) {
         await srv.restart();
