@@ -43,34 +43,30 @@ def _find_torch_loss_sites(ctx) -> list[LossSite]:
     # (followed to what callers pass). Other plain-name calls are not losses: skip them cheaply.
     candidates = {name for name, bs in facts.bindings.items()
                   if any(b.kind == "param" or (b.value is not None and b"Loss" in b.value.text) for b in bs)}
-    for call in facts.calls:
-        fn = strip(call.child_by_field_name("function"))
-        if fn is None:
-            continue
-        ctor = None
-        if fn.type == "attribute":       # F.cross_entropy(out, y)
-            attr = fn.child_by_field_name("attribute")
-            if attr is None or facts.text(attr) not in _FUNCTIONAL_NAMES:
-                continue
+    # Only calls that can compute a loss: F.cross_entropy(...), cross_entropy(...) imported,
+    # criterion(...) of a name that may hold a loss object, nn.CrossEntropyLoss()(...).
+    found = []
+    for name in _FUNCTIONAL_NAMES:
+        for call, _recv in facts.method_calls(name):
             q = facts.callee_qual(call)
-            if q is None or not q.startswith("torch.nn.functional."):
-                continue  # nn.CrossEntropyLoss(weight): the constructor, not a loss computation
-        elif fn.type == "identifier":    # criterion(out, y) / cross_entropy(out, y)
-            name = facts.text(fn)
-            if name in facts.imports:
-                q = facts.callee_qual(call)
-                if q is None or not q.startswith("torch.nn.functional."):
-                    continue
-            elif name in candidates:
-                q, ctor = values.instance(fn)
-                if ctor is None or ctor is call:
-                    continue
-            else:
-                continue
-        elif fn.type == "call":          # nn.CrossEntropyLoss()(out, y)
-            q, ctor = facts.callee_qual(fn), fn
-        else:
-            continue
+            if q is not None and q.startswith("torch.nn.functional."):
+                found.append((call, q, None))
+    for name, calls in facts.plain_name_calls().items():
+        if name in facts.imports:
+            q = facts.callee_qual(calls[0])  # an imported name means one thing in the file
+            if q is not None and q.startswith("torch.nn.functional."):
+                found.extend((call, q, None) for call in calls)
+        elif name in candidates:
+            for call in calls:
+                q, ctor = values.instance(call.child_by_field_name("function"))
+                if ctor is not None and ctor is not call:
+                    found.append((call, q, ctor))
+    for call in facts.calls_of_calls():
+        fn = strip(call.child_by_field_name("function"))
+        if fn is not None and fn.type == "call":
+            found.append((call, facts.callee_qual(fn), fn))
+    found.sort(key=lambda f: (f[0].start_byte, -f[0].end_byte))
+    for call, q, ctor in found:
         kind = TORCH_LOSSES.get(q)
         if kind is None:
             continue

@@ -49,37 +49,40 @@ def events(ctx) -> list[Event]:
     if cached is not None:
         return cached
     out = []
-    for call in ctx.facts.calls:
-        recv, method = method_call(call)
-        if method is None:
-            continue
-        if method == "backward":
-            out.append(Event("backward", call, ctx.text(recv) if recv is not None else "", call.start_byte))
-        elif method == "step":
-            pos, kw = args_of(call)
-            if is_optimizer(ctx, recv):
-                out.append(Event("step", call, ctx.text(recv), call.start_byte,
-                                 closure=bool(pos) or "closure" in kw))
-            elif pos and recv is not None and "scaler" in ctx.text(recv).lower():
-                # GradScaler.step(optimizer): the optimizer steps here.
-                out.append(Event("step", call, ctx.text(pos[0]), call.start_byte))
-        elif method == "zero_grad":
-            out.append(Event("zero_grad", call, ctx.text(recv) if recv is not None else "", call.start_byte))
-        elif method in ("eval", "train") and recv is not None:
-            pos, kw = args_of(call)
-            arg = pos[0] if pos else kw.get("mode")
-            kind = method
-            if method == "train" and arg is not None and ctx.text(arg) == "False":
-                kind = "eval"
-            elif method == "train" and arg is not None and ctx.text(arg) != "True":
-                kind = "mode"  # model.train(flag): the mode is unknown from here on
-            out.append(Event(kind, call, object_name(ctx, recv), call.start_byte))
+    facts = ctx.facts
+    for method in ("backward", "step", "zero_grad", "eval", "train"):
+        for call, recv in facts.method_calls(method):
+            _event(ctx, out, call, recv, method)
     # `p.grad = None` / `p.grad.zero_()` also clear gradients.
     for node in _manual_zeroing(ctx):
         out.append(Event("zero_grad", node, "", node.start_byte))
-    out.sort(key=lambda e: e.pos)
+    out.sort(key=lambda e: (e.pos, -e.call.end_byte))  # `m.eval().train()`: outer call first
     ctx.values._training_events = out
     return out
+
+
+def _event(ctx, out, call, recv, method):
+    if method == "backward":
+        out.append(Event("backward", call, ctx.text(recv) if recv is not None else "", call.start_byte))
+    elif method == "step":
+        pos, kw = args_of(call)
+        if is_optimizer(ctx, recv):
+            out.append(Event("step", call, ctx.text(recv), call.start_byte,
+                             closure=bool(pos) or "closure" in kw))
+        elif pos and recv is not None and "scaler" in ctx.text(recv).lower():
+            # GradScaler.step(optimizer): the optimizer steps here.
+            out.append(Event("step", call, ctx.text(pos[0]), call.start_byte))
+    elif method == "zero_grad":
+        out.append(Event("zero_grad", call, ctx.text(recv) if recv is not None else "", call.start_byte))
+    elif method in ("eval", "train") and recv is not None:
+        pos, kw = args_of(call)
+        arg = pos[0] if pos else kw.get("mode")
+        kind = method
+        if method == "train" and arg is not None and ctx.text(arg) == "False":
+            kind = "eval"
+        elif method == "train" and arg is not None and ctx.text(arg) != "True":
+            kind = "mode"  # model.train(flag): the mode is unknown from here on
+        out.append(Event(kind, call, object_name(ctx, recv), call.start_byte))
 
 
 def _manual_zeroing(ctx):

@@ -28,17 +28,13 @@ def check(ctx):
                 site.input, "This model's forward() ends in a sigmoid, but BCEWithLogitsLoss "
                 "applies the sigmoid itself: return the raw logits from forward().",
                 related=related + [Related(cls_loc, "sigmoid at the end of forward()")])
-    for call in ctx.facts.calls:
-        fn = call.child_by_field_name("function")
-        # cheap text test first: only calls spelled ...sigmoid / ...expit can be one
-        if fn is not None and fn.text.endswith((b"sigmoid", b"expit")) \
-                and ctx.facts.callee_qual(call) in SIGMOID_FUNCS:
-            pos, _ = args_of(call)
-            if pos:
-                tags, applied = ctx.values.tags(pos[0])
-                if SIGMOID in tags and applied is not None and applied != call:
-                    yield ctx.finding(call, "Sigmoid applied to a value that is already a sigmoid "
-                                      "output.", related=[ctx.related(applied, "first sigmoid")])
+    for call in ctx.facts.calls_to(SIGMOID_FUNCS):
+        pos, _ = args_of(call)
+        if pos:
+            tags, applied = ctx.values.tags(pos[0])
+            if SIGMOID in tags and applied is not None and applied != call:
+                yield ctx.finding(call, "Sigmoid applied to a value that is already a sigmoid "
+                                  "output.", related=[ctx.related(applied, "first sigmoid")])
     for comp in keras_compiles(ctx):
         if comp.from_logits and comp.expects == KSIGMOID:
             tag, node, _layer = keras_output(ctx, comp.model)

@@ -29,7 +29,7 @@ def check(ctx):
     checked = _checked_scopes(ctx)
     if -1 in checked:
         return
-    for call in facts.calls:
+    for call in _candidate_calls(facts):
         if facts.scope_id(call.start_byte) in checked or _outer_checked(ctx, call, checked):
             continue
         if _under_gpu_condition(ctx, call):
@@ -65,6 +65,19 @@ def check(ctx):
                               (ctx.edit(node, f"({_guarded(value, torch_name)})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
+
+
+_DEVICE_KEYWORD = re.compile(rb"\b(?:device|map_location)\s*=(?!=)")
+
+
+def _candidate_calls(facts) -> list:
+    """The only calls that can place something on a device: `.cuda()`, `.to(...)`,
+    `torch.device(...)` and calls with a `device=` / `map_location=` argument."""
+    # `a.to(x).cuda()`: two calls start together; keep both, outer first.
+    calls = [c for c, _r in facts.method_calls("cuda")] + [c for c, _r in facts.method_calls("to")]
+    calls += facts.calls_to({"torch.device"}) + facts.calls_at_text(_DEVICE_KEYWORD)
+    unique = {(c.start_byte, c.end_byte): c for c in calls}
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[0], -k[1]))]
 
 
 def _checked_scopes(ctx) -> set:

@@ -51,9 +51,12 @@ def _dim(ctx, softmax_call, default=None):
     return value if value is not None else "unknown"
 
 
+_CHECKED = {"keras.layers.Dense", "keras.Sequential", "keras.models.Sequential", "torch.nn.Sequential"}
+
+
 def check(ctx):
     facts = ctx.facts
-    for call in facts.calls:
+    for call in facts.calls_to(_CHECKED):
         q = facts.callee_qual(call) or ""
         if q == "keras.layers.Dense":
             tag, node = keras_activation(facts, call)
