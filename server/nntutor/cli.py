@@ -147,9 +147,25 @@ def _content(args) -> int:
 
 
 def _lsp(args) -> int:
-    from .lsp.server import run
+    # Until `initialize` is answered the editor waits, and most of that wait is importing
+    # pygls/lsprotocol (~570 attrs classes). Two things make it cheaper, both undone once the
+    # answer is out (`NNTutorServer.end_startup`): the generated source attrs/cattrs compile on
+    # every start comes from a disk memo (lsp/codecache.py), and the garbage collector is off:
+    # its collections during the import (~100 ms) free next to nothing.
+    import gc
 
-    run(log_file=args.log_file)
+    from .lsp import codecache
+
+    gc.disable()
+    cache = codecache.install()
+    try:
+        from .lsp.server import run
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        gc.enable()
+        raise
+    run(log_file=args.log_file, code_cache=cache, gc_paused=True)
     return 0
 
 

@@ -268,6 +268,12 @@ class Facts:
         out.sort(key=_call_order)
         return out
 
+    def calls_by_last_name(self) -> dict[str, list]:
+        """callee's last name -> its calls in document order (`f(...)` and `x.f(...)`)."""
+        if self._calls_by_last is None:
+            self._index_calls()
+        return self._calls_by_last
+
     def calls_to(self, quals) -> list:
         """Calls whose callee resolves to one of the qualified names `quals` (any spelling:
         `nn.Softmax`, `torch.nn.Softmax`, an alias from `from torch.nn import Softmax as S`)."""

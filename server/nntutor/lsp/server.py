@@ -14,6 +14,7 @@ hovers; a hover never re-analyses.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import time
@@ -225,6 +226,24 @@ class NNTutorServer(LanguageServer):
         self.push_diagnostics = True
         self.root: Path | None = None
         self.indexed_paths: set[str] = set()   # open documents whose model classes are indexed
+        # Start-up measures (see `run` and cli._lsp), ended once `initialize` is answered.
+        self.code_cache = None
+        self.gc_paused = False
+
+    def end_startup(self) -> None:
+        """Restore `compile` (saving the code cache) and turn the garbage collector back on,
+        with everything allocated so far frozen: the ~570 lsprotocol classes and the rest of
+        start-up live as long as the server, so later collections need not scan them."""
+        cache, self.code_cache = self.code_cache, None
+        if cache is not None:
+            cache.close()
+            log.info("code cache: %d hits, %d misses%s%s", cache.hits, cache.misses,
+                     ", saved" if cache.saved else "",
+                     f"; {cache.load_error or cache.save_error}" if cache.load_error or cache.save_error else "")
+        if self.gc_paused:
+            self.gc_paused = False
+            gc.freeze()
+            gc.enable()
 
     # -- configuration ------------------------------------------------------------------
     def apply_settings(self, settings) -> None:
@@ -503,6 +522,9 @@ def initialize(ls: NNTutorServer, params: lsp.InitializeParams):
         ls.root = Path(_path_of(root))
         ls.base_config = load_config(ls.root)
     ls.apply_settings(params.initialization_options or {})
+    # pygls sends the response right after this returns, in the same callback chain: end the
+    # start-up measures just after it.
+    asyncio.get_running_loop().call_soon(ls.end_startup)
 
 
 @server.feature(lsp.INITIALIZED)
@@ -740,14 +762,20 @@ def _get(obj, key):
     return getattr(obj, key, None)
 
 
-def run(log_file: Path | None = None) -> None:
+def run(log_file: Path | None = None, code_cache=None, gc_paused: bool = False) -> None:
+    """Serve over stdio. `code_cache` (lsp/codecache.py) and `gc_paused` are the start-up
+    measures `nntutor lsp` took before importing this module; ended after `initialize`."""
+    server.code_cache, server.gc_paused = code_cache, gc_paused
     logging.basicConfig(filename=str(log_file) if log_file else None,
                         level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # pygls logs every message body it sends at INFO: never wanted, even with a log file (a
     # publishDiagnostics of a big file is hundreds of kB).
     logging.getLogger("pygls").setLevel(logging.WARNING)
-    server.start_io()
+    try:
+        server.start_io()
+    finally:
+        server.end_startup()  # the client left before initialize
     server.analysis_pool.shutdown(wait=False, cancel_futures=True)
     server.facts_pool.shutdown(wait=False, cancel_futures=True)
     if not server.protocol._shutdown:

@@ -230,14 +230,16 @@ class Flow:
         self._named_calls = None
 
     # -- calls ----------------------------------------------------------------------------
-    def named_calls(self) -> list:
-        """[(call, callee_name)] for every call, in document order (computed once)."""
-        if self._named_calls is None:
-            self._named_calls = [(c, callee_name(c)) for c in self.facts.calls]
-        return self._named_calls
+    def calls_where(self, wanted) -> list:
+        """[(call, callee_name)] for the calls whose callee's last name passes `wanted(name)`,
+        in document order: the names are tested once each, not every call."""
+        index = self.facts.calls_by_last_name()
+        out = [(c, n) for n, calls in index.items() if wanted(n) for c in calls]
+        out.sort(key=lambda cn: (cn[0].start_byte, -cn[0].end_byte))
+        return out
 
     def calls_named(self, names) -> list:
-        return [c for c, n in self.named_calls() if n in names]
+        return self.facts.calls_ending(*names)
 
     # -- names ----------------------------------------------------------------------------
     def reaching(self, name: str, pos: int):
@@ -274,7 +276,7 @@ class Flow:
                 if base is not None:
                     muts.setdefault(self.text(base), []).append(
                         (node.start_byte, self.facts.scope_id(node.start_byte), right))
-            for call in self.facts.calls:
+            for call in self.facts.calls_at_text(_INPLACE_TRUE):
                 _, kw = args_of(call)
                 inplace = kw.get("inplace")
                 if inplace is None or self.text(inplace) != "True":
@@ -883,14 +885,29 @@ class Flow:
     def calls_on(self, name: str) -> list:
         """[(call, method, receiver)] for every `name.method(...)`, in document order."""
         if self._calls_on is None:
-            index: dict = {}
-            for call in self.facts.calls:
-                recv, m = method_call(call)
-                recv = strip(recv)
-                if recv is not None and recv.type == "identifier":
-                    index.setdefault(self.text(recv), []).append((call, m, recv))
-            self._calls_on = index
-        return self._calls_on.get(name, [])
+            self._calls_on = {}
+        found = self._calls_on.get(name)
+        if found is None:
+            # Search the text for `name.` instead of walking every call: asked for a few names.
+            found = []
+            root = self.facts.doc.tree.root_node
+            for m in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\b", self.facts.doc.data):
+                node = root.descendant_for_byte_range(m.start(), m.end())
+                if node is None or node.type != "identifier":
+                    continue
+                recv = node
+                while recv.parent is not None and recv.parent.type == "parenthesized_expression":
+                    recv = recv.parent
+                attr = recv.parent
+                if attr is None or attr.type != "attribute" or attr.child_by_field_name("object") != recv:
+                    continue
+                call = attr.parent
+                if call is None or call.type != "call" or call.child_by_field_name("function") != attr:
+                    continue
+                meth = attr.child_by_field_name("attribute")
+                found.append((call, self.text(meth) if meth is not None else None, node))
+            self._calls_on[name] = found
+        return found
 
     def referenced_after(self, fit: FitEvent) -> bool:
         """The fitted object's name is read anywhere after the fit (layers used inside a model)."""
@@ -919,10 +936,8 @@ class Flow:
         if self._resamples is not None:
             return self._resamples
         out = []
-        for call, name in self.named_calls():
-            if name is None or not (name in ("resample", "fit_resample", "fit_sample")
-                                    or set(tokens(name)) & AUGMENT_WORDS):
-                continue
+        for call, name in self.calls_where(lambda name: name in ("resample", "fit_resample", "fit_sample")
+                                           or bool(set(tokens(name)) & AUGMENT_WORDS)):
             q = self.facts.callee_qual(call)
             pos, kw = args_of(call)
             fn = strip(call.child_by_field_name("function"))
@@ -943,6 +958,9 @@ class Flow:
                 out.append((call, short(cq), 1.0))
         self._resamples = out
         return out
+
+
+_INPLACE_TRUE = re.compile(rb"\binplace\s*=\s*True\b")
 
 
 def callee_name(call) -> str | None:

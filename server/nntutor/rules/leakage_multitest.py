@@ -66,10 +66,9 @@ def _selection_loops(ctx, fl):
     reported_loops = set()
     if not facts.loops:
         return
-    for call, name in fl.named_calls():
-        if name is None or not (name in ("score", "evaluate") or name.endswith(_METRIC_SUFFIXES)
-                                or name in _METRIC_EXTRA or set(tokens(name)) & _EVAL_WORDS):
-            continue
+    for call, name in fl.calls_where(lambda name: name in ("score", "evaluate")
+                                     or name.endswith(_METRIC_SUFFIXES) or name in _METRIC_EXTRA
+                                     or bool(set(tokens(name)) & _EVAL_WORDS)):
         loops = facts.loops_containing(call.start_byte)
         if not loops:
             continue
