@@ -122,7 +122,7 @@ class Facts:
         self._called_calls: list | None = None
         self._binding_index: dict[tuple[str, int], tuple[list[int], list[Binding]]] | None = None
         self._module_last: dict[str, Binding] | None = None
-        self._no_grad_ranges: list[tuple[int, int]] | None = None
+        self._no_grad_ranges: Nested | None = None
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):
@@ -325,22 +325,33 @@ class Facts:
             out.append(call)
         return out
 
+    def _no_grad_regions(self) -> "Nested":
+        """`with torch.no_grad()/inference_mode()` blocks and functions decorated with them."""
+        if self._no_grad_ranges is None:
+            nodes = [w for w in self.withs if self._is_no_grad_with(w)]
+            for func in self.functions:
+                parent = func.parent
+                if parent is not None and parent.type == "decorated_definition" and any(
+                        dec.type == "decorator" and _NO_GRAD_RE(self.text(dec)) for dec in parent.named_children):
+                    nodes.append(func)
+            nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
+            self._no_grad_ranges = Nested(nodes)
+        return self._no_grad_ranges
+
     def in_no_grad(self, pos: int) -> bool:
         """Inside `with torch.no_grad()/inference_mode()` or a function decorated with them."""
-        if self._no_grad_ranges is None:
-            self._no_grad_ranges = [(w.start_byte, w.end_byte) for w in self.withs if self._is_no_grad_with(w)]
-        for start, end in self._no_grad_ranges:
-            if start < pos < end:
-                return True
-        func = self.function_at(pos)
-        while func is not None:
-            parent = func.parent
-            if parent is not None and parent.type == "decorated_definition":
-                for dec in parent.named_children:
-                    if dec.type == "decorator" and _NO_GRAD_RE(self.text(dec)):
-                        return True
-            func = self.function_at(func.start_byte)
-        return False
+        return self._no_grad_regions().innermost(pos) >= 0
+
+    def calls_in_no_grad(self) -> list:
+        """Every call inside a no_grad region, in document order."""
+        regions = self._no_grad_regions()
+        out, last_end = [], -1
+        for node in regions.nodes:  # outer regions first: skip those nested in one already taken
+            if node.end_byte <= last_end:
+                continue
+            out.extend(c for c in self.calls_in(node) if c.start_byte > node.start_byte)
+            last_end = node.end_byte
+        return out
 
     def _is_no_grad_with(self, w) -> bool:
         clause = w.named_children[0] if w.named_children else None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from ..findings import Severity
 from ..values import method_call
@@ -35,8 +36,8 @@ def check(ctx):
         if model_is_mode_dependent(ctx, obj) is False:
             continue  # no dropout / batch norm: training in eval mode changes nothing
         loops = [lp for lp in facts.loops_containing(node.start_byte)
-                 if any(lp.start_byte < b < lp.end_byte for b in backwards)
-                 or any(c.start_byte in trainers for c in facts.calls_in(lp))]
+                 if _any_within(backwards, lp.start_byte, lp.end_byte)
+                 or _any_within(trainers, lp.start_byte - 1, lp.end_byte)]
         if not loops:
             continue
         loop = loops[-1]
@@ -77,24 +78,35 @@ def _training_helpers(ctx, backwards) -> set:
             if name is not None:
                 names.add(ctx.text(name))
             fn = ctx.facts.function_at(fn.start_byte)
-    return {c.start_byte for n in names for c in calls_to(ctx, n)}
+    return sorted({c.start_byte for n in names for c in calls_to(ctx, n)})
 
 
-_PARAMS = re.compile(r"([A-Za-z_][\w.]*)\.(?:named_)?parameters\(")
+def _any_within(sorted_positions, start, end) -> bool:
+    """Some position p with start < p < end (positions sorted)."""
+    i = bisect_right(sorted_positions, start)
+    return i < len(sorted_positions) and sorted_positions[i] < end
+
+
+_PARAMS = re.compile(rb"([A-Za-z_][\w.]*)\.(?:named_)?parameters\(")
 _OPTIMIZERS = re.compile(r"optim|Adam|SGD|RMSprop|Adagrad|LBFGS|Lion|Adafactor")
 
 
 def _optimized_models(ctx):
     """Names whose parameters go to an optimizer built in this file; None when none is built here."""
     found = None
-    for call in ctx.facts.calls:
-        fn = call.child_by_field_name("function")
-        args = call.child_by_field_name("arguments")
-        if fn is None or args is None or not _OPTIMIZERS.search(ctx.text(fn)):
-            continue
-        names = set(_PARAMS.findall(ctx.text(args)))
-        if names:
-            found = (found or set()) | names
+    root = ctx.doc.tree.root_node
+    for m in _PARAMS.finditer(ctx.doc.data):
+        node = root.descendant_for_byte_range(m.start(), m.start())
+        # Any call around `x.parameters()` whose callee looks like an optimizer takes them.
+        while node is not None and node.type not in ("block", "module"):
+            if node.type == "call":
+                fn = node.child_by_field_name("function")
+                args = node.child_by_field_name("arguments")
+                if fn is not None and args is not None and args.start_byte <= m.start() \
+                        and _OPTIMIZERS.search(ctx.text(fn)):
+                    found = (found or set()) | {m.group(1).decode("utf-8", "replace")}
+                    break
+            node = node.parent
     return found
 
 

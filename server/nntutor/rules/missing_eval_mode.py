@@ -11,13 +11,11 @@ from ._training import events, model_is_mode_dependent, statement_of
 def check(ctx):
     facts = ctx.facts
     reported = set()
-    for call in facts.calls:
+    for call in facts.calls_in_no_grad():
         fn = strip(call.child_by_field_name("function"))
         if fn is None or fn.type != "identifier":
             continue
         name = ctx.text(fn)
-        if not facts.in_no_grad(call.start_byte):
-            continue
         dependent = _mode_dependent(ctx, fn, name, call)
         if not dependent:
             continue

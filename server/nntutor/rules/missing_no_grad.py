@@ -16,18 +16,23 @@ def check(ctx):
         return
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
     reported = set()
-    for call in facts.calls:
-        fn = strip(call.child_by_field_name("function"))
-        if fn is None or fn.type != "identifier":
+    free_of: dict = {}  # innermost loop -> the loops around it that do not backpropagate
+    calls = [c for cs in facts.plain_name_calls().values() for c in cs]
+    calls.sort(key=lambda c: (c.start_byte, -c.end_byte))
+    for call in calls:
+        fn = call.child_by_field_name("function")
+        inner = facts.innermost_loop(call.start_byte)
+        if inner is None or inner.start_byte in reported:
             continue
-        loops = facts.loops_containing(call.start_byte)
-        if not loops or loops[-1].start_byte in reported or facts.in_no_grad(call.start_byte):
-            continue
-        # The outermost loop around the call that does not backpropagate: an eval loop nested
-        # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
-        free = [lp for lp in loops if not any(lp.start_byte < b < lp.end_byte for b in backwards)
-                and not _INPUT_GRADS.search(ctx.text(lp))]
-        if not free or free[-1] != loops[-1]:
+        if inner.start_byte not in free_of:
+            loops = facts.loops_containing(call.start_byte)
+            # The outermost loop around the call that does not backpropagate: an eval loop nested
+            # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
+            free = [lp for lp in loops if not any(lp.start_byte < b < lp.end_byte for b in backwards)
+                    and not _INPUT_GRADS.search(ctx.text(lp))]
+            free_of[inner.start_byte] = free if free and free[-1] == loops[-1] else None
+        free = free_of[inner.start_byte]
+        if free is None or facts.in_no_grad(call.start_byte):
             continue
         name = ctx.text(fn)
         if not _is_model_object(ctx, fn, name, call.start_byte):
@@ -36,7 +41,7 @@ def check(ctx):
             continue
         if function_called_under_no_grad(ctx, call.start_byte) or _in_grad_mode_block(ctx, call.start_byte):
             continue
-        reported.add(loops[-1].start_byte)
+        reported.add(inner.start_byte)
         stmt = statement_of(free[0])
         torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
         fix = None
@@ -76,7 +81,7 @@ def _grad_disabled_elsewhere(ctx):
     data = ctx.doc.data
     if re.search(rb"requires_grad(_\(\s*False|\s*=\s*False)", data):
         return True
-    for call in ctx.facts.calls:
+    for call in ctx.facts.calls_ending("set_grad_enabled"):
         q = ctx.facts.callee_qual(call) or ""
         if q.endswith("set_grad_enabled") and call.parent is not None and call.parent.type == "expression_statement":
             return True
