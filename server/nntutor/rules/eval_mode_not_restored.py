@@ -87,7 +87,8 @@ def _any_within(sorted_positions, start, end) -> bool:
     return i < len(sorted_positions) and sorted_positions[i] < end
 
 
-_PARAMS = re.compile(rb"([A-Za-z_][\w.]*)\.(?:named_)?parameters\(")
+_PARAMS = re.compile(rb"\.(?:named_)?parameters\(")
+_NAME_BYTES = frozenset(bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 _OPTIMIZERS = re.compile(r"optim|Adam|SGD|RMSprop|Adagrad|LBFGS|Lion|Adafactor")
 
 
@@ -95,16 +96,25 @@ def _optimized_models(ctx):
     """Names whose parameters go to an optimizer built in this file; None when none is built here."""
     found = None
     root = ctx.doc.tree.root_node
-    for m in _PARAMS.finditer(ctx.doc.data):
-        node = root.descendant_for_byte_range(m.start(), m.start())
+    data = ctx.doc.data
+    for m in _PARAMS.finditer(data):
+        # the receiver, scanned backwards (a leading [\w.]* in the pattern makes the regex
+        # engine retry at every identifier of the file)
+        start = m.start()
+        while start > 0 and data[start - 1:start] in _NAME_BYTES:
+            start -= 1
+        name = data[start:m.start()].decode("utf-8", "replace")
+        if not name or not (name[0].isalpha() or name[0] == "_"):
+            continue
+        node = root.descendant_for_byte_range(start, start)
         # Any call around `x.parameters()` whose callee looks like an optimizer takes them.
         while node is not None and node.type not in ("block", "module"):
             if node.type == "call":
                 fn = node.child_by_field_name("function")
                 args = node.child_by_field_name("arguments")
-                if fn is not None and args is not None and args.start_byte <= m.start() \
-                        and _OPTIMIZERS.search(ctx.text(fn)):
-                    found = (found or set()) | {m.group(1).decode("utf-8", "replace")}
+                if fn is not None and args is not None \
+                        and args.start_byte <= start and _OPTIMIZERS.search(ctx.text(fn)):
+                    found = (found or set()) | {name}
                     break
             node = node.parent
     return found
