@@ -293,7 +293,11 @@ class Facts:
         root = self.doc.tree.root_node
         out = []
         seen = set()
-        for m in pattern.finditer(self.doc.data):
+        data = self.doc.data
+        for m in pattern.finditer(data):
+            before = data[m.start() - 1:m.start()] if m.start() > 0 else b""
+            if before.isalnum() or before == b"_":
+                continue  # inside a longer name (patterns start with a literal: `re` scans faster)
             node = root.descendant_for_byte_range(m.start(), m.start())
             while node is not None and node.type != "argument_list":
                 if node.type in ("module", "block", "function_definition", "class_definition"):

@@ -891,7 +891,11 @@ class Flow:
             # Search the text for `name.` instead of walking every call: asked for a few names.
             found = []
             root = self.facts.doc.tree.root_node
-            for m in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\b", self.facts.doc.data):
+            data = self.facts.doc.data
+            # (a literal first: a leading look-behind would make `re` try every position)
+            for m in re.finditer(re.escape(name.encode()) + rb"\b", data):
+                if m.start() > 0 and data[m.start() - 1:m.start()] in _NAME_OR_DOT:
+                    continue
                 node = root.descendant_for_byte_range(m.start(), m.end())
                 if node is None or node.type != "identifier":
                     continue
@@ -960,7 +964,8 @@ class Flow:
         return out
 
 
-_INPLACE_TRUE = re.compile(rb"\binplace\s*=\s*True\b")
+_NAME_OR_DOT = frozenset(bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_INPLACE_TRUE = re.compile(rb"inplace\s*=\s*True\b")
 
 
 def callee_name(call) -> str | None:

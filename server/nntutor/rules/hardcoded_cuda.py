@@ -67,7 +67,7 @@ def check(ctx):
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
 
 
-_DEVICE_KEYWORD = re.compile(rb"\b(?:device|map_location)\s*=(?!=)")
+_DEVICE_KEYWORD = re.compile(rb"(?:device|map_location)\s*=(?!=)")
 
 
 def _candidate_calls(facts) -> list:
