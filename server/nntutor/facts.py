@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from operator import attrgetter
 
 from .parsing import captures
 from .symbols import collect_imports, qualname
@@ -162,13 +163,18 @@ class Facts:
     def _index_bindings(self):
         index: dict[tuple[str, int], tuple[list[int], list[Binding]]] = {}
         module_last: dict[str, Binding] = {}
-        for name, entries in self.bindings.items():
-            for b in sorted(entries, key=lambda b: b.pos):
-                poses, items = index.setdefault((name, b.scope), ([], []))
-                poses.append(b.pos)
-                items.append(b)
-                if b.scope == -1:
-                    module_last[name] = b
+        # One stable sort of all bindings (equal positions keep their order of discovery).
+        everything = [b for entries in self.bindings.values() for b in entries]
+        everything.sort(key=attrgetter("pos"))
+        for b in everything:
+            key = (b.name, b.scope)
+            found = index.get(key)
+            if found is None:
+                found = index[key] = ([], [])
+            found[0].append(b.pos)
+            found[1].append(b)
+            if b.scope == -1:
+                module_last[b.name] = b
         self._binding_index, self._module_last = index, module_last
 
     def binding(self, name: str, pos: int) -> Binding | None:

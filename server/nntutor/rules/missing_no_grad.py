@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
 from ..values import strip
@@ -28,7 +29,7 @@ def check(ctx):
             loops = facts.loops_containing(call.start_byte)
             # The outermost loop around the call that does not backpropagate: an eval loop nested
             # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
-            free = [lp for lp in loops if not any(lp.start_byte < b < lp.end_byte for b in backwards)
+            free = [lp for lp in loops if not _any_within(backwards, lp.start_byte, lp.end_byte)
                     and not _INPUT_GRADS.search(ctx.text(lp))]
             free_of[inner.start_byte] = free if free and free[-1] == loops[-1] else None
         free = free_of[inner.start_byte]
@@ -50,6 +51,11 @@ def check(ctx):
         yield ctx.finding(
             call, f"`{name}` runs in eval mode outside torch.no_grad(): autograd still records "
             "the graph, costing memory and time for gradients nobody uses.", fix=fix)
+
+
+def _any_within(sorted_positions, start, end) -> bool:
+    i = bisect_right(sorted_positions, start)
+    return i < len(sorted_positions) and sorted_positions[i] < end
 
 
 # Gradients with respect to inputs (saliency, adversarial examples) need the graph.

@@ -8,13 +8,14 @@ from ._training import events, same_scope
 
 def check(ctx):
     evs = events(ctx)
+    backwards = [e for e in evs if e.kind == "backward"]
     for step in (e for e in evs if e.kind == "step"):
         if step.closure:
             continue  # step(closure) runs backward inside the closure
         loop = ctx.facts.innermost_loop(step.pos)
         if loop is None:
             continue
-        in_loop = [e for e in evs if e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte
+        in_loop = [e for e in backwards if loop.start_byte < e.pos < loop.end_byte
                    and same_scope(ctx, e.pos, step.pos)]
         if not in_loop:
             continue
