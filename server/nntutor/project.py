@@ -60,28 +60,17 @@ def _may_define_models(path: Path) -> bool:
     return b"class " in data and (b"Module" in data or b"Model" in data or b"Layer" in data)
 
 
-def _index_file(path: Path):
-    doc, _ = _load(path)
-    if doc is None:
-        return str(path), {}
-    return doc.path, {k: v.summary() for k, v in index_classes(doc.facts).items()}
+def _summaries(doc) -> dict:
+    return {k: v.summary() for k, v in index_classes(doc.facts).items()}
 
 
-_shared: dict = {}
+# A worker keeps the documents it parsed for the index pass, up to this much source, so the
+# analysis pass does not parse them again; past it, it re-reads (memory stays bounded).
+_KEEP_BYTES = 32 * 1024 * 1024
 
 
-def _init_worker(config, workspace) -> None:
-    """Give each worker the config and model index once, not with every file."""
-    _shared["config"], _shared["workspace"] = config, workspace
-
-
-def _analyze_path(path) -> Analysis:
-    return _analyze_file((path, _shared["config"], _shared["workspace"]))
-
-
-def _analyze_file(args) -> Analysis:
-    path, config, workspace = args
-    doc, problem = _load(path)
+def _analyze_loaded(path, loaded, config, workspace) -> Analysis:
+    doc, problem = loaded or _load(path)
     if doc is None:
         result = Analysis(str(path))
         result.notices.append(problem)
@@ -89,40 +78,115 @@ def _analyze_file(args) -> Analysis:
     return analyze(doc, config, workspace)
 
 
+def _worker(conn, paths: list, config) -> None:
+    """One worker process with a fixed share of the files: index its model classes, send them,
+    receive the whole workspace, then analyse its share and send each result."""
+    try:
+        docs: dict = {}
+        kept = 0
+        summaries = []
+        for path in paths:
+            if not _may_define_models(path):
+                continue
+            doc, problem = _load(path)
+            if doc is not None:
+                summaries.append((doc.path, _summaries(doc)))
+                if kept + len(doc.data) <= _KEEP_BYTES:
+                    docs[path] = (doc, problem)
+                    kept += len(doc.data)
+        conn.send(summaries)
+        workspace = conn.recv()
+        for path in paths:
+            conn.send((path, _analyze_loaded(path, docs.pop(path, None), config, workspace)))
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def _shares(files: list[Path], jobs: int) -> list[list[Path]]:
+    """Split files into `jobs` shares of similar total size (largest first, to the lightest)."""
+    sized = []
+    for f in files:
+        try:
+            sized.append((f.stat().st_size, f))
+        except OSError:
+            sized.append((0, f))
+    shares: list[list[Path]] = [[] for _ in range(jobs)]
+    loads = [0] * jobs
+    for size, f in sorted(sized, key=lambda sf: -sf[0]):
+        i = loads.index(min(loads))
+        shares[i].append(f)
+        loads[i] += size
+    return [s for s in shares if s]
+
+
+def _check_parallel(files: list[Path], config: Config, jobs: int, progress) -> list[Analysis]:
+    """Each worker parses its files once for both passes (the model index, then the analysis),
+    instead of a pool parsing every model file twice in two different processes."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    workers, conns = [], []
+    for share in _shares(files, jobs):
+        parent, child = multiprocessing.Pipe()
+        proc = multiprocessing.Process(target=_worker, args=(child, share, config), daemon=True)
+        proc.start()
+        child.close()
+        workers.append(proc)
+        conns.append(parent)
+    results: dict[Path, Analysis] = {}
+    try:
+        workspace = Workspace()
+        for conn in conns:  # every worker's classes before anyone analyses: cross-file facts
+            for path, classes in conn.recv():
+                workspace.add_file(path, classes)
+        for conn in conns:
+            conn.send(workspace)
+        pending = list(conns)
+        while pending:
+            for conn in wait(pending):
+                try:
+                    item = conn.recv()
+                except EOFError:
+                    item = None
+                if item is None:
+                    pending.remove(conn)
+                    continue
+                path, result = item
+                results[path] = result
+                if progress:
+                    progress(len(results), len(files))
+    except (EOFError, OSError):
+        pass  # a worker died before sending its index: what is missing is analysed below
+    finally:
+        for proc in workers:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+    missing = [f for f in files if f not in results]
+    if missing:  # a worker died (out of memory, killed): analyse what it left, here
+        results.update(zip(missing, _check_serial(missing, config, None)))
+    return [results[f] for f in files]
+
+
 def check_files(files: list[Path], config: Config, jobs: int | None = None, progress=None) -> list[Analysis]:
     jobs = jobs or os.cpu_count() or 1
-    parallel = jobs > 1 and len(files) >= PARALLEL_THRESHOLD
-    model_files = [f for f in files if _may_define_models(f)]
-    workspace = Workspace()
-    if parallel:
-        from concurrent.futures import ProcessPoolExecutor  # imported only when it pays off
+    if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
+        return _check_parallel(files, config, min(jobs, len(files)), progress)
+    return _check_serial(files, config, progress)
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for path, classes in pool.map(_index_file, model_files, chunksize=8):
-                workspace.add_file(path, classes)
-        results = []
-        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                                 initargs=(config, workspace)) as pool:
-            for i, result in enumerate(pool.map(_analyze_path, files, chunksize=8)):
-                results.append(result)
-                if progress:
-                    progress(i + 1, len(files))
-        return results
+
+def _check_serial(files: list[Path], config: Config, progress) -> list[Analysis]:
+    workspace = Workspace()
     docs: dict[Path, tuple] = {}
-    for f in model_files:
-        doc, problem = _load(f)
-        docs[f] = (doc, problem)
-        if doc is not None:
-            workspace.add_file(doc.path, index_classes(doc.facts))
+    for f in files:
+        if _may_define_models(f):
+            docs[f] = loaded = _load(f)
+            if loaded[0] is not None:
+                workspace.add_file(loaded[0].path, index_classes(loaded[0].facts))
     results = []
     for i, f in enumerate(files):
-        doc, problem = docs.get(f) or _load(f)
-        if doc is None:
-            result = Analysis(str(f))
-            result.notices.append(problem)
-        else:
-            result = analyze(doc, config, workspace)
-        results.append(result)
+        results.append(_analyze_loaded(f, docs.pop(f, None), config, workspace))
         if progress:
             progress(i + 1, len(files))
     return results

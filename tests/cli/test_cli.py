@@ -165,3 +165,38 @@ def test_parallel_many_files(tmp_path):
         (tmp_path / f"f{i}.py").write_text(BUGGY if i % 10 == 0 else CLEAN)
     data = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config", "-j", "2").stdout)
     assert data["files_checked"] == 40 and len(data["findings"]) == 4
+
+
+MODEL_FILE = '''import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
+'''
+
+TRAIN_FILE = '''import torch.nn as nn
+from models{i} import Net
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+loss = criterion(model(x), y)
+'''
+
+
+def test_parallel_workers_see_classes_from_each_others_files(tmp_path):
+    """Each worker indexes only its share of the files: the workspace they analyse with must
+    still hold every share's model classes (a softmax in models3.py reaches train3.py)."""
+    for i in range(15):
+        (tmp_path / f"models{i}.py").write_text(MODEL_FILE)
+        (tmp_path / f"train{i}.py").write_text(TRAIN_FILE.format(i=i) + "\n" * i)  # uneven sizes
+    parallel = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config", "-j", "2").stdout)
+    serial = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config", "-j", "1").stdout)
+    assert parallel == serial
+    hits = {Path(f["path"]).name for f in parallel["findings"] if f["rule"] == "double-softmax"}
+    assert hits == {f"train{i}.py" for i in range(15)}
