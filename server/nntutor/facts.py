@@ -121,6 +121,7 @@ class Facts:
         self._calls_by_method: dict[str, list] | None = None
         self._calls_by_last: dict[str, list] | None = None
         self._called_calls: list | None = None
+        self._receivers: dict[str, list] = {}
         self._binding_index: dict[tuple[str, int], tuple[list[int], list[Binding]]] | None = None
         self._module_last: dict[str, Binding] | None = None
         self._no_grad_ranges: Nested | None = None
@@ -234,7 +235,7 @@ class Facts:
                 attr = fn.child_by_field_name("attribute")
                 if attr is not None:
                     name = data[attr.start_byte:attr.end_byte].decode("utf-8", "replace")
-                    by_method.setdefault(name, []).append((call, fn.child_by_field_name("object")))
+                    by_method.setdefault(name, []).append((call, fn))  # receiver looked up on demand
                     by_last.setdefault(name, []).append(call)
             elif kind in ("call", "parenthesized_expression"):
                 called_calls.append(call)
@@ -257,12 +258,11 @@ class Facts:
         """(call, receiver) for every `receiver.method(...)` call, in document order."""
         if self._calls_by_method is None:
             self._index_calls()
-        return self._calls_by_method.get(method, [])
-
-    def all_method_calls(self) -> dict[str, list]:
-        if self._calls_by_method is None:
-            self._index_calls()
-        return self._calls_by_method
+        found = self._receivers.get(method)
+        if found is None:
+            found = self._receivers[method] = [(call, fn.child_by_field_name("object"))
+                                               for call, fn in self._calls_by_method.get(method, ())]
+        return found
 
     def calls_ending(self, *names: str) -> list:
         """Calls whose callee ends in one of `names` (`f(...)` or `x.y.f(...)`), in document order."""

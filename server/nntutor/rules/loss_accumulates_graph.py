@@ -75,8 +75,10 @@ def check(ctx):
         yield from _check_accumulation(ctx, aug, left, right)
     for binding in (b for bs in facts.bindings.values() for b in bs):
         # total = total + loss
+        if binding.kind != "assign" or binding.index is not None:
+            continue
         value = strip(binding.value)
-        if binding.kind != "assign" or binding.index is not None or value is None \
+        if value is None \
                 or value.type != "binary_operator" or ctx.text(value.child_by_field_name("operator")) != "+":
             continue
         left, right = value.child_by_field_name("left"), value.child_by_field_name("right")
@@ -90,15 +92,17 @@ def check(ctx):
 
 
 def _check_accumulation(ctx, stmt, left, value):
-    if ctx.facts.innermost_loop(stmt.start_byte) is None or ctx.facts.in_no_grad(stmt.start_byte) \
-            or function_called_under_no_grad(ctx, stmt.start_byte):
-        return
+    # cheapest tests first: most `+=` and `.append(...)` of a file have nothing to do with losses
     value = strip(value)
     if value is None or value.type not in ("identifier", "call", "attribute", "binary_operator"):
+        return
+    if ctx.facts.innermost_loop(stmt.start_byte) is None:
         return
     if value.type == "call" and method_call(value)[1] in _DETACHING:
         return
     if not _is_loss_tensor(ctx, value):
+        return
+    if ctx.facts.in_no_grad(stmt.start_byte) or function_called_under_no_grad(ctx, stmt.start_byte):
         return
     if _backwarded(ctx, ctx.text(left)):
         return  # building a total loss on purpose, then backpropagating it
