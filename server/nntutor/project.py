@@ -64,9 +64,10 @@ def _summaries(doc) -> dict:
     return {k: v.summary() for k, v in index_classes(doc.facts).items()}
 
 
-# A worker keeps the documents it parsed for the index pass, up to this much source, so the
-# analysis pass does not parse them again; past it, it re-reads (memory stays bounded).
-_KEEP_BYTES = 32 * 1024 * 1024
+# Documents parsed for the index pass are kept for the analysis pass up to this much source;
+# past it they are parsed again. A tree with its facts takes about 45 bytes per source byte, so
+# this bounds what is kept at about 90 MB per process.
+_KEEP_BYTES = 2 * 1024 * 1024
 
 
 def _analyze_loaded(path, loaded, config, workspace) -> Analysis:
@@ -179,11 +180,15 @@ def check_files(files: list[Path], config: Config, jobs: int | None = None, prog
 def _check_serial(files: list[Path], config: Config, progress) -> list[Analysis]:
     workspace = Workspace()
     docs: dict[Path, tuple] = {}
+    kept = 0
     for f in files:
         if _may_define_models(f):
-            docs[f] = loaded = _load(f)
+            loaded = _load(f)
             if loaded[0] is not None:
                 workspace.add_file(loaded[0].path, index_classes(loaded[0].facts))
+                if kept + len(loaded[0].data) <= _KEEP_BYTES:
+                    docs[f] = loaded
+                    kept += len(loaded[0].data)
     results = []
     for i, f in enumerate(files):
         results.append(_analyze_loaded(f, docs.pop(f, None), config, workspace))
