@@ -101,3 +101,39 @@ async def test_random_edits_match_a_from_scratch_analysis(rclient, tmp_path, dat
 
     rclient.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
     assert not server_errors(rclient)
+
+
+# -- comment / blank-line edits, each published before the next ---------------------------------
+# The server may answer these by moving the previous analysis (nntutor.incremental) instead of
+# analysing again; the answer must still equal a from-scratch analysis, version by version.
+TRIVIA = ["# note\n", "    # indented note\n", "\n", "  # trailing", "#", " ", "# nntutor: ignore\n",
+          "# F.softmax(x)\n", "# ñandú 😀\n", "        # deep\n"]
+
+
+@st.composite
+def trivia(draw, text: str):
+    lines = text.split("\n")
+    line = draw(st.integers(0, len(lines) - 1))
+    if draw(st.booleans()) and lines[line].lstrip().startswith("#"):   # remove a comment line
+        return (line, 0, line + 1, 0, "")
+    width = len(lines[line].encode("utf-16-le")) // 2
+    char = draw(st.sampled_from([0, width]))
+    return (line, char, line, char, draw(st.sampled_from(TRIVIA)))
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+async def test_comment_edits_match_a_from_scratch_analysis(rclient, tmp_path, data):
+    uri = (tmp_path / f"trivia{next(_docs)}.py").as_uri()
+    text = BASE + "for x, y in loader:\n    loss = criterion(model(x), y)\n    loss.backward()\n"
+    open_doc(rclient, uri, text)
+    await wait_published(rclient, uri, 1, timeout=30)
+    for version in range(2, 2 + data.draw(st.integers(1, 5), label="edits")):
+        e = data.draw(trivia(text))
+        text = apply_change(text, *e)
+        change(rclient, uri, version, e)
+        published = await wait_published(rclient, uri, version, timeout=30)
+        assert sorted(key(d) for d in published.diagnostics) == expected_keys(text, uri)
+    rclient.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
+    assert not server_errors(rclient)

@@ -39,9 +39,14 @@ from . import actions
 from .convert import DOCS_BASE, diagnostic
 
 log = logging.getLogger("nntutor.lsp")
+# Debounce: while edits keep coming, wait as long as the last pass on this document took
+# (COST_FACTOR x its cost, at least LEADING_S, at most MAX_DEBOUNCE_S): a small file whose pass
+# takes a few ms is analysed almost at once, a big one is not analysed per keystroke only to
+# throw the result away. DEBOUNCE_S stands in for the cost before the first pass.
 DEBOUNCE_S = 0.12
-LEADING_S = 0.005   # a lone edit after a pause is analysed almost at once
+LEADING_S = 0.005   # shortest wait; also for a lone edit after a pause (leading edge)
 IDLE_S = 0.4        # ... where a pause is this long without edits
+COST_FACTOR = 1.0
 MAX_DEBOUNCE_S = 1.5
 CONCEPTS_REQUEST = "nntutor/concepts"
 QUIZ_ITEMS_REQUEST = "nntutor/quizItems"
@@ -340,7 +345,40 @@ class NNTutorServer(LanguageServer):
         for u in uris:
             self.cell_owner[u] = nb_uri
         version = (nb.doc.version + 1) if nb.doc is not None else 0
+        old = nb.doc
         nb.doc = Document.from_cells(cells, path=_path_of(nb_uri), version=version)
+        if old is not None:
+            self.carry_over(nb_uri, old, nb.doc)
+
+    def carry_over(self, key: str, before: Document, after: Document) -> None:
+        """`after` is `before` edited. If the analysis of `before` is cached and the edit only
+        touched comments or blank space (nntutor.incremental decides, soundly), cache that
+        analysis moved onto `after`: no pass is needed for this version."""
+        cached = self.results.get(key)
+        if cached is None or cached[0] is not before.data:
+            return
+        from ..incremental import reuse
+
+        try:
+            moved = reuse(before, after, cached[1])
+        except Exception:  # a bug here must not cost more than the full pass it would save
+            log.exception("reusing the analysis of %s failed", key)
+            return
+        if moved is None:
+            return
+        self.results[key] = (after.data, moved)
+        if after.path in self.indexed_paths:
+            # Its model classes (locations included) are indexed for other documents: refresh
+            # them in the analysis thread, as a full pass would have done first.
+            self.analysis_pool.submit(self._reindex, key, after.snapshot())
+
+    def _reindex(self, key: str, snap: Document) -> None:
+        live = self.doc_for(key)
+        if live is not None and live.data is snap.data:  # else a newer pass indexes it
+            try:
+                self.index_models(snap)
+            except Exception:
+                log.exception("indexing %s failed", key)
 
     def schedule(self, uri: str, delay: float | None = None) -> None:
         """Debounced diagnostics: the latest version wins, stale results are never published.
@@ -351,10 +389,14 @@ class NNTutorServer(LanguageServer):
             now = time.monotonic()
             idle = now - self.last_change.get(key, float("-inf")) > IDLE_S
             self.last_change[key] = now
-            if idle and key not in self.pending:
+            doc, cached = self.doc_for(key), self.results.get(key)
+            if doc is not None and cached is not None and cached[0] is doc.data:
+                delay = 0  # carried over from the previous version (`carry_over`): just send it
+            elif idle and key not in self.pending:
                 delay = LEADING_S  # first edit after a pause: answer at once (leading edge)
             else:
-                delay = max(DEBOUNCE_S, min(MAX_DEBOUNCE_S, 0.5 * self.costs.get(key, 0.0)))
+                cost = self.costs.get(key, DEBOUNCE_S)
+                delay = min(MAX_DEBOUNCE_S, max(LEADING_S, COST_FACTOR * cost))
         task = self.pending.pop(key, None)
         if task is not None:
             task.cancel()
@@ -580,9 +622,12 @@ def did_change(ls: NNTutorServer, params: lsp.DidChangeTextDocumentParams):
         # text as the client has it, then re-blank (`replace` still re-parses incrementally).
         text = apply_changes(ls.raw_texts[uri], params.content_changes)
         ls.raw_texts[uri] = text
+        before = doc.snapshot()
         doc.replace(_prepare(uri, text))
+        ls.carry_over(uri, before, doc)
     else:
         for change in params.content_changes:
+            before = doc.snapshot()  # each change on its own: a cached analysis follows them
             if isinstance(change, lsp.TextDocumentContentChangePartial):
                 idx = doc.index
                 start = idx.offset_of_utf16(change.range.start.line, change.range.start.character)
@@ -592,6 +637,7 @@ def did_change(ls: NNTutorServer, params: lsp.DidChangeTextDocumentParams):
                 doc.edit(start, end, change.text.encode("utf-8", errors="surrogatepass"))
             else:
                 doc.replace(change.text.encode("utf-8", errors="surrogatepass"))
+            ls.carry_over(uri, before, doc)
     doc.version = params.text_document.version
     ls.schedule(uri)
 

@@ -1,0 +1,80 @@
+"""End-to-end: comment and blank-line edits (which the server may answer by moving the previous
+analysis, nntutor.incremental) publish exactly what a from-scratch analysis gives, version by
+version; edits that change findings through comments (a suppression, `#` before code) too."""
+import pytest
+from lsp_util import change, codes, expected_keys, key, open_doc, server_errors, wait_published
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")  # one server per module
+
+SRC = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def train(model, loader, optimizer, criterion):
+    for x, y in loader:
+        out = model(x)
+        loss = criterion(out, y)
+        loss.backward()
+        optimizer.step()
+
+
+criterion = nn.CrossEntropyLoss()
+probs = F.softmax(logits, dim=1)
+loss = criterion(probs, y)
+drop = nn.Dropout(0.5)
+"""
+
+
+class Doc:
+    def __init__(self, client, path, text):
+        self.client, self.uri, self.text, self.version = client, path.as_uri(), text, 1
+        open_doc(client, self.uri, text)
+
+    def line_of(self, needle: str) -> int:
+        return self.text[:self.text.index(needle)].count("\n")
+
+    async def edit(self, sl, sc, el, ec, new):
+        lines = self.text.split("\n")
+        a = sum(len(x) + 1 for x in lines[:sl]) + sc
+        b = sum(len(x) + 1 for x in lines[:el]) + ec
+        self.text = self.text[:a] + new + self.text[b:]
+        self.version += 1
+        change(self.client, self.uri, self.version, (sl, sc, el, ec, new))
+        published = await wait_published(self.client, self.uri, self.version, timeout=30)
+        assert sorted(key(d) for d in published.diagnostics) == expected_keys(self.text, self.uri)
+        return published.diagnostics
+
+
+async def test_comment_and_blank_edits_match_from_scratch(mclient, tmp_path):
+    d = Doc(mclient, tmp_path / "t.py", SRC)
+    first = await wait_published(mclient, d.uri, 1, timeout=30)
+    assert "missing-zero-grad" in codes(first.diagnostics) and "double-softmax" in codes(first.diagnostics)
+    mid = d.line_of("        loss.backward()")
+    await d.edit(mid, 0, mid, 0, "# a comment line\n")                 # column 0 in a body
+    await d.edit(mid, 0, mid + 1, 0, "")                               # ... removed
+    top = d.line_of("criterion = nn")
+    await d.edit(top, 0, top, 0, "\n\n# section\n")                     # blank lines + comment
+    end = d.line_of("drop = nn.Dropout")
+    await d.edit(end, 22, end, 22, "  # p=0.5")                         # trailing comment
+    await d.edit(end, 24, end, 25, "")                                  # typing in it
+    await d.edit(top, 0, top + 3, 0, "")                                # all removed
+    await d.edit(0, 0, 0, 0, "# header\n")                              # first line
+    assert not server_errors(mclient)
+
+
+async def test_comments_that_change_findings(mclient, tmp_path):
+    d = Doc(mclient, tmp_path / "s.py", SRC)
+    await wait_published(mclient, d.uri, 1, timeout=30)
+    line = d.line_of("probs = F.softmax")
+    width = len("probs = F.softmax(logits, dim=1)")
+    diags = await d.edit(line, width, line, width, "  # nntutor: ignore[double-softmax]")
+    assert "double-softmax" not in codes(diags)
+    diags = await d.edit(line, width, line, width + len("  # nntutor: ignore[double-softmax]"), "")
+    assert "double-softmax" in codes(diags)
+    step = d.line_of("        optimizer.step()")
+    diags = await d.edit(step, 8, step, 8, "# ")                        # comments the step out
+    assert "missing-zero-grad" not in codes(diags)
+    diags = await d.edit(step, 8, step, 10, "")
+    assert "missing-zero-grad" in codes(diags)
+    assert not server_errors(mclient)
