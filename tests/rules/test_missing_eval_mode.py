@@ -262,6 +262,16 @@ for s, a, r, s2 in buffer:
     with torch.no_grad():
         target = r + 0.99 * target_net(s2).max(1).values
 """,),
+    # Atcold/NYU-DLSP20 13-bayesian_nn: dropout switched on by an explicit train() right before
+    # sampling under no_grad, with no training in between (Monte Carlo dropout).
+    ("mc_dropout_explicit_train_then_sampling", NET + """\
+net = Net()
+net.train()
+y_hat = list()
+with torch.no_grad():
+    for t in range(100):
+        y_hat.append(net(xx))
+""",),
 ]
 
 
@@ -328,3 +338,45 @@ def test_notebook_class_redefined_with_dropout_later_is_unknown():
                    .replace("return self.fc(x)", "return self.fc(self.drop(x))")
     assert notebook([plain, evaluate, dropout], RULE) == []
     assert [(f.location.cell, f.location.cell_line) for f in notebook([dropout, evaluate], RULE)] == [(1, 4)]
+
+
+# Look-alikes of the silent cases above that must still be reported.
+STILL_FLAGGED = [
+    ("train_then_imported_fit_then_no_grad", NET + """\
+from helpers import fit
+
+model = Net()
+model.train()
+fit(model, train_loader, epochs=3)
+with torch.no_grad():
+    pred = model(x_val)
+""", [20]),
+    ("train_then_training_helper_then_no_grad", NET + """\
+def train_epoch(model, loader, opt):
+    for x, y in loader:
+        opt.zero_grad()
+        criterion(model(x), y).backward()
+        opt.step()
+
+model = Net()
+model.train()
+train_epoch(model, train_loader, optimizer)
+with torch.no_grad():
+    pred = model(x_val)
+""", [24]),
+    ("train_then_training_loop_then_no_grad", NET + """\
+model = Net()
+model.train()
+for x, y in train_loader:
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+with torch.no_grad():
+    pred = model(x_val)
+""", [21]),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", STILL_FLAGGED, ids=[b[0] for b in STILL_FLAGGED])
+def test_still_flags(name, src, expected):
+    assert lines(src, RULE) == expected

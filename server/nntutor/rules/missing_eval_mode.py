@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..values import strip
+from ..values import args_of, strip
 from . import Rule
 from ._modes import mode_at, param_arguments
 from ._training import events, model_is_mode_dependent, statement_of
@@ -21,7 +21,7 @@ def check(ctx):
             continue
         if mode_at(ctx, name, call.start_byte) != "train":
             continue
-        if _in_training_step(ctx, call):
+        if _in_training_step(ctx, call) or _train_mode_on_purpose(ctx, name, call):
             continue
         scope = facts.scope_id(call.start_byte)
         if (name, scope) in reported:
@@ -42,6 +42,50 @@ def _in_training_step(ctx, call):
         return False
     return any(e.kind == "backward" and ctx.facts.innermost_loop(e.pos) == loop
                for e in events(ctx))
+
+
+def _train_mode_on_purpose(ctx, name, call):
+    """`net.train()` and then, with no training in between, sampling under no_grad: training
+    mode was asked for to keep dropout on at inference (Monte Carlo dropout). After a backward
+    pass, an optimizer step or a call to a local function that trains, train() was for training."""
+    facts = ctx.facts
+    scope = facts.scope_id(call.start_byte)
+    last = None
+    for e in events(ctx):
+        if e.pos >= call.start_byte:
+            break
+        if e.kind in ("eval", "train", "mode") and e.target == name and facts.scope_id(e.pos) == scope:
+            last = e
+    if last is None or last.kind != "train":
+        return False
+    trainers = set()
+    for e in events(ctx):
+        if e.kind not in ("backward", "step"):
+            continue
+        if last.pos < e.pos < call.start_byte:
+            return False
+        fn = facts.function_at(e.pos)
+        while fn is not None:  # a helper that trains, and the functions around it
+            fname = fn.child_by_field_name("name")
+            if fname is not None:
+                trainers.add(ctx.text(fname))
+            fn = facts.function_at(fn.start_byte)
+    for fname in trainers:
+        if any(last.pos < c.start_byte < call.start_byte for c in facts.calls_named(fname)):
+            return False
+    # `model.train(); fit(model, loader)` with fit from another module may train it too.
+    region = min((w.start_byte for w in facts.withs
+                  if w.start_byte < call.start_byte < w.end_byte and facts._is_no_grad_with(w)),
+                 default=call.start_byte)
+    for c in facts.calls:
+        if c.start_byte <= last.pos:
+            continue
+        if c.start_byte >= region:
+            break
+        pos, kw = args_of(c)
+        if any(ctx.text(strip(a)) == name for a in list(pos) + list(kw.values())):
+            return False
+    return True
 
 
 def _mode_dependent(ctx, fn, name, call):
