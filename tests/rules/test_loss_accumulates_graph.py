@@ -158,6 +158,29 @@ def validate(model, loader):
 with torch.no_grad():
     val_loss = validate(model, val_loader)
 """,),
+    # chenyuntc/pytorch-book Chapter12: a loss helper sums one term per feature layer and returns
+    # the total for the caller to backpropagate.
+    ("loss_helper_sums_terms_over_layers", """\
+import torch.nn as nn
+
+class Model(nn.Module):
+    def get_style_loss(self, content, style):
+        loss = 0
+        for i, j in zip(content, style):
+            loss += nn.functional.mse_loss(i.mean(), j.mean())
+        return loss
+""",),
+    ("forward_of_a_loss_module_sums_terms", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MultiScaleLoss(nn.Module):
+    def forward(self, preds, target):
+        total = 0
+        for p in preds:
+            total = total + F.l1_loss(p, target)
+        return total
+""",),
     ("not_a_loss", """\
 correct = 0
 for x, y in loader:
@@ -190,3 +213,34 @@ def test_fix_uses_item(src):
     fixed = apply_fix(src, finding)
     assert parses(fixed) and "loss.item()" in fixed
     assert lines(fixed, RULE) == []
+
+
+# Look-alikes of the silent cases above that must still be reported.
+STILL_FLAGGED = [
+    ("loss_named_helper_over_a_loader", """\
+import torch.nn.functional as F
+
+def eval_loss(model, loader):
+    total = 0
+    for x, y in loader:
+        total += F.cross_entropy(model(x), y)
+    return total / len(loader)
+""", [6]),
+    ("loss_named_helper_that_trains", """\
+import torch.nn.functional as F
+
+def train_loss(model, batches, opt):
+    total = 0
+    for x, y in zip(xs, ys):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        total += loss
+    return total
+""", [9]),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", STILL_FLAGGED, ids=[b[0] for b in STILL_FLAGGED])
+def test_still_flags(name, src, expected):
+    assert lines(src, RULE) == expected

@@ -1,11 +1,14 @@
 """loss-accumulates-graph: summing loss tensors keeps every iteration's autograd graph alive."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Fix, Severity
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
+from ._training import events
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -65,6 +68,46 @@ def _backwarded(ctx, name: str) -> bool:
     return False
 
 
+_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|\bdl\b|_dl\b", re.I)
+
+
+def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
+    """`def style_loss(...)` / a module's `forward` summing one term per layer, scale or head and
+    returning the sum: the total is the differentiable loss the caller backpropagates. Not when
+    the function trains itself (backward/step inside) or the loop runs over batches of data
+    (`for x, y in loader`: one graph per batch is kept until the function returns)."""
+    facts = ctx.facts
+    fn = facts.function_at(stmt.start_byte)
+    fname = fn.child_by_field_name("name") if fn is not None else None
+    if fname is None:
+        return False
+    fname = ctx.text(fname)
+    if "loss" not in fname.lower() and fname not in ("forward", "__call__"):
+        return False
+    if any(fn.start_byte < e.pos < fn.end_byte and e.kind in ("backward", "step") for e in events(ctx)):
+        return False
+    loop = facts.innermost_loop(stmt.start_byte)
+    if loop is None or loop.start_byte < fn.start_byte:
+        return False
+    if loop.type == "for_statement":
+        it = loop.child_by_field_name("right")
+        if it is None or _DATA_ITERABLE.search(ctx.text(it)):
+            return False
+    return any(_mentions(ctx, r, name) for r in _returns(fn))
+
+
+def _returns(fn):
+    stack = [fn.child_by_field_name("body")]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if node.type == "return_statement":
+            yield node
+        elif node.type not in ("function_definition", "class_definition", "lambda"):
+            stack.extend(node.named_children)
+
+
 def check(ctx):
     facts = ctx.facts
     for aug in facts.aug_assigns:
@@ -106,6 +149,8 @@ def _check_accumulation(ctx, stmt, left, value):
         return
     if _backwarded(ctx, ctx.text(left)):
         return  # building a total loss on purpose, then backpropagating it
+    if _returned_by_loss_function(ctx, stmt, ctx.text(left)):
+        return  # a loss function summing its terms; its caller backpropagates the total
     text = ctx.text(value)
     fix = None
     if value.type != "binary_operator":
