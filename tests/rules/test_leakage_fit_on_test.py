@@ -148,6 +148,24 @@ import numpy as np
 
 model.fit(np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
 """, []),
+    # jakevdp/PythonDataScienceHandbook 05.03: two-fold cross-validation by hand, each half fits
+    # the model that predicts the other half.
+    ("swapped_halves_two_fold", """\
+from sklearn.model_selection import train_test_split
+
+X1, X2, y1, y2 = train_test_split(X, y, random_state=0, train_size=0.5)
+y2_model = model.fit(X1, y1).predict(X2)
+y1_model = model.fit(X2, y2).predict(X1)
+""", []),
+    ("swapped_halves_separate_statements", """\
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.5)
+model.fit(X_train, y_train)
+s1 = model.score(X_test, y_test)
+model.fit(X_test, y_test)
+s2 = model.score(X_train, y_train)
+""", []),
     ("test_in_other_word", """\
 latest = load_latest()
 model.fit(latest, labels)
@@ -208,3 +226,26 @@ def test_across_notebook_cells():
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line + 1) == (2, 1)
     assert f.fix is not None
+
+
+# Look-alikes of the silent cases above that must still be reported.
+STILL_FLAGGED = [
+    ("fit_on_test_then_predict_test", """\
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+model.fit(X_test, y_test)
+preds = model.predict(X_test)
+""", [4]),
+    ("fit_on_test_chained_predict_test", """\
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+preds = model.fit(X_test, y_test).predict(X_test)
+""", [4]),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", STILL_FLAGGED, ids=[b[0] for b in STILL_FLAGGED])
+def test_still_flags(name, src, expected):
+    assert lines(src, RULE) == expected

@@ -32,6 +32,8 @@ def check(ctx):
             continue
         cq, _ctor = ctx.values.instance(recv)
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
+        if not transformer and _next_use_is_on_train(fl, call, recv):
+            continue  # two-fold by hand: the half fitted here predicts the other half
         name = ctx.text(recv)
         if len(name) > 30:
             name = short(cq) or "the estimator"
@@ -56,6 +58,46 @@ def check(ctx):
                 fix = Fix(f"Use `{name}.transform` (statistics from the training data)",
                           (ctx.edit(attr, "transform"),))
         yield ctx.finding(call, msg, related=related, fix=fix, confidence=1.0 if by_flow else 0.6)
+
+
+_USES = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score",
+         "evaluate", "transform")
+
+
+def _next_use_is_on_train(fl, call, recv) -> bool:
+    """The model fitted on the test half is next used on the training half (`model.fit(X2, y2)
+    .predict(X1)`, or the next `model.score(X_train, ...)` before any refit): swapped halves,
+    cross-validation written out by hand, not a test score of a model that saw the test rows."""
+    use = None
+    parent = call.parent
+    if parent is not None and parent.type == "attribute" and parent.parent is not None \
+            and parent.parent.type == "call":
+        use = parent.parent  # chained: model.fit(...).predict(...)
+    elif recv.type == "identifier":
+        name, key = fl.text(recv), fl.key_of(recv)
+        scope = fl.facts.scope_id(call.start_byte)
+        for other in fl.facts.calls:
+            if other.start_byte <= call.start_byte:
+                continue
+            orecv, om = method_call(other)
+            orecv = strip(orecv)
+            if om is None or orecv is None or orecv.type != "identifier" or fl.text(orecv) != name:
+                continue
+            if fl.facts.scope_id(other.start_byte) != scope or fl.key_of(orecv) != key:
+                continue
+            if om in _FIT_METHODS:
+                return False
+            if om in _USES:
+                use = other
+                break
+    if use is None:
+        return False
+    _recv, um = method_call(use)
+    if um not in _USES:
+        return False
+    pos, kw = args_of(use)
+    data = pos[0] if pos else kw.get("X") or kw.get("x")
+    return data is not None and fl.origin(data)[0] == "train"
 
 
 def _is_transformer(qual) -> bool:
