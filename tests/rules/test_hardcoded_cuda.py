@@ -100,6 +100,13 @@ dist.init_process_group("nccl")
 torch.cuda.set_device(local_rank)
 model = Net().cuda(local_rank)
 """,),
+    # ShusenTang/Dive-into-DL-PyTorch 8.4_multiple-gpus: a notebook about DataParallel.
+    ("data_parallel_targets_gpus", """\
+import torch
+
+net = torch.nn.Linear(10, 1).cuda()
+net = torch.nn.DataParallel(net)
+""",),
     ("accelerate_decides", """\
 import torch
 from accelerate import Accelerator

@@ -8,8 +8,10 @@ from ..values import args_of, follow, method_call, string_value
 from . import Rule
 
 _CUDA = re.compile(r"^cuda(:\d+)?$")
-# Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL).
-_GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl")
+# Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
+# DataParallel: a multi-GPU wrapper).
+_GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl",
+           b"DataParallel")
 # An availability check guards the code of its own function, or everything when made at module
 # level (the usual `device = ... is_available() ...` at the top of a script).
 _CHECKS = (b"is_available", b"get_device")
