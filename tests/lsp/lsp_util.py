@@ -126,16 +126,19 @@ class RawServer:
     """`nntutor lsp` driven by hand over its stdio (JSON-RPC framing written here), for what
     a client library will not do: exit without shutdown, odd initialize params, EOF."""
 
-    def __init__(self):
+    def __init__(self, env=None, args=()):
+        """`env`: variables to set for the server on top of this process's environment."""
         import json
+        import os
         import queue
         import subprocess
         import sys
         import threading
 
         self._json = json
-        self.proc = subprocess.Popen([sys.executable, "-m", "nntutor", "lsp"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen([sys.executable, "-m", "nntutor", "lsp", *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env={**os.environ, **env} if env else None)
         self.inbox: queue.Queue = queue.Queue()
         self.seen: list = []
         self._next = 0

@@ -14,16 +14,22 @@ hovers; a hover never re-analyses.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import gc
 import logging
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import attrs
 from lsprotocol import types as lsp
+from pygls import IS_WASM
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
@@ -35,7 +41,7 @@ from ..engine import analyze
 from ..models import Workspace, index_classes
 from ..notebook import Cell, blank_ipython
 from ..source import apply_utf16_change
-from . import actions
+from . import actions, stdio
 from .convert import DOCS_BASE, diagnostic
 
 log = logging.getLogger("nntutor.lsp")
@@ -84,6 +90,14 @@ class _Protocol(LanguageServerProtocol):
             else:
                 log.warning("ignored %s notification with invalid params", message.method)
             return
+        if type(message) in _request_classes() and message.jsonrpc == JsonRPCProtocol.VERSION \
+                and not self._shutdown:
+            # What pygls does with a request, less its runtime-checkable Protocol isinstance
+            # test (RPCRequest), which walks the Protocol's attributes on every message: ~20 us
+            # of the ~150 us of CPU a hover took in handle_message here. An lsprotocol request
+            # class has the fields RPCRequest asks for on every instance, so its class decides.
+            contextvars.copy_context().run(self._handle_request, message.id, message.method, message.params)
+            return None
         return super().handle_message(message)
 
     @lsp_method(lsp.INITIALIZE)
@@ -159,6 +173,15 @@ class _Protocol(LanguageServerProtocol):
         if (handler := self.fm.features.get(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 
+    def _send_response(self, msg_id, result=None, error=None):
+        # A plain result (None, or the dicts hover and the nntutor/* requests build): the very
+        # bytes pygls would write, without its detour through a JsonRPCResponseMessage that
+        # cattrs then copies, dict by dict, back into a plain dict (~20 us per hover here).
+        if error is None and (result is None or type(result) is dict) and msg_id not in self._result_types:
+            self._send_data({"id": msg_id, "jsonrpc": JsonRPCProtocol.VERSION, "result": result})
+            return
+        super()._send_response(msg_id, result, error)
+
     def _execute_handler(self, msg_id, handler, callback, args=None, kwargs=None):
         # pygls files the future of every generator/async *notification* (didOpen, didChange ...)
         # in `_request_futures` under a fresh uuid and never removes it: one leaked entry per
@@ -171,6 +194,13 @@ class _Protocol(LanguageServerProtocol):
                     self._request_futures.pop(msg_id, None)
                 check(future)
         return super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
+
+@functools.cache
+def _request_classes() -> frozenset:
+    """lsprotocol's request message classes (id, method, jsonrpc and params fields)."""
+    return frozenset(types[0] for types in lsp.METHOD_TO_TYPES.values()
+                     if attrs.has(types[0]) and {"id", "method", "jsonrpc", "params"} <= set(attrs.fields_dict(types[0])))
 
 
 def _unquote(uri: str) -> str:
@@ -249,6 +279,28 @@ class NNTutorServer(LanguageServer):
             self.gc_paused = False
             gc.freeze()
             gc.enable()
+
+    def start_io(self, stdin=None, stdout=None):
+        """pygls' stdio server, reading stdin on the event loop where it can (lsp/stdio.py)."""
+        stdin = stdin or sys.stdin.buffer
+        stdout = stdout or sys.stdout.buffer
+        if IS_WASM or not stdio.loop_readable(stdin, stdout):
+            log.info("stdin: read by pygls' reader thread")
+            return super().start_io(stdin, stdout)
+        log.info("stdin: read on the event loop")
+        # pygls.server.JsonRPCServer._start_io_async, with the reader swapped
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout))
+        try:
+            asyncio.run(run_async(stop_event=self._stop_event, reader=stdio.PipeReader(stdin),
+                                  protocol=self.protocol, logger=logging.getLogger("pygls.server"),
+                                  error_handler=self.report_server_error))
+        except BrokenPipeError:
+            log.error("Connection to the client is lost! Shutting down the server.")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     # -- configuration ------------------------------------------------------------------
     def apply_settings(self, settings) -> None:
