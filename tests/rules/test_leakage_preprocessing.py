@@ -377,3 +377,22 @@ X_train, X_test, y_train, y_test = train_test_split(X, y)
 model.fit(X_train, y_train)
 """
     assert lines(src, RULE) == [5]
+
+
+def test_nested_composite_named_once_per_level():
+    # ageron/handson-ml2 ch. 2: the message read "ColumnTransformer with ColumnTransformer with
+    # Pipeline with Pipeline with SimpleImputer".
+    src = """\
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import StandardScaler, OneHotEncoder
+from sklearn.model_selection import cross_val_score
+
+num_pipeline = Pipeline([("imputer", SimpleImputer(strategy="median")), ("std", StandardScaler())])
+full_pipeline = ColumnTransformer([("num", num_pipeline, num_cols), ("cat", OneHotEncoder(), cat_cols)])
+prepared = full_pipeline.fit_transform(housing)
+scores = cross_val_score(model, prepared, labels, cv=10)
+"""
+    (f,) = findings(src, RULE)
+    assert "(ColumnTransformer with Pipeline with SimpleImputer)" in f.message

@@ -765,8 +765,11 @@ class Flow:
         if qual in KERAS_ADAPT:
             return s
         if qual.startswith("sklearn.") and s in COMPOSITES and ctor is not None:
+            # Nodes are compared by position: the same call can come back as another wrapper
+            # object (`ColumnTransformer with ColumnTransformer with ...` in messages).
+            span = (ctor.start_byte, ctor.end_byte)
             for c in self.facts.calls_in(ctor):
-                if c is ctor:
+                if (c.start_byte, c.end_byte) == span:
                     continue
                 inner = self.stat_transform(self.facts.callee_qual(c), c)
                 if inner is not None:
@@ -775,7 +778,7 @@ class Flow:
                 if ident.parent is not None and ident.parent.type in ("attribute", "keyword_argument"):
                     continue
                 iq, ictor = self.values.instance(ident)
-                if ictor is not None and ictor is not ctor:
+                if ictor is not None and (ictor.start_byte, ictor.end_byte) != span:
                     inner = self.stat_transform(iq, ictor)
                     if inner is not None:
                         return f"{s} with {inner}"
