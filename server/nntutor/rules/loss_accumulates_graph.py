@@ -68,7 +68,7 @@ def _backwarded(ctx, name: str) -> bool:
     return False
 
 
-_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|\bdl\b|_dl\b", re.I)
+_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.I)
 
 
 def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
@@ -91,9 +91,19 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
         return False
     if loop.type == "for_statement":
         it = loop.child_by_field_name("right")
-        if it is None or _DATA_ITERABLE.search(ctx.text(it)):
+        if it is None or any(_DATA_ITERABLE.search(n) for n in _names(ctx, it)):
             return False
     return any(_mentions(ctx, r, name) for r in _returns(fn))
+
+
+def _names(ctx, node):
+    """Identifiers in `node` (not its comments)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            yield ctx.text(n)
+        stack.extend(n.named_children)
 
 
 def _returns(fn):
