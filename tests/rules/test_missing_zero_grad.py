@@ -206,3 +206,101 @@ def test_fix_inserts_zero_grad(src):
     assert parses(fixed)
     assert ".zero_grad()" in fixed
     assert lines(fixed, RULE) == []
+
+
+# Hand-written gradient steps (no optimizer): the same accumulation when `.grad` is never cleared.
+MANUAL_BUGGY = [
+    # chenyuntc/pytorch-book Chapter7 MPI_PyTorch.py: averaged gradients, never cleared.
+    ("manual_update_from_reduced_grad", """\
+for data, target in dataloader:
+    loss = criterion(model(data), target)
+    loss.backward()
+    for name, param in model.named_parameters():
+        grad_mean = comm.allreduce(param.grad.detach().cpu()) / size
+        param.data -= lr * grad_mean
+""", [6]),
+    ("manual_sgd_on_leaf_tensors", """\
+import torch
+
+for t in range(500):
+    loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
+    loss.backward()
+    with torch.no_grad():
+        w1 -= learning_rate * w1.grad
+        w2 -= learning_rate * w2.grad
+""", [7]),
+    ("manual_sub_in_place", """\
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    for p in model.parameters():
+        p.data.sub_(lr * p.grad.data)
+""", [5]),
+]
+
+MANUAL_CORRECT = [
+    ("manual_update_then_zero", """\
+import torch
+
+for t in range(500):
+    loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
+    loss.backward()
+    with torch.no_grad():
+        w1 -= learning_rate * w1.grad
+        w2 -= learning_rate * w2.grad
+        w1.grad.zero_()
+        w2.grad.zero_()
+""",),
+    # ShusenTang/Dive-into-DL-PyTorch 5.1: cleared with fill_(0).
+    ("manual_update_then_fill_zero", """\
+for i in range(20):
+    l = ((conv2d(X) - Y) ** 2).sum()
+    l.backward()
+    conv2d.weight.data -= lr * conv2d.weight.grad
+    conv2d.bias.data -= lr * conv2d.bias.grad
+    conv2d.weight.grad.fill_(0)
+    conv2d.bias.grad.fill_(0)
+""",),
+    ("model_zero_grad_with_manual_update", """\
+import torch
+
+for t in range(500):
+    model.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    with torch.no_grad():
+        for param in model.parameters():
+            param -= learning_rate * param.grad
+""",),
+    ("update_helper_that_clears", """\
+def sgd(params, lr):
+    for param in params:
+        param.data -= lr * param.grad
+        param.grad.data.zero_()
+
+for X, y in data_iter:
+    l = loss(net(X, w, b), y).sum()
+    l.backward()
+    sgd([w, b], lr)
+""",),
+    ("single_backward_no_loop", """\
+loss.backward()
+w.data -= 0.01 * w.grad
+""",),
+    ("update_not_from_grad", """\
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    running -= 1
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", MANUAL_BUGGY, ids=[c[0] for c in MANUAL_BUGGY])
+def test_flags_manual_updates(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", MANUAL_CORRECT, ids=[c[0] for c in MANUAL_CORRECT])
+def test_silent_manual_updates(name, src):
+    assert lines(src, RULE) == []

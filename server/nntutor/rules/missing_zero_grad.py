@@ -1,12 +1,15 @@
 """missing-zero-grad: gradients accumulate across iterations because they are never cleared."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Fix, Severity, TextEdit
 from . import Rule
 from ._training import clears_grads_in, events, same_scope, statement_of
 
 
 def check(ctx):
+    yield from _manual_updates(ctx)
     evs = events(ctx)
     backwards = [e for e in evs if e.kind == "backward"]
     steps = [e for e in evs if e.kind == "step"]
@@ -36,6 +39,73 @@ def check(ctx):
             step.call, f"`{step.target}.step()` runs in a loop that never calls zero_grad(): "
             "gradients from every iteration add up, so each step uses stale, growing gradients.",
             related=[ctx.related(backward.call, "backward pass whose gradients accumulate")], fix=fix)
+
+
+def _manual_updates(ctx):
+    """Hand-written gradient steps in a training loop that never clears gradients:
+    `w -= lr * w.grad`, `p.data -= lr * g` where `p.grad` is read in the loop, `p.data.sub_(...)`.
+    The loop is the innermost one around a backward pass; an optimizer step there is the other
+    check's business."""
+    facts = ctx.facts
+    evs = events(ctx)
+    seen = set()
+    for b in (e for e in evs if e.kind == "backward"):
+        loop = facts.innermost_loop(b.pos)
+        if loop is None or loop.start_byte in seen:
+            continue
+        seen.add(loop.start_byte)
+        if any(e.kind == "step" and loop.start_byte < e.pos < loop.end_byte for e in evs):
+            continue
+        text = ctx.text(loop)
+        if ".grad" not in text:
+            continue
+        update = _first_update(ctx, loop, b)
+        if update is None or clears_grads_in(ctx, loop) or _GRAD_FILL.search(text):
+            continue
+        target, node = update
+        yield ctx.finding(
+            node, f"`{target}` is updated from its gradient in a loop that never clears it: "
+            "backward() adds to `.grad`, so every step uses the sum of all gradients so far. "
+            f"Clear it after the update (`{target}.grad.zero_()` or `{target}.grad = None`).",
+            related=[ctx.related(b.call, "backward pass whose gradients accumulate")])
+
+
+_GRAD_FILL = re.compile(r"\.grad(\.data)?\.(fill_\(\s*0|mul_\(\s*0\b)")
+_IN_PLACE = ("sub_", "add_")
+
+
+def _first_update(ctx, loop, backward):
+    """(parameter name, node) of the first in-place update of a parameter whose `.grad` the loop
+    reads, in the backward's scope, else None."""
+    facts = ctx.facts
+    text = ctx.text(loop)
+    for aug in facts.aug_assigns:
+        if not (loop.start_byte < aug.start_byte < loop.end_byte) or not same_scope(ctx, aug.start_byte, backward.pos):
+            continue
+        op, left = aug.child_by_field_name("operator"), aug.child_by_field_name("left")
+        if op is None or left is None or ctx.text(op) not in ("-=", "+="):
+            continue
+        target = _param_of(ctx, left)
+        if target is not None and re.search(re.escape(target) + r"\.grad\b", text):
+            return target, aug
+    for method in _IN_PLACE:
+        for call, recv in facts.method_calls(method):
+            if recv is None or not (loop.start_byte < call.start_byte < loop.end_byte) \
+                    or not same_scope(ctx, call.start_byte, backward.pos):
+                continue
+            target = _param_of(ctx, recv)
+            if target is not None and re.search(re.escape(target) + r"\.grad\b", text):
+                return target, call
+    return None
+
+
+def _param_of(ctx, node):
+    """`w` for `w` / `w.data`, else None."""
+    if node.type == "attribute" and ctx.text(node.child_by_field_name("attribute")) == "data":
+        node = node.child_by_field_name("object")
+    if node is not None and node.type in ("identifier", "attribute"):
+        return ctx.text(node)
+    return None
 
 
 RULE = Rule("missing-zero-grad", Severity.ERROR, "training-loop",
