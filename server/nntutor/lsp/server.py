@@ -607,6 +607,9 @@ server = NNTutorServer()
 
 @server.feature(lsp.INITIALIZE)
 def initialize(ls: NNTutorServer, params: lsp.InitializeParams):
+    # pygls sends the response (or the error, should this raise) right after this returns, in
+    # the same callback chain: the start-up measures end just after it.
+    asyncio.get_running_loop().call_soon(ls.end_startup)
     caps = params.capabilities.text_document
     # Clients that pull diagnostics (textDocument/diagnostic) get them that way only, so they
     # are not shown twice.
@@ -616,9 +619,6 @@ def initialize(ls: NNTutorServer, params: lsp.InitializeParams):
         ls.root = Path(_path_of(root))
         ls.base_config = load_config(ls.root)
     ls.apply_settings(params.initialization_options or {})
-    # pygls sends the response right after this returns, in the same callback chain: end the
-    # start-up measures just after it.
-    asyncio.get_running_loop().call_soon(ls.end_startup)
 
 
 @server.feature(lsp.INITIALIZED)
