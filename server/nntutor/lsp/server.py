@@ -53,6 +53,7 @@ DEBOUNCE_S = 0.12
 LEADING_S = 0.005   # shortest wait; also for a lone edit after a pause (leading edge)
 IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
+IMMEDIATE_COST_S = 0.1  # passes this cheap are not debounced at all (keystrokes come ~0.1 s apart)
 MAX_DEBOUNCE_S = 1.5
 CONCEPTS_REQUEST = "nntutor/concepts"
 QUIZ_ITEMS_REQUEST = "nntutor/quizItems"
@@ -448,7 +449,12 @@ class NNTutorServer(LanguageServer):
                 delay = LEADING_S  # first edit after a pause: answer at once (leading edge)
             else:
                 cost = self.costs.get(key, DEBOUNCE_S)
-                delay = min(MAX_DEBOUNCE_S, max(LEADING_S, COST_FACTOR * cost))
+                if cost <= IMMEDIATE_COST_S:
+                    # done before the next keystroke lands; a pass queued behind it for a version
+                    # that has moved on stops before it starts (`_analyze_snapshot`)
+                    delay = LEADING_S
+                else:
+                    delay = min(MAX_DEBOUNCE_S, max(LEADING_S, COST_FACTOR * cost))
         task = self.pending.pop(key, None)
         if task is not None:
             task.cancel()
