@@ -90,6 +90,7 @@ class Facts:
         self.loops = caps.get("for", []) + caps.get("while", [])
         self.loops.sort(key=lambda n: n.start_byte)
         self.comments = caps.get("comment", [])
+        self._comment_starts = [c.start_byte for c in self.comments]
         self.aug_assigns = caps.get("aug", [])
         self._funcs = Nested(self.functions)
         self._loops = Nested(self.loops)
@@ -292,6 +293,40 @@ class Facts:
         if self._called_calls is None:
             self._index_calls()
         return self._called_calls
+
+    def in_comment(self, pos: int) -> bool:
+        """Byte `pos` lies in a `# comment`."""
+        i = bisect_right(self._comment_starts, pos) - 1
+        return i >= 0 and pos < self.comments[i].end_byte
+
+    def code_matches(self, pattern) -> list:
+        """Matches of the compiled bytes regex `pattern` outside comments: a rule that searches
+        the text must not change its answer because a comment mentions a word."""
+        return [m for m in pattern.finditer(self.doc.data) if not self.in_comment(m.start())]
+
+    def code_in(self, node) -> str:
+        """The text of `node` with its comments blanked (same length): for searches that must
+        not be swayed by what a comment says."""
+        start, end = node.start_byte, node.end_byte
+        i = bisect_right(self._comment_starts, start)
+        if i >= len(self.comments) or self.comments[i].start_byte >= end:
+            return self.text(node)
+        data = bytearray(self.doc.data[start:end])
+        while i < len(self.comments) and self.comments[i].start_byte < end:
+            c = self.comments[i]
+            data[c.start_byte - start:c.end_byte - start] = b" " * (c.end_byte - c.start_byte)
+            i += 1
+        return data.decode("utf-8", errors="replace")
+
+    def code_contains(self, token: bytes) -> bool:
+        """`token` occurs somewhere outside comments."""
+        data = self.doc.data
+        i = data.find(token)
+        while i != -1:
+            if not self.in_comment(i):
+                return True
+            i = data.find(token, i + 1)
+        return False
 
     def calls_at_text(self, pattern) -> list:
         """Calls whose argument list holds a match of the compiled bytes regex `pattern` (e.g. a

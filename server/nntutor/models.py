@@ -58,7 +58,7 @@ def index_classes(facts) -> dict[str, ModelClass]:
             continue
         cls = ModelClass(text(name_node), facts.doc.path, framework)
         body = node.child_by_field_name("body")
-        body_text = text(body) if body is not None else ""
+        body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
         cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS)
         previous = classes.get(cls.name)
         classes[cls.name] = cls

@@ -36,6 +36,13 @@ import torch
 device = "cuda"
 model = Net().to(device)
 """, [3]),
+    # comments decide nothing: neither a mentioned check nor a mentioned multi-GPU setup
+    ("check_only_in_a_comment", """\
+import torch
+
+# TODO: fall back to the CPU with torch.cuda.is_available(); see device_count() for DataParallel
+model = Net().cuda()
+""", [4]),
     ("only_torch_nn_imported", """\
 import torch.nn as nn
 
@@ -170,5 +177,5 @@ def test_fix_guards_the_device(src):
 
 
 def test_no_fix_without_torch_name():
-    (finding,) = findings(BUGGY[-1][1], RULE)
+    (finding,) = findings(dict((n, src) for n, src, _ in BUGGY)["only_torch_nn_imported"], RULE)
     assert finding.fix is None

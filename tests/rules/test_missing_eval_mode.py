@@ -146,6 +146,25 @@ for epoch in range(3):
 ]
 
 CORRECT = [
+    ("dropout_only_mentioned_in_a_comment", """\
+import torch
+import torch.nn as nn
+
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # no Dropout or BatchNorm here: train and eval mode compute the same thing
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+model = Plain()
+with torch.no_grad():
+    out = model(x)
+"""),
     ("eval_then_no_grad", NET + """\
 model = Net()
 model.eval()

@@ -6,6 +6,15 @@ from conftest import apply_fix, findings, lines, notebook, parses, two_files
 RULE = "missing-no-grad"
 
 BUGGY = [
+    ("frozen_weights_only_in_a_comment", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 32), nn.Dropout(0.2), nn.Linear(32, 2))
+model.eval()  # not frozen: p.requires_grad = False is never set
+for x, y in test_loader:
+    out = model(x)
+""", [7]),
     ("eval_loop_without_no_grad", """\
 import torch
 import torch.nn as nn

@@ -6,6 +6,15 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "missing-zero-grad"
 
 BUGGY = [
+    ("clearing_only_in_a_comment", """\
+import torch
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()  # p.grad = None would clear them, but nothing does
+""", [7]),
     ("plain_loop", """\
 import torch
 

@@ -85,6 +85,9 @@ def _event(ctx, out, call, recv, method):
         out.append(Event(kind, call, object_name(ctx, recv), call.start_byte))
 
 
+_GRAD_NONE = re.compile(rb"\.grad\s*=\s*None")
+
+
 def _manual_zeroing(ctx):
     data = ctx.doc.data
     if b".grad" not in data:
@@ -93,7 +96,7 @@ def _manual_zeroing(ctx):
     for call, recv in ctx.facts.method_calls("zero_"):
         if recv is not None and ctx.text(recv).endswith((".grad", ".grad.data")):
             found.append(call)
-    for m in re.finditer(rb"\.grad\s*=\s*None", data):
+    for m in ctx.facts.code_matches(_GRAD_NONE):
         node = ctx.doc.tree.root_node.descendant_for_byte_range(m.start(), m.end())
         if node is not None:
             found.append(node)

@@ -97,7 +97,7 @@ def _optimized_models(ctx):
     found = None
     root = ctx.doc.tree.root_node
     data = ctx.doc.data
-    for m in _PARAMS.finditer(data):
+    for m in ctx.facts.code_matches(_PARAMS):
         # the receiver, scanned backwards (a leading [\w.]* in the pattern makes the regex
         # engine retry at every identifier of the file)
         start = m.start()

@@ -19,7 +19,7 @@ _DEVICE_KEYWORDS = ("device", "map_location")
 
 
 def check(ctx):
-    if any(g in ctx.doc.data for g in _GUARDS):
+    if any(ctx.facts.code_contains(g) for g in _GUARDS):
         return  # the file decides the device somewhere: trust it
     facts = ctx.facts
     if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
@@ -89,7 +89,8 @@ def _checked_scopes(ctx) -> set:
     for token in _CHECKS:
         start = data.find(token)
         while start != -1:
-            scopes.add(ctx.facts.scope_id(start))
+            if not ctx.facts.in_comment(start):  # `# TODO: check is_available()` checks nothing
+                scopes.add(ctx.facts.scope_id(start))
             start = data.find(token, start + 1)
     return scopes
 

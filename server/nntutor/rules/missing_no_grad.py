@@ -30,7 +30,7 @@ def check(ctx):
             # The outermost loop around the call that does not backpropagate: an eval loop nested
             # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
             free = [lp for lp in loops if not _any_within(backwards, lp.start_byte, lp.end_byte)
-                    and not _INPUT_GRADS.search(ctx.text(lp))]
+                    and not _INPUT_GRADS.search(facts.code_in(lp))]
             free_of[inner.start_byte] = free if free and free[-1] == loops[-1] else None
         free = free_of[inner.start_byte]
         if free is None or facts.in_no_grad(call.start_byte):
@@ -81,11 +81,13 @@ def _in_grad_mode_block(ctx, pos):
                for w in ctx.facts.withs if w.named_children)
 
 
+_FROZEN = re.compile(rb"requires_grad(_\(\s*False|\s*=\s*False)")
+
+
 def _grad_disabled_elsewhere(ctx):
     """`torch.set_grad_enabled(False)` as a statement, or frozen parameters (requires_grad False):
     no graph is recorded, or the file manages gradients on purpose."""
-    data = ctx.doc.data
-    if re.search(rb"requires_grad(_\(\s*False|\s*=\s*False)", data):
+    if ctx.facts.code_matches(_FROZEN):
         return True
     for call in ctx.facts.calls_ending("set_grad_enabled"):
         q = ctx.facts.callee_qual(call) or ""
