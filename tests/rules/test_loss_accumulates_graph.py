@@ -244,3 +244,31 @@ def train_loss(model, batches, opt):
 @pytest.mark.parametrize("name,src,expected", STILL_FLAGGED, ids=[b[0] for b in STILL_FLAGGED])
 def test_still_flags(name, src, expected):
     assert lines(src, RULE) == expected
+
+
+def test_message_says_what_grows():
+    """With a backward pass in the loop the activations are freed and only the chain of graph
+    nodes grows; without one (an eval loop outside no_grad) every batch's activations stay."""
+    training = """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+total = 0
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    total += loss
+"""
+    evaluating = """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+total = 0
+for x, y in loader:
+    loss = criterion(model(x), y)
+    total += loss
+"""
+    (train_finding,) = findings(training, RULE)
+    (eval_finding,) = findings(evaluating, RULE)
+    assert "activations" not in train_finding.message and "creeps" in train_finding.message
+    assert "saved activations" in eval_finding.message

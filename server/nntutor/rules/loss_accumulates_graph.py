@@ -165,9 +165,17 @@ def _check_accumulation(ctx, stmt, left, value):
     fix = None
     if value.type != "binary_operator":
         fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
+    loop = ctx.facts.innermost_loop(stmt.start_byte)
+    trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
+    if trains:  # backward() freed the saved activations; the chain of graph nodes remains
+        why = ("chains every iteration's autograd graph onto the total, so memory creeps up each "
+               "step and the total stays a tensor")
+    else:       # no backward: each batch's graph keeps its activations
+        why = ("keeps every iteration's autograd graph, saved activations included, alive, so "
+               "memory grows each step")
     yield ctx.finding(
-        value, f"Accumulating the loss tensor `{text}` keeps each iteration's autograd graph "
-        "alive, so memory grows every step; accumulate `.item()` (a Python float) instead.", fix=fix)
+        value, f"Accumulating the loss tensor `{text}` {why}; accumulate `.item()` (a Python "
+        "float) instead.", fix=fix)
 
 
 RULE = Rule("loss-accumulates-graph", Severity.WARNING, "autograd-graph",
