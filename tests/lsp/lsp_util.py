@@ -126,7 +126,7 @@ class RawServer:
     """`nntutor lsp` driven by hand over its stdio (JSON-RPC framing written here), for what
     a client library will not do: exit without shutdown, odd initialize params, EOF."""
 
-    def __init__(self, env=None, args=()):
+    def __init__(self, env=None, args=(), cwd=None):
         """`env`: variables to set for the server on top of this process's environment."""
         import json
         import os
@@ -138,7 +138,7 @@ class RawServer:
         self._json = json
         self.proc = subprocess.Popen([sys.executable, "-m", "nntutor", "lsp", *args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env={**os.environ, **env} if env else None)
+                                     env={**os.environ, **env} if env else None, cwd=cwd)
         self.inbox: queue.Queue = queue.Queue()
         self.seen: list = []
         self._next = 0

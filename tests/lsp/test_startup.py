@@ -25,10 +25,10 @@ def _cache_env(tmp_path, monkeypatch, **extra):
     return env, codecache.cache_path()   # the server runs this Python: the same file name
 
 
-def _session(tmp_path, env, hover=False) -> str:
+def _session(tmp_path, env, hover=False, cwd=None) -> str:
     """One server start: initialize (and a hover), shutdown, exit; the server's log."""
     log = tmp_path / f"server-{len(list(tmp_path.glob('server-*.log')))}.log"
-    srv = RawServer(env=env, args=["--log-file", str(log)])
+    srv = RawServer(env=env, args=["--log-file", str(log)], cwd=cwd)
     try:
         init = srv.request("initialize", INIT)
         assert init["result"]["capabilities"]["hoverProvider"], init
@@ -105,6 +105,16 @@ def test_an_unwritable_cache_folder_costs_nothing_but_the_cache(tmp_path, monkey
     (tmp_path / "xdg").write_text("a file where the folder should be")
     line = _cache_line(_session(tmp_path, env, hover=True))
     assert "saved" not in line and "Error" in line
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path):
+    # As the XDG spec says: ~/.cache then, never a folder relative to where the server started.
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    log = _session(tmp_path, {"XDG_CACHE_HOME": "relative/cache", "HOME": str(home)}, cwd=work)
+    assert "saved" in _cache_line(log)
+    assert list(work.iterdir()) == []
+    assert len(list((home / ".cache" / "nntutor").glob("codegen-*.marshal"))) == 1
 
 
 # -- the memo itself, in this process ------------------------------------------------------------

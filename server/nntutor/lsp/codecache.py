@@ -20,7 +20,8 @@ one start's worth (~2 MB).
 
 Anything unexpected (unreadable or corrupt file, unwritable folder, a call this memo does not
 understand) falls back to the plain `compile`; it never fails the server. Set
-NNTUTOR_NO_CODE_CACHE=1 to turn it off.
+NNTUTOR_NO_CODE_CACHE=1 to turn it off. The file (mode 0600) is trusted as the user's own files
+are, like the `__pycache__` folders next to the installed packages.
 """
 from __future__ import annotations
 import __future__
@@ -41,16 +42,24 @@ MODES = ("exec", "eval", "single")
 _real_compile = builtins.compile   # the builtin, whatever wraps it later
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "nntutor")
+def cache_dir() -> str | None:
+    """$XDG_CACHE_HOME/nntutor, else ~/.cache/nntutor; None without an absolute folder (a
+    relative XDG_CACHE_HOME is ignored, as the XDG spec says; no HOME: no cache, rather than a
+    `~` or `.cache` folder in whatever directory the editor started the server in)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "nntutor") if os.path.isabs(base) else None
 
 
-def cache_path() -> str:
+def cache_path() -> str | None:
     import zlib
 
+    folder = cache_dir()
+    if folder is None:
+        return None
     build = f"{sys.version}|{sys.prefix}|{sys.flags.optimize}".encode("utf-8", "surrogateescape")
-    return os.path.join(cache_dir(), f"codegen-{sys.implementation.cache_tag}-{zlib.crc32(build):08x}.marshal")
+    return os.path.join(folder, f"codegen-{sys.implementation.cache_tag}-{zlib.crc32(build):08x}.marshal")
 
 
 class CodeCache:
@@ -165,7 +174,10 @@ def install() -> CodeCache | None:
     if os.environ.get(ENV_OFF, "") not in ("", "0"):
         return None
     try:
-        cache = CodeCache(cache_path())
+        path = cache_path()
+        if path is None:
+            return None
+        cache = CodeCache(path)
         cache.load()
         return cache.install()
     except Exception:
