@@ -148,24 +148,21 @@ def _content(args) -> int:
 
 def _lsp(args) -> int:
     # Until `initialize` is answered the editor waits, and most of that wait is importing
-    # pygls/lsprotocol (~570 attrs classes). Two things make it cheaper, both undone once the
-    # answer is out (`NNTutorServer.end_startup`): the generated source attrs/cattrs compile on
-    # every start comes from a disk memo (lsp/codecache.py), and the garbage collector is off:
-    # its collections during the import (~100 ms) free next to nothing.
-    import gc
-
+    # pygls/lsprotocol (~570 attrs classes). The source attrs/cattrs generate and compile on
+    # every start comes from a disk memo (lsp/codecache.py), undone once the answer is out
+    # (`NNTutorServer.end_startup`). Pausing the garbage collector during the import as well
+    # saved ~70 ms but kept ~10 MB of discarded classes in the peak RSS for the server's
+    # lifetime (126 MB instead of 117 MB at 20,000 lines): not worth it.
     from .lsp import codecache
 
-    gc.disable()
     cache = codecache.install()
     try:
         from .lsp.server import run
     except BaseException:
         if cache is not None:
             cache.close()
-        gc.enable()
         raise
-    run(log_file=args.log_file, code_cache=cache, gc_paused=True)
+    run(log_file=args.log_file, code_cache=cache)
     return 0
 
 

@@ -264,22 +264,18 @@ class NNTutorServer(LanguageServer):
         self.indexed_paths: set[str] = set()   # open documents whose model classes are indexed
         # Start-up measures (see `run` and cli._lsp), ended once `initialize` is answered.
         self.code_cache = None
-        self.gc_paused = False
 
     def end_startup(self) -> None:
-        """Restore `compile` (saving the code cache) and turn the garbage collector back on,
-        with everything allocated so far frozen: the ~570 lsprotocol classes and the rest of
-        start-up live as long as the server, so later collections need not scan them."""
+        """Restore `compile` (saving the code cache) and freeze everything allocated so far: the
+        ~570 lsprotocol classes and the rest of start-up live as long as the server, so later
+        collections need not scan them."""
         cache, self.code_cache = self.code_cache, None
         if cache is not None:
             cache.close()
             log.info("code cache: %d hits, %d misses%s%s", cache.hits, cache.misses,
                      ", saved" if cache.saved else "",
                      f"; {cache.load_error or cache.save_error}" if cache.load_error or cache.save_error else "")
-        if self.gc_paused:
-            self.gc_paused = False
-            gc.freeze()
-            gc.enable()
+        gc.freeze()  # start-up objects live as long as the server: later collections skip them
 
     def start_io(self, stdin=None, stdout=None):
         """pygls' stdio server, reading stdin on the event loop where it can (lsp/stdio.py)."""
@@ -866,10 +862,10 @@ def _get(obj, key):
     return getattr(obj, key, None)
 
 
-def run(log_file: Path | None = None, code_cache=None, gc_paused: bool = False) -> None:
-    """Serve over stdio. `code_cache` (lsp/codecache.py) and `gc_paused` are the start-up
-    measures `nntutor lsp` took before importing this module; ended after `initialize`."""
-    server.code_cache, server.gc_paused = code_cache, gc_paused
+def run(log_file: Path | None = None, code_cache=None) -> None:
+    """Serve over stdio. `code_cache` (lsp/codecache.py) is the start-up measure `nntutor lsp`
+    took before importing this module; ended after `initialize`."""
+    server.code_cache = code_cache
     logging.basicConfig(filename=str(log_file) if log_file else None,
                         level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
