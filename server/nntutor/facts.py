@@ -126,6 +126,7 @@ class Facts:
         self._binding_index: dict[tuple[str, int], tuple[list[int], list[Binding]]] | None = None
         self._module_last: dict[str, Binding] | None = None
         self._no_grad_ranges: Nested | None = None
+        self._model_classes: dict | None = None   # models.index_classes, once per version
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):

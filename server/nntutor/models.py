@@ -37,6 +37,14 @@ class ModelClass:
 
 
 def index_classes(facts) -> dict[str, ModelClass]:
+    """The model classes of one document version (computed once per version: the project
+    index and the analysis both ask). Callers must not change what they get."""
+    if facts._model_classes is None:
+        facts._model_classes = _index_classes(facts)
+    return facts._model_classes
+
+
+def _index_classes(facts) -> dict[str, ModelClass]:
     text = facts.text
     classes: dict[str, ModelClass] = {}
     values = None
