@@ -127,8 +127,19 @@ class Document:
                 if cell.value is None:
                     from .facts import Facts
 
-                    cell.value = Facts(self)
+                    cell.value = Facts(self._source_view())
         return cell.value
+
+    def _source_view(self) -> "Document":
+        """This version for Facts to keep: bytes, tree, line index, but not the facts cell.
+        Facts holding the document that holds them would be a reference cycle, and a version's
+        tree (tens of MB at 20,000 lines, invisible to the collector's thresholds) would then
+        outlive its edit until the next full collection."""
+        view = self.snapshot()
+        _ = self.index  # computed once, shared with the view (findings need it anyway)
+        view._index = self._index
+        view._facts = _Lazy()
+        return view
 
     @property
     def facts_ready(self) -> bool:
