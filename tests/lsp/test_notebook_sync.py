@@ -259,6 +259,31 @@ async def test_cell_edits_keep_positions_and_close_clears(mclient, tmp_path):
     assert cleared(mclient, c0["uri"])   # nothing re-published for the closed notebook
 
 
+async def test_comment_edit_in_another_cell_moves_the_related_location(mclient, tmp_path):
+    """A comment line typed in the loss cell may be answered from the previous analysis
+    (nntutor.incremental): the finding in the first cell stays, its related location (the loss
+    call in the second cell) moves down a line, exactly as a from-scratch analysis gives."""
+    nb = VSNotebook(mclient, tmp_path / "r.ipynb")
+    c0, c1 = nb.cell(CELL_SOFTMAX), nb.cell(CELL_LOSS)
+    nb.open(c0, c1)
+    await wait_diags(mclient, c0["uri"], lambda d: "double-softmax" in codes(d))
+
+    def related_line():
+        d = next(x for x in mclient.diagnostics[c0["uri"]] if x.code == "double-softmax")
+        (rel,) = d.related_information
+        assert rel.location.uri == c1["uri"]
+        return rel.location.range.start.line
+
+    assert related_line() == 3
+    nb.edit(1, (3, 0), (3, 0), "# the loss of this batch\n")
+    await wait_for(lambda: related_line() == 4)
+    await wait_expected(mclient, nb)
+    nb.edit(1, (3, 0), (4, 0), "")
+    await wait_for(lambda: related_line() == 3)
+    await wait_expected(mclient, nb)
+    assert not server_errors(mclient)
+
+
 async def test_pull_diagnostics_for_a_cell(mpull_client, tmp_path):
     nb = VSNotebook(mpull_client, tmp_path / "p.ipynb")
     c0, c1 = nb.cell(CELL_SOFTMAX), nb.cell(CELL_LOSS)
