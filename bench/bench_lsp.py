@@ -541,8 +541,8 @@ def profile_server(cap: float) -> dict:
     from nntutor.models import Workspace
 
     out = {}
-    # The import as `nntutor lsp` does it (cli._lsp): collector off, code cache (warm) on.
-    code = ("import gc; gc.disable(); from nntutor.lsp import codecache; c = codecache.install(); "
+    # The import as `nntutor lsp` does it (cli._lsp): code cache (warm) on.
+    code = ("from nntutor.lsp import codecache; c = codecache.install(); "
             "import nntutor.lsp.server; c.close()")
     cmd = [sys.executable, "-X", "importtime", "-c", code]
     cp = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=child_env(), cwd=REPO, check=False)
@@ -734,8 +734,7 @@ def render_md(res: dict) -> str:
               f"{st['runs']} starts of `nntutor lsp` per row, interleaved (off, cold, warm, off, ...), same client "
               "and initialize request as the sessions. off: NNTUTOR_NO_CODE_CACHE=1; cold: XDG_CACHE_HOME an "
               "empty folder (the server compiles everything and writes the cache after answering); warm: a "
-              "cache folder written by one earlier start. The garbage collector is paused until the answer "
-              "in all three. CPU: user+sys time of the server process read right after the response "
+              "cache folder written by one earlier start. CPU: user+sys time of the server process read right after the response "
               "(10 ms ticks; less sensitive to other load than wall time).", "",
               table(["code cache", "initialize ms (median)", "min-max ms", "server CPU ms (median)", "starts"], rows), ""]
     t = res["targets"]
