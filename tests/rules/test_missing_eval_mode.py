@@ -399,3 +399,137 @@ with torch.no_grad():
 @pytest.mark.parametrize("name,src,expected", STILL_FLAGGED, ids=[b[0] for b in STILL_FLAGGED])
 def test_still_flags(name, src, expected):
     assert lines(src, RULE) == expected
+
+
+# -- evaluation with neither eval() nor no_grad ---------------------------------------------------
+# NET (13 lines) comes first in each snippet: the snippet's own lines start at 14.
+EVAL_BUGGY = [
+    ("accuracy_helper_called_after_training", NET + """\
+def compute_accuracy(model, data_loader):
+    correct = 0
+    for x, y in data_loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+
+model = Net()
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+    print(compute_accuracy(model, valid_loader))
+""", [17]),
+    ("test_loop_after_training", NET + """\
+model = Net()
+for x, y in train_loader:
+    optimizer.zero_grad()
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+
+correct = 0
+for x, y in test_loader:
+    correct += (model(x).argmax(1) == y).sum().item()
+""", [22]),
+]
+
+EVAL_CORRECT = [
+    ("eval_called_inside_the_helper", NET + """\
+def evaluate(model, loader):
+    model.eval()
+    return sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+
+model = Net()
+for x, y in train_loader:
+    loss_fn(model(x), y).backward()
+print(evaluate(model, test_loader))
+"""),
+    ("eval_called_by_the_caller", NET + """\
+def evaluate(model, loader):
+    total = 0
+    for x, y in loader:
+        total += (model(x).argmax(1) == y).sum().item()
+    return total
+
+model = Net()
+for x, y in train_loader:
+    loss_fn(model(x), y).backward()
+model.eval()
+print(evaluate(model, test_loader))
+"""),
+    ("no_dropout_or_batch_norm", """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+for x, y in train_loader:
+    loss_fn(model(x), y).backward()
+for x, y in test_loader:
+    preds = model(x)
+"""),
+    ("the_loop_trains", NET + """\
+model = Net()
+for x, y in val_loader:  # fine-tuning on the validation split, on purpose
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+"""),
+    ("not_named_like_evaluation", NET + """\
+def sample(model, noise_batches):
+    return [model(z) for z in noise_batches]
+
+def collect(model, loader):
+    feats = []
+    for x, _ in loader:
+        feats.append(model(x))
+    return feats
+
+model = Net()
+feats = collect(model, train_loader)
+"""),
+    ("monte_carlo_dropout_on_purpose", NET + """\
+model = Net()
+model.train()  # keep dropout on: Monte Carlo dropout
+draws = []
+for x in test_loader:
+    draws.append(model(x))
+"""),
+    ("under_no_grad_is_the_first_check", NET + """\
+import torch
+model = Net()
+with torch.no_grad():
+    for x, y in test_loader:
+        preds = model(x)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", EVAL_BUGGY, ids=[b[0] for b in EVAL_BUGGY])
+def test_flags_evaluation_without_eval_or_no_grad(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", EVAL_CORRECT, ids=[c[0] for c in EVAL_CORRECT])
+def test_silent_evaluation_look_alikes(name, src):
+    found = findings(src, RULE)
+    assert [f for f in found if "while still in training mode" in f.message] == []
+
+
+def test_under_no_grad_reported_once_by_the_first_check():
+    (finding,) = findings(dict((n, s) for n, s in EVAL_CORRECT)["under_no_grad_is_the_first_check"], RULE)
+    assert "under no_grad" in finding.message
+
+
+@pytest.mark.parametrize("src", [s for _, s, _ in EVAL_BUGGY])
+def test_fix_calls_eval_before_the_loop(src):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "model.eval()\n" in fixed
+    assert lines(fixed, RULE) == []
+
+
+def test_evaluation_loop_in_a_later_notebook_cell():
+    found = notebook([
+        NET,
+        "model = Net()\nfor x, y in train_loader:\n    loss_fn(model(x), y).backward()\n",
+        "correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(1) == y).sum().item()\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 2)]

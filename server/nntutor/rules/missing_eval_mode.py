@@ -1,10 +1,13 @@
 """missing-eval-mode: evaluation under no_grad while dropout / batch norm are in training mode."""
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
+
 from ..findings import Fix, Severity, TextEdit
 from ..values import args_of, strip
 from . import Rule
-from ._modes import mode_at, param_arguments
+from ._modes import function_called_under_no_grad, mode_at, param_arguments
 from ._training import events, model_is_mode_dependent, statement_of
 
 
@@ -32,6 +35,81 @@ def check(ctx):
             call, f"`{name}` is evaluated under no_grad but is still in training mode: dropout "
             f"stays active and batch norm uses batch statistics; call `{name}.eval()` first.",
             fix=fix)
+    yield from _evaluation_loops_in_training_mode(ctx, reported)
+
+
+# Names that say a loop or function evaluates: `for x, y in test_loader`, `def validate(...)`.
+_EVAL_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluate|evaluation|val|valid|validate|validation|test|"
+                        r"testing|predict|prediction|inference|infer|accuracy|acc|score|metrics?)(?:$|_)")
+
+
+def _evaluation_loops_in_training_mode(ctx, reported):
+    """The same mistake without no_grad: a loop that evaluates (its iterable or its function is
+    named like evaluation), never backpropagates, and calls a model with dropout / batch norm
+    that is in training mode there. Neither eval() nor no_grad was used: the scores are those
+    of a random subnetwork, and batch norm's running statistics learn from the test data."""
+    facts = ctx.facts
+    training = sorted(e.pos for e in events(ctx) if e.kind in ("backward", "step"))
+    decided: dict = {}  # outermost loop -> evaluation loop that never trains?
+    calls = [c for cs in facts.plain_name_calls().values() for c in cs]
+    calls.sort(key=lambda c: (c.start_byte, -c.end_byte))
+    for call in calls:
+        loops = facts.loops_containing(call.start_byte)
+        if not loops or facts.in_no_grad(call.start_byte):
+            continue  # no loop: a single prediction; under no_grad: the check above
+        outer = loops[0]
+        if outer.start_byte not in decided:
+            decided[outer.start_byte] = _evaluation_loop(ctx, loops, training)
+        if not decided[outer.start_byte]:
+            continue
+        fn = strip(call.child_by_field_name("function"))
+        name = ctx.text(fn)
+        scope = facts.scope_id(call.start_byte)
+        if (name, scope) in reported:
+            continue
+        if _mode_dependent(ctx, fn, name, call) is not True:
+            continue
+        if mode_at(ctx, name, call.start_byte) != "train" or _train_mode_on_purpose(ctx, name, call):
+            continue
+        if function_called_under_no_grad(ctx, call.start_byte):
+            continue  # evaluate(model) called inside no_grad: the callers' business
+        reported.add((name, scope))
+        stmt = statement_of(outer)
+        fix = Fix(f"Call `{name}.eval()` before evaluating",
+                  (TextEdit(ctx.line_start(stmt), ctx.line_start(stmt), f"{ctx.line_indent(stmt)}{name}.eval()\n"),))
+        yield ctx.finding(
+            call, f"`{name}` is evaluated while still in training mode: dropout stays active and "
+            f"batch norm uses (and updates) batch statistics, so the scores are off; call "
+            f"`{name}.eval()` before this loop.", fix=fix)
+
+
+def _evaluation_loop(ctx, loops, training) -> bool:
+    """The loops around a call form an evaluation: named so (an iterable or the enclosing
+    function), and neither they nor that function run a backward pass or an optimizer step."""
+    facts = ctx.facts
+    outer = loops[0]
+    func = facts.function_at(outer.start_byte)
+    span = (func.start_byte, func.end_byte) if func is not None else (outer.start_byte, outer.end_byte)
+    if _any_within(training, span[0], span[1]):
+        return False
+    names = []
+    for lp in loops:
+        right = lp.child_by_field_name("right") if lp.type == "for_statement" else None
+        if right is not None:
+            names.extend(_IDENT.findall(facts.code_in(right)))
+    if func is not None:
+        fname = func.child_by_field_name("name")
+        if fname is not None:
+            names.append(ctx.text(fname))
+    return any(_EVAL_NAME.search(n) for n in names)
+
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def _any_within(sorted_positions, start, end) -> bool:
+    i = bisect_right(sorted_positions, start)
+    return i < len(sorted_positions) and sorted_positions[i] < end
 
 
 def _in_training_step(ctx, call):
@@ -108,4 +186,4 @@ def _fix(ctx, call, name):
 
 
 RULE = Rule("missing-eval-mode", Severity.WARNING, "train-eval-mode",
-            "Inference without model.eval()", check, needs=(b"no_grad", b"inference_mode"))
+            "Inference without model.eval()", check, needs=(b"torch",))
