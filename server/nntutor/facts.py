@@ -123,6 +123,7 @@ class Facts:
         self._calls_by_last: dict[str, list] | None = None
         self._called_calls: list | None = None
         self._receivers: dict[str, list] = {}
+        self._plain_in_order: list | None = None
         self._binding_index: dict[tuple[str, int], tuple[list[int], list[Binding]]] | None = None
         self._module_last: dict[str, Binding] | None = None
         self._no_grad_ranges: Nested | None = None
@@ -255,6 +256,14 @@ class Facts:
         if self._calls_by_name is None:
             self._index_calls()
         return self._calls_by_name
+
+    def plain_name_calls_in_order(self) -> list:
+        """Every `name(...)` call, in document order (computed once)."""
+        if self._plain_in_order is None:
+            calls = [c for cs in self.plain_name_calls().values() for c in cs]
+            calls.sort(key=_call_order)
+            self._plain_in_order = calls
+        return self._plain_in_order
 
     def method_calls(self, method: str) -> list:
         """(call, receiver) for every `receiver.method(...)` call, in document order."""

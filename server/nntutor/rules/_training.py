@@ -3,6 +3,7 @@ which calls are backward passes, optimizer steps, zero_grads, mode switches, and
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..models import MODEL_FACTORIES
@@ -151,6 +152,12 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
     if cls is not None and cls.framework == "torch":
         return cls.mode_dependent
     return None
+
+
+def any_between(sorted_positions: list, start: int, end: int) -> bool:
+    """Some position p with start < p < end, in a sorted list (bisect, not a scan)."""
+    i = bisect_right(sorted_positions, start)
+    return i < len(sorted_positions) and sorted_positions[i] < end
 
 
 def statement_of(node):

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from ..findings import Severity
 from ..values import method_call
 from . import Rule
 from ._modes import argument_for, calls_to, function_modes
-from ._training import events, model_is_mode_dependent, statement_of
+from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -36,8 +35,8 @@ def check(ctx):
         if model_is_mode_dependent(ctx, obj) is False:
             continue  # no dropout / batch norm: training in eval mode changes nothing
         loops = [lp for lp in facts.loops_containing(node.start_byte)
-                 if _any_within(backwards, lp.start_byte, lp.end_byte)
-                 or _any_within(trainers, lp.start_byte - 1, lp.end_byte)]
+                 if any_between(backwards, lp.start_byte, lp.end_byte)
+                 or any_between(trainers, lp.start_byte - 1, lp.end_byte)]
         if not loops:
             continue
         loop = loops[-1]
@@ -79,12 +78,6 @@ def _training_helpers(ctx, backwards) -> set:
                 names.add(ctx.text(name))
             fn = ctx.facts.function_at(fn.start_byte)
     return sorted({c.start_byte for n in names for c in calls_to(ctx, n)})
-
-
-def _any_within(sorted_positions, start, end) -> bool:
-    """Some position p with start < p < end (positions sorted)."""
-    i = bisect_right(sorted_positions, start)
-    return i < len(sorted_positions) and sorted_positions[i] < end
 
 
 _PARAMS = re.compile(rb"\.(?:named_)?parameters\(")

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
 from ..values import args_of, strip
 from . import Rule
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
-from ._training import events, model_is_mode_dependent, statement_of
+from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -51,9 +50,7 @@ def _evaluation_loops_in_training_mode(ctx, reported):
     facts = ctx.facts
     training = sorted(e.pos for e in events(ctx) if e.kind in ("backward", "step"))
     decided: dict = {}  # outermost loop -> evaluation loop that never trains?
-    calls = [c for cs in facts.plain_name_calls().values() for c in cs]
-    calls.sort(key=lambda c: (c.start_byte, -c.end_byte))
-    for call in calls:
+    for call in facts.plain_name_calls_in_order():
         loops = facts.loops_containing(call.start_byte)
         if not loops or facts.in_no_grad(call.start_byte):
             continue  # no loop: a single prediction; under no_grad: the check above
@@ -90,7 +87,7 @@ def _evaluation_loop(ctx, loops, training) -> bool:
     outer = loops[0]
     func = facts.function_at(outer.start_byte)
     span = (func.start_byte, func.end_byte) if func is not None else (outer.start_byte, outer.end_byte)
-    if _any_within(training, span[0], span[1]):
+    if any_between(training, span[0], span[1]):
         return False
     names = []
     for lp in loops:
@@ -105,11 +102,6 @@ def _evaluation_loop(ctx, loops, training) -> bool:
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
-
-
-def _any_within(sorted_positions, start, end) -> bool:
-    i = bisect_right(sorted_positions, start)
-    return i < len(sorted_positions) and sorted_positions[i] < end
 
 
 def _in_training_step(ctx, call):

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
-from ..values import strip
 from . import Rule
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
-from ._training import MODEL_FACTORIES, events, model_is_mode_dependent, statement_of
+from ._training import MODEL_FACTORIES, any_between, events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -18,9 +16,7 @@ def check(ctx):
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
     reported = set()
     free_of: dict = {}  # innermost loop -> the loops around it that do not backpropagate
-    calls = [c for cs in facts.plain_name_calls().values() for c in cs]
-    calls.sort(key=lambda c: (c.start_byte, -c.end_byte))
-    for call in calls:
+    for call in facts.plain_name_calls_in_order():
         fn = call.child_by_field_name("function")
         inner = facts.innermost_loop(call.start_byte)
         if inner is None or inner.start_byte in reported:
@@ -29,7 +25,7 @@ def check(ctx):
             loops = facts.loops_containing(call.start_byte)
             # The outermost loop around the call that does not backpropagate: an eval loop nested
             # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
-            free = [lp for lp in loops if not _any_within(backwards, lp.start_byte, lp.end_byte)
+            free = [lp for lp in loops if not any_between(backwards, lp.start_byte, lp.end_byte)
                     and not _INPUT_GRADS.search(facts.code_in(lp))]
             free_of[inner.start_byte] = free if free and free[-1] == loops[-1] else None
         free = free_of[inner.start_byte]
@@ -51,11 +47,6 @@ def check(ctx):
         yield ctx.finding(
             call, f"`{name}` runs in eval mode outside torch.no_grad(): autograd still records "
             "the graph, costing memory and time for gradients nobody uses.", fix=fix)
-
-
-def _any_within(sorted_positions, start, end) -> bool:
-    i = bisect_right(sorted_positions, start)
-    return i < len(sorted_positions) and sorted_positions[i] < end
 
 
 # Gradients with respect to inputs (saliency, adversarial examples) need the graph.
