@@ -1,4 +1,5 @@
-"""missing-eval-mode: evaluation under no_grad while dropout / batch norm are in training mode."""
+"""missing-eval-mode: evaluation (under no_grad, or in a loop named like evaluation) while
+dropout / batch norm are in training mode."""
 from __future__ import annotations
 
 import re
