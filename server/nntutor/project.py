@@ -60,14 +60,29 @@ def _may_define_models(path: Path) -> bool:
     return b"class " in data and (b"Module" in data or b"Model" in data or b"Layer" in data)
 
 
-def _summaries(doc) -> dict:
-    return {k: v.summary() for k, v in index_classes(doc.facts).items()}
-
-
 # Documents parsed for the index pass are kept for the analysis pass up to this much source;
 # past it they are parsed again. A tree with its facts takes about 45 bytes per source byte, so
 # this bounds what is kept at about 90 MB per process.
 _KEEP_BYTES = 2 * 1024 * 1024
+
+
+def _index_models(paths, add) -> dict:
+    """Index the model classes of `paths` (`add(path, classes)` for each parsed file) and
+    return the documents kept for the analysis pass, within `_KEEP_BYTES`."""
+    docs: dict = {}
+    kept = 0
+    for path in paths:
+        if not _may_define_models(path):
+            continue
+        loaded = _load(path)
+        doc = loaded[0]
+        if doc is None:
+            continue
+        add(doc.path, index_classes(doc.facts))
+        if kept + len(doc.data) <= _KEEP_BYTES:
+            docs[path] = loaded
+            kept += len(doc.data)
+    return docs
 
 
 def _analyze_loaded(path, loaded, config, workspace) -> Analysis:
@@ -83,18 +98,9 @@ def _worker(conn, paths: list, config) -> None:
     """One worker process with a fixed share of the files: index its model classes, send them,
     receive the whole workspace, then analyse its share and send each result."""
     try:
-        docs: dict = {}
-        kept = 0
         summaries = []
-        for path in paths:
-            if not _may_define_models(path):
-                continue
-            doc, problem = _load(path)
-            if doc is not None:
-                summaries.append((doc.path, _summaries(doc)))
-                if kept + len(doc.data) <= _KEEP_BYTES:
-                    docs[path] = (doc, problem)
-                    kept += len(doc.data)
+        docs = _index_models(paths, lambda path, classes: summaries.append(
+            (path, {k: v.summary() for k, v in classes.items()})))
         conn.send(summaries)
         workspace = conn.recv()
         for path in paths:
@@ -179,16 +185,7 @@ def check_files(files: list[Path], config: Config, jobs: int | None = None, prog
 
 def _check_serial(files: list[Path], config: Config, progress) -> list[Analysis]:
     workspace = Workspace()
-    docs: dict[Path, tuple] = {}
-    kept = 0
-    for f in files:
-        if _may_define_models(f):
-            loaded = _load(f)
-            if loaded[0] is not None:
-                workspace.add_file(loaded[0].path, index_classes(loaded[0].facts))
-                if kept + len(loaded[0].data) <= _KEEP_BYTES:
-                    docs[f] = loaded
-                    kept += len(loaded[0].data)
+    docs = _index_models(files, workspace.add_file)
     results = []
     for i, f in enumerate(files):
         results.append(_analyze_loaded(f, docs.pop(f, None), config, workspace))
