@@ -122,3 +122,11 @@ async def test_concepts_request(client, tmp_path):
     assert "double-softmax" in result.rules
     items = await client.protocol.send_request_async("nntutor/quizItems", {"ids": list(result.concepts[0].quiz[:2])})
     assert len(items.items) == 2 and items.items[0].question
+    assert not getattr(result, "pending", False)
+
+
+async def test_concepts_of_a_document_not_open_yet_say_pending(client, tmp_path):
+    """A lens query can overtake its didOpen: the empty answer then says to ask again."""
+    uri = (tmp_path / "not-open.py").as_uri()
+    result = await client.protocol.send_request_async("nntutor/concepts", {"textDocument": {"uri": uri}})
+    assert result.concepts == [] and result.pending is True

@@ -6,6 +6,10 @@ import type { NntutorServer } from './server';
 export class QuizCodeLensProvider implements vscode.CodeLensProvider {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
+  // A lens query can reach the server before the file's didOpen; the answer then says
+  // `pending`, and the query is asked again a few times, later each time (per document version).
+  private readonly retries = new Map<string, { version: number; tries: number }>();
+  private static readonly MAX_RETRIES = 4;
 
   constructor(private readonly server: NntutorServer) {}
 
@@ -21,7 +25,8 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
     try {
       const uri = client.code2ProtocolConverter.asUri(document.uri);
       const raw = await client.sendRequest(CONCEPTS_METHOD, { textDocument: { uri } }, token);
-      const { concepts } = parseConceptsResult(raw);
+      const { concepts, pending } = parseConceptsResult(raw);
+      this.retryIfPending(document, pending === true);
       return concepts
         .filter((c) => c.quiz.length > 0 && c.lines.length > 0)
         .map((c) => {
@@ -36,6 +41,19 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
     } catch {
       return []; // e.g. an older server without nntutor/concepts: no lenses, no noise
     }
+  }
+
+  private retryIfPending(document: vscode.TextDocument, pending: boolean): void {
+    const key = document.uri.toString();
+    if (!pending) {
+      this.retries.delete(key);
+      return;
+    }
+    const last = this.retries.get(key);
+    const tries = last && last.version === document.version ? last.tries : 0;
+    if (tries >= QuizCodeLensProvider.MAX_RETRIES) return;
+    this.retries.set(key, { version: document.version, tries: tries + 1 });
+    setTimeout(() => this.refresh(), 250 * 2 ** tries);
   }
 
   dispose(): void {

@@ -22,6 +22,8 @@ export interface ConceptsResult {
   concepts: ConceptInfo[];
   /** Rule ids of the diagnostics raised in the document. */
   rules: string[];
+  /** The server has not opened the document yet: the empty answer means "ask again". */
+  pending?: true;
 }
 
 export interface QuizItemsParams {
@@ -51,7 +53,7 @@ export function parseConceptsResult(raw: unknown): ConceptsResult {
     });
   }
   const rules = Array.isArray(obj.rules) ? obj.rules.filter((r): r is string => typeof r === 'string') : [];
-  return { concepts, rules };
+  return obj.pending === true ? { concepts, rules, pending: true } : { concepts, rules };
 }
 
 /** Arguments of `nntutor.quiz`: from the code lens, a hover link, or none (the active editor). */

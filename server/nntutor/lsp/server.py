@@ -832,7 +832,8 @@ def concepts_request(ls: NNTutorServer, params):
     uri = _get(_get(params, "textDocument") or {}, "uri") or _get(params, "uri")
     doc, result = ls.analysis(uri) if uri else (None, None)
     if doc is None:
-        return {"concepts": [], "rules": []}
+        # Not open (yet): a client may ask before its didOpen arrives, and should ask again.
+        return {"concepts": [], "rules": [], "pending": True} if uri else {"concepts": [], "rules": []}
     cat = catalog()
     found = concepts_in(doc, cat)
     for f in result.findings:  # diagnostics raised teach their concept too

@@ -23,6 +23,11 @@ test('concepts result is read defensively', () => {
   );
 });
 
+test('a pending concepts result is kept: the server has not opened the document yet', () => {
+  assert.deepEqual(parseConceptsResult({ concepts: [], rules: [], pending: true }), { concepts: [], rules: [], pending: true });
+  assert.deepEqual(parseConceptsResult({ concepts: [], rules: [], pending: 'yes' }), { concepts: [], rules: [] });
+});
+
 test('quiz command arguments: hover link, code lens, palette', () => {
   // command:nntutor.quiz?%5B%22dropout%22%5D -> VS Code calls the command with "dropout"
   assert.deepEqual(parseQuizArgs(JSON.parse(decodeURIComponent('%5B%22dropout%22%5D'))[0]), { concept: 'dropout' });
