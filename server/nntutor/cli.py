@@ -153,9 +153,9 @@ def _lsp(args) -> int:
     # (`NNTutorServer.end_startup`). Pausing the garbage collector during the import as well
     # saved ~70 ms but kept ~10 MB of discarded classes in the peak RSS for the server's
     # lifetime (126 MB instead of 117 MB at 20,000 lines): not worth it.
-    from .lsp import codecache
+    from .lsp import startup
 
-    cache = codecache.install()
+    cache = startup.prepare()
     try:
         from .lsp.server import run
     except BaseException:

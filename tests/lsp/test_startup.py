@@ -232,3 +232,55 @@ def test_plain_results_are_written_as_pygls_writes_them():
             proto.set_writer(theirs)
             JsonRPCProtocol._send_response(proto, msg_id, result)
             assert ours.data == theirs.data and len(ours.data) == 1
+
+
+# -- lsprotocol's classes resolved on first use (lsp/startup.py `converter`) ---------------------
+_ROUND_TRIP = r"""
+import json, sys
+from pathlib import Path
+import pytest_lsp.clients as clients
+from lsprotocol import types as lsp
+if sys.argv[1] == "lazy":
+    from nntutor.lsp.startup import converter
+    conv = converter()
+else:
+    from pygls.protocol import default_converter
+    conv = default_converter()
+out = {}
+for path in sorted(Path(clients.__file__).parent.glob("*.json")):
+    caps = json.loads(path.read_text())["capabilities"]
+    params = conv.structure({"processId": 1, "rootUri": None, "capabilities": caps}, lsp.InitializeParams)
+    out[path.name] = conv.unstructure(params)
+from nntutor.lsp.server import server
+vscode = json.loads((Path(clients.__file__).parent / "visual_studio_code_v1.65.2.json").read_text())
+params = conv.structure({"processId": 1, "rootUri": None, "capabilities": vscode["capabilities"]},
+                        lsp.InitializeParams)
+async def initialize():   # pygls 2: a generator that yields the server's own handler
+    steps = server.protocol.lsp_initialize(params)
+    try:
+        handler, args, kwargs = next(steps)
+        handler(*args)
+        next(steps)
+    except StopIteration as done:
+        return done.value
+import asyncio
+out["result"] = conv.unstructure(asyncio.run(initialize()))
+print(json.dumps(out, sort_keys=True))
+"""
+
+
+def test_lazy_converter_structures_every_client_like_pygls_default():
+    """Each editor's capabilities in pytest-lsp (VS Code, Neovim, Emacs) structured and
+    unstructured by the lazily resolving converter, in a fresh process (resolving is global),
+    gives exactly what pygls' default converter (all classes resolved up front) gives."""
+    def run(kind):
+        done = subprocess.run([sys.executable, "-c", _ROUND_TRIP, kind], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+    lazy, eager = run("lazy"), run("eager")
+    assert len(lazy) >= 8 and lazy == eager
+    vscode = lazy["visual_studio_code_v1.65.2.json"]["capabilities"]
+    assert vscode["textDocument"]["hover"]["contentFormat"] == ["markdown", "plaintext"]
+    assert lazy["result"]["capabilities"]["hoverProvider"] and lazy["result"]["serverInfo"]["name"] == "nntutor"

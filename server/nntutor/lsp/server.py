@@ -41,7 +41,7 @@ from ..engine import analyze
 from ..models import Workspace, index_classes
 from ..notebook import Cell, blank_ipython
 from ..source import apply_utf16_change
-from . import actions, stdio
+from . import actions, startup, stdio
 from .convert import DOCS_BASE, diagnostic
 
 log = logging.getLogger("nntutor.lsp")
@@ -239,6 +239,7 @@ class NNTutorServer(LanguageServer):
                 notebook_selector=[lsp.NotebookDocumentFilterWithCells(
                     cells=[lsp.NotebookCellLanguage(language="python")], notebook="*")]),
             protocol_cls=_Protocol,
+            converter_factory=startup.converter,
         )
         self.docs: dict[str, Document] = {}
         self.raw_texts: dict[str, str] = {}   # virtual notebooks: the text before IPython blanking
