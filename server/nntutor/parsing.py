@@ -1,12 +1,15 @@
 """The tree-sitter parser, created once per process (creating a Language is not free)."""
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from functools import lru_cache
 from operator import attrgetter
 
 from tree_sitter import Language, Parser, Query, QueryCursor
+
+log = logging.getLogger(__name__)
 
 
 def _grammar_binding():
@@ -35,8 +38,8 @@ def _grammar_binding():
                 spec.loader.exec_module(module)
                 sys.modules[name] = module  # what `import tree_sitter_python` would find later
                 return module
-    except Exception:  # an unusual install (a zip, another layout): the documented way
-        pass
+    except (ImportError, OSError, ValueError, AttributeError):
+        log.debug("tree_sitter_python: loaded the usual way", exc_info=True)  # a zip, another layout
     import tree_sitter_python
 
     return tree_sitter_python

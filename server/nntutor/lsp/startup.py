@@ -17,7 +17,10 @@ measures, each undone or bypassed safely when it cannot apply:
 """
 from __future__ import annotations
 
+import logging
 import sys
+
+log = logging.getLogger("nntutor.lsp")
 
 
 def asyncio_without_ssl() -> None:
@@ -53,11 +56,11 @@ def converter():
         # Registered last, so cattrs asks this predicate first for a type it has no function
         # for yet: resolve the class, then decline, so the factory that would have handled it
         # anyway (lsprotocol's, with its camelCase names) builds the function on resolved types.
-        try:
-            if getattr(cls, "__module__", None) == module and attrs.has(cls):
+        if getattr(cls, "__module__", None) == module and attrs.has(cls):
+            try:
                 attrs.resolve_types(cls, names, {})
-        except Exception:  # cattrs reports an unresolvable type as it always would
-            pass
+            except NameError:  # left as it is: cattrs reports it as it would have
+                log.debug("lsprotocol: cannot resolve %s", cls, exc_info=True)
         return False
 
     conv.register_structure_hook_factory(resolve_first, _never)
