@@ -245,6 +245,32 @@ for x, y in loader:
     for p in model.parameters():
         p.data.sub_(lr * p.grad.data)
 """, [5]),
+    # d2l's from-scratch linear regression with the `param.grad.zero_()` line left out: the
+    # step is in a helper, reported at its call in the loop.
+    ("update_helper_that_never_clears", """\
+import torch
+
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+
+for epoch in range(num_epochs):
+    for X, y in data_iter(batch_size, features, labels):
+        l = loss(net(X, w, b), y)
+        l.sum().backward()
+        sgd([w, b], lr, batch_size)
+""", [12]),
+    ("in_place_helper_that_never_clears", """\
+def step(model, lr):
+    for p in model.parameters():
+        p.data.sub_(lr * p.grad.data)
+
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    step(model, lr)
+""", [8]),
 ]
 
 MANUAL_CORRECT = [
@@ -291,6 +317,41 @@ for X, y in data_iter:
     l = loss(net(X, w, b), y).sum()
     l.backward()
     sgd([w, b], lr)
+""",),
+    ("update_helper_then_clearing_in_the_loop", """\
+def sgd(params, lr):
+    for p in params:
+        p.data -= lr * p.grad
+
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    sgd(model.parameters(), lr)
+    model.zero_grad()
+""",),
+    ("update_helper_that_sets_grad_none", """\
+def sgd(params, lr):
+    for p in params:
+        p.data -= lr * p.grad
+        p.grad = None
+
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    sgd(model.parameters(), lr)
+""",),
+    # Reads gradients (to log their norm) and changes no parameter: not a step.
+    ("helper_reading_grads_only", """\
+def grad_norm(params):
+    total = 0.0
+    for p in params:
+        total += p.grad.norm() ** 2
+    return total ** 0.5
+
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    norms.append(grad_norm(model.parameters()))
 """,),
     ("single_backward_no_loop", """\
 loss.backward()

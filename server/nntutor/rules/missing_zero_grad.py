@@ -43,9 +43,9 @@ def check(ctx):
 
 def _manual_updates(ctx):
     """Hand-written gradient steps in a training loop that never clears gradients:
-    `w -= lr * w.grad`, `p.data -= lr * g` where `p.grad` is read in the loop, `p.data.sub_(...)`.
-    The loop is the innermost one around a backward pass; an optimizer step there is the other
-    check's business."""
+    `w -= lr * w.grad`, `p.data -= lr * g` where `p.grad` is read in the loop, `p.data.sub_(...)`,
+    made in the loop itself or in a local helper it calls (`sgd(params, lr)`). The loop is the
+    innermost one around a backward pass; an optimizer step there is the other check's business."""
     facts = ctx.facts
     evs = events(ctx)
     seen = set()
@@ -57,30 +57,68 @@ def _manual_updates(ctx):
         if any(e.kind == "step" and loop.start_byte < e.pos < loop.end_byte for e in evs):
             continue
         text = ctx.text(loop)
-        if ".grad" not in text:
+        if clears_grads_in(ctx, loop) or _GRAD_FILL.search(text):
             continue
-        update = _first_update(ctx, loop, b)
-        if update is None or clears_grads_in(ctx, loop) or _GRAD_FILL.search(text):
+        update = _first_update(ctx, loop, b.pos) if ".grad" in text else None
+        if update is not None:
+            target, node = update
+            yield ctx.finding(
+                node, f"`{target}` is updated from its gradient in a loop that never clears it: "
+                "backward() adds to `.grad`, so every step uses the sum of all gradients so far. "
+                f"Clear it after the update (`{target}.grad.zero_()` or `{target}.grad = None`).",
+                related=[ctx.related(b.call, "backward pass whose gradients accumulate")])
             continue
-        target, node = update
-        yield ctx.finding(
-            node, f"`{target}` is updated from its gradient in a loop that never clears it: "
-            "backward() adds to `.grad`, so every step uses the sum of all gradients so far. "
-            f"Clear it after the update (`{target}.grad.zero_()` or `{target}.grad = None`).",
-            related=[ctx.related(b.call, "backward pass whose gradients accumulate")])
+        helper = _updating_helper(ctx, loop, b.pos)
+        if helper is not None:
+            call, name, target, node = helper
+            yield ctx.finding(
+                call, f"`{name}(...)` updates `{target}` from its gradient, and neither it nor this "
+                "loop clears gradients: backward() adds to `.grad`, so every step uses the sum of "
+                f"all gradients so far. Clear them in `{name}` after the update "
+                f"(`{target}.grad.zero_()`) or in the loop (`zero_grad()`).",
+                related=[ctx.related(node, f"the update in `{name}`"),
+                         ctx.related(b.call, "backward pass whose gradients accumulate")])
 
 
 _GRAD_FILL = re.compile(r"\.grad(\.data)?\.(fill_\(\s*0|mul_\(\s*0\b)")
 _IN_PLACE = ("sub_", "add_")
 
 
-def _first_update(ctx, loop, backward):
-    """(parameter name, node) of the first in-place update of a parameter whose `.grad` the loop
-    reads, in the backward's scope, else None."""
+def _updating_helper(ctx, loop, backward_pos):
+    """A local function called by name in the loop (in the backward's scope) whose own body
+    makes a hand-written gradient step: (call, name, parameter name, update node), else None.
+    One level deep; a helper that clears gradients has already silenced the loop."""
     facts = ctx.facts
-    text = ctx.text(loop)
+    defs: dict[str, list] = {}
+    for fn in facts.functions:
+        name = fn.child_by_field_name("name")
+        if name is not None:
+            defs.setdefault(ctx.text(name), []).append(fn)
+    for call in facts.calls_in(loop):
+        fn = call.child_by_field_name("function")
+        if fn is None or fn.type != "identifier" or not same_scope(ctx, call.start_byte, backward_pos):
+            continue
+        name = ctx.text(fn)
+        for helper in defs.get(name, ()):
+            body = helper.child_by_field_name("body")
+            if helper.start_byte <= call.start_byte < helper.end_byte or body is None:
+                continue  # a recursive call, or a body-less definition
+            text = ctx.text(helper)
+            if ".grad" not in text or _GRAD_FILL.search(text):
+                continue
+            update = _first_update(ctx, helper, body.start_byte)
+            if update is not None:
+                return call, name, update[0], update[1]
+    return None
+
+
+def _first_update(ctx, region, scope_pos):
+    """(parameter name, node) of the first in-place update of a parameter whose `.grad` the
+    region (a loop, a helper function) reads, made in the scope of `scope_pos`, else None."""
+    facts = ctx.facts
+    text = ctx.text(region)
     for aug in facts.aug_assigns:
-        if not (loop.start_byte < aug.start_byte < loop.end_byte) or not same_scope(ctx, aug.start_byte, backward.pos):
+        if not (region.start_byte < aug.start_byte < region.end_byte) or not same_scope(ctx, aug.start_byte, scope_pos):
             continue
         op, left = aug.child_by_field_name("operator"), aug.child_by_field_name("left")
         if op is None or left is None or ctx.text(op) not in ("-=", "+="):
@@ -90,8 +128,8 @@ def _first_update(ctx, loop, backward):
             return target, aug
     for method in _IN_PLACE:
         for call, recv in facts.method_calls(method):
-            if recv is None or not (loop.start_byte < call.start_byte < loop.end_byte) \
-                    or not same_scope(ctx, call.start_byte, backward.pos):
+            if recv is None or not (region.start_byte < call.start_byte < region.end_byte) \
+                    or not same_scope(ctx, call.start_byte, scope_pos):
                 continue
             target = _param_of(ctx, recv)
             if target is not None and re.search(re.escape(target) + r"\.grad\b", text):
