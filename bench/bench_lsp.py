@@ -541,8 +541,8 @@ def profile_server(cap: float) -> dict:
     from nntutor.models import Workspace
 
     out = {}
-    # The import as `nntutor lsp` does it (cli._lsp): code cache (warm) on.
-    code = ("from nntutor.lsp import codecache; c = codecache.install(); "
+    # The import as `nntutor lsp` does it (cli._lsp): lsp/startup.py's measures, code cache (warm) on.
+    code = ("from nntutor.lsp import startup; c = startup.prepare(); "
             "import nntutor.lsp.server; c.close()")
     cmd = [sys.executable, "-X", "importtime", "-c", code]
     cp = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=child_env(), cwd=REPO, check=False)
