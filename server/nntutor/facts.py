@@ -9,7 +9,16 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import attrgetter
 
-from .parsing import captures
+from .parsing import (
+    F_ATTRIBUTE,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_PARAMETERS,
+    F_RIGHT,
+    captures,
+)
 from .symbols import collect_imports, qualname
 
 _PATTERN = """
@@ -98,22 +107,22 @@ class Facts:
         self.bindings: dict[str, list[Binding]] = {}
         self.assignments = caps.get("assign", [])
         for node in self.assignments:
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
+            left = node.child_by_field_id(F_LEFT)
+            right = node.child_by_field_id(F_RIGHT)
             self._bind_target(left, right, "assign", node)
         for node in self.aug_assigns:
-            left = node.child_by_field_name("left")
+            left = node.child_by_field_id(F_LEFT)
             if left is not None and left.type == "identifier":
                 self._add(text(left), left, node, None, 1, "aug", node)
         for loop in caps.get("for", ()):
-            self._bind_target(loop.child_by_field_name("left"), loop.child_by_field_name("right"),
+            self._bind_target(loop.child_by_field_id(F_LEFT), loop.child_by_field_id(F_RIGHT),
                               "for", loop)
         for func in self.functions:
-            params = func.child_by_field_name("parameters")
+            params = func.child_by_field_id(F_PARAMETERS)
             if params is None:
                 continue
             for p in params.named_children:
-                ident = p if p.type == "identifier" else p.child_by_field_name("name") or (
+                ident = p if p.type == "identifier" else p.child_by_field_id(F_NAME) or (
                     p.named_children[0] if p.named_children else None)
                 if ident is not None and ident.type == "identifier":
                     self._add(text(ident), ident, None, None, 1, "param", func, scope=func.start_byte)
@@ -212,7 +221,7 @@ class Facts:
     def callee_qual(self, call) -> str | None:
         key = (call.start_byte, call.end_byte)  # `f()(x)`: outer and inner call start together
         if key not in self._by_call_func:
-            self._by_call_func[key] = self.qual(call.child_by_field_name("function"))
+            self._by_call_func[key] = self.qual(call.child_by_field_id(F_FUNCTION))
         return self._by_call_func[key]
 
     # -- the call index ----------------------------------------------------------------
@@ -226,7 +235,7 @@ class Facts:
         called_calls: list = []
         data = self.doc.data
         for call in self.calls:
-            fn = call.child_by_field_name("function")
+            fn = call.child_by_field_id(F_FUNCTION)
             if fn is None:
                 continue
             kind = fn.type
@@ -235,7 +244,7 @@ class Facts:
                 by_name.setdefault(name, []).append(call)
                 by_last.setdefault(name, []).append(call)
             elif kind == "attribute":
-                attr = fn.child_by_field_name("attribute")
+                attr = fn.child_by_field_id(F_ATTRIBUTE)
                 if attr is not None:
                     name = data[attr.start_byte:attr.end_byte].decode("utf-8", "replace")
                     by_method.setdefault(name, []).append((call, fn))  # receiver looked up on demand
@@ -271,7 +280,7 @@ class Facts:
             self._index_calls()
         found = self._receivers.get(method)
         if found is None:
-            found = self._receivers[method] = [(call, fn.child_by_field_name("object"))
+            found = self._receivers[method] = [(call, fn.child_by_field_id(F_OBJECT))
                                                for call, fn in self._calls_by_method.get(method, ())]
         return found
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .parsing import F_ATTRIBUTE, F_FUNCTION, F_NAME, F_OBJECT
 from .values import args_of, string_value, strip
 
 KEYWORDS = ("activation", "loss", "optimizer")
@@ -30,7 +31,7 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
         s = node if node.type == "string" else node.parent
         kw = s.parent if s is not None else None
         if kw is not None and kw.type == "keyword_argument":
-            name = kw.child_by_field_name("name")
+            name = kw.child_by_field_id(F_NAME)
             value = string_value(s)
             if name is not None and value is not None and doc.text(name) in KEYWORDS:
                 concept = catalog.concept_for_keyword(doc.text(name), value)
@@ -42,19 +43,19 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
     # Climb to the full attribute chain the identifier ends: nn.Dropout, torch.nn.functional.dropout
     expr = node
     while expr.parent is not None and expr.parent.type == "attribute" and \
-            expr.parent.child_by_field_name("attribute") == expr:
+            expr.parent.child_by_field_id(F_ATTRIBUTE) == expr:
         expr = expr.parent
     qual = facts.qual(expr)
     call = expr.parent if expr.parent is not None and expr.parent.type == "call" and \
-        expr.parent.child_by_field_name("function") == expr else None
+        expr.parent.child_by_field_id(F_FUNCTION) == expr else None
     if qual is None and expr.type == "attribute":
         # Method on an object: criterion(...)? model.eval() -> torch.nn.Module.eval
         from .values import Values
 
-        obj = expr.child_by_field_name("object")
+        obj = expr.child_by_field_id(F_OBJECT)
         cls_qual, _ = Values(facts).instance(obj)
         if cls_qual is not None:
-            attr = doc.text(expr.child_by_field_name("attribute"))
+            attr = doc.text(expr.child_by_field_id(F_ATTRIBUTE))
             for candidate in (f"{cls_qual}.{attr}", f"torch.nn.Module.{attr}" if cls_qual.startswith("torch.nn.") else None,
                               f"torch.optim.Optimizer.{attr}" if cls_qual.startswith("torch.optim.") else None):
                 if candidate and catalog.concept_for(candidate) is not None:

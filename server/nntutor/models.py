@@ -7,6 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .findings import Location
+from .parsing import (
+    F_ATTRIBUTE,
+    F_BODY,
+    F_DEFINITION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_RIGHT,
+    F_SUPERCLASSES,
+)
 from .values import Values, strip
 
 TORCH_BASES = {"torch.nn.Module"}
@@ -49,8 +59,8 @@ def _index_classes(facts) -> dict[str, ModelClass]:
     classes: dict[str, ModelClass] = {}
     values = None
     for node in facts.classes_nodes:
-        name_node = node.child_by_field_name("name")
-        supers = node.child_by_field_name("superclasses")
+        name_node = node.child_by_field_id(F_NAME)
+        supers = node.child_by_field_id(F_SUPERCLASSES)
         if name_node is None or supers is None:
             continue
         framework = None
@@ -65,7 +75,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if framework is None:
             continue
         cls = ModelClass(text(name_node), facts.doc.path, framework)
-        body = node.child_by_field_name("body")
+        body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
         cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS)
         previous = classes.get(cls.name)
@@ -97,9 +107,9 @@ def _method(body, name, text):
     for child in body.named_children:
         fn = child
         if child.type == "decorated_definition":
-            fn = child.child_by_field_name("definition")
+            fn = child.child_by_field_id(F_DEFINITION)
         if fn is not None and fn.type == "function_definition":
-            n = fn.child_by_field_name("name")
+            n = fn.child_by_field_id(F_NAME)
             if n is not None and text(n) == name:
                 return fn
     return None
@@ -113,11 +123,11 @@ def _collect_layers(facts, values, body, cls):
         parent = call.parent
         if parent is None or parent.type != "assignment":
             continue
-        left = parent.child_by_field_name("left")
-        if left is None or left.type != "attribute" or strip(parent.child_by_field_name("right")) != call:
+        left = parent.child_by_field_id(F_LEFT)
+        if left is None or left.type != "attribute" or strip(parent.child_by_field_id(F_RIGHT)) != call:
             continue
-        obj = left.child_by_field_name("object")
-        attr = left.child_by_field_name("attribute")
+        obj = left.child_by_field_id(F_OBJECT)
+        attr = left.child_by_field_id(F_ATTRIBUTE)
         if obj is None or attr is None or facts.text(obj) != "self":
             continue
         qual, ctor = values.instance(call)
@@ -131,7 +141,7 @@ def _collect_layers(facts, values, body, cls):
 
 
 def _forward_output(facts, values, forward, cls):
-    body = forward.child_by_field_name("body")
+    body = forward.child_by_field_id(F_BODY)
     if body is None:
         return
     returns = []

@@ -48,6 +48,28 @@ def _grammar_binding():
 PYTHON = Language(_grammar_binding().language())
 
 
+# Field ids of the grammar. `node.child_by_field_id(F_FUNCTION)` is ~4x faster than
+# `node.child_by_field_name("function")`, which looks the name up among all the grammar's field
+# names on every call; an analysis of a 3,000-line file makes about 20,000 such calls.
+F_ALIAS = PYTHON.field_id_for_name("alias")
+F_ARGUMENTS = PYTHON.field_id_for_name("arguments")
+F_ATTRIBUTE = PYTHON.field_id_for_name("attribute")
+F_BODY = PYTHON.field_id_for_name("body")
+F_CONDITION = PYTHON.field_id_for_name("condition")
+F_CONSEQUENCE = PYTHON.field_id_for_name("consequence")
+F_DEFINITION = PYTHON.field_id_for_name("definition")
+F_FUNCTION = PYTHON.field_id_for_name("function")
+F_LEFT = PYTHON.field_id_for_name("left")
+F_MODULE_NAME = PYTHON.field_id_for_name("module_name")
+F_NAME = PYTHON.field_id_for_name("name")
+F_OBJECT = PYTHON.field_id_for_name("object")
+F_OPERATOR = PYTHON.field_id_for_name("operator")
+F_PARAMETERS = PYTHON.field_id_for_name("parameters")
+F_RIGHT = PYTHON.field_id_for_name("right")
+F_SUPERCLASSES = PYTHON.field_id_for_name("superclasses")
+F_VALUE = PYTHON.field_id_for_name("value")
+
+
 _local = threading.local()
 
 

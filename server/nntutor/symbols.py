@@ -6,6 +6,8 @@ spelling: `tensorflow.keras.*` and `tf.keras.*` become `keras.*`, torch's re-exp
 """
 from __future__ import annotations
 
+from .parsing import F_ALIAS, F_ATTRIBUTE, F_MODULE_NAME, F_NAME, F_OBJECT
+
 
 def canonical(qual: str) -> str:
     if qual.startswith("tensorflow.keras"):
@@ -29,12 +31,12 @@ def collect_imports(nodes_import, nodes_from, text) -> dict[str, str]:
                 names[full.split(".", 1)[0]] = full.split(".", 1)[0]
                 # `import torch.nn` also makes `torch.nn.X` resolvable through `torch`.
             elif child.type == "aliased_import":
-                target = child.child_by_field_name("name")
-                alias = child.child_by_field_name("alias")
+                target = child.child_by_field_id(F_NAME)
+                alias = child.child_by_field_id(F_ALIAS)
                 if target is not None and alias is not None:
                     names[text(alias)] = canonical(text(target))
     for node in nodes_from:
-        module = node.child_by_field_name("module_name")
+        module = node.child_by_field_id(F_MODULE_NAME)
         if module is None:
             continue
         base = text(module)
@@ -45,8 +47,8 @@ def collect_imports(nodes_import, nodes_from, text) -> dict[str, str]:
                 local = text(child)
                 names[local.split(".")[-1]] = canonical(f"{base}.{local}" if base else local)
             elif child.type == "aliased_import":
-                target = child.child_by_field_name("name")
-                alias = child.child_by_field_name("alias")
+                target = child.child_by_field_id(F_NAME)
+                alias = child.child_by_field_id(F_ALIAS)
                 if target is not None and alias is not None:
                     names[text(alias)] = canonical(f"{base}.{text(target)}" if base else text(target))
     return names
@@ -56,11 +58,11 @@ def qualname(node, imports: dict[str, str], text) -> str | None:
     """Qualified name of an identifier / attribute chain, or None when it is not an import."""
     parts = []
     while node is not None and node.type == "attribute":
-        attr = node.child_by_field_name("attribute")
+        attr = node.child_by_field_id(F_ATTRIBUTE)
         if attr is None:
             return None
         parts.append(text(attr))
-        node = node.child_by_field_name("object")
+        node = node.child_by_field_id(F_OBJECT)
     if node is None or node.type != "identifier":
         return None
     head = imports.get(text(node))

@@ -5,6 +5,8 @@ Everything here is static and conservative: when a value cannot be followed the 
 """
 from __future__ import annotations
 
+from .parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_NAME, F_OBJECT, F_PARAMETERS, F_VALUE
+
 SOFTMAX, LOG_SOFTMAX, SIGMOID, LOGITS = "softmax", "log_softmax", "sigmoid", "logits"
 
 SOFTMAX_FUNCS = {"torch.nn.functional.softmax", "torch.softmax", "torch.special.softmax",
@@ -50,23 +52,23 @@ def follow(facts, expr, depth: int = 0):
 
 def method_call(call):
     """(receiver node, method name) when `call` is `receiver.method(...)`, else (None, None)."""
-    fn = call.child_by_field_name("function")
+    fn = call.child_by_field_id(F_FUNCTION)
     if fn is not None and fn.type == "attribute":
-        attr = fn.child_by_field_name("attribute")
-        return fn.child_by_field_name("object"), (attr.text.decode() if attr is not None else None)
+        attr = fn.child_by_field_id(F_ATTRIBUTE)
+        return fn.child_by_field_id(F_OBJECT), (attr.text.decode() if attr is not None else None)
     return None, None
 
 
 def args_of(call):
     """(positional argument nodes, {keyword: value node})."""
-    args = call.child_by_field_name("arguments")
+    args = call.child_by_field_id(F_ARGUMENTS)
     pos, kw = [], {}
     if args is None or args.type != "argument_list":
         return pos, kw
     for a in args.named_children:
         if a.type == "keyword_argument":
-            name = a.child_by_field_name("name")
-            value = a.child_by_field_name("value")
+            name = a.child_by_field_id(F_NAME)
+            value = a.child_by_field_id(F_VALUE)
             if name is not None and value is not None:
                 kw[name.text.decode()] = value
         elif a.type not in ("comment", "list_splat", "dictionary_splat"):
@@ -91,7 +93,7 @@ def _is_method(func) -> bool:
 
 def _param_index(facts, func, name):
     """(positional index of parameter `name`, keyword-only?) or (None, False) when absent."""
-    params = func.child_by_field_name("parameters")
+    params = func.child_by_field_id(F_PARAMETERS)
     index, keyword_only = 0, False
     for p in (params.named_children if params is not None else ()):
         if p.type in ("list_splat_pattern", "keyword_separator", "dictionary_splat_pattern"):
@@ -99,7 +101,7 @@ def _param_index(facts, func, name):
             continue
         if p.type == "positional_separator":
             continue
-        ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
+        ident = p if p.type == "identifier" else (p.child_by_field_id(F_NAME) or
                                                   (p.named_children[0] if p.named_children else None))
         if ident is not None and facts.text(ident) == name:
             return index, keyword_only
@@ -157,7 +159,7 @@ class Values:
         if expr is None or depth > _MAX_DEPTH:
             return None, None
         if expr.type == "call":
-            fn = expr.child_by_field_name("function")
+            fn = expr.child_by_field_id(F_FUNCTION)
             q = facts.callee_qual(expr)
             if q is not None:
                 return q, expr
@@ -183,7 +185,7 @@ class Values:
         func = facts.function_at(ident.start_byte)
         if b is None or b.kind != "param" or func is None or b.scope != func.start_byte:
             return None, None
-        fname = func.child_by_field_name("name")
+        fname = func.child_by_field_id(F_NAME)
         if fname is None or _is_method(func):
             return None, None  # obj.method(...) calls cannot be matched by name
         key = (func.start_byte, name)
@@ -253,7 +255,7 @@ class Values:
             if method in PASSTHROUGH_METHODS:
                 return self.tags(receiver, self_layers, depth + 1)
         # Calling a module object: nn.Softmax instance, a Sequential, a model class, self.layer.
-        fn = strip(expr.child_by_field_name("function"))
+        fn = strip(expr.child_by_field_id(F_FUNCTION))
         return self.module_output(fn, self_layers, depth + 1, call=expr)
 
     def module_output(self, fn, self_layers=None, depth=0, call=None):
@@ -262,8 +264,8 @@ class Values:
         if fn is None:
             return frozenset(), None
         if (self_layers is not None and fn.type == "attribute"
-                and facts.text(fn.child_by_field_name("object") or fn) == "self"):
-            layer = self_layers.get(facts.text(fn.child_by_field_name("attribute")))
+                and facts.text(fn.child_by_field_id(F_OBJECT) or fn) == "self"):
+            layer = self_layers.get(facts.text(fn.child_by_field_id(F_ATTRIBUTE)))
             if layer is not None:
                 return self._layer_tags(layer[0], layer[1], call)
             return frozenset(), None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..parsing import F_FUNCTION
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, method_call, string_value, strip
 
 # kind of loss -> what its input must be
@@ -58,11 +59,11 @@ def _find_torch_loss_sites(ctx) -> list[LossSite]:
                 found.extend((call, q, None) for call in calls)
         elif name in candidates:
             for call in calls:
-                q, ctor = values.instance(call.child_by_field_name("function"))
+                q, ctor = values.instance(call.child_by_field_id(F_FUNCTION))
                 if ctor is not None and ctor is not call:
                     found.append((call, q, ctor))
     for call in facts.calls_of_calls():
-        fn = strip(call.child_by_field_name("function"))
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         if fn is not None and fn.type == "call":
             found.append((call, facts.callee_qual(fn), fn))
     found.sort(key=lambda f: (f[0].start_byte, -f[0].end_byte))
@@ -82,7 +83,7 @@ def class_output_location(ctx, expr):
     """Where a model class (maybe in another file) applies the activation that reaches `expr`."""
     node = follow(ctx.facts, expr)
     while node is not None and node.type == "call":
-        fn = strip(node.child_by_field_name("function"))
+        fn = strip(node.child_by_field_id(F_FUNCTION))
         qual, _ctor = ctx.values.instance(fn) if fn is not None else (None, None)
         if qual is not None:
             cls = ctx.values.local_class(qual)
@@ -169,7 +170,7 @@ def keras_output(ctx, model_expr):
         out = kw.get("outputs") or (pos[1] if len(pos) > 1 else None)
         out = follow(facts, out) if out is not None else None
         while out is not None and out.type == "call":
-            fn = strip(out.child_by_field_name("function"))
+            fn = strip(out.child_by_field_id(F_FUNCTION))
             if fn is not None and fn.type == "call":   # layers.Dense(10)(x)
                 tag, node = keras_activation(facts, fn)
                 if tag == "skip":

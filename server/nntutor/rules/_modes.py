@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..parsing import F_NAME, F_PARAMETERS
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from ._training import events
 
@@ -24,13 +25,13 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
     by_start = {}
     evs = events(ctx)
     for fn in ctx.facts.functions:
-        name = fn.child_by_field_name("name")
-        params_node = fn.child_by_field_name("parameters")
+        name = fn.child_by_field_id(F_NAME)
+        params_node = fn.child_by_field_id(F_PARAMETERS)
         if name is None or params_node is None:
             continue
         params = []
         for p in params_node.named_children:
-            ident = p if p.type == "identifier" else (p.child_by_field_name("name") or
+            ident = p if p.type == "identifier" else (p.child_by_field_id(F_NAME) or
                                                       (p.named_children[0] if p.named_children else None))
             if ident is not None and ident.type == "identifier":
                 params.append(ctx.text(ident))
@@ -77,7 +78,7 @@ def param_arguments(ctx, name: str, pos: int):
     fn = ctx.facts.function_at(pos)
     if b is None or b.kind != "param" or fn is None:
         return None
-    fname = fn.child_by_field_name("name")
+    fname = fn.child_by_field_id(F_NAME)
     fm = function_modes(ctx).get(ctx.text(fname)) if fname is not None else None
     if fm is None:
         return None
@@ -93,7 +94,7 @@ def param_arguments(ctx, name: str, pos: int):
 def function_called_under_no_grad(ctx, pos: int) -> bool:
     """The function enclosing `pos` is called inside a no_grad block (or a no_grad function)."""
     fn = ctx.facts.function_at(pos)
-    fname = fn.child_by_field_name("name") if fn is not None else None
+    fname = fn.child_by_field_id(F_NAME) if fn is not None else None
     if fname is None:
         return False
     return any(ctx.facts.in_no_grad(c.start_byte) for c in calls_to(ctx, ctx.text(fname)))
@@ -132,7 +133,7 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
         return None
     if b.kind == "param" and depth == 0:
         fn = facts.function_at(pos)
-        fname_node = fn.child_by_field_name("name") if fn is not None else None
+        fname_node = fn.child_by_field_id(F_NAME) if fn is not None else None
         fm = fmodes.get(ctx.text(fname_node)) if fname_node is not None else None
         if fm is None:
             return None

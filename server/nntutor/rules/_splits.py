@@ -20,6 +20,16 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..parsing import (
+    F_ARGUMENTS,
+    F_ATTRIBUTE,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_RIGHT,
+    F_VALUE,
+)
 from ..values import args_of, follow, method_call, strip
 
 # -- names -----------------------------------------------------------------------------------
@@ -268,8 +278,8 @@ class Flow:
         if self._mutations is None:
             muts: dict = {}
             for node in self.facts.assignments:  # already captured: no second tree walk
-                left = node.child_by_field_name("left")
-                right = node.child_by_field_name("right")
+                left = node.child_by_field_id(F_LEFT)
+                right = node.child_by_field_id(F_RIGHT)
                 if left is None or right is None or left.type not in ("subscript", "attribute"):
                     continue
                 base = _root_identifier(left)
@@ -312,21 +322,21 @@ class Flow:
             self._walk_name(node, out, depth)
         elif t == "call":
             out.add(call_key(node))
-            fn = strip(node.child_by_field_name("function"))
+            fn = strip(node.child_by_field_id(F_FUNCTION))
             if fn is not None and fn.type in ("attribute", "call", "subscript"):
                 self._walk(fn, out, depth + 1)
-            args = node.child_by_field_name("arguments")
+            args = node.child_by_field_id(F_ARGUMENTS)
             if args is not None:
                 for a in args.named_children:
                     if a.type == "keyword_argument":
-                        self._walk(a.child_by_field_name("value"), out, depth + 1)
+                        self._walk(a.child_by_field_id(F_VALUE), out, depth + 1)
                     elif a.type in ("list_splat", "dictionary_splat"):
                         for c in a.named_children:
                             self._walk(c, out, depth + 1)
                     else:
                         self._walk(a, out, depth + 1)
         elif t == "attribute":
-            self._walk(node.child_by_field_name("object"), out, depth + 1)
+            self._walk(node.child_by_field_id(F_OBJECT), out, depth + 1)
         elif t in ("integer", "float", "string", "true", "false", "none", "comment",
                    "lambda", "function_definition", "concatenated_string"):
             return
@@ -377,8 +387,8 @@ class Flow:
             if v is None:
                 pass
             elif b.kind == "aug":
-                self._walk(v.child_by_field_name("left"), out, depth + 1)
-                self._walk(v.child_by_field_name("right"), out, depth + 1)
+                self._walk(v.child_by_field_id(F_LEFT), out, depth + 1)
+                self._walk(v.child_by_field_id(F_RIGHT), out, depth + 1)
             elif b.index is not None and b.kind == "assign":
                 part = self._unpacked_part(b, v)
                 if part is not v:
@@ -407,7 +417,7 @@ class Flow:
         """Number of arrays passed to train_test_split (None if not that call or not countable)."""
         if not self.is_train_test_split(call):
             return None
-        args = call.child_by_field_name("arguments")
+        args = call.child_by_field_id(F_ARGUMENTS)
         if args is None or any(a.type == "list_splat" for a in args.named_children):
             return None
         pos, _ = args_of(call)
@@ -418,10 +428,10 @@ class Flow:
         if q is not None:
             return is_sklearn(q, TRAIN_TEST_SPLIT)
         # A snippet using the well-known name without its import (and not defining it).
-        fn = strip(call.child_by_field_name("function"))
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         return (fn is not None and fn.type == "identifier" and self.text(fn) == "train_test_split"
                 and "train_test_split" not in self.facts.bindings
-                and not any(self.text(f.child_by_field_name("name")) == "train_test_split"
+                and not any(self.text(f.child_by_field_id(F_NAME)) == "train_test_split"
                             for f in self.facts.functions))
 
     def split_slot(self, b) -> str | None:
@@ -446,7 +456,7 @@ class Flow:
         """Inside a pytest-style `def test_...`, where "test" in a name means the unit test."""
         func = self.facts.function_at(node.start_byte)
         while func is not None:
-            name = func.child_by_field_name("name")
+            name = func.child_by_field_id(F_NAME)
             if name is not None and self.text(name).startswith("test"):
                 return True
             func = self.facts.function_at(func.start_byte)
@@ -489,16 +499,16 @@ class Flow:
                 if self._fold_index(node):
                     # X[test_idx] inside `for train_idx, test_idx in kf.split(X)`: a CV fold.
                     return "val", True, keys
-                node = strip(node.child_by_field_name("value"))
+                node = strip(node.child_by_field_id(F_VALUE))
             elif t == "attribute":
-                node = strip(node.child_by_field_name("object"))
+                node = strip(node.child_by_field_id(F_OBJECT))
             elif t == "call":
                 recv, m = method_call(node)
                 q = self.facts.callee_qual(node)
                 pos, _kw = args_of(node)
                 if q is None and m in ROW_KEEPING_METHODS and recv is not None:
                     node = strip(recv)
-                elif q is None and m in APPLY_METHODS and pos or (q in ROW_KEEPING_FUNCS or self.text(node.child_by_field_name("function"))
+                elif q is None and m in APPLY_METHODS and pos or (q in ROW_KEEPING_FUNCS or self.text(node.child_by_field_id(F_FUNCTION))
                       in _BUILTIN_IDENTITY) and pos:
                     node = strip(pos[0])
                 else:
@@ -549,7 +559,7 @@ class Flow:
                     return False
                 node = strip(recv)
             elif node.type in ("subscript", "attribute"):
-                node = strip(node.child_by_field_name("value" if node.type == "subscript" else "object"))
+                node = strip(node.child_by_field_id(F_VALUE if node.type == "subscript" else F_OBJECT))
             else:
                 return False
         return False
@@ -566,12 +576,12 @@ class Flow:
             if t == "subscript":
                 if not self._column_subscript(node):
                     return None
-                node = strip(node.child_by_field_name("value"))
+                node = strip(node.child_by_field_id(F_VALUE))
             elif t == "attribute":
-                attr = node.child_by_field_name("attribute")
+                attr = node.child_by_field_id(F_ATTRIBUTE)
                 if attr is not None and self.text(attr) in ("iloc", "loc"):
                     return None   # a bare .loc/.iloc without subscript: not data
-                node = strip(node.child_by_field_name("object"))
+                node = strip(node.child_by_field_id(F_OBJECT))
             elif t == "call":
                 recv, m = method_call(node)
                 q = self.facts.callee_qual(node)
@@ -588,12 +598,12 @@ class Flow:
 
     def _column_subscript(self, sub) -> bool:
         """`df[cols]`, `df["a"]`, `X[:, 0]`, `df.loc[:, cols]`, `df.iloc[:, 1:]`: all rows kept."""
-        value = strip(sub.child_by_field_name("value"))
+        value = strip(sub.child_by_field_id(F_VALUE))
         idx = [c for c in sub.children_by_field_name("subscript")]
         if not idx:
             idx = [c for c in sub.named_children[1:]]
         is_locator = value is not None and value.type == "attribute" and self.text(
-            value.child_by_field_name("attribute")) in ("loc", "iloc")
+            value.child_by_field_id(F_ATTRIBUTE)) in ("loc", "iloc")
         if len(idx) >= 2 or (len(idx) == 1 and idx[0].type == "tuple"):
             first = idx[0] if len(idx) >= 2 else idx[0].named_children[0] if idx[0].named_children else None
             return first is not None and first.type == "slice" and self.text(first).strip() == ":"
@@ -610,7 +620,7 @@ class Flow:
         if i.type in ("list", "tuple"):
             return all(c.type in ("string", "identifier", "concatenated_string") for c in i.named_children)
         if i.type == "attribute":
-            return self.text(i.child_by_field_name("attribute")) == "columns"
+            return self.text(i.child_by_field_id(F_ATTRIBUTE)) == "columns"
         if i.type == "call":
             recv, m = method_call(i)
             return m in ("tolist", "to_list", "drop", "difference", "union") and recv is not None and \
@@ -666,19 +676,19 @@ class Flow:
 
     def _assigned_keys(self, call) -> set:
         parent = call.parent
-        if parent is None or parent.type != "assignment" or parent.child_by_field_name("right") != call:
+        if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != call:
             return set()
-        left = parent.child_by_field_name("left")
+        left = parent.child_by_field_id(F_LEFT)
         return {("b", n.start_byte) for n in _walk(left, ("identifier",))}
 
     def _loop_keys(self, call) -> set:
         parent = call.parent
         if parent is not None and parent.type == "call" and self.text(
-                parent.child_by_field_name("function")) == "enumerate":
+                parent.child_by_field_id(F_FUNCTION)) == "enumerate":
             parent = parent.parent.parent if parent.parent is not None else None
         if parent is None or parent.type != "for_statement":
             return set()
-        left = parent.child_by_field_name("left")
+        left = parent.child_by_field_id(F_LEFT)
         return {("b", n.start_byte) for n in _walk(left, ("identifier",))} if left is not None else set()
 
     def _slice_splits(self) -> list[SplitEvent]:
@@ -710,8 +720,8 @@ class Flow:
                     pos, _kw = args_of(v)
                     if m == "drop" and recv is not None and pos and strip(pos[0]).type == "attribute":
                         idx = strip(pos[0])
-                        other = strip(idx.child_by_field_name("object"))
-                        if self.text(idx.child_by_field_name("attribute")) != "index" or other is None:
+                        other = strip(idx.child_by_field_id(F_OBJECT))
+                        if self.text(idx.child_by_field_id(F_ATTRIBUTE)) != "index" or other is None:
                             continue
                         ob = self.binding_of(other)
                         ov = strip(ob.value) if ob is not None and ob.value is not None else None
@@ -733,13 +743,13 @@ class Flow:
 
     def _half_slice(self, sub):
         """(base, bound text, head|tail) for `base[:k]` / `base[k:]` / `base.iloc[:k]`."""
-        value = strip(sub.child_by_field_name("value"))
+        value = strip(sub.child_by_field_id(F_VALUE))
         idx = list(sub.children_by_field_name("subscript")) or sub.named_children[1:]
         if len(idx) != 1 or idx[0].type != "slice":
             return None, None, None
         if value is not None and value.type == "attribute" and self.text(
-                value.child_by_field_name("attribute")) in ("iloc", "loc"):
-            value = strip(value.child_by_field_name("object"))
+                value.child_by_field_id(F_ATTRIBUTE)) in ("iloc", "loc"):
+            value = strip(value.child_by_field_id(F_OBJECT))
         if value is None or value.type != "identifier":
             return None, None, None
         raw = self.text(idx[0])
@@ -792,7 +802,7 @@ class Flow:
             return q, ctor
         node = follow(self.facts, expr)
         if node is not None and node.type == "call":
-            fn = strip(node.child_by_field_name("function"))
+            fn = strip(node.child_by_field_id(F_FUNCTION))
             if fn is not None and fn.type == "identifier":
                 name = self.text(fn)
                 if (name in STAT_TRANSFORMERS or name in OVERSAMPLERS) and name not in self.facts.imports \
@@ -846,8 +856,8 @@ class Flow:
         parent = call.parent
         _r, method = method_call(call)
         if method == "fit" and parent is not None and parent.type == "assignment" \
-                and parent.child_by_field_name("right") == call:     # fit() returns the object
-            left = parent.child_by_field_name("left")
+                and parent.child_by_field_id(F_RIGHT) == call:     # fit() returns the object
+            left = parent.child_by_field_id(F_LEFT)
             if left is not None and left.type == "identifier":
                 return ("b", left.start_byte), self.text(left)
         return None, None
@@ -856,7 +866,7 @@ class Flow:
         value = pos[0] if pos else kw.get("value")
         node = strip(value)
         while node is not None and node.type == "subscript":   # df.x.mode()[0]
-            node = strip(node.child_by_field_name("value"))
+            node = strip(node.child_by_field_id(F_VALUE))
         if node is None or node.type != "call":
             return None
         srecv, sm = method_call(node)
@@ -906,12 +916,12 @@ class Flow:
                 while recv.parent is not None and recv.parent.type == "parenthesized_expression":
                     recv = recv.parent
                 attr = recv.parent
-                if attr is None or attr.type != "attribute" or attr.child_by_field_name("object") != recv:
+                if attr is None or attr.type != "attribute" or attr.child_by_field_id(F_OBJECT) != recv:
                     continue
                 call = attr.parent
-                if call is None or call.type != "call" or call.child_by_field_name("function") != attr:
+                if call is None or call.type != "call" or call.child_by_field_id(F_FUNCTION) != attr:
                     continue
-                meth = attr.child_by_field_name("attribute")
+                meth = attr.child_by_field_id(F_ATTRIBUTE)
                 found.append((call, self.text(meth) if meth is not None else None, node))
             self._calls_on[name] = found
         return found
@@ -928,9 +938,9 @@ class Flow:
             if node is None or node.type != "identifier":
                 continue
             parent = node.parent
-            if parent is not None and parent.type == "attribute" and parent.child_by_field_name("attribute") == node:
+            if parent is not None and parent.type == "attribute" and parent.child_by_field_id(F_ATTRIBUTE) == node:
                 continue
-            if parent is not None and parent.type == "keyword_argument" and parent.child_by_field_name("name") == node:
+            if parent is not None and parent.type == "keyword_argument" and parent.child_by_field_id(F_NAME) == node:
                 continue
             if self.key_of(node) == fit.obj_key:
                 return True
@@ -947,7 +957,7 @@ class Flow:
                                            or bool(set(tokens(name)) & AUGMENT_WORDS)):
             q = self.facts.callee_qual(call)
             pos, kw = args_of(call)
-            fn = strip(call.child_by_field_name("function"))
+            fn = strip(call.child_by_field_id(F_FUNCTION))
             if q is None and fn is not None and fn.type == "identifier" and pos \
                     and set(tokens(self.text(fn))) & AUGMENT_WORDS:
                 out.append((call, f"`{self.text(fn)}`", 0.6))
@@ -973,11 +983,11 @@ _INPLACE_TRUE = re.compile(rb"inplace\s*=\s*True\b")
 
 def callee_name(call) -> str | None:
     """The last name of the called expression: `f(x)` -> f, `a.b.c(x)` -> c."""
-    fn = call.child_by_field_name("function")
+    fn = call.child_by_field_id(F_FUNCTION)
     if fn is None:
         return None
     if fn.type == "attribute":
-        fn = fn.child_by_field_name("attribute")
+        fn = fn.child_by_field_id(F_ATTRIBUTE)
     if fn is None or fn.type != "identifier":
         return None
     return fn.text.decode("utf-8", errors="replace")
@@ -987,12 +997,12 @@ def _root_identifier(node):
     node = strip(node)
     while node is not None and node.type in ("subscript", "attribute", "call"):
         if node.type == "subscript":
-            node = strip(node.child_by_field_name("value"))
+            node = strip(node.child_by_field_id(F_VALUE))
         elif node.type == "attribute":
-            node = strip(node.child_by_field_name("object"))
+            node = strip(node.child_by_field_id(F_OBJECT))
         else:
-            fn = strip(node.child_by_field_name("function"))
-            node = fn.child_by_field_name("object") if fn is not None and fn.type == "attribute" else None
+            fn = strip(node.child_by_field_id(F_FUNCTION))
+            node = fn.child_by_field_id(F_OBJECT) if fn is not None and fn.type == "attribute" else None
     return node if node is not None and node.type == "identifier" else None
 
 

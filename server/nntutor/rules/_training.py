@@ -7,6 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..models import MODEL_FACTORIES
+from ..parsing import F_FUNCTION, F_NAME
 from ..values import args_of, method_call
 
 _OPT_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)[\w]*$", re.I)
@@ -113,7 +114,7 @@ def _zeroing(ctx):
         for z in zeros:
             fn = ctx.facts.function_at(z)
             while fn is not None:  # a clearing inside a nested helper counts for its outer ones too
-                name = fn.child_by_field_name("name")
+                name = fn.child_by_field_id(F_NAME)
                 if name is not None:
                     helpers.add(ctx.text(name))
                 fn = ctx.facts.function_at(fn.start_byte)
@@ -127,7 +128,7 @@ def clears_grads_in(ctx, node) -> bool:
     if any(node.start_byte < z < node.end_byte for z in zeros):
         return True
     for call in ctx.facts.calls_in(node):
-        fn = call.child_by_field_name("function")
+        fn = call.child_by_field_id(F_FUNCTION)
         if fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers:
             return True
     return False

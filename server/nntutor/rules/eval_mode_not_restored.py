@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
+from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
 from ..values import method_call
 from . import Rule
 from ._modes import argument_for, calls_to, function_modes
@@ -73,7 +74,7 @@ def _training_helpers(ctx, backwards) -> set:
     for b in backwards:
         fn = ctx.facts.function_at(b)
         while fn is not None:  # every function around a backward pass trains
-            name = fn.child_by_field_name("name")
+            name = fn.child_by_field_id(F_NAME)
             if name is not None:
                 names.add(ctx.text(name))
             fn = ctx.facts.function_at(fn.start_byte)
@@ -103,8 +104,8 @@ def _optimized_models(ctx):
         # Any call around `x.parameters()` whose callee looks like an optimizer takes them.
         while node is not None and node.type not in ("block", "module"):
             if node.type == "call":
-                fn = node.child_by_field_name("function")
-                args = node.child_by_field_name("arguments")
+                fn = node.child_by_field_id(F_FUNCTION)
+                args = node.child_by_field_id(F_ARGUMENTS)
                 if fn is not None and args is not None \
                         and args.start_byte <= start and _OPTIMIZERS.search(ctx.text(fn)):
                     found = (found or set()) | {name}

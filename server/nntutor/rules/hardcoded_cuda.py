@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_FUNCTION
 from ..values import args_of, follow, method_call, string_value
 from . import Rule
 
@@ -40,12 +41,12 @@ def check(ctx):
         q = facts.callee_qual(call)
         pos, kw = args_of(call)
         if method == "cuda" and q is None and recv is not None:
-            fn = call.child_by_field_name("function")
-            args = call.child_by_field_name("arguments")
+            fn = call.child_by_field_id(F_FUNCTION)
+            args = call.child_by_field_id(F_ARGUMENTS)
             fix = None
             if not pos and not kw and args is not None and torch_name is not None:
                 fix = Fix("Use the GPU only when it is available",
-                          (ctx.edit(fn.child_by_field_name("attribute"), "to"),
+                          (ctx.edit(fn.child_by_field_id(F_ATTRIBUTE), "to"),
                            ctx.edit(args, f"({_guarded('cuda', torch_name)})")))
             yield ctx.finding(call, "`.cuda()` with no `torch.cuda.is_available()` check fails on "
                               "machines without an NVIDIA GPU; pick the device once and use `.to(device)`.",
@@ -112,8 +113,8 @@ def _under_gpu_condition(ctx, node) -> bool:
     """Inside `if <something about cuda/gpu>:` or `x.cuda() if use_gpu else x`."""
     child, parent = node, node.parent
     while parent is not None:
-        if parent.type in ("if_statement", "elif_clause") and child != parent.child_by_field_name("condition"):
-            cond = parent.child_by_field_name("condition")
+        if parent.type in ("if_statement", "elif_clause") and child != parent.child_by_field_id(F_CONDITION):
+            cond = parent.child_by_field_id(F_CONDITION)
             if cond is not None and _GPU_FLAG.search(ctx.text(cond)):
                 return True
         if parent.type == "conditional_expression" and len(parent.named_children) == 3 \

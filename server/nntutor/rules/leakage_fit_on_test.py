@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Fix, Severity
+from ..parsing import F_ATTRIBUTE, F_FUNCTION
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._splits import flow, short
@@ -54,7 +55,7 @@ def check(ctx):
         if prior is not None:
             related.append(ctx.related(prior, "already fitted on the training data here"))
             if m == "fit_transform":
-                attr = call.child_by_field_name("function").child_by_field_name("attribute")
+                attr = call.child_by_field_id(F_FUNCTION).child_by_field_id(F_ATTRIBUTE)
                 fix = Fix(f"Use `{name}.transform` (statistics from the training data)",
                           (ctx.edit(attr, "transform"),))
         yield ctx.finding(call, msg, related=related, fix=fix, confidence=1.0 if by_flow else 0.6)

@@ -2,6 +2,18 @@
 from __future__ import annotations
 
 from ..findings import Severity
+from ..parsing import (
+    F_ARGUMENTS,
+    F_ATTRIBUTE,
+    F_BODY,
+    F_CONSEQUENCE,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_RIGHT,
+    F_VALUE,
+)
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._splits import _walk, flow, is_literal, short, tokens
@@ -38,7 +50,7 @@ def _score_args(ctx, call):
     recv, m = method_call(call)
     if recv is not None:
         return args if m in ("score", "evaluate") and args else None
-    fn = strip(call.child_by_field_name("function"))
+    fn = strip(call.child_by_field_id(F_FUNCTION))
     if fn is not None and fn.type == "identifier" and set(tokens(ctx.text(fn))) & _EVAL_WORDS:
         return args
     return None
@@ -97,7 +109,7 @@ def _selection_loops(ctx, fl):
 def _selection(ctx, fl, loop, score):
     """(node, description) of the place where the loop keeps the best test score, or None."""
     names, containers = _score_targets(ctx, fl, loop, score)
-    body = loop.child_by_field_name("body") or loop
+    body = loop.child_by_field_id(F_BODY) or loop
 
     def mentions(node):
         if node is None:
@@ -119,7 +131,7 @@ def _selection(ctx, fl, loop, score):
         while stmt is not None and stmt.type in ("boolean_operator", "parenthesized_expression", "not_operator"):
             stmt = stmt.parent
         if stmt is not None and stmt.type in ("if_statement", "elif_clause"):
-            cons = stmt.child_by_field_name("consequence")
+            cons = stmt.child_by_field_id(F_CONSEQUENCE)
             if cons is not None and (any(True for _ in _walk(cons, ("assignment", "augmented_assignment")))
                                      or "save" in ctx.text(cons)):
                 return cmp, "keeps the one with the best test score"
@@ -128,7 +140,7 @@ def _selection(ctx, fl, loop, score):
     for call in ctx.facts.calls_in(body):
         if call.end_byte < score.start_byte:
             continue
-        fn = strip(call.child_by_field_name("function"))
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         if fn is not None and fn.type == "identifier" and ctx.text(fn) in ("max", "min") \
                 and any(mentions(a) for a in args_of(call)[0]):
             return call, f"keeps the best with `{ctx.text(fn)}(...)`"
@@ -137,8 +149,8 @@ def _selection(ctx, fl, loop, score):
     for call in ctx.facts.calls:
         if call.start_byte < loop.end_byte:
             continue
-        fn = strip(call.child_by_field_name("function"))
-        name = ctx.text(fn.child_by_field_name("attribute")) if fn is not None and fn.type == "attribute" \
+        fn = strip(call.child_by_field_id(F_FUNCTION))
+        name = ctx.text(fn.child_by_field_id(F_ATTRIBUTE)) if fn is not None and fn.type == "attribute" \
             else (ctx.text(fn) if fn is not None else "")
         if name not in _SELECTORS:
             continue
@@ -156,8 +168,8 @@ def _score_targets(ctx, fl, loop, score):
         parent = node.parent
         if parent is None:
             break
-        if parent.type == "assignment" and parent.child_by_field_name("right") == node:
-            left = parent.child_by_field_name("left")
+        if parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == node:
+            left = parent.child_by_field_id(F_LEFT)
             if left is not None and left.type in ("subscript", "attribute"):
                 _add_container(fl, left, containers)
             elif left is not None:
@@ -174,17 +186,17 @@ def _score_targets(ctx, fl, loop, score):
             break
         node = parent
     # Containers that later receive the score variable: scores.append(acc), results[k] = acc.
-    body = loop.child_by_field_name("body") or loop
+    body = loop.child_by_field_id(F_BODY) or loop
     if names:
         for call in ctx.facts.calls_in(body):
             recv, m = method_call(call)
             if m in _CONTAINER_METHODS and recv is not None and call.start_byte > score.start_byte \
                     and any(ctx.text(i) in names
-                            for i in _walk(call.child_by_field_name("arguments"), ("identifier",))):
+                            for i in _walk(call.child_by_field_id(F_ARGUMENTS), ("identifier",))):
                 _add_container(fl, recv, containers)
         for asg in _walk(body, ("assignment",)):
-            left = asg.child_by_field_name("left")
-            right = asg.child_by_field_name("right")
+            left = asg.child_by_field_id(F_LEFT)
+            right = asg.child_by_field_id(F_RIGHT)
             if left is None or right is None or left.type != "subscript" or asg.start_byte < score.start_byte:
                 continue
             if any(ctx.text(i) in names for i in _walk(right, ("identifier",))):
@@ -195,8 +207,8 @@ def _score_targets(ctx, fl, loop, score):
 def _add_container(fl, node, containers):
     node = strip(node)
     while node is not None and node.type in ("subscript", "attribute"):
-        node = strip(node.child_by_field_name("value") if node.type == "subscript"
-                     else node.child_by_field_name("object"))
+        node = strip(node.child_by_field_id(F_VALUE) if node.type == "subscript"
+                     else node.child_by_field_id(F_OBJECT))
     if node is not None and node.type == "identifier":
         key = fl.key_of(node)
         if key is not None:
@@ -312,10 +324,10 @@ def _optuna_objectives(ctx, fl):
             continue
         name = ctx.text(obj)
         for func in facts.functions:
-            fname = func.child_by_field_name("name")
+            fname = func.child_by_field_id(F_NAME)
             if fname is None or ctx.text(fname) != name:
                 continue
-            body = func.child_by_field_name("body")
+            body = func.child_by_field_id(F_BODY)
             for ret in _walk(body, ("return_statement",), skip_defs=True):
                 value = ret.named_children[0] if ret.named_children else None
                 hit = _test_score_in(ctx, fl, value, 0)
@@ -354,16 +366,16 @@ def _test_score_in(ctx, fl, node, depth):
         recv, m = method_call(node)
         if recv is not None and m in _SCALAR_METHODS:
             return _test_score_in(ctx, fl, recv, depth + 1)
-        fn = strip(node.child_by_field_name("function"))
+        fn = strip(node.child_by_field_id(F_FUNCTION))
         pos, _kw = args_of(node)
         if fn is not None and (ctx.text(fn) in _SCALAR_FUNCS or ctx.text(fn).startswith("np.")) and pos:
             return _test_score_in(ctx, fl, pos[0], depth + 1)
         return None
     if node.type == "binary_operator":
-        return (_test_score_in(ctx, fl, node.child_by_field_name("left"), depth + 1)
-                or _test_score_in(ctx, fl, node.child_by_field_name("right"), depth + 1))
+        return (_test_score_in(ctx, fl, node.child_by_field_id(F_LEFT), depth + 1)
+                or _test_score_in(ctx, fl, node.child_by_field_id(F_RIGHT), depth + 1))
     if node.type == "subscript":
-        return _test_score_in(ctx, fl, node.child_by_field_name("value"), depth + 1)
+        return _test_score_in(ctx, fl, node.child_by_field_id(F_VALUE), depth + 1)
     return None
 
 

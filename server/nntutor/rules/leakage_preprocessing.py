@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
+from ..parsing import F_FUNCTION
 from . import Rule
 from ._splits import flow
 
@@ -35,7 +36,7 @@ def check(ctx):
         if len(data) > 40:
             data = data[:37] + "..."
         if fit.kind == "function":
-            fn = ctx.text(fit.call.child_by_field_name("function"))
+            fn = ctx.text(fit.call.child_by_field_id(F_FUNCTION))
             what = f"`{fn}(...)` uses statistics of every row of `{data}`"
         elif fit.kind == "fillna":
             what = f"`{ctx.text(fit.stat_call)}` is computed over every row of `{data}`"

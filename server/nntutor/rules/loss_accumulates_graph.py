@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
+from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR, F_RIGHT
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
@@ -25,12 +26,12 @@ def _is_loss_tensor(ctx, expr) -> bool:
             return False  # computed under no_grad: there is no graph to keep
         return _is_loss_tensor(ctx, b.value)
     if expr.type == "attribute":  # outputs.loss (Hugging Face style)
-        attr = expr.child_by_field_name("attribute")
-        obj = follow(ctx.facts, expr.child_by_field_name("object"))
+        attr = expr.child_by_field_id(F_ATTRIBUTE)
+        obj = follow(ctx.facts, expr.child_by_field_id(F_OBJECT))
         return attr is not None and ctx.text(attr) == "loss" and obj is not None and obj.type == "call"
     if expr.type == "binary_operator":
-        return any(_is_loss_tensor(ctx, c) for c in (expr.child_by_field_name("left"),
-                                                       expr.child_by_field_name("right")))
+        return any(_is_loss_tensor(ctx, c) for c in (expr.child_by_field_id(F_LEFT),
+                                                       expr.child_by_field_id(F_RIGHT)))
     if expr.type != "call":
         return False
     q = ctx.facts.callee_qual(expr)
@@ -39,7 +40,7 @@ def _is_loss_tensor(ctx, expr) -> bool:
     recv, method = method_call(expr)
     if method is not None:
         return False
-    qual, _ = ctx.values.instance(expr.child_by_field_name("function"))
+    qual, _ = ctx.values.instance(expr.child_by_field_id(F_FUNCTION))
     return qual is not None and qual.startswith("torch.nn.") and qual.endswith("Loss")
 
 
@@ -78,7 +79,7 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
     (`for x, y in loader`: one graph per batch is kept until the function returns)."""
     facts = ctx.facts
     fn = facts.function_at(stmt.start_byte)
-    fname = fn.child_by_field_name("name") if fn is not None else None
+    fname = fn.child_by_field_id(F_NAME) if fn is not None else None
     if fname is None:
         return False
     fname = ctx.text(fname)
@@ -90,7 +91,7 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
     if loop is None or loop.start_byte < fn.start_byte:
         return False
     if loop.type == "for_statement":
-        it = loop.child_by_field_name("right")
+        it = loop.child_by_field_id(F_RIGHT)
         if it is None or any(_DATA_ITERABLE.search(n) for n in _names(ctx, it)):
             return False
     return any(_mentions(ctx, r, name) for r in _returns(fn))
@@ -107,7 +108,7 @@ def _names(ctx, node):
 
 
 def _returns(fn):
-    stack = [fn.child_by_field_name("body")]
+    stack = [fn.child_by_field_id(F_BODY)]
     while stack:
         node = stack.pop()
         if node is None:
@@ -121,8 +122,8 @@ def _returns(fn):
 def check(ctx):
     facts = ctx.facts
     for aug in facts.aug_assigns:
-        op = aug.child_by_field_name("operator")
-        left, right = aug.child_by_field_name("left"), aug.child_by_field_name("right")
+        op = aug.child_by_field_id(F_OPERATOR)
+        left, right = aug.child_by_field_id(F_LEFT), aug.child_by_field_id(F_RIGHT)
         if op is None or ctx.text(op) != "+=" or left is None or right is None:
             continue
         yield from _check_accumulation(ctx, aug, left, right)
@@ -132,9 +133,9 @@ def check(ctx):
             continue
         value = strip(binding.value)
         if value is None \
-                or value.type != "binary_operator" or ctx.text(value.child_by_field_name("operator")) != "+":
+                or value.type != "binary_operator" or ctx.text(value.child_by_field_id(F_OPERATOR)) != "+":
             continue
-        left, right = value.child_by_field_name("left"), value.child_by_field_name("right")
+        left, right = value.child_by_field_id(F_LEFT), value.child_by_field_id(F_RIGHT)
         if left is not None and left.type == "identifier" and ctx.text(left) == binding.name:
             yield from _check_accumulation(ctx, value, binding.target, right)
     for call, recv in facts.method_calls("append"):

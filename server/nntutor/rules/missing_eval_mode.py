@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
 from ..values import args_of, strip
 from . import Rule
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
@@ -15,7 +16,7 @@ def check(ctx):
     facts = ctx.facts
     reported = set()
     for call in facts.calls_in_no_grad():
-        fn = strip(call.child_by_field_name("function"))
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         if fn is None or fn.type != "identifier":
             continue
         name = ctx.text(fn)
@@ -60,7 +61,7 @@ def _evaluation_loops_in_training_mode(ctx, reported):
             decided[outer.start_byte] = _evaluation_loop(ctx, loops, training)
         if not decided[outer.start_byte]:
             continue
-        fn = strip(call.child_by_field_name("function"))
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         name = ctx.text(fn)
         scope = facts.scope_id(call.start_byte)
         if (name, scope) in reported:
@@ -92,11 +93,11 @@ def _evaluation_loop(ctx, loops, training) -> bool:
         return False
     names = []
     for lp in loops:
-        right = lp.child_by_field_name("right") if lp.type == "for_statement" else None
+        right = lp.child_by_field_id(F_RIGHT) if lp.type == "for_statement" else None
         if right is not None:
             names.extend(_IDENT.findall(facts.code_in(right)))
     if func is not None:
-        fname = func.child_by_field_name("name")
+        fname = func.child_by_field_id(F_NAME)
         if fname is not None:
             names.append(ctx.text(fname))
     return any(_EVAL_NAME.search(n) for n in names)
@@ -137,7 +138,7 @@ def _train_mode_on_purpose(ctx, name, call):
             return False
         fn = facts.function_at(e.pos)
         while fn is not None:  # a helper that trains, and the functions around it
-            fname = fn.child_by_field_name("name")
+            fname = fn.child_by_field_id(F_NAME)
             if fname is not None:
                 trainers.add(ctx.text(fname))
             fn = facts.function_at(fn.start_byte)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_FUNCTION
 from . import Rule
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
 from ._training import MODEL_FACTORIES, any_between, events, model_is_mode_dependent, statement_of
@@ -17,7 +18,7 @@ def check(ctx):
     reported = set()
     free_of: dict = {}  # innermost loop -> the loops around it that do not backpropagate
     for call in facts.plain_name_calls_in_order():
-        fn = call.child_by_field_name("function")
+        fn = call.child_by_field_id(F_FUNCTION)
         inner = facts.innermost_loop(call.start_byte)
         if inner is None or inner.start_byte in reported:
             continue

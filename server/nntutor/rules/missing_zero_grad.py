@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR
 from . import Rule
 from ._training import clears_grads_in, events, same_scope, statement_of
 
@@ -91,16 +92,16 @@ def _updating_helper(ctx, loop, backward_pos):
     facts = ctx.facts
     defs: dict[str, list] = {}
     for fn in facts.functions:
-        name = fn.child_by_field_name("name")
+        name = fn.child_by_field_id(F_NAME)
         if name is not None:
             defs.setdefault(ctx.text(name), []).append(fn)
     for call in facts.calls_in(loop):
-        fn = call.child_by_field_name("function")
+        fn = call.child_by_field_id(F_FUNCTION)
         if fn is None or fn.type != "identifier" or not same_scope(ctx, call.start_byte, backward_pos):
             continue
         name = ctx.text(fn)
         for helper in defs.get(name, ()):
-            body = helper.child_by_field_name("body")
+            body = helper.child_by_field_id(F_BODY)
             if helper.start_byte <= call.start_byte < helper.end_byte or body is None:
                 continue  # a recursive call, or a body-less definition
             text = ctx.text(helper)
@@ -120,7 +121,7 @@ def _first_update(ctx, region, scope_pos):
     for aug in facts.aug_assigns:
         if not (region.start_byte < aug.start_byte < region.end_byte) or not same_scope(ctx, aug.start_byte, scope_pos):
             continue
-        op, left = aug.child_by_field_name("operator"), aug.child_by_field_name("left")
+        op, left = aug.child_by_field_id(F_OPERATOR), aug.child_by_field_id(F_LEFT)
         if op is None or left is None or ctx.text(op) not in ("-=", "+="):
             continue
         target = _param_of(ctx, left)
@@ -139,8 +140,8 @@ def _first_update(ctx, region, scope_pos):
 
 def _param_of(ctx, node):
     """`w` for `w` / `w.data`, else None."""
-    if node.type == "attribute" and ctx.text(node.child_by_field_name("attribute")) == "data":
-        node = node.child_by_field_name("object")
+    if node.type == "attribute" and ctx.text(node.child_by_field_id(F_ATTRIBUTE)) == "data":
+        node = node.child_by_field_id(F_OBJECT)
     if node is not None and node.type in ("identifier", "attribute"):
         return ctx.text(node)
     return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Fix, Severity
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT
 from ..values import SIGMOID, args_of, strip
 from . import Rule
 from ._losses import torch_loss_sites
@@ -21,11 +22,11 @@ def check(ctx):
         if applied is not None and inline == applied and single_use:
             pos, _ = args_of(applied)
             inner = pos[0] if pos else None
-            if inner is None and applied.child_by_field_name("function").type == "attribute":
-                inner = applied.child_by_field_name("function").child_by_field_name("object")
-            fn = site.ctor.child_by_field_name("function")
+            if inner is None and applied.child_by_field_id(F_FUNCTION).type == "attribute":
+                inner = applied.child_by_field_id(F_FUNCTION).child_by_field_id(F_OBJECT)
+            fn = site.ctor.child_by_field_id(F_FUNCTION)
             # `nn.BCELoss` -> `nn.BCEWithLogitsLoss`; a bare imported `BCELoss` would need an import.
-            name = fn.child_by_field_name("attribute") if fn.type == "attribute" else None
+            name = fn.child_by_field_id(F_ATTRIBUTE) if fn.type == "attribute" else None
             if inner is not None and name is not None and ctx.text(name) == "BCELoss":
                 fix = Fix("Use BCEWithLogitsLoss on the raw logits",
                           (ctx.edit(name, "BCEWithLogitsLoss"), ctx.edit(applied, ctx.text(inner))))

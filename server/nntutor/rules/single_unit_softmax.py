@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from ..models import _method
+from ..parsing import F_BODY, F_FUNCTION, F_NAME
 from ..values import SOFTMAX, SOFTMAX_FUNCS, args_of, follow, method_call, strip
 from . import Rule
 from ._losses import keras_activation
@@ -98,8 +99,8 @@ def _torch_classes(ctx):
     """forward() returning softmax(self.<Linear with one output>(...))."""
     facts = ctx.facts
     for cls_node in facts.classes_nodes:
-        name = cls_node.child_by_field_name("name")
-        body = cls_node.child_by_field_name("body")
+        name = cls_node.child_by_field_id(F_NAME)
+        body = cls_node.child_by_field_id(F_BODY)
         cls = ctx.values.classes.get(ctx.text(name)) if name is not None else None
         if cls is None or body is None or cls.framework != "torch" or SOFTMAX not in cls.output:
             continue
@@ -113,7 +114,7 @@ def _torch_classes(ctx):
             inner = follow(facts, inner)
             if inner is None or inner.type != "call":
                 continue
-            fn = strip(inner.child_by_field_name("function"))
+            fn = strip(inner.child_by_field_id(F_FUNCTION))
             if fn is None or fn.type != "attribute" or not ctx.text(fn).startswith("self."):
                 continue
             attr = ctx.text(fn)[5:]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Fix, Severity
+from ..parsing import F_LEFT, F_RIGHT
 from ..values import args_of, strip
 from . import Rule
 from ._splits import flow, role_of_name, side_of_name
@@ -16,9 +17,9 @@ def check(ctx):
         if not k:
             continue
         parent = call.parent
-        if parent is None or parent.type != "assignment" or parent.child_by_field_name("right") != call:
+        if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != call:
             continue
-        left = parent.child_by_field_name("left")
+        left = parent.child_by_field_id(F_LEFT)
         if left is None or left.type not in _PATTERNS:
             continue
         items = left.named_children
