@@ -1,0 +1,89 @@
+"""functional-dropout-always-on: `F.dropout` in a model defaults to training=True and keeps
+dropping activations after `model.eval()`."""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity, TextEdit
+from ..models import index_classes
+from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
+from ..values import args_of
+from . import Rule
+
+DROPOUT_FUNCS = frozenset(f"torch.nn.functional.{name}" for name in (
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"))
+# All of them: (input, p=0.5, training=True, inplace=False).
+TRAINING_POSITION = 2
+# Dropout kept on at inference on purpose: Monte Carlo dropout, Bayesian approximations.
+_ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", re.I)
+
+
+def check(ctx):
+    facts = ctx.facts
+    calls = facts.calls_to(DROPOUT_FUNCS)
+    if not calls:
+        return
+    models = {name for name, cls in index_classes(facts).items()
+              if cls.framework == "torch" and cls.path == ctx.doc.path}
+    if not models:
+        return
+    for call in calls:
+        pos, kw = args_of(call)
+        if "training" in kw or len(pos) > TRAINING_POSITION or _has_splat(call):
+            continue  # the caller decided (`training=self.training`, or `True` on purpose)
+        method = facts.function_at(call.start_byte)
+        cls = _class_of(method)
+        if cls is None:
+            continue
+        cls_name = cls.child_by_field_id(F_NAME)
+        method_name = method.child_by_field_id(F_NAME)
+        if cls_name is None or ctx.text(cls_name) not in models:
+            continue  # a plain function or another class: no train/eval mode to follow
+        if _ON_PURPOSE.search(ctx.text(cls_name)) or (
+                method_name is not None and _ON_PURPOSE.search(ctx.text(method_name))):
+            continue
+        if "training" in facts.code_in(method):
+            continue  # `if self.training:` around it, or an early return: the mode is followed
+        name = ctx.text(call.child_by_field_id(F_FUNCTION))  # as spelled: `F.dropout2d`
+        yield ctx.finding(
+            call, f"`{name}` defaults to training=True, so it keeps zeroing activations after "
+            "`model.eval()`: evaluation and inference stay random and scaled. Pass "
+            "`training=self.training`, or use an `nn.Dropout` layer, which follows the mode.",
+            fix=_fix(ctx, call, method))
+
+
+def _class_of(method):
+    """The class whose body defines `method` directly (decorators allowed), else None."""
+    if method is None:
+        return None
+    node = method.parent
+    if node is not None and node.type == "decorated_definition":
+        node = node.parent
+    if node is None or node.type != "block":
+        return None
+    node = node.parent
+    return node if node is not None and node.type == "class_definition" else None
+
+
+def _has_splat(call) -> bool:
+    args = call.child_by_field_id(F_ARGUMENTS)
+    return args is not None and any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children)
+
+
+def _fix(ctx, call, method):
+    """Add `training=self.training` after the last argument, when the method's first parameter
+    is `self`."""
+    params = method.child_by_field_id(F_PARAMETERS)
+    first = params.named_children[0] if params is not None and params.named_children else None
+    if first is None or first.type != "identifier" or ctx.text(first) != "self":
+        return None
+    args = call.child_by_field_id(F_ARGUMENTS)
+    values = [a for a in args.named_children if a.type != "comment"] if args is not None else []
+    if not values:
+        return None
+    end = values[-1].end_byte
+    return Fix("Pass training=self.training", (TextEdit(end, end, ", training=self.training"),))
+
+
+RULE = Rule("functional-dropout-always-on", Severity.WARNING, "dropout",
+            "Functional dropout that ignores model.eval()", check, needs=(b"dropout",))

@@ -1,0 +1,204 @@
+"""functional-dropout-always-on: F.dropout in a model's method without the training flag."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "functional-dropout-always-on"
+
+BUGGY = [
+    ("forward_default_training", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        x = F.dropout(x, p=0.5)
+        return self.fc2(x)
+""", [12]),
+    ("positional_p_and_alias", """\
+from torch import nn
+from torch.nn import functional as fn
+
+class Encoder(nn.Module):
+    def forward(self, h):
+        return fn.dropout2d(h, 0.2)
+""", [6]),
+    ("full_module_path_in_a_helper_method", """\
+import torch
+import torch.nn as nn
+
+class Block(nn.Module):
+    def _drop(self, x):
+        return torch.nn.functional.dropout(x, self.p)
+
+    def forward(self, x):
+        return self._drop(self.lin(x))
+""", [6]),
+    # A subclass of a local model class is a model too.
+    ("subclass_of_a_local_model", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Base(nn.Module):
+    pass
+
+class Head(Base):
+    def forward(self, x):
+        return self.out(F.alpha_dropout(x, 0.1))
+""", [9]),
+]
+
+CORRECT = [
+    ("training_flag_passed", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        x = F.dropout(x, p=0.5, training=self.training)
+        return self.fc(x)
+""",),
+    ("training_flag_positional", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return self.fc(F.dropout(x, 0.5, self.training))
+""",),
+    # kuangliu/pytorch-cifar EfficientNet: dropout only under `if self.training`.
+    ("guarded_by_self_training", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class EfficientNet(nn.Module):
+    def forward(self, x):
+        out = self.features(x)
+        if self.training and self.dropout_rate > 0:
+            out = F.dropout(out, p=self.dropout_rate)
+        return self.linear(out)
+""",),
+    ("layer_module_not_functional", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(self.drop(x))
+""",),
+    # Monte Carlo dropout keeps dropout on at inference on purpose.
+    ("mc_dropout_on_purpose", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MCDropoutNet(nn.Module):
+    def forward(self, x):
+        return self.fc(F.dropout(x, 0.3))
+""",),
+    ("explicitly_always_on", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Policy(nn.Module):
+    def forward(self, scores):
+        return F.dropout(scores, 0.1, True)  # exploration noise, on purpose
+""",),
+    # Not a model: an augmentation helper applied during training only.
+    ("plain_function_not_a_model", """\
+import torch.nn.functional as F
+
+def augment(x):
+    return F.dropout(x, 0.1)
+""",),
+    ("other_class_not_a_model", """\
+import torch.nn.functional as F
+
+class Augment:
+    def __call__(self, x):
+        return F.dropout(x, 0.1)
+""",),
+    ("someone_elses_dropout", """\
+import torch.nn as nn
+
+def dropout(x, p):
+    return x
+
+class Net(nn.Module):
+    def forward(self, x):
+        return dropout(x, 0.5)
+""",),
+    ("kwargs_forwarded", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x, **kw):
+        return F.dropout(x, **kw)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[c[0] for c in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[c[0] for c in BUGGY])
+def test_fix_passes_the_training_flag(name, src, expected):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed)
+    assert "training=self.training" in fixed
+    assert lines(fixed, RULE) == []
+
+
+def test_fix_after_a_trailing_comma_and_a_comment():
+    src = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return F.dropout(
+            x,
+            p=0.5,  # heavy
+        )
+"""
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "p=0.5, training=self.training,  # heavy" in fixed
+
+
+def test_no_fix_without_self():
+    src = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    @staticmethod
+    def drop(x):
+        return F.dropout(x, 0.5)
+"""
+    (finding,) = findings(src, RULE)
+    assert finding.fix is None
+
+
+def test_in_a_notebook_cell():
+    cells = ["import torch.nn as nn\nimport torch.nn.functional as F",
+             "class Net(nn.Module):\n    def forward(self, x):\n        return F.dropout(x, 0.5)"]
+    (finding,) = notebook(cells, RULE)
+    assert finding.location.cell == 1 and finding.location.cell_line == 2
