@@ -372,5 +372,25 @@ def test_the_property_exercised_the_fast_path():
 
 # -- SENSITIVE_WORDS covers every raw-text search of the analysis ------------------------------------------
 def test_sensitive_words_cover_the_raw_text_searches():
-    missing = incremental.raw_text_words() - incremental.SENSITIVE_WORDS - incremental.NODE_TEXT_ONLY
+    missing = (incremental.raw_text_words() - incremental.SENSITIVE_WORDS - incremental.NODE_TEXT_ONLY
+               - incremental.CODE_ONLY)
     assert not missing, f"add to incremental.SENSITIVE_WORDS: {sorted(missing)}"
+
+
+def test_code_only_words_are_searched_outside_comments_only():
+    """CODE_ONLY words come from `code_matches` searches; a comment edit next to or mentioning
+    `model.eval` gives the same findings with or without reuse."""
+    from nntutor.engine import analyze
+
+    src = b"import torch\nmodel = torch.nn.Linear(2, 1)\nmodel.eval\nmodel(x)\n"
+    reused_once = False
+    for old, new in ((src, src.replace(b"model.eval\n", b"model.eval  # model.eval\n")),
+                     (src, src.replace(b"model(x)\n", b"model(x)\n# model.train\n"))):
+        before, after = Document(old, "m.py"), Document(new, "m.py")
+        reused = incremental.reuse(before, after, analyze(before))
+        fresh = analyze(after)
+        assert [f.rule for f in fresh.findings] == ["mode-switch-not-called"]
+        if reused is not None:
+            assert_same(reused, fresh)
+            reused_once = True
+    assert reused_once  # the comment on a line of its own is reused (next to the finding: not)

@@ -1,6 +1,5 @@
 """functional-dropout-always-on: F.dropout in a model's method without the training flag."""
 import pytest
-
 from conftest import apply_fix, findings, lines, notebook, parses
 
 RULE = "functional-dropout-always-on"
