@@ -374,3 +374,32 @@ def test_flags_manual_updates(name, src, expected):
 @pytest.mark.parametrize("name,src", MANUAL_CORRECT, ids=[c[0] for c in MANUAL_CORRECT])
 def test_silent_manual_updates(name, src):
     assert lines(src, RULE) == []
+
+
+# `optimizer.zero_grad` written without parentheses: reported where the call was meant.
+BARE_ZERO_GRAD = """\
+import torch
+
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for x, y in loader:
+    optimizer.zero_grad  # clear
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+def test_bare_zero_grad_is_reported_where_the_call_was_meant():
+    (f,) = findings(BARE_ZERO_GRAD, RULE)
+    assert f.location.line + 1 == 5 and "without parentheses" in f.message
+    assert f.related[0].location.line + 1 == 8
+    fixed = apply_fix(BARE_ZERO_GRAD, f)
+    assert "optimizer.zero_grad()  # clear" in fixed and parses(fixed)
+    assert lines(fixed, RULE) == []
+
+
+def test_bare_zero_grad_outside_the_loop_is_not_the_clearing():
+    src = BARE_ZERO_GRAD.replace("    optimizer.zero_grad  # clear\n", "").replace(
+        "for x, y in loader:", "clear = optimizer.zero_grad\noptimizer.zero_grad\nfor x, y in loader:")
+    (f,) = findings(src, RULE)
+    assert "never calls zero_grad()" in f.message  # the loop's own finding, at the step

@@ -29,6 +29,16 @@ def check(ctx):
             continue
         reported.add(loop.start_byte)
         backward = loop_backwards[0]
+        bare = _bare_zero_grad(ctx, loop)
+        if bare is not None:
+            name = ctx.text(bare)
+            yield ctx.finding(
+                bare, f"`{name}` without parentheses only looks the method up: no gradient is "
+                "cleared, so gradients from every iteration add up and each step uses stale, "
+                f"growing gradients. Call it: `{name}()`.",
+                related=[ctx.related(step.call, "the step that uses them")],
+                fix=Fix(f"Call `{name}()`", (TextEdit(bare.end_byte, bare.end_byte, "()"),)))
+            continue
         stmt = statement_of(backward.call)
         fix = None
         if stmt is not None and stmt.type == "expression_statement":
@@ -40,6 +50,25 @@ def check(ctx):
             step.call, f"`{step.target}.step()` runs in a loop that never calls zero_grad(): "
             "gradients from every iteration add up, so each step uses stale, growing gradients.",
             related=[ctx.related(backward.call, "backward pass whose gradients accumulate")], fix=fix)
+
+
+# `x.zero_grad` ending a line (a comment may follow): a clearing that was meant but not called.
+_BARE_ZERO_GRAD = re.compile(rb"\.zero_grad[ \t]*(?:#[^\n]*)?$", re.M)
+
+
+def _bare_zero_grad(ctx, loop):
+    """The attribute of an `x.zero_grad` statement (no call) inside the loop, else None."""
+    root = ctx.doc.tree.root_node
+    for m in ctx.facts.code_matches(_BARE_ZERO_GRAD):
+        if not loop.start_byte < m.start() < loop.end_byte:
+            continue
+        name = root.descendant_for_byte_range(m.start() + 1, m.start() + 2)
+        attr = name.parent if name is not None else None
+        stmt = attr.parent if attr is not None else None
+        if (attr is not None and attr.type == "attribute" and attr.child_by_field_id(F_ATTRIBUTE) == name
+                and stmt is not None and stmt.type == "expression_statement" and stmt.named_child_count == 1):
+            return attr
+    return None
 
 
 def _manual_updates(ctx):
