@@ -65,12 +65,6 @@ SENSITIVE_WORDS = frozenset({
 # a statement-level comment, which is all a trivia edit can touch): `b"Loss" in value.text`
 # (rules/_losses.py).
 NODE_TEXT_ONLY = frozenset({"loss"})
-# Words of regexes matched with `Facts.code_matches` only (matches starting in a comment are
-# dropped) whose match does not depend on what a comment after the code says: `\.(eval|train)`
-# ending a line, comment or not (rules/mode_switch_not_called.py), `.zero_grad`, `.backward` and
-# `.step` likewise (rules/missing_zero_grad.py, rules/training_step_not_called.py). A trivia edit
-# changes neither.
-CODE_ONLY = frozenset({"eval", "train", "zero_grad", "backward", "step"})
 # A rule's `needs` (bytes that must occur somewhere for it to run at all) is a gate on the
 # whole text: a comment holding one is fine as long as the text still has it, or still lacks
 # it, after the edit (checked in `_gates`).

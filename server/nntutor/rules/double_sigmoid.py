@@ -4,8 +4,14 @@ from __future__ import annotations
 from ..findings import Related, Severity
 from ..values import SIGMOID, SIGMOID_FUNCS, args_of
 from . import Rule
-from ._losses import (SIGMOID as KSIGMOID, class_output_location, keras_compiles, keras_output,
-                      torch_loss_sites, unwrap_activation_fix)
+from ._losses import SIGMOID as KSIGMOID
+from ._losses import (
+    class_output_location,
+    keras_compiles,
+    keras_output,
+    torch_loss_sites,
+    unwrap_activation_fix,
+)
 
 
 def check(ctx):

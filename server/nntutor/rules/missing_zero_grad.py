@@ -6,6 +6,7 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR
 from . import Rule
+from ._bare import bare_pattern, bare_references, call_fix
 from ._training import clears_grads_in, events, same_scope, statement_of
 
 
@@ -37,7 +38,7 @@ def check(ctx):
                 "cleared, so gradients from every iteration add up and each step uses stale, "
                 f"growing gradients. Call it: `{name}()`.",
                 related=[ctx.related(step.call, "the step that uses them")],
-                fix=Fix(f"Call `{name}()`", (TextEdit(bare.end_byte, bare.end_byte, "()"),)))
+                fix=call_fix(ctx, bare))
             continue
         stmt = statement_of(backward.call)
         fix = None
@@ -52,22 +53,13 @@ def check(ctx):
             related=[ctx.related(backward.call, "backward pass whose gradients accumulate")], fix=fix)
 
 
-# `x.zero_grad` ending a line (a comment may follow): a clearing that was meant but not called.
-_BARE_ZERO_GRAD = re.compile(rb"\.zero_grad[ \t]*(?:#[^\n]*)?$", re.M)
+_BARE_ZERO_GRAD = bare_pattern("zero_grad")
 
 
 def _bare_zero_grad(ctx, loop):
     """The attribute of an `x.zero_grad` statement (no call) inside the loop, else None."""
-    root = ctx.doc.tree.root_node
-    for m in ctx.facts.code_matches(_BARE_ZERO_GRAD):
-        if not loop.start_byte < m.start() < loop.end_byte:
-            continue
-        name = root.descendant_for_byte_range(m.start() + 1, m.start() + 2)
-        attr = name.parent if name is not None else None
-        stmt = attr.parent if attr is not None else None
-        if (attr is not None and attr.type == "attribute" and attr.child_by_field_id(F_ATTRIBUTE) == name
-                and stmt is not None and stmt.type == "expression_statement" and stmt.named_child_count == 1):
-            return attr
+    for attr, _method, _receiver in bare_references(ctx, _BARE_ZERO_GRAD, loop.start_byte, loop.end_byte):
+        return attr
     return None
 
 

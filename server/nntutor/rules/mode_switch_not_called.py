@@ -1,41 +1,28 @@
 """mode-switch-not-called: `model.eval` / `model.train` without parentheses switch nothing."""
 from __future__ import annotations
 
-import re
-
-from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ATTRIBUTE, F_OBJECT
+from ..findings import Severity
 from . import Rule
+from ._bare import bare_pattern, bare_references, call_fix
 from ._training import MODEL_FACTORIES
 
-# `.eval` / `.train` ending a line (a comment may follow): the statement candidates.
-_BARE = re.compile(rb"\.(?:eval|train)[ \t]*(?:#[^\n]*)?$", re.M)
+_BARE = bare_pattern("eval", "train")
 # Calls that show a name holds a module (a torch model, a layer): `.eval()` on it elsewhere, ...
 _MODULE_METHODS = ("eval", "train", "parameters", "named_parameters", "state_dict",
                    "load_state_dict", "to", "cuda", "cpu", "zero_grad", "forward", "modules")
 
 
 def check(ctx):
-    facts = ctx.facts
-    root = ctx.doc.tree.root_node
-    for m in facts.code_matches(_BARE):
-        node = root.descendant_for_byte_range(m.start() + 1, m.start() + 2)
-        attr = node.parent if node is not None else None
-        stmt = attr.parent if attr is not None else None
-        if (attr is None or attr.type != "attribute" or attr.child_by_field_id(F_ATTRIBUTE) != node
-                or stmt is None or stmt.type != "expression_statement" or stmt.named_child_count != 1):
+    for attr, method, receiver in bare_references(ctx, _BARE):
+        if not _looks_like_module(ctx, receiver):
             continue
-        receiver = attr.child_by_field_id(F_OBJECT)
-        if receiver is None or not _looks_like_module(ctx, receiver):
-            continue
-        method = ctx.text(node)
         name = ctx.text(receiver)
         mode = "evaluation" if method == "eval" else "training"
         yield ctx.finding(
             attr, f"`{name}.{method}` without parentheses only looks the method up: `{name}` is not "
             f"switched to {mode} mode, so dropout and batch norm keep their current behaviour. "
             f"Call it: `{name}.{method}()`.",
-            fix=Fix(f"Call `{name}.{method}()`", (TextEdit(attr.end_byte, attr.end_byte, "()"),)))
+            fix=call_fix(ctx, attr))
 
 
 def _looks_like_module(ctx, receiver) -> bool:

@@ -3,28 +3,17 @@ from __future__ import annotations
 
 import re
 
-from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ATTRIBUTE, F_OBJECT
+from ..findings import Severity
 from . import Rule
+from ._bare import bare_pattern, bare_references, call_fix
 
-# `.backward` / `.step` ending a line (a comment may follow): the statement candidates.
-_BARE = re.compile(rb"\.(?:backward|step)[ \t]*(?:#[^\n]*)?$", re.M)
+_BARE = bare_pattern("backward", "step")
 _OPTIMIZER_NAME = re.compile(r"optim|(?:^|_)opt(?:$|_)|sched", re.I)
 
 
 def check(ctx):
-    facts = ctx.facts
-    root = ctx.doc.tree.root_node
-    for m in facts.code_matches(_BARE):
-        node = root.descendant_for_byte_range(m.start() + 1, m.start() + 2)
-        attr = node.parent if node is not None else None
-        stmt = attr.parent if attr is not None else None
-        if (attr is None or attr.type != "attribute" or attr.child_by_field_id(F_ATTRIBUTE) != node
-                or stmt is None or stmt.type != "expression_statement" or stmt.named_child_count != 1):
-            continue
-        receiver = attr.child_by_field_id(F_OBJECT)
-        method = ctx.text(node)
-        if receiver is None or (method == "step" and not _is_optimizer(ctx, receiver)):
+    for attr, method, receiver in bare_references(ctx, _BARE):
+        if method == "step" and not _is_optimizer(ctx, receiver):
             continue
         name = ctx.text(receiver)
         if method == "backward":
@@ -35,7 +24,7 @@ def check(ctx):
         yield ctx.finding(
             attr, f"`{name}.{method}` without parentheses only looks the method up: {effect}. "
             f"Call it: `{name}.{method}()`.",
-            fix=Fix(f"Call `{name}.{method}()`", (TextEdit(attr.end_byte, attr.end_byte, "()"),)))
+            fix=call_fix(ctx, attr))
 
 
 def _is_optimizer(ctx, receiver) -> bool:

@@ -1,0 +1,39 @@
+"""Methods named but not called: `model.eval`, `loss.backward` written as a statement."""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, TextEdit
+from ..parsing import F_ATTRIBUTE, F_OBJECT
+
+
+def bare_pattern(*methods: str) -> re.Pattern:
+    """`.method` ending a line (a comment may follow), for `bare_references`. Matched outside
+    comments only, and whatever a comment after it says: a comment edit cannot change what it
+    finds (so its words need no place in incremental.SENSITIVE_WORDS)."""
+    return re.compile(rb"\.(?:" + b"|".join(m.encode() for m in methods) + rb")[ \t]*(?:#[^\n]*)?$", re.M)
+
+
+def bare_references(ctx, pattern: re.Pattern, start: int = 0, end: int | None = None):
+    """(attribute node, method name, receiver node) of each statement that is only `x.method`,
+    found by `pattern` (from `bare_pattern`) outside comments, between `start` and `end`.
+    An assignment or an argument (`f = model.eval`, `callback(loss.backward)`) is a reference
+    kept for later, not one of these."""
+    root = ctx.doc.tree.root_node
+    for m in ctx.facts.code_matches(pattern):
+        if m.start() < start or (end is not None and m.start() >= end):
+            continue
+        name = root.descendant_for_byte_range(m.start() + 1, m.start() + 2)
+        attr = name.parent if name is not None else None
+        stmt = attr.parent if attr is not None else None
+        if (attr is None or attr.type != "attribute" or attr.child_by_field_id(F_ATTRIBUTE) != name
+                or stmt is None or stmt.type != "expression_statement" or stmt.named_child_count != 1):
+            continue
+        receiver = attr.child_by_field_id(F_OBJECT)
+        if receiver is not None:
+            yield attr, ctx.text(name), receiver
+
+
+def call_fix(ctx, attr):
+    """The quick fix: add the parentheses (`model.eval` -> `model.eval()`)."""
+    return Fix(f"Call `{ctx.text(attr)}()`", (TextEdit(attr.end_byte, attr.end_byte, "()"),))
