@@ -533,3 +533,17 @@ def test_evaluation_loop_in_a_later_notebook_cell():
         "correct = 0\nfor x, y in test_loader:\n    correct += (model(x).argmax(1) == y).sum().item()\n",
     ], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 2)]
+
+
+def test_eval_without_parentheses_is_reported_once_where_it_is_written():
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+model.eval
+with torch.no_grad():
+    preds = model(x_test)
+"""
+    assert [(f.rule, f.location.line + 1) for f in findings(src)] == [("mode-switch-not-called", 5)]
+    assert lines(src.replace("model.eval\n", ""), RULE) == [6]  # without that line: this rule's

@@ -8,13 +8,20 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
 from ..values import args_of, strip
 from . import Rule
+from ._bare import bare_pattern, bare_references
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
+_BARE_EVAL = bare_pattern("eval")
+
+
 def check(ctx):
     facts = ctx.facts
-    reported = set()
+    # `model.eval` without parentheses in a scope: mode-switch-not-called reports that line, with
+    # the fix that belongs there; a second finding at the evaluation would only repeat it.
+    reported = {(ctx.text(receiver), facts.scope_id(attr.start_byte))
+                for attr, _m, receiver in bare_references(ctx, _BARE_EVAL) if receiver.type == "identifier"}
     for call in facts.calls_in_no_grad():
         fn = strip(call.child_by_field_id(F_FUNCTION))
         if fn is None or fn.type != "identifier":
