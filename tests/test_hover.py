@@ -99,3 +99,27 @@ def test_half_typed_call_never_raises():
 def test_concepts_in_document(doc):
     found = concepts_in(doc, catalog())
     assert {"dropout", "lstm", "cnn", "softmax", "data-normalization", "data-leakage"} <= set(found)
+
+
+FUNCTIONAL = '''import torch.nn.functional as F
+
+a = F.dropout(x, 0.3)
+b = F.dropout(x, p=0.1, training=self.training)
+c = F.dropout2d(x, 0.2, True)
+d = F.dropout(x, training=False)
+'''
+
+
+@pytest.mark.parametrize("needle,expected,absent", [
+    # p is the second argument of the functional form (the first is the input).
+    ("dropout(x, 0.3)", ["p = 0.3", "30% of activations", "defaults to True", "training=self.training"], ["`x`"]),
+    ("dropout(x, p=0.1", ["p = 0.1", "Active only while `self.training`"], ["defaults to True"]),
+    ("dropout2d(x, 0.2", ["p = 0.2", "always active"], ["defaults to True"]),
+    ("dropout(x, training=False", ["p = 0.5 (default)", "is the identity"], []),
+])
+def test_functional_dropout_reads_p_and_the_training_flag(needle, expected, absent):
+    doc = Document.from_text(FUNCTIONAL)
+    t = target_at(doc, catalog(), FUNCTIONAL.index(needle) + 1)
+    text = render(catalog(), t, doc)
+    assert all(e in text for e in expected), text
+    assert not any(a in text for a in absent), text

@@ -104,6 +104,8 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
         return []
     short = q.rsplit(".", 1)[-1]
     try:
+        if q.startswith("torch.nn.functional.") and short in FUNCTIONAL_DROPOUT:
+            return _functional_dropout(doc, call)
         if short in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "dropout", "SpatialDropout1D", "SpatialDropout2D"):
             return _dropout(doc, call, q)
         if short in ("LSTM", "GRU", "RNN"):
@@ -131,6 +133,32 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
     except Exception:  # a half-typed call must never break a hover
         return []
     return []
+
+
+FUNCTIONAL_DROPOUT = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+                      "feature_alpha_dropout")
+
+
+def _functional_dropout(doc, call):
+    """`F.dropout(input, p=0.5, training=True, inplace=False)`: p is the second argument, and
+    the mode is whatever `training` says, not the module's."""
+    p, given = _arg(doc, call, 1, "p", 0.5)
+    training, tgiven = _arg(doc, call, 2, "training", True)
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and 0 <= p < 1:
+        rate = (f"p = {p}{'' if given else ' (default)'}: when active, about **{p:.0%} of activations "
+                f"are zeroed** and the rest scaled by **{1 / (1 - p):.3g}**.")
+    else:
+        rate = f"Drop probability: `{p}`." if given else "Drop probability p = 0.5 (default)."
+    if not tgiven:
+        mode = ("⚠ `training` is not passed and defaults to True: this call keeps dropping after "
+                "`model.eval()`. Pass `training=self.training`, or use an `nn.Dropout` layer.")
+    elif training is True:
+        mode = "`training=True`: always active, in eval mode too (on purpose, e.g. Monte Carlo dropout)."
+    elif training is False:
+        mode = "`training=False`: this call is the identity."
+    else:
+        mode = f"Active only while `{training}` is true; the identity otherwise."
+    return [rate, mode]
 
 
 def _dropout(doc, call, q):
