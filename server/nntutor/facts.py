@@ -137,6 +137,7 @@ class Facts:
         self._module_last: dict[str, Binding] | None = None
         self._no_grad_ranges: Nested | None = None
         self._model_classes: dict | None = None   # models.index_classes, once per version
+        self._functions_by_name: dict[str, list] | None = None
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):
@@ -160,6 +161,17 @@ class Facts:
             scope = func.start_byte if func is not None else -1
         self.bindings.setdefault(name, []).append(
             Binding(name, target, value, index, count, kind, scope, stmt.start_byte, stmt.end_byte))
+
+    def functions_named(self, name: str) -> list:
+        """The `def name(...)` definitions (any depth), in document order."""
+        if self._functions_by_name is None:
+            by_name: dict[str, list] = {}
+            for fn in self.functions:
+                ident = fn.child_by_field_id(F_NAME)
+                if ident is not None:
+                    by_name.setdefault(self.text(ident), []).append(fn)
+            self._functions_by_name = by_name
+        return self._functions_by_name.get(name, [])
 
     def function_at(self, pos: int):
         """Innermost function definition containing byte `pos` (its body, not its name)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .parsing import F_ATTRIBUTE, F_FUNCTION, F_NAME, F_OBJECT
-from .values import args_of, string_value, strip
+from .values import FUNCTIONAL_DROPOUT, args_of, string_value, strip
 
 KEYWORDS = ("activation", "loss", "optimizer")
 
@@ -104,7 +104,7 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
         return []
     short = q.rsplit(".", 1)[-1]
     try:
-        if q.startswith("torch.nn.functional.") and short in FUNCTIONAL_DROPOUT:
+        if q in FUNCTIONAL_DROPOUT:
             return _functional_dropout(doc, call)
         if short in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "dropout", "SpatialDropout1D", "SpatialDropout2D"):
             return _dropout(doc, call, q)
@@ -133,10 +133,6 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
     except Exception:  # a half-typed call must never break a hover
         return []
     return []
-
-
-FUNCTIONAL_DROPOUT = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
-                      "feature_alpha_dropout")
 
 
 def _functional_dropout(doc, call):

@@ -15,6 +15,9 @@ LOG_SOFTMAX_FUNCS = {"torch.nn.functional.log_softmax", "torch.log_softmax",
                      "torch.special.log_softmax", "tensorflow.nn.log_softmax"}
 SIGMOID_FUNCS = {"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit",
                  "keras.activations.sigmoid", "tensorflow.sigmoid", "tensorflow.math.sigmoid"}
+# Functional dropout: (input, p=0.5, training=True, inplace=False), whatever the module's mode.
+FUNCTIONAL_DROPOUT = frozenset(f"torch.nn.functional.{name}" for name in (
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"))
 LAYER_TAGS = {"torch.nn.Softmax": SOFTMAX, "torch.nn.LogSoftmax": LOG_SOFTMAX,
               "torch.nn.Sigmoid": SIGMOID, "torch.nn.Linear": LOGITS, "torch.nn.LazyLinear": LOGITS,
               "torch.nn.Bilinear": LOGITS, "torch.nn.Conv2d": LOGITS, "torch.nn.Conv1d": LOGITS}

@@ -37,3 +37,11 @@ def bare_references(ctx, pattern: re.Pattern, start: int = 0, end: int | None = 
 def call_fix(ctx, attr):
     """The quick fix: add the parentheses (`model.eval` -> `model.eval()`)."""
     return Fix(f"Call `{ctx.text(attr)}()`", (TextEdit(attr.end_byte, attr.end_byte, "()"),))
+
+
+def used_with(ctx, receiver, methods) -> bool:
+    """Some `<same text as receiver>.method(...)` call exists in the file, for one of `methods`:
+    how a name of unknown type shows what it holds (`.parameters()`: a module)."""
+    text = ctx.text(receiver)
+    return any(r is not None and ctx.text(r) == text
+               for method in methods for _call, r in ctx.facts.method_calls(method))

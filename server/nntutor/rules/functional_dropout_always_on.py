@@ -7,12 +7,10 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..models import index_classes
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import args_of
+from ..values import FUNCTIONAL_DROPOUT, args_of
 from . import Rule
 
-DROPOUT_FUNCS = frozenset(f"torch.nn.functional.{name}" for name in (
-    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"))
-# All of them: (input, p=0.5, training=True, inplace=False).
+# values.FUNCTIONAL_DROPOUT: (input, p=0.5, training=True, inplace=False).
 TRAINING_POSITION = 2
 # Dropout kept on at inference on purpose: Monte Carlo dropout, Bayesian approximations.
 _ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", re.I)
@@ -20,7 +18,7 @@ _ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", 
 
 def check(ctx):
     facts = ctx.facts
-    calls = facts.calls_to(DROPOUT_FUNCS)
+    calls = facts.calls_to(FUNCTIONAL_DROPOUT)
     if not calls:
         return
     models = {name for name, cls in index_classes(facts).items()

@@ -12,7 +12,6 @@ from ._bare import bare_pattern, bare_references
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
-
 _BARE_EVAL = bare_pattern("eval")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR
+from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_OBJECT, F_OPERATOR
 from . import Rule
 from ._bare import bare_pattern, bare_references, call_fix
 from ._training import clears_grads_in, events, same_scope, statement_of
@@ -111,17 +111,12 @@ def _updating_helper(ctx, loop, backward_pos):
     makes a hand-written gradient step: (call, name, parameter name, update node), else None.
     One level deep; a helper that clears gradients has already silenced the loop."""
     facts = ctx.facts
-    defs: dict[str, list] = {}
-    for fn in facts.functions:
-        name = fn.child_by_field_id(F_NAME)
-        if name is not None:
-            defs.setdefault(ctx.text(name), []).append(fn)
     for call in facts.calls_in(loop):
         fn = call.child_by_field_id(F_FUNCTION)
         if fn is None or fn.type != "identifier" or not same_scope(ctx, call.start_byte, backward_pos):
             continue
         name = ctx.text(fn)
-        for helper in defs.get(name, ()):
+        for helper in facts.functions_named(name):
             body = helper.child_by_field_id(F_BODY)
             if helper.start_byte <= call.start_byte < helper.end_byte or body is None:
                 continue  # a recursive call, or a body-less definition

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from . import Rule
-from ._bare import bare_pattern, bare_references, call_fix
+from ._bare import bare_pattern, bare_references, call_fix, used_with
 from ._training import MODEL_FACTORIES
 
 _BARE = bare_pattern("eval", "train")
@@ -31,14 +31,12 @@ def _looks_like_module(ctx, receiver) -> bool:
     dataset split (`mnist.train`, shown as the last line of a notebook cell) is none of these."""
     qual, _ = ctx.values.instance(receiver)
     if qual is not None:
+        cls = ctx.values.local_class(qual)
         return (qual.startswith(("torch.nn.", "torchvision.models.")) or qual.startswith(MODEL_FACTORIES)
-                or (ctx.values.local_class(qual) is not None and ctx.values.local_class(qual).framework == "torch"))
-    text = ctx.text(receiver)
-    facts = ctx.facts
-    if any(ctx.text(r) == text for method in _MODULE_METHODS for _c, r in facts.method_calls(method)
-           if r is not None):
+                or (cls is not None and cls.framework == "torch"))
+    if used_with(ctx, receiver, _MODULE_METHODS):
         return True
-    return receiver.type == "identifier" and bool(facts.calls_named(text))
+    return receiver.type == "identifier" and bool(ctx.facts.calls_named(ctx.text(receiver)))
 
 
 RULE = Rule("mode-switch-not-called", Severity.WARNING, "train-eval-mode",

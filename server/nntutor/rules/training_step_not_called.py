@@ -5,7 +5,7 @@ import re
 
 from ..findings import Severity
 from . import Rule
-from ._bare import bare_pattern, bare_references, call_fix
+from ._bare import bare_pattern, bare_references, call_fix, used_with
 
 _BARE = bare_pattern("backward", "step")
 _OPTIMIZER_NAME = re.compile(r"optim|(?:^|_)opt(?:$|_)|sched", re.I)
@@ -33,12 +33,9 @@ def _is_optimizer(ctx, receiver) -> bool:
     qual, _ = ctx.values.instance(receiver)
     if qual is not None:
         return qual.startswith("torch.optim.")
-    text = ctx.text(receiver)
-    if _OPTIMIZER_NAME.search(text.rsplit(".", 1)[-1]):
+    if _OPTIMIZER_NAME.search(ctx.text(receiver).rsplit(".", 1)[-1]):
         return True
-    facts = ctx.facts
-    return any(r is not None and ctx.text(r) == text
-               for method in ("zero_grad", "step") for _c, r in facts.method_calls(method))
+    return used_with(ctx, receiver, ("zero_grad", "step"))
 
 
 RULE = Rule("training-step-not-called", Severity.ERROR, "training-loop",
