@@ -6,10 +6,12 @@ import type { NntutorServer } from './server';
 export class QuizCodeLensProvider implements vscode.CodeLensProvider {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
-  // A lens query can reach the server before the file's didOpen; the answer then says
-  // `pending`, and the query is asked again a few times, later each time (per document version).
+  // A lens query can reach the server before the file's didOpen (the answer then says `pending`)
+  // or fail on the way (a server restarting, a request lost under load); it is then asked again
+  // a few times, later each time (per document version: 0.25 s, 0.5 s ... 4 s).
   private readonly retries = new Map<string, { version: number; tries: number }>();
-  private static readonly MAX_RETRIES = 4;
+  private static readonly MAX_RETRIES = 5;
+  private static readonly METHOD_NOT_FOUND = -32601;
 
   constructor(private readonly server: NntutorServer) {}
 
@@ -26,7 +28,7 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
       const uri = client.code2ProtocolConverter.asUri(document.uri);
       const raw = await client.sendRequest(CONCEPTS_METHOD, { textDocument: { uri } }, token);
       const { concepts, pending } = parseConceptsResult(raw);
-      this.retryIfPending(document, pending === true);
+      this.retryLater(document, pending === true);
       return concepts
         .filter((c) => c.quiz.length > 0 && c.lines.length > 0)
         .map((c) => {
@@ -38,14 +40,20 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
             arguments: [{ concept: c.id, uri: document.uri.toString() }],
           });
         });
-    } catch {
-      return []; // e.g. an older server without nntutor/concepts: no lenses, no noise
+    } catch (err) {
+      // Cancelled: VS Code has asked again already. An older server without nntutor/concepts:
+      // no lenses, no noise. Anything else: ask again later, as for a pending answer.
+      const code = (err as { code?: unknown } | null)?.code;
+      if (!token.isCancellationRequested && code !== QuizCodeLensProvider.METHOD_NOT_FOUND) {
+        this.retryLater(document, true);
+      }
+      return [];
     }
   }
 
-  private retryIfPending(document: vscode.TextDocument, pending: boolean): void {
+  private retryLater(document: vscode.TextDocument, again: boolean): void {
     const key = document.uri.toString();
-    if (!pending) {
+    if (!again) {
       this.retries.delete(key);
       return;
     }
