@@ -1,0 +1,228 @@
+"""optimizer-recreated-in-loop: a stateful optimizer is built anew on every pass of the loop that
+trains with it, so its state (Adam's moment estimates, momentum buffers) never builds up."""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_ARGUMENTS, F_FUNCTION, F_LEFT, F_RIGHT
+from ..values import args_of, strip
+from . import Rule
+from ._training import same_scope
+
+# What each optimizer keeps between steps, i.e. what a new instance throws away.
+_ADAM = "running averages of the gradient and of its square (bias correction restarts at step 1)"
+_STATE = {
+    "Adam": _ADAM, "AdamW": _ADAM, "Adamax": _ADAM, "NAdam": _ADAM, "Nadam": _ADAM, "RAdam": _ADAM,
+    "SparseAdam": _ADAM,
+    "RMSprop": "running average of squared gradients",
+    "Adagrad": "sum of squared gradients (so the step sizes jump back up)",
+    "Adadelta": "running averages of squared gradients and updates",
+    "Rprop": "per-parameter step sizes",
+    "ASGD": "averaged parameters",
+    "LBFGS": "curvature history",
+    "SGD": "momentum buffers",
+}
+_FAMILIES = ("torch.optim.", "keras.optimizers.", "tensorflow.keras.optimizers.")
+_QUALS = frozenset(f"{family}{name}" for family in _FAMILIES for name in _STATE)
+# `optimizer.step()` (torch), `apply_gradients` / `minimize` (Keras) use it to train.
+_USES = ("step", "apply_gradients", "minimize")
+# Loops over these are runs, not epochs: a new optimizer per grid point, fold or trial is right.
+_RUNS = re.compile(r"lr|learning_rate|rate|param|config|grid|fold|split|trial|seed|run|repeat|"
+                   r"experiment|model|opt|setting|combination|task|search|candidate|choice", re.I)
+# Calls that only show or record the optimizer (`print(optimizer)`), not train with it.
+_REPORTING = re.compile(r"^(print|repr|str|len|type|isinstance|id|vars|dir|hash|format|pprint)$|"
+                        r"(^|\.)(log\w*|info|debug|warning|summary|watch)$|^(logging|logger|wandb|mlflow)\.")
+# Restoring or re-initialising weights in the loop: each pass is a fresh run.
+_RESETS = ("load_state_dict", "reset_parameters", "apply", "deepcopy", "init_weights")
+
+
+def check(ctx):
+    for call in ctx.facts.calls_to(_QUALS):
+        qual = ctx.facts.callee_qual(call)
+        kind = qual.rsplit(".", 1)[-1]
+        if kind == "SGD" and not _has_momentum(ctx, call):
+            continue  # plain SGD keeps no state: a new one per epoch changes nothing
+        loop = ctx.facts.innermost_loop(call.start_byte)
+        if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
+            continue
+        if not _repeats_training(ctx, loop) or _resets_in(ctx, loop):
+            continue
+        stmt, target = _assignment_of(call)
+        use = _trained_with(ctx, loop, call, target)
+        if use is None or _params_rebuilt(ctx, call, use, loop):
+            continue
+        ctor = ctx.text(call.child_by_field_id(F_FUNCTION))
+        yield ctx.finding(
+            call, f"`{ctor}(...)` builds a new optimizer on every pass of this loop, which also "
+            f"trains with it: each new one starts empty, so its {_STATE[kind]} are thrown away "
+            "every time and never build up. Create the optimizer once, before the loop; to change "
+            "the learning rate as training goes, use a scheduler (`torch.optim.lr_scheduler`) or "
+            "set `param_group[\"lr\"]` in `optimizer.param_groups`.",
+            related=[ctx.related(use, "training step with the new optimizer")],
+            fix=_hoist(ctx, stmt, target, loop))
+
+
+def _has_momentum(ctx, call) -> bool:
+    _, kw = args_of(call)
+    value = kw.get("momentum")
+    return value is not None and ctx.text(value).strip() not in ("0", "0.0", "0.", "None")
+
+
+def _unwrap(node):
+    """The iterable inside `enumerate(...)`, `tqdm(...)`, `list(...)`, `zip(...)` (first)."""
+    node = strip(node)
+    while node is not None and node.type == "call":
+        fn = node.child_by_field_id(F_FUNCTION)
+        name = fn.text.decode().rsplit(".", 1)[-1] if fn is not None else ""
+        if name not in ("enumerate", "tqdm", "list", "iter", "zip", "notebook_tqdm", "progress_bar"):
+            break
+        pos, _ = args_of(node)
+        if not pos:
+            break
+        node = strip(pos[0])
+    return node
+
+
+def _repeats_training(ctx, loop) -> bool:
+    """A `while` loop, or a `for` over epochs / steps / batches: `range(epochs)`, a loader.
+    A loop over a list of learning rates, configs, folds or models is a series of runs."""
+    if loop.type == "while_statement":
+        return True
+    target, iterable = loop.child_by_field_id(F_LEFT), _unwrap(loop.child_by_field_id(F_RIGHT))
+    if iterable is None:
+        return False
+    if target is not None and _RUNS.search(ctx.text(target)):
+        return False
+    if iterable.type == "call":
+        fn = iterable.child_by_field_id(F_FUNCTION)
+        name = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+        if name in ("range", "trange"):
+            return not _RUNS.search(ctx.text(iterable))
+        return False
+    if iterable.type in ("identifier", "attribute"):
+        return not _RUNS.search(ctx.text(iterable))
+    return False  # a literal list / tuple of settings, a comprehension...
+
+
+def _resets_in(ctx, loop) -> bool:
+    for c in ctx.facts.calls_in(loop):
+        fn = c.child_by_field_id(F_FUNCTION)
+        if fn is not None and ctx.text(fn).rsplit(".", 1)[-1] in _RESETS:
+            return True
+    return False
+
+
+def _assignment_of(call):
+    """(statement, target node) when the call is `target = Optimizer(...)` on its own."""
+    parent = call.parent
+    if parent is not None and parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == call:
+        stmt = parent.parent
+        target = parent.child_by_field_id(F_LEFT)
+        if stmt is not None and stmt.type == "expression_statement" and target is not None \
+                and target.type in ("identifier", "attribute"):
+            return stmt, target
+    return None, None
+
+
+def _params_rebuilt(ctx, call, use, loop) -> bool:
+    """The parameters it trains are (re)built inside the loop: a new model per pass is a new
+    run. torch: a name in the parameters argument (`model` in `model.parameters()`) is bound in
+    the loop. Keras takes the variables at the step: an object whose attribute it reads there
+    (`model` in `apply_gradients(zip(grads, model.trainable_variables))`) is bound in the loop.
+    (A learning rate that changes, `lr=lr * 0.9 ** epoch`, does not make it a new run; it only
+    stops the fix from moving the line out, see `_hoist`.)"""
+    if ctx.facts.callee_qual(call).startswith("torch."):
+        pos, kw = args_of(call)
+        params = pos[0] if pos else kw.get("params")
+        if params is None:
+            return True  # no parameters we can see: nothing to say
+        return _names_bound_in(ctx, params, loop)
+    args = use.child_by_field_id(F_ARGUMENTS)
+    roots = [n.named_children[0] for n in _descendants(args) if n.type == "attribute"] if args else []
+    return _names_bound_in(ctx, None, loop, [r for r in roots if r.type == "identifier"])
+
+
+def _descendants(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.named_children)
+
+
+def _names_bound_in(ctx, node, loop, idents=None) -> bool:
+    names = {ctx.text(n) for n in (idents if idents is not None else _identifiers(node))}
+    for name in names:
+        for b in ctx.facts.bindings.get(name, ()):
+            if loop.start_byte <= b.pos < loop.end_byte and same_scope(ctx, b.pos, loop.start_byte):
+                return True
+    return False
+
+
+def _identifiers(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            yield n
+        elif n.type == "attribute":
+            stack.append(n.named_children[0])  # `self.model.parameters`: the root object only
+        else:
+            stack.extend(n.named_children)
+
+
+def _trained_with(ctx, loop, call, target):
+    """The call in the loop that trains with the new optimizer: `opt.step()` (or Keras'
+    `apply_gradients` / `minimize`), or a call taking it as an argument (`train(model, opt)`)."""
+    if target is None:
+        # `train(model, loader, torch.optim.Adam(...))`: built for the call it is passed to
+        args = call.parent
+        return args.parent if args is not None and args.type == "argument_list" else None
+    name = ctx.text(target)
+    for method in _USES:
+        for c, receiver in ctx.facts.method_calls(method):
+            if receiver is not None and loop.start_byte < c.start_byte < loop.end_byte \
+                    and ctx.text(receiver) == name and same_scope(ctx, c.start_byte, call.start_byte):
+                return c
+    for c in ctx.facts.calls_in(loop):
+        if c.start_byte <= call.start_byte or not same_scope(ctx, c.start_byte, call.start_byte):
+            continue
+        fn = c.child_by_field_id(F_FUNCTION)
+        if fn is None or _REPORTING.search(ctx.text(fn)):
+            continue
+        pos, kw = args_of(c)
+        if any(ctx.text(a) == name for a in (*pos, *kw.values())):
+            return c
+    return None
+
+
+def _hoist(ctx, stmt, target, loop):
+    """Move `optimizer = Adam(...)` to just before the loop, when it is a statement of the
+    loop's own body and nothing it reads is (re)bound inside the loop."""
+    if stmt is None or stmt.parent is None or stmt.parent.parent != loop:
+        return None
+    value = stmt.named_children[0].child_by_field_id(F_RIGHT)
+    if value is None or _names_bound_in(ctx, value, loop):
+        return None
+    if target.type == "identifier" and sum(
+            1 for b in ctx.facts.bindings.get(ctx.text(target), ())
+            if loop.start_byte <= b.pos < loop.end_byte) != 1:
+        return None
+    idx = ctx.doc.index
+    first, last = idx.line_of(stmt.start_byte), idx.line_of(stmt.end_byte)
+    data = ctx.doc.data
+    line_end = idx.starts[last + 1] if last + 1 < len(idx.starts) else len(data)
+    if data[idx.starts[first]:stmt.start_byte].strip() or data[stmt.end_byte:line_end].strip():
+        return None  # shares its lines with other code or a comment
+    lines = data[stmt.start_byte:line_end].decode("utf-8", errors="replace")
+    if not lines.endswith("\n"):
+        lines += "\n"
+    indent = ctx.line_indent(loop)
+    at = ctx.line_start(loop)
+    return Fix("Create the optimizer once, before the loop",
+               (TextEdit(at, at, indent + lines), TextEdit(idx.starts[first], line_end, "")))
+
+
+RULE = Rule("optimizer-recreated-in-loop", Severity.WARNING, "gradient-descent",
+            "optimizer created inside the training loop", check, needs=(b"optim",))

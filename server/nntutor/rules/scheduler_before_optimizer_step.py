@@ -1,0 +1,136 @@
+"""scheduler-before-optimizer-step: the learning-rate scheduler steps before the optimizer does."""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_CONDITION, F_FUNCTION, F_NAME
+from ..values import args_of
+from . import Rule
+from ._training import events, same_scope
+
+_SCHEDULER_NAME = re.compile(r"sched", re.I)
+_PLATEAU = "torch.optim.lr_scheduler.ReduceLROnPlateau"
+
+
+def check(ctx):
+    steps = [e for e in events(ctx) if e.kind == "step"]
+    if not steps:
+        return
+    helpers = _stepping_helpers(ctx, steps)
+    for call, receiver in ctx.facts.method_calls("step"):
+        if receiver is None or not _is_scheduler(ctx, receiver, call):
+            continue
+        loop = ctx.facts.innermost_loop(call.start_byte)
+        if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
+            continue
+        if _guarded(ctx, call, loop, receiver):
+            continue
+        updates = _updates_in(ctx, loop, call, steps, helpers)
+        if not updates or updates[0][0] < call.start_byte:
+            continue  # the optimizer steps first in each iteration: the documented order
+        first_node, label = updates[0][1], updates[0][2]
+        name = ctx.text(receiver)
+        yield ctx.finding(
+            call, f"`{name}.step()` runs before the optimizer's `step()` in this loop: the first "
+            "learning rate of the schedule is skipped and every later one comes one step early "
+            "(a warm-up starts past its first value; an epoch-based schedule decays one epoch "
+            "early). Since PyTorch 1.1 the scheduler steps after the optimizer, and "
+            "PyTorch warns about this order.",
+            related=[ctx.related(first_node, label)],
+            fix=_move_after(ctx, call, [u[1] for u in updates]))
+
+
+def _is_scheduler(ctx, receiver, call) -> bool:
+    """A torch.optim.lr_scheduler object (not ReduceLROnPlateau, which steps on a metric), or an
+    object of unknown type named like a scheduler and stepped without arguments."""
+    qual, _ = ctx.values.instance(receiver)
+    if qual is not None and qual.startswith("torch.optim."):
+        return qual.startswith("torch.optim.lr_scheduler.") and qual != _PLATEAU
+    pos, kw = args_of(call)
+    if pos or kw:
+        return False  # step(metric) / step(epoch): a plateau or a custom scheduler
+    return bool(_SCHEDULER_NAME.search(ctx.text(receiver).rsplit(".", 1)[-1]))
+
+
+def _stepping_helpers(ctx, steps) -> set[str]:
+    """Names of the functions of this file that run an optimizer step themselves."""
+    names = set()
+    for step in steps:
+        fn = ctx.facts.function_at(step.pos)
+        if fn is not None:
+            ident = fn.child_by_field_id(F_NAME)
+            if ident is not None:
+                names.add(ctx.text(ident))
+    return names
+
+
+def _updates_in(ctx, loop, call, steps, helpers):
+    """(position, node, label) of the optimizer updates in `loop`, in order: its optimizer steps
+    and its calls of a local function that steps the optimizer."""
+    out = [(e.pos, e.call, "the optimizer step that should come first") for e in steps
+           if loop.start_byte < e.pos < loop.end_byte and same_scope(ctx, e.pos, call.start_byte)]
+    if helpers:
+        for c in ctx.facts.calls_in(loop):
+            fn = c.child_by_field_id(F_FUNCTION)
+            if (fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers
+                    and same_scope(ctx, c.start_byte, call.start_byte)):
+                out.append((c.start_byte, c, f"`{ctx.text(fn)}()` steps the optimizer"))
+    out.sort(key=lambda u: u[0])
+    return out
+
+
+def _guarded(ctx, call, loop, receiver) -> bool:
+    """Under an `if` inside the loop that is not just a check of the scheduler itself
+    (`if scheduler is not None:`, `if use_scheduler:`): `if epoch > 0:` may well keep the first
+    call after the first optimizer step."""
+    name = ctx.text(receiver)
+    node = call.parent
+    while node is not None and node != loop:
+        if node.type in ("if_statement", "elif_clause"):
+            cond = node.child_by_field_id(F_CONDITION)
+            text = ctx.text(cond) if cond is not None else ""
+            if name not in text and not _SCHEDULER_NAME.search(text):
+                return True
+        elif node.type == "conditional_expression":
+            return True
+        node = node.parent
+    return False
+
+
+def _move_after(ctx, call, updates):
+    """Move the `scheduler.step()` line after the statement of its block that holds the last
+    optimizer update, when the call is a statement of its own there."""
+    stmt = call.parent
+    if stmt is None or stmt.type != "expression_statement" or stmt.named_child_count != 1:
+        return None
+    block = stmt.parent
+    if block is None or block.type not in ("block", "module"):
+        return None
+    target = None
+    for node in updates:
+        while node is not None and node.parent != block:
+            node = node.parent
+        if node is not None and node.start_byte > stmt.end_byte:
+            target = node
+    if target is None:
+        return None
+    idx = ctx.doc.index
+    first, last = idx.line_of(stmt.start_byte), idx.line_of(stmt.end_byte)
+    if ctx.line_start(stmt) != stmt.start_byte - len(ctx.line_indent(stmt).encode()):
+        return None  # something else before it on its line
+    line_end = idx.starts[last + 1] if last + 1 < len(idx.starts) else len(ctx.doc.data)
+    if ctx.doc.data[stmt.end_byte:line_end].strip():
+        return None  # `scheduler.step(); x = 1` or a trailing comment: leave it to the user
+    t_last = idx.line_of(target.end_byte)
+    insert_at = idx.starts[t_last + 1] if t_last + 1 < len(idx.starts) else len(ctx.doc.data)
+    prefix = "" if insert_at < len(ctx.doc.data) or ctx.doc.data.endswith(b"\n") else "\n"
+    text = ctx.doc.data[idx.starts[first]:line_end].decode("utf-8", errors="replace")
+    if not text.endswith("\n"):
+        text += "\n"
+    return Fix(f"Move `{ctx.text(call)}` after the optimizer step",
+               (TextEdit(idx.starts[first], line_end, ""), TextEdit(insert_at, insert_at, prefix + text)))
+
+
+RULE = Rule("scheduler-before-optimizer-step", Severity.WARNING, "learning-rate-schedules",
+            "scheduler.step() before optimizer.step()", check, needs=(b"step(",))

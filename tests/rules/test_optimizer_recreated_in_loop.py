@@ -1,0 +1,208 @@
+"""optimizer-recreated-in-loop: a stateful optimizer built anew on every pass of its training loop."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "optimizer-recreated-in-loop"
+
+BUGGY = [
+    ("adam_per_epoch", """\
+import torch.optim as optim
+
+def train(model, loader, epochs, lr):
+    for epoch in range(epochs):
+        optimizer = optim.Adam(model.parameters(), lr=lr)
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+""", [5]),
+    # A learning-rate decay written as a new optimizer each epoch: the state goes with it.
+    ("manual_decay_by_rebuilding", """\
+import torch
+
+for epoch in range(100):
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3 * 0.95 ** epoch)
+    for x, y in loader:
+        opt.zero_grad()
+        net.loss(x, y).backward()
+        opt.step()
+""", [4]),
+    # Passed to a helper that trains for one epoch.
+    ("handed_to_an_epoch_helper", """\
+import torch
+
+for epoch in range(EPOCHS):
+    optimizer = torch.optim.RMSprop(decoder.parameters(), lr=LR)
+    train_loss = epoch_loop(train_batches, decoder, optimizer)
+    val_loss = epoch_loop(val_batches, decoder)
+""", [4]),
+    ("sgd_with_momentum_per_batch", """\
+from torch import optim
+
+for x, y in loader:
+    sgd = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sgd.zero_grad()
+    criterion(model(x), y).backward()
+    sgd.step()
+""", [4]),
+    ("keras_optimizer_with_gradient_tape", """\
+import tensorflow as tf
+
+for epoch in range(epochs):
+    optimizer = tf.keras.optimizers.Adam(lr * decay ** epoch)
+    for x, y in dataset:
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+""", [4]),
+    ("while_loop", """\
+import torch
+
+step = 0
+while step < 1000:
+    optimizer = torch.optim.Adagrad(model.parameters())
+    optimizer.zero_grad()
+    model(batch).sum().backward()
+    optimizer.step()
+    step += 1
+""", [5]),
+]
+
+CORRECT = [
+    ("created_once", """\
+import torch
+
+optimizer = torch.optim.Adam(model.parameters())
+for epoch in range(10):
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    # A grid search: each learning rate is a new run with a new model.
+    ("grid_over_learning_rates", """\
+import torch
+
+for lr in [1e-2, 1e-3, 1e-4]:
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    # Folds / repeated runs: a new model per pass, whatever the loop iterates over.
+    ("new_model_each_pass", """\
+import torch
+
+for k in range(5):
+    net = build_model()
+    optimizer = torch.optim.Adam(net.parameters())
+    train(net, folds[k], optimizer)
+""",),
+    ("weights_restored_each_pass", """\
+import torch
+
+for epoch_budget in range(3):
+    model.load_state_dict(initial_state)
+    optimizer = torch.optim.Adam(model.parameters())
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    ("loop_over_folds", """\
+import torch
+
+for fold, (train_idx, val_idx) in enumerate(kfold.split(X)):
+    optimizer = torch.optim.Adam(model.parameters())
+    fit(model, optimizer, train_idx)
+""",),
+    # Plain SGD keeps no state between steps: rebuilding it changes nothing.
+    ("plain_sgd", """\
+import torch
+
+for epoch in range(10):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1 * 0.9 ** epoch)
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    # Built in the loop but never used to train there.
+    ("not_used_in_the_loop", """\
+import torch
+
+for name in ["adam", "adamw"]:
+    candidates[name] = torch.optim.Adam(model.parameters())
+for epoch in range(3):
+    optimizer = torch.optim.Adam(model.parameters())
+    print(optimizer)
+""",),
+    # A new parameter group per stage of progressive unfreezing: new parameters each pass.
+    ("new_parameters_each_stage", """\
+import torch
+
+for epoch in range(10):
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params)
+    unfreeze_next(model)
+    optimizer.step()
+""",),
+    # The optimizer is built in a function defined in the loop's body, not in the loop itself.
+    ("in_a_function", """\
+import torch
+
+def make_optimizer(model):
+    return torch.optim.Adam(model.parameters())
+
+for epoch in range(10):
+    opt = make_optimizer(model)
+    opt.step()
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[c[0] for c in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_fix_moves_the_optimizer_before_the_loop():
+    src = BUGGY[0][1]
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert parses(fixed) and lines(fixed, RULE) == []
+    body = fixed.splitlines()
+    i = body.index("    optimizer = optim.Adam(model.parameters(), lr=lr)")
+    assert body[i + 1] == "    for epoch in range(epochs):"
+    assert body[i + 2] == "        for x, y in loader:"
+
+
+@pytest.mark.parametrize("name", ["manual_decay_by_rebuilding", "keras_optimizer_with_gradient_tape"])
+def test_no_fix_when_it_reads_the_loop_variable(name):
+    src = dict((c[0], c[1]) for c in BUGGY)[name]
+    (f,) = findings(src, RULE)
+    assert f.fix is None  # moving it out would change the learning rate it is built with
+
+
+def test_message_names_what_is_lost():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert "running averages of the gradient" in f.message and "scheduler" in f.message
+    (f,) = findings(BUGGY[3][1], RULE)
+    assert "momentum buffers" in f.message
+    assert f.related and f.related[0].location.line == 6  # sgd.step(), 0-based
+
+
+def test_in_a_notebook_cell():
+    cells = ["import torch", "for epoch in range(5):\n    opt = torch.optim.Adam(m.parameters())\n"
+             "    for x in data:\n        opt.zero_grad()\n        m(x).sum().backward()\n        opt.step()"]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line) == (1, 1)

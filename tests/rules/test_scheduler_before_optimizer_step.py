@@ -1,0 +1,210 @@
+"""scheduler-before-optimizer-step: the learning-rate scheduler steps before the optimizer."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "scheduler-before-optimizer-step"
+
+BUGGY = [
+    # The pre-1.1 habit: step the epoch scheduler at the top of the epoch.
+    ("epoch_scheduler_at_the_top_of_the_epoch", """\
+import torch
+from torch.optim.lr_scheduler import StepLR
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+scheduler = StepLR(optimizer, step_size=10)
+for epoch in range(30):
+    scheduler.step()
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    validate(model)
+""", [7]),
+    # A per-batch warm-up stepped just before the optimizer (a parameter of unknown type).
+    ("per_batch_scheduler_before_the_step", """\
+import torch
+
+def train_epoch(model, loader, optimizer, scheduler):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = model(x, y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scheduler.step()
+        optimizer.step()
+""", [9]),
+    # A None check of the scheduler itself does not change the order.
+    ("under_a_none_check", """\
+import torch
+
+def train(loader, model, optimizer, scheduler):
+    for img, _ in loader:
+        model.zero_grad()
+        loss = model(img).mean()
+        loss.backward()
+        if scheduler is not None:
+            scheduler.step()
+        optimizer.step()
+""", [9]),
+    # The optimizer steps in a local helper called after the scheduler.
+    ("optimizer_steps_in_a_local_helper", """\
+import torch
+
+def train_one_epoch(model, loader, opt):
+    for x, y in loader:
+        opt.zero_grad()
+        model.loss(x, y).backward()
+        opt.step()
+
+opt = torch.optim.Adam(model.parameters())
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+for epoch in range(100):
+    sched.step()
+    train_one_epoch(model, loader, opt)
+""", [12]),
+    # Mixed precision: the GradScaler steps the optimizer.
+    ("grad_scaler_steps_the_optimizer", """\
+import torch
+
+scaler = torch.cuda.amp.GradScaler()
+for x, y in loader:
+    optimizer.zero_grad()
+    scaler.scale(criterion(model(x), y)).backward()
+    lr_scheduler.step()
+    scaler.step(optimizer)
+    scaler.update()
+""", [7]),
+]
+
+CORRECT = [
+    ("documented_order_per_batch", """\
+import torch
+
+for x, y in loader:
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    scheduler.step()
+""",),
+    ("documented_order_per_epoch", """\
+import torch
+
+for epoch in range(30):
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    scheduler.step()
+""",),
+    # ReduceLROnPlateau steps on a metric, at the end of the epoch or wherever: not this rule.
+    ("plateau_scheduler", """\
+import torch
+
+optimizer = torch.optim.Adam(model.parameters())
+scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+for epoch in range(30):
+    scheduler.step(val_loss)
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    # A metric or epoch passed to a scheduler of unknown type: a plateau-like or custom one.
+    ("unknown_scheduler_with_an_argument", """\
+import torch
+
+for epoch in range(30):
+    scheduler.step(epoch)
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    # Skipped in the first epoch: the first call comes after optimizer steps.
+    ("guarded_by_another_condition", """\
+import torch
+
+for epoch in range(30):
+    if epoch > 0:
+        scheduler.step()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    # Not a learning-rate scheduler: an environment, a simulation.
+    ("not_a_scheduler", """\
+import torch
+
+for t in range(1000):
+    obs = env.step(action)
+    optimizer.zero_grad()
+    policy_loss(obs).backward()
+    optimizer.step()
+""",),
+    ("no_optimizer_step_in_the_loop", """\
+import torch
+
+for epoch in range(30):
+    scheduler.step()
+    log(scheduler.get_last_lr())
+""",),
+    # The scheduler steps in a function nested in the loop's function, not in the loop.
+    ("in_a_nested_function", """\
+import torch
+
+for x, y in loader:
+    def on_batch_end():
+        scheduler.step()
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    on_batch_end()
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[c[0] for c in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_fix_moves_the_epoch_scheduler_after_the_batch_loop():
+    (f,) = findings(BUGGY[0][1], RULE)
+    fixed = apply_fix(BUGGY[0][1], f)
+    assert parses(fixed) and lines(fixed, RULE) == []
+    body = fixed.splitlines()
+    assert body[body.index("    scheduler.step()") - 1] == "        optimizer.step()"
+    assert body[body.index("    scheduler.step()") + 1] == "    validate(model)"
+
+
+def test_fix_moves_the_batch_scheduler_after_the_step():
+    (f,) = findings(BUGGY[1][1], RULE)
+    fixed = apply_fix(BUGGY[1][1], f)
+    assert parses(fixed) and lines(fixed, RULE) == []
+    assert fixed.rstrip().endswith("optimizer.step()\n        scheduler.step()")
+
+
+def test_no_fix_inside_the_none_check():
+    (f,) = findings(BUGGY[2][1], RULE)
+    assert f.fix is None  # moving the line alone would leave the `if` empty
+
+
+def test_message_and_related_step():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert "first learning rate of the schedule is skipped" in f.message
+    assert f.related and f.related[0].location.line == 11  # optimizer.step(), 0-based
+
+
+def test_in_a_notebook_cell():
+    cells = ["import torch\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, 5)",
+             "for x, y in loader:\n    loss = model(x).sum()\n    loss.backward()\n"
+             "    scheduler.step()\n    optimizer.step()\n    optimizer.zero_grad()"]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line) == (1, 3)
