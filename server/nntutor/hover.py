@@ -121,6 +121,8 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
             return ["Takes **raw logits**; applies the sigmoid internally with the log-sum-exp trick."]
         if short == "NLLLoss":
             return ["Takes **log-probabilities** (the output of `log_softmax`), not logits or probabilities."]
+        if q == "torch.autograd.Variable":
+            return _variable(doc, call)
         if short in ("BatchNorm1d", "BatchNorm2d", "BatchNormalization"):
             return _batchnorm(doc, call, q)
         if short == "Linear":
@@ -133,6 +135,17 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
     except Exception:  # a half-typed call must never break a hover
         return []
     return []
+
+
+def _variable(doc, call):
+    """`Variable(t, requires_grad=..., volatile=...)`, the pre-0.4 wrapper: what is left of it."""
+    out = ["Since PyTorch 0.4 tensors track gradients themselves: `Variable(t)` just returns a "
+           "tensor, and `torch.tensor(...)` or `t.requires_grad_()` say the same thing directly."]
+    volatile, given = _arg(doc, call, None, "volatile")
+    if given and volatile is not False:
+        out.append("⚠ `volatile` is **ignored** (with a warning): this call records the autograd "
+                   "graph like any other. For evaluation, run it under `with torch.no_grad():`.")
+    return out
 
 
 def _functional_dropout(doc, call):

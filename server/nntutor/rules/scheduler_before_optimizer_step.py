@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_CONDITION, F_FUNCTION, F_NAME
@@ -19,10 +20,12 @@ def check(ctx):
         return
     helpers = _stepping_helpers(ctx, steps)
     for call, receiver in ctx.facts.method_calls("step"):
-        if receiver is None or not _is_scheduler(ctx, receiver, call):
+        if receiver is None:
             continue
         loop = ctx.facts.innermost_loop(call.start_byte)
         if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
+            continue
+        if not _is_scheduler(ctx, receiver, call):
             continue
         if _guarded(ctx, call, loop, receiver):
             continue
@@ -67,17 +70,30 @@ def _stepping_helpers(ctx, steps) -> set[str]:
 
 def _updates_in(ctx, loop, call, steps, helpers):
     """(position, node, label) of the optimizer updates in `loop`, in order: its optimizer steps
-    and its calls of a local function that steps the optimizer."""
-    out = [(e.pos, e.call, "the optimizer step that should come first") for e in steps
-           if loop.start_byte < e.pos < loop.end_byte and same_scope(ctx, e.pos, call.start_byte)]
+    and its calls of a local function that steps the optimizer. Stops at the first one when that
+    comes before `call` (the usual, correct order), without looking at the loop's other calls."""
+    scope = ctx.facts.scope_id(call.start_byte)
+    i = bisect_right(steps, loop.start_byte, key=_pos)
+    out = []
+    while i < len(steps) and steps[i].pos < loop.end_byte:
+        e = steps[i]
+        if ctx.facts.scope_id(e.pos) == scope:
+            if e.pos < call.start_byte:
+                return [(e.pos, e.call, "")]
+            out.append((e.pos, e.call, "the optimizer step that should come first"))
+        i += 1
     if helpers:
         for c in ctx.facts.calls_in(loop):
             fn = c.child_by_field_id(F_FUNCTION)
             if (fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers
-                    and same_scope(ctx, c.start_byte, call.start_byte)):
+                    and ctx.facts.scope_id(c.start_byte) == scope):
                 out.append((c.start_byte, c, f"`{ctx.text(fn)}()` steps the optimizer"))
     out.sort(key=lambda u: u[0])
     return out
+
+
+def _pos(event) -> int:
+    return event.pos
 
 
 def _guarded(ctx, call, loop, receiver) -> bool:
