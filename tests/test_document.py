@@ -27,3 +27,35 @@ def test_an_edited_version_is_freed_without_the_cycle_collector():
     finally:
         gc.enable()
     assert analyze(doc).findings  # and the new version still analyses
+
+
+# -- the line index of an edited version --------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nntutor.source import LineIndex  # noqa: E402
+
+_TEXT = st.text(alphabet="ab\n\t é€", max_size=60).map(lambda s: s.encode("utf-8"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT, st.data())
+def test_edited_line_index_equals_a_fresh_one(old, data):
+    """Document.edit derives the new version's line index from the old one (kept line starts,
+    shifted ones, the new text searched): the same index as one built from scratch, for any edit
+    (insertions, deletions, replacements, newlines on either side, multi-byte characters)."""
+    start = data.draw(st.integers(0, len(old)))
+    old_end = data.draw(st.integers(start, len(old)))
+    new_text = data.draw(_TEXT)
+    new = old[:start] + new_text + old[old_end:]
+    edited = LineIndex(old).edited(start, old_end, new_text, new)
+    fresh = LineIndex(new)
+    assert edited.starts == fresh.starts and edited.ascii == fresh.ascii and edited.data is new
+
+
+def test_document_edits_keep_positions_right():
+    doc = Document(SOURCE, "train.py")
+    doc.edit(0, 0, b"# one\n# two\n")
+    doc.edit(len(b"# one\n"), len(b"# one\n# two\n"), b"")
+    assert doc.index.starts == LineIndex(doc.data).starts
+    assert doc.location(doc.data.index(b"softmax"))[1:] == (6, doc.data.split(b"\n")[6].index(b"F.softmax") + 2)

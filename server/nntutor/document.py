@@ -75,7 +75,7 @@ class Document:
         old_end_point = _point(index, old_end)
         data = self.data[:start] + new_text + self.data[old_end:]
         new_end = start + len(new_text)
-        new_index = LineIndex(data)
+        new_index = index.edited(start, old_end, new_text, data)
         # Edit a copy (O(1) in tree-sitter): the old tree may still be read by a snapshot being
         # analysed in another thread, and `Tree.edit` changes a tree in place.
         old_tree = self.tree.copy()
