@@ -1,0 +1,235 @@
+"""unregistered-layers: nn layers kept in a plain list or dict on an nn.Module."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook, parses
+
+RULE = "unregistered-layers"
+
+BUGGY = [
+    ("list_comprehension", """\
+import torch
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = [nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x
+""", [7]),
+    # A subclass of a local nn.Module subclass, layers appended under a condition.
+    ("list_then_append_in_a_subclass", """\
+from torch import nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+class Basic(Block):
+    def __init__(self, n_in, n_out, normalize):
+        super().__init__()
+        self.layers = [nn.Linear(n_in, n_out)]
+        if normalize:
+            self.layers.append(nn.BatchNorm1d(n_out))
+""", [10]),
+    ("empty_list_filled_in_a_loop", """\
+import torch.nn as nn
+
+class Stack(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.blocks = []
+        for _ in range(depth):
+            self.blocks.append(nn.Conv2d(16, 16, 3, padding=1))
+""", [6]),
+    ("local_list_assigned_later", """\
+import torch.nn as nn
+
+class Stack(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        blocks = []
+        for _ in range(depth):
+            blocks.append(nn.Linear(8, 8))
+        self.blocks = blocks
+""", [9]),
+    ("dict_of_heads", """\
+import torch.nn as nn
+
+class MultiHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.heads = {"age": nn.Linear(64, 1), "gender": nn.Linear(64, 2)}
+""", [6]),
+    ("list_of_parameters", """\
+import torch
+import torch.nn as nn
+
+class Mixture(nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.weights = [nn.Parameter(torch.randn(4, 4)) for _ in range(k)]
+""", [7]),
+    ("local_model_classes_in_a_tuple", """\
+import torch.nn as nn
+
+class Expert(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+class MoE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.experts = (Expert(), Expert())
+""", [11]),
+]
+
+CORRECT = [
+    ("module_list", """\
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])])
+""",),
+    # The list is handed to a container: the layers are registered through it.
+    ("list_handed_to_sequential", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)]
+        self.net = nn.Sequential(*self.layers)
+""",),
+    ("wrapped_afterwards", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = []
+        for _ in range(3):
+            self.layers.append(nn.Linear(4, 4))
+        self.layers = nn.ModuleList(self.layers)
+""",),
+    ("registered_by_hand", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [nn.Linear(4, 4) for _ in range(3)]
+        for i, layer in enumerate(self.layers):
+            self.add_module(f"layer{i}", layer)
+""",),
+    # No layers inside: sizes, functions, tensors.
+    ("plain_data", """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sizes = [784, 128, 10]
+        self.acts = [F.relu, torch.tanh]
+        self.buffers_ = [torch.zeros(3)]
+        self.fc = nn.Linear(784, 10)
+""",),
+    # Not a torch module: MLX keeps layers in lists on purpose, plain classes may do anything.
+    ("mlx_module", """\
+import mlx.nn as nn
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [nn.Linear(8, 8) for _ in range(2)]
+""",),
+    ("not_a_module", """\
+import torch.nn as nn
+
+class Builder:
+    def __init__(self):
+        self.layers = [nn.Linear(8, 8) for _ in range(2)]
+""",),
+    # A local list that becomes a Sequential.
+    ("local_list_to_sequential", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = [nn.Linear(4, 4), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[c[0] for c in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("name,container", [
+    ("list_comprehension", "nn.ModuleList("), ("list_then_append_in_a_subclass", "nn.ModuleList("),
+    ("empty_list_filled_in_a_loop", "nn.ModuleList("), ("local_list_assigned_later", "nn.ModuleList("),
+    ("dict_of_heads", "nn.ModuleDict("), ("list_of_parameters", "nn.ParameterList("),
+    ("local_model_classes_in_a_tuple", "nn.ModuleList("),
+])
+def test_fix_wraps_it_in_the_container(name, container):
+    src = dict((c[0], c[1]) for c in BUGGY)[name]
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert parses(fixed) and container in fixed and lines(fixed, RULE) == []
+
+
+def test_no_fix_when_something_else_is_in_the_list():
+    src = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.steps = [nn.Linear(4, 4), F.relu]
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None  # nn.ModuleList would raise TypeError on F.relu
+
+
+def test_fix_spells_torch_nn_as_the_file_does():
+    src = """\
+import torch
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = [torch.nn.Linear(2, 2)]
+"""
+    (f,) = findings(src, RULE)
+    assert "torch.nn.ModuleList([torch.nn.Linear(2, 2)])" in apply_fix(src, f)
+
+
+def test_message_says_what_goes_wrong():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert "`model.parameters()` leaves them out" in f.message and "nn.ModuleList" in f.message
+    (f,) = findings(BUGGY[2][1], RULE)
+    assert f.related and f.related[0].location.line == 7  # the append, 0-based
+
+
+def test_in_a_notebook_cell():
+    cells = ["import torch.nn as nn",
+             "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+             "        self.fcs = [nn.Linear(2, 2) for _ in range(3)]"]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line) == (1, 3)
