@@ -29,6 +29,9 @@ _NOT_MODULES = ("torch.nn.functional.", "torch.nn.init.", "torch.nn.utils.")
 _PARAMETER = "torch.nn.Parameter"
 
 
+_CANDIDATES = frozenset({"list", "tuple", "list_comprehension", "dictionary", "identifier"})
+
+
 def check(ctx):
     classes = ctx.values.classes
     facts = ctx.facts
@@ -39,26 +42,29 @@ def check(ctx):
         cls = classes.get(ctx.text(name)) if name is not None else None
         if cls is None or cls.framework != "torch":
             continue
-        body = node.child_by_field_id(F_BODY)
-        if body is None or _REGISTERS.search(facts.code_in(body).encode()):
-            continue
-        wrapped = _wrapped_attributes(ctx, node)
+        wrapped = None  # computed for the first candidate only: most classes have none
         for i in range(bisect_left(starts, node.start_byte), len(assigns)):
             assign = assigns[i]
             if assign.start_byte >= node.end_byte:
                 break
             left = assign.child_by_field_id(F_LEFT)
-            if left is None or left.type != "attribute" or not _method_of(ctx, assign, node):
+            value = strip(assign.child_by_field_id(F_RIGHT))
+            if left is None or left.type != "attribute" or value is None or value.type not in _CANDIDATES:
                 continue
             obj, attr = left.child_by_field_id(F_OBJECT), left.child_by_field_id(F_ATTRIBUTE)
-            if obj is None or attr is None or ctx.text(obj) != "self" or ctx.text(attr) in wrapped:
+            if obj is None or attr is None or ctx.text(obj) != "self" or not _method_of(ctx, assign, node):
                 continue
-            value = strip(assign.child_by_field_id(F_RIGHT))
             held = _held(ctx, value, assign)
             if held is None:
                 continue
-            container, example, all_modules, related = held
+            if wrapped is None:
+                body = node.child_by_field_id(F_BODY)
+                wrapped = _wrapped_attributes(ctx, node) if body is not None and not _REGISTERS.search(
+                    facts.code_in(body).encode()) else ALL
             attr_name = ctx.text(attr)
+            if wrapped is ALL or attr_name in wrapped:
+                continue
+            container, example, all_modules, related = held
             plain = "dict" if container.endswith("Dict") else "list"
             what = "parameters" if container.startswith("Parameter") else f"`{example}` layers"
             yield ctx.finding(
@@ -69,6 +75,16 @@ def check(ctx):
                 f"Use `nn.{container}(...)`.",
                 related=[ctx.related(r, "a layer added to it") for r in related[:1]],
                 fix=_wrap_fix(ctx, value, container) if all_modules else None)
+
+
+class _All:
+    """Every attribute: the class registers by hand."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+ALL = _All()
 
 
 def _method_of(ctx, assign, cls) -> bool:
