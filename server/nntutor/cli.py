@@ -104,8 +104,11 @@ def _check(args) -> int:
 def _rules(args) -> int:
     from .rules import all_rules
 
-    for rid, rule in all_rules().items():
-        print(f"{rid:26} {rule.severity.label:8} {rule.concept:26} {rule.summary}")
+    rules = all_rules()
+    id_width = max(map(len, rules))
+    concept_width = max(len(r.concept) for r in rules.values())
+    for rid, rule in rules.items():
+        print(f"{rid:{id_width}} {rule.severity.label:8} {rule.concept:{concept_width}} {rule.summary}")
     return 0
 
 

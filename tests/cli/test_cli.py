@@ -147,6 +147,10 @@ def test_bad_inputs_never_crash(tmp_path):
 def test_rules_and_explain():
     r = run("rules")
     assert r.returncode == 0 and "double-softmax" in r.stdout and "missing-zero-grad" in r.stdout
+    # one aligned table, however long the longest rule id is
+    columns = {line.index(" error ") if " error " in line else line.index(" warning ")
+               for line in r.stdout.splitlines() if " error " in line or " warning " in line}
+    assert len(columns) == 1
     r = run("explain", "double-softmax")
     assert r.returncode == 0 and "## Why is this bad?" in r.stdout
     assert run("explain", "nope").returncode == 2
