@@ -11,14 +11,15 @@ from collections import Counter
 
 from .content import KEYWORD_TRIGGER, SEED_COUNTS, Catalog, Problem
 
-LIBRARIES = {"torch": "torch", "sklearn": "sklearn", "keras": "keras", "tensorflow": "keras", "optuna": "optuna"}
-
-
 def library_of(trigger: str) -> str:
     if KEYWORD_TRIGGER.match(trigger):
         return "keras (string argument)"
-    head = trigger.split(".", 1)[0]
-    return {"tensorflow": "keras"}.get(head, head)
+    parts = trigger.split(".")
+    if parts[0] == "tensorflow":
+        # tf.keras.X is Keras (checked against Keras 3); tf.nn.relu, tf.GradientTape are
+        # TensorFlow's own, checked only where TensorFlow is installed
+        return "keras" if parts[1:2] == ["keras"] else "tensorflow"
+    return parts[0]
 
 
 def _resolve(qual: str):
@@ -37,7 +38,7 @@ def _resolve(qual: str):
     raise ImportError(qual)
 
 
-def unresolved(catalog: Catalog, libraries=("torch", "sklearn", "keras", "optuna")) -> tuple[list[Problem], list[str]]:
+def unresolved(catalog: Catalog, libraries=("torch", "sklearn", "keras", "optuna", "tensorflow")) -> tuple[list[Problem], list[str]]:
     """(problems for triggers that do not exist, libraries that are not installed)."""
     # Keras 3 needs a backend to import; torch is the one installed with the test extras.
     if importlib.util.find_spec("torch") is not None:

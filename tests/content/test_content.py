@@ -98,3 +98,12 @@ def test_validator_reports_precise_errors(tmp_path):
     assert any("quiz[0].difficulty" in m for m in messages)
     assert any("quiz[0].answer" in m for m in messages)
     assert any("quiz[0].explanations" in m for m in messages)
+
+
+def test_tensorflow_triggers_are_checked_against_the_right_library():
+    """tf.keras.X mirrors Keras 3 (installed for the tests); tf.nn.relu or tf.GradientTape are
+    TensorFlow's own and are resolved only where TensorFlow is installed, never against Keras."""
+    assert library_of("tensorflow.keras.layers.Dense") == "keras"
+    assert library_of("tensorflow.nn.relu") == "tensorflow"
+    assert library_of("tensorflow.GradientTape") == "tensorflow"
+    assert library_of("keras.layers.Dense") == "keras"
