@@ -30,10 +30,10 @@ def test_an_edited_version_is_freed_without_the_cycle_collector():
 
 
 # -- the line index of an edited version --------------------------------------------------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from nntutor.source import LineIndex  # noqa: E402
+from nntutor.source import LineIndex
 
 _TEXT = st.text(alphabet="ab\n\t é€", max_size=60).map(lambda s: s.encode("utf-8"))
 

@@ -226,6 +226,14 @@ class Facts:
             return self._module_last.get(name)
         return None
 
+    def assignment_of(self, ident) -> Binding | None:
+        """The plain `name = value` reaching the identifier `ident` (not a tuple unpack, a loop
+        variable, a parameter or an augmented assignment), or None."""
+        b = self.binding(self.text(ident), ident.start_byte)
+        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+            return None
+        return b
+
     # -- names ----------------------------------------------------------------------------
     def qual(self, node) -> str | None:
         return qualname(node, self.imports, self.text) if node is not None else None

@@ -45,8 +45,8 @@ def follow(facts, expr, depth: int = 0):
     """Follow a plain name to the expression last assigned to it (not through tuple unpacks)."""
     expr = strip(expr)
     while expr is not None and expr.type == "identifier" and depth < _MAX_DEPTH:
-        b = facts.binding(facts.text(expr), expr.start_byte)
-        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+        b = facts.assignment_of(expr)
+        if b is None:
             return expr
         expr = strip(b.value)
         depth += 1

@@ -188,7 +188,7 @@ def test_fix_moves_the_optimizer_before_the_loop():
 
 @pytest.mark.parametrize("name", ["manual_decay_by_rebuilding", "keras_optimizer_with_gradient_tape"])
 def test_no_fix_when_it_reads_the_loop_variable(name):
-    src = dict((c[0], c[1]) for c in BUGGY)[name]
+    src = {c[0]: c[1] for c in BUGGY}[name]
     (f,) = findings(src, RULE)
     assert f.fix is None  # moving it out would change the learning rate it is built with
 
@@ -202,7 +202,8 @@ def test_message_names_what_is_lost():
 
 
 def test_in_a_notebook_cell():
-    cells = ["import torch", "for epoch in range(5):\n    opt = torch.optim.Adam(m.parameters())\n"
-             "    for x in data:\n        opt.zero_grad()\n        m(x).sum().backward()\n        opt.step()"]
+    cells = ["import torch", ("for epoch in range(5):\n    opt = torch.optim.Adam(m.parameters())\n"
+                             "    for x in data:\n        opt.zero_grad()\n        m(x).sum().backward()\n"
+                             "        opt.step()")]
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line) == (1, 1)

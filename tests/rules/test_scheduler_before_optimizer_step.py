@@ -204,7 +204,7 @@ def test_message_and_related_step():
 
 def test_in_a_notebook_cell():
     cells = ["import torch\nscheduler = torch.optim.lr_scheduler.StepLR(optimizer, 5)",
-             "for x, y in loader:\n    loss = model(x).sum()\n    loss.backward()\n"
-             "    scheduler.step()\n    optimizer.step()\n    optimizer.zero_grad()"]
+             ("for x, y in loader:\n    loss = model(x).sum()\n    loss.backward()\n"
+              "    scheduler.step()\n    optimizer.step()\n    optimizer.zero_grad()")]
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line) == (1, 3)

@@ -187,7 +187,7 @@ def test_silent(name, src):
     ("local_model_classes_in_a_tuple", "nn.ModuleList("),
 ])
 def test_fix_wraps_it_in_the_container(name, container):
-    src = dict((c[0], c[1]) for c in BUGGY)[name]
+    src = {c[0]: c[1] for c in BUGGY}[name]
     (f,) = findings(src, RULE)
     fixed = apply_fix(src, f)
     assert parses(fixed) and container in fixed and lines(fixed, RULE) == []
@@ -229,7 +229,7 @@ def test_message_says_what_goes_wrong():
 
 def test_in_a_notebook_cell():
     cells = ["import torch.nn as nn",
-             "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-             "        self.fcs = [nn.Linear(2, 2) for _ in range(3)]"]
+             ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+              "        self.fcs = [nn.Linear(2, 2) for _ in range(3)]")]
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line) == (1, 3)

@@ -19,8 +19,8 @@ def _is_loss_tensor(ctx, expr) -> bool:
     if expr is None:
         return False
     if expr.type == "identifier":
-        b = ctx.facts.binding(ctx.text(expr), expr.start_byte)
-        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+        b = ctx.facts.assignment_of(expr)
+        if b is None:
             return False
         if ctx.facts.in_no_grad(b.pos):
             return False  # computed under no_grad: there is no graph to keep

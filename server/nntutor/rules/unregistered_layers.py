@@ -25,6 +25,7 @@ from . import Rule
 _REGISTERS = re.compile(rb"\b(add_module|register_module|register_parameter|setattr)\s*\(")
 _CONTAINERS = ("torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.Sequential",
                "torch.nn.ParameterList", "torch.nn.ParameterDict")
+_SELF_ATTRIBUTE = re.compile(r"\bself\.(\w+)")
 _NOT_MODULES = ("torch.nn.functional.", "torch.nn.init.", "torch.nn.utils.")
 _PARAMETER = "torch.nn.Parameter"
 
@@ -59,10 +60,11 @@ def check(ctx):
                 continue
             if wrapped is None:
                 body = node.child_by_field_id(F_BODY)
-                wrapped = _wrapped_attributes(ctx, node) if body is not None and not _REGISTERS.search(
-                    facts.code_in(body).encode()) else ALL
+                if body is None or _REGISTERS.search(facts.code_in(body).encode()):
+                    break  # the class registers by hand: it knows
+                wrapped = _wrapped_attributes(ctx, node)
             attr_name = ctx.text(attr)
-            if wrapped is ALL or attr_name in wrapped:
+            if attr_name in wrapped:
                 continue
             container, example, all_modules, related = held
             plain = "dict" if container.endswith("Dict") else "list"
@@ -77,16 +79,6 @@ def check(ctx):
                 fix=_wrap_fix(ctx, value, container) if all_modules else None)
 
 
-class _All:
-    """Every attribute: the class registers by hand."""
-
-    def __contains__(self, item) -> bool:
-        return True
-
-
-ALL = _All()
-
-
 def _method_of(ctx, assign, cls) -> bool:
     """`assign` sits in a method of `cls` itself (not in a nested class or function)."""
     fn = ctx.facts.function_at(assign.start_byte)
@@ -99,20 +91,20 @@ def _method_of(ctx, assign, cls) -> bool:
 
 
 def _wrapped_attributes(ctx, cls) -> set[str]:
-    """Attributes handed to a torch container somewhere in the class: `nn.Sequential(*self.layers)`,
-    `self.layers = nn.ModuleList(self.layers)` register what the list holds."""
+    """Attributes handed to a torch container (or to a model class of this file) somewhere in
+    the class: `nn.Sequential(*self.layers)`, `self.layers = nn.ModuleList(self.layers)` register
+    what the list holds."""
     out = set()
     for call in ctx.facts.calls_in(cls):
-        if ctx.facts.callee_qual(call) in _CONTAINERS:
-            args = call.child_by_field_id(F_ARGUMENTS)
-            if args is not None:
-                out.update(m.group(1) for m in re.finditer(r"\bself\.(\w+)", ctx.text(args)))
-        elif ctx.facts.callee_qual(call) is None:
+        qual = ctx.facts.callee_qual(call)
+        if qual is None:
             fn = call.child_by_field_id(F_FUNCTION)
-            if fn is not None and fn.type == "identifier" and ctx.text(fn) in ctx.values.classes:
-                args = call.child_by_field_id(F_ARGUMENTS)  # a local model class taking the list
-                if args is not None:
-                    out.update(m.group(1) for m in re.finditer(r"\bself\.(\w+)", ctx.text(args)))
+            takes_modules = fn is not None and fn.type == "identifier" and ctx.text(fn) in ctx.values.classes
+        else:
+            takes_modules = qual in _CONTAINERS
+        args = call.child_by_field_id(F_ARGUMENTS) if takes_modules else None
+        if args is not None:
+            out.update(_SELF_ATTRIBUTE.findall(ctx.text(args)))
     return out
 
 
@@ -147,8 +139,8 @@ def _held(ctx, value, assign):
     if value is None:
         return None
     if value.type == "identifier":
-        b = ctx.facts.binding(ctx.text(value), value.start_byte)
-        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+        b = ctx.facts.assignment_of(value)
+        if b is None:
             return None
         source, name, after = strip(b.value), ctx.text(b.target), b.pos
         scope = ctx.facts.function_at(assign.start_byte)
