@@ -22,7 +22,9 @@ from ..values import args_of, strip
 from . import Rule
 
 # A class that registers by hand (`add_module(f"fc{i}", layer)`, `setattr(self, ...)`) knows.
-_REGISTERS = re.compile(rb"\b(add_module|register_module|register_parameter|setattr)\s*\(")
+# Searched in the class's code without its comments (`Facts.code_in`): a comment edit cannot
+# change the answer, so these words need no place in incremental.SENSITIVE_WORDS.
+_REGISTERS = re.compile(r"\b(add_module|register_module|register_parameter|setattr)\s*\(")
 _CONTAINERS = ("torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.Sequential",
                "torch.nn.ParameterList", "torch.nn.ParameterDict")
 _SELF_ATTRIBUTE = re.compile(r"\bself\.(\w+)")
@@ -60,7 +62,7 @@ def check(ctx):
                 continue
             if wrapped is None:
                 body = node.child_by_field_id(F_BODY)
-                if body is None or _REGISTERS.search(facts.code_in(body).encode()):
+                if body is None or _REGISTERS.search(facts.code_in(body)):
                     break  # the class registers by hand: it knows
                 wrapped = _wrapped_attributes(ctx, node)
             attr_name = ctx.text(attr)
