@@ -207,3 +207,26 @@ def test_in_a_notebook_cell():
                              "        opt.step()")]
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line) == (1, 1)
+
+
+def test_weights_reset_of_another_model_do_not_excuse_this_one():
+    """Alternating two models: the second is reloaded from the first every epoch (a fresh run
+    for it, silent), but the first keeps its weights and loses its Adam state (reported)."""
+    src = """\
+import torch
+
+def training(model_ae, model_ndmd, epochs, lr):
+    for epoch in range(epochs):
+        optimizer = torch.optim.Adam(model_ae.parameters(), lr=lr)
+        for x in batches():
+            optimizer.zero_grad()
+            model_ae(x).sum().backward()
+            optimizer.step()
+        model_ndmd.load_state_dict(model_ae.state_dict())
+        optimizer = torch.optim.Adam(model_ndmd.parameters(), lr=lr)
+        for x in batches():
+            optimizer.zero_grad()
+            model_ndmd(x).sum().backward()
+            optimizer.step()
+"""
+    assert lines(src, RULE) == [5]

@@ -63,6 +63,20 @@ for epoch in range(100):
     sched.step()
     train_one_epoch(model, loader, opt)
 """, [12]),
+    # An optimizer and a scheduler from transformers, not torch.optim.
+    ("transformers_adamw", """\
+import torch
+from transformers import AdamW, get_linear_schedule_with_warmup
+
+optimizer = AdamW(model.parameters(), lr=5e-5)
+scheduler = get_linear_schedule_with_warmup(optimizer, 100, 1000)
+for step in range(1000):
+    loss = model(**next(batches)).loss
+    loss.backward()
+    scheduler.step()
+    optimizer.step()
+    optimizer.zero_grad()
+""", [9]),
     # Mixed precision: the GradScaler steps the optimizer.
     ("grad_scaler_steps_the_optimizer", """\
 import torch

@@ -12,6 +12,8 @@ from ..values import args_of, method_call
 
 _OPT_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)[\w]*$", re.I)
 _SCHED_NAME = re.compile(r"sched|lr_", re.I)
+# Optimizer classes of other libraries, by name.
+_OPT_CLASS = re.compile(r"adam|sgd|adafactor|lamb|lion|lars|rmsprop|adagrad|optimizer", re.I)
 
 
 @dataclass
@@ -40,7 +42,11 @@ def is_optimizer(ctx, recv) -> bool:
         return False
     qual, _ = ctx.values.instance(recv)
     if qual is not None:
-        return qual.startswith("torch.optim.") and ".lr_scheduler." not in qual
+        if qual.startswith("torch.optim."):
+            return ".lr_scheduler." not in qual
+        # transformers.AdamW, BertAdam, apex's FusedAdam, torch_optimizer.Lamb ...
+        last = qual.rsplit(".", 1)[-1]
+        return bool(_OPT_CLASS.search(last)) and not _SCHED_NAME.search(last)
     text = ctx.text(recv)
     return bool(_OPT_NAME.search(text)) and not _SCHED_NAME.search(text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_FUNCTION, F_LEFT, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
 from ..values import args_of, strip
 from . import Rule
 from ._training import same_scope
@@ -46,12 +46,15 @@ def check(ctx):
         loop = ctx.facts.innermost_loop(call.start_byte)
         if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
             continue
-        if not _repeats_training(ctx, loop) or _resets_in(ctx, loop):
+        if not _repeats_training(ctx, loop):
             continue
         stmt, target = _assignment_of(call)
         use = _trained_with(ctx, loop, call, target)
-        if use is None or _params_rebuilt(ctx, call, use, loop):
+        if use is None:
             continue
+        trained = _trained_objects(ctx, call, use)
+        if trained is None or _names_bound_in(ctx, trained, loop) or _resets_in(ctx, loop, trained):
+            continue  # a new model (or new weights) per pass is a new run: a new optimizer is right
         ctor = ctx.text(call.child_by_field_id(F_FUNCTION))
         yield ctx.finding(
             call, f"`{ctor}(...)` builds a new optimizer on every pass of this loop, which also "
@@ -105,12 +108,31 @@ def _repeats_training(ctx, loop) -> bool:
     return False  # a literal list / tuple of settings, a comprehension...
 
 
-def _resets_in(ctx, loop) -> bool:
+def _resets_in(ctx, loop, trained) -> bool:
+    """The loop restores or re-initialises the weights the optimizer trains:
+    `model.load_state_dict(...)`, `model.apply(init)`, `init_weights(model)`."""
+    names = {ctx.text(t) for t in trained}
     for c in ctx.facts.calls_in(loop):
         fn = c.child_by_field_id(F_FUNCTION)
-        if fn is not None and ctx.text(fn).rsplit(".", 1)[-1] in _RESETS:
+        if fn is None or ctx.text(fn).rsplit(".", 1)[-1] not in _RESETS:
+            continue
+        if fn.type == "attribute":
+            subject = fn.child_by_field_id(F_OBJECT)
+        else:
+            pos, _ = args_of(c)
+            subject = pos[0] if pos else None
+        root = _root(subject)
+        if root is None or not names or ctx.text(root) in names:
             return True
     return False
+
+
+def _root(node):
+    """`model` of `model`, `model.encoder`, `self.model.fc` (`self`)."""
+    node = strip(node)
+    while node is not None and node.type == "attribute":
+        node = node.named_children[0]
+    return node if node is not None and node.type == "identifier" else None
 
 
 def _assignment_of(call):
@@ -125,22 +147,18 @@ def _assignment_of(call):
     return None, None
 
 
-def _params_rebuilt(ctx, call, use, loop) -> bool:
-    """The parameters it trains are (re)built inside the loop: a new model per pass is a new
-    run. torch: a name in the parameters argument (`model` in `model.parameters()`) is bound in
-    the loop. Keras takes the variables at the step: an object whose attribute it reads there
-    (`model` in `apply_gradients(zip(grads, model.trainable_variables))`) is bound in the loop.
-    (A learning rate that changes, `lr=lr * 0.9 ** epoch`, does not make it a new run; it only
-    stops the fix from moving the line out, see `_hoist`.)"""
+def _trained_objects(ctx, call, use):
+    """Identifiers of what the optimizer trains, or None when that cannot be seen. torch: the
+    names in its parameters argument (`model` in `model.parameters()`); Keras takes the
+    variables at the step: the objects whose attributes it reads there (`model` in
+    `apply_gradients(zip(grads, model.trainable_variables))`)."""
     if ctx.facts.callee_qual(call).startswith("torch."):
         pos, kw = args_of(call)
         params = pos[0] if pos else kw.get("params")
-        if params is None:
-            return True  # no parameters we can see: nothing to say
-        return _names_bound_in(ctx, params, loop)
+        return list(_identifiers(params)) if params is not None else None
     args = use.child_by_field_id(F_ARGUMENTS)
     roots = [n.named_children[0] for n in _descendants(args) if n.type == "attribute"] if args else []
-    return _names_bound_in(ctx, None, loop, [r for r in roots if r.type == "identifier"])
+    return [r for r in roots if r.type == "identifier"]
 
 
 def _descendants(node):
@@ -151,8 +169,9 @@ def _descendants(node):
         stack.extend(n.named_children)
 
 
-def _names_bound_in(ctx, node, loop, idents=None) -> bool:
-    names = {ctx.text(n) for n in (idents if idents is not None else _identifiers(node))}
+def _names_bound_in(ctx, idents, loop) -> bool:
+    """One of these names is (re)bound inside the loop."""
+    names = {ctx.text(n) for n in idents}
     for name in names:
         for b in ctx.facts.bindings.get(name, ()):
             if loop.start_byte <= b.pos < loop.end_byte and same_scope(ctx, b.pos, loop.start_byte):
@@ -203,7 +222,7 @@ def _hoist(ctx, stmt, target, loop):
     if stmt is None or stmt.parent is None or stmt.parent.parent != loop:
         return None
     value = stmt.named_children[0].child_by_field_id(F_RIGHT)
-    if value is None or _names_bound_in(ctx, value, loop):
+    if value is None or _names_bound_in(ctx, _identifiers(value), loop):
         return None
     if target.type == "identifier" and sum(
             1 for b in ctx.facts.bindings.get(ctx.text(target), ())
