@@ -157,8 +157,7 @@ class Facts:
 
     def _add(self, name, target, value, index, count, kind, stmt, scope=None):
         if scope is None:
-            func = self.function_at(stmt.start_byte)
-            scope = func.start_byte if func is not None else -1
+            scope = self.scope_id(stmt.start_byte)
         self.bindings.setdefault(name, []).append(
             Binding(name, target, value, index, count, kind, scope, stmt.start_byte, stmt.end_byte))
 

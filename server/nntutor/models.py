@@ -140,6 +140,15 @@ def _collect_layers(facts, values, body, cls):
                 cls.mode_dependent = True
 
 
+# Where a `return` can be: blocks and compound statements (never an expression; never a nested
+# def or class, whose returns are not forward's).
+_STATEMENT_CONTAINERS = frozenset({
+    "block", "if_statement", "elif_clause", "else_clause", "for_statement", "while_statement",
+    "with_statement", "try_statement", "except_clause", "except_group_clause", "finally_clause",
+    "match_statement", "case_clause",
+})
+
+
 def _forward_output(facts, values, forward, cls):
     body = forward.child_by_field_id(F_BODY)
     if body is None:
@@ -151,7 +160,7 @@ def _forward_output(facts, values, forward, cls):
         for child in node.named_children:
             if child.type == "return_statement":
                 returns.append(child)
-            elif child.type not in ("function_definition", "class_definition", "lambda"):
+            elif child.type in _STATEMENT_CONTAINERS:  # a return is a statement: no expressions
                 stack.append(child)
     outputs = set()
     node_used = None

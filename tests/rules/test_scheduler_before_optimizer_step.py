@@ -77,6 +77,20 @@ for step in range(1000):
     optimizer.step()
     optimizer.zero_grad()
 """, [9]),
+    # One update per call of a helper that the batch loop calls: the same order every batch.
+    ("in_an_update_helper", """\
+import torch
+
+def train_task(model, loader, optimizer, scheduler):
+    def update_parameters(loss):
+        loss.backward()
+        scheduler.step()
+        optimizer.step()
+        model.zero_grad()
+
+    for batch in loader:
+        update_parameters(model(batch).loss)
+""", [6]),
     # Mixed precision: the GradScaler steps the optimizer.
     ("grad_scaler_steps_the_optimizer", """\
 import torch
@@ -157,6 +171,16 @@ for t in range(1000):
     policy_loss(obs).backward()
     optimizer.step()
 """,),
+    ("helper_in_the_documented_order", """\
+import torch
+
+def update_parameters(loss):
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+""",),
+    # Fast-forwarding a resumed schedule: no optimizer step there.
     ("no_optimizer_step_in_the_loop", """\
 import torch
 

@@ -22,20 +22,25 @@ def check(ctx):
     for call, receiver in ctx.facts.method_calls("step"):
         if receiver is None:
             continue
-        loop = ctx.facts.innermost_loop(call.start_byte)
-        if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
-            continue
+        # The code that runs again and again with both calls: the loop around the scheduler
+        # call, else its function (an `update(loss)` helper called once per batch), else the
+        # module.
+        region, where = ctx.facts.innermost_loop(call.start_byte), "in this loop"
+        if region is None or not same_scope(ctx, region.start_byte, call.start_byte):
+            region, where = ctx.facts.function_at(call.start_byte), "in this function"
+            if region is None:
+                region, where = ctx.doc.tree.root_node, "here"
         if not _is_scheduler(ctx, receiver, call):
             continue
-        if _guarded(ctx, call, loop, receiver):
+        if _guarded(ctx, call, region, receiver):
             continue
-        updates = _updates_in(ctx, loop, call, steps, helpers)
+        updates = _updates_in(ctx, region, call, steps, helpers)
         if not updates or updates[0][0] < call.start_byte:
             continue  # the optimizer steps first in each iteration: the documented order
         first_node, label = updates[0][1], updates[0][2]
         name = ctx.text(receiver)
         yield ctx.finding(
-            call, f"`{name}.step()` runs before the optimizer's `step()` in this loop: the first "
+            call, f"`{name}.step()` runs before the optimizer's `step()` {where}: the first "
             "learning rate of the schedule is skipped and every later one comes one step early "
             "(a warm-up starts past its first value; an epoch-based schedule decays one epoch "
             "early). Since PyTorch 1.1 the scheduler steps after the optimizer, and "
@@ -68,14 +73,14 @@ def _stepping_helpers(ctx, steps) -> set[str]:
     return names
 
 
-def _updates_in(ctx, loop, call, steps, helpers):
-    """(position, node, label) of the optimizer updates in `loop`, in order: its optimizer steps
+def _updates_in(ctx, region, call, steps, helpers):
+    """(position, node, label) of the optimizer updates in `region`, in order: its optimizer steps
     and its calls of a local function that steps the optimizer. Stops at the first one when that
     comes before `call` (the usual, correct order), without looking at the loop's other calls."""
     scope = ctx.facts.scope_id(call.start_byte)
-    i = bisect_right(steps, loop.start_byte, key=_pos)
+    i = bisect_right(steps, region.start_byte - 1, key=_pos)
     out = []
-    while i < len(steps) and steps[i].pos < loop.end_byte:
+    while i < len(steps) and steps[i].pos < region.end_byte:
         e = steps[i]
         if ctx.facts.scope_id(e.pos) == scope:
             if e.pos < call.start_byte:
@@ -83,7 +88,7 @@ def _updates_in(ctx, loop, call, steps, helpers):
             out.append((e.pos, e.call, "the optimizer step that should come first"))
         i += 1
     if helpers:
-        for c in ctx.facts.calls_in(loop):
+        for c in ctx.facts.calls_in(region):
             fn = c.child_by_field_id(F_FUNCTION)
             if (fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers
                     and ctx.facts.scope_id(c.start_byte) == scope):
@@ -96,13 +101,13 @@ def _pos(event) -> int:
     return event.pos
 
 
-def _guarded(ctx, call, loop, receiver) -> bool:
-    """Under an `if` inside the loop that is not just a check of the scheduler itself
+def _guarded(ctx, call, region, receiver) -> bool:
+    """Under an `if` inside the region that is not just a check of the scheduler itself
     (`if scheduler is not None:`, `if use_scheduler:`): `if epoch > 0:` may well keep the first
     call after the first optimizer step."""
     name = ctx.text(receiver)
     node = call.parent
-    while node is not None and node != loop:
+    while node is not None and node != region:
         if node.type in ("if_statement", "elif_clause"):
             cond = node.child_by_field_id(F_CONDITION)
             text = ctx.text(cond) if cond is not None else ""
