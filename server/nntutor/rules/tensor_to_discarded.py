@@ -1,0 +1,289 @@
+"""tensor-to-discarded: `x.to(device)` on a tensor as a statement of its own.
+
+`Module.to()` moves a model in place, so `model.to(device)` on its own line works. `Tensor.to()`
+returns a new tensor and leaves `x` where it was; the same holds for `.cuda()`, `.cpu()` and the
+dtype casts (`.float()`, `.long()` ...). The rule reports such a call only when its receiver is
+known to be a tensor: a part of a batch from a data loader (`for x, y in loader`,
+`next(iter(loader))`, `batch[0]`), the result of a torch tensor factory (`torch.tensor`,
+`torch.randn` ...), or one of these through tensor-to-tensor methods (`x.squeeze()`). Modules,
+PyG `Data` / Hugging Face `BatchEncoding` batches (their `.to()` is in place) and unknown
+objects are left alone.
+"""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
+from ..values import PASSTHROUGH_METHODS, args_of, method_call, strip
+from . import Rule
+
+MOVES = ("to", "cuda", "cpu")
+CASTS = ("float", "double", "half", "bfloat16", "long", "int", "bool")
+_MODULE_CASTS = ("float", "double", "half", "bfloat16")  # nn.Module has these, in place
+
+TENSOR_FACTORIES = frozenset(f"torch.{name}" for name in (
+    "tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "randperm", "zeros", "ones",
+    "empty", "full", "arange", "linspace", "logspace", "eye", "zeros_like", "ones_like",
+    "randn_like", "rand_like", "randint_like", "full_like", "empty_like", "stack", "cat",
+    "concat", "Tensor", "FloatTensor", "LongTensor", "IntTensor", "DoubleTensor", "BoolTensor",
+    "ByteTensor", "HalfTensor"))
+# Calls that hand the loader's batches through unchanged: `enumerate(tqdm(loader))`.
+_WRAPPERS = frozenset({"tqdm", "notebook_tqdm", "track", "progress_bar", "iter", "list"})
+_LOADER = re.compile(r"loader|(^|_)dl$", re.IGNORECASE)
+_MAX_DEPTH = 8
+
+
+def check(ctx):
+    for method in MOVES + CASTS:
+        for call, recv in ctx.facts.method_calls(method):
+            stmt = _discarding_statement(call)
+            if stmt is None or recv is None:
+                continue
+            if method in CASTS and _shown_by_notebook(ctx, stmt):
+                continue
+            source = _tensor_source(ctx, recv, 0)
+            if source is None:
+                continue
+            yield _finding(ctx, call, recv, method, stmt, source)
+
+
+def _discarding_statement(call):
+    """The expression statement whose value is `call` (alone or in a tuple of calls), else None."""
+    node = call
+    while node.parent is not None and node.parent.type == "parenthesized_expression":
+        node = node.parent
+    parent = node.parent
+    if parent is not None and parent.type == "tuple":
+        node, parent = parent, parent.parent
+    if parent is not None and parent.type == "expression_statement":
+        return parent
+    return None
+
+
+def _shown_by_notebook(ctx, stmt) -> bool:
+    """The last top-level statement of a notebook cell: Jupyter displays its value, so
+    `x.float()` there may be a look at the data, not a forgotten assignment."""
+    doc = ctx.doc
+    if doc.cell_map is None or not doc.cell_map.cells or stmt.parent is None or stmt.parent.type != "module":
+        return False
+    after = stmt.next_named_sibling
+    while after is not None and after.type == "comment":
+        after = after.next_named_sibling
+    return after is None or doc.location(after.start_byte)[0] != doc.location(stmt.start_byte)[0]
+
+
+def _finding(ctx, call, recv, method, stmt, source):
+    name = ctx.text(recv)
+    call_text = ctx.text(call)
+    later = _reassigned_next(ctx, stmt, name, method)
+    if later is not None:
+        # (No line number in the message: an edit above would change it, not the finding.)
+        return ctx.finding(
+            call, f"`{call_text}` has no effect: Tensor.{method}() returns a copy, which is thrown "
+            f"away here; the assignment after it does the conversion. Delete this line.",
+            related=[ctx.related(later, "the assignment that does it")],
+            severity=Severity.WARNING, fix=_delete_fix(ctx, stmt))
+    if method in MOVES:
+        where = "on the CPU" if method == "cpu" else "on its old device"
+        what = (f"`{call_text}` returns a copy of the tensor and the copy is thrown away: `{name}` "
+                f"stays {where}. Tensor.{method}() is not in place, unlike Module.{method}(), "
+                "so the model and this tensor end up on different devices.")
+    else:
+        unlike = f", unlike Module.{method}()" if method in _MODULE_CASTS else ""
+        what = (f"`{call_text}` returns a converted copy and the copy is thrown away: `{name}` "
+                f"keeps its dtype. Tensor.{method}() is not in place{unlike}.")
+    return ctx.finding(call, what + f" Assign the result: `{name} = {call_text}`.",
+                       related=[ctx.related(source[0], source[1])],
+                       fix=_fix(ctx, stmt))
+
+
+def _reassigned_next(ctx, stmt, name, method):
+    """The next statement of the block that mentions `name`, when it is an assignment to `name`
+    from `name.<method>(...)` (the bare line is then only redundant), else None."""
+    node = stmt.next_named_sibling
+    while node is not None:
+        if node.type != "comment" and _mentions(ctx, node, name):
+            inner = node.named_children[0] if node.type == "expression_statement" and node.named_children else None
+            if inner is not None and inner.type == "assignment":
+                left = inner.child_by_field_id(F_LEFT)
+                right = inner.child_by_field_id(F_RIGHT)
+                if left is not None and right is not None and _mentions(ctx, left, name) \
+                        and f"{name}.{method}(" in ctx.text(right):
+                    return node
+            return None
+        node = node.next_named_sibling
+    return None
+
+
+def _mentions(ctx, node, name) -> bool:
+    """`node` reads or writes `name` (`x`, or `batch[0]` as a whole), comments aside."""
+    if ctx.text(node) == name:
+        return True
+    if name not in ctx.text(node):
+        return False
+    stack = list(node.named_children)
+    while stack:
+        n = stack.pop()
+        if n.type == "comment":
+            continue
+        if n.type in ("identifier", "subscript", "attribute") and ctx.text(n) == name:
+            return True
+        stack.extend(n.named_children)
+    return False
+
+
+def _delete_fix(ctx, stmt):
+    """Delete the statement's line, when the statement is alone on it."""
+    idx = ctx.doc.index
+    line = idx.line_of(stmt.start_byte)
+    if idx.line_of(stmt.end_byte) != line:
+        return None
+    start = idx.starts[line]
+    end = idx.starts[line + 1] if line + 1 < len(idx.starts) else len(ctx.doc.data)
+    if ctx.doc.data[start:stmt.start_byte].strip() or ctx.doc.data[stmt.end_byte:end].strip():
+        return None  # something else on the line (`a.to(d); b = 1`)
+    return Fix("Delete the line", (TextEdit(start, end, ""),))
+
+
+def _fix(ctx, stmt):
+    """`x.to(d)` -> `x = x.to(d)`; `a.to(d), b.to(d)` -> `a, b = a.to(d), b.to(d)`: only when
+    every value of the statement is such a call on a plain name (another value's target would
+    be unknown)."""
+    values = [strip(v) for v in stmt.named_children]
+    if len(values) == 1 and values[0].type == "tuple":
+        return None  # `(a.to(d), b.to(d))`: rare, and the parentheses would need rewriting
+    names = []
+    for value in values:
+        if value is None or value.type != "call":
+            return None
+        recv, method = method_call(value)
+        recv = strip(recv)
+        if method not in MOVES + CASTS or recv is None or recv.type != "identifier":
+            return None
+        names.append(ctx.text(recv))
+    if len(set(names)) != len(names):
+        return None
+    target = ", ".join(names)
+    return Fix(f"Assign the result: `{target} = ...`",
+               (TextEdit(stmt.start_byte, stmt.start_byte, f"{target} = "),))
+
+
+# -- is it a tensor? ---------------------------------------------------------------------------
+def _tensor_source(ctx, expr, depth):
+    """(node, message) saying where the tensor `expr` comes from, or None when `expr` is not
+    known to be a tensor."""
+    expr = strip(expr)
+    if expr is None or depth > _MAX_DEPTH:
+        return None
+    if expr.type == "identifier":
+        return _name_source(ctx, expr, depth)
+    if expr.type == "call":
+        qual = ctx.facts.callee_qual(expr)
+        if qual in TENSOR_FACTORIES:
+            return expr, f"a tensor made by `{qual}`"
+        recv, method = method_call(expr)
+        if recv is not None and method in PASSTHROUGH_METHODS:
+            return _tensor_source(ctx, recv, depth + 1)
+        return None
+    if expr.type == "subscript":
+        # `batch[0]`, `batch["input_ids"]`: an item of a loader's batch is a tensor.
+        base = strip(expr.named_children[0]) if expr.named_children else None
+        if base is not None and base.type == "identifier":
+            b = ctx.facts.binding(ctx.text(base), base.start_byte)
+            batch = _batch_of(ctx, b) if b is not None else None
+            if batch is not None and batch[0] == "whole":
+                return b.target, f"`{b.name}` is a batch from `{ctx.text(batch[1])}`"
+        return _tensor_source(ctx, base, depth + 1) if base is not None else None
+    return None
+
+
+def _name_source(ctx, ident, depth):
+    b = ctx.facts.binding(ctx.text(ident), ident.start_byte)
+    if b is None or b.value is None:
+        return None
+    value = strip(b.value)
+    if b.kind == "for":
+        batch = _batch_of(ctx, b)
+        if batch is not None and batch[0] == "part":
+            return b.target, f"`{b.name}` is part of a batch from `{ctx.text(batch[1])}`"
+        return None
+    if b.kind != "assign":
+        return None
+    if b.index is None:
+        return _tensor_source(ctx, value, depth + 1)
+    if value.type == "identifier":  # `inputs, labels = data`, data a whole batch from a loader
+        whole = ctx.facts.binding(ctx.text(value), value.start_byte)
+        batch = _batch_of(ctx, whole) if whole is not None else None
+        if batch is not None and batch[0] == "whole":
+            return b.target, f"`{b.name}` is part of a batch from `{ctx.text(batch[1])}`"
+        return None
+    if value.type in ("expression_list", "tuple"):  # `x, y = x.squeeze(), y.squeeze()`
+        items = [c for c in value.named_children if c.type != "comment"]
+        if len(items) == b.count:
+            return _tensor_source(ctx, items[b.index], depth + 1)
+        return None
+    if value.type == "call" and _callee_name(ctx, value) == "next":  # `x, y = next(iter(loader))`
+        pos, _ = args_of(value)
+        loader, enumerated = _loader_of(ctx, pos[0]) if len(pos) == 1 else (None, False)
+        if loader is not None and not enumerated:
+            return b.target, f"`{b.name}` is part of a batch from `{ctx.text(loader)}`"
+    return None
+
+
+def _batch_of(ctx, b):
+    """("whole" | "part", loader) when the loop variable of binding `b` is a loader's batch
+    (`for batch in loader`, `for i, batch in enumerate(loader)`) or a part of one (`for x, y in
+    loader`, `for i, (x, y) in enumerate(loader)`: a nested pattern, no index), else None.
+    A whole batch may be a BatchEncoding or a PyG batch, whose .to() is in place: only its
+    items count as tensors."""
+    if b.kind != "for" or b.value is None:
+        return None
+    loader, enumerated = _loader_of(ctx, b.value)
+    if loader is None:
+        return None
+    if enumerated:
+        kind = "whole" if b.index == 1 and b.count == 2 else "part" if b.index is None and b.count == 0 else None
+    else:
+        kind = "whole" if b.index is None and b.count == 1 else "part" if b.index is not None and b.count >= 2 else None
+    return (kind, loader) if kind is not None else None
+
+
+def _callee_name(ctx, call) -> str:
+    fn = call.child_by_field_id(F_FUNCTION)
+    return ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+
+
+def _loader_of(ctx, iterable):
+    """(the data loader `iterable` goes over through tqdm / iter / enumerate, whether enumerate
+    was one of them), or (None, False)."""
+    node = strip(iterable)
+    seen_enumerate = False
+    while node is not None and node.type == "call":
+        name = _callee_name(ctx, node)
+        if name == "enumerate" and not seen_enumerate:
+            seen_enumerate = True
+        elif name not in _WRAPPERS:
+            break
+        pos, _ = args_of(node)
+        if not pos:
+            return None, False
+        node = strip(pos[0])
+    return (node, seen_enumerate) if node is not None and _is_loader(ctx, node) else (None, False)
+
+
+def _is_loader(ctx, node) -> bool:
+    if node.type == "call":
+        return (ctx.facts.callee_qual(node) or "").endswith("DataLoader")
+    if node.type not in ("identifier", "attribute", "subscript"):
+        return False
+    qual, _ctor = ctx.values.instance(node)
+    if qual is not None:
+        return qual.endswith("DataLoader")
+    return bool(_LOADER.search(ctx.text(node).rsplit(".", 1)[-1]))
+
+
+RULE = Rule("tensor-to-discarded", Severity.ERROR, "device-placement",
+            "Tensor .to()/.cuda()/.float() result thrown away", check,
+            needs=(b".to(", b".cuda(", b".cpu(", b".float(", b".double(", b".half(", b".long(",
+                   b".int(", b".bool(", b".bfloat16("))

@@ -1,0 +1,195 @@
+"""tensor-to-discarded: `x.to(device)` on a tensor whose result is thrown away."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook
+
+RULE = "tensor-to-discarded"
+
+BUGGY = [
+    ("loader_batch_parts", """\
+import torch
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+model = Net().to(device)
+for x, y in train_loader:
+    x.to(device)
+    y = y.to(device)
+    loss = loss_fn(model(x), y)
+""", [6]),
+    ("enumerate_tqdm_nested_pattern", """\
+for i, (images, labels) in enumerate(tqdm(dataloader)):
+    images.cuda()
+    labels.cuda()
+    out = model(images)
+""", [2, 3]),
+    ("tuple_statement_after_squeeze", """\
+for i, (X, y, edges) in enumerate(loader):
+    X, y, edges = X.squeeze(), y.squeeze(), edges.squeeze()
+    X.to(device), y.to(device), edges.to(device)
+    out = model(X)
+""", [3, 3, 3]),
+    ("dataloader_instance_any_name", """\
+from torch.utils.data import DataLoader
+
+batches = DataLoader(ds, batch_size=32, shuffle=True)
+for inputs, targets in batches:
+    inputs.to("cuda")
+""", [5]),
+    ("next_iter_loader", """\
+images, labels = next(iter(trainloader))
+images.to(device)
+""", [2]),
+    ("item_of_a_whole_batch", """\
+for batch in val_loader:
+    batch[0].to(device)
+    batch["labels"].cuda()
+""", [2, 3]),
+    ("torch_factory_and_dtype_cast", """\
+import torch
+
+t = torch.from_numpy(arr)
+t.float()
+w = torch.zeros(3, 3)
+w.cuda()
+""", [4, 6]),
+    ("dataloaders_dict", """\
+for phase in ["train", "val"]:
+    for inputs, labels in dataloaders[phase]:
+        inputs.to(device)
+""", [3]),
+]
+
+CORRECT = [
+    ("assigned", """\
+for x, y in train_loader:
+    x = x.to(device)
+    y, z = y.to(device), y.cuda()
+    loss = loss_fn(model(x), y)
+""",),
+    ("module_to_is_in_place", """\
+import torch.nn as nn
+
+model = Net()
+model.to(device)
+head = nn.Linear(4, 2)
+head.cuda()
+model.float()
+""",),
+    ("whole_batch_may_move_in_place", """\
+# Hugging Face BatchEncoding and PyG Data/Batch: .to() moves their tensors in place
+for batch in train_loader:
+    batch.to(device)
+for i, data in enumerate(loader):
+    data.to(device)
+""",),
+    ("unknown_receiver", """\
+def step(x, y):
+    x.to(device)
+for a, b in zip(xs, ys):
+    a.to(device)
+""",),
+    ("used_as_argument_or_returned", """\
+for x, y in train_loader:
+    out = model(x.to(device))
+    print(y.cpu())
+    losses.append(y.float())
+def move(t):
+    return t.to(device)
+""",),
+    ("enumerate_counter_and_whole_batch", """\
+for i, batch in enumerate(train_loader):
+    i.to(device)
+    batch.to(device)
+""",),
+    ("not_a_loader", """\
+for x, y in pairs:
+    x.to(device)
+""",),
+    ("to_of_a_module_from_a_tensor_lookalike_name", """\
+loader_model = torch.nn.Linear(3, 1)
+loader_model.to(device)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_message_names_the_tensor_and_its_source():
+    (f,) = findings("for x, y in train_loader:\n    x.to(device)\n", RULE)
+    assert "`x` stays on its old device" in f.message
+    assert "x = x.to(device)" in f.message
+    assert f.related[0].message == "`x` is part of a batch from `train_loader`"
+    assert f.concept == "device-placement"
+
+
+def test_fix_assigns_the_result():
+    src = "for x, y in train_loader:\n    x.to(device)\n"
+    (f,) = findings(src, RULE)
+    assert apply_fix(src, f) == "for x, y in train_loader:\n    x = x.to(device)\n"
+
+
+def test_fix_assigns_every_value_of_a_tuple_statement():
+    src = "for x, y in loader:\n    x.to(device), y.to(device)\n"
+    found = findings(src, RULE)
+    assert len(found) == 2
+    fixed = apply_fix(src, found[0])
+    assert fixed == "for x, y in loader:\n    x, y = x.to(device), y.to(device)\n"
+    assert lines(fixed, RULE) == []
+
+
+def test_no_fix_for_a_subscript_or_a_mixed_tuple():
+    for src in ("for batch in loader:\n    batch[0].to(device)\n",
+                "for x, y in loader:\n    x.to(device), print(y)\n"):
+        (f,) = findings(src, RULE)
+        assert f.fix is None, src
+
+
+def test_notebook_cast_shown_as_cell_output_is_not_reported():
+    # The last line of a cell is displayed: `t.float()` there is a look, not a lost assignment.
+    cells = ["import torch\nt = torch.arange(4)\n", "t.float()\n", "t.float()\nprint(t.dtype)\n",
+             "t.cuda()\n"]
+    found = notebook(cells, RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 0), (3, 0)]
+
+
+def test_parts_unpacked_from_a_whole_batch():
+    src = """\
+for i, data in enumerate(train_loader, 0):
+    inputs, labels = data
+    inputs.to(device)
+    labels.to(device)
+    outputs = net(inputs)
+"""
+    assert lines(src, RULE) == [3, 4]
+
+
+def test_redundant_move_reassigned_right_after_is_still_reported_as_no_effect():
+    # A public tutorial: the bare lines do nothing; the next line does the move.
+    src = """\
+for i, data in enumerate(train_loader, 0):
+    inputs, labels = data
+    inputs.to(device)
+    inputs, labels = inputs.to(device), labels.to(device)
+"""
+    (f,) = findings(src, RULE)
+    assert "has no effect" in f.message and "different devices" not in f.message
+    assert f.severity.name == "WARNING"
+    assert apply_fix(src, f) == src.replace("    inputs.to(device)\n", "", 1)
+
+
+def test_redundant_only_when_the_next_mention_is_the_assignment():
+    src = """\
+for x, y in loader:
+    x.to(device)
+    out = model(x)
+    x = x.to(device)
+"""
+    (f,) = findings(src, RULE)
+    assert f.severity.name == "ERROR"
