@@ -1,0 +1,161 @@
+"""zero-grad-after-backward: gradients cleared between backward() and the optimizer's step()."""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_FUNCTION, F_NAME
+from ..values import args_of, method_call
+from . import Rule
+from ._training import events, same_scope, statement_of
+
+# Compound statements that make what they contain conditional (or skippable by an exception).
+_CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "conditional_expression"})
+
+
+def check(ctx):
+    evs = events(ctx)
+    backwards = [e for e in evs if e.kind == "backward"]
+    zeros = [e for e in evs if e.kind == "zero_grad" and e.target]
+    if not backwards or not zeros:
+        return
+    helpers = None
+    for step in (e for e in evs if e.kind == "step"):
+        if step.closure:
+            continue  # step(closure): the closure runs zero_grad and backward itself
+        region = _region(ctx, step.pos)
+        inside = [e for e in evs if region.start_byte <= e.pos < region.end_byte and e.pos < step.pos
+                  and same_scope(ctx, e.pos, step.pos)]
+        # The last clearing before the step, and the last backward before it.
+        last_zero = next((e for e in reversed(inside) if e.kind == "zero_grad" and e.target), None)
+        if last_zero is None or not _clears_for(ctx, last_zero, step):
+            continue
+        if any(b.pos > last_zero.pos for b in inside if b.kind == "backward"):
+            continue  # a backward pass after the clearing: the usual order
+        earlier = [b for b in inside if b.kind == "backward" and b.pos < last_zero.pos]
+        if not earlier or _conditional(last_zero.call, step.call, region):
+            continue
+        if helpers is None:
+            helpers = _backward_helpers(ctx, backwards)
+        if _helper_called_between(ctx, region, last_zero.pos, step.pos, helpers):
+            continue  # `zero_grad(); loss = train_step(batch); step()`: backward in the helper
+        backward = earlier[-1]
+        yield ctx.finding(
+            last_zero.call,
+            f"`{ctx.text(last_zero.call)}` runs after `{ctx.text(backward.call)}` and before "
+            f"`{step.target}.step()`: it clears the gradients the backward pass just computed, so "
+            "the step has nothing to apply (since PyTorch 2.0 zero_grad() sets them to None and "
+            "the optimizer skips parameters without a gradient) and the model does not learn. "
+            "Clear gradients before the backward pass or after the step.",
+            related=[ctx.related(backward.call, "backward pass whose gradients are cleared"),
+                     ctx.related(step.call, "the step that finds no gradients")],
+            fix=_move_after_step(ctx, last_zero.call, step.call))
+
+
+def _region(ctx, pos):
+    """What runs once per update: the loop around the step (in its function), else its
+    function, else the module."""
+    loop = ctx.facts.innermost_loop(pos)
+    if loop is not None and same_scope(ctx, loop.start_byte, pos):
+        return loop
+    return ctx.facts.function_at(pos) or ctx.doc.tree.root_node
+
+
+def _clears_for(ctx, zero, step) -> bool:
+    """The clearing hits the gradients this optimizer steps with: the optimizer itself, or a
+    model whose parameters it was built from (`Adam(model.parameters())` and `model.zero_grad()`)."""
+    if zero.target == step.target:
+        return True
+    ctor = _optimizer_constructor(ctx, step)
+    if ctor is None:
+        return False
+    pattern = re.compile(r"(?<![\w.])" + re.escape(zero.target) + r"\.(parameters|named_parameters)\(")
+    return bool(pattern.search(ctx.text(ctor)))
+
+
+def _optimizer_constructor(ctx, step):
+    recv, _method = method_call(step.call)
+    if recv is not None and "scaler" in ctx.text(recv).lower():  # scaler.step(optimizer)
+        pos, _ = args_of(step.call)
+        recv = pos[0] if pos else None
+    if recv is None:
+        return None
+    _qual, ctor = ctx.values.instance(recv)
+    return ctor
+
+
+def _conditional(zero_call, step_call, region) -> bool:
+    """The clearing sits under an `if` / `try` that the step is not under: it may not run
+    before every step (`if torch.isnan(loss): optimizer.zero_grad(); continue`)."""
+    node = zero_call.parent
+    while node is not None and node != region:
+        if node.type in _CONDITIONAL and not (node.start_byte <= step_call.start_byte < node.end_byte):
+            return True
+        node = node.parent
+    return False
+
+
+def _backward_helpers(ctx, backwards) -> set[str]:
+    """Names of this file's functions that run a backward pass."""
+    names = set()
+    for b in backwards:
+        fn = ctx.facts.function_at(b.pos)
+        while fn is not None:
+            ident = fn.child_by_field_id(F_NAME)
+            if ident is not None:
+                names.add(ctx.text(ident))
+            fn = ctx.facts.function_at(fn.start_byte)
+    return names
+
+
+def _helper_called_between(ctx, region, start, end, helpers) -> bool:
+    if not helpers:
+        return False
+    for call in ctx.facts.calls_in(region):
+        if not (start < call.start_byte < end):
+            continue
+        fn = call.child_by_field_id(F_FUNCTION)
+        if fn is None:
+            continue
+        name = ctx.text(fn).rsplit(".", 1)[-1]  # `train_step(...)` or `self.train_step(...)`
+        if name in helpers:
+            return True
+    return False
+
+
+def _move_after_step(ctx, zero_call, step_call):
+    """Move the clearing statement to just after the step statement, when both are statements
+    of the same block, each alone on its lines."""
+    zero_stmt, step_stmt = statement_of(zero_call), statement_of(step_call)
+    if zero_stmt is None or step_stmt is None or zero_stmt.parent != step_stmt.parent:
+        return None
+    if zero_stmt.type != "expression_statement" or zero_stmt.named_children[0] != zero_call:
+        return None
+    zero_lines, step_lines = _own_lines(ctx, zero_stmt), _own_lines(ctx, step_stmt)
+    if zero_lines is None or step_lines is None:
+        return None
+    data = ctx.doc.data
+    moved = data[zero_lines[0]:zero_lines[1]].decode("utf-8", "replace").rstrip("\n") + "\n"
+    if not data[step_lines[0]:step_lines[1]].endswith(b"\n"):
+        moved = "\n" + moved.rstrip("\n")  # the step ends the text
+    return Fix(f"Move `{ctx.text(zero_call)}` after the optimizer step",
+               (TextEdit(zero_lines[0], zero_lines[1], ""),
+                TextEdit(step_lines[1], step_lines[1], moved)))
+
+
+def _own_lines(ctx, stmt):
+    """(start of its first line, end of its last line incl. the newline) when nothing else
+    (another statement, a comment) shares those lines, else None."""
+    idx = ctx.doc.index
+    first, last = idx.line_of(stmt.start_byte), idx.line_of(stmt.end_byte)
+    start = idx.starts[first]
+    end = idx.starts[last + 1] if last + 1 < len(idx.starts) else len(ctx.doc.data)
+    data = ctx.doc.data
+    if data[start:stmt.start_byte].strip() or data[stmt.end_byte:end].strip():
+        return None
+    return start, end
+
+
+RULE = Rule("zero-grad-after-backward", Severity.ERROR, "training-loop",
+            "zero_grad() between backward() and optimizer.step()", check,
+            needs=(b".backward(",))
