@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_NAME
@@ -20,12 +21,14 @@ def check(ctx):
     if not backwards or not zeros:
         return
     helpers = None
+    positions = [e.pos for e in evs]
     for step in (e for e in evs if e.kind == "step"):
         if step.closure:
             continue  # step(closure): the closure runs zero_grad and backward itself
         region = _region(ctx, step.pos)
-        inside = [e for e in evs if region.start_byte <= e.pos < region.end_byte and e.pos < step.pos
-                  and same_scope(ctx, e.pos, step.pos)]
+        # Events are in source order: slice out those of the region before the step.
+        lo, hi = bisect_left(positions, region.start_byte), bisect_left(positions, step.pos)
+        inside = [e for e in evs[lo:hi] if same_scope(ctx, e.pos, step.pos)]
         # The last clearing before the step, and the last backward before it.
         last_zero = next((e for e in reversed(inside) if e.kind == "zero_grad" and e.target), None)
         if last_zero is None or not _clears_for(ctx, last_zero, step):
