@@ -162,3 +162,35 @@ def test_variable_says_volatile_is_ignored():
     assert "`volatile` is **ignored**" in volatile and "torch.no_grad()" in volatile
     plain = render(catalog(), target_at(doc, catalog(), NEWER_TRIGGERS.index("Variable(x, r") + 1), doc)
     assert "0.4" in plain and "ignored" not in plain
+
+
+SOFTMAX_SRC = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+a = nn.Softmax()
+b = nn.LogSoftmax(dim=1)
+c = F.softmax(x, -1)
+d = F.log_softmax(x)
+w = nn.Parameter(torch.zeros(3))
+f = nn.Parameter(torch.ones(3), requires_grad=False)
+'''
+
+
+@pytest.mark.parametrize("needle,expected", [
+    ("Softmax()", "**No `dim`**"),
+    ("LogSoftmax(dim=1)", "Normalises along `dim=1`: the values along that axis sum to 1 (in log space)."),
+    ("softmax(x, -1)", "Normalises along `dim=-1`"),
+    ("log_softmax(x)", "**No `dim`**"),
+    ("Parameter(torch.zeros", "listed by `parameters()`"),
+    ("Parameter(torch.ones", "created **frozen**"),
+])
+def test_softmax_dim_and_parameter_facts(needle, expected):
+    doc = Document.from_text(SOFTMAX_SRC)
+    t = target_at(doc, catalog(), SOFTMAX_SRC.index(needle) + 1)
+    assert t is not None
+    facts = call_facts(doc, t)
+    assert any(expected in f for f in facts), facts
+    if needle.startswith("Parameter(torch.zeros"):
+        assert t.concept_id == "neural-network-basics"
+        assert not any("frozen" in f for f in facts)

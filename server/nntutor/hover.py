@@ -121,6 +121,16 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
             return ["Takes **raw logits**; applies the sigmoid internally with the log-sum-exp trick."]
         if short == "NLLLoss":
             return ["Takes **log-probabilities** (the output of `log_softmax`), not logits or probabilities."]
+        if q in _SOFTMAX_DIM_INDEX:
+            return _softmax_dim(doc, call, q)
+        if q == "torch.nn.Parameter":
+            grad, _ = _arg(doc, call, 1, "requires_grad", True)
+            frozen = " It is created **frozen** (`requires_grad=False`): the optimizer will not change it." \
+                if grad is False or grad == "False" else ""
+            return ["Registered as a trainable weight when assigned to an attribute of an `nn.Module` "
+                    "(`self.w = nn.Parameter(...)`): it is listed by `parameters()`, moved by `.to()` and "
+                    "saved in `state_dict()`. In a plain list or dict it is not; use "
+                    "`nn.ParameterList` / `nn.ParameterDict`." + frozen]
         if q == "torch.autograd.Variable":
             return _variable(doc, call)
         if short in ("BatchNorm1d", "BatchNorm2d", "BatchNormalization"):
@@ -135,6 +145,24 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
     except Exception:  # a half-typed call must never break a hover
         return []
     return []
+
+
+# Where `dim` sits: modules take it first, functions after the input.
+_SOFTMAX_DIM_INDEX = {"torch.nn.Softmax": 0, "torch.nn.LogSoftmax": 0, "torch.nn.Softmin": 0,
+                      "torch.nn.functional.softmax": 1, "torch.nn.functional.log_softmax": 1,
+                      "torch.nn.functional.softmin": 1, "torch.softmax": 1, "torch.log_softmax": 1}
+
+
+def _softmax_dim(doc, call, q):
+    dim, given = _arg(doc, call, _SOFTMAX_DIM_INDEX[q], "dim")
+    if not given or dim == "None":
+        if q.startswith("torch.nn."):
+            return ["**No `dim`**: PyTorch guesses the axis from the input's rank, dim 0 for 1-D "
+                    "and 3-D inputs (the batch of a `(batch, seq, classes)` tensor) and dim 1 "
+                    "otherwise, with a deprecation warning. Name it: `dim=-1` for `(..., classes)`."]
+        return []
+    return [f"Normalises along `dim={dim}`: the values along that axis sum to 1"
+            + (" (in log space)" if "log_" in q or "Log" in q else "") + "."]
 
 
 def _variable(doc, call):
