@@ -116,16 +116,22 @@ def _zeroing(ctx):
     cached = getattr(ctx.values, "_zeroing", None)
     if cached is None:
         zeros = [e.pos for e in events(ctx) if e.kind == "zero_grad"]
-        helpers = set()
-        for z in zeros:
-            fn = ctx.facts.function_at(z)
-            while fn is not None:  # a clearing inside a nested helper counts for its outer ones too
-                name = fn.child_by_field_id(F_NAME)
-                if name is not None:
-                    helpers.add(ctx.text(name))
-                fn = ctx.facts.function_at(fn.start_byte)
-        cached = ctx.values._zeroing = (zeros, helpers)
+        cached = ctx.values._zeroing = (zeros, functions_around(ctx, zeros))
     return cached
+
+
+def functions_around(ctx, positions, outer: bool = True) -> set[str]:
+    """Names of the local functions that contain these positions: the helpers that run what is
+    there when called. With `outer`, the functions around a nested helper count too."""
+    names = set()
+    for pos in positions:
+        fn = ctx.facts.function_at(pos)
+        while fn is not None:
+            name = fn.child_by_field_id(F_NAME)
+            if name is not None:
+                names.add(ctx.text(name))
+            fn = ctx.facts.function_at(fn.start_byte) if outer else None
+    return names
 
 
 def clears_grads_in(ctx, node) -> bool:

@@ -5,10 +5,10 @@ import re
 from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_CONDITION, F_FUNCTION, F_NAME
+from ..parsing import F_CONDITION, F_FUNCTION
 from ..values import args_of
 from . import Rule
-from ._training import events, same_scope
+from ._training import events, functions_around, same_scope
 
 _SCHEDULER_NAME = re.compile(r"sched", re.I)
 _PLATEAU = "torch.optim.lr_scheduler.ReduceLROnPlateau"
@@ -18,7 +18,7 @@ def check(ctx):
     steps = [e for e in events(ctx) if e.kind == "step"]
     if not steps:
         return
-    helpers = _stepping_helpers(ctx, steps)
+    helpers = functions_around(ctx, [s.pos for s in steps], outer=False)
     for call, receiver in ctx.facts.method_calls("step"):
         if receiver is None:
             continue
@@ -59,18 +59,6 @@ def _is_scheduler(ctx, receiver, call) -> bool:
     if pos or kw:
         return False  # step(metric) / step(epoch): a plateau or a custom scheduler
     return bool(_SCHEDULER_NAME.search(ctx.text(receiver).rsplit(".", 1)[-1]))
-
-
-def _stepping_helpers(ctx, steps) -> set[str]:
-    """Names of the functions of this file that run an optimizer step themselves."""
-    names = set()
-    for step in steps:
-        fn = ctx.facts.function_at(step.pos)
-        if fn is not None:
-            ident = fn.child_by_field_id(F_NAME)
-            if ident is not None:
-                names.add(ctx.text(ident))
-    return names
 
 
 def _updates_in(ctx, region, call, steps, helpers):

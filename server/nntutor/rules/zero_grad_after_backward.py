@@ -5,10 +5,10 @@ import re
 from bisect import bisect_left
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_FUNCTION, F_NAME
+from ..parsing import F_FUNCTION
 from ..values import args_of, method_call
 from . import Rule
-from ._training import events, same_scope, statement_of
+from ._training import events, functions_around, same_scope, statement_of
 
 # Compound statements that make what they contain conditional (or skippable by an exception).
 _CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "conditional_expression"})
@@ -39,7 +39,7 @@ def check(ctx):
         if not earlier or _conditional(last_zero.call, step.call, region):
             continue
         if helpers is None:
-            helpers = _backward_helpers(ctx, backwards)
+            helpers = functions_around(ctx, [b.pos for b in backwards])
         if _helper_called_between(ctx, region, last_zero.pos, step.pos, helpers):
             continue  # `zero_grad(); loss = train_step(batch); step()`: backward in the helper
         backward = earlier[-1]
@@ -96,19 +96,6 @@ def _conditional(zero_call, step_call, region) -> bool:
             return True
         node = node.parent
     return False
-
-
-def _backward_helpers(ctx, backwards) -> set[str]:
-    """Names of this file's functions that run a backward pass."""
-    names = set()
-    for b in backwards:
-        fn = ctx.facts.function_at(b.pos)
-        while fn is not None:
-            ident = fn.child_by_field_id(F_NAME)
-            if ident is not None:
-                names.add(ctx.text(ident))
-            fn = ctx.facts.function_at(fn.start_byte)
-    return names
 
 
 def _helper_called_between(ctx, region, start, end, helpers) -> bool:
