@@ -59,6 +59,13 @@ for x, y in loader:
     optimizer.zero_grad()
     optimizer.step()
 """, [5]),
+    ("another_optimizer_cleared_after_it", """\
+for real in loader:
+    d_loss.backward()
+    opt_d.zero_grad()
+    opt_g.zero_grad()
+    opt_d.step()
+""", [3]),
     ("backward_in_an_inner_loop_cleared_at_its_end", """\
 for epoch in range(10):
     for chunk in chunks:

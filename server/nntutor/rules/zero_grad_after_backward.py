@@ -29,9 +29,10 @@ def check(ctx):
         # Events are in source order: slice out those of the region before the step.
         lo, hi = bisect_left(positions, region.start_byte), bisect_left(positions, step.pos)
         inside = [e for e in evs[lo:hi] if same_scope(ctx, e.pos, step.pos)]
-        # The last clearing before the step, and the last backward before it.
-        last_zero = next((e for e in reversed(inside) if e.kind == "zero_grad" and e.target), None)
-        if last_zero is None or not _clears_for(ctx, last_zero, step):
+        # The last clearing of this optimizer's gradients before the step.
+        last_zero = next((e for e in reversed(inside)
+                          if e.kind == "zero_grad" and e.target and _clears_for(ctx, e, step)), None)
+        if last_zero is None:
             continue
         if any(b.pos > last_zero.pos for b in inside if b.kind == "backward"):
             continue  # a backward pass after the clearing: the usual order
