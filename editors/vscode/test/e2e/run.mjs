@@ -156,6 +156,11 @@ async function check(name, fn) {
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: join(artifacts, `${name.replace(/\W+/g, '-')}.png`) }).catch(() => {});
     }
+    // The extension's output channel (with the LSP trace) says what the server was asked and answered.
+    try {
+      mkdirSync(artifacts, { recursive: true });
+      writeFileSync(join(artifacts, `${name.replace(/\W+/g, '-')}.nntutor.log`), extensionLog());
+    } catch {}
   }
 }
 /** The extension's "nntutor" output channel, as VS Code writes it under the user data dir. */
