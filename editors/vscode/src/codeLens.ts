@@ -13,7 +13,10 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
   private static readonly MAX_RETRIES = 5;
   private static readonly METHOD_NOT_FOUND = -32601;
 
-  constructor(private readonly server: NntutorServer) {}
+  constructor(
+    private readonly server: NntutorServer,
+    private readonly log?: vscode.LogOutputChannel,
+  ) {}
 
   /** Asks VS Code to re-query, e.g. when the server (re)starts or the setting changes. */
   refresh(): void {
@@ -23,11 +26,16 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
   async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
     // Wait for a starting server: VS Code asks for lenses as soon as the file opens.
     const client = await this.server.ready();
-    if (!client || token.isCancellationRequested || !vscode.workspace.getConfiguration('nntutor', document.uri).get<boolean>('codeLens', true)) return [];
+    if (!client) {
+      this.log?.info(`code lenses: no server running yet for ${document.uri.toString()} (asked again when it starts)`);
+      return [];
+    }
+    if (token.isCancellationRequested || !vscode.workspace.getConfiguration('nntutor', document.uri).get<boolean>('codeLens', true)) return [];
     try {
       const uri = client.code2ProtocolConverter.asUri(document.uri);
       const raw = await client.sendRequest(CONCEPTS_METHOD, { textDocument: { uri } }, token);
       const { concepts, pending } = parseConceptsResult(raw);
+      this.log?.debug(`code lenses: ${concepts.length} concepts${pending ? ' (pending)' : ''} for ${document.uri.toString()}`);
       this.retryLater(document, pending === true);
       return concepts
         .filter((c) => c.quiz.length > 0 && c.lines.length > 0)
@@ -44,6 +52,7 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
       // Cancelled: VS Code has asked again already. An older server without nntutor/concepts:
       // no lenses, no noise. Anything else: ask again later, as for a pending answer.
       const code = (err as { code?: unknown } | null)?.code;
+      if (!token.isCancellationRequested) this.log?.info(`code lenses: ${document.uri.toString()}: ${String(err)}`);
       if (!token.isCancellationRequested && code !== QuizCodeLensProvider.METHOD_NOT_FOUND) {
         this.retryLater(document, true);
       }
@@ -59,7 +68,10 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
     }
     const last = this.retries.get(key);
     const tries = last && last.version === document.version ? last.tries : 0;
-    if (tries >= QuizCodeLensProvider.MAX_RETRIES) return;
+    if (tries >= QuizCodeLensProvider.MAX_RETRIES) {
+      this.log?.info(`code lenses: gave up asking for ${key} (version ${document.version}) until the next change`);
+      return;
+    }
     this.retries.set(key, { version: document.version, tries: tries + 1 });
     setTimeout(() => this.refresh(), 250 * 2 ** tries);
   }

@@ -13,7 +13,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const log = vscode.window.createOutputChannel('nntutor', { log: true });
   server = new NntutorServer(log);
   const quiz = new QuizPanel(context, server, log);
-  const lenses = new QuizCodeLensProvider(server);
+  const lenses = new QuizCodeLensProvider(server, log);
   const srv = server;
 
   context.subscriptions.push(
