@@ -27,7 +27,10 @@ export class QuizCodeLensProvider implements vscode.CodeLensProvider {
     // Wait for a starting server: VS Code asks for lenses as soon as the file opens.
     const client = await this.server.ready();
     if (!client) {
-      this.log?.info(`code lenses: no server running yet for ${document.uri.toString()} (asked again when it starts)`);
+      // Asked again when the server reports it is running; and, in case that event came before
+      // this answer went out, a few more times on the retry schedule.
+      this.log?.info(`code lenses: no server running yet for ${document.uri.toString()}`);
+      if (!token.isCancellationRequested) this.retryLater(document, true);
       return [];
     }
     if (token.isCancellationRequested || !vscode.workspace.getConfiguration('nntutor', document.uri).get<boolean>('codeLens', true)) return [];
