@@ -53,6 +53,24 @@ def follow(facts, expr, depth: int = 0):
     return expr
 
 
+def unwrap_calls(node, names):
+    """The first argument inside calls of `names`, however nested (`enumerate(tqdm(loader))` ->
+    `loader` for names {"enumerate", "tqdm"}), and the names unwrapped, outermost first."""
+    node = strip(node)
+    seen = []
+    while node is not None and node.type == "call":
+        fn = node.child_by_field_id(F_FUNCTION)
+        name = fn.text.decode().rsplit(".", 1)[-1] if fn is not None else ""
+        if name not in names:
+            break
+        pos, _ = args_of(node)
+        if not pos:
+            break
+        seen.append(name)
+        node = strip(pos[0])
+    return node, seen
+
+
 def method_call(call):
     """(receiver node, method name) when `call` is `receiver.method(...)`, else (None, None)."""
     fn = call.child_by_field_id(F_FUNCTION)

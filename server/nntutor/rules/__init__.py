@@ -49,6 +49,18 @@ class RuleContext:
         raw = idx.line_bytes(line)
         return raw[: len(raw) - len(raw.lstrip())].decode("utf-8", errors="replace")
 
+    def own_lines(self, node) -> tuple[int, int] | None:
+        """(start of its first line, end of its last line, newline included) when nothing else
+        shares those lines (another statement, a comment), else None: the span a fix may move
+        or delete."""
+        idx, data = self.doc.index, self.doc.data
+        first, last = idx.line_of(node.start_byte), idx.line_of(node.end_byte)
+        start = idx.starts[first]
+        end = idx.starts[last + 1] if last + 1 < len(idx.starts) else len(data)
+        if data[start:node.start_byte].strip() or data[node.end_byte:end].strip():
+            return None
+        return start, end
+
     def line_start(self, node) -> int:
         idx = self.doc.index
         return idx.starts[idx.line_of(node.start_byte)]

@@ -6,7 +6,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
-from ..values import args_of, strip
+from ..values import args_of, strip, unwrap_calls
 from . import Rule
 from ._training import same_scope
 
@@ -72,19 +72,8 @@ def _has_momentum(ctx, call) -> bool:
     return value is not None and ctx.text(value).strip() not in ("0", "0.0", "0.", "None")
 
 
-def _unwrap(node):
-    """The iterable inside `enumerate(...)`, `tqdm(...)`, `list(...)`, `zip(...)` (first)."""
-    node = strip(node)
-    while node is not None and node.type == "call":
-        fn = node.child_by_field_id(F_FUNCTION)
-        name = fn.text.decode().rsplit(".", 1)[-1] if fn is not None else ""
-        if name not in ("enumerate", "tqdm", "list", "iter", "zip", "notebook_tqdm", "progress_bar"):
-            break
-        pos, _ = args_of(node)
-        if not pos:
-            break
-        node = strip(pos[0])
-    return node
+# Calls that hand a loop their first argument's items: `for x in enumerate(tqdm(loader))`.
+_ITERATION_WRAPPERS = frozenset({"enumerate", "tqdm", "list", "iter", "zip", "notebook_tqdm", "progress_bar"})
 
 
 def _repeats_training(ctx, loop) -> bool:
@@ -92,7 +81,8 @@ def _repeats_training(ctx, loop) -> bool:
     A loop over a list of learning rates, configs, folds or models is a series of runs."""
     if loop.type == "while_statement":
         return True
-    target, iterable = loop.child_by_field_id(F_LEFT), _unwrap(loop.child_by_field_id(F_RIGHT))
+    target = loop.child_by_field_id(F_LEFT)
+    iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), _ITERATION_WRAPPERS)
     if iterable is None:
         return False
     if target is not None and _RUNS.search(ctx.text(target)):

@@ -124,21 +124,19 @@ def _move_after(ctx, call, updates):
             target = node
     if target is None:
         return None
-    idx = ctx.doc.index
-    first, last = idx.line_of(stmt.start_byte), idx.line_of(stmt.end_byte)
-    if ctx.line_start(stmt) != stmt.start_byte - len(ctx.line_indent(stmt).encode()):
-        return None  # something else before it on its line
-    line_end = idx.starts[last + 1] if last + 1 < len(idx.starts) else len(ctx.doc.data)
-    if ctx.doc.data[stmt.end_byte:line_end].strip():
+    lines = ctx.own_lines(stmt)
+    if lines is None:
         return None  # `scheduler.step(); x = 1` or a trailing comment: leave it to the user
+    line_start, line_end = lines
+    idx = ctx.doc.index
     t_last = idx.line_of(target.end_byte)
     insert_at = idx.starts[t_last + 1] if t_last + 1 < len(idx.starts) else len(ctx.doc.data)
     prefix = "" if insert_at < len(ctx.doc.data) or ctx.doc.data.endswith(b"\n") else "\n"
-    text = ctx.doc.data[idx.starts[first]:line_end].decode("utf-8", errors="replace")
+    text = ctx.doc.data[line_start:line_end].decode("utf-8", errors="replace")
     if not text.endswith("\n"):
         text += "\n"
     return Fix(f"Move `{ctx.text(call)}` after the optimizer step",
-               (TextEdit(idx.starts[first], line_end, ""), TextEdit(insert_at, insert_at, prefix + text)))
+               (TextEdit(line_start, line_end, ""), TextEdit(insert_at, insert_at, prefix + text)))
 
 
 RULE = Rule("scheduler-before-optimizer-step", Severity.WARNING, "learning-rate-schedules",

@@ -15,7 +15,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
-from ..values import PASSTHROUGH_METHODS, args_of, method_call, strip
+from ..values import PASSTHROUGH_METHODS, args_of, method_call, strip, unwrap_calls
 from . import Rule
 
 MOVES = ("to", "cuda", "cpu")
@@ -29,7 +29,7 @@ TENSOR_FACTORIES = frozenset(f"torch.{name}" for name in (
     "concat", "Tensor", "FloatTensor", "LongTensor", "IntTensor", "DoubleTensor", "BoolTensor",
     "ByteTensor", "HalfTensor"))
 # Calls that hand the loader's batches through unchanged: `enumerate(tqdm(loader))`.
-_WRAPPERS = frozenset({"tqdm", "notebook_tqdm", "track", "progress_bar", "iter", "list"})
+_WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "iter", "list"})
 _LOADER = re.compile(r"loader|(^|_)dl$", re.IGNORECASE)
 _MAX_DEPTH = 8
 
@@ -135,15 +135,10 @@ def _mentions(ctx, node, name) -> bool:
 
 def _delete_fix(ctx, stmt):
     """Delete the statement's line, when the statement is alone on it."""
-    idx = ctx.doc.index
-    line = idx.line_of(stmt.start_byte)
-    if idx.line_of(stmt.end_byte) != line:
-        return None
-    start = idx.starts[line]
-    end = idx.starts[line + 1] if line + 1 < len(idx.starts) else len(ctx.doc.data)
-    if ctx.doc.data[start:stmt.start_byte].strip() or ctx.doc.data[stmt.end_byte:end].strip():
-        return None  # something else on the line (`a.to(d); b = 1`)
-    return Fix("Delete the line", (TextEdit(start, end, ""),))
+    lines = ctx.own_lines(stmt)
+    if lines is None or ctx.doc.index.line_of(stmt.start_byte) != ctx.doc.index.line_of(stmt.end_byte):
+        return None  # something else on the line (`a.to(d); b = 1`), or several lines
+    return Fix("Delete the line", (TextEdit(lines[0], lines[1], ""),))
 
 
 def _fix(ctx, stmt):
@@ -257,19 +252,10 @@ def _callee_name(ctx, call) -> str:
 def _loader_of(ctx, iterable):
     """(the data loader `iterable` goes over through tqdm / iter / enumerate, whether enumerate
     was one of them), or (None, False)."""
-    node = strip(iterable)
-    seen_enumerate = False
-    while node is not None and node.type == "call":
-        name = _callee_name(ctx, node)
-        if name == "enumerate" and not seen_enumerate:
-            seen_enumerate = True
-        elif name not in _WRAPPERS:
-            break
-        pos, _ = args_of(node)
-        if not pos:
-            return None, False
-        node = strip(pos[0])
-    return (node, seen_enumerate) if node is not None and _is_loader(ctx, node) else (None, False)
+    node, seen = unwrap_calls(iterable, _WRAPPERS)
+    if node is None or seen.count("enumerate") > 1 or not _is_loader(ctx, node):
+        return None, False
+    return node, "enumerate" in seen
 
 
 def _is_loader(ctx, node) -> bool:

@@ -122,7 +122,7 @@ def _move_after_step(ctx, zero_call, step_call):
         return None
     if zero_stmt.type != "expression_statement" or zero_stmt.named_children[0] != zero_call:
         return None
-    zero_lines, step_lines = _own_lines(ctx, zero_stmt), _own_lines(ctx, step_stmt)
+    zero_lines, step_lines = ctx.own_lines(zero_stmt), ctx.own_lines(step_stmt)
     if zero_lines is None or step_lines is None:
         return None
     data = ctx.doc.data
@@ -132,19 +132,6 @@ def _move_after_step(ctx, zero_call, step_call):
     return Fix(f"Move `{ctx.text(zero_call)}` after the optimizer step",
                (TextEdit(zero_lines[0], zero_lines[1], ""),
                 TextEdit(step_lines[1], step_lines[1], moved)))
-
-
-def _own_lines(ctx, stmt):
-    """(start of its first line, end of its last line incl. the newline) when nothing else
-    (another statement, a comment) shares those lines, else None."""
-    idx = ctx.doc.index
-    first, last = idx.line_of(stmt.start_byte), idx.line_of(stmt.end_byte)
-    start = idx.starts[first]
-    end = idx.starts[last + 1] if last + 1 < len(idx.starts) else len(ctx.doc.data)
-    data = ctx.doc.data
-    if data[start:stmt.start_byte].strip() or data[stmt.end_byte:end].strip():
-        return None
-    return start, end
 
 
 RULE = Rule("zero-grad-after-backward", Severity.ERROR, "training-loop",
