@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .parsing import F_ATTRIBUTE, F_FUNCTION, F_NAME, F_OBJECT
-from .values import FUNCTIONAL_DROPOUT, args_of, string_value, strip
+from .values import FUNCTIONAL_DROPOUT, args_of, literal_value, string_value
 
 KEYWORDS = ("activation", "loss", "optimizer")
 
@@ -77,24 +77,12 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
 
 
 # -- facts about this very call ------------------------------------------------------------
-def _num(doc, node):
-    node = strip(node)
-    if node is None:
-        return None
-    text = doc.text(node)
-    try:
-        return int(text) if node.type == "integer" else float(text) if node.type == "float" else (
-            True if text == "True" else False if text == "False" else None)
-    except ValueError:
-        return None
-
-
 def _arg(doc, call, index, name, default=None):
     pos, kw = args_of(call)
     node = kw.get(name) if name in kw else (pos[index] if index is not None and index < len(pos) else None)
     if node is None:
         return default, False
-    value = _num(doc, node)
+    value = literal_value(node)
     return (value, True) if value is not None else (doc.text(node), True)
 
 

@@ -142,6 +142,89 @@ def string_value(node) -> str | None:
     return None
 
 
+def literal_value(node):
+    """The int, float or bool a literal node spells (through parentheses and a leading minus),
+    else None. Never evaluates anything else."""
+    node = strip(node)
+    if node is None:
+        return None
+    sign = 1
+    if node.type == "unary_operator" and node.child_count == 2 and node.children[0].type == "-":
+        sign, node = -1, strip(node.children[1])
+        if node is None or node.type not in ("integer", "float"):
+            return None
+    text = node.text.decode("utf-8", errors="replace")
+    try:
+        if node.type == "integer":
+            return sign * int(text.replace("_", ""), 0)
+        if node.type == "float":
+            return sign * float(text.replace("_", ""))
+    except ValueError:
+        return None  # 1j, 0777 ...
+    return True if node.type == "true" else False if node.type == "false" else None
+
+
+def constant(facts, expr, depth: int = 0):
+    """(value, calls): the int / float / bool literal `expr` holds, following module constants
+    (`DROPOUT = 0.3`) and, for a parameter, the arguments of every call in this file of its
+    plain function (or of its class, for `__init__`), a left-out argument counting as the
+    parameter's default. They must all give the same literal; `calls` are those calls (empty
+    when no parameter was involved). (None, ()) when unknown, also when nothing calls it."""
+    expr = follow(facts, expr)
+    value = literal_value(expr)
+    if value is not None or expr is None or expr.type != "identifier" or depth > 3:
+        return value, ()
+    name = facts.text(expr)
+    b = facts.binding(name, expr.start_byte)
+    func = facts.function_at(expr.start_byte)
+    if b is None or b.kind != "param" or func is None or b.scope != func.start_byte:
+        return None, ()
+    callee, skip = _callee_name(facts, func)
+    index, keyword_only = _param_index(facts, func, name)
+    if callee is None or index is None or index < skip:
+        return None, ()
+    default = _param_default(facts, func, name)
+    calls = facts.calls_named(callee)
+    found = None
+    for call in calls:
+        args = call.child_by_field_id(F_ARGUMENTS)
+        if args is None or any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children):
+            return None, ()
+        pos, kw = args_of(call)
+        arg = kw.get(name) if name in kw or keyword_only else (
+            pos[index - skip] if index - skip < len(pos) else None)
+        got = constant(facts, arg, depth + 1)[0] if arg is not None else literal_value(default)
+        if got is None or (found is not None and got != found):
+            return None, ()
+        found = got
+    return (found, tuple(calls)) if found is not None else (None, ())
+
+
+def _callee_name(facts, func):
+    """(the name its callers use, how many leading parameters they do not pass): a plain
+    function's name, or for `__init__` its class's name (and `self`)."""
+    ident = func.child_by_field_id(F_NAME)
+    if ident is None:
+        return None, 0
+    if not _is_method(func):
+        return facts.text(ident), 0
+    if facts.text(ident) != "__init__":
+        return None, 0  # obj.method(...) calls cannot be matched by name
+    parent = func.parent if func.parent.type != "decorated_definition" else func.parent.parent
+    name = parent.parent.child_by_field_id(F_NAME)  # block -> class_definition
+    return (facts.text(name), 1) if name is not None else (None, 0)
+
+
+def _param_default(facts, func, name):
+    params = func.child_by_field_id(F_PARAMETERS)
+    for p in (params.named_children if params is not None else ()):
+        if p.type in ("default_parameter", "typed_default_parameter"):
+            ident = p.child_by_field_id(F_NAME)
+            if ident is not None and facts.text(ident) == name:
+                return p.child_by_field_id(F_VALUE)
+    return None
+
+
 class Values:
     """Value questions about one document, with the workspace for classes defined elsewhere."""
 

@@ -56,6 +56,22 @@ for phase in ["train", "val"]:
     for inputs, labels in dataloaders[phase]:
         inputs.to(device)
 """, [3]),
+    ("tokenizer_output_items", """\
+from transformers import AutoTokenizer
+
+tokenizer = AutoTokenizer.from_pretrained("gpt2")
+
+def step(model, texts, device):
+    inputs = tokenizer(texts, return_tensors="pt", padding=True)
+    inputs.to(device)
+    labels = inputs.input_ids.clone()
+    labels.to(device)
+    mask = inputs["attention_mask"]
+    mask.to(device)
+    ids = tokenizer.encode(texts[0], return_tensors="pt")
+    ids.cuda()
+    return model(**inputs, labels=labels)
+""", [9, 11, 13]),
 ]
 
 CORRECT = [
@@ -107,6 +123,21 @@ for x, y in pairs:
     ("to_of_a_module_from_a_tensor_lookalike_name", """\
 loader_model = torch.nn.Linear(3, 1)
 loader_model.to(device)
+""",),
+    ("tokenizer_output_itself_or_not_torch", """\
+def step(model, tokenizer, processor, texts, images, device):
+    enc = tokenizer(texts, return_tensors="pt")
+    enc.to(device)                      # BatchEncoding.to moves its tensors in place
+    feats = processor(images=images, return_tensors="pt")
+    feats.to(device)
+    first = enc[0]                      # a tokenizers Encoding, not a tensor
+    first.to(device)
+    arrays = tokenizer(texts, return_tensors="np")
+    ids = arrays["input_ids"]
+    ids.to(device)
+    plain = tokenizer(texts)
+    plain.input_ids.to(device)
+    return enc.data.to(device)
 """,),
 ]
 
@@ -193,3 +224,17 @@ for x, y in loader:
 """
     (f,) = findings(src, RULE)
     assert f.severity.name == "ERROR"
+
+
+def test_field_read_straight_off_the_tokenizer_call():
+    # seen in public code: the moved copy is dropped, and the model gets the CPU tensor
+    src = """\
+def relevance(model, tokenizer, text, device):
+    input_ids = tokenizer.encode_plus(text, return_tensors="pt").input_ids
+    input_ids.to(device)
+    return model(input_ids)
+"""
+    (f,) = findings(src, RULE)
+    assert f.location.line + 1 == 3
+    assert "holds torch tensors" in f.related[0].message
+    assert apply_fix(src, f).splitlines()[2].strip() == "input_ids = input_ids.to(device)"

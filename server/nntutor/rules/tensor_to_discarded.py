@@ -5,7 +5,9 @@ returns a new tensor and leaves `x` where it was; the same holds for `.cuda()`, 
 dtype casts (`.float()`, `.long()` ...). The rule reports such a call only when its receiver is
 known to be a tensor: a part of a batch from a data loader (`for x, y in loader`,
 `next(iter(loader))`, `batch[0]`), the result of a torch tensor factory (`torch.tensor`,
-`torch.randn` ...), or one of these through tensor-to-tensor methods (`x.squeeze()`). Modules,
+`torch.randn` ...), an item of a Hugging Face tokenizer's output with return_tensors="pt"
+(`enc["input_ids"]`, `enc.input_ids`), or one of these through tensor-to-tensor methods
+(`x.squeeze()`). Modules,
 PyG `Data` / Hugging Face `BatchEncoding` batches (their `.to()` is in place) and unknown
 objects are left alone.
 """
@@ -15,7 +17,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
-from ..values import PASSTHROUGH_METHODS, args_of, method_call, strip, unwrap_calls
+from ..values import PASSTHROUGH_METHODS, args_of, follow, method_call, string_value, strip, unwrap_calls
 from . import Rule
 
 MOVES = ("to", "cuda", "cpu")
@@ -30,6 +32,10 @@ TENSOR_FACTORIES = frozenset(f"torch.{name}" for name in (
     "ByteTensor", "HalfTensor"))
 # Calls that hand the loader's batches through unchanged: `enumerate(tqdm(loader))`.
 _WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "iter", "list"})
+# Fields of a Hugging Face BatchEncoding / BatchFeature read as attributes (`enc.input_ids`).
+ENCODING_FIELDS = frozenset({"input_ids", "attention_mask", "token_type_ids", "position_ids",
+                             "labels", "pixel_values", "input_features", "input_values",
+                             "decoder_input_ids", "decoder_attention_mask", "special_tokens_mask"})
 _LOADER = re.compile(r"loader|(^|_)dl$", re.IGNORECASE)
 _MAX_DEPTH = 8
 
@@ -178,12 +184,24 @@ def _tensor_source(ctx, expr, depth):
         if qual in TENSOR_FACTORIES:
             return expr, f"a tensor made by `{qual}`"
         recv, method = method_call(expr)
+        if method == "encode" and _returns_torch(ctx, expr):  # `tokenizer.encode(s, return_tensors="pt")`
+            return expr, "a tensor made by `encode(..., return_tensors=\"pt\")`"
         if recv is not None and method in PASSTHROUGH_METHODS:
             return _tensor_source(ctx, recv, depth + 1)
+        return None
+    if expr.type == "attribute":
+        # `enc.input_ids` of a tokenizer's / processor's output with return_tensors="pt"
+        obj, attr = expr.named_children[0], expr.named_children[-1]
+        if ctx.text(attr) in ENCODING_FIELDS and _is_encoding(ctx, obj):
+            return expr, f"`{ctx.text(obj)}` holds torch tensors (return_tensors=\"pt\")"
         return None
     if expr.type == "subscript":
         # `batch[0]`, `batch["input_ids"]`: an item of a loader's batch is a tensor.
         base = strip(expr.named_children[0]) if expr.named_children else None
+        key = expr.named_children[1] if len(expr.named_children) == 2 else None
+        if base is not None and key is not None and key.type == "string" and _is_encoding(ctx, base):
+            # `enc["input_ids"]` (an int index would give a tokenizers `Encoding`, not a tensor)
+            return expr, f"`{ctx.text(base)}` holds torch tensors (return_tensors=\"pt\")"
         if base is not None and base.type == "identifier":
             b = ctx.facts.binding(ctx.text(base), base.start_byte)
             batch = _batch_of(ctx, b) if b is not None else None
@@ -191,6 +209,22 @@ def _tensor_source(ctx, expr, depth):
                 return b.target, f"`{b.name}` is a batch from `{ctx.text(batch[1])}`"
         return _tensor_source(ctx, base, depth + 1) if base is not None else None
     return None
+
+
+def _returns_torch(ctx, call) -> bool:
+    _, kw = args_of(call)
+    value = kw.get("return_tensors")
+    return value is not None and string_value(value) == "pt"
+
+
+def _is_encoding(ctx, expr) -> bool:
+    """`expr` is what a Hugging Face tokenizer or processor returned with return_tensors="pt"
+    (a BatchEncoding / BatchFeature of torch tensors): the call itself or a name bound to it."""
+    value = follow(ctx.facts, expr)
+    if value is None or value.type != "call" or not _returns_torch(ctx, value):
+        return False
+    _, method = method_call(value)
+    return method not in ("encode", "apply_chat_template")  # these return a tensor (or a dict)
 
 
 def _name_source(ctx, ident, depth):
