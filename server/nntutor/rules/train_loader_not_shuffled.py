@@ -1,0 +1,193 @@
+"""train-loader-not-shuffled: a training DataLoader left at its default `shuffle=False`.
+
+`DataLoader` visits a map-style dataset in index order unless told otherwise, so every epoch
+sees the same batches in the same order, and a dataset stored class by class (read folder by
+folder, concatenated per label) gives batches of one class each. The rule reports a loader
+that looks like the training one (its name or its dataset's says `train`), over a dataset
+known to be map-style, with no `shuffle`, `sampler` or `batch_sampler` argument at all: an
+explicit `shuffle=False` is a decision (stateful RNNs, curricula) and is left alone.
+"""
+from __future__ import annotations
+
+import re
+
+from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_ARGUMENTS, F_BODY, F_DEFINITION, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT, F_SUPERCLASSES
+from ..values import args_of, follow, string_value, strip
+from . import Rule
+
+LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+# Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
+MAP_STYLE = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.Subset",
+                       "torch.utils.data.ConcatDataset", "torch.utils.data.StackDataset",
+                       "torch.utils.data.dataset.TensorDataset", "torch.utils.data.dataset.Subset"})
+SPLITS = frozenset({"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"})
+_TRAIN = re.compile(r"train", re.IGNORECASE)
+# Calls that pass a loader through to the loop around them, and calls that only peek at it.
+_WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "zip", "cycle"})
+_PEEKS = frozenset({"iter", "next", "len", "print", "display", "type", "isinstance", "str", "repr"})
+_NOT_TRAIN = re.compile(r"val|test|eval|dev|infer|predict|calib", re.IGNORECASE)
+
+
+def check(ctx):
+    facts = ctx.facts
+    for call in facts.calls_to(LOADERS):
+        args = call.child_by_field_id(F_ARGUMENTS)
+        if args is None or any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children):
+            continue  # `DataLoader(ds, **kwargs)`: shuffle may be in there
+        pos, kw = args_of(call)
+        if len(pos) > 2 or {"shuffle", "sampler", "batch_sampler"} & kw.keys():
+            continue  # the order is chosen (positional args 3-5 are shuffle, sampler, batch_sampler)
+        dataset = kw.get("dataset", pos[0] if pos else None)
+        if dataset is None or not _is_training(ctx, call, dataset):
+            continue
+        made = _map_style_source(ctx, dataset)
+        if made is None or not _used_to_train(ctx, call):
+            continue
+        name = _target_name(ctx, call) or ctx.text(dataset)
+        yield ctx.finding(
+            call.child_by_field_id(F_FUNCTION),
+            f"`{name}` never shuffles: DataLoader's `shuffle` defaults to False, so every epoch "
+            "visits the training set in the same order, the order it is stored in. Data stored "
+            "class by class then gives batches of a single class, and the model drifts towards "
+            "whichever class came last. Pass `shuffle=True` (or a sampler).",
+            related=[ctx.related(made, "a map-style dataset: the loader can shuffle it")],
+            fix=_add_shuffle(ctx, args))
+
+
+def _target_name(ctx, call) -> str | None:
+    """`train_loader` in `train_loader = DataLoader(...)`, `self.train_dl` for an attribute."""
+    parent = call.parent
+    if parent is not None and parent.type == "assignment":
+        left = parent.child_by_field_id(F_LEFT)
+        if left is not None and left.type in ("identifier", "attribute"):
+            return ctx.text(left)
+    return None
+
+
+def _is_training(ctx, call, dataset) -> bool:
+    """The loader's name, or else its dataset's, says train (and not val / test ...)."""
+    names = [n for n in (_target_name(ctx, call), _dataset_name(ctx, dataset)) if n]
+    return any(_TRAIN.search(n) for n in names) and not any(_NOT_TRAIN.search(n) for n in names)
+
+
+def _used_to_train(ctx, call) -> bool:
+    """The loader is looped over (`for x, y in enumerate(train_loader)`), passed on
+    (`train(model, train_loader)`, `trainer.fit(model, train_loader)`), returned, or used where
+    it is made;
+    not when it is only peeked at (`next(iter(train_loader))` to show a few images)."""
+    parent = call.parent
+    left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+    if left is None or left.type not in ("identifier", "attribute"):
+        return True
+    name = ctx.text(left).encode()
+    data, root = ctx.doc.data, ctx.doc.tree.root_node
+    for m in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"(?!\w)", data):
+        if m.start() < parent.end_byte or ctx.facts.in_comment(m.start()):
+            continue
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        while node is not None and node.parent is not None:
+            holder = node.parent
+            if holder.type == "for_statement" and holder.child_by_field_id(F_RIGHT) == node:
+                return True
+            if holder.type in ("return_statement", "yield") or (
+                    holder.type in ("expression_list", "tuple") and holder.parent is not None
+                    and holder.parent.type == "return_statement"):
+                return True  # `return train_loader, val_loader`: made for a caller to use
+            if holder.type == "keyword_argument":  # `fit_loader(loader=train_loader)`
+                node, holder = holder, holder.parent
+            if holder.type != "argument_list" or holder.parent is None or holder.parent.type != "call":
+                break  # `train_loader.dataset`, a string ...
+            callee = ctx.text(holder.parent.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]
+            if callee in _PEEKS:
+                break
+            if callee not in _WRAPPERS:
+                return True  # handed to something that will use it
+            node = holder.parent  # enumerate(tqdm(train_loader)): look at what holds the wrapper
+    return False
+
+
+def _dataset_name(ctx, dataset) -> str | None:
+    node = strip(dataset)
+    if node is None:
+        return None
+    if node.type in ("identifier", "attribute"):
+        return ctx.text(node)
+    if node.type == "call":  # `Pairs(train_rows)`, `TensorDataset(X_train, y_train)`
+        args = node.child_by_field_id(F_ARGUMENTS)
+        return ctx.text(args) if args is not None and args.end_byte - args.start_byte < 120 else None
+    if node.type == "subscript":  # `datasets["train"]`
+        key = node.named_children[1] if len(node.named_children) == 2 else None
+        return string_value(key) if key is not None else None
+    return None
+
+
+def _map_style_source(ctx, dataset, depth: int = 0):
+    """The node that makes `dataset` a map-style dataset (its constructor call, or the
+    random_split it comes from), or None when that is not known."""
+    facts = ctx.facts
+    node = strip(dataset)
+    if node is not None and node.type == "identifier":
+        b = facts.binding(ctx.text(node), node.start_byte)
+        if b is not None and b.kind == "assign" and b.index is not None and b.value is not None:
+            value = strip(b.value)  # `train_ds, val_ds = random_split(ds, [0.8, 0.2])`
+            if value is not None and value.type == "call" and facts.callee_qual(value) in SPLITS:
+                return value
+            return None
+    value = follow(facts, node)
+    if value is None or value.type != "call" or depth > 4:
+        return None
+    qual = facts.callee_qual(value)
+    if qual is not None:
+        if qual in MAP_STYLE or qual.startswith("torchvision.datasets."):
+            return value
+        return None
+    fn = value.child_by_field_id(F_FUNCTION)
+    if fn is not None and fn.type == "identifier" and _is_map_style_class(ctx, ctx.text(fn)):
+        return value
+    return None
+
+
+def _is_map_style_class(ctx, name: str) -> bool:
+    """A class of this file with `__getitem__` and no `__iter__`, not an IterableDataset."""
+    facts = ctx.facts
+    found = False
+    for node in facts.classes_nodes:
+        ident = node.child_by_field_id(F_NAME)
+        if ident is None or ctx.text(ident) != name:
+            continue
+        if found:
+            return False  # defined twice (a notebook redefining it): unknown
+        found = True
+        bases = node.child_by_field_id(F_SUPERCLASSES)
+        for base in (bases.named_children if bases is not None else ()):
+            if "IterableDataset" in (facts.qual(base) or ctx.text(base)):
+                return False
+        body = node.child_by_field_id(F_BODY)
+        methods = {ctx.text(fn.child_by_field_id(F_NAME)) for fn in _methods(body)}
+        if "__getitem__" not in methods or "__iter__" in methods:
+            return False
+    return found
+
+
+def _methods(body):
+    for child in (body.named_children if body is not None else ()):
+        if child.type == "decorated_definition":
+            child = child.child_by_field_id(F_DEFINITION)
+        if child is not None and child.type == "function_definition":
+            yield child
+
+
+def _add_shuffle(ctx, args) -> Fix | None:
+    last = None
+    for a in args.named_children:
+        if a.type != "comment":
+            last = a
+    if last is None:
+        return None
+    return Fix("Pass shuffle=True", (TextEdit(last.end_byte, last.end_byte, ", shuffle=True"),))
+
+
+RULE = Rule("train-loader-not-shuffled", Severity.WARNING, "epochs-batches-iterations",
+            "Training DataLoader never shuffles", check,
+            needs=(b"DataLoader",))

@@ -1,0 +1,176 @@
+"""train-loader-not-shuffled: a training DataLoader left at shuffle=False."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook
+
+RULE = "train-loader-not-shuffled"
+
+BUGGY = [
+    ("tensor_dataset_loop", """\
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+train_ds = TensorDataset(X_train, y_train)
+train_loader = DataLoader(train_ds, batch_size=64)
+
+for epoch in range(10):
+    for xb, yb in train_loader:
+        loss = model(xb, yb)
+""", [5]),
+    ("image_folder_through_enumerate_tqdm", """\
+import torch
+from torchvision import datasets
+from tqdm import tqdm
+
+train_data = datasets.ImageFolder("data/train", transform=tf)
+loader = torch.utils.data.DataLoader(train_data, batch_size=32, num_workers=4)
+for i, (x, y) in enumerate(tqdm(loader)):
+    step(x, y)
+""", [6]),
+    ("random_split_part_passed_to_a_trainer", """\
+from torch.utils.data import DataLoader, random_split
+
+train_ds, val_ds = random_split(full, [0.8, 0.2])
+train_dl = DataLoader(train_ds, batch_size=128)
+val_dl = DataLoader(val_ds, batch_size=256)
+trainer.fit(model, train_dl, val_dl)
+""", [4]),
+    ("local_map_style_class_used_where_made", """\
+from torch.utils.data import Dataset, DataLoader
+
+class Pairs(Dataset):
+    def __init__(self, rows):
+        self.rows = rows
+    def __len__(self):
+        return len(self.rows)
+    def __getitem__(self, i):
+        return self.rows[i]
+
+def fit(model, train_rows):
+    for batch in DataLoader(Pairs(train_rows), batch_size=16):
+        model.step(batch)
+""", [12]),
+]
+
+CORRECT = [
+    ("shuffled_or_sampled", """\
+from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
+
+train_ds = TensorDataset(X, y)
+a_train = DataLoader(train_ds, batch_size=64, shuffle=True)
+b_train = DataLoader(train_ds, batch_size=64, sampler=WeightedRandomSampler(w, len(w)))
+c_train = DataLoader(train_ds, 64, True)
+d_train = DataLoader(train_ds, **loader_kwargs)
+for loader in (a_train, b_train, c_train, d_train):
+    for xb, yb in loader:
+        pass
+""",),
+    ("explicit_false_is_a_decision", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+train_loader = DataLoader(TensorDataset(X, y), batch_size=35, shuffle=False)  # stateful RNN: keep order
+for xb, yb in train_loader:
+    pass
+""",),
+    ("evaluation_loaders", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+val_loader = DataLoader(TensorDataset(Xv, yv), batch_size=256)
+test_loader = DataLoader(TensorDataset(Xt, yt), batch_size=256)
+train_eval_loader = DataLoader(TensorDataset(X, y), batch_size=256)
+for loader in (val_loader, test_loader, train_eval_loader):
+    for xb, yb in loader:
+        pass
+""",),
+    ("iterable_or_unknown_datasets", """\
+from torch.utils.data import DataLoader, IterableDataset
+
+class Stream(IterableDataset):
+    def __iter__(self):
+        yield from read_lines()
+
+train_loader = DataLoader(Stream(), batch_size=32)          # shuffle=True would raise
+train_loader2 = DataLoader(load_train_set(), batch_size=32)  # type unknown
+for loader in (train_loader, train_loader2):
+    for batch in loader:
+        pass
+""",),
+    ("only_peeked_at", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+train_loader = DataLoader(TensorDataset(X, y), batch_size=8)
+images, labels = next(iter(train_loader))
+print(len(train_loader), train_loader.dataset)
+""",),
+    ("not_torch", """\
+class DataLoader:
+    pass
+
+train_loader = DataLoader(train_ds)
+for b in train_loader:
+    pass
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_message_related_and_fix():
+    src = BUGGY[0][1]
+    (f,) = findings(src, RULE)
+    assert f.message.startswith("`train_loader` never shuffles")
+    assert f.concept == "epochs-batches-iterations"
+    assert [r.location.line + 1 for r in f.related] == [4]
+    fixed = apply_fix(src, f)
+    assert "train_loader = DataLoader(train_ds, batch_size=64, shuffle=True)\n" in fixed
+    assert findings(fixed, RULE) == []
+
+
+def test_fix_after_a_trailing_comma_and_a_comment():
+    src = """\
+from torch.utils.data import DataLoader, TensorDataset
+
+train_loader = DataLoader(
+    TensorDataset(X, y),
+    batch_size=64,  # fits on the GPU
+)
+for xb, yb in train_loader:
+    pass
+"""
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert "    batch_size=64, shuffle=True,  # fits on the GPU\n" in fixed
+    assert findings(fixed, RULE) == []
+
+
+def test_in_a_notebook():
+    found = notebook([
+        "from torch.utils.data import DataLoader, TensorDataset\ntrain_ds = TensorDataset(X, y)\n",
+        "train_loader = DataLoader(train_ds, batch_size=32)\n",
+        "for xb, yb in train_loader:\n    pass\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 0)]
+
+
+@pytest.mark.parametrize("use", [
+    "self.fit_loader(loader=train_loader, epochs=epochs)",   # a keyword argument
+    "return train_loader, None",                              # handed to the caller
+])
+def test_handed_on(use):
+    src = f"""\
+from torch.utils.data import DataLoader, TensorDataset
+
+class Model:
+    def fit(self, x, y, epochs=10):
+        train_ds = TensorDataset(x, y)
+        train_loader = DataLoader(train_ds, batch_size=32)
+        {use}
+"""
+    assert lines(src, RULE) == [6]
