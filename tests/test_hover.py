@@ -194,3 +194,27 @@ def test_softmax_dim_and_parameter_facts(needle, expected):
     if needle.startswith("Parameter(torch.zeros"):
         assert t.concept_id == "neural-network-basics"
         assert not any("frozen" in f for f in facts)
+
+
+LOADER_SRC = '''from torch.utils.data import DataLoader
+a = DataLoader(train_ds, batch_size=64, shuffle=True, drop_last=True)
+b = DataLoader(train_ds)
+c = DataLoader(val_ds, batch_size=256, shuffle=False)
+d = DataLoader(train_ds, 32, sampler=sampler)
+'''
+
+
+@pytest.mark.parametrize("needle,expected", [
+    ("DataLoader(train_ds, batch_size=64", ["Batches of **64** examples; the last, incomplete batch is dropped.",
+                                           "**reshuffled** at the start of every epoch"]),
+    ("DataLoader(train_ds)", ["`batch_size` defaults to 1", "**not shuffled** (the default)"]),
+    ("DataLoader(val_ds", ["the remainder (N mod 256)", "right for evaluation"]),
+    ("DataLoader(train_ds, 32", ["Batches of **32** examples", "chosen by the sampler"]),
+])
+def test_data_loader_facts(needle, expected):
+    doc = Document.from_text(LOADER_SRC)
+    t = target_at(doc, catalog(), LOADER_SRC.index(needle) + 1)
+    assert t is not None and t.concept_id == "epochs-batches-iterations"
+    facts = call_facts(doc, t)
+    for e in expected:
+        assert any(e in f for f in facts), (e, facts)

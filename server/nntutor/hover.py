@@ -121,6 +121,8 @@ def call_facts(doc, target: HoverTarget) -> list[str]:
                     "`nn.ParameterList` / `nn.ParameterDict`." + frozen]
         if q == "torch.autograd.Variable":
             return _variable(doc, call)
+        if q == "torch.utils.data.DataLoader":
+            return _loader(doc, call)
         if short in ("BatchNorm1d", "BatchNorm2d", "BatchNormalization"):
             return _batchnorm(doc, call, q)
         if short == "Linear":
@@ -151,6 +153,34 @@ def _softmax_dim(doc, call, q):
         return []
     return [f"Normalises along `dim={dim}`: the values along that axis sum to 1"
             + (" (in log space)" if "log_" in q or "Log" in q else "") + "."]
+
+
+def _loader(doc, call):
+    """`DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, ...,
+    drop_last=False)`: the size of an update and the order of an epoch."""
+    bs, bs_given = _arg(doc, call, 1, "batch_size", 1)
+    shuffle, shuffle_given = _arg(doc, call, 2, "shuffle", False)
+    _, kw = args_of(call)
+    drop, _ = _arg(doc, call, None, "drop_last", False)
+    size = (f"Batches of **{bs}** examples" if bs_given else
+            "Batches of **1** example (`batch_size` defaults to 1): one example per update")
+    if drop is True:
+        size += "; the last, incomplete batch is dropped."
+    else:
+        size += (f"; the last batch holds the remainder (N mod {bs})." if isinstance(bs, int) and bs > 1
+                 else ".")
+    if "sampler" in kw or "batch_sampler" in kw:
+        order = "Order: chosen by the sampler."
+    elif shuffle is True:
+        order = "Order: **reshuffled** at the start of every epoch."
+    elif shuffle_given and shuffle is False:
+        order = "Order: the dataset's own, every epoch (`shuffle=False`): right for evaluation."
+    elif shuffle_given:
+        order = f"Order: shuffled when `{shuffle}` is true."
+    else:
+        order = ("Order: **not shuffled** (the default): every epoch visits the dataset in stored "
+                 "order. Pass `shuffle=True` for training.")
+    return [size, order]
 
 
 def _variable(doc, call):
