@@ -174,3 +174,41 @@ class Model:
         {use}
 """
     assert lines(src, RULE) == [6]
+
+
+TF_BUGGY = """\
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+X_train, X_val, y_train, y_val = train_test_split(X, y)
+train_dataset = tf.data.Dataset.from_tensor_slices((X_train, y_train)).batch(32).prefetch(2)
+val_dataset = tf.data.Dataset.from_tensor_slices((X_val, y_val)).batch(32)
+model.fit(train_dataset, validation_data=val_dataset, epochs=10)
+"""
+
+
+def test_tf_data_pipeline_without_shuffle():
+    (f,) = findings(TF_BUGGY, RULE)
+    assert f.location.line + 1 == 5
+    assert f.message.startswith("`train_dataset` is never shuffled: a tf.data pipeline")
+    assert "only applies to NumPy inputs" in f.message
+    fixed = apply_fix(TF_BUGGY, f)
+    assert ("from_tensor_slices((X_train, y_train)).shuffle(len(X_train)).batch(32).prefetch(2)"
+            in fixed)
+    assert findings(fixed, RULE) == []
+
+
+@pytest.mark.parametrize("src", [
+    # shuffled in the chain, after batching, or on a later line
+    "ds = tf.data.Dataset.from_tensor_slices((X_train, y_train)).shuffle(1000).batch(32)\nmodel.fit(ds)\n",
+    "ds = tf.data.Dataset.from_tensor_slices((X_train, y_train)).batch(32).shuffle(8)\nmodel.fit(ds)\n",
+    "train_ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(32)\n"
+    "train_ds = train_ds.shuffle(100)\nmodel.fit(train_ds)\n",
+    # not batched here (shuffled and batched in a later statement), or not the training data
+    "train_ds = tf.data.Dataset.from_tensor_slices((X, y))\ntrain_ds = train_ds.shuffle(100).batch(32)\n",
+    "test_ds = tf.data.Dataset.from_tensor_slices((X_test, y_test)).batch(32)\nmodel.evaluate(test_ds)\n",
+    # only peeked at
+    "train_ds = tf.data.Dataset.from_tensor_slices((X, y)).batch(32)\nsample = next(iter(train_ds))\n",
+])
+def test_tf_data_silent(src):
+    assert lines("import tensorflow as tf\n" + src, RULE) == []

@@ -1,4 +1,5 @@
-"""train-loader-not-shuffled: a training DataLoader left at its default `shuffle=False`.
+"""train-loader-not-shuffled: a training DataLoader left at its default `shuffle=False` (or a
+tf.data pipeline batched without `.shuffle()`, which `model.fit` does not shuffle either).
 
 `DataLoader` visits a map-style dataset in index order unless told otherwise, so every epoch
 sees the same batches in the same order, and a dataset stored class by class (read folder by
@@ -21,6 +22,7 @@ LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader
 MAP_STYLE = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.Subset",
                        "torch.utils.data.ConcatDataset", "torch.utils.data.StackDataset",
                        "torch.utils.data.dataset.TensorDataset", "torch.utils.data.dataset.Subset"})
+TF_SOURCES = frozenset({"tensorflow.data.Dataset.from_tensor_slices"})
 SPLITS = frozenset({"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"})
 _TRAIN = re.compile(r"train", re.IGNORECASE)
 # Calls that pass a loader through to the loop around them, and calls that only peek at it.
@@ -53,6 +55,63 @@ def check(ctx):
             "whichever class came last. Pass `shuffle=True` (or a sampler).",
             related=[ctx.related(made, "a map-style dataset: the loader can shuffle it")],
             fix=_add_shuffle(ctx, args))
+    yield from _check_tf_data(ctx)
+
+
+def _check_tf_data(ctx):
+    """`tf.data.Dataset.from_tensor_slices((X_train, y_train)).batch(32)` with no `.shuffle(...)`:
+    the examples come in array order, and `model.fit` does not shuffle a tf.data dataset (its
+    `shuffle=True` is for NumPy inputs)."""
+    facts = ctx.facts
+    for source in facts.calls_to(TF_SOURCES):
+        chain, methods = _method_chain(ctx, source)
+        if "shuffle" in methods or not {"batch", "padded_batch"} & set(methods):
+            continue
+        pos, _ = args_of(source)
+        if not pos or not _is_training(ctx, chain, pos[0]) or not _used_to_train(ctx, chain):
+            continue
+        name = _target_name(ctx, chain)
+        if name is not None and _shuffled_later(ctx, chain, name):
+            continue
+        shown = name or "this dataset"
+        yield ctx.finding(
+            source.child_by_field_id(F_FUNCTION),
+            f"`{shown}` is never shuffled: a tf.data pipeline yields the examples in the order of "
+            "the arrays, the same order every epoch, and `model.fit` does not shuffle a tf.data "
+            "dataset (its `shuffle=True` only applies to NumPy inputs). Data stored class by "
+            "class then gives batches of a single class. Add `.shuffle(buffer_size)` before "
+            "`.batch(...)`; a buffer as large as the training set shuffles fully, anew every epoch.",
+            fix=_add_tf_shuffle(ctx, source, pos[0]))
+
+
+def _method_chain(ctx, call):
+    """(the outermost call of `call.m1(...).m2(...)...`, [m1, m2, ...])."""
+    methods = []
+    node = call
+    while node.parent is not None and node.parent.type == "attribute" and node.parent.parent is not None \
+            and node.parent.parent.type == "call":
+        attr = node.parent.named_children[-1]
+        methods.append(ctx.text(attr))
+        node = node.parent.parent
+    return node, methods
+
+
+def _shuffled_later(ctx, chain, name: str) -> bool:
+    """`train_ds = train_ds.shuffle(1000)` (or any `train_ds.shuffle(`) after the assignment."""
+    return f"{name}.shuffle(".encode() in ctx.doc.data[chain.end_byte:]
+
+
+def _add_tf_shuffle(ctx, source, first) -> Fix | None:
+    """Insert `.shuffle(len(X_train))` right after `from_tensor_slices(...)` when its input is a
+    tuple or list that starts with a plain name (the length of the training set is then known)."""
+    first = strip(first)
+    if first is None or first.type not in ("tuple", "list") or not first.named_children:
+        return None
+    head = first.named_children[0]
+    if head.type != "identifier":
+        return None
+    return Fix(f"Shuffle with a buffer of len({ctx.text(head)})",
+               (TextEdit(source.end_byte, source.end_byte, f".shuffle(len({ctx.text(head)}))"),))
 
 
 def _target_name(ctx, call) -> str | None:
@@ -189,5 +248,5 @@ def _add_shuffle(ctx, args) -> Fix | None:
 
 
 RULE = Rule("train-loader-not-shuffled", Severity.WARNING, "epochs-batches-iterations",
-            "Training DataLoader never shuffles", check,
-            needs=(b"DataLoader",))
+            "Training data loader never shuffles", check,
+            needs=(b"DataLoader", b"from_tensor_slices"))
