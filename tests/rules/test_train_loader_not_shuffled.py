@@ -187,6 +187,18 @@ model.fit(train_dataset, validation_data=val_dataset, epochs=10)
 """
 
 
+def test_tf_data_named_by_its_arrays():
+    src = """\
+import tensorflow as tf
+
+dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(64)
+for epoch in range(epochs):
+    for step, (xb, yb) in enumerate(dataset):
+        train_step(xb, yb)
+"""
+    assert lines(src, RULE) == [3]
+
+
 def test_tf_data_pipeline_without_shuffle():
     (f,) = findings(TF_BUGGY, RULE)
     assert f.location.line + 1 == 5

@@ -173,8 +173,9 @@ def _dataset_name(ctx, dataset) -> str | None:
     if node.type in ("identifier", "attribute"):
         return ctx.text(node)
     if node.type == "call":  # `Pairs(train_rows)`, `TensorDataset(X_train, y_train)`
-        args = node.child_by_field_id(F_ARGUMENTS)
-        return ctx.text(args) if args is not None and args.end_byte - args.start_byte < 120 else None
+        node = node.child_by_field_id(F_ARGUMENTS)
+    if node is not None and node.type in ("argument_list", "tuple", "list"):  # `(x_train, y_train)`
+        return ctx.text(node) if node.end_byte - node.start_byte < 120 else None
     if node.type == "subscript":  # `datasets["train"]`
         key = node.named_children[1] if len(node.named_children) == 2 else None
         return string_value(key) if key is not None else None
