@@ -97,6 +97,12 @@ def args_of(call):
     return pos, kw
 
 
+def has_splat(call) -> bool:
+    """The call passes `*args` or `**kwargs`: any argument a rule looks for may be in there."""
+    args = call.child_by_field_id(F_ARGUMENTS)
+    return args is not None and any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children)
+
+
 def _identity(instance):
     """What makes two objects the same for the rules: the class, or for a Sequential (whose
     class says nothing about its layers) the very constructor call."""
@@ -187,8 +193,7 @@ def constant(facts, expr, depth: int = 0):
     calls = facts.calls_named(callee)
     found = None
     for call in calls:
-        args = call.child_by_field_id(F_ARGUMENTS)
-        if args is None or any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children):
+        if has_splat(call):
             return None, ()
         pos, kw = args_of(call)
         arg = kw.get(name) if name in kw or keyword_only else (

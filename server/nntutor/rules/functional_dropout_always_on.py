@@ -7,7 +7,7 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..models import index_classes
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import FUNCTIONAL_DROPOUT, args_of
+from ..values import FUNCTIONAL_DROPOUT, args_of, has_splat
 from . import Rule
 
 # values.FUNCTIONAL_DROPOUT: (input, p=0.5, training=True, inplace=False).
@@ -27,7 +27,7 @@ def check(ctx):
         return
     for call in calls:
         pos, kw = args_of(call)
-        if "training" in kw or len(pos) > TRAINING_POSITION or _has_splat(call):
+        if "training" in kw or len(pos) > TRAINING_POSITION or has_splat(call):
             continue  # the caller decided (`training=self.training`, or `True` on purpose)
         method = facts.function_at(call.start_byte)
         cls = _class_of(method)
@@ -61,11 +61,6 @@ def _class_of(method):
         return None
     node = node.parent
     return node if node is not None and node.type == "class_definition" else None
-
-
-def _has_splat(call) -> bool:
-    args = call.child_by_field_id(F_ARGUMENTS)
-    return args is not None and any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children)
 
 
 def _fix(ctx, call, method):

@@ -7,8 +7,8 @@ module trains exactly as without it, and PyTorch only warns at construction.
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_FUNCTION
-from ..values import args_of, constant
+from ..parsing import F_FUNCTION
+from ..values import args_of, constant, has_splat
 from . import Rule
 
 # Positional index of (num_layers, dropout): nn.RNN has `nonlinearity` before `bias`.
@@ -18,8 +18,7 @@ POSITIONS = {"torch.nn.LSTM": (2, 5), "torch.nn.GRU": (2, 5), "torch.nn.RNN": (2
 def check(ctx):
     facts = ctx.facts
     for call in facts.calls_to(set(POSITIONS)):
-        args = call.child_by_field_id(F_ARGUMENTS)
-        if args is None or any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children):
+        if has_splat(call):
             continue  # `nn.LSTM(*args, **cfg)`: num_layers may be in there
         layers_at, dropout_at = POSITIONS[facts.callee_qual(call)]
         pos, kw = args_of(call)

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..parsing import F_ARGUMENTS
-from ..values import args_of
+from ..values import args_of, has_splat
 from . import Rule
 
 # Module classes: dim is their first parameter. Functions: dim is the second (after the input).
@@ -17,7 +16,7 @@ def check(ctx):
     facts = ctx.facts
     for call in facts.calls_to(set(MODULES) | set(FUNCTIONS)):
         qual = facts.callee_qual(call)
-        if _splat(call):
+        if has_splat(call):
             continue  # `nn.Softmax(*args)`, `F.softmax(x, **kw)`: the dim may be in there
         pos, kw = args_of(call)
         index = 0 if qual in MODULES else 1
@@ -35,11 +34,6 @@ def check(ctx):
             "deprecated. On a (batch, sequence, classes) tensor it normalises over the batch. "
             "Name the axis that holds the classes: `dim=-1` for (..., classes), `dim=1` for "
             "(batch, classes, ...).")
-
-
-def _splat(call) -> bool:
-    args = call.child_by_field_id(F_ARGUMENTS)
-    return args is not None and any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children)
 
 
 RULE = Rule("softmax-implicit-dim", Severity.WARNING, "softmax",

@@ -14,7 +14,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ARGUMENTS, F_BODY, F_DEFINITION, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT, F_SUPERCLASSES
-from ..values import args_of, follow, string_value, strip
+from ..values import args_of, follow, has_splat, string_value, strip
 from . import Rule
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
@@ -35,7 +35,7 @@ def check(ctx):
     facts = ctx.facts
     for call in facts.calls_to(LOADERS):
         args = call.child_by_field_id(F_ARGUMENTS)
-        if args is None or any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children):
+        if args is None or has_splat(call):
             continue  # `DataLoader(ds, **kwargs)`: shuffle may be in there
         pos, kw = args_of(call)
         if len(pos) > 2 or {"shuffle", "sampler", "batch_sampler"} & kw.keys():
