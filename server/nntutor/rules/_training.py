@@ -10,6 +10,9 @@ from ..models import MODEL_FACTORIES
 from ..parsing import F_FUNCTION, F_NAME
 from ..values import args_of, method_call
 
+# Compound statements that make what they contain conditional (or skippable by an exception).
+_CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "conditional_expression"})
+
 _OPT_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)[\w]*$", re.I)
 _SCHED_NAME = re.compile(r"sched|lr_", re.I)
 # Optimizer classes of other libraries, by name.
@@ -178,3 +181,53 @@ def statement_of(node):
     while node is not None and node.parent is not None and node.parent.type not in ("block", "module"):
         node = node.parent
     return node
+
+
+def update_region(ctx, pos):
+    """What runs once per update around `pos`: the innermost loop around it (in its function),
+    else its function, else the module."""
+    loop = ctx.facts.innermost_loop(pos)
+    if loop is not None and same_scope(ctx, loop.start_byte, pos):
+        return loop
+    return ctx.facts.function_at(pos) or ctx.doc.tree.root_node
+
+
+def optimizer_constructor(ctx, step):
+    """The call that built the optimizer of a step event (`scaler.step(opt)` included), or None."""
+    recv, _method = method_call(step.call)
+    if recv is not None and "scaler" in ctx.text(recv).lower():  # scaler.step(optimizer)
+        pos, _ = args_of(step.call)
+        recv = pos[0] if pos else None
+    if recv is None:
+        return None
+    _qual, ctor = ctx.values.instance(recv)
+    return ctor
+
+
+def conditional_between(node, other, region) -> bool:
+    """`node` sits under an `if` / `try` (inside `region`) that `other` is not under: it may not
+    run every time `other` does (`if torch.isnan(loss): optimizer.zero_grad(); continue`)."""
+    step_call = other
+    node = node.parent
+    while node is not None and node != region:
+        if node.type in _CONDITIONAL and not (node.start_byte <= step_call.start_byte < node.end_byte):
+            return True
+        node = node.parent
+    return False
+
+
+def helper_called_between(ctx, region, start, end, helpers) -> bool:
+    """A call to one of the local functions named in `helpers` lies in `region` strictly
+    between byte offsets `start` and `end`."""
+    if not helpers:
+        return False
+    for call in ctx.facts.calls_in(region):
+        if not (start < call.start_byte < end):
+            continue
+        fn = call.child_by_field_id(F_FUNCTION)
+        if fn is None:
+            continue
+        name = ctx.text(fn).rsplit(".", 1)[-1]  # `train_step(...)` or `self.train_step(...)`
+        if name in helpers:
+            return True
+    return False

@@ -5,13 +5,17 @@ import re
 from bisect import bisect_left
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_FUNCTION
-from ..values import args_of, method_call
 from . import Rule
-from ._training import events, functions_around, same_scope, statement_of
-
-# Compound statements that make what they contain conditional (or skippable by an exception).
-_CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "conditional_expression"})
+from ._training import (
+    conditional_between,
+    events,
+    functions_around,
+    helper_called_between,
+    optimizer_constructor,
+    same_scope,
+    statement_of,
+    update_region,
+)
 
 
 def check(ctx):
@@ -25,7 +29,7 @@ def check(ctx):
     for step in (e for e in evs if e.kind == "step"):
         if step.closure:
             continue  # step(closure): the closure runs zero_grad and backward itself
-        region = _region(ctx, step.pos)
+        region = update_region(ctx, step.pos)
         # Events are in source order: slice out those of the region before the step.
         lo, hi = bisect_left(positions, region.start_byte), bisect_left(positions, step.pos)
         inside = [e for e in evs[lo:hi] if same_scope(ctx, e.pos, step.pos)]
@@ -37,11 +41,11 @@ def check(ctx):
         if any(b.pos > last_zero.pos for b in inside if b.kind == "backward"):
             continue  # a backward pass after the clearing: the usual order
         earlier = [b for b in inside if b.kind == "backward" and b.pos < last_zero.pos]
-        if not earlier or _conditional(last_zero.call, step.call, region):
+        if not earlier or conditional_between(last_zero.call, step.call, region):
             continue
         if helpers is None:
             helpers = functions_around(ctx, [b.pos for b in backwards])
-        if _helper_called_between(ctx, region, last_zero.pos, step.pos, helpers):
+        if helper_called_between(ctx, region, last_zero.pos, step.pos, helpers):
             continue  # `zero_grad(); loss = train_step(batch); step()`: backward in the helper
         backward = earlier[-1]
         yield ctx.finding(
@@ -56,62 +60,16 @@ def check(ctx):
             fix=_move_after_step(ctx, last_zero.call, step.call))
 
 
-def _region(ctx, pos):
-    """What runs once per update: the loop around the step (in its function), else its
-    function, else the module."""
-    loop = ctx.facts.innermost_loop(pos)
-    if loop is not None and same_scope(ctx, loop.start_byte, pos):
-        return loop
-    return ctx.facts.function_at(pos) or ctx.doc.tree.root_node
-
-
 def _clears_for(ctx, zero, step) -> bool:
     """The clearing hits the gradients this optimizer steps with: the optimizer itself, or a
     model whose parameters it was built from (`Adam(model.parameters())` and `model.zero_grad()`)."""
     if zero.target == step.target:
         return True
-    ctor = _optimizer_constructor(ctx, step)
+    ctor = optimizer_constructor(ctx, step)
     if ctor is None:
         return False
     pattern = re.compile(r"(?<![\w.])" + re.escape(zero.target) + r"\.(parameters|named_parameters)\(")
     return bool(pattern.search(ctx.text(ctor)))
-
-
-def _optimizer_constructor(ctx, step):
-    recv, _method = method_call(step.call)
-    if recv is not None and "scaler" in ctx.text(recv).lower():  # scaler.step(optimizer)
-        pos, _ = args_of(step.call)
-        recv = pos[0] if pos else None
-    if recv is None:
-        return None
-    _qual, ctor = ctx.values.instance(recv)
-    return ctor
-
-
-def _conditional(zero_call, step_call, region) -> bool:
-    """The clearing sits under an `if` / `try` that the step is not under: it may not run
-    before every step (`if torch.isnan(loss): optimizer.zero_grad(); continue`)."""
-    node = zero_call.parent
-    while node is not None and node != region:
-        if node.type in _CONDITIONAL and not (node.start_byte <= step_call.start_byte < node.end_byte):
-            return True
-        node = node.parent
-    return False
-
-
-def _helper_called_between(ctx, region, start, end, helpers) -> bool:
-    if not helpers:
-        return False
-    for call in ctx.facts.calls_in(region):
-        if not (start < call.start_byte < end):
-            continue
-        fn = call.child_by_field_id(F_FUNCTION)
-        if fn is None:
-            continue
-        name = ctx.text(fn).rsplit(".", 1)[-1]  # `train_step(...)` or `self.train_step(...)`
-        if name in helpers:
-            return True
-    return False
 
 
 def _move_after_step(ctx, zero_call, step_call):

@@ -1,0 +1,220 @@
+"""clip-grad-misplaced: gradient clipping where it cannot change any update.
+
+Clipping rescales the gradients that are in `.grad` at that moment. It only shapes an update
+when it runs between the backward pass that produces the gradients and the optimizer step that
+applies them. The rule follows one update (the loop iteration around the clip, else its
+function) in program order, wrapping around in a loop, and looks at the first gradient event
+after the clip:
+
+* an optimizer step: the usual order, silent;
+* a clearing (`zero_grad()`): the clipped gradients are thrown away before any step;
+* a backward pass, when the one before the clip was a step or a clearing: the clip acted on
+  applied or cleared gradients, and the step after it applies fresh, unclipped ones;
+* nothing, when the one before the clip was a step (a one-update function ending in the clip).
+
+Silent whenever the order is not certain: the deciding event under an `if` / `try` the clip is
+not under (gradient accumulation), a local helper that runs backward or step called in between,
+several optimizers whose parameters cannot be matched to the clipped ones, `step(closure)`.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from ..findings import Fix, Severity, TextEdit
+from ..parsing import F_FUNCTION
+from ..values import args_of, method_call, strip
+from . import Rule
+from ._training import (
+    conditional_between,
+    events,
+    functions_around,
+    helper_called_between,
+    object_name,
+    optimizer_constructor,
+    same_scope,
+    statement_of,
+    update_region,
+)
+
+# `clip_grad_norm` without the underscore is PyTorch's deprecated alias.
+CLIP_FUNCTIONS = ("clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "clip_grad_norm")
+_KINDS = ("backward", "step", "zero_grad")
+
+
+def check(ctx):
+    clips = [c for c in ctx.facts.calls_ending(*CLIP_FUNCTIONS)
+             if _is_clip(ctx, c) and not _measures_only(ctx, c)]
+    if not clips:
+        return
+    evs = [e for e in events(ctx) if e.kind in _KINDS]
+    if not any(e.kind == "step" for e in evs):
+        return
+    positions = [e.pos for e in evs]
+    helpers = functions_around(ctx, [e.pos for e in evs if e.kind in ("backward", "step")])
+    for clip in clips:
+        found = _misplaced(ctx, clip, evs, positions, helpers)
+        if found is not None:
+            yield found
+
+
+def _is_clip(ctx, call) -> bool:
+    """torch.nn.utils' clippers (any import spelling) or an object's in-place one
+    (`accelerator.clip_grad_norm_`); not a local function of that name, which may do anything."""
+    q = ctx.facts.callee_qual(call)
+    if q is not None and q.startswith("torch.nn.utils."):
+        return True
+    fn = call.child_by_field_id(F_FUNCTION)
+    return fn is not None and fn.type == "attribute" and ctx.text(fn).endswith("_")
+
+
+def _measures_only(ctx, call) -> bool:
+    """`clip_grad_norm_(params, float("inf"))` clips nothing on purpose: it returns the total
+    gradient norm, for logging, wherever it runs."""
+    pos, kw = args_of(call)
+    limit = pos[1] if len(pos) > 1 else kw.get("max_norm", kw.get("clip_value"))
+    if limit is None:
+        return False
+    text = "".join(ctx.text(limit).split()).replace("'", '"').lower()
+    return text in _INFINITE
+
+
+_INFINITE = frozenset({'float("inf")', 'float("+inf")', 'float("infinity")', "math.inf",
+                       "np.inf", "numpy.inf", "torch.inf"})
+
+
+def _misplaced(ctx, clip, evs, positions, helpers):
+    region = update_region(ctx, clip.start_byte)
+    lo, hi = bisect_left(positions, region.start_byte), bisect_left(positions, region.end_byte)
+    inside = [e for e in evs[lo:hi] if same_scope(ctx, e.pos, clip.start_byte)]
+    if not any(e.kind == "step" for e in inside) or any(e.closure for e in inside):
+        return None
+    clipped = _clipped_object(ctx, clip)
+    optimizers = {e.target for e in inside if e.kind == "step"}
+    relevant = [e for e in inside if _relevant(ctx, e, clipped, optimizers)]
+    split = bisect_left([e.pos for e in relevant], clip.start_byte)
+    before, after = relevant[:split], relevant[split:]
+    is_loop = region.type in ("for_statement", "while_statement")
+    # In a loop the iteration after this one runs next: what comes after wraps to the start.
+    following = after + (before if is_loop else [])
+    preceding = list(reversed(before)) + (list(reversed(after)) if is_loop else [])
+    nxt = following[0] if following else None
+    prev = preceding[0] if preceding else None
+    for ev in (nxt, prev):
+        if ev is not None and conditional_between(ev.call, clip, region):
+            return None  # `if (i + 1) % accum == 0: optimizer.step()`: not every iteration
+    if len(optimizers) > 1 and nxt is not None and nxt.kind == "backward":
+        return None  # several models: which ones this backward pass reaches is not known
+    if _helper_between(ctx, region, clip, nxt, prev, helpers, is_loop):
+        return None
+    if nxt is not None and nxt.kind == "step":
+        return None
+    name = f"`{ctx.text(clip.child_by_field_id(F_FUNCTION))}`"
+    if nxt is None:
+        if prev is None or prev.kind != "step":
+            return None
+        reason = (f"it runs after `{ctx.text(prev.call)}`, which has already applied the "
+                  "unclipped gradients")
+        related = [ctx.related(prev.call, "the step that used unclipped gradients")]
+    elif nxt.kind == "zero_grad":
+        lead = (f"it runs after `{ctx.text(prev.call)}` has applied the unclipped gradients, and "
+                if prev is not None and prev.kind == "step" else "")
+        reason = (f"{lead}`{ctx.text(nxt.call)}` clears the clipped gradients before any optimizer "
+                  "step uses them")
+        related = [ctx.related(nxt.call, "clears the clipped gradients")]
+        if prev is not None and prev.kind == "step":
+            related.append(ctx.related(prev.call, "the step that used unclipped gradients"))
+    else:  # a backward pass comes next
+        if prev is None or prev.kind not in ("step", "zero_grad"):
+            return None  # `backward(); clip; backward()`: two losses, intent unclear
+        state = "already applied" if prev.kind == "step" else "just cleared"
+        reason = (f"it clips gradients that were {state} (`{ctx.text(prev.call)}`), and "
+                  f"`{ctx.text(nxt.call)}` then computes the gradients the next step applies, "
+                  "unclipped")
+        related = [ctx.related(nxt.call, "computes the unclipped gradients"),
+                   ctx.related(prev.call, "already applied" if prev.kind == "step" else "cleared")]
+    return ctx.finding(
+        clip, f"{name} does not clip any update: {reason}. Clip between `loss.backward()` and "
+        "`optimizer.step()`.", related=related, fix=_move_before_step(ctx, clip, relevant, prev))
+
+
+def _relevant(ctx, ev, clipped, optimizers) -> bool:
+    """Does this event act on the clipped gradients? With one optimizer in the update, every
+    event does. With several (GANs, actor-critic), only the steps and clearings of an optimizer
+    built from the clipped model's parameters, or of that model. Backward passes are kept: one
+    may reach several models, so `_misplaced` never decides on one there."""
+    if len(optimizers) == 1:
+        return True
+    if clipped is None:
+        return False
+    if ev.kind == "zero_grad" and ev.target == clipped:
+        return True
+    if ev.kind in ("step", "zero_grad"):
+        ctor = optimizer_constructor(ctx, ev)
+        return ctor is not None and f"{clipped}.parameters(" in ctx.text(ctor)
+    return True
+
+
+def _clipped_object(ctx, clip) -> str | None:
+    """`model` for `clip_grad_norm_(model.parameters(), ...)`, else None."""
+    pos, kw = args_of(clip)
+    arg = pos[0] if pos else kw.get("parameters")
+    if arg is None:
+        return None
+    recv, method = method_call(strip(arg))
+    if method != "parameters" or recv is None:
+        return None
+    return object_name(ctx, recv)
+
+
+def _helper_between(ctx, region, clip, nxt, prev, helpers, is_loop) -> bool:
+    """A local function that runs backward() or step() is called between the clip and the
+    events that decide (`loss = train_step(batch)`): the order inside it is not seen here."""
+    if not helpers:
+        return False
+    start, end = clip.start_byte, clip.end_byte
+    spans = []
+    if nxt is not None and nxt.pos > start:
+        spans.append((end, nxt.pos))
+    else:
+        spans.append((end, region.end_byte))
+        if is_loop:
+            spans.append((region.start_byte, nxt.pos if nxt is not None else start))
+    if prev is not None and prev.pos < start:
+        spans.append((prev.pos, start))
+    else:
+        spans.append((region.start_byte, start))
+        if is_loop and prev is not None:
+            spans.append((prev.pos, region.end_byte))
+    return any(helper_called_between(ctx, region, a, b, helpers) for a, b in spans)
+
+
+def _move_before_step(ctx, clip, relevant, prev):
+    """Move the clip statement to just before the step that should use it: the first step after
+    it, else the step it follows. Only when both are statements of the same block, the clip
+    alone on its lines, a backward pass precedes that step, and no GradScaler is involved
+    (scaled gradients must be unscaled first)."""
+    steps_after = [e for e in relevant if e.kind == "step" and e.pos > clip.start_byte]
+    step = steps_after[0] if steps_after else (prev if prev is not None and prev.kind == "step" else None)
+    if step is None or "scaler" in ctx.text(step.call).lower():
+        return None
+    if not any(e.kind == "backward" and e.pos < step.pos for e in relevant):
+        return None
+    clip_stmt, step_stmt = statement_of(clip), statement_of(step.call)
+    if clip_stmt is None or step_stmt is None or clip_stmt.parent != step_stmt.parent:
+        return None
+    if clip_stmt.type != "expression_statement" or clip_stmt.named_children[0] != clip:
+        return None
+    clip_lines, step_lines = ctx.own_lines(clip_stmt), ctx.own_lines(step_stmt)
+    if clip_lines is None or step_lines is None:
+        return None
+    moved = ctx.doc.data[clip_lines[0]:clip_lines[1]].decode("utf-8", "replace")
+    if not moved.endswith("\n"):
+        moved += "\n"  # the clip ended the text
+    return Fix("Clip between backward() and step()",
+               (TextEdit(clip_lines[0], clip_lines[1], ""),
+                TextEdit(step_lines[0], step_lines[0], moved)))
+
+
+RULE = Rule("clip-grad-misplaced", Severity.WARNING, "vanishing-exploding-gradients",
+            "Gradient clipping outside backward() -> step(), so no update is clipped", check,
+            needs=(b"clip_grad",))
