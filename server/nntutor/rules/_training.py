@@ -231,3 +231,42 @@ def helper_called_between(ctx, region, start, end, helpers) -> bool:
         if name in helpers:
             return True
     return False
+
+
+# Gradient clipping. `clip_grad_norm` without the underscore is PyTorch's deprecated alias.
+CLIP_FUNCTIONS = ("clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "clip_grad_norm")
+
+
+def clip_calls(ctx) -> list:
+    """The calls that clip gradients, in document order (cached per context)."""
+    cached = getattr(ctx.values, "_clip_calls", None)
+    if cached is None:
+        cached = ctx.values._clip_calls = [
+            c for c in ctx.facts.calls_ending(*CLIP_FUNCTIONS)
+            if _is_clip(ctx, c) and not _measures_only(ctx, c)]
+    return cached
+
+
+def _is_clip(ctx, call) -> bool:
+    """torch.nn.utils' clippers (any import spelling) or an object's in-place one
+    (`accelerator.clip_grad_norm_`); not a local function of that name, which may do anything."""
+    q = ctx.facts.callee_qual(call)
+    if q is not None and q.startswith("torch.nn.utils."):
+        return True
+    fn = call.child_by_field_id(F_FUNCTION)
+    return fn is not None and fn.type == "attribute" and ctx.text(fn).endswith("_")
+
+
+def _measures_only(ctx, call) -> bool:
+    """`clip_grad_norm_(params, float("inf"))` clips nothing on purpose: it returns the total
+    gradient norm, for logging, wherever it runs."""
+    pos, kw = args_of(call)
+    limit = pos[1] if len(pos) > 1 else kw.get("max_norm", kw.get("clip_value"))
+    if limit is None:
+        return False
+    text = "".join(ctx.text(limit).split()).replace("'", '"').lower()
+    return text in _INFINITE
+
+
+_INFINITE = frozenset({'float("inf")', 'float("+inf")', 'float("infinity")', "math.inf",
+                       "np.inf", "numpy.inf", "torch.inf"})

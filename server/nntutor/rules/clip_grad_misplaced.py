@@ -25,6 +25,7 @@ from ..parsing import F_FUNCTION
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._training import (
+    clip_calls,
     conditional_between,
     events,
     functions_around,
@@ -36,14 +37,11 @@ from ._training import (
     update_region,
 )
 
-# `clip_grad_norm` without the underscore is PyTorch's deprecated alias.
-CLIP_FUNCTIONS = ("clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "clip_grad_norm")
 _KINDS = ("backward", "step", "zero_grad")
 
 
 def check(ctx):
-    clips = [c for c in ctx.facts.calls_ending(*CLIP_FUNCTIONS)
-             if _is_clip(ctx, c) and not _measures_only(ctx, c)]
+    clips = clip_calls(ctx)
     if not clips:
         return
     evs = [e for e in events(ctx) if e.kind in _KINDS]
@@ -55,31 +53,6 @@ def check(ctx):
         found = _misplaced(ctx, clip, evs, positions, helpers)
         if found is not None:
             yield found
-
-
-def _is_clip(ctx, call) -> bool:
-    """torch.nn.utils' clippers (any import spelling) or an object's in-place one
-    (`accelerator.clip_grad_norm_`); not a local function of that name, which may do anything."""
-    q = ctx.facts.callee_qual(call)
-    if q is not None and q.startswith("torch.nn.utils."):
-        return True
-    fn = call.child_by_field_id(F_FUNCTION)
-    return fn is not None and fn.type == "attribute" and ctx.text(fn).endswith("_")
-
-
-def _measures_only(ctx, call) -> bool:
-    """`clip_grad_norm_(params, float("inf"))` clips nothing on purpose: it returns the total
-    gradient norm, for logging, wherever it runs."""
-    pos, kw = args_of(call)
-    limit = pos[1] if len(pos) > 1 else kw.get("max_norm", kw.get("clip_value"))
-    if limit is None:
-        return False
-    text = "".join(ctx.text(limit).split()).replace("'", '"').lower()
-    return text in _INFINITE
-
-
-_INFINITE = frozenset({'float("inf")', 'float("+inf")', 'float("infinity")', "math.inf",
-                       "np.inf", "numpy.inf", "torch.inf"})
 
 
 def _misplaced(ctx, clip, evs, positions, helpers):

@@ -17,7 +17,15 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
-from ..values import PASSTHROUGH_METHODS, args_of, follow, method_call, string_value, strip, unwrap_calls
+from ..values import (
+    PASSTHROUGH_METHODS,
+    args_of,
+    follow,
+    method_call,
+    string_value,
+    strip,
+    unwrap_calls,
+)
 from . import Rule
 
 MOVES = ("to", "cuda", "cpu")

@@ -13,7 +13,16 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_BODY, F_DEFINITION, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT, F_SUPERCLASSES
+from ..parsing import (
+    F_ARGUMENTS,
+    F_BODY,
+    F_DEFINITION,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_RIGHT,
+    F_SUPERCLASSES,
+)
 from ..values import args_of, follow, has_splat, string_value, strip
 from . import Rule
 

@@ -1,0 +1,65 @@
+"""What the clipping rules claim about PyTorch, checked against PyTorch itself (CPU).
+
+The rules never import torch; these tests do, so that a change in PyTorch's behaviour shows up
+here instead of as a wrong diagnostic. Skipped where torch is not installed."""
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+def _setup(seed=0):
+    torch.manual_seed(seed)
+    model = nn.Linear(8, 1)
+    x, y = torch.randn(32, 8) * 10, torch.randn(32, 1) * 10  # large gradients: clipping bites
+    return model, x, y
+
+
+def _params(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def _train(order, steps=3):
+    model, x, y = _setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(steps):
+        opt.zero_grad()
+        if order == "clip_before_backward":
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        nn.functional.mse_loss(model(x), y).backward()
+        if order == "clip_between":
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+        opt.step()
+        if order == "clip_after_step":
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+    return _params(model)
+
+
+def test_clip_after_step_or_before_backward_is_the_same_as_no_clip():
+    """clip-grad-misplaced: those clips change no update."""
+    unclipped = _train("none")
+    assert torch.equal(_train("clip_after_step"), unclipped)
+    assert torch.equal(_train("clip_before_backward"), unclipped)
+    assert not torch.allclose(_train("clip_between"), unclipped)  # the clip does bite here
+
+
+def _applied_gradient_norm(unscale_first):
+    """The norm of the gradients the optimizer step applies (scaler.step unscales in place)."""
+    model, x, y = _setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)
+    opt.zero_grad()
+    scaler.scale(nn.functional.mse_loss(model(x), y)).backward()
+    if unscale_first:
+        scaler.unscale_(opt)
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    scaler.step(opt)
+    scaler.update()
+    return torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item()
+
+
+def test_clipping_scaled_gradients_shrinks_the_update_by_the_scale_factor():
+    """clip-grad-scaled: without unscale_(), the update is max_norm / scale, not max_norm."""
+    right, wrong = _applied_gradient_norm(True), _applied_gradient_norm(False)
+    assert right == pytest.approx(1.0, rel=1e-4)             # max_norm
+    assert wrong == pytest.approx(1.0 / 2 ** 16, rel=1e-4)   # max_norm / scale
