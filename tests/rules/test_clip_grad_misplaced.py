@@ -103,6 +103,21 @@ for batch in buffer:
     action_loss.backward()
     actor_opt.step()
 """, [8, 12]),
+    ("two_optimizers_clip_right_after_its_own_clearing", """\
+import torch
+
+policy_opt = torch.optim.Adam(policy.parameters(), lr=1e-4)
+alpha_opt = torch.optim.Adam([log_alpha], lr=1e-4)
+for i in range(steps):
+    losses = loss_module(buffer.sample())
+    policy_opt.zero_grad()
+    torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.25)
+    losses["policy"].backward()
+    policy_opt.step()
+    alpha_opt.zero_grad()
+    losses["alpha"].backward()
+    alpha_opt.step()
+""", [8]),
 ]
 
 CORRECT = [

@@ -75,8 +75,11 @@ def _misplaced(ctx, clip, evs, positions, helpers):
     for ev in (nxt, prev):
         if ev is not None and conditional_between(ev.call, clip, region):
             return None  # `if (i + 1) % accum == 0: optimizer.step()`: not every iteration
-    if len(optimizers) > 1 and nxt is not None and nxt.kind == "backward":
-        return None  # several models: which ones this backward pass reaches is not known
+    if len(optimizers) > 1 and nxt is not None and nxt.kind == "backward" and (
+            prev is None or prev.kind != "zero_grad"):
+        # Several models: which ones this backward pass reaches is not known. Right after
+        # the clipped model's own clearing, though, the clip has nothing to clip either way.
+        return None
     if _helper_between(ctx, region, clip, nxt, prev, helpers, is_loop):
         return None
     if nxt is not None and nxt.kind == "step":
