@@ -1,0 +1,199 @@
+"""eval-data-augmented: random training augmentation applied to validation or test data."""
+import pytest
+from conftest import apply_fix, findings, lines, notebook
+
+RULE = "eval-data-augmented"
+
+HEADER = """\
+import torch
+import torchvision
+import torchvision.transforms as transforms
+from torchvision import datasets
+from torch.utils.data import DataLoader, random_split
+
+transform_train = transforms.Compose([
+    transforms.RandomCrop(32, padding=4),
+    transforms.RandomHorizontalFlip(),
+    transforms.ToTensor(),
+])
+transform_test = transforms.Compose([transforms.ToTensor()])
+"""
+
+BUGGY = [
+    ("train_false_with_the_train_transform", HEADER + """\
+testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_train)
+""", [13]),
+    ("local_dataset_class_named_testset", HEADER + """\
+testset = Loader2(test_x, test_y, is_train=False, transform=transform_train)
+""", [13]),
+    ("named_by_its_target_only", HEADER + """\
+test_oc = OOD_CIFAR10(root="./data", classes=range(9), transform=transform_train)
+testloader = DataLoader(test_oc, batch_size=512)
+""", [13]),
+    ("split_keyword", """\
+import torchvision.transforms.v2 as T
+from torchvision.datasets import SVHN
+
+aug = T.Compose([T.RandAugment(), T.ToImage(), T.ToDtype(torch.float32, scale=True)])
+svhn_test = SVHN("data", split="test", transform=aug)
+""", [5]),
+    ("image_folder_path_says_val", """\
+import os
+from torchvision import datasets, transforms
+
+train_tf = transforms.Compose([transforms.RandomResizedCrop(224), transforms.ToTensor()])
+val_data = datasets.ImageFolder(os.path.join(root, "val"), train_tf)
+""", [5]),
+    ("dictionary_entry", """\
+from torchvision import datasets, transforms
+
+data_transforms = {
+    "train": transforms.Compose([transforms.RandomResizedCrop(224), transforms.ToTensor()]),
+    "val": transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()]),
+}
+valid_ds = datasets.ImageFolder("data/valid", transform=data_transforms["train"])
+""", [7]),
+    ("nested_compose_and_random_apply", """\
+from torchvision import transforms as T
+
+color = T.RandomApply([T.ColorJitter(0.4, 0.4, 0.4)], p=0.8)
+train_tf = T.Compose([T.Compose([T.Resize(64), color]), T.ToTensor()])
+eval_set = MyImages(files_eval, transform=train_tf)
+""", [5]),
+    ("albumentations", """\
+import albumentations as A
+from albumentations.pytorch import ToTensorV2
+
+train_aug = A.Compose([A.HorizontalFlip(p=0.5), A.Normalize(), ToTensorV2()])
+val_dataset = SegDataset(val_images, val_masks, transforms=train_aug)
+""", [5]),
+    ("random_split_parts_share_the_transform", HEADER + """\
+full = datasets.ImageFolder("data/train", transform=transform_train)
+train_ds, val_ds = random_split(full, [0.8, 0.2])
+""", [14]),
+]
+
+CORRECT = [
+    ("test_transform_for_test_data", HEADER + """\
+trainset = torchvision.datasets.CIFAR10(root="./data", train=True, transform=transform_train)
+testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_test)
+"""),
+    ("train_transform_without_random_ops", """\
+import torchvision.transforms as transforms
+import torchvision
+
+transform_train = transforms.Compose([transforms.ToTensor(), transforms.Normalize(m, s)])
+testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_train)
+"""),
+    ("test_time_augmentation_on_purpose", HEADER + """\
+tta_set = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_train)
+test_aug = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_train)
+"""),
+    ("train_named_training_data", HEADER + """\
+train_set = torchvision.datasets.CIFAR10(root="./data", train=True, transform=transform_train)
+trainval = MySet(root, transform=transform_train)
+"""),
+    ("transform_of_unknown_origin", """\
+import torchvision
+
+testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=get_transform(cfg))
+"""),
+    ("transform_none", """\
+import torchvision
+
+testset = torchvision.datasets.MNIST(root="./data", train=False, transform=None)
+"""),
+    ("split_per_loop_variable", """\
+from torchvision import datasets, transforms
+
+data_transforms = {
+    "train": transforms.Compose([transforms.RandomResizedCrop(224), transforms.ToTensor()]),
+    "val": transforms.Compose([transforms.CenterCrop(224), transforms.ToTensor()]),
+}
+image_datasets = {x: datasets.ImageFolder(os.path.join(data_dir, x), data_transforms[x])
+                  for x in ["train", "val"]}
+"""),
+    ("random_split_before_the_transform", HEADER + """\
+full = datasets.ImageFolder("data/train")
+train_ds, val_ds = random_split(full, [0.8, 0.2])
+"""),
+    ("random_split_with_a_deterministic_transform", HEADER + """\
+full = datasets.ImageFolder("data/train", transform=transform_test)
+train_ds, val_ds = random_split(full, [0.8, 0.2])
+"""),
+    ("random_split_into_two_training_parts", HEADER + """\
+full = datasets.ImageFolder("data/train", transform=transform_train)
+train_a, train_b = random_split(full, [0.5, 0.5])
+"""),
+    ("device_is_not_dev", HEADER + """\
+device_set = MySet(root, transform=transform_train)
+"""),
+    ("a_keras_generator_is_not_this_rule", """\
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+test_datagen = ImageDataGenerator(rescale=1 / 255)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_message_names_the_random_op_and_links_it():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert "`transform_train` augments at random (`transforms.RandomCrop`)" in f.message
+    assert "`testset`" in f.message and f.concept == "data-augmentation"
+    assert [r.message for r in f.related] == ["random augmentation"]
+    assert f.related[0].location.line + 1 == 8
+
+
+def test_fix_uses_the_test_pipeline():
+    src = BUGGY[0][1]
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert fixed.splitlines()[-1].endswith("train=False, transform=transform_test)")
+    assert lines(fixed, RULE) == []
+
+
+def test_fix_uses_the_val_entry_of_the_dictionary():
+    src = BUGGY[5][1]
+    (f,) = findings(src, RULE)
+    assert apply_fix(src, f).splitlines()[-1].endswith('transform=data_transforms["val"])')
+
+
+def test_no_fix_without_a_single_evaluation_pipeline():
+    for name, src, _ in BUGGY:
+        if name in ("split_keyword", "random_split_parts_share_the_transform"):
+            (f,) = findings(src, RULE)
+            assert f.fix is None, name
+
+
+def test_no_fix_when_two_evaluation_pipelines_compete():
+    src = HEADER + """\
+transform_val = transforms.Compose([transforms.Resize(40), transforms.ToTensor()])
+testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_train)
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None
+
+
+def test_random_split_is_silent_when_the_parent_transform_is_replaced():
+    src = HEADER + """\
+full = datasets.ImageFolder("data/train", transform=transform_train)
+train_ds, val_ds = random_split(full, [0.8, 0.2])
+val_ds.dataset.transform = transform_test
+"""
+    assert lines(src, RULE) == []
+
+
+def test_notebook_cells():
+    cells = [HEADER, 'testset = torchvision.datasets.CIFAR10("data", train=False, transform=transform_train)\n']
+    (f,) = notebook(cells, RULE)
+    assert f.location.cell == 1 and f.location.cell_line == 0
