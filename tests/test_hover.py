@@ -218,3 +218,13 @@ def test_data_loader_facts(needle, expected):
     facts = call_facts(doc, t)
     for e in expected:
         assert any(e in f for f in facts), (e, facts)
+
+
+def test_torchvision_augmentation_ops_explain_augmentation():
+    src = ("import torchvision.transforms as T\nfrom torchvision.transforms import v2\n"
+           "tf = T.Compose([T.RandomHorizontalFlip(p=0.5), v2.RandAugment()])\n")
+    doc = Document.from_text(src)
+    for needle in ("RandomHorizontalFlip", "RandAugment"):
+        t = target_at(doc, catalog(), src.index(needle) + 2)
+        assert t is not None and t.concept_id == "data-augmentation", needle
+        assert "Validation and test data must not be randomly augmented" in render(catalog(), t, doc)
