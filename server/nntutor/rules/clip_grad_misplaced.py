@@ -117,7 +117,8 @@ def _relevant(ctx, ev, clipped, optimizers) -> bool:
     """Does this event act on the clipped gradients? With one optimizer in the update, every
     event does. With several (GANs, actor-critic), only the steps and clearings of an optimizer
     built from the clipped model's parameters, or of that model. Backward passes are kept: one
-    may reach several models, so `_misplaced` never decides on one there."""
+    may reach several models, so `_misplaced` judges a clip followed by one only right after
+    the clipped model's own clearing."""
     if len(optimizers) == 1:
         return True
     if clipped is None:
