@@ -6,6 +6,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from ..findings import Fix, TextEdit
 from ..models import MODEL_FACTORIES
 from ..parsing import F_FUNCTION, F_NAME
 from ..values import args_of, method_call
@@ -174,6 +175,25 @@ def any_between(sorted_positions: list, start: int, end: int) -> bool:
     """Some position p with start < p < end, in a sorted list (bisect, not a scan)."""
     i = bisect_right(sorted_positions, start)
     return i < len(sorted_positions) and sorted_positions[i] < end
+
+
+def move_statement_fix(ctx, call, anchor_call, *, before: bool, title: str) -> Fix | None:
+    """Move the statement `call` makes up (an expression statement alone on its lines) to just
+    before or after the statement of `anchor_call`, when both are statements of the same block."""
+    stmt, anchor = statement_of(call), statement_of(anchor_call)
+    if stmt is None or anchor is None or stmt == anchor or stmt.parent != anchor.parent:
+        return None
+    if stmt.type != "expression_statement" or stmt.named_children[0] != call:
+        return None
+    lines, anchor_lines = ctx.own_lines(stmt), ctx.own_lines(anchor)
+    if lines is None or anchor_lines is None:
+        return None
+    data = ctx.doc.data
+    moved = data[lines[0]:lines[1]].decode("utf-8", "replace").rstrip("\n") + "\n"
+    at = anchor_lines[0] if before else anchor_lines[1]
+    if not before and not data[anchor_lines[0]:anchor_lines[1]].endswith(b"\n"):
+        moved = "\n" + moved.rstrip("\n")  # the anchor ends the text
+    return Fix(title, (TextEdit(lines[0], lines[1], ""), TextEdit(at, at, moved)))
 
 
 def statement_of(node):

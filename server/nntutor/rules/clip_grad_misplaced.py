@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from ..findings import Fix, Severity, TextEdit
+from ..findings import Severity
 from ..parsing import F_FUNCTION
 from ..values import args_of, method_call, strip
 from . import Rule
@@ -30,10 +30,10 @@ from ._training import (
     events,
     functions_around,
     helper_called_between,
+    move_statement_fix,
     object_name,
     optimizer_constructor,
     same_scope,
-    statement_of,
     update_region,
 )
 
@@ -176,20 +176,8 @@ def _move_before_step(ctx, clip, relevant, prev):
         return None
     if not any(e.kind == "backward" and e.pos < step.pos for e in relevant):
         return None
-    clip_stmt, step_stmt = statement_of(clip), statement_of(step.call)
-    if clip_stmt is None or step_stmt is None or clip_stmt.parent != step_stmt.parent:
-        return None
-    if clip_stmt.type != "expression_statement" or clip_stmt.named_children[0] != clip:
-        return None
-    clip_lines, step_lines = ctx.own_lines(clip_stmt), ctx.own_lines(step_stmt)
-    if clip_lines is None or step_lines is None:
-        return None
-    moved = ctx.doc.data[clip_lines[0]:clip_lines[1]].decode("utf-8", "replace")
-    if not moved.endswith("\n"):
-        moved += "\n"  # the clip ended the text
-    return Fix("Clip between backward() and step()",
-               (TextEdit(clip_lines[0], clip_lines[1], ""),
-                TextEdit(step_lines[0], step_lines[0], moved)))
+    return move_statement_fix(ctx, clip, step.call, before=True,
+                              title="Clip between backward() and step()")
 
 
 RULE = Rule("clip-grad-misplaced", Severity.WARNING, "vanishing-exploding-gradients",

@@ -4,16 +4,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from ..findings import Fix, Severity, TextEdit
+from ..findings import Severity
 from . import Rule
 from ._training import (
     conditional_between,
     events,
     functions_around,
     helper_called_between,
+    move_statement_fix,
     optimizer_constructor,
     same_scope,
-    statement_of,
     update_region,
 )
 
@@ -57,7 +57,8 @@ def check(ctx):
             "Clear gradients before the backward pass or after the step.",
             related=[ctx.related(backward.call, "backward pass whose gradients are cleared"),
                      ctx.related(step.call, "the step that finds no gradients")],
-            fix=_move_after_step(ctx, last_zero.call, step.call))
+            fix=move_statement_fix(ctx, last_zero.call, step.call, before=False,
+                                   title=f"Move `{ctx.text(last_zero.call)}` after the optimizer step"))
 
 
 def _clears_for(ctx, zero, step) -> bool:
@@ -70,26 +71,6 @@ def _clears_for(ctx, zero, step) -> bool:
         return False
     pattern = re.compile(r"(?<![\w.])" + re.escape(zero.target) + r"\.(parameters|named_parameters)\(")
     return bool(pattern.search(ctx.text(ctor)))
-
-
-def _move_after_step(ctx, zero_call, step_call):
-    """Move the clearing statement to just after the step statement, when both are statements
-    of the same block, each alone on its lines."""
-    zero_stmt, step_stmt = statement_of(zero_call), statement_of(step_call)
-    if zero_stmt is None or step_stmt is None or zero_stmt.parent != step_stmt.parent:
-        return None
-    if zero_stmt.type != "expression_statement" or zero_stmt.named_children[0] != zero_call:
-        return None
-    zero_lines, step_lines = ctx.own_lines(zero_stmt), ctx.own_lines(step_stmt)
-    if zero_lines is None or step_lines is None:
-        return None
-    data = ctx.doc.data
-    moved = data[zero_lines[0]:zero_lines[1]].decode("utf-8", "replace").rstrip("\n") + "\n"
-    if not data[step_lines[0]:step_lines[1]].endswith(b"\n"):
-        moved = "\n" + moved.rstrip("\n")  # the step ends the text
-    return Fix(f"Move `{ctx.text(zero_call)}` after the optimizer step",
-               (TextEdit(zero_lines[0], zero_lines[1], ""),
-                TextEdit(step_lines[1], step_lines[1], moved)))
 
 
 RULE = Rule("zero-grad-after-backward", Severity.ERROR, "training-loop",
