@@ -227,10 +227,9 @@ def optimizer_constructor(ctx, step):
 def conditional_between(node, other, region) -> bool:
     """`node` sits under an `if` / `try` (inside `region`) that `other` is not under: it may not
     run every time `other` does (`if torch.isnan(loss): optimizer.zero_grad(); continue`)."""
-    step_call = other
     node = node.parent
     while node is not None and node != region:
-        if node.type in _CONDITIONAL and not (node.start_byte <= step_call.start_byte < node.end_byte):
+        if node.type in _CONDITIONAL and not (node.start_byte <= other.start_byte < node.end_byte):
             return True
         node = node.parent
     return False
