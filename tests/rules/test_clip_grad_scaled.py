@@ -177,6 +177,7 @@ def test_silent(name, src):
 def test_message_names_the_scaler_and_the_optimizer():
     (f,) = findings(BUGGY[0][1], RULE)
     assert "scaler.unscale_(optimizer)" in f.message and "scale factor" in f.message
+    assert "`max_norm` is compared with scaled norms" in f.message
     assert f.concept == "vanishing-exploding-gradients"
     assert [r.message for r in f.related] == ["the scaled backward pass",
                                              "unscales only here, after the clip"]
@@ -192,6 +193,11 @@ def test_fix_inserts_unscale_before_the_clip():
     ]
     assert lines(fixed, RULE) == []
     assert lines(fixed, "clip-grad-misplaced") == []
+
+
+def test_value_clipping_names_its_threshold():
+    (f,) = findings(BUGGY[2][1], RULE)
+    assert "`clip_value` is compared with scaled gradients" in f.message
 
 
 def test_fix_uses_the_attribute_names():

@@ -92,11 +92,13 @@ def _scaled_clip(ctx, clip, evs, unscales, helpers):
             return None
         step = steps[0]
         optimizer = step.target
+        function = ctx.text(clip.child_by_field_id(F_FUNCTION))
+        compared = ("`clip_value` is compared with scaled gradients" if "value" in function
+                    else "`max_norm` is compared with scaled norms")
         return ctx.finding(
-            clip, f"`{ctx.text(clip.child_by_field_id(F_FUNCTION))}` sees gradients still "
-            f"multiplied by the GradScaler's scale factor (from `{ctx.text(backward.call)}`; "
-            f"65,536 at the start), so `max_norm` is compared with scaled norms and nearly every "
-            f"update is cut far below the intended size. Call `{name}.unscale_({optimizer})` "
+            clip, f"`{function}` sees gradients still multiplied by the GradScaler's scale factor "
+            f"(from `{ctx.text(backward.call)}`; 65,536 at the start), so {compared} and nearly "
+            f"every update is cut far below the intended size. Call `{name}.unscale_({optimizer})` "
             "before clipping.",
             related=[ctx.related(backward.call, "the scaled backward pass"),
                      ctx.related(step.call, "unscales only here, after the clip")],
