@@ -52,6 +52,24 @@ async def test_hover_lstm_shapes_and_dropout_warning(client, tmp_path):
     assert "no effect with num_layers=1" in text
 
 
+async def test_hover_computes_pooling_attention_and_schedule_facts(client, tmp_path):
+    """Facts computed from the literal arguments of the hovered call (callfacts.py), over stdio."""
+    src = ("import torch.nn as nn\nfrom torch.optim import lr_scheduler\n"
+           "pool = nn.MaxPool2d(2)\nattn = nn.MultiheadAttention(64, 8)\n"
+           "sched = lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=1000)\n")
+    uri = (tmp_path / "facts.py").as_uri()
+    open_doc(client, uri, src)
+    expected = {2: ["(e.g. 32 → 16)", "no parameters"], 3: ["8 heads of 8 dimensions", "**16,640 parameters**"],
+                4: ["**after every batch**", "from 0.0004"]}
+    for line, needles in expected.items():
+        col = src.splitlines()[line].index("(") - 1
+        result = await client.text_document_hover_async(lsp.HoverParams(
+            lsp.TextDocumentIdentifier(uri), lsp.Position(line, col)))
+        assert result is not None
+        for needle in needles:
+            assert needle in result.contents.value, (needle, result.contents.value)
+
+
 async def test_diagnostics_pushed_with_link_and_related(client, tmp_path):
     uri = (tmp_path / "t.py").as_uri()
     open_doc(client, uri, SRC)

@@ -1,0 +1,158 @@
+"""Facts about this very call (callfacts.py): what the hover says for given arguments, and that
+it says nothing, rather than something wrong, when the arguments are not literals."""
+import pytest
+
+from nntutor.callfacts import call_facts
+from nntutor.content import catalog
+from nntutor.document import Document
+from nntutor.hover import target_at
+
+HEADER = '''import torch
+import torch.nn as nn
+import torch.optim as optim
+from torch.optim import lr_scheduler
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.decomposition import PCA
+from tensorflow import keras
+from tensorflow.keras import layers, callbacks
+'''
+
+
+def facts_for(expr: str) -> list[str]:
+    """The facts the hover shows on the callee of `x = <expr>`."""
+    src = HEADER + f"x = {expr}\n"
+    doc = Document.from_text(src)
+    callee_end = src.index(expr) + expr.index("(")
+    t = target_at(doc, catalog(), callee_end - 1)
+    assert t is not None, f"no hover target for {expr}"
+    return call_facts(doc, t)
+
+
+def says(expr: str, *expected: str, absent: tuple[str, ...] = ()) -> None:
+    facts = facts_for(expr)
+    text = "\n".join(facts)
+    for e in expected:
+        assert e in text, (e, facts)
+    for a in absent:
+        assert a not in text, (a, facts)
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ("nn.MaxPool2d(2)", ["stride 2 (= kernel_size, the default)", "(e.g. 32 → 16)", "no parameters"]),
+    ("nn.MaxPool2d(3, stride=1, padding=1)", ["(e.g. 32 → 32)"]),
+    ("nn.MaxPool2d(3, 2, ceil_mode=True)", ["⌈", "(e.g. 32 → 16)"]),
+    ("nn.AvgPool2d(kernel_size=(2, 2))", ["Average over 2-wide windows", "(e.g. 32 → 16)"]),
+    ("nn.AvgPool1d(4, 4)", ["(e.g. 32 → 8)"]),
+    ("layers.MaxPooling2D()", ["padding 'valid' (the default)", "(e.g. 32 → 16)"]),
+    ("layers.MaxPooling2D(3, strides=2, padding='same')", ["⌈in / 2⌉", "(e.g. 32 → 16)"]),
+    ("layers.Conv2D(32, 3)", ["`(batch, H′, W′, 32)`", "(e.g. 32 → 30)"]),
+    ("layers.Conv2D(64, (5, 5), strides=2, padding='same')", ["(e.g. 32 → 16)", "5×5×C×64"]),
+])
+def test_pooling_and_keras_conv_sizes(expr, expected):
+    says(expr, *expected)
+
+
+def test_conv_groups_bias_and_tuple_kernels():
+    says("nn.Conv2d(32, 32, 3, groups=32, bias=False)", "32×1×3×3 = **288 parameters** (32 groups)")
+    says("nn.Conv2d(3, 8, kernel_size=(3, 3), padding='same')", "padding='same'", "224 parameters")
+    says("nn.Conv2d(3, 8, 3, padding='valid')", "(e.g. 32 → 30)")
+    # a non-square kernel: no single size formula, no made-up numbers
+    assert facts_for("nn.Conv2d(3, 8, (3, 5))") == []
+
+
+def test_conv_transpose_size_and_parameters():
+    says("nn.ConvTranspose2d(16, 8, kernel_size=4, stride=2, padding=1)", "(e.g. 7 → 14)", "**2,056 parameters**")
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("nn.Embedding(1000, 64)", ["[0, 1000)", "`(*, 64)`", "**64,000 parameters**"], ["padding_idx"]),
+    ("nn.Embedding(10, 4, padding_idx=0)", ["`padding_idx=0`", "gets no gradient"], []),
+    ("layers.Embedding(100, 8, mask_zero=True)", ["**800 parameters**", "ids 1 … 99"], []),
+    ("nn.LayerNorm(512)", ["last dimension (size 512)", "train and eval mode compute the same",
+                           "**1,024 parameters** (a scale and a shift"], []),
+    ("nn.LayerNorm([8, 8], elementwise_affine=False)", ["last 2 dimensions `(8, 8)`", "**0 parameters**"], []),
+    ("nn.MultiheadAttention(64, 8)", ["8 heads of 8 dimensions", "**16,640 parameters**", "**sequence first**"], []),
+    ("nn.MultiheadAttention(64, num_heads=8, batch_first=True)", ["`(N, L, E)` (batch_first)"], ["sequence first"]),
+    ("nn.MultiheadAttention(100, 8)", ["not divisible by num_heads=8: the constructor raises"], ["parameters"]),
+    ("nn.TransformerEncoderLayer(64, 8)", ["64 → 2048 → 64 (2048 by default", "dropout 0.1", "Post-norm",
+                                          "**sequence first**"], []),
+    ("nn.TransformerEncoderLayer(d_model=256, nhead=8, dim_feedforward=1024, batch_first=True, norm_first=True)",
+     ["256 → 1024 → 256", "(batch_first)"], ["Post-norm", "2048"]),
+])
+def test_embedding_norm_attention(expr, expected, absent):
+    says(expr, *expected, absent=tuple(absent))
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("optim.SGD(model.parameters(), lr=0.1)", ["lr = 0.1", "**no momentum**"], []),
+    ("optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)",
+     ["momentum 0.9", "**10× lr**", "weight_decay = 0.0005"], ["no momentum"]),
+    ("optim.SGD(model.parameters(), 0.1, nesterov=True)", ["`nesterov=True` needs momentum > 0"], []),
+    ("optim.Adam(model.parameters())", ["lr = 0.001 (the default)"], ["weight_decay"]),
+    ("optim.Adam(model.parameters(), lr=3e-4, weight_decay=1e-2)", ["lr = 0.0003", "added to the gradient (L2)",
+                                                                    "`AdamW` decouples"], []),
+    ("optim.AdamW(model.parameters(), lr=1e-3)", ["weight_decay = 0.01 (the default): **decoupled**"], []),
+    ("lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)", ["lr × 0.5 every 10 calls", "after 30: 0.125×"], []),
+    ("lr_scheduler.MultiStepLR(opt, milestones=[30, 80])", ["lr × 0.1", "`[30, 80]`"], []),
+    ("lr_scheduler.ExponentialLR(opt, gamma=0.9)", ["after 10 steps 0.349×"], []),
+    ("lr_scheduler.CosineAnnealingLR(opt, T_max=100)", ["eta_min = 0 ", "T_max = 100", "**rises again**"], []),
+    ("lr_scheduler.ReduceLROnPlateau(opt, mode='max', patience=3)",
+     ["lr × 0.1", "more than 3 epochs", "higher is better"], []),
+    ("lr_scheduler.OneCycleLR(opt, max_lr=0.01, epochs=10, steps_per_epoch=100)",
+     ["from 0.0004 (max_lr / 25)", "first 30% of 1,000 steps", "anneals to 4e-08", "**after every batch**"], []),
+    ("nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)", ["exceeds 1.0", "direction is kept"], []),
+    ("torch.nn.utils.clip_grad_value_(model.parameters(), 0.5)", ["[−0.5, 0.5]", "change the gradient's direction"], []),
+    ("torch.amp.GradScaler('cuda')", ["65,536 (2¹⁶, the default)", "after 2000 clean steps", "`scaler.unscale_"],
+     ["deprecated"]),
+    ("torch.cuda.amp.GradScaler(init_scale=1024)", ["by 1,024 before backward", "deprecated"], ["the default)"]),
+    ("torch.amp.GradScaler('cuda', enabled=False)", ["`enabled=False`"], ["65,536"]),
+])
+def test_optimisers_schedulers_clipping_scaling(expr, expected, absent):
+    says(expr, *expected, absent=tuple(absent))
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("nn.KLDivLoss()", ["**input as log-probabilities**", "`reduction='batchmean'` is"], []),
+    ("nn.KLDivLoss(reduction='batchmean', log_target=True)", ["log-probabilities too"], ["⚠"]),
+    ("nn.Flatten()", ["Keeps the batch dimension (`start_dim=1`, the default)"], []),
+    ("torch.flatten(x)", ["**batch dimension is flattened too**"], []),
+    ("torch.flatten(x, 1)", ["`(N, C, H, W)` → `(N, C·H·W)`"], ["⚠"]),
+    ("KFold(5)", ["**5 folds**", "80% of the rows", "**contiguous blocks in row order**"], []),
+    ("KFold(n_splits=10, shuffle=True, random_state=0)", ["**10 folds**", "90%"], ["contiguous"]),
+    ("StratifiedKFold(shuffle=True)", ["**5 folds** (the default)", "class proportions"], []),
+    ("PCA(2)", ["**2** directions of greatest variance", "does not scale"], []),
+    ("PCA(n_components=0.95)", ["**95% of the variance**"], []),
+    ("PCA()", ["Keeps **all** components"], []),
+    ("callbacks.EarlyStopping(patience=3)", ["after 3 epoch(s) without improvement of `val_loss`",
+                                              "`restore_best_weights=False` (the default)"], []),
+    ("keras.callbacks.EarlyStopping(monitor='val_accuracy', restore_best_weights=True)",
+     ["`val_accuracy`", "patience=0, the default"], ["⚠"]),
+    ("layers.Dense(10)", ["`(batch, ..., 10)`", "(inputs + 1) × 10", "No activation"], []),
+    ("layers.Dense(1, activation='sigmoid', use_bias=False)", ["(inputs) × 1"], ["No activation"]),
+    ("nn.BatchNorm1d(num_features=n)", ["n channels"], []),
+])
+def test_losses_shapes_splits_callbacks(expr, expected, absent):
+    says(expr, *expected, absent=tuple(absent))
+
+
+@pytest.mark.parametrize("expr", [
+    "nn.MaxPool2d(k)", "nn.Embedding(vocab, dim)", "nn.MultiheadAttention(d, h)", "nn.Conv2d(3, 8, *ks)",
+    "nn.Linear(*shape)", "nn.LSTM(**cfg)", "lr_scheduler.StepLR(opt, n)", "nn.LayerNorm(shape)",
+    "nn.ConvTranspose2d(c, 8, 4)", "lr_scheduler.OneCycleLR(opt, lr)", "nn.utils.clip_grad_norm_(ps)",
+    "nn.MaxPool2d(2, 0)", "nn.MultiheadAttention(8, 0)",
+])
+def test_non_literal_or_unusable_arguments_give_no_numbers(expr):
+    facts = facts_for(expr)
+    assert not any(ch.isdigit() and "parameters" in f for f in facts for ch in f), facts
+    assert not any("e.g." in f for f in facts), facts
+
+
+@pytest.mark.parametrize("src", [
+    "import torch.nn as nn\nx = nn.MaxPool2d(\n", "import torch.nn as nn\nx = nn.Embedding(10,\n",
+    "import torch.nn as nn\nx = nn.MultiheadAttention(embed_dim=\n", "import torch.optim as o\nx = o.SGD(p, lr=)\n",
+])
+def test_half_typed_calls_never_raise(src):
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("(") - 1)
+    if t is not None:
+        assert isinstance(call_facts(doc, t), list)
