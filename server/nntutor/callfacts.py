@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .parsing import F_ARGUMENTS
-from .values import FUNCTIONAL_DROPOUT, args_of, literal_value, string_value
+from .values import FUNCTIONAL_DROPOUT, args_of, has_splat, literal_value, string_value
 
 _MISSING = object()
 
@@ -22,7 +21,7 @@ def call_facts(doc, target) -> list[str]:
     certain to say, when the call has `*args` / `**kwargs` (which argument is which is then
     unknown) or when the call is half-typed."""
     q, call = target.qual, target.call
-    if call is None or _has_splat(call):
+    if call is None or has_splat(call):
         return []
     if q.startswith("tensorflow.keras."):
         q = q[len("tensorflow."):]
@@ -38,11 +37,6 @@ def call_facts(doc, target) -> list[str]:
     except Exception:  # a half-typed call must never break a hover
         return []
     return []
-
-
-def _has_splat(call) -> bool:
-    args = call.child_by_field_id(F_ARGUMENTS)
-    return args is not None and any(a.type in ("list_splat", "dictionary_splat") for a in args.named_children)
 
 
 # -- reading arguments ------------------------------------------------------------------------

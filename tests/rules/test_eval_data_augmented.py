@@ -197,3 +197,128 @@ def test_notebook_cells():
     cells = [HEADER, 'testset = torchvision.datasets.CIFAR10("data", train=False, transform=transform_train)\n']
     (f,) = notebook(cells, RULE)
     assert f.location.cell == 1 and f.location.cell_line == 0
+
+
+# -- Keras ImageDataGenerator -----------------------------------------------------------------
+KERAS = """\
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+datagen = ImageDataGenerator(rescale=1. / 255, rotation_range=20, horizontal_flip=True,
+                             validation_split=0.2)
+"""
+
+KERAS_BUGGY = [
+    ("validation_subset_of_an_augmenting_generator", KERAS + """\
+train_gen = datagen.flow_from_directory("data", target_size=(224, 224), subset="training", seed=1)
+val_gen = datagen.flow_from_directory("data", target_size=(224, 224), subset="validation", seed=1)
+""", [6]),
+    ("test_generator_with_zoom_range", """\
+from keras.preprocessing.image import ImageDataGenerator
+test_datagen = ImageDataGenerator(rescale=1 / 255, zoom_range=[0.9, 1.1])
+test_generator = test_datagen.flow_from_directory(test_dir, class_mode="categorical")
+""", [3]),
+    ("validation_data_flow_over_x_val", KERAS + """\
+model.fit(datagen.flow(X_train, y_train, batch_size=32),
+          validation_data=datagen.flow(X_val, y_val, batch_size=32), epochs=10)
+""", [6]),
+    ("evaluate_on_a_flow", KERAS + """\
+score = model.evaluate(datagen.flow(data, labels))
+""", [5]),
+    ("validation_data_keyword_with_neutral_names", KERAS + """\
+history = model.fit(datagen.flow(a, b), validation_data=datagen.flow(c, d))
+""", [5]),
+    ("tf_keras_spelling_and_a_chained_generator", """\
+import tensorflow as tf
+valid_gen = tf.keras.preprocessing.image.ImageDataGenerator(
+    width_shift_range=0.1, height_shift_range=0.1).flow_from_dataframe(df_valid, x_col="path")
+""", [2]),
+]
+
+KERAS_CORRECT = [
+    ("training_subset", KERAS + """\
+train_gen = datagen.flow_from_directory("data", subset="training")
+"""),
+    ("training_flow", KERAS + """\
+model.fit(datagen.flow(X_train, y_train), validation_data=(X_val, y_val))
+"""),
+    ("pyimagesearch_style_aug_on_train_only", """\
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+aug = ImageDataGenerator(rotation_range=20, zoom_range=0.15, horizontal_flip=True)
+H = model.fit(x=aug.flow(trainX, trainY, batch_size=32), validation_data=(testX, testY), epochs=5)
+"""),
+    ("validation_from_a_plain_generator", KERAS + """\
+val_datagen = ImageDataGenerator(rescale=1. / 255, validation_split=0.2)
+val_gen = val_datagen.flow_from_directory("data", subset="validation")
+test_gen = ImageDataGenerator(rescale=1. / 255).flow_from_directory("data/test")
+"""),
+    ("random_arguments_turned_off", """\
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+gen = ImageDataGenerator(rescale=1 / 255, rotation_range=0, horizontal_flip=False, zoom_range=0.0)
+val_gen = gen.flow_from_directory("data/val")
+"""),
+    ("test_time_augmentation", KERAS + """\
+tta_gen = datagen.flow(x_test, shuffle=False)
+"""),
+    ("arguments_from_a_dict", """\
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+gen = ImageDataGenerator(**params)
+val_gen = gen.flow_from_directory("data/val")
+"""),
+    ("generator_rebound_to_a_plain_one", KERAS + """\
+datagen = ImageDataGenerator(rescale=1. / 255)
+val_gen = datagen.flow_from_directory("data/val")
+"""),
+    ("a_local_class_of_the_same_name", """\
+class ImageDataGenerator:
+    def __init__(self, **kw): ...
+    def flow(self, x): return x
+gen = ImageDataGenerator(horizontal_flip=True)
+test_gen = gen.flow(x_test)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", KERAS_BUGGY, ids=[b[0] for b in KERAS_BUGGY])
+def test_flags_keras_generators(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", KERAS_CORRECT, ids=[c[0] for c in KERAS_CORRECT])
+def test_silent_keras_generators(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_keras_message_names_the_random_arguments_and_the_split_fix():
+    (f,) = findings(KERAS_BUGGY[0][1], RULE)
+    assert 'The `subset="validation"` flow comes from `datagen`' in f.message
+    assert "(rotation_range=20, horizontal_flip=True)" in f.message and "same `seed`" in f.message
+    assert [r.message for r in f.related] == ["random augmentation"] * 2
+    assert f.fix is None  # no generator with the same validation_split to switch to
+
+
+def test_keras_fix_switches_to_the_plain_generator_with_the_same_split():
+    src = KERAS + """\
+val_datagen = ImageDataGenerator(rescale=1. / 255, validation_split=0.2)
+train_gen = datagen.flow_from_directory("data", subset="training")
+val_gen = datagen.flow_from_directory("data", subset="validation")
+"""
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert fixed.splitlines()[-1] == 'val_gen = val_datagen.flow_from_directory("data", subset="validation")'
+    assert fixed.splitlines()[-2].startswith("train_gen = datagen.")  # training keeps its augmentation
+    assert lines(fixed, RULE) == []
+
+
+def test_keras_no_fix_when_the_plain_generator_has_another_split():
+    src = KERAS + """\
+val_datagen = ImageDataGenerator(rescale=1. / 255)
+val_gen = datagen.flow_from_directory("data", subset="validation")
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None
+
+
+def test_keras_notebook_cells():
+    cells = [KERAS, 'val_gen = datagen.flow_from_directory("data", subset="validation")\n']
+    (f,) = notebook(cells, RULE)
+    assert f.location.cell == 1 and f.location.cell_line == 0

@@ -7,7 +7,11 @@ Reported:
   through names, `Compose([...])` and `{"train": ..., "val": ...}[key]`) contains a random
   torchvision or albumentations op (`RandomCrop`, `RandomHorizontalFlip`, `ColorJitter`, ...);
 * `train_ds, val_ds = random_split(full, ...)` where `full` has such a transform: the parts share
-  their parent's transform, so the validation part is augmented too.
+  their parent's transform, so the validation part is augmented too;
+* Keras: evaluation data drawn from an `ImageDataGenerator` given random arguments
+  (`rotation_range=20`, `horizontal_flip=True` ...): `subset="validation"` of a generator with
+  `validation_split`, a flow assigned to `val_gen` / `test_generator`, over `X_test` or a
+  test / validation folder, or passed as `validation_data=` or to `evaluate` / `predict`.
 
 Deliberate test-time augmentation (a dataset name that says `tta` or `aug`, a transform name
 that says `tta`) is left alone.
@@ -17,8 +21,8 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_FUNCTION, F_LEFT, F_VALUE
-from ..values import args_of, follow, string_value, strip
+from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_VALUE
+from ..values import args_of, follow, has_splat, literal_value, method_call, string_value, strip
 from . import Rule
 
 TRANSFORM_PACKAGES = ("torchvision.transforms.", "albumentations.")
@@ -48,6 +52,15 @@ _TTA = re.compile(r"tta", re.IGNORECASE)
 _TRANSFORM_KW = re.compile(rb"transforms?\s*=")
 _FOLDER_DATASETS = frozenset({"torchvision.datasets.ImageFolder", "torchvision.datasets.DatasetFolder"})
 SPLITS = frozenset({"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"})
+KERAS_GENERATORS = frozenset(f"{p}preprocessing.image.ImageDataGenerator"
+                             for p in ("keras.", "tensorflow.keras.", "tensorflow.python.keras."))
+KERAS_FLOWS = ("flow", "flow_from_directory", "flow_from_dataframe")
+# ImageDataGenerator arguments that draw something at random for every image (the rest, such as
+# rescale, featurewise_center or fill_mode, are deterministic).
+KERAS_RANDOM_ARGS = ("rotation_range", "width_shift_range", "height_shift_range", "brightness_range",
+                     "shear_range", "zoom_range", "channel_shift_range", "horizontal_flip", "vertical_flip")
+# Methods whose first argument is evaluation data.
+_KERAS_EVALUATE = frozenset({"evaluate", "predict", "evaluate_generator", "predict_generator"})
 
 
 def check(ctx):
@@ -73,6 +86,7 @@ def check(ctx):
             related=[ctx.related(op, "random augmentation")],
             fix=_use_eval_transform(ctx, transform))
     yield from _augmented_splits(ctx)
+    yield from _keras_generators(ctx)
 
 
 def _dataset_calls(ctx) -> list:
@@ -250,6 +264,110 @@ def _transform_reassigned(ctx, names) -> bool:
         rb"(?<![\w.])" + re.escape(n.encode()) + rb"\.(dataset\.)?transforms?\s*=")) for n in names)
 
 
+# -- Keras ImageDataGenerator ------------------------------------------------------------------
+def _keras_generators(ctx):
+    """`val_gen = datagen.flow_from_directory(..., subset="validation")` where `datagen` was
+    built with random arguments."""
+    for method in KERAS_FLOWS:
+        for call, receiver in ctx.facts.method_calls(method):
+            ctor = follow(ctx.facts, receiver)
+            if ctor is None or ctor.type != "call" or ctx.facts.callee_qual(ctor) not in KERAS_GENERATORS:
+                continue
+            randoms = _keras_random_args(ctor)
+            if not randoms:
+                continue
+            target = _target_name(ctx, call)
+            why = _keras_eval_use(ctx, call, target)
+            if why is None or _TTA.search(target or "") or _TTA.search(ctx.text(receiver)):
+                continue
+            shown = ", ".join(ctx.text(a) for a in randoms[:3]) + (", ..." if len(randoms) > 3 else "")
+            subset = "subset" in args_of(call)[1]
+            yield ctx.finding(
+                call.child_by_field_id(F_FUNCTION),
+                f"{why} comes from `{ctx.text(receiver)}`, an ImageDataGenerator that augments at random "
+                f"({shown}): evaluation then scores different, distorted versions of the images every "
+                "time, so the metric is noisy and biased and early stopping or checkpointing follows "
+                "the noise. "
+                + ("With `validation_split`, both subsets share the generator's augmentation: flow the "
+                   "validation subset from a second `ImageDataGenerator` with the same `rescale` and "
+                   "`validation_split` and no random arguments (and the same `seed` in both flows)."
+                   if subset else
+                   "Flow evaluation data from a generator without the random arguments "
+                   "(`ImageDataGenerator(rescale=...)`)."),
+                related=[ctx.related(a, "random augmentation") for a in randoms[:3]],
+                fix=_use_plain_generator(ctx, call, receiver, ctor))
+
+
+def _keras_random_args(ctor) -> list:
+    """The keyword arguments of an ImageDataGenerator call that turn on random augmentation:
+    a non-zero number, True, or a literal range (`zoom_range=[0.8, 1.2]`)."""
+    _, kw = args_of(ctor)
+    found = []
+    for name in KERAS_RANDOM_ARGS:
+        node = kw.get(name)
+        if node is None:
+            continue
+        value = literal_value(node)
+        if value is None:
+            inner = strip(node)
+            if inner is not None and inner.type in ("list", "tuple") and inner.named_children:
+                found.append(node.parent)
+        elif value is True or (value is not False and value != 0):
+            found.append(node.parent)
+    return found
+
+
+def _keras_eval_use(ctx, call, target) -> str | None:
+    """How the flow is evaluation data (for the message), or None when it is not (known to be)."""
+    pos, kw = args_of(call)
+    if "subset" in kw:
+        value = string_value(kw["subset"])
+        return f'The `subset="{value}"` flow' if value is not None and value.lower() in _EVAL_SPLIT else None
+    if target is not None and says_eval(target):
+        return f"`{target}`"
+    data = pos[0] if pos else next((kw[k] for k in ("directory", "x", "dataframe") if k in kw), None)
+    if data is not None and says_eval(ctx.text(data)):
+        return f"The flow over `{ctx.text(data)}`"
+    parent = call.parent
+    if parent is not None and parent.type == "keyword_argument" and \
+            ctx.text(parent.child_by_field_id(F_NAME)) == "validation_data":
+        return "The `validation_data` flow"
+    outer = parent.parent if parent is not None and parent.type == "argument_list" else None
+    if outer is not None and outer.type == "call" and args_of(outer)[0][:1] == [call]:
+        _, method = method_call(outer)
+        if method in _KERAS_EVALUATE:
+            return f"The data given to `{method}()`"
+    return None
+
+
+def _use_plain_generator(ctx, call, receiver, ctor) -> Fix | None:
+    """Flow from the file's one generator without random arguments, bound to a name once (for a
+    `subset=` flow it must have the same `validation_split`)."""
+    receiver = strip(receiver)
+    if receiver is None or receiver.type != "identifier":
+        return None
+    split = args_of(ctor)[1].get("validation_split")
+    needs_split = "subset" in args_of(call)[1]
+    candidates = set()
+    for name, bindings in ctx.facts.bindings.items():
+        if name == ctx.text(receiver) or len(bindings) != 1:
+            continue
+        (b,) = bindings
+        value = strip(b.value) if b.kind == "assign" and b.index is None and b.value is not None else None
+        if value is None or value.type != "call" or ctx.facts.callee_qual(value) not in KERAS_GENERATORS:
+            continue
+        if _keras_random_args(value) or has_splat(value):
+            continue
+        other = args_of(value)[1].get("validation_split")
+        if needs_split and (split is None or other is None or ctx.text(other) != ctx.text(split)):
+            continue
+        candidates.add(name)
+    if len(candidates) != 1:
+        return None
+    (name,) = candidates
+    return Fix(f"Flow from `{name}` (no random augmentation)", (ctx.edit(receiver, name),))
+
+
 RULE = Rule("eval-data-augmented", Severity.WARNING, "data-augmentation",
             "Random augmentation applied to validation or test data", check,
-            needs=(b"transform",))
+            needs=(b"transform", b"ImageDataGenerator"))
