@@ -156,3 +156,16 @@ def test_half_typed_calls_never_raise(src):
     t = target_at(doc, catalog(), src.index("(") - 1)
     if t is not None:
         assert isinstance(call_facts(doc, t), list)
+
+
+def test_tensor_methods_on_values_of_unknown_type():
+    says("loss.backward()", "**Adds** the gradient", "must be a scalar", "usually raises")
+    says("y.backward(torch.ones_like(y), retain_graph=True)", "`retain_graph=True`: the graph is kept",
+         absent=("must be a scalar",))
+    says("out.detach()", "cut from the autograd graph", "shares memory")
+
+
+def test_tensor_method_names_need_a_torch_import():
+    src = "import numpy as np\nresult = thing.backward()\n"
+    doc = Document.from_text(src)
+    assert target_at(doc, catalog(), src.index("backward") + 1) is None

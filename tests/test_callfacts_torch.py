@@ -222,3 +222,23 @@ def test_grad_scaler_defaults_skip_and_backoff():
     off = torch.amp.GradScaler("cpu", enabled=False)
     loss = (w * 2).sum()
     assert off.scale(loss) is loss
+
+
+def test_backward_accumulates_frees_the_graph_and_needs_a_scalar():
+    w = torch.ones(3, requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    assert torch.equal(w.grad, torch.full((3,), 4.0))  # 2w, added twice
+    with pytest.raises(RuntimeError):
+        loss.backward()  # the graph's saved tensors are freed
+    with pytest.raises(RuntimeError):
+        (w * 2).backward()  # not a scalar, no gradient= given
+
+
+def test_detach_shares_memory_and_stops_gradients():
+    w = torch.ones(3, requires_grad=True)
+    d = w.detach()
+    assert not d.requires_grad
+    d[0] = 5.0
+    assert w[0].item() == 5.0

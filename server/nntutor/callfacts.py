@@ -726,6 +726,28 @@ def _early_stopping(doc, call, q):
     return lines
 
 
+def _backward(doc, call, q):
+    """`tensor.backward(gradient=None, retain_graph=None, create_graph=False, inputs=None)`."""
+    retain, _ = _arg(doc, call, 1, "retain_graph")
+    lines = ["**Adds** the gradient into `.grad` of every leaf tensor that requires grad (it "
+             "accumulates: clear it with `optimizer.zero_grad()` before each step's backward)."]
+    if retain is True:
+        lines.append("`retain_graph=True`: the graph is kept for another backward pass (more memory).")
+    else:
+        lines.append("Then frees the graph's saved tensors: a second backward through the same graph "
+                     "usually raises, unless `retain_graph=True`.")
+    pos, kw = args_of(call)
+    if not pos and "gradient" not in kw:
+        lines.append("Without `gradient=`, the tensor must be a scalar (e.g. the mean loss).")
+    return lines
+
+
+def _detach(doc, call, q):
+    return ["A tensor cut from the autograd graph: no gradient flows back through it. It shares "
+            "memory with the original, so in-place changes to one change the other (`.clone()` "
+            "for a copy)."]
+
+
 _EXACT = {
     **{q: _functional_dropout for q in FUNCTIONAL_DROPOUT},
     **{q: _softmax_dim for q in _SOFTMAX_DIM_INDEX},
@@ -740,6 +762,8 @@ _EXACT = {
     "torch.nn.Parameter": lambda doc, call, q: _parameter(doc, call),
     "torch.autograd.Variable": lambda doc, call, q: _variable(doc, call),
     "torch.utils.data.DataLoader": _loader,
+    "torch.Tensor.backward": _backward,
+    "torch.Tensor.detach": _detach,
 }
 
 # By the last part of the name, for torch.*, keras.* and sklearn.* names only.

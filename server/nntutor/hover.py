@@ -11,6 +11,9 @@ from .parsing import F_ATTRIBUTE, F_FUNCTION, F_NAME, F_OBJECT
 from .values import args_of, string_value
 
 KEYWORDS = ("activation", "loss", "optimizer")
+# Methods that, called on a value whose type is unknown, are PyTorch tensor methods in any file
+# that imports torch (no other common Python type has them).
+TENSOR_ONLY_METHODS = frozenset({"backward", "detach", "detach_", "requires_grad_", "retain_grad"})
 
 
 @dataclass
@@ -62,6 +65,11 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
                 if candidate and catalog.concept_for(candidate) is not None:
                     qual = candidate
                     break
+    if qual is None and expr.type == "attribute" and call is not None and _imports_torch(facts):
+        # `loss.backward()` on a value of unknown type: these method names are tensor methods.
+        attr = doc.text(expr.child_by_field_id(F_ATTRIBUTE))
+        if attr in TENSOR_ONLY_METHODS:
+            qual = f"torch.Tensor.{attr}"
     if qual is None and expr.type == "identifier":
         # A variable holding a taught object: hovering `criterion` shows CrossEntropyLoss.
         from .values import Values
@@ -77,7 +85,9 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
     return HoverTarget(concept.id, expr, call, qual)
 
 
-# -- facts about this very call ------------------------------------------------------------
+def _imports_torch(facts) -> bool:
+    return any(v == "torch" or v.startswith("torch.") for v in facts.imports.values())
+
 def render(catalog, target: HoverTarget, doc, docs_base: str | None = None) -> str:
     """Markdown for a tooltip: title, summary, this call's facts, pitfalls, interview question."""
     c = catalog.concepts[target.concept_id]
