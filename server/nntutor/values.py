@@ -5,7 +5,8 @@ Everything here is static and conservative: when a value cannot be followed the 
 """
 from __future__ import annotations
 
-from .parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_NAME, F_OBJECT, F_PARAMETERS, F_VALUE
+from .parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_PARAMETERS,
+                      F_RIGHT, F_VALUE)
 
 SOFTMAX, LOG_SOFTMAX, SIGMOID, LOGITS = "softmax", "log_softmax", "sigmoid", "logits"
 
@@ -178,6 +179,9 @@ def constant(facts, expr, depth: int = 0):
     when no parameter was involved). (None, ()) when unknown, also when nothing calls it."""
     expr = follow(facts, expr)
     value = literal_value(expr)
+    if value is None and expr is not None and expr.type == "attribute" and depth <= 3:
+        assigned = self_attribute_value(facts, expr)  # self.num_layers -> `= num_layers` in __init__
+        return constant(facts, assigned, depth + 1) if assigned is not None else (None, ())
     if value is not None or expr is None or expr.type != "identifier" or depth > 3:
         return value, ()
     name = facts.text(expr)
@@ -203,6 +207,41 @@ def constant(facts, expr, depth: int = 0):
             return None, ()
         found = got
     return (found, tuple(calls)) if found is not None else (None, ())
+
+
+_ASSIGNMENTS = ("assignment", "augmented_assignment")
+
+
+def self_attribute_value(facts, expr):
+    """For `self.name` read inside a class: the right side of the class's one `self.name = value`
+    (in any of its methods), else None (no assignment, several, an augmented one, or one inside a
+    tuple unpack: then its value is not one known expression)."""
+    obj, attr = expr.child_by_field_id(F_OBJECT), expr.child_by_field_id(F_ATTRIBUTE)
+    if obj is None or attr is None or obj.type != "identifier" or facts.text(obj) != "self":
+        return None
+    cls = expr.parent
+    while cls is not None and cls.type != "class_definition":
+        cls = cls.parent
+    if cls is None:
+        return None
+    name = facts.text(attr)
+    found = []
+    stack = [cls]
+    while stack:
+        node = stack.pop()
+        if node.type == "attribute":
+            o, a = node.child_by_field_id(F_OBJECT), node.child_by_field_id(F_ATTRIBUTE)
+            if a is not None and facts.text(a) == name and o is not None and facts.text(o) == "self":
+                parent = node.parent
+                if parent is not None and parent.type in _ASSIGNMENTS and parent.child_by_field_id(F_LEFT) == node:
+                    if parent.type != "assignment":
+                        return None
+                    found.append(parent.child_by_field_id(F_RIGHT))
+                elif parent is not None and parent.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+                    return None  # self.a, self.b = ...
+            continue
+        stack.extend(node.named_children)
+    return found[0] if len(found) == 1 else None
 
 
 def _callee_name(facts, func):

@@ -187,3 +187,82 @@ rnn = make_rnn(10, 20)
 """
     (f,) = findings(src, RULE)
     assert "in every `make_rnn(...)` of this file" in f.message
+
+
+# -- values kept on `self` ------------------------------------------------------------------------
+SELF_HEADER = """\
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self, input_size, hidden_size, num_layers=1, dropout=0.2):
+        super().__init__()
+"""
+
+SELF_BUGGY = [
+    ("self_attribute_from_a_defaulted_parameter", SELF_HEADER + """\
+        self.num_layers = num_layers
+        self.lstm = nn.LSTM(input_size, hidden_size, self.num_layers, dropout=dropout, batch_first=True)
+
+enc = Encoder(10, 20)
+""", [7]),
+    ("self_attribute_literal_and_dropout_through_self", SELF_HEADER + """\
+        self.num_layers = 1
+        self.p = 0.3
+        self.rnn = nn.GRU(input_size, hidden_size, num_layers=self.num_layers, dropout=self.p)
+""", [8]),
+]
+
+SELF_CORRECT = [
+    ("self_attribute_three_layers", SELF_HEADER + """\
+        self.num_layers = 3
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=self.num_layers, dropout=dropout)
+"""),
+    ("callers_pass_more_layers", SELF_HEADER + """\
+        self.num_layers = num_layers
+        self.lstm = nn.LSTM(input_size, hidden_size, self.num_layers, dropout=dropout)
+
+enc = Encoder(10, 20, num_layers=2)
+"""),
+    ("assigned_twice", SELF_HEADER + """\
+        self.num_layers = 1
+        if input_size > 100:
+            self.num_layers = 2
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=self.num_layers, dropout=0.2)
+"""),
+    ("augmented_assignment", SELF_HEADER + """\
+        self.num_layers = 1
+        self.num_layers += extra
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=self.num_layers, dropout=0.2)
+"""),
+    ("tuple_unpack", SELF_HEADER + """\
+        self.num_layers = 1
+        self.num_layers, self.h = layers_and_size()
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=self.num_layers, dropout=0.2)
+"""),
+    ("from_a_config_object", SELF_HEADER + """\
+        self.num_layers = cfg.num_layers
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=self.num_layers, dropout=0.2)
+"""),
+    ("inherited_attribute", SELF_HEADER + """\
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=self.num_layers, dropout=0.2)
+"""),
+    ("another_objects_attribute", SELF_HEADER + """\
+        other.num_layers = 1
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=other.num_layers, dropout=0.2)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", SELF_BUGGY, ids=[b[0] for b in SELF_BUGGY])
+def test_flags_values_kept_on_self(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", SELF_CORRECT, ids=[c[0] for c in SELF_CORRECT])
+def test_silent_values_kept_on_self(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_self_attribute_finding_names_the_constructor_call():
+    (f,) = findings(SELF_BUGGY[0][1], RULE)
+    assert "in every `Encoder(...)` of this file" in f.message and f.fix is None
