@@ -63,3 +63,24 @@ def test_clipping_scaled_gradients_shrinks_the_update_by_the_scale_factor():
     right, wrong = _applied_gradient_norm(True), _applied_gradient_norm(False)
     assert right == pytest.approx(1.0, rel=1e-4)             # max_norm
     assert wrong == pytest.approx(1.0 / 2 ** 16, rel=1e-4)   # max_norm / scale
+
+
+def test_one_cycle_stepped_per_epoch_stays_at_the_start_of_its_warm_up():
+    """onecycle-stepped-per-epoch: 20 epochs of 400 batches, stepped once per epoch, never get
+    far from max_lr / 25; stepped per batch, the same schedule reaches max_lr and anneals."""
+    w = torch.zeros(1, requires_grad=True)
+
+    def run(steps):
+        opt = torch.optim.SGD([w], lr=0.1)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, epochs=20, steps_per_epoch=400)
+        seen = []
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            seen.append(opt.param_groups[0]["lr"])
+        return seen
+
+    per_epoch = run(20)
+    assert max(per_epoch) < 0.1 / 25 * 1.01
+    per_batch = run(20 * 400 - 1)
+    assert max(per_batch) == pytest.approx(0.1) and per_batch[-1] < 1e-5
