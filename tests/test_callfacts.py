@@ -169,3 +169,18 @@ def test_tensor_method_names_need_a_torch_import():
     src = "import numpy as np\nresult = thing.backward()\n"
     doc = Document.from_text(src)
     assert target_at(doc, catalog(), src.index("backward") + 1) is None
+
+
+def test_names_holding_literals_are_followed():
+    src = HEADER + "HIDDEN = 256\nLAYERS = 2\nx = nn.LSTM(10, HIDDEN, LAYERS, bidirectional=True)\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("LSTM(10") + 1)
+    text = "\n".join(call_facts(doc, t))
+    assert "`(L, N, 512)`" in text and "`(4, N, 256)`" in text
+
+
+def test_a_name_rebound_to_an_unknown_value_gives_no_numbers():
+    src = HEADER + "hidden = 256\nhidden = cfg.hidden\nx = nn.Linear(10, hidden)\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("Linear(10") + 1)
+    assert call_facts(doc, t) == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .values import FUNCTIONAL_DROPOUT, args_of, has_splat, literal_value, string_value
+from .values import FUNCTIONAL_DROPOUT, args_of, constant, has_splat, literal_value, string_value
 
 _MISSING = object()
 
@@ -41,13 +41,15 @@ def call_facts(doc, target) -> list[str]:
 
 # -- reading arguments ------------------------------------------------------------------------
 def _arg(doc, call, index, name, default=None):
-    """(value, given): an int/float/bool literal as a value, any other argument as its source
-    text, `default` when the argument is absent."""
+    """(value, given): an int/float/bool literal as a value (also through a name that holds
+    one, values.constant), any other argument as its source text, `default` when absent."""
     pos, kw = args_of(call)
     node = kw.get(name) if name in kw else (pos[index] if index is not None and index < len(pos) else None)
     if node is None:
         return default, False
     value = literal_value(node)
+    if value is None:  # `HIDDEN = 256` at module level, a constructor parameter all callers agree on
+        value = constant(doc.facts, node)[0]
     return (value, True) if value is not None else (doc.text(node), True)
 
 
