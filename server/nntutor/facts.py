@@ -104,6 +104,7 @@ class Facts:
         self._funcs = Nested(self.functions)
         self._loops = Nested(self.loops)
         self._scope_cache: dict[int, int] = {}
+        self._matches: dict = {}  # compiled pattern -> code_matches(pattern)
         self.bindings: dict[str, list[Binding]] = {}
         self.assignments = caps.get("assign", [])
         for node in self.assignments:
@@ -339,8 +340,13 @@ class Facts:
 
     def code_matches(self, pattern) -> list:
         """Matches of the compiled bytes regex `pattern` outside comments: a rule that searches
-        the text must not change its answer because a comment mentions a word."""
-        return [m for m in pattern.finditer(self.doc.data) if not self.in_comment(m.start())]
+        the text must not change its answer because a comment mentions a word. Computed once per
+        pattern and version (rules ask again per loop or function; callers must not modify it)."""
+        found = self._matches.get(pattern)
+        if found is None:
+            found = self._matches[pattern] = [m for m in pattern.finditer(self.doc.data)
+                                              if not self.in_comment(m.start())]
+        return found
 
     def code_in(self, node) -> str:
         """The text of `node` with its comments blanked (same length): for searches that must

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from ..findings import Fix, TextEdit
 from ..parsing import F_ATTRIBUTE, F_OBJECT
@@ -20,9 +21,11 @@ def bare_references(ctx, pattern: re.Pattern, start: int = 0, end: int | None = 
     An assignment or an argument (`f = model.eval`, `callback(loss.backward)`) is a reference
     kept for later, not one of these."""
     root = ctx.doc.tree.root_node
-    for m in ctx.facts.code_matches(pattern):
-        if m.start() < start or (end is not None and m.start() >= end):
-            continue
+    matches = ctx.facts.code_matches(pattern)
+    first = bisect_left(matches, start, key=_start) if start else 0  # per loop: no scan from the top
+    for m in matches[first:]:
+        if end is not None and m.start() >= end:
+            break
         name = root.descendant_for_byte_range(m.start() + 1, m.start() + 2)
         attr = name.parent if name is not None else None
         stmt = attr.parent if attr is not None else None
@@ -32,6 +35,10 @@ def bare_references(ctx, pattern: re.Pattern, start: int = 0, end: int | None = 
         receiver = attr.child_by_field_id(F_OBJECT)
         if receiver is not None:
             yield attr, ctx.text(name), receiver
+
+
+def _start(match) -> int:
+    return match.start()
 
 
 def call_fix(ctx, attr):

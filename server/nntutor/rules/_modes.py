@@ -2,6 +2,7 @@
 `evaluate(model, loader)` is checked with the mode `model` has where evaluate is called."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..parsing import F_NAME, F_PARAMETERS
@@ -50,6 +51,21 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
             fn = ctx.facts.function_at(fn.start_byte)
     ctx.values._function_modes = out
     return out
+
+
+def _mode_switches(ctx) -> dict:
+    """(scope, object name) -> (positions, events) of its eval / train / mode switches in source
+    order, once per document: `mode_at` bisects instead of scanning every event per question."""
+    cached = getattr(ctx.values, "_mode_switches", None)
+    if cached is None:
+        cached = {}
+        for e in events(ctx):
+            if e.kind in ("eval", "train", "mode"):
+                positions, switches = cached.setdefault((ctx.facts.scope_id(e.pos), e.target), ([], []))
+                positions.append(e.pos)
+                switches.append(e)
+        ctx.values._mode_switches = cached
+    return cached
 
 
 def calls_to(ctx, fname: str):
@@ -105,11 +121,10 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     facts = ctx.facts
     scope = facts.scope_id(pos)
     last = None
-    for e in events(ctx):
-        if e.pos >= pos:
-            break
-        if e.kind in ("eval", "train", "mode") and e.target == name and facts.scope_id(e.pos) == scope:
-            last = e
+    positions, switches = _mode_switches(ctx).get((scope, name), ((), ()))
+    i = bisect_left(positions, pos)
+    if i:
+        last = switches[i - 1]
     # Calls to helpers that switch the mode of this object (validate(model) -> eval()).
     fmodes = function_modes(ctx)
     for fname, fm in fmodes.items():

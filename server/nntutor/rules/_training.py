@@ -119,7 +119,7 @@ def _zeroing(ctx):
     """(positions of gradient clearing, names of local functions that clear), once per document."""
     cached = getattr(ctx.values, "_zeroing", None)
     if cached is None:
-        zeros = [e.pos for e in events(ctx) if e.kind == "zero_grad"]
+        zeros = sorted(e.pos for e in events(ctx) if e.kind == "zero_grad")
         cached = ctx.values._zeroing = (zeros, functions_around(ctx, zeros))
     return cached
 
@@ -141,7 +141,7 @@ def functions_around(ctx, positions, outer: bool = True) -> set[str]:
 def clears_grads_in(ctx, node) -> bool:
     """`node` (a loop) clears gradients: directly, or through a local helper it calls."""
     zeros, helpers = _zeroing(ctx)
-    if any(node.start_byte < z < node.end_byte for z in zeros):
+    if any_between(zeros, node.start_byte, node.end_byte):
         return True
     for call in ctx.facts.calls_in(node):
         fn = call.child_by_field_id(F_FUNCTION)

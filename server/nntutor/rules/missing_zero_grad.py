@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_OBJECT, F_OPERATOR
 from . import Rule
 from ._bare import bare_pattern, bare_references, call_fix
-from ._training import clears_grads_in, events, same_scope, statement_of
+from ._training import any_between, clears_grads_in, events, same_scope, statement_of
 
 
 def check(ctx):
     yield from _manual_updates(ctx)
     evs = events(ctx)
     backwards = [e for e in evs if e.kind == "backward"]
+    backward_pos = [b.pos for b in backwards]  # sorted, as events are
     steps = [e for e in evs if e.kind == "step"]
     reported = set()
     for step in steps:
@@ -22,8 +24,8 @@ def check(ctx):
         loop = ctx.facts.innermost_loop(step.pos)
         if loop is None or loop.start_byte in reported:
             continue
-        loop_backwards = [b for b in backwards if loop.start_byte < b.pos < loop.end_byte
-                          and same_scope(ctx, b.pos, step.pos)]
+        inside = backwards[bisect_right(backward_pos, loop.start_byte):bisect_left(backward_pos, loop.end_byte)]
+        loop_backwards = [b for b in inside if same_scope(ctx, b.pos, step.pos)]
         if not loop_backwards:
             continue
         if clears_grads_in(ctx, loop):
@@ -70,13 +72,14 @@ def _manual_updates(ctx):
     innermost one around a backward pass; an optimizer step there is the other check's business."""
     facts = ctx.facts
     evs = events(ctx)
+    step_pos = [e.pos for e in evs if e.kind == "step"]  # sorted, as events are
     seen = set()
     for b in (e for e in evs if e.kind == "backward"):
         loop = facts.innermost_loop(b.pos)
         if loop is None or loop.start_byte in seen:
             continue
         seen.add(loop.start_byte)
-        if any(e.kind == "step" and loop.start_byte < e.pos < loop.end_byte for e in evs):
+        if any_between(step_pos, loop.start_byte, loop.end_byte):
             continue
         text = ctx.text(loop)
         if clears_grads_in(ctx, loop) or _GRAD_FILL.search(text):
