@@ -87,6 +87,9 @@ except ImportError:  # optional: idle detection falls back to message silence, n
 
 SERVERS = {
     "nntutor": [tool("nntutor"), "lsp"],
+    # servers forked from a warm daemon (lsp/daemon.py); its first, unmeasured start (warm_up)
+    # leaves the daemon running for the measured sessions
+    "nntutor-daemon": [tool("nntutor"), "lsp", "--daemon"],
     "ruff": [tool("ruff"), "server"],
     "jedi-language-server": [tool("jedi-language-server")],
     "pylsp": [tool("pylsp")],
@@ -449,6 +452,10 @@ async def session(name: str, label: str, args) -> dict:
         res["hover_answered"] = answered
         res["hover_positions"] = len(positions)
         res["rss_hwm_mb"] = c.vm_hwm_mb()
+        if name == "nntutor-daemon":
+            res["rss_hwm_mb"] = None  # what the editor started is the small client, not the server
+            res["notes"].append("peak RSS not measured: the server is forked by the daemon, not a child of "
+                                "the process the editor starts (the server's own RSS is nntutor's)")
         res["server_requests"] = c.server_requests
     finally:
         res["rss_sampled_peak_mb"] = c.rss_peak_sampled / 1024 / 1024 if c.rss_peak_sampled else None
@@ -823,6 +830,12 @@ def targets(res: dict) -> dict:
         + (f"; an empty pygls server: {cell(median(floor['wall_ms']), 0)} ms, with nntutor's start-up measures "
            f"{cell(median(floor_fast['wall_ms']), 0)} ms" if floor and floor_fast else ""),
         "met": "yes" if inits and max(inits) < 300 else "**no**"}
+    daemon = [s(x, "nntutor-daemon").get("initialize_ms") for x in SIZES]
+    daemon = [v for v in daemon if v is not None]
+    if daemon:
+        out["initialize < 300 ms with `nntutor lsp --daemon` (warm daemon)"] = {
+            "measured": ", ".join(f"{x}: {cell(s(x, 'nntutor-daemon').get('initialize_ms'), 0)} ms" for x in SIZES),
+            "met": "yes" if max(daemon) < 300 else "**no**"}
     rss = n20.get("rss_hwm_mb")
     out["peak RSS < 120 MB at 20,000 lines"] = {"measured": f"{cell(rss, 1)} MB",
                                                 "met": "yes" if rss is not None and rss < 120 else "**no**"}

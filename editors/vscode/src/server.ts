@@ -111,7 +111,11 @@ export class NntutorServer implements vscode.Disposable {
   private async doStart(): Promise<void> {
     const folder = vscode.workspace.workspaceFolders?.[0];
     const config = vscode.workspace.getConfiguration('nntutor', folder?.uri);
-    const settings = { path: config.get<string>('path') ?? '', interpreter: config.get<string[]>('interpreter') ?? [] };
+    const settings = {
+      path: config.get<string>('path') ?? '',
+      interpreter: config.get<string[]>('interpreter') ?? [],
+      fastStart: config.get<boolean>('fastStart') ?? false,
+    };
     const fromPythonExtension = settings.path || settings.interpreter.length ? undefined : await activePython(folder?.uri, this.log);
     const cmd = resolveServerCommand(settings, fromPythonExtension, {
       workspaceFolder: folder?.uri.fsPath,

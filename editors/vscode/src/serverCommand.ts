@@ -7,6 +7,9 @@ export interface ServerSettings {
   path: string;
   /** `nntutor.interpreter`: `[python, ...extra args]`; run as `<python> ... -m nntutor lsp`. */
   interpreter: string[];
+  /** `nntutor.fastStart`: `lsp --daemon`, servers forked from a warm background process
+   * (POSIX only; the server falls back to a normal start by itself when it cannot). */
+  fastStart?: boolean;
 }
 
 export type CommandSource = 'path' | 'interpreter' | 'python-extension' | 'default';
@@ -43,6 +46,17 @@ export function resolveServerCommand(
   activeEnvironmentPython: string | undefined,
   ctx: VariableContext,
   platform: string = process.platform,
+): ServerCommand {
+  const cmd = resolveBase(settings, activeEnvironmentPython, ctx, platform);
+  if (settings.fastStart && platform !== 'win32') cmd.args.push('--daemon');
+  return cmd;
+}
+
+function resolveBase(
+  settings: ServerSettings,
+  activeEnvironmentPython: string | undefined,
+  ctx: VariableContext,
+  platform: string,
 ): ServerCommand {
   const path = expandVariables(settings.path ?? '', ctx);
   if (path) {

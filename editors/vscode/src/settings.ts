@@ -60,6 +60,6 @@ function stringList(value: unknown, name: string, problems: string[]): string[] 
 }
 
 /** Settings whose change needs a new server process, not just a configuration notification. */
-export const RESTART_SETTINGS = ['nntutor.path', 'nntutor.interpreter'];
+export const RESTART_SETTINGS = ['nntutor.path', 'nntutor.interpreter', 'nntutor.fastStart'];
 /** Settings the running server is told about. */
 export const RULE_SETTINGS = ['nntutor.select', 'nntutor.ignore', 'nntutor.severity'];

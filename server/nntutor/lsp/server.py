@@ -864,13 +864,16 @@ def _get(obj, key):
     return getattr(obj, key, None)
 
 
-def run(log_file: Path | None = None, code_cache=None) -> None:
+def run(log_file: Path | None = None, code_cache=None, started_by: str | None = None) -> None:
     """Serve over stdio. `code_cache` (lsp/codecache.py) is the start-up measure `nntutor lsp`
-    took before importing this module; ended after `initialize`."""
+    took before importing this module; ended after `initialize`. `started_by` is logged (the
+    daemon that forked this server, lsp/daemon.py)."""
     server.code_cache = code_cache
     logging.basicConfig(filename=str(log_file) if log_file else None,
                         level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if started_by:
+        log.info("%s", started_by)
     # pygls logs every message body it sends at INFO: never wanted, even with a log file (a
     # publishDiagnostics of a big file is hundreds of kB).
     logging.getLogger("pygls").setLevel(logging.WARNING)

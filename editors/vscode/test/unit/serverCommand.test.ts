@@ -36,6 +36,14 @@ test('blank settings fall through to the Python extension, then python3', () => 
   assert.equal(resolveServerCommand(none, undefined, ctx).source, 'default');
 });
 
+test('nntutor.fastStart adds --daemon (not on Windows), whatever starts the server', () => {
+  const fast = { path: '', interpreter: ['/usr/bin/python3'], fastStart: true };
+  assert.deepEqual(resolveServerCommand(fast, undefined, ctx, 'linux').args, ['-m', 'nntutor', 'lsp', '--daemon']);
+  assert.deepEqual(resolveServerCommand({ ...fast, path: '/bin/nntutor' }, undefined, ctx, 'darwin').args, ['lsp', '--daemon']);
+  assert.deepEqual(resolveServerCommand(fast, undefined, ctx, 'win32').args, ['-m', 'nntutor', 'lsp']);
+  assert.deepEqual(resolveServerCommand({ ...fast, fastStart: false }, undefined, ctx, 'linux').args, ['-m', 'nntutor', 'lsp']);
+});
+
 test('variables: ~, ${userHome}, ${env:X}; unknown env becomes empty', () => {
   assert.equal(expandVariables('~', ctx), '/home/u');
   assert.equal(expandVariables('${userHome}/x', ctx), '/home/u/x');
