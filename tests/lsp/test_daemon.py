@@ -155,3 +155,27 @@ async def test_exit_without_shutdown_gives_status_1_through_the_client(runtime, 
     await wait_for(lambda: client._server.returncode is not None, timeout=15)
     assert client._server.returncode == 1
     await client.stop()
+
+
+async def test_without_a_runtime_folder_the_cache_folder_is_used(tmp_path):
+    """No XDG_RUNTIME_DIR: a `daemon/` folder (made private) in the user cache folder, even when
+    the cache folder itself is readable by others, as ~/.cache often is."""
+    cache = Path(tempfile.mkdtemp(prefix="nnc"))
+    os.chmod(cache, 0o755)
+    (cache / "nntutor").mkdir(mode=0o755)
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env.update(XDG_CACHE_HOME=str(cache), NNTUTOR_DAEMON_IDLE_S="20")
+    folder = cache / "nntutor" / "daemon"
+    try:
+        client, _, _, _ = await session(env, tmp_path, "warmup.log")
+        await client.shutdown_session()
+        await wait_for(lambda: list(folder.glob("lsp-*.sock")) and daemon_pids(cache))
+        assert folder.stat().st_mode & 0o777 == 0o700
+        client, uri, _, log = await session(env, tmp_path, "second.log")
+        await hover_and_diagnostics(client, uri)
+        await client.shutdown_session()
+        assert "forked by daemon" in log.read_text()
+    finally:
+        for pid in daemon_pids(cache):
+            os.kill(pid, signal.SIGTERM)
+        shutil.rmtree(cache, ignore_errors=True)

@@ -19,7 +19,7 @@ Safe by default:
   anything is read from stdin, so no message is lost.
 * One daemon per Python executable and version of nntutor's code (its key hashes the
   interpreter path and the modification times of the package), in `$XDG_RUNTIME_DIR/nntutor`
-  (else the user cache folder), a 0700 folder; it only serves connections from its own user
+  (else `daemon/` in the user cache folder), a 0700 folder; it only serves connections from its own user
   (SO_PEERCRED). It exits after `NNTUTOR_DAEMON_IDLE_S` seconds (600 by default) without a
   live server, and when its socket file is removed or replaced.
 """
@@ -41,13 +41,14 @@ _OK = b"ok"
 # -- where -----------------------------------------------------------------------------------
 def socket_path() -> str | None:
     """The daemon's socket for this interpreter and this version of the code: in
-    $XDG_RUNTIME_DIR/nntutor, else the user cache folder, else (a path too long for a Unix
+    $XDG_RUNTIME_DIR/nntutor, else `daemon/` in the user cache folder, else (a path too long for a Unix
     socket) a private folder in the temporary directory; None when even that is too long."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
     if not os.path.isabs(base):
         from .codecache import cache_dir
 
         folder = cache_dir()
+        folder = os.path.join(folder, "daemon") if folder is not None else None
     else:
         folder = os.path.join(base, "nntutor")
     name = f"lsp-{_code_key()}.sock"
@@ -77,13 +78,18 @@ def _code_key() -> str:
 
 
 def _private_folder(path: str) -> bool:
+    """The socket's folder exists, is ours and only ours (made so when it is ours but open)."""
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        st = os.stat(folder)
+        st = os.lstat(folder)
+        if st.st_uid != os.getuid() or not os.path.isdir(folder) or os.path.islink(folder):
+            return False
+        if st.st_mode & 0o077:
+            os.chmod(folder, 0o700)
     except OSError:
         return False
-    return st.st_uid == os.getuid() and not st.st_mode & 0o077
+    return True
 
 
 # -- the client: `nntutor lsp --daemon` ----------------------------------------------------------
@@ -105,7 +111,9 @@ def connect(argv: list[str]) -> int | None:
         return None
     try:
         header = json.dumps({"cwd": os.getcwd(), "env": dict(os.environ), "argv": argv}).encode()
-        socket.send_fds(sock, [struct.pack("!I", len(header)) + header], [0, 1, 2])
+        data = struct.pack("!I", len(header)) + header
+        sent = socket.send_fds(sock, [data], [0, 1, 2])
+        sock.sendall(data[sent:])  # a stream socket may take a big environment in parts
         sock.settimeout(HANDSHAKE_S)
         if _recv_exactly(sock, len(_OK)) != _OK:
             return None
