@@ -179,3 +179,42 @@ async def test_without_a_runtime_folder_the_cache_folder_is_used(tmp_path):
         for pid in daemon_pids(cache):
             os.kill(pid, signal.SIGTERM)
         shutil.rmtree(cache, ignore_errors=True)
+
+
+async def test_a_client_that_gives_up_is_never_served(runtime, tmp_path):
+    """The handshake: a client that does not answer the child's "ok" with "go" (it timed out and
+    serves in-process) must not find a second server reading its stdin."""
+    import json
+    import socket
+    import struct
+
+    folder, env = runtime
+    client, _, _, _ = await session(env, tmp_path, "warmup.log")
+    await client.shutdown_session()
+    await wait_for(lambda: sockets(folder) and daemon_pids(folder))
+    (path,) = sockets(folder)
+    to_server_r, to_server_w = os.pipe()
+    from_server_r, from_server_w = os.pipe()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    header = json.dumps({"cwd": str(tmp_path), "env": env, "argv": []}).encode()
+    data = struct.pack("!I", len(header)) + header
+    sent = socket.send_fds(sock, [data], [to_server_r, from_server_w, from_server_w])
+    sock.sendall(data[sent:])
+    sock.settimeout(10)
+    assert sock.recv(2) == b"ok"
+    sock.close()  # no "go"
+    os.close(to_server_r)
+    os.close(from_server_w)
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                       "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+    os.write(to_server_w, b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    os.set_blocking(from_server_r, False)
+    await asyncio.sleep(2)
+    try:
+        answer = os.read(from_server_r, 4096)
+    except BlockingIOError:
+        answer = None
+    os.close(to_server_w)
+    os.close(from_server_r)
+    assert not answer  # b"" (every writer gone: the child exited) or nothing at all

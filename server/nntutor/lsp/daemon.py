@@ -35,7 +35,11 @@ import sys
 IDLE_S = 600.0
 ENV_IDLE = "NNTUTOR_DAEMON_IDLE_S"
 HANDSHAKE_S = 1.0   # the client's wait for the daemon's "ok" before serving in-process
+# The handshake: the child says _OK when it is ready, and serves only once the client answers
+# _GO. A client that gave up waiting (and serves in-process) closes instead: no two servers
+# ever read the same stdin.
 _OK = b"ok"
+_GO = b"go"
 
 
 # -- where -----------------------------------------------------------------------------------
@@ -116,11 +120,13 @@ def connect(argv: list[str]) -> int | None:
         sock.sendall(data[sent:])  # a stream socket may take a big environment in parts
         sock.settimeout(HANDSHAKE_S)
         if _recv_exactly(sock, len(_OK)) != _OK:
+            sock.close()  # the child waits for _GO and gives up without it: we serve in-process
             return None
-    except OSError:
-        return None
-    finally:
         sock.settimeout(None)
+        sock.sendall(_GO)  # from here on the forked server, and only it, reads our stdin
+    except OSError:
+        sock.close()
+        return None
     # The forked server owns our stdio now: only wait for its exit status.
     try:
         status = _recv_exactly(sock, 1)
@@ -279,6 +285,10 @@ def _fork_server(conn, listener) -> int | None:
         os.environ.clear()
         os.environ.update(header["env"])
         conn.sendall(_OK)
+        conn.settimeout(10 * HANDSHAKE_S)
+        if _recv_exactly(conn, len(_GO)) != _GO:
+            os._exit(1)  # the client serves in-process: leave its stdio alone
+        conn.settimeout(None)
         status = _run_child(header["argv"])
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
