@@ -410,7 +410,8 @@ def _pool(doc, call, q):
     formula = f"out = {bracket[0]}(in + 2·{p} − {span}) / {s}{bracket[1]} + 1"
     example = _pool_out(32, k, s, p, d, ceil_mode is True)
     stride = f"stride {s}" + (" (= kernel_size, the default)" if s_default else "")
-    return [f"{'Max' if is_max else 'Average'} over {k}-wide windows, {stride}; {formula} (e.g. 32 → {example}).",
+    window = f"{k}×{k}" if q.endswith("2d") else f"{k}-wide"
+    return [f"{'Max' if is_max else 'Average'} over {window} windows, {stride}; {formula} (e.g. 32 → {example}).",
             "Channels unchanged; no parameters."]
 
 
