@@ -177,11 +177,16 @@ def any_between(sorted_positions: list, start: int, end: int) -> bool:
     return i < len(sorted_positions) and sorted_positions[i] < end
 
 
-def move_statement_fix(ctx, call, anchor_call, *, before: bool, title: str) -> Fix | None:
+def move_statement_fix(ctx, call, anchor_call, *, before: bool, title: str,
+                       across_blocks: bool = False) -> Fix | None:
     """Move the statement `call` makes up (an expression statement alone on its lines) to just
-    before or after the statement of `anchor_call`, when both are statements of the same block."""
+    before or after the statement of `anchor_call`, when both are statements of the same block;
+    with `across_blocks`, also into another block (a one-line statement, re-indented as the
+    anchor is: a scheduler step moved into the batch loop)."""
     stmt, anchor = statement_of(call), statement_of(anchor_call)
-    if stmt is None or anchor is None or stmt == anchor or stmt.parent != anchor.parent:
+    if stmt is None or anchor is None or stmt == anchor:
+        return None
+    if stmt.parent != anchor.parent and not across_blocks:
         return None
     if stmt.type != "expression_statement" or stmt.named_children[0] != call:
         return None
@@ -189,7 +194,12 @@ def move_statement_fix(ctx, call, anchor_call, *, before: bool, title: str) -> F
     if lines is None or anchor_lines is None:
         return None
     data = ctx.doc.data
-    moved = data[lines[0]:lines[1]].decode("utf-8", "replace").rstrip("\n") + "\n"
+    if stmt.parent == anchor.parent:
+        moved = data[lines[0]:lines[1]].decode("utf-8", "replace").rstrip("\n") + "\n"
+    elif b"\n" in data[stmt.start_byte:stmt.end_byte]:
+        return None
+    else:
+        moved = ctx.line_indent(anchor) + ctx.text(stmt) + "\n"
     at = anchor_lines[0] if before else anchor_lines[1]
     if not before and not data[anchor_lines[0]:anchor_lines[1]].endswith(b"\n"):
         moved = "\n" + moved.rstrip("\n")  # the anchor ends the text

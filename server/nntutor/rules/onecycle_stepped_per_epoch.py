@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 
-from ..findings import Fix, Severity, TextEdit
+from ..findings import Severity
 from ..parsing import F_FUNCTION, F_LEFT, F_NAME
 from ..values import args_of, follow, literal_value, method_call
 from . import Rule
-from ._training import events, same_scope, statement_of
+from ._training import events, move_statement_fix, same_scope
 
 ONE_CYCLE = frozenset({"torch.optim.lr_scheduler.OneCycleLR"})
 # A total that counts batches: `EPOCHS * len(train_loader)`, `len(loader) * n`.
@@ -56,7 +56,9 @@ def check(ctx):
                 f"after every `optimizer.step()`, in {where}.",
                 related=[ctx.related(ctor, "built to step once per batch"),
                          ctx.related(step.call, "the optimizer steps once per batch here")],
-                fix=None if helper else _move_after(ctx, call, step.call))
+                fix=None if helper else move_statement_fix(
+                    ctx, call, step.call, before=False, across_blocks=True,
+                    title="Step the scheduler after every optimizer step"))
 
 
 def _counts_batches(ctx, ctor) -> str | None:
@@ -119,24 +121,6 @@ def _steps_a_scheduler(ctx, func) -> bool:
         if method == "step" and recv is not None and re.search(r"sched|lr", ctx.text(recv), re.I):
             return True
     return False
-
-
-def _move_after(ctx, call, optimizer_step) -> Fix | None:
-    """Move the one-line `scheduler.step()` statement to just after the optimizer's step, with
-    that statement's indentation."""
-    stmt, anchor = statement_of(call), statement_of(optimizer_step)
-    if stmt is None or anchor is None or stmt.type != "expression_statement" or stmt.named_children[0] != call:
-        return None
-    lines, anchor_lines = ctx.own_lines(stmt), ctx.own_lines(anchor)
-    if lines is None or anchor_lines is None or b"\n" in ctx.doc.data[stmt.start_byte:stmt.end_byte]:
-        return None
-    data = ctx.doc.data
-    text = ctx.line_indent(anchor) + ctx.text(stmt) + "\n"
-    at = anchor_lines[1]
-    if not data[anchor_lines[0]:anchor_lines[1]].endswith(b"\n"):
-        text = "\n" + text.rstrip("\n")
-    return Fix("Step the scheduler after every optimizer step", (TextEdit(lines[0], lines[1], ""),
-                                                                 TextEdit(at, at, text)))
 
 
 RULE = Rule("onecycle-stepped-per-epoch", Severity.WARNING, "learning-rate-schedules",
