@@ -165,8 +165,11 @@ def _lsp(args) -> int:
         status = daemon.connect(forwarded)
         if status is not None:
             return status
-    from .lsp import startup
+    from .lsp import early, startup
 
+    # The client's first message is read (and `initialize` answered, when its answer is
+    # remembered) on a thread while the main thread imports the LSP stack: lsp/early.py.
+    first = early.start(sys.stdin.buffer, sys.stdout.buffer)
     cache = startup.prepare()
     try:
         from .lsp.server import run
@@ -174,7 +177,7 @@ def _lsp(args) -> int:
         if cache is not None:
             cache.close()
         raise
-    run(log_file=args.log_file, code_cache=cache)
+    run(log_file=args.log_file, code_cache=cache, early=first)
     return 0
 
 

@@ -25,7 +25,6 @@ Safe by default:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -65,20 +64,11 @@ def socket_path() -> str | None:
 
 
 def _code_key() -> str:
-    """Interpreter + the package's files and their modification times: a changed install gets
-    a new daemon (the old one times out)."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    h = hashlib.sha256(sys.executable.encode())
-    for root, dirs, files in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(files):
-            if name.endswith(".py"):
-                full = os.path.join(root, name)
-                try:
-                    h.update(f"{full}:{os.stat(full).st_mtime_ns}".encode())
-                except OSError:
-                    pass
-    return h.hexdigest()[:16]
+    """Interpreter + the files of nntutor, pygls and lsprotocol and their modification times: a
+    changed install gets a new daemon (the old one times out)."""
+    from .early import code_key
+
+    return code_key()
 
 
 def _private_folder(path: str) -> bool:

@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import functools
 import gc
+import json
 import logging
 import sys
 import threading
@@ -174,6 +175,24 @@ class _Protocol(LanguageServerProtocol):
         if (handler := self.fm.features.get(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)) is not None:
             yield handler, (params,), None
 
+    early = None  # lsp/early.py, until pygls' answer to `initialize` is settled with it
+
+    def _send_data(self, data):
+        early = self.early
+        if early is not None and early.request_id is not None \
+                and getattr(data, "id", None) == early.request_id and not hasattr(data, "method"):
+            # pygls' answer to `initialize`: the client may have it already (lsp/early.py)
+            self.early = None
+            response = json.loads(json.dumps(data, default=self._serialize_message))
+            if not early.settle(response):
+                super()._send_data(data)
+            for problem in early.problems:
+                log.warning("%s", problem)
+            if early.stale:  # written after the answer is out, off the event loop
+                asyncio.get_running_loop().run_in_executor(None, early.remember, response)
+            return
+        super()._send_data(data)
+
     def _send_response(self, msg_id, result=None, error=None):
         # A plain result (None, or the dicts hover and the nntutor/* requests build): the very
         # bytes pygls would write, without its detour through a JsonRPCResponseMessage that
@@ -265,6 +284,7 @@ class NNTutorServer(LanguageServer):
         self.indexed_paths: set[str] = set()   # open documents whose model classes are indexed
         # Start-up measures (see `run` and cli._lsp), ended once `initialize` is answered.
         self.code_cache = None
+        self.early = None   # lsp/early.py: the first message, read (and maybe answered) already
 
     def end_startup(self) -> None:
         """Restore `compile` (saving the code cache) and freeze everything allocated so far: the
@@ -282,15 +302,26 @@ class NNTutorServer(LanguageServer):
         """pygls' stdio server, reading stdin on the event loop where it can (lsp/stdio.py)."""
         stdin = stdin or sys.stdin.buffer
         stdout = stdout or sys.stdout.buffer
+        early, self.early = self.early, None
+        prefix = early.handover() if early is not None else b""
+        if early is not None:
+            self.protocol.early = early
+            for problem in early.problems:
+                log.warning("%s", problem)
+            log.info("initialize %s", "answered early" if early.sent is not None else
+                     "read early (no remembered answer)" if early.request_id is not None else "not read early")
+            early.problems.clear()
         if IS_WASM or not stdio.loop_readable(stdin, stdout):
             log.info("stdin: read by pygls' reader thread")
+            if prefix:  # (early.start only reads where loop_readable holds: never the case)
+                raise RuntimeError("stdin was read early but cannot be read on the event loop")
             return super().start_io(stdin, stdout)
         log.info("stdin: read on the event loop")
         # pygls.server.JsonRPCServer._start_io_async, with the reader swapped
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout))
         try:
-            asyncio.run(run_async(stop_event=self._stop_event, reader=stdio.PipeReader(stdin),
+            asyncio.run(run_async(stop_event=self._stop_event, reader=stdio.PipeReader(stdin, prefix=prefix),
                                   protocol=self.protocol, logger=logging.getLogger("pygls.server"),
                                   error_handler=self.report_server_error))
         except BrokenPipeError:
@@ -864,11 +895,12 @@ def _get(obj, key):
     return getattr(obj, key, None)
 
 
-def run(log_file: Path | None = None, code_cache=None, started_by: str | None = None) -> None:
+def run(log_file: Path | None = None, code_cache=None, started_by: str | None = None, early=None) -> None:
     """Serve over stdio. `code_cache` (lsp/codecache.py) is the start-up measure `nntutor lsp`
     took before importing this module; ended after `initialize`. `started_by` is logged (the
     daemon that forked this server, lsp/daemon.py)."""
     server.code_cache = code_cache
+    server.early = early
     logging.basicConfig(filename=str(log_file) if log_file else None,
                         level=logging.INFO if log_file else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")

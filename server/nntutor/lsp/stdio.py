@@ -16,39 +16,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import stat
 
 from pygls.io_ import StdinAsyncReader
+
+from .early import loop_readable  # noqa: F401  (start_io asks; early.py runs before pygls)
 
 log = logging.getLogger("nntutor.lsp")
 LIMIT = 1 << 24  # bytes buffered before reading pauses (a didOpen of a big file is one message)
 
 
-def loop_readable(stdin, stdout) -> bool:
-    """Whether `stdin` can be read by the event loop without changing anything else."""
-    try:
-        st = os.fstat(stdin.fileno())
-    except (AttributeError, OSError, ValueError):
-        return False
-    if not (stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)):
-        return False
-    try:
-        out = os.fstat(stdout.fileno())
-    except (AttributeError, OSError, ValueError):
-        return True
-    # The loop sets O_NONBLOCK on stdin's open file; stdout must not be that same file.
-    return (out.st_dev, out.st_ino) != (st.st_dev, st.st_ino)
-
-
 class PipeReader:
     """pygls' reader interface (`readline`, `readexactly`) over an asyncio stream on stdin."""
 
-    def __init__(self, stdin, executor=None):
+    def __init__(self, stdin, executor=None, prefix: bytes = b""):
         self.stdin = stdin
         self.executor = executor
+        self.prefix = prefix  # read from stdin before (lsp/early.py): the first bytes to serve
         self.stream: asyncio.StreamReader | None = None
-        self.fallback: StdinAsyncReader | None = None
+        self.fallback: StdinAsyncReader | _Prefixed | None = None
 
     async def _connect(self) -> None:
         loop = asyncio.get_running_loop()
@@ -58,7 +43,11 @@ class PipeReader:
         except (OSError, ValueError) as exc:  # the loop cannot watch it after all
             log.info("stdin: %s; read by pygls' reader thread", exc)
             self.fallback = StdinAsyncReader(self.stdin, self.executor)
+            if self.prefix:
+                self.fallback = _Prefixed(self.prefix, self.fallback)
             return
+        if self.prefix:
+            stream.feed_data(self.prefix)  # before anything the pipe delivers from now on
         self.stream = stream
 
     async def readline(self) -> bytes:
@@ -77,3 +66,25 @@ class PipeReader:
             # The client left mid-message: the end of input, as for pygls' loop (which would
             # otherwise try to parse the torn message and log a JSON error first).
             return b""
+
+
+class _Prefixed:
+    """A reader that serves `prefix` before what `rest` reads."""
+
+    def __init__(self, prefix: bytes, rest):
+        self.prefix, self.rest = prefix, rest
+
+    async def readline(self) -> bytes:
+        cut = self.prefix.find(b"\n") + 1
+        if cut:
+            line, self.prefix = self.prefix[:cut], self.prefix[cut:]
+            return line
+        head, self.prefix = self.prefix, b""
+        return head + await self.rest.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        head, self.prefix = self.prefix[:n], self.prefix[n:]
+        if len(head) == n:
+            return head
+        tail = await self.rest.readexactly(n - len(head))
+        return head + tail if tail else b""
