@@ -72,6 +72,36 @@ def step(model, texts, device):
     ids.cuda()
     return model(**inputs, labels=labels)
 """, [9, 11, 13]),
+    ("parameter_every_caller_passes_a_batch_tensor", """\
+def train_step(model, x, y, device):
+    x.to(device)
+    y.to(device)
+    return loss_fn(model(x), y)
+
+for xb, yb in train_loader:
+    train_step(model, xb, yb, device)
+for i, (a, b) in enumerate(val_loader):
+    train_step(model, a, y=b, device=device)
+""", [2, 3]),
+    ("parameter_annotated_as_tensor", """\
+import torch
+from torch import Tensor
+
+def prepare(images: torch.Tensor, labels: Tensor, mask: "torch.Tensor" = None):
+    images.cuda()
+    labels.long()
+    mask.to("cuda")
+""", [5, 6, 7]),
+    ("init_parameter_of_a_class_called_with_a_factory_tensor", """\
+import torch
+
+class Holder:
+    def __init__(self, weights):
+        weights.to("cuda")
+        self.weights = weights
+
+h = Holder(torch.randn(3, 3))
+""", [5]),
 ]
 
 CORRECT = [
@@ -115,6 +145,40 @@ def move(t):
 for i, batch in enumerate(train_loader):
     i.to(device)
     batch.to(device)
+""",),
+    ("parameter_callers_disagree_or_unknown", """\
+def step(model, x, device):
+    x.to(device)          # a module for one caller: Module.to() is in place
+
+for xb, yb in train_loader:
+    step(model, xb, device)
+step(model, net, device)
+
+def move(batch, device):
+    batch.to(device)      # never called in this file: unknown
+
+def run(t, device):
+    t.to(device)
+
+run(*args)                # what it passes is unknown
+""",),
+    ("parameter_annotated_as_module_or_other", """\
+import torch
+from torch import nn
+
+def place(model: nn.Module, t: "np.ndarray", d: torch.device, x: torch.Tensor):
+    model.to(d)
+    t.float()
+    d.cpu()
+    x = x.to(d)           # assigned: fine
+""",),
+    ("parameter_of_a_method_called_by_attribute", """\
+class Trainer:
+    def step(self, x):
+        x.to(self.device)   # obj.step(...) calls cannot be matched by name
+
+for xb, yb in train_loader:
+    trainer.step(xb)
 """,),
     ("not_a_loader", """\
 for x, y in pairs:
@@ -238,3 +302,11 @@ def relevance(model, tokenizer, text, device):
     assert f.location.line + 1 == 3
     assert "holds torch tensors" in f.related[0].message
     assert apply_fix(src, f).splitlines()[2].strip() == "input_ids = input_ids.to(device)"
+
+
+def test_parameter_finding_names_the_caller():
+    src = ("def step(model, x, device):\n    x.to(device)\n\n"
+           "for xb, yb in train_loader:\n    step(model, xb, device)\n")
+    (f,) = findings(src, RULE)
+    assert f.related[0].message == "`x` is a tensor: `step(...)` is called with `xb` (part of a batch from `train_loader`)"
+    assert f.related[0].location.line == 5
