@@ -309,4 +309,4 @@ def test_parameter_finding_names_the_caller():
            "for xb, yb in train_loader:\n    step(model, xb, device)\n")
     (f,) = findings(src, RULE)
     assert f.related[0].message == "`x` is a tensor: `step(...)` is called with `xb` (part of a batch from `train_loader`)"
-    assert f.related[0].location.line == 5
+    assert f.related[0].location.line == 4   # (0-based) the call `step(model, xb, device)`

@@ -7,7 +7,8 @@ known to be a tensor: a part of a batch from a data loader (`for x, y in loader`
 `next(iter(loader))`, `batch[0]`), the result of a torch tensor factory (`torch.tensor`,
 `torch.randn` ...), an item of a Hugging Face tokenizer's output with return_tensors="pt"
 (`enc["input_ids"]`, `enc.input_ids`), or one of these through tensor-to-tensor methods
-(`x.squeeze()`). Modules,
+(`x.squeeze()`), or a parameter annotated as a tensor or passed one by every call of its
+function in the file. Modules,
 PyG `Data` / Hugging Face `BatchEncoding` batches (their `.to()` is in place) and unknown
 objects are left alone.
 """
@@ -19,13 +20,16 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
 from ..values import (
     PASSTHROUGH_METHODS,
+    _param_index,
     args_of,
     follow,
+    has_splat,
     method_call,
     string_value,
     strip,
     unwrap_calls,
 )
+from ..values import _callee_name as _called_as  # (this module has its own _callee_name)
 from . import Rule
 
 MOVES = ("to", "cuda", "cpu")
@@ -38,6 +42,8 @@ TENSOR_FACTORIES = frozenset(f"torch.{name}" for name in (
     "randn_like", "rand_like", "randint_like", "full_like", "empty_like", "stack", "cat",
     "concat", "Tensor", "FloatTensor", "LongTensor", "IntTensor", "DoubleTensor", "BoolTensor",
     "ByteTensor", "HalfTensor"))
+TENSOR_TYPES = frozenset({"torch.Tensor", *(f"torch.{t}Tensor" for t in (
+    "Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"))})
 # Calls that hand the loader's batches through unchanged: `enumerate(tqdm(loader))`.
 _WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "iter", "list"})
 # Fields of a Hugging Face BatchEncoding / BatchFeature read as attributes (`enc.input_ids`).
@@ -237,6 +243,8 @@ def _is_encoding(ctx, expr) -> bool:
 
 def _name_source(ctx, ident, depth):
     b = ctx.facts.binding(ctx.text(ident), ident.start_byte)
+    if b is not None and b.kind == "param":
+        return _param_source(ctx, ident, b, depth)
     if b is None or b.value is None:
         return None
     value = strip(b.value)
@@ -266,6 +274,61 @@ def _name_source(ctx, ident, depth):
         if loader is not None and not enumerated:
             return b.target, f"`{b.name}` is part of a batch from `{ctx.text(loader)}`"
     return None
+
+
+def _param_source(ctx, ident, b, depth):
+    """A parameter is a tensor when it is annotated as one (`x: torch.Tensor`), or when every
+    call of its function in this file passes a known tensor for it (`train_step(model, xb, yb)`
+    inside `for xb, yb in loader`). A method's callers (`obj.step(x)`) cannot be matched by
+    name, except `__init__`'s (`Holder(t)`); a call with `*args` / `**kwargs`, or one that
+    leaves the parameter to its default, leaves it unknown."""
+    func = ctx.facts.function_at(ident.start_byte)
+    if func is None or b.scope != func.start_byte:
+        return None
+    annotation = _tensor_annotation(ctx, b.target)
+    if annotation is not None:
+        return annotation, f"`{b.name}` is annotated as a tensor"
+    callee, skip = _called_as(ctx.facts, func)
+    index, keyword_only = _param_index(ctx.facts, func, b.name)
+    if callee is None or index is None or index < skip:
+        return None
+    first = None
+    for call in ctx.facts.calls_named(callee):
+        if has_splat(call):
+            return None
+        pos, kw = args_of(call)
+        arg = kw.get(b.name) if b.name in kw or keyword_only else (
+            pos[index - skip] if index - skip < len(pos) else None)
+        source = _tensor_source(ctx, arg, depth + 1) if arg is not None else None
+        if source is None:
+            return None
+        if first is None:
+            first = (arg, source[1])
+    if first is None:
+        return None
+    arg, why = first
+    said = f"`{ctx.text(arg)}` is "
+    why = why.removeprefix(said)
+    return arg, f"`{b.name}` is a tensor: `{callee}(...)` is called with `{ctx.text(arg)}` ({why})"
+
+
+def _tensor_annotation(ctx, target):
+    """The annotation of parameter `target` when it names a torch tensor class, else None."""
+    param = target.parent
+    if param is None or param.type not in ("typed_parameter", "typed_default_parameter"):
+        return None
+    annotation = param.child_by_field_name("type")
+    node = annotation.named_children[0] if annotation is not None and annotation.named_children else annotation
+    if node is None:
+        return None
+    if node.type == "string":  # `x: "torch.Tensor"`
+        text = string_value(node) or ""
+        head, _, rest = text.partition(".")
+        base = ctx.facts.imports.get(head)
+        qual = (f"{base}.{rest}" if rest else base) if base else None
+    else:
+        qual = ctx.facts.qual(node)
+    return annotation if qual in TENSOR_TYPES else None
 
 
 def _batch_of(ctx, b):
