@@ -184,3 +184,38 @@ def test_a_name_rebound_to_an_unknown_value_gives_no_numbers():
     doc = Document.from_text(src)
     t = target_at(doc, catalog(), src.index("Linear(10") + 1)
     assert call_facts(doc, t) == []
+
+
+# -- arguments through names ------------------------------------------------------------------------
+def test_tuple_and_int_arguments_are_followed_through_names():
+    src = HEADER + "k = (3, 3)\ns = (2, 2)\nx = nn.Conv2d(3, 16, k, stride=s, padding=1)\n"
+    says_src(src, "nn.Conv2d(3, 16, k", "out = ⌊(in + 2·1 − 1·(3−1) − 1) / 2⌋ + 1 (e.g. 32 → 16)",
+             "16×3×3×3 + 16 bias = **448 parameters**")
+    src = HEADER + "window = (2, 2)\nx = nn.MaxPool2d(window)\n"
+    says_src(src, "nn.MaxPool2d(window", "2×2 windows, stride 2")
+
+
+def test_a_name_assigned_in_two_branches_is_not_guessed():
+    src = HEADER + "if big:\n    k = (5, 5)\nelse:\n    k = (3, 3)\nx = nn.Conv2d(3, 16, k)\n"
+    facts = facts_at(src, "nn.Conv2d(3, 16, k")
+    assert not any("parameters**" in f or "⌊" in f for f in facts), facts
+
+
+def facts_at(src: str, expr: str) -> list[str]:
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index(expr) + expr.index("(") - 1)
+    assert t is not None
+    return call_facts(doc, t)
+
+
+def says_src(src: str, expr: str, *expected: str) -> None:
+    text = "\n".join(facts_at(src, expr))
+    for e in expected:
+        assert e in text, f"{e!r} not in:\n{text}"
+
+
+def test_an_int_assigned_in_two_branches_is_not_guessed():
+    src = HEADER + "if big:\n    h = 256\nelse:\n    h = 128\nx = nn.Linear(h, 10)\n"
+    assert not any("128" in f or "256" in f for f in facts_at(src, "nn.Linear(h"))
+    src = HEADER + "h = 256\nx = nn.Linear(h, 10)\n"
+    says_src(src, "nn.Linear(h", "Maps `(*, 256)` → `(*, 10)`")

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from math import prod
 
-from .values import FUNCTIONAL_DROPOUT, args_of, constant, has_splat, literal_value, string_value
+from .values import (
+    FUNCTIONAL_DROPOUT,
+    args_of,
+    constant,
+    follow,
+    has_splat,
+    literal_value,
+    string_value,
+)
 
 _MISSING = object()
 
@@ -48,7 +56,8 @@ def _arg(doc, call, index, name, default=None):
     if node is None:
         return default, False
     value = literal_value(node)
-    if value is None:  # `HIDDEN = 256` at module level, a constructor parameter all callers agree on
+    if value is None and not _reassigned(doc, node):
+        # `HIDDEN = 256` at module level, a constructor parameter all callers agree on
         value = constant(doc.facts, node)[0]
     return (value, True) if value is not None else (doc.text(node), True)
 
@@ -65,13 +74,15 @@ def _str(call, index, name, default=None):
     return default if node is None else string_value(node)
 
 
-def _dims(call, index, name, default=_MISSING):
+def _dims(doc, call, index, name, default=_MISSING):
     """An int literal, or a tuple/list of int literals with all entries equal (a square kernel):
-    the int. A non-square tuple or anything else: None. Absent: `default`."""
+    the int (also through a name that holds one, `k = (3, 3)`). A non-square tuple or anything
+    else: None. Absent: `default`."""
     node = _node(call, index, name)
     if node is None:
         return None if default is _MISSING else default
-    value = literal_value(node)
+    node = _followed(doc, node)
+    value = node if _is_int(node) else literal_value(node)
     if _is_int(value):
         return value
     if node.type in ("tuple", "list", "parenthesized_expression"):
@@ -81,12 +92,14 @@ def _dims(call, index, name, default=_MISSING):
     return None
 
 
-def _shape(call, index, name):
-    """An int literal or a tuple/list of int literals: the tuple of ints; else None."""
+def _shape(doc, call, index, name):
+    """An int literal or a tuple/list of int literals (also through a name that holds one): the
+    tuple of ints; else None."""
     node = _node(call, index, name)
     if node is None:
         return None
-    value = literal_value(node)
+    node = _followed(doc, node)
+    value = node if _is_int(node) else literal_value(node)
     if _is_int(value):
         return (value,)
     if node.type in ("tuple", "list"):
@@ -94,6 +107,30 @@ def _shape(call, index, name):
         if items and all(_is_int(v) for v in items):
             return items
     return None
+
+
+def _followed(doc, node):
+    """A name's value: the expression of its one reaching plain assignment (`k = (3, 3)`), or
+    an int its function's callers all pass (values.constant, returned as an int); else the
+    node itself."""
+    if node.type != "identifier" or _reassigned(doc, node):
+        return node
+    value = follow(doc.facts, node)
+    if value is not None and value.type != "identifier":
+        return value
+    number = constant(doc.facts, node)[0]
+    return number if _is_int(number) else node
+
+
+def _reassigned(doc, node) -> bool:
+    """The name `node` is bound more than once in the scope of the binding that reaches it
+    (`if big: h = 256 else: h = 128`): which value a run sees is not known, so none is shown."""
+    if node.type != "identifier":
+        return False
+    facts = doc.facts
+    b = facts.binding(doc.text(node), node.start_byte)
+    return b is not None and b.kind != "param" and \
+        sum(x.scope == b.scope for x in facts.bindings.get(b.name, ())) > 1
 
 
 def _is_int(v) -> bool:
@@ -302,7 +339,7 @@ def _layer_norm(doc, call, q):
     if q.startswith("keras."):
         return ["Normalises each example over its last axis with that example's own statistics: no "
                 "moving averages, so training and inference behave the same."]
-    shape = _shape(call, 0, "normalized_shape")
+    shape = _shape(doc, call, 0, "normalized_shape")
     affine, _ = _arg(doc, call, 2, "elementwise_affine", True)
     bias, _ = _arg(doc, call, 3, "bias", True)
     if not shape:
@@ -354,7 +391,7 @@ def _conv(doc, call, q):
     two_d = q.endswith("2d")
     cin, _ = _arg(doc, call, 0, "in_channels")
     cout, _ = _arg(doc, call, 1, "out_channels")
-    k, s, dil = _dims(call, 2, "kernel_size"), _dims(call, 3, "stride", 1), _dims(call, 5, "dilation", 1)
+    k, s, dil = _dims(doc, call, 2, "kernel_size"), _dims(doc, call, 3, "stride", 1), _dims(doc, call, 5, "dilation", 1)
     groups, _ = _arg(doc, call, 6, "groups", 1)
     bias, _ = _arg(doc, call, 7, "bias", True)
     if not all(_is_int(v) for v in (cin, cout, k, s, dil, groups)) or groups < 1:
@@ -367,7 +404,7 @@ def _conv(doc, call, q):
     padding = _str(call, 4, "padding")
     if padding == "same":
         return [f"Channels {cin} → {cout}; padding='same' keeps the spatial size (stride 1 only).", weights]
-    p = 0 if padding == "valid" else _dims(call, 4, "padding", 0)
+    p = 0 if padding == "valid" else _dims(doc, call, 4, "padding", 0)
     if not _is_int(p):
         return [f"Channels {cin} → {cout}.", weights]
     formula = f"out = ⌊(in + 2·{p} − {dil}·({k}−1) − 1) / {s}⌋ + 1"
@@ -380,8 +417,8 @@ def _conv_transpose(doc, call, q):
     two_d = q.endswith("2d")
     cin, _ = _arg(doc, call, 0, "in_channels")
     cout, _ = _arg(doc, call, 1, "out_channels")
-    k, s, p = _dims(call, 2, "kernel_size"), _dims(call, 3, "stride", 1), _dims(call, 4, "padding", 0)
-    op, groups, dil = _dims(call, 5, "output_padding", 0), _dims(call, 6, "groups", 1), _dims(call, 8, "dilation", 1)
+    k, s, p = _dims(doc, call, 2, "kernel_size"), _dims(doc, call, 3, "stride", 1), _dims(doc, call, 4, "padding", 0)
+    op, groups, dil = _dims(doc, call, 5, "output_padding", 0), _dims(doc, call, 6, "groups", 1), _dims(doc, call, 8, "dilation", 1)
     bias, _ = _arg(doc, call, 7, "bias", True)
     if not all(_is_int(v) for v in (cin, cout, k, s, p, op, groups, dil)) or groups < 1:
         return []
@@ -397,11 +434,11 @@ def _pool(doc, call, q):
     """`nn.MaxPool1d/2d(kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
     ceil_mode=False)`, `nn.AvgPool1d/2d(kernel_size, stride=None, padding=0, ceil_mode=False, ...)`."""
     is_max = ".MaxPool" in q
-    k = _dims(call, 0, "kernel_size")
+    k = _dims(doc, call, 0, "kernel_size")
     s_default = _node(call, 1, "stride") is None or doc.text(_node(call, 1, "stride")) == "None"
-    s = k if s_default else _dims(call, 1, "stride")
-    p = _dims(call, 2, "padding", 0)
-    d = _dims(call, 3, "dilation", 1) if is_max else 1
+    s = k if s_default else _dims(doc, call, 1, "stride")
+    p = _dims(doc, call, 2, "padding", 0)
+    d = _dims(doc, call, 3, "dilation", 1) if is_max else 1
     ceil_mode, _ = _arg(doc, call, 5 if is_max else 3, "ceil_mode", False)
     if not all(_is_int(v) for v in (k, s, p, d)) or s < 1:
         return []
@@ -425,9 +462,9 @@ def _pool_out(size, k, s, p, d, ceil_mode):
 
 def _keras_pool(doc, call, q):
     """Keras `MaxPooling2D(pool_size=2, strides=None, padding='valid')` (and Average, 1D)."""
-    k = _dims(call, 0, "pool_size", 2)
+    k = _dims(doc, call, 0, "pool_size", 2)
     s_node = _node(call, 1, "strides")
-    s = k if s_node is None or doc.text(s_node) == "None" else _dims(call, 1, "strides")
+    s = k if s_node is None or doc.text(s_node) == "None" else _dims(doc, call, 1, "strides")
     padding = _str(call, 2, "padding", "valid")
     if not _is_int(k) or not _is_int(s) or s < 1:
         return []
@@ -443,7 +480,7 @@ def _keras_pool(doc, call, q):
 def _keras_conv(doc, call, q):
     """Keras `Conv2D(filters, kernel_size, strides=1, padding='valid', ...)`: channels last."""
     f, _ = _arg(doc, call, 0, "filters")
-    k, s = _dims(call, 1, "kernel_size"), _dims(call, 2, "strides", 1)
+    k, s = _dims(doc, call, 1, "kernel_size"), _dims(doc, call, 2, "strides", 1)
     padding = _str(call, 3, "padding", "valid")
     if not _is_int(f) or not _is_int(k) or not _is_int(s) or s < 1:
         return []
