@@ -176,8 +176,19 @@ def constant(facts, expr, depth: int = 0):
     (`DROPOUT = 0.3`) and, for a parameter, the arguments of every call in this file of its
     plain function (or of its class, for `__init__`), a left-out argument counting as the
     parameter's default. They must all give the same literal; `calls` are those calls (empty
-    when no parameter was involved). (None, ()) when unknown, also when nothing calls it."""
-    expr = follow(facts, expr)
+    when no parameter was involved). (None, ()) when unknown, also when nothing calls it, and
+    when a name on the way is bound more than once in its scope (`if deep: n = 2 else: n = 1`:
+    which literal a run sees is not known)."""
+    expr = strip(expr)
+    steps = 0
+    while expr is not None and expr.type == "identifier" and steps < _MAX_DEPTH:
+        if not _bound_once(facts, expr):
+            return None, ()
+        b = facts.assignment_of(expr)
+        if b is None:
+            break
+        expr = strip(b.value)
+        steps += 1
     value = literal_value(expr)
     if value is None and expr is not None and expr.type == "attribute" and depth <= 3:
         assigned = self_attribute_value(facts, expr)  # self.num_layers -> `= num_layers` in __init__
@@ -207,6 +218,15 @@ def constant(facts, expr, depth: int = 0):
             return None, ()
         found = got
     return (found, tuple(calls)) if found is not None else (None, ())
+
+
+def _bound_once(facts, ident) -> bool:
+    """The binding of `ident` that reaches it is the only one of that name in its scope (a
+    parameter counts as bound once: its callers say what it holds)."""
+    b = facts.binding(facts.text(ident), ident.start_byte)
+    if b is None or b.kind == "param":
+        return True
+    return sum(x.scope == b.scope for x in facts.bindings.get(b.name, ())) == 1
 
 
 _ASSIGNMENTS = ("assignment", "augmented_assignment")

@@ -91,6 +91,23 @@ class LSTM:
 
 m = LSTM(8, 16, dropout=0.5)
 """,),
+    ("layers_chosen_in_branches", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, deep):
+        super().__init__()
+        if deep:
+            layers = 2
+        else:
+            layers = 1
+        self.rnn = nn.LSTM(10, 20, num_layers=layers, dropout=0.3)
+
+N_LAYERS = 1
+if FULL:
+    N_LAYERS = 3
+gru = nn.GRU(4, 8, N_LAYERS, dropout=0.2)
+""",),
 ]
 
 
