@@ -145,13 +145,20 @@ def why_not(old: Document, new: Document) -> str | None:
     return None
 
 
-def reuse(old: Document, new: Document, analysis: Analysis) -> Analysis | None:
-    """`analysis` (of `old`) carried over to `new`, or None when `new` must be analysed again."""
+def reuse(old: Document, new: Document, analysis: Analysis, classes=None) -> Analysis | None:
+    """`analysis` (of `old`) carried over to `new`, or None when `new` must be analysed again.
+    `classes`: model class summaries of `old` (models.Workspace), whose locations are moved onto
+    `new` in place when the analysis is carried over (what else they hold, a trivia edit
+    cannot change: class-body hints are SENSITIVE_WORDS)."""
     try:
         edit = trivia_edit(old, new)
         findings = [_map_finding(f, new, edit, analysis.path) for f in analysis.findings]
+        moved = [_map_location(c.output_location, new, edit, analysis.path)
+                 if c.output_location is not None else None for c in classes or ()]
     except NotTrivia:
         return None
+    for cls, loc in zip(classes or (), moved):
+        cls.output_location = loc
     return Analysis(analysis.path, findings, list(analysis.notices))
 
 

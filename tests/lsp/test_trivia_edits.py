@@ -78,3 +78,47 @@ async def test_comments_that_change_findings(mclient, tmp_path):
     diags = await d.edit(step, 8, step, 10, "")
     assert "missing-zero-grad" in codes(diags)
     assert not server_errors(mclient)
+
+
+MODELS = """import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
+"""
+
+TRAIN = """import torch.nn as nn
+from models import Net
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+loss = criterion(model(x), y)
+"""
+
+
+async def test_comment_edit_in_a_model_file_moves_its_class_for_other_files(mclient, tmp_path):
+    """The softmax that another file's double-softmax points at moves with a comment edit
+    above it (the class summaries are carried over with the analysis, not re-indexed)."""
+    models = Doc(mclient, tmp_path / "models.py", MODELS)
+    await wait_published(mclient, models.uri, 1, timeout=30)
+    train = Doc(mclient, tmp_path / "train.py", TRAIN)
+
+    def softmax_related(diags):
+        [d] = [d for d in diags if d.code == "double-softmax"]
+        [r] = [r for r in d.related_information if r.location.uri == models.uri]
+        return r.location.range.start.line
+
+    first = await wait_published(mclient, train.uri, 1, timeout=30)
+    assert softmax_related(first.diagnostics) == models.line_of("return F.softmax")
+    await models.edit(4, 0, 4, 0, "# a model\n# more words\n\n")        # trivia: carried over
+    line = train.line_of("loss = ")
+    change(mclient, train.uri, 2, (line, 0, line, 0, "z = 1\n"))        # code: analysed again
+    published = await wait_published(mclient, train.uri, 2, timeout=30)
+    assert softmax_related(published.diagnostics) == models.line_of("return F.softmax") == 13
+    assert not server_errors(mclient)

@@ -17,6 +17,7 @@ import asyncio
 import contextvars
 import functools
 import gc
+import importlib
 import json
 import logging
 import sys
@@ -440,26 +441,19 @@ class NNTutorServer(LanguageServer):
             return
         from ..incremental import reuse
 
+        # Its model classes, indexed for other documents, have their locations moved with the
+        # analysis (re-indexing them from scratch took ~20 ms at 3,000 lines, holding the GIL
+        # while the event loop sent the diagnostics of this very edit).
+        classes = [c for found in self.model_index.by_name.values() for c in found if c.path == after.path] \
+            if after.path in self.indexed_paths else []
         try:
-            moved = reuse(before, after, cached[1])
+            moved = reuse(before, after, cached[1], classes)
         except Exception:  # a bug here must not cost more than the full pass it would save
             log.exception("reusing the analysis of %s failed", key)
             return
         if moved is None:
             return
         self.results[key] = (after.data, moved)
-        if after.path in self.indexed_paths:
-            # Its model classes (locations included) are indexed for other documents: refresh
-            # them in the analysis thread, as a full pass would have done first.
-            self.analysis_pool.submit(self._reindex, key, after.snapshot())
-
-    def _reindex(self, key: str, snap: Document) -> None:
-        live = self.doc_for(key)
-        if live is not None and live.data is snap.data:  # else a newer pass indexes it
-            try:
-                self.index_models(snap)
-            except Exception:
-                log.exception("indexing %s failed", key)
 
     def schedule(self, uri: str, delay: float | None = None) -> None:
         """Debounced diagnostics: the latest version wins, stale results are never published.
@@ -662,6 +656,8 @@ async def initialized(ls: NNTutorServer, params):
     from ..content import catalog
 
     await loop.run_in_executor(None, catalog)
+    # (and the module that carries an analysis across a comment edit: not on the first edit)
+    await loop.run_in_executor(None, importlib.import_module, "nntutor.incremental")
     before = sum(len(v) for v in ls.model_index.by_name.values())
     await loop.run_in_executor(None, ls.index_workspace)
     if sum(len(v) for v in ls.model_index.by_name.values()) != before:
