@@ -49,6 +49,19 @@ def fit(model, train_rows):
     for batch in DataLoader(Pairs(train_rows), batch_size=16):
         model.step(batch)
 """, [12]),
+    ("neutral_name_trained_on_in_a_loop", """\
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+ds = TensorDataset(X, y)
+loader = DataLoader(ds, batch_size=64)
+for epoch in range(5):
+    for i, (xb, yb) in enumerate(loader):
+        optimizer.zero_grad()
+        loss = criterion(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+""", [5]),
 ]
 
 CORRECT = [
@@ -93,6 +106,30 @@ train_loader2 = DataLoader(load_train_set(), batch_size=32)  # type unknown
 for loader in (train_loader, train_loader2):
     for batch in loader:
         pass
+""",),
+    ("neutral_name_not_trained_on", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+loader = DataLoader(TensorDataset(X, y), batch_size=64)     # evaluation: no backward
+with torch.no_grad():
+    for xb, yb in loader:
+        preds.append(model(xb))
+dl = DataLoader(TensorDataset(X, y), batch_size=64)         # handed on: what it does is unknown
+fit(model, dl)
+data = DataLoader(TensorDataset(X, y), batch_size=64)       # backward without a step in the loop
+for xb, yb in data:
+    model(xb).sum().backward()
+optimizer.step()
+""",),
+    ("neutral_name_evaluation_dataset", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+test_ds = TensorDataset(Xt, yt)
+loader = DataLoader(test_ds, batch_size=64)   # its dataset says test
+for xb, yb in loader:
+    loss = criterion(model(xb), yb)
+    loss.backward()
+    optimizer.step()
 """,),
     ("only_peeked_at", """\
 from torch.utils.data import DataLoader, TensorDataset

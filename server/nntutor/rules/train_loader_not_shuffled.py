@@ -4,7 +4,8 @@ tf.data pipeline batched without `.shuffle()`, which `model.fit` does not shuffl
 `DataLoader` visits a map-style dataset in index order unless told otherwise, so every epoch
 sees the same batches in the same order, and a dataset stored class by class (read folder by
 folder, concatenated per label) gives batches of one class each. The rule reports a loader
-that looks like the training one (its name or its dataset's says `train`), over a dataset
+that looks like the training one (its name or its dataset's says `train`; a neutral name such
+as `loader` when a loop over it runs backward and an optimizer step), over a dataset
 known to be map-style, with no `shuffle`, `sampler` or `batch_sampler` argument at all: an
 explicit `shuffle=False` is a decision (stateful RNNs, curricula) and is left alone.
 """
@@ -23,7 +24,7 @@ from ..parsing import (
     F_RIGHT,
     F_SUPERCLASSES,
 )
-from ..values import args_of, follow, has_splat, string_value, strip
+from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
 from . import Rule
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
@@ -134,9 +135,38 @@ def _target_name(ctx, call) -> str | None:
 
 
 def _is_training(ctx, call, dataset) -> bool:
-    """The loader's name, or else its dataset's, says train (and not val / test ...)."""
+    """The loader's name, or else its dataset's, says train (and not val / test ...); or, when
+    neither says either (`loader`, `dl`, `ds`), a loop over the loader trains: it runs a
+    backward pass and an optimizer step."""
     names = [n for n in (_target_name(ctx, call), _dataset_name(ctx, dataset)) if n]
-    return any(_TRAIN.search(n) for n in names) and not any(_NOT_TRAIN.search(n) for n in names)
+    if any(_NOT_TRAIN.search(n) for n in names):
+        return False
+    return any(_TRAIN.search(n) for n in names) or _trains_over(ctx, call)
+
+
+def _trains_over(ctx, call) -> bool:
+    """`for x, y in loader:` (through enumerate / tqdm), after `loader = DataLoader(...)` in the
+    same scope, with a `.backward()` and a `.step()` call in the loop's body."""
+    name = _target_name(ctx, call)
+    if name is None:
+        return False
+    facts = ctx.facts
+    scope = facts.scope_id(call.start_byte)
+    backwards = [c.start_byte for c in facts.calls_ending("backward")]
+    steps = [c.start_byte for c in facts.calls_ending("step")]
+    if not backwards or not steps:
+        return False
+    for loop in facts.loops:
+        if loop.type != "for_statement" or loop.start_byte < call.end_byte or facts.scope_id(loop.start_byte) != scope:
+            continue
+        iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), _WRAPPERS)
+        if iterable is None or ctx.text(iterable) != name:
+            continue
+        body = loop.child_by_field_id(F_BODY)
+        if body is not None and any(body.start_byte <= p < body.end_byte for p in backwards) \
+                and any(body.start_byte <= p < body.end_byte for p in steps):
+            return True
+    return False
 
 
 def _used_to_train(ctx, call) -> bool:
