@@ -57,6 +57,7 @@ IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
 IMMEDIATE_COST_S = 0.1  # passes this cheap are not debounced at all (keystrokes come ~0.1 s apart)
 MAX_DEBOUNCE_S = 1.5
+WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
 CONCEPTS_REQUEST = "nntutor/concepts"
 QUIZ_ITEMS_REQUEST = "nntutor/quizItems"
 
@@ -589,6 +590,37 @@ class NNTutorServer(LanguageServer):
             log.info("index: %s: %s", path, exc)
         self.model_index.add_file(path, classes)
 
+    def reanalyze_all(self, delay: float | None = None) -> None:
+        """What every analysis sees changed (settings, the workspace's model classes): no cached
+        or running result counts any more; push clients get fresh diagnostics, pull clients a
+        `workspace/diagnostic/refresh` where they support it."""
+        self.generation += 1
+        self.results.clear()
+        for uri in list(self.docs) + list(self.notebooks):
+            self.schedule(uri, delay)
+        if not self.push_diagnostics:
+            caps = self.client_capabilities.workspace if self.client_capabilities is not None else None
+            diagnostics = caps.diagnostics if caps is not None else None
+            if diagnostics is not None and diagnostics.refresh_support:
+                self.workspace_diagnostic_refresh(None)
+
+    def reindex_from_disk(self, path: str, deleted: bool) -> bool:
+        """The model classes of a file that is not open, as it is on disk now (none when deleted
+        or unreadable); whether that changed the index."""
+        classes = {}
+        if not deleted:
+            try:
+                if Path(path).is_file():
+                    classes = {k: v.summary() for k, v in index_classes(Document.from_path(path).facts).items()}
+            except Exception as exc:  # unreadable: as if gone
+                log.info("index: %s: %s", path, exc)
+        before = sorted((c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
+                        if c.path == path)
+        self.model_index.add_file(path, classes)
+        after = sorted((c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
+                       if c.path == path)
+        return before != after
+
     def index_models(self, doc: Document) -> None:
         # Re-index when the text defines classes, and also when it no longer does, so a class
         # deleted in the editor does not linger in the cross-file index.
@@ -662,19 +694,55 @@ async def initialized(ls: NNTutorServer, params):
     await loop.run_in_executor(None, ls.index_workspace)
     if sum(len(v) for v in ls.model_index.by_name.values()) != before:
         # Documents opened while indexing ran were analysed without the workspace's classes.
-        ls.generation += 1
-        ls.results.clear()
-        for uri in list(ls.docs) + list(ls.notebooks):
-            ls.schedule(uri)
+        ls.reanalyze_all()
+    await _watch_files(ls)
+
+
+async def _watch_files(ls: NNTutorServer) -> None:
+    """Ask the client to report changes on disk to Python files (a model class edited in another
+    tool, a `git checkout`) and to pyproject.toml (the [tool.nntutor] settings), where it can
+    register watchers dynamically. Clients that cannot simply keep what was indexed at start."""
+    caps = ls.client_capabilities.workspace if ls.client_capabilities is not None else None
+    watched = caps.did_change_watched_files if caps is not None else None
+    if ls.root is None or watched is None or not watched.dynamic_registration:
+        return
+    options = lsp.DidChangeWatchedFilesRegistrationOptions(watchers=[
+        lsp.FileSystemWatcher(glob_pattern="**/*.py"),
+        lsp.FileSystemWatcher(glob_pattern="**/pyproject.toml")])
+    try:
+        await asyncio.wait_for(ls.client_register_capability_async(lsp.RegistrationParams(registrations=[
+            lsp.Registration(id="nntutor-watched-files", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                             register_options=options)])), WATCH_REGISTRATION_S)
+    except Exception as exc:  # the client said no, or never answered: nothing is watched
+        log.info("file watchers not registered: %r", exc)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def did_change_watched_files(ls: NNTutorServer, params: lsp.DidChangeWatchedFilesParams):
+    """Files changed on disk. A Python file that is not open is re-indexed from disk (or dropped,
+    when deleted), and the root's pyproject.toml re-read; open documents are analysed again when
+    either changed what their analysis sees. Open files are the editor's business (didChange)."""
+    open_paths = {doc.path for doc in ls.docs.values()} | {nb.doc.path for nb in ls.notebooks.values() if nb.doc}
+    changed = False
+    for event in params.changes or []:
+        path = _path_of(event.uri)
+        if ls.root is not None and Path(path) == ls.root / "pyproject.toml":
+            config = await asyncio.get_running_loop().run_in_executor(None, load_config, ls.root)
+            if config != ls.base_config:
+                ls.base_config = config
+                ls.apply_settings(ls.settings)
+                changed = True
+        elif path.endswith(".py") and path not in open_paths:
+            deleted = event.type == lsp.FileChangeType.Deleted
+            changed |= await asyncio.get_running_loop().run_in_executor(None, ls.reindex_from_disk, path, deleted)
+    if changed:
+        ls.reanalyze_all()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
 def did_change_configuration(ls: NNTutorServer, params: lsp.DidChangeConfigurationParams):
     ls.apply_settings(params.settings or {})
-    ls.generation += 1
-    ls.results.clear()
-    for uri in list(ls.docs) + list(ls.notebooks):
-        ls.schedule(uri, 0)
+    ls.reanalyze_all(0)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
