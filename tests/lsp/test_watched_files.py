@@ -121,3 +121,40 @@ async def test_unreadable_and_odd_events_are_harmless(wclient, tmp_path):
     open_doc(wclient, uri, "import torch.nn as nn\nd = nn.Dropout(0.5)\n")
     await wait_diags(wclient, uri)
     assert not server_errors(wclient)
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def pull_wclient(lsp_client: LanguageClient, tmp_path):
+    @lsp_client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: lsp.RegistrationParams):
+        return None
+
+    (tmp_path / "models.py").write_text(MODELS_PLAIN)
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=lsp.ClientCapabilities(
+            workspace=lsp.WorkspaceClientCapabilities(
+                did_change_watched_files=lsp.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True),
+                diagnostics=lsp.DiagnosticWorkspaceClientCapabilities(refresh_support=True)),
+            text_document=lsp.TextDocumentClientCapabilities(diagnostic=lsp.DiagnosticClientCapabilities())),
+        root_uri=tmp_path.as_uri()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_pull_clients_are_asked_to_pull_again(pull_wclient, tmp_path):
+    uri = (tmp_path / "train.py").as_uri()
+    open_doc(pull_wclient, uri, TRAIN)
+
+    async def pulled():
+        report = await pull_wclient.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri)))
+        return codes(report.items)
+
+    assert "double-softmax" not in await pulled()
+    await asyncio.sleep(0.5)   # (`initialized` indexes the workspace and registers the watchers)
+    asked = pull_wclient.diagnostic_refresh_count   # (pytest-lsp counts them)
+    (tmp_path / "models.py").write_text(MODELS_SOFTMAX)
+    notify(pull_wclient, (tmp_path / "models.py", lsp.FileChangeType.Changed))
+    await wait_for(lambda: pull_wclient.diagnostic_refresh_count > asked)
+    assert "double-softmax" in await pulled()
+    assert uri not in pull_wclient.diagnostics   # never pushed
