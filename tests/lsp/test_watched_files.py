@@ -2,13 +2,14 @@
 a file that is not open, the root's pyproject.toml. Over real stdio with pytest-lsp's client,
 which accepts the server's dynamic registration of file watchers."""
 import asyncio
+import sys
 
 import pytest_lsp
-from conftest import SERVER
 from lsp_util import codes, open_doc, server_errors, wait_diags, wait_for
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+SERVER = [sys.executable, "-m", "nntutor", "lsp"]  # (conftest is ambiguous across test folders)
 MODELS_PLAIN = """import torch.nn as nn
 
 

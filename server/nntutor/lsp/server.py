@@ -40,6 +40,7 @@ from ..config import Config
 from ..config import load as load_config
 from ..document import Document
 from ..engine import analyze
+from ..findings import Analysis
 from ..models import Workspace, index_classes
 from ..notebook import Cell, blank_ipython
 from ..source import apply_utf16_change
@@ -359,9 +360,30 @@ class NNTutorServer(LanguageServer):
 
     def analyze(self, doc: Document):
         """Index this version's model classes first (so the workspace never answers for this
-        document with classes of an older version of it), then analyse."""
+        document with classes of an older version of it), then analyse; no findings for a
+        document the settings exclude or for library code."""
         self.index_models(doc)
+        if self.excluded(doc.path):
+            return Analysis(doc.path)
         return analyze(doc, self.config, self.model_index)
+
+    def excluded(self, path: str) -> bool:
+        """`exclude` (settings, [tool.nntutor]) matched against the path relative to the workspace
+        root, as `nntutor check .` would (its default folders, .venv, build ..., too); and any
+        installed package (site-packages): library code opened by "go to definition" is not the
+        user's to fix."""
+        p = Path(path)
+        if not p.is_absolute():
+            return False  # an untitled buffer
+        if "site-packages" in p.parts or "dist-packages" in p.parts:
+            return True
+        if self.root is None:
+            return False
+        try:
+            relative = p.relative_to(self.root)
+        except ValueError:
+            return False  # outside the workspace: its patterns say nothing about it
+        return self.config.excluded(relative)
 
     async def analysis_async(self, uri: str):
         """(snapshot, analysis of that snapshot) computed off the event loop. For a notebook

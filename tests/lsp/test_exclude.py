@@ -1,0 +1,55 @@
+"""`exclude` (settings and [tool.nntutor]) in the language server: no diagnostics for excluded
+documents, as `nntutor check .` skips them; nor for installed packages opened from the editor."""
+import sys
+
+import pytest_lsp
+from lsp_util import cleared, codes, open_doc, pos_of, server_errors, wait_diags
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+SERVER = [sys.executable, "-m", "nntutor", "lsp"]  # (conftest is ambiguous across test folders)
+BUG = "import torch.nn as nn\nimport torch.nn.functional as F\n\nloss = nn.CrossEntropyLoss()(F.softmax(x, dim=1), y)\n"
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def xclient(lsp_client: LanguageClient, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.nntutor]\nexclude = ["legacy/*"]\n')
+    await lsp_client.initialize_session(lsp.InitializeParams(
+        capabilities=lsp.ClientCapabilities(text_document=lsp.TextDocumentClientCapabilities(
+            hover=lsp.HoverClientCapabilities(content_format=[lsp.MarkupKind.Markdown]))), root_uri=tmp_path.as_uri()))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_excluded_documents_get_no_diagnostics_but_still_hovers(xclient, tmp_path):
+    kept = (tmp_path / "src" / "train.py").as_uri()
+    skipped = [(tmp_path / "legacy" / "old.py").as_uri(),          # [tool.nntutor] exclude
+               (tmp_path / ".venv" / "lib" / "x.py").as_uri(),      # a default folder
+               "file:///usr/lib/python3/dist-packages/torch_helpers/loss.py"]  # installed code
+    for uri in [kept, *skipped]:
+        open_doc(xclient, uri, BUG)
+    await wait_diags(xclient, kept, lambda d: "double-softmax" in codes(d))
+    for uri in skipped:
+        try:
+            await wait_diags(xclient, uri, lambda d: len(d) == 0)
+        except TimeoutError:
+            raise AssertionError(f"{uri}: {xclient.diagnostics.get(uri)}") from None
+    hover = await xclient.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(skipped[0]), pos_of(BUG, "CrossEntropyLoss", delta=2)))
+    assert hover is not None and "CrossEntropyLoss" in hover.contents.value
+    assert not server_errors(xclient)
+
+
+async def test_settings_exclude_replaces_the_pyproject_one(xclient, tmp_path):
+    scratch, legacy = (tmp_path / "scratch_2.py").as_uri(), (tmp_path / "legacy" / "old.py").as_uri()
+    xclient.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"nntutor": {"exclude": ["scratch_*.py"]}}))
+    open_doc(xclient, scratch, BUG)
+    open_doc(xclient, legacy, BUG)
+    await wait_diags(xclient, legacy, lambda d: "double-softmax" in codes(d))   # as for select/ignore
+    await wait_diags(xclient, scratch, lambda d: len(d) == 0)
+    assert cleared(xclient, scratch)
+    xclient.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={"nntutor": {}}))
+    await wait_diags(xclient, scratch, lambda d: "double-softmax" in codes(d))
+    await wait_diags(xclient, legacy, lambda d: len(d) == 0)
+    assert not server_errors(xclient)
