@@ -94,8 +94,8 @@ def apply(config: Config, table: dict, where: str) -> None:
                     config.problems.append(f"{where}: severity.{rid}: {exc}")
         elif key == "exclude":
             pats = _str_list(value, key, where, config.problems)
-            if pats is not None:
-                config.exclude = pats
+            if pats is not None:  # settings add to pyproject's patterns, as `ignore` does
+                config.exclude = list(dict.fromkeys(config.exclude + pats))
         else:
             config.problems.append(f"{where}: unknown key '{key}'")
 

@@ -8,6 +8,8 @@ export interface RuleSettings {
   select: string[];
   ignore: string[];
   severity: Record<string, Severity>;
+  /** Glob patterns of files to leave alone, added to `exclude` in pyproject.toml. */
+  exclude: string[];
 }
 
 /** Sent as `initializationOptions` and as `{nntutor: ...}` in `workspace/didChangeConfiguration`. */
@@ -26,6 +28,7 @@ export function ruleSettings(config: ConfigReader): MappedSettings {
   const problems: string[] = [];
   const select = stringList(config.get<unknown>('select'), 'nntutor.select', problems);
   const ignore = stringList(config.get<unknown>('ignore'), 'nntutor.ignore', problems);
+  const exclude = stringList(config.get<unknown>('exclude'), 'nntutor.exclude', problems, 'glob pattern');
   const severity: Record<string, Severity> = {};
   const raw = config.get<unknown>('severity');
   if (raw !== undefined && raw !== null) {
@@ -42,19 +45,19 @@ export function ruleSettings(config: ConfigReader): MappedSettings {
       }
     }
   }
-  return { settings: { select, ignore, severity }, problems };
+  return { settings: { select, ignore, severity, exclude }, problems };
 }
 
-function stringList(value: unknown, name: string, problems: string[]): string[] {
+function stringList(value: unknown, name: string, problems: string[], what = 'rule id'): string[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
-    problems.push(`${name} must be an array of rule ids`);
+    problems.push(`${name} must be an array of ${what}s`);
     return [];
   }
   const out: string[] = [];
   for (const item of value) {
     if (typeof item === 'string' && item.trim()) out.push(item.trim());
-    else problems.push(`${name}: ${JSON.stringify(item)} is not a rule id`);
+    else problems.push(`${name}: ${JSON.stringify(item)} is not a ${what}`);
   }
   return out;
 }
@@ -62,4 +65,4 @@ function stringList(value: unknown, name: string, problems: string[]): string[] 
 /** Settings whose change needs a new server process, not just a configuration notification. */
 export const RESTART_SETTINGS = ['nntutor.path', 'nntutor.interpreter', 'nntutor.fastStart'];
 /** Settings the running server is told about. */
-export const RULE_SETTINGS = ['nntutor.select', 'nntutor.ignore', 'nntutor.severity'];
+export const RULE_SETTINGS = ['nntutor.select', 'nntutor.ignore', 'nntutor.severity', 'nntutor.exclude'];

@@ -340,7 +340,11 @@ class NNTutorServer(LanguageServer):
             settings = settings["nntutor"]
         if not isinstance(settings, dict):
             settings = {}
-        self.settings = {k: v for k, v in settings.items() if k in ("select", "ignore", "severity", "exclude")}
+        # An empty list or table means "not set": editors send their settings' defaults (VS Code:
+        # `{"select": [], "ignore": [], "severity": {}}`), and `select = []` would turn every
+        # rule off. (To run nothing, a user can ignore ["ALL"].)
+        self.settings = {k: v for k, v in settings.items()
+                         if k in ("select", "ignore", "severity", "exclude") and v not in ([], {}, None, "")}
         self.config = self.base_config.merged(self.settings) if self.settings else self.base_config
         for problem in self.config.problems:
             log.warning("settings: %s", problem)

@@ -260,7 +260,7 @@ try {
   });
 
   await check('server gets initializationOptions from the settings', async () => {
-    const want = { select: ['missing-eval-mode', 'double-softmax'], ignore: [], severity: { 'missing-eval-mode': 'error' } };
+    const want = { select: ['missing-eval-mode', 'double-softmax'], ignore: [], severity: { 'missing-eval-mode': 'error' }, exclude: [] };
     if (server.kind === 'fake') {
       const r = await until('initialize', () => records('initializationOptions')[0], 30_000);
       if (JSON.stringify(r.value) !== JSON.stringify(want)) throw new Error(`got ${JSON.stringify(r.value)}`);
@@ -368,7 +368,7 @@ try {
     await editSettings({ 'nntutor.ignore': ['double-softmax'], 'nntutor.severity': { 'missing-eval-mode': 'hint' } });
     if (server.kind === 'fake') {
       const r = await until('didChangeConfiguration', () => records('didChangeConfiguration').at(-1), 20_000);
-      const want = { nntutor: { select: ['missing-eval-mode', 'double-softmax'], ignore: ['double-softmax'], severity: { 'missing-eval-mode': 'hint' } } };
+      const want = { nntutor: { select: ['missing-eval-mode', 'double-softmax'], ignore: ['double-softmax'], severity: { 'missing-eval-mode': 'hint' }, exclude: [] } };
       if (JSON.stringify(r.value) !== JSON.stringify(want)) throw new Error(`got ${JSON.stringify(r.value)}`);
     } else {
       // The real server drops the ignored rule's diagnostic: the squiggle goes away.
