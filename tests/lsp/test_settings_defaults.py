@@ -37,3 +37,17 @@ async def test_editor_defaults_keep_every_rule(vclient, tmp_path):
         settings={"nntutor": {"ignore": ["ALL"]}}))                   # how to turn everything off
     await wait_diags(vclient, uri, lambda d: len(d) == 0)
     assert not server_errors(vclient)
+
+
+async def test_jupyterlab_lsp_shapes(vclient, tmp_path):
+    """jupyterlab-lsp sends its schema's defaults (`select: null`) nested under `nntutor`; a flat
+    `{"nntutor.ignore": [...]}` (as settings editors store them) works too."""
+    uri = (tmp_path / "j.py").as_uri()
+    open_doc(vclient, uri, SRC)
+    vclient.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"nntutor": {"select": None, "ignore": [], "severity": {}, "exclude": []}}))
+    await wait_diags(vclient, uri, lambda d: {"double-softmax", "hardcoded-cuda"} <= codes(d))
+    vclient.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"nntutor.ignore": ["hardcoded-cuda"], "nntutor.select": None, "other.key": 1}))
+    await wait_diags(vclient, uri, lambda d: codes(d) == {"double-softmax"})
+    assert not server_errors(vclient)

@@ -338,6 +338,9 @@ class NNTutorServer(LanguageServer):
     def apply_settings(self, settings) -> None:
         if isinstance(settings, dict) and isinstance(settings.get("nntutor"), dict):
             settings = settings["nntutor"]
+        elif isinstance(settings, dict) and any(str(k).startswith("nntutor.") for k in settings):
+            # flat, as a settings editor stores them (`"nntutor.select": [...]`)
+            settings = {k[len("nntutor."):]: v for k, v in settings.items() if str(k).startswith("nntutor.")}
         if not isinstance(settings, dict):
             settings = {}
         # An empty list or table means "not set": editors send their settings' defaults (VS Code:
