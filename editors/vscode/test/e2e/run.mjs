@@ -376,6 +376,16 @@ try {
     }
   });
 
+  await check('default (empty) rule settings run every rule', async () => {
+    // What a fresh install sends: {select: [], ignore: [], severity: {}, exclude: []}. The real
+    // server must read the empty lists as "not set" (it once read select=[] as "no rule").
+    if (server.kind === 'fake') return SKIP;
+    await editSettings({ 'nntutor.select': [], 'nntutor.ignore': [], 'nntutor.severity': {} });
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'model.py' }).first().dblclick();
+    await page.locator('.monaco-editor .view-lines', { hasText: 'Dropout' }).waitFor({ timeout: 20_000 });
+    await until('double-softmax squiggle back', async () => (await page.locator('.monaco-editor .squiggly-error').count()) > 0, 30_000);
+  });
+
   await check('"nntutor: Restart Server" starts a new server', async () => {
     const starts = count(extensionLog(), 'Server command (from path)');
     await runCommand('nntutor: Restart Server');
