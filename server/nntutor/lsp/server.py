@@ -636,10 +636,14 @@ class NNTutorServer(LanguageServer):
     def reindex_from_disk(self, path: str, deleted: bool) -> bool:
         """The model classes of a file that is not open, as it is on disk now (none when deleted
         or unreadable); whether that changed the index."""
+        from ..project import _may_define_models
+
         classes = {}
         if not deleted:
             try:
-                if Path(path).is_file():
+                # (a checkout can report thousands of files: most cannot define a model class,
+                # which a byte search tells without parsing them)
+                if Path(path).is_file() and _may_define_models(Path(path)):
                     classes = {k: v.summary() for k, v in index_classes(Document.from_path(path).facts).items()}
             except Exception as exc:  # unreadable: as if gone
                 log.info("index: %s: %s", path, exc)
