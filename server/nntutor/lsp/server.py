@@ -58,6 +58,7 @@ IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
 IMMEDIATE_COST_S = 0.1  # passes this cheap are not debounced at all (keystrokes come ~0.1 s apart)
 MAX_DEBOUNCE_S = 1.5
+INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
 WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
 CONCEPTS_REQUEST = "nntutor/concepts"
 QUIZ_ITEMS_REQUEST = "nntutor/quizItems"
@@ -283,7 +284,8 @@ class NNTutorServer(LanguageServer):
         # Hovers wait here for the facts of a version (computed once, shared with the analysis).
         self.facts_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nntutor-facts")
         self.push_diagnostics = True
-        self.root: Path | None = None
+        self.root: Path | None = None          # the first workspace folder: its pyproject.toml is the config
+        self.folders: list[Path] = []          # every workspace folder (model classes are indexed in all)
         self.indexed_paths: set[str] = set()   # open documents whose model classes are indexed
         # Start-up measures (see `run` and cli._lsp), ended once `initialize` is answered.
         self.code_cache = None
@@ -384,13 +386,15 @@ class NNTutorServer(LanguageServer):
             return False  # an untitled buffer
         if "site-packages" in p.parts or "dist-packages" in p.parts:
             return True
-        if self.root is None:
-            return False
-        try:
-            relative = p.relative_to(self.root)
-        except ValueError:
+        folder = self.folder_of(p)
+        if folder is None:
             return False  # outside the workspace: its patterns say nothing about it
-        return self.config.excluded(relative)
+        return self.config.excluded(p.relative_to(folder))
+
+    def folder_of(self, path: Path) -> Path | None:
+        """The innermost workspace folder holding `path`, or None."""
+        holders = [f for f in self.folders or ([self.root] if self.root else []) if path.is_relative_to(f)]
+        return max(holders, key=lambda f: len(f.parts)) if holders else None
 
     async def analysis_async(self, uri: str):
         """(snapshot, analysis of that snapshot) computed off the event loop. For a notebook
@@ -664,14 +668,16 @@ class NNTutorServer(LanguageServer):
             self.model_index.add_file(doc.path, {})
             self.indexed_paths.discard(doc.path)
 
-    def index_workspace(self) -> None:
-        """Index model classes of the workspace's files (cross-file facts), bounded and safe."""
-        if self.root is None or not self.root.is_dir():
-            return
+    def index_workspace(self, folders: list[Path] | None = None) -> None:
+        """Index model classes of the workspace folders' files (cross-file facts), bounded and
+        safe: at most INDEX_FILES files in all."""
         from ..project import _may_define_models, discover
 
-        found = discover([str(self.root)], self.base_config)
-        for path in found.files[:3000]:
+        folders = [f for f in (self.folders if folders is None else folders) if f.is_dir()]
+        if not folders:
+            return
+        found = discover([str(f) for f in folders], self.base_config)
+        for path in found.files[:INDEX_FILES]:
             if path.suffix != ".py" or not _may_define_models(path):
                 continue
             try:
@@ -711,6 +717,8 @@ def initialize(ls: NNTutorServer, params: lsp.InitializeParams):
     if root:
         ls.root = Path(_path_of(root))
         ls.base_config = load_config(ls.root)
+    ls.folders = list(dict.fromkeys([Path(_path_of(f.uri)) for f in params.workspace_folders or []]
+                                    or ([ls.root] if ls.root else [])))
     ls.apply_settings(params.initialization_options or {})
 
 
@@ -748,6 +756,30 @@ async def _watch_files(ls: NNTutorServer) -> None:
                              register_options=options)])), WATCH_REGISTRATION_S)
     except Exception as exc:  # the client said no, or never answered: nothing is watched
         log.info("file watchers not registered: %r", exc)
+
+
+@server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+async def did_change_workspace_folders(ls: NNTutorServer, params: lsp.DidChangeWorkspaceFoldersParams):
+    """Folders added to the workspace have their model classes indexed; those of removed folders
+    go (unless open, or also inside a folder that stays). The config stays the first folder's,
+    unless that folder is removed: then the next one's."""
+    removed = [Path(_path_of(f.uri)) for f in params.event.removed or []]
+    added = [Path(_path_of(f.uri)) for f in params.event.added or []]
+    ls.folders = [f for f in ls.folders if f not in removed] + [f for f in added if f not in ls.folders]
+    if ls.root in removed or ls.root is None:
+        ls.root = ls.folders[0] if ls.folders else None
+        ls.base_config = load_config(ls.root) if ls.root is not None else Config()
+        ls.apply_settings(ls.settings)
+    open_paths = {doc.path for doc in ls.docs.values()} | {nb.doc.path for nb in ls.notebooks.values() if nb.doc}
+    gone = {c.path for found in ls.model_index.by_name.values() for c in found
+            if any(Path(c.path).is_relative_to(f) for f in removed) and c.path not in open_paths
+            and ls.folder_of(Path(c.path)) is None}
+    for path in gone:
+        ls.model_index.add_file(path, {})
+    if added:
+        await asyncio.get_running_loop().run_in_executor(None, ls.index_workspace, added)
+    if gone or added or removed:
+        ls.reanalyze_all()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
