@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPUs)")
     c.add_argument("--output", "-o", type=Path, help="write the report to a file")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    c.add_argument("--fix", action="store_true",
+                   help="apply the certain fixes ([*]) to .py files in place, then report what is left")
     sub.add_parser("rules", help="list the rules")
     e = sub.add_parser("explain", help="print a rule's documentation")
     e.add_argument("rule")
@@ -81,6 +83,8 @@ def _check(args) -> int:
         def progress(done, total):
             print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
                   file=sys.stderr)
+    if args.fix:
+        _fix(found.files, cfg)
     results = check_files(found.files, cfg, args.jobs, progress)
     for r in results:
         for notice in r.notices:
@@ -101,6 +105,36 @@ def _check(args) -> int:
         return 2
     has_findings = any(r.findings for r in results)
     return 1 if has_findings and not args.exit_zero else 0
+
+
+def _fix(files, cfg) -> None:
+    """Apply the certain fixes to each .py file (nntutor.fixall), with the model classes of all
+    the files known (as `check` knows them); say what was done on stderr."""
+    from .fixall import fix_file
+    from .models import Workspace
+    from .project import _index_models
+
+    workspace = Workspace()
+    _index_models(files, workspace.add_file)
+    fixed_files = applied = 0
+    for path in files:
+        try:
+            result = fix_file(path, cfg, workspace)
+        except OSError as exc:
+            print(f"nntutor: error: {path}: cannot write the fixes: {exc.strerror or exc}", file=sys.stderr)
+            continue
+        if result is None:
+            continue
+        if result.stopped:
+            print(f"nntutor: warning: {path}: {result.stopped}", file=sys.stderr)
+        if result.applied:
+            fixed_files += 1
+            applied += result.applied
+    skipped = sum(1 for p in files if Path(p).suffix == ".ipynb")
+    print(f"nntutor: applied {applied} fix{'es' if applied != 1 else ''} in {fixed_files} "
+          f"file{'s' if fixed_files != 1 else ''}"
+          + (f" (notebooks are not fixed in place: {skipped} left as they are)" if skipped else ""),
+          file=sys.stderr)
 
 
 def _rules(args) -> int:

@@ -1,6 +1,7 @@
 """End-to-end over stdio: hover, diagnostics (push and pull), code actions, settings."""
 import asyncio
 
+from lsp_util import apply_change, codes, expected_keys
 from lsprotocol import types as lsp
 
 SRC = """import torch
@@ -148,3 +149,42 @@ async def test_concepts_of_a_document_not_open_yet_say_pending(client, tmp_path)
     uri = (tmp_path / "not-open.py").as_uri()
     result = await client.protocol.send_request_async("nntutor/concepts", {"textDocument": {"uri": uri}})
     assert result.concepts == [] and result.pending is True
+
+
+FIXABLE = """import torch
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+device = torch.device("cuda")
+running_loss = 0.0
+for x, y in loader:
+    loss = criterion(model(x.to(device)), y)
+    loss.backward()
+    optimizer.step()
+    running_loss += loss  # café
+"""
+
+
+async def test_fix_all_source_action(client, tmp_path):
+    uri = (tmp_path / "fa.py").as_uri()
+    open_doc(client, uri, FIXABLE)
+    await wait_diags(client, uri, lambda d: {"missing-zero-grad", "hardcoded-cuda", "loss-accumulates-graph"} <= codes(d))
+    whole = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+    asked = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), whole, lsp.CodeActionContext(diagnostics=[], only=["source.fixAll"])))
+    (action,) = asked                                                   # only the kind asked for
+    assert action.kind == "source.fixAll.nntutor" and action.title == "nntutor: apply all 3 certain fixes"
+    (edit,) = action.edit.changes[uri]
+    r = edit.range
+    fixed = apply_change(FIXABLE, r.start.line, r.start.character, r.end.line, r.end.character, edit.new_text)
+    assert 'torch.device("cuda" if torch.cuda.is_available() else "cpu")' in fixed
+    assert "optimizer.zero_grad()" in fixed and "running_loss += loss.item()  # café" in fixed
+    assert expected_keys(fixed, uri) == []   # (the three were the file's only findings)
+    # next to the quick fixes when nothing is asked for; not when only quick fixes are
+    general = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), whole, lsp.CodeActionContext(diagnostics=[])))
+    assert any(a.kind == "source.fixAll.nntutor" for a in general)
+    quick = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(4, 0), lsp.Position(4, 30)),
+        lsp.CodeActionContext(diagnostics=[], only=["quickfix"])))
+    assert quick and all(a.kind == "quickfix" for a in quick)

@@ -179,3 +179,17 @@ def test_fix_guards_the_device(src):
 def test_no_fix_without_torch_name():
     (finding,) = findings(dict((n, src) for n, src, _ in BUGGY)["only_torch_nn_imported"], RULE)
     assert finding.fix is None
+
+
+@pytest.mark.parametrize("src,expected", [
+    ('import torch\ndevice = torch.device("cuda")\n',
+     'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")'),
+    ('import torch\nmodel.to(device="cuda:0")\n',
+     'model.to(device="cuda:0" if torch.cuda.is_available() else "cpu")'),
+    ('import torch\ndevice = "cuda"\nmodel.to(device)\n',
+     'device = "cuda" if torch.cuda.is_available() else "cpu"'),
+])
+def test_fix_adds_no_parentheses_where_none_are_needed(src, expected):
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert expected in fixed and parses(fixed)

@@ -547,3 +547,60 @@ with torch.no_grad():
 """
     assert [(f.rule, f.location.line + 1) for f in findings(src)] == [("mode-switch-not-called", 5)]
     assert lines(src.replace("model.eval\n", ""), RULE) == [6]  # without that line: this rule's
+
+
+# -- the fix when training goes on after the evaluation -------------------------------------------
+EPOCH_HELPER = NET + """\
+def evaluate(net, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (net(x).argmax(1) == y).sum().item()
+    return correct
+
+model = Net()
+for epoch in range(3):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    print(evaluate(model, test_loader))
+"""
+
+EPOCH_INLINE = NET + """\
+model = Net()
+for epoch in range(3):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        val = criterion(model(x_val), y_val)
+    print(val)
+"""
+
+
+@pytest.mark.parametrize("src", [EPOCH_HELPER, EPOCH_INLINE], ids=["helper_called_each_epoch", "inline_in_the_epoch"])
+def test_fix_switches_back_to_training_when_training_goes_on(src):
+    (finding,) = findings(src, RULE)
+    assert finding.fix.title.endswith(".train()` after")
+    fixed = apply_fix(src, finding)
+    assert parses(fixed)
+    assert ".eval()\n" in fixed and ".train()\n" in fixed
+    # fixed for good: neither this rule nor eval-mode-not-restored has anything to say
+    assert lines(fixed, RULE) == [] and lines(fixed, "eval-mode-not-restored") == []
+
+
+def test_no_fix_when_the_evaluation_can_be_left_early():
+    src = EPOCH_HELPER.replace(
+        "            correct += (net(x).argmax(1) == y).sum().item()\n",
+        "            correct += (net(x).argmax(1) == y).sum().item()\n            if correct > 100:\n                return correct\n")
+    (finding,) = findings(src, RULE)
+    assert finding.fix is None   # a `net.train()` after the block would not run on that path
+
+
+def test_fix_after_the_last_epoch_stays_a_single_line():
+    src = EPOCH_INLINE.replace("    with torch.no_grad():\n        val = criterion(model(x_val), y_val)\n    print(val)\n",
+                               "with torch.no_grad():\n    val = criterion(model(x_val), y_val)\n")
+    (finding,) = findings(src, RULE)
+    assert finding.fix.title == "Call `model.eval()` before evaluating"

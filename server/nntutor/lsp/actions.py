@@ -65,3 +65,37 @@ def _suppress_action(doc, f, uri, in_cell, diag) -> lsp.CodeAction:
     return lsp.CodeAction(title=f"nntutor: Suppress {f.rule} on this line", kind=lsp.CodeActionKind.QuickFix,
                           diagnostics=[diag] if diag else None,
                           edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
+
+
+# -- fix all ---------------------------------------------------------------------------------------
+FIX_ALL = "source.fixAll.nntutor"
+
+
+def kind_wanted(kind: str, only) -> bool:
+    """Does a request's `context.only` (kinds or their prefixes, None: anything) take `kind`?"""
+    return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
+
+
+def fix_all_action(uri: str, doc, new_data: bytes, applied: int) -> lsp.CodeAction:
+    """"Fix all" as one edit: the span between what the old and the new text share at both ends."""
+    old = doc.data
+    start = 0
+    limit = min(len(old), len(new_data))
+    while start < limit and old[start] == new_data[start]:
+        start += 1
+    end_old, end_new = len(old), len(new_data)
+    while end_old > start and end_new > start and old[end_old - 1] == new_data[end_new - 1]:
+        end_old, end_new = end_old - 1, end_new - 1
+    # Whole characters on both sides: never split a UTF-8 sequence (a byte 10xxxxxx continues one).
+    def continues(i: int) -> bool:
+        return i < len(old) and (old[i] & 0xC0) == 0x80
+
+    while start > 0 and continues(start):
+        start -= 1
+    while continues(end_old):
+        end_old, end_new = end_old + 1, end_new + 1
+    rng = lsp_range(Location.of(doc, start, end_old))
+    text = new_data[start:end_new].decode("utf-8", errors="replace")
+    return lsp.CodeAction(
+        title=f"nntutor: apply all {applied} certain fixes" if applied != 1 else "nntutor: apply the certain fix",
+        kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(rng, text)]}))

@@ -977,12 +977,28 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
-                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, actions.FIX_ALL]))
 async def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
-    doc, result, cells = await ls.analysis_async(params.text_document.uri)
+    uri = params.text_document.uri
+    doc, result, cells = await ls.analysis_async(uri)
     if doc is None:
         return []
-    return actions.code_actions(params, doc, result, cells)
+    only = params.context.only
+    found = [a for a in actions.code_actions(params, doc, result, cells)
+             if actions.kind_wanted(a.kind, only)]
+    # "Fix all" (also on save: `"editor.codeActionsOnSave": {"source.fixAll.nntutor": "explicit"}`):
+    # asked for by kind, or next to the quick fixes when there is more than one fix to apply.
+    # Text documents only: a notebook's cells are fixed one quick fix at a time.
+    fixable = sum(1 for f in result.findings if f.fix is not None)
+    asked = only is not None and actions.kind_wanted(actions.FIX_ALL, only)
+    if not cells and fixable and (asked or (only is None and fixable > 1)):
+        from ..fixall import fix_document
+
+        fixed = await asyncio.get_running_loop().run_in_executor(
+            ls.analysis_pool, fix_document, doc.data, doc.path, ls.config, ls.model_index)
+        if fixed.applied and ls.doc_for(uri) is not None and ls.doc_for(uri).data is doc.data:
+            found.append(actions.fix_all_action(uri, doc, fixed.data, fixed.applied))
+    return found
 
 
 @server.feature(CONCEPTS_REQUEST)

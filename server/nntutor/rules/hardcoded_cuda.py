@@ -64,8 +64,12 @@ def check(ctx):
             if value is not None and _CUDA.match(value):
                 fix = None
                 if torch_name is not None:
+                    guarded = _guarded(value, torch_name)
+                    # a conditional expression needs no parentheses as an argument, a keyword's
+                    # value or an assignment's right side
+                    bare = node.parent is not None and node.parent.type in _BARE_CONTEXTS
                     fix = Fix("Fall back to the CPU when CUDA is unavailable",
-                              (ctx.edit(node, f"({_guarded(value, torch_name)})"),))
+                              (ctx.edit(node, guarded if bare else f"({guarded})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
 
@@ -122,6 +126,9 @@ def _under_gpu_condition(ctx, node) -> bool:
             return True
         child, parent = parent, parent.parent
     return False
+
+
+_BARE_CONTEXTS = frozenset({"argument_list", "keyword_argument", "assignment", "parenthesized_expression"})
 
 
 def _guarded(value: str, torch_name: str) -> str:

@@ -79,9 +79,7 @@ def _evaluation_loops_in_training_mode(ctx, reported):
         if function_called_under_no_grad(ctx, call.start_byte):
             continue  # evaluate(model) called inside no_grad: the callers' business
         reported.add((name, scope))
-        stmt = statement_of(outer)
-        fix = Fix(f"Call `{name}.eval()` before evaluating",
-                  (TextEdit(ctx.line_start(stmt), ctx.line_start(stmt), f"{ctx.line_indent(stmt)}{name}.eval()\n"),))
+        fix = _eval_around(ctx, statement_of(outer), name)
         yield ctx.finding(
             call, f"`{name}` is evaluated while still in training mode: dropout stays active and "
             f"batch norm uses (and updates) batch statistics, so the scores are off; call "
@@ -175,14 +173,69 @@ def _mode_dependent(ctx, fn, name, call):
 
 
 def _fix(ctx, call, name):
-    """Insert `name.eval()` before the `with torch.no_grad():` block that holds the call."""
+    """Insert `name.eval()` before the `with torch.no_grad():` block that holds the call. When
+    training goes on after this evaluation (the block is in a loop that trains, or in a function
+    called from one), leaving the model in eval mode would train it without dropout from then
+    on: the fix then also inserts `name.train()` right after the block, and offers nothing when
+    the block can be left early (return, break, raise ...), where that line would not run."""
     for w in ctx.facts.withs:
         if w.start_byte < call.start_byte < w.end_byte and ctx.facts._is_no_grad_with(w):
-            stmt = statement_of(w)
-            indent = ctx.line_indent(stmt)
-            return Fix(f"Call `{name}.eval()` before evaluating",
-                       (TextEdit(ctx.line_start(stmt), ctx.line_start(stmt), f"{indent}{name}.eval()\n"),))
+            return _eval_around(ctx, statement_of(w), name)
     return None
+
+
+def _eval_around(ctx, stmt, name):
+    """`name.eval()` before `stmt` (the evaluation), and `name.train()` after it when training
+    goes on afterwards; None when that second line could be skipped."""
+    indent = ctx.line_indent(stmt)
+    before = TextEdit(ctx.line_start(stmt), ctx.line_start(stmt), f"{indent}{name}.eval()\n")
+    if not _training_follows(ctx, stmt):
+        return Fix(f"Call `{name}.eval()` before evaluating", (before,))
+    if _leaves_early(stmt) or ctx.own_lines(stmt) is None:
+        return None
+    end = ctx.own_lines(stmt)[1]
+    newline = "" if ctx.doc.data[:end].endswith(b"\n") else "\n"
+    return Fix(f"Call `{name}.eval()` before evaluating and `{name}.train()` after",
+               (before, TextEdit(end, end, f"{newline}{indent}{name}.train()\n")))
+
+
+def _training_follows(ctx, stmt) -> bool:
+    """`stmt` sits in a loop that also runs a backward pass, or in a plain function called from
+    inside such a loop."""
+    backwards = [c.start_byte for c in ctx.facts.calls_ending("backward")]
+    if not backwards:
+        return False
+
+    def in_training_loop(node) -> bool:
+        parent = node.parent
+        while parent is not None:
+            if parent.type in ("for_statement", "while_statement") and \
+                    any(parent.start_byte <= b < parent.end_byte for b in backwards):
+                return True
+            parent = parent.parent
+        return False
+
+    if in_training_loop(stmt):
+        return True
+    fn = ctx.facts.function_at(stmt.start_byte)
+    ident = fn.child_by_field_id(F_NAME) if fn is not None else None
+    return ident is not None and any(in_training_loop(c) for c in ctx.facts.calls_named(ctx.text(ident)))
+
+
+_EXITS = frozenset({"return_statement", "break_statement", "continue_statement", "raise_statement", "yield"})
+_SCOPES = frozenset({"function_definition", "lambda", "class_definition"})
+
+
+def _leaves_early(stmt) -> bool:
+    """The statement can be left other than by falling off its end (nested functions aside)."""
+    stack = list(stmt.named_children)
+    while stack:
+        node = stack.pop()
+        if node.type in _EXITS:
+            return True
+        if node.type not in _SCOPES:
+            stack.extend(node.named_children)
+    return False
 
 
 RULE = Rule("missing-eval-mode", Severity.WARNING, "train-eval-mode",

@@ -1,0 +1,147 @@
+"""Applying every certain fix of a document at once (`nntutor check --fix`, the editor's
+"fix all" source action).
+
+A rule attaches a fix only where it is certain. Several fixes can still touch the same text
+(two findings on one line, an insertion where another edit starts), so a pass applies the fixes
+whose edits do not overlap or meet any edit taken before it, in document order, and leaves the
+others for the next pass, on the re-analysed text. A pass whose result has more syntax errors
+than its input, or more findings of some rule, is thrown away (`fix_document`).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from .document import Document
+from .engine import analyze
+from .findings import Finding, Fix
+
+MAX_PASSES = 10
+
+
+def non_overlapping(findings: list[Finding]) -> list[Fix]:
+    """The fixes of `findings` that can be applied together: in document order, each one whose
+    edits neither overlap nor meet an edit already taken."""
+    taken: list[tuple[int, int]] = []
+    fixes = []
+    seen = set()
+    for f in sorted((f for f in findings if f.fix is not None and f.fix.edits),
+                    key=lambda f: min(e.start for e in f.fix.edits)):
+        if f.fix in seen:
+            continue  # two findings, one fix (both ends of the same bug)
+        spans = [(e.start, e.end) for e in f.fix.edits]
+        if any(a <= d and c <= b for a, b in spans for c, d in taken):
+            continue  # overlaps or touches: the next pass decides on the new text
+        taken.extend(spans)
+        seen.add(f.fix)
+        fixes.append(f.fix)
+    return fixes
+
+
+def apply(data: bytes, fixes: list[Fix]) -> bytes:
+    """`data` with the edits of `fixes` (which must not overlap) applied; inserted line breaks
+    follow the file's (a fix's `\n` becomes `\r\n` in a CRLF file)."""
+    crlf = b"\r\n" in data
+    edits = sorted((e for fix in fixes for e in fix.edits), key=lambda e: (e.start, e.end), reverse=True)
+    for e in edits:
+        text = e.new_text.replace("\r\n", "\n").replace("\n", "\r\n") if crlf else e.new_text
+        data = data[:e.start] + text.encode("utf-8") + data[e.end:]
+    return data
+
+
+def fix_file(path, config=None, workspace=None) -> Fixed | None:
+    """Fix a .py file in place (written atomically, its mode kept, only when something changed).
+    None when it is not a file this can fix: not .py, unreadable, not UTF-8, binary."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    p = Path(path)
+    if p.suffix != ".py":
+        return None
+    try:
+        data = p.read_bytes()
+        data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if b"\x00" in data[:8192]:
+        return None
+    fixed = fix_document(data, str(p), config, workspace)
+    if fixed.data != data:
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".nntutor-fix")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(fixed.data)
+            os.chmod(tmp, p.stat().st_mode & 0o7777)
+            os.replace(tmp, p)
+            if workspace is not None:  # what other files see of its model classes, as fixed
+                from .models import index_classes
+
+                workspace.add_file(str(p), index_classes(Document(fixed.data, str(p)).facts))
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    return fixed
+
+
+@dataclass
+class Fixed:
+    data: bytes
+    applied: int          # fixes applied, over all passes
+    passes: int
+    stopped: str | None   # why it stopped before running out of fixes, if it did
+
+
+def fix_document(data: bytes, path: str, config=None, workspace=None) -> Fixed:
+    """Apply fixes pass after pass until none is left (or MAX_PASSES). A pass is kept only if
+    it breaks no syntax and no rule reports more than before it: a fix that makes another rule
+    fire (an `eval()` that leaves training in eval mode) is not a fix. When a whole pass fails
+    that test, its fixes are tried one by one and the first that passes it is kept."""
+    applied = 0
+    doc = Document(data, path)
+    findings = analyze(doc, config, workspace).findings
+    for n in range(1, MAX_PASSES + 1):
+        fixes = non_overlapping(findings)
+        if not fixes:
+            return Fixed(data, applied, n - 1, None)
+        step = _attempt(data, path, doc, findings, fixes, config, workspace)
+        if step is None:
+            step = next((s for s in (_attempt(data, path, doc, findings, [fix], config, workspace)
+                                     for fix in fixes) if s is not None), None)
+        if step is None:
+            return Fixed(data, applied, n - 1, "the fixes left would break the syntax or make other "
+                         "rules fire; they are left for you to apply")
+        data, doc, findings, count = step
+        applied += count
+    return Fixed(data, applied, MAX_PASSES, f"still fixable after {MAX_PASSES} passes")
+
+
+def _attempt(data, path, doc, findings, fixes, config, workspace):
+    """(new data, its document, its findings, fixes applied) or None when these fixes break the
+    syntax or raise any rule's count."""
+    new = apply(data, fixes)
+    new_doc = Document(new, path)
+    if _syntax_errors(new_doc) > _syntax_errors(doc):
+        return None
+    new_findings = analyze(new_doc, config, workspace).findings
+    before, after = Counter(f.rule for f in findings), Counter(f.rule for f in new_findings)
+    if any(after[rule] > before[rule] for rule in after):
+        return None
+    return new, new_doc, new_findings, len(fixes)
+
+
+def _syntax_errors(doc: Document) -> int:
+    root = doc.tree.root_node
+    if not root.has_error:
+        return 0
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return count
