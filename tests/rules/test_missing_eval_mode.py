@@ -604,3 +604,7 @@ def test_fix_after_the_last_epoch_stays_a_single_line():
                                "with torch.no_grad():\n    val = criterion(model(x_val), y_val)\n")
     (finding,) = findings(src, RULE)
     assert finding.fix.title == "Call `model.eval()` before evaluating"
+
+
+# (also checked by test_fixes_are_safe: the fix must not make eval-mode-not-restored fire)
+FIXABLE = [EPOCH_HELPER, EPOCH_INLINE]
