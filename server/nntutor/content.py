@@ -474,21 +474,14 @@ def _snapshot_path() -> str | None:
 def _write_snapshot(path: str, cat: Catalog) -> None:
     import pickle
 
-    tmp = f"{path}.{os.getpid()}.tmp"
+    from .atomic import write_atomic
+
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        data = pickle.dumps(cat, protocol=pickle.HIGHEST_PROTOCOL)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, pickle.dumps(cat, protocol=pickle.HIGHEST_PROTOCOL))
         # Older snapshots (earlier versions of the content) are of no use any more.
         folder = os.path.dirname(path)
         for name in os.listdir(folder):
             if name.startswith("catalog-") and name.endswith(".pickle") and os.path.join(folder, name) != path:
                 os.unlink(os.path.join(folder, name))
     except Exception:  # a memo: not being able to write it costs only the next start's time
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass

@@ -52,9 +52,9 @@ def apply(data: bytes, fixes: list[Fix]) -> bytes:
 def fix_file(path, config=None, workspace=None) -> Fixed | None:
     """Fix a .py file in place (written atomically, its mode kept, only when something changed).
     None when it is not a file this can fix: not .py, unreadable, not UTF-8, binary."""
-    import os
-    import tempfile
     from pathlib import Path
+
+    from .atomic import write_atomic
 
     p = Path(path)
     if p.suffix != ".py":
@@ -68,22 +68,11 @@ def fix_file(path, config=None, workspace=None) -> Fixed | None:
         return None
     fixed = fix_document(data, str(p), config, workspace)
     if fixed.data != data:
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".nntutor-fix")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(fixed.data)
-            os.chmod(tmp, p.stat().st_mode & 0o7777)
-            os.replace(tmp, p)
-            if workspace is not None:  # what other files see of its model classes, as fixed
-                from .models import index_classes
+        write_atomic(p, fixed.data, mode=p.stat().st_mode & 0o7777)
+        if workspace is not None:  # what other files see of its model classes, as fixed
+            from .models import index_classes
 
-                workspace.add_file(str(p), index_classes(Document(fixed.data, str(p)).facts))
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+            workspace.add_file(str(p), index_classes(Document(fixed.data, str(p)).facts))
     return fixed
 
 

@@ -32,7 +32,7 @@ def test_fix_the_bundled_project(tmp_path):
     assert "eval-mode-not-restored" not in r.stdout
     assert nb.read_bytes() == nb_before                       # notebooks are not rewritten
     assert stat.S_IMODE(train.stat().st_mode) == 0o640        # mode kept
-    assert not list(train.parent.glob(".*nntutor-fix"))       # no temporary file left
+    assert not list(train.parent.glob(".train.py.*"))         # no temporary file left
     again = run("check", "examples", "--no-config", "--fix", cwd=tmp_path)
     assert "applied 0 fixes in 0 files" in again.stderr and train.read_text() == text
 

@@ -101,26 +101,13 @@ class CodeCache:
         keep = {k: v for k, v in self.entries.items() if k in self.used}
         if not keep:
             return
-        tmp = None
         try:
-            import tempfile
+            from ..atomic import write_atomic
 
-            folder = os.path.dirname(self.path)
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".codegen-", suffix=".tmp", dir=folder)
-            with os.fdopen(fd, "wb") as f:
-                marshal.dump((FORMAT, sys.version, keep), f)
-            os.replace(tmp, self.path)
-            tmp = None
+            write_atomic(self.path, marshal.dumps((FORMAT, sys.version, keep)))
             self.saved = True
         except Exception as exc:  # read-only home, full disk ...: no cache, no harm
             self.save_error = f"{exc.__class__.__name__}: {exc}"
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
 
     # -- the memo ------------------------------------------------------------------------------
     def install(self) -> CodeCache:

@@ -150,18 +150,12 @@ class AnswerStore:
             answers[key] = result
         while len(answers) > ENTRIES:
             answers.pop(next(iter(answers)))
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        from ..atomic import write_atomic
+
         try:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": FORMAT, "answers": answers}, f)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps({"format": FORMAT, "answers": answers}).encode("utf-8"))
         except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass
 
 
 # -- the first message ------------------------------------------------------------------------
