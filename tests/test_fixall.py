@@ -53,3 +53,12 @@ def test_a_fix_that_makes_another_rule_fire_is_not_kept():
     assert fixall._attempt(data, "t.py", doc, findings, [breaking], None, None) is None
     good = [f.fix for f in findings if f.fix is not None]
     assert fixall._attempt(data, "t.py", doc, findings, good, None, None) is not None
+
+
+def test_fix_all_edit_never_splits_a_character():
+    from nntutor.lsp.actions import fix_all_action
+
+    doc = Document("s = 'é'  # ü\n".encode(), "t.py")
+    action = fix_all_action("file:///t.py", doc, "s = 'è'  # ü\n".encode(), 1)
+    (edit,) = action.edit.changes["file:///t.py"]
+    assert edit.new_text == "è" and (edit.range.start.character, edit.range.end.character) == (5, 6)

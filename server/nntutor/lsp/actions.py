@@ -78,14 +78,12 @@ def kind_wanted(kind: str, only) -> bool:
 
 def fix_all_action(uri: str, doc, new_data: bytes, applied: int) -> lsp.CodeAction:
     """"Fix all" as one edit: the span between what the old and the new text share at both ends."""
+    from ..incremental import diff
+
     old = doc.data
-    start = 0
-    limit = min(len(old), len(new_data))
-    while start < limit and old[start] == new_data[start]:
-        start += 1
-    end_old, end_new = len(old), len(new_data)
-    while end_old > start and end_new > start and old[end_old - 1] == new_data[end_new - 1]:
-        end_old, end_new = end_old - 1, end_new - 1
+    span = diff(old, new_data)
+    start, end_old, end_new = span.start, span.old_end, span.new_end
+
     # Whole characters on both sides: never split a UTF-8 sequence (a byte 10xxxxxx continues one).
     def continues(i: int) -> bool:
         return i < len(old) and (old[i] & 0xC0) == 0x80
