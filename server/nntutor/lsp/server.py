@@ -637,6 +637,10 @@ class NNTutorServer(LanguageServer):
             if diagnostics is not None and diagnostics.refresh_support:
                 self.workspace_diagnostic_refresh(None)
 
+    def open_paths(self) -> set[str]:
+        """Paths of the open documents and notebooks: the editor's version of them counts, not the disk's."""
+        return {doc.path for doc in self.docs.values()} | {nb.doc.path for nb in self.notebooks.values() if nb.doc}
+
     def reindex_from_disk(self, path: str, deleted: bool) -> bool:
         """The model classes of a file that is not open, as it is on disk now (none when deleted
         or unreadable); whether that changed the index."""
@@ -770,7 +774,7 @@ async def did_change_workspace_folders(ls: NNTutorServer, params: lsp.DidChangeW
         ls.root = ls.folders[0] if ls.folders else None
         ls.base_config = load_config(ls.root) if ls.root is not None else Config()
         ls.apply_settings(ls.settings)
-    open_paths = {doc.path for doc in ls.docs.values()} | {nb.doc.path for nb in ls.notebooks.values() if nb.doc}
+    open_paths = ls.open_paths()
     gone = {c.path for found in ls.model_index.by_name.values() for c in found
             if any(Path(c.path).is_relative_to(f) for f in removed) and c.path not in open_paths
             and ls.folder_of(Path(c.path)) is None}
@@ -787,7 +791,7 @@ async def did_change_watched_files(ls: NNTutorServer, params: lsp.DidChangeWatch
     """Files changed on disk. A Python file that is not open is re-indexed from disk (or dropped,
     when deleted), and the root's pyproject.toml re-read; open documents are analysed again when
     either changed what their analysis sees. Open files are the editor's business (didChange)."""
-    open_paths = {doc.path for doc in ls.docs.values()} | {nb.doc.path for nb in ls.notebooks.values() if nb.doc}
+    open_paths = ls.open_paths()
     changed = False
     for event in params.changes or []:
         path = _path_of(event.uri)
