@@ -19,6 +19,28 @@ loss = criterion(probs, y)
 """
 
 
+# Cross-file facts: a model file whose forward may end in a softmax, and a training file that
+# feeds the model's output to CrossEntropyLoss (double-softmax, reported in the training file).
+MODELS_PLAIN = """import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+MODELS_SOFTMAX = MODELS_PLAIN.replace("return self.fc(x)", "return self.fc(x).softmax(dim=1)")
+TRAIN_WITH_NET = """import torch.nn as nn
+from models import Net
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+loss = criterion(model(x), y)
+"""
+
 def open_doc(client, uri, text, version=1, language_id="python"):
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(
         lsp.TextDocumentItem(uri=uri, language_id=language_id, version=version, text=text)))

@@ -2,7 +2,17 @@
 analysis, nntutor.incremental) publish exactly what a from-scratch analysis gives, version by
 version; edits that change findings through comments (a suppression, `#` before code) too."""
 import pytest
-from lsp_util import change, codes, expected_keys, key, open_doc, server_errors, wait_published
+from lsp_util import (
+    MODELS_SOFTMAX,
+    TRAIN_WITH_NET,
+    change,
+    codes,
+    expected_keys,
+    key,
+    open_doc,
+    server_errors,
+    wait_published,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")  # one server per module
 
@@ -80,26 +90,7 @@ async def test_comments_that_change_findings(mclient, tmp_path):
     assert not server_errors(mclient)
 
 
-MODELS = """import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 3)
-
-    def forward(self, x):
-        return F.softmax(self.fc(x), dim=1)
-"""
-
-TRAIN = """import torch.nn as nn
-from models import Net
-
-model = Net()
-criterion = nn.CrossEntropyLoss()
-loss = criterion(model(x), y)
-"""
+MODELS, TRAIN = MODELS_SOFTMAX, TRAIN_WITH_NET
 
 
 async def test_comment_edit_in_a_model_file_moves_its_class_for_other_files(mclient, tmp_path):
@@ -115,10 +106,10 @@ async def test_comment_edit_in_a_model_file_moves_its_class_for_other_files(mcli
         return r.location.range.start.line
 
     first = await wait_published(mclient, train.uri, 1, timeout=30)
-    assert softmax_related(first.diagnostics) == models.line_of("return F.softmax")
+    assert softmax_related(first.diagnostics) == models.line_of("return self.fc(x).softmax")
     await models.edit(4, 0, 4, 0, "# a model\n# more words\n\n")        # trivia: carried over
     line = train.line_of("loss = ")
     change(mclient, train.uri, 2, (line, 0, line, 0, "z = 1\n"))        # code: analysed again
     published = await wait_published(mclient, train.uri, 2, timeout=30)
-    assert softmax_related(published.diagnostics) == models.line_of("return F.softmax") == 13
+    assert softmax_related(published.diagnostics) == models.line_of("return self.fc(x).softmax") == 12
     assert not server_errors(mclient)

@@ -5,30 +5,21 @@ import asyncio
 import sys
 
 import pytest_lsp
-from lsp_util import codes, open_doc, server_errors, wait_diags, wait_for
+from lsp_util import (
+    MODELS_PLAIN,
+    MODELS_SOFTMAX,
+    TRAIN_WITH_NET,
+    codes,
+    open_doc,
+    server_errors,
+    wait_diags,
+    wait_for,
+)
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 SERVER = [sys.executable, "-m", "nntutor", "lsp"]  # (conftest is ambiguous across test folders)
-MODELS_PLAIN = """import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 3)
-
-    def forward(self, x):
-        return self.fc(x)
-"""
-MODELS_SOFTMAX = MODELS_PLAIN.replace("return self.fc(x)", "return self.fc(x).softmax(dim=1)")
-TRAIN = """import torch.nn as nn
-from models import Net
-
-model = Net()
-criterion = nn.CrossEntropyLoss()
-loss = criterion(model(x), y)
-"""
+TRAIN = TRAIN_WITH_NET
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))

@@ -5,29 +5,12 @@ import asyncio
 import sys
 
 import pytest_lsp
-from lsp_util import codes, open_doc, server_errors, wait_diags
+from lsp_util import MODELS_SOFTMAX, TRAIN_WITH_NET, codes, open_doc, server_errors, wait_diags
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 SERVER = [sys.executable, "-m", "nntutor", "lsp"]  # (conftest is ambiguous across test folders)
-MODELS = """import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 3)
-
-    def forward(self, x):
-        return self.fc(x).softmax(dim=1)
-"""
-TRAIN = """import torch.nn as nn
-from models import Net
-
-model = Net()
-criterion = nn.CrossEntropyLoss()
-loss = criterion(model(x), y)
-"""
+MODELS, TRAIN = MODELS_SOFTMAX, TRAIN_WITH_NET
 
 
 def folder(path):
