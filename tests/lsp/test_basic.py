@@ -180,10 +180,16 @@ async def test_fix_all_source_action(client, tmp_path):
     assert 'torch.device("cuda" if torch.cuda.is_available() else "cpu")' in fixed
     assert "optimizer.zero_grad()" in fixed and "running_loss += loss.item()  # café" in fixed
     assert expected_keys(fixed, uri) == []   # (the three were the file's only findings)
-    # next to the quick fixes when nothing is asked for; not when only quick fixes are
+    # next to the quick fixes when nothing is asked for (the menu opened by the user); not for
+    # the light bulb's automatic requests, nor when only quick fixes are asked for
     general = await client.text_document_code_action_async(lsp.CodeActionParams(
-        lsp.TextDocumentIdentifier(uri), whole, lsp.CodeActionContext(diagnostics=[])))
+        lsp.TextDocumentIdentifier(uri), whole, lsp.CodeActionContext(
+            diagnostics=[], trigger_kind=lsp.CodeActionTriggerKind.Invoked)))
     assert any(a.kind == "source.fixAll.nntutor" for a in general)
+    automatic = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), whole, lsp.CodeActionContext(
+            diagnostics=[], trigger_kind=lsp.CodeActionTriggerKind.Automatic)))
+    assert not any(a.kind == "source.fixAll.nntutor" for a in automatic)
     quick = await client.text_document_code_action_async(lsp.CodeActionParams(
         lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(4, 0), lsp.Position(4, 30)),
         lsp.CodeActionContext(diagnostics=[], only=["quickfix"])))

@@ -991,11 +991,14 @@ async def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
     found = [a for a in actions.code_actions(params, doc, result, cells)
              if actions.kind_wanted(a.kind, only)]
     # "Fix all" (also on save: `"editor.codeActionsOnSave": {"source.fixAll.nntutor": "explicit"}`):
-    # asked for by kind, or next to the quick fixes when there is more than one fix to apply.
+    # asked for by kind, or next to the quick fixes when the user opened the menu and there is
+    # more than one fix to apply. Not for the light bulb's automatic requests (every cursor move
+    # in VS Code): computing it re-analyses the file once per round of fixes.
     # Text documents only: a notebook's cells are fixed one quick fix at a time.
     fixable = sum(1 for f in result.findings if f.fix is not None)
     asked = only is not None and actions.kind_wanted(actions.FIX_ALL, only)
-    if not cells and fixable and (asked or (only is None and fixable > 1)):
+    invoked = params.context.trigger_kind != lsp.CodeActionTriggerKind.Automatic
+    if not cells and fixable and (asked or (only is None and invoked and fixable > 1)):
         from ..fixall import fix_document
 
         fixed = await asyncio.get_running_loop().run_in_executor(
