@@ -14,6 +14,7 @@ from math import prod
 from .values import (
     FUNCTIONAL_DROPOUT,
     args_of,
+    bound_once,
     constant,
     follow,
     has_splat,
@@ -56,9 +57,8 @@ def _arg(doc, call, index, name, default=None):
     if node is None:
         return default, False
     value = literal_value(node)
-    if value is None and not _reassigned(doc, node):
-        # `HIDDEN = 256` at module level, a constructor parameter all callers agree on
-        value = constant(doc.facts, node)[0]
+    if value is None:  # `HIDDEN = 256` at module level, a constructor parameter all callers agree on
+        value = constant(doc.facts, node)[0]  # (None for a name bound twice: `if big: h = 256 ...`)
     return (value, True) if value is not None else (doc.text(node), True)
 
 
@@ -113,24 +113,13 @@ def _followed(doc, node):
     """A name's value: the expression of its one reaching plain assignment (`k = (3, 3)`), or
     an int its function's callers all pass (values.constant, returned as an int); else the
     node itself."""
-    if node.type != "identifier" or _reassigned(doc, node):
-        return node
+    if node.type != "identifier" or not bound_once(doc.facts, node):
+        return node  # (bound twice, `if big: k = (5, 5) else: ...`: which value a run sees is not known)
     value = follow(doc.facts, node)
     if value is not None and value.type != "identifier":
         return value
     number = constant(doc.facts, node)[0]
     return number if _is_int(number) else node
-
-
-def _reassigned(doc, node) -> bool:
-    """The name `node` is bound more than once in the scope of the binding that reaches it
-    (`if big: h = 256 else: h = 128`): which value a run sees is not known, so none is shown."""
-    if node.type != "identifier":
-        return False
-    facts = doc.facts
-    b = facts.binding(doc.text(node), node.start_byte)
-    return b is not None and b.kind != "param" and \
-        sum(x.scope == b.scope for x in facts.bindings.get(b.name, ())) > 1
 
 
 def _is_int(v) -> bool:

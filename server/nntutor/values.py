@@ -182,7 +182,7 @@ def constant(facts, expr, depth: int = 0):
     expr = strip(expr)
     steps = 0
     while expr is not None and expr.type == "identifier" and steps < _MAX_DEPTH:
-        if not _bound_once(facts, expr):
+        if not bound_once(facts, expr):
             return None, ()
         b = facts.assignment_of(expr)
         if b is None:
@@ -220,7 +220,7 @@ def constant(facts, expr, depth: int = 0):
     return (found, tuple(calls)) if found is not None else (None, ())
 
 
-def _bound_once(facts, ident) -> bool:
+def bound_once(facts, ident) -> bool:
     """The binding of `ident` that reaches it is the only one of that name in its scope (a
     parameter counts as bound once: its callers say what it holds)."""
     b = facts.binding(facts.text(ident), ident.start_byte)
