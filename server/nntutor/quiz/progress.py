@@ -210,7 +210,7 @@ class ProgressStore:
         if problems != ["ok"]:
             raise _DamagedFile("; ".join(problems[:3]))
         # WAL lets readers and one writer work at once; the mode is stored in the file.
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._use_wal(conn)
         conn.execute("BEGIN IMMEDIATE")  # two processes creating the file: one migrates
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -225,6 +225,25 @@ class ProgressStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL once. Switching needs the file to itself, and SQLite answers
+        "database is locked" at once, without its busy handler, while another process opens
+        or switches it: retry with a short pause for up to the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = 0.01
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
 
     def _recover(self, exc: BaseException) -> None:
         """Move the damaged file (and its WAL) aside so a fresh database can take its place."""
