@@ -8,21 +8,26 @@ from dataclasses import dataclass, field
 
 from .findings import Location
 from .parsing import (
+    F_ARGUMENTS,
     F_ATTRIBUTE,
     F_BODY,
     F_DEFINITION,
+    F_FUNCTION,
     F_LEFT,
     F_NAME,
     F_OBJECT,
     F_RIGHT,
     F_SUPERCLASSES,
+    F_VALUE,
 )
 from .values import Values, strip
 
 TORCH_BASES = {"torch.nn.Module"}
 KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
-# Layers that behave differently in train and eval mode (nn.Transformer* layers default to dropout=0.1).
-STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout", "Transformer")
+# Words of a class body's code that mean layers which behave differently in train and eval mode.
+# Not "Transformer": torch's nn.Transformer* layers (dropout=0.1 by default) are recognised by
+# their qualified name, and a user's `TransformerBlock` is only as mode-dependent as its own body.
+STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
 # Pretrained model factories: their networks contain dropout / batch norm.
 MODEL_FACTORIES = ("torchvision.models.", "timm.create_model", "transformers.")
 
@@ -57,6 +62,9 @@ def index_classes(facts) -> dict[str, ModelClass]:
 def _index_classes(facts) -> dict[str, ModelClass]:
     text = facts.text
     classes: dict[str, ModelClass] = {}
+    defined: list[ModelClass] = []                 # every definition, redefinitions included
+    uses: dict[int, set[str]] = {}                 # id(definition) -> class names it builds
+    redefined: list[tuple[ModelClass, ModelClass]] = []
     values = None
     for node in facts.classes_nodes:
         name_node = node.child_by_field_id(F_NAME)
@@ -75,13 +83,17 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if framework is None:
             continue
         cls = ModelClass(text(name_node), facts.doc.path, framework)
+        defined.append(cls)
         body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
         cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS)
         previous = classes.get(cls.name)
         classes[cls.name] = cls
+        if previous is not None:
+            redefined.append((previous, cls))
         if body is None:
             continue
+        uses[id(cls)] = _scan_body_calls(facts, body, cls)
         if values is None:
             values = Values(facts)
             values._local_classes = classes  # classes seen so far: a model may wrap another
@@ -90,17 +102,69 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if forward is not None:
             _forward_output(facts, values, forward, cls)
         if previous is not None:
-            _merge_redefinition(previous, cls)
+            _merge_output(previous, cls)
+    _propagate_mode_dependence(classes, defined, uses)
+    for previous, cls in redefined:
+        # Which definition a use sees depends on execution order: if they disagree, unknown.
+        if previous.mode_dependent != cls.mode_dependent:
+            cls.mode_dependent = None
     return classes
 
 
-def _merge_redefinition(previous: ModelClass, cls: ModelClass) -> None:
+def _merge_output(previous: ModelClass, cls: ModelClass) -> None:
     """A class defined twice (a notebook cell run again with changes): which definition a use
     sees depends on execution order, so whatever the two disagree on becomes unknown."""
     if previous.output != cls.output:
         cls.output, cls.output_node, cls.output_location = frozenset(), None, None
-    if previous.mode_dependent != cls.mode_dependent:
-        cls.mode_dependent = None
+
+
+def _scan_body_calls(facts, body, cls: ModelClass) -> set[str]:
+    """Marks `cls` mode-dependent for what its body builds: a torch Transformer layer, a
+    pretrained network, a layer given a non-zero `dropout=` (nn.LSTM, nn.MultiheadAttention);
+    returns the plain names it calls, which may be model classes of this file (blocks held in
+    an nn.ModuleList, defined above or below)."""
+    called: set[str] = set()
+    for call in facts.calls_in(body):
+        qual = facts.callee_qual(call)
+        if qual is not None:
+            if qual.startswith(_TORCH_TRANSFORMER) or qual.startswith(MODEL_FACTORIES):
+                cls.mode_dependent = True
+            elif qual.startswith("torch.nn.") and _nonzero_dropout(facts, call):
+                cls.mode_dependent = True
+            continue
+        fn = call.child_by_field_id(F_FUNCTION)
+        if fn is not None and fn.type == "identifier":
+            called.add(facts.text(fn))
+    return called
+
+
+_TORCH_TRANSFORMER = ("torch.nn.Transformer", "torch.nn.modules.transformer.")
+
+
+def _nonzero_dropout(facts, call) -> bool:
+    args = call.child_by_field_id(F_ARGUMENTS)
+    for arg in args.named_children if args is not None else ():
+        if arg.type == "keyword_argument":
+            name, value = arg.child_by_field_id(F_NAME), arg.child_by_field_id(F_VALUE)
+            if name is not None and value is not None and facts.text(name) == "dropout":
+                return facts.text(value).strip() not in ("0", "0.0", "0.", "None")
+    return False
+
+
+def _propagate_mode_dependence(classes: dict, defined: list, uses: dict) -> None:
+    """A class that builds a mode-dependent class of this file is mode-dependent too (a model
+    holding `TransformerBlock`s with dropout); unknown if one it builds is unknown."""
+    changed = True
+    while changed:
+        changed = False
+        for cls in defined:
+            if cls.mode_dependent is True:
+                continue
+            states = {classes[n].mode_dependent for n in uses.get(id(cls), ()) if n in classes}
+            new = True if True in states else (None if None in states else cls.mode_dependent)
+            if new != cls.mode_dependent:
+                cls.mode_dependent = new
+                changed = True
 
 
 def _method(body, name, text):

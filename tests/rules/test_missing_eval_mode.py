@@ -608,3 +608,84 @@ def test_fix_after_the_last_epoch_stays_a_single_line():
 
 # (also checked by test_fixes_are_safe: the fix must not make eval-mode-not-restored fire)
 FIXABLE = [EPOCH_HELPER, EPOCH_INLINE]
+
+
+# -- which model classes are mode-dependent: what their bodies build, not the words they use ----
+
+def _model_holding(block_body: str, block_first: bool = False) -> str:
+    """A GPT-like model holding `TransformerBlock`s in an nn.ModuleList, evaluated under
+    inference_mode without eval(); the block class is defined after the model by default."""
+    model = """\
+class GPT(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.blocks = nn.ModuleList([TransformerBlock(cfg) for _ in range(cfg["n_layers"])])
+        self.head = nn.Linear(cfg["emb_dim"], cfg["vocab_size"])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+"""
+    block = f"""\
+class TransformerBlock(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+{block_body}
+    def forward(self, x):
+        return self.ff(x)
+
+"""
+    head = "import torch\nimport torch.nn as nn\n\n"
+    use = """\
+@torch.inference_mode()
+def test_forward(cfg, x):
+    model = GPT(cfg)
+    out = model(x)
+"""
+    return head + (block + model if block_first else model + block) + use
+
+
+_PLAIN_BLOCK = "        self.ff = nn.Linear(cfg['emb_dim'], cfg['emb_dim'])\n"
+_DROPOUT_BLOCK = _PLAIN_BLOCK + "        self.drop = nn.Dropout(cfg['drop_rate'])\n"
+
+
+def test_user_transformer_block_without_dropout_is_not_mode_dependent():
+    # Found in rasbt/LLMs-from-scratch (Qwen3Model, Llama3Model): the word "Transformer" in a
+    # user's block name made the model count as having dropout.
+    assert lines(_model_holding(_PLAIN_BLOCK), RULE) == []
+    assert lines(_model_holding(_PLAIN_BLOCK, block_first=True), RULE) == []
+
+
+@pytest.mark.parametrize("block_first", [False, True], ids=["block_below", "block_above"])
+def test_block_with_dropout_in_a_module_list_makes_the_model_mode_dependent(block_first):
+    src = _model_holding(_DROPOUT_BLOCK, block_first)
+    assert lines(src, RULE) == [src.splitlines().index("    out = model(x)") + 1]
+
+
+@pytest.mark.parametrize("layer,flagged", [
+    ("nn.TransformerEncoderLayer(64, 4)", True),          # dropout=0.1 by default
+    ("nn.LSTM(64, 64, num_layers=2, dropout=0.3)", True),
+    ("nn.MultiheadAttention(64, 4, dropout=0.1)", True),
+    ("nn.MultiheadAttention(64, 4, dropout=0.0)", False),
+    ("nn.MultiheadAttention(64, 4)", False),
+])
+def test_torch_layers_that_drop_out(layer, flagged):
+    src = f"""\
+import torch
+import torch.nn as nn
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = {layer}
+
+    def forward(self, x):
+        return self.layer(x)
+
+model = Encoder()
+with torch.no_grad():
+    out = model(x)
+"""
+    assert lines(src, RULE) == ([14] if flagged else [])

@@ -261,3 +261,33 @@ def test_tf_data_pipeline_without_shuffle():
 ])
 def test_tf_data_silent(src):
     assert lines("import tensorflow as tf\n" + src, RULE) == []
+
+
+# Found in rasbt/LLMs-from-scratch: full-batch loaders, and tests that fix the order on purpose.
+_FULL_BATCH = """\
+from torch.utils.data import DataLoader, TensorDataset
+
+train_ds = TensorDataset(X_train, y_train)
+train_loader = DataLoader(train_ds, batch_size={size})
+for epoch in range(10):
+    for xb, yb in train_loader:
+        loss = model(xb, yb)
+"""
+
+
+@pytest.mark.parametrize("size", ["len(train_ds)", "len(X_train)"])
+def test_full_batch_loader_is_silent(size):
+    assert lines(_FULL_BATCH.format(size=size), RULE) == []
+
+
+@pytest.mark.parametrize("size", ["64", "len(X_val)", "len(train_ds) // 10"])
+def test_loader_of_several_batches_still_flagged(size):
+    assert lines(_FULL_BATCH.format(size=size), RULE) == [4]
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("tests/test_training.py", []), ("pkg/training_test.py", []), ("tests/conftest.py", []),
+    ("train.py", [4]), ("tests/helpers.py", [4]), ("latest_run.py", [4]),
+])
+def test_pytest_modules_are_left_alone(path, expected):
+    assert lines(_FULL_BATCH.format(size="64"), RULE, path=path) == expected

@@ -43,6 +43,8 @@ _NOT_TRAIN = re.compile(r"val|test|eval|dev|infer|predict|calib", re.IGNORECASE)
 
 def check(ctx):
     facts = ctx.facts
+    if _is_test_module(ctx.doc.path):
+        return  # tests keep their batches in a fixed order on purpose: to assert exact numbers
     for call in facts.calls_to(LOADERS):
         args = call.child_by_field_id(F_ARGUMENTS)
         if args is None or has_splat(call):
@@ -53,6 +55,8 @@ def check(ctx):
         dataset = kw.get("dataset", pos[0] if pos else None)
         if dataset is None or not _is_training(ctx, call, dataset):
             continue
+        if _one_batch(ctx, dataset, kw.get("batch_size", pos[1] if len(pos) > 1 else None)):
+            continue  # full-batch: shuffling only reorders rows inside the one batch
         made = _map_style_source(ctx, dataset)
         if made is None or not _used_to_train(ctx, call):
             continue
@@ -132,6 +136,34 @@ def _target_name(ctx, call) -> str | None:
         if left is not None and left.type in ("identifier", "attribute"):
             return ctx.text(left)
     return None
+
+
+_TEST_MODULE = re.compile(r"(?:^|[\\/])(?:test_[^\\/]*|[^\\/]*_test|conftest)\.py$")
+
+
+def _is_test_module(path: str) -> bool:
+    """A pytest module (test_*.py, *_test.py, conftest.py)."""
+    return bool(_TEST_MODULE.search(path))
+
+
+def _one_batch(ctx, dataset, batch_size) -> bool:
+    """`batch_size=len(ds)` for the dataset itself, or for what its constructor is given
+    (`DataLoader(MyDataset(rows), batch_size=len(rows))`): every epoch is one batch."""
+    size = strip(batch_size)
+    if size is None or size.type != "call" or ctx.text(size.child_by_field_id(F_FUNCTION)) != "len":
+        return False
+    pos, kw = args_of(size)
+    if len(pos) != 1 or kw:
+        return False
+    measured = ctx.text(strip(pos[0]))
+    node = strip(dataset)
+    if ctx.text(node) == measured:
+        return True
+    made = follow(ctx.facts, node)
+    if made is None or made.type != "call":
+        return False
+    made_pos, made_kw = args_of(made)
+    return any(ctx.text(strip(a)) == measured for a in (*made_pos, *made_kw.values()))
 
 
 def _is_training(ctx, call, dataset) -> bool:
