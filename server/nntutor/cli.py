@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--output", "-o", type=Path, help="write the report to a file")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     c.add_argument("--fix", action="store_true",
-                   help="apply the certain fixes ([*]) to .py files in place, then report what is left")
+                   help="apply the certain fixes ([*]) to .py files and notebooks in place, then report what is left")
     sub.add_parser("rules", help="list the rules")
     e = sub.add_parser("explain", help="print a rule's documentation")
     e.add_argument("rule")
@@ -112,6 +112,8 @@ def _fix(files, cfg) -> None:
     the files known (as `check` knows them); say what was done on stderr."""
     from .fixall import fix_file
     from .models import Workspace
+    from .nbfix import LayoutUnknown
+    from .notebook import NotebookError
     from .project import _index_models
 
     workspace = Workspace()
@@ -123,6 +125,9 @@ def _fix(files, cfg) -> None:
         except OSError as exc:
             print(f"nntutor: error: {path}: cannot write the fixes: {exc.strerror or exc}", file=sys.stderr)
             continue
+        except (LayoutUnknown, NotebookError) as exc:
+            print(f"nntutor: warning: {path}: not fixed: {exc}", file=sys.stderr)
+            continue
         if result is None:
             continue
         if result.stopped:
@@ -130,11 +135,8 @@ def _fix(files, cfg) -> None:
         if result.applied:
             fixed_files += 1
             applied += result.applied
-    skipped = sum(1 for p in files if Path(p).suffix == ".ipynb")
     print(f"nntutor: applied {applied} fix{'es' if applied != 1 else ''} in {fixed_files} "
-          f"file{'s' if fixed_files != 1 else ''}"
-          + (f" (notebooks are not fixed in place: {skipped} left as they are)" if skipped else ""),
-          file=sys.stderr)
+          f"file{'s' if fixed_files != 1 else ''}", file=sys.stderr)
 
 
 def _rules(args) -> int:

@@ -50,14 +50,16 @@ def apply(data: bytes, fixes: list[Fix]) -> bytes:
 
 
 def fix_file(path, config=None, workspace=None) -> Fixed | None:
-    """Fix a .py file in place (written atomically, its mode kept, only when something changed).
-    None when it is not a file this can fix: not .py, unreadable, not UTF-8, binary."""
+    """Fix a .py file or a notebook in place (written atomically, its mode kept, only when
+    something changed). None when it is not a file this can fix: unreadable, not UTF-8, binary,
+    another kind of file. A notebook that cannot be written back in its own layout raises
+    nbfix.LayoutUnknown, a broken one notebook.NotebookError."""
     from pathlib import Path
 
     from .atomic import write_atomic
 
     p = Path(path)
-    if p.suffix != ".py":
+    if p.suffix not in (".py", ".ipynb"):
         return None
     try:
         data = p.read_bytes()
@@ -66,6 +68,13 @@ def fix_file(path, config=None, workspace=None) -> Fixed | None:
         return None
     if b"\x00" in data[:8192]:
         return None
+    if p.suffix == ".ipynb":
+        from .nbfix import fix_notebook_bytes
+
+        fixed, new = fix_notebook_bytes(data, str(p), config, workspace)
+        if new != data:
+            write_atomic(p, new, mode=p.stat().st_mode & 0o7777)
+        return fixed
     fixed = fix_document(data, str(p), config, workspace)
     if fixed.data != data:
         write_atomic(p, fixed.data, mode=p.stat().st_mode & 0o7777)
@@ -78,41 +87,66 @@ def fix_file(path, config=None, workspace=None) -> Fixed | None:
 
 @dataclass
 class Fixed:
-    data: bytes
+    data: bytes | None    # the fixed bytes (a .py file; None from fix_source)
     applied: int          # fixes applied, over all passes
     passes: int
     stopped: str | None   # why it stopped before running out of fixes, if it did
 
 
+class Source:
+    """What the fix passes work on: a .py file's bytes. (nbfix.NotebookSource: a notebook's
+    cells, where the analysed text is the cells joined and fixes land in the cells.)"""
+
+    def __init__(self, data: bytes, path: str):
+        self.data, self.path = data, path
+
+    def document(self) -> Document:
+        return Document(self.data, self.path)
+
+    def applicable(self, doc: Document, fix: Fix) -> bool:
+        return True
+
+    def applied(self, doc: Document, fixes: list[Fix]) -> "Source":
+        return Source(apply(self.data, fixes), self.path)
+
+
 def fix_document(data: bytes, path: str, config=None, workspace=None) -> Fixed:
+    """Apply the certain fixes of a .py file's bytes; see `fix_source`."""
+    fixed, source = fix_source(Source(data, path), config, workspace)
+    fixed.data = source.data
+    return fixed
+
+
+def fix_source(source, config=None, workspace=None) -> tuple[Fixed, object]:
     """Apply fixes pass after pass until none is left (or MAX_PASSES). A pass is kept only if
     it breaks no syntax and no rule reports more than before it: a fix that makes another rule
     fire (an `eval()` that leaves training in eval mode) is not a fix. When a whole pass fails
-    that test, its fixes are tried one by one and the first that passes it is kept."""
+    that test, its fixes are tried one by one and the first that passes it is kept. Returns the
+    outcome and the fixed source."""
     applied = 0
-    doc = Document(data, path)
+    doc = source.document()
     findings = analyze(doc, config, workspace).findings
     for n in range(1, MAX_PASSES + 1):
-        fixes = non_overlapping(findings)
+        fixes = non_overlapping([f for f in findings if f.fix is not None and source.applicable(doc, f.fix)])
         if not fixes:
-            return Fixed(data, applied, n - 1, None)
-        step = _attempt(data, path, doc, findings, fixes, config, workspace)
+            return Fixed(None, applied, n - 1, None), source
+        step = _attempt(source, doc, findings, fixes, config, workspace)
         if step is None:
-            step = next((s for s in (_attempt(data, path, doc, findings, [fix], config, workspace)
+            step = next((s for s in (_attempt(source, doc, findings, [fix], config, workspace)
                                      for fix in fixes) if s is not None), None)
         if step is None:
-            return Fixed(data, applied, n - 1, "the fixes left would break the syntax or make other "
-                         "rules fire; they are left for you to apply")
-        data, doc, findings, count = step
+            return Fixed(None, applied, n - 1, "the fixes left would break the syntax or make other "
+                         "rules fire; they are left for you to apply"), source
+        source, doc, findings, count = step
         applied += count
-    return Fixed(data, applied, MAX_PASSES, f"still fixable after {MAX_PASSES} passes")
+    return Fixed(None, applied, MAX_PASSES, f"still fixable after {MAX_PASSES} passes"), source
 
 
-def _attempt(data, path, doc, findings, fixes, config, workspace):
-    """(new data, its document, its findings, fixes applied) or None when these fixes break the
-    syntax or raise any rule's count."""
-    new = apply(data, fixes)
-    new_doc = Document(new, path)
+def _attempt(source, doc, findings, fixes, config, workspace):
+    """(new source, its document, its findings, fixes applied) or None when these fixes break
+    the syntax or raise any rule's count."""
+    new = source.applied(doc, fixes)
+    new_doc = new.document()
     if _syntax_errors(new_doc) > _syntax_errors(doc):
         return None
     new_findings = analyze(new_doc, config, workspace).findings

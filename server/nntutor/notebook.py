@@ -35,6 +35,8 @@ class CellMap:
     first_lines: list[int] = field(default_factory=list)
     # Lines of each code cell as its editor counts them (a trailing newline opens one more).
     line_counts: list[int] = field(default_factory=list)
+    # Byte range of each code cell's body in the virtual source (its final newline excluded).
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
     def locate(self, virtual_line: int) -> tuple[int, int]:
         """Virtual line -> (cell index in the notebook, 0-based line inside the cell)."""
@@ -139,7 +141,7 @@ def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
     """Code cells -> one virtual source (IPython blanked) and the map back to cells."""
     cmap = CellMap()
     parts: list[bytes] = []
-    line = 0
+    line = offset = 0
     for cell in cells:
         if cell.kind != "code":
             continue
@@ -149,6 +151,8 @@ def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
             body = body[:-1]
         cmap.cells.append(cell)
         cmap.first_lines.append(line)
+        cmap.spans.append((offset, offset + len(body)))
         parts.append(body)
         line += body.count(b"\n") + 2  # the cell's lines plus one blank separator line
+        offset += len(body) + 2
     return b"\n\n".join(parts) + (b"\n" if parts else b""), cmap

@@ -1,4 +1,6 @@
-"""`nntutor check --fix`: the certain fixes applied to .py files in place, as a real subprocess."""
+"""`nntutor check --fix`: the certain fixes applied to .py files and notebooks in place, as a
+real subprocess."""
+import json
 import os
 import shutil
 import stat
@@ -22,7 +24,7 @@ def test_fix_the_bundled_project(tmp_path):
     nb_before = nb.read_bytes()
     r = run("check", "examples", "--no-config", "--fix", cwd=tmp_path)
     assert r.returncode == 1   # findings without a certain fix are left
-    assert "applied 4 fixes in 1 file (notebooks are not fixed in place: 1 left as they are)" in r.stderr
+    assert "applied 5 fixes in 2 files" in r.stderr
     text = train.read_text()
     assert 'torch.device("cuda" if torch.cuda.is_available() else "cpu")' in text
     assert "optimizer.zero_grad()" in text and "running_loss += loss.item()" in text
@@ -30,11 +32,29 @@ def test_fix_the_bundled_project(tmp_path):
     # the report is what is left: nothing fixable in train.py, nothing new anywhere
     assert "train.py" not in "\n".join(line for line in r.stdout.splitlines() if "[*]" in line)
     assert "eval-mode-not-restored" not in r.stdout
-    assert nb.read_bytes() == nb_before                       # notebooks are not rewritten
+    cells = json.loads(nb.read_bytes())["cells"]
+    assert [c for c in cells if "model.eval()\nwith torch.no_grad():" in c["source"]]
+    nb_lines_changed = [a for a, b in zip(nb.read_bytes().splitlines(), nb_before.splitlines()) if a != b]
+    assert len(nb_lines_changed) == 1 and len(nb.read_bytes().splitlines()) == len(nb_before.splitlines())
     assert stat.S_IMODE(train.stat().st_mode) == 0o640        # mode kept
     assert not list(train.parent.glob(".train.py.*"))         # no temporary file left
     again = run("check", "examples", "--no-config", "--fix", cwd=tmp_path)
     assert "applied 0 fixes in 0 files" in again.stderr and train.read_text() == text
+    assert "[*]" not in again.stdout
+
+
+def test_notebooks_that_cannot_be_written_back_are_left_alone(tmp_path):
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": "import torch\ndevice = torch.device('cuda')\n"}
+    odd = tmp_path / "odd.ipynb"
+    odd.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=3))
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    odd_before, broken_before = odd.read_bytes(), broken.read_bytes()
+    r = run("check", str(tmp_path), "--no-config", "--fix")
+    assert "odd.ipynb: not fixed: its JSON layout is not one nntutor can write back unchanged" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert odd.read_bytes() == odd_before and broken.read_bytes() == broken_before
 
 
 def test_fix_keeps_crlf_and_leaves_odd_files_alone(tmp_path):

@@ -295,3 +295,27 @@ async def test_pull_diagnostics_for_a_cell(mpull_client, tmp_path):
     report = await mpull_client.text_document_diagnostic_async(
         lsp.DocumentDiagnosticParams(lsp.TextDocumentIdentifier(c1["uri"])))
     assert "double-softmax" not in codes(report.items)
+
+
+async def test_fix_all_in_a_notebook_edits_each_cell(mclient, tmp_path):
+    nb = VSNotebook(mclient, tmp_path / "fa.ipynb")
+    c0 = nb.cell("%matplotlib inline\nimport torch\ndevice = torch.device('cuda')  # café\n")
+    md = nb.cell("# Training", kind=MARKUP, lang="markdown")
+    c1 = nb.cell("for x, y in loader:\n    loss = criterion(model(x.to(device)), y)\n"
+                 "    loss.backward()\n    optimizer.step()\n")
+    nb.open(c0, md, c1)
+    await wait_diags(mclient, c1["uri"], lambda d: "missing-zero-grad" in codes(d))
+    whole = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 0))
+    (action,) = await mclient.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(c1["uri"]), whole, lsp.CodeActionContext(diagnostics=[], only=["source.fixAll"])))
+    assert action.title == "nntutor: apply all 2 certain fixes"
+    assert sorted(action.edit.changes) == sorted([c0["uri"], c1["uri"]])   # one edit per changed cell
+    for i, c in ((0, c0), (2, c1)):
+        (edit,) = action.edit.changes[c["uri"]]
+        r = edit.range
+        nb.edit(i, (r.start.line, r.start.character), (r.end.line, r.end.character), edit.new_text)
+    assert nb.cells[0]["text"].startswith("%matplotlib inline\nimport torch\n")   # the magic kept
+    assert "torch.cuda.is_available()" in nb.cells[0]["text"] and "# café" in nb.cells[0]["text"]
+    assert "optimizer.zero_grad()" in nb.cells[2]["text"]
+    want = await wait_expected(mclient, nb)
+    assert not any(rule in ("missing-zero-grad", "hardcoded-cuda") for v in want.values() for rule, *_ in v)

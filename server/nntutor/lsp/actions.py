@@ -78,22 +78,52 @@ def kind_wanted(kind: str, only) -> bool:
 
 def fix_all_action(uri: str, doc, new_data: bytes, applied: int) -> lsp.CodeAction:
     """"Fix all" as one edit: the span between what the old and the new text share at both ends."""
+    return lsp.CodeAction(title=_fix_all_title(applied), kind=FIX_ALL, edit=lsp.WorkspaceEdit(
+        changes={uri: [_edit_between(doc.data, new_data, lambda i: Location.of(doc, i, i))]}))
+
+
+def fix_all_cells_action(cell_uris: list[str], before: list, after: list, applied: int) -> lsp.CodeAction:
+    """"Fix all" for a notebook: one edit in each cell the fixes changed (`before` / `after`:
+    the code cells, nntutor.notebook.Cell, in the order of `cell_uris`)."""
+    from ..source import LineIndex
+
+    changes = {}
+    for uri, old, new in zip(cell_uris, before, after):
+        if old.source == new.source:
+            continue
+        data = old.source.encode("utf-8")
+        index = LineIndex(data)
+
+        def position(i: int, index=index) -> lsp.Position:
+            line, character = index.utf16_position(i)
+            return lsp.Position(line, character)
+
+        changes[uri] = [_edit_between(data, new.source.encode("utf-8"), position)]
+    return lsp.CodeAction(title=_fix_all_title(applied), kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes=changes))
+
+
+def _fix_all_title(applied: int) -> str:
+    return f"nntutor: apply all {applied} certain fixes" if applied != 1 else "nntutor: apply the certain fix"
+
+
+def _edit_between(old: bytes, new: bytes, where) -> lsp.TextEdit:
+    """The one edit from `old` to `new`: the span between what they share at both ends, on
+    whole characters (never splitting a UTF-8 sequence). `where(offset)`: a Location or a
+    Position in `old`."""
     from ..incremental import diff
 
-    old = doc.data
-    span = diff(old, new_data)
+    span = diff(old, new)
     start, end_old, end_new = span.start, span.old_end, span.new_end
 
-    # Whole characters on both sides: never split a UTF-8 sequence (a byte 10xxxxxx continues one).
-    def continues(i: int) -> bool:
+    def continues(i: int) -> bool:  # a byte 10xxxxxx continues a UTF-8 sequence
         return i < len(old) and (old[i] & 0xC0) == 0x80
 
     while start > 0 and continues(start):
         start -= 1
     while continues(end_old):
         end_old, end_new = end_old + 1, end_new + 1
-    rng = lsp_range(Location.of(doc, start, end_old))
-    text = new_data[start:end_new].decode("utf-8", errors="replace")
-    return lsp.CodeAction(
-        title=f"nntutor: apply all {applied} certain fixes" if applied != 1 else "nntutor: apply the certain fix",
-        kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(rng, text)]}))
+    text = new[start:end_new].decode("utf-8", errors="replace")
+    a, b = where(start), where(end_old)
+    if isinstance(a, lsp.Position):
+        return lsp.TextEdit(lsp.Range(a, b), text)
+    return lsp.TextEdit(lsp.Range(lsp_range(a).start, lsp_range(b).end), text)

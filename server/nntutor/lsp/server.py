@@ -994,17 +994,27 @@ async def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
     # asked for by kind, or next to the quick fixes when the user opened the menu and there is
     # more than one fix to apply. Not for the light bulb's automatic requests (every cursor move
     # in VS Code): computing it re-analyses the file once per round of fixes.
-    # Text documents only: a notebook's cells are fixed one quick fix at a time.
+    # A notebook (notebook sync): the fixes land in its cells (nntutor.nbfix), one edit per cell.
+    # Not for jupyterlab-lsp's joined notebook: its analysed text has IPython lines blanked.
     fixable = sum(1 for f in result.findings if f.fix is not None)
     asked = only is not None and actions.kind_wanted(actions.FIX_ALL, only)
     invoked = params.context.trigger_kind != lsp.CodeActionTriggerKind.Automatic
-    if not cells and fixable and (asked or (only is None and invoked and fixable > 1)):
-        from ..fixall import fix_document
+    if fixable and uri not in ls.raw_texts and (asked or (only is None and invoked and fixable > 1)):
+        loop = asyncio.get_running_loop()
+        if cells:
+            from ..nbfix import fix_cells
 
-        fixed = await asyncio.get_running_loop().run_in_executor(
-            ls.analysis_pool, fix_document, doc.data, doc.path, ls.config, ls.model_index)
+            before = list(doc.cell_map.cells)
+            fixed, after = await loop.run_in_executor(
+                ls.analysis_pool, fix_cells, before, doc.path, ls.config, ls.model_index)
+        else:
+            from ..fixall import fix_document
+
+            fixed = await loop.run_in_executor(
+                ls.analysis_pool, fix_document, doc.data, doc.path, ls.config, ls.model_index)
         if fixed.applied and ls.doc_for(uri) is not None and ls.doc_for(uri).data is doc.data:
-            found.append(actions.fix_all_action(uri, doc, fixed.data, fixed.applied))
+            found.append(actions.fix_all_cells_action(cells, before, after, fixed.applied) if cells
+                         else actions.fix_all_action(uri, doc, fixed.data, fixed.applied))
     return found
 
 

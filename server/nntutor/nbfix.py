@@ -1,0 +1,124 @@
+"""`nntutor check --fix` for Jupyter notebooks: the certain fixes written into the cells.
+
+The rules see a notebook as its code cells joined (notebook.join_cells), so a fix is an edit of
+that virtual text. It is applied to the cell it falls in, on the cell's own text, and only when
+it stays inside one cell and touches no line that IPython blanking changed (a `%magic`, a
+`!shell` line): there the analysed text is not the cell's text.
+
+A notebook is rewritten only when it can be written back exactly as it was apart from the fixed
+cells: its JSON must come out of `json.dumps` byte for byte with some usual set of options
+(nbformat's indent=1, sorted keys, no ASCII escaping, final newline; or another common one).
+Outputs, metadata, ids and markdown cells are kept as they are. A notebook saved in any other
+layout is left alone, and the caller says so, rather than reformatted behind the user's back.
+"""
+from __future__ import annotations
+
+import json
+from itertools import product
+
+from .document import Document
+from .findings import Fix, TextEdit
+from .fixall import Fixed, apply, fix_source
+from .notebook import Cell, NotebookError, cells_from_ipynb
+
+# (indent, sort_keys, ensure_ascii) as nbformat writes (first), then other layouts tools use.
+_LAYOUTS = list(product((1, 2, 4, None), (True, False), (False, True)))
+
+
+class LayoutUnknown(ValueError):
+    """The notebook's JSON layout cannot be reproduced, so it is not rewritten."""
+
+
+def json_layout(raw: str, nb) -> dict:
+    """The json.dumps options (and final newline) that reproduce `raw` exactly from `nb`."""
+    for indent, sort_keys, ensure_ascii in _LAYOUTS:
+        options = {"indent": indent, "sort_keys": sort_keys, "ensure_ascii": ensure_ascii,
+                   "separators": (",", ": ") if indent is not None else (", ", ": ")}
+        text = json.dumps(nb, **options)
+        for end in ("\n", ""):
+            if text + end == raw:
+                return {"options": options, "end": end}
+    raise LayoutUnknown("its JSON layout is not one nntutor can write back unchanged")
+
+
+class NotebookSource:
+    """A notebook's code cells, for fixall.fix_source: analysed joined, fixed cell by cell."""
+
+    def __init__(self, cells: list[Cell], path: str):
+        self.cells, self.path = cells, path
+
+    def document(self) -> Document:
+        return Document.from_cells(self.cells, self.path)
+
+    def applicable(self, doc: Document, fix: Fix) -> bool:
+        return all(self._place(doc, e.start, e.end) is not None for e in fix.edits)
+
+    def applied(self, doc: Document, fixes: list[Fix]) -> "NotebookSource":
+        by_slot: dict[int, list] = {}
+        for fix in fixes:
+            for e in fix.edits:
+                slot, start, end = self._place(doc, e.start, e.end)
+                by_slot.setdefault(slot, []).append((start, end, e.new_text))
+        cells = list(self.cells)
+        code = doc.cell_map.cells
+        for slot, edits in by_slot.items():
+            cell = code[slot]
+            data = cell.source.encode("utf-8")
+            fix = Fix("", tuple(TextEdit(s, e, t) for s, e, t in edits))
+            new = apply(data, [fix]).decode("utf-8")
+            at = next(i for i, c in enumerate(cells) if c.index == cell.index)
+            cells[at] = Cell(cell.index, new, cell.kind, cell.cell_id)
+        return NotebookSource(cells, self.path)
+
+    @staticmethod
+    def _place(doc: Document, start: int, end: int):
+        """(code cell slot, start, end in the cell's own bytes) or None: the edit crosses a cell
+        boundary or touches a line that blanking changed (or the cell is not valid UTF-8)."""
+        cmap = doc.cell_map
+        for slot, (lo, hi) in enumerate(cmap.spans):
+            if lo <= start and end <= hi:
+                break
+        else:
+            return None
+        try:
+            own = cmap.cells[slot].source.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        analysed = doc.data[lo:hi]
+        s, e = start - lo, end - lo
+        first = analysed.rfind(b"\n", 0, s) + 1
+        last = analysed.find(b"\n", e)
+        last = len(analysed) if last < 0 else last
+        if own[first:last] != analysed[first:last]:
+            return None  # an IPython line (blanked for the analysis) is in the way
+        return slot, s, e
+
+
+def fix_cells(cells: list[Cell], path: str, config=None, workspace=None) -> tuple[Fixed, list[Cell]]:
+    """The certain fixes of a notebook's code cells: (outcome, the cells after them)."""
+    fixed, source = fix_source(NotebookSource(cells, path), config, workspace)
+    return fixed, source.cells
+
+
+def fix_notebook_bytes(raw: bytes, path: str, config=None, workspace=None) -> tuple[Fixed, bytes]:
+    """(outcome, new file bytes) for a notebook file's bytes; the bytes are `raw` itself when
+    nothing was fixed. Raises NotebookError (not a notebook) or LayoutUnknown."""
+    try:
+        text = raw.decode("utf-8")
+        nb = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotebookError(f"not valid notebook JSON ({exc})") from None
+    cells = cells_from_ipynb(text)
+    layout = json_layout(text, nb)
+    fixed, source = fix_source(NotebookSource(cells, path), config, workspace)
+    if not fixed.applied:
+        fixed.data = raw
+        return fixed, raw
+    for cell in source.cells:
+        entry = nb["cells"][cell.index]
+        old = entry.get("source", "")
+        if cell.source != ("".join(old) if isinstance(old, list) else old):
+            entry["source"] = cell.source.splitlines(keepends=True) if isinstance(old, list) else cell.source
+    new = (json.dumps(nb, **layout["options"]) + layout["end"]).encode("utf-8")
+    fixed.data = new
+    return fixed, new
