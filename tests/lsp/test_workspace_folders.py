@@ -1,6 +1,6 @@
 """Multi-root workspaces: model classes are indexed in every workspace folder, folders added and
-removed later (workspace/didChangeWorkspaceFolders) are followed, and `exclude` is matched
-relative to the folder a document is in."""
+removed later (workspace/didChangeWorkspaceFolders) are followed, and each document is analysed
+with the [tool.nntutor] of its own folder (`exclude` matched relative to that folder)."""
 import asyncio
 import sys
 
@@ -25,6 +25,7 @@ async def mclient(lsp_client: LanguageClient, tmp_path):
     (lib / "models.py").write_text(MODELS)
     (extra / "models.py").write_text(MODELS)
     (app / "pyproject.toml").write_text('[tool.nntutor]\nexclude = ["scratch/*"]\n')
+    (lib / "pyproject.toml").write_text('[tool.nntutor]\nseverity = { double-softmax = "hint" }\n')
     await lsp_client.initialize_session(lsp.InitializeParams(
         capabilities=lsp.ClientCapabilities(workspace=lsp.WorkspaceClientCapabilities(workspace_folders=True)),
         root_uri=app.as_uri(), workspace_folders=[folder(app), folder(lib)]))
@@ -45,14 +46,29 @@ async def test_model_classes_from_every_folder_and_folder_changes(mclient, tmp_p
     assert not server_errors(mclient)
 
 
-async def test_exclude_is_relative_to_the_documents_folder(mclient, tmp_path):
-    scratch = (tmp_path / "app" / "scratch" / "try.py").as_uri()
-    other = (tmp_path / "lib" / "scratch" / "try.py").as_uri()   # `scratch/*` relative to lib/ too
-    kept = (tmp_path / "lib" / "train.py").as_uri()
-    for uri in (scratch, other, kept):
+def severity_of(diags, rule):
+    return next((d.severity for d in diags if d.code == rule), None)
+
+
+async def test_each_folder_has_its_own_config(mclient, tmp_path):
+    scratch = (tmp_path / "app" / "scratch" / "try.py").as_uri()   # excluded by app's config
+    app_train = (tmp_path / "app" / "train.py").as_uri()
+    lib_scratch = (tmp_path / "lib" / "scratch" / "try.py").as_uri()   # lib's config: no exclude
+    lib_train = (tmp_path / "lib" / "train.py").as_uri()
+    for uri in (scratch, app_train, lib_scratch, lib_train):
         open_doc(mclient, uri, TRAIN)
-    await wait_diags(mclient, kept, lambda d: "double-softmax" in codes(d))
+    app_diags = await wait_diags(mclient, app_train, lambda d: "double-softmax" in codes(d))
+    lib_diags = await wait_diags(mclient, lib_train, lambda d: "double-softmax" in codes(d))
+    await wait_diags(mclient, lib_scratch, lambda d: "double-softmax" in codes(d))
+    assert severity_of(app_diags, "double-softmax") == lsp.DiagnosticSeverity.Error
+    assert severity_of(lib_diags, "double-softmax") == lsp.DiagnosticSeverity.Hint   # lib's severity
     await asyncio.sleep(0.3)
-    for uri in (scratch, other):
-        await wait_diags(mclient, uri, lambda d: len(d) == 0)
+    await wait_diags(mclient, scratch, lambda d: len(d) == 0)
+    # lib's pyproject.toml changes on disk: only lib's documents follow it
+    (tmp_path / "lib" / "pyproject.toml").write_text('[tool.nntutor]\nignore = ["double-softmax"]\n')
+    mclient.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams(changes=[lsp.FileEvent(
+        uri=(tmp_path / "lib" / "pyproject.toml").as_uri(), type=lsp.FileChangeType.Changed)]))
+    await wait_diags(mclient, lib_train, lambda d: "double-softmax" not in codes(d))
+    await asyncio.sleep(0.3)
+    assert "double-softmax" in codes(mclient.diagnostics[app_train])
     assert not server_errors(mclient)

@@ -272,9 +272,11 @@ class NNTutorServer(LanguageServer):
         # Bumped when settings or the model index change under running analyses: a result
         # computed before the bump is never cached (nor published).
         self.generation = 0
-        self.base_config = Config()
+        # [tool.nntutor] of each workspace folder (its nearest pyproject.toml), read when a
+        # document of that folder is first analysed; settings from the editor go on top.
+        self.base_configs: dict[Path | None, Config] = {}
         self.settings: dict = {}
-        self.config = Config()
+        self._configs: dict[Path | None, Config] = {}   # base + settings, per folder
         self.model_index = Workspace()
         self.pending: dict[str, asyncio.Task] = {}
         self.costs: dict[str, float] = {}    # seconds the last analysis of a document took
@@ -284,7 +286,7 @@ class NNTutorServer(LanguageServer):
         # Hovers wait here for the facts of a version (computed once, shared with the analysis).
         self.facts_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nntutor-facts")
         self.push_diagnostics = True
-        self.root: Path | None = None          # the first workspace folder: its pyproject.toml is the config
+        self.root: Path | None = None          # the first workspace folder
         self.folders: list[Path] = []          # every workspace folder (model classes are indexed in all)
         self.indexed_paths: set[str] = set()   # open documents whose model classes are indexed
         # Start-up measures (see `run` and cli._lsp), ended once `initialize` is answered.
@@ -350,9 +352,32 @@ class NNTutorServer(LanguageServer):
         # rule off. (To run nothing, a user can ignore ["ALL"].)
         self.settings = {k: v for k, v in settings.items()
                          if k in ("select", "ignore", "severity", "exclude") and v not in ([], {}, None, "")}
-        self.config = self.base_config.merged(self.settings) if self.settings else self.base_config
-        for problem in self.config.problems:
+        self._configs.clear()
+        for problem in self.config_for(None).problems:
             log.warning("settings: %s", problem)
+
+    def config_for(self, path: str | Path | None) -> Config:
+        """The config a document is analysed with: the [tool.nntutor] of the workspace folder
+        holding it (the root's for a file outside every folder), with the editor's settings on
+        top, as `nntutor check` run in that folder would have it plus the settings."""
+        folder = self.root
+        if path is not None and Path(path).is_absolute():
+            folder = self.folder_of(Path(path)) or self.root
+        config = self._configs.get(folder)
+        if config is None:
+            base = self.base_configs.get(folder)
+            if base is None:
+                base = self.base_configs[folder] = load_config(folder) if folder is not None else Config()
+            config = self._configs[folder] = base.merged(self.settings) if self.settings else base
+        return config
+
+    def reload_configs(self) -> bool:
+        """Read every folder's pyproject.toml again (one changed on disk); True if a config changed."""
+        fresh = {folder: load_config(folder) if folder is not None else Config() for folder in self.base_configs}
+        if fresh == self.base_configs:
+            return False
+        self.base_configs, self._configs = fresh, {}
+        return True
 
     # -- documents -------------------------------------------------------------------------
     def analysis(self, uri: str):
@@ -374,7 +399,7 @@ class NNTutorServer(LanguageServer):
         self.index_models(doc)
         if self.excluded(doc.path):
             return Analysis(doc.path)
-        return analyze(doc, self.config, self.model_index)
+        return analyze(doc, self.config_for(doc.path), self.model_index)
 
     def excluded(self, path: str) -> bool:
         """`exclude` (settings, [tool.nntutor]) matched against the path relative to the workspace
@@ -389,7 +414,7 @@ class NNTutorServer(LanguageServer):
         folder = self.folder_of(p)
         if folder is None:
             return False  # outside the workspace: its patterns say nothing about it
-        return self.config.excluded(p.relative_to(folder))
+        return self.config_for(p).excluded(p.relative_to(folder))
 
     def folder_of(self, path: Path) -> Path | None:
         """The innermost workspace folder holding `path`, or None."""
@@ -680,8 +705,10 @@ class NNTutorServer(LanguageServer):
         folders = [f for f in (self.folders if folders is None else folders) if f.is_dir()]
         if not folders:
             return
-        found = discover([str(f) for f in folders], self.base_config)
-        for path in found.files[:INDEX_FILES]:
+        files: list[Path] = []
+        for folder in folders:  # each with its own exclude
+            files += discover([str(folder)], self.config_for(folder / "pyproject.toml")).files
+        for path in list(dict.fromkeys(files))[:INDEX_FILES]:
             if path.suffix != ".py" or not _may_define_models(path):
                 continue
             try:
@@ -720,10 +747,9 @@ def initialize(ls: NNTutorServer, params: lsp.InitializeParams):
     root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
     if root:
         ls.root = Path(_path_of(root))
-        ls.base_config = load_config(ls.root)
     ls.folders = list(dict.fromkeys([Path(_path_of(f.uri)) for f in params.workspace_folders or []]
                                     or ([ls.root] if ls.root else [])))
-    ls.apply_settings(params.initialization_options or {})
+    ls.apply_settings(params.initialization_options or {})   # (reads the root's config)
 
 
 @server.feature(lsp.INITIALIZED)
@@ -764,16 +790,17 @@ async def _watch_files(ls: NNTutorServer) -> None:
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
 async def did_change_workspace_folders(ls: NNTutorServer, params: lsp.DidChangeWorkspaceFoldersParams):
-    """Folders added to the workspace have their model classes indexed; those of removed folders
-    go (unless open, or also inside a folder that stays). The config stays the first folder's,
-    unless that folder is removed: then the next one's."""
+    """Folders added to the workspace have their model classes indexed (and their documents their
+    own config); those of removed folders go (unless open, or also inside a folder that stays).
+    The root is the first folder left."""
     removed = [Path(_path_of(f.uri)) for f in params.event.removed or []]
     added = [Path(_path_of(f.uri)) for f in params.event.added or []]
     ls.folders = [f for f in ls.folders if f not in removed] + [f for f in added if f not in ls.folders]
     if ls.root in removed or ls.root is None:
         ls.root = ls.folders[0] if ls.folders else None
-        ls.base_config = load_config(ls.root) if ls.root is not None else Config()
-        ls.apply_settings(ls.settings)
+    for folder in removed:
+        ls.base_configs.pop(folder, None)
+    ls._configs.clear()
     open_paths = ls.open_paths()
     gone = {c.path for found in ls.model_index.by_name.values() for c in found
             if any(Path(c.path).is_relative_to(f) for f in removed) and c.path not in open_paths
@@ -789,18 +816,18 @@ async def did_change_workspace_folders(ls: NNTutorServer, params: lsp.DidChangeW
 @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 async def did_change_watched_files(ls: NNTutorServer, params: lsp.DidChangeWatchedFilesParams):
     """Files changed on disk. A Python file that is not open is re-indexed from disk (or dropped,
-    when deleted), and the root's pyproject.toml re-read; open documents are analysed again when
-    either changed what their analysis sees. Open files are the editor's business (didChange)."""
+    when deleted), and the folders' pyproject.toml files re-read; open documents are analysed
+    again when either changed what their analysis sees. Open files are the editor's business
+    (didChange)."""
     open_paths = ls.open_paths()
     changed = False
+    configs_read = False
     for event in params.changes or []:
         path = _path_of(event.uri)
-        if ls.root is not None and Path(path) == ls.root / "pyproject.toml":
-            config = await asyncio.get_running_loop().run_in_executor(None, load_config, ls.root)
-            if config != ls.base_config:
-                ls.base_config = config
-                ls.apply_settings(ls.settings)
-                changed = True
+        if path.endswith("pyproject.toml"):
+            if not configs_read:
+                configs_read = True
+                changed |= await asyncio.get_running_loop().run_in_executor(None, ls.reload_configs)
         elif path.endswith(".py") and path not in open_paths:
             deleted = event.type == lsp.FileChangeType.Deleted
             changed |= await asyncio.get_running_loop().run_in_executor(None, ls.reindex_from_disk, path, deleted)
@@ -1006,12 +1033,12 @@ async def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
 
             before = list(doc.cell_map.cells)
             fixed, after = await loop.run_in_executor(
-                ls.analysis_pool, fix_cells, before, doc.path, ls.config, ls.model_index)
+                ls.analysis_pool, fix_cells, before, doc.path, ls.config_for(doc.path), ls.model_index)
         else:
             from ..fixall import fix_document
 
             fixed = await loop.run_in_executor(
-                ls.analysis_pool, fix_document, doc.data, doc.path, ls.config, ls.model_index)
+                ls.analysis_pool, fix_document, doc.data, doc.path, ls.config_for(doc.path), ls.model_index)
         if fixed.applied and ls.doc_for(uri) is not None and ls.doc_for(uri).data is doc.data:
             found.append(actions.fix_all_cells_action(cells, before, after, fixed.applied) if cells
                          else actions.fix_all_action(uri, doc, fixed.data, fixed.applied))
