@@ -270,3 +270,67 @@ for epoch in range(3):
     model.eval()
 """
     assert [f.location.line + 1 for f in two_files(models, train, RULE)] == [7]
+
+
+# Found in huggingface/pytorch-image-models (train.py, legacy_train.py): models evaluated in the
+# training loop that are never trained by backpropagation there.
+_TIMM_LIKE = """\
+import torch
+from timm.utils import ModelEmaV3
+
+
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(model(x).argmax(1).eq(y).sum().item() for x, y in loader)
+
+
+def train_one_epoch(model, loader, optimizer, model_ema=None):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        if model_ema is not None:
+            model_ema.update(model)
+
+
+{setup}
+for epoch in range(10):
+    train_one_epoch(model, train_loader, optimizer, {ema_kw})
+    validate({evaluated}, val_loader)
+"""
+
+
+@pytest.mark.parametrize("setup,evaluated", [
+    ("model_ema = ModelEmaV3(model, decay=0.999)", "model_ema"),                 # by name
+    ("averaged = ModelEmaV3(model, decay=0.999)", "averaged"),                   # by its class
+    ("averaged = torch.optim.swa_utils.AveragedModel(model)", "averaged"),
+    ("teacher = build_teacher()", "teacher"),
+    ("eval_model = task.get_eval_model()", "eval_model"),
+    ("task = Task(model)", "task.get_eval_model(ema=True)"),                     # a call's result
+], ids=["ema_name", "ema_class", "swa_class", "teacher", "eval_model", "call_result"])
+def test_models_not_trained_by_backprop_are_left_alone(setup, evaluated):
+    src = _TIMM_LIKE.format(setup=setup, ema_kw="model_ema=None", evaluated=evaluated)
+    assert lines(src, RULE) == []
+
+
+def test_the_trained_model_itself_is_still_flagged_next_to_an_ema():
+    # train_one_epoch switches `model` back itself: restored. A loop that trains inline does not.
+    src = """\
+import torch
+from timm.utils import ModelEmaV3
+
+model_ema = ModelEmaV3(model)
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        model_ema.update(model)
+    model.eval()
+    model_ema.eval()
+    with torch.no_grad():
+        acc = accuracy(model(x_val), y_val)
+"""
+    assert lines(src, RULE) == [11]

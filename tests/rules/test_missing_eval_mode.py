@@ -689,3 +689,21 @@ with torch.no_grad():
     out = model(x)
 """
     assert lines(src, RULE) == ([14] if flagged else [])
+
+
+_SHAPE_TEST = NET + """\
+def test_output_shapes():
+    model = Net()
+    for batch in [1, 8, 32]:
+        out = model(torch.randn(batch, 784))
+        assert out.shape == (batch, 10)
+"""
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("tests/test_net.py", []),          # a pytest test of shapes, not an evaluation (timm's tests)
+    ("net_test.py", []),
+    ("evaluate.py", [17]),              # elsewhere `test_*` still names an evaluation
+])
+def test_pytest_tests_are_not_evaluations(path, expected):
+    assert lines(_SHAPE_TEST, RULE, path=path) == expected

@@ -31,8 +31,12 @@ def check(ctx):
     for kind, name, node, obj in switches:
         if kind != "eval":
             continue
+        if obj is not None and obj.type not in ("identifier", "attribute"):
+            continue  # `validate(task.get_eval_model())`: what the call returns is not known
         if trained is not None and not any(t == name or t.startswith(name + ".") for t in trained):
             continue  # not the model being optimized (e.g. a frozen teacher or target network)
+        if _not_trained_by_design(ctx, name, obj):
+            continue
         if model_is_mode_dependent(ctx, obj) is False:
             continue  # no dropout / batch norm: training in eval mode changes nothing
         loops = [lp for lp in facts.loops_containing(node.start_byte)
@@ -51,6 +55,23 @@ def check(ctx):
             node, f"`{name}` is switched to eval mode inside the training loop and never back: "
             f"from the next iteration on it trains with dropout off and frozen batch-norm "
             f"statistics; call `{name}.train()` at the start of each epoch.")
+
+
+# Models that are evaluated but never trained by backpropagation: weight averages (EMA, SWA),
+# teachers, target networks, models fetched for evaluation. Eval mode is where they belong.
+_UNTRAINED_NAME = re.compile(r"(?i)(?:^|_)(?:ema|swa|averaged|avg|teacher|target|frozen|eval)(?:$|_)")
+_AVERAGING_CLASS = re.compile(r"Ema|EMA|Averaged|SWA")
+
+
+def _not_trained_by_design(ctx, name, obj) -> bool:
+    """The model's name says it is not the one being trained (`model_ema`, `teacher`,
+    `eval_model`), or it is built by a weight-averaging class (ModelEmaV3, AveragedModel)."""
+    if _UNTRAINED_NAME.search(name.rsplit(".", 1)[-1]):
+        return True
+    if obj is None:
+        return False
+    qual, _ = ctx.values.instance(obj)
+    return qual is not None and bool(_AVERAGING_CLASS.search(qual.rsplit(".", 1)[-1]))
 
 
 def _bound_by(ctx, name, loop) -> bool:

@@ -10,6 +10,7 @@ from ..values import args_of, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
+from ._testfiles import is_test_module
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 _BARE_EVAL = bare_pattern("eval")
@@ -102,7 +103,8 @@ def _evaluation_loop(ctx, loops, training) -> bool:
             names.extend(_IDENT.findall(facts.code_in(right)))
     if func is not None:
         fname = func.child_by_field_id(F_NAME)
-        if fname is not None:
+        # (in a pytest module, `test_*` is a test: of shapes, say, not an evaluation)
+        if fname is not None and not (ctx.text(fname).startswith("test") and is_test_module(ctx.doc.path)):
             names.append(ctx.text(fname))
     return any(_EVAL_NAME.search(n) for n in names)
 

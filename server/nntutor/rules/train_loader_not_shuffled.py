@@ -26,6 +26,7 @@ from ..parsing import (
 )
 from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
 from . import Rule
+from ._testfiles import is_test_module
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
@@ -43,7 +44,7 @@ _NOT_TRAIN = re.compile(r"val|test|eval|dev|infer|predict|calib", re.IGNORECASE)
 
 def check(ctx):
     facts = ctx.facts
-    if _is_test_module(ctx.doc.path):
+    if is_test_module(ctx.doc.path):
         return  # tests keep their batches in a fixed order on purpose: to assert exact numbers
     for call in facts.calls_to(LOADERS):
         args = call.child_by_field_id(F_ARGUMENTS)
@@ -136,14 +137,6 @@ def _target_name(ctx, call) -> str | None:
         if left is not None and left.type in ("identifier", "attribute"):
             return ctx.text(left)
     return None
-
-
-_TEST_MODULE = re.compile(r"(?:^|[\\/])(?:test_[^\\/]*|[^\\/]*_test|conftest)\.py$")
-
-
-def _is_test_module(path: str) -> bool:
-    """A pytest module (test_*.py, *_test.py, conftest.py)."""
-    return bool(_TEST_MODULE.search(path))
 
 
 def _one_batch(ctx, dataset, batch_size) -> bool:
