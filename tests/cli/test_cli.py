@@ -131,16 +131,20 @@ def test_bad_inputs_never_crash(tmp_path):
     (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02\xff" * 100)
     (tmp_path / "corrupt.ipynb").write_text('{"cells": [ {"cell_type": "code", "sour')
     (tmp_path / "wrong.ipynb").write_text('{"cells": 3}')
+    (tmp_path / "empty.ipynb").write_text("")
+    (tmp_path / "lfs.ipynb").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 1234\n")
     (tmp_path / "big.py").write_text(BUGGY + "x = 1\n" * 50_000)
     (tmp_path / "deep.py").write_text("x = " + "(" * 3000 + "1" + ")" * 3000 + "\n")
     r = run("check", str(tmp_path), "--format", "json", "--no-config")
     assert r.returncode == 1, r.stderr
     data = json.loads(r.stdout)
-    assert data["files_checked"] == 8
+    assert data["files_checked"] == 10
     assert any(f["path"].endswith("big.py") and f["rule"] == "double-softmax" for f in data["findings"])
     notices = "\n".join(data["notices"])
     assert "binary file" in notices and "not valid notebook JSON" in notices
     assert "no 'cells' list" in notices and "not valid UTF-8" in notices
+    assert "empty.ipynb: empty file, not a notebook" in notices
+    assert "lfs.ipynb: a Git LFS pointer, not the notebook itself (run `git lfs pull`)" in notices
     assert "Traceback" not in r.stderr
 
 
