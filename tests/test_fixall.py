@@ -48,11 +48,11 @@ def test_a_fix_that_makes_another_rule_fire_is_not_kept():
     doc = Document(data, "t.py")
     findings = analyze(doc).findings
     harmful = Fix("t", (TextEdit(len(data), len(data), "model.cuda()\n"),))   # hardcoded-cuda
-    assert fixall._attempt(data, "t.py", doc, findings, [harmful], None, None) is None
+    assert fixall._attempt(fixall.Source(data, "t.py"), doc, findings, [harmful], None, None) is None
     breaking = Fix("t", (TextEdit(0, 0, "def (:\n"),))
-    assert fixall._attempt(data, "t.py", doc, findings, [breaking], None, None) is None
+    assert fixall._attempt(fixall.Source(data, "t.py"), doc, findings, [breaking], None, None) is None
     good = [f.fix for f in findings if f.fix is not None]
-    assert fixall._attempt(data, "t.py", doc, findings, good, None, None) is not None
+    assert fixall._attempt(fixall.Source(data, "t.py"), doc, findings, good, None, None) is not None
 
 
 def test_fix_all_edit_never_splits_a_character():
