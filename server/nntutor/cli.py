@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPUs)")
     c.add_argument("--output", "-o", type=Path, help="write the report to a file")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    c.add_argument("--force-exclude", action="store_true",
+                   help="apply `exclude` to files named on the command line too (for pre-commit)")
     c.add_argument("--fix", action="store_true",
                    help="apply the certain fixes ([*]) to .py files and notebooks in place, then report what is left")
     sub.add_parser("rules", help="list the rules")
@@ -75,7 +77,7 @@ def _check(args) -> int:
         print(f"nntutor: warning: {problem}", file=sys.stderr)
         if problem.startswith("settings") and "unknown rule" in problem:
             usage_error = True  # a typo on the command line is a usage error; in a file, a warning
-    found = discover(args.paths, cfg)
+    found = discover(args.paths, cfg, args.force_exclude)
     for missing in found.missing:
         print(f"nntutor: error: {missing}: no such file or directory", file=sys.stderr)
     progress = None

@@ -22,15 +22,22 @@ class Discovery:
     missing: list[str] = field(default_factory=list)
 
 
-def discover(paths: list[str], config: Config) -> Discovery:
+def discover(paths: list[str], config: Config, force_exclude: bool = False) -> Discovery:
+    """The files to check under `paths`. Folders are searched for .py and .ipynb files, minus
+    `exclude` (relative to the folder). A file named explicitly is checked whatever its suffix,
+    and whatever `exclude` says unless `force_exclude` (pre-commit and editors pass the changed
+    files one by one: there `exclude` must still hold, relative to the config's folder)."""
     found = Discovery()
     seen = set()
+    base = Path(config.source).parent if config.source else Path.cwd()
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             found.missing.append(raw)
             continue
         if p.is_file():
+            if force_exclude and _excluded_file(p, base, config):
+                continue
             candidates = [p]  # named explicitly: checked whatever its suffix says
         else:
             candidates = sorted(q for q in p.rglob("*") if q.suffix in SUFFIXES and q.is_file()
@@ -41,6 +48,14 @@ def discover(paths: list[str], config: Config) -> Discovery:
                 seen.add(key)
                 found.files.append(q)
     return found
+
+
+def _excluded_file(path: Path, base: Path, config: Config) -> bool:
+    try:
+        rel = path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return False  # outside the config's folder: its patterns say nothing about it
+    return config.excluded(rel)
 
 
 def _load(path: Path) -> tuple[Document | None, str | None]:
