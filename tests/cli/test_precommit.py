@@ -44,3 +44,34 @@ def test_changed_files_keep_the_projects_exclude(tmp_path):
     # without --force-exclude a file named on the command line is checked, as before
     plain = run_entry("nntutor check", ["legacy/old.py"], tmp_path)
     assert plain.returncode == 1 and "old.py:2" in plain.stdout
+
+
+def test_real_pre_commit_runs_the_hook(tmp_path):
+    """`pre-commit try-repo` installs this repository into its own environment (pip) and runs the
+    hook on a project's files: the buggy file fails the hook, the excluded one is left alone."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    try:
+        import pre_commit  # noqa: F401
+    except ImportError:
+        pytest.skip("pre-commit is not installed (it is in the [test] extra)")
+    project = tmp_path / "project"
+    (project / "legacy").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.nntutor]\nexclude = ["legacy/*"]\n')
+    (project / "train.py").write_text(BUGGY)
+    (project / "legacy" / "old.py").write_text(BUGGY)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "NO_COLOR": "1",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "."]):
+        subprocess.run(cmd, cwd=project, check=True, env=env, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "nntutor", "--all-files"],
+                       cwd=project, capture_output=True, text=True, env=env, timeout=600, check=False)
+    out = r.stdout + r.stderr
+    if "An unexpected error has occurred" in out and "Installing environment" in out and "- hook id" not in out:
+        pytest.skip(f"pre-commit could not build the hook's environment (package index?): {out[-800:]}")
+    assert r.returncode == 1, out
+    assert "- hook id: nntutor" in out and "train.py:2" in out and "old.py" not in out
