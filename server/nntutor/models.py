@@ -30,6 +30,19 @@ KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
 STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
 # Pretrained model factories: their networks contain dropout / batch norm.
 MODEL_FACTORIES = ("torchvision.models.", "timm.create_model", "transformers.")
+# In `transformers`, the models among everything else (tokenizers, processors, configs,
+# pipelines, trainers): `AutoModel...`, `...Model`, `...For<Task>`.
+_TRANSFORMERS_MODEL = re.compile(r"Model|For[A-Z]")
+
+
+def is_model_factory(qual: str) -> bool:
+    """`qual` builds a pretrained network (torchvision, timm, a Hugging Face model class) and
+    not, say, `transformers.AutoTokenizer.from_pretrained`."""
+    if not qual.startswith(MODEL_FACTORIES):
+        return False
+    if qual.startswith("transformers."):
+        return any(_TRANSFORMERS_MODEL.search(part) for part in qual.split(".")[1:])
+    return True
 
 
 @dataclass
@@ -215,7 +228,7 @@ def _collect_layers(facts, values, body, cls):
             if qual.startswith("torch.nn.") and ("Dropout" in qual or "BatchNorm" in qual):
                 cls.mode_dependent = True
             sub = None if qual.startswith("torch.") else values.local_class(qual)  # a block defined above
-            if (sub is not None and sub.mode_dependent) or qual.startswith(MODEL_FACTORIES):  # or a backbone
+            if (sub is not None and sub.mode_dependent) or is_model_factory(qual):  # or a backbone
                 cls.mode_dependent = True
 
 

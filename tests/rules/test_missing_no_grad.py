@@ -246,3 +246,28 @@ for x in loader:
     preds = model(x).argmax(1)
 """
     assert [f.location.line + 1 for f in two_files(models, train, RULE)] == [8]
+
+
+# Found in yandexdataschool/Practical_DL (week 11): a tokenizer from `from_pretrained` is not a
+# model, though Hugging Face's `from_pretrained` leaves models in eval mode.
+_HF_LOOP = """\
+import torch
+from transformers import AutoTokenizer, AutoModelForSequenceClassification
+
+reward_tokenizer = AutoTokenizer.from_pretrained("distilbert-base-cased")
+reward_model = AutoModelForSequenceClassification.from_pretrained("distilbert-base-cased")
+reward_model.eval()
+for text in texts:
+    inputs = reward_tokenizer(text, return_tensors="pt")
+{model_call}
+"""
+
+
+def test_a_tokenizer_is_not_a_model():
+    src = _HF_LOOP.format(model_call="    with torch.no_grad():\n        reward = reward_model(**inputs).logits[0, 0].item()")
+    assert lines(src, RULE) == []
+
+
+def test_the_model_next_to_it_still_is():
+    src = _HF_LOOP.format(model_call="    reward = reward_model(**inputs).logits[0, 0].item()")
+    assert lines(src, RULE) == [9]

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
-from ..models import MODEL_FACTORIES
+from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_NAME
 from ..values import args_of, method_call
 
@@ -160,7 +160,7 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
     qual, ctor = ctx.values.instance(expr)
     if qual is None:
         return None
-    if qual.startswith(MODEL_FACTORIES):
+    if is_model_factory(qual):
         return True
     if qual == "torch.nn.Sequential" and ctor is not None:
         t = ctx.text(ctor)

@@ -7,7 +7,8 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION
 from . import Rule
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
-from ._training import MODEL_FACTORIES, any_between, events, model_is_mode_dependent, statement_of
+from ..models import is_model_factory
+from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -57,7 +58,7 @@ _INPUT_GRADS = re.compile(r"autograd\.grad\(|requires_grad_\(|requires_grad\s*=\
 def _is_model(ctx, expr):
     qual, _ = ctx.values.instance(expr)
     return qual is not None and (ctx.values.local_class(qual) is not None or qual.startswith("torch.nn.")
-                                 or qual.startswith(MODEL_FACTORIES))
+                                 or is_model_factory(qual))
 
 
 def _is_model_object(ctx, fn, name, pos):
