@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: CPUs)")
     c.add_argument("--output", "-o", type=Path, help="write the report to a file")
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    c.add_argument("--diff", action="store_true",
+                   help="show the certain fixes as a diff, change no file; exit 1 if there is any")
     c.add_argument("--force-exclude", action="store_true",
                    help="apply `exclude` to files named on the command line too (for pre-commit)")
     c.add_argument("--fix", action="store_true",
@@ -85,6 +87,8 @@ def _check(args) -> int:
         def progress(done, total):
             print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
                   file=sys.stderr)
+    if args.diff:
+        return 1 if _fix(found.files, cfg, write=False) else 0
     if args.fix:
         _fix(found.files, cfg)
     results = check_files(found.files, cfg, args.jobs, progress)
@@ -109,10 +113,12 @@ def _check(args) -> int:
     return 1 if has_findings and not args.exit_zero else 0
 
 
-def _fix(files, cfg) -> None:
-    """Apply the certain fixes to each .py file (nntutor.fixall), with the model classes of all
-    the files known (as `check` knows them); say what was done on stderr."""
+def _fix(files, cfg, write: bool = True) -> int:
+    """Apply the certain fixes to each file (nntutor.fixall), with the model classes of all the
+    files known (as `check` knows them); say what was done on stderr. Without `write`, print
+    them as a diff instead (`--diff`). Returns the number of fixes."""
     from .fixall import fix_file
+    from .fixdiff import unified
     from .models import Workspace
     from .nbfix import LayoutUnknown
     from .notebook import NotebookError
@@ -123,7 +129,8 @@ def _fix(files, cfg) -> None:
     fixed_files = applied = 0
     for path in files:
         try:
-            result = fix_file(path, cfg, workspace)
+            before = Path(path).read_bytes() if not write else b""
+            result = fix_file(path, cfg, workspace, write=write)
         except OSError as exc:
             print(f"nntutor: error: {path}: cannot write the fixes: {exc.strerror or exc}", file=sys.stderr)
             continue
@@ -137,8 +144,13 @@ def _fix(files, cfg) -> None:
         if result.applied:
             fixed_files += 1
             applied += result.applied
-    print(f"nntutor: applied {applied} fix{'es' if applied != 1 else ''} in {fixed_files} "
-          f"file{'s' if fixed_files != 1 else ''}", file=sys.stderr)
+            if not write:
+                sys.stdout.write(unified(str(path), before, result.data))
+    fixes = f"{applied} fix{'es' if applied != 1 else ''}"
+    files_ = f"{fixed_files} file{'s' if fixed_files != 1 else ''}"
+    print(f"nntutor: applied {fixes} in {files_}" if write else
+          f"nntutor: {fixes} would be applied in {files_} (--diff: no file changed)", file=sys.stderr)
+    return applied
 
 
 def _rules(args) -> int:

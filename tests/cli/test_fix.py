@@ -75,3 +75,22 @@ def test_without_fix_nothing_is_written(tmp_path):
     (tmp_path / "a.py").write_text(src)
     run("check", str(tmp_path), "--no-config")
     assert (tmp_path / "a.py").read_text() == src
+
+
+def test_diff_shows_the_fixes_and_changes_nothing(tmp_path):
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    before = {p: p.read_bytes() for p in (tmp_path / "examples").rglob("*") if p.is_file()}
+    r = run("check", "examples", "--no-config", "--diff", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert {p: p.read_bytes() for p in before} == before                 # nothing written
+    assert "--- a/examples/project/train.py\n+++ b/examples/project/train.py\n" in r.stdout
+    assert "+        optimizer.zero_grad()\n" in r.stdout and "-        running_loss += loss\n" in r.stdout
+    # a notebook's diff is of the cell's source, not of its JSON
+    assert "--- a/examples/notebook.ipynb [cell 8]\n" in r.stdout and "+model.eval()\n" in r.stdout
+    assert '"source"' not in r.stdout
+    assert "5 fixes would be applied in 2 files (--diff: no file changed)" in r.stderr
+    # what --diff shows is what --fix does: afterwards there is nothing left to show
+    run("check", "examples", "--no-config", "--fix", cwd=tmp_path)
+    again = run("check", "examples", "--no-config", "--diff", cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout == ""
+    assert "0 fixes would be applied in 0 files" in again.stderr
