@@ -109,11 +109,11 @@ def fix_notebook_bytes(raw: bytes, path: str, config=None, workspace=None) -> tu
     except (UnicodeDecodeError, ValueError) as exc:
         raise NotebookError(f"not valid notebook JSON ({exc})") from None
     cells = cells_from_ipynb(text)
-    layout = json_layout(text, nb)
     fixed, source = fix_source(NotebookSource(cells, path), config, workspace)
     if not fixed.applied:
         fixed.data = raw
         return fixed, raw
+    layout = json_layout(text, nb)  # (only now: a notebook with big outputs is dumped up to 32 times)
     for cell in source.cells:
         entry = nb["cells"][cell.index]
         old = entry.get("source", "")
