@@ -219,3 +219,14 @@ def test_an_int_assigned_in_two_branches_is_not_guessed():
     assert not any("128" in f or "256" in f for f in facts_at(src, "nn.Linear(h"))
     src = HEADER + "h = 256\nx = nn.Linear(h, 10)\n"
     says_src(src, "nn.Linear(h", "Maps `(*, 256)` → `(*, 10)`")
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("nn.GRU(10, 20, num_layers=3, dropout=0.2)", "Dropout 0.2 on the outputs of layers 1–2 (not the last one)", "no effect"),
+    ("nn.LSTM(10, 20, 2, dropout=0.5)", "Dropout 0.5 on the outputs of layer 1 (not the last one)", "no effect"),
+    ("nn.LSTM(10, 20, dropout=0.5)", "no effect with num_layers=1", "on the outputs"),
+    ("nn.LSTM(10, 20, 2)", "h_n, c_n", "Dropout"),                       # no dropout: nothing said
+    ("nn.LSTM(10, 20, 2, dropout=0.0)", "h_n, c_n", "Dropout"),
+])
+def test_recurrent_dropout_between_layers(expr, expected, absent):
+    says(expr, expected, absent=(absent,))

@@ -309,6 +309,10 @@ def _recurrent(doc, call, q):
              f"h_n{', c_n' if short == 'LSTM' else ''}: `({d * layers}, N, {h})`."]
     if dgiven and _is_num(drop) and drop > 0 and layers == 1:
         lines.append(f"⚠ dropout={drop} has no effect with num_layers=1: it is applied only between stacked layers.")
+    elif dgiven and _is_num(drop) and drop > 0 and _is_int(layers) and layers > 1:
+        which = "layer 1" if layers == 2 else f"layers 1–{layers - 1}"
+        lines.append(f"Dropout {drop} on the outputs of {which} (not the last one), in training mode "
+                     "only: call `model.eval()` for inference.")
     return lines
 
 
