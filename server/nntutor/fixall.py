@@ -51,8 +51,9 @@ def apply(data: bytes, fixes: list[Fix]) -> bytes:
 
 def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | None:
     """Fix a .py file or a notebook in place (written atomically, its mode kept, only when
-    something changed; with `write=False` nothing is written, and `Fixed.data` says what would be). None when it is not a file this can fix: unreadable, not UTF-8, binary,
-    another kind of file. A notebook that cannot be written back in its own layout raises
+    something changed; with `write=False` nothing is written and `Fixed.data` says what would
+    be). None when it is not a file this can fix: unreadable, not UTF-8, binary, another kind
+    of file. A notebook that cannot be written back in its own layout raises
     nbfix.LayoutUnknown, a broken one notebook.NotebookError."""
     from pathlib import Path
 
@@ -71,18 +72,19 @@ def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | N
     if p.suffix == ".ipynb":
         from .nbfix import fix_notebook_bytes
 
-        fixed, new = fix_notebook_bytes(data, str(p), config, workspace)
-        if new != data and write:
-            write_atomic(p, new, mode=p.stat().st_mode & 0o7777)
-        return fixed
-    fixed = fix_document(data, str(p), config, workspace)
+        fixed, _ = fix_notebook_bytes(data, str(p), config, workspace)
+    else:
+        fixed = fix_document(data, str(p), config, workspace)
     if fixed.data != data:
         if write:
             write_atomic(p, fixed.data, mode=p.stat().st_mode & 0o7777)
         if workspace is not None:  # what other files see of its model classes, as fixed
             from .models import index_classes
+            from .notebook import cells_from_ipynb
 
-            workspace.add_file(str(p), index_classes(Document(fixed.data, str(p)).facts))
+            doc = Document.from_cells(cells_from_ipynb(fixed.data), str(p)) if p.suffix == ".ipynb" \
+                else Document(fixed.data, str(p))
+            workspace.add_file(str(p), index_classes(doc.facts))
     return fixed
 
 
