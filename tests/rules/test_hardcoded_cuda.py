@@ -193,3 +193,13 @@ def test_fix_adds_no_parentheses_where_none_are_needed(src, expected):
     (finding,) = findings(src, RULE)
     fixed = apply_fix(src, finding)
     assert expected in fixed and parses(fixed)
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("tests/test_device.py", []),      # found in stable-baselines3: a test pretending to be on the GPU
+    ("conftest.py", []),
+    ("train.py", [4]),
+])
+def test_pytest_modules_are_left_alone(path, expected):
+    src = "import torch\n\nmodel = build()\nmodel.device = torch.device('cuda')\nmodel.check()\n"
+    assert lines(src, RULE, path=path) == expected

@@ -1,5 +1,5 @@
-"""Pytest modules: where `test_*` names a test, not an evaluation, and a fixed data order is on
-purpose (to assert exact numbers)."""
+"""Pytest modules: where `test_*` names a test, not an evaluation, a fixed data order is on
+purpose (to assert exact numbers), and GPU-only code is selected by markers and CI runners."""
 from __future__ import annotations
 
 import re

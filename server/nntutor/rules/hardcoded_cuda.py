@@ -7,6 +7,7 @@ from ..findings import Fix, Severity
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_FUNCTION
 from ..values import args_of, follow, method_call, string_value
 from . import Rule
+from ._testfiles import is_test_module
 
 _CUDA = re.compile(r"^cuda(:\d+)?$")
 # Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
@@ -22,6 +23,8 @@ _DEVICE_KEYWORDS = ("device", "map_location")
 def check(ctx):
     if any(ctx.facts.code_contains(g) for g in _GUARDS):
         return  # the file decides the device somewhere: trust it
+    if is_test_module(ctx.doc.path):
+        return  # GPU tests are chosen by markers and CI runners (skipif, conftest), not in the code
     facts = ctx.facts
     if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
         return  # `.cuda()` of some other library
