@@ -707,3 +707,38 @@ def test_output_shapes():
 ])
 def test_pytest_tests_are_not_evaluations(path, expected):
     assert lines(_SHAPE_TEST, RULE, path=path) == expected
+
+
+# Found in NielsRogge/Transformers-Tutorials (ConvNeXT): after training, the notebook loads the
+# fine-tuned model again with `from_pretrained` (eval mode) and runs it under no_grad.
+_RELOADED = """\
+import torch
+from transformers import AutoModelForImageClassification
+
+model = AutoModelForImageClassification.from_pretrained("facebook/convnext-tiny-224")
+model.train()
+for batch in dataloader:
+    optimizer.zero_grad()
+    model(**batch).loss.backward()
+    optimizer.step()
+{rebind}
+with torch.no_grad():
+    outputs = model(pixel_values)
+"""
+
+
+@pytest.mark.parametrize("rebind,expected", [
+    ('model = AutoModelForImageClassification.from_pretrained("me/convnext-finetuned")', []),
+    ("model = model.to(device)", [12]),          # the same module: still in training mode
+    ("model = model.cuda().float()", [12]),
+    ("pass", [12]),
+])
+def test_a_model_bound_again_after_train_has_its_own_mode(rebind, expected):
+    assert lines(_RELOADED.format(rebind=rebind), RULE) == expected
+
+
+def test_reloaded_in_a_later_notebook_cell():
+    cells = _RELOADED.format(rebind="").split("with torch.no_grad")
+    found = notebook([cells[0], 'model = AutoModelForImageClassification.from_pretrained("me/ft")\n',
+                      "with torch.no_grad" + cells[1]], RULE)
+    assert found == []

@@ -141,9 +141,12 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
                     # the helper's last word on the mode wins
                     mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
                     last = _Synthetic(mode, call.start_byte)
+    b = facts.binding(name, pos)
+    if last is not None and b is not None and b.scope == scope and b.pos > last.pos \
+            and not _same_object(ctx, b, name):
+        last = None  # `model = from_pretrained(...)` after `model.train()`: another object now
     if last is not None:
         return None if last.kind == "mode" else last.kind
-    b = facts.binding(name, pos)
     if b is None:
         return None
     if b.kind == "param" and depth == 0:
@@ -164,6 +167,20 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     if b.kind == "assign":
         return _chain_mode(ctx, b.value)
     return None
+
+
+def _same_object(ctx, b, name: str) -> bool:
+    """The binding keeps the object `name` held: `model = model.to(device)` (methods that return
+    the module itself), not a new one."""
+    if b.kind != "assign" or b.index is not None:
+        return False
+    node = strip(b.value)
+    while node is not None and node.type == "call":
+        recv, method = method_call(node)
+        if recv is None or (method not in MODULE_SELF_METHODS and method not in ("eval", "train")):
+            return False
+        node = strip(recv)
+    return node is not None and node.type == "identifier" and ctx.text(node) == name
 
 
 def _chain_mode(ctx, value):
