@@ -118,7 +118,7 @@ def _comment(line: bytes) -> bytes:
 def cells_from_ipynb(raw: str | bytes) -> list[Cell]:
     """Parse .ipynb JSON into cells; raises NotebookError with a clear reason."""
     head = raw[:64] if isinstance(raw, bytes) else raw[:64].encode("utf-8", "replace")
-    if not head.strip():
+    if not head.strip() and not raw.strip():
         raise NotebookError("empty file, not a notebook")
     if head.startswith(b"version https://git-lfs"):
         raise NotebookError("a Git LFS pointer, not the notebook itself (run `git lfs pull`)")

@@ -29,7 +29,7 @@ def discover(paths: list[str], config: Config, force_exclude: bool = False) -> D
     files one by one: there `exclude` must still hold, relative to the config's folder)."""
     found = Discovery()
     seen = set()
-    base = Path(config.source).parent if config.source else Path.cwd()
+    base = (Path(config.source).parent if config.source else Path.cwd()).resolve()
     for raw in paths:
         p = Path(raw)
         if not p.exists():
@@ -52,7 +52,7 @@ def discover(paths: list[str], config: Config, force_exclude: bool = False) -> D
 
 def _excluded_file(path: Path, base: Path, config: Config) -> bool:
     try:
-        rel = path.resolve().relative_to(base.resolve())
+        rel = path.resolve().relative_to(base)
     except ValueError:
         return False  # outside the config's folder: its patterns say nothing about it
     return config.excluded(rel)

@@ -62,7 +62,7 @@ def _counts(raw: bytes) -> Counter:
 
 
 def test_every_rule_example_fixed_as_a_notebook():
-    applied = problems = 0
+    applied = 0
     report = []
     for label, src in _examples():
         if "\t" in src:
@@ -83,7 +83,6 @@ def test_every_rule_example_fixed_as_a_notebook():
         more = {r: n for r, n in _counts(new).items() if n > _counts(raw)[r]}
         if more:
             report.append(f"{label}: rules fire more after the fixes: {more}")
-            problems += 1
         if fixed.applied:  # written back in the same layout: dumping it again changes nothing
             assert json_layout(new.decode(), after)["options"]["indent"] == 1
     assert report == []

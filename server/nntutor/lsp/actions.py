@@ -78,8 +78,11 @@ def kind_wanted(kind: str, only) -> bool:
 
 def fix_all_action(uri: str, doc, new_data: bytes, applied: int) -> lsp.CodeAction:
     """"Fix all" as one edit: the span between what the old and the new text share at both ends."""
+    def position(i: int) -> lsp.Position:
+        return lsp_range(Location.of(doc, i, i)).start
+
     return lsp.CodeAction(title=_fix_all_title(applied), kind=FIX_ALL, edit=lsp.WorkspaceEdit(
-        changes={uri: [_edit_between(doc.data, new_data, lambda i: Location.of(doc, i, i))]}))
+        changes={uri: [_edit_between(doc.data, new_data, position)]}))
 
 
 def fix_all_cells_action(cell_uris: list[str], before: list, after: list, applied: int) -> lsp.CodeAction:
@@ -93,12 +96,8 @@ def fix_all_cells_action(cell_uris: list[str], before: list, after: list, applie
             continue
         data = old.source.encode("utf-8")
         index = LineIndex(data)
-
-        def position(i: int, index=index) -> lsp.Position:
-            line, character = index.utf16_position(i)
-            return lsp.Position(line, character)
-
-        changes[uri] = [_edit_between(data, new.source.encode("utf-8"), position)]
+        changes[uri] = [_edit_between(data, new.source.encode("utf-8"),
+                                      lambda i, index=index: lsp.Position(*index.utf16_position(i)))]
     return lsp.CodeAction(title=_fix_all_title(applied), kind=FIX_ALL, edit=lsp.WorkspaceEdit(changes=changes))
 
 
@@ -106,10 +105,10 @@ def _fix_all_title(applied: int) -> str:
     return f"nntutor: apply all {applied} certain fixes" if applied != 1 else "nntutor: apply the certain fix"
 
 
-def _edit_between(old: bytes, new: bytes, where) -> lsp.TextEdit:
+def _edit_between(old: bytes, new: bytes, position) -> lsp.TextEdit:
     """The one edit from `old` to `new`: the span between what they share at both ends, on
-    whole characters (never splitting a UTF-8 sequence). `where(offset)`: a Location or a
-    Position in `old`."""
+    whole characters (never splitting a UTF-8 sequence). `position(offset)`: its LSP position
+    in `old`."""
     from ..incremental import diff
 
     span = diff(old, new)
@@ -123,7 +122,4 @@ def _edit_between(old: bytes, new: bytes, where) -> lsp.TextEdit:
     while continues(end_old):
         end_old, end_new = end_old + 1, end_new + 1
     text = new[start:end_new].decode("utf-8", errors="replace")
-    a, b = where(start), where(end_old)
-    if isinstance(a, lsp.Position):
-        return lsp.TextEdit(lsp.Range(a, b), text)
-    return lsp.TextEdit(lsp.Range(lsp_range(a).start, lsp_range(b).end), text)
+    return lsp.TextEdit(lsp.Range(position(start), position(end_old)), text)
