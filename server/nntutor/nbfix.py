@@ -19,7 +19,7 @@ from itertools import product
 from .document import Document
 from .findings import Fix, TextEdit
 from .fixall import Fixed, apply, fix_source
-from .notebook import Cell, NotebookError, cells_from_ipynb
+from .notebook import Cell, NotebookError, cell_entries, cells_from_ipynb
 
 # (indent, sort_keys, ensure_ascii) as nbformat writes (first), then other layouts tools use.
 _LAYOUTS = list(product((1, 2, 4, None), (True, False), (False, True)))
@@ -114,11 +114,12 @@ def fix_notebook_bytes(raw: bytes, path: str, config=None, workspace=None) -> tu
         fixed.data = raw
         return fixed, raw
     layout = json_layout(text, nb)  # (only now: a notebook with big outputs is dumped up to 32 times)
+    entries = cell_entries(nb)
     for cell in source.cells:
-        entry = nb["cells"][cell.index]
-        old = entry.get("source", "")
+        entry, key = entries[cell.index]
+        old = entry.get(key, "")
         if cell.source != ("".join(old) if isinstance(old, list) else old):
-            entry["source"] = cell.source.splitlines(keepends=True) if isinstance(old, list) else cell.source
+            entry[key] = cell.source.splitlines(keepends=True) if isinstance(old, list) else cell.source
     new = (json.dumps(nb, **layout["options"]) + layout["end"]).encode("utf-8")
     fixed.data = new
     return fixed, new

@@ -126,13 +126,11 @@ def cells_from_ipynb(raw: str | bytes) -> list[Cell]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise NotebookError(f"not valid notebook JSON ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise NotebookError("notebook JSON has no 'cells' list")
     cells = []
-    for index, cell in enumerate(data["cells"]):
+    for index, (cell, key) in enumerate(cell_entries(data)):
         if not isinstance(cell, dict):
             continue
-        source = cell.get("source", "")
+        source = cell.get(key, "")
         if isinstance(source, list):
             source = "".join(s for s in source if isinstance(s, str))
         if not isinstance(source, str):
@@ -140,6 +138,24 @@ def cells_from_ipynb(raw: str | bytes) -> list[Cell]:
         cells.append(Cell(index=index, source=source, kind=str(cell.get("cell_type", "code")),
                           cell_id=cell.get("id") if isinstance(cell.get("id"), str) else None))
     return cells
+
+
+def cell_entries(data) -> list[tuple[dict, str]]:
+    """(cell, key of its source) for every cell, in order (a cell's index is its place here):
+    nbformat 4's `cells`, or nbformat 3's `worksheets`, whose code cells keep their source
+    under `input`. A cell that is not a JSON object is listed as it is, for the caller to skip.
+    Raises NotebookError for any other shape."""
+    if isinstance(data, dict) and isinstance(data.get("cells"), list):
+        return [(c, "source") for c in data["cells"]]
+    sheets = data.get("worksheets") if isinstance(data, dict) else None
+    if isinstance(sheets, list) and all(isinstance(w, dict) for w in sheets):
+        out = []
+        for sheet in sheets:
+            cells = sheet.get("cells")
+            for c in cells if isinstance(cells, list) else ():
+                out.append((c, "input" if isinstance(c, dict) and c.get("cell_type") == "code" else "source"))
+        return out
+    raise NotebookError("notebook JSON has no 'cells' list")
 
 
 def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:

@@ -124,6 +124,28 @@ def test_notebook_positions(tmp_path):
     assert (f["cell"], f["line"], f["column"]) == (2, 2, 5)
 
 
+def _v3_notebook() -> dict:
+    """An nbformat 3 notebook as IPython 1-2 saved them: cells in worksheets, code under `input`."""
+    return {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": "old"}, "worksheets": [{
+        "metadata": {}, "cells": [
+            {"cell_type": "heading", "level": 1, "metadata": {}, "source": ["Old notebook"]},
+            {"cell_type": "code", "collapsed": False, "input": ["import torch\n", "import torch.nn as nn"],
+             "language": "python", "metadata": {}, "outputs": [], "prompt_number": 1},
+            {"cell_type": "markdown", "metadata": {}, "source": ["device = torch.device('cuda')"]},
+            {"cell_type": "code", "collapsed": False, "language": "python", "metadata": {}, "outputs": [],
+             "input": ["%matplotlib inline\n", "device = torch.device('cuda')\n", "net = nn.Linear(2, 2).to(device)"]},
+        ]}]}
+
+
+def test_nbformat_3_notebooks_are_analysed(tmp_path):
+    (tmp_path / "old.ipynb").write_text(json.dumps(_v3_notebook(), indent=1))
+    r = run("check", str(tmp_path), "--format", "json", "--no-config")
+    data = json.loads(r.stdout)
+    assert data["notices"] == []
+    (f,) = data["findings"]   # the markdown cell's text is not code
+    assert (f["rule"], f["cell"], f["line"]) == ("hardcoded-cuda", 3, 2)
+
+
 def test_bad_inputs_never_crash(tmp_path):
     (tmp_path / "syntax.py").write_text("import torch.nn as nn\ndef f(:\n    pass\nd = nn.Dropout(0.5\n")
     (tmp_path / "half.py").write_text("import torch.nn.functional as F\ncriterion(F.softmax(x, dim=")

@@ -57,6 +57,23 @@ def test_notebooks_that_cannot_be_written_back_are_left_alone(tmp_path):
     assert odd.read_bytes() == odd_before and broken.read_bytes() == broken_before
 
 
+def test_fix_writes_nbformat_3_notebooks_back(tmp_path):
+    from tests.cli.test_cli import _v3_notebook
+
+    nb = tmp_path / "old.ipynb"
+    before = _v3_notebook()
+    nb.write_text(json.dumps(before, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    r = run("check", str(tmp_path), "--no-config", "--fix")
+    assert "applied 1 fix in 1 file" in r.stderr, r.stderr
+    after = json.loads(nb.read_text())
+    code = after["worksheets"][0]["cells"][3]
+    assert code["input"] == ["%matplotlib inline\n",
+                             'device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\n',
+                             "net = nn.Linear(2, 2).to(device)"]
+    code["input"] = before["worksheets"][0]["cells"][3]["input"]
+    assert after == before    # nothing else changed, no `source` key added
+
+
 def test_fix_keeps_crlf_and_leaves_odd_files_alone(tmp_path):
     crlf = tmp_path / "win.py"
     crlf.write_bytes(b"import torch\r\n\r\nfor x, y in loader:\r\n    loss = model(x).sum()\r\n"
