@@ -61,25 +61,26 @@ def _check(args) -> int:
     from .project import check_files, discover
     from .rules import all_rules
 
-    if args.no_config:
-        cfg = config_mod.Config()
-    else:
-        first = Path(args.paths[0]) if args.paths else Path.cwd()
-        cfg = config_mod.load(first if first.exists() else Path.cwd(), args.config)
     overrides = {}
     if args.select:
         overrides["select"] = args.select
     if args.ignore:
         overrides["ignore"] = args.ignore
-    if overrides:
-        cfg = cfg.merged(overrides)
-    known = set(all_rules())
-    usage_error = False
-    for problem in cfg.problems:
+    # Each file gets the [tool.nntutor] nearest to it (ruff's way), unless one is named or none wanted.
+    if args.no_config:
+        configs = config_mod.OneConfig(config_mod.Config().merged(overrides))
+    elif args.config:
+        configs = config_mod.OneConfig(config_mod.load(pyproject=args.config).merged(overrides))
+    else:
+        configs = config_mod.ConfigTree(overrides)
+    flag_problems = config_mod.Config().merged(overrides).problems
+    found = discover(args.paths, configs, args.force_exclude)
+    for path in found.files:
+        configs.for_path(path)  # (cached) so that every config's problems are known now
+    for problem in flag_problems + [p for p in configs.problems if p not in flag_problems]:
         print(f"nntutor: warning: {problem}", file=sys.stderr)
-        if problem.startswith("settings") and "unknown rule" in problem:
-            usage_error = True  # a typo on the command line is a usage error; in a file, a warning
-    found = discover(args.paths, cfg, args.force_exclude)
+    # A typo on the command line is a usage error; in a file, a warning.
+    usage_error = any("unknown rule" in p for p in flag_problems)
     for missing in found.missing:
         print(f"nntutor: error: {missing}: no such file or directory", file=sys.stderr)
     progress = None
@@ -88,17 +89,17 @@ def _check(args) -> int:
             print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
                   file=sys.stderr)
     if args.diff:
-        return 1 if _fix(found.files, cfg, write=False) else 0
+        return 1 if _fix(found.files, configs, write=False) else 0
     if args.fix:
-        _fix(found.files, cfg)
-    results = check_files(found.files, cfg, args.jobs, progress)
+        _fix(found.files, configs)
+    results = check_files(found.files, configs, args.jobs, progress)
     for r in results:
         for notice in r.notices:
             print(f"nntutor: warning: {notice}", file=sys.stderr)
     if args.format == "json":
         report = to_json(results, len(found.files))
     elif args.format == "sarif":
-        report = to_sarif(results, {k: v for k, v in all_rules().items() if k in known})
+        report = to_sarif(results, all_rules())
     elif args.format == "github":
         report = to_github(results)
     else:
@@ -113,7 +114,7 @@ def _check(args) -> int:
     return 1 if has_findings and not args.exit_zero else 0
 
 
-def _fix(files, cfg, write: bool = True) -> int:
+def _fix(files, configs, write: bool = True) -> int:
     """Apply the certain fixes to each file (nntutor.fixall), with the model classes of all the
     files known (as `check` knows them); say what was done on stderr. Without `write`, print
     them as a diff instead (`--diff`). Returns the number of fixes."""
@@ -130,7 +131,7 @@ def _fix(files, cfg, write: bool = True) -> int:
     for path in files:
         try:
             before = Path(path).read_bytes() if not write else b""
-            result = fix_file(path, cfg, workspace, write=write)
+            result = fix_file(path, configs.for_path(path), workspace, write=write)
         except OSError as exc:
             print(f"nntutor: error: {path}: cannot write the fixes: {exc.strerror or exc}", file=sys.stderr)
             continue

@@ -37,12 +37,22 @@ class Config:
         return self.severity.get(rule_id, default)
 
     def excluded(self, path: Path) -> bool:
+        """`path` is relative to the folder the patterns are for (the config's): excluded when it
+        lies in one of the default folders (.venv, build ...) or matches a pattern."""
+        return any(p in DEFAULT_EXCLUDE for p in path.parts[:-1]) or self.matches_exclude(path)
+
+    def matches_exclude(self, path: Path) -> bool:
+        """A pattern without a slash matches any file or folder of that name; one with a slash,
+        a path from the config's folder. A folder that matches excludes everything under it."""
         parts = path.parts
-        if any(p in DEFAULT_EXCLUDE for p in parts[:-1]):
-            return True
-        text = path.as_posix()
-        return any(fnmatch.fnmatch(text, pat) or fnmatch.fnmatch(path.name, pat)
-                   or any(fnmatch.fnmatch(p, pat) for p in parts) for pat in self.exclude)
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        return any(fnmatch.fnmatch(prefix, pat) or fnmatch.fnmatch(part, pat)
+                   for pat in self.exclude for prefix, part in zip(prefixes, parts))
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder `exclude` patterns are relative to: the config file's (absolute)."""
+        return Path(self.source).parent if self.source else None
 
     def merged(self, other: dict) -> "Config":
         """A copy with keys from `other` (CLI flags / LSP settings) taking precedence."""
@@ -100,33 +110,118 @@ def apply(config: Config, table: dict, where: str) -> None:
             config.problems.append(f"{where}: unknown key '{key}'")
 
 
-def find_pyproject(start: Path) -> Path | None:
+def _folders_up(start: Path) -> list[Path]:
     start = start.resolve()
-    for folder in [start, *start.parents] if start.is_dir() else [start.parent, *start.parent.parents]:
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
+    first = start if start.is_dir() else start.parent
+    return [first, *first.parents]
 
 
 def load(start: Path | None = None, pyproject: Path | None = None) -> Config:
-    """Read `[tool.nntutor]` from the nearest pyproject.toml (or the one given)."""
-    config = Config()
-    path = pyproject or find_pyproject(start or Path.cwd())
-    if path is None:
-        return config
+    """The settings for `start` (a file or a folder): `[tool.nntutor]` of the nearest
+    pyproject.toml that holds that table (or cannot be read, so may hold it), or of the one
+    given. A sub-package's pyproject.toml without the table does not hide the project's
+    settings, as with ruff's [tool.ruff]."""
+    if pyproject is not None:
+        return read(pyproject) or Config()
+    for folder in _folders_up(start or Path.cwd()):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            config = read(candidate)
+            if config is not None:
+                return config
+    return Config()
+
+
+def read(path: Path) -> Config | None:
+    """The settings of one pyproject.toml; None when it has no [tool.nntutor] table. One that
+    cannot be read gives the defaults, with the reason in `problems`."""
     try:  # imported here: a run with --no-config or without pyproject.toml never pays for it
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
+    config = Config(source=str(path.resolve()))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         config.problems.append(f"{path}: cannot read config ({exc}); using defaults")
         return config
-    table = data.get("tool", {}).get("nntutor")
+    tool = data.get("tool")
+    table = tool.get("nntutor") if isinstance(tool, dict) else None
     if table is None:
-        return config
-    config.source = str(path)
+        return None
     apply(config, table, f"{path}: [tool.nntutor]")
     return config
+
+
+class ConfigTree:
+    """The settings of each file, resolved as ruff resolves its own: the nearest pyproject.toml
+    with a [tool.nntutor] table from the file's folder up, so each project of a monorepo keeps
+    its settings; `overrides` (command-line flags, editor settings) on top of each. Cached per
+    folder; `problems` lists each config's problems once, as they are first met."""
+
+    def __init__(self, overrides: dict | None = None):
+        self.overrides = overrides or {}
+        self._by_folder: dict[Path, Config] = {}
+        self._by_file: dict[Path | None, Config | None] = {}
+        self._by_path: dict[str, Config] = {}   # as asked (the language server asks per edit)
+        self.problems: list[str] = []
+
+    def for_path(self, path: Path) -> Config:
+        """The settings of a file, or of the files of a folder."""
+        config = self._by_path.get(str(path))
+        if config is None:
+            config = self._by_path[str(path)] = self._resolve(Path(path))
+        return config
+
+    def differs(self, other: ConfigTree) -> bool:
+        """Whether `other` (the files read again) gives any folder asked about so far other settings."""
+        return any(other.for_path(folder) != config for folder, config in list(self._by_folder.items()))
+
+    def _resolve(self, path: Path) -> Config:
+        folders = _folders_up(path)
+        missed = []
+        config = None
+        for folder in folders:
+            config = self._by_folder.get(folder)
+            if config is not None:
+                break
+            missed.append(folder)
+            candidate = folder / "pyproject.toml"
+            if candidate.is_file():
+                config = self._config(candidate)
+                if config is not None:
+                    break
+        if config is None:
+            config = self._config(None)
+        for folder in missed:
+            self._by_folder[folder] = config
+        return config
+
+    def _config(self, pyproject: Path | None) -> Config | None:
+        if pyproject in self._by_file:
+            return self._by_file[pyproject]
+        base = Config() if pyproject is None else read(pyproject)
+        config = None
+        if base is not None:
+            config = base.merged(self.overrides) if self.overrides else base
+            self.problems += [p for p in config.problems if p not in self.problems]
+        self._by_file[pyproject] = config
+        return config
+
+    def configs(self) -> list[Config]:
+        """The distinct configs met so far."""
+        return [c for c in self._by_file.values() if c is not None]
+
+
+class OneConfig:
+    """`--config FILE` or `--no-config`: the same settings for every file (ConfigTree's interface)."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.problems = list(config.problems)
+
+    def for_path(self, path: Path) -> Config:
+        return self.config
+
+    def configs(self) -> list[Config]:
+        return [self.config]

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config
+from .config import DEFAULT_EXCLUDE, Config, OneConfig
 from .document import Document, InputError
 from .engine import analyze
 from .findings import Analysis
@@ -22,26 +22,28 @@ class Discovery:
     missing: list[str] = field(default_factory=list)
 
 
-def discover(paths: list[str], config: Config, force_exclude: bool = False) -> Discovery:
-    """The files to check under `paths`. Folders are searched for .py and .ipynb files, minus
-    `exclude` (relative to the folder). A file named explicitly is checked whatever its suffix,
-    and whatever `exclude` says unless `force_exclude` (pre-commit and editors pass the changed
-    files one by one: there `exclude` must still hold, relative to the config's folder)."""
+def discover(paths: list[str], configs, force_exclude: bool = False) -> Discovery:
+    """The files to check under `paths`, with `configs` (config.ConfigTree or OneConfig) saying
+    which settings apply where. Folders are searched for .py and .ipynb files; the default
+    folders (.venv, build ...) and what `exclude` matches are not entered. A pattern is relative
+    to its config's folder (to the searched folder for a file outside it). A file named
+    explicitly is checked whatever its suffix, and whatever `exclude` says unless
+    `force_exclude` (pre-commit and editors pass the changed files one by one)."""
+    if isinstance(configs, Config):
+        configs = OneConfig(configs)
     found = Discovery()
     seen = set()
-    base = (Path(config.source).parent if config.source else Path.cwd()).resolve()
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             found.missing.append(raw)
             continue
         if p.is_file():
-            if force_exclude and _excluded_file(p, base, config):
+            if force_exclude and _excluded_file(p, configs.for_path(p)):
                 continue
             candidates = [p]  # named explicitly: checked whatever its suffix says
         else:
-            candidates = sorted(q for q in p.rglob("*") if q.suffix in SUFFIXES and q.is_file()
-                                and not config.excluded(q.relative_to(p)))
+            candidates = _walk(p, configs)
         for q in candidates:
             key = q.resolve()
             if key not in seen:
@@ -50,7 +52,40 @@ def discover(paths: list[str], config: Config, force_exclude: bool = False) -> D
     return found
 
 
-def _excluded_file(path: Path, base: Path, config: Config) -> bool:
+def _relative(path: Path, config, root: Path) -> Path:
+    """`path` (absolute) relative to its config's folder, or to `root` when outside it."""
+    folder = config.folder
+    if folder is not None:
+        try:
+            return path.relative_to(folder)
+        except ValueError:
+            pass
+    return path.relative_to(root)
+
+
+def _walk(top: Path, configs) -> list[Path]:
+    """The .py and .ipynb files under `top`, sorted, without entering excluded folders (a
+    project's .venv alone holds tens of thousands of files)."""
+    root = top.resolve()
+    out = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = root / os.path.relpath(dirpath, top)
+        config = configs.for_path(here)
+        dirnames[:] = [d for d in dirnames if d not in DEFAULT_EXCLUDE
+                       and not config.matches_exclude(_relative(here / d, config, root))]
+        for name in filenames:
+            if name.endswith(SUFFIXES) and not config.matches_exclude(_relative(here / name, config, root)):
+                q = Path(dirpath, name)
+                if q.is_file():
+                    out.append(q)
+    out.sort()
+    return out
+
+
+def _excluded_file(path: Path, config) -> bool:
+    base = config.folder
+    if base is None:
+        return False  # no config: no patterns (and a file named explicitly is wanted)
     try:
         rel = path.resolve().relative_to(base)
     except ValueError:
@@ -109,9 +144,10 @@ def _analyze_loaded(path, loaded, config, workspace) -> Analysis:
     return analyze(doc, config, workspace)
 
 
-def _worker(conn, paths: list, config) -> None:
-    """One worker process with a fixed share of the files: index its model classes, send them,
-    receive the whole workspace, then analyse its share and send each result."""
+def _worker(conn, paths: list, configs: dict) -> None:
+    """One worker process with a fixed share of the files (and each file's config): index its
+    model classes, send them, receive the whole workspace, then analyse its share and send each
+    result."""
     try:
         summaries = []
         docs = _index_models(paths, lambda path, classes: summaries.append(
@@ -119,7 +155,7 @@ def _worker(conn, paths: list, config) -> None:
         conn.send(summaries)
         workspace = conn.recv()
         for path in paths:
-            conn.send((path, _analyze_loaded(path, docs.pop(path, None), config, workspace)))
+            conn.send((path, _analyze_loaded(path, docs.pop(path, None), configs[path], workspace)))
         conn.send(None)
     finally:
         conn.close()
@@ -142,7 +178,7 @@ def _shares(files: list[Path], jobs: int) -> list[list[Path]]:
     return [s for s in shares if s]
 
 
-def _check_parallel(files: list[Path], config: Config, jobs: int, progress) -> list[Analysis]:
+def _check_parallel(files: list[Path], configs, jobs: int, progress) -> list[Analysis]:
     """Each worker parses its files once for both passes (the model index, then the analysis),
     instead of a pool parsing every model file twice in two different processes."""
     import multiprocessing
@@ -151,7 +187,8 @@ def _check_parallel(files: list[Path], config: Config, jobs: int, progress) -> l
     workers, conns = [], []
     for share in _shares(files, jobs):
         parent, child = multiprocessing.Pipe()
-        proc = multiprocessing.Process(target=_worker, args=(child, share, config), daemon=True)
+        share_configs = {f: configs.for_path(f) for f in share}  # (pickled once per distinct config)
+        proc = multiprocessing.Process(target=_worker, args=(child, share, share_configs), daemon=True)
         proc.start()
         child.close()
         workers.append(proc)
@@ -187,23 +224,27 @@ def _check_parallel(files: list[Path], config: Config, jobs: int, progress) -> l
                 proc.terminate()
     missing = [f for f in files if f not in results]
     if missing:  # a worker died (out of memory, killed): analyse what it left, here
-        results.update(zip(missing, _check_serial(missing, config, None)))
+        results.update(zip(missing, _check_serial(missing, configs, None)))
     return [results[f] for f in files]
 
 
-def check_files(files: list[Path], config: Config, jobs: int | None = None, progress=None) -> list[Analysis]:
+def check_files(files: list[Path], configs, jobs: int | None = None, progress=None) -> list[Analysis]:
+    """Analyse `files`, each with its settings: `configs` is a config.ConfigTree or OneConfig
+    (a bare Config applies to every file)."""
+    if isinstance(configs, Config):
+        configs = OneConfig(configs)
     jobs = jobs or os.cpu_count() or 1
     if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
-        return _check_parallel(files, config, min(jobs, len(files)), progress)
-    return _check_serial(files, config, progress)
+        return _check_parallel(files, configs, min(jobs, len(files)), progress)
+    return _check_serial(files, configs, progress)
 
 
-def _check_serial(files: list[Path], config: Config, progress) -> list[Analysis]:
+def _check_serial(files: list[Path], configs, progress) -> list[Analysis]:
     workspace = Workspace()
     docs = _index_models(files, workspace.add_file)
     results = []
     for i, f in enumerate(files):
-        results.append(_analyze_loaded(f, docs.pop(f, None), config, workspace))
+        results.append(_analyze_loaded(f, docs.pop(f, None), configs.for_path(f), workspace))
         if progress:
             progress(i + 1, len(files))
     return results

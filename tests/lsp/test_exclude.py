@@ -53,3 +53,26 @@ async def test_settings_exclude_adds_to_the_pyproject_one(xclient, tmp_path):
     await wait_diags(xclient, scratch, lambda d: "double-softmax" in codes(d))
     await wait_diags(xclient, legacy, lambda d: len(d) == 0)
     assert not server_errors(xclient)
+
+
+async def test_a_sub_project_keeps_its_own_config(xclient, tmp_path):
+    """As `nntutor check` resolves it: the nearest pyproject.toml with [tool.nntutor], whose
+    `exclude` is relative to its own folder; a pyproject.toml without the table is skipped."""
+    sub = tmp_path / "apps" / "vision"
+    sub.mkdir(parents=True)
+    (sub / "pyproject.toml").write_text('[tool.nntutor]\nseverity = { double-softmax = "hint" }\nexclude = ["gen/*"]\n')
+    build_only = tmp_path / "libs" / "core"
+    build_only.mkdir(parents=True)
+    (build_only / "pyproject.toml").write_text('[project]\nname = "core"\n')
+    in_sub, generated = (sub / "train.py").as_uri(), (sub / "gen" / "out.py").as_uri()
+    in_lib, lib_legacy = (build_only / "loss.py").as_uri(), (tmp_path / "legacy" / "x.py").as_uri()
+    for uri in (in_sub, generated, in_lib, lib_legacy):
+        open_doc(xclient, uri, BUG)
+    diags = await wait_diags(xclient, in_sub, lambda d: "double-softmax" in codes(d))
+    assert {d.severity for d in diags} == {lsp.DiagnosticSeverity.Hint}
+    diags = await wait_diags(xclient, in_lib, lambda d: "double-softmax" in codes(d))
+    assert {d.severity for d in diags} == {lsp.DiagnosticSeverity.Error}
+    await wait_diags(xclient, generated, lambda d: len(d) == 0)
+    await wait_diags(xclient, lib_legacy, lambda d: len(d) == 0)   # the root's exclude
+    assert cleared(xclient, generated) and cleared(xclient, lib_legacy)
+    assert not server_errors(xclient)

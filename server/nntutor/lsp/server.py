@@ -36,8 +36,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
 from .. import __version__
-from ..config import Config
-from ..config import load as load_config
+from ..config import Config, ConfigTree
 from ..document import Document
 from ..engine import analyze
 from ..findings import Analysis
@@ -272,11 +271,10 @@ class NNTutorServer(LanguageServer):
         # Bumped when settings or the model index change under running analyses: a result
         # computed before the bump is never cached (nor published).
         self.generation = 0
-        # [tool.nntutor] of each workspace folder (its nearest pyproject.toml), read when a
-        # document of that folder is first analysed; settings from the editor go on top.
-        self.base_configs: dict[Path | None, Config] = {}
+        # Each document's [tool.nntutor] (the nearest pyproject.toml with the table, as
+        # `nntutor check` resolves it), read when first needed; the editor's settings on top.
         self.settings: dict = {}
-        self._configs: dict[Path | None, Config] = {}   # base + settings, per folder
+        self.config_tree = ConfigTree()
         self.model_index = Workspace()
         self.pending: dict[str, asyncio.Task] = {}
         self.costs: dict[str, float] = {}    # seconds the last analysis of a document took
@@ -352,32 +350,25 @@ class NNTutorServer(LanguageServer):
         # rule off. (To run nothing, a user can ignore ["ALL"].)
         self.settings = {k: v for k, v in settings.items()
                          if k in ("select", "ignore", "severity", "exclude") and v not in ([], {}, None, "")}
-        self._configs.clear()
+        self.config_tree = ConfigTree(self.settings)
         for problem in self.config_for(None).problems:
             log.warning("settings: %s", problem)
 
     def config_for(self, path: str | Path | None) -> Config:
-        """The config a document is analysed with: the [tool.nntutor] of the workspace folder
-        holding it (the root's for a file outside every folder), with the editor's settings on
-        top, as `nntutor check` run in that folder would have it plus the settings."""
-        folder = self.root
-        if path is not None and Path(path).is_absolute():
-            folder = self.folder_of(Path(path)) or self.root
-        config = self._configs.get(folder)
-        if config is None:
-            base = self.base_configs.get(folder)
-            if base is None:
-                base = self.base_configs[folder] = load_config(folder) if folder is not None else Config()
-            config = self._configs[folder] = base.merged(self.settings) if self.settings else base
-        return config
+        """The config a document is analysed with: the [tool.nntutor] nearest to it, as
+        `nntutor check` would use, with the editor's settings on top (an untitled buffer gets
+        the root folder's)."""
+        if path is None or not Path(path).is_absolute():
+            path = self.root
+        return self.config_tree.for_path(path) if path is not None else self.config_tree.for_path(Path.cwd())
 
     def reload_configs(self) -> bool:
-        """Read every folder's pyproject.toml again (one changed on disk); True if a config changed."""
-        fresh = {folder: load_config(folder) if folder is not None else Config() for folder in self.base_configs}
-        if fresh == self.base_configs:
-            return False
-        self.base_configs, self._configs = fresh, {}
-        return True
+        """Read the pyproject.toml files again (one changed on disk); True if a document already
+        analysed would now get other settings."""
+        fresh = ConfigTree(self.settings)
+        changed = self.config_tree.differs(fresh)
+        self.config_tree = fresh
+        return changed
 
     # -- documents -------------------------------------------------------------------------
     def analysis(self, uri: str):
@@ -414,7 +405,9 @@ class NNTutorServer(LanguageServer):
         folder = self.folder_of(p)
         if folder is None:
             return False  # outside the workspace: its patterns say nothing about it
-        return self.config_for(p).excluded(p.relative_to(folder))
+        config = self.config_for(p)
+        base = config.folder if config.folder is not None and p.is_relative_to(config.folder) else folder
+        return config.excluded(p.relative_to(base))
 
     def folder_of(self, path: Path) -> Path | None:
         """The innermost workspace folder holding `path`, or None."""
@@ -707,7 +700,7 @@ class NNTutorServer(LanguageServer):
             return
         files: list[Path] = []
         for folder in folders:  # each with its own exclude
-            files += discover([str(folder)], self.config_for(folder / "pyproject.toml")).files
+            files += discover([str(folder)], self.config_tree).files
         for path in list(dict.fromkeys(files))[:INDEX_FILES]:
             if path.suffix != ".py" or not _may_define_models(path):
                 continue
@@ -798,9 +791,6 @@ async def did_change_workspace_folders(ls: NNTutorServer, params: lsp.DidChangeW
     ls.folders = [f for f in ls.folders if f not in removed] + [f for f in added if f not in ls.folders]
     if ls.root in removed or ls.root is None:
         ls.root = ls.folders[0] if ls.folders else None
-    for folder in removed:
-        ls.base_configs.pop(folder, None)
-    ls._configs.clear()
     open_paths = ls.open_paths()
     gone = {c.path for found in ls.model_index.by_name.values() for c in found
             if any(Path(c.path).is_relative_to(f) for f in removed) and c.path not in open_paths

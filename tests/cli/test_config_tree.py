@@ -1,0 +1,113 @@
+"""Which settings each file gets in `nntutor check`: the nearest pyproject.toml with a
+[tool.nntutor] table, from the file up (ruff's way), `exclude` relative to that file's folder,
+excluded folders not entered. A real subprocess on real folders."""
+import json
+import os
+import subprocess
+import sys
+
+BUGGY = """import torch.nn as nn
+import torch.nn.functional as F
+
+criterion = nn.CrossEntropyLoss()
+loss = criterion(F.softmax(logits, dim=1), y)
+"""
+
+
+def check(*args, cwd):
+    r = subprocess.run([sys.executable, "-m", "nntutor", "check", *args, "--format", "json"],
+                       capture_output=True, text=True, cwd=cwd, timeout=120,
+                       env={**os.environ, "NO_COLOR": "1"}, check=False)
+    assert r.returncode in (0, 1), r.stderr
+    data = json.loads(r.stdout)
+    findings = {}
+    for f in data["findings"]:
+        rel = os.path.relpath(os.path.join(cwd, f["path"]), cwd).replace(os.sep, "/")
+        findings.setdefault(rel, []).append((f["rule"], f["severity"]))
+    return findings, r.stderr
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_each_file_gets_the_nearest_config_with_the_table(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.nntutor]\nseverity = { double-softmax = "info" }\n')
+    write(tmp_path / "top.py", BUGGY)
+    # a sub-project with its own settings
+    write(tmp_path / "apps" / "vision" / "pyproject.toml", '[tool.nntutor]\nignore = ["double-softmax"]\n')
+    write(tmp_path / "apps" / "vision" / "train.py", BUGGY)
+    # a sub-package whose pyproject.toml is only its build file: the root's settings still hold
+    write(tmp_path / "libs" / "core" / "pyproject.toml", '[project]\nname = "core"\n')
+    write(tmp_path / "libs" / "core" / "loss.py", BUGGY)
+    expected = {"top.py": [("double-softmax", "info")], "libs/core/loss.py": [("double-softmax", "info")]}
+    found, _ = check(".", cwd=tmp_path)
+    assert found == expected
+    # the same whatever the command names: a sub-folder, single files, from elsewhere
+    assert check("apps", "libs", cwd=tmp_path)[0] == {"libs/core/loss.py": [("double-softmax", "info")]}
+    assert check("apps/vision/train.py", "top.py", cwd=tmp_path)[0] == {"top.py": [("double-softmax", "info")]}
+    assert check(str(tmp_path), cwd=tmp_path.parent)[0] == {
+        f"{tmp_path.name}/{k}": v for k, v in expected.items()}
+    # --config names one config for every file; --no-config none
+    found, _ = check(".", "--config", "apps/vision/pyproject.toml", cwd=tmp_path)
+    assert found == {}
+    found, _ = check(".", "--no-config", cwd=tmp_path)
+    assert found == {k: [("double-softmax", "error")] for k in ("top.py", "apps/vision/train.py", "libs/core/loss.py")}
+
+
+def test_exclude_is_relative_to_its_config_folder(tmp_path):
+    write(tmp_path / "pyproject.toml", '[tool.nntutor]\nexclude = ["src/legacy/*", "scratch"]\n')
+    for rel in ("src/legacy/old.py", "src/model.py", "legacy/kept.py", "src/scratch/a.py",
+                "notebooks/scratch/b.py", "src/scratchpad.py"):
+        write(tmp_path / rel, BUGGY)
+    expected = {"src/model.py", "legacy/kept.py", "src/scratchpad.py"}
+    assert set(check(".", cwd=tmp_path)[0]) == expected
+    # checking a sub-folder does not move the patterns
+    assert set(check("src", cwd=tmp_path)[0]) == {"src/model.py", "src/scratchpad.py"}
+    # a file named explicitly is checked, unless --force-exclude (pre-commit)
+    assert set(check("src/legacy/old.py", cwd=tmp_path)[0]) == {"src/legacy/old.py"}
+    assert check("src/legacy/old.py", "--force-exclude", cwd=tmp_path)[0] == {}
+    # a sub-project's patterns are relative to its own folder
+    write(tmp_path / "apps" / "a" / "pyproject.toml", '[tool.nntutor]\nexclude = ["gen/*"]\n')
+    write(tmp_path / "apps" / "a" / "gen" / "x.py", BUGGY)
+    write(tmp_path / "apps" / "a" / "y.py", BUGGY)
+    write(tmp_path / "gen" / "z.py", BUGGY)
+    found = set(check(".", cwd=tmp_path)[0])
+    assert "apps/a/y.py" in found and "gen/z.py" in found and "apps/a/gen/x.py" not in found
+
+
+def test_excluded_and_default_folders_are_not_entered(tmp_path):
+    from nntutor.config import ConfigTree
+    from nntutor.project import discover
+
+    write(tmp_path / "pyproject.toml", '[tool.nntutor]\nexclude = ["data", "src/gen"]\n')
+    write(tmp_path / "train.py", BUGGY)
+    write(tmp_path / "src" / "model.py", BUGGY)
+    for rel in (".venv/lib/python3.11/site-packages/pkg/m.py", "data/raw/m.py", "build/lib/m.py",
+                "src/gen/deep/m.py", "node_modules/x/m.py"):
+        write(tmp_path / rel, BUGGY)
+
+    class Recording(ConfigTree):
+        """A ConfigTree that notes every folder the walk asks about (= enters)."""
+        entered = set()
+
+        def for_path(self, path):
+            self.entered.add(os.path.relpath(path, tmp_path))
+            return super().for_path(path)
+
+    tree = Recording()
+    found = discover([str(tmp_path)], tree)
+    assert sorted(os.path.relpath(f, tmp_path) for f in found.files) == ["src/model.py", "train.py"]
+    assert Recording.entered == {".", "src"}
+    assert set(check(".", cwd=tmp_path)[0]) == {"train.py", "src/model.py"}
+
+
+def test_each_config_problem_is_reported_once(tmp_path):
+    write(tmp_path / "a" / "pyproject.toml", '[tool.nntutor]\nselect = 3\n')
+    write(tmp_path / "b" / "pyproject.toml", "[tool.nntutor\n")
+    for rel in ("a/x.py", "a/y.py", "a/sub/z.py", "b/x.py"):
+        write(tmp_path / rel, BUGGY)
+    found, err = check(".", cwd=tmp_path)
+    assert len(found) == 4   # bad values: the defaults are used
+    assert err.count("'select' must be a list") == 1 and err.count("cannot read config") == 1
