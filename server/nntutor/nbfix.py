@@ -2,8 +2,10 @@
 
 The rules see a notebook as its code cells joined (notebook.join_cells), so a fix is an edit of
 that virtual text. It is applied to the cell it falls in, on the cell's own text, and only when
-it stays inside one cell and touches no line that IPython blanking changed (a `%magic`, a
-`!shell` line): there the analysed text is not the cell's text.
+it stays inside one cell (the newline ending the cell's last line counts as the cell's, so
+moving or deleting that line, or inserting lines after it, is fine) and touches no line that
+IPython blanking changed (a `%magic`, a `!shell` line): there the analysed text is not the
+cell's text.
 
 A notebook is rewritten only when it can be written back exactly as it was apart from the fixed
 cells: its JSON must come out of `json.dumps` byte for byte with some usual set of options
@@ -58,25 +60,33 @@ class NotebookSource:
         for fix in fixes:
             for e in fix.edits:
                 slot, start, end = self._place(doc, e.start, e.end)
-                by_slot.setdefault(slot, []).append((start, end, e.new_text))
+                by_slot.setdefault(slot, []).append(TextEdit(start, end, e.new_text))
         cells = list(self.cells)
         code = doc.cell_map.cells
         for slot, edits in by_slot.items():
             cell = code[slot]
             data = cell.source.encode("utf-8")
-            fix = Fix("", tuple(TextEdit(s, e, t) for s, e, t in edits))
-            new = apply(data, [fix]).decode("utf-8")
+            # Edited as if the cell ended with a newline (as its text does in the joined
+            # source); one the cell did not have is taken off again.
+            added = not data.endswith(b"\n")
+            new = apply(data + b"\n" if added else data, [Fix("", tuple(edits))])
+            if added and new.endswith(b"\n"):
+                new = new[:-1]
             at = next(i for i, c in enumerate(cells) if c.index == cell.index)
-            cells[at] = Cell(cell.index, new, cell.kind, cell.cell_id)
+            cells[at] = Cell(cell.index, new.decode("utf-8"), cell.kind, cell.cell_id)
         return NotebookSource(cells, self.path)
 
     @staticmethod
     def _place(doc: Document, start: int, end: int):
-        """(code cell slot, start, end in the cell's own bytes) or None: the edit crosses a cell
-        boundary or touches a line that blanking changed (or the cell is not valid UTF-8)."""
+        """(code cell slot, start, end in the cell's own bytes, as if they ended with a newline)
+        or None: the edit crosses a cell boundary or touches a line that blanking changed (or
+        the cell is not valid UTF-8). The joined source holds each cell without its final
+        newline, then a newline ending the cell's last line, then a blank separator line: an
+        edit may reach that newline (the cell's last line moved or deleted) or insert lines
+        right after it (at the start of the separator line); both are the cell's."""
         cmap = doc.cell_map
         for slot, (lo, hi) in enumerate(cmap.spans):
-            if lo <= start and end <= hi:
+            if lo <= start and end <= hi + 1:
                 break
         else:
             return None
@@ -85,13 +95,13 @@ class NotebookSource:
         except UnicodeEncodeError:
             return None
         analysed = doc.data[lo:hi]
-        s, e = start - lo, end - lo
+        s, e = start - lo, min(end, hi) - lo
         first = analysed.rfind(b"\n", 0, s) + 1
         last = analysed.find(b"\n", e)
         last = len(analysed) if last < 0 else last
         if own[first:last] != analysed[first:last]:
             return None  # an IPython line (blanked for the analysis) is in the way
-        return slot, s, e
+        return slot, s, end - lo
 
 
 def fix_cells(cells: list[Cell], path: str, config=None, workspace=None) -> tuple[Fixed, list[Cell]]:

@@ -10,6 +10,7 @@ import pytest
 
 from nntutor.document import Document
 from nntutor.engine import analyze
+from nntutor.fixall import fix_document
 from nntutor.nbfix import LayoutUnknown, fix_notebook_bytes, json_layout
 from nntutor.notebook import Cell, cells_from_ipynb
 
@@ -86,7 +87,28 @@ def test_every_rule_example_fixed_as_a_notebook():
         if fixed.applied:  # written back in the same layout: dumping it again changes nothing
             assert json_layout(new.decode(), after)["options"]["indent"] == 1
     assert report == []
-    assert applied > 60   # fixes do land in notebooks (not a test that passes by fixing nothing)
+    assert applied > 150   # fixes do land in notebooks (not a test that passes by fixing nothing)
+
+
+def test_a_notebook_is_fixed_as_its_cells_joined_would_be():
+    """Every fix of the .py form lands in the notebook form, with the same result: statement
+    moves and lines inserted after a cell's last line included (a cell's last line has no
+    newline in nbformat; it still has none after the fix)."""
+    compared = 0
+    for label, src in _examples():
+        chunks = split_top_level(src)
+        if "\t" in src or "\n\n".join(chunks) + "\n" != src:
+            continue  # not exactly its cells joined
+        py = fix_document(src.encode(), "t.py")
+        if not py.applied:
+            continue
+        fixed, new = fix_notebook_bytes(nbformat_bytes([code(c, i) for i, c in enumerate(chunks)]), "t.ipynb")
+        cells = json.loads(new)["cells"]
+        assert fixed.applied == py.applied, label
+        assert "\n\n".join("".join(c["source"]) for c in cells) + "\n" == py.data.decode(), label
+        assert not any("".join(c["source"]).endswith("\n") for c in cells), label
+        compared += 1
+    assert compared > 120
 
 
 def _nb(*sources) -> bytes:
@@ -117,8 +139,41 @@ def test_no_fix_on_a_line_that_ipython_blanking_changed():
     assert not NotebookSource(cells, "t.ipynb").applicable(doc, Fix("", (TextEdit(blanked_line, blanked_line, "#"),)))
     next_line = doc.data.index(b"device")
     assert NotebookSource(cells, "t.ipynb").applicable(doc, Fix("", (TextEdit(next_line, next_line, "#"),)))
-    separator = doc.cell_map.spans[0][1] + 1   # between two cells: belongs to neither
-    assert not NotebookSource(cells, "t.ipynb").applicable(doc, Fix("", (TextEdit(separator, separator, "#"),)))
+
+
+def test_edits_at_a_cell_boundary():
+    """The newline after a cell's last line and the start of the blank separator line are the
+    cell's (a last line deleted or moved, lines inserted after it); the separator line's own
+    newline belongs to no cell."""
+    from nntutor.findings import Fix, TextEdit
+    from nntutor.nbfix import NotebookSource
+
+    cells = [Cell(0, "import torch\nfor x in xs:\n    y = x"), Cell(1, "print(y)\n")]
+    source = NotebookSource(cells, "t.ipynb")
+    doc = source.document()
+    end0 = doc.cell_map.spans[0][1]           # the newline ending cell 0's last line
+    last_line = doc.data.rindex(b"    y = x")
+
+    def fixed(*edits):
+        fix = Fix("", tuple(TextEdit(*e) for e in edits))
+        if not source.applicable(doc, fix):
+            return None
+        return [c.source for c in source.applied(doc, [fix]).cells]
+
+    assert fixed((end0 + 1, end0 + 1, "    z = y\n")) == ["import torch\nfor x in xs:\n    y = x\n    z = y", "print(y)\n"]
+    assert fixed((last_line, end0 + 1, "")) == ["import torch\nfor x in xs:", "print(y)\n"]
+    loop = doc.data.index(b"for x")    # a move: the last line deleted, inserted above
+    assert fixed((last_line, end0 + 1, ""), (loop, loop, "    y = x\n")) == ["import torch\n    y = x\nfor x in xs:", "print(y)\n"]
+    assert fixed((end0 + 1, end0 + 2, "")) is None        # the separator line itself
+    assert fixed((end0, end0 + 3, "")) is None            # into the next cell
+    next_cell = doc.cell_map.spans[1][0]
+    assert fixed((next_cell, next_cell, "x = 0\n")) == ["import torch\nfor x in xs:\n    y = x", "x = 0\nprint(y)\n"]
+    # a cell with a final newline keeps it
+    source = NotebookSource([Cell(0, "a = 1\nb = 2\n")], "t.ipynb")
+    doc = source.document()
+    end0 = doc.cell_map.spans[0][1]
+    fix = Fix("", (TextEdit(end0 + 1, end0 + 1, "c = 3\n"),))
+    assert [c.source for c in source.applied(doc, [fix]).cells] == ["a = 1\nb = 2\nc = 3\n"]
 
 
 def test_string_sources_stay_strings_and_other_layouts_round_trip():
