@@ -20,6 +20,7 @@ from .parsing import (
     F_RIGHT,
     F_SUPERCLASSES,
 )
+from .rates import RateParams, rate_parameters
 from .values import Values, strip
 
 TORCH_BASES = {"torch.nn.Module"}
@@ -57,11 +58,14 @@ class ModelClass:
     # Has layers that behave differently in train and eval mode (dropout, batch norm);
     # None when unknown (the class is defined twice, differently: notebooks redefine classes).
     mode_dependent: bool | None = True
+    # When its only train/eval difference is dropout with rates from `__init__` parameters:
+    # which (an instance built with them at 0 is not mode-dependent; rates.py).
+    rates: RateParams | None = None
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
         return ModelClass(self.name, self.path, self.framework, {}, self.output, None,
-                          self.output_location, self.mode_dependent)
+                          self.output_location, self.mode_dependent, self.rates)
 
 
 def index_classes(facts) -> dict[str, ModelClass]:
@@ -112,6 +116,8 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             values = Values(facts)
             values._local_classes = classes  # classes seen so far: a model may wrap another
         _collect_layers(facts, values, body, cls)
+        if cls.mode_dependent and framework == "torch":
+            cls.rates = rate_parameters(facts, body, _method(body, "__init__", text), cls.layers)
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:
             _forward_output(facts, values, forward, cls)
@@ -119,6 +125,10 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             _merge_output(previous, cls)
     _what_bodies_build(facts, bodies, classes, uses)
     _propagate_mode_dependence(classes, defined, uses)
+    for cls in defined:   # dropout rates say nothing of the blocks a class builds
+        if cls.rates is not None and any(classes[n].mode_dependent is not False
+                                         for n in uses.get(id(cls), ()) if n in classes):
+            cls.rates = None
     for previous, cls in redefined:
         # Which definition a use sees depends on execution order: if they disagree, unknown.
         if previous.mode_dependent != cls.mode_dependent:
@@ -156,7 +166,7 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
         if "Transformer" in last:
             for call in calls:
                 cls = owner(call.start_byte)
-                if cls is not None and (facts.callee_qual(call) or "").startswith(_TORCH_TRANSFORMER):
+                if cls is not None and (facts.callee_qual(call) or "").startswith(TORCH_TRANSFORMER):
                     cls.mode_dependent = True
     calls, starts = facts.calls, None
     for m in _DROPOUT_ARG.finditer(facts.doc.data):
@@ -176,7 +186,7 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
 
 
 _DROPOUT_ARG = re.compile(rb"dropout\s*=\s*([^,)\s]+)")  # (no look-behind: it disables the fast literal scan)
-_TORCH_TRANSFORMER = ("torch.nn.Transformer", "torch.nn.modules.transformer.")
+TORCH_TRANSFORMER = ("torch.nn.Transformer", "torch.nn.modules.transformer.")
 
 
 def _propagate_mode_dependence(classes: dict, defined: list, uses: dict) -> None:

@@ -742,3 +742,130 @@ def test_reloaded_in_a_later_notebook_cell():
     found = notebook([cells[0], 'model = AutoModelForImageClassification.from_pretrained("me/ft")\n',
                       "with torch.no_grad" + cells[1]], RULE)
     assert found == []
+
+
+# -- dropout turned off where the model is built -------------------------------------------------
+def _attention(init_params: str, init_body: str, forward: str = "return self.dropout(self.proj(x))") -> str:
+    return f"""\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Attention(nn.Module):
+    def __init__(self, {init_params}):
+        super().__init__()
+        self.proj = nn.Linear(d_in, d_out)
+{init_body}
+    def forward(self, x):
+        {forward}
+
+"""
+
+
+_USE = """\
+with torch.no_grad():
+    out = attn(batch)
+"""
+_LAYER = "        self.dropout = nn.Dropout(dropout)\n"
+
+
+@pytest.mark.parametrize("params,body,forward,build,flagged", [
+    # rasbt/LLMs-from-scratch ch. 3: the rate is a constructor argument, given as 0.0
+    ("d_in, d_out, context_length, dropout, qkv_bias=False", _LAYER, None, "Attention(3, 2, 6, 0.0)", False),
+    ("d_in, d_out, context_length, dropout, qkv_bias=False", _LAYER, None, "Attention(3, 2, 6, 0.1)", True),
+    ("d_in, d_out, dropout", _LAYER, None, "Attention(3, 2, dropout=0)", False),
+    ("d_in, d_out, dropout", _LAYER, None, "Attention(d_out=2, d_in=3, dropout=0.2)", True),
+    ("d_in, d_out, dropout=0.0", _LAYER, None, "Attention(3, 2)", False),        # the default
+    ("d_in, d_out, dropout=0.1", _LAYER, None, "Attention(3, 2)", True),
+    ("d_in, d_out, dropout", _LAYER, None, "Attention(3, 2, rate)", True),       # unknown rate
+    ("d_in, d_out, *, p", "        self.dropout = nn.Dropout(p=p)\n", None, "Attention(3, 2, p=0.0)", False),
+    # through an attribute, to a functional dropout that follows the mode
+    ("d_in, d_out, attn_pdrop", "        self.attn_pdrop = attn_pdrop\n",
+     "return F.dropout(self.proj(x), p=self.attn_pdrop, training=self.training)", "Attention(3, 2, 0.0)", False),
+    # a name bound to 0.0 counts as 0.0
+    ("d_in, d_out, dropout", _LAYER, None, "Attention(3, 2, DROP)", False),
+    # two rates: both must be 0
+    ("d_in, d_out, dropout, resid", _LAYER + "        self.resid = nn.Dropout(resid)\n", None,
+     "Attention(3, 2, 0.0, 0.1)", True),
+    ("d_in, d_out, dropout, resid", _LAYER + "        self.resid = nn.Dropout(resid)\n", None,
+     "Attention(3, 2, 0.0, 0.0)", False),
+    # anything else that changes with the mode keeps the model mode-dependent
+    ("d_in, d_out, dropout", _LAYER + "        self.norm = nn.BatchNorm1d(d_out)\n", None, "Attention(3, 2, 0.0)", True),
+    ("d_in, d_out, dropout", "        self.dropout = nn.Dropout(0.5 * dropout + 0.1)\n", None, "Attention(3, 2, 0.0)", True),
+    ("d_in, d_out, dropout", _LAYER + "        self.extra = nn.Dropout(0.2)\n", None, "Attention(3, 2, 0.0)", True),
+    ("d_in, d_out, dropout, **kw", _LAYER, None, "Attention(3, 2, 0.0)", True),
+    ("d_in, d_out, dropout", _LAYER, None, "Attention(3, 2, *args)", True),
+    ("d_in, d_out, dropout", _LAYER + "        self.rnn = nn.LSTM(d_out, d_out, 2, dropout=0.3)\n", None,
+     "Attention(3, 2, 0.0)", True),
+    ("d_in, d_out, dropout", _LAYER + "        self.rnn = nn.LSTM(d_out, d_out, 2, dropout=dropout)\n", None,
+     "Attention(3, 2, 0.0)", False),
+])
+def test_dropout_rates_given_at_construction(params, body, forward, build, flagged):
+    src = _attention(params, body, forward or "return self.dropout(self.proj(x))")
+    src += "DROP = 0.0\n" if "DROP" in build else ""
+    src += f"attn = {build}\n" + _USE
+    expected = [src.splitlines().index("    out = attn(batch)") + 1] if flagged else []
+    assert lines(src, RULE) == expected
+
+
+def test_dropout_rate_zero_for_a_class_from_another_file():
+    models = _attention("d_in, d_out, dropout", _LAYER)
+    train = "import torch\nfrom models import Attention\n\nattn = Attention(3, 2, {})\n" + _USE
+    assert [f.rule for f in two_files(models, train.format("0.0"), RULE)] == []
+    assert [f.rule for f in two_files(models, train.format("0.5"), RULE)] == [RULE]
+
+
+def test_a_block_with_a_rate_inside_a_model_keeps_the_model_mode_dependent():
+    # the outer class builds the block; whether the block's rate is 0 is not judged through it
+    src = _attention("d_in, d_out, dropout", _LAYER) + """\
+class Model(nn.Module):
+    def __init__(self, dropout):
+        super().__init__()
+        self.attn = Attention(3, 2, dropout)
+
+    def forward(self, x):
+        return self.attn(x)
+
+model = Model(0.0)
+with torch.no_grad():
+    out = model(batch)
+"""
+    assert lines(src, RULE) == [src.splitlines().index("    out = model(batch)") + 1]
+
+
+_HF = """\
+import torch
+from transformers import {cls}, {cfg}
+
+hf_cfg = {cfg}(vocab_size=100, hidden_size=64, num_hidden_layers=2{extra})
+hf_model = {cls}(hf_cfg)
+with torch.no_grad():
+    logits = hf_model(x).logits
+"""
+
+
+@pytest.mark.parametrize("cls,cfg,extra,flagged", [
+    # rasbt/LLMs-from-scratch's equivalence tests: Llama / Qwen3 built from a config, no dropout
+    ("Qwen3ForCausalLM", "Qwen3Config", "", False),
+    ("LlamaForCausalLM", "LlamaConfig", ", rope_theta=500000.0", False),
+    ("LlamaModel", "LlamaConfig", ", attention_dropout=0.0", False),
+    ("LlamaForCausalLM", "LlamaConfig", ", attention_dropout=0.1", True),     # dropout asked for
+    ("LlamaForTokenClassification", "LlamaConfig", "", True),                 # its head drops out
+    ("GPT2LMHeadModel", "GPT2Config", "", True),                              # 0.1 by default
+    ("BertForSequenceClassification", "BertConfig", "", True),
+])
+def test_transformers_models_built_from_a_config(cls, cfg, extra, flagged):
+    src = _HF.format(cls=cls, cfg=cfg, extra=extra)
+    assert lines(src, RULE) == ([7] if flagged else [])
+
+
+def test_transformers_model_with_a_config_from_elsewhere_is_mode_dependent():
+    src = """\
+import torch
+from transformers import AutoConfig, LlamaForCausalLM
+
+model = LlamaForCausalLM(AutoConfig.from_pretrained("some/checkpoint"))
+with torch.no_grad():
+    out = model(x)
+"""
+    assert lines(src, RULE) == [6]

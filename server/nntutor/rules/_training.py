@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
 from ..models import is_model_factory
+from ..rates import hf_model_without_dropout, turned_off
 from ..parsing import F_FUNCTION, F_NAME
 from ..values import args_of, method_call
 
@@ -161,12 +162,15 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
     if qual is None:
         return None
     if is_model_factory(qual):
-        return True
+        return not hf_model_without_dropout(ctx.facts, qual, ctor)
     if qual == "torch.nn.Sequential" and ctor is not None:
         t = ctx.text(ctor)
         return "Dropout" in t or "BatchNorm" in t
     cls = ctx.values.local_class(qual)
     if cls is not None and cls.framework == "torch":
+        if cls.mode_dependent and cls.rates is not None and ctor is not None \
+                and turned_off(ctx.facts, ctor, cls.rates):
+            return False  # built with every dropout rate at 0
         return cls.mode_dependent
     return None
 
