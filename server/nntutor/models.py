@@ -90,6 +90,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if name_node is None or supers is None:
             continue
         framework = None
+        subclass = False   # of another model class of the file: its layers are inherited
         for base in supers.named_children:
             q = facts.qual(base)
             if q in TORCH_BASES or (q is None and text(base).endswith(("nn.Module", "Module"))):
@@ -98,6 +99,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
                 framework = "keras"
             elif base.type == "identifier" and text(base) in classes:
                 framework = classes[text(base)].framework
+                subclass = True
         if framework is None:
             continue
         cls = ModelClass(text(name_node), facts.doc.path, framework)
@@ -116,7 +118,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             values = Values(facts)
             values._local_classes = classes  # classes seen so far: a model may wrap another
         _collect_layers(facts, values, body, cls)
-        if cls.mode_dependent and framework == "torch":
+        if cls.mode_dependent and framework == "torch" and not subclass:
             cls.rates = rate_parameters(facts, body, _method(body, "__init__", text), cls.layers)
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:

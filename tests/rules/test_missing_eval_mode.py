@@ -869,3 +869,16 @@ with torch.no_grad():
     out = model(x)
 """
     assert lines(src, RULE) == [6]
+
+
+def test_a_subclass_with_a_zero_rate_keeps_what_it_inherits():
+    src = _attention("d_in, d_out", "        self.norm = nn.BatchNorm1d(d_out)\n", "return self.norm(self.proj(x))")
+    src += """\
+class WithDropout(Attention):
+    def __init__(self, d_in, d_out, dropout):
+        super().__init__(d_in, d_out)
+        self.dropout = nn.Dropout(dropout)
+
+attn = WithDropout(3, 2, 0.0)
+""" + _USE
+    assert lines(src, RULE) == [src.splitlines().index("    out = attn(batch)") + 1]
