@@ -208,10 +208,6 @@ class ConfigTree:
         self._by_file[pyproject] = config
         return config
 
-    def configs(self) -> list[Config]:
-        """The distinct configs met so far."""
-        return [c for c in self._by_file.values() if c is not None]
-
 
 class OneConfig:
     """`--config FILE` or `--no-config`: the same settings for every file (ConfigTree's interface)."""
@@ -222,6 +218,3 @@ class OneConfig:
 
     def for_path(self, path: Path) -> Config:
         return self.config
-
-    def configs(self) -> list[Config]:
-        return [self.config]

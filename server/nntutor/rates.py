@@ -46,6 +46,8 @@ def rate_parameters(facts, body, init, layers: dict) -> RateParams | None:
     code = facts.code_in(body)
     if "BatchNorm" in code or "batch_norm(" in code:
         return None
+    if code.count("self.training") != code.count("training=self.training"):
+        return None   # the class's own code branches on the mode (noise in training, say)
     params = _parameters(facts, init)
     if params is None:
         return None

@@ -795,6 +795,9 @@ _LAYER = "        self.dropout = nn.Dropout(dropout)\n"
     ("d_in, d_out, dropout", _LAYER + "        self.extra = nn.Dropout(0.2)\n", None, "Attention(3, 2, 0.0)", True),
     ("d_in, d_out, dropout, **kw", _LAYER, None, "Attention(3, 2, 0.0)", True),
     ("d_in, d_out, dropout", _LAYER, None, "Attention(3, 2, *args)", True),
+    # the class's own code depends on the mode
+    ("d_in, d_out, dropout", _LAYER, "return self.dropout(self.proj(x)) + (noise if self.training else 0)",
+     "Attention(3, 2, 0.0)", True),
     ("d_in, d_out, dropout", _LAYER + "        self.rnn = nn.LSTM(d_out, d_out, 2, dropout=0.3)\n", None,
      "Attention(3, 2, 0.0)", True),
     ("d_in, d_out, dropout", _LAYER + "        self.rnn = nn.LSTM(d_out, d_out, 2, dropout=dropout)\n", None,

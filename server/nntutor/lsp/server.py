@@ -360,7 +360,7 @@ class NNTutorServer(LanguageServer):
         the root folder's)."""
         if path is None or not Path(path).is_absolute():
             path = self.root
-        return self.config_tree.for_path(path) if path is not None else self.config_tree.for_path(Path.cwd())
+        return self.config_tree.for_path(path if path is not None else Path.cwd())
 
     def reload_configs(self) -> bool:
         """Read the pyproject.toml files again (one changed on disk); True if a document already
