@@ -109,6 +109,22 @@ def evaluate(model, loader):
 with torch.no_grad():
     evaluate(nn.Linear(3, 1), loader)
 """,),
+    ("helper_called_under_set_grad_enabled_false", """\
+import torch
+import torch.nn as nn
+
+def compute_accuracy(model, loader):
+    correct = 0
+    for x, y in loader:
+        logits = model(x)
+        correct += (logits.argmax(1) == y).sum()
+    return correct
+
+model = nn.Linear(10, 2)
+model.eval()
+with torch.set_grad_enabled(False):  # save memory during inference (rasbt/deeplearning-models)
+    print(compute_accuracy(model, test_loader))
+""",),
     ("set_grad_enabled_phase", """\
 import torch
 import torch.nn as nn

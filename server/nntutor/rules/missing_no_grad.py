@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_FUNCTION
+from ..parsing import F_FUNCTION, F_NAME
 from . import Rule
-from ._modes import function_called_under_no_grad, mode_at, param_arguments
+from ._modes import calls_to, function_called_under_no_grad, mode_at, param_arguments
 from ..models import is_model_factory
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
@@ -38,7 +38,8 @@ def check(ctx):
             continue
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
-        if function_called_under_no_grad(ctx, call.start_byte) or _in_grad_mode_block(ctx, call.start_byte):
+        if function_called_under_no_grad(ctx, call.start_byte) or _in_grad_mode_block(ctx, call.start_byte) \
+                or _function_called_in_grad_mode_block(ctx, call.start_byte):
             continue
         reported.add(inner.start_byte)
         stmt = statement_of(free[0])
@@ -72,6 +73,15 @@ def _in_grad_mode_block(ctx, pos):
     """Inside `with torch.set_grad_enabled(...)`: the code decides about gradients itself."""
     return any(w.start_byte < pos < w.end_byte and "set_grad_enabled" in ctx.text(w.named_children[0])
                for w in ctx.facts.withs if w.named_children)
+
+
+def _function_called_in_grad_mode_block(ctx, pos):
+    """The function around `pos` is called inside `with torch.set_grad_enabled(...)` (rasbt's
+    `with torch.set_grad_enabled(False): compute_accuracy(model, test_loader)`): as with a call
+    under no_grad, the caller decides about gradients."""
+    fn = ctx.facts.function_at(pos)
+    fname = fn.child_by_field_id(F_NAME) if fn is not None else None
+    return fname is not None and any(_in_grad_mode_block(ctx, c.start_byte) for c in calls_to(ctx, ctx.text(fname)))
 
 
 _FROZEN = re.compile(rb"requires_grad(_\(\s*False|\s*=\s*False)")
