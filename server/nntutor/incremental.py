@@ -59,7 +59,7 @@ SENSITIVE_WORDS = frozenset({
     "dataset", "device",
     "device_count", "dropout", "false", "get_device", "grad", "inplace", "is_available",
     "map_location", "named_", "nccl", "none", "parameters", "requires_grad", "set_device",
-    "transform", "transformer", "transforms", "true",
+    "transform", "transformer", "transforms", "true", "zeros_like",
     "nntutor",   # suppression comments (`# nntutor: ignore[...]`, `ignore-file`)
 })
 # Words of bytes literals that are only compared with the text of one expression node (never

@@ -238,6 +238,16 @@ for t in range(500):
         w1 -= learning_rate * w1.grad
         w2 -= learning_rate * w2.grad
 """, [7]),
+    # `.grad` set to something that is not zero does not clear it
+    ("micrograd_grad_set_to_one", """\
+for k in range(20):
+    loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, [n(x) for x in xs]))
+    for p in n.parameters():
+        p.grad = 0.5
+    loss.backward()
+    for p in n.parameters():
+        p.data += -0.1 * p.grad
+""", [7]),
     ("manual_sub_in_place", """\
 for x, y in loader:
     loss = criterion(model(x), y)
@@ -339,6 +349,27 @@ for x, y in loader:
     loss = criterion(model(x), y)
     loss.backward()
     sgd(model.parameters(), lr)
+""",),
+    # karpathy/nn-zero-to-hero (micrograd): scalar Values whose gradient is reset to 0.0
+    ("micrograd_grad_set_to_zero", """\
+for k in range(20):
+    ypred = [n(x) for x in xs]
+    loss = sum((yout - ygt)**2 for ygt, yout in zip(ys, ypred))
+    for p in n.parameters():
+        p.grad = 0.0
+    loss.backward()
+    for p in n.parameters():
+        p.data += -0.1 * p.grad
+""",),
+    ("grad_set_to_zeros_like", """\
+import torch
+
+for x, y in loader:
+    loss = criterion(model(x, w), y)
+    loss.backward()
+    with torch.no_grad():
+        w -= lr * w.grad
+        w.grad = torch.zeros_like(w)
 """,),
     # Reads gradients (to log their norm) and changes no parameter: not a step.
     ("helper_reading_grads_only", """\

@@ -98,7 +98,8 @@ def _event(ctx, out, call, recv, method):
         out.append(Event(kind, call, object_name(ctx, recv), call.start_byte))
 
 
-_GRAD_NONE = re.compile(rb"\.grad\s*=\s*None")
+# `.grad = None`, `.grad = 0.0` (micrograd's scalar Values), `.grad = torch.zeros_like(p)`
+_GRAD_NONE = re.compile(rb"\.grad\s*=\s*(?:None|0(?:\.0*)?(?![\w.])|[\w.]*zeros_like\()")
 
 
 def _manual_zeroing(ctx):
