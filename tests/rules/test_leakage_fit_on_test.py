@@ -249,3 +249,24 @@ preds = model.fit(X_test, y_test).predict(X_test)
 @pytest.mark.parametrize("name,src,expected", STILL_FLAGGED, ids=[b[0] for b in STILL_FLAGGED])
 def test_still_flags(name, src, expected):
     assert lines(src, RULE) == expected
+
+
+_PERMUTATION = """\
+from eli5.sklearn import PermutationImportance
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+rf = RandomForestClassifier().fit(X_train, y_train)
+perm = PermutationImportance(rf{args})
+perm.fit(X_test, y_test)
+"""
+
+
+@pytest.mark.parametrize("args,flagged", [
+    (", n_iter=15, random_state=0", False),   # cv="prefit": scores the trained model (susanli2016)
+    (", cv='prefit'", False),
+    (", cv=5", True),                         # refits copies of the model on the test rows
+])
+def test_eli5_permutation_importance_on_held_out_data(args, flagged):
+    assert lines(_PERMUTATION.format(args=args), RULE) == ([8] if flagged else [])

@@ -31,7 +31,9 @@ def check(ctx):
         side, by_flow, _keys = fl.origin(data)
         if side != "test":
             continue
-        cq, _ctor = ctx.values.instance(recv)
+        cq, ctor = ctx.values.instance(recv)
+        if _scores_a_prefit_model(ctx, cq, ctor):
+            continue
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
@@ -141,6 +143,20 @@ def _prior_train_fit(fl, call, recv):
         if side not in ("test", "val"):
             return other
     return None
+
+
+
+def _scores_a_prefit_model(ctx, qual, ctor) -> bool:
+    """eli5's `PermutationImportance(model)` (cv="prefit", its default): `.fit(X_test, y_test)`
+    only scores the model already trained on permuted held-out rows, which is the intended use.
+    With another `cv` it trains copies of the model, on those rows."""
+    if qual is None or not qual.startswith("eli5.") or not qual.endswith("PermutationImportance"):
+        return False
+    if ctor is None:
+        return False
+    _, kw = args_of(ctor)
+    cv = kw.get("cv")
+    return cv is None or ctx.text(cv).strip("'\"") == "prefit"
 
 
 RULE = Rule("leakage-fit-on-test", Severity.ERROR, "data-normalization",
