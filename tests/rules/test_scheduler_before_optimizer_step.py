@@ -103,9 +103,36 @@ for x, y in loader:
     scaler.step(optimizer)
     scaler.update()
 """, [7]),
+    ("lamb_optimizer_is_still_an_optimizer", """\
+import torch
+from torch_optimizer import Lamb
+
+opt = Lamb(model.parameters(), lr=1e-3)
+scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=10)
+for x, y in loader:
+    scheduler.step()
+    opt.zero_grad()
+    criterion(model(x), y).backward()
+    opt.step()
+""", [7]),
 ]
 
 CORRECT = [
+    # pytorch/opacus's scheduler unit tests: a noise scheduler stepped alone, no optimizer step
+    # anywhere ("Lambda" is not the LAMB optimizer)
+    ("opacus_noise_scheduler_test", """\
+import unittest
+from opacus.schedulers import LambdaNoise
+
+class NoiseSchedulerTest(unittest.TestCase):
+    def test_lambda_scheduler(self):
+        def noise_lambda(epoch):
+            return 1 - epoch / 10
+
+        scheduler = LambdaNoise(self.optimizer, noise_lambda=noise_lambda)
+        scheduler.step()
+        self.assertEqual(self.optimizer.noise_multiplier, noise_lambda(1))
+""",),
     ("documented_order_per_batch", """\
 import torch
 

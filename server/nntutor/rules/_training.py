@@ -18,7 +18,7 @@ _CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "c
 _OPT_NAME = re.compile(r"(^|[._])(opt|optim|optimizer|optimiser)[\w]*$", re.I)
 _SCHED_NAME = re.compile(r"sched|lr_", re.I)
 # Optimizer classes of other libraries, by name.
-_OPT_CLASS = re.compile(r"adam|sgd|adafactor|lamb|lion|lars|rmsprop|adagrad|optimizer", re.I)
+_OPT_CLASS = re.compile(r"adam|sgd|adafactor|lamb(?!da)|lion|lars|rmsprop|adagrad|optimizer", re.I)
 
 
 @dataclass
@@ -51,7 +51,7 @@ def is_optimizer(ctx, recv) -> bool:
             return ".lr_scheduler." not in qual
         # transformers.AdamW, BertAdam, apex's FusedAdam, torch_optimizer.Lamb ...
         last = qual.rsplit(".", 1)[-1]
-        return bool(_OPT_CLASS.search(last)) and not _SCHED_NAME.search(last)
+        return bool(_OPT_CLASS.search(last)) and not _SCHED_NAME.search(last) and "sched" not in qual.lower()
     text = ctx.text(recv)
     return bool(_OPT_NAME.search(text)) and not _SCHED_NAME.search(text)
 

@@ -70,7 +70,9 @@ def _updates_in(ctx, region, call, steps, helpers):
     out = []
     while i < len(steps) and steps[i].pos < region.end_byte:
         e = steps[i]
-        if ctx.facts.scope_id(e.pos) == scope:
+        if e.call == call:
+            pass  # the scheduler call itself (an object that looks like both)
+        elif ctx.facts.scope_id(e.pos) == scope:
             if e.pos < call.start_byte:
                 return [(e.pos, e.call, "")]
             out.append((e.pos, e.call, "the optimizer step that should come first"))
