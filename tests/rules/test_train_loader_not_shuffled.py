@@ -62,9 +62,37 @@ for epoch in range(5):
         loss.backward()
         optimizer.step()
 """, [5]),
+    ("opacus_without_poisson_sampling", """\
+from opacus import PrivacyEngine
+from torch.utils.data import DataLoader, TensorDataset
+
+train_loader = DataLoader(TensorDataset(X, y), batch_size=64)
+model, optimizer, train_loader = PrivacyEngine().make_private(
+    module=model, optimizer=optimizer, data_loader=train_loader, noise_multiplier=1.0,
+    max_grad_norm=1.0, poisson_sampling=False)
+for xb, yb in train_loader:
+    optimizer.zero_grad()
+    criterion(model(xb), yb).backward()
+    optimizer.step()
+""", [4]),
 ]
 
 CORRECT = [
+    # pytorch/opacus tutorials: make_private returns a loader with Poisson sampling
+    ("opacus_make_private_resamples", """\
+from opacus import PrivacyEngine
+from torch.utils.data import DataLoader, TensorDataset
+
+train_loader = DataLoader(TensorDataset(X, y), batch_size=64)
+privacy_engine = PrivacyEngine()
+model, optimizer, train_loader = privacy_engine.make_private_with_epsilon(
+    module=model, optimizer=optimizer, data_loader=train_loader,
+    epochs=10, target_epsilon=8.0, target_delta=1e-5, max_grad_norm=1.0)
+for xb, yb in train_loader:
+    optimizer.zero_grad()
+    criterion(model(xb), yb).backward()
+    optimizer.step()
+""",),
     ("shuffled_or_sampled", """\
 from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 

@@ -61,7 +61,10 @@ def check(ctx):
         made = _map_style_source(ctx, dataset)
         if made is None or not _used_to_train(ctx, call):
             continue
-        name = _target_name(ctx, call) or ctx.text(dataset)
+        target = _target_name(ctx, call)
+        if target is not None and _resampled_by_opacus(ctx, target):
+            continue
+        name = target or ctx.text(dataset)
         yield ctx.finding(
             call.child_by_field_id(F_FUNCTION),
             f"`{name}` never shuffles: DataLoader's `shuffle` defaults to False, so every epoch "
@@ -71,6 +74,19 @@ def check(ctx):
             related=[ctx.related(made, "a map-style dataset: the loader can shuffle it")],
             fix=_add_shuffle(ctx, args))
     yield from _check_tf_data(ctx)
+
+
+def _resampled_by_opacus(ctx, name: str) -> bool:
+    """The loader goes through opacus' `privacy_engine.make_private(...)` (or
+    `make_private_with_epsilon`), which returns a loader with Poisson sampling (its default,
+    `poisson_sampling=True`): each step samples its own batch, so the order is not the stored one."""
+    for call in ctx.facts.calls_ending("make_private", "make_private_with_epsilon"):
+        pos, kw = args_of(call)
+        if any(ctx.text(a) == name for a in [*pos, *kw.values()]):
+            flag = kw.get("poisson_sampling")
+            if flag is None or ctx.text(flag) != "False":
+                return True
+    return False
 
 
 def _check_tf_data(ctx):
