@@ -75,9 +75,51 @@ for xb, yb in train_loader:
     criterion(model(xb), yb).backward()
     optimizer.step()
 """, [4]),
+    ("dataset_that_reads_its_index", """\
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+class Rows(Dataset):
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i: int):
+        return torch.tensor(self.rows[i])
+
+train_loader = DataLoader(Rows(rows), batch_size=32)
+for x in train_loader:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+""", [14]),
 ]
 
 CORRECT = [
+    # labmlai's arithmetic dataset: every item is a new random sample, the index is not read
+    ("dataset_that_ignores_its_index", """\
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+class ArithmeticDataset(Dataset):
+    def __init__(self, seq_len: int, n: int):
+        self.seq_len, self.n = seq_len, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, idx: int):
+        s = torch.tensor(make_random_problem())
+        return s[:self.seq_len], s[1:self.seq_len + 1]
+
+train_loader = DataLoader(ArithmeticDataset(64, 10_000), batch_size=32)
+for x, y in train_loader:
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+""",),
     # pytorch/opacus tutorials: make_private returns a loader with Poisson sampling
     ("opacus_make_private_resamples", """\
 from opacus import PrivacyEngine

@@ -21,6 +21,7 @@ from ..parsing import (
     F_FUNCTION,
     F_LEFT,
     F_NAME,
+    F_PARAMETERS,
     F_RIGHT,
     F_SUPERCLASSES,
 )
@@ -304,10 +305,30 @@ def _is_map_style_class(ctx, name: str) -> bool:
             if "IterableDataset" in (facts.qual(base) or ctx.text(base)):
                 return False
         body = node.child_by_field_id(F_BODY)
-        methods = {ctx.text(fn.child_by_field_id(F_NAME)) for fn in _methods(body)}
+        methods = {ctx.text(fn.child_by_field_id(F_NAME)): fn for fn in _methods(body)}
         if "__getitem__" not in methods or "__iter__" in methods:
             return False
+        if _ignores_its_index(ctx, methods["__getitem__"]):
+            return False  # a new random sample on every call: there is no stored order
     return found
+
+
+def _ignores_its_index(ctx, getitem) -> bool:
+    """`def __getitem__(self, idx)` whose body never reads `idx` (labml's arithmetic dataset
+    builds a new random sample on each call)."""
+    params = getitem.child_by_field_id(F_PARAMETERS)
+    names = []
+    for p in params.named_children if params is not None else ():
+        ident = p if p.type == "identifier" else (
+            p.named_children[0] if p.type == "typed_parameter" and p.named_children else None)
+        if ident is None or ident.type != "identifier":
+            return False   # a default, *args: not the plain (self, index) signature
+        names.append(ident)
+    body = getitem.child_by_field_id(F_BODY)
+    if len(names) != 2 or body is None:
+        return False
+    index = ctx.text(names[1])
+    return re.search(r"\b" + re.escape(index) + r"\b", ctx.facts.code_in(body)) is None
 
 
 def _methods(body):
