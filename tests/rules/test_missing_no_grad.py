@@ -287,3 +287,51 @@ def test_a_tokenizer_is_not_a_model():
 def test_the_model_next_to_it_still_is():
     src = _HF_LOOP.format(model_call="    reward = reward_model(**inputs).logits[0, 0].item()")
     assert lines(src, RULE) == [9]
+
+
+_HELPER = """\
+import torch
+import torch.nn as nn
+
+def compute_accuracy(model, loader):
+    correct = 0
+    for x, y in loader:
+        logits = model(x)
+        correct += (logits.argmax(1) == y).sum()
+    return correct
+
+model = nn.Linear(10, 2)
+model.eval()
+"""
+
+
+@pytest.mark.parametrize("calls,flagged", [
+    # rasbt/deeplearning-models resnet-ex-1: the per-epoch call is guarded, the test call is not
+    ("with torch.set_grad_enabled(False):\n    train_acc = compute_accuracy(model, train_loader)\n"
+     "print(compute_accuracy(model, test_loader))\n", True),
+    ("with torch.no_grad():\n    train_acc = compute_accuracy(model, train_loader)\n"
+     "print(compute_accuracy(model, test_loader))\n", True),
+    ("with torch.no_grad():\n    train_acc = compute_accuracy(model, train_loader)\n"
+     "with torch.set_grad_enabled(False):\n    print(compute_accuracy(model, test_loader))\n", False),
+])
+def test_a_helper_is_left_to_its_callers_only_when_every_call_is_guarded(calls, flagged):
+    src = _HELPER + calls
+    assert lines(src, RULE) == ([7] if flagged else [])
+
+
+def test_a_function_never_called_here_is_judged_on_its_own():
+    # chenyuntc/pytorch-book Chapter11: `gen(**kwargs)` is run through fire.Fire(), not by name
+    src = """\
+import fire
+import torch.nn as nn
+
+def gen(**kwargs):
+    model = nn.LSTM(8, 8)
+    model.eval()
+    for _ in range(100):
+        out = model(x)
+
+if __name__ == "__main__":
+    fire.Fire()
+"""
+    assert lines(src, RULE) == [8]

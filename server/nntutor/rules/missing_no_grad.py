@@ -6,7 +6,7 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_NAME
 from . import Rule
-from ._modes import calls_to, function_called_under_no_grad, mode_at, param_arguments
+from ._modes import calls_to, mode_at, param_arguments
 from ..models import is_model_factory
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
@@ -38,8 +38,7 @@ def check(ctx):
             continue
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
-        if function_called_under_no_grad(ctx, call.start_byte) or _in_grad_mode_block(ctx, call.start_byte) \
-                or _function_called_in_grad_mode_block(ctx, call.start_byte):
+        if _in_grad_mode_block(ctx, call.start_byte) or _every_call_guarded(ctx, call.start_byte):
             continue
         reported.add(inner.start_byte)
         stmt = statement_of(free[0])
@@ -75,13 +74,18 @@ def _in_grad_mode_block(ctx, pos):
                for w in ctx.facts.withs if w.named_children)
 
 
-def _function_called_in_grad_mode_block(ctx, pos):
-    """The function around `pos` is called inside `with torch.set_grad_enabled(...)` (rasbt's
-    `with torch.set_grad_enabled(False): compute_accuracy(model, test_loader)`): as with a call
-    under no_grad, the caller decides about gradients."""
+def _every_call_guarded(ctx, pos):
+    """Every call of the function around `pos` is inside `no_grad` / `inference_mode` or
+    `set_grad_enabled(...)` (rasbt's `with torch.set_grad_enabled(False): compute_accuracy(model,
+    test_loader)`): the callers decide about gradients. One unguarded call in eval mode still
+    records the graph, and is reported."""
     fn = ctx.facts.function_at(pos)
     fname = fn.child_by_field_id(F_NAME) if fn is not None else None
-    return fname is not None and any(_in_grad_mode_block(ctx, c.start_byte) for c in calls_to(ctx, ctx.text(fname)))
+    if fname is None:
+        return False
+    calls = list(calls_to(ctx, ctx.text(fname)))
+    return bool(calls) and all(ctx.facts.in_no_grad(c.start_byte) or _in_grad_mode_block(ctx, c.start_byte)
+                               for c in calls)
 
 
 _FROZEN = re.compile(rb"requires_grad(_\(\s*False|\s*=\s*False)")
