@@ -203,3 +203,23 @@ def test_fix_adds_no_parentheses_where_none_are_needed(src, expected):
 def test_pytest_modules_are_left_alone(path, expected):
     src = "import torch\n\nmodel = build()\nmodel.device = torch.device('cuda')\nmodel.check()\n"
     assert lines(src, RULE, path=path) == expected
+
+
+_UNITTEST = """\
+import torch
+{imports}
+
+class TestVAE({base}):
+    def setUp(self):
+        self.model = VAE(3, 10).cuda()
+"""
+
+
+@pytest.mark.parametrize("imports,base,expected", [
+    ("import unittest", "unittest.TestCase", []),       # AntixK/PyTorch-VAE's tests/bvae.py
+    ("from unittest import TestCase", "TestCase", []),
+    ("from unittest import mock", "object", [6]),       # imports unittest, defines no test case
+    ("", "TestCase", [6]),                               # some other TestCase
+])
+def test_unittest_modules_are_test_modules_whatever_their_name(imports, base, expected):
+    assert lines(_UNITTEST.format(imports=imports, base=base), RULE, path="tests/bvae.py") == expected

@@ -23,7 +23,7 @@ _DEVICE_KEYWORDS = ("device", "map_location")
 def check(ctx):
     if any(ctx.facts.code_contains(g) for g in _GUARDS):
         return  # the file decides the device somewhere: trust it
-    if is_test_module(ctx.doc.path):
+    if is_test_module(ctx):
         return  # GPU tests are chosen by markers and CI runners (skipif, conftest), not in the code
     facts = ctx.facts
     if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):

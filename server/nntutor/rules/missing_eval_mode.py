@@ -104,7 +104,7 @@ def _evaluation_loop(ctx, loops, training) -> bool:
     if func is not None:
         fname = func.child_by_field_id(F_NAME)
         # (in a pytest module, `test_*` is a test: of shapes, say, not an evaluation)
-        if fname is not None and not (ctx.text(fname).startswith("test") and is_test_module(ctx.doc.path)):
+        if fname is not None and not (ctx.text(fname).startswith("test") and is_test_module(ctx)):
             names.append(ctx.text(fname))
     return any(_EVAL_NAME.search(n) for n in names)
 
