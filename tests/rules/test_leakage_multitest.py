@@ -117,9 +117,39 @@ def objective(trial):
 study = optuna.create_study(direction="maximize")
 study.optimize(objective, n_trials=50)
 """, [10]),
+    ("test_scores_plotted_and_the_best_run_kept", """\
+import torch
+import matplotlib.pyplot as plt
+
+test_rewards = torch.zeros(n_runs, max_episodes)
+for run in range(n_runs):
+    policy = MLP(input_dim, hidden_dim, output_dim)
+    for episode in range(max_episodes):
+        train(train_env, policy, optimizer)
+        test_reward = evaluate(test_env, policy)
+        test_rewards[run][episode] = test_reward
+plt.fill_between(range(max_episodes), test_rewards.min(0).values, test_rewards.max(0).values)
+best_run = test_rewards.mean(1).argmax()
+""", [9]),
 ]
 
 SILENT = [
+    # bentrevett/pytorch-rl: test rewards per run and episode, only drawn as a band across runs
+    ("test_scores_only_plotted", """\
+import torch
+import matplotlib.pyplot as plt
+
+test_rewards = torch.zeros(n_runs, max_episodes)
+for run in range(n_runs):
+    policy = MLP(input_dim, hidden_dim, output_dim)
+    for episode in range(max_episodes):
+        train(train_env, policy, optimizer)
+        test_reward = evaluate(test_env, policy)
+        test_rewards[run][episode] = test_reward
+fig, ax = plt.subplots(1, figsize=(10, 6))
+ax.plot(range(max_episodes), test_rewards.mean(0))
+ax.fill_between(range(max_episodes), test_rewards.min(0).values, test_rewards.max(0).values, alpha=0.1)
+""", []),
     ("cv_selection_then_one_test_evaluation", SPLIT + """\
 from sklearn.model_selection import cross_val_score
 best_score, best_model = 0, None

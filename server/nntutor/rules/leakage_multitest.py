@@ -152,11 +152,36 @@ def _selection(ctx, fl, loop, score):
         fn = strip(call.child_by_field_id(F_FUNCTION))
         name = ctx.text(fn.child_by_field_id(F_ATTRIBUTE)) if fn is not None and fn.type == "attribute" \
             else (ctx.text(fn) if fn is not None else "")
-        if name not in _SELECTORS:
+        if name not in _SELECTORS or _plotted(ctx, call):
             continue
         if fl.sources(call) & containers:
             return call, f"collects the test scores, then picks the best with `{name}`"
     return None
+
+
+# Drawing calls: `ax.fill_between(x, scores.min(0).values, scores.max(0).values)` shades the
+# spread of the test scores across runs (bentrevett/pytorch-rl); nothing is chosen.
+_PLOTS = frozenset({"plot", "fill_between", "fill_betweenx", "errorbar", "scatter", "bar", "barh",
+                    "hist", "boxplot", "violinplot", "axhline", "axvline", "hlines", "vlines", "step",
+                    "semilogy", "semilogx", "loglog", "imshow", "annotate", "text"})
+
+
+def _plotted(ctx, call) -> bool:
+    """`call` (an argmax, a .min(0) ...) is, as it is or through attributes / subscripts of its
+    result, an argument of a drawing call."""
+    node = call
+    while node.parent is not None and node.parent.type in ("attribute", "subscript", "parenthesized_expression") \
+            and node.parent.child_by_field_id(F_OBJECT if node.parent.type == "attribute" else F_VALUE) == node:
+        node = node.parent
+    parent = node.parent
+    if parent is not None and parent.type == "keyword_argument":
+        parent = parent.parent
+    if parent is None or parent.type != "argument_list" or parent.parent is None:
+        return False
+    fn = strip(parent.parent.child_by_field_id(F_FUNCTION))
+    last = ctx.text(fn.child_by_field_id(F_ATTRIBUTE)) if fn is not None and fn.type == "attribute" \
+        else (ctx.text(fn) if fn is not None else "")
+    return last in _PLOTS
 
 
 def _score_targets(ctx, fl, loop, score):
