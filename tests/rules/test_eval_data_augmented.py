@@ -216,6 +216,7 @@ val_gen = datagen.flow_from_directory("data", target_size=(224, 224), subset="va
 from keras.preprocessing.image import ImageDataGenerator
 test_datagen = ImageDataGenerator(rescale=1 / 255, zoom_range=[0.9, 1.1])
 test_generator = test_datagen.flow_from_directory(test_dir, class_mode="categorical")
+model.evaluate(test_generator)
 """, [3]),
     ("validation_data_flow_over_x_val", KERAS + """\
 model.fit(datagen.flow(X_train, y_train, batch_size=32),
@@ -231,10 +232,21 @@ history = model.fit(datagen.flow(a, b), validation_data=datagen.flow(c, d))
 import tensorflow as tf
 valid_gen = tf.keras.preprocessing.image.ImageDataGenerator(
     width_shift_range=0.1, height_shift_range=0.1).flow_from_dataframe(df_valid, x_col="path")
+model.fit(train_gen, validation_data=valid_gen, epochs=5)
 """, [2]),
 ]
 
 KERAS_CORRECT = [
+    # lazyprogrammer/machine_learning_examples: a generator named for test data, only used to read
+    # the class names and to show one image
+    ("eval_named_flow_only_peeked_at", KERAS + """\
+test_gen = datagen.flow_from_directory(valid_path, target_size=(224, 224))
+print(test_gen.class_indices)
+for x, y in test_gen:
+    plt.imshow(x[0])
+    plt.show()
+    break
+"""),
     ("training_subset", KERAS + """\
 train_gen = datagen.flow_from_directory("data", subset="training")
 """),

@@ -95,9 +95,29 @@ for x in train_loader:
     model(x).sum().backward()
     optimizer.step()
 """, [14]),
+    ("training_loop_with_an_early_break", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+dl_train = DataLoader(TensorDataset(X, y), batch_size=8)
+for step, (xb, yb) in enumerate(dl_train):
+    optimizer.zero_grad()
+    criterion(model(xb), yb).backward()
+    optimizer.step()
+    if step == max_steps:
+        break
+""", [3]),
 ]
 
 CORRECT = [
+    # lyhue1991/eat_pytorch_in_20_days: a DataLoader demo shows one batch and stops
+    ("loader_looked_at_once", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+dl_train = DataLoader(TensorDataset(X, y), batch_size=8)
+for features, labels in dl_train:
+    print(features, labels)
+    break
+""",),
     # labmlai's arithmetic dataset: every item is a new random sample, the index is not read
     ("dataset_that_ignores_its_index", """\
 import torch

@@ -24,6 +24,7 @@ from ..findings import Fix, Severity
 from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_VALUE
 from ..values import args_of, follow, has_splat, literal_value, method_call, string_value, strip
 from . import Rule
+from ._uses import used_beyond_a_peek
 
 TRANSFORM_PACKAGES = ("torchvision.transforms.", "albumentations.")
 # Ops that draw something at random on every call (torchvision v1 and v2, albumentations).
@@ -324,10 +325,11 @@ def _keras_eval_use(ctx, call, target) -> str | None:
         value = string_value(kw["subset"])
         return f'The `subset="{value}"` flow' if value is not None and value.lower() in _EVAL_SPLIT else None
     if target is not None and says_eval(target):
-        return f"`{target}`"
+        # only if used: lazyprogrammer's `test_gen` is read for `class_indices` and one image shown
+        return f"`{target}`" if used_beyond_a_peek(ctx, call) else None
     data = pos[0] if pos else next((kw[k] for k in ("directory", "x", "dataframe") if k in kw), None)
     if data is not None and says_eval(ctx.text(data)):
-        return f"The flow over `{ctx.text(data)}`"
+        return f"The flow over `{ctx.text(data)}`" if used_beyond_a_peek(ctx, call) else None
     parent = call.parent
     if parent is not None and parent.type == "keyword_argument" and \
             ctx.text(parent.child_by_field_id(F_NAME)) == "validation_data":

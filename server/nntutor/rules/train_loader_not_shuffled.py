@@ -28,6 +28,7 @@ from ..parsing import (
 from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
 from . import Rule
 from ._testfiles import is_test_module
+from ._uses import WRAPPERS, used_beyond_a_peek
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
@@ -37,9 +38,6 @@ MAP_STYLE = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.Subse
 TF_SOURCES = frozenset({"tensorflow.data.Dataset.from_tensor_slices"})
 SPLITS = frozenset({"torch.utils.data.random_split", "torch.utils.data.dataset.random_split"})
 _TRAIN = re.compile(r"train", re.IGNORECASE)
-# Calls that pass a loader through to the loop around them, and calls that only peek at it.
-_WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "zip", "cycle"})
-_PEEKS = frozenset({"iter", "next", "len", "print", "display", "type", "isinstance", "str", "repr"})
 _NOT_TRAIN = re.compile(r"val|test|eval|dev|infer|predict|calib", re.IGNORECASE)
 
 
@@ -60,7 +58,7 @@ def check(ctx):
         if _one_batch(ctx, dataset, kw.get("batch_size", pos[1] if len(pos) > 1 else None)):
             continue  # full-batch: shuffling only reorders rows inside the one batch
         made = _map_style_source(ctx, dataset)
-        if made is None or not _used_to_train(ctx, call):
+        if made is None or not used_beyond_a_peek(ctx, call):
             continue
         target = _target_name(ctx, call)
         if target is not None and _resampled_by_opacus(ctx, target):
@@ -100,7 +98,7 @@ def _check_tf_data(ctx):
         if "shuffle" in methods or not {"batch", "padded_batch"} & set(methods):
             continue
         pos, _ = args_of(source)
-        if not pos or not _is_training(ctx, chain, pos[0]) or not _used_to_train(ctx, chain):
+        if not pos or not _is_training(ctx, chain, pos[0]) or not used_beyond_a_peek(ctx, chain):
             continue
         name = _target_name(ctx, chain)
         if name is not None and _shuffled_later(ctx, chain, name):
@@ -201,49 +199,13 @@ def _trains_over(ctx, call) -> bool:
     for loop in facts.loops:
         if loop.type != "for_statement" or loop.start_byte < call.end_byte or facts.scope_id(loop.start_byte) != scope:
             continue
-        iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), _WRAPPERS)
+        iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), WRAPPERS)
         if iterable is None or ctx.text(iterable) != name:
             continue
         body = loop.child_by_field_id(F_BODY)
         if body is not None and any(body.start_byte <= p < body.end_byte for p in backwards) \
                 and any(body.start_byte <= p < body.end_byte for p in steps):
             return True
-    return False
-
-
-def _used_to_train(ctx, call) -> bool:
-    """The loader is looped over (`for x, y in enumerate(train_loader)`), passed on
-    (`train(model, train_loader)`, `trainer.fit(model, train_loader)`), returned, or used where
-    it is made;
-    not when it is only peeked at (`next(iter(train_loader))` to show a few images)."""
-    parent = call.parent
-    left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
-    if left is None or left.type not in ("identifier", "attribute"):
-        return True
-    name = ctx.text(left).encode()
-    data, root = ctx.doc.data, ctx.doc.tree.root_node
-    for m in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"(?!\w)", data):
-        if m.start() < parent.end_byte or ctx.facts.in_comment(m.start()):
-            continue
-        node = root.named_descendant_for_byte_range(m.start(), m.end())
-        while node is not None and node.parent is not None:
-            holder = node.parent
-            if holder.type == "for_statement" and holder.child_by_field_id(F_RIGHT) == node:
-                return True
-            if holder.type in ("return_statement", "yield") or (
-                    holder.type in ("expression_list", "tuple") and holder.parent is not None
-                    and holder.parent.type == "return_statement"):
-                return True  # `return train_loader, val_loader`: made for a caller to use
-            if holder.type == "keyword_argument":  # `fit_loader(loader=train_loader)`
-                node, holder = holder, holder.parent
-            if holder.type != "argument_list" or holder.parent is None or holder.parent.type != "call":
-                break  # `train_loader.dataset`, a string ...
-            callee = ctx.text(holder.parent.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]
-            if callee in _PEEKS:
-                break
-            if callee not in _WRAPPERS:
-                return True  # handed to something that will use it
-            node = holder.parent  # enumerate(tqdm(train_loader)): look at what holds the wrapper
     return False
 
 

@@ -1,0 +1,56 @@
+"""Is a loader or data generator really used, or only peeked at?"""
+from __future__ import annotations
+
+import re
+
+from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_RIGHT
+
+# Calls that pass a loader through to the loop around them, and calls that only peek at it.
+WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "zip", "cycle"})
+PEEKS = frozenset({"iter", "next", "len", "print", "display", "type", "isinstance", "str", "repr"})
+
+
+def used_beyond_a_peek(ctx, call) -> bool:
+    """The object `call` makes, bound to a name, is looped over (`for x, y in
+    enumerate(train_loader)`), passed on (`train(model, train_loader)`, `fit(validation_data=
+    val_gen)`), returned, or used where it is made; not when it is only peeked at:
+    `next(iter(train_loader))`, `gen.class_indices`, or a loop that shows one batch and breaks
+    (`for x, y in loader: plt.imshow(x[0]); break`)."""
+    parent = call.parent
+    left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+    if left is None or left.type not in ("identifier", "attribute"):
+        return True
+    name = ctx.text(left).encode()
+    data, root = ctx.doc.data, ctx.doc.tree.root_node
+    for m in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"(?!\w)", data):
+        if m.start() < parent.end_byte or ctx.facts.in_comment(m.start()):
+            continue
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        while node is not None and node.parent is not None:
+            holder = node.parent
+            if holder.type == "for_statement" and holder.child_by_field_id(F_RIGHT) == node:
+                if _runs_once(holder):
+                    break
+                return True
+            if holder.type in ("return_statement", "yield") or (
+                    holder.type in ("expression_list", "tuple") and holder.parent is not None
+                    and holder.parent.type == "return_statement"):
+                return True  # `return train_loader, val_loader`: made for a caller to use
+            if holder.type == "keyword_argument":  # `fit_loader(loader=train_loader)`
+                node, holder = holder, holder.parent
+            if holder.type != "argument_list" or holder.parent is None or holder.parent.type != "call":
+                break  # `train_loader.dataset`, a string ...
+            callee = ctx.text(holder.parent.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]
+            if callee in PEEKS:
+                break
+            if callee not in WRAPPERS:
+                return True  # handed to something that will use it
+            node = holder.parent  # enumerate(tqdm(train_loader)): look at what holds the wrapper
+    return False
+
+
+def _runs_once(loop) -> bool:
+    """The loop's body ends in an unconditional `break`: it looks at the first item only."""
+    body = loop.child_by_field_id(F_BODY)
+    statements = [c for c in body.named_children if c.type != "comment"] if body is not None else []
+    return bool(statements) and statements[-1].type == "break_statement"
