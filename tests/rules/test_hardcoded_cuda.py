@@ -223,3 +223,17 @@ class TestVAE({base}):
 ])
 def test_unittest_modules_are_test_modules_whatever_their_name(imports, base, expected):
     assert lines(_UNITTEST.format(imports=imports, base=base), RULE, path="tests/bvae.py") == expected
+
+
+@pytest.mark.parametrize("between,rebinding,expected", [
+    # bentrevett/pytorch-rl: set to cuda, set to cpu before anything uses it
+    ("def train(env, policy, device):\n    return policy.to(device)\n", "device = torch.device('cpu')\n", []),
+    ("", "device = torch.device('cpu')\n", []),
+    ("x = torch.ones(3).to(device)\n", "device = torch.device('cpu')\n", [3]),          # used first
+    ("def train(env, policy):\n    return policy.to(device)\n", "device = torch.device('cpu')\n", [3]),  # a global read
+    ("", "if args.cpu:\n    device = torch.device('cpu')\n", [3]),                      # only sometimes
+    ("", "", [3]),
+])
+def test_a_cuda_device_replaced_before_any_use(between, rebinding, expected):
+    src = "import torch\n\ndevice = torch.device('cuda')\n" + between + rebinding + "model = Net().to(device)\n"
+    assert lines(src, RULE) == expected

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_FUNCTION
-from ..values import args_of, follow, method_call, string_value
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_FUNCTION, F_LEFT, F_RIGHT
+from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
 from ._testfiles import is_test_module
 
@@ -56,7 +56,7 @@ def check(ctx):
                               fix=fix)
             continue
         candidates = []
-        if q == "torch.device" and pos:
+        if q == "torch.device" and pos and not _never_read(ctx, call):
             candidates.append(pos[0])
         if method == "to" and pos:
             candidates.append(pos[0])
@@ -75,6 +75,46 @@ def check(ctx):
                               (ctx.edit(node, guarded if bare else f"({guarded})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
+
+
+def _never_read(ctx, call) -> bool:
+    """`device = torch.device("cuda")` whose value nothing reads: the name is bound again in the
+    same scope before any use (bentrevett/pytorch-rl sets `device = torch.device('cpu')` a few
+    cells later), and building a device object does not touch the GPU. A read from a function
+    that does not bind the name itself may run at any time, so it counts as a read."""
+    parent = call.parent
+    if parent is None or parent.type != "assignment" or strip(parent.child_by_field_id(F_RIGHT)) != call:
+        return False
+    left = parent.child_by_field_id(F_LEFT)
+    if left is None or left.type != "identifier":
+        return False
+    facts, name = ctx.facts, ctx.text(left)
+    scope = facts.scope_id(parent.start_byte)
+    targets = {b.target.start_byte: b for b in facts.bindings.get(name, ()) if b.target is not None}
+    pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
+    for m in pattern.finditer(ctx.doc.data, parent.end_byte):
+        at = m.start()
+        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(at, m.end())
+        if node is None or node.type != "identifier" or facts.in_comment(at):
+            continue
+        bound = targets.get(at)
+        if bound is not None:
+            if bound.scope == scope:
+                # bound again before any read: dead only if that always happens (same block)
+                return _statement(node) is not None and _statement(node).parent == _statement(parent).parent
+            continue          # a parameter or a local of another function
+        reached = facts.binding(name, at)
+        if reached is None or reached.scope != facts.scope_id(at):
+            return False      # a global read from a function, or unknown
+        if reached.target is not None and reached.target.start_byte == left.start_byte:
+            return False      # reads this very value
+    return False
+
+
+def _statement(node):
+    while node is not None and node.type != "expression_statement":
+        node = node.parent
+    return node
 
 
 _DEVICE_KEYWORD = re.compile(rb"(?:device|map_location)\s*=(?!=)")
