@@ -106,9 +106,34 @@ for step, (xb, yb) in enumerate(dl_train):
     if step == max_steps:
         break
 """, [3]),
+    ("tuple_assigned_loaders", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+dl_train, dl_val = DataLoader(TensorDataset(X, y), batch_size=8), DataLoader(TensorDataset(Xv, yv), batch_size=8)
+for features, labels in dl_train:
+    optimizer.zero_grad()
+    criterion(model(features), labels).backward()
+    optimizer.step()
+""", [3]),
 ]
 
 CORRECT = [
+    # lyhue1991/eat_pytorch_in_20_days: a demo loader shown once, then rebuilt with shuffle=True
+    ("demo_loader_then_rebuilt_shuffled", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+ds_train, ds_val = TensorDataset(X, y), TensorDataset(Xv, yv)
+dl_train, dl_val = DataLoader(ds_train, batch_size=8), DataLoader(ds_val, batch_size=8)
+for features, labels in dl_train:
+    print(features, labels)
+    break
+
+dl_train = DataLoader(ds_train, batch_size=50, shuffle=True)
+for features, labels in dl_train:
+    optimizer.zero_grad()
+    criterion(model(features), labels).backward()
+    optimizer.step()
+""",),
     # lyhue1991/eat_pytorch_in_20_days: a DataLoader demo shows one batch and stops
     ("loader_looked_at_once", """\
 from torch.utils.data import DataLoader, TensorDataset

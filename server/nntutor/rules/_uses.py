@@ -16,15 +16,23 @@ def used_beyond_a_peek(ctx, call) -> bool:
     val_gen)`), returned, or used where it is made; not when it is only peeked at:
     `next(iter(train_loader))`, `gen.class_indices`, or a loop that shows one batch and breaks
     (`for x, y in loader: plt.imshow(x[0]); break`)."""
-    parent = call.parent
-    left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+    parent, left = target_of(call)
     if left is None or left.type not in ("identifier", "attribute"):
         return True
     name = ctx.text(left).encode()
     data, root = ctx.doc.data, ctx.doc.tree.root_node
+    # Uses up to the next binding of the name in the same scope: after it, the name is another
+    # object (a notebook's later cell rebuilding `dl_train` with shuffle=True).
+    scope = ctx.facts.scope_id(parent.start_byte)
+    later = [b.end if b.kind in ("assign", "aug") and b.end > 0 else b.target.start_byte
+             for b in ctx.facts.bindings.get(ctx.text(left), ())
+             if b.target is not None and b.scope == scope and b.target.start_byte >= parent.end_byte]
+    end = min(later, default=len(data))
     for m in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"(?!\w)", data):
         if m.start() < parent.end_byte or ctx.facts.in_comment(m.start()):
             continue
+        if m.start() >= end:
+            break
         node = root.named_descendant_for_byte_range(m.start(), m.end())
         while node is not None and node.parent is not None:
             holder = node.parent
@@ -47,6 +55,21 @@ def used_beyond_a_peek(ctx, call) -> bool:
                 return True  # handed to something that will use it
             node = holder.parent  # enumerate(tqdm(train_loader)): look at what holds the wrapper
     return False
+
+
+def target_of(call):
+    """(assignment, the target that receives `call`): `x = call` or, in `a, b = call1, call2`,
+    the matching name; (None, None) otherwise."""
+    parent = call.parent
+    if parent is not None and parent.type == "assignment":
+        return parent, parent.child_by_field_id(F_LEFT)
+    if parent is not None and parent.type == "expression_list" and parent.parent is not None \
+            and parent.parent.type == "assignment" and parent.parent.child_by_field_id(F_RIGHT) == parent:
+        left = parent.parent.child_by_field_id(F_LEFT)
+        values, targets = parent.named_children, left.named_children if left is not None else []
+        if left is not None and left.type in ("pattern_list", "tuple_pattern") and len(values) == len(targets):
+            return parent.parent, targets[values.index(call)]
+    return None, None
 
 
 def _runs_once(loop) -> bool:

@@ -19,7 +19,6 @@ from ..parsing import (
     F_BODY,
     F_DEFINITION,
     F_FUNCTION,
-    F_LEFT,
     F_NAME,
     F_PARAMETERS,
     F_RIGHT,
@@ -28,7 +27,7 @@ from ..parsing import (
 from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
 from . import Rule
 from ._testfiles import is_test_module
-from ._uses import WRAPPERS, used_beyond_a_peek
+from ._uses import WRAPPERS, target_of, used_beyond_a_peek
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
@@ -145,12 +144,11 @@ def _add_tf_shuffle(ctx, source, first) -> Fix | None:
 
 
 def _target_name(ctx, call) -> str | None:
-    """`train_loader` in `train_loader = DataLoader(...)`, `self.train_dl` for an attribute."""
-    parent = call.parent
-    if parent is not None and parent.type == "assignment":
-        left = parent.child_by_field_id(F_LEFT)
-        if left is not None and left.type in ("identifier", "attribute"):
-            return ctx.text(left)
+    """`train_loader` in `train_loader = DataLoader(...)` (or `dl_train, dl_val = DataLoader(...),
+    DataLoader(...)`), `self.train_dl` for an attribute."""
+    _, left = target_of(call)
+    if left is not None and left.type in ("identifier", "attribute"):
+        return ctx.text(left)
     return None
 
 
