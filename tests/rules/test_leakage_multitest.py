@@ -10,6 +10,20 @@ from sklearn.metrics import accuracy_score, f1_score
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
 """
 
+# bentrevett/pytorch-rl: a test reward per run and episode
+RL_RUNS = """\
+import torch
+import matplotlib.pyplot as plt
+
+test_rewards = torch.zeros(n_runs, max_episodes)
+for run in range(n_runs):
+    policy = MLP(input_dim, hidden_dim, output_dim)
+    for episode in range(max_episodes):
+        train(train_env, policy, optimizer)
+        test_reward = evaluate(test_env, policy)
+        test_rewards[run][episode] = test_reward
+"""
+
 BUGGY = [
     ("best_c_by_test_score", SPLIT + """\
 from sklearn.svm import SVC
@@ -117,17 +131,7 @@ def objective(trial):
 study = optuna.create_study(direction="maximize")
 study.optimize(objective, n_trials=50)
 """, [10]),
-    ("test_scores_plotted_and_the_best_run_kept", """\
-import torch
-import matplotlib.pyplot as plt
-
-test_rewards = torch.zeros(n_runs, max_episodes)
-for run in range(n_runs):
-    policy = MLP(input_dim, hidden_dim, output_dim)
-    for episode in range(max_episodes):
-        train(train_env, policy, optimizer)
-        test_reward = evaluate(test_env, policy)
-        test_rewards[run][episode] = test_reward
+    ("test_scores_plotted_and_the_best_run_kept", RL_RUNS + """\
 plt.fill_between(range(max_episodes), test_rewards.min(0).values, test_rewards.max(0).values)
 best_run = test_rewards.mean(1).argmax()
 """, [9]),
@@ -135,17 +139,7 @@ best_run = test_rewards.mean(1).argmax()
 
 SILENT = [
     # bentrevett/pytorch-rl: test rewards per run and episode, only drawn as a band across runs
-    ("test_scores_only_plotted", """\
-import torch
-import matplotlib.pyplot as plt
-
-test_rewards = torch.zeros(n_runs, max_episodes)
-for run in range(n_runs):
-    policy = MLP(input_dim, hidden_dim, output_dim)
-    for episode in range(max_episodes):
-        train(train_env, policy, optimizer)
-        test_reward = evaluate(test_env, policy)
-        test_rewards[run][episode] = test_reward
+    ("test_scores_only_plotted", RL_RUNS + """\
 fig, ax = plt.subplots(1, figsize=(10, 6))
 ax.plot(range(max_episodes), test_rewards.mean(0))
 ax.fill_between(range(max_episodes), test_rewards.min(0).values, test_rewards.max(0).values, alpha=0.1)

@@ -5,6 +5,23 @@ from conftest import apply_fix, findings, lines, notebook, parses, two_files
 
 RULE = "missing-no-grad"
 
+# rasbt/deeplearning-models: an accuracy helper, called after model.eval()
+_HELPER = """\
+import torch
+import torch.nn as nn
+
+def compute_accuracy(model, loader):
+    correct = 0
+    for x, y in loader:
+        logits = model(x)
+        correct += (logits.argmax(1) == y).sum()
+    return correct
+
+model = nn.Linear(10, 2)
+model.eval()
+"""
+
+
 BUGGY = [
     ("frozen_weights_only_in_a_comment", """\
 import torch
@@ -109,19 +126,7 @@ def evaluate(model, loader):
 with torch.no_grad():
     evaluate(nn.Linear(3, 1), loader)
 """,),
-    ("helper_called_under_set_grad_enabled_false", """\
-import torch
-import torch.nn as nn
-
-def compute_accuracy(model, loader):
-    correct = 0
-    for x, y in loader:
-        logits = model(x)
-        correct += (logits.argmax(1) == y).sum()
-    return correct
-
-model = nn.Linear(10, 2)
-model.eval()
+    ("helper_called_under_set_grad_enabled_false", _HELPER + """\
 with torch.set_grad_enabled(False):  # save memory during inference (rasbt/deeplearning-models)
     print(compute_accuracy(model, test_loader))
 """,),
@@ -289,20 +294,6 @@ def test_the_model_next_to_it_still_is():
     assert lines(src, RULE) == [9]
 
 
-_HELPER = """\
-import torch
-import torch.nn as nn
-
-def compute_accuracy(model, loader):
-    correct = 0
-    for x, y in loader:
-        logits = model(x)
-        correct += (logits.argmax(1) == y).sum()
-    return correct
-
-model = nn.Linear(10, 2)
-model.eval()
-"""
 
 
 @pytest.mark.parametrize("calls,flagged", [
