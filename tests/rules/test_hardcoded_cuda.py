@@ -237,3 +237,23 @@ def test_unittest_modules_are_test_modules_whatever_their_name(imports, base, ex
 def test_a_cuda_device_replaced_before_any_use(between, rebinding, expected):
     src = "import torch\n\ndevice = torch.device('cuda')\n" + between + rebinding + "model = Net().to(device)\n"
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("src,expected", [
+    # huggingface/notebooks (diffusers docs): a float16 pipeline is GPU-only by design, and so is
+    # the rest of the file that feeds it
+    ("import torch\nfrom diffusers import DiffusionPipeline\n\n"
+     "pipe = DiffusionPipeline.from_pretrained('x', torch_dtype=torch.float16).to('cuda')\n"
+     "generator = torch.Generator('cuda').manual_seed(0)\nlatents = latents.to('cuda')\n", []),
+    ("import torch\nfrom diffusers import StableDiffusionPipeline\n\ndevice = 'cuda'\nweight_dtype = torch.float16\n"
+     "pipe = StableDiffusionPipeline.from_pretrained('x', torch_dtype=weight_dtype)\npipe = pipe.to(device)\n", []),
+    ("import torch\n\nmodel = Net().half().cuda()\nx = x.cuda()\n", []),
+    ("import torch\n\nx = batch.to('cuda', dtype=torch.float16)\n", []),
+    # full precision: a CPU fallback works, so the device is reported
+    ("import torch\nfrom transformers import GPT2LMHeadModel\n\ndevice = 'cuda'\n"
+     "model = GPT2LMHeadModel.from_pretrained('gpt2').to(device)\n", [4]),
+    # a float16 model kept on the CPU says nothing about the rest
+    ("import torch\n\nmodel = Net().half()\nx = x.to('cuda')\n", [4]),
+])
+def test_half_precision_models_on_the_gpu_make_the_file_gpu_only(src, expected):
+    assert lines(src, RULE) == expected

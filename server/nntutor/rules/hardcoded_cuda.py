@@ -35,7 +35,10 @@ def check(ctx):
     checked = _checked_scopes(ctx)
     if -1 in checked:
         return
-    for call in _candidate_calls(facts):
+    calls = _candidate_calls(facts)
+    if any(_half_precision_on_gpu(ctx, call) for call in calls):
+        return  # a float16 model put on the GPU: the file is GPU-only by design
+    for call in calls:
         if facts.scope_id(call.start_byte) in checked or _outer_checked(ctx, call, checked):
             continue
         if _under_gpu_condition(ctx, call):
@@ -108,6 +111,45 @@ def _never_read(ctx, call) -> bool:
             return False      # a global read from a function, or unknown
         if reached.target is not None and reached.target.start_byte == left.start_byte:
             return False      # reads this very value
+    return False
+
+
+_HALF = re.compile(r"float16|bfloat16|\bhalf\b|fp16")
+
+
+def _half_precision_on_gpu(ctx, call) -> bool:
+    """`call` puts a half-precision model or tensor on the GPU: `.cuda()` or `.to(<cuda>)` on
+    `X.from_pretrained(..., torch_dtype=torch.float16)` (diffusers' and transformers'
+    documentation; also through names: `pipe = ...; pipe.to(device)`), on `model.half()`, or
+    `x.to("cuda", dtype=torch.float16)`. float16 inference does not run on a CPU either, so a
+    CPU fallback is no fix there."""
+    facts = ctx.facts
+    recv, method = method_call(call)
+    if method == "to":
+        pos, kw = args_of(call)
+        device = follow(facts, pos[0] if pos else kw.get("device"))
+        value = string_value(device) if device is not None else None
+        if value is None and device is not None and device.type == "call" and facts.callee_qual(device) == "torch.device":
+            inner = args_of(device)[0]
+            value = string_value(follow(facts, inner[0])) if inner else None
+        if value is None or not _CUDA.match(value):
+            return False
+    elif method != "cuda":
+        return False
+    node = call
+    for _ in range(8):
+        node = follow(facts, node)
+        if node is None or node.type != "call":
+            return False
+        pos, kw = args_of(node)
+        if any(_HALF.search(ctx.text(follow(facts, kw[k]) or kw[k])) for k in ("torch_dtype", "dtype", "variant") if k in kw):
+            return True
+        recv, method = method_call(node)
+        if method in ("half", "bfloat16") or (method == "to" and any(_HALF.search(ctx.text(a)) for a in pos[1:])):
+            return True
+        if recv is None:
+            return False
+        node = recv
     return False
 
 
