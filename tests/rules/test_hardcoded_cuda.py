@@ -257,3 +257,10 @@ def test_a_cuda_device_replaced_before_any_use(between, rebinding, expected):
 ])
 def test_half_precision_models_on_the_gpu_make_the_file_gpu_only(src, expected):
     assert lines(src, RULE) == expected
+
+
+def test_env_magic_choosing_the_gpu_in_a_notebook():
+    # yandexdataschool/nlp_course: `%env CUDA_VISIBLE_DEVICES=0` in the first cell
+    cells = ["%env CUDA_VISIBLE_DEVICES=0\nimport torch", "model = Net().cuda()\nx = x.to('cuda')"]
+    assert notebook(cells, RULE) == []
+    assert [f.location.cell for f in notebook(["import torch", cells[1]], RULE)] == [1, 1]

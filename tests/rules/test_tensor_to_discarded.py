@@ -102,9 +102,23 @@ class Holder:
 
 h = Holder(torch.randn(3, 3))
 """, [5]),
+    ("a_stored_tensor_cast_then_moved", """\
+import torch
+
+x = torch.zeros(3)
+x.float().cuda()
+""", [4]),
 ]
 
 CORRECT = [
+    # huggingface/notebooks (safetensors' speed test): a throwaway tensor starts CUDA before timing
+    ("cuda_warm_up_with_a_throwaway_tensor", """\
+import torch
+
+torch.zeros((2, 2)).cuda()
+torch.ones((1, 1)).to("cuda")
+torch.zeros(2).float().cuda()
+""",),
     ("assigned", """\
 for x, y in train_loader:
     x = x.to(device)

@@ -118,6 +118,14 @@ for features, labels in dl_train:
 ]
 
 CORRECT = [
+    # DeepLearningDTU's course: a loader made inline only to print one batch's shapes
+    ("loader_made_to_peek", """\
+from torch.utils.data import DataLoader, TensorDataset
+
+train_dataset = TensorDataset(X, y)
+x, y = next(iter(DataLoader(train_dataset, batch_size=64)))
+print(x.shape, y.shape)
+""",),
     # lyhue1991/eat_pytorch_in_20_days: a demo loader shown once, then rebuilt with shuffle=True
     ("demo_loader_then_rebuilt_shuffled", """\
 from torch.utils.data import DataLoader, TensorDataset

@@ -18,7 +18,7 @@ def used_beyond_a_peek(ctx, call) -> bool:
     (`for x, y in loader: plt.imshow(x[0]); break`)."""
     parent, left = target_of(call)
     if left is None or left.type not in ("identifier", "attribute"):
-        return True
+        return not _peeked_where_made(ctx, call)
     name = ctx.text(left).encode()
     data, root = ctx.doc.data, ctx.doc.tree.root_node
     # Uses up to the next binding of the name in the same scope: after it, the name is another
@@ -54,6 +54,20 @@ def used_beyond_a_peek(ctx, call) -> bool:
             if callee not in WRAPPERS:
                 return True  # handed to something that will use it
             node = holder.parent  # enumerate(tqdm(train_loader)): look at what holds the wrapper
+    return False
+
+
+def _peeked_where_made(ctx, call) -> bool:
+    """`next(iter(DataLoader(train_ds, batch_size=64)))`: made only to look at one batch."""
+    node = call
+    while node.parent is not None and node.parent.type == "argument_list" and node.parent.parent is not None:
+        outer = node.parent.parent
+        callee = ctx.text(outer.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]
+        if callee in PEEKS:
+            return True
+        if callee not in WRAPPERS:
+            return False
+        node = outer
     return False
 
 

@@ -21,7 +21,7 @@ _DEVICE_KEYWORDS = ("device", "map_location")
 
 
 def check(ctx):
-    if any(ctx.facts.code_contains(g) for g in _GUARDS):
+    if any(ctx.facts.code_contains(g) for g in _GUARDS) or _gpu_env_magic(ctx):
         return  # the file decides the device somewhere: trust it
     if is_test_module(ctx):
         return  # GPU tests are chosen by markers and CI runners (skipif, conftest), not in the code
@@ -78,6 +78,16 @@ def check(ctx):
                               (ctx.edit(node, guarded if bare else f"({guarded})"),))
                 yield ctx.finding(node, f'Hard-coded device "{value}" with no availability check '
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
+
+
+_ENV_MAGIC = re.compile(r"^[ \t]*%env\s+CUDA_VISIBLE_DEVICES", re.M)
+
+
+def _gpu_env_magic(ctx) -> bool:
+    """A notebook cell sets `%env CUDA_VISIBLE_DEVICES=...` (IPython's way to set the variable;
+    the analysis sees the line blanked to a comment): as `os.environ[...]` would."""
+    cmap = ctx.doc.cell_map
+    return cmap is not None and any(_ENV_MAGIC.search(c.source) for c in cmap.cells)
 
 
 def _never_read(ctx, call) -> bool:

@@ -62,10 +62,24 @@ def check(ctx):
                 continue
             if method in CASTS and _shown_by_notebook(ctx, stmt):
                 continue
+            if _made_right_here(ctx, recv):
+                continue  # `torch.zeros(2, 2).cuda()`: nothing named is left behind (a CUDA warm-up)
             source = _tensor_source(ctx, recv, 0)
             if source is None:
                 continue
             yield _finding(ctx, call, recv, method, stmt, source)
+
+
+def _made_right_here(ctx, recv) -> bool:
+    """The moved tensor is made in the statement itself (`torch.ones(1).to("cuda")`,
+    `torch.zeros(2).float().cuda()`): no name, attribute or item stays on the old device."""
+    node = strip(recv)
+    while node is not None and node.type == "call":
+        inner, _method = method_call(node)
+        if inner is None or ctx.facts.callee_qual(node) is not None:
+            return True   # a function at the root (`torch.zeros`), not a method of a stored tensor
+        node = strip(inner)
+    return False
 
 
 def _discarding_statement(call):
