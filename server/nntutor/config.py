@@ -123,13 +123,7 @@ def load(start: Path | None = None, pyproject: Path | None = None) -> Config:
     settings, as with ruff's [tool.ruff]."""
     if pyproject is not None:
         return read(pyproject) or Config()
-    for folder in _folders_up(start or Path.cwd()):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            config = read(candidate)
-            if config is not None:
-                return config
-    return Config()
+    return ConfigTree().for_path(start or Path.cwd())
 
 
 def read(path: Path) -> Config | None:

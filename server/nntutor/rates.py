@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .parsing import F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_PARAMETERS, F_RIGHT, F_VALUE
-from .values import args_of, follow, has_splat, method_call, strip
+from .values import args_of, follow, has_splat, literal_value, method_call, strip
 
 # Dropout layers and functions of torch: where their rate goes (position, keyword).
 _LAYER_RATE = (0, "p")          # nn.Dropout(p=0.5), nn.AlphaDropout(0.1) ...
@@ -194,13 +194,8 @@ def _self_attrs(facts, init, names) -> dict[str, str]:
 
 
 def _is_zero(facts, node) -> bool:
-    node = strip(node)
-    if node is None or node.type not in ("integer", "float"):
-        return False
-    try:
-        return float(facts.text(node).replace("_", "")) == 0.0
-    except ValueError:
-        return False
+    value = literal_value(node)
+    return value is not None and not isinstance(value, bool) and value == 0
 
 
 # transformers' decoder-only families whose configs have no dropout by default (attention_dropout

@@ -8,6 +8,7 @@ from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_FUNCTION, F_LEFT,
 from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
 from ._testfiles import is_test_module
+from ._training import statement_of
 
 _CUDA = re.compile(r"^cuda(:\d+)?$")
 # Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
@@ -114,7 +115,7 @@ def _never_read(ctx, call) -> bool:
         if bound is not None:
             if bound.scope == scope:
                 # bound again before any read: dead only if that always happens (same block)
-                return _statement(node) is not None and _statement(node).parent == _statement(parent).parent
+                return statement_of(node).parent == statement_of(parent).parent
             continue          # a parameter or a local of another function
         reached = facts.binding(name, at)
         if reached is None or reached.scope != facts.scope_id(at):
@@ -161,12 +162,6 @@ def _half_precision_on_gpu(ctx, call) -> bool:
             return False
         node = recv
     return False
-
-
-def _statement(node):
-    while node is not None and node.type != "expression_statement":
-        node = node.parent
-    return node
 
 
 _DEVICE_KEYWORD = re.compile(rb"(?:device|map_location)\s*=(?!=)")
