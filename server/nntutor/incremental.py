@@ -63,7 +63,7 @@ SENSITIVE_WORDS = frozenset({
     "nntutor",   # suppression comments (`# nntutor: ignore[...]`, `ignore-file`)
 })
 # Words of bytes literals that are only compared with the text of one expression node (never
-# a statement-level comment, which is all a trivia edit can touch): `b"Loss" in value.text`
+# a statement-level comment, which is all a trivia edit can touch): `b"Loss"` in a binding's value
 # (rules/_losses.py).
 NODE_TEXT_ONLY = frozenset({"loss"})
 # A rule's `needs` (bytes that must occur somewhere for it to run at all) is a gate on the

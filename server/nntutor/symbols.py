@@ -56,17 +56,17 @@ def collect_imports(nodes_import, nodes_from, text) -> dict[str, str]:
 
 def qualname(node, imports: dict[str, str], text) -> str | None:
     """Qualified name of an identifier / attribute chain, or None when it is not an import."""
-    parts = []
+    attrs = []
     while node is not None and node.type == "attribute":
         attr = node.child_by_field_id(F_ATTRIBUTE)
         if attr is None:
             return None
-        parts.append(text(attr))
+        attrs.append(attr)
         node = node.child_by_field_id(F_OBJECT)
     if node is None or node.type != "identifier":
         return None
     head = imports.get(text(node))
     if head is None:
-        return None
-    parts.append(head)
-    return canonical(".".join(reversed(parts)))
+        return None  # most chains (`self.fc(...)`, `x.view(...)`): no attribute decoded
+    parts = [text(attr) for attr in reversed(attrs)]
+    return canonical(".".join([head, *parts]))

@@ -37,13 +37,20 @@ def torch_loss_sites(ctx) -> list[LossSite]:
 _FUNCTIONAL_NAMES = {q.rsplit(".", 1)[1] for q in TORCH_LOSSES if ".functional." in q}
 
 
+def _mentions_loss(data: bytes, node) -> bool:
+    """`b"Loss" in node.text`, without copying the node's bytes (every binding is asked)."""
+    return data.find(b"Loss", node.start_byte, node.end_byte) != -1
+
+
 def _find_torch_loss_sites(ctx) -> list[LossSite]:
     facts, values = ctx.facts, ctx.values
     sites = []
     # Names that may hold a loss object: bound to something mentioning "Loss", or parameters
     # (followed to what callers pass). Other plain-name calls are not losses: skip them cheaply.
+    data = ctx.doc.data
     candidates = {name for name, bs in facts.bindings.items()
-                  if any(b.kind == "param" or (b.value is not None and b"Loss" in b.value.text) for b in bs)}
+                  if any(b.kind == "param" or (b.value is not None and _mentions_loss(data, b.value))
+                         for b in bs)}
     # Only calls that can compute a loss: F.cross_entropy(...), cross_entropy(...) imported,
     # criterion(...) of a name that may hold a loss object, nn.CrossEntropyLoss()(...).
     found = []
