@@ -26,6 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     c.add_argument("--diff", action="store_true",
                    help="show the certain fixes as a diff, change no file; exit 1 if there is any")
+    c.add_argument("--exclude", metavar="PATTERNS",
+                   help="comma-separated glob patterns of files and folders to skip, instead of "
+                        "`exclude` in pyproject.toml (a pattern with a slash is a path from here)")
+    c.add_argument("--extend-exclude", metavar="PATTERNS",
+                   help="like --exclude, but in addition to `exclude` in pyproject.toml")
     c.add_argument("--force-exclude", action="store_true",
                    help="apply `exclude` to files named on the command line too (for pre-commit)")
     c.add_argument("--fix", action="store_true",
@@ -67,14 +72,21 @@ def _check(args) -> int:
     if args.ignore:
         overrides["ignore"] = args.ignore
     # Each file gets the [tool.nntutor] nearest to it (ruff's way), unless one is named or none wanted.
+    replace_exclude = args.exclude is not None
     if args.no_config:
         configs = config_mod.OneConfig(config_mod.Config().merged(overrides))
     elif args.config:
-        configs = config_mod.OneConfig(config_mod.load(pyproject=args.config).merged(overrides))
+        one = config_mod.load(pyproject=args.config).merged(overrides)
+        if replace_exclude:
+            one.exclude = []
+        configs = config_mod.OneConfig(one)
     else:
-        configs = config_mod.ConfigTree(overrides)
+        configs = config_mod.ConfigTree(overrides, replace_exclude=replace_exclude)
     flag_problems = config_mod.Config().merged(overrides).problems
-    found = discover(args.paths, configs, args.force_exclude)
+    patterns = [p.strip() for flag in (args.exclude, args.extend_exclude) if flag
+                for p in flag.split(",") if p.strip()]
+    extra = config_mod.PathPatterns(Path.cwd().resolve(), tuple(patterns)) if patterns else None
+    found = discover(args.paths, configs, args.force_exclude, extra)
     for path in found.files:
         configs.for_path(path)  # (cached) so that every config's problems are known now
     for problem in flag_problems + [p for p in configs.problems if p not in flag_problems]:

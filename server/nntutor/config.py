@@ -6,7 +6,7 @@ exclude (glob patterns). A bad value never stops a run: it is reported and the d
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .findings import Severity
@@ -44,10 +44,7 @@ class Config:
     def matches_exclude(self, path: Path) -> bool:
         """A pattern without a slash matches any file or folder of that name; one with a slash,
         a path from the config's folder. A folder that matches excludes everything under it."""
-        parts = path.parts
-        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        return any(fnmatch.fnmatch(prefix, pat) or fnmatch.fnmatch(part, pat)
-                   for pat in self.exclude for prefix, part in zip(prefixes, parts))
+        return matches_patterns(self.exclude, path)
 
     @property
     def folder(self) -> Path | None:
@@ -60,6 +57,33 @@ class Config:
                       self.source, list(self.problems))
         apply(base, other, "settings")
         return base
+
+
+def matches_patterns(patterns: list[str], path: Path) -> bool:
+    """`path` (relative to the folder the patterns are for) or a folder above it matches: a
+    pattern without a slash against any one name, one with a slash against the path."""
+    parts = path.parts
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    return any(fnmatch.fnmatch(prefix, pat) or fnmatch.fnmatch(part, pat)
+               for pat in patterns for prefix, part in zip(prefixes, parts))
+
+
+@dataclass(frozen=True)
+class PathPatterns:
+    """Exclude patterns given on the command line (`--exclude`, `--extend-exclude`): relative
+    to the folder the command runs in, as ruff reads its own. A path outside that folder is
+    matched by the slash-less patterns (a name) only."""
+
+    base: Path
+    patterns: tuple[str, ...]
+
+    def matches(self, path: Path) -> bool:
+        path = Path(path).resolve()
+        try:
+            return matches_patterns(list(self.patterns), path.relative_to(self.base))
+        except ValueError:
+            names = [p for p in self.patterns if "/" not in p]
+            return bool(names) and matches_patterns(names, Path(*path.parts[1:]))
 
 
 def _str_list(value, key, where, problems) -> list[str] | None:
@@ -153,8 +177,9 @@ class ConfigTree:
     its settings; `overrides` (command-line flags, editor settings) on top of each. Cached per
     folder; `problems` lists each config's problems once, as they are first met."""
 
-    def __init__(self, overrides: dict | None = None):
+    def __init__(self, overrides: dict | None = None, replace_exclude: bool = False):
         self.overrides = overrides or {}
+        self.replace_exclude = replace_exclude  # `--exclude` on the command line: the files' patterns go
         self._by_folder: dict[Path, Config] = {}
         self._by_file: dict[Path | None, Config | None] = {}
         self._by_path: dict[str, Config] = {}   # as asked (the language server asks per edit)
@@ -198,6 +223,8 @@ class ConfigTree:
         config = None
         if base is not None:
             config = base.merged(self.overrides) if self.overrides else base
+            if self.replace_exclude and config.exclude:
+                config = replace(config, exclude=[])
             self.problems += [p for p in config.problems if p not in self.problems]
         self._by_file[pyproject] = config
         return config

@@ -22,13 +22,14 @@ class Discovery:
     missing: list[str] = field(default_factory=list)
 
 
-def discover(paths: list[str], configs, force_exclude: bool = False) -> Discovery:
+def discover(paths: list[str], configs, force_exclude: bool = False, extra_exclude=None) -> Discovery:
     """The files to check under `paths`, with `configs` (config.ConfigTree or OneConfig) saying
     which settings apply where. Folders are searched for .py and .ipynb files; the default
     folders (.venv, build ...) and what `exclude` matches are not entered. A pattern is relative
     to its config's folder (to the searched folder for a file outside it). A file named
     explicitly is checked whatever its suffix, and whatever `exclude` says unless
-    `force_exclude` (pre-commit and editors pass the changed files one by one)."""
+    `force_exclude` (pre-commit and editors pass the changed files one by one).
+    `extra_exclude` (config.PathPatterns: `--exclude`, `--extend-exclude`) applies everywhere."""
     if isinstance(configs, Config):
         configs = OneConfig(configs)
     found = Discovery()
@@ -39,11 +40,12 @@ def discover(paths: list[str], configs, force_exclude: bool = False) -> Discover
             found.missing.append(raw)
             continue
         if p.is_file():
-            if force_exclude and _excluded_file(p, configs.for_path(p)):
+            if force_exclude and (_excluded_file(p, configs.for_path(p))
+                                  or (extra_exclude is not None and extra_exclude.matches(p))):
                 continue
             candidates = [p]  # named explicitly: checked whatever its suffix says
         else:
-            candidates = _walk(p, configs)
+            candidates = _walk(p, configs, extra_exclude)
         for q in candidates:
             key = q.resolve()
             if key not in seen:
@@ -63,18 +65,22 @@ def _relative(path: Path, config, root: Path) -> Path:
     return path.relative_to(root)
 
 
-def _walk(top: Path, configs) -> list[Path]:
+def _walk(top: Path, configs, extra=None) -> list[Path]:
     """The .py and .ipynb files under `top`, sorted, without entering excluded folders (a
     project's .venv alone holds tens of thousands of files)."""
     root = top.resolve()
     out = []
+
+    def skipped(path: Path, config) -> bool:
+        return config.matches_exclude(_relative(path, config, root)) or (
+            extra is not None and extra.matches(path))
+
     for dirpath, dirnames, filenames in os.walk(top):
         here = root / os.path.relpath(dirpath, top)
         config = configs.for_path(here)
-        dirnames[:] = [d for d in dirnames if d not in DEFAULT_EXCLUDE
-                       and not config.matches_exclude(_relative(here / d, config, root))]
+        dirnames[:] = [d for d in dirnames if d not in DEFAULT_EXCLUDE and not skipped(here / d, config)]
         for name in filenames:
-            if name.endswith(SUFFIXES) and not config.matches_exclude(_relative(here / name, config, root)):
+            if name.endswith(SUFFIXES) and not skipped(here / name, config):
                 q = Path(dirpath, name)
                 if q.is_file():
                     out.append(q)

@@ -111,3 +111,25 @@ def test_each_config_problem_is_reported_once(tmp_path):
     found, err = check(".", cwd=tmp_path)
     assert len(found) == 4   # bad values: the defaults are used
     assert err.count("'select' must be a list") == 1 and err.count("cannot read config") == 1
+
+
+def test_exclude_flags_replace_or_extend_the_config(tmp_path):
+    """`--exclude` replaces the files' `exclude`, `--extend-exclude` adds to it (ruff's flags);
+    their patterns are relative to the folder the command runs in."""
+    write(tmp_path / "proj" / "pyproject.toml", '[tool.nntutor]\nexclude = ["legacy"]\n')
+    for folder in ("legacy", "src", "gen", "src/gen"):
+        write(tmp_path / "proj" / folder / "train.py", BUGGY)
+    proj = tmp_path / "proj"
+    assert set(check(".", cwd=proj)[0]) == {"src/train.py", "gen/train.py", "src/gen/train.py"}
+    # a name: every folder of that name; added to the config's patterns
+    assert set(check(".", "--extend-exclude", "gen", cwd=proj)[0]) == {"src/train.py"}
+    # a path: only that one, from where the command runs
+    assert set(check(".", "--extend-exclude", "src/gen", cwd=proj)[0]) == {"src/train.py", "gen/train.py"}
+    assert set(check("proj", "--extend-exclude", "proj/src,gen", cwd=tmp_path)[0]) == set()
+    # --exclude replaces the config's patterns (legacy comes back), with --config too
+    assert set(check(".", "--exclude", "gen", cwd=proj)[0]) == {"legacy/train.py", "src/train.py"}
+    assert set(check(".", "--exclude", "gen", "--config", "pyproject.toml", cwd=proj)[0]) == {
+        "legacy/train.py", "src/train.py"}
+    # files named on the command line are checked unless --force-exclude (pre-commit)
+    assert set(check("gen/train.py", "--extend-exclude", "gen", cwd=proj)[0]) == {"gen/train.py"}
+    assert check("gen/train.py", "--extend-exclude", "gen", "--force-exclude", cwd=proj)[0] == {}
