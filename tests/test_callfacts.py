@@ -230,3 +230,41 @@ def test_an_int_assigned_in_two_branches_is_not_guessed():
 ])
 def test_recurrent_dropout_between_layers(expr, expected, absent):
     says(expr, expected, absent=(absent,))
+
+
+METRICS = ("from sklearn.metrics import confusion_matrix, precision_score, recall_score, f1_score, "
+           "roc_auc_score, r2_score\n")
+
+
+def metric_facts(expr: str) -> str:
+    src = METRICS + f"x = {expr}\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index(expr) + expr.index("(") - 1)
+    assert t is not None, expr
+    return "\n".join(call_facts(doc, t))
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("confusion_matrix(y_test, y_pred)", ["`y_true` = `y_test`, `y_pred` = `y_pred`", "Rows come from `y_true`",
+                                          "tn, fp, fn, tp"], ["swapped", "normalize"]),
+    ("confusion_matrix(y_pred, y_test)", ["`y_true` = `y_pred`", "look **swapped**", "metric-args-swapped"], []),
+    ("confusion_matrix(y_test, y_pred, normalize='true')", ["each row sums to 1", "recall"], ["swapped"]),
+    ("confusion_matrix(y_true=y_test, y_pred=preds, normalize='pred')", ["`y_true` = `y_test`",
+                                                                         "each column sums to 1"], []),
+    ("precision_score(y_test, y_pred)", ["TP / (TP + FP)", '`average="binary"` (the default)', "class `1`"], []),
+    ("recall_score(y_test, y_pred, pos_label='spam')", ["TP / (TP + FN)", "class `'spam'`"], []),
+    ("f1_score(y_test, y_pred, average='macro')", ["harmonic mean", "rare classes count as much"], ["binary"]),
+    ("roc_auc_score(y_test, clf.predict(X_test))", ["`y_score` = `clf.predict(X_test)`", "**hard labels**"], []),
+    ("roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])", ["Needs scores"], ["hard labels", "swapped"]),
+    ("r2_score(y_test, reg.predict(X))", ["variance of `y_test`", "negative is worse"], []),
+])
+def test_metric_facts(expr, expected, absent):
+    text = metric_facts(expr)
+    for e in expected:
+        assert e in text, (e, text)
+    for a in absent:
+        assert a not in text, (a, text)
+
+
+def test_metric_facts_say_nothing_for_a_half_typed_call():
+    assert metric_facts("confusion_matrix(y_test") == ""

@@ -248,6 +248,85 @@ def _pca(doc, call, q):
                   "different units first, or the largest-unit feature dominates."]
 
 
+
+# -- sklearn metrics -------------------------------------------------------------------------
+def _metric_args(doc, call):
+    """(first, second) argument nodes of a `metric(y_true, y_pred)` call, by position or keyword."""
+    pos, kw = args_of(call)
+    first = pos[0] if pos else kw.get("y_true")
+    second = pos[1] if len(pos) > 1 else next(
+        (kw[k] for k in ("y_pred", "y_score", "probas_pred", "y_prob", "y_proba") if k in kw), None)
+    return first, second
+
+
+def _metric(doc, call, q):
+    """`metric(y_true, y_pred, ...)`: which argument is the truth, what the numbers mean, and a
+    warning when the two look swapped (the rule metric-args-swapped) or when a ranking metric gets
+    hard labels."""
+    from .rules.metric_args_swapped import looks_swapped
+
+    name = q.rsplit(".", 1)[-1]
+    first, second = _metric_args(doc, call)
+    if first is None or second is None:
+        return []
+    ranking = name in ("roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve")
+    lines = [f"`y_true` = `{doc.text(first)}`, `{'y_score' if ranking else 'y_pred'}` = "
+             f"`{doc.text(second)}` (sklearn takes the true values first)."]
+    if looks_swapped(doc, first, second):
+        lines.append("⚠ These look **swapped**: predictions first, true values second "
+                     "(see the rule metric-args-swapped).")
+    if name == "confusion_matrix":
+        lines.append("Rows come from `y_true`, columns from `y_pred`: `cm[i, j]` counts class-i "
+                     "samples predicted as j; for two classes `tn, fp, fn, tp = cm.ravel()`.")
+        norm = _str(call, None, "normalize")
+        if norm in ("true", "pred", "all"):
+            lines.append({"true": "`normalize=\"true\"`: each row sums to 1, so the diagonal is each "
+                                  "class's recall.",
+                          "pred": "`normalize=\"pred\"`: each column sums to 1, so the diagonal is each "
+                                  "class's precision.",
+                          "all": "`normalize=\"all\"`: the whole matrix sums to 1."}[norm])
+    elif name in ("precision_score", "recall_score", "f1_score", "fbeta_score"):
+        what = {"precision_score": "TP / (TP + FP): how many predicted positives are right",
+                "recall_score": "TP / (TP + FN): how many true positives are found",
+                "f1_score": "the harmonic mean of precision and recall",
+                "fbeta_score": "precision and recall combined, recall weighted beta times as much"}[name]
+        lines.append(f"{what[0].upper()}{what[1:]}.")
+        average = _str(call, None, "average", "binary")
+        if average == "binary":
+            label, _ = _arg(doc, call, None, "pos_label", 1)
+            lines.append(f"`average=\"binary\"` (the default): the score of class `{label}` only; "
+                         "labels with more than two classes raise an error. Pass `average=\"macro\"` "
+                         "(classes count equally), `\"weighted\"` (by support) or `\"micro\"` "
+                         "(pooled counts).")
+        elif average in ("macro", "weighted", "micro", "samples"):
+            lines.append({"macro": "`average=\"macro\"`: the plain mean over classes; rare classes "
+                                   "count as much as frequent ones.",
+                          "weighted": "`average=\"weighted\"`: the mean over classes weighted by "
+                                      "their true support.",
+                          "micro": "`average=\"micro\"`: from counts pooled over classes (for "
+                                   "single-label multi-class data, equal to accuracy).",
+                          "samples": "`average=\"samples\"`: per sample, for multi-label data."}[average])
+    elif ranking:
+        if _predicts_labels(doc, second):
+            lines.append("⚠ `predict` returns **hard labels**: the curve then has a single threshold. "
+                         "Pass scores: `predict_proba(X)[:, 1]` or `decision_function(X)`.")
+        else:
+            lines.append("Needs scores (probabilities or decision values) ranked over all "
+                         "thresholds, not hard 0/1 predictions.")
+    elif name == "r2_score":
+        lines.append(f"1 − SS_res / SS_tot, with SS_tot from the variance of `{doc.text(first)}`: "
+                     "0 is no better than predicting its mean, negative is worse.")
+    return lines
+
+
+def _predicts_labels(doc, node) -> bool:
+    """`clf.predict(X)`, directly or through a plain name."""
+    from .values import follow, method_call
+
+    node = follow(doc.facts, node)
+    return node is not None and node.type == "call" and method_call(node)[1] == "predict"
+
+
 # -- dropout, recurrent, normalisation ---------------------------------------------------------
 def _functional_dropout(doc, call, q):
     """`F.dropout(input, p=0.5, training=True, inplace=False)`: p is the second argument, and
@@ -835,6 +914,9 @@ _BY_SHORT = {
     "PCA": _pca,
     "EarlyStopping": _early_stopping,
 }
+_EXACT.update({f"sklearn.metrics.{name}": _metric for name in (
+    "confusion_matrix", "precision_score", "recall_score", "f1_score", "fbeta_score",
+    "roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve", "r2_score")})
 
 
 def _parameter(doc, call):

@@ -111,6 +111,29 @@ async def test_quick_fix_and_suppress(client, tmp_path):
     assert edit.new_text == "logits"
 
 
+async def test_swapped_metric_diagnostic_fix_and_hover(client, tmp_path):
+    """metric-args-swapped over stdio: the diagnostic, its quick fix (one edit per argument) and
+    the hover on the call, which names both arguments and says they look swapped."""
+    src = ("from sklearn.metrics import confusion_matrix\n"
+           "y_pred = clf.predict(X_test)\n"
+           "cm = confusion_matrix(y_pred, y_test)\n")
+    uri = (tmp_path / "evaluate.py").as_uri()
+    open_doc(client, uri, src)
+    diags = await wait_diags(client, uri, lambda d: any(x.code == "metric-args-swapped" for x in d))
+    d = next(x for x in diags if x.code == "metric-args-swapped")
+    assert (d.range.start.line, d.range.start.character) == (2, 22)
+    assert d.code_description.href.endswith("/rules/metric-args-swapped.md")
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), d.range, lsp.CodeActionContext(diagnostics=[d])))
+    fix = next(a for a in actions if "Swap the arguments" in a.title)
+    assert sorted(e.new_text for e in fix.edit.changes[uri]) == ["y_pred", "y_test"]
+    result = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Position(2, 8)))
+    text = result.contents.value
+    assert "`y_true` = `y_pred`" in text and "look **swapped**" in text
+    assert "Rows come from `y_true`" in text
+
+
 async def test_pull_diagnostics(pull_client, tmp_path):
     uri = (tmp_path / "p.py").as_uri()
     open_doc(pull_client, uri, SRC)

@@ -83,7 +83,7 @@ def check(ctx):
             continue  # F1 is symmetric in precision and recall: swapping changes nothing
         if metric == "fbeta_score" and literal_value(kw.get("beta")) in (1, 1.0):
             continue
-        if _holds(ctx, first) != "pred" or _holds(ctx, second) != "true":
+        if not looks_swapped(ctx.doc, first, second):
             continue
         fix = Fix("Swap the arguments: true values first, predictions second",
                   (ctx.edit(first, ctx.text(second)), ctx.edit(second, ctx.text(first))))
@@ -93,6 +93,19 @@ def check(ctx):
             f"predictions `{ctx.text(first)}` come first and the true values `{ctx.text(second)}` "
             f"second. Swapped, {EFFECT[metric]}.",
             related=[ctx.related(second, "the true values, passed second")], fix=fix)
+
+
+def looks_swapped(doc, first, second) -> bool:
+    """The first argument reads as predictions and the second as true values (also for hovers)."""
+    ctx = _Reader(doc)
+    return _holds(ctx, first) == "pred" and _holds(ctx, second) == "true"
+
+
+class _Reader:
+    """What `_holds` needs of a rule context: the text and facts of a document."""
+
+    def __init__(self, doc):
+        self.facts, self.text = doc.facts, doc.text
 
 
 def _holds(ctx, expr, depth: int = 0) -> str | None:
