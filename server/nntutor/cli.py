@@ -15,8 +15,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"nntutor {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="check .py files and notebooks for ML bugs")
-    c.add_argument("paths", nargs="*", default=["."], help="files or folders (default: .)")
-    c.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    c.add_argument("paths", nargs="*", default=["."],
+                   help="files or folders (default: .); `-` reads one source from stdin")
+    c.add_argument("--format", choices=("text", "json", "sarif", "github", "gitlab"), default="text")
+    c.add_argument("--statistics", action="store_true",
+                   help="show the number of findings per rule instead of each finding")
+    c.add_argument("--stdin-filename", metavar="PATH",
+                   help="the name of the source read from stdin (`-`): its settings, kind "
+                        "(.ipynb: a notebook) and path in the report")
     c.add_argument("--select", help="comma-separated rule ids or prefixes (e.g. leakage)")
     c.add_argument("--ignore", help="comma-separated rule ids or prefixes to skip")
     c.add_argument("--no-config", action="store_true", help="ignore [tool.nntutor] in pyproject.toml")
@@ -62,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check(args) -> int:
     from . import config as config_mod
-    from .output import to_github, to_json, to_sarif, to_text
     from .project import check_files, discover
-    from .rules import all_rules
 
     overrides = {}
     if args.select:
@@ -86,6 +90,12 @@ def _check(args) -> int:
     patterns = [p.strip() for flag in (args.exclude, args.extend_exclude) if flag
                 for p in flag.split(",") if p.strip()]
     extra = config_mod.PathPatterns(Path.cwd().resolve(), tuple(patterns)) if patterns else None
+    reads_stdin = "-" in args.paths or (args.stdin_filename is not None and args.paths == ["."])
+    if reads_stdin:
+        if args.paths not in (["-"], ["."]):
+            print("nntutor: error: `-` (stdin) cannot be mixed with other paths", file=sys.stderr)
+            return 2
+        return _check_stdin(args, configs, extra, flag_problems)
     found = discover(args.paths, configs, args.force_exclude, extra)
     for path in found.files:
         configs.for_path(path)  # (cached) so that every config's problems are known now
@@ -105,25 +115,67 @@ def _check(args) -> int:
     if args.fix:
         _fix(found.files, configs)
     results = check_files(found.files, configs, args.jobs, progress)
-    for r in results:
-        for notice in r.notices:
-            print(f"nntutor: warning: {notice}", file=sys.stderr)
-    if args.format == "json":
-        report = to_json(results, len(found.files))
-    elif args.format == "sarif":
-        report = to_sarif(results, all_rules())
-    elif args.format == "github":
-        report = to_github(results)
-    else:
-        report = to_text(results, color=sys.stdout.isatty())
-    if args.output:
-        args.output.write_text(report + "\n", encoding="utf-8")
-    elif report:
-        print(report)
+    _report(args, results, len(found.files), sys.stdout)
     if usage_error or found.missing:
         return 2
     has_findings = any(r.findings for r in results)
     return 1 if has_findings and not args.exit_zero else 0
+
+
+def _report(args, results, files_checked: int, stream) -> None:
+    """Print the analyses' notices on stderr, and the report in the chosen format to `stream`
+    (or to --output)."""
+    from .output import to_github, to_gitlab, to_json, to_sarif, to_statistics, to_text
+    from .rules import all_rules
+
+    for r in results:
+        for notice in r.notices:
+            print(f"nntutor: warning: {notice}", file=sys.stderr)
+    if args.statistics and args.format in ("text", "json"):
+        report = to_statistics(results, all_rules(), as_json=args.format == "json")
+    elif args.format == "json":
+        report = to_json(results, files_checked)
+    elif args.format == "sarif":
+        report = to_sarif(results, all_rules())
+    elif args.format == "github":
+        report = to_github(results)
+    elif args.format == "gitlab":
+        report = to_gitlab(results)
+    else:
+        report = to_text(results, color=stream.isatty())
+    if args.output:
+        args.output.write_text(report + "\n", encoding="utf-8")
+    elif report:
+        print(report, file=stream)
+
+
+def _check_stdin(args, configs, extra, flag_problems) -> int:
+    """`nntutor check -` (stdin_check.py): the report on stdout; with --fix the fixed source
+    on stdout and the report on stderr; with --diff the diff."""
+    from .fixdiff import unified
+    from .stdin_check import check_stdin
+
+    raw = sys.stdin.buffer.read()
+    name = args.stdin_filename
+    result = check_stdin(raw, name, configs, args.fix or args.diff, extra, args.force_exclude)
+    for problem in flag_problems + [p for p in configs.problems if p not in flag_problems]:
+        print(f"nntutor: warning: {problem}", file=sys.stderr)
+    if any("unknown rule" in p for p in flag_problems):
+        return 2
+    if args.diff:
+        changed = result.fixed is not None and result.fixed != raw
+        if changed:
+            sys.stdout.write(unified(name or "-", raw, result.fixed))
+        return 1 if changed else 0
+    if args.fix and result.fixed is not None:
+        sys.stdout.buffer.write(result.fixed)
+        sys.stdout.flush()
+    if result.skipped:
+        return 0
+    if result.analysis is None:
+        return 2
+    _report(args, [result.analysis], 1, sys.stderr if args.fix else sys.stdout)
+    return 1 if result.analysis.findings and not args.exit_zero else 0
 
 
 def _fix(files, configs, write: bool = True) -> int:

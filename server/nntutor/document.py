@@ -49,6 +49,13 @@ class Document:
             raw = p.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read file: {exc.strerror or exc}") from None
+        return cls.from_bytes(raw, str(path))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, path: str) -> "Document":
+        """A .py file's or a notebook's bytes (by the suffix of `path`), read as `from_path`
+        reads a file: `nntutor check -` reads its source from stdin."""
+        p = Path(path)
         if p.suffix == ".ipynb":
             try:
                 cells = cells_from_ipynb(raw)

@@ -1,7 +1,10 @@
-"""Reporting findings: text, JSON (stable schema v1), SARIF 2.1.0 and GitHub annotations."""
+"""Reporting findings: text, JSON (stable schema v1), SARIF 2.1.0, GitHub annotations, GitLab
+Code Quality, and per-rule statistics."""
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import Counter
 
 from . import __version__
 from .findings import Analysis, Finding, Severity
@@ -11,6 +14,8 @@ SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.IN
                Severity.HINT: "note"}
 GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice",
                 Severity.HINT: "notice"}
+GITLAB_SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info",
+                   Severity.HINT: "info"}
 
 
 def position(f: Finding) -> dict:
@@ -139,4 +144,54 @@ def to_github(results: list[Analysis]) -> str:
     for r in results:
         for n in r.notices:
             lines.append(f"::warning ::{_gh_escape(n)}")
+    return "\n".join(lines)
+
+
+def to_gitlab(results: list[Analysis]) -> str:
+    """GitLab's Code Quality report (the part of the Code Climate format GitLab reads), for
+    `artifacts: reports: codequality`. The fingerprint is what GitLab compares between the
+    merge request and its base, so it leaves out the line: rule, file, cell, message and the
+    count of identical findings before it. Moving code does not make a finding new."""
+    issues = []
+    seen: Counter = Counter()
+    for f in _all(results):
+        p = position(f)
+        key = (f.rule, f.location.path, p.get("cell"), f.message)
+        seen[key] += 1
+        fingerprint = hashlib.sha256("\0".join(map(str, (*key, seen[key]))).encode("utf-8")).hexdigest()
+        cell = f" (cell {p['cell'] + 1})" if "cell" in p else ""
+        issues.append({
+            "type": "issue", "check_name": f"nntutor/{f.rule}",
+            "description": f"{f.rule}{cell}: {f.message}", "categories": ["Bug Risk"],
+            "severity": GITLAB_SEVERITY[f.severity], "fingerprint": fingerprint,
+            "location": {"path": f.location.path.replace("\\", "/"),
+                         "lines": {"begin": p["line"], "end": p["end_line"]}},
+        })
+    return json.dumps(issues, indent=2)
+
+
+def statistics(results: list[Analysis]) -> list[dict]:
+    """Findings per rule, most frequent first: rule, count, how many have a certain fix."""
+    counts = Counter(f.rule for f in _all(results))
+    fixable = Counter(f.rule for f in _all(results) if f.fix)
+    return [{"rule": rule, "count": n, "fixable": fixable[rule]}
+            for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def to_statistics(results: list[Analysis], rules: dict, as_json: bool = False) -> str:
+    """`--statistics`: one line per rule that has findings (ruff's layout): count, rule, [*]
+    when every finding of it has a fix ([-] when some have), summary."""
+    rows = statistics(results)
+    if as_json:
+        return json.dumps([{**row, "severity": rules[row["rule"]].severity.label,
+                            "summary": rules[row["rule"]].summary} for row in rows], indent=2)
+    if not rows:
+        return "All checks passed!"
+    count_width = len(str(rows[0]["count"]))
+    rule_width = max(len(row["rule"]) for row in rows)
+    lines = []
+    for row in rows:
+        mark = "[*]" if row["fixable"] == row["count"] else ("[-]" if row["fixable"] else "   ")
+        lines.append(f"{row['count']:>{count_width}}\t{row['rule']:<{rule_width}}\t{mark} "
+                     f"{rules[row['rule']].summary}")
     return "\n".join(lines)
