@@ -97,58 +97,50 @@ def check(ctx):
 
 def looks_swapped(doc, first, second) -> bool:
     """The first argument reads as predictions and the second as true values (also for hovers)."""
-    ctx = _Reader(doc)
-    return _holds(ctx, first) == "pred" and _holds(ctx, second) == "true"
+    return _holds(doc, first) == "pred" and _holds(doc, second) == "true"
 
 
-class _Reader:
-    """What `_holds` needs of a rule context: the text and facts of a document."""
-
-    def __init__(self, doc):
-        self.facts, self.text = doc.facts, doc.text
-
-
-def _holds(ctx, expr, depth: int = 0) -> str | None:
+def _holds(doc, expr, depth: int = 0) -> str | None:
     """"pred" for predictions, "true" for true labels or targets, None when it cannot tell."""
     expr = strip(expr)
     if expr is None or depth > 8:
         return None
     kind = expr.type
     if kind == "call":
-        qual = ctx.facts.callee_qual(expr)
+        qual = doc.facts.callee_qual(expr)
         fn = strip(expr.child_by_field_id(F_FUNCTION))
         if fn is None:
             return None
         if qual is not None or fn.type == "identifier":
             # a function: np.argmax(y, axis=1), cross_val_predict(...), list(labels)
-            name = qual.rsplit(".", 1)[-1] if qual is not None else ctx.text(fn)
+            name = qual.rsplit(".", 1)[-1] if qual is not None else doc.text(fn)
             if name == "cross_val_predict":
                 return "pred"
             if name in _KEEPING_FUNCTIONS:
                 pos, _kw = args_of(expr)
-                return _holds(ctx, pos[0], depth + 1) if pos else None
+                return _holds(doc, pos[0], depth + 1) if pos else None
             return None
         recv, method = method_call(expr)  # a method: clf.predict(X), y_test.values.ravel()
         if method in _PREDICTING_METHODS:
             return "pred"
         if method in _KEEPING_METHODS and recv is not None:
-            return _holds(ctx, recv, depth + 1)
+            return _holds(doc, recv, depth + 1)
         return None
     if kind == "attribute":
         attr = expr.child_by_field_id(F_ATTRIBUTE)
-        if attr is not None and ctx.text(attr) in _KEEPING_ATTRIBUTES:
-            return _holds(ctx, expr.child_by_field_id(F_OBJECT), depth + 1)
-        return _by_name(ctx.text(attr)) if attr is not None else None
+        if attr is not None and doc.text(attr) in _KEEPING_ATTRIBUTES:
+            return _holds(doc, expr.child_by_field_id(F_OBJECT), depth + 1)
+        return _by_name(doc.text(attr)) if attr is not None else None
     if kind == "subscript":  # y_test[:100], y_pred[mask]
-        return _holds(ctx, expr.child_by_field_id(F_VALUE), depth + 1)
+        return _holds(doc, expr.child_by_field_id(F_VALUE), depth + 1)
     if kind == "identifier":
-        by_name = _by_name(ctx.text(expr))
+        by_name = _by_name(doc.text(expr))
         if by_name is not None:
             return by_name
         # `p = clf.predict(X_test)` under a name that says nothing
-        value = follow(ctx.facts, expr)
+        value = follow(doc.facts, expr)
         if value is not None and value is not expr:
-            return _holds(ctx, value, depth + 1)
+            return _holds(doc, value, depth + 1)
     return None
 
 
