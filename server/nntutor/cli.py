@@ -20,6 +20,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=("text", "json", "sarif", "github", "gitlab"), default="text")
     c.add_argument("--statistics", action="store_true",
                    help="show the number of findings per rule instead of each finding")
+    c.add_argument("--show-files", action="store_true",
+                   help="list the files that would be checked (after `exclude`) and stop")
+    c.add_argument("--show-settings", action="store_true",
+                   help="print the settings each path gets (which pyproject.toml, rules, exclude) and stop")
     c.add_argument("--stdin-filename", metavar="PATH",
                    help="the name of the source read from stdin (`-`): its settings, kind "
                         "(.ipynb: a notebook) and path in the report")
@@ -96,7 +100,17 @@ def _check(args) -> int:
             print("nntutor: error: `-` (stdin) cannot be mixed with other paths", file=sys.stderr)
             return 2
         return _check_stdin(args, configs, extra, flag_problems)
+    if args.show_settings:
+        for raw in args.paths:
+            print(_settings_text(raw, configs.for_path(Path(raw)), extra, args.no_config))
+        return 0
     found = discover(args.paths, configs, args.force_exclude, extra)
+    if args.show_files:
+        for path in found.files:
+            print(path)
+        for missing in found.missing:
+            print(f"nntutor: error: {missing}: no such file or directory", file=sys.stderr)
+        return 2 if found.missing else 0
     for path in found.files:
         configs.for_path(path)  # (cached) so that every config's problems are known now
     for problem in flag_problems + [p for p in configs.problems if p not in flag_problems]:
@@ -120,6 +134,28 @@ def _check(args) -> int:
         return 2
     has_findings = any(r.findings for r in results)
     return 1 if has_findings and not args.exit_zero else 0
+
+
+def _settings_text(path: str, config, extra, no_config: bool = False) -> str:
+    """`--show-settings`: what applies to `path` and where it comes from, to debug a monorepo's
+    configs (ruff has the same flag)."""
+    from .rules import all_rules
+
+    rules = all_rules()
+    enabled = [rid for rid in rules if config.enabled(rid)]
+    lines = [f"Settings for {path}",
+             f"  config:   {config.source + ' [tool.nntutor]' if config.source else ('none (--no-config)' if no_config else 'none (defaults)')}",
+             f"  select:   {', '.join(config.select) if config.select is not None else 'every rule'}",
+             f"  ignore:   {', '.join(config.ignore) or '-'}",
+             "  severity: " + (", ".join(f"{rid} = {level.label}" for rid, level in config.severity.items()) or "-"),
+             f"  exclude:  {', '.join(config.exclude) or '-'}"
+             + (f" (relative to {config.folder})" if config.exclude and config.folder else ""),
+             ]
+    if extra is not None:
+        lines.append(f"  command-line exclude: {', '.join(extra.patterns)} (relative to {extra.base})")
+    lines.append(f"  rules enabled: {len(enabled)} of {len(rules)}"
+                 + (f" (off: {', '.join(sorted(set(rules) - set(enabled)))})" if len(enabled) < len(rules) else ""))
+    return "\n".join(lines)
 
 
 def _report(args, results, files_checked: int, stream) -> None:

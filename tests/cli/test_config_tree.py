@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from nntutor.rules import all_rules
+
 BUGGY = """import torch.nn as nn
 import torch.nn.functional as F
 
@@ -133,3 +135,37 @@ def test_exclude_flags_replace_or_extend_the_config(tmp_path):
     # files named on the command line are checked unless --force-exclude (pre-commit)
     assert set(check("gen/train.py", "--extend-exclude", "gen", cwd=proj)[0]) == {"gen/train.py"}
     assert check("gen/train.py", "--extend-exclude", "gen", "--force-exclude", cwd=proj)[0] == {}
+
+
+def run_plain(*args, cwd):
+    r = subprocess.run([sys.executable, "-m", "nntutor", "check", *args], capture_output=True,
+                       text=True, cwd=cwd, timeout=120, env={**os.environ, "NO_COLOR": "1"}, check=False)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_show_files_and_show_settings(tmp_path):
+    """`--show-files` lists what `check` would read; `--show-settings` says which
+    pyproject.toml each path gets and what it sets (ruff's debugging flags)."""
+    write(tmp_path / "pyproject.toml", '[tool.nntutor]\nexclude = ["legacy"]\n')
+    write(tmp_path / "apps" / "vision" / "pyproject.toml",
+          '[tool.nntutor]\nignore = ["leakage"]\nseverity = { hardcoded-cuda = "info" }\n')
+    for rel in ("train.py", "legacy/old.py", "apps/vision/train.py", "apps/vision/nb.ipynb", ".venv/x.py"):
+        write(tmp_path / rel, BUGGY if rel.endswith(".py") else '{"cells": [], "nbformat": 4}')
+    rc, out, _ = run_plain(".", "--show-files", cwd=tmp_path)
+    assert rc == 0
+    assert sorted(out.split()) == ["apps/vision/nb.ipynb", "apps/vision/train.py", "train.py"]
+    rc, out, _ = run_plain(".", "--show-files", "--extend-exclude", "apps", cwd=tmp_path)
+    assert out.split() == ["train.py"]
+    assert run_plain("missing", "--show-files", cwd=tmp_path)[0] == 2
+
+    rc, out, _ = run_plain("apps/vision/train.py", "train.py", "--show-settings", cwd=tmp_path)
+    assert rc == 0
+    vision, top = out.split("Settings for ")[1:]
+    assert vision.startswith("apps/vision/train.py")
+    assert f"config:   {tmp_path / 'apps' / 'vision' / 'pyproject.toml'} [tool.nntutor]" in vision
+    assert "ignore:   leakage" in vision and "hardcoded-cuda = info" in vision
+    assert "off: leakage-fit-on-test, leakage-multitest, leakage-overlap, leakage-preprocessing" in vision
+    n = len(all_rules())
+    assert f"exclude:  legacy (relative to {tmp_path})" in top and f"rules enabled: {n} of {n}" in top
+    rc, out, _ = run_plain(".", "--show-settings", "--no-config", "--select", "double-softmax", cwd=tmp_path)
+    assert "none (--no-config)" in out and "select:   double-softmax" in out and f"rules enabled: 1 of {n}" in out
