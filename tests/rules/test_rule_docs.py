@@ -12,7 +12,8 @@ DOCS = Path(__file__).resolve().parents[2] / "content" / "rules"
 RULES = ["double-softmax", "nll-without-log-softmax", "single-unit-softmax", "missing-softmax",
          "sigmoid-bce", "double-sigmoid", "missing-zero-grad", "step-before-backward",
          "loss-accumulates-graph", "missing-eval-mode", "missing-no-grad",
-         "eval-mode-not-restored", "hardcoded-cuda", "metric-args-swapped"]
+         "eval-mode-not-restored", "hardcoded-cuda", "metric-args-swapped",
+         "metric-on-hard-labels"]
 SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Judgement calls"]
 
 
