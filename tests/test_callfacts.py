@@ -233,7 +233,7 @@ def test_recurrent_dropout_between_layers(expr, expected, absent):
 
 
 METRICS = ("from sklearn.metrics import confusion_matrix, precision_score, recall_score, f1_score, "
-           "roc_auc_score, r2_score\n")
+           "roc_auc_score, r2_score\nfrom sklearn.linear_model import LinearRegression, LogisticRegression\n")
 
 
 def metric_facts(expr: str) -> str:
@@ -254,7 +254,10 @@ def metric_facts(expr: str) -> str:
     ("precision_score(y_test, y_pred)", ["TP / (TP + FP)", '`average="binary"` (the default)', "class `1`"], []),
     ("recall_score(y_test, y_pred, pos_label='spam')", ["TP / (TP + FN)", "class `'spam'`"], []),
     ("f1_score(y_test, y_pred, average='macro')", ["harmonic mean", "rare classes count as much"], ["binary"]),
-    ("roc_auc_score(y_test, clf.predict(X_test))", ["`y_score` = `clf.predict(X_test)`", "**hard labels**"], []),
+    ("roc_auc_score(y_test, LogisticRegression().fit(X, y).predict(X_test))", ["**hard labels**",
+                                                                               "metric-on-hard-labels"], []),
+    ("roc_auc_score(y_test, LinearRegression().fit(X, y).predict(X_test))", ["Needs scores"], ["hard labels"]),
+    ("roc_auc_score(y_test, clf.predict(X_test))", ["`y_score` = `clf.predict(X_test)`"], ["hard labels"]),
     ("roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])", ["Needs scores"], ["hard labels", "swapped"]),
     ("r2_score(y_test, reg.predict(X))", ["variance of `y_test`", "negative is worse"], []),
 ])

@@ -264,6 +264,7 @@ def _metric(doc, call, q):
     warning when the two look swapped (the rule metric-args-swapped) or when a ranking metric gets
     hard labels."""
     from .rules.metric_args_swapped import looks_swapped
+    from .rules.metric_on_hard_labels import hard_labels
 
     name = q.rsplit(".", 1)[-1]
     first, second = _metric_args(doc, call)
@@ -307,9 +308,10 @@ def _metric(doc, call, q):
                                    "single-label multi-class data, equal to accuracy).",
                           "samples": "`average=\"samples\"`: per sample, for multi-label data."}[average])
     elif ranking:
-        if _predicts_labels(doc, second):
-            lines.append("⚠ `predict` returns **hard labels**: the curve then has a single threshold. "
-                         "Pass scores: `predict_proba(X)[:, 1]` or `decision_function(X)`.")
+        if hard_labels(doc, second) is not None:
+            lines.append("⚠ This classifier's `predict` returns **hard labels**: the curve then has a "
+                         "single threshold (see the rule metric-on-hard-labels). Pass scores: "
+                         "`predict_proba(X)[:, 1]` or `decision_function(X)`.")
         else:
             lines.append("Needs scores (probabilities or decision values) ranked over all "
                          "thresholds, not hard 0/1 predictions.")
@@ -319,12 +321,6 @@ def _metric(doc, call, q):
     return lines
 
 
-def _predicts_labels(doc, node) -> bool:
-    """`clf.predict(X)`, directly or through a plain name."""
-    from .values import follow, method_call
-
-    node = follow(doc.facts, node)
-    return node is not None and node.type == "call" and method_call(node)[1] == "predict"
 
 
 # -- dropout, recurrent, normalisation ---------------------------------------------------------

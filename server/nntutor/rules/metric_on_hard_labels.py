@@ -48,7 +48,7 @@ def check(ctx):
         score = pos[1] if len(pos) > 1 else next((kw[k] for k in _SCORE_KEYWORDS if k in kw), None)
         if score is None:
             continue
-        labels = _hard_labels(ctx, score)
+        labels = hard_labels(ctx.doc, score)
         if labels is None:
             continue
         predict, estimator = labels
@@ -72,47 +72,47 @@ def check(ctx):
             related=[ctx.related(predict, "the labels come from here")] if strip(score) != predict else ())
 
 
-def _hard_labels(ctx, expr):
+def hard_labels(doc, expr):
     """(the predict call, the estimator's text) when `expr` is, directly or through a plain name,
     `clf.predict(...)` of a known classifier or `cross_val_predict(clf, ...)` without a method;
     else None."""
-    node = follow(ctx.facts, expr)
+    node = follow(doc.facts, expr)
     node = strip(node)
     if node is None or node.type != "call":
         return None
     recv, method = method_call(node)
-    if method == "predict" and recv is not None and _is_classifier(ctx, recv, 0):
-        return node, ctx.text(recv)
-    if ctx.facts.callee_qual(node) == "sklearn.model_selection.cross_val_predict":
+    if method == "predict" and recv is not None and _is_classifier(doc, recv, 0):
+        return node, doc.text(recv)
+    if doc.facts.callee_qual(node) == "sklearn.model_selection.cross_val_predict":
         pos, kw = args_of(node)
         est = pos[0] if pos else kw.get("estimator")
         if "method" in kw and string_value(kw["method"]) != "predict":
             return None  # method="predict_proba" / "decision_function": scores
-        if est is not None and _is_classifier(ctx, est, 0):
-            return node, ctx.text(est)
+        if est is not None and _is_classifier(doc, est, 0):
+            return node, doc.text(est)
     return None
 
 
-def _is_classifier(ctx, expr, depth: int) -> bool:
+def _is_classifier(doc, expr, depth: int) -> bool:
     """`expr` is (or is fitted from, or wraps as the last step) an estimator whose predict()
     returns class labels."""
     if depth > _MAX_DEPTH:
         return False
-    node = strip(follow(ctx.facts, expr))
+    node = strip(follow(doc.facts, expr))
     while node is not None and node.type == "call":  # `LogisticRegression().fit(X, y)` is the model
         recv, method = method_call(node)
         if method not in ("fit", "set_params") or recv is None:
             break
-        node = strip(follow(ctx.facts, recv))
+        node = strip(follow(doc.facts, recv))
     if node is None or node.type != "call":
         return False
-    qual = ctx.facts.callee_qual(node)
+    qual = doc.facts.callee_qual(node)
     if qual is None or not qual.startswith(_LIBRARIES):
         return False
     name = qual.rsplit(".", 1)[-1]
     pos, kw = args_of(node)
     if name == "make_pipeline":
-        return bool(pos) and _is_classifier(ctx, pos[-1], depth + 1)
+        return bool(pos) and _is_classifier(doc, pos[-1], depth + 1)
     if name == "Pipeline":
         steps = strip(pos[0] if pos else kw.get("steps"))
         if steps is None or steps.type != "list" or not steps.named_children:
@@ -120,10 +120,10 @@ def _is_classifier(ctx, expr, depth: int) -> bool:
         last = strip(steps.named_children[-1])
         if last is None or last.type != "tuple" or len(last.named_children) != 2:
             return False
-        return _is_classifier(ctx, last.named_children[1], depth + 1)
+        return _is_classifier(doc, last.named_children[1], depth + 1)
     if name in _SEARCHES:
         est = pos[0] if pos else kw.get("estimator")
-        return est is not None and _is_classifier(ctx, est, depth + 1)
+        return est is not None and _is_classifier(doc, est, depth + 1)
     return name in _CLASSIFIERS or name.endswith("Classifier")
 
 
