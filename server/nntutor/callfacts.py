@@ -250,24 +250,16 @@ def _pca(doc, call, q):
 
 
 # -- sklearn metrics -------------------------------------------------------------------------
-def _metric_args(doc, call):
-    """(first, second) argument nodes of a `metric(y_true, y_pred)` call, by position or keyword."""
-    pos, kw = args_of(call)
-    first = pos[0] if pos else kw.get("y_true")
-    second = pos[1] if len(pos) > 1 else next(
-        (kw[k] for k in ("y_pred", "y_score", "probas_pred", "y_prob", "y_proba") if k in kw), None)
-    return first, second
-
-
 def _metric(doc, call, q):
     """`metric(y_true, y_pred, ...)`: which argument is the truth, what the numbers mean, and a
     warning when the two look swapped (the rule metric-args-swapped) or when a ranking metric gets
     hard labels."""
+    from .rules._metrics import metric_args
     from .rules.metric_args_swapped import looks_swapped
     from .rules.metric_on_hard_labels import hard_labels
 
     name = q.rsplit(".", 1)[-1]
-    first, second = _metric_args(doc, call)
+    first, second = metric_args(call)
     if first is None or second is None:
         return []
     ranking = name in ("roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve")

@@ -70,3 +70,15 @@ def parses(src: str) -> bool:
     except SyntaxError:
         return False
     return True
+
+
+def fixed_once(src: str, rule: str, severity: str | None = None) -> str:
+    """`src` has exactly one finding of `rule` (of `severity` when given); returns the text after
+    its fix, having checked that the result parses and that the rule no longer fires on it."""
+    (f,) = findings(src, rule)
+    if severity is not None:
+        assert f.severity.label == severity
+    out = apply_fix(src, f)
+    assert parses(out), out
+    assert findings(out, rule) == [], out
+    return out

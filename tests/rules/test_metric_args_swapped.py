@@ -2,7 +2,7 @@
 import textwrap
 
 import pytest
-from conftest import apply_fix, findings, lines, notebook, parses
+from conftest import findings, fixed_once, lines, notebook
 
 from nntutor.content import catalog
 
@@ -81,12 +81,8 @@ SILENT = [
 @pytest.mark.parametrize("name,src,expected,fixed", BUGGY, ids=[c[0] for c in BUGGY])
 def test_buggy(name, src, expected, fixed):
     assert lines(src, RULE) == expected
-    (f,) = findings(src, RULE)
-    assert f.severity.label == "error"
-    out = apply_fix(src, f)
+    out = fixed_once(src, RULE, "error")
     assert fixed in out.splitlines()[expected[0] - 1]
-    assert parses(out)
-    assert findings(out, RULE) == []
 
 
 @pytest.mark.parametrize("name,src", SILENT, ids=[c[0] for c in SILENT])

@@ -5,8 +5,9 @@ import re
 
 from ..findings import Fix, Severity
 from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_VALUE
-from ..values import args_of, follow, has_splat, literal_value, method_call, string_value, strip
+from ..values import args_of, follow, literal_value, method_call, string_value, strip
 from . import Rule
+from ._metrics import metric_calls
 
 # What swapping (y_true, y_pred) does to each metric. Only metrics that change are listed:
 # accuracy, MSE, MAE, MCC, Cohen's kappa and (binary, micro, macro) F1 are symmetric.
@@ -46,8 +47,6 @@ EFFECT = {
     "PrecisionRecallDisplay.from_predictions": _AS_LABELS,
 }
 QUALS = {f"sklearn.metrics.{name}": name for name in EFFECT}
-# The keyword of the second argument differs between metrics and sklearn versions.
-_PRED_KEYWORDS = ("y_pred", "y_score", "probas_pred", "y_prob", "y_proba")
 
 # Methods and functions that keep what an array holds: `y_test.values`, `preds.cpu().numpy()`,
 # `np.argmax(y_pred, axis=1)`, `list(labels)`.
@@ -66,19 +65,12 @@ _PRED_WORDS = {"pred", "preds", "predicted", "prediction", "predictions", "yhat"
 _TRUE_WORDS = {"true", "truth", "gt", "actual", "label", "labels", "target", "targets"}
 # A label array spelled as one word: ytest, Ytrain, yval, ytrue ...
 _Y_NAME = re.compile(r"y(?:_?(?:true|test|train|val|valid|validation|dev|eval|holdout|te|tr|\d+))*",
-                     re.I)
+                     re.IGNORECASE)
 
 
 def check(ctx):
-    for call in ctx.facts.calls_to(set(QUALS)):
-        if has_splat(call):
-            continue
-        metric = QUALS[ctx.facts.callee_qual(call)]
-        pos, kw = args_of(call)
-        first = pos[0] if pos else kw.get("y_true")
-        second = pos[1] if len(pos) > 1 else next((kw[k] for k in _PRED_KEYWORDS if k in kw), None)
-        if first is None or second is None:
-            continue
+    for call, metric, first, second in metric_calls(ctx, QUALS):
+        _pos, kw = args_of(call)
         if metric == "f1_score" and string_value(kw.get("average")) != "weighted":
             continue  # F1 is symmetric in precision and recall: swapping changes nothing
         if metric == "fbeta_score" and literal_value(kw.get("beta")) in (1, 1.0):

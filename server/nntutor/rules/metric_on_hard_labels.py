@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..values import args_of, follow, has_splat, method_call, string_value, strip
+from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
+from ._metrics import metric_calls
 
 # Metrics that need a score per sample (a probability or a decision value), and what hard 0/1
 # labels do to them.
@@ -26,7 +27,6 @@ EFFECT = {
                          "rate"),
 }
 QUALS = {f"sklearn.metrics.{name}": name for name in EFFECT}
-_SCORE_KEYWORDS = ("y_score", "probas_pred", "y_pred", "y_prob", "y_proba")
 
 # Estimators whose predict() returns class labels. A regressor's predictions are scores, and
 # Keras' or PyTorch's predict() returns what the network outputs (probabilities): not reported.
@@ -40,14 +40,7 @@ _MAX_DEPTH = 6
 
 
 def check(ctx):
-    for call in ctx.facts.calls_to(set(QUALS)):
-        if has_splat(call):
-            continue
-        metric = QUALS[ctx.facts.callee_qual(call)]
-        pos, kw = args_of(call)
-        score = pos[1] if len(pos) > 1 else next((kw[k] for k in _SCORE_KEYWORDS if k in kw), None)
-        if score is None:
-            continue
+    for _call, metric, _truth, score in metric_calls(ctx, QUALS):
         labels = hard_labels(ctx.doc, score)
         if labels is None:
             continue
