@@ -72,18 +72,26 @@ def matches_patterns(patterns: list[str], path: Path) -> bool:
 class PathPatterns:
     """Exclude patterns given on the command line (`--exclude`, `--extend-exclude`): relative
     to the folder the command runs in, as ruff reads its own. A path outside that folder is
-    matched by the slash-less patterns (a name) only."""
+    matched by the slash-less patterns (a name) only, against its folders below `root` (the
+    folder named on the command line), never the folders above it."""
 
     base: Path
     patterns: tuple[str, ...]
 
-    def matches(self, path: Path) -> bool:
+    def matches(self, path: Path, root: Path | None = None) -> bool:
         path = Path(path).resolve()
         try:
             return matches_patterns(list(self.patterns), path.relative_to(self.base))
         except ValueError:
-            names = [p for p in self.patterns if "/" not in p]
-            return bool(names) and matches_patterns(names, Path(*path.parts[1:]))
+            pass
+        names = [p for p in self.patterns if "/" not in p]
+        if not names:
+            return False
+        try:
+            rel = path.relative_to(root) if root is not None else Path(path.name)
+        except ValueError:
+            rel = Path(path.name)
+        return matches_patterns(names, rel)
 
 
 def _str_list(value, key, where, problems) -> list[str] | None:

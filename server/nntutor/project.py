@@ -73,7 +73,7 @@ def _walk(top: Path, configs, extra=None) -> list[Path]:
 
     def skipped(path: Path, config) -> bool:
         return config.matches_exclude(_relative(path, config, root)) or (
-            extra is not None and extra.matches(path))
+            extra is not None and extra.matches(path, root))
 
     for dirpath, dirnames, filenames in os.walk(top):
         here = root / os.path.relpath(dirpath, top)

@@ -132,6 +132,13 @@ def test_exclude_flags_replace_or_extend_the_config(tmp_path):
     assert set(check(".", "--exclude", "gen", cwd=proj)[0]) == {"legacy/train.py", "src/train.py"}
     assert set(check(".", "--exclude", "gen", "--config", "pyproject.toml", cwd=proj)[0]) == {
         "legacy/train.py", "src/train.py"}
+    # outside the folder the command runs in, a name matches only below the folder checked,
+    # never a folder above it (here: `proj` itself)
+    (tmp_path / "elsewhere").mkdir()
+    found = check(str(proj), "--extend-exclude", "proj", cwd=tmp_path / "elsewhere")[0]
+    assert {k.split("proj/", 1)[1] for k in found} == {"src/train.py", "gen/train.py", "src/gen/train.py"}
+    found = check(str(proj), "--extend-exclude", "gen", cwd=tmp_path / "elsewhere")[0]
+    assert {k.split("proj/", 1)[1] for k in found} == {"src/train.py"}
     # files named on the command line are checked unless --force-exclude (pre-commit)
     assert set(check("gen/train.py", "--extend-exclude", "gen", cwd=proj)[0]) == {"gen/train.py"}
     assert check("gen/train.py", "--extend-exclude", "gen", "--force-exclude", cwd=proj)[0] == {}
