@@ -313,8 +313,6 @@ def _metric(doc, call, q):
     return lines
 
 
-
-
 # -- dropout, recurrent, normalisation ---------------------------------------------------------
 def _functional_dropout(doc, call, q):
     """`F.dropout(input, p=0.5, training=True, inplace=False)`: p is the second argument, and
