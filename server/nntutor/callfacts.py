@@ -256,13 +256,13 @@ def _metric(doc, call, q):
     hard labels."""
     from .rules._metrics import metric_args
     from .rules.metric_args_swapped import looks_swapped
-    from .rules.metric_on_hard_labels import hard_labels
+    from .rules.metric_on_hard_labels import RANKING, hard_labels
 
     name = q.rsplit(".", 1)[-1]
     first, second = metric_args(call)
     if first is None or second is None:
         return []
-    ranking = name in ("roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve")
+    ranking = name in RANKING
     lines = [f"`y_true` = `{doc.text(first)}`, `{'y_score' if ranking else 'y_pred'}` = "
              f"`{doc.text(second)}` (sklearn takes the true values first)."]
     if looks_swapped(doc, first, second):

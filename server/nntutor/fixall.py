@@ -64,17 +64,11 @@ def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | N
         return None
     try:
         data = p.read_bytes()
-        data.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return None
-    if b"\x00" in data[:8192]:
+    fixed = fix_bytes(data, str(p), config, workspace)
+    if fixed is None:
         return None
-    if p.suffix == ".ipynb":
-        from .nbfix import fix_notebook_bytes
-
-        fixed, _ = fix_notebook_bytes(data, str(p), config, workspace)
-    else:
-        fixed = fix_document(data, str(p), config, workspace)
     if fixed.data != data:
         if write:
             write_atomic(p, fixed.data, mode=p.stat().st_mode & 0o7777)
@@ -86,6 +80,23 @@ def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | N
                 else Document(fixed.data, str(p))
             workspace.add_file(str(p), index_classes(doc.facts))
     return fixed
+
+
+def fix_bytes(data: bytes, path: str, config=None, workspace=None) -> Fixed | None:
+    """The certain fixes of a .py file's or (by the suffix of `path`) a notebook's bytes; None
+    when they cannot be fixed (not UTF-8, binary). Raises as `fix_file` does for notebooks."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if b"\x00" in data[:8192]:
+        return None
+    if path.endswith(".ipynb"):
+        from .nbfix import fix_notebook_bytes
+
+        fixed, _ = fix_notebook_bytes(data, path, config, workspace)
+        return fixed
+    return fix_document(data, path, config, workspace)
 
 
 @dataclass

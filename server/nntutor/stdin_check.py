@@ -50,25 +50,17 @@ def check_stdin(raw: bytes, name: str | None, configs, fix: bool, extra_exclude=
 def _fixed(raw: bytes, name: str, config) -> bytes:
     """The source after its certain fixes; the source itself where it cannot be fixed (not
     UTF-8, binary, a notebook whose JSON layout cannot be kept), with a warning."""
-    from .fixall import fix_document
-    from .nbfix import LayoutUnknown, fix_notebook_bytes
+    from .fixall import fix_bytes
+    from .nbfix import LayoutUnknown
 
     try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        print(f"nntutor: warning: {name}: not fixed: not valid UTF-8", file=sys.stderr)
-        return raw
-    if b"\x00" in raw[:8192]:
-        return raw  # binary: reported as such by the analysis
-    try:
-        if name.endswith(".ipynb"):
-            fixed, new = fix_notebook_bytes(raw, name, config)
-        else:
-            fixed = fix_document(raw, name, config)
-            new = fixed.data
+        fixed = fix_bytes(raw, name, config)
     except (LayoutUnknown, NotebookError) as exc:
         print(f"nntutor: warning: {name}: not fixed: {exc}", file=sys.stderr)
         return raw
+    if fixed is None:
+        print(f"nntutor: warning: {name}: not fixed: not UTF-8 Python source", file=sys.stderr)
+        return raw
     if fixed.stopped:
         print(f"nntutor: warning: {name}: {fixed.stopped}", file=sys.stderr)
-    return new
+    return fixed.data

@@ -27,6 +27,7 @@ EFFECT = {
                          "rate"),
 }
 QUALS = {f"sklearn.metrics.{name}": name for name in EFFECT}
+RANKING = frozenset(name for name, effect in EFFECT.items() if effect is _RANKING)
 
 # Estimators whose predict() returns class labels. A regressor's predictions are scores, and
 # Keras' or PyTorch's predict() returns what the network outputs (probabilities): not reported.
