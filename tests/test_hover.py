@@ -228,3 +228,22 @@ def test_torchvision_augmentation_ops_explain_augmentation():
         t = target_at(doc, catalog(), src.index(needle) + 2)
         assert t is not None and t.concept_id == "data-augmentation", needle
         assert "Validation and test data must not be randomly augmented" in render(catalog(), t, doc)
+
+
+def test_hover_on_a_suppression_id_names_the_rule():
+    from nntutor.hover import suppression_hover
+
+    src = ("# nntutor: ignore-file[hardcoded-cuda]\n"
+           "x = 1  # note # nntutor: ignore[double-softmax, no-such-rule]\n")
+    doc = Document.from_text(src)
+    data = src.encode()
+    at = data.index(b"hardcoded-cuda") + 3
+    start, end, text = suppression_hover(doc, catalog(), at, "https://docs")
+    assert data[start:end] == b"hardcoded-cuda"
+    assert "silenced in this whole file" in text and "(https://docs/rules/hardcoded-cuda.md)" in text
+    at = data.index(b"double-softmax")          # first character of the id
+    start, end, text = suppression_hover(doc, catalog(), at)
+    assert data[start:end] == b"double-softmax" and "silenced on this line" in text
+    assert suppression_hover(doc, catalog(), data.index(b"no-such-rule") + 2) is None   # not a rule
+    assert suppression_hover(doc, catalog(), data.index(b"note")) is None               # not the directive
+    assert suppression_hover(doc, catalog(), data.index(b"x = 1")) is None              # not a comment

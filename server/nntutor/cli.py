@@ -82,7 +82,7 @@ def _rules(args) -> int:
     id_width = max(map(len, rules))
     concept_width = max(len(r.concept) for r in rules.values())
     for rid, rule in rules.items():
-        print(f"{rid:{id_width}} {rule.severity.label:8} {rule.concept:{concept_width}} {rule.summary}")
+        print(f"{rid:{id_width}} {rule.severity.label:8} {rule.concept or '-':{concept_width}} {rule.summary}")
     return 0
 
 
@@ -97,7 +97,7 @@ def _explain(args) -> int:
     if doc is None:
         print(f"nntutor: error: rule '{args.rule}' has no documentation", file=sys.stderr)
         return 2
-    print(f"# {doc.title} ({doc.id}, {doc.severity})\n\n{doc.summary}\n\nConcept: {doc.concept}\n")
+    print(f"# {doc.title} ({doc.id}, {doc.severity})\n\n{doc.summary}\n\nConcept: {doc.concept or '-'}\n")
     print(doc.body.strip())
     return 0
 

@@ -8,7 +8,7 @@ from . import suppressions
 from .config import Config
 from .document import Document
 from .findings import Analysis
-from .rules import RuleContext, all_rules
+from .rules import RuleContext, all_rules, unused_suppression
 from .values import Values
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,13 @@ def analyze(doc: Document, config: Config | None = None, workspace=None) -> Anal
         result.notices.append(f"{doc.path}: {doc.notice}")
     values = Values(doc.facts, workspace)
     data = doc.data
-    by_line, file_wide = suppressions.parse(doc.facts)
+    directives = suppressions.directives(doc.facts)
+    silencer = suppressions.Silencer(directives)
+    ran = set()   # rules that ran to the end: only their suppressions can be judged unused
     for rule in all_rules().values():
-        if not config.enabled(rule.id):
+        if not config.enabled(rule.id) or rule.id == unused_suppression.RULE.id:
             continue
+        ran.add(rule.id)
         if rule.needs and not any(n in data for n in rule.needs):
             continue
         ctx = RuleContext(doc, rule, values)
@@ -33,11 +36,20 @@ def analyze(doc: Document, config: Config | None = None, workspace=None) -> Anal
         except Exception as exc:  # a rule bug must not take the other rules down
             log.exception("rule %s failed on %s", rule.id, doc.path)
             result.notices.append(f"{doc.path}: internal error in rule {rule.id}: {exc!r}")
+            ran.discard(rule.id)
             continue
         severity = config.severity.get(rule.id)
         for f in found:
-            if suppressions.is_suppressed(f.rule, f.location.line, by_line, file_wide):
+            if silencer.silences(f.rule, f.location.line):
                 continue
+            if severity is not None:
+                f = replace(f, severity=severity)
+            result.findings.append(f)
+    # Last: which directives silenced nothing needs every other rule's findings.
+    if directives and config.enabled(unused_suppression.RULE.id):
+        rule = unused_suppression.RULE
+        severity = config.severity.get(rule.id)
+        for f in unused_suppression.audit(RuleContext(doc, rule, values), silencer, ran):
             if severity is not None:
                 f = replace(f, severity=severity)
             result.findings.append(f)

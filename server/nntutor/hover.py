@@ -130,3 +130,28 @@ def concepts_in(doc, catalog) -> dict[str, list[int]]:
                 if c2 is not None:
                     found.setdefault(c2.id, []).append(index.line_of(kw[key].start_byte))
     return found
+
+
+def suppression_hover(doc, catalog, offset: int, docs_base: str | None = None):
+    """(start byte, end byte, markdown) when `offset` is on a rule id of a `# nntutor: ignore[...]`
+    directive: what that rule reports, so a reader sees what the line is excused from."""
+    from .suppressions import directives
+
+    facts = doc.facts
+    if not facts.in_comment(offset) and not (offset > 0 and facts.in_comment(offset - 1)):
+        return None
+    for s in directives(facts):
+        if not s.start <= offset <= s.end:
+            continue
+        for rid in s.ids:
+            if rid.start <= offset <= rid.end:
+                rule = catalog.rules.get(rid.name)
+                if rule is None:
+                    return None   # not a rule: the unused-suppression diagnostic says so
+                scope = "in this whole file" if s.file_wide else "on this line"
+                parts = [f"**{rule.title}** (`{rule.id}`, {rule.severity}) — silenced {scope}",
+                         rule.summary]
+                if docs_base:
+                    parts.append(f"[Rule doc]({docs_base}/rules/{rule.id}.md) · `nntutor explain {rule.id}`")
+                return rid.start, rid.end, "\n\n".join(parts)
+    return None

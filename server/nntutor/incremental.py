@@ -66,6 +66,9 @@ SENSITIVE_WORDS = frozenset({
 # a statement-level comment, which is all a trivia edit can touch): `b"Loss"` in a binding's value
 # (rules/_losses.py).
 NODE_TEXT_ONLY = frozenset({"loss"})
+# Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment
+# can only match it if it also holds `nntutor`, which is sensitive on its own.
+DIRECTIVE_ONLY = frozenset({"ignore", "file"})
 # A rule's `needs` (bytes that must occur somewhere for it to run at all) is a gate on the
 # whole text: a comment holding one is fine as long as the text still has it, or still lacks
 # it, after the edit (checked in `_gates`).

@@ -46,7 +46,7 @@ def to_text(results: list[Analysis], color: bool = False) -> str:
             else f"{f.location.path}:{p['line']}:{p['column']}"
         rule = f"\x1b[1;31m{f.rule}\x1b[0m" if color else f.rule
         mark = " [*]" if f.fix else ""
-        lines.append(f"{where}: {rule}{mark} {f.message} (concept: {f.concept})")
+        lines.append(f"{where}: {rule}{mark} {f.message}" + (f" (concept: {f.concept})" if f.concept else ""))
         counts[f.severity] += 1
         fixable += bool(f.fix)
     total = sum(counts.values())

@@ -1,28 +1,95 @@
 """Inline suppressions: `# nntutor: ignore[rule-a, rule-b]` or `# nntutor: ignore` on the
-finding's first line; `# nntutor: ignore-file[...]` anywhere silences a whole file."""
+finding's first line; `# nntutor: ignore-file[...]` anywhere silences a whole file.
+
+Each directive is kept with the byte span of every rule id it names, so the engine can tell
+which ones silenced a finding and report the others (rules/unused_suppression.py)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-_PATTERN = re.compile(r"#\s*nntutor:\s*ignore(-file)?(?:\[([^\]]*)\])?")
+_PATTERN = re.compile(rb"#\s*nntutor:\s*ignore(-file)?(?:\[([^\]]*)\])?")
+_ID = re.compile(rb"[^,\s]+")
 ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleId:
+    name: str
+    start: int      # bytes of the id in the document
+    end: int
+
+
+@dataclass(slots=True)
+class Suppression:
+    line: int                    # the line it silences (the comment's line)
+    file_wide: bool
+    start: int                   # bytes of the directive `# nntutor: ignore[...]`
+    end: int
+    comment_start: int           # bytes of the whole comment it is written in
+    comment_end: int
+    ids: tuple[RuleId, ...]      # () = every rule
+    used: set[str] = field(default_factory=set)   # ids (ALL for a bare one) that silenced a finding
+
+    def names(self) -> set[str]:
+        return {i.name for i in self.ids} if self.ids else {ALL}
+
+
+def directives(facts) -> list[Suppression]:
+    """Every suppression directive in the document's comments, in document order."""
+    found = []
+    data = facts.doc.data
+    index = facts.doc.index
+    for comment in facts.comments:
+        start = comment.start_byte
+        m = _PATTERN.search(data, start, comment.end_byte)
+        if not m:
+            continue
+        ids = ()
+        if m.group(2) is not None:
+            base = m.start(2)
+            ids = tuple(RuleId(i.group().decode("utf-8", "replace"), base + i.start(), base + i.end())
+                        for i in _ID.finditer(m.group(2)))
+            if not ids:  # `ignore[]` names nothing: read as the bare form, as before
+                ids = ()
+        found.append(Suppression(index.line_of(start), bool(m.group(1)), m.start(), m.end(),
+                                 start, comment.end_byte, ids))
+    return found
+
+
+class Silencer:
+    """Answers "is this finding suppressed?" and remembers which directive ids did it."""
+
+    def __init__(self, found: list[Suppression]):
+        self.all = found
+        self.by_line: dict[int, list[Suppression]] = {}
+        self.file_wide: list[Suppression] = []
+        for s in found:
+            if s.file_wide:
+                self.file_wide.append(s)
+            else:
+                self.by_line.setdefault(s.line, []).append(s)
+
+    def silences(self, rule: str, line: int) -> bool:
+        hit = False
+        for s in self.file_wide + self.by_line.get(line, []):
+            names = s.names()
+            for name in (rule, ALL):
+                if name in names:
+                    s.used.add(name)
+                    hit = True
+        return hit
 
 
 def parse(facts) -> tuple[dict[int, set[str]], set[str]]:
     """(line -> suppressed rule ids, file-wide suppressed ids); '*' means every rule."""
     by_line: dict[int, set[str]] = {}
     file_wide: set[str] = set()
-    index = facts.doc.index
-    for comment in facts.comments:
-        text = facts.text(comment)
-        m = _PATTERN.search(text)
-        if not m:
-            continue
-        ids = {s.strip() for s in m.group(2).split(",") if s.strip()} if m.group(2) else {ALL}
-        if m.group(1):
-            file_wide |= ids
+    for s in directives(facts):
+        if s.file_wide:
+            file_wide |= s.names()
         else:
-            by_line.setdefault(index.line_of(comment.start_byte), set()).update(ids)
+            by_line.setdefault(s.line, set()).update(s.names())
     return by_line, file_wide
 
 

@@ -111,6 +111,21 @@ def test_inline_suppressions(tmp_path):
     assert run("check", str(tmp_path / "s.py"), "--no-config").returncode == 0
 
 
+def test_unused_suppression_reported_and_fixed(tmp_path):
+    """A directive left behind after its finding went away: reported (exit 1), removed by --fix,
+    and not reported when its rule is turned off."""
+    path = tmp_path / "s.py"
+    path.write_text("import torch.nn.functional as F\nloss = F.cross_entropy(logits, y)  # nntutor: ignore[double-softmax]\n")
+    r = run("check", str(path), "--no-config")
+    assert r.returncode == 1
+    assert "s.py:2:54: unused-suppression [*] Unused suppression: `double-softmax` reports nothing" in r.stdout
+    assert "(concept:" not in r.stdout
+    assert run("check", str(path), "--no-config", "--ignore", "double-softmax").returncode == 0
+    r = run("check", str(path), "--no-config", "--fix")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert path.read_text() == "import torch.nn.functional as F\nloss = F.cross_entropy(logits, y)\n"
+
+
 def test_notebook_positions(tmp_path):
     nb = {"cells": [{"cell_type": "markdown", "source": "# t", "metadata": {}},
                     {"cell_type": "code", "source": "%matplotlib inline\nimport torch.nn as nn\nimport torch.nn.functional as F",

@@ -217,3 +217,35 @@ async def test_fix_all_source_action(client, tmp_path):
         lsp.TextDocumentIdentifier(uri), lsp.Range(lsp.Position(4, 0), lsp.Position(4, 30)),
         lsp.CodeActionContext(diagnostics=[], only=["quickfix"])))
     assert quick and all(a.kind == "quickfix" for a in quick)
+
+
+async def test_unused_suppression_faded_fixed_and_hovered(client, tmp_path):
+    """A directive that silences nothing: an Information diagnostic tagged Unnecessary (editors
+    fade it) with a quick fix that removes it; hovering a used directive's id names the rule."""
+    src = ("import torch.nn as nn\n"
+           "import torch.nn.functional as F\n"
+           "criterion = nn.CrossEntropyLoss()\n"
+           "loss = criterion(F.softmax(logits, dim=1), y)  # nntutor: ignore[double-softmax]\n"
+           "other = F.cross_entropy(logits, y)  # nntutor: ignore[double-softmax]\n")
+    uri = (tmp_path / "s.py").as_uri()
+    open_doc(client, uri, src)
+    diags = await wait_diags(client, uri, lambda d: any(x.code == "unused-suppression" for x in d))
+    assert [x.code for x in diags] == ["unused-suppression"]   # line 4's finding stays silenced
+    (d,) = diags
+    assert d.severity == lsp.DiagnosticSeverity.Information
+    assert list(d.tags) == [lsp.DiagnosticTag.Unnecessary]
+    assert (d.range.start.line, d.range.start.character, d.range.end.character) == (4, 54, 68)
+    assert "concept:" not in d.message and "`nntutor explain unused-suppression`" in d.message
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), d.range, lsp.CodeActionContext(diagnostics=[d])))
+    fix = next(a for a in actions if a.title == "nntutor: Remove the unused suppression")
+    (edit,) = fix.edit.changes[uri]
+    assert (edit.range.start.line, edit.range.start.character, edit.range.end.character, edit.new_text) == (4, 34, 69, "")
+    keep = next(a for a in actions if a.title == "nntutor: Suppress unused-suppression on this line")
+    (edit,) = keep.edit.changes[uri]
+    assert edit.new_text == "double-softmax, unused-suppression"
+    result = await client.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Position(3, 70)))
+    assert result is not None and "`double-softmax`" in result.contents.value
+    assert "silenced on this line" in result.contents.value
+    assert (result.range.start.character, result.range.end.character) == (65, 79)

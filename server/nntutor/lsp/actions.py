@@ -6,7 +6,7 @@ import re
 from lsprotocol import types as lsp
 
 from ..findings import Location
-from .convert import lsp_range
+from .convert import UNUSED_SUPPRESSION, lsp_range
 
 _SUPPRESS = re.compile(r"#\s*nntutor:\s*ignore\[([^\]]*)\]")
 
@@ -43,14 +43,20 @@ def code_actions(params: lsp.CodeActionParams, doc, result, cell_uris: list[str]
                 title=f"nntutor: {f.fix.title}", kind=lsp.CodeActionKind.QuickFix,
                 diagnostics=[diag] if diag else None, is_preferred=True,
                 edit=lsp.WorkspaceEdit(changes=changes)))
-        actions.append(_suppress_action(doc, f, uri, in_cell, diag))
+        if f.rule != UNUSED_SUPPRESSION or _SUPPRESS.search(_line_text(doc, f.location.line)):
+            # Keeping an unused directive = naming unused-suppression in its own brackets; a bare
+            # or file-wide one has none to extend (a second directive in its comment is not read).
+            actions.append(_suppress_action(doc, f, uri, in_cell, diag))
     return actions
 
 
+def _line_text(doc, vline: int) -> str:
+    return doc.index.line_bytes(vline).decode("utf-8", errors="replace").removesuffix("\r")
+
+
 def _suppress_action(doc, f, uri, in_cell, diag) -> lsp.CodeAction:
-    idx = doc.index
     vline = f.location.line
-    raw = idx.line_bytes(vline).decode("utf-8", errors="replace").removesuffix("\r")
+    raw = _line_text(doc, vline)
     line = f.location.cell_line if in_cell else vline
     m = _SUPPRESS.search(raw)
     if m:  # extend the existing comment: `# nntutor: ignore[a, b]`

@@ -5,6 +5,7 @@ from lsprotocol import types as lsp
 
 from ..findings import Finding, Location
 
+UNUSED_SUPPRESSION = "unused-suppression"
 DOCS_BASE = "https://github.com/nntutor/nntutor/blob/main/content"
 
 
@@ -21,12 +22,14 @@ def diagnostic(f: Finding, uri_of, in_cell: bool = False) -> lsp.Diagnostic:
                                                 r.message) for r in f.related]
     return lsp.Diagnostic(
         range=lsp_range(f.location, in_cell),
-        message=f"{f.message}\n(concept: {f.concept} — `nntutor explain {f.rule}`)",
+        message=f"{f.message}\n(" + (f"concept: {f.concept} — " if f.concept else "") + f"`nntutor explain {f.rule}`)",
         severity=lsp.DiagnosticSeverity(int(f.severity)),
         code=f.rule,
         code_description=lsp.CodeDescription(href=f"{DOCS_BASE}/rules/{f.rule}.md"),
         source="nntutor",
         related_information=related or None,
+        # A directive that silences nothing is dead text: editors fade it, as unused imports.
+        tags=[lsp.DiagnosticTag.Unnecessary] if f.rule == UNUSED_SUPPRESSION else None,
         data={"rule": f.rule, "concept": f.concept, "start": f.location.start, "end": f.location.end},
     )
 

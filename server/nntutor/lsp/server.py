@@ -975,7 +975,7 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
     """A generator handler (pygls runs it synchronously until it yields): the usual case, facts
     already computed by the diagnostics pass, answers without a trip through the event loop."""
     from ..content import catalog
-    from ..hover import render, target_at
+    from ..hover import render, suppression_hover, target_at
     from .convert import byte_range_to_lsp
 
     doc, offset = _offset(ls, params.text_document.uri, params.position)
@@ -988,7 +988,14 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
     cat = catalog()
     target = target_at(snap, cat, offset)
     if target is None:
-        return None
+        found = suppression_hover(snap, cat, offset, DOCS_BASE)
+        if found is None:
+            return None
+        start, end, text = found
+        _, rng = byte_range_to_lsp(snap, start, end, in_cell)
+        return {"contents": {"kind": "markdown", "value": text},
+                "range": {"start": {"line": rng.start.line, "character": rng.start.character},
+                          "end": {"line": rng.end.line, "character": rng.end.character}}}
     _, rng = byte_range_to_lsp(snap, target.node.start_byte, target.node.end_byte, in_cell)
     # A plain dict: the same JSON as lsp.Hover, without a trip through the attrs converter
     # (about half of a hover's time at the client).

@@ -1,0 +1,122 @@
+"""unused-suppression: a `# nntutor: ignore[...]` that silences nothing.
+
+Not a rule about the user's model: about the directives that turn rules off. The engine runs
+it last (engine.py), once every other rule has had its findings checked against the
+directives, and calls `audit` instead of `check`. A directive id is reported when:
+
+* it names no rule (a typo, or a prefix such as `leakage`: directives take whole ids), or
+* its rule ran on this file and reported nothing that the directive silenced (on its line,
+  or anywhere for `ignore-file`). Rules turned off by the settings, and rules that crashed,
+  are not judged: under other settings their directive may well be needed.
+
+A bare `# nntutor: ignore` is reported when no rule reported anything on its line. A
+directive that names `unused-suppression` itself is left alone (that is how to keep one on
+purpose); a bare one does not silence this rule, or it could never report a bare directive.
+"""
+from __future__ import annotations
+
+import difflib
+
+from ..findings import Finding, Fix, Location, Severity, TextEdit
+from ..suppressions import ALL, Silencer, Suppression
+from . import Rule, all_rules
+
+ID = "unused-suppression"
+
+
+def check(ctx):
+    """Never called for findings: `audit` needs the other rules' results (see engine.py)."""
+    return iter(())
+
+
+def audit(ctx, silencer: Silencer, ran: set[str]):
+    known = all_rules()
+    keep_lines = {s.line for s in silencer.all if not s.file_wide and ID in s.names()}
+    if any(ID in s.names() for s in silencer.file_wide):
+        return
+    for s in silencer.all:
+        if not s.file_wide and s.line in keep_lines:
+            continue
+        if not s.ids:
+            if ALL not in s.used:
+                where = "in this file" if s.file_wide else "on this line"
+                yield _finding(ctx, s, s.start, s.end, Severity.INFO,
+                               f"Unused suppression: no rule reports anything {where}, so this "
+                               f"directive silences nothing. Remove it.", _remove_directive(ctx, s))
+            continue
+        unused = [i for i in s.ids if i.name != ID and i.name not in s.used
+                  and (i.name not in known or i.name in ran)]
+        for rid in unused:
+            fix = _remove_directive(ctx, s) if len(unused) == len(s.ids) else _remove_id(s, rid)
+            if rid.name not in known:
+                yield _finding(ctx, s, rid.start, rid.end, Severity.WARNING,
+                               _unknown_message(rid.name, known), fix)
+            else:
+                where = "anywhere in this file" if s.file_wide else "on this line"
+                yield _finding(ctx, s, rid.start, rid.end, Severity.INFO,
+                               f"Unused suppression: `{rid.name}` reports nothing {where}, so "
+                               f"this directive silences nothing. Remove it, or a later bug it "
+                               f"would report goes unseen.", fix)
+
+
+def _unknown_message(name: str, known) -> str:
+    text = f"`{name}` is not an nntutor rule, so this directive silences nothing."
+    prefixed = sorted(r for r in known if r.startswith(name.rstrip("-") + "-"))
+    if prefixed:
+        return (text + " A directive names whole rule ids, not prefixes: "
+                + ", ".join(f"`{r}`" for r in prefixed[:4]) + (" ..." if len(prefixed) > 4 else "") + ".")
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return text + f" Did you mean `{close[0]}`?"
+    return text + " `nntutor rules` lists the rule ids."
+
+
+def _finding(ctx, s: Suppression, start: int, end: int, severity: Severity, message: str,
+             fix: Fix) -> Finding:
+    return Finding(ID, severity, message, Location.of(ctx.doc, start, end), RULE.concept, (), fix)
+
+
+def _remove_id(s: Suppression, rid) -> Fix:
+    """`ignore[a, b]` -> `ignore[a]`: the id and the separator before it (after it, for the first)."""
+    i = s.ids.index(rid)
+    if i > 0:
+        start, end = s.ids[i - 1].end, rid.end
+    else:
+        start, end = rid.start, s.ids[1].start
+    return Fix(f"Remove `{rid.name}` from the suppression", (TextEdit(start, end, ""),))
+
+
+def _remove_directive(ctx, s: Suppression) -> Fix:
+    """The directive goes; so does its comment when it holds nothing else, and the line when
+    the comment was all there was on it."""
+    data = ctx.doc.data
+    rest_before = data[s.comment_start:s.start].strip(b" \t#")
+    rest_after = data[s.end:s.comment_end].strip()
+    title = "Remove the unused suppression"
+    if rest_before and not rest_after:   # `# note  # nntutor: ignore[x]`: keep the note
+        start = s.start
+        while start > s.comment_start and data[start - 1:start] in (b" ", b"\t"):
+            start -= 1
+        return Fix(title, (TextEdit(start, s.comment_end, ""),))
+    if rest_after:                        # `# nntutor: ignore[x] because ...`: keep the reason
+        end = s.end
+        while end < s.comment_end and data[end:end + 1] in (b" ", b"\t"):
+            end += 1
+        start = s.start if rest_before else s.comment_start
+        return Fix(title, (TextEdit(start, end, "" if rest_before else "# "),))
+    # The comment is only the directive: remove it with the blank space before it, or the
+    # whole line when nothing else is on it.
+    idx = ctx.doc.index
+    line = idx.line_of(s.comment_start)
+    line_start = idx.starts[line]
+    start = s.comment_start
+    while start > line_start and data[start - 1:start] in (b" ", b"\t"):
+        start -= 1
+    end = s.comment_end
+    if start == line_start:
+        nxt = idx.starts[line + 1] if line + 1 < len(idx.starts) else len(data)
+        end = nxt
+    return Fix(title, (TextEdit(start, end, ""),))
+
+
+RULE = Rule(ID, Severity.INFO, "", "Suppression that silences nothing", check)
