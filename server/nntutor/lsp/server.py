@@ -52,7 +52,7 @@ log = logging.getLogger("nntutor.lsp")
 # takes a few ms is analysed almost at once, a big one is not analysed per keystroke only to
 # throw the result away. DEBOUNCE_S stands in for the cost before the first pass.
 DEBOUNCE_S = 0.12
-LEADING_S = 0.005   # shortest wait; also for a lone edit after a pause (leading edge)
+LEADING_S = 0.001   # shortest wait; also for a lone edit after a pause (leading edge)
 IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
 IMMEDIATE_COST_S = 0.1  # passes this cheap are not debounced at all (keystrokes come ~0.1 s apart)
