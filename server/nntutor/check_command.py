@@ -62,6 +62,12 @@ def run_check(args) -> int:
         def progress(done, total):
             print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
                   file=sys.stderr)
+    if args.add_suppressions:
+        if args.fix or args.diff:
+            print("nntutor: error: --add-suppressions cannot be combined with --fix or --diff", file=sys.stderr)
+            return 2
+        _add_suppressions(found.files, configs)
+        return 2 if usage_error or found.missing else 0
     if args.diff:
         return 1 if _fix(found.files, configs, write=False) else 0
     if args.fix:
@@ -190,3 +196,37 @@ def _fix(files, configs, write: bool = True) -> int:
     print(f"nntutor: applied {fixes} in {files_}" if write else
           f"nntutor: {fixes} would be applied in {files_} (--diff: no file changed)", file=sys.stderr)
     return applied
+
+
+def _add_suppressions(files, configs) -> int:
+    """`--add-suppressions` (add_suppressions.py), with the model classes of all the files known
+    (as `check` knows them); what was done, and what could not be, on stderr."""
+    from .add_suppressions import add_to_file
+    from .document import InputError
+    from .models import Workspace
+    from .nbfix import LayoutUnknown
+    from .notebook import NotebookError
+    from .project import _index_models
+
+    workspace = Workspace()
+    _index_models(files, workspace.add_file)
+    added = changed = 0
+    for path in files:
+        try:
+            result = add_to_file(path, configs.for_path(path), workspace)
+        except OSError as exc:
+            print(f"nntutor: error: {path}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+            continue
+        except (LayoutUnknown, NotebookError, InputError) as exc:
+            print(f"nntutor: warning: {path}: not changed: {exc}", file=sys.stderr)
+            continue
+        if result is None:
+            continue
+        for why in result.skipped:
+            print(f"nntutor: warning: {path}: {why}", file=sys.stderr)
+        if result.added:
+            added += result.added
+            changed += 1
+    print(f"nntutor: added {added} suppression{'s' if added != 1 else ''} "
+          f"in {changed} file{'s' if changed != 1 else ''}", file=sys.stderr)
+    return added

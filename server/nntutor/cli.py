@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="apply `exclude` to files named on the command line too (for pre-commit)")
     c.add_argument("--fix", action="store_true",
                    help="apply the certain fixes ([*]) to .py files and notebooks in place, then report what is left")
+    c.add_argument("--add-suppressions", action="store_true",
+                   help="silence every finding in place with a `# nntutor: ignore[rule]` on its line "
+                        "(to adopt nntutor on existing code; unused-suppression reports each once fixed)")
     sub.add_parser("rules", help="list the rules")
     e = sub.add_parser("explain", help="print a rule's documentation")
     e.add_argument("rule")

@@ -123,13 +123,19 @@ def fix_notebook_bytes(raw: bytes, path: str, config=None, workspace=None) -> tu
     if not fixed.applied:
         fixed.data = raw
         return fixed, raw
+    new = write_cells(text, nb, source.cells)
+    fixed.data = new
+    return fixed, new
+
+
+def write_cells(text: str, nb: dict, cells: list[Cell]) -> bytes:
+    """The notebook file `text` (parsed: `nb`, changed in place) with these code cells' sources,
+    in its own JSON layout; everything else as it was. Raises LayoutUnknown."""
     layout = json_layout(text, nb)  # (only now: a notebook with big outputs is dumped up to 32 times)
     entries = cell_entries(nb)
-    for cell in source.cells:
+    for cell in cells:
         entry, key = entries[cell.index]
         old = entry.get(key, "")
         if cell.source != ("".join(old) if isinstance(old, list) else old):
             entry[key] = cell.source.splitlines(keepends=True) if isinstance(old, list) else cell.source
-    new = (json.dumps(nb, **layout["options"]) + layout["end"]).encode("utf-8")
-    fixed.data = new
-    return fixed, new
+    return (json.dumps(nb, **layout["options"]) + layout["end"]).encode("utf-8")

@@ -98,3 +98,37 @@ def is_suppressed(rule: str, line: int, by_line, file_wide) -> bool:
         return True
     ids = by_line.get(line)
     return bool(ids) and (ALL in ids or rule in ids)
+
+
+def directive_edit(doc, line: int, rules) -> tuple[int, int, str] | None:
+    """(start byte, end byte, new text): the edit that makes line `line` silence `rules` too,
+    by extending its `# nntutor: ignore[...]` or by appending one at the end of the line. None
+    when no directive can go there: the line ends inside a string (a multi-line string: the
+    text would become part of it) or with a backslash continuation, or it holds a file-wide or
+    a bare directive (a second directive in the same comment is not read)."""
+    index, data = doc.index, doc.data
+    start = index.starts[line]
+    end = index.starts[line + 1] - 1 if line + 1 < len(index.starts) else len(data)
+    if end > start and data[end - 1:end] == b"\r":
+        end -= 1
+    rules = list(dict.fromkeys(rules))
+    for s in directives(doc.facts):
+        if s.line != line:
+            continue
+        if s.file_wide or not s.ids:
+            return None
+        new = [r for r in rules if r not in s.names()]
+        if not new:
+            return None
+        last = s.ids[-1].end
+        return last, last, "".join(f", {r}" for r in new)
+    code_end = len(data[start:end].rstrip()) + start
+    if code_end > start and not doc.facts.in_comment(code_end - 1):
+        if data[code_end - 1:code_end] == b"\\":
+            return None
+        node = doc.tree.root_node.descendant_for_byte_range(code_end - 1, code_end)
+        while node is not None and node.type not in ("string", "concatenated_string"):
+            node = node.parent
+        if node is not None and node.end_byte > code_end:
+            return None
+    return end, end, f"  # nntutor: ignore[{', '.join(rules)}]"

@@ -243,7 +243,8 @@ async def test_unused_suppression_faded_fixed_and_hovered(client, tmp_path):
     assert (edit.range.start.line, edit.range.start.character, edit.range.end.character, edit.new_text) == (4, 34, 69, "")
     keep = next(a for a in actions if a.title == "nntutor: Suppress unused-suppression on this line")
     (edit,) = keep.edit.changes[uri]
-    assert edit.new_text == "double-softmax, unused-suppression"
+    assert edit.new_text == ", unused-suppression"
+    assert (edit.range.start.line, edit.range.start.character) == (4, 68)   # after the last id
     result = await client.text_document_hover_async(lsp.HoverParams(
         lsp.TextDocumentIdentifier(uri), lsp.Position(3, 70)))
     assert result is not None and "`double-softmax`" in result.contents.value

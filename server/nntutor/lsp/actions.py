@@ -1,14 +1,12 @@
-"""Code actions: the engine's fixes as quick fixes, and "suppress on this line" for every rule."""
+"""Code actions: the engine's fixes as quick fixes, and "suppress on this line" for every rule
+(where a directive can go on the finding's line)."""
 from __future__ import annotations
-
-import re
 
 from lsprotocol import types as lsp
 
 from ..findings import Location
-from .convert import UNUSED_SUPPRESSION, lsp_range
-
-_SUPPRESS = re.compile(r"#\s*nntutor:\s*ignore\[([^\]]*)\]")
+from ..suppressions import directive_edit
+from .convert import lsp_range
 
 
 def code_actions(params: lsp.CodeActionParams, doc, result, cell_uris: list[str]) -> list[lsp.CodeAction]:
@@ -43,31 +41,20 @@ def code_actions(params: lsp.CodeActionParams, doc, result, cell_uris: list[str]
                 title=f"nntutor: {f.fix.title}", kind=lsp.CodeActionKind.QuickFix,
                 diagnostics=[diag] if diag else None, is_preferred=True,
                 edit=lsp.WorkspaceEdit(changes=changes)))
-        if f.rule != UNUSED_SUPPRESSION or _SUPPRESS.search(_line_text(doc, f.location.line)):
-            # Keeping an unused directive = naming unused-suppression in its own brackets; a bare
-            # or file-wide one has none to extend (a second directive in its comment is not read).
-            actions.append(_suppress_action(doc, f, uri, in_cell, diag))
+        action = _suppress_action(doc, f, uri, in_cell, diag)
+        if action is not None:
+            actions.append(action)
     return actions
 
 
-def _line_text(doc, vline: int) -> str:
-    return doc.index.line_bytes(vline).decode("utf-8", errors="replace").removesuffix("\r")
-
-
-def _suppress_action(doc, f, uri, in_cell, diag) -> lsp.CodeAction:
-    vline = f.location.line
-    raw = _line_text(doc, vline)
-    line = f.location.cell_line if in_cell else vline
-    m = _SUPPRESS.search(raw)
-    if m:  # extend the existing comment: `# nntutor: ignore[a, b]`
-        ids = [s.strip() for s in m.group(1).split(",") if s.strip()] + [f.rule]
-        start = len(raw[:m.start(1)].encode("utf-16-le")) // 2
-        end = len(raw[:m.end(1)].encode("utf-16-le")) // 2
-        edit = lsp.TextEdit(lsp.Range(lsp.Position(line, start), lsp.Position(line, end)), ", ".join(ids))
-    else:
-        end = len(raw.encode("utf-16-le")) // 2
-        edit = lsp.TextEdit(lsp.Range(lsp.Position(line, end), lsp.Position(line, end)),
-                            f"  # nntutor: ignore[{f.rule}]")
+def _suppress_action(doc, f, uri, in_cell, diag) -> lsp.CodeAction | None:
+    """Extend the line's `# nntutor: ignore[...]` or add one (suppressions.directive_edit);
+    None where no directive can go (the line ends inside a multi-line string ...)."""
+    found = directive_edit(doc, f.location.line, [f.rule])
+    if found is None:
+        return None
+    start, end, text = found
+    edit = lsp.TextEdit(lsp_range(Location.of(doc, start, end), in_cell), text)
     return lsp.CodeAction(title=f"nntutor: Suppress {f.rule} on this line", kind=lsp.CodeActionKind.QuickFix,
                           diagnostics=[diag] if diag else None,
                           edit=lsp.WorkspaceEdit(changes={uri: [edit]}))

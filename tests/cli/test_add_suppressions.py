@@ -1,0 +1,104 @@
+"""`nntutor check --add-suppressions`: every finding silenced in place, once."""
+import json
+
+from test_cli import BUGGY, run
+
+from nntutor.document import Document
+from nntutor.suppressions import directive_edit
+
+
+def test_adds_a_directive_per_finding_line_and_is_idempotent(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(BUGGY)
+    before = run("check", str(path), "--no-config", "--format", "json")
+    lines = {f["line"] for f in json.loads(before.stdout)["findings"]}
+    assert before.returncode == 1 and lines
+    r = run("check", str(path), "--no-config", "--add-suppressions")
+    assert r.returncode == 0, r.stderr
+    assert "nntutor: added" in r.stderr
+    text = path.read_text()
+    assert all("# nntutor: ignore[" in text.splitlines()[n - 1] for n in lines)
+    assert run("check", str(path), "--no-config").returncode == 0
+    again = run("check", str(path), "--no-config", "--add-suppressions")
+    assert "added 0 suppressions in 0 files" in again.stderr and path.read_text() == text
+
+
+def test_extends_an_existing_directive_and_leaves_unused_ones_to_fix(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("import torch\n"
+                    "device = torch.device('cuda')  # nntutor: ignore[double-softmax]\n")
+    run("check", str(path), "--no-config", "--add-suppressions")
+    assert path.read_text().splitlines()[1].endswith("# nntutor: ignore[double-softmax, hardcoded-cuda]")
+    r = run("check", str(path), "--no-config")
+    assert r.returncode == 1 and "unused-suppression" in r.stdout   # double-softmax is stale
+    run("check", str(path), "--no-config", "--fix")
+    assert path.read_text().splitlines()[1].endswith("# nntutor: ignore[hardcoded-cuda]")
+    assert run("check", str(path), "--no-config").returncode == 0
+
+
+def test_a_line_ending_in_a_multiline_string_is_left_and_said(tmp_path):
+    path = tmp_path / "s.py"
+    src = ("import torch\n"
+           "device = torch.device('cuda'); HELP = '''\n"
+           "text'''\n")
+    path.write_text(src)
+    r = run("check", str(path), "--no-config", "--add-suppressions")
+    assert r.returncode == 0
+    assert "line 2: hardcoded-cuda (no comment can go on this line)" in r.stderr
+    assert path.read_text() == src
+
+
+def test_notebook_cells_get_the_directives_and_keep_their_layout(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": ["# title"]},
+                    {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [],
+                     "source": ["import torch\n", "device = torch.device('cuda')"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    r = run("check", str(path), "--no-config", "--add-suppressions")
+    assert r.returncode == 0, r.stderr
+    after = json.loads(path.read_text())
+    assert after["cells"][1]["source"] == ["import torch\n",
+                                           "device = torch.device('cuda')  # nntutor: ignore[hardcoded-cuda]"]
+    assert after["cells"][0] == nb["cells"][0]
+    assert path.read_text() == json.dumps(after, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    assert run("check", str(path), "--no-config").returncode == 0
+
+
+def test_cannot_be_combined_with_fix(tmp_path):
+    (tmp_path / "s.py").write_text(BUGGY)
+    r = run("check", str(tmp_path / "s.py"), "--no-config", "--add-suppressions", "--fix")
+    assert r.returncode == 2 and "cannot be combined" in r.stderr
+
+
+def test_directive_edit_places():
+    src = ("x = 1\n"
+           "y = f('''abc\n"
+           "def''')\n"
+           "z = a + \\\n"
+           "  b\n"
+           "w = 2  # note\n"
+           "v = 3  # nntutor: ignore[a]\n"
+           "u = 4  # nntutor: ignore\n"
+           "# nntutor: ignore-file[b]\n"
+           "t = 5\r\n")
+    doc = Document.from_text(src)
+    data = src.encode()
+
+    def after(line):
+        found = directive_edit(doc, line, ["r1", "a"])
+        if found is None:
+            return None
+        start, end, text = found
+        return doc.index.line_bytes(line).decode().replace("\r", "") if start == end and False else \
+            (data[:start] + text.encode() + data[end:]).decode().splitlines()[line]
+
+    assert after(0) == "x = 1  # nntutor: ignore[r1, a]"
+    assert after(1) is None                       # inside a multi-line string
+    assert after(2) == "def''')  # nntutor: ignore[r1, a]"
+    assert after(3) is None                       # backslash continuation
+    assert after(5) == "w = 2  # note  # nntutor: ignore[r1, a]"
+    assert after(6) == "v = 3  # nntutor: ignore[a, r1]"
+    assert after(7) is None                       # a bare directive silences everything already
+    assert after(8) is None                       # file-wide: a second directive would not be read
+    assert after(9) == "t = 5  # nntutor: ignore[r1, a]"   # before the \r of a CRLF line
