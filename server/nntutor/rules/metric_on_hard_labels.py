@@ -21,7 +21,7 @@ EFFECT = {
     "PrecisionRecallDisplay.from_predictions": _RANKING,
     "DetCurveDisplay.from_predictions": _RANKING,
     "log_loss": ("scores predicted probabilities: a hard label is a probability of 0 or 1, so each "
-                 "mistake costs about 35 (the log of the clipping limit) and the loss mostly counts "
+                 "mistake costs about 36 (the log of the clipping limit) and the loss mostly counts "
                  "errors"),
     "brier_score_loss": ("scores predicted probabilities: with hard 0/1 labels it is just the error "
                          "rate"),
