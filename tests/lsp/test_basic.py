@@ -250,3 +250,19 @@ async def test_unused_suppression_faded_fixed_and_hovered(client, tmp_path):
     assert result is not None and "`double-softmax`" in result.contents.value
     assert "silenced on this line" in result.contents.value
     assert (result.range.start.character, result.range.end.character) == (65, 79)
+
+
+async def test_no_suppress_action_where_a_comment_would_land_in_a_string(client, tmp_path):
+    """The finding's line ends inside a multi-line string: a `# nntutor: ignore` appended there
+    would become part of the string, so only the fix is offered."""
+    src = ("import torch\n"
+           "device = torch.device('cuda'); HELP = '''\n"
+           "text'''\n")
+    uri = (tmp_path / "m.py").as_uri()
+    open_doc(client, uri, src)
+    diags = await wait_diags(client, uri, lambda d: any(x.code == "hardcoded-cuda" for x in d))
+    d = next(x for x in diags if x.code == "hardcoded-cuda")
+    actions = await client.text_document_code_action_async(lsp.CodeActionParams(
+        lsp.TextDocumentIdentifier(uri), d.range, lsp.CodeActionContext(diagnostics=[d])))
+    titles = [a.title for a in actions]
+    assert titles and not any("Suppress" in t for t in titles), titles
