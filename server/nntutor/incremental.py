@@ -55,7 +55,7 @@ CONTAINERS = frozenset({
 # findings. tests/test_incremental.py re-derives the list from the sources (`raw_text_words`)
 # and fails when a rule adds a raw-text search whose words are missing here.
 SENSITIVE_WORDS = frozenset({
-    "accelerator", "alphadropout", "batch_norm", "batchnorm", "cuda_visible_devices", "dataparallel",
+    "accelerator", "alphadropout", "attn_implementation", "device_map", "batch_norm", "batchnorm", "cuda_visible_devices", "dataparallel",
     "dataset", "device",
     "device_count", "dropout", "false", "get_device", "grad", "inplace", "is_available",
     "map_location", "named_", "nccl", "none", "parameters", "requires_grad", "set_device",

@@ -1,7 +1,7 @@
 """eval-mode-not-restored: eval() inside a training loop with no train() to switch back."""
 import pytest
 
-from conftest import lines, notebook, two_files
+from conftest import findings, lines, notebook, two_files
 
 RULE = "eval-mode-not-restored"
 
@@ -334,3 +334,29 @@ for epoch in range(10):
         acc = accuracy(model(x_val), y_val)
 """
     assert lines(src, RULE) == [11]
+
+
+def test_message_says_how_long_and_where_to_restore():
+    # peft's dreambooth examples: train() at each epoch's start, a validation every N steps in
+    # the batch loop; the rest of that epoch trains in eval mode.
+    src = """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+for epoch in range(3):
+    model.train()
+    for step, (x, y) in enumerate(loader):
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if step % 100 == 0:
+            model.eval()
+            validate(model)
+"""
+    (f,) = findings(src, RULE)
+    assert f.location.line + 1 == 12
+    assert "until the epoch's `model.train()`" in f.message
+    assert "call `model.train()` right after the evaluation" in f.message
+    (g,) = findings(src.replace("    model.train()\n", ""), RULE)
+    assert "from then on" in g.message

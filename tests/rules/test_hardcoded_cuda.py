@@ -259,6 +259,41 @@ def test_half_precision_models_on_the_gpu_make_the_file_gpu_only(src, expected):
     assert lines(src, RULE) == expected
 
 
+@pytest.mark.parametrize("src,expected", [
+    # karpathy/llm.c dev/eval/export_hf.py: a bf16 model with FlashAttention placed by device_map
+    ("import torch\nfrom transformers import AutoModelForCausalLM\n\n"
+     "model = AutoModelForCausalLM.from_pretrained(p, attn_implementation='flash_attention_2', "
+     "torch_dtype=torch.bfloat16, device_map='cuda')\ntokens = tokens.to('cuda')\n", []),
+    ("import torch\nfrom transformers import AutoModelForCausalLM\n\n"
+     "model = AutoModelForCausalLM.from_pretrained(p, torch_dtype=torch.float16, device_map='cuda')\n"
+     "tokens = tokens.to('cuda')\n", []),
+    ("import torch\nfrom transformers import AutoModelForCausalLM\n\nATTN = 'flash_attention_2'\n"
+     "model = AutoModelForCausalLM.from_pretrained(p, attn_implementation=ATTN)\ntokens = tokens.to('cuda')\n", []),
+    # full precision on device_map='cuda', or another attention: the tokens' device is reported
+    ("import torch\nfrom transformers import AutoModelForCausalLM\n\n"
+     "model = AutoModelForCausalLM.from_pretrained(p, device_map='cuda')\ntokens = tokens.to('cuda')\n", [5]),
+    ("import torch\nfrom transformers import AutoModelForCausalLM\n\n"
+     "model = AutoModelForCausalLM.from_pretrained(p, attn_implementation='sdpa', torch_dtype=torch.bfloat16)\n"
+     "tokens = tokens.to('cuda')\n", [5]),
+    # a bf16 model left on the CPU (device_map='cpu') says nothing about the rest
+    ("import torch\nfrom transformers import AutoModelForCausalLM\n\n"
+     "model = AutoModelForCausalLM.from_pretrained(p, torch_dtype=torch.bfloat16, device_map='cpu')\n"
+     "tokens = tokens.to('cuda')\n", [5]),
+])
+def test_models_loaded_for_the_gpu_only_make_the_file_gpu_only(src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("imports,expected", [
+    ("import triton\nimport triton.language as tl\n", []),   # litgpt's unsloth kernels
+    ("from triton import jit\n", []),
+    ("import tritonclient\n", [4]),                            # not Triton kernels
+])
+def test_triton_kernel_files_are_gpu_only(imports, expected):
+    src = "import torch\n" + imports + "\nlosses = torch.empty(n, device='cuda')\n"
+    assert lines(src, RULE) == [n + imports.count("\n") - 1 for n in expected]
+
+
 def test_env_magic_choosing_the_gpu_in_a_notebook():
     # yandexdataschool/nlp_course: `%env CUDA_VISIBLE_DEVICES=0` in the first cell
     cells = ["%env CUDA_VISIBLE_DEVICES=0\nimport torch", "model = Net().cuda()\nx = x.to('cuda')"]

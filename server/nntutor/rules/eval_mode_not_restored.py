@@ -51,10 +51,14 @@ def check(ctx):
                        for k, n, nd, _ in switches)
         if restored or _leaves_loop(node):
             continue
+        # A train() in an outer loop (the epoch's) restores the mode only at the next epoch.
+        later = any(k == "train" and n == name and lp.start_byte < nd.start_byte < lp.end_byte
+                    for lp in loops[:-1] for k, n, nd, _ in switches)
+        until = f"until the epoch's `{name}.train()`" if later else "from then on"
         yield ctx.finding(
-            node, f"`{name}` is switched to eval mode inside the training loop and never back: "
-            f"from the next iteration on it trains with dropout off and frozen batch-norm "
-            f"statistics; call `{name}.train()` at the start of each epoch.")
+            node, f"`{name}` is switched to eval mode inside the training loop and not back: "
+            f"the following iterations train it with dropout off and frozen batch-norm "
+            f"statistics, {until}; call `{name}.train()` right after the evaluation.")
 
 
 # Models that are evaluated but never trained by backpropagation: weight averages (EMA, SWA),

@@ -36,8 +36,10 @@ def check(ctx):
     checked = _checked_scopes(ctx)
     if -1 in checked:
         return
+    if any(v == "triton" or v.startswith("triton.") for v in facts.imports.values()):
+        return  # Triton kernels run on GPUs only: the file is GPU-only by design
     calls = _candidate_calls(facts)
-    if any(_half_precision_on_gpu(ctx, call) for call in calls):
+    if any(_half_precision_on_gpu(ctx, call) for call in calls) or _gpu_only_model(ctx):
         return  # a float16 model put on the GPU: the file is GPU-only by design
     for call in calls:
         if facts.scope_id(call.start_byte) in checked or _outer_checked(ctx, call, checked):
@@ -132,8 +134,8 @@ def _half_precision_on_gpu(ctx, call) -> bool:
     """`call` puts a half-precision model or tensor on the GPU: `.cuda()` or `.to(<cuda>)` on
     `X.from_pretrained(..., torch_dtype=torch.float16)` (diffusers' and transformers'
     documentation; also through names: `pipe = ...; pipe.to(device)`), on `model.half()`, or
-    `x.to("cuda", dtype=torch.float16)`. float16 inference does not run on a CPU either, so a
-    CPU fallback is no fix there."""
+    `x.to("cuda", dtype=torch.float16)`. Half-precision inference is meant for a GPU (on a CPU
+    it is far slower, or unsupported in older versions), so a CPU fallback is no fix there."""
     facts = ctx.facts
     recv, method = method_call(call)
     if method == "to":
@@ -161,6 +163,28 @@ def _half_precision_on_gpu(ctx, call) -> bool:
         if recv is None:
             return False
         node = recv
+    return False
+
+
+_FLASH = re.compile(r"^flash_attention_\d$")
+_MODEL_KEYWORDS = re.compile(rb"(?:attn_implementation|device_map)\s*=(?!=)")
+
+
+def _gpu_only_model(ctx) -> bool:
+    """A model loaded for the GPU only: FlashAttention (`attn_implementation="flash_attention_2"`
+    runs on CUDA GPUs alone), or half precision placed by `device_map="cuda"` in the call that
+    loads it (`from_pretrained(..., torch_dtype=torch.bfloat16, device_map="cuda")`)."""
+    facts = ctx.facts
+    for call in facts.calls_at_text(_MODEL_KEYWORDS):
+        _, kw = args_of(call)
+        attn = kw.get("attn_implementation")
+        if attn is not None and _FLASH.match(string_value(follow(facts, attn) or attn) or ""):
+            return True
+        where = kw.get("device_map")
+        value = string_value(follow(facts, where) or where) if where is not None else None
+        if value is not None and _CUDA.match(value) and any(
+                _HALF.search(ctx.text(follow(facts, kw[k]) or kw[k])) for k in ("torch_dtype", "dtype") if k in kw):
+            return True
     return False
 
 
