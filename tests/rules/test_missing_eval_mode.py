@@ -854,6 +854,13 @@ with torch.no_grad():
     ("LlamaModel", "LlamaConfig", ", attention_dropout=0.0", False),
     ("LlamaForCausalLM", "LlamaConfig", ", attention_dropout=0.1", True),     # dropout asked for
     ("LlamaForTokenClassification", "LlamaConfig", "", True),                 # its head drops out
+    # litgpt's comparison tests (sweep 6): families whose configs default every dropout to 0
+    ("GPTNeoXForCausalLM", "GPTNeoXConfig", "", False),
+    ("FalconForCausalLM", "FalconConfig", ", parallel_attn=True", False),
+    ("PhiForCausalLM", "PhiConfig", "", False),
+    ("StableLmForCausalLM", "StableLmConfig", "", False),
+    ("PhiForCausalLM", "PhiConfig", ", resid_pdrop=0.1", True),              # dropout asked for
+    ("GPTNeoXForSequenceClassification", "GPTNeoXConfig", "", True),         # classifier_dropout 0.1
     ("GPT2LMHeadModel", "GPT2Config", "", True),                              # 0.1 by default
     ("BertForSequenceClassification", "BertConfig", "", True),
 ])
