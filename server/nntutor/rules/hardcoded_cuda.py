@@ -224,7 +224,7 @@ def _outer_checked(ctx, call, checked) -> bool:
     return False
 
 
-_GPU_FLAG = re.compile(r"cuda|gpu", re.I)
+_GPU_FLAG = re.compile(r"cuda|gpu|(?:\b|_)accel\b", re.I)  # `use_accel`, `args.accel`: not "accelerator"
 
 
 def _under_gpu_condition(ctx, node) -> bool:
