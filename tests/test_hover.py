@@ -247,3 +247,15 @@ def test_hover_on_a_suppression_id_names_the_rule():
     assert suppression_hover(doc, catalog(), data.index(b"no-such-rule") + 2) is None   # not a rule
     assert suppression_hover(doc, catalog(), data.index(b"note")) is None               # not the directive
     assert suppression_hover(doc, catalog(), data.index(b"x = 1")) is None              # not a comment
+
+
+@pytest.mark.parametrize("args,expected", [
+    ("", "Returns the accelerator PyTorch was **built** for"),
+    ("check_available=True", "With `check_available=True`"),
+])
+def test_hover_current_accelerator_says_what_it_does_not_check(args, expected):
+    src = f"import torch\nd = torch.accelerator.current_accelerator({args})\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("current_accelerator") + 3)
+    assert t is not None and t.concept_id == "device-placement"
+    assert expected in render(catalog(), t, doc)

@@ -846,8 +846,19 @@ def _detach(doc, call, q):
             "for a copy)."]
 
 
+def _current_accelerator(doc, call, q):
+    checks, _ = _arg(doc, call, 0, "check_available", False)
+    if checks is True or checks == "True":
+        return ["With `check_available=True`: the accelerator when one is usable here, else "
+                "**None** (`.to(None)` leaves tensors where they are, but `.type` on it fails)."]
+    return ["Returns the accelerator PyTorch was **built** for, without checking that one is "
+            "present: **None** on a CPU-only build, `cuda` on a CUDA build with no GPU. Guard it: "
+            "`... if torch.accelerator.is_available() else torch.device(\"cpu\")`."]
+
+
 _EXACT = {
     **{q: _functional_dropout for q in FUNCTIONAL_DROPOUT},
+    "torch.accelerator.current_accelerator": _current_accelerator,
     **{q: _softmax_dim for q in _SOFTMAX_DIM_INDEX},
     "torch.flatten": _flatten,
     "torch.nn.functional.cross_entropy": _cross_entropy,
