@@ -269,6 +269,10 @@ def test_half_precision_models_on_the_gpu_make_the_file_gpu_only(src, expected):
      "tokens = tokens.to('cuda')\n", []),
     ("import torch\nfrom transformers import AutoModelForCausalLM\n\nATTN = 'flash_attention_2'\n"
      "model = AutoModelForCausalLM.from_pretrained(p, attn_implementation=ATTN)\ntokens = tokens.to('cuda')\n", []),
+    # wandb/examples' SDXL and PixArt notebooks: offloading pipelines move their parts to the GPU
+    ("import torch\nfrom diffusers import StableDiffusionXLPipeline\n\n"
+     "pipe = StableDiffusionXLPipeline.from_pretrained(p, torch_dtype=torch.float16)\n"
+     "pipe.enable_model_cpu_offload()\ngenerator = torch.Generator(device='cuda').manual_seed(0)\n", []),
     # full precision on device_map='cuda', or another attention: the tokens' device is reported
     ("import torch\nfrom transformers import AutoModelForCausalLM\n\n"
      "model = AutoModelForCausalLM.from_pretrained(p, device_map='cuda')\ntokens = tokens.to('cuda')\n", [5]),

@@ -414,3 +414,27 @@ def test_loader_of_several_batches_still_flagged(size):
 ])
 def test_pytest_modules_are_left_alone(path, expected):
     assert lines(_FULL_BATCH.format(size="64"), RULE, path=path) == expected
+
+
+def test_lightning_hooks_name_the_loaders_role():
+    # wandb/examples' Lightning MNIST: three hooks return unshuffled loaders over the same
+    # dataset; only the training one matters.
+    src = """\
+import os
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+from torchvision.datasets import MNIST
+
+class Model(pl.LightningModule):
+    def train_dataloader(self):
+        return DataLoader(MNIST(os.getcwd(), train=True), batch_size=32)
+
+    def val_dataloader(self):
+        return DataLoader(MNIST(os.getcwd(), train=True), batch_size=32)
+
+    def test_dataloader(self):
+        return (DataLoader(MNIST(os.getcwd(), train=True), batch_size=32))
+"""
+    (f,) = findings(src, RULE)
+    assert f.location.line + 1 == 8
+    assert f.message.startswith("The DataLoader that `train_dataloader()` returns never shuffles")

@@ -170,11 +170,19 @@ _FLASH = re.compile(r"^flash_attention_\d$")
 _MODEL_KEYWORDS = re.compile(rb"(?:attn_implementation|device_map)\s*=(?!=)")
 
 
+# diffusers' offloading keeps a pipeline's parts on the CPU and moves each to the GPU when it
+# runs: it exists for GPUs with little memory, and needs one.
+_OFFLOAD = ("enable_model_cpu_offload", "enable_sequential_cpu_offload")
+
+
 def _gpu_only_model(ctx) -> bool:
     """A model loaded for the GPU only: FlashAttention (`attn_implementation="flash_attention_2"`
-    runs on CUDA GPUs alone), or half precision placed by `device_map="cuda"` in the call that
-    loads it (`from_pretrained(..., torch_dtype=torch.bfloat16, device_map="cuda")`)."""
+    runs on CUDA GPUs alone), half precision placed by `device_map="cuda"` in the call that
+    loads it (`from_pretrained(..., torch_dtype=torch.bfloat16, device_map="cuda")`), or a
+    diffusers pipeline with CPU offloading (`pipe.enable_model_cpu_offload()`)."""
     facts = ctx.facts
+    if any(facts.method_calls(m) for m in _OFFLOAD):
+        return True
     for call in facts.calls_at_text(_MODEL_KEYWORDS):
         _, kw = args_of(call)
         attn = kw.get("attn_implementation")

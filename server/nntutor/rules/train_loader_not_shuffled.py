@@ -62,10 +62,12 @@ def check(ctx):
         target = _target_name(ctx, call)
         if target is not None and _resampled_by_opacus(ctx, target):
             continue
-        name = target or ctx.text(dataset)
+        returned = _returned_by(ctx, call)
+        shown = (f"`{target}`" if target else f"The DataLoader that `{returned}()` returns" if returned
+                 else f"`{ctx.text(dataset)}`")
         yield ctx.finding(
             call.child_by_field_id(F_FUNCTION),
-            f"`{name}` never shuffles: DataLoader's `shuffle` defaults to False, so every epoch "
+            f"{shown} never shuffles: DataLoader's `shuffle` defaults to False, so every epoch "
             "visits the training set in the same order, the order it is stored in. Data stored "
             "class by class then gives batches of a single class, and the model drifts towards "
             "whichever class came last. Pass `shuffle=True` (or a sampler).",
@@ -152,6 +154,20 @@ def _target_name(ctx, call) -> str | None:
     return None
 
 
+def _returned_by(ctx, call) -> str | None:
+    """`val_dataloader` for `def val_dataloader(self): return DataLoader(...)`: the function a
+    loader is returned from names its role (Lightning's `train_dataloader` / `val_dataloader` /
+    `test_dataloader` hooks, `get_train_loader()` ...)."""
+    node = call.parent
+    while node is not None and node.type == "parenthesized_expression":
+        node = node.parent
+    if node is None or node.type != "return_statement":
+        return None
+    func = ctx.facts.function_at(call.start_byte)
+    name = func.child_by_field_id(F_NAME) if func is not None else None
+    return ctx.text(name) if name is not None else None
+
+
 def _one_batch(ctx, dataset, batch_size) -> bool:
     """`batch_size=len(ds)` for the dataset itself, or for what its constructor is given
     (`DataLoader(MyDataset(rows), batch_size=len(rows))`): every epoch is one batch."""
@@ -176,7 +192,7 @@ def _is_training(ctx, call, dataset) -> bool:
     """The loader's name, or else its dataset's, says train (and not val / test ...); or, when
     neither says either (`loader`, `dl`, `ds`), a loop over the loader trains: it runs a
     backward pass and an optimizer step."""
-    names = [n for n in (_target_name(ctx, call), _dataset_name(ctx, dataset)) if n]
+    names = [n for n in (_target_name(ctx, call), _returned_by(ctx, call), _dataset_name(ctx, dataset)) if n]
     if any(_NOT_TRAIN.search(n) for n in names):
         return False
     return any(_TRAIN.search(n) for n in names) or _trains_over(ctx, call)
