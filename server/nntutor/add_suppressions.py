@@ -55,7 +55,8 @@ def _fixes(doc: Document, config, workspace, applicable=lambda fix: True):
         where = _where(doc, line)
         found = directive_edit(doc, line, rules)
         if found is None:
-            skipped.append(f"{where}: {', '.join(sorted(set(rules)))} (no comment can go on this line)")
+            skipped.append(f"{where}: {', '.join(sorted(set(rules)))} (no directive can go on this line: "
+                           "it ends inside a string or with a backslash, or holds a bare or file-wide one)")
             continue
         fix = Fix("add suppression", (TextEdit(*found),))
         if not applicable(fix):

@@ -32,7 +32,14 @@ def run_check(args) -> int:
     patterns = [p.strip() for flag in (args.exclude, args.extend_exclude) if flag
                 for p in flag.split(",") if p.strip()]
     extra = config_mod.PathPatterns(Path.cwd().resolve(), tuple(patterns)) if patterns else None
+    if args.add_suppressions and (args.fix or args.diff):
+        print("nntutor: error: --add-suppressions cannot be combined with --fix or --diff", file=sys.stderr)
+        return 2
     reads_stdin = "-" in args.paths or (args.stdin_filename is not None and args.paths == ["."])
+    if reads_stdin and args.add_suppressions:
+        print("nntutor: error: --add-suppressions writes files; it does not read a source from stdin",
+              file=sys.stderr)
+        return 2
     if reads_stdin:
         if args.paths not in (["-"], ["."]):
             print("nntutor: error: `-` (stdin) cannot be mixed with other paths", file=sys.stderr)
@@ -63,9 +70,6 @@ def run_check(args) -> int:
             print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
                   file=sys.stderr)
     if args.add_suppressions:
-        if args.fix or args.diff:
-            print("nntutor: error: --add-suppressions cannot be combined with --fix or --diff", file=sys.stderr)
-            return 2
         _add_suppressions(found.files, configs)
         return 2 if usage_error or found.missing else 0
     if args.diff:
@@ -164,13 +168,11 @@ def _fix(files, configs, write: bool = True) -> int:
     them as a diff instead (`--diff`). Returns the number of fixes."""
     from .fixall import fix_file
     from .fixdiff import unified
-    from .models import Workspace
     from .nbfix import LayoutUnknown
     from .notebook import NotebookError
-    from .project import _index_models
+    from .project import project_workspace
 
-    workspace = Workspace()
-    _index_models(files, workspace.add_file)
+    workspace = project_workspace(files)
     fixed_files = applied = 0
     for path in files:
         try:
@@ -203,13 +205,11 @@ def _add_suppressions(files, configs) -> int:
     (as `check` knows them); what was done, and what could not be, on stderr."""
     from .add_suppressions import add_to_file
     from .document import InputError
-    from .models import Workspace
     from .nbfix import LayoutUnknown
     from .notebook import NotebookError
-    from .project import _index_models
+    from .project import project_workspace
 
-    workspace = Workspace()
-    _index_models(files, workspace.add_file)
+    workspace = project_workspace(files)
     added = changed = 0
     for path in files:
         try:

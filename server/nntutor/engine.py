@@ -46,10 +46,11 @@ def analyze(doc: Document, config: Config | None = None, workspace=None) -> Anal
                 f = replace(f, severity=severity)
             result.findings.append(f)
     # Last: which directives silenced nothing needs every other rule's findings.
-    if directives and config.enabled(unused_suppression.RULE.id):
+    if (directives or suppressions.malformed(doc.facts)) and config.enabled(unused_suppression.RULE.id):
         rule = unused_suppression.RULE
         severity = config.severity.get(rule.id)
-        for f in unused_suppression.audit(RuleContext(doc, rule, values), silencer, ran):
+        all_ran = len(ran) == len(all_rules()) - 1
+        for f in unused_suppression.audit(RuleContext(doc, rule, values), silencer, ran, all_ran):
             if severity is not None:
                 f = replace(f, severity=severity)
             result.findings.append(f)

@@ -98,8 +98,8 @@ def blank_ipython(source: bytes, joined: bool = False) -> bytes:
         m = _SHELL_ASSIGN.match(line)
         if m and not line.rstrip().endswith(b"="):
             head = m.group(1)
-            out.append(head + b"0#" + line[len(head) + 2:] if len(line) > len(head) + 1
-                       else head + b"0")
+            out.append((head + b"0#" + line[len(head) + 2:]).replace(b"nntutor:", b"nntutor;")
+                       if len(line) > len(head) + 1 else head + b"0")
             continue
         m = _HELP_SUFFIX.match(line)
         if m and not line.strip().startswith(b"#"):
@@ -110,9 +110,12 @@ def blank_ipython(source: bytes, joined: bool = False) -> bytes:
 
 
 def _comment(line: bytes) -> bytes:
+    """A same-length comment in place of an IPython line. `nntutor:` in it becomes `nntutor;`:
+    text in a `!echo ...` line or a `%%writefile` body is not a suppression directive of the
+    notebook."""
     stripped = line.lstrip()
     indent = line[: len(line) - len(stripped)]
-    return indent + b"#" + stripped[1:] if stripped else line
+    return (indent + b"#" + stripped[1:]).replace(b"nntutor:", b"nntutor;") if stripped else line
 
 
 def cells_from_ipynb(raw: str | bytes) -> list[Cell]:

@@ -9,6 +9,7 @@ from .config import DEFAULT_EXCLUDE, Config, OneConfig
 from .document import Document, InputError
 from .engine import analyze
 from .findings import Analysis
+from .local_imports import imported_local_files
 from .models import Workspace, index_classes
 from .notebook import NotebookError
 
@@ -184,7 +185,7 @@ def _shares(files: list[Path], jobs: int) -> list[list[Path]]:
     return [s for s in shares if s]
 
 
-def _check_parallel(files: list[Path], configs, jobs: int, progress) -> list[Analysis]:
+def _check_parallel(files: list[Path], configs, jobs: int, progress, extras=()) -> list[Analysis]:
     """Each worker parses its files once for both passes (the model index, then the analysis),
     instead of a pool parsing every model file twice in two different processes."""
     import multiprocessing
@@ -202,6 +203,7 @@ def _check_parallel(files: list[Path], configs, jobs: int, progress) -> list[Ana
     results: dict[Path, Analysis] = {}
     try:
         workspace = Workspace()
+        _index_models(extras, workspace.add_file)  # imported, not checked: indexed here
         for conn in conns:  # every worker's classes before anyone analyses: cross-file facts
             for path, classes in conn.recv():
                 workspace.add_file(path, classes)
@@ -230,24 +232,34 @@ def _check_parallel(files: list[Path], configs, jobs: int, progress) -> list[Ana
                 proc.terminate()
     missing = [f for f in files if f not in results]
     if missing:  # a worker died (out of memory, killed): analyse what it left, here
-        results.update(zip(missing, _check_serial(missing, configs, None)))
+        results.update(zip(missing, _check_serial(missing, configs, None, [f for f in files if f not in missing] + list(extras))))
     return [results[f] for f in files]
 
 
 def check_files(files: list[Path], configs, jobs: int | None = None, progress=None) -> list[Analysis]:
     """Analyse `files`, each with its settings: `configs` is a config.ConfigTree or OneConfig
-    (a bare Config applies to every file)."""
+    (a bare Config applies to every file). The model classes of the local modules they import
+    count too, checked or not (local_imports.py)."""
     if isinstance(configs, Config):
         configs = OneConfig(configs)
     jobs = jobs or os.cpu_count() or 1
+    extras = imported_local_files(files)
     if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
-        return _check_parallel(files, configs, min(jobs, len(files)), progress)
-    return _check_serial(files, configs, progress)
+        return _check_parallel(files, configs, min(jobs, len(files)), progress, extras)
+    return _check_serial(files, configs, progress, extras)
 
 
-def _check_serial(files: list[Path], configs, progress) -> list[Analysis]:
+def project_workspace(files) -> Workspace:
+    """The model classes of `files` and of the local modules they import (for --fix and
+    --add-suppressions, which analyse as `check` does)."""
     workspace = Workspace()
-    docs = _index_models(files, workspace.add_file)
+    _index_models(list(files) + imported_local_files(files), workspace.add_file)
+    return workspace
+
+
+def _check_serial(files: list[Path], configs, progress, extras=()) -> list[Analysis]:
+    workspace = Workspace()
+    docs = _index_models(list(files) + list(extras), workspace.add_file)
     results = []
     for i, f in enumerate(files):
         results.append(_analyze_loaded(f, docs.pop(f, None), configs.for_path(f), workspace))

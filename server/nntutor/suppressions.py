@@ -8,7 +8,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_PATTERN = re.compile(rb"#\s*nntutor:\s*ignore(-file)?(?:\[([^\]]*)\])?")
+# `# nntutor:` starts something meant as a directive; it is read only in one of these forms:
+# `ignore[ids]` / `ignore-file[ids]` with at least one id, or `ignore` / `ignore-file` alone
+# (at the end of the comment, before another `#`, or followed by a reason in words). Anything
+# else (`ignore [x]`, `ignore: x`, `ignored`, an unclosed `[`, empty `[]`) is *malformed*: it
+# silences nothing, and unused-suppression says so, rather than silencing every rule.
+_PREFIX = re.compile(rb"#\s*nntutor\s*:")
+_DIRECTIVE = re.compile(rb"#\s*nntutor:\s*ignore(-file)?(?:\[([^\]]*)\]|(?=\s*$|\s*#|\s+[^\[\s]))")
 _ID = re.compile(rb"[^,\s]+")
 ALL = "*"
 
@@ -26,7 +32,7 @@ class Suppression:
     file_wide: bool
     start: int                   # bytes of the directive `# nntutor: ignore[...]`
     end: int
-    comment_start: int           # bytes of the whole comment it is written in
+    comment_start: int           # bytes of the whole comment it is written in (no \r)
     comment_end: int
     ids: tuple[RuleId, ...]      # () = every rule
     used: set[str] = field(default_factory=set)   # ids (ALL for a bare one) that silenced a finding
@@ -35,26 +41,50 @@ class Suppression:
         return {i.name for i in self.ids} if self.ids else {ALL}
 
 
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """`# nntutor: ...` that is no directive nntutor reads: the span to report."""
+    line: int
+    start: int
+    end: int
+
+
 def directives(facts) -> list[Suppression]:
-    """Every suppression directive in the document's comments, in document order."""
-    found = []
+    """Every suppression directive in the document's comments, in document order (a comment
+    may hold several)."""
+    return _scan(facts)[0]
+
+
+def malformed(facts) -> list[Malformed]:
+    return _scan(facts)[1]
+
+
+def _scan(facts) -> tuple[list[Suppression], list[Malformed]]:
+    cached = getattr(facts, "_directive_scan", None)
+    if cached is not None:
+        return cached
+    found, bad = [], []
     data = facts.doc.data
     index = facts.doc.index
     for comment in facts.comments:
-        start = comment.start_byte
-        m = _PATTERN.search(data, start, comment.end_byte)
-        if not m:
-            continue
-        ids = ()
-        if m.group(2) is not None:
-            base = m.start(2)
-            ids = tuple(RuleId(i.group().decode("utf-8", "replace"), base + i.start(), base + i.end())
-                        for i in _ID.finditer(m.group(2)))
-            if not ids:  # `ignore[]` names nothing: read as the bare form, as before
-                ids = ()
-        found.append(Suppression(index.line_of(start), bool(m.group(1)), m.start(), m.end(),
-                                 start, comment.end_byte, ids))
-    return found
+        start, end = comment.start_byte, comment.end_byte
+        while end > start and data[end - 1:end] == b"\r":   # tree-sitter keeps a CRLF's \r
+            end -= 1
+        for p in _PREFIX.finditer(data, start, end):
+            m = _DIRECTIVE.match(data, p.start(), end)
+            ids = ()
+            if m is not None and m.group(2) is not None:
+                base = m.start(2)
+                ids = tuple(RuleId(i.group().decode("utf-8", "replace"), base + i.start(), base + i.end())
+                            for i in _ID.finditer(m.group(2)))
+            line = index.line_of(p.start())
+            if m is None or (m.group(2) is not None and not ids):
+                stop = data.find(b"#", p.end(), end)
+                bad.append(Malformed(line, p.start(), (stop if stop != -1 else end)))
+                continue
+            found.append(Suppression(line, bool(m.group(1)), m.start(), m.end(), start, end, ids))
+    facts._directive_scan = (found, bad)
+    return found, bad
 
 
 class Silencer:
@@ -131,4 +161,5 @@ def directive_edit(doc, line: int, rules) -> tuple[int, int, str] | None:
             node = node.parent
         if node is not None and node.end_byte > code_end:
             return None
-    return end, end, f"  # nntutor: ignore[{', '.join(rules)}]"
+    # after the line's last character: trailing blanks go, so the comment sits two spaces out
+    return code_end, end, f"  # nntutor: ignore[{', '.join(rules)}]"

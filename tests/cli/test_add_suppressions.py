@@ -44,7 +44,7 @@ def test_a_line_ending_in_a_multiline_string_is_left_and_said(tmp_path):
     path.write_text(src)
     r = run("check", str(path), "--no-config", "--add-suppressions")
     assert r.returncode == 0
-    assert "line 2: hardcoded-cuda (no comment can go on this line)" in r.stderr
+    assert "line 2: hardcoded-cuda (no directive can go on this line" in r.stderr
     assert path.read_text() == src
 
 
@@ -102,3 +102,54 @@ def test_directive_edit_places():
     assert after(7) is None                       # a bare directive silences everything already
     assert after(8) is None                       # file-wide: a second directive would not be read
     assert after(9) == "t = 5  # nntutor: ignore[r1, a]"   # before the \r of a CRLF line
+
+
+MODEL = ("import torch.nn as nn\nimport torch.nn.functional as F\n\n"
+         "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+         "        self.fc = nn.Linear(4, 2)\n\n    def forward(self, x):\n"
+         "        return F.softmax(self.fc(x), dim=1)\n")
+TRAIN = ("import torch.nn as nn\nfrom model import Net\n\nmodel = Net()\n"
+         "criterion = nn.CrossEntropyLoss()\n\ndef step(x, y):\n    return criterion(model(x), y)\n")
+
+
+def test_one_file_checked_alone_sees_the_model_it_imports(tmp_path):
+    """pre-commit passes only the changed file: the finding (and so its suppression) must not
+    depend on whether models.py was named too."""
+    (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "train.py").write_text(TRAIN)
+    alone = run("check", "train.py", "--no-config", cwd=tmp_path)
+    assert alone.returncode == 1 and "train.py:8:22: double-softmax" in alone.stdout
+    run("check", "train.py", "--no-config", "--add-suppressions", cwd=tmp_path)
+    assert run("check", "train.py", "--no-config", cwd=tmp_path).returncode == 0   # not "unused"
+    run("check", "train.py", "--no-config", "--fix", cwd=tmp_path)
+    assert "# nntutor: ignore[double-softmax]" in (tmp_path / "train.py").read_text()
+    assert run("check", ".", "--no-config", cwd=tmp_path).returncode == 0
+
+
+def test_relative_and_package_imports_are_followed(tmp_path):
+    pkg = tmp_path / "proj"
+    (pkg / "nets").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "nets" / "__init__.py").write_text("")
+    (pkg / "nets" / "mlp.py").write_text(MODEL)
+    (pkg / "train.py").write_text(TRAIN.replace("from model import Net", "from .nets.mlp import Net"))
+    assert "double-softmax" in run("check", "proj/train.py", "--no-config", cwd=tmp_path).stdout
+
+
+def test_stdin_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "nntutor", "check", "--no-config", "--add-suppressions", "-"],
+                       input="import torch\nx = torch.ones(3).cuda()\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "does not read a source from stdin" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "nntutor", "check", "--no-config", "--add-suppressions", "--fix", "-"],
+                       input="x = 1\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "cannot be combined" in r.stderr
+
+
+def test_trailing_blanks_do_not_widen_the_gap(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("import torch\nx = torch.ones(3).cuda()    \n")
+    run("check", str(path), "--no-config", "--add-suppressions")
+    assert path.read_text() == "import torch\nx = torch.ones(3).cuda()  # nntutor: ignore[hardcoded-cuda]\n"

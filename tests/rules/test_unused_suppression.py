@@ -221,3 +221,78 @@ def test_snippets_parse():
     for _, src in CORRECT:
         assert parses(textwrap.dedent(src))
     assert analysis(HEAD + "\n").findings  # HEAD really has the finding the directives silence
+
+
+# -- found by reviewing the feature adversarially --------------------------------------------
+@pytest.mark.parametrize("directive", [
+    "# nntutor: ignore [hardcoded-cuda]", "# nntutor: ignored", "# nntutor: ignore: hardcoded-cuda",
+    "# nntutor: ignore(hardcoded-cuda)", "# nntutor: ignore[hardcoded-cuda", "# nntutor: ignore[]",
+])
+def test_a_malformed_directive_silences_nothing_and_says_so(directive):
+    src = f"import torch\nx = torch.ones(3).cuda()  {directive}\n"
+    found = findings(src)
+    assert sorted(f.rule for f in found) == ["hardcoded-cuda", RULE]
+    (bad,) = [f for f in found if f.rule == RULE]
+    assert bad.severity.label == "warning" and "not a directive nntutor reads" in bad.message
+    assert bad.fix is None
+
+
+@pytest.mark.parametrize("directive", [
+    "# nntutor: ignore-file [hardcoded-cuda]", "# nntutor: ignore-files[hardcoded-cuda]",
+    "# nntutor: ignore-file-for-now",
+])
+def test_a_malformed_file_directive_silences_nothing(directive):
+    src = f"{directive}\nimport torch\nx = torch.ones(3).cuda()\n"
+    assert sorted(f.rule for f in findings(src)) == ["hardcoded-cuda", RULE]
+
+
+def test_a_bare_directive_may_give_a_reason():
+    src = "import torch\nx = torch.ones(3).cuda()  # nntutor: ignore because the demo needs a GPU\n"
+    assert findings(src) == []
+
+
+def test_every_directive_of_a_comment_is_read():
+    src = ("import torch\n"
+           "x = torch.ones(3).cuda()  # nntutor: ignore[double-softmax]  # nntutor: ignore[hardcoded-cuda]\n")
+    (f,) = findings(src)
+    assert f.rule == RULE and "`double-softmax` reports nothing" in f.message
+    assert apply_fix(src, f) == "import torch\nx = torch.ones(3).cuda()  # nntutor: ignore[hardcoded-cuda]\n"
+
+
+def test_crlf_line_endings_survive_the_fix():
+    for src, out in [
+        ("x = 1  # nntutor: ignore[hardcoded-cuda]\r\ny = 2\r\n", "x = 1\r\ny = 2\r\n"),
+        ("x = 1  # note  # nntutor: ignore[hardcoded-cuda]\r\ny = 2\r\n", "x = 1  # note\r\ny = 2\r\n"),
+        ("y = 2  # nntutor: ignore\r\nz = 3\r\n", "y = 2\r\nz = 3\r\n"),
+    ]:
+        (f,) = findings(src, RULE)
+        assert apply_fix(src, f) == out
+
+
+def test_a_following_comment_is_kept_whole():
+    src = "x = 1  # nntutor: ignore[hardcoded-cuda]  # noqa: E501\n"
+    (f,) = findings(src, RULE)
+    assert apply_fix(src, f) == "x = 1  # noqa: E501\n"
+
+
+def test_a_bare_directive_is_not_judged_when_rules_are_off():
+    src = "import torch\nx = torch.ones(3).cuda()  # nntutor: ignore\n"
+    assert analyze_text(src, config=_config(ignore=["hardcoded-cuda"])).findings == []
+    assert analyze_text(src, config=_config(select=["leakage", RULE])).findings == []
+    src = "# nntutor: ignore-file\nx = 1\n"
+    assert analyze_text(src, config=_config(ignore=["hardcoded-cuda"])).findings == []
+    assert [f.rule for f in analyze_text(src).findings] == [RULE]   # all rules ran: judged
+
+
+def test_unknown_id_in_another_case_gets_the_closest_id():
+    (f,) = findings("x = 1  # nntutor: ignore[HARDCODED-CUDA]\n", RULE)
+    assert "Did you mean `hardcoded-cuda`?" in f.message
+
+
+def test_directives_in_ipython_lines_are_not_directives():
+    # `%%writefile` writes another file: its comments are that file's; `!echo` prints text
+    assert notebook(["%%writefile helper.py\n# nntutor: ignore-file\nimport torch\n",
+                     "import torch\nx = torch.ones(3).cuda()"], "hardcoded-cuda") != []
+    assert notebook(['!echo "# nntutor: ignore-file"\n', "import torch\nx = torch.ones(3).cuda()"],
+                    "hardcoded-cuda") != []
+    assert notebook(["%%writefile helper.py\nimport torch\nx = 1 # nntutor: ignore[hardcoded-cuda]\n"], RULE) == []

@@ -9,7 +9,10 @@ directives, and calls `audit` instead of `check`. A directive id is reported whe
   or anywhere for `ignore-file`). Rules turned off by the settings, and rules that crashed,
   are not judged: under other settings their directive may well be needed.
 
-A bare `# nntutor: ignore` is reported when no rule reported anything on its line. A
+A bare `# nntutor: ignore` is reported when no rule reported anything on its line, and only
+when every rule ran (with some turned off, it may be there for one of them). A `# nntutor:`
+comment in no form nntutor reads (`ignore [x]`, `ignore: x`, `ignore[]`, an unclosed `[`) is
+reported as a warning: it silences nothing. A
 directive that names `unused-suppression` itself is left alone (that is how to keep one on
 purpose); a bare one does not silence this rule, or it could never report a bare directive.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 import difflib
 
 from ..findings import Finding, Fix, Location, Severity, TextEdit
-from ..suppressions import ALL, Silencer, Suppression
+from ..suppressions import ALL, Silencer, Suppression, malformed
 from . import Rule, all_rules
 
 ID = "unused-suppression"
@@ -29,18 +32,27 @@ def check(ctx):
     return iter(())
 
 
-def audit(ctx, silencer: Silencer, ran: set[str]):
+def audit(ctx, silencer: Silencer, ran: set[str], all_ran: bool):
+    """`ran`: the rules that ran to the end on this file; `all_ran`: every rule did (none
+    turned off or crashed), the condition for judging a bare directive."""
     known = all_rules()
     keep_lines = {s.line for s in silencer.all if not s.file_wide and ID in s.names()}
     if any(ID in s.names() for s in silencer.file_wide):
         return
+    for bad in malformed(ctx.facts):
+        if bad.line in keep_lines:
+            continue
+        yield _finding(ctx, bad.start, bad.end, Severity.WARNING,
+                       "This `# nntutor:` comment is not a directive nntutor reads, so it silences "
+                       "nothing: write `# nntutor: ignore[rule-id, ...]` (no space before `[`), a bare "
+                       "`# nntutor: ignore`, or `# nntutor: ignore-file[rule-id]`.", None)
     for s in silencer.all:
         if not s.file_wide and s.line in keep_lines:
             continue
         if not s.ids:
-            if ALL not in s.used:
+            if ALL not in s.used and all_ran:
                 where = "in this file" if s.file_wide else "on this line"
-                yield _finding(ctx, s, s.start, s.end, Severity.INFO,
+                yield _finding(ctx, s.start, s.end, Severity.INFO,
                                f"Unused suppression: no rule reports anything {where}, so this "
                                f"directive silences nothing. Remove it.", _remove_directive(ctx, s))
             continue
@@ -49,11 +61,11 @@ def audit(ctx, silencer: Silencer, ran: set[str]):
         for rid in unused:
             fix = _remove_directive(ctx, s) if len(unused) == len(s.ids) else _remove_id(s, rid)
             if rid.name not in known:
-                yield _finding(ctx, s, rid.start, rid.end, Severity.WARNING,
+                yield _finding(ctx, rid.start, rid.end, Severity.WARNING,
                                _unknown_message(rid.name, known), fix)
             else:
                 where = "anywhere in this file" if s.file_wide else "on this line"
-                yield _finding(ctx, s, rid.start, rid.end, Severity.INFO,
+                yield _finding(ctx, rid.start, rid.end, Severity.INFO,
                                f"Unused suppression: `{rid.name}` reports nothing {where}, so "
                                f"this directive silences nothing. Remove it, or a later bug it "
                                f"would report goes unseen.", fix)
@@ -65,14 +77,13 @@ def _unknown_message(name: str, known) -> str:
     if prefixed:
         return (text + " A directive names whole rule ids, not prefixes: "
                 + ", ".join(f"`{r}`" for r in prefixed[:4]) + (" ..." if len(prefixed) > 4 else "") + ".")
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.6)
     if close:
         return text + f" Did you mean `{close[0]}`?"
     return text + " `nntutor rules` lists the rule ids."
 
 
-def _finding(ctx, s: Suppression, start: int, end: int, severity: Severity, message: str,
-             fix: Fix) -> Finding:
+def _finding(ctx, start: int, end: int, severity: Severity, message: str, fix: Fix | None) -> Finding:
     return Finding(ID, severity, message, Location.of(ctx.doc, start, end), RULE.concept, (), fix)
 
 
@@ -91,19 +102,21 @@ def _remove_directive(ctx, s: Suppression) -> Fix:
     the comment was all there was on it."""
     data = ctx.doc.data
     rest_before = data[s.comment_start:s.start].strip(b" \t#")
-    rest_after = data[s.end:s.comment_end].strip()
+    after = s.end
+    while after < s.comment_end and data[after:after + 1] in (b" ", b"\t"):
+        after += 1
+    rest_after = data[after:s.comment_end]
     title = "Remove the unused suppression"
+    if rest_after.startswith(b"#"):      # another comment follows (a noqa, a second directive): keep it
+        return Fix(title, (TextEdit(s.start, after, ""),))
     if rest_before and not rest_after:   # `# note  # nntutor: ignore[x]`: keep the note
         start = s.start
         while start > s.comment_start and data[start - 1:start] in (b" ", b"\t"):
             start -= 1
         return Fix(title, (TextEdit(start, s.comment_end, ""),))
     if rest_after:                        # `# nntutor: ignore[x] because ...`: keep the reason
-        end = s.end
-        while end < s.comment_end and data[end:end + 1] in (b" ", b"\t"):
-            end += 1
         start = s.start if rest_before else s.comment_start
-        return Fix(title, (TextEdit(start, end, "" if rest_before else "# "),))
+        return Fix(title, (TextEdit(start, after, "" if rest_before else "# "),))
     # The comment is only the directive: remove it with the blank space before it, or the
     # whole line when nothing else is on it.
     idx = ctx.doc.index

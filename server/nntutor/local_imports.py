@@ -1,0 +1,84 @@
+"""The project's own modules that the checked files import, found on disk.
+
+`nntutor check train.py` must know the model class that `from models import Net` brings in, as
+`nntutor check .` does: otherwise a finding that depends on it (a softmax at the end of
+`Net.forward`) comes and goes with the paths given, and a suppression of it looks unused when
+pre-commit checks only the changed file. So the checker indexes, besides the files it checks,
+the local modules they import (and those these import, two levels deep).
+
+A regex over the source finds the imports, not a parse: this runs on every checked file before
+any of them is parsed, and a module that is not local simply has no file to find. A name is
+looked up relative to the importing file's folder and to the folder the command runs in.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# `from a.b import c, d` / `from . import c` / `import a.b, c`, at the start of a line; in a
+# notebook's JSON a line starts after `"` (a source list item) or `\n` (a source string).
+_IMPORT = re.compile(
+    rb'(?:^|"|\\n)[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w., \t]+))',
+    re.M)
+DEPTH = 2
+
+
+def imported_local_files(files, root: Path | None = None) -> list[Path]:
+    """Local .py files imported by `files` (directly, or by those, up to DEPTH levels) that
+    are not among `files`, in a stable order."""
+    root = (root or Path.cwd()).resolve()
+    given = set()
+    for f in files:
+        try:
+            given.add(Path(f).resolve())
+        except OSError:
+            continue
+    found: list[Path] = []
+    seen = set(given)
+    frontier = [Path(f) for f in files]
+    for _ in range(DEPTH):
+        nxt = []
+        for path in frontier:
+            for module in _local_modules(path, root):
+                if module not in seen:
+                    seen.add(module)
+                    found.append(module)
+                    nxt.append(module)
+        frontier = nxt
+    return found
+
+
+def _local_modules(path: Path, root: Path) -> list[Path]:
+    if path.suffix not in (".py", ".ipynb"):
+        return []
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    here = path.resolve().parent
+    out = []
+    for m in _IMPORT.finditer(data):
+        if m.group(3) is not None:      # import a.b, c
+            candidates = [(0, n.strip()) for n in m.group(3).decode("utf-8", "replace").split(",")]
+        else:                           # from a.b import c, d
+            module = m.group(1).decode("utf-8", "replace")
+            level = len(module) - len(module.lstrip("."))
+            name = module.lstrip(".")
+            names = [n.strip() for n in m.group(2).decode("utf-8", "replace").split(",")]
+            candidates = [(level, name)] + [(level, f"{name}.{n}" if name else n) for n in names if n]
+        for level, dotted in candidates:
+            parts = [p for p in dotted.split(".") if p]
+            if not parts or not all(p.isidentifier() for p in parts):
+                continue
+            if level:
+                bases = [here.parents[level - 2]] if level - 2 < len(here.parents) else []
+                if level == 1:
+                    bases = [here]
+            else:
+                bases = [here, root] if here != root else [here]
+            for base in bases:
+                for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
+                    if candidate.is_file():
+                        out.append(candidate.resolve())
+                        break
+    return out
