@@ -23,8 +23,8 @@ _IMPORT = re.compile(
 DEPTH = 2
 
 
-def imported_local_files(files, root: Path | None = None) -> list[Path]:
-    """Local .py files imported by `files` (directly, or by those, up to DEPTH levels) that
+def imported_local_files(files, root: Path | None = None, depth: int = DEPTH) -> list[Path]:
+    """Local .py files imported by `files` (directly, or by those, up to `depth` levels) that
     are not among `files`, in a stable order."""
     root = (root or Path.cwd()).resolve()
     given = set()
@@ -36,7 +36,7 @@ def imported_local_files(files, root: Path | None = None) -> list[Path]:
     found: list[Path] = []
     seen = set(given)
     frontier = [Path(f) for f in files]
-    for _ in range(DEPTH):
+    for _ in range(depth):
         nxt = []
         for path in frontier:
             for module in _local_modules(path, root):
@@ -48,6 +48,15 @@ def imported_local_files(files, root: Path | None = None) -> list[Path]:
     return found
 
 
+def imported_by_source(data: bytes, path: Path, root: Path | None = None) -> list[Path]:
+    """The same for a source that is not on disk (`nntutor check - --stdin-filename path`):
+    its imports are resolved as if it were at `path`."""
+    root = (root or Path.cwd()).resolve()
+    direct = [m for m in dict.fromkeys(_modules_in(data, path.resolve().parent, root))
+              if m != path.resolve()]
+    return direct + [m for m in imported_local_files(direct, root, DEPTH - 1) if m != path.resolve()]
+
+
 def _local_modules(path: Path, root: Path) -> list[Path]:
     if path.suffix not in (".py", ".ipynb"):
         return []
@@ -55,7 +64,10 @@ def _local_modules(path: Path, root: Path) -> list[Path]:
         data = path.read_bytes()
     except OSError:
         return []
-    here = path.resolve().parent
+    return _modules_in(data, path.resolve().parent, root)
+
+
+def _modules_in(data: bytes, here: Path, root: Path) -> list[Path]:
     out = []
     for m in _IMPORT.finditer(data):
         if m.group(3) is not None:      # import a.b, c

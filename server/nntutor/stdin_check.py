@@ -35,26 +35,38 @@ def check_stdin(raw: bytes, name: str | None, configs, fix: bool, extra_exclude=
             _excluded_file(path, config) or (extra_exclude is not None and extra_exclude.matches(path))):
         return StdinResult(None, raw if fix else None, skipped=True)
     shown = name or "-"
+    workspace = _workspace(raw, path)
     fixed = None
     if fix:
-        fixed = _fixed(raw, shown, config)
+        fixed = _fixed(raw, shown, config, workspace)
         raw = fixed
     try:
         doc = Document.from_bytes(raw, shown)
     except (InputError, NotebookError) as exc:
         print(f"nntutor: error: {shown}: {exc}", file=sys.stderr)
         return StdinResult(None, fixed)
-    return StdinResult(analyze(doc, config), fixed)
+    return StdinResult(analyze(doc, config, workspace), fixed)
 
 
-def _fixed(raw: bytes, name: str, config) -> bytes:
+def _workspace(raw: bytes, path: Path | None):
+    """The model classes of the local modules the source imports, found from where
+    `--stdin-filename` puts it (as `nntutor check` of that file would see them)."""
+    if path is None:
+        return None
+    from .local_imports import imported_by_source
+    from .project import project_workspace
+
+    return project_workspace(imported_by_source(raw, path))
+
+
+def _fixed(raw: bytes, name: str, config, workspace=None) -> bytes:
     """The source after its certain fixes; the source itself where it cannot be fixed (not
     UTF-8, binary, a notebook whose JSON layout cannot be kept), with a warning."""
     from .fixall import fix_bytes
     from .nbfix import LayoutUnknown
 
     try:
-        fixed = fix_bytes(raw, name, config)
+        fixed = fix_bytes(raw, name, config, workspace)
     except (LayoutUnknown, NotebookError) as exc:
         print(f"nntutor: warning: {name}: not fixed: {exc}", file=sys.stderr)
         return raw

@@ -153,3 +153,17 @@ def test_trailing_blanks_do_not_widen_the_gap(tmp_path):
     path.write_text("import torch\nx = torch.ones(3).cuda()    \n")
     run("check", str(path), "--no-config", "--add-suppressions")
     assert path.read_text() == "import torch\nx = torch.ones(3).cuda()  # nntutor: ignore[hardcoded-cuda]\n"
+
+
+def test_stdin_with_a_filename_sees_the_model_it_imports(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "model.py").write_text(MODEL)
+    r = subprocess.run([sys.executable, "-m", "nntutor", "check", "--no-config", "--stdin-filename",
+                        "train.py", "-"], input=TRAIN, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.returncode == 1 and "train.py:8:22: double-softmax" in r.stdout
+    kept = TRAIN.replace("model(x), y)\n", "model(x), y)  # nntutor: ignore[double-softmax]\n")
+    r = subprocess.run([sys.executable, "-m", "nntutor", "check", "--no-config", "--fix", "--stdin-filename",
+                        "train.py", "-"], input=kept, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.stdout == kept   # the directive is used: --fix keeps it
