@@ -669,8 +669,8 @@ def render_md(res: dict) -> str:
          "capability (push diagnostics), no `workspace.configuration` (defaults), workspace root = the "
          "folder of the file (holding only that file); times measured at the client with perf_counter.",
          "- Built-in delays that count in the diagnostics latencies: nntutor waits before analysing a "
-         "didChange as long as its last pass on that document took (5 ms to 1.5 s; 5 ms for the first "
-         "edit after 0.4 s without edits; didOpen: none), and answers an edit of comments / blank lines "
+         "didChange 1 ms when its last pass on that document took at most 0.1 s or the edit follows 0.4 s "
+         "without edits, else as long as that pass took (at most 1.5 s); didOpen: none; and answers an edit of comments / blank lines "
          "only from the previous analysis when nntutor.incremental can show it is unchanged (so the "
          "comment column measures that path, the code column a full analysis); pylsp debounces linting by 500 ms and "
          "jedi-language-server its diagnostics by 1 s (open and change); ruff server publishes without delay. "

@@ -69,14 +69,17 @@ def run_check(args) -> int:
         def progress(done, total):
             print(f"\rnntutor: checked {done}/{total} files", end="" if done < total else "\n",
                   file=sys.stderr)
+    # Files named one by one (pre-commit, an editor): the local modules they import are indexed too.
+    given = {Path(p).resolve() for p in args.paths if Path(p).is_file()}
+    named = [f for f in found.files if f.resolve() in given] if given else []
     if args.add_suppressions:
-        _add_suppressions(found.files, configs)
+        _add_suppressions(found.files, configs, named)
         return 2 if usage_error or found.missing else 0
     if args.diff:
-        return 1 if _fix(found.files, configs, write=False) else 0
+        return 1 if _fix(found.files, configs, write=False, named=named) else 0
     if args.fix:
-        _fix(found.files, configs)
-    results = check_files(found.files, configs, args.jobs, progress)
+        _fix(found.files, configs, named=named)
+    results = check_files(found.files, configs, args.jobs, progress, named)
     _report(args, results, len(found.files), sys.stdout)
     if usage_error or found.missing:
         return 2
@@ -162,7 +165,7 @@ def _check_stdin(args, configs, extra, flag_problems) -> int:
     return 1 if result.analysis.findings and not args.exit_zero else 0
 
 
-def _fix(files, configs, write: bool = True) -> int:
+def _fix(files, configs, write: bool = True, named=None) -> int:
     """Apply the certain fixes to each file (nntutor.fixall), with the model classes of all the
     files known (as `check` knows them); say what was done on stderr. Without `write`, print
     them as a diff instead (`--diff`). Returns the number of fixes."""
@@ -172,7 +175,7 @@ def _fix(files, configs, write: bool = True) -> int:
     from .notebook import NotebookError
     from .project import project_workspace
 
-    workspace = project_workspace(files)
+    workspace = project_workspace(files, named)
     fixed_files = applied = 0
     for path in files:
         try:
@@ -200,7 +203,7 @@ def _fix(files, configs, write: bool = True) -> int:
     return applied
 
 
-def _add_suppressions(files, configs) -> int:
+def _add_suppressions(files, configs, named=None) -> int:
     """`--add-suppressions` (add_suppressions.py), with the model classes of all the files known
     (as `check` knows them); what was done, and what could not be, on stderr."""
     from .add_suppressions import add_to_file
@@ -209,7 +212,7 @@ def _add_suppressions(files, configs) -> int:
     from .notebook import NotebookError
     from .project import project_workspace
 
-    workspace = project_workspace(files)
+    workspace = project_workspace(files, named)
     added = changed = 0
     for path in files:
         try:

@@ -12,7 +12,9 @@ looked up relative to the importing file's folder and to the folder the command 
 """
 from __future__ import annotations
 
+import os
 import re
+from functools import lru_cache
 from pathlib import Path
 
 # `from a.b import c, d` / `from . import c` / `import a.b, c`, at the start of a line; in a
@@ -83,14 +85,40 @@ def _modules_in(data: bytes, here: Path, root: Path) -> list[Path]:
             if not parts or not all(p.isidentifier() for p in parts):
                 continue
             if level:
-                bases = [here.parents[level - 2]] if level - 2 < len(here.parents) else []
-                if level == 1:
-                    bases = [here]
+                bases = [here] if level == 1 else (
+                    [here.parents[level - 2]] if level - 2 < len(here.parents) else [])
             else:
                 bases = [here, root] if here != root else [here]
             for base in bases:
-                for candidate in (base.joinpath(*parts).with_suffix(".py"), base.joinpath(*parts, "__init__.py")):
-                    if candidate.is_file():
-                        out.append(candidate.resolve())
-                        break
+                found = _find(str(base), tuple(parts))
+                if found is not None:
+                    out.append(Path(found))
+                    break
     return out
+
+
+@lru_cache(maxsize=4096)
+def _entries(folder: str) -> frozenset:
+    try:
+        return frozenset(os.listdir(folder))
+    except OSError:
+        return frozenset()
+
+
+@lru_cache(maxsize=65536)
+def _find(base: str, parts: tuple) -> str | None:
+    """`base/a/b.py` or `base/a/b/__init__.py` for parts (a, b), or None. Each folder is listed
+    once (cached), so a library import (`torch`, `numpy`) costs one set lookup, not a stat."""
+    folder = base
+    for part in parts[:-1]:
+        if part not in _entries(folder):
+            return None
+        folder = os.path.join(folder, part)
+    last = parts[-1]
+    names = _entries(folder)
+    if last + ".py" in names:
+        path = os.path.join(folder, last + ".py")
+        return os.path.realpath(path) if os.path.isfile(path) else None
+    if last in names and "__init__.py" in _entries(os.path.join(folder, last)):
+        return os.path.realpath(os.path.join(folder, last, "__init__.py"))
+    return None

@@ -236,25 +236,39 @@ def _check_parallel(files: list[Path], configs, jobs: int, progress, extras=()) 
     return [results[f] for f in files]
 
 
-def check_files(files: list[Path], configs, jobs: int | None = None, progress=None) -> list[Analysis]:
+def check_files(files: list[Path], configs, jobs: int | None = None, progress=None,
+                named=None) -> list[Analysis]:
     """Analyse `files`, each with its settings: `configs` is a config.ConfigTree or OneConfig
-    (a bare Config applies to every file). The model classes of the local modules they import
-    count too, checked or not (local_imports.py)."""
+    (a bare Config applies to every file). The model classes of the local modules that the
+    `named` files (given on the command line one by one, as pre-commit does) import count
+    too, checked or not (local_imports.py); a folder's walk already holds its own modules."""
     if isinstance(configs, Config):
         configs = OneConfig(configs)
     jobs = jobs or os.cpu_count() or 1
-    extras = imported_local_files(files)
+    extras = _imported_extras(files, named)
     if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
         return _check_parallel(files, configs, min(jobs, len(files)), progress, extras)
     return _check_serial(files, configs, progress, extras)
 
 
-def project_workspace(files) -> Workspace:
-    """The model classes of `files` and of the local modules they import (for --fix and
-    --add-suppressions, which analyse as `check` does)."""
+def project_workspace(files, named=None) -> Workspace:
+    """The model classes of `files` and of the local modules the `named` ones import (for
+    --fix and --add-suppressions, which analyse as `check` does)."""
     workspace = Workspace()
-    _index_models(list(files) + imported_local_files(files), workspace.add_file)
+    _index_models(list(files) + _imported_extras(files, named), workspace.add_file)
     return workspace
+
+
+def _imported_extras(files, named) -> list[Path]:
+    if not named:
+        return []
+    checked = set()
+    for f in files:
+        try:
+            checked.add(Path(f).resolve())
+        except OSError:
+            continue
+    return [m for m in imported_local_files(named) if m not in checked]
 
 
 def _check_serial(files: list[Path], configs, progress, extras=()) -> list[Analysis]:

@@ -56,7 +56,8 @@ def _workspace(raw: bytes, path: Path | None):
     from .local_imports import imported_by_source
     from .project import project_workspace
 
-    return project_workspace(imported_by_source(raw, path))
+    extras = imported_by_source(raw, path)
+    return project_workspace(extras, extras)
 
 
 def _fixed(raw: bytes, name: str, config, workspace=None) -> bytes:
