@@ -76,3 +76,23 @@ async def test_a_sub_project_keeps_its_own_config(xclient, tmp_path):
     await wait_diags(xclient, lib_legacy, lambda d: len(d) == 0)   # the root's exclude
     assert cleared(xclient, generated) and cleared(xclient, lib_legacy)
     assert not server_errors(xclient)
+
+
+async def test_the_editors_patterns_are_matched_from_the_workspace_folder(xclient, tmp_path):
+    """A setting such as `apps/vision/gen/*` names a path from the workspace folder, also for
+    a document whose [tool.nntutor] lives in a sub-project's pyproject.toml (whose own patterns
+    stay relative to that file's folder)."""
+    sub = tmp_path / "apps" / "vision"
+    sub.mkdir(parents=True)
+    (sub / "pyproject.toml").write_text('[tool.nntutor]\nexclude = ["tmp/*"]\n')
+    xclient.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(
+        settings={"nntutor": {"exclude": ["apps/vision/gen/*"]}}))
+    generated, own, kept = ((sub / "gen" / "out.py").as_uri(), (sub / "tmp" / "x.py").as_uri(),
+                            (sub / "train.py").as_uri())
+    for uri in (generated, own, kept):
+        open_doc(xclient, uri, BUG)
+    await wait_diags(xclient, kept, lambda d: "double-softmax" in codes(d))
+    await wait_diags(xclient, generated, lambda d: len(d) == 0)   # the editor's pattern
+    await wait_diags(xclient, own, lambda d: len(d) == 0)         # the sub-project's pattern
+    assert cleared(xclient, generated) and cleared(xclient, own)
+    assert not server_errors(xclient)

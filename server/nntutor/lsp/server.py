@@ -36,7 +36,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
 from .. import __version__
-from ..config import Config, ConfigTree
+from ..config import Config, ConfigTree, matches_patterns
 from ..document import Document
 from ..engine import analyze
 from ..findings import Analysis
@@ -407,7 +407,16 @@ class NNTutorServer(LanguageServer):
             return False  # outside the workspace: its patterns say nothing about it
         config = self.config_for(p)
         base = config.folder if config.folder is not None and p.is_relative_to(config.folder) else folder
-        return config.excluded(p.relative_to(base))
+        # The editor's patterns are the workspace's: matched from the workspace folder, while a
+        # pyproject.toml's own patterns are matched from that file's folder (as `nntutor check`).
+        editor = set(self.editor_exclude())
+        own = Config(exclude=[x for x in config.exclude if x not in editor])
+        return own.excluded(p.relative_to(base)) or matches_patterns(sorted(editor), p.relative_to(folder))
+
+    def editor_exclude(self) -> list[str]:
+        if "exclude" not in self.settings:
+            return []
+        return Config().merged({"exclude": self.settings["exclude"]}).exclude
 
     def folder_of(self, path: Path) -> Path | None:
         """The innermost workspace folder holding `path`, or None."""
