@@ -272,3 +272,23 @@ for x, y in loader:
     (eval_finding,) = findings(evaluating, RULE)
     assert "activations" not in train_finding.message and "creeps" in train_finding.message
     assert "saved activations" in eval_finding.message
+
+
+@pytest.mark.parametrize("body,expected", [
+    # facebookresearch/deit's engine: four terms of one batch's loss, backpropagated by a scaler
+    ("    loss = 0.25 * criterion(out[0], y)\n    loss = loss + 0.25 * criterion(out[1], y)\n"
+     "    loss = loss + 0.25 * criterion(out[0], out[1].detach())\n    loss_scaler(loss, optimizer)\n", []),
+    ("    loss = criterion(out[0], y)\n    loss += criterion(out[1], y)\n    loss_scaler(loss, optimizer)\n", []),
+    # a reset under a condition does not happen every iteration: the sum still grows
+    ("    if step == 0:\n        total = criterion(out[0], y)\n    total = total + criterion(out[1], y)\n", [8]),
+])
+def test_a_loss_of_several_terms_built_in_the_iteration(body, expected):
+    src = ("import torch.nn as nn\n\ncriterion = nn.CrossEntropyLoss()\n"
+           "for step, (x, y) in enumerate(loader):\n    out = model(x)\n" + body)
+    assert lines(src, RULE) == expected
+
+
+def test_a_total_started_before_the_loop_is_still_reported():
+    src = ("import torch.nn as nn\n\ncriterion = nn.CrossEntropyLoss()\ntotal = 0\n"
+           "for x, y in loader:\n    loss = criterion(model(x), y)\n    total = total + loss\n")
+    assert lines(src, RULE) == [7]

@@ -434,3 +434,24 @@ def test_bare_zero_grad_outside_the_loop_is_not_the_clearing():
         "for x, y in loader:", "clear = optimizer.zero_grad\noptimizer.zero_grad\nfor x, y in loader:")
     (f,) = findings(src, RULE)
     assert "never calls zero_grad()" in f.message  # the loop's own finding, at the step
+
+
+def test_an_optimizer_over_tensors_made_in_the_iteration_accumulates_nothing():
+    # diffusers' pix2pix-zero: a fresh leaf and a fresh SGD per denoising step
+    src = """\
+import torch
+
+for i, t in enumerate(timesteps):
+    x_in = latents.detach().clone()
+    x_in.requires_grad = True
+    opt = torch.optim.SGD([x_in], lr=0.1)
+    loss = unet(x_in, t).sum()
+    loss.backward()
+    opt.step()
+    latents = x_in.detach()
+"""
+    assert lines(src, RULE) == []
+    # the same loop over a tensor made once, before it: its gradient does add up
+    before = src.replace("for i, t in enumerate(timesteps):\n    x_in = latents.detach().clone()\n",
+                         "x_in = latents.detach().clone()\nfor i, t in enumerate(timesteps):\n")
+    assert lines(before, RULE) == [9]

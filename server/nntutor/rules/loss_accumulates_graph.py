@@ -9,7 +9,7 @@ from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
-from ._training import events
+from ._training import events, statement_of
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -145,6 +145,31 @@ def check(ctx):
                 yield from _check_accumulation(ctx, call, recv, pos[0])
 
 
+def _started_this_iteration(ctx, stmt, name: str) -> bool:
+    """The sum `stmt` adds to starts over in every iteration: going back through the earlier
+    `name = name + ...` / `name += ...` of the loop, the first other assignment of `name` is
+    in the loop's body, in the same block as `stmt` (so no iteration skips it). deit's
+    `loss = 0.25 * criterion(a, t); loss = loss + 0.25 * criterion(b, t)` is one loss of four
+    terms, computed anew for each batch."""
+    facts = ctx.facts
+    loop = facts.innermost_loop(stmt.start_byte)
+    pos = stmt.start_byte
+    for _ in range(64):
+        b = facts.binding(name, pos)
+        if b is None or loop is None or b.pos <= loop.start_byte:
+            return False
+        value = strip(b.value) if b.value is not None else None
+        adds_to_itself = b.kind == "aug" or (
+            value is not None and value.type == "binary_operator"
+            and (head := value.child_by_field_id(F_LEFT)) is not None
+            and head.type == "identifier" and ctx.text(head) == name)
+        if not adds_to_itself:
+            return b.kind == "assign" and b.index is None and \
+                statement_of(b.target).parent == statement_of(stmt).parent
+        pos = b.pos
+    return False
+
+
 def _check_accumulation(ctx, stmt, left, value):
     # cheapest tests first: most `+=` and `.append(...)` of a file have nothing to do with losses
     value = strip(value)
@@ -158,6 +183,8 @@ def _check_accumulation(ctx, stmt, left, value):
         return
     if ctx.facts.in_no_grad(stmt.start_byte) or function_called_under_no_grad(ctx, stmt.start_byte):
         return
+    if stmt.type != "call" and left.type == "identifier" and _started_this_iteration(ctx, stmt, ctx.text(left)):
+        return  # `loss = a; loss = loss + b`: one iteration's terms, not a total across iterations
     if _backwarded(ctx, ctx.text(left)):
         return  # building a total loss on purpose, then backpropagating it
     if _returned_by_loss_function(ctx, stmt, ctx.text(left)):

@@ -8,6 +8,7 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_OBJECT, F_OPERATOR
 from . import Rule
 from ._bare import bare_pattern, bare_references, call_fix
+from ..values import args_of, strip
 from ._training import any_between, clears_grads_in, events, same_scope, statement_of
 
 
@@ -29,6 +30,8 @@ def check(ctx):
         if not loop_backwards:
             continue
         if clears_grads_in(ctx, loop):
+            continue
+        if _fresh_parameters(ctx, step, loop):
             continue
         reported.add(loop.start_byte)
         backward = loop_backwards[0]
@@ -53,6 +56,30 @@ def check(ctx):
             step.call, f"`{step.target}.step()` runs in a loop that never calls zero_grad(): "
             "gradients from every iteration add up, so each step uses stale, growing gradients.",
             related=[ctx.related(backward.call, "backward pass whose gradients accumulate")], fix=fix)
+
+
+def _fresh_parameters(ctx, step, loop) -> bool:
+    """The optimizer is built in this iteration over tensors also made in it:
+    `x = latents.detach().clone(); x.requires_grad = True; opt = SGD([x], ...)` (diffusers'
+    pix2pix-zero guidance). Each iteration's leaf starts with no gradient, so nothing adds up."""
+    facts = ctx.facts
+    b = facts.binding(step.target, step.pos) if step.target.isidentifier() else None
+    if b is None or b.kind != "assign" or b.value is None or not (loop.start_byte < b.pos < loop.end_byte):
+        return False
+    ctor = strip(b.value)
+    if ctor is None or ctor.type != "call" or not (facts.callee_qual(ctor) or "").startswith("torch.optim."):
+        return False
+    pos, kw = args_of(ctor)
+    params = strip(kw.get("params", pos[0] if pos else None))
+    if params is None or params.type not in ("list", "tuple") or not params.named_children:
+        return False
+    for item in params.named_children:
+        if item.type != "identifier":
+            return False
+        made = facts.binding(ctx.text(item), ctor.start_byte)
+        if made is None or made.kind != "assign" or not (loop.start_byte < made.pos < b.pos):
+            return False
+    return True
 
 
 _BARE_ZERO_GRAD = bare_pattern("zero_grad")
