@@ -10,7 +10,7 @@ from pathlib import Path
 
 def run_check(args) -> int:
     from . import config as config_mod
-    from .project import check_files, discover
+    from .project import check_files, discover, local_extras
 
     overrides = {}
     if args.select:
@@ -72,14 +72,15 @@ def run_check(args) -> int:
     # Files named one by one (pre-commit, an editor): the local modules they import are indexed too.
     given = {Path(p).resolve() for p in args.paths if Path(p).is_file()}
     named = [f for f in found.files if f.resolve() in given] if given else []
+    extras = local_extras(found.files, named, configs, extra)
     if args.add_suppressions:
-        _add_suppressions(found.files, configs, named)
+        _add_suppressions(found.files, configs, extras)
         return 2 if usage_error or found.missing else 0
     if args.diff:
-        return 1 if _fix(found.files, configs, write=False, named=named) else 0
+        return 1 if _fix(found.files, configs, write=False, extras=extras) else 0
     if args.fix:
-        _fix(found.files, configs, named=named)
-    results = check_files(found.files, configs, args.jobs, progress, named)
+        _fix(found.files, configs, extras=extras)
+    results = check_files(found.files, configs, args.jobs, progress, extras)
     _report(args, results, len(found.files), sys.stdout)
     if usage_error or found.missing:
         return 2
@@ -165,7 +166,7 @@ def _check_stdin(args, configs, extra, flag_problems) -> int:
     return 1 if result.analysis.findings and not args.exit_zero else 0
 
 
-def _fix(files, configs, write: bool = True, named=None) -> int:
+def _fix(files, configs, write: bool = True, extras=()) -> int:
     """Apply the certain fixes to each file (nntutor.fixall), with the model classes of all the
     files known (as `check` knows them); say what was done on stderr. Without `write`, print
     them as a diff instead (`--diff`). Returns the number of fixes."""
@@ -175,7 +176,7 @@ def _fix(files, configs, write: bool = True, named=None) -> int:
     from .notebook import NotebookError
     from .project import project_workspace
 
-    workspace = project_workspace(files, named)
+    workspace = project_workspace(files, extras)
     fixed_files = applied = 0
     for path in files:
         try:
@@ -203,7 +204,7 @@ def _fix(files, configs, write: bool = True, named=None) -> int:
     return applied
 
 
-def _add_suppressions(files, configs, named=None) -> int:
+def _add_suppressions(files, configs, extras=()) -> int:
     """`--add-suppressions` (add_suppressions.py), with the model classes of all the files known
     (as `check` knows them); what was done, and what could not be, on stderr."""
     from .add_suppressions import add_to_file
@@ -212,7 +213,7 @@ def _add_suppressions(files, configs, named=None) -> int:
     from .notebook import NotebookError
     from .project import project_workspace
 
-    workspace = project_workspace(files, named)
+    workspace = project_workspace(files, extras)
     added = changed = 0
     for path in files:
         try:

@@ -237,38 +237,52 @@ def _check_parallel(files: list[Path], configs, jobs: int, progress, extras=()) 
 
 
 def check_files(files: list[Path], configs, jobs: int | None = None, progress=None,
-                named=None) -> list[Analysis]:
+                extras=()) -> list[Analysis]:
     """Analyse `files`, each with its settings: `configs` is a config.ConfigTree or OneConfig
-    (a bare Config applies to every file). The model classes of the local modules that the
-    `named` files (given on the command line one by one, as pre-commit does) import count
-    too, checked or not (local_imports.py); a folder's walk already holds its own modules."""
+    (a bare Config applies to every file). The model classes of `extras` count too, without
+    their being checked: the local modules that files named on the command line import
+    (`local_extras`)."""
     if isinstance(configs, Config):
         configs = OneConfig(configs)
     jobs = jobs or os.cpu_count() or 1
-    extras = _imported_extras(files, named)
+    extras = list(extras)
     if jobs > 1 and len(files) >= PARALLEL_THRESHOLD:
         return _check_parallel(files, configs, min(jobs, len(files)), progress, extras)
     return _check_serial(files, configs, progress, extras)
 
 
-def project_workspace(files, named=None) -> Workspace:
-    """The model classes of `files` and of the local modules the `named` ones import (for
-    --fix and --add-suppressions, which analyse as `check` does)."""
+def project_workspace(files, extras=()) -> Workspace:
+    """The model classes of `files` and `extras` (for --fix and --add-suppressions, which
+    analyse as `check` does)."""
     workspace = Workspace()
-    _index_models(list(files) + _imported_extras(files, named), workspace.add_file)
+    _index_models(list(files) + list(extras), workspace.add_file)
     return workspace
 
 
-def _imported_extras(files, named) -> list[Path]:
+def local_extras(files, named, configs, extra_exclude=None) -> list[Path]:
+    """The local modules that the `named` files (given one by one on the command line, as
+    pre-commit does) import, which are not among `files` and which a folder's walk would not
+    skip (`exclude`, .venv, build ...): their model classes count as if the folder were
+    checked. A folder named on the command line already holds its own modules."""
     if not named:
         return []
-    checked = set()
-    for f in files:
-        try:
-            checked.add(Path(f).resolve())
-        except OSError:
+    checked = {os.path.realpath(f) for f in files}
+    return unskipped([m for m in imported_local_files(named) if os.path.realpath(m) not in checked],
+                     configs, extra_exclude)
+
+
+def unskipped(modules, configs, extra_exclude=None) -> list[Path]:
+    """`modules` without those a folder's walk skips: `exclude` patterns, --exclude flags,
+    the default folders (.venv, build ...)."""
+    out = []
+    for module in modules:
+        module = Path(module)
+        if any(part in DEFAULT_EXCLUDE for part in Path(os.path.relpath(module)).parts[:-1]) \
+                or _excluded_file(module, configs.for_path(module)) \
+                or (extra_exclude is not None and extra_exclude.matches(module)):
             continue
-    return [m for m in imported_local_files(named) if m not in checked]
+        out.append(module)
+    return out
 
 
 def _check_serial(files: list[Path], configs, progress, extras=()) -> list[Analysis]:

@@ -35,7 +35,7 @@ def check_stdin(raw: bytes, name: str | None, configs, fix: bool, extra_exclude=
             _excluded_file(path, config) or (extra_exclude is not None and extra_exclude.matches(path))):
         return StdinResult(None, raw if fix else None, skipped=True)
     shown = name or "-"
-    workspace = _workspace(raw, path)
+    workspace = _workspace(raw, path, configs, extra_exclude)
     fixed = None
     if fix:
         fixed = _fixed(raw, shown, config, workspace)
@@ -48,16 +48,15 @@ def check_stdin(raw: bytes, name: str | None, configs, fix: bool, extra_exclude=
     return StdinResult(analyze(doc, config, workspace), fixed)
 
 
-def _workspace(raw: bytes, path: Path | None):
+def _workspace(raw: bytes, path: Path | None, configs, extra_exclude=None):
     """The model classes of the local modules the source imports, found from where
     `--stdin-filename` puts it (as `nntutor check` of that file would see them)."""
     if path is None:
         return None
     from .local_imports import imported_by_source
-    from .project import project_workspace
+    from .project import project_workspace, unskipped
 
-    extras = imported_by_source(raw, path)
-    return project_workspace(extras, extras)
+    return project_workspace(unskipped(imported_by_source(raw, path), configs, extra_exclude))
 
 
 def _fixed(raw: bytes, name: str, config, workspace=None) -> bytes:

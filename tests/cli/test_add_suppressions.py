@@ -167,3 +167,57 @@ def test_stdin_with_a_filename_sees_the_model_it_imports(tmp_path):
     r = subprocess.run([sys.executable, "-m", "nntutor", "check", "--no-config", "--fix", "--stdin-filename",
                         "train.py", "-"], input=kept, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert r.stdout == kept   # the directive is used: --fix keeps it
+
+
+def _findings(r):
+    return [(f["path"], f["line"], f["rule"], [x["path"] for x in f.get("related", [])])
+            for f in json.loads(r.stdout)["findings"]]
+
+
+def test_a_file_alone_matches_the_folder_for_every_import_spelling(tmp_path):
+    """From an adversarial review: `import model as m`, a parenthesised list, a package
+    re-export two packages down; the JSON (related locations included) is the folder's."""
+    (tmp_path / "pyproject.toml").write_text("[tool.nntutor]\n")
+    (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "pkg" / "nets").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("from .nets import PkgNet\n")
+    (tmp_path / "pkg" / "nets" / "__init__.py").write_text("from .net import PkgNet\n")
+    (tmp_path / "pkg" / "nets" / "net.py").write_text(MODEL.replace("class Net", "class PkgNet"))
+    spellings = {
+        "a.py": TRAIN.replace("from model import Net", "import model as m").replace("Net()", "m.Net()"),
+        "b.py": TRAIN.replace("from model import Net", "from model import (\n    Net,\n)"),
+        "d.py": TRAIN.replace("from model import Net", "from pkg import PkgNet").replace("Net()", "PkgNet()"),
+    }
+    for name, src in spellings.items():
+        (tmp_path / name).write_text(src)
+    folder = _findings(run("check", ".", "--no-config", "--format", "json", cwd=tmp_path))
+    for name in spellings:
+        alone = _findings(run("check", name, "--no-config", "--format", "json", cwd=tmp_path))
+        assert alone and alone == [f for f in folder if f[0] == name], name
+
+
+def test_a_suppression_written_by_the_folder_run_survives_a_single_file_fix(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "train.py").write_text(TRAIN.replace("from model import Net", "import model as m")
+                                       .replace("Net()", "m.Net()"))
+    run("check", ".", "--no-config", "--add-suppressions", cwd=tmp_path)
+    assert run("check", "train.py", "--no-config", cwd=tmp_path).returncode == 0
+    run("check", "train.py", "--no-config", "--fix", cwd=tmp_path)
+    assert "# nntutor: ignore[double-softmax]" in (tmp_path / "train.py").read_text()
+
+
+def test_an_excluded_module_is_not_indexed_for_a_single_file_either(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.nntutor]\nexclude = ["vendor"]\n')
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "model.py").write_text(MODEL)
+    (tmp_path / "train.py").write_text(TRAIN.replace("from model import Net", "from vendor.model import Net"))
+    assert run("check", ".", cwd=tmp_path).returncode == 0
+    assert run("check", "train.py", cwd=tmp_path).returncode == 0
+
+
+def test_a_star_import_alone_matches_the_folder(tmp_path):
+    (tmp_path / "model.py").write_text(MODEL)
+    (tmp_path / "train.py").write_text(TRAIN.replace("from model import Net", "from model import *"))
+    folder = _findings(run("check", ".", "--no-config", "--format", "json", cwd=tmp_path))
+    alone = _findings(run("check", "train.py", "--no-config", "--format", "json", cwd=tmp_path))
+    assert alone and alone == [f for f in folder if f[0] == "train.py"]
