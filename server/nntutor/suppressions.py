@@ -6,7 +6,7 @@ which ones silenced a finding and report the others (rules/unused_suppression.py
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # `# nntutor:` starts something meant as a directive; it is read only in one of these forms:
 # `ignore[ids]` / `ignore-file[ids]` with at least one id, or `ignore` / `ignore-file` alone
@@ -35,7 +35,6 @@ class Suppression:
     comment_start: int           # bytes of the whole comment it is written in (no \r)
     comment_end: int
     ids: tuple[RuleId, ...]      # () = every rule
-    used: set[str] = field(default_factory=set)   # ids (ALL for a bare one) that silenced a finding
 
     def names(self) -> set[str]:
         return {i.name for i in self.ids} if self.ids else {ALL}
@@ -88,12 +87,15 @@ def _scan(facts) -> tuple[list[Suppression], list[Malformed]]:
 
 
 class Silencer:
-    """Answers "is this finding suppressed?" and remembers which directive ids did it."""
+    """Answers "is this finding suppressed?" for one analysis, and remembers which directive
+    ids did it. (The directives are cached with the version's facts, which several analyses
+    may share, with other settings or another workspace: what was used is kept here.)"""
 
     def __init__(self, found: list[Suppression]):
         self.all = found
         self.by_line: dict[int, list[Suppression]] = {}
         self.file_wide: list[Suppression] = []
+        self._used: dict[int, set[str]] = {}
         for s in found:
             if s.file_wide:
                 self.file_wide.append(s)
@@ -106,9 +108,13 @@ class Silencer:
             names = s.names()
             for name in (rule, ALL):
                 if name in names:
-                    s.used.add(name)
+                    self._used.setdefault(id(s), set()).add(name)
                     hit = True
         return hit
+
+    def used(self, s: Suppression) -> set[str]:
+        """The ids of `s` (ALL for a bare one) that silenced a finding in this analysis."""
+        return self._used.get(id(s), set())
 
 
 def parse(facts) -> tuple[dict[int, set[str]], set[str]]:

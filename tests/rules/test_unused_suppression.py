@@ -296,3 +296,24 @@ def test_directives_in_ipython_lines_are_not_directives():
     assert notebook(['!echo "# nntutor: ignore-file"\n', "import torch\nx = torch.ones(3).cuda()"],
                     "hardcoded-cuda") != []
     assert notebook(["%%writefile helper.py\nimport torch\nx = 1 # nntutor: ignore[hardcoded-cuda]\n"], RULE) == []
+
+
+def test_two_analyses_of_one_version_judge_on_their_own_findings():
+    """The LSP analyses a version again when another file changes (the workspace's model
+    classes): what the first analysis silenced must not count for the second."""
+    from nntutor.document import Document
+    from nntutor.engine import analyze
+    from nntutor.models import Workspace, index_classes
+
+    models = Document.from_text(
+        "import torch.nn as nn\nimport torch.nn.functional as F\n\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n"
+        "    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\n", "models.py")
+    with_softmax = Workspace()
+    with_softmax.add_file("models.py", index_classes(models.facts))
+    train = Document.from_text(
+        "import torch.nn as nn\nfrom models import Net\n\nmodel = Net()\ncriterion = nn.CrossEntropyLoss()\n"
+        "loss = criterion(model(x), y)  # nntutor: ignore[double-softmax]\n", "train.py")
+    assert analyze(train, workspace=with_softmax).findings == []          # used
+    assert [f.rule for f in analyze(train, workspace=Workspace()).findings] == [RULE]   # now unused
+    assert analyze(train, workspace=with_softmax).findings == []

@@ -50,13 +50,14 @@ def audit(ctx, silencer: Silencer, ran: set[str], all_ran: bool):
         if not s.file_wide and s.line in keep_lines:
             continue
         if not s.ids:
-            if ALL not in s.used and all_ran:
+            if ALL not in silencer.used(s) and all_ran:
                 where = "in this file" if s.file_wide else "on this line"
                 yield _finding(ctx, s.start, s.end, Severity.INFO,
                                f"Unused suppression: no rule reports anything {where}, so this "
                                f"directive silences nothing. Remove it.", _remove_directive(ctx, s))
             continue
-        unused = [i for i in s.ids if i.name != ID and i.name not in s.used
+        used = silencer.used(s)
+        unused = [i for i in s.ids if i.name != ID and i.name not in used
                   and (i.name not in known or i.name in ran)]
         for rid in unused:
             fix = _remove_directive(ctx, s) if len(unused) == len(s.ids) else _remove_id(s, rid)
