@@ -12,13 +12,11 @@ directives, and calls `audit` instead of `check`. A directive id is reported whe
 A bare `# nntutor: ignore` is reported when no rule reported anything on its line, and only
 when every rule ran (with some turned off, it may be there for one of them). A `# nntutor:`
 comment in no form nntutor reads (`ignore [x]`, `ignore: x`, `ignore[]`, an unclosed `[`) is
-reported as a warning: it silences nothing. A
-directive that names `unused-suppression` itself is left alone (that is how to keep one on
-purpose); a bare one does not silence this rule, or it could never report a bare directive.
+reported as a warning: it silences nothing. A directive that names `unused-suppression` itself
+is left alone (that is how to keep one on purpose); a bare one does not silence this rule, or
+it could never report a bare directive.
 """
 from __future__ import annotations
-
-import difflib
 
 from ..findings import Finding, Fix, Location, Severity, TextEdit
 from ..suppressions import ALL, Silencer, Suppression, malformed
@@ -78,6 +76,8 @@ def _unknown_message(name: str, known) -> str:
     if prefixed:
         return (text + " A directive names whole rule ids, not prefixes: "
                 + ", ".join(f"`{r}`" for r in prefixed[:4]) + (" ..." if len(prefixed) > 4 else "") + ".")
+    import difflib  # only for a misspelt id: not worth importing with every server start
+
     close = difflib.get_close_matches(name.lower(), list(known), n=1, cutoff=0.6)
     if close:
         return text + f" Did you mean `{close[0]}`?"
