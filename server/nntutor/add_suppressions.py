@@ -12,7 +12,6 @@ layout (nbfix), or are left alone when that layout cannot be reproduced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .document import Document
 from .engine import analyze
@@ -97,14 +96,12 @@ def add_to_file(path, config=None, workspace=None) -> Added | None:
     """Add the directives to a .py file or a notebook in place (atomically, mode kept); None
     for a file of another kind or one that cannot be read."""
     from .atomic import write_atomic
+    from .fixall import read_source_file
 
-    p = Path(path)
-    if p.suffix not in (".py", ".ipynb"):
+    read = read_source_file(path)
+    if read is None:
         return None
-    try:
-        raw = p.read_bytes()
-    except OSError:
-        return None
+    p, raw = read
     if b"\x00" in raw[:8192]:
         return None
     result = add_to_bytes(raw, str(p), config, workspace)

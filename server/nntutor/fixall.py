@@ -55,17 +55,12 @@ def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | N
     be). None when it is not a file this can fix: unreadable, not UTF-8, binary, another kind
     of file. A notebook that cannot be written back in its own layout raises
     nbfix.LayoutUnknown, a broken one notebook.NotebookError."""
-    from pathlib import Path
-
     from .atomic import write_atomic
 
-    p = Path(path)
-    if p.suffix not in (".py", ".ipynb"):
+    read = read_source_file(path)
+    if read is None:
         return None
-    try:
-        data = p.read_bytes()
-    except OSError:
-        return None
+    p, data = read
     fixed = fix_bytes(data, str(p), config, workspace)
     if fixed is None:
         return None
@@ -80,6 +75,20 @@ def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | N
                 else Document(fixed.data, str(p))
             workspace.add_file(str(p), index_classes(doc.facts))
     return fixed
+
+
+def read_source_file(path):
+    """(Path, bytes) of a .py file or a notebook; None for another kind of file or one that
+    cannot be read."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.suffix not in (".py", ".ipynb"):
+        return None
+    try:
+        return p, p.read_bytes()
+    except OSError:
+        return None
 
 
 def fix_bytes(data: bytes, path: str, config=None, workspace=None) -> Fixed | None:

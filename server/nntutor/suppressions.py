@@ -117,25 +117,6 @@ class Silencer:
         return self._used.get(id(s), set())
 
 
-def parse(facts) -> tuple[dict[int, set[str]], set[str]]:
-    """(line -> suppressed rule ids, file-wide suppressed ids); '*' means every rule."""
-    by_line: dict[int, set[str]] = {}
-    file_wide: set[str] = set()
-    for s in directives(facts):
-        if s.file_wide:
-            file_wide |= s.names()
-        else:
-            by_line.setdefault(s.line, set()).update(s.names())
-    return by_line, file_wide
-
-
-def is_suppressed(rule: str, line: int, by_line, file_wide) -> bool:
-    if ALL in file_wide or rule in file_wide:
-        return True
-    ids = by_line.get(line)
-    return bool(ids) and (ALL in ids or rule in ids)
-
-
 def directive_edit(doc, line: int, rules) -> tuple[int, int, str] | None:
     """(start byte, end byte, new text): the edit that makes line `line` silence `rules` too,
     by extending its `# nntutor: ignore[...]` or by appending one at the end of the line. None
