@@ -59,3 +59,47 @@ def test_document_edits_keep_positions_right():
     doc.edit(len(b"# one\n"), len(b"# one\n# two\n"), b"")
     assert doc.index.starts == LineIndex(doc.data).starts
     assert doc.location(doc.data.index(b"softmax"))[1:] == (6, doc.data.split(b"\n")[6].index(b"F.softmax") + 2)
+
+
+# -- old-Mac line endings (a lone \r) --------------------------------------------------------------
+from nntutor.document import lone_cr_to_lf
+
+CR_SOURCE = (b"import torch.nn as nn\rimport torch.nn.functional as F\r\r"
+             b"criterion = nn.CrossEntropyLoss()\rfor x, y in loader:\r"
+             b"    loss = criterion(F.softmax(model(x), dim=1), y)\r")
+
+
+def test_lone_carriage_returns_are_line_breaks():
+    """tree-sitter does not break lines at a lone \\r (it parses such a file as one line with
+    missing newlines); Python, editors and ruff do. The document reads them as newlines, one byte
+    for one, so the tree has no error and findings land on the line Python would report."""
+    doc = Document(CR_SOURCE, "old_mac.py")
+    assert not doc.tree.root_node.has_error
+    (finding,) = [f for f in analyze(doc).findings if f.rule == "double-softmax"]
+    assert finding.location.line == 5   # 0-based: the sixth line, as `python -c` would count it
+    assert len(doc.data) == len(CR_SOURCE)
+
+
+def test_crlf_is_left_alone():
+    assert lone_cr_to_lf(b"a = 1\r\nb = 2\r\n") == b"a = 1\r\nb = 2\r\n"
+    assert lone_cr_to_lf(b"a = 1\rb = 2\r\n\r") == b"a = 1\nb = 2\r\n\n"
+
+
+_CR_TEXT = st.text(alphabet="ab\r\n", max_size=30).map(lambda s: s.encode())
+
+
+@settings(max_examples=400, deadline=None)
+@given(_CR_TEXT, st.data())
+def test_edits_around_carriage_returns_equal_a_fresh_document(old, data):
+    """Whatever an edit does to \\r and \\n (splitting a CRLF, deleting its LF, typing a \\r
+    before an existing \\n), the edited document holds the bytes a fresh one of the new text
+    holds, and its tree parses them."""
+    doc = Document(old, "t.py")
+    start = data.draw(st.integers(0, len(old)))
+    old_end = data.draw(st.integers(start, len(old)))
+    new_text = data.draw(_CR_TEXT)
+    doc.edit(start, old_end, new_text)
+    fresh = Document(old[:start] + new_text + old[old_end:], "t.py")
+    assert doc.data == fresh.data
+    assert doc.index.starts == fresh.index.starts
+    assert str(doc.tree.root_node) == str(fresh.tree.root_node)

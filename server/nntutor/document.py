@@ -6,6 +6,7 @@ diagnostics pass costs a lookup, not a re-analysis.
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -18,16 +19,34 @@ class InputError(ValueError):
     """A file that cannot be analysed at all (binary, unreadable); the message says why."""
 
 
+def lone_cr_to_lf(data: bytes) -> bytes:
+    """`data` with every carriage return that is not part of a CRLF turned into a newline.
+
+    Old-Mac line endings (a lone `\r`) are line breaks to Python, editors and other linters,
+    but not to tree-sitter, which then parses the file as one line with missing newlines. The
+    swap keeps every byte offset (one byte for one), so fixes still apply to the original bytes."""
+    if b"\r" not in data:
+        return data
+    fixed = _LONE_CR.sub(b"\n", data)
+    return data if fixed == data else fixed   # CRLF only: the same object (one copy in memory)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 class Document:
     def __init__(self, data: bytes, path: str = "<string>", cell_map: CellMap | None = None,
                  version: int = 0, notice: str | None = None):
         self.path = path
-        self.data = data
+        # The bytes as given (fixes apply to them, and a \r's meaning depends on the next byte);
+        # the same object as `data` unless the text has a lone \r.
+        self.raw = data
+        self.data = lone_cr_to_lf(data)
         self.cell_map = cell_map
         self.version = version
         # A degraded-input note to surface to the user (e.g. "decoded with replacement").
         self.notice = notice
-        self.tree = parser().parse(data)
+        self.tree = parser().parse(self.data)
         self._index: LineIndex | None = None
         self._facts = _Lazy()
 
@@ -77,6 +96,17 @@ class Document:
         """Replace bytes [start, old_end) and re-parse incrementally (tree-sitter reuses the rest)."""
         start = max(0, min(start, len(self.data)))
         old_end = max(start, min(old_end, len(self.data)))
+        raw = self.raw
+        if raw is not self.data or b"\r" in new_text or raw[start - 1:start] == b"\r":
+            # Whether a \r is a line break depends on the byte after it, so the normalised
+            # bytes change from the byte before the edit to its end; the raw ones say what they were.
+            new_raw = raw[:start] + new_text + raw[old_end:]
+            lo = max(0, start - 1)
+            hi = start + len(new_text)
+            new_text = lone_cr_to_lf(new_raw[lo:hi + 1])[:hi - lo]
+            start = lo
+        else:
+            new_raw = None
         index = self.index
         start_point = _point(index, start)
         old_end_point = _point(index, old_end)
@@ -91,6 +121,7 @@ class Document:
                       new_end_point=_point(new_index, new_end))
         self.tree = parser().parse(data, old_tree)
         self.data = data
+        self.raw = data if new_raw is None or new_raw == data else new_raw
         self._index = new_index
         self._facts = _Lazy()
         if version is not None:
@@ -98,7 +129,7 @@ class Document:
 
     def replace(self, data: bytes, version: int | None = None) -> None:
         """Full-text update (what jupyterlab-lsp sends); still re-parses incrementally."""
-        old = self.data
+        old = self.raw
         # Narrow the edit to the changed middle so tree-sitter can reuse the unchanged ends.
         prefix = _common_prefix(old, data)
         suffix = _common_suffix(old, data, min(len(old), len(data)) - prefix)
@@ -109,8 +140,8 @@ class Document:
         edits of `self` never touch it, so it can be analysed in another thread; facts computed
         through either are computed once and seen by both."""
         snap = Document.__new__(Document)
-        snap.path, snap.data, snap.cell_map, snap.version, snap.notice = (
-            self.path, self.data, self.cell_map, self.version, self.notice)
+        snap.path, snap.data, snap.raw, snap.cell_map, snap.version, snap.notice = (
+            self.path, self.data, self.raw, self.cell_map, self.version, self.notice)
         snap.tree, snap._index, snap._facts = self.tree, self._index, self._facts
         return snap
 

@@ -40,11 +40,11 @@ def non_overlapping(findings: list[Finding]) -> list[Fix]:
 
 def apply(data: bytes, fixes: list[Fix]) -> bytes:
     """`data` with the edits of `fixes` (which must not overlap) applied; inserted line breaks
-    follow the file's (a fix's `\n` becomes `\r\n` in a CRLF file)."""
-    crlf = b"\r\n" in data
+    follow the file's (a fix's `\n` becomes `\r\n` in a CRLF file, `\r` in an old-Mac one)."""
+    eol = "\r\n" if b"\r\n" in data else "\r" if b"\r" in data and b"\n" not in data else "\n"
     edits = sorted((e for fix in fixes for e in fix.edits), key=lambda e: (e.start, e.end), reverse=True)
     for e in edits:
-        text = e.new_text.replace("\r\n", "\n").replace("\n", "\r\n") if crlf else e.new_text
+        text = e.new_text.replace("\r\n", "\n").replace("\n", eol) if eol != "\n" else e.new_text
         data = data[:e.start] + text.encode("utf-8") + data[e.end:]
     return data
 

@@ -87,6 +87,21 @@ def test_fix_keeps_crlf_and_leaves_odd_files_alone(tmp_path):
     assert "applied 1 fix in 1 file" in r.stderr
 
 
+def test_old_mac_line_endings_are_line_breaks_and_kept(tmp_path):
+    """A lone \r ends a line, as Python counts them: the finding is on the step's line, and the
+    fix writes the file's own line ending."""
+    mac = tmp_path / "mac.py"
+    mac.write_bytes(b"import torch\r\rfor x, y in loader:\r    loss = model(x).sum()\r"
+                    b"    loss.backward()\r    optimizer.step()\r")
+    r = run("check", str(mac), "--no-config", "--format", "json")
+    (finding,) = json.loads(r.stdout)["findings"]
+    assert (finding["rule"], finding["line"]) == ("missing-zero-grad", 6)
+    r = run("check", str(mac), "--no-config", "--fix")
+    data = mac.read_bytes()
+    assert b"optimizer.zero_grad()\r" in data and b"\n" not in data
+    assert "applied 1 fix in 1 file" in r.stderr
+
+
 def test_without_fix_nothing_is_written(tmp_path):
     src = "import torch\ndevice = torch.device('cuda')\n"
     (tmp_path / "a.py").write_text(src)

@@ -4,6 +4,7 @@ import textwrap
 import pytest
 from conftest import analysis, apply_fix, findings, fixed_once, lines, notebook, parses
 
+from nntutor import fixall
 from nntutor.config import Config
 from nntutor.engine import analyze_text
 
@@ -149,6 +150,27 @@ def test_every_id_unused_removes_the_directive_once_for_all():
     assert len(found) == 2
     for f in found:
         assert apply_fix(src, f) == "import torch\nx = torch.ones(3)\n"
+
+
+def test_a_repeated_id_is_reported_and_removed():
+    src = HEAD + "  # nntutor: ignore[double-softmax, double-softmax]\n"
+    (f,) = findings(src, RULE)
+    assert "already named" in f.message and f.severity.label == "info"
+    assert f.location.start == src.encode().rindex(b"double-softmax")
+    assert fixed_once(src, RULE) == HEAD + "  # nntutor: ignore[double-softmax]\n"
+    # an unused id and a repeat in one directive: both go, the used id stays
+    src = HEAD + "  # nntutor: ignore[double-softmax, sigmoid-bce, double-softmax]\n"
+    found = findings(src, RULE)
+    assert sorted("already" in f.message for f in found) == [False, True]
+    both = fixall.apply(src.encode(), [f.fix for f in found]).decode()
+    assert both == HEAD + "  # nntutor: ignore[double-softmax]\n"
+
+
+def test_a_repeated_unused_id_goes_with_its_directive():
+    src = "import torch\nx = torch.ones(3)  # nntutor: ignore[hardcoded-cuda, hardcoded-cuda]\n"
+    (f,) = findings(src, RULE)
+    assert "Unused suppression" in f.message
+    assert apply_fix(src, f) == "import torch\nx = torch.ones(3)\n"
 
 
 def _config(**kw):

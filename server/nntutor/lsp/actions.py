@@ -75,7 +75,7 @@ def fix_all_action(uri: str, doc, new_data: bytes, applied: int) -> lsp.CodeActi
         return lsp_range(Location.of(doc, i, i)).start
 
     return lsp.CodeAction(title=_fix_all_title(applied), kind=FIX_ALL, edit=lsp.WorkspaceEdit(
-        changes={uri: [_edit_between(doc.data, new_data, position)]}))
+        changes={uri: [_edit_between(doc.raw, new_data, position)]}))
 
 
 def fix_all_cells_action(cell_uris: list[str], before: list, after: list, applied: int) -> lsp.CodeAction:

@@ -1044,7 +1044,7 @@ async def code_action(ls: NNTutorServer, params: lsp.CodeActionParams):
             from ..fixall import fix_document
 
             fixed = await loop.run_in_executor(
-                ls.analysis_pool, fix_document, doc.data, doc.path, ls.config_for(doc.path), ls.model_index)
+                ls.analysis_pool, fix_document, doc.raw, doc.path, ls.config_for(doc.path), ls.model_index)
         if fixed.applied and ls.doc_for(uri) is not None and ls.doc_for(uri).data is doc.data:
             found.append(actions.fix_all_cells_action(cells, before, after, fixed.applied) if cells
                          else actions.fix_all_action(uri, doc, fixed.data, fixed.applied))

@@ -6,7 +6,8 @@ directives, and calls `audit` instead of `check`. A directive id is reported whe
 
 * it names no rule (a typo, or a prefix such as `leakage`: directives take whole ids), or
 * its rule ran on this file and reported nothing that the directive silenced (on its line,
-  or anywhere for `ignore-file`). Rules turned off by the settings, and rules that crashed,
+  or anywhere for `ignore-file`), or
+* it repeats an id named before it in the same directive. Rules turned off by the settings, and rules that crashed,
   are not judged: under other settings their directive may well be needed.
 
 A bare `# nntutor: ignore` is reported when no rule reported anything on its line, and only
@@ -55,10 +56,15 @@ def audit(ctx, silencer: Silencer, ran: set[str], all_ran: bool):
                                f"directive silences nothing. Remove it.", _remove_directive(ctx, s))
             continue
         used = silencer.used(s)
-        unused = [i for i in s.ids if i.name != ID and i.name not in used
+        first, repeats, seen = [], [], set()
+        for rid in s.ids:
+            (repeats if rid.name in seen else first).append(rid)
+            seen.add(rid.name)
+        unused = [i for i in first if i.name != ID and i.name not in used
                   and (i.name not in known or i.name in ran)]
+        whole = len(unused) == len(first)   # nothing named is needed: the directive goes
         for rid in unused:
-            fix = _remove_directive(ctx, s) if len(unused) == len(s.ids) else _remove_id(s, rid)
+            fix = _remove_directive(ctx, s) if whole else _remove_id(s, rid)
             if rid.name not in known:
                 yield _finding(ctx, rid.start, rid.end, Severity.WARNING,
                                _unknown_message(rid.name, known), fix)
@@ -68,6 +74,11 @@ def audit(ctx, silencer: Silencer, ran: set[str], all_ran: bool):
                                f"Unused suppression: `{rid.name}` reports nothing {where}, so "
                                f"this directive silences nothing. Remove it, or a later bug it "
                                f"would report goes unseen.", fix)
+        if not whole:
+            for rid in repeats:
+                yield _finding(ctx, rid.start, rid.end, Severity.INFO,
+                               f"`{rid.name}` is already named in this directive: the repeat "
+                               f"silences nothing more. Remove it.", _remove_id(s, rid))
 
 
 def _unknown_message(name: str, known) -> str:
