@@ -55,6 +55,16 @@ def main():
 ]
 
 CORRECT = [
+    # accelerate's nd_parallel_trainer example: tensor / FSDP / context parallelism on N GPUs
+    ("accelerate_parallelism_config", """\
+import torch
+from accelerate import ParallelismConfig
+
+def main():
+    pc = ParallelismConfig(tp_size=2, dp_shard_size=4)
+    device_type = torch.accelerator.current_accelerator().type
+    return pc.build_device_mesh(device_type)
+""",),
     # pytorch/examples' idiom
     ("guarded_expression", """\
 import torch

@@ -6,6 +6,13 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "hardcoded-cuda"
 
 BUGGY = [
+    # the first GPU only, spelt out: still one machine's GPU
+    ("cuda_zero_spelt_out", """\
+import torch
+
+net = build().to("cuda:0")
+z = x.cuda(0)
+""", [3, 4]),
     ("torch_device_cuda", """\
 import torch
 
@@ -51,6 +58,25 @@ model = nn.Linear(3, 1).cuda()
 ]
 
 CORRECT = [
+    # d2l's GPU chapter: written for a machine with two GPUs
+    ("a_second_gpu_named", """\
+import torch
+
+x = torch.ones(2, 3, device="cuda")
+y = torch.rand(2, 3, device=torch.device("cuda:1"))
+""",),
+    ("a_second_gpu_by_index", """\
+import torch
+
+net = build().cuda()
+z = x.cuda(1)
+""",),
+    ("device_mesh_for_tensor_parallelism", """\
+import torch
+
+mesh = torch.distributed.device_mesh.init_device_mesh("cuda", (2, 4))   # no distributed import
+model = build_model().to("cuda")
+""",),
     ("is_available_guard", """\
 import torch
 
@@ -157,7 +183,7 @@ model.cuda()
     """\
 import torch
 
-x = x.to("cuda:1")
+x = x.to("cuda:0")
 """,
     """\
 import torch

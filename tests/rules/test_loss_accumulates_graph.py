@@ -6,6 +6,29 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "loss-accumulates-graph"
 
 BUGGY = [
+    # without backward, each iteration until the reset keeps its saved activations
+    ("eval_total_reset_every_hundred_batches", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+total = 0.0
+for i, (x, y) in enumerate(val_loader):
+    total += criterion(model(x), y)
+    if i % 100 == 99:
+        print(total / 100)
+        total = 0.0
+""", [6]),
+    # wandb's sacred example: a total over the whole run
+    ("backpropagated_loss_added_to_a_run_total", """\
+total_loss = 0
+for epoch in range(num_epochs):
+    for images, labels in train_loader:
+        loss = self.loss_fn(self.model(images), labels)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        total_loss = total_loss + loss
+""", [8]),
     ("running_loss_plus_equals", """\
 import torch.nn as nn
 
@@ -63,9 +86,92 @@ for batch in dataloader:
     outputs.loss.backward()
     tr_loss += outputs.loss
 """, [5]),
+    # d2l-pytorch's SSD notebook: the loss comes from a user module returning a tuple; the
+    # tensor that is backpropagated is then added to the epoch's total
+    ("backpropagated_tensor_from_a_tuple", """\
+import torch.nn as nn
+
+class SSDLoss(nn.Module):
+    def forward(self, cls_hat, bb_hat, cls_true, bb_true):
+        loc = (bb_hat - bb_true).abs().sum()
+        cls = (cls_hat - cls_true).pow(2).sum()
+        return loc + cls, loc, cls
+
+loss = SSDLoss()
+for epoch in range(10):
+    train_loss = 0.0
+    for x, bb_true, cls_true in train_loader:
+        cls_preds, bbox_preds = net(x)
+        batch_loss, batch_loc, batch_cls = loss(cls_preds, bbox_preds, cls_true, bb_true)
+        optimizer.zero_grad()
+        batch_loss.backward()
+        optimizer.step()
+        train_loss += batch_loss
+    print(train_loss.item() / len(train_loader))
+""", [18]),
 ]
 
 CORRECT = [
+    # torchtune's recipes: the total of one optimizer step's micro-batches, logged and reset
+    ("total_of_the_micro_batches_of_one_step", """\
+running_loss = 0
+for idx, batch in enumerate(dataloader):
+    current_loss = loss_step(model, batch) / accumulation_steps
+    running_loss += current_loss
+    current_loss.backward()
+    if (idx + 1) % accumulation_steps == 0:
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        log({"loss": running_loss.item()})
+        running_loss = 0
+""",),
+    # accelerate's megatron example: the outputs are computed under no_grad, their loss read after
+    ("loss_attribute_of_outputs_computed_under_no_grad", """\
+import torch
+
+def evaluate(model, eval_dataloader):
+    model.eval()
+    losses = []
+    for batch in eval_dataloader:
+        with torch.no_grad():
+            outputs = model(**batch)
+        loss = outputs.loss
+        losses.append(loss)
+    return torch.stack(losses).mean()
+""",),
+    # d2l-pytorch's SSD loss: a sum per box inside a sum per image, returned to the caller
+    ("nested_sums_in_a_loss_module", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class BoxLoss(nn.Module):
+    def forward(self, bb_hat, bb_true):
+        loc_loss = 0.0
+        for i in range(len(bb_true)):
+            temp = 0.0
+            for j in range(3):
+                temp += F.smooth_l1_loss(bb_hat[i, j], bb_true[i, j], reduction="sum")
+            loc_loss += temp / 3
+        return loc_loss
+""",),
+    ("backpropagated_then_rebound_to_a_float", """\
+total = 0.0
+for x, y in loader:
+    loss = compute_loss(model(x), y)
+    loss.backward()
+    loss = loss.item()
+    total += loss
+""",),
+    ("another_tensor_than_the_backpropagated_one", """\
+total = 0.0
+for x, y in loader:
+    loss = compute_loss(model(x), y)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        loss = compute_loss(model(x), y)
+    total += loss
+""",),
     ("item_accumulation", """\
 import torch.nn as nn
 
@@ -207,7 +313,7 @@ def test_across_notebook_cells():
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 3)]
 
 
-@pytest.mark.parametrize("src", [BUGGY[0][1], BUGGY[2][1]])
+@pytest.mark.parametrize("src", [b[1] for b in BUGGY if b[0] in ("running_loss_plus_equals", "losses_append")])
 def test_fix_uses_item(src):
     (finding,) = findings(src, RULE)
     fixed = apply_fix(src, finding)

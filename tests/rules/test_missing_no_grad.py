@@ -326,3 +326,24 @@ if __name__ == "__main__":
     fire.Fire()
 """
     assert lines(src, RULE) == [8]
+
+
+def test_volatile_variables_are_named_in_the_message():
+    """Code written for PyTorch 0.3 turned the graph off with `Variable(x, volatile=True)`; since
+    0.4 the flag only warns. The finding says so (L1aoXingyu's and other pre-0.4 tutorials)."""
+    src = """\
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+model = nn.Sequential(nn.Linear(10, 32), nn.Dropout(0.2), nn.Linear(32, 2))
+model.eval()
+for x, y in test_loader:
+    x = Variable(x, volatile=True)
+    out = model(x)
+"""
+    (f,) = findings(src, RULE)
+    assert "`volatile=True` has had no effect since PyTorch 0.4" in f.message
+    plain = src.replace(", volatile=True", "")
+    (g,) = findings(plain, RULE)
+    assert "volatile" not in g.message

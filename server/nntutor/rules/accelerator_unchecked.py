@@ -17,16 +17,16 @@ from ..findings import Fix, Severity
 from ..parsing import F_ATTRIBUTE, F_OBJECT
 from ..values import args_of, literal_value
 from . import Rule
-from ._testfiles import is_test_module
-from .hardcoded_cuda import (
-    _GUARDS,
-    _candidate_calls,
-    _checked_scopes,
-    _gpu_only_model,
-    _half_precision_on_gpu,
-    _outer_checked,
-    _under_gpu_condition,
+from ._devices import (
+    GUARDS,
+    candidate_calls,
+    checked_scopes,
+    gpu_only_model,
+    half_precision_on_gpu,
+    outer_checked,
+    under_gpu_condition,
 )
+from ._testfiles import is_test_module
 
 CURRENT = frozenset({"torch.accelerator.current_accelerator"})
 
@@ -37,20 +37,20 @@ def check(ctx):
     if not calls or is_test_module(ctx):
         return
     if any(v.startswith("torch.distributed") for v in facts.imports.values()) or any(
-            facts.code_contains(g) for g in _GUARDS if g != b"accelerator"):
+            facts.code_contains(g) for g in GUARDS if g != b"accelerator"):
         return  # multi-GPU / distributed code (DDP, NCCL, device_count ...) targets GPUs by design
     if any(v == "triton" or v.startswith("triton.") for v in facts.imports.values()):
         return  # GPU kernels
-    checked = _checked_scopes(ctx)
+    checked = checked_scopes(ctx)
     if -1 in checked:
         return  # an availability check at module level decides for the whole file
-    if _gpu_only_model(ctx) or any(_half_precision_on_gpu(ctx, c) for c in _candidate_calls(facts)):
+    if gpu_only_model(ctx) or any(half_precision_on_gpu(ctx, c) for c in candidate_calls(facts)):
         return
     torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
     for call in calls:
-        if facts.scope_id(call.start_byte) in checked or _outer_checked(ctx, call, checked):
+        if facts.scope_id(call.start_byte) in checked or outer_checked(ctx, call, checked):
             continue
-        if _under_gpu_condition(ctx, call):
+        if under_gpu_condition(ctx, call):
             continue  # `if use_accel:` / `... if torch.accelerator.is_available() else cpu`
         _, kw = args_of(call)
         attr = _attribute_taken(ctx, call)

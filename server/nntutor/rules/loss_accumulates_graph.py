@@ -19,6 +19,8 @@ def _is_loss_tensor(ctx, expr) -> bool:
     if expr is None:
         return False
     if expr.type == "identifier":
+        if _backwarded_value(ctx, expr):
+            return True   # `batch_loss, parts = criterion(...)`: the tensor it backpropagates
         b = ctx.facts.assignment_of(expr)
         if b is None:
             return False
@@ -27,7 +29,12 @@ def _is_loss_tensor(ctx, expr) -> bool:
         return _is_loss_tensor(ctx, b.value)
     if expr.type == "attribute":  # outputs.loss (Hugging Face style)
         attr = expr.child_by_field_id(F_ATTRIBUTE)
-        obj = follow(ctx.facts, expr.child_by_field_id(F_OBJECT))
+        raw = strip(expr.child_by_field_id(F_OBJECT))
+        if raw is not None and raw.type == "identifier":
+            b = ctx.facts.assignment_of(raw)
+            if b is not None and ctx.facts.in_no_grad(b.pos):
+                return False  # `with no_grad(): outputs = model(...)`, then `outputs.loss`
+        obj = follow(ctx.facts, raw)
         return attr is not None and ctx.text(attr) == "loss" and obj is not None and obj.type == "call"
     if expr.type == "binary_operator":
         return any(_is_loss_tensor(ctx, c) for c in (expr.child_by_field_id(F_LEFT),
@@ -42,6 +49,26 @@ def _is_loss_tensor(ctx, expr) -> bool:
         return False
     qual, _ = ctx.values.instance(expr.child_by_field_id(F_FUNCTION))
     return qual is not None and qual.startswith("torch.nn.") and qual.endswith("Loss")
+
+
+def _backwarded_value(ctx, ident) -> bool:
+    """The value `ident` holds is the one a `.backward()` of the same loop runs on (the same
+    binding reaches both): a loss with a graph, whatever computed it (a user's loss module
+    returning a tuple, a helper)."""
+    facts = ctx.facts
+    name = ctx.text(ident)
+    loop = facts.innermost_loop(ident.start_byte)
+    if loop is None:
+        return False
+    reaching = facts.binding(name, ident.start_byte)
+    if reaching is None:
+        return False
+    for call, recv in facts.method_calls("backward"):
+        if recv is not None and recv.type == "identifier" and ctx.text(recv) == name \
+                and loop.start_byte < call.start_byte < loop.end_byte \
+                and facts.binding(name, recv.start_byte) is reaching:
+            return True
+    return False
 
 
 def _mentions(ctx, node, name: str, depth: int = 0) -> bool:
@@ -94,7 +121,24 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
         it = loop.child_by_field_id(F_RIGHT)
         if it is None or any(_DATA_ITERABLE.search(n) for n in _names(ctx, it)):
             return False
-    return any(_mentions(ctx, r, name) for r in _returns(fn))
+    return _flows_into_return(ctx, fn, name, 0)
+
+
+def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
+    """`fn` returns `name`, or a total that `name` is added into (`temp += term` in an inner
+    loop, then `total += temp / n`: a sum of sums)."""
+    if any(_mentions(ctx, r, name) for r in _returns(fn)):
+        return True
+    if depth >= 3:
+        return False
+    for aug in ctx.facts.aug_assigns:
+        if not fn.start_byte < aug.start_byte < fn.end_byte:
+            continue
+        left, right = aug.child_by_field_id(F_LEFT), aug.child_by_field_id(F_RIGHT)
+        if left is not None and left.type == "identifier" and ctx.text(left) != name \
+                and _mentions(ctx, right, name, 1) and _flows_into_return(ctx, fn, ctx.text(left), depth + 1):
+            return True
+    return False
 
 
 def _names(ctx, node):
@@ -170,6 +214,25 @@ def _started_this_iteration(ctx, stmt, name: str) -> bool:
     return False
 
 
+def _reset_in_loop(ctx, loop, stmt, name: str) -> bool:
+    """`name` is bound afresh (`running_loss = 0`) somewhere in `loop`: the total spans a few
+    iterations, whose graphs backward() has already freed of their saved activations, and is
+    dropped at the reset. (Without backward each iteration keeps its activations: reported.)"""
+    facts = ctx.facts
+    scope = facts.scope_id(stmt.start_byte)
+    for b in facts.bindings.get(name, ()):
+        if b.kind != "assign" or b.index is not None or b.scope != scope \
+                or not loop.start_byte < b.pos < loop.end_byte:
+            continue
+        value = strip(b.value) if b.value is not None else None
+        if value is not None and value.type == "binary_operator" \
+                and (head := value.child_by_field_id(F_LEFT)) is not None \
+                and head.type == "identifier" and ctx.text(head) == name:
+            continue   # `total = total + loss`: the accumulation itself
+        return True
+    return False
+
+
 def _check_accumulation(ctx, stmt, left, value):
     # cheapest tests first: most `+=` and `.append(...)` of a file have nothing to do with losses
     value = strip(value)
@@ -195,6 +258,8 @@ def _check_accumulation(ctx, stmt, left, value):
         fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
     loop = ctx.facts.innermost_loop(stmt.start_byte)
     trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
+    if trains and left.type == "identifier" and _reset_in_loop(ctx, loop, stmt, ctx.text(left)):
+        return  # a total over the micro-batches of one optimizer step (torchtune's recipes)
     if trains:  # backward() freed the saved activations; the chain of graph nodes remains
         why = ("chains every iteration's autograd graph onto the total, so memory creeps up each "
                "step and the total stays a tensor")

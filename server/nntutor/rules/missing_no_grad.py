@@ -46,10 +46,18 @@ def check(ctx):
         fix = None
         if torch_name is not None:
             fix = Fix("Wrap the loop in `with torch.no_grad():`", (_wrap_edit(ctx, stmt, torch_name),))
-        yield ctx.finding(
-            call, f"`{name}` runs in eval mode outside torch.no_grad(): autograd still records "
-            "the graph, costing memory and time for gradients nobody uses.", fix=fix)
+        if _VOLATILE.search(facts.code_in(free[0])):
+            message = (f"`{name}` runs in eval mode outside torch.no_grad(): `volatile=True` has "
+                       "had no effect since PyTorch 0.4 (it only warns), so autograd records the "
+                       "graph, costing memory and time for gradients nobody uses.")
+        else:
+            message = (f"`{name}` runs in eval mode outside torch.no_grad(): autograd still "
+                       "records the graph, costing memory and time for gradients nobody uses.")
+        yield ctx.finding(call, message, fix=fix)
 
+
+# PyTorch 0.3's way to turn the graph off, ignored since 0.4 (a UserWarning says so).
+_VOLATILE = re.compile(r"\bvolatile\s*=\s*True")
 
 # Gradients with respect to inputs (saliency, adversarial examples) need the graph.
 _INPUT_GRADS = re.compile(r"autograd\.grad\(|requires_grad_\(|requires_grad\s*=\s*True")

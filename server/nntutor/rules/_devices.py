@@ -1,0 +1,141 @@
+"""Where code puts tensors, and what tells that a file checks for or targets a GPU on purpose:
+shared by hardcoded-cuda and accelerator-unchecked, which exempt the same files and scopes."""
+from __future__ import annotations
+
+import re
+
+from ..parsing import F_CONDITION
+from ..values import args_of, follow, method_call, string_value
+
+CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
+# Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
+# DataParallel: a multi-GPU wrapper; a device mesh, torch's or Accelerate's `ParallelismConfig`:
+# tensor / FSDP / context parallelism over several GPUs).
+GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl",
+          b"DataParallel", b"device_mesh", b"DeviceMesh", b"ParallelismConfig")
+# An availability check guards the code of its own function, or everything when made at module
+# level (the usual `device = ... is_available() ...` at the top of a script).
+CHECKS = (b"is_available", b"get_device")
+
+
+_HALF = re.compile(r"float16|bfloat16|\bhalf\b|fp16")
+
+
+def half_precision_on_gpu(ctx, call) -> bool:
+    """`call` puts a half-precision model or tensor on the GPU: `.cuda()` or `.to(<cuda>)` on
+    `X.from_pretrained(..., torch_dtype=torch.float16)` (diffusers' and transformers'
+    documentation; also through names: `pipe = ...; pipe.to(device)`), on `model.half()`, or
+    `x.to("cuda", dtype=torch.float16)`. Half-precision inference is meant for a GPU (on a CPU
+    it is far slower, or unsupported in older versions), so a CPU fallback is no fix there."""
+    facts = ctx.facts
+    recv, method = method_call(call)
+    if method == "to":
+        pos, kw = args_of(call)
+        device = follow(facts, pos[0] if pos else kw.get("device"))
+        value = string_value(device) if device is not None else None
+        if value is None and device is not None and device.type == "call" and facts.callee_qual(device) == "torch.device":
+            inner = args_of(device)[0]
+            value = string_value(follow(facts, inner[0])) if inner else None
+        if value is None or not CUDA_DEVICE.match(value):
+            return False
+    elif method != "cuda":
+        return False
+    node = call
+    for _ in range(8):
+        node = follow(facts, node)
+        if node is None or node.type != "call":
+            return False
+        pos, kw = args_of(node)
+        if any(_HALF.search(ctx.text(follow(facts, kw[k]) or kw[k])) for k in ("torch_dtype", "dtype", "variant") if k in kw):
+            return True
+        recv, method = method_call(node)
+        if method in ("half", "bfloat16") or (method == "to" and any(_HALF.search(ctx.text(a)) for a in pos[1:])):
+            return True
+        if recv is None:
+            return False
+        node = recv
+    return False
+
+
+_FLASH = re.compile(r"^flash_attention_\d$")
+_MODEL_KEYWORDS = re.compile(rb"(?:attn_implementation|device_map)\s*=(?!=)")
+
+
+# diffusers' offloading keeps a pipeline's parts on the CPU and moves each to the GPU when it
+# runs: it exists for GPUs with little memory, and needs one.
+_OFFLOAD = ("enable_model_cpu_offload", "enable_sequential_cpu_offload")
+
+
+def gpu_only_model(ctx) -> bool:
+    """A model loaded for the GPU only: FlashAttention (`attn_implementation="flash_attention_2"`
+    runs on CUDA GPUs alone), half precision placed by `device_map="cuda"` in the call that
+    loads it (`from_pretrained(..., torch_dtype=torch.bfloat16, device_map="cuda")`), or a
+    diffusers pipeline with CPU offloading (`pipe.enable_model_cpu_offload()`)."""
+    facts = ctx.facts
+    if any(facts.method_calls(m) for m in _OFFLOAD):
+        return True
+    for call in facts.calls_at_text(_MODEL_KEYWORDS):
+        _, kw = args_of(call)
+        attn = kw.get("attn_implementation")
+        if attn is not None and _FLASH.match(string_value(follow(facts, attn) or attn) or ""):
+            return True
+        where = kw.get("device_map")
+        value = string_value(follow(facts, where) or where) if where is not None else None
+        if value is not None and CUDA_DEVICE.match(value) and any(
+                _HALF.search(ctx.text(follow(facts, kw[k]) or kw[k])) for k in ("torch_dtype", "dtype") if k in kw):
+            return True
+    return False
+
+
+_DEVICE_KEYWORD = re.compile(rb"(?:device|map_location)\s*=(?!=)")
+
+
+def candidate_calls(facts) -> list:
+    """The only calls that can place something on a device: `.cuda()`, `.to(...)`,
+    `torch.device(...)` and calls with a `device=` / `map_location=` argument."""
+    # `a.to(x).cuda()`: two calls start together; keep both, outer first.
+    calls = [c for c, _r in facts.method_calls("cuda")] + [c for c, _r in facts.method_calls("to")]
+    calls += facts.calls_to({"torch.device"}) + facts.calls_at_text(_DEVICE_KEYWORD)
+    unique = {(c.start_byte, c.end_byte): c for c in calls}
+    return [unique[k] for k in sorted(unique, key=lambda k: (k[0], -k[1]))]
+
+
+def checked_scopes(ctx) -> set:
+    """Scope ids (function start bytes, -1 for module level) that check CUDA availability."""
+    data = ctx.doc.data
+    scopes = set()
+    for token in CHECKS:
+        start = data.find(token)
+        while start != -1:
+            if not ctx.facts.in_comment(start):  # `# TODO: check is_available()` checks nothing
+                scopes.add(ctx.facts.scope_id(start))
+            start = data.find(token, start + 1)
+    return scopes
+
+
+def outer_checked(ctx, call, checked) -> bool:
+    """A nested function inherits the check of a function around it."""
+    fn = ctx.facts.function_at(call.start_byte)
+    while fn is not None:
+        fn = ctx.facts.function_at(fn.start_byte)
+        if fn is not None and fn.start_byte in checked:
+            return True
+    return False
+
+
+_GPU_FLAG = re.compile(r"cuda|gpu|(?:\b|_)accel\b", re.I)  # `use_accel`, `args.accel`: not "accelerator"
+
+
+def under_gpu_condition(ctx, node) -> bool:
+    """Inside `if <something about cuda/gpu>:` or `x.cuda() if use_gpu else x`."""
+    child, parent = node, node.parent
+    while parent is not None:
+        if parent.type in ("if_statement", "elif_clause") and child != parent.child_by_field_id(F_CONDITION):
+            cond = parent.child_by_field_id(F_CONDITION)
+            if cond is not None and _GPU_FLAG.search(ctx.text(cond)):
+                return True
+        if parent.type == "conditional_expression" and len(parent.named_children) == 3 \
+                and child != parent.named_children[1] and _GPU_FLAG.search(ctx.text(parent.named_children[1])):
+            return True
+        child, parent = parent, parent.parent
+    return False
