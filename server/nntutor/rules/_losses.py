@@ -114,6 +114,11 @@ KERAS_LOSS_CLASSES = {"keras.losses.CategoricalCrossentropy": SOFTMAX,
                       "keras.losses.sparse_categorical_crossentropy": SOFTMAX,
                       "keras.losses.binary_crossentropy": SIGMOID}
 
+# The function each loss class or function computes.
+_LOSS_NAMES = {q: ("sparse_categorical_crossentropy" if "parse" in q else
+                   "categorical_crossentropy" if "ategorical" in q else "binary_crossentropy")
+               for q in KERAS_LOSS_CLASSES}
+
 
 def keras_activation(facts, layer_call) -> tuple[str | None, object]:
     """(tag, node) for one Keras layer construction: softmax / sigmoid / logits / 'skip' / None."""
@@ -204,6 +209,7 @@ class KerasCompile:
     loss_node: object   # the loss argument
     expects: str        # SOFTMAX | SIGMOID: what the loss wants as input when from_logits is False
     from_logits: bool
+    name: str = ""      # categorical_crossentropy | sparse_categorical_crossentropy | binary_crossentropy
 
 
 def keras_compiles(ctx) -> list[KerasCompile]:
@@ -219,7 +225,7 @@ def keras_compiles(ctx) -> list[KerasCompile]:
         name = string_value(loss)
         if name is not None:
             if name in KERAS_PROB_LOSSES:
-                found.append(KerasCompile(call, recv, loss, KERAS_PROB_LOSSES[name], False))
+                found.append(KerasCompile(call, recv, loss, KERAS_PROB_LOSSES[name], False, name))
             continue
         loss_call = follow(facts, loss)
         if loss_call is None or loss_call.type != "call":
@@ -229,7 +235,7 @@ def keras_compiles(ctx) -> list[KerasCompile]:
             _, lkw = args_of(loss_call)
             fl = lkw.get("from_logits")
             found.append(KerasCompile(call, recv, loss, KERAS_LOSS_CLASSES[lq],
-                                      fl is not None and facts.text(fl) == "True"))
+                                      fl is not None and facts.text(fl) == "True", _LOSS_NAMES[lq]))
     return found
 
 

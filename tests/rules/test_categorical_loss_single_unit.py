@@ -1,0 +1,166 @@
+"""categorical-loss-single-unit: a Keras categorical cross-entropy over a one-unit output."""
+import pytest
+
+from conftest import apply_fix, findings, lines, notebook, parses
+
+from nntutor.content import catalog
+
+RULE = "categorical-loss-single-unit"
+
+BUGGY = [
+    ("sequential_list_sigmoid_unit", """\
+from tensorflow import keras
+from tensorflow.keras import layers
+
+model = keras.Sequential([
+    layers.Dense(64, activation="relu", input_shape=(20,)),
+    layers.Dropout(0.2),
+    layers.Dense(1, activation="sigmoid"),
+])
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+""", [9]),
+    ("model_add_and_loss_class", """\
+import keras
+
+model = keras.Sequential()
+model.add(keras.layers.Dense(32, activation="relu"))
+model.add(keras.layers.Dense(units=1, activation="sigmoid"))
+model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy())
+""", [6]),
+    ("functional_model_linear_unit_from_logits", """\
+import keras
+
+inputs = keras.Input(shape=(20,))
+x = keras.layers.Dense(64, activation="relu")(inputs)
+outputs = keras.layers.Dense(1)(x)
+model = keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+""", [7]),
+    ("sparse_loss_on_one_unit", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(16, activation="relu"),
+                          keras.layers.Dense(1, activation="sigmoid")])
+model.compile("adam", "sparse_categorical_crossentropy")
+""", [5]),
+    ("unit_count_through_a_name", """\
+import keras
+
+n_out = 1
+loss_fn = keras.losses.SparseCategoricalCrossentropy()
+model = keras.Sequential([keras.layers.Dense(n_out, activation="sigmoid")])
+model.compile(optimizer="sgd", loss=loss_fn)
+""", [6]),
+]
+
+CORRECT = [
+    ("binary_loss_on_one_sigmoid_unit", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+""",),
+    ("categorical_loss_on_ten_units", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+""",),
+    ("two_units_sparse", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(2)])
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+""",),
+    # single-unit-softmax reports this one: one bug, one report
+    ("one_softmax_unit_is_the_other_rule", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(1, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+""",),
+    ("regression_with_mse", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="mse")
+""",),
+    ("unit_count_unknown", """\
+import keras
+
+def build(n_classes):
+    model = keras.Sequential([keras.layers.Dense(n_classes, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+""",),
+    ("last_layer_is_not_the_one_unit_layer", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(1), keras.layers.Dense(4, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+""",),
+    ("a_model_rebuilt_before_compile", """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="adam", loss="binary_crossentropy")
+model = keras.Sequential([keras.layers.Dense(3, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_is_an_error_with_the_output_layer_related():
+    (f,) = findings(BUGGY[0][1], RULE)
+    assert f.severity.label == "error"
+    assert "always 0" in f.message
+    assert [r.location.line for r in f.related] == [6]   # 0-based: the Dense(1) line
+
+
+def test_fix_switches_to_binary_cross_entropy():
+    src = BUGGY[0][1].replace('"categorical_crossentropy"', "'categorical_crossentropy'")
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert parses(fixed) and "loss='binary_crossentropy'" in fixed   # the file's own quotes
+    assert lines(fixed, RULE) == []
+
+
+@pytest.mark.parametrize("name", ["model_add_and_loss_class", "functional_model_linear_unit_from_logits",
+                                  "sparse_loss_on_one_unit"])
+def test_no_fix_where_the_binary_loss_needs_more(name):
+    (f,) = findings(dict((n, s) for n, s, _ in BUGGY)[name], RULE)
+    assert f.fix is None
+
+
+def test_linear_unit_with_sparse_loss_says_so():
+    src = """\
+import keras
+
+model = keras.Sequential([keras.layers.Dense(1)])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+"""
+    (f,) = findings(src, RULE)
+    assert "from_logits=True" in f.message
+
+
+def test_across_notebook_cells():
+    found = notebook([
+        "import keras\nmodel = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n",
+        "model.compile(optimizer='adam', loss='categorical_crossentropy')\n",
+    ], RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 0)]
+
+
+def test_a_quiz_item_drills_it():
+    items = [q for c in catalog().concepts.values() for q in c.quiz if q.rule == RULE]
+    assert items and all(q.concept == "cross-entropy-loss" for q in items)
