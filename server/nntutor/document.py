@@ -6,32 +6,16 @@ diagnostics pass costs a lookup, not a re-analysis.
 """
 from __future__ import annotations
 
-import re
 import threading
 from pathlib import Path
 
 from .notebook import Cell, CellMap, NotebookError, cells_from_ipynb, join_cells
 from .parsing import parser
-from .source import LineIndex
+from .source import LineIndex, lone_cr_to_lf
 
 
 class InputError(ValueError):
     """A file that cannot be analysed at all (binary, unreadable); the message says why."""
-
-
-def lone_cr_to_lf(data: bytes) -> bytes:
-    """`data` with every carriage return that is not part of a CRLF turned into a newline.
-
-    Old-Mac line endings (a lone `\r`) are line breaks to Python, editors and other linters,
-    but not to tree-sitter, which then parses the file as one line with missing newlines. The
-    swap keeps every byte offset (one byte for one), so fixes still apply to the original bytes."""
-    if b"\r" not in data:
-        return data
-    fixed = _LONE_CR.sub(b"\n", data)
-    return data if fixed == data else fixed   # CRLF only: the same object (one copy in memory)
-
-
-_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 class Document:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 
 
 def unified(path: str, old: bytes, new: bytes) -> str:
@@ -19,10 +20,19 @@ def unified(path: str, old: bytes, new: bytes) -> str:
 
 
 def _text(before: str, after: str, old: str, new: str) -> str:
-    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                 fromfile=before, tofile=after)
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                   for line in lines)
+    lines = difflib.unified_diff(_lines(old), _lines(new), fromfile=before, tofile=after)
+    # An old-Mac line's \r is shown as a line break (a bare \r would overwrite the line on a terminal).
+    return "".join(line if line.endswith("\n") else line[:-1] + "\n" if line.endswith("\r")
+                   else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings, broken where Python breaks them (\n, \r\n, a lone \r) and not
+    at form feeds or Unicode separators, as str.splitlines would."""
+    return _LINE.findall(text)
 
 
 def _notebook(path: str, old: bytes, new: bytes) -> str:

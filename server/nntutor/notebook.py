@@ -10,6 +10,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .source import lone_cr_to_lf
+
 _MAGIC_LINE = re.compile(rb"^(\s*)([%!?])")
 _SHELL_ASSIGN = re.compile(rb"^(\s*[\w.,\s]+=\s*)([!%])")
 _HELP_SUFFIX = re.compile(rb"^(\s*[\w.]+)(\?\??)\s*$")
@@ -57,6 +59,7 @@ class CellMap:
         return None
 
 
+_MAYBE_IPYTHON = re.compile(rb"[%!?]")
 _PYTHON_BODY_MAGICS = (b"%%time", b"%%timeit", b"%%capture", b"%%prun")
 
 
@@ -76,7 +79,15 @@ def blank_ipython(source: bytes, joined: bool = False) -> bytes:
     out = []
     in_magic_cell = False   # inside the non-Python body of a cell magic (joined sources only)
     blanks = 0
+    python = _LogicalLines()
+    # Past the last line holding `%`, `!` or `?` nothing is IPython: no need to scan further.
+    last = len(lines) - 1
+    while last >= 0 and not _MAYBE_IPYTHON.search(lines[last]):
+        last -= 1
     for i, line in enumerate(lines):
+        if i > last and not in_magic_cell:
+            out.extend(lines[i:])
+            break
         if in_magic_cell:
             if not line.strip():
                 blanks += 1
@@ -86,6 +97,14 @@ def blank_ipython(source: bytes, joined: bool = False) -> bytes:
                 continue
             blanks = 0
             out.append(_comment(line))
+            continue
+        if joined and not line.strip() and i and not lines[i - 1].strip():
+            python = _LogicalLines()   # jupyterlab-lsp's cell separator: a new cell starts
+        if python.continued:
+            # Inside brackets, a string or after a backslash: `%(a, b)` there is Python (the
+            # `%` operator), not a magic; IPython only reads escapes at a logical line's start.
+            python.scan(line)
+            out.append(line)
             continue
         if joined and line.startswith(b"%%") and (i == 0 or not lines[i - 1].strip()):
             magic = line.split()[0]
@@ -105,8 +124,57 @@ def blank_ipython(source: bytes, joined: bool = False) -> bytes:
         if m and not line.strip().startswith(b"#"):
             out.append(_comment(line))
             continue
+        python.scan(line)
         out.append(line)
     return b"\n".join(out)
+
+
+class _LogicalLines:
+    """Tracks, line by line, whether the next physical line continues a logical line (open
+    brackets, an open triple-quoted string, a trailing backslash). A light scan, not a
+    tokenizer: enough to tell `%` and `!` at a line's start from an operator inside an
+    expression."""
+
+    __slots__ = ("depth", "triple", "backslash")
+
+    def __init__(self):
+        self.depth, self.triple, self.backslash = 0, None, False
+
+    @property
+    def continued(self) -> bool:
+        return self.depth > 0 or self.triple is not None or self.backslash
+
+    def scan(self, line: bytes) -> None:
+        if self.triple is None and b'"' not in line and b"'" not in line and b"#" not in line:
+            # No string or comment on the line (most lines): counting brackets is enough.
+            count = line.count
+            self.depth = max(0, self.depth + count(b"(") + count(b"[") + count(b"{")
+                             - count(b")") - count(b"]") - count(b"}"))
+            self.backslash = line.rstrip(b"\r").endswith(b"\\")
+            return
+        pos = 0
+        if self.triple is not None:
+            end = line.find(self.triple)
+            if end < 0:
+                return
+            pos, self.triple = end + 3, None
+        commented = False
+        for m in _TOKEN.finditer(line, pos):
+            kind = m.lastgroup
+            if self.triple is not None:
+                if m.group() == self.triple:
+                    self.triple = None
+                continue
+            if kind == "comment":
+                commented = True
+                break
+            if kind == "triple":
+                self.triple = m.group()
+            elif kind == "open":
+                self.depth += 1
+            elif kind == "close":
+                self.depth = max(0, self.depth - 1)
+        self.backslash = not commented and self.triple is None and line.rstrip(b"\r").endswith(b"\\")
 
 
 def _comment(line: bytes) -> bytes:
@@ -169,7 +237,9 @@ def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
     for cell in cells:
         if cell.kind != "code":
             continue
-        body = blank_ipython(cell.source.encode("utf-8", errors="replace"))
+        # One byte for one, as Document reads the joined text: a lone \r is a line break in
+        # the cell map too.
+        body = blank_ipython(lone_cr_to_lf(cell.source.encode("utf-8", errors="replace")))
         cmap.line_counts.append(body.count(b"\n") + 1)
         if body.endswith(b"\n"):
             body = body[:-1]
@@ -180,3 +250,14 @@ def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
         line += body.count(b"\n") + 2  # the cell's lines plus one blank separator line
         offset += len(body) + 2
     return b"\n\n".join(parts) + (b"\n" if parts else b""), cmap
+
+
+# What can leave a logical line open at the end of a physical one: a comment ends the scan, a
+# string on one line is skipped whole, a triple quote may span lines, brackets nest.
+_TOKEN = re.compile(
+    rb"(?P<comment>#)"
+    rb"|(?P<triple>\"\"\"|''')"
+    rb"|(?P<string>\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*')"
+    rb"|(?P<open>[(\[{])"
+    rb"|(?P<close>[)\]}])"
+)

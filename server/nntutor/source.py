@@ -4,6 +4,7 @@ One `LineIndex` per text converts between them; it is built once per document ve
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 
@@ -113,3 +114,18 @@ def apply_utf16_change(text: str, start: tuple[int, int], end: tuple[int, int], 
         a, b = b, a
     return (data[:a] + new_text.encode("utf-8", errors="surrogatepass") + data[b:]).decode(
         "utf-8", errors="surrogatepass")
+
+
+def lone_cr_to_lf(data: bytes) -> bytes:
+    """`data` with every carriage return that is not part of a CRLF turned into a newline.
+
+    Old-Mac line endings (a lone `\r`) are line breaks to Python, editors and other linters,
+    but not to tree-sitter, which then parses the file as one line with missing newlines. The
+    swap keeps every byte offset (one byte for one), so fixes still apply to the original bytes."""
+    if b"\r" not in data:
+        return data
+    fixed = _LONE_CR.sub(b"\n", data)
+    return data if fixed == data else fixed   # CRLF only: the same object (one copy in memory)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")

@@ -126,3 +126,14 @@ def test_diff_shows_the_fixes_and_changes_nothing(tmp_path):
     again = run("check", "examples", "--no-config", "--diff", cwd=tmp_path)
     assert again.returncode == 0 and again.stdout == ""
     assert "0 fixes would be applied in 0 files" in again.stderr
+
+
+def test_diff_of_an_old_mac_file_shows_lines():
+    """`--diff` breaks lines where Python does: no `\\ No newline at end of file` after every
+    line of a lone-\\r file."""
+    mac = Path(__import__("tempfile").mkdtemp()) / "mac.py"
+    mac.write_bytes(b"import torch\r\rfor x, y in loader:\r    loss = model(x).sum()\r"
+                    b"    loss.backward()\r    optimizer.step()\r")
+    r = run("check", str(mac), "--no-config", "--diff")
+    assert "No newline" not in r.stdout
+    assert "+    optimizer.zero_grad()\n" in r.stdout and "\r" not in r.stdout

@@ -8,6 +8,28 @@ from nntutor.content import catalog
 RULE = "categorical-loss-single-unit"
 
 BUGGY = [
+    ("activation_layer_after_the_unit", """\
+from keras.models import Sequential
+from keras.layers import Dense, Activation
+
+model = Sequential()
+model.add(Dense(64, input_dim=20))
+model.add(Activation("relu"))
+model.add(Dense(1))
+model.add(Activation("sigmoid"))
+model.compile(loss="categorical_crossentropy", optimizer="rmsprop", metrics=["accuracy"])
+""", [9]),
+    ("functional_activation_after_the_unit", """\
+import keras
+from keras import layers
+
+inputs = keras.Input((20,))
+h = layers.Dense(64, activation="relu")(inputs)
+logit = layers.Dense(1)(h)
+prob = layers.Activation("sigmoid")(logit)
+model = keras.Model(inputs, prob)
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+""", [9]),
     ("sequential_list_sigmoid_unit", """\
 from tensorflow import keras
 from tensorflow.keras import layers
@@ -54,6 +76,32 @@ model.compile(optimizer="sgd", loss=loss_fn)
 ]
 
 CORRECT = [
+    # one score per time step, flattened: T classes (a span-start classifier)
+    ("one_unit_per_step_flattened", """\
+import keras
+from keras import layers
+
+inputs = keras.Input((12, 8))
+h = layers.LSTM(16, return_sequences=True)(inputs)
+scores = layers.Dense(1)(h)
+logits = layers.Flatten()(scores)
+model = keras.Model(inputs, logits)
+model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+""",),
+    ("one_unit_layer_popped", """\
+import keras
+
+model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(10, activation="softmax"),
+                          keras.layers.Dense(1)])
+model.pop()
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+""",),
+    ("time_distributed_is_not_followed", """\
+import keras
+
+model = keras.Sequential([keras.layers.TimeDistributed(keras.layers.Dense(1))])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+""",),
     ("binary_loss_on_one_sigmoid_unit", """\
 import keras
 
@@ -140,6 +188,12 @@ def test_fix_switches_to_binary_cross_entropy():
 def test_no_fix_where_the_binary_loss_needs_more(name):
     (f,) = findings(dict((n, s) for n, s, _ in BUGGY)[name], RULE)
     assert f.fix is None
+
+
+def test_fix_after_a_sigmoid_activation_layer():
+    src = dict((n, s) for n, s, _ in BUGGY)["activation_layer_after_the_unit"]
+    (f,) = findings(src, RULE)
+    assert 'loss="binary_crossentropy"' in apply_fix(src, f)
 
 
 def test_linear_unit_with_sparse_loss_says_so():

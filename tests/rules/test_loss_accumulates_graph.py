@@ -6,6 +6,57 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "loss-accumulates-graph"
 
 BUGGY = [
+    # a reset that is not at the optimizer step leaves a long chain (review of session 14)
+    ("lazy_first_value_then_plus_equals", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+total_loss = None
+for x, y in loader:
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    if total_loss is None:
+        total_loss = loss
+    else:
+        total_loss += loss
+""", [13]),
+    ("reset_on_the_first_iteration_only", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+for step, (x, y) in enumerate(loader):
+    if step == 0:
+        epoch_loss = 0.0
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    epoch_loss += loss
+""", [10]),
+    ("reset_for_a_log_line_every_2000_batches", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+running_loss = 0.0
+for i, (x, y) in enumerate(trainloader):
+    optimizer.zero_grad()
+    loss = criterion(net(x), y)
+    loss.backward()
+    optimizer.step()
+    running_loss += loss
+    if i % 2000 == 1999:
+        print(running_loss / 2000)
+        running_loss = 0.0
+""", [10]),
+    ("backpropagated_cost_in_a_file_without_the_word", """\
+total = 0
+for x, y in batches:
+    cost = ((net(x) - y) ** 2).mean()
+    cost.backward()
+    opt.step()
+    total += cost
+""", [6]),
     # without backward, each iteration until the reset keeps its saved activations
     ("eval_total_reset_every_hundred_batches", """\
 import torch.nn as nn
@@ -112,6 +163,20 @@ for epoch in range(10):
 ]
 
 CORRECT = [
+    ("tuple_reset_at_the_optimizer_step", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+accum_loss, n = 0.0, 0
+for i, (x, y) in enumerate(loader):
+    loss = criterion(model(x), y) / 4
+    loss.backward()
+    accum_loss += loss
+    if (i + 1) % 4 == 0:
+        optimizer.step(); optimizer.zero_grad()
+        print(accum_loss)
+        accum_loss, n = 0.0, 0
+""",),
     # torchtune's recipes: the total of one optimizer step's micro-batches, logged and reset
     ("total_of_the_micro_batches_of_one_step", """\
 running_loss = 0
@@ -323,6 +388,21 @@ def test_fix_uses_item(src):
 
 # Look-alikes of the silent cases above that must still be reported.
 STILL_FLAGGED = [
+    # a sum of sums inside a loss-named helper, but over the whole loader
+    ("sum_of_sums_over_a_loader", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+
+def compute_loss(model, loader):
+    total = 0
+    for x, y in loader:
+        temp = 0
+        for head in model.heads:
+            temp += criterion(head(x), y)
+        total += temp / len(model.heads)
+    return total / len(loader)
+""", [10]),
     ("loss_named_helper_over_a_loader", """\
 import torch.nn.functional as F
 

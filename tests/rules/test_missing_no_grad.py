@@ -347,3 +347,86 @@ for x, y in test_loader:
     plain = src.replace(", volatile=True", "")
     (g,) = findings(plain, RULE)
     assert "volatile" not in g.message
+
+
+# After an epoch's batch loop: GAN notebooks sample from the generator in eval mode and keep the
+# samples; a full-batch validation runs at the epoch's level. Nothing computed there can feed a
+# backward of the iteration, so the graph is recorded for nothing (and kept with the samples).
+_GAN = """\
+import torch
+import torch.nn as nn
+
+G = nn.Sequential(nn.Linear(100, 128), nn.Dropout(0.3), nn.Linear(128, 784), nn.Tanh())
+samples = []
+for epoch in range(num_epochs):
+    for real_images, _ in train_loader:
+        g_optimizer.zero_grad()
+        g_loss = real_loss(D(G(torch.randn(64, 100))))
+        g_loss.backward()
+        g_optimizer.step()
+    G.eval()
+    samples_z = G(fixed_z)
+    samples.append(samples_z)
+    G.train()
+"""
+
+
+def test_sampling_after_the_batch_loop_is_reported_and_wrapped():
+    (f,) = findings(_GAN, RULE)
+    assert f.location.line == 12
+    fixed = apply_fix(_GAN, f)
+    assert "    with torch.no_grad():\n        samples_z = G(fixed_z)\n    samples.append(samples_z)\n" in fixed
+    assert parses(fixed) and lines(fixed, RULE) == []
+
+
+def test_full_batch_validation_after_the_batch_loop_is_reported():
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.Linear(16, 1))
+for epoch in range(100):
+    model.train()
+    for xb, yb in loader:
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    val_loss = loss_fn(model(X_val), y_val)
+    print(epoch, val_loss.item())
+"""
+    assert lines(src, RULE) == [13]
+
+
+@pytest.mark.parametrize("src", [
+    # under no_grad already
+    _GAN.replace("    samples_z = G(fixed_z)\n", "    with torch.no_grad():\n        samples_z = G(fixed_z)\n"),
+    # computed before the batch loop, which may backpropagate through it
+    """\
+import torch.nn as nn
+
+teacher = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1))
+for epoch in range(10):
+    teacher.eval()
+    targets = teacher(X)
+    for i in range(0, len(X), 32):
+        loss = ((student(X[i:i + 32]) - targets[i:i + 32]) ** 2).mean()
+        loss.backward()
+        opt.step()
+""",
+    # a backward at the call's own level: the loop trains with what it computes
+    """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1))
+for epoch in range(10):
+    model.eval()
+    out = model(X)
+    loss = out.sum()
+    loss.backward()
+    opt.step()
+""",
+])
+def test_silent_where_the_graph_may_be_needed(src):
+    assert lines(src, RULE) == []

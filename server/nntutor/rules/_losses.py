@@ -156,13 +156,27 @@ def keras_activation(facts, layer_call) -> tuple[str | None, object]:
 
 def keras_output(ctx, model_expr):
     """(tag, node of the last layer or its activation, last layer call) of a Keras model, or Nones."""
+    for layer in reversed(keras_layers(ctx, model_expr) or ()):
+        tag, node = keras_activation(ctx.facts, layer)
+        if tag == "skip":
+            continue
+        return tag, node, layer
+    return None, None, None
+
+
+def keras_layers(ctx, model_expr) -> list | None:
+    """The layer constructions of a Keras model, input to output, as far as the code shows them:
+    a `Sequential` list and the `model.add(...)` calls on its name before `model_expr`; for a
+    functional `keras.Model`, the chain of layers applied one after the other up to `outputs`
+    (`Dense(1)(x)`, back through `x = ...`). None when the model is not one of these, or layers
+    were popped."""
     facts = ctx.facts
     ctor = follow(facts, model_expr)
     if ctor is None or ctor.type != "call":
-        return None, None, None
+        return None
     q = facts.callee_qual(ctor)
-    layers = []
     if q in KERAS_SEQUENTIAL:
+        layers = []
         pos, kw = args_of(ctor)
         lst = pos[0] if pos else kw.get("layers")
         if lst is not None and strip(lst).type == "list":
@@ -170,36 +184,32 @@ def keras_output(ctx, model_expr):
         # model.add(...) calls on the same name, in order
         if model_expr.type == "identifier":
             name = facts.text(model_expr)
-            for call, recv in facts.method_calls("add"):
-                # only the layers added before this use: the name may be rebuilt later
-                if recv is not None and facts.text(recv) == name \
-                        and ctor.start_byte < call.start_byte < model_expr.start_byte:
+            for method in ("add", "pop"):
+                for call, recv in facts.method_calls(method):
+                    # only the layers added before this use: the name may be rebuilt later
+                    if recv is None or facts.text(recv) != name \
+                            or not ctor.start_byte < call.start_byte < model_expr.start_byte:
+                        continue
+                    if method == "pop":
+                        return None   # which layers are left depends on the order: unknown
                     p, _ = args_of(call)
                     if p and strip(p[0]).type == "call":
                         layers.append(strip(p[0]))
-    elif q in KERAS_MODEL:
+        return layers
+    if q in KERAS_MODEL:
         pos, kw = args_of(ctor)
         out = kw.get("outputs") or (pos[1] if len(pos) > 1 else None)
         out = follow(facts, out) if out is not None else None
-        while out is not None and out.type == "call":
+        chain = []
+        while out is not None and out.type == "call" and len(chain) < 32:
             fn = strip(out.child_by_field_id(F_FUNCTION))
-            if fn is not None and fn.type == "call":   # layers.Dense(10)(x)
-                tag, node = keras_activation(facts, fn)
-                if tag == "skip":
-                    args, _ = args_of(out)
-                    out = follow(facts, args[0]) if args else None
-                    continue
-                return tag, node, fn
-            break
-        return None, None, None
-    else:
-        return None, None, None
-    for layer in reversed(layers):
-        tag, node = keras_activation(facts, layer)
-        if tag == "skip":
-            continue
-        return tag, node, layer
-    return None, None, None
+            if fn is None or fn.type != "call":   # not `layers.Dense(10)(x)`
+                break
+            chain.append(fn)
+            args, _ = args_of(out)
+            out = follow(facts, args[0]) if args else None
+        return chain[::-1]
+    return None
 
 
 @dataclass

@@ -11,20 +11,16 @@ from __future__ import annotations
 from ..findings import Fix, Severity
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, string_value, strip
 from . import Rule
-from ._losses import keras_compiles, keras_output
-
-_DENSE = {"keras.layers.Dense", "keras.layers.core.Dense"}
-
+from ._losses import keras_activation, keras_compiles, keras_layers
 
 def check(ctx):
     for comp in keras_compiles(ctx):
         if comp.name not in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
             continue
-        tag, _node, layer = keras_output(ctx, comp.model)
-        if layer is None or tag == SOFTMAX:
-            continue  # a one-unit softmax is single-unit-softmax's finding
-        if ctx.facts.callee_qual(layer) not in _DENSE or _units(ctx, layer) != 1:
+        output = _one_unit_output(ctx, comp.model)
+        if output is None:
             continue
+        layer, tag = output
         related = [ctx.related(layer, "the output layer: one unit")]
         if comp.name == "categorical_crossentropy":
             fix = None
@@ -49,6 +45,36 @@ def check(ctx):
                 + (" The unit has no activation either: a linear output needs "
                    "`from_logits=True`." if tag == LOGITS and not comp.from_logits else ""),
                 related=related)
+
+
+# Layers after the output Dense that keep its shape (the unit count) as it is.
+_SAME_SHAPE = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+               "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Activation"}
+
+
+def _one_unit_output(ctx, model_expr):
+    """(the output Dense, the activation applied to it) when the model ends in a one-unit Dense
+    followed only by layers that keep its shape; else None. A softmax there is
+    single-unit-softmax's finding; a Flatten or Reshape after it makes the units something else
+    (one score per time step, flattened into T classes)."""
+    facts = ctx.facts
+    activation = None
+    for layer in reversed(keras_layers(ctx, model_expr) or ()):
+        qual = facts.callee_qual(layer) or ""
+        short = qual.rsplit(".", 1)[-1]
+        if not qual.startswith("keras."):
+            return None
+        if short in _SAME_SHAPE:
+            if short == "Activation" and activation is None:
+                activation = keras_activation(facts, layer)[0]
+            continue
+        if short != "Dense" or _units(ctx, layer) != 1:
+            return None
+        tag = activation or keras_activation(facts, layer)[0]
+        if activation is not None and keras_activation(facts, layer)[0] not in (LOGITS, None):
+            return None   # `Dense(1, activation=...)` then another activation: leave it
+        return (layer, tag) if tag != SOFTMAX else None
+    return None
 
 
 def _units(ctx, dense) -> int | None:

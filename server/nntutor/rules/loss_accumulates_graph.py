@@ -9,7 +9,7 @@ from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
-from ._training import events, statement_of
+from ._training import any_between, events, statement_of
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -115,12 +115,8 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
     if any(fn.start_byte < e.pos < fn.end_byte and e.kind in ("backward", "step") for e in events(ctx)):
         return False
     loop = facts.innermost_loop(stmt.start_byte)
-    if loop is None or loop.start_byte < fn.start_byte:
+    if loop is None or loop.start_byte < fn.start_byte or _over_data(ctx, stmt, fn):
         return False
-    if loop.type == "for_statement":
-        it = loop.child_by_field_id(F_RIGHT)
-        if it is None or any(_DATA_ITERABLE.search(n) for n in _names(ctx, it)):
-            return False
     return _flows_into_return(ctx, fn, name, 0)
 
 
@@ -136,7 +132,19 @@ def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
             continue
         left, right = aug.child_by_field_id(F_LEFT), aug.child_by_field_id(F_RIGHT)
         if left is not None and left.type == "identifier" and ctx.text(left) != name \
-                and _mentions(ctx, right, name, 1) and _flows_into_return(ctx, fn, ctx.text(left), depth + 1):
+                and _mentions(ctx, right, name, 1) and not _over_data(ctx, aug, fn) \
+                and _flows_into_return(ctx, fn, ctx.text(left), depth + 1):
+            return True
+    return False
+
+
+def _over_data(ctx, stmt, fn) -> bool:
+    """A loop of `fn` around `stmt` runs over batches of data (`for x, y in loader`)."""
+    for loop in ctx.facts.loops_containing(stmt.start_byte):
+        if loop.start_byte < fn.start_byte or loop.type != "for_statement":
+            continue
+        it = loop.child_by_field_id(F_RIGHT)
+        if it is None or any(_DATA_ITERABLE.search(n) for n in _names(ctx, it)):
             return True
     return False
 
@@ -214,23 +222,39 @@ def _started_this_iteration(ctx, stmt, name: str) -> bool:
     return False
 
 
-def _reset_in_loop(ctx, loop, stmt, name: str) -> bool:
-    """`name` is bound afresh (`running_loss = 0`) somewhere in `loop`: the total spans a few
-    iterations, whose graphs backward() has already freed of their saved activations, and is
-    dropped at the reset. (Without backward each iteration keeps its activations: reported.)"""
+def _reset_at_optimizer_step(ctx, loop, stmt, name: str) -> bool:
+    """`name` starts afresh (`running_loss = 0`) in the loop, in the branch that steps the
+    optimizer (gradient accumulation: torchtune's recipes log and reset the total of one step's
+    micro-batches there), or unconditionally in the loop's body. The total then spans the few
+    iterations of one optimizer step, whose saved activations backward() has freed. A reset
+    elsewhere (every 2000 batches for a log line, on the first iteration only, `if total is
+    None: total = loss`) leaves a long chain: reported."""
     facts = ctx.facts
     scope = facts.scope_id(stmt.start_byte)
+    steps = [e.pos for e in events(ctx) if e.kind == "step"]
     for b in facts.bindings.get(name, ()):
-        if b.kind != "assign" or b.index is not None or b.scope != scope \
-                or not loop.start_byte < b.pos < loop.end_byte:
+        if b.kind != "assign" or b.scope != scope or not loop.start_byte < b.pos < loop.end_byte \
+                or not _fresh_total(ctx, b):
             continue
-        value = strip(b.value) if b.value is not None else None
-        if value is not None and value.type == "binary_operator" \
-                and (head := value.child_by_field_id(F_LEFT)) is not None \
-                and head.type == "identifier" and ctx.text(head) == name:
-            continue   # `total = total + loss`: the accumulation itself
-        return True
+        block = statement_of(b.target).parent
+        if block is None or block.type != "block":
+            continue
+        if block.parent is not None and block.parent.start_byte == loop.start_byte:
+            return True   # in the loop's own body: every iteration starts afresh
+        if block.parent is not None and block.parent.type in ("if_statement", "elif_clause", "else_clause") \
+                and facts.innermost_loop(block.start_byte).start_byte == loop.start_byte \
+                and any_between(steps, block.start_byte - 1, block.end_byte):
+            return True
     return False
+
+
+def _fresh_total(ctx, b) -> bool:
+    """The binding gives the name a number literal (`= 0`, `= 0.0`, `acc, n = 0.0, 0`)."""
+    value = strip(b.value) if b.value is not None else None
+    if value is not None and b.index is not None:
+        items = value.named_children if value.type in ("tuple", "expression_list") else ()
+        value = strip(items[b.index]) if b.index < len(items) else None
+    return value is not None and value.type in ("integer", "float")
 
 
 def _check_accumulation(ctx, stmt, left, value):
@@ -258,7 +282,7 @@ def _check_accumulation(ctx, stmt, left, value):
         fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
     loop = ctx.facts.innermost_loop(stmt.start_byte)
     trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
-    if trains and left.type == "identifier" and _reset_in_loop(ctx, loop, stmt, ctx.text(left)):
+    if trains and left.type == "identifier" and _reset_at_optimizer_step(ctx, loop, stmt, ctx.text(left)):
         return  # a total over the micro-batches of one optimizer step (torchtune's recipes)
     if trains:  # backward() freed the saved activations; the chain of graph nodes remains
         why = ("chains every iteration's autograd graph onto the total, so memory creeps up each "
@@ -273,4 +297,4 @@ def _check_accumulation(ctx, stmt, left, value):
 
 RULE = Rule("loss-accumulates-graph", Severity.WARNING, "autograd-graph",
             "Loss tensor accumulated without .item()/.detach()", check,
-            needs=(b"loss", b"Loss", b"cross_entropy"))
+            needs=(b"loss", b"Loss", b"cross_entropy", b"backward"))

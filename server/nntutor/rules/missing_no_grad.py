@@ -31,7 +31,12 @@ def check(ctx):
                     and not _INPUT_GRADS.search(facts.code_in(lp))]
             free_of[inner.start_byte] = free if free and free[-1] == loops[-1] else None
         free = free_of[inner.start_byte]
-        if free is None or facts.in_no_grad(call.start_byte):
+        stmt = None
+        if free is not None:
+            stmt = statement_of(free[0])   # the evaluation loop, wrapped whole by the fix
+        elif _after_the_training_loops(ctx, inner, call, backwards):
+            stmt = _body_statement(inner, call)   # `samples = G(z)` after the epoch's batches
+        if stmt is None or facts.in_no_grad(call.start_byte):
             continue
         name = ctx.text(fn)
         if not _is_model_object(ctx, fn, name, call.start_byte):
@@ -41,12 +46,12 @@ def check(ctx):
         if _in_grad_mode_block(ctx, call.start_byte) or _every_call_guarded(ctx, call.start_byte):
             continue
         reported.add(inner.start_byte)
-        stmt = statement_of(free[0])
         torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
         fix = None
         if torch_name is not None:
-            fix = Fix("Wrap the loop in `with torch.no_grad():`", (_wrap_edit(ctx, stmt, torch_name),))
-        if _VOLATILE.search(facts.code_in(free[0])):
+            fix = Fix("Wrap the loop in `with torch.no_grad():`" if free is not None else
+                      "Wrap the statement in `with torch.no_grad():`", (_wrap_edit(ctx, stmt, torch_name),))
+        if _VOLATILE.search(facts.code_in(stmt)):
             message = (f"`{name}` runs in eval mode outside torch.no_grad(): `volatile=True` has "
                        "had no effect since PyTorch 0.4 (it only warns), so autograd records the "
                        "graph, costing memory and time for gradients nobody uses.")
@@ -54,6 +59,35 @@ def check(ctx):
             message = (f"`{name}` runs in eval mode outside torch.no_grad(): autograd still "
                        "records the graph, costing memory and time for gradients nobody uses.")
         yield ctx.finding(call, message, fix=fix)
+
+
+def _after_the_training_loops(ctx, loop, call, backwards) -> bool:
+    """`call` sits in the body of `loop` itself, after the loops nested in it that backpropagate
+    (an epoch's batches), and no backward runs at its own level or in a loop after it: what it
+    computes cannot feed a backward of this iteration (GAN notebooks' `samples.append(G(z))`
+    after each epoch, a full-batch validation after the batch loop)."""
+    facts = ctx.facts
+    inside = [p for p in backwards if loop.start_byte < p < loop.end_byte]
+    if not inside or _INPUT_GRADS.search(facts.code_in(loop)):
+        return False
+    for pos in inside:
+        around = facts.innermost_loop(pos)
+        if around is None or around.start_byte == loop.start_byte or around.end_byte > call.start_byte:
+            return False   # at the call's level, or in a loop that contains or follows the call
+        # `around` is nested in `loop` and ends before the call
+    return True
+
+
+def _body_statement(loop, call):
+    """The statement of `loop`'s body that contains `call` (None if it is in the loop's header
+    or `else`)."""
+    node = call
+    while node.parent is not None and node.parent != loop:
+        block = node.parent
+        if block.type == "block" and block.parent == loop:
+            return node
+        node = block
+    return None
 
 
 # PyTorch 0.3's way to turn the graph off, ignored since 0.4 (a UserWarning says so).

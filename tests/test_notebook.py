@@ -1,0 +1,68 @@
+"""Notebook sources: IPython lines are blanked to comments, Python is left alone."""
+import pytest
+
+from nntutor.document import Document
+from nntutor.engine import analyze
+from nntutor.notebook import Cell, blank_ipython
+
+
+@pytest.mark.parametrize("line", [b"%matplotlib inline", b"!pip install torch", b"  %time f(x)",
+                                  b"files = !ls", b"model?", b"%%time"])
+def test_ipython_lines_become_comments_of_the_same_length(line):
+    out = blank_ipython(line + b"\nx = 1\n")
+    assert len(out) == len(line) + len(b"\nx = 1\n") and out.endswith(b"\nx = 1\n")
+    compile(out, "cell", "exec")   # Python now
+
+
+@pytest.mark.parametrize("src", [
+    # a backslash continuation: `%` is the formatting operator (omarsar/pytorch_notebooks)
+    b"print('Loss: %.4f | Acc: %.2f' \\\n      %(loss, acc))\n",
+    # inside brackets
+    b"x = f(1,\n%(2))\n",
+    b"msg = ('a'\n       '%s'\n       % name)\n",
+    # inside a triple-quoted string
+    b's = """\n%not a magic\n!not a command\n"""\n',
+    b"s = '''start\nmiddle\n%end'''\n",
+])
+def test_continuation_lines_are_python(src):
+    assert blank_ipython(src) == src
+
+
+def test_a_magic_after_a_closed_expression_is_still_blanked():
+    src = b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n%who\nt = 'it''s' + \"(\"\n!ls\n"
+    assert blank_ipython(src) == b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n#who\nt = 'it''s' + \"(\"\n#ls\n"
+
+
+def test_jupyterlab_cells_start_afresh_after_the_separator():
+    """In jupyterlab-lsp's joined source, two blank lines separate cells: an unclosed bracket in
+    one cell (a half-typed line) does not hide the next cell's magics."""
+    src = b"x = f(1,\n\n\n%matplotlib inline\n"
+    assert blank_ipython(src, joined=True) == b"x = f(1,\n\n\n#matplotlib inline\n"
+
+
+def test_a_continued_line_starting_with_percent_keeps_the_loop_after_it_apart():
+    """The `%(...)` line was blanked to a comment, which left the backslash continuing into the
+    next cell and swallowed the test loop into the epoch loop."""
+    cells = [
+        Cell(0, "import torch\nimport torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))\n"),
+        Cell(1, "for epoch in range(3):\n    model.train()\n    for x, y in loader:\n"
+                "        loss = crit(model(x), y)\n        loss.backward()\n    model.eval()\n"
+                "    print('Epoch: %d | Loss: %.4f' \\\n          %(epoch, loss.item()))\n"),
+        Cell(3, "for x, y in testloader:\n    out = model(x)\n"),
+    ]
+    doc = Document.from_cells(cells, "nb.ipynb")
+    assert not doc.tree.root_node.has_error
+    (f,) = [f for f in analyze(doc).findings if f.rule == "missing-no-grad"]
+    assert (f.location.cell, f.location.cell_line) == (3, 1)
+    assert f.fix.title == "Wrap the loop in `with torch.no_grad():`"
+
+
+def test_cells_with_lone_carriage_returns_map_back_to_their_lines():
+    """A lone \\r ends a line in a cell as it does in the joined source: a finding in the next
+    cell is reported on its own cell and line, and a shell line after a \\r is blanked."""
+    cells = [Cell(0, "import torch\rx = 1\ry = 2\r!pip install torch\rz = 3"),
+             Cell(1, "w = 4\rmodel = build().cuda()")]
+    doc = Document.from_cells(cells, "nb.ipynb")
+    assert not doc.tree.root_node.has_error
+    (f,) = [f for f in analyze(doc).findings if f.rule == "hardcoded-cuda"]
+    assert (f.location.cell, f.location.cell_line) == (1, 1)
