@@ -56,7 +56,8 @@ CONTAINERS = frozenset({
 # and fails when a rule adds a raw-text search whose words are missing here.
 SENSITIVE_WORDS = frozenset({
     "accelerator", "alphadropout", "attn_implementation", "device_map", "batch_norm", "batchnorm", "cuda_visible_devices", "dataparallel",
-    "dataset", "device", "device_mesh", "devicemesh", "parallelismconfig",
+    "dataset", "device", "device_mesh", "devicemesh", "parallelismconfig", "cudaextension",
+    "cuda_sources", "cu",
     "device_count", "dropout", "false", "get_device", "grad", "inplace", "is_available",
     "map_location", "named_", "nccl", "none", "parameters", "requires_grad", "set_device",
     "transform", "transformer", "transforms", "true", "zeros_like",

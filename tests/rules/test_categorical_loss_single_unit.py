@@ -7,7 +7,55 @@ from nntutor.content import catalog
 
 RULE = "categorical-loss-single-unit"
 
+TORCH_NET = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(20, 64)
+        self.drop = nn.Dropout(0.2)
+        self.fc2 = nn.Linear(64, OUT)
+
+    def forward(self, x):
+        x = self.drop(F.relu(self.fc1(x)))
+        x = self.fc2(x)
+        return x
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+for x, y in loader:
+    loss = criterion(model(x), y)
+"""
+
 BUGGY = [
+    ("torch_class_ending_in_one_output", TORCH_NET.replace("OUT", "1"), [20]),
+    ("torch_sequential_and_functional_loss", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
+for x, y in loader:
+    loss = F.cross_entropy(net(x), y)
+""", [6]),
+    ("torch_forward_returns_the_layer_call", """\
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.out = nn.Linear(d, 1)
+
+    def forward(self, x):
+        return self.out(x)
+
+head = Head(32)
+loss_fn = nn.CrossEntropyLoss()
+out = head(feats)
+loss = loss_fn(out, labels)
+""", [14]),
     ("activation_layer_after_the_unit", """\
 from keras.models import Sequential
 from keras.layers import Dense, Activation
@@ -76,6 +124,24 @@ model.compile(optimizer="sgd", loss=loss_fn)
 ]
 
 CORRECT = [
+    ("torch_two_outputs", TORCH_NET.replace("OUT", "2"),),
+    ("torch_one_output_with_bce", TORCH_NET.replace("OUT", "1").replace("nn.CrossEntropyLoss()", "nn.BCEWithLogitsLoss()"),),
+    # a score per position squeezed into (N, L): cross-entropy over the positions is right
+    ("torch_scores_squeezed", """\
+import torch.nn as nn
+
+qa = nn.Linear(768, 1)
+criterion = nn.CrossEntropyLoss()
+for h, start in loader:
+    loss = criterion(qa(h).squeeze(-1), start)
+""",),
+    ("torch_sequential_ending_in_a_wide_layer", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Sequential(nn.Linear(20, 1), nn.ReLU(), nn.Linear(1, 10))
+loss = F.cross_entropy(net(x), y)
+""",),
     # one score per time step, flattened: T classes (a span-start classifier)
     ("one_unit_per_step_flattened", """\
 import keras
@@ -169,14 +235,21 @@ def test_silent(name, src):
 
 
 def test_is_an_error_with_the_output_layer_related():
-    (f,) = findings(BUGGY[0][1], RULE)
+    (f,) = findings(dict((n, s) for n, s, _ in BUGGY)["sequential_list_sigmoid_unit"], RULE)
     assert f.severity.label == "error"
     assert "always 0" in f.message
     assert [r.location.line for r in f.related] == [6]   # 0-based: the Dense(1) line
 
 
+def test_torch_message_names_both_failures_and_the_linear():
+    (f,) = findings(TORCH_NET.replace("OUT", "1"), RULE)
+    assert "IndexError" in f.message and "BCEWithLogitsLoss" in f.message and f.fix is None
+    assert [r.location.line for r in f.related] == [9]   # self.fc2 = nn.Linear(64, 1)
+
+
 def test_fix_switches_to_binary_cross_entropy():
-    src = BUGGY[0][1].replace('"categorical_crossentropy"', "'categorical_crossentropy'")
+    src = dict((n, s) for n, s, _ in BUGGY)["sequential_list_sigmoid_unit"].replace(
+        '"categorical_crossentropy"', "'categorical_crossentropy'")
     (f,) = findings(src, RULE)
     fixed = apply_fix(src, f)
     assert parses(fixed) and "loss='binary_crossentropy'" in fixed   # the file's own quotes

@@ -58,6 +58,29 @@ model = nn.Linear(3, 1).cuda()
 ]
 
 CORRECT = [
+    # Practical_DL's GAN wrapper: a module's own cuda() moves a member along with it
+    ("inside_a_cuda_method_override", """\
+import torch.nn as nn
+
+class GenWrapper(nn.Module):
+    def __init__(self, model, distribution):
+        super().__init__()
+        self.model, self.distribution = model, distribution
+
+    def cuda(self, device=None):
+        super().cuda(device)
+        self.distribution.cuda()
+        return self
+""",),
+    # chenyuntc's CUDA extension test: the kernel has no CPU implementation
+    ("cuda_extension_built_from_cu_sources", """\
+import torch
+from torch.utils.cpp_extension import load
+
+mysigmoid = load(name="mysigmoid", sources=["sigmoid.cpp", "sigmoid_kernel.cu"])
+x = torch.randn(1280, 1280).cuda()
+y = mysigmoid.forward(x)
+""",),
     # d2l's GPU chapter: written for a machine with two GPUs
     ("a_second_gpu_named", """\
 import torch

@@ -4,6 +4,18 @@ from conftest import findings, lines, notebook
 
 RULE = "leakage-preprocessing"
 
+BUGGY_OLD_IMPUTER = [
+    # sklearn.preprocessing.Imputer, SimpleImputer's name before scikit-learn 0.22 (esokolov's course)
+    ("old_imputer_before_split", """\
+from sklearn.preprocessing import Imputer
+from sklearn.model_selection import train_test_split
+
+imp = Imputer(strategy="mean")
+X = imp.fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+""", [5]),
+]
+
 BUGGY = [
     ("scaler_fit_transform_then_split", """\
 import pandas as pd
@@ -186,6 +198,7 @@ def prepare(X, y):
     return train_test_split(X, y, test_size=0.2)
 """, [5]),
 ]
+BUGGY += BUGGY_OLD_IMPUTER
 
 SILENT = [
     ("fit_on_train_transform_test", """\

@@ -694,6 +694,7 @@ with torch.no_grad():
 _SHAPE_TEST = NET + """\
 def test_output_shapes():
     model = Net()
+    model.load_state_dict(torch.load("net.pt"))   # trained weights: not a fresh model
     for batch in [1, 8, 32]:
         out = model(torch.randn(batch, 784))
         assert out.shape == (batch, 10)
@@ -703,10 +704,31 @@ def test_output_shapes():
 @pytest.mark.parametrize("path,expected", [
     ("tests/test_net.py", []),          # a pytest test of shapes, not an evaluation (timm's tests)
     ("net_test.py", []),
-    ("evaluate.py", [17]),              # elsewhere `test_*` still names an evaluation
+    ("evaluate.py", [18]),              # elsewhere `test_*` still names an evaluation
 ])
 def test_pytest_tests_are_not_evaluations(path, expected):
     assert lines(_SHAPE_TEST, RULE, path=path) == expected
+
+
+# hunkim/PyTorchZeroToAll's seq2seq `test()`: a model built in the function and never trained or
+# loaded there prints tensor sizes; its outputs are no score.
+_FRESH = NET + """\
+def test():
+    model = Net()
+    for batch in [1, 8, 32]:
+        out = model(torch.randn(batch, 784))
+        print(out.size())
+"""
+
+
+def test_a_fresh_untrained_model_is_not_evaluated():
+    assert lines(_FRESH, RULE) == []
+
+
+def test_a_model_given_weights_in_the_function_is_evaluated():
+    load = "    model.load_state_dict(torch.load('net.pt'))\n"
+    src = _FRESH.replace("    model = Net()\n", "    model = Net()\n" + load)
+    assert len(lines(src, RULE)) == 1
 
 
 # Found in NielsRogge/Transformers-Tutorials (ConvNeXT): after training, the notebook loads the

@@ -10,9 +10,11 @@ from ..values import args_of, follow, method_call, string_value
 CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
 # Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
 # DataParallel: a multi-GPU wrapper; a device mesh, torch's or Accelerate's `ParallelismConfig`:
-# tensor / FSDP / context parallelism over several GPUs).
+# tensor / FSDP / context parallelism over several GPUs; a CUDA extension built from `.cu`
+# sources: its kernels run on the GPU only).
 GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl",
-          b"DataParallel", b"device_mesh", b"DeviceMesh", b"ParallelismConfig")
+          b"DataParallel", b"device_mesh", b"DeviceMesh", b"ParallelismConfig",
+          b"CUDAExtension", b"cuda_sources", b'.cu"', b".cu'")
 # An availability check guards the code of its own function, or everything when made at module
 # level (the usual `device = ... is_available() ...` at the top of a script).
 CHECKS = (b"is_available", b"get_device")

@@ -114,6 +114,7 @@ STAT_TRANSFORMERS = {
     "StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler", "QuantileTransformer",
     "PowerTransformer", "KBinsDiscretizer", "SplineTransformer",
     "SimpleImputer", "KNNImputer", "IterativeImputer",
+    "Imputer",   # sklearn.preprocessing.Imputer, SimpleImputer's name before 0.22
     "PCA", "TruncatedSVD", "KernelPCA", "IncrementalPCA", "SparsePCA", "MiniBatchSparsePCA",
     "FactorAnalysis", "FastICA", "NMF", "MiniBatchNMF", "LatentDirichletAllocation",
     "DictionaryLearning", "MiniBatchDictionaryLearning",

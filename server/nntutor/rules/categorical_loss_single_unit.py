@@ -1,4 +1,5 @@
-"""categorical-loss-single-unit: a Keras categorical cross-entropy over a one-unit output.
+"""categorical-loss-single-unit: a categorical cross-entropy over a one-unit output (Keras,
+and PyTorch's CrossEntropyLoss on a model ending in `nn.Linear(n, 1)`).
 
 `categorical_crossentropy` normalises the predictions to sum to 1 over the last axis; with one
 unit that is always 1.0, so the loss is 0 (checked on Keras 3.15: 5e-8 from the first epoch)
@@ -9,11 +10,130 @@ come from a binary classifier written with one unit and a multi-class loss.
 from __future__ import annotations
 
 from ..findings import Fix, Severity
+from ..models import _method
+from ..parsing import F_BODY, F_FUNCTION, F_NAME
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, string_value, strip
 from . import Rule
-from ._losses import keras_activation, keras_compiles, keras_layers
+from ._losses import keras_activation, keras_compiles, keras_layers, torch_loss_sites
+
 
 def check(ctx):
+    yield from _keras(ctx)
+    yield from _torch(ctx)
+
+
+def _torch(ctx):
+    """`nn.CrossEntropyLoss` / `F.cross_entropy` on the output of a model whose last layer is
+    `nn.Linear(n, 1)`: a softmax over one logit."""
+    for site in torch_loss_sites(ctx):
+        if site.kind != "ce":
+            continue
+        linear = _torch_one_output(ctx, site.input)
+        if linear is None:
+            continue
+        yield ctx.finding(
+            site.call,
+            "Cross-entropy over a single output: its log-softmax over one logit is always 0. "
+            "Class-index targets other than 0 are out of range (an IndexError on the CPU, a "
+            "device-side assert on CUDA), and 0 or probability targets give a loss of 0 that "
+            "teaches nothing. For two classes keep the one output and use "
+            "`nn.BCEWithLogitsLoss` with float targets, or give the last layer two outputs.",
+            related=[ctx.related(linear, "the last layer: one output")])
+
+
+# Layers that keep the shape of what they get (element-wise): the Linear before them decides.
+_TORCH_SAME_SHAPE = {"Dropout", "AlphaDropout", "Identity", "ReLU", "LeakyReLU", "ELU", "GELU",
+                     "SiLU", "Tanh", "Sigmoid", "Softplus", "PReLU"}
+
+
+def _torch_one_output(ctx, expr):
+    """The `nn.Linear(n, 1)` that makes `expr` (a model's output) one value per sample: the
+    model is that Linear, an `nn.Sequential` ending in it, or a class of this file whose
+    `forward` returns `self.<it>(...)` (also through a local name or an element-wise layer)."""
+    facts = ctx.facts
+    node = strip(follow(facts, expr))
+    if node is None or node.type != "call":
+        return None
+    qual, ctor = ctx.values.instance(node.child_by_field_id(F_FUNCTION))
+    if qual is None or ctor is None:
+        return None
+    if qual in ("torch.nn.Linear", "torch.nn.Sequential"):
+        return _last_linear_of(ctx, qual, ctor)
+    cls = ctx.values.classes.get(qual)
+    if cls is None or cls.framework != "torch":
+        return None
+    definitions = [c for c in facts.classes_nodes if (n := c.child_by_field_id(F_NAME)) is not None
+                   and ctx.text(n) == cls.name]
+    if len(definitions) != 1:
+        return None   # defined elsewhere, or twice (notebooks redefine classes)
+    body = definitions[0].child_by_field_id(F_BODY)
+    forward = _method(body, "forward", ctx.text) if body is not None else None
+    returns = list(_returns(forward)) if forward is not None else []
+    if len(returns) != 1 or not returns[0].named_children:
+        return None
+    out = returns[0].named_children[0]
+    for _ in range(8):
+        out = strip(follow(facts, out))
+        if out is None or out.type != "call":
+            return None
+        fn = strip(out.child_by_field_id(F_FUNCTION))
+        text = ctx.text(fn) if fn is not None else ""
+        if text.startswith("self.") and text.count(".") == 1:
+            layer = cls.layers.get(text[5:])
+            if not layer or layer[1] is None:
+                return None
+            if layer[0].rsplit(".", 1)[-1] in _TORCH_SAME_SHAPE:
+                args, _ = args_of(out)
+                out = args[0] if len(args) == 1 else None   # `self.drop(self.fc(x))`
+                continue
+            return _last_linear_of(ctx, layer[0], layer[1])
+        q = facts.callee_qual(out) or ""
+        if q.startswith(("torch.nn.functional.", "torch.")) and q.rsplit(".", 1)[-1] in _FUNCTIONAL_SAME_SHAPE:
+            args, _ = args_of(out)
+            out = args[0] if args else None              # `torch.sigmoid(self.fc(x))`
+            continue
+        return None
+    return None
+
+
+_FUNCTIONAL_SAME_SHAPE = {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "dropout",
+                          "softplus"}
+
+
+def _last_linear_of(ctx, qual, ctor):
+    if qual == "torch.nn.Linear":
+        return ctor if _out_features(ctx, ctor) == 1 else None
+    layers = [strip(a) for a in args_of(ctor)[0]]
+    for layer in reversed(layers):
+        if layer is None or layer.type != "call":
+            return None
+        q = ctx.facts.callee_qual(layer) or ""
+        if q == "torch.nn.Linear":
+            return layer if _out_features(ctx, layer) == 1 else None
+        if not (q.startswith("torch.nn.") and q.rsplit(".", 1)[-1] in _TORCH_SAME_SHAPE):
+            return None
+    return None
+
+
+def _out_features(ctx, linear):
+    pos, kw = args_of(linear)
+    node = kw.get("out_features") or (pos[1] if len(pos) > 1 else None)
+    return _int(ctx, node)
+
+
+def _returns(fn):
+    stack = [fn.child_by_field_id(F_BODY)]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if node.type == "return_statement":
+            yield node
+        elif node.type not in ("function_definition", "class_definition", "lambda"):
+            stack.extend(node.named_children)
+
+
+def _keras(ctx):
     for comp in keras_compiles(ctx):
         if comp.name not in ("categorical_crossentropy", "sparse_categorical_crossentropy"):
             continue
@@ -79,7 +199,11 @@ def _one_unit_output(ctx, model_expr):
 
 def _units(ctx, dense) -> int | None:
     pos, kw = args_of(dense)
-    node = kw.get("units") or (pos[0] if pos else None)
+    return _int(ctx, kw.get("units") or (pos[0] if pos else None))
+
+
+def _int(ctx, node) -> int | None:
+    """An integer literal, directly or through a name."""
     node = strip(follow(ctx.facts, node)) if node is not None else None
     if node is None or node.type != "integer":
         return None
@@ -97,4 +221,4 @@ def _quoted(ctx, string_node, value: str) -> str:
 
 RULE = Rule("categorical-loss-single-unit", Severity.ERROR, "cross-entropy-loss",
             "Categorical cross-entropy over a single output unit", check,
-            needs=(b"ategorical",))
+            needs=(b"ategorical", b"CrossEntropyLoss", b"cross_entropy"))

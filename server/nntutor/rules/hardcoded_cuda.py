@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
 from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
 from ._devices import (
@@ -50,6 +50,8 @@ def check(ctx):
             continue
         if under_gpu_condition(ctx, call):
             continue  # `if use_cuda: model.cuda()`: the flag is the availability decision
+        if _in_cuda_override(ctx, call):
+            continue  # a module's own `def cuda(self, ...)`: runs when the caller asks for CUDA
         recv, method = method_call(call)
         q = facts.callee_qual(call)
         pos, kw = args_of(call)
@@ -115,6 +117,12 @@ def _names_another_gpu(ctx, call) -> bool:
         if value is not None and _OTHER_GPU.match(value):
             return True
     return False
+
+
+def _in_cuda_override(ctx, call) -> bool:
+    fn = ctx.facts.function_at(call.start_byte)
+    name = fn.child_by_field_id(F_NAME) if fn is not None else None
+    return name is not None and ctx.text(name) == "cuda"
 
 
 def _never_read(ctx, call) -> bool:

@@ -79,6 +79,8 @@ def _evaluation_loops_in_training_mode(ctx, reported):
             continue
         if function_called_under_no_grad(ctx, call.start_byte):
             continue  # evaluate(model) called inside no_grad: the callers' business
+        if _fresh_in_this_function(ctx, fn, call):
+            continue  # an untrained model built right here: a smoke test of shapes, no score
         reported.add((name, scope))
         fix = _eval_around(ctx, statement_of(outer), name)
         yield ctx.finding(
@@ -110,6 +112,34 @@ def _evaluation_loop(ctx, loops, training) -> bool:
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+_LOADS = ("load_state_dict", "load_weights", "load", "load_checkpoint", "from_pretrained")
+
+
+def _fresh_in_this_function(ctx, fn, call) -> bool:
+    """`name` is built by a plain constructor call (`decoder = Decoder()`) in the function that
+    evaluates it, and no weights are loaded into it before the call: its parameters are the
+    random initial ones, so nothing it computes is a score to be off (hunkim's seq2seq `test()`
+    prints tensor sizes)."""
+    facts = ctx.facts
+    if facts.function_at(call.start_byte) is None:
+        return False
+    b = facts.assignment_of(fn)
+    if b is None or b.scope != facts.scope_id(call.start_byte):
+        return False
+    value = strip(b.value)
+    if value is None or value.type != "call":
+        return False
+    callee = strip(value.child_by_field_id(F_FUNCTION))
+    if callee is None or callee.type not in ("identifier", "attribute") \
+            or ctx.text(callee).rsplit(".", 1)[-1] in _LOADS:
+        return False
+    name = ctx.text(fn)
+    for method in _LOADS:
+        for c, recv in facts.method_calls(method):
+            if b.pos < c.start_byte < call.start_byte and (recv is None or ctx.text(recv) == name
+                                                           or name in ctx.text(c)):
+                return False
+    return True
 
 
 def _in_training_step(ctx, call):
