@@ -66,3 +66,18 @@ def test_cells_with_lone_carriage_returns_map_back_to_their_lines():
     assert not doc.tree.root_node.has_error
     (f,) = [f for f in analyze(doc).findings if f.rule == "hardcoded-cuda"]
     assert (f.location.cell, f.location.cell_line) == (1, 1)
+
+
+def test_a_fix_in_a_cell_with_lone_carriage_returns_is_applied(tmp_path):
+    """The fixer compares the cell's own text with the analysed one; a lone \\r is a newline in
+    both, so the fix shown as available is applied."""
+    import json
+
+    from nntutor.nbfix import fix_notebook_bytes
+
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "import torch\rx = torch.ones(3)  # nntutor: ignore[hardcoded-cuda]\ry = 2"}]}
+    fixed, new = fix_notebook_bytes(json.dumps(nb).encode(), "nb.ipynb")
+    assert fixed.applied == 1
+    assert json.loads(new)["cells"][0]["source"] == "import torch\rx = torch.ones(3)\ry = 2"

@@ -22,6 +22,7 @@ from .document import Document
 from .findings import Fix, TextEdit
 from .fixall import Fixed, apply, fix_source
 from .notebook import Cell, NotebookError, cell_entries, cells_from_ipynb
+from .source import lone_cr_to_lf
 
 # (indent, sort_keys, ensure_ascii) as nbformat writes (first), then other layouts tools use.
 _LAYOUTS = list(product((1, 2, 4, None), (True, False), (False, True)))
@@ -91,7 +92,8 @@ class NotebookSource:
         else:
             return None
         try:
-            own = cmap.cells[slot].source.encode("utf-8")
+            # As analysed: a lone \r read as a newline (one byte for one, so offsets still hold).
+            own = lone_cr_to_lf(cmap.cells[slot].source.encode("utf-8"))
         except UnicodeEncodeError:
             return None
         analysed = doc.data[lo:hi]

@@ -124,6 +124,43 @@ model.compile(optimizer="sgd", loss=loss_fn)
 ]
 
 CORRECT = [
+    # review of session 14: the one-output layer is not the one that runs
+    ("torch_head_chosen_in_a_branch", """\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, n_classes):
+        super().__init__()
+        self.body = nn.Linear(4, 8)
+        if n_classes > 2:
+            self.fc = nn.Linear(8, n_classes)
+        else:
+            self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+model = Net(10)
+loss = nn.CrossEntropyLoss()(model(x), y)
+""",),
+    ("torch_head_swapped_for_transfer_learning", """\
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(4, 8)
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+model = Net()
+model.load_state_dict(torch.load("pretrained_regressor.pt"))
+model.head = nn.Linear(8, 5)
+loss = nn.CrossEntropyLoss()(model(x), y)
+""",),
     ("torch_two_outputs", TORCH_NET.replace("OUT", "2"),),
     ("torch_one_output_with_bce", TORCH_NET.replace("OUT", "1").replace("nn.CrossEntropyLoss()", "nn.BCEWithLogitsLoss()"),),
     # a score per position squeezed into (N, L): cross-entropy over the positions is right

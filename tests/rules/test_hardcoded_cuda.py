@@ -352,3 +352,18 @@ def test_env_magic_choosing_the_gpu_in_a_notebook():
     cells = ["%env CUDA_VISIBLE_DEVICES=0\nimport torch", "model = Net().cuda()\nx = x.to('cuda')"]
     assert notebook(cells, RULE) == []
     assert [f.location.cell for f in notebook(["import torch", cells[1]], RULE)] == [1, 1]
+
+
+def test_a_module_level_helper_named_cuda_is_still_checked():
+    """Only a class's own `def cuda(self, ...)` runs when the caller asks for CUDA; a helper
+    named cuda that the script calls unconditionally hard-codes the device."""
+    src = """\
+import torch
+import torch.nn as nn
+
+def cuda(x):
+    return x.cuda()
+
+model = cuda(nn.Linear(4, 2))
+"""
+    assert lines(src, RULE) == [5]

@@ -914,3 +914,31 @@ class WithDropout(Attention):
 attn = WithDropout(3, 2, 0.0)
 """ + _USE
     assert lines(src, RULE) == [src.splitlines().index("    out = attn(batch)") + 1]
+
+
+def test_a_model_trained_by_a_helper_in_the_function_is_evaluated():
+    src = NET + """\
+def main(train_loader, test_loader):
+    model = Net()
+    train(model, train_loader, epochs=10)
+    correct = 0
+    for x, y in test_loader:
+        correct += (model(x).argmax(1) == y).sum().item()
+    print(correct)
+"""
+    assert lines(src, RULE) == [19]
+
+
+def test_a_pretrained_model_built_in_the_function_is_evaluated():
+    src = """\
+import torch
+import torchvision
+
+def predict(test_loader):
+    model = torchvision.models.resnet18(weights="DEFAULT")
+    preds = []
+    for x, _ in test_loader:
+        preds.append(model(x).argmax(1))
+    return preds
+"""
+    assert lines(src, RULE) == [8]

@@ -430,3 +430,20 @@ for epoch in range(10):
 ])
 def test_silent_where_the_graph_may_be_needed(src):
     assert lines(src, RULE) == []
+
+
+def test_the_wrap_keeps_tab_indentation():
+    src = _GAN.replace("    ", "\t")
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert "\twith torch.no_grad():\n\t\tsamples_z = G(fixed_z)\n" in fixed
+    assert parses(fixed)
+
+
+def test_the_wrap_leaves_the_lines_of_a_multiline_string_alone():
+    src = _GAN.replace("    samples_z = G(fixed_z)\n",
+                       '    samples_z = G(fixed_z, note=f"""epoch {epoch}\nlast line""")\n')
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert '        samples_z = G(fixed_z, note=f"""epoch {epoch}\nlast line""")\n' in fixed
+    assert parses(fixed)

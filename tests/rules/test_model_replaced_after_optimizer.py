@@ -32,6 +32,30 @@ for x, y in loader:
 """
 
 BUGGY = [
+    ("rebuilt_with_nn_sequential", NET + """\
+model = nn.Sequential(nn.Linear(10, 2))
+optimizer = torch.optim.Adam(model.parameters())
+model = nn.Sequential(nn.Linear(10, 2), nn.ReLU())
+""" + LOOP, [15]),
+    # the best checkpoint restored inside the epoch loop: the next epoch steps the old tensors
+    ("restored_every_few_epochs", NET + """\
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    if epoch % 3 == 0:
+        model = torch.load("best.pt")
+""", [21]),
+    ("handed_to_a_training_helper", NET + """\
+def run(loader):
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters())
+    model = torch.load("ckpt.pt")
+    train(model, optimizer, loader)
+""", [16]),
     ("resumed_with_torch_load", NET + """\
 model = Net()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -72,6 +96,33 @@ model = torchvision.models.resnet18(weights="DEFAULT")
 ]
 
 CORRECT = [
+    # review of session 14: a reload that can never reach the training step
+    ("evaluate_branch_returns_first", NET + """\
+def main(args, loader, x_test):
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if args.evaluate:
+        model = torch.load(args.ckpt)
+        print(model(x_test))
+        return
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""",),
+    ("test_only_branch_and_training_branch", NET + """\
+model = Net()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+if args.test_only:
+    model = torch.load(args.ckpt)
+    print(model(x_test))
+else:
+""" + "".join("    " + line + "\n" for line in LOOP.splitlines()),),
+    ("wrapped_with_its_loss", NET + """\
+model = Net()
+optimizer = torch.optim.Adam(model.parameters())
+model = ModelWithLoss(model, criterion)
+""" + LOOP,),
     ("moved_to_a_device", NET + """\
 model = Net()
 optimizer = torch.optim.Adam(model.parameters())
@@ -138,7 +189,7 @@ def test_silent(name, src):
 
 
 def test_message_and_related_locations():
-    (f,) = findings(BUGGY[0][1], RULE)
+    (f,) = findings(dict((n, s) for n, s, _ in BUGGY)["resumed_with_torch_load"], RULE)
     assert f.severity.label == "error" and f.fix is None
     assert "`optimizer.step()` keeps updating those old tensors" in f.message
     assert [r.location.line + 1 for r in f.related] == [14, 21]   # the optimizer, the step

@@ -9,9 +9,11 @@ come from a binary classifier written with one unit and a multi-class loss.
 """
 from __future__ import annotations
 
+import re
+
 from ..findings import Fix, Severity
 from ..models import _method
-from ..parsing import F_BODY, F_FUNCTION, F_NAME
+from ..parsing import F_BODY, F_FUNCTION, F_NAME, F_OBJECT
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, string_value, strip
 from . import Rule
 from ._losses import keras_activation, keras_compiles, keras_layers, torch_loss_sites
@@ -80,7 +82,7 @@ def _torch_one_output(ctx, expr):
         text = ctx.text(fn) if fn is not None else ""
         if text.startswith("self.") and text.count(".") == 1:
             layer = cls.layers.get(text[5:])
-            if not layer or layer[1] is None:
+            if not layer or layer[1] is None or _assigned_elsewhere(ctx, definitions[0], text[5:]):
                 return None
             if layer[0].rsplit(".", 1)[-1] in _TORCH_SAME_SHAPE:
                 args, _ = args_of(out)
@@ -94,6 +96,28 @@ def _torch_one_output(ctx, expr):
             continue
         return None
     return None
+
+
+def _assigned_elsewhere(ctx, class_node, attr: str) -> bool:
+    """`self.<attr>` is assigned more than once in the class (`if n_classes > 2: self.fc = ...
+    else: self.fc = nn.Linear(8, 1)`), or `<something>.<attr> = ...` outside it (a new head put
+    on a built model for transfer learning): which layer runs is not the one we read."""
+    data, facts = ctx.doc.data, ctx.facts
+    count = 0
+    for m in re.finditer(rb"\.\s*" + re.escape(attr.encode()) + rb"\s*=(?!=)", data):
+        at = m.start()
+        if facts.in_comment(at):
+            continue
+        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(at + 1, at + 1 + len(attr))
+        attribute = node.parent if node is not None else None
+        if attribute is None or attribute.type != "attribute":
+            continue
+        obj = attribute.child_by_field_id(F_OBJECT)
+        if class_node.start_byte < at < class_node.end_byte and obj is not None and ctx.text(obj) == "self":
+            count += 1
+        else:
+            return True
+    return count > 1
 
 
 _FUNCTIONAL_SAME_SHAPE = {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "dropout",

@@ -120,9 +120,15 @@ def _names_another_gpu(ctx, call) -> bool:
 
 
 def _in_cuda_override(ctx, call) -> bool:
+    """Inside a method `def cuda(self, ...)` of a class (not a module-level helper named cuda,
+    which a script calls unconditionally)."""
     fn = ctx.facts.function_at(call.start_byte)
     name = fn.child_by_field_id(F_NAME) if fn is not None else None
-    return name is not None and ctx.text(name) == "cuda"
+    if name is None or ctx.text(name) != "cuda":
+        return False
+    holder = fn.parent.parent if fn.parent is not None and fn.parent.type == "decorated_definition" else fn.parent
+    return holder is not None and holder.type == "block" and holder.parent is not None \
+        and holder.parent.type == "class_definition"
 
 
 def _never_read(ctx, call) -> bool:

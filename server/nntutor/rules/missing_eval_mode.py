@@ -6,7 +6,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
-from ..values import args_of, strip
+from ..values import args_of, method_call, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
@@ -116,10 +116,12 @@ _LOADS = ("load_state_dict", "load_weights", "load", "load_checkpoint", "from_pr
 
 
 def _fresh_in_this_function(ctx, fn, call) -> bool:
-    """`name` is built by a plain constructor call (`decoder = Decoder()`) in the function that
-    evaluates it, and no weights are loaded into it before the call: its parameters are the
+    """`name` is built by its class's constructor (`decoder = Decoder()`, a class of this file
+    or an `nn` layer) in the function that evaluates it, and between the two nothing loads
+    weights into it or is handed it (`train(model, ...)` may train it): its parameters are the
     random initial ones, so nothing it computes is a score to be off (hunkim's seq2seq `test()`
-    prints tensor sizes)."""
+    prints tensor sizes). Pretrained factories (`resnet18(weights=...)`, `from_pretrained`) are
+    not fresh."""
     facts = ctx.facts
     if facts.function_at(call.start_byte) is None:
         return False
@@ -129,16 +131,27 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
     value = strip(b.value)
     if value is None or value.type != "call":
         return False
+    qual = facts.callee_qual(value)
     callee = strip(value.child_by_field_id(F_FUNCTION))
-    if callee is None or callee.type not in ("identifier", "attribute") \
-            or ctx.text(callee).rsplit(".", 1)[-1] in _LOADS:
+    if callee is None or callee.type not in ("identifier", "attribute"):
+        return False
+    # A model class of the project (this file or another module: `sm.AttnDecoderRNN(...)`) or
+    # an `nn` layer; not a pretrained factory.
+    model_class = ctx.values.local_class(qual or ctx.text(callee)) is not None
+    if not model_class and not (qual or "").startswith("torch.nn."):
         return False
     name = ctx.text(fn)
-    for method in _LOADS:
-        for c, recv in facts.method_calls(method):
-            if b.pos < c.start_byte < call.start_byte and (recv is None or ctx.text(recv) == name
-                                                           or name in ctx.text(c)):
-                return False
+    for c in facts.calls:
+        if c.start_byte >= call.start_byte:
+            break
+        if c.start_byte <= b.pos:
+            continue
+        pos, kw = args_of(c)
+        if any(a is not None and ctx.text(strip(a)) == name for a in [*pos, *kw.values()]):
+            return False   # handed to a helper that may train or load it
+        recv, method = method_call(c)
+        if method in _LOADS and recv is not None and ctx.text(recv) == name:
+            return False
     return True
 
 

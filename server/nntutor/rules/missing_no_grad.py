@@ -146,14 +146,40 @@ def _grad_disabled_elsewhere(ctx):
 
 
 def _wrap_edit(ctx, stmt, torch_name):
-    """One edit: `with torch.no_grad():` above the loop, the loop indented one level."""
+    """One edit: `with torch.no_grad():` above the statement, the statement indented one level
+    with the file's own unit (a tab where its body is tab-indented). Lines inside a multi-line
+    string are its text, not code: they stay as they are."""
     idx = ctx.doc.index
     first, last = idx.line_of(stmt.start_byte), idx.line_of(max(stmt.start_byte, stmt.end_byte - 1))
     indent = ctx.line_indent(stmt)
-    body = [("    " + idx.line_bytes(n).decode("utf-8", "replace")) if idx.line_bytes(n).strip()
-            else idx.line_bytes(n).decode("utf-8", "replace") for n in range(first, last + 1)]
+    lines = [idx.line_bytes(n).decode("utf-8", "replace") for n in range(first, last + 1)]
+    unit = "    "
+    for line in lines[1:]:
+        if line.strip():
+            unit = "\t" if line[len(indent):len(indent) + 1] == "\t" else "    "
+            break
+    if "\t" in indent:
+        unit = "\t"
+    in_string = _string_continuation_lines(ctx, stmt)
+    body = [(unit + line) if line.strip() and first + i not in in_string else line
+            for i, line in enumerate(lines)]
     end = idx.starts[last] + len(idx.line_bytes(last))
     return TextEdit(idx.starts[first], end, f"{indent}with {torch_name}.no_grad():\n" + "\n".join(body))
+
+
+def _string_continuation_lines(ctx, stmt) -> set[int]:
+    """Lines (0-based) that continue a string literal begun on an earlier line."""
+    idx = ctx.doc.index
+    lines: set[int] = set()
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        if node.type == "string":
+            a, b = idx.line_of(node.start_byte), idx.line_of(max(node.start_byte, node.end_byte - 1))
+            lines.update(range(a + 1, b + 1))
+            continue
+        stack.extend(node.children)
+    return lines
 
 
 RULE = Rule("missing-no-grad", Severity.HINT, "autograd-graph",

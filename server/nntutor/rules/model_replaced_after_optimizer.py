@@ -15,7 +15,7 @@ from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_LEFT
 from ..values import args_of, follow, method_call, strip
 from . import Rule
-from ._training import events
+from ._training import events, statement_of
 
 _OPTIMIZERS = frozenset(f"torch.optim.{name}" for name in (
     "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SparseAdam", "RMSprop", "Adagrad",
@@ -27,8 +27,6 @@ _NEW_OBJECT = frozenset({"torch.load", "copy.deepcopy", "torch.jit.load"})
 def check(ctx):
     facts = ctx.facts
     steps = [e for e in events(ctx) if e.kind == "step"]
-    if not steps:
-        return
     for ctor in facts.calls_to(_OPTIMIZERS):
         assign = ctor.parent
         if assign is None or assign.type != "assignment" or strip(assign.child_by_field_id(F_LEFT)) is None:
@@ -41,10 +39,8 @@ def check(ctx):
             replaced = _replacement(ctx, model, scope, assign.end_byte)
             if replaced is None:
                 continue
-            step = next((e for e in steps if e.target == opt and e.pos > replaced.pos
-                         and facts.scope_id(e.pos) == scope), None)
-            if step is None or _rebound_between(ctx, opt, scope, replaced.pos, step.pos) \
-                    or not _called_between(ctx, model, scope, replaced.pos, step.pos):
+            use = _training_after(ctx, steps, opt, model, scope, replaced)
+            if use is None:
                 continue
             yield ctx.finding(
                 replaced.target,
@@ -54,7 +50,84 @@ def check(ctx):
                 f"never applied, so it never trains. Build the optimizer after the final model "
                 f"exists, or load weights into the same object with `{model}.load_state_dict(...)`.",
                 related=[ctx.related(ctor, f"`{opt}` is built over the old parameters"),
-                         ctx.related(step.call, "the step that updates them")])
+                         ctx.related(use, "training goes on with that optimizer")])
+
+
+def _training_after(ctx, steps, opt: str, model: str, scope: int, replaced):
+    """The node where training with `opt` goes on after the replacement, on a path the
+    replacement can reach: `opt.step()` later in the scope (the new model computing something
+    before it), the next pass of a loop around the replacement that steps, or a call handed
+    both the new model and `opt` (`train(model, opt, loader)`). None otherwise."""
+    facts = ctx.facts
+    stmt = statement_of(replaced.target)
+    candidates = []
+    for e in steps:
+        if e.target != opt or facts.scope_id(e.pos) != scope:
+            continue
+        if e.pos > replaced.pos and _called_between(ctx, model, scope, replaced.pos, e.pos):
+            candidates.append((e.pos, e.call))
+        else:
+            loop = _loop_around_both(ctx, stmt, e.pos)
+            if loop is not None and not _rebound_between(ctx, opt, scope, loop.start_byte, loop.end_byte):
+                candidates.append((e.pos, e.call))   # the next pass steps the old parameters
+    for call in facts.calls:
+        if call.start_byte > replaced.pos and facts.scope_id(call.start_byte) == scope:
+            pos, kw = args_of(call)
+            names = {ctx.text(a) for a in [*pos, *kw.values()] if a is not None and a.type == "identifier"}
+            if {model, opt} <= names:
+                candidates.append((call.start_byte, call))
+    for at, node in sorted(candidates, key=lambda c: c[0]):
+        if at > replaced.pos and _rebound_between(ctx, opt, scope, replaced.pos, at):
+            continue
+        if at > replaced.pos and not _reaches(ctx, stmt, at):
+            continue
+        return node
+    return None
+
+
+def _loop_around_both(ctx, stmt, pos: int):
+    """The innermost loop that holds both the replacement and `pos`."""
+    for loop in reversed(ctx.facts.loops_containing(stmt.start_byte)):
+        if loop.start_byte < pos < loop.end_byte:
+            return loop
+    return None
+
+
+_LEAVES = frozenset({"return_statement", "raise_statement", "break_statement", "continue_statement"})
+_EXITS = ("exit", "quit", "sys.exit", "os._exit")
+
+
+def _reaches(ctx, stmt, pos: int) -> bool:
+    """Execution can go from `stmt` to `pos`: they are not in two branches of one `if`, and no
+    block between them is left (return, raise, exit ...) after `stmt` (`if args.evaluate:
+    model = torch.load(...); ...; return` before the training loop)."""
+    node = stmt
+    while node.parent is not None and not (node.parent.start_byte <= pos < node.parent.end_byte):
+        block = node.parent
+        if block.type == "block":
+            for sibling in block.named_children:
+                if sibling.start_byte > node.start_byte and _leaves(ctx, sibling):
+                    return False
+        node = block
+    common = node.parent
+    if common is not None and common.type in ("if_statement", "try_statement"):
+        # `if test: model = torch.load(...) else: train()`: the branches exclude each other
+        branch_of_pos = next((c for c in common.named_children if c.start_byte <= pos < c.end_byte), None)
+        if branch_of_pos is not None and branch_of_pos.type in ("elif_clause", "else_clause") \
+                and common.type == "if_statement":
+            return False
+    return True
+
+
+def _leaves(ctx, node) -> bool:
+    if node.type in _LEAVES:
+        return True
+    if node.type == "expression_statement" and node.named_children:
+        call = node.named_children[0]
+        if call.type == "call":
+            fn = call.child_by_field_id(F_FUNCTION)
+            return fn is not None and ctx.text(fn) in _EXITS
+    return False
 
 
 def _models_trained_by(ctx, ctor) -> set[str]:
@@ -100,6 +173,8 @@ def _new_object(ctx, value, model: str) -> bool:
     a pretrained-model factory, `torch.load` or `copy.deepcopy`, and not with `model` itself
     (`model.to(device)` is the same object)."""
     facts = ctx.facts
+    if value is None or _mentions(ctx, value, model):
+        return False   # `model = Wrapper(model)`, `nn.Sequential(model, head)`: the same parameters
     node = value
     for _ in range(16):
         if node is None or node.type != "call":
@@ -107,6 +182,9 @@ def _new_object(ctx, value, model: str) -> bool:
         qual = facts.callee_qual(node)
         if qual in _NEW_OBJECT or (qual is not None and is_model_factory(qual)):
             return True
+        if qual is not None and qual.startswith("torch.nn.") and qual.count(".") == 2 \
+                and qual.rsplit(".", 1)[1][:1].isupper() and "Parallel" not in qual:
+            return True   # `nn.Sequential(...)`, `nn.Linear(...)`: new layers
         fn = strip(node.child_by_field_id(F_FUNCTION))
         if fn is not None and fn.type == "identifier":
             cls = ctx.values.local_class(ctx.text(fn))
@@ -117,6 +195,16 @@ def _new_object(ctx, value, model: str) -> bool:
         if recv is None or recv.type != "call":
             return False   # `model.to(device)`: a method of an existing object
         node = strip(recv)   # `Net().to(device)`: what the chain starts with decides
+    return False
+
+
+def _mentions(ctx, node, name: str) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier" and ctx.text(n) == name:
+            return True
+        stack.extend(n.named_children)
     return False
 
 
