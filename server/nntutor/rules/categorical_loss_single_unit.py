@@ -27,10 +27,11 @@ def check(ctx):
 def _torch(ctx):
     """`nn.CrossEntropyLoss` / `F.cross_entropy` on the output of a model whose last layer is
     `nn.Linear(n, 1)`: a softmax over one logit."""
+    cache: dict = {}   # class name -> its one-output Linear or None (many sites, few models)
     for site in torch_loss_sites(ctx):
         if site.kind != "ce":
             continue
-        linear = _torch_one_output(ctx, site.input)
+        linear = _torch_one_output(ctx, site.input, cache)
         if linear is None:
             continue
         yield ctx.finding(
@@ -48,7 +49,7 @@ _TORCH_SAME_SHAPE = {"Dropout", "AlphaDropout", "Identity", "ReLU", "LeakyReLU",
                      "SiLU", "Tanh", "Sigmoid", "Softplus", "PReLU"}
 
 
-def _torch_one_output(ctx, expr):
+def _torch_one_output(ctx, expr, cache: dict):
     """The `nn.Linear(n, 1)` that makes `expr` (a model's output) one value per sample: the
     model is that Linear, an `nn.Sequential` ending in it, or a class of this file whose
     `forward` returns `self.<it>(...)` (also through a local name or an element-wise layer)."""
@@ -64,8 +65,15 @@ def _torch_one_output(ctx, expr):
     cls = ctx.values.classes.get(qual)
     if cls is None or cls.framework != "torch":
         return None
-    definitions = [c for c in facts.classes_nodes if (n := c.child_by_field_id(F_NAME)) is not None
-                   and ctx.text(n) == cls.name]
+    if cls.name not in cache:
+        cache[cls.name] = _class_one_output(ctx, cls)
+    return cache[cls.name]
+
+
+def _class_one_output(ctx, cls):
+    """The one-output Linear a class of this file's `forward` returns through, or None."""
+    facts = ctx.facts
+    definitions = _class_nodes(ctx).get(cls.name, [])
     if len(definitions) != 1:
         return None   # defined elsewhere, or twice (notebooks redefine classes)
     body = definitions[0].child_by_field_id(F_BODY)
@@ -98,26 +106,55 @@ def _torch_one_output(ctx, expr):
     return None
 
 
+def _class_nodes(ctx) -> dict:
+    """class name -> its definitions in this file (once per analysis)."""
+    cached = getattr(ctx.values, "_class_nodes", None)
+    if cached is None:
+        cached = {}
+        for node in ctx.facts.classes_nodes:
+            name = node.child_by_field_id(F_NAME)
+            if name is not None:
+                cached.setdefault(ctx.text(name), []).append(node)
+        ctx.values._class_nodes = cached
+    return cached
+
+
 def _assigned_elsewhere(ctx, class_node, attr: str) -> bool:
     """`self.<attr>` is assigned more than once in the class (`if n_classes > 2: self.fc = ...
     else: self.fc = nn.Linear(8, 1)`), or `<something>.<attr> = ...` outside it (a new head put
     on a built model for transfer learning): which layer runs is not the one we read."""
-    data, facts = ctx.doc.data, ctx.facts
     count = 0
-    for m in re.finditer(rb"\.\s*" + re.escape(attr.encode()) + rb"\s*=(?!=)", data):
-        at = m.start()
-        if facts.in_comment(at):
-            continue
-        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(at + 1, at + 1 + len(attr))
-        attribute = node.parent if node is not None else None
-        if attribute is None or attribute.type != "attribute":
-            continue
-        obj = attribute.child_by_field_id(F_OBJECT)
-        if class_node.start_byte < at < class_node.end_byte and obj is not None and ctx.text(obj) == "self":
+    for at, obj in _attribute_assignments(ctx).get(attr, ()):
+        if class_node.start_byte < at < class_node.end_byte and obj == "self":
             count += 1
         else:
             return True
     return count > 1
+
+
+_ATTRIBUTE_ASSIGNMENT = re.compile(rb"\.\s*([A-Za-z_]\w*)\s*=(?!=)")
+
+
+def _attribute_assignments(ctx) -> dict:
+    """attr -> [(position, object text)] of every `obj.attr = ...` of the file (once per
+    analysis: one scan of the text)."""
+    cached = getattr(ctx.values, "_attribute_assignments", None)
+    if cached is not None:
+        return cached
+    facts, root = ctx.facts, ctx.doc.tree.root_node
+    found: dict = {}
+    for m in _ATTRIBUTE_ASSIGNMENT.finditer(ctx.doc.data):
+        at = m.start()
+        if facts.in_comment(at):
+            continue
+        node = root.named_descendant_for_byte_range(m.start(1), m.end(1))
+        attribute = node.parent if node is not None else None
+        if attribute is None or attribute.type != "attribute":
+            continue
+        obj = attribute.child_by_field_id(F_OBJECT)
+        found.setdefault(m.group(1).decode(), []).append((at, ctx.text(obj) if obj is not None else ""))
+    ctx.values._attribute_assignments = found
+    return found
 
 
 _FUNCTIONAL_SAME_SHAPE = {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "dropout",

@@ -63,12 +63,22 @@ def _backwarded_value(ctx, ident) -> bool:
     reaching = facts.binding(name, ident.start_byte)
     if reaching is None:
         return False
-    for call, recv in facts.method_calls("backward"):
-        if recv is not None and recv.type == "identifier" and ctx.text(recv) == name \
-                and loop.start_byte < call.start_byte < loop.end_byte \
-                and facts.binding(name, recv.start_byte) is reaching:
+    for at in _backward_receivers(ctx).get(name, ()):
+        if loop.start_byte < at < loop.end_byte and facts.binding(name, at) is reaching:
             return True
     return False
+
+
+def _backward_receivers(ctx) -> dict:
+    """name -> positions of `name.backward()` (once per analysis)."""
+    cached = getattr(ctx.values, "_backward_receivers", None)
+    if cached is None:
+        cached = {}
+        for _call, recv in ctx.facts.method_calls("backward"):
+            if recv is not None and recv.type == "identifier":
+                cached.setdefault(ctx.text(recv), []).append(recv.start_byte)
+        ctx.values._backward_receivers = cached
+    return cached
 
 
 def _mentions(ctx, node, name: str, depth: int = 0) -> bool:

@@ -18,6 +18,7 @@ def check(ctx):
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
     reported = set()
     free_of: dict = {}  # innermost loop -> the loops around it that do not backpropagate
+    after_training: dict = {}  # loop -> where its training loops end (_after_the_training_loops)
     for call in facts.plain_name_calls_in_order():
         fn = call.child_by_field_id(F_FUNCTION)
         inner = facts.innermost_loop(call.start_byte)
@@ -34,7 +35,7 @@ def check(ctx):
         stmt = None
         if free is not None:
             stmt = statement_of(free[0])   # the evaluation loop, wrapped whole by the fix
-        elif _after_the_training_loops(ctx, inner, call, backwards):
+        elif _after_the_training_loops(ctx, inner, call, backwards, after_training):
             stmt = _body_statement(inner, call)   # `samples = G(z)` after the epoch's batches
         if stmt is None or facts.in_no_grad(call.start_byte):
             continue
@@ -61,21 +62,29 @@ def check(ctx):
         yield ctx.finding(call, message, fix=fix)
 
 
-def _after_the_training_loops(ctx, loop, call, backwards) -> bool:
+def _after_the_training_loops(ctx, loop, call, backwards, cache: dict) -> bool:
     """`call` sits in the body of `loop` itself, after the loops nested in it that backpropagate
     (an epoch's batches), and no backward runs at its own level or in a loop after it: what it
     computes cannot feed a backward of this iteration (GAN notebooks' `samples.append(G(z))`
     after each epoch, a full-batch validation after the batch loop)."""
-    facts = ctx.facts
-    inside = [p for p in backwards if loop.start_byte < p < loop.end_byte]
-    if not inside or _INPUT_GRADS.search(facts.code_in(loop)):
-        return False
-    for pos in inside:
-        around = facts.innermost_loop(pos)
-        if around is None or around.start_byte == loop.start_byte or around.end_byte > call.start_byte:
-            return False   # at the call's level, or in a loop that contains or follows the call
-        # `around` is nested in `loop` and ends before the call
-    return True
+    key = loop.start_byte
+    if key not in cache:
+        # per loop: None when a backward runs at its own level (or it needs input gradients),
+        # else where the last nested loop that backpropagates ends
+        facts = ctx.facts
+        inside = [p for p in backwards if loop.start_byte < p < loop.end_byte]
+        last_end = None
+        if inside and not _INPUT_GRADS.search(facts.code_in(loop)):
+            last_end = 0
+            for pos in inside:
+                around = facts.innermost_loop(pos)
+                if around is None or around.start_byte == loop.start_byte:
+                    last_end = None
+                    break
+                last_end = max(last_end, around.end_byte)
+        cache[key] = last_end
+    last_end = cache[key]
+    return last_end is not None and last_end <= call.start_byte
 
 
 def _body_statement(loop, call):
