@@ -124,7 +124,7 @@ def _assigned_elsewhere(ctx, class_node, attr: str) -> bool:
     else: self.fc = nn.Linear(8, 1)`), or `<something>.<attr> = ...` outside it (a new head put
     on a built model for transfer learning): which layer runs is not the one we read."""
     count = 0
-    for at, obj in _attribute_assignments(ctx).get(attr, ()):
+    for at, obj in _attribute_assignments(ctx, attr):
         if class_node.start_byte < at < class_node.end_byte and obj == "self":
             count += 1
         else:
@@ -132,18 +132,18 @@ def _assigned_elsewhere(ctx, class_node, attr: str) -> bool:
     return count > 1
 
 
-_ATTRIBUTE_ASSIGNMENT = re.compile(rb"\.\s*([A-Za-z_]\w*)\s*=(?!=)")
-
-
-def _attribute_assignments(ctx) -> dict:
-    """attr -> [(position, object text)] of every `obj.attr = ...` of the file (once per
-    analysis: one scan of the text)."""
-    cached = getattr(ctx.values, "_attribute_assignments", None)
-    if cached is not None:
-        return cached
+def _attribute_assignments(ctx, attr: str) -> list:
+    """[(position, object text)] of every `obj.<attr> = ...` of the file (one scan per attribute
+    name and analysis: a few names, each rare in the text)."""
+    cache = getattr(ctx.values, "_attribute_assignments", None)
+    if cache is None:
+        cache = ctx.values._attribute_assignments = {}
+    if attr in cache:
+        return cache[attr]
     facts, root = ctx.facts, ctx.doc.tree.root_node
-    found: dict = {}
-    for m in _ATTRIBUTE_ASSIGNMENT.finditer(ctx.doc.data):
+    found = []
+    pattern = re.compile(rb"\.\s*(" + re.escape(attr.encode()) + rb")\s*=(?!=)")
+    for m in pattern.finditer(ctx.doc.data):
         at = m.start()
         if facts.in_comment(at):
             continue
@@ -152,8 +152,8 @@ def _attribute_assignments(ctx) -> dict:
         if attribute is None or attribute.type != "attribute":
             continue
         obj = attribute.child_by_field_id(F_OBJECT)
-        found.setdefault(m.group(1).decode(), []).append((at, ctx.text(obj) if obj is not None else ""))
-    ctx.values._attribute_assignments = found
+        found.append((at, ctx.text(obj) if obj is not None else ""))
+    cache[attr] = found
     return found
 
 
