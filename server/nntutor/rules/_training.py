@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
 from ..models import is_model_factory
+from ..parsing import F_BODY, F_FUNCTION, F_NAME
 from ..rates import hf_model_without_dropout, turned_off
-from ..parsing import F_FUNCTION, F_NAME
 from ..values import args_of, method_call
 
 # Compound statements that make what they contain conditional (or skippable by an exception).
@@ -304,3 +304,16 @@ def _measures_only(ctx, call) -> bool:
 
 _INFINITE = frozenset({'float("inf")', 'float("+inf")', 'float("infinity")', "math.inf",
                        "np.inf", "numpy.inf", "torch.inf"})
+
+
+def returns_of(fn):
+    """The `return` statements of function `fn` itself (not of functions or lambdas inside it)."""
+    stack = [fn.child_by_field_id(F_BODY)]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if node.type == "return_statement":
+            yield node
+        elif node.type not in ("function_definition", "class_definition", "lambda"):
+            stack.extend(node.named_children)

@@ -17,6 +17,7 @@ from ..parsing import F_BODY, F_FUNCTION, F_NAME, F_OBJECT
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, string_value, strip
 from . import Rule
 from ._losses import keras_activation, keras_compiles, keras_layers, torch_loss_sites
+from ._training import returns_of
 
 
 def check(ctx):
@@ -78,7 +79,7 @@ def _class_one_output(ctx, cls):
         return None   # defined elsewhere, or twice (notebooks redefine classes)
     body = definitions[0].child_by_field_id(F_BODY)
     forward = _method(body, "forward", ctx.text) if body is not None else None
-    returns = list(_returns(forward)) if forward is not None else []
+    returns = list(returns_of(forward)) if forward is not None else []
     if len(returns) != 1 or not returns[0].named_children:
         return None
     out = returns[0].named_children[0]
@@ -180,18 +181,6 @@ def _out_features(ctx, linear):
     pos, kw = args_of(linear)
     node = kw.get("out_features") or (pos[1] if len(pos) > 1 else None)
     return _int(ctx, node)
-
-
-def _returns(fn):
-    stack = [fn.child_by_field_id(F_BODY)]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            continue
-        if node.type == "return_statement":
-            yield node
-        elif node.type not in ("function_definition", "class_definition", "lambda"):
-            stack.extend(node.named_children)
 
 
 def _keras(ctx):

@@ -4,12 +4,12 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR, F_RIGHT
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
-from ._training import any_between, events, statement_of
+from ._training import any_between, events, returns_of, statement_of
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -133,7 +133,7 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
 def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
     """`fn` returns `name`, or a total that `name` is added into (`temp += term` in an inner
     loop, then `total += temp / n`: a sum of sums)."""
-    if any(_mentions(ctx, r, name) for r in _returns(fn)):
+    if any(_mentions(ctx, r, name) for r in returns_of(fn)):
         return True
     if depth >= 3:
         return False
@@ -167,18 +167,6 @@ def _names(ctx, node):
         if n.type == "identifier":
             yield ctx.text(n)
         stack.extend(n.named_children)
-
-
-def _returns(fn):
-    stack = [fn.child_by_field_id(F_BODY)]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            continue
-        if node.type == "return_statement":
-            yield node
-        elif node.type not in ("function_definition", "class_definition", "lambda"):
-            stack.extend(node.named_children)
 
 
 def check(ctx):
