@@ -111,7 +111,8 @@ def _identity(instance):
     return (qual, ctor.start_byte if qual == "torch.nn.Sequential" and ctor is not None else None)
 
 
-def _is_method(func) -> bool:
+def is_method(func) -> bool:
+    """`func` (a function_definition) is defined directly in a class body."""
     parent = func.parent
     if parent is not None and parent.type == "decorated_definition":
         parent = parent.parent
@@ -270,7 +271,7 @@ def _callee_name(facts, func):
     ident = func.child_by_field_id(F_NAME)
     if ident is None:
         return None, 0
-    if not _is_method(func):
+    if not is_method(func):
         return facts.text(ident), 0
     if facts.text(ident) != "__init__":
         return None, 0  # obj.method(...) calls cannot be matched by name
@@ -354,7 +355,7 @@ class Values:
         if b is None or b.kind != "param" or func is None or b.scope != func.start_byte:
             return None, None
         fname = func.child_by_field_id(F_NAME)
-        if fname is None or _is_method(func):
+        if fname is None or is_method(func):
             return None, None  # obj.method(...) calls cannot be matched by name
         key = (func.start_byte, name)
         memo = self._param_memo

@@ -86,6 +86,38 @@ def _find_torch_loss_sites(ctx) -> list[LossSite]:
     return sites
 
 
+# -- layer widths ----------------------------------------------------------------------------
+def int_literal(ctx, node) -> int | None:
+    """An integer literal (also `-1`), else None."""
+    node = strip(node)
+    if node is not None and node.type == "unary_operator" and ctx.text(node).replace(" ", "") == "-1":
+        return -1
+    if node is None or node.type != "integer":
+        return None
+    try:
+        return int(ctx.text(node), 0)
+    except ValueError:
+        return None
+
+
+def _width(ctx, node, resolve: bool) -> int | None:
+    if resolve and node is not None:
+        node = follow(ctx.facts, node)   # `n_out = 1; Dense(n_out)`
+    return int_literal(ctx, node)
+
+
+def dense_units(ctx, dense, resolve: bool = False) -> int | None:
+    """`units` of a Keras `Dense(...)` call; `resolve`: also through a name."""
+    pos, kw = args_of(dense)
+    return _width(ctx, kw.get("units") or (pos[0] if pos else None), resolve)
+
+
+def linear_out_features(ctx, linear, resolve: bool = False) -> int | None:
+    """`out_features` of an `nn.Linear(...)` call; `resolve`: also through a name."""
+    pos, kw = args_of(linear)
+    return _width(ctx, kw.get("out_features") or (pos[1] if len(pos) > 1 else None), resolve)
+
+
 def class_output_location(ctx, expr):
     """Where a model class (maybe in another file) applies the activation that reaches `expr`."""
     node = follow(ctx.facts, expr)

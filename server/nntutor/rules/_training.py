@@ -317,3 +317,13 @@ def returns_of(fn):
             yield node
         elif node.type not in ("function_definition", "class_definition", "lambda"):
             stack.extend(node.named_children)
+
+
+def identifiers_in(ctx, node):
+    """The names of the identifiers in `node` (not its comments)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            yield ctx.text(n)
+        stack.extend(n.named_children)

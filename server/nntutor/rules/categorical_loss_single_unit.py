@@ -16,7 +16,14 @@ from ..models import _method
 from ..parsing import F_BODY, F_FUNCTION, F_NAME, F_OBJECT
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, string_value, strip
 from . import Rule
-from ._losses import keras_activation, keras_compiles, keras_layers, torch_loss_sites
+from ._losses import (
+    dense_units,
+    keras_activation,
+    keras_compiles,
+    keras_layers,
+    linear_out_features,
+    torch_loss_sites,
+)
 from ._training import returns_of
 
 
@@ -164,23 +171,17 @@ _FUNCTIONAL_SAME_SHAPE = {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "
 
 def _last_linear_of(ctx, qual, ctor):
     if qual == "torch.nn.Linear":
-        return ctor if _out_features(ctx, ctor) == 1 else None
+        return ctor if linear_out_features(ctx, ctor, resolve=True) == 1 else None
     layers = [strip(a) for a in args_of(ctor)[0]]
     for layer in reversed(layers):
         if layer is None or layer.type != "call":
             return None
         q = ctx.facts.callee_qual(layer) or ""
         if q == "torch.nn.Linear":
-            return layer if _out_features(ctx, layer) == 1 else None
+            return layer if linear_out_features(ctx, layer, resolve=True) == 1 else None
         if not (q.startswith("torch.nn.") and q.rsplit(".", 1)[-1] in _TORCH_SAME_SHAPE):
             return None
     return None
-
-
-def _out_features(ctx, linear):
-    pos, kw = args_of(linear)
-    node = kw.get("out_features") or (pos[1] if len(pos) > 1 else None)
-    return _int(ctx, node)
 
 
 def _keras(ctx):
@@ -238,29 +239,13 @@ def _one_unit_output(ctx, model_expr):
             if short == "Activation" and activation is None:
                 activation = keras_activation(facts, layer)[0]
             continue
-        if short != "Dense" or _units(ctx, layer) != 1:
+        if short != "Dense" or dense_units(ctx, layer, resolve=True) != 1:
             return None
         tag = activation or keras_activation(facts, layer)[0]
         if activation is not None and keras_activation(facts, layer)[0] not in (LOGITS, None):
             return None   # `Dense(1, activation=...)` then another activation: leave it
         return (layer, tag) if tag != SOFTMAX else None
     return None
-
-
-def _units(ctx, dense) -> int | None:
-    pos, kw = args_of(dense)
-    return _int(ctx, kw.get("units") or (pos[0] if pos else None))
-
-
-def _int(ctx, node) -> int | None:
-    """An integer literal, directly or through a name."""
-    node = strip(follow(ctx.facts, node)) if node is not None else None
-    if node is None or node.type != "integer":
-        return None
-    try:
-        return int(ctx.text(node), 0)
-    except ValueError:
-        return None
 
 
 def _quoted(ctx, string_node, value: str) -> str:

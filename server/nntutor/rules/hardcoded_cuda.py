@@ -5,7 +5,7 @@ import re
 
 from ..findings import Fix, Severity
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
-from ..values import args_of, follow, method_call, string_value, strip
+from ..values import args_of, follow, is_method, method_call, string_value, strip
 from . import Rule
 from ._devices import (
     CUDA_DEVICE,
@@ -124,11 +124,7 @@ def _in_cuda_override(ctx, call) -> bool:
     which a script calls unconditionally)."""
     fn = ctx.facts.function_at(call.start_byte)
     name = fn.child_by_field_id(F_NAME) if fn is not None else None
-    if name is None or ctx.text(name) != "cuda":
-        return False
-    holder = fn.parent.parent if fn.parent is not None and fn.parent.type == "decorated_definition" else fn.parent
-    return holder is not None and holder.type == "block" and holder.parent is not None \
-        and holder.parent.type == "class_definition"
+    return name is not None and ctx.text(name) == "cuda" and is_method(fn)
 
 
 def _never_read(ctx, call) -> bool:

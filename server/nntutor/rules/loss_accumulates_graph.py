@@ -9,7 +9,7 @@ from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
-from ._training import any_between, events, returns_of, statement_of
+from ._training import any_between, events, identifiers_in, returns_of, statement_of
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -154,19 +154,9 @@ def _over_data(ctx, stmt, fn) -> bool:
         if loop.start_byte < fn.start_byte or loop.type != "for_statement":
             continue
         it = loop.child_by_field_id(F_RIGHT)
-        if it is None or any(_DATA_ITERABLE.search(n) for n in _names(ctx, it)):
+        if it is None or any(_DATA_ITERABLE.search(n) for n in identifiers_in(ctx, it)):
             return True
     return False
-
-
-def _names(ctx, node):
-    """Identifiers in `node` (not its comments)."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "identifier":
-            yield ctx.text(n)
-        stack.extend(n.named_children)
 
 
 def check(ctx):

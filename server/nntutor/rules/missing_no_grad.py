@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
+from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_NAME
 from . import Rule
 from ._modes import calls_to, mode_at, param_arguments
-from ..models import is_model_factory
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 

@@ -15,7 +15,7 @@ from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_LEFT
 from ..values import args_of, follow, method_call, strip
 from . import Rule
-from ._training import events, statement_of
+from ._training import events, identifiers_in, statement_of
 
 _OPTIMIZERS = frozenset(f"torch.optim.{name}" for name in (
     "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SparseAdam", "RMSprop", "Adagrad",
@@ -173,7 +173,7 @@ def _new_object(ctx, value, model: str) -> bool:
     a pretrained-model factory, `torch.load` or `copy.deepcopy`, and not with `model` itself
     (`model.to(device)` is the same object)."""
     facts = ctx.facts
-    if value is None or _mentions(ctx, value, model):
+    if value is None or model in identifiers_in(ctx, value):
         return False   # `model = Wrapper(model)`, `nn.Sequential(model, head)`: the same parameters
     node = value
     for _ in range(16):
@@ -195,16 +195,6 @@ def _new_object(ctx, value, model: str) -> bool:
         if recv is None or recv.type != "call":
             return False   # `model.to(device)`: a method of an existing object
         node = strip(recv)   # `Net().to(device)`: what the chain starts with decides
-    return False
-
-
-def _mentions(ctx, node, name: str) -> bool:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "identifier" and ctx.text(n) == name:
-            return True
-        stack.extend(n.named_children)
     return False
 
 

@@ -6,7 +6,7 @@ from ..models import _method
 from ..parsing import F_BODY, F_FUNCTION, F_NAME
 from ..values import SOFTMAX, SOFTMAX_FUNCS, args_of, follow, method_call, strip
 from . import Rule
-from ._losses import keras_activation
+from ._losses import dense_units, int_literal, keras_activation, linear_out_features
 
 # Attention / pooling modules score each position with Linear(h, 1) and softmax over the
 # sequence axis (dim=1 of a (batch, seq, 1) tensor): correct, so they are left alone.
@@ -16,23 +16,6 @@ MSG_KERAS = ("Softmax over a single unit always outputs 1.0, so the model cannot
              "binary classification use activation=\"sigmoid\" with binary cross-entropy.")
 MSG_TORCH = ("Softmax over the single output of a Linear layer always gives 1.0, so nothing is "
              "learned; use a sigmoid for a binary output (or BCEWithLogitsLoss on the raw output).")
-
-
-def _int(ctx, node):
-    node = strip(node)
-    if node is not None and node.type == "unary_operator" and ctx.text(node).replace(" ", "") == "-1":
-        return -1
-    return int(ctx.text(node)) if node is not None and node.type == "integer" else None
-
-
-def _units(ctx, dense):
-    pos, kw = args_of(dense)
-    return _int(ctx, kw.get("units") or (pos[0] if pos else None))
-
-
-def _out_features(ctx, linear_call):
-    pos, kw = args_of(linear_call)
-    return _int(ctx, kw.get("out_features") or (pos[1] if len(pos) > 1 else None))
 
 
 def _dim(ctx, softmax_call, default=None):
@@ -48,7 +31,7 @@ def _dim(ctx, softmax_call, default=None):
         node = pos[0]          # nn.Softmax(1) / x.softmax(1)
     if node is None:
         return default
-    value = _int(ctx, node)
+    value = int_literal(ctx, node)
     return value if value is not None else "unknown"
 
 
@@ -61,7 +44,7 @@ def check(ctx):
         q = facts.callee_qual(call) or ""
         if q == "keras.layers.Dense":
             tag, node = keras_activation(facts, call)
-            if _units(ctx, call) == 1 and tag == SOFTMAX:
+            if dense_units(ctx, call) == 1 and tag == SOFTMAX:
                 yield ctx.finding(node, MSG_KERAS)
         elif q in ("keras.Sequential", "keras.models.Sequential"):
             yield from _keras_sequential(ctx, call)
@@ -69,7 +52,7 @@ def check(ctx):
             layers = [strip(p) for p in args_of(call)[0]]
             for prev, cur in zip(layers, layers[1:]):
                 if (_is_call(cur, facts, "torch.nn.Softmax") and _is_call(prev, facts, "torch.nn.Linear")
-                        and _out_features(ctx, prev) == 1 and _dim(ctx, cur, 1) in (1, -1)):
+                        and linear_out_features(ctx, prev) == 1 and _dim(ctx, cur, 1) in (1, -1)):
                     yield ctx.finding(cur, MSG_TORCH, related=[ctx.related(prev, "Linear layer with one output")])
     yield from _torch_classes(ctx)
 
@@ -87,7 +70,7 @@ def _keras_sequential(ctx, ctor):
     layers = [c for c in lst.named_children if c.type == "call"]
     for prev, cur in zip(layers, layers[1:]):
         pq = ctx.facts.callee_qual(prev) or ""
-        if pq != "keras.layers.Dense" or _units(ctx, prev) != 1 or keras_activation(ctx.facts, prev)[0] == SOFTMAX:
+        if pq != "keras.layers.Dense" or dense_units(ctx, prev) != 1 or keras_activation(ctx.facts, prev)[0] == SOFTMAX:
             continue
         tag, node = keras_activation(ctx.facts, cur)
         short = (ctx.facts.callee_qual(cur) or "").rsplit(".", 1)[-1]
@@ -119,7 +102,7 @@ def _torch_classes(ctx):
                 continue
             attr = ctx.text(fn)[5:]
             layer = cls.layers.get(attr)
-            if not layer or layer[0] != "torch.nn.Linear" or layer[1] is None or _out_features(ctx, layer[1]) != 1:
+            if not layer or layer[0] != "torch.nn.Linear" or layer[1] is None or linear_out_features(ctx, layer[1]) != 1:
                 continue
             dim = _dim(ctx, softmax_call, 1)
             looks_attention = any(h in (cls.name + attr).lower() for h in _ATTENTION_HINTS)
