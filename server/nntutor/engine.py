@@ -14,7 +14,13 @@ from .values import Values
 log = logging.getLogger(__name__)
 
 
-def analyze(doc: Document, config: Config | None = None, workspace=None) -> Analysis:
+class Cancelled(Exception):
+    """`analyze` stopped because its `cancelled()` said the result is no longer wanted."""
+
+
+def analyze(doc: Document, config: Config | None = None, workspace=None, cancelled=None) -> Analysis:
+    """`cancelled`: a cheap callable asked between rules (the language server's "has the document
+    moved on?"); when it answers True the pass stops there and raises Cancelled."""
     config = config or Config()
     result = Analysis(doc.path)
     if doc.notice:
@@ -30,6 +36,9 @@ def analyze(doc: Document, config: Config | None = None, workspace=None) -> Anal
         ran.add(rule.id)
         if rule.needs and not any(n in data for n in rule.needs):
             continue
+        if cancelled is not None and cancelled():
+            values.__dict__.clear()
+            raise Cancelled(doc.path)
         ctx = RuleContext(doc, rule, values)
         try:
             found = list(rule.check(ctx))

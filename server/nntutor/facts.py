@@ -5,6 +5,7 @@ calls, scopes (functions), loops and `with` blocks. Rules never walk the whole t
 """
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import attrgetter
@@ -138,6 +139,13 @@ class Facts:
         self._module_last: dict[str, Binding] | None = None
         self._no_grad_ranges: Nested | None = None
         self._model_classes: dict | None = None   # models.index_classes, once per version
+        # A hover and the diagnostics pass share one version's facts from two threads: the
+        # indexes built on first use are built once, each under its own lock, and the second
+        # thread waits for the one it needs (computing them twice while both fight for the GIL
+        # costs each twice). Order: the class index (models.py) may take the other two.
+        self.call_index_lock = threading.Lock()
+        self.binding_index_lock = threading.Lock()
+        self.class_index_lock = threading.Lock()
         self._functions_by_name: dict[str, list] | None = None
 
     # -- bindings -------------------------------------------------------------------------
@@ -186,6 +194,11 @@ class Facts:
         return cached
 
     def _index_bindings(self):
+        with self.binding_index_lock:
+            if self._binding_index is None:
+                self._build_binding_index()
+
+    def _build_binding_index(self):
         index: dict[tuple[str, int], tuple[list[int], list[Binding]]] = {}
         module_last: dict[str, Binding] = {}
         # One stable sort of all bindings (equal positions keep their order of discovery).
@@ -200,7 +213,8 @@ class Facts:
             found[1].append(b)
             if b.scope == -1:
                 module_last[b.name] = b
-        self._binding_index, self._module_last = index, module_last
+        self._module_last = module_last
+        self._binding_index = index  # last: `binding` reads both once this is set
 
     def binding(self, name: str, pos: int) -> Binding | None:
         """The binding of `name` that reaches `pos`: the latest one before it in the same scope,
@@ -249,6 +263,11 @@ class Facts:
         """One pass over every call: its callee's last name and receiver. Rules look calls up
         by name instead of each walking all of them (a 20,000-line file has ~13,000 calls, and
         every node access from Python costs)."""
+        with self.call_index_lock:
+            if self._called_calls is None:  # assigned last: the others are set when it is
+                self._build_call_index()
+
+    def _build_call_index(self):
         by_name: dict[str, list] = {}
         by_method: dict[str, list] = {}
         by_last: dict[str, list] = {}
@@ -271,8 +290,8 @@ class Facts:
                     by_last.setdefault(name, []).append(call)
             elif kind in ("call", "parenthesized_expression"):
                 called_calls.append(call)
-        self._calls_by_name, self._calls_by_method = by_name, by_method
-        self._calls_by_last, self._called_calls = by_last, called_calls
+        self._calls_by_name, self._calls_by_method, self._calls_by_last = by_name, by_method, by_last
+        self._called_calls = called_calls
 
     def calls_named(self, name: str) -> list:
         """Calls of a plain name, `name(...)` (not `obj.name(...)`), in document order."""

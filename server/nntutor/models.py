@@ -72,7 +72,9 @@ def index_classes(facts) -> dict[str, ModelClass]:
     """The model classes of one document version (computed once per version: the project
     index and the analysis both ask). Callers must not change what they get."""
     if facts._model_classes is None:
-        facts._model_classes = _index_classes(facts)
+        with facts.class_index_lock:  # a hover and the diagnostics pass may both ask (facts.py)
+            if facts._model_classes is None:
+                facts._model_classes = _index_classes(facts)
     return facts._model_classes
 
 

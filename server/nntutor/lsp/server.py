@@ -38,7 +38,7 @@ from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, lsp_method
 from .. import __version__
 from ..config import Config, ConfigTree, matches_patterns
 from ..document import Document
-from ..engine import analyze
+from ..engine import Cancelled, analyze
 from ..findings import Analysis
 from ..models import Workspace, index_classes
 from ..notebook import Cell, blank_ipython
@@ -47,16 +47,19 @@ from . import actions, startup, stdio
 from .convert import DOCS_BASE, diagnostic
 
 log = logging.getLogger("nntutor.lsp")
-# Debounce: while edits keep coming, wait as long as the last pass on this document took
-# (COST_FACTOR x its cost, at least LEADING_S, at most MAX_DEBOUNCE_S): a small file whose pass
-# takes a few ms is analysed almost at once, a big one is not analysed per keystroke only to
-# throw the result away. DEBOUNCE_S stands in for the cost before the first pass.
+# Debounce: a pass that costs up to IMMEDIATE_COST_S starts at once on every edit; an edit that
+# lands while it runs stops it between two rules (engine.analyze's `cancelled`), so the last
+# keystroke's diagnostics come one pass after it. Dearer passes (files of many thousand lines)
+# wait, while edits keep coming, as long as the last pass on this document took (COST_FACTOR x
+# its cost, at least LEADING_S, at most MAX_DEBOUNCE_S): not a pass per keystroke only to throw
+# it away. DEBOUNCE_S stands in for the cost before the first pass.
 DEBOUNCE_S = 0.12
 LEADING_S = 0.001   # shortest wait; also for a lone edit after a pause (leading edge)
 IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
-IMMEDIATE_COST_S = 0.1  # passes this cheap are not debounced at all (keystrokes come ~0.1 s apart)
+IMMEDIATE_COST_S = 0.3  # passes this cheap are not debounced (about 8,000 lines here)
 MAX_DEBOUNCE_S = 1.5
+SWITCH_INTERVAL_S = 0.0005  # GIL hand-over to the event loop while a pass runs (start_io)
 INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
 WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
 CONCEPTS_REQUEST = "nntutor/concepts"
@@ -307,6 +310,11 @@ class NNTutorServer(LanguageServer):
         """pygls' stdio server, reading stdin on the event loop where it can (lsp/stdio.py)."""
         stdin = stdin or sys.stdin.buffer
         stdout = stdout or sys.stdout.buffer
+        # The analysis thread holds the GIL for hundreds of ms on a big file. A hover that
+        # arrives meanwhile needs the GIL several times (read, decode, answer, write), each
+        # time waiting out the switch interval (5 ms by default): 6-25 ms per hover. A short
+        # interval costs nothing while only one thread runs (no switch is requested then).
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         early, self.early = self.early, None
         prefix = early.handover() if early is not None else b""
         if early is not None:
@@ -383,14 +391,14 @@ class NNTutorServer(LanguageServer):
         self.results[key] = (doc.data, result)
         return doc, result
 
-    def analyze(self, doc: Document):
+    def analyze(self, doc: Document, cancelled=None):
         """Index this version's model classes first (so the workspace never answers for this
         document with classes of an older version of it), then analyse; no findings for a
-        document the settings exclude or for library code."""
+        document the settings exclude or for library code. `cancelled`: see engine.analyze."""
         self.index_models(doc)
         if self.excluded(doc.path):
             return Analysis(doc.path)
-        return analyze(doc, self.config_for(doc.path), self.model_index)
+        return analyze(doc, self.config_for(doc.path), self.model_index, cancelled)
 
     def excluded(self, path: str) -> bool:
         """`exclude` (settings, [tool.nntutor]) matched against the path relative to the workspace
@@ -533,8 +541,8 @@ class NNTutorServer(LanguageServer):
             else:
                 cost = self.costs.get(key, DEBOUNCE_S)
                 if cost <= IMMEDIATE_COST_S:
-                    # done before the next keystroke lands; a pass queued behind it for a version
-                    # that has moved on stops before it starts (`_analyze_snapshot`)
+                    # a pass still running for an older version stops at its next rule, and
+                    # one queued behind it stops before it starts (`_analyze_snapshot`)
                     delay = LEADING_S
                 else:
                     delay = min(MAX_DEBOUNCE_S, max(LEADING_S, COST_FACTOR * cost))
@@ -595,7 +603,12 @@ class NNTutorServer(LanguageServer):
         _ = snap.facts  # computed here, shared with hovers waiting for this version
         if stale():
             return None
-        result = self.analyze(snap)
+        try:
+            # Stops between two rules once the document has moved on: the pass for the newer
+            # version then starts at most one rule later, not one whole pass later.
+            result = self.analyze(snap, stale)
+        except Cancelled:
+            return None
         self.costs[key] = time.perf_counter() - started
         return result
 
