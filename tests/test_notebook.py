@@ -81,3 +81,61 @@ def test_a_fix_in_a_cell_with_lone_carriage_returns_is_applied(tmp_path):
     fixed, new = fix_notebook_bytes(json.dumps(nb).encode(), "nb.ipynb")
     assert fixed.applied == 1
     assert json.loads(new)["cells"][0]["source"] == "import torch\rx = torch.ones(3)\ry = 2"
+
+
+# -- a notebook rebuilt from its last version (the language server, on each cell edit) --------------
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nntutor.notebook import join_cells
+
+_CELL_TEXTS = ["import torch\n", "x = model(x)\n", "%matplotlib inline\n", "!pip install torch\n",
+               "for i in range(3):\n    y = i\n", "print('a' \\\n%(1, 2))\n", "a = 1\r\nb = 2\r\n",
+               "c = 3\rd = 4\r", "%%bash\nls\n", "def f(\n    a):\n    return a\n", "", "# comment\n",
+               "é = 'ü'\n", "s = '''\n%x\n'''\n"]
+
+
+def _same_document(a, b):
+    assert a.data == b.data and a.raw == b.raw
+    assert str(a.tree.root_node) == str(b.tree.root_node)
+    assert a.cell_map.spans == b.cell_map.spans and a.cell_map.first_lines == b.cell_map.first_lines
+    assert a.cell_map.line_counts == b.cell_map.line_counts
+    assert a.index.starts == b.index.starts
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_CELL_TEXTS), max_size=3).map("".join), max_size=5),
+       st.lists(st.lists(st.sampled_from(_CELL_TEXTS), max_size=3).map("".join), max_size=5))
+def test_a_notebook_rebuilt_from_its_last_version_equals_a_fresh_one(before, after):
+    old = Document.from_cells([Cell(index=i, source=s) for i, s in enumerate(before)], "nb.ipynb")
+    old_data, old_tree = old.data, str(old.tree.root_node)
+    cells = [Cell(index=i, source=s) for i, s in enumerate(after)]
+    rebuilt = Document.from_cells(cells, "nb.ipynb", version=3, previous=old)
+    _same_document(rebuilt, Document.from_cells(cells, "nb.ipynb"))
+    assert rebuilt.version == 3 and rebuilt.notice is None
+    # the last version is left as it was (a snapshot of it may be under analysis)
+    assert old.data == old_data and str(old.tree.root_node) == old_tree
+    assert analyze(rebuilt).findings == analyze(Document.from_cells(cells, "nb.ipynb")).findings
+
+
+def test_joining_cells_twice_gives_the_same_text():
+    cells = [Cell(index=i, source=s) for i, s in enumerate(_CELL_TEXTS)]
+    assert join_cells(cells)[0] == join_cells(cells)[0]
+
+
+_LINES = [b"", b"", b"", b"  ", b"\t", b"\r", b"%%bash", b"%%time", b"%time f(x)", b"!ls", b"files = !ls",
+          b"model?", b"x = (", b")", b"y = [1,", b"2]", b"s = '''", b"'''", b'd = """', b'"""', b"a = 1 + \\",
+          b"%(a, b)", b"!x", b"# note %", b"print('%d' % 3)", b"for i in range(3):", b"    %matplotlib inline",
+          b"z = 'it''s'", b"%%writefile a.py", b"def f():", b"    return 1"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_LINES), max_size=40))
+def test_blanking_a_joined_notebook_piece_by_piece_equals_one_scan(lines):
+    from nntutor.notebook import _blank
+
+    source = b"\n".join(lines)
+    assert blank_ipython(source, joined=True) == _blank(source, True)
+    # and again, now partly from the cache, after an edit in the middle
+    edited = b"\n".join(lines[: len(lines) // 2] + [b"%time g()"] + lines[len(lines) // 2:])
+    assert blank_ipython(edited, joined=True) == _blank(edited, True)

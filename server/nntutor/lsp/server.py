@@ -497,7 +497,7 @@ class NNTutorServer(LanguageServer):
             self.cell_owner[u] = nb_uri
         version = (nb.doc.version + 1) if nb.doc is not None else 0
         old = nb.doc
-        nb.doc = Document.from_cells(cells, path=_path_of(nb_uri), version=version)
+        nb.doc = Document.from_cells(cells, path=_path_of(nb_uri), version=version, previous=old)
         if old is not None:
             self.carry_over(nb_uri, old, nb.doc)
 
