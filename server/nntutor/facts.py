@@ -391,6 +391,35 @@ class Facts:
             i = data.find(token, i + 1)
         return False
 
+    def in_prose(self, pos: int) -> bool:
+        """Byte `pos` lies in the text of a string literal that holds blank space: a docstring,
+        a help text, a message. (A string without, such as a dict key, an environment variable's
+        name or a file name, names something; code in an f-string's braces is code.)"""
+        node = self.doc.tree.root_node.descendant_for_byte_range(pos, pos + 1)
+        while node is not None:
+            kind = node.type
+            if kind == "interpolation":
+                return False
+            if kind == "string":
+                content = self.doc.data[node.start_byte:node.end_byte]
+                return any(c in content for c in (b" ", b"\t", b"\n"))
+            if kind in _STATEMENT_LEVEL:
+                return False
+            node = node.parent
+        return False
+
+    def mentions(self, token: bytes) -> bool:
+        """`token` occurs outside comments and prose strings (`in_prose`): for the words that
+        tell what a file does (`DataParallel`, `is_available` ...), which a sentence that only
+        talks about them must not stand for."""
+        data = self.doc.data
+        i = data.find(token)
+        while i != -1:
+            if not self.in_comment(i) and not self.in_prose(i):
+                return True
+            i = data.find(token, i + 1)
+        return False
+
     def calls_at_text(self, pattern) -> list:
         """Calls whose argument list holds a match of the compiled bytes regex `pattern` (e.g. a
         keyword argument): found by searching the text, not by walking every call."""
@@ -464,6 +493,11 @@ class Facts:
     def _is_no_grad_with(self, w) -> bool:
         clause = w.named_children[0] if w.named_children else None
         return clause is not None and _NO_GRAD_RE(self.text(clause))
+
+
+# Where the search for a string around a position stops: nothing above holds it.
+_STATEMENT_LEVEL = frozenset({"module", "block", "expression_statement", "function_definition",
+                              "class_definition"})
 
 
 def _call_order(call):

@@ -120,7 +120,7 @@ def is_method(func) -> bool:
         and parent.parent.type == "class_definition"
 
 
-def _param_index(facts, func, name):
+def param_index(facts, func, name):
     """(positional index of parameter `name`, keyword-only?) or (None, False) when absent."""
     params = func.child_by_field_id(F_PARAMETERS)
     index, keyword_only = 0, False
@@ -202,7 +202,7 @@ def constant(facts, expr, depth: int = 0):
     if b is None or b.kind != "param" or func is None or b.scope != func.start_byte:
         return None, ()
     callee, skip = _callee_name(facts, func)
-    index, keyword_only = _param_index(facts, func, name)
+    index, keyword_only = param_index(facts, func, name)
     if callee is None or index is None or index < skip:
         return None, ()
     default = _param_default(facts, func, name)
@@ -367,7 +367,7 @@ class Values:
 
     def _param_from_calls(self, func, fname, name, depth):
         facts = self.facts
-        index, keyword_only = _param_index(facts, func, name)
+        index, keyword_only = param_index(facts, func, name)
         if index is None:
             return None, None
         found = None

@@ -367,3 +367,36 @@ def cuda(x):
 model = cuda(nn.Linear(4, 2))
 """
     assert lines(src, RULE) == [5]
+
+
+@pytest.mark.parametrize("src,expected", [
+    # a sentence that talks about the GPU words decides nothing (docstring, help text, message)
+    ('"""Trains on one GPU; see train_dp.py for DataParallel."""\nimport torch\nmodel = Net().cuda()\n', [3]),
+    ("import argparse, torch\np = argparse.ArgumentParser()\n"
+     "p.add_argument('--gpus', help='GPUs to use (set CUDA_VISIBLE_DEVICES or call set_device)')\n"
+     "model = Net().cuda()\n", [4]),
+    ("import torch\ndef train():\n    '''Call torch.cuda.is_available() before this.'''\n    return Net().cuda()\n", [4]),
+    ("import torch\nprint('device_count is', 1)\nx = torch.zeros(3).to('cuda')\n", [3]),
+    # a name in a string is a name: a dict key, an environment variable, a file, a backend
+    ("import os, torch\nos.environ['CUDA_VISIBLE_DEVICES'] = '0'\nmodel = Net().cuda()\n", []),
+    ("import torch\ncfg = {'accelerator': 'gpu'}\nmodel = Net().cuda()\n", []),
+    ("import torch\nfrom torch.utils.cpp_extension import load\nk = load('k', sources=['k.cpp', 'k.cu'])\n"
+     "x = torch.zeros(3).cuda()\n", []),
+    ("import torch\ntorch.distributed.init_process_group(backend='nccl')\nx = torch.zeros(3).cuda()\n", []),
+    # code inside an f-string's braces is code
+    ("import torch\nprint(f'{torch.cuda.device_count()} GPUs')\nx = torch.zeros(3).cuda()\n", []),
+])
+def test_words_in_prose_strings_are_not_guards(src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("calls,expected", [
+    ("train(model, device=dev)\ntrain(model, dev)\n", []),          # every call passes it (timm)
+    ("train(model, device=dev)\ntrain(model)\n", [4]),              # one call takes the default
+    ("", [4]),                                                      # no call here: callers elsewhere
+    ("train(*args)\n", [4]),                                        # cannot tell
+])
+def test_a_device_default_every_call_overrides(calls, expected):
+    src = ("import torch\n\n\ndef train(model, device=torch.device('cuda')):\n    return model.to(device)\n\n\n"
+           "dev = pick()\n" + calls)
+    assert lines(src, RULE) == expected

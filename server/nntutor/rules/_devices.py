@@ -109,7 +109,8 @@ def checked_scopes(ctx) -> set:
     for token in CHECKS:
         start = data.find(token)
         while start != -1:
-            if not ctx.facts.in_comment(start):  # `# TODO: check is_available()` checks nothing
+            # `# TODO: check is_available()` or a docstring that says so checks nothing
+            if not ctx.facts.in_comment(start) and not ctx.facts.in_prose(start):
                 scopes.add(ctx.facts.scope_id(start))
             start = data.find(token, start + 1)
     return scopes

@@ -5,7 +5,7 @@ import re
 
 from ..findings import Fix, Severity
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
-from ..values import args_of, follow, is_method, method_call, string_value, strip
+from ..values import param_index, args_of, follow, has_splat, is_method, method_call, string_value, strip
 from . import Rule
 from ._devices import (
     CUDA_DEVICE,
@@ -24,7 +24,7 @@ _DEVICE_KEYWORDS = ("device", "map_location")
 
 
 def check(ctx):
-    if any(ctx.facts.code_contains(g) for g in GUARDS) or _gpu_env_magic(ctx):
+    if any(ctx.facts.mentions(g) for g in GUARDS) or _gpu_env_magic(ctx):
         return  # the file decides the device somewhere: trust it
     if is_test_module(ctx):
         return  # GPU tests are chosen by markers and CI runners (skipif, conftest), not in the code
@@ -68,7 +68,7 @@ def check(ctx):
                               fix=fix)
             continue
         candidates = []
-        if q == "torch.device" and pos and not _never_read(ctx, call):
+        if q == "torch.device" and pos and not _never_read(ctx, call) and not _default_always_passed(ctx, call):
             candidates.append(pos[0])
         if method == "to" and pos:
             candidates.append(pos[0])
@@ -159,6 +159,35 @@ def _never_read(ctx, call) -> bool:
         if reached.target is not None and reached.target.start_byte == left.start_byte:
             return False      # reads this very value
     return False
+
+
+def _default_always_passed(ctx, call) -> bool:
+    """`def train(..., device=torch.device("cuda"))` where every call of `train` in the file
+    passes `device` (timm's train.py): the default is never used, and building a device object
+    does not touch the GPU. A function the file never calls keeps its report: its callers are
+    elsewhere, and those that leave the default out get the GPU."""
+    param = call.parent
+    if param is None or param.type not in ("default_parameter", "typed_default_parameter"):
+        return False
+    params = param.parent
+    func = params.parent if params is not None else None
+    if func is None or func.type != "function_definition" or is_method(func):
+        return False
+    name, fname = param.child_by_field_id(F_NAME), func.child_by_field_id(F_NAME)
+    if name is None or fname is None:
+        return False
+    facts = ctx.facts
+    index, keyword_only = param_index(facts, func, ctx.text(name))
+    calls = facts.calls_named(ctx.text(fname))
+    if index is None or not calls:
+        return False
+    for c in calls:
+        if has_splat(c):
+            return False
+        pos, kw = args_of(c)
+        if ctx.text(name) not in kw and (keyword_only or index >= len(pos)):
+            return False
+    return True
 
 
 _BARE_CONTEXTS = frozenset({"argument_list", "keyword_argument", "assignment", "parenthesized_expression"})

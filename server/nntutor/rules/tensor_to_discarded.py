@@ -20,7 +20,7 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
 from ..values import (
     PASSTHROUGH_METHODS,
-    _param_index,
+    param_index,
     args_of,
     follow,
     has_splat,
@@ -303,7 +303,7 @@ def _param_source(ctx, ident, b, depth):
     if annotation is not None:
         return annotation, f"`{b.name}` is annotated as a tensor"
     callee, skip = _called_as(ctx.facts, func)
-    index, keyword_only = _param_index(ctx.facts, func, b.name)
+    index, keyword_only = param_index(ctx.facts, func, b.name)
     if callee is None or index is None or index < skip:
         return None
     first = None
