@@ -669,8 +669,10 @@ def render_md(res: dict) -> str:
          "capability (push diagnostics), no `workspace.configuration` (defaults), workspace root = the "
          "folder of the file (holding only that file); times measured at the client with perf_counter.",
          "- Built-in delays that count in the diagnostics latencies: nntutor waits before analysing a "
-         "didChange 1 ms when its last pass on that document took at most 0.1 s or the edit follows 0.4 s "
-         "without edits, else as long as that pass took (at most 1.5 s); didOpen: none; and answers an edit of comments / blank lines "
+         "didChange 1 ms when a pass on that document is expected to take at most 0.3 s (its last pass's "
+         "time per byte x its length) or the edit follows 0.4 s without edits, else that long (at most "
+         "1.5 s); a pass still running for an older version stops at its next rule; didOpen: none; and "
+         "answers an edit of comments / blank lines "
          "only from the previous analysis when nntutor.incremental can show it is unchanged (so the "
          "comment column measures that path, the code column a full analysis); pylsp debounces linting by 500 ms and "
          "jedi-language-server its diagnostics by 1 s (open and change); ruff server publishes without delay. "
@@ -993,9 +995,9 @@ def main(argv=None) -> int:
                " " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()}}
     try:
         from nntutor.lsp import server as nn_server
-        res["nntutor_debounce_ms"] = nn_server.DEBOUNCE_S * 1000
+        res["nntutor_immediate_cost_ms"] = nn_server.IMMEDIATE_COST_S * 1000
     except Exception:
-        res["nntutor_debounce_ms"] = float("nan")
+        res["nntutor_immediate_cost_ms"] = float("nan")
     print(f"machine: {res['machine']['nproc']} CPUs, {res['machine']['cpu_model']}, load {res['machine']['loadavg_start']}")
     res.update(asyncio.run(amain(args)))
     res["targets"] = targets(res)

@@ -259,3 +259,15 @@ def test_hover_current_accelerator_says_what_it_does_not_check(args, expected):
     t = target_at(doc, catalog(), src.index("current_accelerator") + 3)
     assert t is not None and t.concept_id == "device-placement"
     assert expected in render(catalog(), t, doc)
+
+
+def test_a_name_from_a_star_import_is_hovered():
+    src = "from sklearn.preprocessing import *\nscaler = StandardScaler()\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("StandardScaler") + 2)
+    assert t is not None and t.qual == "sklearn.preprocessing.StandardScaler"
+    assert render(catalog(), t, doc).startswith("**Feature scaling and normalization**")
+    # two star imports: the module is unknown, no card is guessed
+    src2 = "from sklearn.preprocessing import *\nfrom mylib import *\nscaler = StandardScaler()\n"
+    doc2 = Document.from_text(src2)
+    assert target_at(doc2, catalog(), src2.index("StandardScaler") + 2) is None

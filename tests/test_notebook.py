@@ -139,3 +139,25 @@ def test_blanking_a_joined_notebook_piece_by_piece_equals_one_scan(lines):
     # and again, now partly from the cache, after an edit in the middle
     edited = b"\n".join(lines[: len(lines) // 2] + [b"%time g()"] + lines[len(lines) // 2:])
     assert blank_ipython(edited, joined=True) == _blank(edited, True)
+
+
+def test_the_same_text_with_other_cells_is_a_new_document():
+    """Cells merged at a blank line join to the same bytes: the rebuilt document must not share
+    them (the language server knows a version by the identity of its bytes)."""
+    old = Document.from_cells([Cell(index=0, source="a = 1\n"), Cell(index=1, source="b = 2")], "nb.ipynb")
+    merged = Document.from_cells([Cell(index=0, source="a = 1\n\nb = 2")], "nb.ipynb", previous=old)
+    assert merged.data == old.data and merged.data is not old.data
+    assert merged.cell_map.first_lines == [0] and old.cell_map.first_lines == [0, 2]
+
+
+def test_the_cell_caches_keep_only_small_texts():
+    from nntutor import notebook
+
+    big = "x = 1\n" * (notebook.CACHED_TEXT_MAX // 6 + 10)
+    before = notebook._cached_cell_body.cache_info().currsize
+    pieces = notebook._blank_piece.cache_info().currsize
+    for k in range(5):   # keystrokes in one huge cell
+        join_cells([Cell(index=0, source=big + f"y = {k}\n")])
+        blank_ipython((big + f"y = {k}\n").encode(), joined=True)
+    assert notebook._cached_cell_body.cache_info().currsize == before
+    assert notebook._blank_piece.cache_info().currsize == pieces

@@ -20,7 +20,7 @@ from .parsing import (
     F_RIGHT,
     captures,
 )
-from .symbols import collect_imports, qualname
+from .symbols import canonical, collect_imports, qualname, star_imports
 
 _PATTERN = """
 (import_statement) @import
@@ -93,6 +93,7 @@ class Facts:
         self.text = text
         caps = captures(_PATTERN, doc.tree.root_node)
         self.imports = collect_imports(caps.get("import", ()), caps.get("from", ()), text)
+        self.star_modules = star_imports(caps.get("from", ()), text)
         self.calls = caps.get("call", [])
         self.functions = caps.get("def", [])
         self.classes_nodes = caps.get("class", [])
@@ -250,7 +251,30 @@ class Facts:
 
     # -- names ----------------------------------------------------------------------------
     def qual(self, node) -> str | None:
-        return qualname(node, self.imports, self.text) if node is not None else None
+        if node is None:
+            return None
+        q = qualname(node, self.imports, self.text)
+        if q is None and self.star_modules:
+            q = self._star_qual(node)
+        return q
+
+    def _star_qual(self, node) -> str | None:
+        """`precision_score(...)` after `from sklearn.metrics import *`: the name comes from the
+        one module imported with `*`, unless the file binds or defines it itself. With several
+        such imports the module is unknown (None)."""
+        if len(self.star_modules) != 1:
+            return None
+        head = node
+        while head is not None and head.type == "attribute":
+            head = head.child_by_field_id(F_OBJECT)
+        if head is None or head.type != "identifier":
+            return None
+        name = self.text(head)
+        if name in self.bindings or self.functions_named(name) or any(
+                self.text(c.child_by_field_id(F_NAME)) == name for c in self.classes_nodes
+                if c.child_by_field_id(F_NAME) is not None):
+            return None
+        return qualname(node, {name: canonical(f"{self.star_modules[0]}.{name}")}, self.text)
 
     def callee_qual(self, call) -> str | None:
         key = (call.start_byte, call.end_byte)  # `f()(x)`: outer and inner call start together

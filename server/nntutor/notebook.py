@@ -60,6 +60,11 @@ class CellMap:
         return None
 
 
+# The caches hold the key and the result: both bounded, so a keystroke per entry in a huge cell
+# cannot grow them past ~CACHE_ENTRIES x 2 x CACHED_TEXT_MAX (~32 MB). Longer texts are blanked
+# each time (a few ms for a 3,000-line cell).
+CACHED_TEXT_MAX = 16 * 1024
+CACHE_ENTRIES = 1024
 _MAYBE_IPYTHON = re.compile(rb"[%!?]")
 _PYTHON_BODY_MAGICS = (b"%%time", b"%%timeit", b"%%capture", b"%%prun")
 
@@ -76,7 +81,8 @@ def blank_ipython(source: bytes, joined: bool = False) -> bytes:
     # below is back in its first state (no magic cell, no open bracket or string), so the text
     # is blanked piece by piece from there, and the pieces no keystroke touched come from a cache
     # (~30 ms -> ~1 ms for a 3,000-line notebook; tests check it equals one whole scan).
-    return b"\n".join([_blank_piece(piece) for piece in _pieces(source)])
+    return b"\n".join([_blank_piece(piece) if len(piece) <= CACHED_TEXT_MAX else _blank(piece, True)
+                       for piece in _pieces(source)])
 
 
 # Two blank lines (only spaces, tabs, \r, \v, \f: what bytes.strip() removes) and the newline
@@ -94,7 +100,7 @@ def _pieces(source: bytes) -> list[bytes]:
     return out
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=CACHE_ENTRIES)
 def _blank_piece(piece: bytes) -> bytes:
     return _blank(piece, True)
 
@@ -260,12 +266,20 @@ def cell_entries(data) -> list[tuple[dict, str]]:
     raise NotebookError("notebook JSON has no 'cells' list")
 
 
-@lru_cache(maxsize=4096)
 def _cell_body(source: str) -> bytes:
     """A cell's bytes as the virtual source holds them. One byte for one, as Document reads the
     joined text: a lone \r is a line break in the cell map too. Cached by source: the language
     server joins every cell again on each keystroke in one (~10 ms for 150 cells)."""
+    if len(source) > CACHED_TEXT_MAX:
+        return _blank_cell(source)
+    return _cached_cell_body(source)
+
+
+def _blank_cell(source: str) -> bytes:
     return blank_ipython(lone_cr_to_lf(source.encode("utf-8", errors="replace")))
+
+
+_cached_cell_body = lru_cache(maxsize=CACHE_ENTRIES)(_blank_cell)
 
 
 def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:

@@ -54,6 +54,18 @@ def collect_imports(nodes_import, nodes_from, text) -> dict[str, str]:
     return names
 
 
+def star_imports(nodes_from, text) -> list[str]:
+    """The modules imported with `from module import *` (absolute imports only), in order."""
+    out = []
+    for node in nodes_from:
+        module = node.child_by_field_id(F_MODULE_NAME)
+        if module is None or text(module).startswith("."):
+            continue
+        if any(c.type == "wildcard_import" for c in node.children):
+            out.append(text(module))
+    return out
+
+
 def qualname(node, imports: dict[str, str], text) -> str | None:
     """Qualified name of an identifier / attribute chain, or None when it is not an import."""
     attrs = []

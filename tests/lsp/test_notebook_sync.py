@@ -319,3 +319,25 @@ async def test_fix_all_in_a_notebook_edits_each_cell(mclient, tmp_path):
     assert "optimizer.zero_grad()" in nb.cells[2]["text"]
     want = await wait_expected(mclient, nb)
     assert not any(rule in ("missing-zero-grad", "hardcoded-cuda") for v in want.values() for rule, *_ in v)
+
+
+async def test_merging_cells_into_the_same_text_republishes_per_cell(mclient, tmp_path):
+    """Two cells merged at a blank line give the very same joined text as before (JupyterLab and
+    VS Code join merged cells with a blank line): still a new version, whose findings land on the
+    merged cell, not on the old cells' URIs and lines. Splitting it again goes back."""
+    head = "import torch.nn as nn\nimport torch.nn.functional as F\ncriterion = nn.CrossEntropyLoss()"
+    tail = "loss = criterion(F.softmax(out, dim=1), y)"
+    nb = VSNotebook(mclient, tmp_path / "m.ipynb")
+    a, b = nb.cell(head), nb.cell(tail)
+    nb.open(a, b)
+    want = await wait_expected(mclient, nb)
+    assert [d[0] for d in want[b["uri"]]] == ["double-softmax"]
+    merged = nb.cell(head + "\n\n" + tail)
+    nb.splice(0, 2, merged)
+    want = await wait_expected(mclient, nb)
+    assert want[merged["uri"]] == [("double-softmax", 4, 17)]
+    a2, b2 = nb.cell(head), nb.cell(tail)
+    nb.splice(0, 1, a2, b2)
+    want = await wait_expected(mclient, nb)
+    assert [d[0] for d in want[b2["uri"]]] == ["double-softmax"]
+    assert not server_errors(mclient)

@@ -270,3 +270,35 @@ perm.fit(X_test, y_test)
 ])
 def test_eli5_permutation_importance_on_held_out_data(args, flagged):
     assert lines(_PERMUTATION.format(args=args), RULE) == ([8] if flagged else [])
+
+
+@pytest.mark.parametrize("estimator,expected", [
+    ("DBSCAN(eps=2)", []),                     # no predict: clustering the rows is fitting on them
+    ("AgglomerativeClustering(3)", []),
+    ("TSNE(2)", [7]),                          # an embedding of the test rows of their own
+    ("KMeans(3)", [7]),                        # has predict: fit on train, predict the test rows
+    ("PCA(2)", [7]),
+])
+def test_estimators_that_cannot_be_applied_to_new_rows(estimator, expected):
+    src = f"""\
+from sklearn.cluster import DBSCAN, AgglomerativeClustering, KMeans
+from sklearn.manifold import TSNE
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+est = {estimator}
+est.fit(X_test)
+"""
+    assert lines(src, RULE) == expected
+
+
+def test_a_long_receiver_is_named_shortly_in_the_message():
+    src = """\
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+models["a_rather_long_key_for_this_model"] = LogisticRegression()
+models["a_rather_long_key_for_this_model"].fit(X_test, y_test)
+"""
+    (f,) = findings(src, RULE)
+    assert f.message.startswith("`estimator.fit` trains on the test split")   # was "`the estimator.fit`"

@@ -409,3 +409,79 @@ scores = cross_val_score(model, prepared, labels, cv=10)
 """
     (f,) = findings(src, RULE)
     assert "(ColumnTransformer with Pipeline with SimpleImputer)" in f.message
+
+
+KAGGLE_DUMMIES = """\
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+n = len(train)
+both = BOTH
+both = pd.get_dummies(both, columns=["HomePlanet"])
+both[["Age"]] = StandardScaler().fit_transform(both[["Age"]])
+train = both[:n]
+test = both[n:]
+"""
+
+
+@pytest.mark.parametrize("both,expected", [
+    # the competition's train and test rows stacked for encoding, then taken apart: no split
+    ("pd.concat([train, test]).reset_index(drop=True)", []),
+    ("pd.concat(objs=[train, test], axis=0)", []),
+    # one dataset's rows cut in two after the scaler saw them all: a split
+    ("train.copy()", [10]),
+])
+def test_stacked_kaggle_sets_through_get_dummies(both, expected):
+    assert lines(KAGGLE_DUMMIES.replace("BOTH", both), RULE) == expected
+
+
+REFIT_AFTER_EVAL = """\
+import pandas as pd
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
+
+X, y = load()
+
+def evaluate():
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+    return Ridge().fit(X_train, y_train).score(X_test, y_test)
+
+BEFORE
+X = MinMaxScaler().fit_transform(X)
+final = Ridge().fit(X, y)
+AFTER
+"""
+
+
+@pytest.mark.parametrize("before,after,expected", [
+    ("print(evaluate())", "", []),                           # evaluated on the raw X, then refit
+    ("study.optimize(evaluate)", "", []),                    # handed over (optuna) before the refit
+    ("", "print(evaluate())", [13]),                         # the split sees the scaled X
+    ("print(evaluate())", "print(evaluate())", [13]),        # ... on its second call
+    ("", "", [13]),                                          # never called here: may run at any time
+])
+def test_a_function_splitting_a_global_sees_it_where_it_is_used(before, after, expected):
+    src = REFIT_AFTER_EVAL.replace("BEFORE", before).replace("AFTER", after)
+    assert lines(src, RULE) == expected
+
+
+def test_column_names_of_a_split_part_are_not_its_rows():
+    src = """\
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.model_selection import train_test_split
+
+X, y, kaggle_test = load()
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+kaggle_test = kaggle_test[X_test.columns]
+scaler = MinMaxScaler()
+X_full = scaler.fit_transform(X)
+pred = model.predict(scaler.transform(kaggle_test))
+"""
+    assert lines(src, RULE) == []
+    # rows picked by the test part's index are test rows: the all-rows scaler applied to them
+    assert lines(src.replace("kaggle_test[X_test.columns]", "X.loc[X_test.index]"), RULE) == [9]

@@ -478,3 +478,33 @@ def test_a_total_started_before_the_loop_is_still_reported():
     src = ("import torch.nn as nn\n\ncriterion = nn.CrossEntropyLoss()\ntotal = 0\n"
            "for x, y in loader:\n    loss = criterion(model(x), y)\n    total = total + loss\n")
     assert lines(src, RULE) == [7]
+
+
+LOSS_METHOD = """\
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def loss(self, batch):
+        batch_losses = []
+        for episode in ITERABLE:
+            loss = nn.MSELoss()(self.fc(batch[episode]), batch[episode])
+            batch_losses.append(loss)
+        return torch.stack(batch_losses).mean()
+
+def train_step(net, optimizer, batch):
+    loss = net.loss(batch)
+    loss.backward()
+    optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("iterable,expected", [
+    ("range(len(batch))", []),         # the examples of one batch: all part of the returned loss
+    ("range(batch_size)", []),
+    ("range(len(loader))", [9]),       # every batch of a loader: one graph per batch kept
+    ("range(n_batches)", [9]),
+    ("train_batches", [9]),
+])
+def test_a_loss_method_over_one_batch_or_over_the_data(iterable, expected):
+    assert lines(LOSS_METHOD.replace("ITERABLE", iterable), RULE) == expected

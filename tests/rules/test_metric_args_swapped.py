@@ -122,3 +122,14 @@ def test_quiz_item_on_swapped_arguments_is_linked_and_reported():
     item = catalog().quiz["model-evaluation-metrics-2"]
     assert item.rule == RULE
     assert lines(textwrap.dedent(item.code), RULE) == [item.answer]
+
+
+@pytest.mark.parametrize("head,flagged", [
+    ("from sklearn.metrics import *\n", True),                                   # a Kaggle habit
+    ("from sklearn.metrics import *\ndef precision_score(a, b):\n    return 0\n", False),   # its own
+    ("from sklearn.metrics import *\nfrom mylib import *\n", False),            # which module? unknown
+    ("from mylib import *\n", False),
+])
+def test_metrics_from_a_star_import(head, flagged):
+    src = head + "preds = model.predict(X_test)\nprint(precision_score(preds, y_test))\n"
+    assert lines(src, RULE) == ([head.count("\n") + 2] if flagged else [])

@@ -942,3 +942,42 @@ def predict(test_loader):
     return preds
 """
     assert lines(src, RULE) == [8]
+
+
+# The per-epoch validation loop written inline after the batch loop, with neither eval() nor
+# no_grad (y33-j3T's Coursera GAN course, C3W1: a batch-norm classifier scored in train mode).
+EPOCH_VALIDATION = NET + """\
+def fit(train_loader, val_loader):
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters())
+    for epoch in range(10):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+        correct = 0
+        for x, y in val_loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+        print(correct)
+"""
+
+
+def test_a_validation_loop_inside_the_epoch_loop():
+    assert lines(EPOCH_VALIDATION, RULE) == [25]
+    (finding,) = findings(EPOCH_VALIDATION, RULE)
+    fixed = apply_fix(EPOCH_VALIDATION, finding)
+    assert parses(fixed) and lines(fixed, RULE) == []
+    assert "        model.eval()\n        for x, y in val_loader:" in fixed
+    assert "print(correct)" in fixed.split("model.train()\n")[-1]   # back to training after it
+
+
+@pytest.mark.parametrize("change", [
+    ("        correct = 0\n", "        correct = 0\n        model.eval()\n"),             # switched
+    ("        for x, y in val_loader:\n", "        for x, y in val_loader:\n"
+     "            optimizer.zero_grad()\n            criterion(model(x), y).backward()\n"),   # trains on it
+    ("for x, y in val_loader:", "for x, y in more_batches:"),                             # not named so
+    ("            correct += (model(x)", "            correct += (other(x)"),                # another model
+])
+def test_validation_inside_the_epoch_loop_look_alikes(change):
+    assert lines(EPOCH_VALIDATION.replace(*change), RULE) == []

@@ -165,3 +165,28 @@ def test_across_notebook_cells():
         "model = keras.Sequential([\n    layers.Dense(4),\n    layers.Dense(1, activation='softmax'),\n])\n",
     ], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 2)]
+
+
+POOLER = """\
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self, h):
+        super().__init__()
+        self.NAME = nn.Sequential(nn.Linear(h, 512), nn.Tanh(), nn.Linear(512, 1), nn.Softmax(dim=DIM))
+"""
+
+
+@pytest.mark.parametrize("name,dim,expected", [
+    ("attention", "1", []),          # attention pooling: one score per token, softmax over tokens
+    ("att_pool", "1", []),
+    ("classifier", "1", [6]),        # a one-unit classifier head: softmax of one number
+    ("attention", "-1", [6]),        # over the single unit whatever the name
+])
+def test_attention_pooling_blocks_in_sequential(name, dim, expected):
+    assert lines(POOLER.replace("NAME", name).replace("DIM", dim), RULE) == expected
+
+
+def test_attention_class_name_counts_for_a_sequential_block():
+    src = POOLER.replace("NAME", "weights").replace("DIM", "1").replace("class Head", "class AttentionPool")
+    assert lines(src, RULE) == []

@@ -52,8 +52,8 @@ log = logging.getLogger("nntutor.lsp")
 # keystroke's diagnostics come one pass after it. Dearer passes (files of many thousand lines)
 # wait, while edits keep coming, as long as the last pass on this document took (COST_FACTOR x
 # its cost, at least LEADING_S, at most MAX_DEBOUNCE_S): not a pass per keystroke only to throw
-# it away. DEBOUNCE_S stands in for the cost before the first pass.
-DEBOUNCE_S = 0.12
+# it away. Before a document's first pass its cost is estimated from its length.
+DEFAULT_COST_RATE = 1e-6  # s per byte before the first pass (~0.12 s for the 3,000-line bench file)
 LEADING_S = 0.001   # shortest wait; also for a lone edit after a pause (leading edge)
 IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
@@ -280,7 +280,11 @@ class NNTutorServer(LanguageServer):
         self.config_tree = ConfigTree()
         self.model_index = Workspace()
         self.pending: dict[str, asyncio.Task] = {}
-        self.costs: dict[str, float] = {}    # seconds the last analysis of a document took
+        # Seconds per byte the last analysis of a document took (a finished pass), or at least
+        # took (a pass cancelled by the next edit): `pass_cost` scales it to the current text,
+        # so a paste that makes the file ten times longer is debounced at once.
+        self.cost_rates: dict[str, float] = {}
+        self.cost_floors: dict[str, float] = {}   # since the last finished pass, per byte
         self.last_change: dict[str, float] = {}  # monotonic time of the last edit per document
         # One analysis at a time, off the event loop.
         self.analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nntutor-analysis")
@@ -539,7 +543,7 @@ class NNTutorServer(LanguageServer):
             elif idle and key not in self.pending:
                 delay = LEADING_S  # first edit after a pause: answer at once (leading edge)
             else:
-                cost = self.costs.get(key, DEBOUNCE_S)
+                cost = self.pass_cost(key, doc)
                 if cost <= IMMEDIATE_COST_S:
                     # a pass still running for an older version stops at its next rule, and
                     # one queued behind it stops before it starts (`_analyze_snapshot`)
@@ -602,15 +606,33 @@ class NNTutorServer(LanguageServer):
         started = time.perf_counter()
         _ = snap.facts  # computed here, shared with hovers waiting for this version
         if stale():
+            self._cost_at_least(key, snap, started)
             return None
         try:
             # Stops between two rules once the document has moved on: the pass for the newer
             # version then starts at most one rule later, not one whole pass later.
             result = self.analyze(snap, stale)
         except Cancelled:
+            self._cost_at_least(key, snap, started)
             return None
-        self.costs[key] = time.perf_counter() - started
+        self.cost_rates[key] = (time.perf_counter() - started) / max(1, len(snap.data))
+        self.cost_floors.pop(key, None)
         return result
+
+    def _cost_at_least(self, key: str, snap: Document, started: float) -> None:
+        """A pass stopped for a newer version: what it took so far is a lower bound of what a
+        pass costs. Without it a document whose passes are all stopped would never leave the
+        immediate mode, and typing in a big file would start (and stop) a pass per keystroke."""
+        rate = (time.perf_counter() - started) / max(1, len(snap.data))
+        self.cost_floors[key] = max(rate, self.cost_floors.get(key, 0.0))
+
+    def pass_cost(self, key: str, doc: Document | None) -> float:
+        """Seconds a pass over `doc` is expected to take: the rate of the document's last
+        finished pass (else DEFAULT_COST_RATE), or what stopped passes took since, if more,
+        times its length now."""
+        size = len(doc.data) if doc is not None else 0
+        rate = max(self.cost_rates.get(key, DEFAULT_COST_RATE), self.cost_floors.get(key, 0.0))
+        return rate * size
 
     def publish(self, key: str) -> None:
         """Synchronous variant (no event loop running)."""
@@ -908,7 +930,8 @@ def did_close(ls: NNTutorServer, params: lsp.DidCloseTextDocumentParams):
     doc = ls.docs.pop(uri, None)
     ls.raw_texts.pop(uri, None)
     ls.results.pop(uri, None)
-    ls.costs.pop(uri, None)
+    ls.cost_rates.pop(uri, None)
+    ls.cost_floors.pop(uri, None)
     if doc is not None:
         ls.unindex(doc.path)
     task = ls.pending.pop(uri, None)
@@ -943,7 +966,8 @@ def nb_change(ls: NNTutorServer, params: lsp.DidChangeNotebookDocumentParams):
 def nb_close(ls: NNTutorServer, params: lsp.DidCloseNotebookDocumentParams):
     nb = ls.notebooks.pop(params.notebook_document.uri, None)
     ls.results.pop(params.notebook_document.uri, None)
-    ls.costs.pop(params.notebook_document.uri, None)
+    ls.cost_rates.pop(params.notebook_document.uri, None)
+    ls.cost_floors.pop(params.notebook_document.uri, None)
     if nb is not None and nb.doc is not None:
         ls.unindex(nb.doc.path)
     if nb is not None:

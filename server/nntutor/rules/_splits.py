@@ -146,6 +146,9 @@ ROW_KEEPING_METHODS = {"values", "to_numpy", "reshape", "astype", "copy", "drop"
                        "convert_dtypes", "infer_objects", "clip", "abs", "round", "apply",
                        "transform", "map", "applymap", "interpolate", "ffill", "bfill", "pipe",
                        "set_index", "sort_index", "float", "double", "to"}
+# Attributes that describe a dataset without holding its rows (`.index` does name rows: not
+# here); `Flow.rows_view` stops at them.
+_METADATA_ATTRIBUTES = frozenset({"columns", "dtypes", "dtype", "shape", "ndim"})
 ROW_KEEPING_FUNCS = {"numpy.array", "numpy.asarray", "numpy.float32", "numpy.log1p", "numpy.log",
                      "numpy.sqrt", "numpy.nan_to_num", "numpy.squeeze", "numpy.ravel",
                      "pandas.DataFrame", "pandas.Series", "pandas.get_dummies", "torch.tensor",
@@ -239,6 +242,19 @@ class Flow:
         self._resamples = None
         self._calls_on = None
         self._named_calls = None
+        self._globals_at_uses: dict = {}
+        self._rows_only = False
+        self._rows_view = None
+
+    def rows_view(self) -> "Flow":
+        """The same questions about rows only: `sources` does not follow attributes that
+        describe data without holding its rows (`X_test.columns`). Not for what a fit learned:
+        `X.loc[:, selector.get_support()].columns` carries a feature selection into the data."""
+        if self._rows_view is None:
+            view = Flow(self.facts, self.values)
+            view._rows_only = True
+            self._rows_view = view
+        return self._rows_view
 
     # -- calls ----------------------------------------------------------------------------
     def calls_where(self, wanted) -> list:
@@ -255,8 +271,48 @@ class Flow:
     # -- names ----------------------------------------------------------------------------
     def reaching(self, name: str, pos: int):
         """The binding of `name` that reaches `pos` (a read in the right-hand side of its own
-        assignment, `X = f(X)`, sees the previous binding)."""
-        return self.facts.binding(name, pos)
+        assignment, `X = f(X)`, sees the previous binding). A global read from a top-level
+        function sees the module binding in force where the module uses that function, when
+        every use agrees: `def evaluate(): ... split(X)` called before `X = scaler.fit_transform(X)`
+        splits the unscaled X (else, as facts.binding says, the module's last binding)."""
+        b = self.facts.binding(name, pos)
+        if b is None or b.scope != -1:
+            return b
+        fn = self.facts.function_at(pos)
+        if fn is None:
+            return b
+        key = (fn.start_byte, name)
+        if key not in self._globals_at_uses:
+            self._globals_at_uses[key] = self._global_at_uses(fn, name)
+        return self._globals_at_uses[key] or b
+
+    def _global_at_uses(self, fn, name: str):
+        """The one module binding of `name` reaching every mention of top-level function `fn`
+        (its calls, or passing it as a callback: `study.optimize(objective)`), or None."""
+        facts = self.facts
+        ident = fn.child_by_field_id(F_NAME)
+        parent = fn.parent
+        if ident is None or facts.scope_id(fn.start_byte) != -1 or (
+                parent is not None and parent.type == "decorated_definition"):
+            return None
+        fname = self.text(ident)
+        root = facts.doc.tree.root_node
+        pattern = re.compile(rb"(?<![\w.])" + re.escape(fname.encode()) + rb"(?!\w)")
+        seen = None
+        for m in pattern.finditer(facts.doc.data):
+            at = m.start()
+            if at == ident.start_byte or facts.in_comment(at):
+                continue
+            node = root.named_descendant_for_byte_range(at, m.end())
+            if node is None or node.type != "identifier":
+                continue   # in a string
+            if facts.scope_id(at) != -1:
+                return None   # used from another function: when that runs is another question
+            b = facts.binding(name, at)
+            if b is None or (seen is not None and b is not seen):
+                return None
+            seen = b
+        return seen
 
     def binding_of(self, ident):
         if ident is None or ident.type != "identifier":
@@ -337,6 +393,9 @@ class Flow:
                     else:
                         self._walk(a, out, depth + 1)
         elif t == "attribute":
+            attr = node.child_by_field_id(F_ATTRIBUTE)
+            if self._rows_only and attr is not None and self.text(attr) in _METADATA_ATTRIBUTES:
+                return   # `test_df[X_test.columns]`: X_test's column names, none of its rows
             self._walk(node.child_by_field_id(F_OBJECT), out, depth + 1)
         elif t in ("integer", "float", "string", "true", "false", "none", "comment",
                    "lambda", "function_definition", "concatenated_string"):
@@ -555,6 +614,10 @@ class Flow:
             if node.type == "call":
                 if callee_name(node) in ("concat", "concatenate", "vstack", "append", "merge", "join"):
                     return True
+                if self.facts.callee_qual(node) in ROW_KEEPING_FUNCS:
+                    pos, _kw = args_of(node)    # `pd.get_dummies(train_test, ...)`: the same rows
+                    node = strip(pos[0]) if pos else None
+                    continue
                 recv, _m = method_call(node)
                 if recv is None:
                     return False

@@ -11,6 +11,11 @@ _FIT_METHODS = ("fit", "fit_transform", "adapt")
 # Receivers that are library namespaces, not estimators: `scipy.stats.norm.fit(sample)` fits a
 # distribution for analysis, which is fine on any data.
 _NOT_ESTIMATORS = ("scipy", "numpy", "statsmodels", "pandas", "math", "statistics")
+# Clusterers that cannot label new rows (no predict): fitting on the rows to cluster is their
+# only use, and no labels are involved (DBSCAN on the test rows). Not embeddings such as TSNE:
+# `tsne.fit_transform(X_test)` puts the test rows in a space of their own, which a model trained
+# on the training rows' embedding cannot read (amueller's t-SNE exercise shows exactly that).
+_TRANSDUCTIVE = frozenset({"DBSCAN", "OPTICS", "HDBSCAN", "AgglomerativeClustering", "SpectralClustering"})
 
 
 def check(ctx):
@@ -34,12 +39,14 @@ def check(ctx):
         cq, ctor = ctx.values.instance(recv)
         if _scores_a_prefit_model(ctx, cq, ctor):
             continue
+        if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE:
+            continue
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
         name = ctx.text(recv)
         if len(name) > 30:
-            name = short(cq) or "the estimator"
+            name = short(cq) or "estimator"   # `estimator.fit`: a name, never a phrase in backticks
         arg = ctx.text(data)
         where = "the test split" if by_flow else f"`{arg}`, which looks like test data"
         if transformer:

@@ -86,11 +86,13 @@ def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
     # ... or data transformed by the fitted object afterwards ...
     if use_keys & src:
         return True
-    # ... or the fitted object is applied to the pieces of the split.
+    # ... or the fitted object is applied to the pieces of the split (their rows: a frame whose
+    # columns are aligned with `X_test.columns` holds none of X_test's rows).
     if split.outputs:
+        rows = fl.rows_view()
         for u in uses:
             for arg in _data_args(u):
-                if fl.sources(arg) & split.outputs:
+                if rows.sources(arg) & split.outputs:
                     return True
     return fit.kind == "adapt" and fl.referenced_after(fit)
 

@@ -106,7 +106,10 @@ def _backwarded(ctx, name: str) -> bool:
     return False
 
 
-_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.I)
+# Names of what yields batches of data (a loader, a dataset, `batches`, an iterator). Not one
+# batch: `range(len(batch))` or `range(batch_size)` runs over the examples of one batch, whose
+# terms all belong to the loss the caller backpropagates.
+_DATA_ITERABLE = re.compile(r"load|data|batches|iter|sampler|^dl$|_dl$", re.I)
 
 
 def _returned_by_loss_function(ctx, stmt, name: str) -> bool:

@@ -58,15 +58,16 @@ def _evaluation_loops_in_training_mode(ctx, reported):
     of a random subnetwork, and batch norm's running statistics learn from the test data."""
     facts = ctx.facts
     training = sorted(e.pos for e in events(ctx) if e.kind in ("backward", "step"))
-    decided: dict = {}  # outermost loop -> evaluation loop that never trains?
+    decided: dict = {}  # innermost loop -> the evaluation loop around it, or None
     for call in facts.plain_name_calls_in_order():
         loops = facts.loops_containing(call.start_byte)
         if not loops or facts.in_no_grad(call.start_byte):
             continue  # no loop: a single prediction; under no_grad: the check above
-        outer = loops[0]
-        if outer.start_byte not in decided:
-            decided[outer.start_byte] = _evaluation_loop(ctx, loops, training)
-        if not decided[outer.start_byte]:
+        key = loops[-1].start_byte
+        if key not in decided:
+            decided[key] = _evaluation_loop_around(ctx, loops, training)
+        outer = decided[key]
+        if outer is None:
             continue
         fn = strip(call.child_by_field_id(F_FUNCTION))
         name = ctx.text(fn)
@@ -87,6 +88,26 @@ def _evaluation_loops_in_training_mode(ctx, reported):
             call, f"`{name}` is evaluated while still in training mode: dropout stays active and "
             f"batch norm uses (and updates) batch statistics, so the scores are off; call "
             f"`{name}.eval()` before this loop.", fix=fix)
+
+
+def _evaluation_loop_around(ctx, loops, training):
+    """The loop, of `loops` around a call (outermost first), that evaluates, or None: all of
+    them (`_evaluation_loop`), or the outermost of those that never train inside an epoch loop
+    that does: `for x, y in val_loader:` after the batch loop, the usual per-epoch validation."""
+    if _evaluation_loop(ctx, loops, training):
+        return loops[0]
+    facts = ctx.facts
+    for k in range(1, len(loops)):
+        lp = loops[k]
+        if any_between(training, lp.start_byte, lp.end_byte):
+            continue
+        names = []
+        for inner in loops[k:]:
+            right = inner.child_by_field_id(F_RIGHT) if inner.type == "for_statement" else None
+            if right is not None:
+                names.extend(_IDENT.findall(facts.code_in(right)))
+        return lp if any(_EVAL_NAME.search(n) for n in names) else None
+    return None
 
 
 def _evaluation_loop(ctx, loops, training) -> bool:
@@ -118,8 +139,8 @@ _LOADS = ("load_state_dict", "load_weights", "load", "load_checkpoint", "from_pr
 def _fresh_in_this_function(ctx, fn, call) -> bool:
     """`name` is built by its class's constructor (`decoder = Decoder()`, a class of this file
     or an `nn` layer) in the function that evaluates it, and between the two nothing loads
-    weights into it or is handed it (`train(model, ...)` may train it): its parameters are the
-    random initial ones, so nothing it computes is a score to be off (hunkim's seq2seq `test()`
+    weights into it, is handed it (`train(model, ...)` may train it) or trains it (an optimizer
+    over its parameters, a backward pass): its parameters are the random initial ones, so nothing it computes is a score to be off (hunkim's seq2seq `test()`
     prints tensor sizes). Pretrained factories (`resnet18(weights=...)`, `from_pretrained`) are
     not fresh."""
     facts = ctx.facts
@@ -152,6 +173,9 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         recv, method = method_call(c)
         if method in _LOADS and recv is not None and ctx.text(recv) == name:
             return False
+        if method in ("backward", "step") or (method in ("parameters", "named_parameters")
+                                             and recv is not None and ctx.text(recv) == name):
+            return False   # trained here first (an optimizer over it, a backward pass)
     return True
 
 

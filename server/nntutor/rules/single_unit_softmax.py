@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..findings import Severity
 from ..models import _method
-from ..parsing import F_BODY, F_FUNCTION, F_NAME
+from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_NAME
 from ..values import SOFTMAX, SOFTMAX_FUNCS, args_of, follow, method_call, strip
 from . import Rule
 from ._losses import dense_units, int_literal, keras_activation, linear_out_features
@@ -51,10 +51,34 @@ def check(ctx):
         elif q == "torch.nn.Sequential":
             layers = [strip(p) for p in args_of(call)[0]]
             for prev, cur in zip(layers, layers[1:]):
-                if (_is_call(cur, facts, "torch.nn.Softmax") and _is_call(prev, facts, "torch.nn.Linear")
-                        and linear_out_features(ctx, prev) == 1 and _dim(ctx, cur, 1) in (1, -1)):
+                if not (_is_call(cur, facts, "torch.nn.Softmax") and _is_call(prev, facts, "torch.nn.Linear")
+                        and linear_out_features(ctx, prev) == 1):
+                    continue
+                dim = _dim(ctx, cur, 1)
+                if dim == -1 or (dim == 1 and not _sequential_looks_attention(ctx, call)):
                     yield ctx.finding(cur, MSG_TORCH, related=[ctx.related(prev, "Linear layer with one output")])
     yield from _torch_classes(ctx)
+
+
+def _sequential_looks_attention(ctx, seq) -> bool:
+    """`self.attention = nn.Sequential(..., nn.Linear(h, 1), nn.Softmax(dim=1))`, or any such
+    block in a class named like attention or pooling: scores per position, normalised over the
+    sequence axis of a (batch, seq, 1) tensor (as `_torch_classes` judges a forward)."""
+    names = []
+    parent = seq.parent
+    if parent is not None and parent.type == "assignment":
+        left = parent.child_by_field_id(F_LEFT)
+        if left is not None:
+            names.append(ctx.text(left))
+    node = seq.parent
+    while node is not None:
+        if node.type == "class_definition":
+            name = node.child_by_field_id(F_NAME)
+            if name is not None:
+                names.append(ctx.text(name))
+            break
+        node = node.parent
+    return any(h in n.lower() for n in names for h in _ATTENTION_HINTS)
 
 
 def _is_call(node, facts, qual):
