@@ -92,7 +92,7 @@ from nntutor.notebook import join_cells
 _CELL_TEXTS = ["import torch\n", "x = model(x)\n", "%matplotlib inline\n", "!pip install torch\n",
                "for i in range(3):\n    y = i\n", "print('a' \\\n%(1, 2))\n", "a = 1\r\nb = 2\r\n",
                "c = 3\rd = 4\r", "%%bash\nls\n", "def f(\n    a):\n    return a\n", "", "# comment\n",
-               "é = 'ü'\n", "s = '''\n%x\n'''\n"]
+               "é = 'ü'\n", "s = '''\n%x\n'''\n", "y = f(\n", "t = \'\'\'open\n", "z = 1 + \\\n"]
 
 
 def _same_document(a, b):
@@ -111,8 +111,10 @@ def test_a_notebook_rebuilt_from_its_last_version_equals_a_fresh_one(before, aft
     old_data, old_tree = old.data, str(old.tree.root_node)
     cells = [Cell(index=i, source=s) for i, s in enumerate(after)]
     rebuilt = Document.from_cells(cells, "nb.ipynb", version=3, previous=old)
-    _same_document(rebuilt, Document.from_cells(cells, "nb.ipynb"))
-    assert rebuilt.version == 3 and rebuilt.notice is None
+    fresh = Document.from_cells(cells, "nb.ipynb")
+    _same_document(rebuilt, fresh)
+    assert rebuilt.version == 3 and rebuilt.notice == fresh.notice
+    assert rebuilt.cell_map.left_out == fresh.cell_map.left_out
     # the last version is left as it was (a snapshot of it may be under analysis)
     assert old.data == old_data and str(old.tree.root_node) == old_tree
     assert analyze(rebuilt).findings == analyze(Document.from_cells(cells, "nb.ipynb")).findings
@@ -161,3 +163,28 @@ def test_the_cell_caches_keep_only_small_texts():
         blank_ipython((big + f"y = {k}\n").encode(), joined=True)
     assert notebook._cached_cell_body.cache_info().currsize == before
     assert notebook._blank_piece.cache_info().currsize == pieces
+
+
+# -- a cell whose last statement is unfinished ---------------------------------------------------------
+def test_an_unfinished_statement_is_left_out_and_the_next_cells_are_read_as_they_are():
+    cells = [Cell(index=0, source="import torch\nx = torch.zeros(\n    3,"), Cell(index=1, source="model = Net().cuda()")]
+    doc = Document.from_cells(cells, "nb.ipynb")
+    lines = doc.data.split(b"\n")     # same lengths, same lines
+    assert lines[:3] == [b"import torch", b"#" + b" " * (len("x = torch.zeros(") - 1), b"#" + b" " * 5]
+    assert doc.cell_map.left_out == [0] and "cell 1: the last statement is not analysed" in doc.notice
+    assert not doc.tree.root_node.has_error
+    found = analyze(doc).findings
+    # the import before the unfinished statement still counts; the next cell is its own code
+    assert [(f.rule, f.location.cell, f.location.cell_line) for f in found] == [("hardcoded-cuda", 1, 0)]
+
+
+@pytest.mark.parametrize("source", [
+    "x = f(1,\n      2)\n",             # finished over two lines
+    "s = '('\n# f(\n",                   # brackets in a string and a comment
+    "t = '''\n(\n'''\n",                 # in a finished triple-quoted string
+    "def f():\n    return )\n",          # broken, but nothing left open at the end
+])
+def test_finished_or_self_contained_cells_are_kept(source):
+    doc = Document.from_cells([Cell(index=0, source=source), Cell(index=1, source="y = 2")], "nb.ipynb")
+    assert doc.cell_map.left_out == [] and doc.notice is None
+    assert doc.data.startswith(source.rstrip("\n").encode())

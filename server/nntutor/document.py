@@ -46,13 +46,14 @@ class Document:
         incrementally from its tree (one edited cell re-parses in ~2 ms instead of ~40 ms for a
         3,000-line notebook); `previous` itself is left as it was."""
         data, cmap = join_cells(cells)
+        notice = _left_out_notice(cmap)
         if previous is None or previous.path != path or previous.cell_map is None or data == previous.raw:
             # The same text (cells merged at a blank line, split there, a markdown cell added):
             # a new document all the same, whose bytes are another object, since the language
             # server knows a version by the identity of its bytes and the cells now differ.
-            return cls(data, path, cell_map=cmap, version=version)
+            return cls(data, path, cell_map=cmap, version=version, notice=notice)
         doc = previous.snapshot()
-        doc.notice = None
+        doc.notice = notice
         doc.replace(data, version)
         doc.cell_map = cmap
         return doc
@@ -190,6 +191,14 @@ class Document:
             cell, cell_line = self.cell_map.locate(line)
             return cell, cell_line, col
         return None, line, col
+
+
+def _left_out_notice(cmap) -> str | None:
+    if not cmap.left_out:
+        return None
+    cells = ", ".join(str(i + 1) for i in cmap.left_out)   # numbered from 1, as notebook UIs do
+    return (f"cell{'s' if len(cmap.left_out) > 1 else ''} {cells}: the last statement is not analysed: "
+            "a bracket, string or backslash is left open at its end, so the cell does not parse")
 
 
 class _Lazy:

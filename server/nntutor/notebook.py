@@ -40,6 +40,9 @@ class CellMap:
     line_counts: list[int] = field(default_factory=list)
     # Byte range of each code cell's body in the virtual source (its final newline excluded).
     spans: list[tuple[int, int]] = field(default_factory=list)
+    # Cells whose last statement is left out of the analysis (their index): unfinished, it ends
+    # inside a bracket, a string or after a backslash, and the cell does not parse.
+    left_out: list[int] = field(default_factory=list)
 
     def locate(self, virtual_line: int) -> tuple[int, int]:
         """Virtual line -> (cell index in the notebook, 0-based line inside the cell)."""
@@ -266,17 +269,50 @@ def cell_entries(data) -> list[tuple[dict, str]]:
     raise NotebookError("notebook JSON has no 'cells' list")
 
 
-def _cell_body(source: str) -> bytes:
-    """A cell's bytes as the virtual source holds them. One byte for one, as Document reads the
-    joined text: a lone \r is a line break in the cell map too. Cached by source: the language
-    server joins every cell again on each keystroke in one (~10 ms for 150 cells)."""
+def _cell_body(source: str) -> tuple[bytes, bool]:
+    """A cell's bytes as the virtual source holds them, and whether its unfinished last statement
+    is left out (`_unfinished_statement`). One byte for one, as Document reads the joined text: a lone \r is a
+    line break in the cell map too. Cached by source: the language server joins every cell again
+    on each keystroke in one (~10 ms for 150 cells)."""
     if len(source) > CACHED_TEXT_MAX:
         return _blank_cell(source)
     return _cached_cell_body(source)
 
 
-def _blank_cell(source: str) -> bytes:
-    return blank_ipython(lone_cr_to_lf(source.encode("utf-8", errors="replace")))
+def _blank_cell(source: str) -> tuple[bytes, bool]:
+    body = blank_ipython(lone_cr_to_lf(source.encode("utf-8", errors="replace")))
+    start = _unfinished_statement(body)
+    if start is None:
+        return body, False
+    lines = body.split(b"\n")
+    return b"\n".join(lines[:start] + [_comment_out(line) for line in lines[start:]]), True
+
+
+def _unfinished_statement(body: bytes) -> int | None:
+    """The first line of a statement the cell leaves unfinished (a bracket, a string or a
+    backslash still open at its end: `pd.read_csv(# YOUR CODE HERE`, a half-typed `nn.Linear(`),
+    when the cell does not parse; else None. Joined to the cells after it, such a statement would
+    swallow their code as its continuation, while Jupyter runs each cell on its own: the cell
+    fails, the others run. So the unfinished statement is left out (made a comment), the cell's
+    finished statements before it and the other cells are analysed as they are."""
+    lines = _LogicalLines()
+    start = 0
+    for i, line in enumerate(body.split(b"\n")):
+        if not lines.continued:
+            start = i
+        lines.scan(line)
+    if not lines.continued:
+        return None
+    from .parsing import parser
+
+    return start if parser().parse(body).root_node.has_error else None
+
+
+def _comment_out(line: bytes) -> bytes:
+    """The line as a comment of the same length (`#` and spaces; its \r kept)."""
+    cr = line.endswith(b"\r")
+    n = len(line) - cr
+    return (b"#" + b" " * (n - 1) if n else b"") + (b"\r" if cr else b"")
 
 
 _cached_cell_body = lru_cache(maxsize=CACHE_ENTRIES)(_blank_cell)
@@ -290,7 +326,9 @@ def join_cells(cells: list[Cell]) -> tuple[bytes, CellMap]:
     for cell in cells:
         if cell.kind != "code":
             continue
-        body = _cell_body(cell.source)
+        body, left_out = _cell_body(cell.source)
+        if left_out:
+            cmap.left_out.append(cell.index)
         cmap.line_counts.append(body.count(b"\n") + 1)
         if body.endswith(b"\n"):
             body = body[:-1]

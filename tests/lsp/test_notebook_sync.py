@@ -341,3 +341,24 @@ async def test_merging_cells_into_the_same_text_republishes_per_cell(mclient, tm
     want = await wait_expected(mclient, nb)
     assert [d[0] for d in want[b2["uri"]]] == ["double-softmax"]
     assert not server_errors(mclient)
+
+
+async def test_a_half_typed_statement_in_one_cell_leaves_the_other_cells_alone(mclient, tmp_path):
+    """`x = torch.zeros(` being typed at the end of the first cell: joined to the next cells, the
+    open bracket would swallow them (their training loop's missing zero_grad vanished while the
+    user typed). Jupyter runs cells on their own: the unfinished statement is left out."""
+    nb = VSNotebook(mclient, tmp_path / "t.ipynb")
+    head = nb.cell("import torch\nimport torch.nn as nn")
+    loop = nb.cell("model = nn.Linear(4, 2)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+                   "for x, y in loader:\n    loss = nn.functional.cross_entropy(model(x), y)\n"
+                   "    loss.backward()\n    opt.step()")
+    nb.open(head, loop)
+    want = await wait_expected(mclient, nb)
+    assert [d[:2] for d in want[loop["uri"]]] == [("missing-zero-grad", 5)]
+    nb.edit(0, (1, 20), (1, 20), "\nx = torch.zeros(")
+    want = await wait_expected(mclient, nb)
+    assert [d[:2] for d in want[loop["uri"]]] == [("missing-zero-grad", 5)]
+    nb.edit(0, (2, 16), (2, 16), "3)")     # finished: nothing is left out any more
+    want = await wait_expected(mclient, nb)
+    assert [d[:2] for d in want[loop["uri"]]] == [("missing-zero-grad", 5)]
+    assert not server_errors(mclient)
