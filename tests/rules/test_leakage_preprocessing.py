@@ -485,3 +485,14 @@ pred = model.predict(scaler.transform(kaggle_test))
     assert lines(src, RULE) == []
     # rows picked by the test part's index are test rows: the all-rows scaler applied to them
     assert lines(src.replace("kaggle_test[X_test.columns]", "X.loc[X_test.index]"), RULE) == [9]
+
+
+def test_a_redefined_function_and_a_keyword_of_the_same_name_are_other_names():
+    """A notebook's second `def evaluate` with its own call, and `objective=` keywords, do not
+    count as uses of the first definition (Sharzzz001's dma-project: two optuna objectives)."""
+    src = REFIT_AFTER_EVAL.replace("BEFORE", "print(evaluate())\nmodel = XGBRegressor(evaluate='rmse')").replace(
+        "AFTER", "def evaluate():\n    return 0\nprint(evaluate())")
+    assert lines(src, RULE) == []
+    # still one definition: its use after the refit still splits the scaled X
+    src = REFIT_AFTER_EVAL.replace("BEFORE", "").replace("AFTER", "model = XGBRegressor(evaluate='rmse')\nprint(evaluate())")
+    assert lines(src, RULE) == [13]

@@ -296,16 +296,25 @@ class Flow:
                 parent is not None and parent.type == "decorated_definition"):
             return None
         fname = self.text(ident)
+        # Mentions of this definition: after it, before the module defines the name again (a
+        # notebook's second `def objective`, with its own `study.optimize(objective)`).
+        later = [f.start_byte for f in facts.functions_named(fname)
+                 if f.start_byte > fn.start_byte and facts.scope_id(f.start_byte) == -1]
+        until = min(later) if later else len(facts.doc.data)
         root = facts.doc.tree.root_node
         pattern = re.compile(rb"(?<![\w.])" + re.escape(fname.encode()) + rb"(?!\w)")
         seen = None
-        for m in pattern.finditer(facts.doc.data):
+        for m in pattern.finditer(facts.doc.data, fn.end_byte, until):
             at = m.start()
-            if at == ident.start_byte or facts.in_comment(at):
+            if facts.in_comment(at):
                 continue
             node = root.named_descendant_for_byte_range(at, m.end())
             if node is None or node.type != "identifier":
                 continue   # in a string
+            parent = node.parent
+            if parent is not None and parent.type == "keyword_argument" and \
+                    parent.child_by_field_id(F_NAME) == node:
+                continue   # `XGBRegressor(objective="reg:squarederror")`: another name
             if facts.scope_id(at) != -1:
                 return None   # used from another function: when that runs is another question
             b = facts.binding(name, at)
