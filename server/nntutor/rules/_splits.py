@@ -17,6 +17,7 @@ The questions the rules ask are all of the form "does this value come from that 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -146,6 +147,7 @@ ROW_KEEPING_METHODS = {"values", "to_numpy", "reshape", "astype", "copy", "drop"
                        "convert_dtypes", "infer_objects", "clip", "abs", "round", "apply",
                        "transform", "map", "applymap", "interpolate", "ffill", "bfill", "pipe",
                        "set_index", "sort_index", "float", "double", "to"}
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # Attributes that describe a dataset without holding its rows (`.index` does name rows: not
 # here); `Flow.rows_view` stops at them.
 _METADATA_ATTRIBUTES = frozenset({"columns", "dtypes", "dtype", "shape", "ndim"})
@@ -243,6 +245,8 @@ class Flow:
         self._calls_on = None
         self._named_calls = None
         self._globals_at_uses: dict = {}
+        self._function_uses: dict = {}
+        self._function_name_positions = None
         self._rows_only = False
         self._rows_view = None
 
@@ -289,6 +293,24 @@ class Flow:
     def _global_at_uses(self, fn, name: str):
         """The one module binding of `name` reaching every mention of top-level function `fn`
         (its calls, or passing it as a callback: `study.optimize(objective)`), or None."""
+        uses = self._uses_of_function(fn)
+        if not uses:
+            return None
+        seen = None
+        for at in uses:
+            b = self.facts.binding(name, at)
+            if b is None or (seen is not None and b is not seen):
+                return None
+            seen = b
+        return seen
+
+    def _uses_of_function(self, fn) -> tuple[int, ...] | None:
+        """Where the module mentions top-level function `fn` (once per function: the globals it
+        reads all ask), or None when it cannot tell (a decorator, a mention from a function)."""
+        cache = self._function_uses
+        if fn.start_byte in cache:
+            return cache[fn.start_byte]
+        cache[fn.start_byte] = None
         facts = self.facts
         ident = fn.child_by_field_id(F_NAME)
         parent = fn.parent
@@ -302,13 +324,12 @@ class Flow:
                  if f.start_byte > fn.start_byte and facts.scope_id(f.start_byte) == -1]
         until = min(later) if later else len(facts.doc.data)
         root = facts.doc.tree.root_node
-        pattern = re.compile(rb"(?<![\w.])" + re.escape(fname.encode()) + rb"(?!\w)")
-        seen = None
-        for m in pattern.finditer(facts.doc.data, fn.end_byte, until):
-            at = m.start()
+        uses = []
+        positions = self._name_positions().get(fname, [])
+        for at in positions[bisect_left(positions, fn.end_byte):bisect_left(positions, until)]:
             if facts.in_comment(at):
                 continue
-            node = root.named_descendant_for_byte_range(at, m.end())
+            node = root.named_descendant_for_byte_range(at, at + len(fname))
             if node is None or node.type != "identifier":
                 continue   # in a string
             parent = node.parent
@@ -317,11 +338,23 @@ class Flow:
                 continue   # `XGBRegressor(objective="reg:squarederror")`: another name
             if facts.scope_id(at) != -1:
                 return None   # used from another function: when that runs is another question
-            b = facts.binding(name, at)
-            if b is None or (seen is not None and b is not seen):
-                return None
-            seen = b
-        return seen
+            uses.append(at)
+        cache[fn.start_byte] = tuple(uses)
+        return cache[fn.start_byte]
+
+    def _name_positions(self) -> dict:
+        """name -> start bytes of the word `name` (not after a dot) in the text, for the names
+        of the module's functions: one scan of the text for all of them."""
+        if self._function_name_positions is None:
+            names = {self.text(n) for f in self.facts.functions
+                     if (n := f.child_by_field_id(F_NAME)) is not None}
+            found: dict = {}
+            for m in _WORD.finditer(self.facts.doc.data):
+                word = m.group().decode("utf-8", "replace")
+                if word in names and (m.start() == 0 or self.facts.doc.data[m.start() - 1] != 0x2E):
+                    found.setdefault(word, []).append(m.start())
+            self._function_name_positions = found
+        return self._function_name_positions
 
     def binding_of(self, ident):
         if ident is None or ident.type != "identifier":

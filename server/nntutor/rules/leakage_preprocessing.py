@@ -12,23 +12,34 @@ def check(ctx):
     splits = fl.split_events()
     if not splits:
         return
-    for fit in fl.fit_events():
+    fits = fl.fit_events()
+    if not fits:
+        return
+    # source key -> (split, the sources of one of its inputs), in split and input order: each
+    # fit looks up the splits its rows reach instead of testing every split (fits x splits was
+    # minutes for a notebook with thousands of each).
+    by_source: dict = {}
+    for i, split in enumerate(splits):
+        for x in split.inputs:
+            src = fl.sources(x)
+            for key in src:
+                by_source.setdefault(key, []).append((i, split, src))
+    for fit in fits:
         root = fl.row_root(fit.data)
         if root is None:
             continue
         hits = []
+        hit_splits = set()
         uses = use_keys = None
-        for split in splits:
-            for x in split.inputs:
-                src = fl.sources(x)
-                if root not in src:
-                    continue
-                if uses is None:
-                    uses = fl.uses(fit)
-                    use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
-                if _leaks(fl, fit, split, src, uses, use_keys):
-                    hits.append(split)
-                    break
+        for i, split, src in by_source.get(root, ()):
+            if i in hit_splits:
+                continue   # this split leaks through an earlier input already
+            if uses is None:
+                uses = fl.uses(fit)
+                use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
+            if _leaks(fl, fit, split, src, uses, use_keys):
+                hits.append(split)
+                hit_splits.add(i)
         if not hits:
             continue
         first = hits[0]
