@@ -5,6 +5,7 @@ calls, scopes (functions), loops and `with` blocks. Rules never walk the whole t
 """
 from __future__ import annotations
 
+import builtins
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -259,22 +260,22 @@ class Facts:
         return q
 
     def _star_qual(self, node) -> str | None:
-        """`precision_score(...)` after `from sklearn.metrics import *`: the name comes from the
-        one module imported with `*`, unless the file binds or defines it itself. With several
-        such imports the module is unknown (None)."""
-        if len(self.star_modules) != 1:
+        """`precision_score(...)` or `StandardScaler()` after `from sklearn.metrics import *`:
+        a plain name called there comes from the one module imported with `*`, unless it is a
+        builtin or the file binds or defines it. Only callees: a name that is a receiver or an
+        argument may be a comprehension's or a lambda's variable, which `bindings` does not
+        hold. With several `*` imports the module is unknown (None)."""
+        if len(self.star_modules) != 1 or node.type != "identifier":
             return None
-        head = node
-        while head is not None and head.type == "attribute":
-            head = head.child_by_field_id(F_OBJECT)
-        if head is None or head.type != "identifier":
+        parent = node.parent
+        if parent is None or parent.type != "call" or parent.child_by_field_id(F_FUNCTION) != node:
             return None
-        name = self.text(head)
-        if name in self.bindings or self.functions_named(name) or any(
+        name = self.text(node)
+        if name in _BUILTINS or name in self.bindings or self.functions_named(name) or any(
                 self.text(c.child_by_field_id(F_NAME)) == name for c in self.classes_nodes
                 if c.child_by_field_id(F_NAME) is not None):
             return None
-        return qualname(node, {name: canonical(f"{self.star_modules[0]}.{name}")}, self.text)
+        return canonical(f"{self.star_modules[0]}.{name}")
 
     def callee_qual(self, call) -> str | None:
         key = (call.start_byte, call.end_byte)  # `f()(x)`: outer and inner call start together
@@ -519,6 +520,7 @@ class Facts:
         return clause is not None and _NO_GRAD_RE(self.text(clause))
 
 
+_BUILTINS = frozenset(dir(builtins))
 # Where the search for a string around a position stops: nothing above holds it.
 _STATEMENT_LEVEL = frozenset({"module", "block", "expression_statement", "function_definition",
                               "class_definition"})

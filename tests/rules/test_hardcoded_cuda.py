@@ -400,3 +400,13 @@ def test_a_device_default_every_call_overrides(calls, expected):
     src = ("import torch\n\n\ndef train(model, device=torch.device('cuda')):\n    return model.to(device)\n\n\n"
            "dev = pick()\n" + calls)
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("use", [
+    "print(list(map(partial(train, model), loaders)))",   # handed over: the default is used
+    "jobs = {'train': train}",
+])
+def test_a_device_default_of_a_function_handed_over_is_reported(use):
+    src = ("import torch\n\n\ndef train(model, device=torch.device('cuda')):\n    return model.to(device)\n\n\n"
+           "dev = pick()\ntrain(model, device=dev)\n" + use + "\n")
+    assert lines(src, RULE) == [4]

@@ -496,3 +496,30 @@ def test_a_redefined_function_and_a_keyword_of_the_same_name_are_other_names():
     # still one definition: its use after the refit still splits the scaled X
     src = REFIT_AFTER_EVAL.replace("BEFORE", "").replace("AFTER", "model = XGBRegressor(evaluate='rmse')\nprint(evaluate())")
     assert lines(src, RULE) == [13]
+
+
+@pytest.mark.parametrize("before,after", [
+    ("jobs = [functools.partial(evaluate)]", "print([job() for job in jobs])"),   # run later
+    ("EXPERIMENTS = {'ridge': evaluate}", "print(EXPERIMENTS['ridge']())"),
+    ("run_later = evaluate", "print(run_later())"),
+])
+def test_a_function_kept_for_later_or_called_in_a_loop_may_see_the_scaled_data(before, after):
+    src = REFIT_AFTER_EVAL.replace("BEFORE", before).replace("AFTER", after)
+    line = src.splitlines().index("X = MinMaxScaler().fit_transform(X)") + 1
+    assert lines(src, RULE) == [line]
+
+
+def test_a_function_called_in_a_loop_that_scales_sees_the_scaled_data_the_second_time():
+    src = REFIT_AFTER_EVAL.replace("BEFORE\nX = MinMaxScaler().fit_transform(X)\n",
+                                   "for r in range(2):\n    print(evaluate())\n    X = MinMaxScaler().fit_transform(X)\n"
+                                   ).replace("AFTER", "")
+    assert lines(src, RULE) == [14]
+
+
+@pytest.mark.parametrize("both,expected", [
+    ("pd.concat([train[['Age']], train['HomePlanet']], axis=1)", [10]),   # side by side: one dataset
+    ("pd.concat([train, extra], axis='columns')", [10]),
+    ("pd.merge(train, customers, on='id')", [10]),                        # a join keeps train's rows
+])
+def test_column_wise_joins_are_one_dataset_split_afterwards(both, expected):
+    assert lines(KAGGLE_DUMMIES.replace("BOTH", both), RULE) == expected

@@ -504,6 +504,9 @@ def train_step(net, optimizer, batch):
     ("range(batch_size)", []),
     ("range(len(loader))", [9]),       # every batch of a loader: one graph per batch kept
     ("range(n_batches)", [9]),
+    ("range(num_batch)", [9]),
+    ("range(0, len(X), batch_size)", [9]),   # batch after batch of X
+    ("batch_generator(X, y, 64)", [9]),
     ("train_batches", [9]),
 ])
 def test_a_loss_method_over_one_batch_or_over_the_data(iterable, expected):

@@ -133,3 +133,15 @@ def test_quiz_item_on_swapped_arguments_is_linked_and_reported():
 def test_metrics_from_a_star_import(head, flagged):
     src = head + "preds = model.predict(X_test)\nprint(precision_score(preds, y_test))\n"
     assert lines(src, RULE) == ([head.count("\n") + 2] if flagged else [])
+
+
+@pytest.mark.parametrize("rule,src", [
+    # a generator's variable as a receiver, a builtin as a callee: still the file's own names
+    ("double-softmax", "import torch.nn as nn\nfrom utils import *\ncriterion = nn.CrossEntropyLoss()\n"
+                       "loss = sum(criterion(o.softmax(dim=1), y) for o in outputs)\n"),
+    ("sigmoid-bce", "import torch.nn as nn\nfrom utils import *\nbce = nn.BCELoss()\n"
+                    "loss = sum(bce(logit.sigmoid(), t) for logit, t in zip(logits, targets))\n"),
+])
+def test_a_star_import_does_not_take_over_unbound_names(rule, src):
+    assert lines(src, rule) == [4]
+    assert lines(src.replace("from utils import *\n", "\n"), rule) == [4]

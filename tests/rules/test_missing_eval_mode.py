@@ -981,3 +981,32 @@ def test_a_validation_loop_inside_the_epoch_loop():
 ])
 def test_validation_inside_the_epoch_loop_look_alikes(change):
     assert lines(EPOCH_VALIDATION.replace(*change), RULE) == []
+
+
+@pytest.mark.parametrize("inner", [
+    # gradient accumulation inside the batch loop, before its backward (`acc_steps` reads "acc")
+    "        for i in range(acc_steps):\n            loss = loss + criterion(model(x[i]), y[i])\n",
+    # training metrics logged in the training step itself (`metrics` reads like evaluation)
+    "        for name, metric in metrics.items():\n            log[name] = metric(model(x), y)\n",
+])
+def test_loops_inside_the_training_step_are_not_validation(inner):
+    src = NET + ("model = Net()\nfor epoch in range(3):\n    for x, y in train_loader:\n"
+                 "        optimizer.zero_grad()\n        loss = 0\n" + inner +
+                 "        loss.backward()\n        optimizer.step()\n")
+    assert lines(src, RULE) == []
+
+
+def test_an_environment_step_is_not_training():
+    """A random-policy baseline scored in train mode after a warm-up `env.step(...)`: no optimizer
+    steps, so the model is still the fresh one (a smoke test of the loop, no score to be off)."""
+    src = NET + """\
+def baseline(env, test_episodes):
+    policy = Net()
+    obs = env.step(env.action_space.sample())
+    for episode in test_episodes:
+        print(policy(obs))
+"""
+    assert lines(src, RULE) == []
+    loaded = src.replace("    obs = env.step(env.action_space.sample())\n",
+                         "    policy.load_state_dict(torch.load('policy.pt'))\n")
+    assert lines(loaded, RULE) == [18]

@@ -187,6 +187,17 @@ def test_attention_pooling_blocks_in_sequential(name, dim, expected):
     assert lines(POOLER.replace("NAME", name).replace("DIM", dim), RULE) == expected
 
 
-def test_attention_class_name_counts_for_a_sequential_block():
-    src = POOLER.replace("NAME", "weights").replace("DIM", "1").replace("class Head", "class AttentionPool")
+def test_attention_class_name_counts_for_an_unnamed_sequential_block():
+    src = POOLER.replace("self.NAME = nn.Sequential", "self.blocks.append(nn.Sequential").replace(
+        "nn.Softmax(dim=DIM))", "nn.Softmax(dim=1)))").replace("class Head", "class AttentionPool")
     assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("cls,name", [
+    ("AttentionLSTMClassifier", "classifier"),   # the attribute says classifier head: it decides
+    ("FaceAttributeNet", "head"),                # `Attribute` is no attention ("att" as a word)
+    ("Net", "flatten_head"),                     # `flatten` neither
+])
+def test_classifier_heads_named_so_are_still_reported(cls, name):
+    src = POOLER.replace("NAME", name).replace("DIM", "1").replace("class Head", f"class {cls}")
+    assert lines(src, RULE) == [6]

@@ -148,6 +148,30 @@ ROW_KEEPING_METHODS = {"values", "to_numpy", "reshape", "astype", "copy", "drop"
                        "transform", "map", "applymap", "interpolate", "ffill", "bfill", "pipe",
                        "set_index", "sort_index", "float", "double", "to"}
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+# Calls that run the function they are handed before they return (hyper-parameter searches).
+_RUNS_ITS_ARGUMENT = frozenset({"optimize", "fmin", "minimize"})
+
+
+def _along_columns(call) -> bool:
+    """`pd.concat([...], axis=1)` / `axis="columns"` / `np.concatenate(..., axis=1)`."""
+    pos, kw = args_of(call)
+    axis = kw.get("axis", pos[1] if len(pos) > 1 else None)
+    if axis is None:
+        return False
+    text = axis.text.decode("utf-8", "replace") if axis.text is not None else ""
+    return text in ("1", "-1", "'columns'", '"columns"')
+
+
+def _called_here(parent, node) -> bool:
+    """`node` is the callee of a call: `evaluate(...)`."""
+    return parent is not None and parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == node
+
+
+def _run_by_call(parent) -> bool:
+    """The name is an argument of a call that runs it at once: `study.optimize(objective)`."""
+    if parent is None or parent.type != "argument_list" or parent.parent is None:
+        return False
+    return callee_name(parent.parent) in _RUNS_ITS_ARGUMENT
 # Attributes that describe a dataset without holding its rows (`.index` does name rows: not
 # here); `Flow.rows_view` stops at them.
 _METADATA_ATTRIBUTES = frozenset({"columns", "dtypes", "dtype", "shape", "ndim"})
@@ -336,8 +360,10 @@ class Flow:
             if parent is not None and parent.type == "keyword_argument" and \
                     parent.child_by_field_id(F_NAME) == node:
                 continue   # `XGBRegressor(objective="reg:squarederror")`: another name
-            if facts.scope_id(at) != -1:
-                return None   # used from another function: when that runs is another question
+            if facts.scope_id(at) != -1 or facts.innermost_loop(at) is not None:
+                return None   # from another function, or a loop: when it runs is another question
+            if not (_called_here(parent, node) or _run_by_call(parent)):
+                return None   # kept for later (`partial(f)`, `{"ridge": f}`, `g = f`)
             uses.append(at)
         cache[fn.start_byte] = tuple(uses)
         return cache[fn.start_byte]
@@ -654,7 +680,11 @@ class Flow:
                     return False
                 continue
             if node.type == "call":
-                if callee_name(node) in ("concat", "concatenate", "vstack", "append", "merge", "join"):
+                name = callee_name(node)
+                if name in ("concat", "concatenate"):
+                    # side by side (`axis=1`): the same rows with more columns, nothing stacked
+                    return not _along_columns(node)
+                if name in ("vstack", "append"):
                     return True
                 if self.facts.callee_qual(node) in ROW_KEEPING_FUNCS:
                     pos, _kw = args_of(node)    # `pd.get_dummies(train_test, ...)`: the same rows

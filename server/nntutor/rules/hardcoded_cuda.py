@@ -179,7 +179,7 @@ def _default_always_passed(ctx, call) -> bool:
     facts = ctx.facts
     index, keyword_only = param_index(facts, func, ctx.text(name))
     calls = facts.calls_named(ctx.text(fname))
-    if index is None or not calls:
+    if index is None or not calls or _used_as_a_value(ctx, ctx.text(fname), fname):
         return False
     for c in calls:
         if has_splat(c):
@@ -188,6 +188,23 @@ def _default_always_passed(ctx, call) -> bool:
         if ctx.text(name) not in kw and (keyword_only or index >= len(pos)):
             return False
     return True
+
+
+def _used_as_a_value(ctx, name: str, def_name) -> bool:
+    """`name` appears other than as its definition or a callee: handed over (`partial(f, m)`,
+    `map(f, loaders)`, `Process(target=f)`), where the default may be used."""
+    root = ctx.doc.tree.root_node
+    pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
+    for m in pattern.finditer(ctx.doc.data):
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        if node is None or node.type != "identifier" or node == def_name or ctx.facts.in_comment(m.start()):
+            continue
+        parent = node.parent
+        if parent is not None and parent.type == "keyword_argument" and parent.child_by_field_id(F_NAME) == node:
+            continue
+        if not (parent is not None and parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == node):
+            return True
+    return False
 
 
 _BARE_CONTEXTS = frozenset({"argument_list", "keyword_argument", "assignment", "parenthesized_expression"})

@@ -106,10 +106,12 @@ def _backwarded(ctx, name: str) -> bool:
     return False
 
 
-# Names of what yields batches of data (a loader, a dataset, `batches`, an iterator). Not one
-# batch: `range(len(batch))` or `range(batch_size)` runs over the examples of one batch, whose
-# terms all belong to the loss the caller backpropagates.
-_DATA_ITERABLE = re.compile(r"load|data|batches|iter|sampler|^dl$|_dl$", re.I)
+_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.I)
+# `range(len(batch))`, `range(batch_size)`, `range(batch.size(0))`: the examples of one batch,
+# whose terms all belong to the loss the caller backpropagates; not `range(0, n, batch_size)`
+# or `range(n_batches)`, which run over batches.
+_ONE_BATCH_WORDS = frozenset({"len", "size", "shape", "batch", "batch_size", "bs", "minibatch",
+                              "mini_batch"})
 
 
 def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
@@ -157,9 +159,23 @@ def _over_data(ctx, stmt, fn) -> bool:
         if loop.start_byte < fn.start_byte or loop.type != "for_statement":
             continue
         it = loop.child_by_field_id(F_RIGHT)
-        if it is None or any(_DATA_ITERABLE.search(n) for n in identifiers_in(ctx, it)):
+        if it is None:
+            return True
+        names = list(identifiers_in(ctx, it))
+        if _over_one_batch(ctx, it, names):
+            continue
+        if any(_DATA_ITERABLE.search(n) for n in names):
             return True
     return False
+
+
+def _over_one_batch(ctx, it, names) -> bool:
+    """`range(<one argument>)` whose argument only names one batch and its size."""
+    it = strip(it)
+    if it is None or it.type != "call" or ctx.text(it.child_by_field_id(F_FUNCTION)) != "range":
+        return False
+    pos, kw = args_of(it)
+    return len(pos) == 1 and not kw and set(names) - {"range"} <= _ONE_BATCH_WORDS
 
 
 def check(ctx):

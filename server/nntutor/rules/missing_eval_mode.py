@@ -101,6 +101,8 @@ def _evaluation_loop_around(ctx, loops, training):
         lp = loops[k]
         if any_between(training, lp.start_byte, lp.end_byte):
             continue
+        if _trains_in_its_own_body(facts, loops[k - 1], training):
+            return None   # inside the training step itself (gradient accumulation, train metrics)
         names = []
         for inner in loops[k:]:
             right = inner.child_by_field_id(F_RIGHT) if inner.type == "for_statement" else None
@@ -108,6 +110,16 @@ def _evaluation_loop_around(ctx, loops, training):
                 names.extend(_IDENT.findall(facts.code_in(right)))
         return lp if any(_EVAL_NAME.search(n) for n in names) else None
     return None
+
+
+def _trains_in_its_own_body(facts, loop, training) -> bool:
+    """A backward pass or an optimizer step in `loop`'s body itself, not in a loop nested in it:
+    a loop inside that body runs within the training step, not after it (the epoch loop's
+    training is in its batch loop; the batch loop's is its own)."""
+    for pos in training:
+        if loop.start_byte < pos < loop.end_byte and facts.innermost_loop(pos) == loop:
+            return True
+    return False
 
 
 def _evaluation_loop(ctx, loops, training) -> bool:
@@ -173,9 +185,10 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         recv, method = method_call(c)
         if method in _LOADS and recv is not None and ctx.text(recv) == name:
             return False
-        if method in ("backward", "step") or (method in ("parameters", "named_parameters")
-                                             and recv is not None and ctx.text(recv) == name):
-            return False   # trained here first (an optimizer over it, a backward pass)
+        if method in ("parameters", "named_parameters") and recv is not None and ctx.text(recv) == name:
+            return False   # an optimizer over it: trained here first
+    if any(b.pos < e.pos < call.start_byte and e.kind in ("backward", "step") for e in events(ctx)):
+        return False       # a backward pass or an optimizer step (not `env.step`) before
     return True
 
 

@@ -1,6 +1,8 @@
 """single-unit-softmax: softmax over one unit is always 1.0 -- the model cannot learn."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Severity
 from ..models import _method
 from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_NAME
@@ -60,25 +62,30 @@ def check(ctx):
     yield from _torch_classes(ctx)
 
 
+# Words of a name that say attention or pooling (whole words: not `attribute`, `flatten`).
+_ATTENTION_WORDS = frozenset({"att", "attn", "attention", "attentive", "pool", "pooling", "pooler",
+                              "score", "scores", "scorer", "energy", "align", "alignment"})
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
 def _sequential_looks_attention(ctx, seq) -> bool:
-    """`self.attention = nn.Sequential(..., nn.Linear(h, 1), nn.Softmax(dim=1))`, or any such
-    block in a class named like attention or pooling: scores per position, normalised over the
-    sequence axis of a (batch, seq, 1) tensor (as `_torch_classes` judges a forward)."""
-    names = []
+    """`self.attention = nn.Sequential(..., nn.Linear(h, 1), nn.Softmax(dim=1))`: a block whose
+    name says it scores positions, normalised over the sequence axis of a (batch, seq, 1) tensor
+    (as `_torch_classes` judges a forward). The name it is assigned to decides (`self.classifier`
+    in an attention model is still a classifier head); unassigned, the class's name does."""
     parent = seq.parent
+    name = None
     if parent is not None and parent.type == "assignment":
         left = parent.child_by_field_id(F_LEFT)
         if left is not None:
-            names.append(ctx.text(left))
-    node = seq.parent
-    while node is not None:
-        if node.type == "class_definition":
-            name = node.child_by_field_id(F_NAME)
-            if name is not None:
-                names.append(ctx.text(name))
-            break
-        node = node.parent
-    return any(h in n.lower() for n in names for h in _ATTENTION_HINTS)
+            name = ctx.text(left).rsplit(".", 1)[-1]
+    if name is None:
+        node = seq.parent
+        while node is not None and node.type != "class_definition":
+            node = node.parent
+        ident = node.child_by_field_id(F_NAME) if node is not None else None
+        name = ctx.text(ident) if ident is not None else ""
+    return any(w.lower() in _ATTENTION_WORDS for w in _NAME_WORDS.findall(name))
 
 
 def _is_call(node, facts, qual):
