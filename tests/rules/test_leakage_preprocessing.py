@@ -523,3 +523,12 @@ def test_a_function_called_in_a_loop_that_scales_sees_the_scaled_data_the_second
 ])
 def test_column_wise_joins_are_one_dataset_split_afterwards(both, expected):
     assert lines(KAGGLE_DUMMIES.replace("BOTH", both), RULE) == expected
+
+
+def test_a_long_chain_of_joins_back_to_a_kaggle_stack_is_no_split():
+    merges = "".join(f"big = big.merge(extra{i}, on='id', how='left')\n" for i in range(12))
+    src = ("import numpy as np\nimport pandas as pd\nfrom sklearn.decomposition import PCA\n"
+           "big = pd.concat((train, test))\n" + merges +
+           "pca = PCA().fit(big[['lat', 'lon']])\nbig['p0'] = pca.transform(big[['lat', 'lon']])[:, 0]\n"
+           "train = big.iloc[:n]\ntest = big.iloc[n:]\n")
+    assert lines(src, RULE) == []

@@ -1010,3 +1010,25 @@ def baseline(env, test_episodes):
     loaded = src.replace("    obs = env.step(env.action_space.sample())\n",
                          "    policy.load_state_dict(torch.load('policy.pt'))\n")
     assert lines(loaded, RULE) == [18]
+
+
+def test_a_test_loop_after_the_step_inside_the_batch_loop_is_an_evaluation():
+    """wandb's fashion-MNIST example scores the test set every 100 steps from inside the batch
+    loop, after the optimizer step, in train mode."""
+    src = NET + """\
+model = Net()
+for epoch in range(3):
+    for i, (x, y) in enumerate(train_loader):
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+        if i % 100 == 0:
+            for xt, yt in test_loader:
+                correct = (model(xt).argmax(1) == yt).sum()
+"""
+    assert lines(src, RULE) == [22]
+    # the same loop before the step is part of the training step (a warm-up pass, say)
+    moved = src.replace("        optimizer.step()\n        if i % 100 == 0:\n", "        if i % 100 == 0:\n")
+    moved = moved.replace("(model(xt).argmax(1) == yt).sum()\n", "(model(xt).argmax(1) == yt).sum()\n        optimizer.step()\n")
+    assert "optimizer.step()" in moved.split("test_loader")[1]
+    assert lines(moved, RULE) == []

@@ -671,7 +671,7 @@ class Flow:
         """Was `expr` built by stacking several datasets (`pd.concat([train, test])`)? Slicing it
         apart again then separates those sets rather than splitting one."""
         node = strip(expr)
-        for _ in range(16):
+        for _ in range(64):   # a chain of joins (`big_df = big_df.merge(...)` x 10) back to the stack
             if node is None:
                 return False
             if node.type == "identifier":

@@ -101,25 +101,33 @@ def _evaluation_loop_around(ctx, loops, training):
         lp = loops[k]
         if any_between(training, lp.start_byte, lp.end_byte):
             continue
-        if _trains_in_its_own_body(facts, loops[k - 1], training):
-            return None   # inside the training step itself (gradient accumulation, train metrics)
         names = []
         for inner in loops[k:]:
             right = inner.child_by_field_id(F_RIGHT) if inner.type == "for_statement" else None
             if right is not None:
                 names.extend(_IDENT.findall(facts.code_in(right)))
+        own = _training_in_its_own_body(facts, loops[k - 1], training)
+        if own:
+            # Inside the training step itself: gradient accumulation before the backward pass,
+            # metrics of the training batch, are training; a loop over held-out data after the
+            # step (`if step % 100 == 0: for x, y in test_loader:`) evaluates.
+            if lp.start_byte > max(own) and any(_HELD_OUT_NAME.search(n) for n in names):
+                return lp
+            return None
         return lp if any(_EVAL_NAME.search(n) for n in names) else None
     return None
 
 
-def _trains_in_its_own_body(facts, loop, training) -> bool:
-    """A backward pass or an optimizer step in `loop`'s body itself, not in a loop nested in it:
-    a loop inside that body runs within the training step, not after it (the epoch loop's
-    training is in its batch loop; the batch loop's is its own)."""
-    for pos in training:
-        if loop.start_byte < pos < loop.end_byte and facts.innermost_loop(pos) == loop:
-            return True
-    return False
+# Names of held-out data (not `acc`, `score` or `metrics`, which training steps compute too).
+_HELD_OUT_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluation|val|valid|validation|test|testing|"
+                            r"holdout|dev)(?:$|_)")
+
+
+def _training_in_its_own_body(facts, loop, training) -> list:
+    """Positions of backward passes and optimizer steps in `loop`'s body itself, not in a loop
+    nested in it (the epoch loop's training is in its batch loop; the batch loop's is its own)."""
+    return [pos for pos in training
+            if loop.start_byte < pos < loop.end_byte and facts.innermost_loop(pos) == loop]
 
 
 def _evaluation_loop(ctx, loops, training) -> bool:
