@@ -502,6 +502,8 @@ def train_step(net, optimizer, batch):
 @pytest.mark.parametrize("iterable,expected", [
     ("range(len(batch))", []),         # the examples of one batch: all part of the returned loss
     ("range(batch_size)", []),
+    ("range(len(batch.states))", []),
+    ("range(batch[0].size(0))", []),
     ("range(len(loader))", [9]),       # every batch of a loader: one graph per batch kept
     ("range(n_batches)", [9]),
     ("range(num_batch)", [9]),
@@ -511,3 +513,11 @@ def train_step(net, optimizer, batch):
 ])
 def test_a_loss_method_over_one_batch_or_over_the_data(iterable, expected):
     assert lines(LOSS_METHOD.replace("ITERABLE", iterable), RULE) == expected
+
+
+def test_a_count_of_one_batch_through_a_name():
+    src = LOSS_METHOD.replace("        for episode in ITERABLE:\n",
+                              "        n = len(batch.states)\n        for episode in range(n):\n")
+    assert lines(src, RULE) == []
+    over_data = src.replace("n = len(batch.states)", "n_batches = len(loader)").replace("range(n)", "range(n_batches)")
+    assert lines(over_data, RULE) == [10]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR, F_RIGHT, F_VALUE
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
@@ -170,12 +170,43 @@ def _over_data(ctx, stmt, fn) -> bool:
 
 
 def _over_one_batch(ctx, it, names) -> bool:
-    """`range(<one argument>)` whose argument only names one batch and its size."""
+    """`range(<one argument>)` whose argument only names one batch and its size, directly or
+    through one assignment (`n = len(batch.states)`; `for episode in range(n)`)."""
     it = strip(it)
     if it is None or it.type != "call" or ctx.text(it.child_by_field_id(F_FUNCTION)) != "range":
         return False
     pos, kw = args_of(it)
-    return len(pos) == 1 and not kw and set(names) - {"range"} <= _ONE_BATCH_WORDS
+    if len(pos) != 1 or kw:
+        return False
+    if set(names) - {"range"} <= _ONE_BATCH_WORDS:
+        return True
+    bound = strip(pos[0])
+    if bound is not None and bound.type == "identifier":
+        b = ctx.facts.assignment_of(bound)
+        bound = strip(b.value) if b is not None else None
+    return bound is not None and _size_of_one_batch(ctx, bound)
+
+
+def _size_of_one_batch(ctx, node) -> bool:
+    """`len(batch...)`, `batch....size(0)`, `batch....shape[0]`: the size of one batch."""
+    if node.type == "call" and ctx.text(node.child_by_field_id(F_FUNCTION)) == "len":
+        pos, _ = args_of(node)
+        return len(pos) == 1 and _root_is_one_batch(ctx, pos[0])
+    if node.type == "call":
+        recv, method = method_call(node)
+        return method == "size" and recv is not None and _root_is_one_batch(ctx, recv)
+    if node.type == "subscript":
+        value = node.child_by_field_id(F_VALUE)
+        return value is not None and value.type == "attribute" and ctx.text(value).endswith(".shape") \
+            and _root_is_one_batch(ctx, value.child_by_field_id(F_OBJECT))
+    return False
+
+
+def _root_is_one_batch(ctx, node) -> bool:
+    node = strip(node)
+    while node is not None and node.type in ("attribute", "subscript"):
+        node = node.child_by_field_id(F_OBJECT if node.type == "attribute" else F_VALUE)
+    return node is not None and node.type == "identifier" and ctx.text(node) in ("batch", "minibatch", "mini_batch")
 
 
 def check(ctx):
