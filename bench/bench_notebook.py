@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import GEN, OUT, child_env, machine, median, table, tool, versions  # noqa: E402
-from bench_lsp import SERVERS, LspClient, capabilities  # noqa: E402
+from _common import GEN, OUT, child_env, machine, median, table, versions
+from bench_lsp import SERVERS, LspClient, capabilities
 
 SOURCE = GEN / "f3000" / "pipeline_3000.py"
 NOTEBOOK = GEN / "nb3000" / "pipeline_3000.ipynb"
@@ -108,6 +108,25 @@ async def open_session(name: str, args, root: Path):
     return c, (msg.get("result") or {}).get("capabilities") or {}
 
 
+async def timed_edits(c, res: dict, args, indent: str, send, which: str) -> None:
+    """A code line, then a comment line: `rounds` edits each (insert, remove, ...), each from
+    `send(k, line, version)` -> (sent at, URI whose diagnostics to wait for, version or None)
+    to those diagnostics, the server idle again before the next."""
+    version = 1
+    for what, line in (("code", indent + CODE_LINE), ("comment", indent + COMMENT_LINE)):
+        times = []
+        for k in range(args.rounds):
+            version += 1
+            t, uri, wait_version = await send(k, line, version)
+            got = await c.wait_diagnostics(uri, t, args.timeout, version=wait_version)
+            if got is None:
+                res["notes"].append(f"no diagnostics {which}within {args.timeout:.0f} s ({what} edit)")
+                break
+            times.append((got[0] - t) * 1000)
+            await c.settle(max_wait=args.settle_max)
+        res[f"{what}_ms"] = times
+
+
 async def notebook_sync(name: str, cells: list[str], site, args) -> dict:
     root = NOTEBOOK.parent
     c, caps = await open_session(name, args, root)
@@ -127,28 +146,21 @@ async def notebook_sync(name: str, cells: list[str], site, args) -> dict:
         got = await c.wait_diagnostics(cell_uris[ci], t_open, args.timeout)
         res["open_ms"] = (got[0] - t_open) * 1000 if got else None
         await c.settle(max_wait=args.settle_max)
-        version = 1
-        for what, line in (("code", indent + CODE_LINE), ("comment", indent + COMMENT_LINE)):
-            times = []
-            for k in range(args.rounds):
-                version += 1
-                if k % 2 == 0:
-                    change = {"range": {"start": {"line": li, "character": 0}, "end": {"line": li, "character": 0}},
-                              "text": line + "\n"}
-                else:
-                    change = {"range": {"start": {"line": li, "character": 0}, "end": {"line": li + 1, "character": 0}},
-                              "text": ""}
-                t = await c.notify("notebookDocument/didChange", {
-                    "notebookDocument": {"uri": nb_uri, "version": version},
-                    "change": {"cells": {"textContent": [
-                        {"document": {"uri": cell_uris[ci], "version": version}, "changes": [change]}]}}})
-                got = await c.wait_diagnostics(cell_uris[ci], t, args.timeout)
-                if got is None:
-                    res["notes"].append(f"no diagnostics for the edited cell within {args.timeout:.0f} s ({what} edit)")
-                    break
-                times.append((got[0] - t) * 1000)
-                await c.settle(max_wait=args.settle_max)
-            res[f"{what}_ms"] = times
+
+        async def send(k, line, version):
+            if k % 2 == 0:
+                change = {"range": {"start": {"line": li, "character": 0}, "end": {"line": li, "character": 0}},
+                          "text": line + "\n"}
+            else:
+                change = {"range": {"start": {"line": li, "character": 0}, "end": {"line": li + 1, "character": 0}},
+                          "text": ""}
+            t = await c.notify("notebookDocument/didChange", {
+                "notebookDocument": {"uri": nb_uri, "version": version},
+                "change": {"cells": {"textContent": [
+                    {"document": {"uri": cell_uris[ci], "version": version}, "changes": [change]}]}}})
+            return t, cell_uris[ci], None
+
+        await timed_edits(c, res, args, indent, send, "for the edited cell ")
     finally:
         await c.stop()
     return res
@@ -156,7 +168,7 @@ async def notebook_sync(name: str, cells: list[str], site, args) -> dict:
 
 async def virtual_doc(name: str, cells: list[str], site, args) -> dict:
     root = NOTEBOOK.parent
-    c, caps = await open_session(name, args, root)
+    c, _caps = await open_session(name, args, root)
     res: dict = {"notes": []}
     try:
         # nntutor reads this URI as a jupyterlab-lsp virtual notebook; others get a .py file
@@ -171,24 +183,17 @@ async def virtual_doc(name: str, cells: list[str], site, args) -> dict:
         await c.settle(max_wait=args.settle_max)
         ci, li, indent = site
         cell_lines = [cell.split("\n") for cell in cells]
-        version = 1
-        for what, line in (("code", indent + CODE_LINE), ("comment", indent + COMMENT_LINE)):
-            times = []
-            for k in range(args.rounds):
-                version += 1
-                edited = [list(x) for x in cell_lines]
-                if k % 2 == 0:
-                    edited[ci].insert(li, line)
-                body = "\n\n\n".join("\n".join(x) for x in edited) + "\n"
-                t = await c.notify("textDocument/didChange", {
-                    "textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": body}]})
-                got = await c.wait_diagnostics(uri, t, args.timeout, version=version)
-                if got is None:
-                    res["notes"].append(f"no diagnostics within {args.timeout:.0f} s ({what} edit)")
-                    break
-                times.append((got[0] - t) * 1000)
-                await c.settle(max_wait=args.settle_max)
-            res[f"{what}_ms"] = times
+
+        async def send(k, line, version):
+            edited = [list(x) for x in cell_lines]
+            if k % 2 == 0:
+                edited[ci].insert(li, line)
+            body = "\n\n\n".join("\n".join(x) for x in edited) + "\n"
+            t = await c.notify("textDocument/didChange", {
+                "textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": body}]})
+            return t, uri, version
+
+        await timed_edits(c, res, args, indent, send, "")
     finally:
         await c.stop()
     return res
@@ -202,12 +207,12 @@ def fmt_ms(times) -> str:
 
 def render(res: dict) -> str:
     m = res["machine"]
-    lines = ["# Notebook editing latency (bench/bench_notebook.py)", "",
-             f"{res['date']}; {m.get('cpu_model', '?')}, {m.get('nproc', '?')} cores; Python {m.get('python', '?')}; "
+    about = (f"{res['date']}; {m.get('cpu_model', '?')}, {m.get('nproc', '?')} cores; Python {m.get('python', '?')}; "
              f"commit {m.get('git_commit', '?')}{' (engine modified)' if m.get('engine_dirty') else ''}. "
              f"Notebook: `bench/out/gen/nb3000/pipeline_3000.ipynb`, {res['cells']} code cells, "
              f"{res['lines']:,} lines; edits in cell {res['site'][0]}, line {res['site'][1]}. "
-             "Times in ms: median (min-max, n) from the change notification to the diagnostics.", ""]
+             "Times in ms: median (min-max, n) from the change notification to the diagnostics.")
+    lines = ["# Notebook editing latency (bench/bench_notebook.py)", "", about, ""]
     for scenario, title in (("sync", "Notebook sync (LSP 3.17, as VS Code sends it)"),
                             ("virtual", "Virtual document (whole text on each change, as jupyterlab-lsp sends it)")):
         rows = []
