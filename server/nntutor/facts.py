@@ -406,16 +406,6 @@ class Facts:
             i += 1
         return data.decode("utf-8", errors="replace")
 
-    def code_contains(self, token: bytes) -> bool:
-        """`token` occurs somewhere outside comments."""
-        data = self.doc.data
-        i = data.find(token)
-        while i != -1:
-            if not self.in_comment(i):
-                return True
-            i = data.find(token, i + 1)
-        return False
-
     def in_prose(self, pos: int) -> bool:
         """Byte `pos` lies in the text of a string literal that holds blank space: a docstring,
         a help text, a message. (A string without, such as a dict key, an environment variable's

@@ -111,6 +111,18 @@ def _identity(instance):
     return (qual, ctor.start_byte if qual == "torch.nn.Sequential" and ctor is not None else None)
 
 
+def is_callee(node) -> bool:
+    """`node` is what a call calls: `evaluate` in `evaluate(...)`."""
+    parent = node.parent
+    return parent is not None and parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == node
+
+
+def is_keyword_name(node) -> bool:
+    """`node` is a keyword argument's name: `objective` in `XGBRegressor(objective="...")`."""
+    parent = node.parent
+    return parent is not None and parent.type == "keyword_argument" and parent.child_by_field_id(F_NAME) == node
+
+
 def is_method(func) -> bool:
     """`func` (a function_definition) is defined directly in a class body."""
     parent = func.parent

@@ -31,7 +31,7 @@ from ..parsing import (
     F_RIGHT,
     F_VALUE,
 )
-from ..values import args_of, follow, method_call, strip
+from ..values import args_of, follow, is_callee, is_keyword_name, method_call, strip
 
 # -- names -----------------------------------------------------------------------------------
 _SIDE_TOKENS = {
@@ -160,11 +160,6 @@ def _along_columns(call) -> bool:
         return False
     text = axis.text.decode("utf-8", "replace") if axis.text is not None else ""
     return text in ("1", "-1", "'columns'", '"columns"')
-
-
-def _called_here(parent, node) -> bool:
-    """`node` is the callee of a call: `evaluate(...)`."""
-    return parent is not None and parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == node
 
 
 def _run_by_call(parent) -> bool:
@@ -356,13 +351,11 @@ class Flow:
             node = root.named_descendant_for_byte_range(at, at + len(fname))
             if node is None or node.type != "identifier":
                 continue   # in a string
-            parent = node.parent
-            if parent is not None and parent.type == "keyword_argument" and \
-                    parent.child_by_field_id(F_NAME) == node:
+            if is_keyword_name(node):
                 continue   # `XGBRegressor(objective="reg:squarederror")`: another name
             if facts.scope_id(at) != -1 or facts.innermost_loop(at) is not None:
                 return None   # from another function, or a loop: when it runs is another question
-            if not (_called_here(parent, node) or _run_by_call(parent)):
+            if not (is_callee(node) or _run_by_call(node.parent)):
                 return None   # kept for later (`partial(f)`, `{"ridge": f}`, `g = f`)
             uses.append(at)
         cache[fn.start_byte] = tuple(uses)

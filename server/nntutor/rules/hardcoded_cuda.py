@@ -5,7 +5,18 @@ import re
 
 from ..findings import Fix, Severity
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
-from ..values import param_index, args_of, follow, has_splat, is_method, method_call, string_value, strip
+from ..values import (
+    args_of,
+    follow,
+    has_splat,
+    is_callee,
+    is_keyword_name,
+    is_method,
+    method_call,
+    param_index,
+    string_value,
+    strip,
+)
 from . import Rule
 from ._devices import (
     CUDA_DEVICE,
@@ -199,10 +210,7 @@ def _used_as_a_value(ctx, name: str, def_name) -> bool:
         node = root.named_descendant_for_byte_range(m.start(), m.end())
         if node is None or node.type != "identifier" or node == def_name or ctx.facts.in_comment(m.start()):
             continue
-        parent = node.parent
-        if parent is not None and parent.type == "keyword_argument" and parent.child_by_field_id(F_NAME) == node:
-            continue
-        if not (parent is not None and parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == node):
+        if not is_keyword_name(node) and not is_callee(node):
             return True
     return False
 
