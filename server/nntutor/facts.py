@@ -22,6 +22,7 @@ from .parsing import (
     captures,
 )
 from .symbols import canonical, collect_imports, qualname, star_imports
+from .values import is_callee
 
 _PATTERN = """
 (import_statement) @import
@@ -267,8 +268,7 @@ class Facts:
         hold. With several `*` imports the module is unknown (None)."""
         if len(self.star_modules) != 1 or node.type != "identifier":
             return None
-        parent = node.parent
-        if parent is None or parent.type != "call" or parent.child_by_field_id(F_FUNCTION) != node:
+        if not is_callee(node):
             return None
         name = self.text(node)
         if name in _BUILTINS or name in self.bindings or self.functions_named(name) or any(

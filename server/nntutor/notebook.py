@@ -271,9 +271,9 @@ def cell_entries(data) -> list[tuple[dict, str]]:
 
 def _cell_body(source: str) -> tuple[bytes, bool]:
     """A cell's bytes as the virtual source holds them, and whether its unfinished last statement
-    is left out (`_unfinished_statement`). One byte for one, as Document reads the joined text: a lone \r is a
-    line break in the cell map too. Cached by source: the language server joins every cell again
-    on each keystroke in one (~10 ms for 150 cells)."""
+    is left out (`_unfinished_statement`). One byte for one, as Document reads the joined text:
+    a lone \r is a line break in the cell map too. Cached by source: the language server joins
+    every cell again on each keystroke in one (~10 ms for 150 cells)."""
     if len(source) > CACHED_TEXT_MAX:
         return _blank_cell(source)
     return _cached_cell_body(source)
