@@ -33,6 +33,8 @@ class Document:
         self.tree = parser().parse(self.data)
         self._index: LineIndex | None = None
         self._facts = _Lazy()
+        # Statements left out of the analysis (recovery.LeftOut): set on `analysable()` views.
+        self.left_out = ()
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -122,6 +124,10 @@ class Document:
         self.raw = data if new_raw is None or new_raw == data else new_raw
         self._index = new_index
         self._facts = _Lazy()
+        if self.tree.root_node.has_error:
+            # For `analysable()`: the last version's tree, which a text with the statement being
+            # typed left out re-parses from in a few ms (this one may be one ERROR node).
+            self._facts.base = old_tree
         if version is not None:
             self.version = version
 
@@ -141,6 +147,7 @@ class Document:
         snap.path, snap.data, snap.raw, snap.cell_map, snap.version, snap.notice = (
             self.path, self.data, self.raw, self.cell_map, self.version, self.notice)
         snap.tree, snap._index, snap._facts = self.tree, self._index, self._facts
+        snap.left_out = self.left_out
         return snap
 
     def adopt(self, snap: "Document") -> None:
@@ -157,14 +164,65 @@ class Document:
 
     @property
     def facts(self):
+        """The facts of `analysable()`: the text with unfinished statements left out."""
         cell = self._facts
         if cell.value is None:
             with cell.lock:  # another thread may be computing them for this very version
                 if cell.value is None:
                     from .facts import Facts
 
-                    cell.value = Facts(self._source_view())
+                    cell.value = Facts(self.analysable()._source_view())
         return cell.value
+
+    def analysable(self) -> "Document":
+        """This version as the rules read it: itself, or, when a statement that does not parse
+        swallows the code after it (a half-typed line), a view with that statement left out
+        (`recovery.isolate`): the same length, lines and columns, so findings need no mapping.
+        The view shares this version's facts; `left_out` says what it left out."""
+        cell = self._facts
+        if cell.isolated is None:
+            with cell.lock:
+                if cell.isolated is None:
+                    cell.isolated = self._isolate() if cell.isolate else False
+        found = cell.isolated
+        if not found:
+            return self
+        view = self.snapshot()
+        view._index = self.index   # the text's own: columns of the left-out lines as written
+        view.data, view.tree, view.left_out = found.data, found.tree, tuple(found.left_out)
+        view.raw = found.data if self.raw is self.data else _splice(self.raw, found)
+        where = "; ".join(self._line_label(s.start) for s in found.left_out)
+        n = len(found.left_out)
+        note = (f"{where}: a statement that does not parse is left out of the analysis "
+                "(the code after it is analysed)" if n == 1 else
+                f"{where}: {n} statements that do not parse are left out of the analysis "
+                "(the code after them is analysed)")
+        view.notice = f"{self.notice}; {note}" if self.notice else note
+        return view
+
+    def _isolate(self):
+        from .recovery import isolate
+
+        base, self._facts.base = self._facts.base, None
+        return isolate(self.data, self.tree, self.index.starts, base) or False
+
+    def _line_label(self, offset: int) -> str:
+        cell, line, _ = self.location(offset)
+        return f"line {line + 1}" if cell is None else f"cell {cell + 1} line {line + 1}"
+
+    def as_written(self) -> "Document":
+        """This version with nothing left out, with facts of its own (computed on first use):
+        a hover on the very statement that `analysable()` leaves out."""
+        if not self.analysable().left_out:
+            return self
+        cell = self._facts
+        with cell.lock:
+            if cell.plain is None:
+                plain = self.snapshot()
+                plain._facts = _Lazy(isolate=False)
+                plain.left_out = ()
+                cell.plain = plain
+        return cell.plain
 
     def _source_view(self) -> "Document":
         """This version for Facts to keep: bytes, tree, line index, but not the facts cell.
@@ -174,7 +232,7 @@ class Document:
         view = self.snapshot()
         _ = self.index  # computed once, shared with the view (findings need it anyway)
         view._index = self._index
-        view._facts = _Lazy()
+        view._facts = _Lazy(isolate=False)   # already the analysable text
         return view
 
     @property
@@ -202,13 +260,29 @@ def _left_out_notice(cmap) -> str | None:
 
 
 class _Lazy:
-    """The facts of one document version, shared by the document and its snapshots."""
+    """The facts of one document version, shared by the document and its snapshots; and what
+    `analysable()` leaves out of it (None: not computed yet; False: nothing)."""
 
-    __slots__ = ("lock", "value")
+    __slots__ = ("base", "isolate", "isolated", "lock", "plain", "value")
 
-    def __init__(self):
+    def __init__(self, isolate: bool = True):
         self.lock = threading.RLock()
         self.value = None
+        self.isolate = isolate
+        self.isolated = None
+        self.plain = None
+        self.base = None
+
+
+def _splice(raw: bytes, found) -> bytes:
+    """The raw bytes with the left-out spans of the normalised ones (same offsets: only a lone
+    \r differs between the two, one byte for one)."""
+    parts, at = [], 0
+    for span in found.left_out:
+        parts += [raw[at:span.start], found.data[span.start:span.end]]
+        at = span.end
+    parts.append(raw[at:])
+    return b"".join(parts)
 
 
 def _common_prefix(a: bytes, b: bytes) -> int:

@@ -22,6 +22,7 @@ def analyze(doc: Document, config: Config | None = None, workspace=None, cancell
     """`cancelled`: a cheap callable asked between rules (the language server's "has the document
     moved on?"); when it answers True the pass stops there and raises Cancelled."""
     config = config or Config()
+    doc = doc.analysable()   # a half-typed statement that swallows the code after it left out
     result = Analysis(doc.path)
     if doc.notice:
         result.notices.append(f"{doc.path}: {doc.notice}")
@@ -73,10 +74,21 @@ def analyze(doc: Document, config: Config | None = None, workspace=None, cancell
             seen.add(key)
             unique.append(f)
     result.findings = unique
+    if doc.left_out:
+        result.findings = [_without_fix_on(f, doc.left_out) for f in result.findings]
     # The rules' shared caches (data flow, loss sites ...) refer to each other and to this
     # version's tree; drop them now so the version is freed at once, not at the next GC cycle.
     values.__dict__.clear()
     return result
+
+
+def _without_fix_on(finding, left_out):
+    """The finding without its fix when an edit of the fix touches a left-out statement: the
+    fix was written for the text the rules read, which has `pass` and blanks there."""
+    fix = finding.fix
+    if fix is None or not any(e.start <= s.end and s.start <= e.end for e in fix.edits for s in left_out):
+        return finding
+    return replace(finding, fix=None)
 
 
 def analyze_text(text: str, path: str = "<string>", config: Config | None = None, workspace=None):

@@ -24,6 +24,16 @@ class HoverTarget:
     qual: str
 
 
+def hover_view(doc, offset: int):
+    """The version of `doc` a hover at byte `offset` reads: the text the rules read
+    (`Document.analysable`), except on a statement that leaves out, which is read as written
+    (with facts of its own)."""
+    view = doc.analysable()
+    if any(s.start <= offset <= s.end for s in view.left_out):
+        return doc.as_written()
+    return view
+
+
 def target_at(doc, catalog, offset: int) -> HoverTarget | None:
     """The taught thing at byte `offset`, or None."""
     node = doc.tree.root_node.named_descendant_for_byte_range(offset, offset)

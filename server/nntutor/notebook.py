@@ -119,7 +119,7 @@ def _blank(source: bytes, joined: bool) -> bytes:
     out = []
     in_magic_cell = False   # inside the non-Python body of a cell magic (joined sources only)
     blanks = 0
-    python = _LogicalLines()
+    python = LogicalLines()
     # Past the last line holding `%`, `!` or `?` nothing is IPython: no need to scan further.
     last = len(lines) - 1
     while last >= 0 and not _MAYBE_IPYTHON.search(lines[last]):
@@ -139,7 +139,7 @@ def _blank(source: bytes, joined: bool) -> bytes:
             out.append(_comment(line))
             continue
         if joined and not line.strip() and i and not lines[i - 1].strip():
-            python = _LogicalLines()   # jupyterlab-lsp's cell separator: a new cell starts
+            python = LogicalLines()   # jupyterlab-lsp's cell separator: a new cell starts
         if python.continued:
             # Inside brackets, a string or after a backslash: `%(a, b)` there is Python (the
             # `%` operator), not a magic; IPython only reads escapes at a logical line's start.
@@ -169,7 +169,7 @@ def _blank(source: bytes, joined: bool) -> bytes:
     return b"\n".join(out)
 
 
-class _LogicalLines:
+class LogicalLines:
     """Tracks, line by line, whether the next physical line continues a logical line (open
     brackets, an open triple-quoted string, a trailing backslash). A light scan, not a
     tokenizer: enough to tell `%` and `!` at a line's start from an operator inside an
@@ -295,7 +295,7 @@ def _unfinished_statement(body: bytes) -> int | None:
     swallow their code as its continuation, while Jupyter runs each cell on its own: the cell
     fails, the others run. So the unfinished statement is left out (made a comment), the cell's
     finished statements before it and the other cells are analysed as they are."""
-    lines = _LogicalLines()
+    lines = LogicalLines()
     start = 0
     for i, line in enumerate(body.split(b"\n")):
         if not lines.continued:

@@ -257,11 +257,13 @@ def expected_hover(text: str, uri: str, line: int, character: int):
     """The hover markdown a from-scratch document gives at an LSP position (None: no hover)."""
     from nntutor.content import catalog
     from nntutor.document import Document
-    from nntutor.hover import render, target_at
+    from nntutor.hover import hover_view, render, target_at
     from nntutor.lsp.convert import DOCS_BASE
 
     doc = Document.from_text(text, path_of(uri))
     if line >= doc.index.line_count:
         return None
-    target = target_at(doc, catalog(), doc.index.offset_of_utf16(line, character))
-    return None if target is None else render(catalog(), target, doc, DOCS_BASE)
+    offset = doc.index.offset_of_utf16(line, character)
+    view = hover_view(doc, offset)
+    target = target_at(view, catalog(), offset)
+    return None if target is None else render(catalog(), target, view, DOCS_BASE)

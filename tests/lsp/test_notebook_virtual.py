@@ -85,3 +85,23 @@ async def test_virtual_document_py_suffix_and_incremental_changes(mclient, tmp_p
     await wait_diags(mclient, uri, lambda ds: any(
         x.code == "double-softmax" and x.range.start == pos_of(text3, "F.softmax") for x in ds))
     assert not server_errors(mclient)
+
+
+async def test_a_cell_ending_in_a_half_typed_statement_leaves_the_next_cells_alone(mclient, tmp_path):
+    """`x = torch.zeros(` being typed at the end of a cell: in the joined text its open bracket
+    would swallow the cells after it (their missing zero_grad vanished while the user typed).
+    The statement is left out; the next cell is analysed as before."""
+    uri = (tmp_path / ".virtual_documents" / "typing.ipynb").as_uri()
+    head = "import torch\nimport torch.nn as nn"
+    loop = ("model = nn.Linear(4, 2)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+            "for x, y in loader:\n    loss = nn.functional.cross_entropy(model(x), y)\n"
+            "    loss.backward()\n    opt.step()")
+    text = joined(head, loop)
+    open_doc(mclient, uri, text)
+    step = pos_of(text, "opt.step()").line
+    await wait_diags(mclient, uri, lambda d: [(x.code, x.range.start.line) for x in d] == [("missing-zero-grad", step)])
+    typed = joined(head + "\nx = torch.zeros(", loop)
+    change(mclient, uri, 2, typed)
+    step = pos_of(typed, "opt.step()").line
+    await wait_diags(mclient, uri, lambda d: [(x.code, x.range.start.line) for x in d] == [("missing-zero-grad", step)])
+    assert not server_errors(mclient)

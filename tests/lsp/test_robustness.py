@@ -249,3 +249,39 @@ async def test_corrupt_notebooks(mclient, tmp_path):
         cell_text_documents=[lsp.TextDocumentIdentifier(uri=cell(i)) for i in range(5)]))
     await wait_for(lambda: cleared(mclient, cell(4)))
     assert not server_errors(mclient), server_errors(mclient)
+
+
+TRAIN_LOOP = """import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def train(loader):
+    for x, y in loader:
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+"""
+
+
+async def test_a_half_typed_line_keeps_the_diagnostics_after_it(mclient, tmp_path):
+    """Typing `d = nn.Dropout(0.3, ` at the top of the loop body: tree-sitter's recovery would
+    swallow the rest of the loop into one error, and the missing zero_grad below would vanish
+    while the line is typed. The statement is left out; hovers work on it and after it."""
+    uri = (tmp_path / "typing.py").as_uri()
+    open_doc(mclient, uri, TRAIN_LOOP)
+    first = await wait_published(mclient, uri, 1)
+    assert [(d.code, d.range.start.line) for d in first.diagnostics] == [("missing-zero-grad", 11)]
+    typed = "        d = nn.Dropout(0.3, \n"
+    change(mclient, uri, 2, (9, 0, 9, 0, typed))
+    text = apply_change(TRAIN_LOOP, 9, 0, 9, 0, typed)
+    second = await wait_published(mclient, uri, 2)
+    assert sorted(key(d) for d in second.diagnostics) == expected_keys(text, uri)
+    assert [(d.code, d.range.start.line) for d in second.diagnostics] == [("missing-zero-grad", 12)]
+    for pos in (pos_of(text, "Dropout"), pos_of(text, "cross_entropy")):
+        hov = await mclient.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), pos))
+        assert hov is not None
+        assert hov.contents.value == expected_hover(text, uri, pos.line, pos.character)
+    assert not server_errors(mclient)

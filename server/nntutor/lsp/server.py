@@ -1021,7 +1021,7 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
     """A generator handler (pygls runs it synchronously until it yields): the usual case, facts
     already computed by the diagnostics pass, answers without a trip through the event loop."""
     from ..content import catalog
-    from ..hover import render, suppression_hover, target_at
+    from ..hover import hover_view, render, suppression_hover, target_at
     from .convert import byte_range_to_lsp
 
     doc, offset = _offset(ls, params.text_document.uri, params.position)
@@ -1031,10 +1031,13 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
     snap = doc.snapshot()  # the version the position refers to, whatever arrives meanwhile
     if not snap.facts_ready:
         yield _compute_facts, (ls, snap), {}
+    view = hover_view(snap, offset)
+    if not view.facts_ready:   # on a statement being typed, which the analysis leaves out
+        yield _compute_facts, (ls, view), {}
     cat = catalog()
-    target = target_at(snap, cat, offset)
+    target = target_at(view, cat, offset)
     if target is None:
-        found = suppression_hover(snap, cat, offset, DOCS_BASE)
+        found = suppression_hover(view, cat, offset, DOCS_BASE)
         if found is None:
             return None
         start, end, text = found
@@ -1045,7 +1048,7 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
     _, rng = byte_range_to_lsp(snap, target.node.start_byte, target.node.end_byte, in_cell)
     # A plain dict: the same JSON as lsp.Hover, without a trip through the attrs converter
     # (about half of a hover's time at the client).
-    return {"contents": {"kind": "markdown", "value": render(cat, target, snap, DOCS_BASE)},
+    return {"contents": {"kind": "markdown", "value": render(cat, target, view, DOCS_BASE)},
             "range": {"start": {"line": rng.start.line, "character": rng.start.character},
                       "end": {"line": rng.end.line, "character": rng.end.character}}}
 

@@ -1,0 +1,321 @@
+"""Analysing a file around a statement that does not parse (a half-typed line).
+
+While a line is being typed it is often unfinished: `x = torch.zeros(`, `for i in `,
+`loss = criterion(out`. tree-sitter's error recovery then often makes one ERROR node of that
+statement *and the code after it* up to the end of the enclosing block, or of the file, so the
+rules lose sight of the code the user is not touching: its diagnostics vanish while the line is
+typed and come back when it is finished. In a sample of 500 such edits of real files (the
+sweep-11 corpus, `tests/test_recovery.py` keeps small versions of them), one in five lost a
+finding that had nothing to do with the edited line.
+
+`isolate` leaves such a statement out, as Python itself cannot run it either: its lines are
+replaced by a `pass` (so a block it was the only statement of stays a block) and comments of the
+same byte length, so every byte offset, line and column of the rest of the text stays what it
+is, and findings need no mapping. It only does so when
+
+* the error runs past the statement: past the last line before the next line that is
+  indented no deeper than the statement and is not a comment or a closing bracket (the code
+  tree-sitter swallowed); an error that stays inside its statement (`s = 'abc`, a Python 2
+  `print x, y`) is left to tree-sitter's recovery, which keeps the rest of that statement;
+* and leaving it out works: after the re-parse, no error starts on or before its last line.
+
+It repeats for the next such error, at most `MAX_STATEMENTS` times.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .notebook import LogicalLines
+from .parsing import parser
+
+MAX_STATEMENTS = 8
+# Errors looked at in all (most stay inside their statement): bounds the work on a file full of
+# them (Python 2 code, a file that is not Python).
+MAX_ERRORS = 64
+# Re-parses in all (each costs about one incremental parse of the file).
+MAX_TRIES = 16
+# Statement-level parents: a node whose parent is one of these is a whole statement.
+_STATEMENT_PARENTS = frozenset({"module", "block"})
+_CLOSERS = b")]}"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Bytes [start, end) (whole lines: `first_line`..`last_line`, 0-based) left out."""
+    start: int
+    end: int
+    first_line: int
+    last_line: int
+
+
+@dataclass
+class Isolated:
+    data: bytes
+    tree: object
+    left_out: list[LeftOut]
+
+
+def isolate(data: bytes, tree, line_starts: list[int], base=None) -> Isolated | None:
+    """The text with the statements that swallow code after them left out, its tree and what
+    was left out; None when there is nothing to leave out (the usual case: no syntax error).
+    `base`: a tree to re-parse from instead of `tree`, already edited to this text (the last
+    version's, which tree-sitter can reuse where `tree` is one big ERROR node)."""
+    if not tree.root_node.has_error:
+        return None
+    work = _Work(data, tree, line_starts, base)
+    # Errors (`for i in `, `if x ==`, `x = f(`) that run past their statement.
+    after = 0   # errors starting before this byte were looked at
+    for _ in range(MAX_ERRORS):
+        if not work.room():
+            break
+        error = _first_error(work.tree.root_node, after)
+        if error is None or _holds_statements(error):
+            break   # an ERROR made of whole statements: the scan below finds the culprit
+        first, last = _statement_lines(error, work.data, line_starts)
+        end = _line_end(line_starts, last, len(work.data))
+        if error.end_byte > end and not work.leave_out(first, last):
+            # `for i in` typed above `x = f(...)`: tree-sitter reads the two lines as one
+            # statement and the error starts on the second line; the culprit is the line before.
+            # Only a line as indented as the error's: a block header above it is not the culprit.
+            before = _previous_code_line(work.data, line_starts, first)
+            if before is not None and _indent(_line(work.data, line_starts, before)) == \
+                    _indent(_line(work.data, line_starts, first)):
+                work.leave_out(before, before)
+        # Else it stays within its statement: tree-sitter's recovery keeps the rest of it.
+        after = max(end, error.start_byte + 1)
+    # An open bracket or backslash that runs past its statement where tree-sitter's recovery
+    # made the code around it one ERROR node (the whole module, at times) whose start says
+    # nothing of where the statement is: found by a scan of the lines from the statement around
+    # the first error left.
+    error = _first_error(work.tree.root_node, 0) if work.room() else None
+    if error is not None:
+        for first, last in _unclosed_statements(work.data, line_starts, _statement_node(error).start_point.row):
+            work.leave_out(first, last)
+            if not work.room():
+                break   # before the generator scans on
+    if not work.left_out:
+        return None
+    return Isolated(work.data, work.tree, work.left_out)
+
+
+class _Work:
+    """The text being recovered. A statement is left out only if the re-parse then has less of
+    the text in errors and none from the statement's start to the end of the next line of code:
+    the error was this statement's (leaving out a good line at the start of an error only
+    moves the error's start)."""
+
+    def __init__(self, data: bytes, tree, line_starts: list[int], base=None):
+        self.data, self.tree, self.line_starts = data, tree, line_starts
+        self.base = base if base is not None else tree
+        self.left_out: list[LeftOut] = []
+        self.errors = _error_size(tree.root_node)
+        self.tries = 0
+
+    def room(self) -> bool:
+        return len(self.left_out) < MAX_STATEMENTS and self.tries < MAX_TRIES and self.errors > 0
+
+    def leave_out(self, first: int, last: int) -> bool:
+        starts = self.line_starts
+        start, end = starts[first], _line_end(starts, last, len(self.data))
+        if any(s.start < end and start < s.end for s in self.left_out):
+            return False
+        self.tries += 1
+        new = self.data[:start] + _blank(self.data[start:end]) + self.data[end:]
+        edited = self.base.copy()
+        point = (last, end - starts[last])
+        edited.edit(start_byte=start, old_end_byte=end, new_end_byte=end,
+                    start_point=(first, 0), old_end_point=point, new_end_point=point)
+        tree = parser().parse(new, edited)
+        errors = _error_size(tree.root_node)
+        # The statement after it must now parse: else the error was not this statement's.
+        after = _next_code_line(new, starts, last)
+        upto = _line_end(starts, after, len(new)) if after is not None else len(new)
+        if errors >= self.errors or _error_within(tree.root_node, start, upto):
+            return False
+        self.data, self.tree, self.base, self.errors = new, tree, tree, errors
+        self.left_out.append(LeftOut(start, end, first, last))
+        self.left_out.sort(key=lambda s: s.start)
+        return True
+
+
+_STATEMENT_TYPES = frozenset({
+    "function_definition", "class_definition", "decorated_definition", "comment",
+})
+
+
+def _holds_statements(error) -> bool:
+    """An ERROR node that starts with a whole statement: tree-sitter's recovery wrapped good
+    code in it (the whole module, at times), so its start is not where the problem is."""
+    if not error.is_error or error.child_count == 0:
+        return False
+    head = error.children[0]
+    return not head.has_error and (head.type.endswith("_statement") or head.type in _STATEMENT_TYPES)
+
+
+def _error_within(node, lo: int, hi: int) -> bool:
+    """Whether an ERROR or MISSING node lies (partly) in bytes [lo, hi)."""
+    if node.end_byte < lo or node.start_byte >= hi:
+        return False
+    if node.is_error or node.is_missing:
+        return True
+    if not node.has_error:
+        return False
+    return any(_error_within(c, lo, hi) for c in node.children)
+
+
+def _next_code_line(data: bytes, line_starts: list[int], row: int) -> int | None:
+    """The first line after `row` that is neither blank nor a comment."""
+    for r in range(row + 1, len(line_starts)):
+        code = _line(data, line_starts, r).strip(b" \t\f\r")
+        if code and not code.startswith(b"#"):
+            return r
+    return None
+
+
+def _error_size(node) -> int:
+    """Bytes inside the outermost ERROR nodes, plus one for each MISSING node."""
+    if node.is_error:
+        return max(1, node.end_byte - node.start_byte)
+    if node.is_missing:
+        return 1
+    if not node.has_error:
+        return 0
+    return sum(_error_size(c) for c in node.children)
+
+
+def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
+    """(first, last) lines of each statement whose bracket or backslash continuation is still
+    open at a line that looks like the next statement: indented no deeper than the statement,
+    not blank, not a comment, not starting with a closing bracket. Open triple-quoted strings
+    do not count: a docstring's lines may have any indentation."""
+    lines = LogicalLines()
+    first = indent = last = start
+    for row in range(start, len(line_starts)):
+        line = _line(data, line_starts, row)
+        code = line.lstrip(b" \t\f")
+        if lines.continued:
+            if (lines.triple is None and code.strip() and not code.startswith(b"#")
+                    and code[:1] not in _CLOSERS and _indent(line) <= indent):
+                yield first, last
+                lines = LogicalLines()
+            else:
+                if code.strip():
+                    last = row
+                lines.scan(line)
+                continue
+        first = last = row
+        indent = _indent(line)
+        lines.scan(line)
+
+
+def _first_error(node, after: int):
+    """The first ERROR or MISSING node (in text order) that starts at or after byte `after`."""
+    if node.end_byte <= after and not node.is_missing:
+        return None
+    if node.is_error or node.is_missing:
+        return node if node.start_byte >= after else _first_error_in(node, after)
+    if not node.has_error:
+        return None
+    return _first_error_in(node, after)
+
+
+def _first_error_in(node, after: int):
+    for child in node.children:
+        found = _first_error(child, after)
+        if found is not None:
+            return found
+    return None
+
+
+def _statement_lines(error, data: bytes, line_starts: list[int]) -> tuple[int, int]:
+    """(first, last) line of the statement the error is in. `first`: the start of the logical
+    line holding the error's start (a scan from the statement-level node around it, which
+    starts one). `last`: the last line of code before the next line that is indented no deeper
+    than `first` and is neither a comment nor starts with a closing bracket; when such a line
+    comes before the error's, the statement at `first` left a bracket open and swallowed it:
+    the statement ends before that line."""
+    row = error.start_point.row
+    node = _statement_node(error)
+    first = row
+    lines = LogicalLines()
+    for r in range(min(node.start_point.row, row), row + 1):
+        if not lines.continued:
+            first = r
+        lines.scan(_line(data, line_starts, r))
+    return first, _extent(first, row, data, line_starts)
+
+
+def _statement_node(node):
+    """The node's statement-level ancestor (or itself): its parent is a module or a block, so
+    it starts a logical line."""
+    while node.parent is not None and node.parent.type not in _STATEMENT_PARENTS:
+        node = node.parent
+    return node
+
+
+def _extent(first: int, row: int, data: bytes, line_starts: list[int]) -> int:
+    """The last line of the statement that starts at line `first` and holds line `row` (or
+    swallowed it, see `_statement_lines`)."""
+    indent = _indent(_line(data, line_starts, first))
+    last = first
+    for r in range(first + 1, len(line_starts)):
+        line = _line(data, line_starts, r)
+        code = line.lstrip(b" \t\f")
+        if not code.strip() or code.startswith(b"#") or code[:1] in _CLOSERS:
+            continue
+        if _indent(line) <= indent:
+            return last
+        last = r
+    return max(last, row)
+
+
+def _previous_code_line(data: bytes, line_starts: list[int], row: int) -> int | None:
+    """The last line before `row` that is neither blank nor a comment."""
+    for r in range(row - 1, -1, -1):
+        code = _line(data, line_starts, r).strip(b" \t\f\r")
+        if code and not code.startswith(b"#"):
+            return r
+    return None
+
+
+def _line(data: bytes, line_starts: list[int], row: int) -> bytes:
+    end = line_starts[row + 1] - 1 if row + 1 < len(line_starts) else len(data)
+    return data[line_starts[row]:end]
+
+
+def _line_end(line_starts: list[int], row: int, size: int) -> int:
+    """The byte after line `row`'s text (its newline is kept)."""
+    return line_starts[row + 1] - 1 if row + 1 < len(line_starts) else size
+
+
+def _indent(line: bytes) -> int:
+    width = 0
+    for byte in line:
+        if byte == 0x20:
+            width += 1
+        elif byte == 0x09:
+            width = (width // 8 + 1) * 8   # Python's tab stops
+        elif byte == 0x0C:
+            width = 0
+        else:
+            break
+    return width
+
+
+def _blank(span: bytes) -> bytes:
+    """The lines of `span` as `pass` (first line, where it fits) and comments, byte for byte as
+    long, line breaks and indentation kept."""
+    out = []
+    for i, line in enumerate(span.split(b"\n")):
+        cr = line.endswith(b"\r")
+        body = line[:-1] if cr else line
+        code = body.lstrip(b" \t\f")
+        lead = body[:len(body) - len(code)]
+        if not code:
+            new = body
+        elif i == 0 and len(code) >= 4:
+            new = lead + b"pass" + b" " * (len(code) - 4)
+        else:
+            new = lead + b"#" + b" " * (len(code) - 1)
+        out.append(new + (b"\r" if cr else b""))
+    return b"\n".join(out)
