@@ -211,3 +211,25 @@ def test_typing_anywhere_in_the_examples_keeps_the_other_findings(path):
         got = set(rules_and_lines(edited))
         lost += [(i, typed, f) for f in ((r, ln + (ln >= i)) for r, ln in base) if f not in got]
     assert lost == []
+
+
+def _unclosed(text):
+    from nntutor.recovery import _unclosed_statements
+    from nntutor.source import LineIndex
+
+    data = text.encode()
+    return list(_unclosed_statements(data, LineIndex(data).starts))
+
+
+def test_the_line_scan_finds_open_brackets_and_headers_without_a_colon():
+    """Used where tree-sitter wrapped whole statements in one ERROR node (a module of plotting
+    calls with `for i in ` typed among them: the error's start says nothing)."""
+    assert _unclosed("a = 1\nx = torch.zeros(\nb = 2\n") == [(1, 1)]
+    assert _unclosed("a = 1\nfor i in \nb = 2\n") == [(1, 1)]
+    assert _unclosed("a = 1\nif a ==  # typing\nb = 2\n") == [(1, 1)]
+    assert _unclosed("def f(x,\n      y\n\nb = 2\n") == [(0, 1)]
+    # Finished statements, however they are laid out.
+    for ok in ("for x in y: pass\n", "for x in foo(\n        a):\n    pass\n", "else:\n    pass\n",
+               "trying = 1\nclassify(x)\n", "x = foo(\n    a,\n)\n", "s = '''\nno indent\n'''\nb = 1\n",
+               "with open(p) as f, \\\n     open(q) as g:\n    pass\n"):
+        assert _unclosed(ok) == [], ok

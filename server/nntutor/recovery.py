@@ -23,6 +23,7 @@ It repeats for the next such error, at most `MAX_STATEMENTS` times.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .notebook import LogicalLines
@@ -184,12 +185,14 @@ def _error_size(node) -> int:
 
 
 def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
-    """(first, last) lines of each statement whose bracket or backslash continuation is still
-    open at a line that looks like the next statement: indented no deeper than the statement,
-    not blank, not a comment, not starting with a closing bracket. Open triple-quoted strings
-    do not count: a docstring's lines may have any indentation."""
+    """(first, last) lines of each statement left unfinished: a bracket or backslash
+    continuation still open at a line that looks like the next statement (indented no deeper
+    than the statement, not blank, not a comment, not starting with a closing bracket), or a
+    compound statement's header without a colon (`for i in `, `if x ==`). Open triple-quoted
+    strings do not count: a docstring's lines may have any indentation."""
     lines = LogicalLines()
     first = indent = last = start
+    header = colon = False
     for row in range(start, len(line_starts)):
         line = _line(data, line_starts, row)
         code = line.lstrip(b" \t\f")
@@ -201,11 +204,20 @@ def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
             else:
                 if code.strip():
                     last = row
+                colon = colon or b":" in line
                 lines.scan(line)
+                if header and not colon and not lines.continued:
+                    yield first, last
                 continue
         first = last = row
         indent = _indent(line)
+        header, colon = _HEADER.match(code) is not None, b":" in line
         lines.scan(line)
+        if header and not colon and not lines.continued:
+            yield first, last
+
+
+_HEADER = re.compile(rb"(?:async\s+)?(?:for|if|elif|while|with|def|class|try|else|except|finally)\b")
 
 
 def _first_error(node, after: int):
