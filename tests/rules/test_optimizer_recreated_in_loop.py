@@ -57,6 +57,15 @@ for epoch in range(epochs):
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
 """, [4]),
+    ("keras_recompiled_each_epoch_same_model", """\
+from keras.optimizers import Adam
+
+model = build_model()
+for epoch in range(10):
+    optim = Adam(learning_rate=1e-3)
+    model.compile(optimizer=optim, loss="mse")
+    model.fit(X, y, epochs=1)
+""", [5]),
     ("while_loop", """\
 import torch
 
@@ -161,6 +170,33 @@ def make_optimizer(model):
 for epoch in range(10):
     opt = make_optimizer(model)
     opt.step()
+""",),
+    # Sweep 12: Keras bagging / fold loops build a new model per pass and compile a new
+    # optimizer into it (a held optimizer variable, not only `compile(optimizer=Adam())`).
+    ("keras_bagging_new_model_per_pass", """\
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.optimizers import Adam
+
+def train_bags(X, y, nbags):
+    for j in range(1, nbags + 1):
+        model = Sequential([Dense(1)])
+        optim = Adam(lr=1e-3)
+        model.compile(optimizer=optim, loss="mean_squared_error")
+        model.fit(X, y, epochs=10)
+""",),
+    ("keras_old_kfold_new_model_per_fold", """\
+from sklearn.cross_validation import KFold
+from keras.optimizers import SGD
+from keras.applications import DenseNet121
+
+def cv(train_data, train_target, nfolds=10):
+    kf = KFold(len(train_data), n_folds=nfolds, shuffle=True, random_state=0)
+    for train_index, test_index in kf:
+        model = DenseNet121(weights=None, classes=3)
+        sgd = SGD(lr=1e-3, decay=1e-6, momentum=0.9, nesterov=True)
+        model.compile(optimizer=sgd, loss="categorical_crossentropy")
+        model.fit(train_data[train_index], train_target[train_index], epochs=10)
 """,),
 ]
 

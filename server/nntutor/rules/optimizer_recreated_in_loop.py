@@ -139,13 +139,19 @@ def _assignment_of(call):
 
 def _trained_objects(ctx, call, use):
     """Identifiers of what the optimizer trains, or None when that cannot be seen. torch: the
-    names in its parameters argument (`model` in `model.parameters()`); Keras takes the
-    variables at the step: the objects whose attributes it reads there (`model` in
+    names in its parameters argument (`model` in `model.parameters()`); Keras: the model it is
+    compiled into (`model` in `model.compile(optimizer=opt)`), or the variables at the step: the
+    objects whose attributes it reads there (`model` in
     `apply_gradients(zip(grads, model.trainable_variables))`)."""
     if ctx.facts.callee_qual(call).startswith("torch."):
         pos, kw = args_of(call)
         params = pos[0] if pos else kw.get("params")
         return list(_identifiers(params)) if params is not None else None
+    fn = use.child_by_field_id(F_FUNCTION)
+    if fn is not None and fn.type == "attribute" and ctx.text(fn).rsplit(".", 1)[-1] == "compile":
+        # `model.compile(optimizer=opt)`: Keras trains the model it is compiled into.
+        root = _root(fn.child_by_field_id(F_OBJECT))
+        return [root] if root is not None else None
     args = use.child_by_field_id(F_ARGUMENTS)
     roots = [n.named_children[0] for n in _descendants(args) if n.type == "attribute"] if args else []
     return [r for r in roots if r.type == "identifier"]
