@@ -638,10 +638,12 @@ class TransformerBlock(nn.Module):
 
 """
     head = "import torch\nimport torch.nn as nn\n\n"
+    # Trained weights loaded: not a fresh model (which is a smoke test, never reported).
     use = """\
 @torch.inference_mode()
-def test_forward(cfg, x):
+def test_forward(cfg, x, state):
     model = GPT(cfg)
+    model.load_state_dict(state)
     out = model(x)
 """
     return head + (block + model if block_first else model + block) + use
@@ -1032,3 +1034,26 @@ for epoch in range(3):
     moved = moved.replace("(model(xt).argmax(1) == yt).sum()\n", "(model(xt).argmax(1) == yt).sum()\n        optimizer.step()\n")
     assert "optimizer.step()" in moved.split("test_loader")[1]
     assert lines(moved, RULE) == []
+
+
+# Sweep 12 (ethen8181's transformer notebook, BloodAxe's model tests): a model built right there
+# and run once under no_grad to look at output shapes.
+_FRESH_NO_GRAD = NET + """\
+def main(source):
+    net = Net()
+    with torch.no_grad():
+        output = net(source)
+    print(output.shape)
+"""
+
+
+def test_a_fresh_untrained_model_under_no_grad_is_not_evaluated():
+    assert lines(_FRESH_NO_GRAD, RULE) == []
+
+
+def test_a_model_given_weights_before_no_grad_is_evaluated():
+    load = "    net.load_state_dict(torch.load('net.pt'))\n"
+    src = _FRESH_NO_GRAD.replace("    net = Net()\n", "    net = Net()\n" + load)
+    assert len(lines(src, RULE)) == 1
+    trained = _FRESH_NO_GRAD.replace("    net = Net()\n", "    net = Net()\n    train(net, loader)\n")
+    assert len(lines(trained, RULE)) == 1
