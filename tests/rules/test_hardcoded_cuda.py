@@ -410,3 +410,21 @@ def test_a_device_default_of_a_function_handed_over_is_reported(use):
     src = ("import torch\n\n\ndef train(model, device=torch.device('cuda')):\n    return model.to(device)\n\n\n"
            "dev = pick()\ntrain(model, device=dev)\n" + use + "\n")
     assert lines(src, RULE) == [4]
+
+
+# Sweep 12 (Informer2020's model): a `device` default that the body never reads only builds a
+# device object, which does not touch the GPU.
+@pytest.mark.parametrize("body,expected", [
+    ("        self.proj = nn.Linear(enc_in, c_out)\n", []),
+    ("        self.proj = nn.Linear(enc_in, c_out)  # device unused\n", []),
+    ("        self.proj = nn.Linear(enc_in, c_out, device=None)\n", []),   # a keyword's name
+    ("        self.device = device\n", [6]),
+    ("        self.proj = nn.Linear(enc_in, c_out).to(device)\n", [6]),
+    ("        self.proj = nn.Linear(**{k: v for k, v in locals().items() if k != 'self'})\n", [6]),
+    ("        def move(m):\n            return m.to(device)\n        self.move = move\n", [6]),
+])
+def test_a_device_default_the_body_never_reads(body, expected):
+    src = ("import torch\nimport torch.nn as nn\n\n\nclass Informer(nn.Module):\n"
+           "    def __init__(self, enc_in, c_out, device=torch.device('cuda:0')):\n"
+           "        super().__init__()\n" + body)
+    assert lines(src, RULE) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
 from ..values import (
     args_of,
     follow,
@@ -79,7 +79,8 @@ def check(ctx):
                               fix=fix)
             continue
         candidates = []
-        if q == "torch.device" and pos and not _never_read(ctx, call) and not _default_always_passed(ctx, call):
+        if q == "torch.device" and pos and not _never_read(ctx, call) and not _default_always_passed(ctx, call) \
+                and not _default_never_read(ctx, call):
             candidates.append(pos[0])
         if method == "to" and pos:
             candidates.append(pos[0])
@@ -170,6 +171,35 @@ def _never_read(ctx, call) -> bool:
         if reached.target is not None and reached.target.start_byte == left.start_byte:
             return False      # reads this very value
     return False
+
+
+def _default_never_read(ctx, call) -> bool:
+    """`def __init__(self, ..., device=torch.device("cuda:0"))` whose body never reads `device`
+    (Informer2020's model): the default only builds a device object, which does not touch the
+    GPU. A body that may read its locals by name (`locals()`, `vars()`, `eval`) reads it."""
+    param = call.parent
+    if param is None or param.type not in ("default_parameter", "typed_default_parameter"):
+        return False
+    func = param.parent.parent if param.parent is not None else None
+    name = param.child_by_field_id(F_NAME)
+    if func is None or func.type not in ("function_definition", "lambda") or name is None:
+        return False
+    body = func.child_by_field_id(F_BODY)
+    if body is None:
+        return False
+    data = ctx.doc.data[body.start_byte:body.end_byte]
+    if re.search(rb"(?<![\w.])(?:locals|vars|eval|exec)\s*\(", data):
+        return False
+    word = re.escape(ctx.text(name).encode())
+    root = ctx.doc.tree.root_node
+    for m in re.finditer(rb"(?<![\w.])" + word + rb"(?!\w)", data):
+        at = body.start_byte + m.start()
+        node = root.named_descendant_for_byte_range(at, body.start_byte + m.end())
+        if node is None or node.type != "identifier" or ctx.facts.in_comment(at):
+            continue
+        if not is_keyword_name(node):
+            return False   # read (or rebound: then the default is never used either way)
+    return True
 
 
 def _default_always_passed(ctx, call) -> bool:
