@@ -1057,3 +1057,47 @@ def test_a_model_given_weights_before_no_grad_is_evaluated():
     assert len(lines(src, RULE)) == 1
     trained = _FRESH_NO_GRAD.replace("    net = Net()\n", "    net = Net()\n    train(net, loader)\n")
     assert len(lines(trained, RULE)) == 1
+
+
+# Sweep 12 (omerbsezer/Fast-Pytorch): `if CUDA: model = model.cuda()` keeps the object, so it
+# keeps its mode; the test loop inside the training loop was missed.
+_CUDA_REBOUND = NET + """\
+def run(train_load, test_load, epochs=5):
+    model = Net()
+    if torch.cuda.is_available():
+        model = model.cuda()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for epoch in range(epochs):
+        for i, (images, labels) in enumerate(train_load):
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(images), labels)
+            loss.backward()
+            optimizer.step()
+            if (i + 1) % 100 == 0:
+                correct = 0
+                for images, labels in test_load:
+                    outputs = model(images)
+                    correct += (outputs.argmax(1) == labels).sum()
+"""
+
+
+@pytest.mark.parametrize("rebind", [
+    "        model = model.cuda()\n",
+    "        model = model.to('cuda').float()\n",
+])
+def test_a_model_moved_to_the_gpu_keeps_its_training_mode(rebind):
+    src = _CUDA_REBOUND.replace("        model = model.cuda()\n", rebind)
+    assert lines(src, RULE) == [28]   # outputs = model(images)
+
+
+def test_a_model_moved_to_the_gpu_keeps_its_eval_mode():
+    src = _CUDA_REBOUND.replace("                for images, labels in test_load:\n",
+                                "                model.eval()\n                model = model.cuda()\n"
+                                "                for images, labels in test_load:\n")
+    assert lines(src, RULE) == []
+
+
+def test_another_object_bound_to_the_name_is_not_followed():
+    """`model = other` is an alias whose mode is not known here: silent, as before."""
+    src = _CUDA_REBOUND.replace("        model = model.cuda()\n", "        model = pick(model)\n")
+    assert lines(src, RULE) == []

@@ -165,7 +165,7 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     if b.scope != scope:
         return None  # a global read from a function: its mode depends on when it is called
     if b.kind == "assign":
-        return _chain_mode(ctx, b.value)
+        return _chain_mode(ctx, b.value, depth)
     return None
 
 
@@ -183,9 +183,10 @@ def _same_object(ctx, b, name: str) -> bool:
     return node is not None and node.type == "identifier" and ctx.text(node) == name
 
 
-def _chain_mode(ctx, value):
+def _chain_mode(ctx, value, depth: int = 0):
     """Mode of `Net().to(device).eval()`: the last eval()/train() in the chain; a freshly built
-    nn.Module starts in training mode."""
+    nn.Module starts in training mode. `model = model.cuda()` (`if CUDA:` in tutorials) keeps
+    the object and so its mode: that of `model` just before."""
     node = strip(value)
     while node is not None and node.type == "call":
         recv, method = method_call(node)
@@ -200,6 +201,8 @@ def _chain_mode(ctx, value):
         if method not in MODULE_SELF_METHODS or recv is None:
             return _built_mode(ctx, node, method)
         node = strip(recv)
+    if node is not None and node is not strip(value) and node.type == "identifier" and depth < 3:
+        return mode_at(ctx, ctx.text(node), node.start_byte, depth + 1)
     return None  # `model = other`: an alias, mode unknown here
 
 
