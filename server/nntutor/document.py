@@ -177,8 +177,9 @@ class Document:
     def analysable(self) -> "Document":
         """This version as the rules read it: itself, or, when a statement that does not parse
         swallows the code after it (a half-typed line), a view with that statement left out
-        (`recovery.isolate`): the same length, lines and columns, so findings need no mapping.
-        The view shares this version's facts; `left_out` says what it left out."""
+        (`recovery.isolate`), and the bodies of `if False:` left out (`deadcode`): the same
+        length, lines and columns, so findings need no mapping. The view shares this version's
+        facts; `left_out` says what it left out."""
         cell = self._facts
         if cell.isolated is None:
             with cell.lock:
@@ -191,20 +192,27 @@ class Document:
         view._index = self.index   # the text's own: columns of the left-out lines as written
         view.data, view.tree, view.left_out = found.data, found.tree, tuple(found.left_out)
         view.raw = found.data if self.raw is self.data else _splice(self.raw, found)
-        where = "; ".join(self._line_label(s.start) for s in found.left_out)
-        n = len(found.left_out)
-        note = (f"{where}: a statement that does not parse is left out of the analysis "
-                "(the code after it is analysed)" if n == 1 else
-                f"{where}: {n} statements that do not parse are left out of the analysis "
-                "(the code after them is analysed)")
-        view.notice = f"{self.notice}; {note}" if self.notice else note
+        broken = [s for s in found.left_out if not s.dead]   # dead code was written so on purpose
+        if broken:
+            where = "; ".join(self._line_label(s.start) for s in broken)
+            note = (f"{where}: a statement that does not parse is left out of the analysis "
+                    "(the code after it is analysed)" if len(broken) == 1 else
+                    f"{where}: {len(broken)} statements that do not parse are left out of the "
+                    "analysis (the code after them is analysed)")
+            view.notice = f"{self.notice}; {note}" if self.notice else note
         return view
 
     def _isolate(self):
-        from .recovery import isolate
+        from .deadcode import dead_blocks
+        from .recovery import isolate, leave_out_dead
 
         base, self._facts.base = self._facts.base, None
-        return isolate(self.data, self.tree, self.index.starts, base) or False
+        found = isolate(self.data, self.tree, self.index.starts, base)
+        data, tree = (found.data, found.tree) if found is not None else (self.data, self.tree)
+        dead = dead_blocks(data, tree)
+        if dead:
+            found = leave_out_dead(data, tree, self.index.starts, dead, found)
+        return found or False
 
     def _line_label(self, offset: int) -> str:
         cell, line, _ = self.location(offset)

@@ -42,11 +42,13 @@ _CLOSERS = b")]}"
 
 @dataclass(frozen=True)
 class LeftOut:
-    """Bytes [start, end) (whole lines: `first_line`..`last_line`, 0-based) left out."""
+    """Bytes [start, end) (whole lines: `first_line`..`last_line`, 0-based) left out; `dead`:
+    code that never runs (deadcode.py), not a statement that does not parse."""
     start: int
     end: int
     first_line: int
     last_line: int
+    dead: bool = False
 
 
 @dataclass
@@ -97,6 +99,24 @@ def isolate(data: bytes, tree, line_starts: list[int], base=None) -> Isolated | 
     if not work.left_out:
         return None
     return Isolated(work.data, work.tree, work.left_out)
+
+
+def leave_out_dead(data: bytes, tree, line_starts: list[int], blocks, found: Isolated | None) -> Isolated:
+    """`found` (or the text as it is) with the given (first, last) line spans left out too, as
+    code that never runs: blanked as `isolate` blanks, re-parsed once."""
+    left_out = list(found.left_out) if found is not None else []
+    edited = tree.copy()
+    for first, last in blocks:
+        start, end = line_starts[first], _line_end(line_starts, last, len(data))
+        if any(s.start < end and start < s.end for s in left_out):
+            continue
+        data = data[:start] + _blank(data[start:end]) + data[end:]
+        point = (last, end - line_starts[last])
+        edited.edit(start_byte=start, old_end_byte=end, new_end_byte=end,
+                    start_point=(first, 0), old_end_point=point, new_end_point=point)
+        left_out.append(LeftOut(start, end, first, last, dead=True))
+    left_out.sort(key=lambda s: s.start)
+    return Isolated(data, parser().parse(data, edited), left_out)
 
 
 class _Work:
