@@ -236,6 +236,22 @@ model.fit(train_gen, validation_data=valid_gen, epochs=5)
 """, [2]),
 ]
 
+KERAS_BUGGY_LOOPS = [
+    ("validation_flow_rebuilt_every_epoch", """\
+from keras.preprocessing.image import ImageDataGenerator
+gen = ImageDataGenerator(horizontal_flip=True)
+for epoch in range(10):
+    val_gen = gen.flow(x_val, y_val)
+    model.fit(gen.flow(x_train, y_train), validation_data=val_gen, epochs=1)
+""", [4]),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", KERAS_BUGGY_LOOPS, ids=[b[0] for b in KERAS_BUGGY_LOOPS])
+def test_a_loop_that_is_not_test_time_augmentation_is_still_reported(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
 KERAS_CORRECT = [
     # lazyprogrammer/machine_learning_examples: a generator named for test data, only used to read
     # the class names and to show one image
@@ -279,6 +295,28 @@ val_gen = gen.flow_from_directory("data/val")
     ("generator_rebound_to_a_plain_one", KERAS + """\
 datagen = ImageDataGenerator(rescale=1. / 255)
 val_gen = datagen.flow_from_directory("data/val")
+"""),
+    # Sweep 12 (PraveenAdepu's Kaggle code): TTA by its shape, not its names.
+    ("tta_loop_named_for_augmentation", """\
+from keras.preprocessing.image import ImageDataGenerator
+def predict_tta(model, n, test_aug=5):
+    test_datagen = ImageDataGenerator(rotation_range=10.0, horizontal_flip=True)
+    for aug in range(test_aug):
+        test_generator = test_datagen.flow_from_directory("../test/", shuffle=False, class_mode=None)
+        if aug == 0:
+            predictions = model.predict_generator(test_generator, n)
+        else:
+            predictions += model.predict_generator(test_generator, n)
+    return predictions / test_aug
+"""),
+    ("tta_loop_summing_predictions", """\
+from keras.preprocessing.image import ImageDataGenerator
+gen = ImageDataGenerator(horizontal_flip=True)
+total = 0
+for i in range(8):
+    test_gen = gen.flow(x_test, shuffle=False)
+    total += model.predict(test_gen)
+preds = total / 8
 """),
     ("a_local_class_of_the_same_name", """\
 class ImageDataGenerator:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_VALUE
+from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_RIGHT, F_VALUE
 from ..values import args_of, follow, has_splat, literal_value, method_call, string_value, strip
 from . import Rule
 from ._uses import used_beyond_a_peek
@@ -72,7 +72,7 @@ def check(ctx):
         target = _target_name(ctx, call)
         if not _builds_eval_data(ctx, call, target):
             continue
-        if _DELIBERATE.search(target or "") or _TTA.search(ctx.text(transform)):
+        if _DELIBERATE.search(target or "") or _TTA.search(ctx.text(transform)) or _in_tta_loop(ctx, call):
             continue  # `tta_set = ...`, `transform=tta_transforms`: augmented on purpose
         op = _random_op(ctx, transform)
         if op is None:
@@ -258,6 +258,25 @@ def _augmented_splits(ctx):
                      ctx.related(op, "random augmentation")])
 
 
+# Predictions summed over the passes of a loop: `preds += model.predict(...)`.
+_SUMMED_PREDICTIONS = re.compile(rb"\+=[^\n]*\bpredict")
+
+
+def _in_tta_loop(ctx, call) -> bool:
+    """Test-time augmentation by its shape: the augmented data is drawn in a loop whose variable
+    or range says so (`for aug in range(test_aug)`), or that adds up predictions pass after pass
+    (`predictions += model.predict(gen)`, then divided by the number of passes)."""
+    loop = ctx.facts.innermost_loop(call.start_byte)
+    if loop is None:
+        return False
+    left, right = loop.child_by_field_id(F_LEFT), loop.child_by_field_id(F_RIGHT)
+    if loop.type == "for_statement" and left is not None and right is not None:
+        head = ctx.facts.code_in(left) + " " + ctx.facts.code_in(right)
+        if re.search(r"(?i)(?:^|[\W_])(?:tta|aug|augment\w*)(?:$|[\W_])", head):
+            return True
+    return _SUMMED_PREDICTIONS.search(ctx.doc.data, loop.start_byte, loop.end_byte) is not None
+
+
 def _transform_reassigned(ctx, names) -> bool:
     """`val_ds.dataset.transform = ...` somewhere in the code (after a deepcopy, the usual way
     to give a split part its own transform): the author has dealt with it."""
@@ -279,7 +298,8 @@ def _keras_generators(ctx):
                 continue
             target = _target_name(ctx, call)
             why = _keras_eval_use(ctx, call, target)
-            if why is None or _TTA.search(target or "") or _TTA.search(ctx.text(receiver)):
+            if why is None or _TTA.search(target or "") or _TTA.search(ctx.text(receiver)) \
+                    or _in_tta_loop(ctx, call):
                 continue
             shown = ", ".join(ctx.text(a) for a in randoms[:3]) + (", ..." if len(randoms) > 3 else "")
             subset = "subset" in args_of(call)[1]
