@@ -360,3 +360,47 @@ for epoch in range(3):
     assert "call `model.train()` right after the evaluation" in f.message
     (g,) = findings(src.replace("    model.train()\n", ""), RULE)
     assert "from then on" in g.message
+
+
+# Sweep 12 (phlippe's adversarial-attack tutorial): the classifier is frozen and evaluated; the
+# only thing any optimizer trains is the patch tensor.
+_PATCH = """\
+import torch
+import torch.nn as nn
+import torchvision
+
+model = torchvision.models.resnet34(weights="IMAGENET1K_V1")
+
+
+def eval_patch(model, patch, val_loader):
+    model.eval()
+    with torch.no_grad():
+        for img, _ in val_loader:
+            model(img + patch)
+
+
+def patch_attack(model, train_loader, target_class):
+    patch = nn.Parameter(torch.zeros(3, 64, 64), requires_grad=True)
+    optimizer = torch.optim.SGD(PARAMS, lr=1e-1, momentum=0.8)
+    for img, _ in train_loader:
+        loss = nn.functional.cross_entropy(model(img + patch), target_class)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return patch.data
+
+
+for c in class_ids:
+    patch = patch_attack(model, train_loader, c)
+    eval_patch(model, patch, val_loader)
+"""
+
+
+@pytest.mark.parametrize("params,expected", [
+    ("[patch]", []),                          # only the patch is trained
+    ("[patch] + list(model.parameters())", [28]),
+    ("model.parameters()", [28]),
+    ("params_of(model)", [28]),               # cannot tell what is trained: as before
+])
+def test_an_optimizer_over_tensors_only_trains_no_model(params, expected):
+    assert lines(_PATCH.replace("PARAMS", params), RULE) == expected

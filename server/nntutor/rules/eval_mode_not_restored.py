@@ -5,7 +5,7 @@ import re
 
 from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
-from ..values import method_call
+from ..values import args_of, method_call
 from . import Rule
 from ._modes import argument_for, calls_to, function_modes
 from ._training import any_between, events, model_is_mode_dependent, statement_of
@@ -136,7 +136,30 @@ def _optimized_models(ctx):
                     found = (found or set()) | {name}
                     break
             node = node.parent
+    if found is None and _only_tensors_optimized(ctx):
+        return set()   # `SGD([patch])`: an adversarial patch or input is trained, no model
     return found
+
+
+_TORCH_OPTIMIZERS = re.compile(r"^torch\.optim\.[A-Z]\w*$")
+
+
+def _only_tensors_optimized(ctx) -> bool:
+    """Every torch optimizer built in the file takes a literal list of plain names (`[patch]`,
+    `[delta, z]`), none of them a module's parameters: what is trained is those tensors."""
+    facts = ctx.facts
+    seen = False
+    for call in facts.calls:
+        qual = facts.callee_qual(call)
+        if not qual or not _TORCH_OPTIMIZERS.match(qual) or ".lr_scheduler." in qual:
+            continue
+        pos, kw = args_of(call)
+        params = pos[0] if pos else kw.get("params")
+        if params is None or params.type not in ("list", "tuple") or not params.named_children \
+                or any(c.type != "identifier" for c in params.named_children):
+            return False
+        seen = True
+    return seen
 
 
 def _ends_in_train(evs, fm, param):
