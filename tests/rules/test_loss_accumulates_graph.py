@@ -521,3 +521,35 @@ def test_a_count_of_one_batch_through_a_name():
     assert lines(src, RULE) == []
     over_data = src.replace("n = len(batch.states)", "n_batches = len(loader)").replace("range(n)", "range(n_batches)")
     assert lines(over_data, RULE) == [10]
+
+
+# Sweep 12 (hysts/pytorch_image_classification): a batch split into chunks, each chunk's loss
+# backpropagated at once; the list of chunk losses is new at every optimizer step.
+_CHUNKS = """\
+import torch
+
+
+def train(model, optimizer, loss_func, train_loader, subdivision=2):
+    for epoch in range(10):
+        EPOCH_LIST
+        for data, targets in train_loader:
+            optimizer.zero_grad()
+            BATCH_LIST
+            for data_chunk, target_chunk in zip(data.chunk(subdivision), targets.chunk(subdivision)):
+                loss = loss_func(model(data_chunk), target_chunk)
+                losses.append(loss)
+                loss.backward()
+            optimizer.step()
+        print(sum(losses).item())
+"""
+
+
+@pytest.mark.parametrize("epoch_list,batch_list,expected", [
+    ("pass", "losses = []", []),            # one step's chunks
+    ("pass", "losses = list()", []),
+    ("losses = []", "pass", [12]),          # the whole epoch's losses: a long chain
+    ("pass", "pass", [12]),                 # never reset here
+])
+def test_a_list_of_one_steps_chunk_losses(epoch_list, batch_list, expected):
+    src = _CHUNKS.replace("EPOCH_LIST", epoch_list).replace("BATCH_LIST", batch_list)
+    assert lines(src, RULE) == expected

@@ -286,6 +286,30 @@ def _reset_at_optimizer_step(ctx, loop, stmt, name: str) -> bool:
     return False
 
 
+def _list_of_one_step(ctx, stmt, name: str) -> bool:
+    """`losses = []` in the body of a loop around the `losses.append(loss)` whose own body (not a
+    loop nested in it) steps the optimizer: the list holds the losses of one step (the chunks
+    of one batch, each backpropagated at once) and starts over at the next. A list made new
+    in the epoch loop, around a batch loop that steps, spans the epoch: still reported."""
+    facts = ctx.facts
+    scope = facts.scope_id(stmt.start_byte)
+    steps = [e.pos for e in events(ctx) if e.kind == "step"]
+    for b in facts.bindings.get(name, ()):
+        value = strip(b.value) if b.value is not None else None
+        if b.kind != "assign" or b.scope != scope or b.index is not None or value is None:
+            continue
+        if not (value.type == "list" and not value.named_children) and ctx.text(value) != "list()":
+            continue
+        block = statement_of(b.target).parent
+        loop = block.parent if block is not None and block.type == "block" else None
+        if loop is None or loop.type not in ("for_statement", "while_statement") \
+                or not loop.start_byte < stmt.start_byte < loop.end_byte or b.pos > stmt.start_byte:
+            continue
+        if any(loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop for p in steps):
+            return True
+    return False
+
+
 def _fresh_total(ctx, b) -> bool:
     """The binding gives the name a number literal (`= 0`, `= 0.0`, `acc, n = 0.0, 0`)."""
     value = strip(b.value) if b.value is not None else None
@@ -322,6 +346,8 @@ def _check_accumulation(ctx, stmt, left, value):
     trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
     if trains and left.type == "identifier" and _reset_at_optimizer_step(ctx, loop, stmt, ctx.text(left)):
         return  # a total over the micro-batches of one optimizer step (torchtune's recipes)
+    if stmt.type == "call" and left.type == "identifier" and _list_of_one_step(ctx, stmt, ctx.text(left)):
+        return  # the chunks of one batch, each backpropagated: the list is new at every step
     if trains:  # backward() freed the saved activations; the chain of graph nodes remains
         why = ("chains every iteration's autograd graph onto the total, so memory creeps up each "
                "step and the total stays a tensor")
