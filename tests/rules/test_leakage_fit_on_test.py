@@ -302,3 +302,17 @@ models["a_rather_long_key_for_this_model"].fit(X_test, y_test)
 """
     (f,) = findings(src, RULE)
     assert f.message.startswith("`estimator.fit` trains on the test split")   # was "`the estimator.fit`"
+
+
+# Sweep 12 (BloodAxe's stacking): a row filter names the part, whatever the frame is called.
+@pytest.mark.parametrize("rows,expected", [
+    ("holdout[holdout.FOLD == 'val']", []),          # the validation fold of the OOF frame
+    ("holdout[holdout['split'] == \"train\"]", []),
+    ("data[data.split == 'test']", [5]),            # the test rows, in a frame named neutrally
+    ("data[data.split != 'val']", []),              # no side known: the frame's name decides
+    ("holdout", [5]),
+])
+def test_a_row_filter_names_the_part(rows, expected):
+    src = ("from sklearn.linear_model import LogisticRegression\n\n\ndef main(holdout, data, labels):\n"
+           f"    LogisticRegression().fit({rows}.values[:, 1:], labels)\n")
+    assert lines(src, RULE) == expected

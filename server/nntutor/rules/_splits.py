@@ -31,7 +31,7 @@ from ..parsing import (
     F_RIGHT,
     F_VALUE,
 )
-from ..values import args_of, follow, is_callee, is_keyword_name, method_call, strip
+from ..values import args_of, follow, is_callee, is_keyword_name, method_call, string_value, strip
 
 # -- names -----------------------------------------------------------------------------------
 _SIDE_TOKENS = {
@@ -620,6 +620,10 @@ class Flow:
                 if self._fold_index(node):
                     # X[test_idx] inside `for train_idx, test_idx in kf.split(X)`: a CV fold.
                     return "val", True, keys
+                filtered = self._row_filter_side(node)
+                if filtered is not None:
+                    # holdout[holdout.FOLD == "val"]: the rows say which part, not the frame
+                    return filtered, False, keys
                 node = strip(node.child_by_field_id(F_VALUE))
             elif t == "attribute":
                 node = strip(node.child_by_field_id(F_OBJECT))
@@ -641,6 +645,20 @@ class Flow:
         if side == "test" and expr is not None and self.in_unit_test(expr):
             side = None
         return side, False, keys
+
+    def _row_filter_side(self, sub) -> str | None:
+        """The side a row filter names: `df[df.fold == "val"]`, `df[df["split"] == 'train']`."""
+        for i in sub.children_by_field_name("subscript"):
+            i = strip(i)
+            if i is None or i.type != "comparison_operator" or len(i.named_children) != 2:
+                continue
+            if "==" not in (self.text(c) for c in i.children if not c.is_named):
+                continue
+            for operand in i.named_children:
+                value = string_value(operand)
+                if value is not None:
+                    return side_of_name(value)
+        return None
 
     def _fold_index(self, sub) -> bool:
         """Is the subscript indexed by a loop variable of `for ... in <splitter>.split(...)`?"""
