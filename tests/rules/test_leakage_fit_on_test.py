@@ -316,3 +316,31 @@ def test_a_row_filter_names_the_part(rows, expected):
     src = ("from sklearn.linear_model import LogisticRegression\n\n\ndef main(holdout, data, labels):\n"
            f"    LogisticRegression().fit({rows}.values[:, 1:], labels)\n")
     assert lines(src, RULE) == expected
+
+
+# Sweep 12 (tirthajyoti's notebooks): a scaler refitted on the validation split is the same
+# mistake as on the test split; a model fitted on validation data (stacking, calibration) is not.
+_VAL = """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+
+X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.3)
+scaler = StandardScaler().fit(X_train)
+LINE
+"""
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("X_val_scaled = StandardScaler().fit_transform(X_val)", [7]),
+    ("scaler2 = StandardScaler().fit(X_valid)", [7]),
+    ("X_val_scaled = scaler.transform(X_val)", []),
+    ("meta = LogisticRegression().fit(X_val, y_val)", []),          # a model: stacking
+    ("Z = StandardScaler().fit_transform(X_blend)", []),            # the blender's own pipeline
+    ("Z = StandardScaler().fit_transform(oof_val)", []),
+])
+def test_a_transformer_fitted_on_validation_data(line, expected):
+    assert lines(_VAL.replace("LINE", line), RULE) == expected
+    if expected:
+        (f,) = findings(_VAL.replace("LINE", line), RULE)
+        assert "validation" in f.message

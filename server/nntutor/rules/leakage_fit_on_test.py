@@ -1,11 +1,13 @@
 """leakage-fit-on-test: a transformer or a model fitted on the test split."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Fix, Severity
 from ..parsing import F_ATTRIBUTE, F_FUNCTION
 from ..values import args_of, method_call, strip
 from . import Rule
-from ._splits import flow, short
+from ._splits import flow, short, tokens
 
 _FIT_METHODS = ("fit", "fit_transform", "adapt")
 # Receivers that are library namespaces, not estimators: `scipy.stats.norm.fit(sample)` fits a
@@ -34,7 +36,7 @@ def check(ctx):
         if data is None:
             continue
         side, by_flow, _keys = fl.origin(data)
-        if side != "test":
+        if side not in ("test", "val"):
             continue
         cq, ctor = ctx.values.instance(recv)
         if _scores_a_prefit_model(ctx, cq, ctor):
@@ -42,6 +44,8 @@ def check(ctx):
         if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE:
             continue
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
+        if side == "val" and (not transformer or _held_out_for_a_job(ctx.text(data))):
+            continue  # a model fitted on validation data: stacking, blending, calibration
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
         name = ctx.text(recv)
@@ -49,7 +53,13 @@ def check(ctx):
             name = short(cq) or "estimator"   # `estimator.fit`: a name, never a phrase in backticks
         arg = ctx.text(data)
         where = "the test split" if by_flow else f"`{arg}`, which looks like test data"
-        if transformer:
+        if side == "val":
+            where = "the validation split" if by_flow else f"`{arg}`, which looks like validation data"
+            msg = (f"`{name}.{m}` learns from {where}: the validation rows are then transformed with "
+                   "their own statistics instead of the ones the model was trained with, so the "
+                   "validation score, and every choice made on it, is off. Fit on the training "
+                   f"data and only call `{name}.transform(...)` on the validation data.")
+        elif transformer:
             msg = (f"`{name}.{m}` learns from {where}: the test rows are then transformed with "
                    "their own statistics (means, components, vocabulary...) instead of the ones "
                    "the model was trained with, and the test distribution leaks into the "
@@ -68,6 +78,16 @@ def check(ctx):
                 fix = Fix(f"Use `{name}.transform` (statistics from the training data)",
                           (ctx.edit(attr, "transform"),))
         yield ctx.finding(call, msg, related=related, fix=fix, confidence=1.0 if by_flow else 0.6)
+
+
+# Held-out parts that have a job of their own (`X_blend`, `X_cal`, `meta_train`): a pipeline
+# fitted on them is the meta-model's or the calibrator's, fitted there on purpose.
+_JOB_TOKENS = frozenset({"cal", "calib", "calibration", "blend", "blending", "meta", "stack",
+                         "tune", "tuning", "es", "oof"})
+
+
+def _held_out_for_a_job(text: str) -> bool:
+    return any(t in _JOB_TOKENS for name in re.findall(r"[A-Za-z_]\w*", text) for t in tokens(name))
 
 
 _USES = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score",
