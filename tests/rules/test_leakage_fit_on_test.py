@@ -322,7 +322,7 @@ def test_a_row_filter_names_the_part(rows, expected):
 # mistake as on the test split; a model fitted on validation data (stacking, calibration) is not.
 _VAL = """\
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.linear_model import LogisticRegression
 
 X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.3)
@@ -338,9 +338,28 @@ LINE
     ("meta = LogisticRegression().fit(X_val, y_val)", []),          # a model: stacking
     ("Z = StandardScaler().fit_transform(X_blend)", []),            # the blender's own pipeline
     ("Z = StandardScaler().fit_transform(oof_val)", []),
+    ("y_val_coded = LabelEncoder().fit_transform(y_val)", []),     # the classes, no statistic
 ])
 def test_a_transformer_fitted_on_validation_data(line, expected):
     assert lines(_VAL.replace("LINE", line), RULE) == expected
     if expected:
         (f,) = findings(_VAL.replace("LINE", line), RULE)
         assert "validation" in f.message
+
+
+def test_rows_of_a_fold_loop_are_not_named_validation():
+    """ageron's chapter 2: a one-split StratifiedShuffleSplit loop gives the training rows,
+    which the fold logic reads as "val"; fitting the pipeline on them is right."""
+    src = """\
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.impute import SimpleImputer
+
+split = StratifiedShuffleSplit(n_splits=1, test_size=0.2, random_state=42)
+for train_index, test_index in split.split(housing, housing["income_cat"]):
+    strat_train_set = housing.loc[train_index]
+    strat_test_set = housing.loc[test_index]
+housing_num = strat_train_set.drop("ocean_proximity", axis=1)
+imputer = SimpleImputer(strategy="median")
+imputer.fit(housing_num)
+"""
+    assert lines(src, RULE) == []

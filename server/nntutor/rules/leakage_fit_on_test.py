@@ -44,8 +44,12 @@ def check(ctx):
         if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE:
             continue
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
-        if side == "val" and (not transformer or _held_out_for_a_job(ctx.text(data))):
-            continue  # a model fitted on validation data: stacking, blending, calibration
+        if side == "val" and (not transformer or _held_out_for_a_job(ctx.text(data))
+                              or not _named_validation(ctx.text(data)) or short(cq) in _LABEL_CODERS):
+            # A model fitted on validation data: stacking, blending, calibration. And only data
+            # named so: the rows of a cross-validation fold (`X.loc[train_index]` in a loop over
+            # `split.split(X)`, a one-split StratifiedShuffleSplit) read as "val" either way.
+            continue
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
         name = ctx.text(recv)
@@ -84,6 +88,16 @@ def check(ctx):
 # fitted on them is the meta-model's or the calibrator's, fitted there on purpose.
 _JOB_TOKENS = frozenset({"cal", "calib", "calibration", "blend", "blending", "meta", "stack",
                          "tune", "tuning", "es", "oof"})
+
+
+def _named_validation(text: str) -> bool:
+    return any(t in _VALIDATION_TOKENS for name in re.findall(r"[A-Za-z_]\w*", text) for t in tokens(name))
+
+
+# Label codings learn the set of classes, no statistic of the rows (`LabelEncoder().fit(y_valid)`
+# codes them as the training one does whenever both see every class).
+_LABEL_CODERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
+_VALIDATION_TOKENS = frozenset({"val", "valid", "validation", "dev", "vl", "va"})
 
 
 def _held_out_for_a_job(text: str) -> bool:
