@@ -271,3 +271,56 @@ def test_any_text_gives_a_well_formed_view():
         analyze(doc)
 
     check()
+
+
+# Found by review (session 16): the first version left out too much or the wrong line.
+def test_the_block_around_the_typed_line_is_kept():
+    """`print(f'{` typed in a function: the ERROR node starts at the `def`; leaving out the
+    whole function lost the finding above the typed line."""
+    text = ("import torch\n\n\ndef main():\n    device = torch.device(\"cuda\")\n"
+            "    x = torch.zeros(3).to(device)\n    print(f'{\n    print(x[:10])\n"
+            "    if x.sum() > 0:\n        torch.save(x, \"x.pt\")\n\n\nif __name__ == \"__main__\":\n    main()\n")
+    view = Document.from_text(text, "t.py").analysable()
+    assert [(s.first_line, s.last_line) for s in view.left_out] == [(6, 6)]
+    assert ("hardcoded-cuda", 4) in rules_and_lines(text)
+
+
+def test_a_header_typed_above_a_statement_leaves_the_statement():
+    """`for i in ` typed above `model.eval()`: tree-sitter reads both lines as one statement and
+    the error starts after them; leaving out `model.eval()` invented a missing-eval-mode."""
+    text = LOOP_EVAL.replace("TYPED\n", "    for i in \n")
+    view = Document.from_text(text, "t.py").analysable()
+    assert [s.first_line for s in view.left_out] == [text.split("\n").index("    for i in ")]
+    assert rules_and_lines(text) == rules_and_lines(LOOP_EVAL.replace("TYPED\n", ""))
+
+
+LOOP_EVAL = """import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+model.load_state_dict(torch.load("m.pt"))
+
+
+def test(model, loader):
+TYPED
+    model.eval()
+    total = 0
+    with torch.no_grad():
+        for x in loader:
+            total += model(x).sum().item()
+    return total
+"""
+
+
+def test_deep_nesting_is_no_recursion_error():
+    n = 400
+    text = "import torch\nx = " + "f(" * n + "1, = " + ")" * n + "\nz = torch.device('cuda')\n"
+    assert "hardcoded-cuda" in [f.rule for f in analyze_text(text, "t.py").findings]
+
+
+def test_lines_after_the_first_become_spaces():
+    """Not comments: tree-sitter parses a long run of comment lines in quadratic time."""
+    from nntutor.recovery import _blank
+
+    assert _blank(b"    x = foo(\n        1,\r\n  2") == b"    pass    \n" + b" " * 10 + b"\r\n   "
+    assert _blank(b"  f(") == b"  # "

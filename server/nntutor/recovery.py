@@ -30,11 +30,17 @@ from .notebook import LogicalLines
 from .parsing import parser
 
 MAX_STATEMENTS = 8
+# A text with more separate errors than this is not one being typed but one that is not Python
+# (or Python 2 all over): tree-sitter's own recovery is left as it is.
+MAX_ERROR_NODES = 400
 # Errors looked at in all (most stay inside their statement): bounds the work on a file full of
 # them (Python 2 code, a file that is not Python).
 MAX_ERRORS = 64
-# Re-parses in all (each costs about one incremental parse of the file).
+# Re-parses in all (each costs about one incremental parse of the file), and fewer for texts
+# over TRIES_BYTES / MAX_TRIES bytes (a fixed count, not a time budget: the same text gives the
+# same analysis on any machine).
 MAX_TRIES = 16
+TRIES_BYTES = 600_000
 # Statement-level parents: a node whose parent is one of these is a whole statement.
 _STATEMENT_PARENTS = frozenset({"module", "block"})
 _CLOSERS = b")]}"
@@ -63,42 +69,69 @@ def isolate(data: bytes, tree, line_starts: list[int], base=None) -> Isolated | 
     was left out; None when there is nothing to leave out (the usual case: no syntax error).
     `base`: a tree to re-parse from instead of `tree`, already edited to this text (the last
     version's, which tree-sitter can reuse where `tree` is one big ERROR node)."""
-    if not tree.root_node.has_error:
-        return None
+    if not tree.root_node.has_error or _error_count(tree.root_node, MAX_ERROR_NODES + 1) > MAX_ERROR_NODES:
+        return None   # no error; or errors all over: not a line being typed, a text that is not Python
     work = _Work(data, tree, line_starts, base)
-    # Errors (`for i in `, `if x ==`, `x = f(`) that run past their statement.
     after = 0   # errors starting before this byte were looked at
     for _ in range(MAX_ERRORS):
         if not work.room():
             break
         error = _first_error(work.tree.root_node, after)
-        if error is None or _holds_statements(error):
-            break   # an ERROR made of whole statements: the scan below finds the culprit
+        if error is None:
+            break
+        stmt = _statement_node(error)
+        top = stmt.start_point.row
+        before = stmt.prev_named_sibling
+        if before is not None and before.end_point.row >= top - 1:
+            # `for i in` typed above `model.eval()`: tree-sitter makes one (broken) statement of
+            # the two lines and the error starts after them.
+            top = before.start_point.row
+        region = (top, max(error.end_point.row, top))
+        # The line scans below cost the statement's lines, for each error in it (30 broken rows
+        # of a 30,000-line dict literal): a budget of twice the text's lines in all.
+        work.scanned += region[1] - region[0] + 1 + error.start_point.row - stmt.start_point.row
+        if work.scanned > 2 * len(line_starts) + 10_000:
+            break
+        # The precise culprit first: a line the scan shows unfinished (a bracket or backslash
+        # still open where the next statement starts, a header without its colon), within the
+        # error's statement. tree-sitter's ERROR often starts at an enclosing `def` or `if`, or
+        # wraps whole statements (the module, at times), and says nothing of where that is.
+        if _leave_out_first(work, _unclosed_statements(work.data, line_starts, *region)):
+            after = 0   # the tree changed: look again from the start
+            continue
         first, last = _statement_lines(error, work.data, line_starts)
         end = _line_end(line_starts, last, len(work.data))
-        if error.end_byte > end and not work.leave_out(first, last):
-            # `for i in` typed above `x = f(...)`: tree-sitter reads the two lines as one
-            # statement and the error starts on the second line; the culprit is the line before.
-            # Only a line as indented as the error's: a block header above it is not the culprit.
-            before = _previous_code_line(work.data, line_starts, first)
-            if before is not None and _indent(_line(work.data, line_starts, before)) == \
-                    _indent(_line(work.data, line_starts, first)):
-                work.leave_out(before, before)
-        # Else it stays within its statement: tree-sitter's recovery keeps the rest of it.
-        after = max(end, error.start_byte + 1)
-    # An open bracket or backslash that runs past its statement where tree-sitter's recovery
-    # made the code around it one ERROR node (the whole module, at times) whose start says
-    # nothing of where the statement is: found by a scan of the lines from the statement around
-    # the first error left.
-    error = _first_error(work.tree.root_node, 0) if work.room() else None
-    if error is not None:
-        for first, last in _unclosed_statements(work.data, line_starts, _statement_node(error).start_point.row):
-            work.leave_out(first, last)
-            if not work.room():
-                break   # before the generator scans on
+        # Else the error's own statement, when the error runs past it: never a block header
+        # that is complete with its body (the typed line is in that body, the scan missed it).
+        if error.end_byte > end and not _holds_statements(error) \
+                and not _complete_header(work.data, line_starts, first, last):
+            if work.leave_out(first, last):
+                after = 0
+                continue
+        after = max(_line_end(line_starts, region[1], len(work.data)), error.start_byte + 1)
     if not work.left_out:
         return None
     return Isolated(work.data, work.tree, work.left_out)
+
+
+def _leave_out_first(work, candidates) -> bool:
+    """Leave out the first of the (first, last) spans that `work` accepts; the others are
+    not tried (they may be consequences of that one)."""
+    for first, last in candidates:
+        if not work.room():
+            return False
+        if work.leave_out(first, last):
+            return True
+    return False
+
+
+def _complete_header(data: bytes, line_starts: list[int], first: int, last: int) -> bool:
+    """Line `first` is a compound statement's header that ends with its colon and the span
+    goes on into its body: leaving it out would drop the whole block."""
+    if last == first:
+        return False
+    code = _line(data, line_starts, first).split(b"#", 1)[0].rstrip()
+    return _HEADER.match(code.lstrip()) is not None and code.endswith(b":")
 
 
 def leave_out_dead(data: bytes, tree, line_starts: list[int], blocks, found: Isolated | None) -> Isolated:
@@ -131,9 +164,12 @@ class _Work:
         self.left_out: list[LeftOut] = []
         self.errors = _error_size(tree.root_node)
         self.tries = 0
+        self.scanned = 0
+        # Each try re-parses what the edit touched, at worst the whole text: fewer on big texts.
+        self.max_tries = max(2, min(MAX_TRIES, TRIES_BYTES // max(1, len(data))))
 
     def room(self) -> bool:
-        return len(self.left_out) < MAX_STATEMENTS and self.tries < MAX_TRIES and self.errors > 0
+        return len(self.left_out) < MAX_STATEMENTS and self.tries < self.max_tries and self.errors > 0
 
     def leave_out(self, first: int, last: int) -> bool:
         starts = self.line_starts
@@ -173,15 +209,18 @@ def _holds_statements(error) -> bool:
     return not head.has_error and (head.type.endswith("_statement") or head.type in _STATEMENT_TYPES)
 
 
-def _error_within(node, lo: int, hi: int) -> bool:
+def _error_within(root, lo: int, hi: int) -> bool:
     """Whether an ERROR or MISSING node lies (partly) in bytes [lo, hi)."""
-    if node.end_byte < lo or node.start_byte >= hi:
-        return False
-    if node.is_error or node.is_missing:
-        return True
-    if not node.has_error:
-        return False
-    return any(_error_within(c, lo, hi) for c in node.children)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.end_byte < lo or node.start_byte >= hi:
+            continue
+        if node.is_error or node.is_missing:
+            return True
+        if node.has_error:
+            stack.extend(node.children)
+    return False
 
 
 def _next_code_line(data: bytes, line_starts: list[int], row: int) -> int | None:
@@ -193,18 +232,34 @@ def _next_code_line(data: bytes, line_starts: list[int], row: int) -> int | None
     return None
 
 
-def _error_size(node) -> int:
-    """Bytes inside the outermost ERROR nodes, plus one for each MISSING node."""
-    if node.is_error:
-        return max(1, node.end_byte - node.start_byte)
-    if node.is_missing:
-        return 1
-    if not node.has_error:
-        return 0
-    return sum(_error_size(c) for c in node.children)
+def _error_count(root, limit: int) -> int:
+    """Outermost ERROR and MISSING nodes, counted up to `limit`."""
+    count, stack = 0, [root]
+    while stack and count < limit:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return count
 
 
-def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
+def _error_size(root) -> int:
+    """Bytes inside the outermost ERROR nodes, plus one for each MISSING node. Iterative:
+    a file may nest deeper than Python's recursion limit."""
+    size, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error:
+            size += max(1, node.end_byte - node.start_byte)
+        elif node.is_missing:
+            size += 1
+        elif node.has_error:
+            stack.extend(node.children)
+    return size
+
+
+def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0, stop: int | None = None):
     """(first, last) lines of each statement left unfinished: a bracket or backslash
     continuation still open at a line that looks like the next statement (indented no deeper
     than the statement, not blank, not a comment, not starting with a closing bracket), or a
@@ -213,7 +268,8 @@ def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
     lines = LogicalLines()
     first = indent = last = start
     header = colon = False
-    for row in range(start, len(line_starts)):
+    end = len(line_starts) if stop is None else min(len(line_starts), stop + 2)
+    for row in range(start, end):
         line = _line(data, line_starts, row)
         code = line.lstrip(b" \t\f")
         if lines.continued:
@@ -221,6 +277,8 @@ def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
                     and code[:1] not in _CLOSERS and _indent(line) <= indent):
                 yield first, last
                 lines = LogicalLines()
+                if stop is not None and row > stop:
+                    return
             else:
                 if code.strip():
                     last = row
@@ -240,22 +298,17 @@ def _unclosed_statements(data: bytes, line_starts: list[int], start: int = 0):
 _HEADER = re.compile(rb"(?:async\s+)?(?:for|if|elif|while|with|def|class|try|else|except|finally)\b")
 
 
-def _first_error(node, after: int):
+def _first_error(root, after: int):
     """The first ERROR or MISSING node (in text order) that starts at or after byte `after`."""
-    if node.end_byte <= after and not node.is_missing:
-        return None
-    if node.is_error or node.is_missing:
-        return node if node.start_byte >= after else _first_error_in(node, after)
-    if not node.has_error:
-        return None
-    return _first_error_in(node, after)
-
-
-def _first_error_in(node, after: int):
-    for child in node.children:
-        found = _first_error(child, after)
-        if found is not None:
-            return found
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.end_byte <= after and not node.is_missing:
+            continue
+        if (node.is_error or node.is_missing) and node.start_byte >= after:
+            return node
+        if node.has_error or node.is_error:
+            stack.extend(reversed(node.children))
     return None
 
 
@@ -301,15 +354,6 @@ def _extent(first: int, row: int, data: bytes, line_starts: list[int]) -> int:
     return max(last, row)
 
 
-def _previous_code_line(data: bytes, line_starts: list[int], row: int) -> int | None:
-    """The last line before `row` that is neither blank nor a comment."""
-    for r in range(row - 1, -1, -1):
-        code = _line(data, line_starts, r).strip(b" \t\f\r")
-        if code and not code.startswith(b"#"):
-            return r
-    return None
-
-
 def _line(data: bytes, line_starts: list[int], row: int) -> bytes:
     end = line_starts[row + 1] - 1 if row + 1 < len(line_starts) else len(data)
     return data[line_starts[row]:end]
@@ -335,17 +379,18 @@ def _indent(line: bytes) -> int:
 
 
 def _blank(span: bytes) -> bytes:
-    """The lines of `span` as `pass` (first line, where it fits) and comments, byte for byte as
-    long, line breaks and indentation kept."""
+    """The lines of `span` as `pass` (first line, where it fits; else a `#`) and spaces, byte
+    for byte as long, line breaks kept. Not comments after the first line: tree-sitter parses a
+    long run of comment lines in quadratic time (8,000 of them: 3 s), blank lines at once."""
     out = []
     for i, line in enumerate(span.split(b"\n")):
         cr = line.endswith(b"\r")
         body = line[:-1] if cr else line
         code = body.lstrip(b" \t\f")
         lead = body[:len(body) - len(code)]
-        if not code:
-            new = body
-        elif i == 0 and len(code) >= 4:
+        if not code or i > 0:
+            new = b" " * len(body)
+        elif len(code) >= 4:
             new = lead + b"pass" + b" " * (len(code) - 4)
         else:
             new = lead + b"#" + b" " * (len(code) - 1)

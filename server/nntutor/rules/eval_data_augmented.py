@@ -259,7 +259,7 @@ def _augmented_splits(ctx):
 
 
 # Predictions summed over the passes of a loop: `preds += model.predict(...)`.
-_SUMMED_PREDICTIONS = re.compile(rb"\+=[^\n]*\bpredict")
+_SUMMED_PREDICTIONS = re.compile(r"\+=[^\n]*\bpredict")   # over the code, comments blanked
 
 
 def _in_tta_loop(ctx, call) -> bool:
@@ -274,7 +274,7 @@ def _in_tta_loop(ctx, call) -> bool:
         head = ctx.facts.code_in(left) + " " + ctx.facts.code_in(right)
         if re.search(r"(?i)(?:^|[\W_])(?:tta|aug|augment\w*)(?:$|[\W_])", head):
             return True
-    return _SUMMED_PREDICTIONS.search(ctx.doc.data, loop.start_byte, loop.end_byte) is not None
+    return _SUMMED_PREDICTIONS.search(ctx.facts.code_in(loop)) is not None
 
 
 def _transform_reassigned(ctx, names) -> bool:

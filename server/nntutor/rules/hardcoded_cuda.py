@@ -187,15 +187,14 @@ def _default_never_read(ctx, call) -> bool:
     body = func.child_by_field_id(F_BODY)
     if body is None:
         return False
-    data = ctx.doc.data[body.start_byte:body.end_byte]
-    if re.search(rb"(?<![\w.])(?:locals|vars|eval|exec)\s*\(", data):
+    code = ctx.facts.code_in(body)   # comments blanked: what a comment says changes nothing
+    if re.search(r"(?<![\w.])(?:locals|vars|eval|exec)\s*\(", code):
         return False
-    word = re.escape(ctx.text(name).encode())
     root = ctx.doc.tree.root_node
-    for m in re.finditer(rb"(?<![\w.])" + word + rb"(?!\w)", data):
-        at = body.start_byte + m.start()
-        node = root.named_descendant_for_byte_range(at, body.start_byte + m.end())
-        if node is None or node.type != "identifier" or ctx.facts.in_comment(at):
+    for m in re.finditer(r"(?<![\w.])" + re.escape(ctx.text(name)) + r"(?!\w)", code):
+        at = body.start_byte + len(code[:m.start()].encode("utf-8", "surrogatepass"))
+        node = root.named_descendant_for_byte_range(at, at + len(m.group().encode("utf-8", "surrogatepass")))
+        if node is None or node.type != "identifier":
             continue
         if not is_keyword_name(node):
             return False   # read (or rebound: then the default is never used either way)
