@@ -180,14 +180,6 @@ def _attempt(source, doc, findings, fixes, config, workspace):
 
 
 def _syntax_errors(doc: Document) -> int:
-    root = doc.tree.root_node
-    if not root.has_error:
-        return 0
-    count, stack = 0, [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return count
+    from .recovery import error_count
+
+    return error_count(doc.tree.root_node)

@@ -73,7 +73,7 @@ def isolate(data: bytes, tree, line_starts: list[int], base=None) -> Isolated | 
     was left out; None when there is nothing to leave out (the usual case: no syntax error).
     `base`: a tree to re-parse from instead of `tree`, already edited to this text (the last
     version's, which tree-sitter can reuse where `tree` is one big ERROR node)."""
-    if not tree.root_node.has_error or _error_count(tree.root_node, MAX_ERROR_NODES + 1) > MAX_ERROR_NODES:
+    if not tree.root_node.has_error or error_count(tree.root_node, MAX_ERROR_NODES + 1) > MAX_ERROR_NODES:
         return None   # no error; or errors all over: not a line being typed, a text that is not Python
     work = _Work(data, tree, line_starts, base)
     after = 0   # errors starting before this byte were looked at
@@ -236,10 +236,10 @@ def _next_code_line(data: bytes, line_starts: list[int], row: int) -> int | None
     return None
 
 
-def _error_count(root, limit: int) -> int:
-    """Outermost ERROR and MISSING nodes, counted up to `limit`."""
+def error_count(root, limit: int | None = None) -> int:
+    """Outermost ERROR and MISSING nodes (syntax errors), counted up to `limit`."""
     count, stack = 0, [root]
-    while stack and count < limit:
+    while stack and (limit is None or count < limit):
         node = stack.pop()
         if node.is_error or node.is_missing:
             count += 1
