@@ -393,3 +393,19 @@ def test_bare_method_references_do_not_depend_on_comments():
             assert_same(reused, fresh)
             reused_once = True
     assert reused_once  # the comment on a line of its own is reused (next to the finding: not)
+
+
+def test_a_reused_analysis_names_the_left_out_line_of_the_new_version():
+    """Found by the property test above in CI: a comment line added above a half-typed
+    statement moves it down; the notice that names its line is the new version's."""
+    from nntutor.engine import analyze
+
+    old = (b"import torch\n\n\ndef helper():\n    return 1\n\n\nmodel = torch.nn.Linear(2, 1)\n"
+           b"for x in loader:\n    y = torch.zeros(\n    out = model(x)\n")
+    new = old.replace(b"    return 1\n", b"    # note\n    return 1\n")
+    before, after = Document(old, "t.py"), Document(new, "t.py")
+    reused = incremental.reuse(before, after, analyze(before))
+    assert reused is not None
+    fresh = analyze(after)
+    assert reused.notices == fresh.notices
+    assert any("line 11: a statement that does not parse" in n for n in fresh.notices)

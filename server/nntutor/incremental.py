@@ -163,7 +163,12 @@ def reuse(old: Document, new: Document, analysis: Analysis, classes=None) -> Ana
         return None
     for cls, loc in zip(classes or (), moved):
         cls.output_location = loc
-    return Analysis(analysis.path, findings, list(analysis.notices))
+    # The document's own notice is the new version's (it names lines: a statement left out of
+    # the analysis, engine.analyze); a rule's internal error carries over with its findings.
+    view = new.analysable()
+    notices = [f"{view.path}: {view.notice}"] if view.notice else []
+    notices += [n for n in analysis.notices if ": internal error in rule " in n]
+    return Analysis(analysis.path, findings, notices)
 
 
 # -- the checks ----------------------------------------------------------------------------------
