@@ -1101,3 +1101,12 @@ def test_another_object_bound_to_the_name_is_not_followed():
     """`model = other` is an alias whose mode is not known here: silent, as before."""
     src = _CUDA_REBOUND.replace("        model = model.cuda()\n", "        model = pick(model)\n")
     assert lines(src, RULE) == []
+
+
+def test_a_fresh_model_moved_to_the_gpu_is_still_fresh():
+    """BloodAxe's model tests: `model = HPFNet(num_classes=4).cuda()` under @torch.no_grad()."""
+    src = _FRESH_NO_GRAD.replace("    net = Net()\n", "    net = Net().cuda()\n")
+    assert lines(src, RULE) == []
+    loaded = _FRESH_NO_GRAD.replace("    net = Net()\n",
+                                    "    net = Net().cuda()\n    net.load_state_dict(torch.load('n.pt'))\n")
+    assert len(lines(loaded, RULE)) == 1

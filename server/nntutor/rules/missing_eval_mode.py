@@ -6,7 +6,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
-from ..values import args_of, method_call, strip
+from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
@@ -172,6 +172,11 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
     if b is None or b.scope != facts.scope_id(call.start_byte):
         return False
     value = strip(b.value)
+    while value is not None and value.type == "call":   # `Net().cuda()`, `Net().to(device)`
+        recv, method = method_call(value)
+        if method not in MODULE_SELF_METHODS or method in ("train", "eval") or recv is None:
+            break
+        value = strip(recv)
     if value is None or value.type != "call":
         return False
     qual = facts.callee_qual(value)
