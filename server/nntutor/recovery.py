@@ -147,13 +147,20 @@ def leave_out_dead(data: bytes, tree, line_starts: list[int], blocks, found: Iso
         start, end = line_starts[first], _line_end(line_starts, last, len(data))
         if any(s.start < end and start < s.end for s in left_out):
             continue
-        data = data[:start] + _blank(data[start:end]) + data[end:]
-        point = (last, end - line_starts[last])
-        edited.edit(start_byte=start, old_end_byte=end, new_end_byte=end,
-                    start_point=(first, 0), old_end_point=point, new_end_point=point)
+        data = _blank_lines(data, edited, line_starts, first, last, start, end)
         left_out.append(LeftOut(start, end, first, last, dead=True))
     left_out.sort(key=lambda s: s.start)
     return Isolated(data, parser().parse(data, edited), left_out)
+
+
+def _blank_lines(data: bytes, tree, line_starts: list[int], first: int, last: int,
+                 start: int, end: int) -> bytes:
+    """`data` with lines `first`..`last` (bytes [start, end)) blanked, and that same-length edit
+    told to `tree` (edited in place) for an incremental re-parse."""
+    point = (last, end - line_starts[last])
+    tree.edit(start_byte=start, old_end_byte=end, new_end_byte=end,
+              start_point=(first, 0), old_end_point=point, new_end_point=point)
+    return data[:start] + _blank(data[start:end]) + data[end:]
 
 
 class _Work:
@@ -181,11 +188,8 @@ class _Work:
         if any(s.start < end and start < s.end for s in self.left_out):
             return False
         self.tries += 1
-        new = self.data[:start] + _blank(self.data[start:end]) + self.data[end:]
         edited = self.base.copy()
-        point = (last, end - starts[last])
-        edited.edit(start_byte=start, old_end_byte=end, new_end_byte=end,
-                    start_point=(first, 0), old_end_point=point, new_end_point=point)
+        new = _blank_lines(self.data, edited, starts, first, last, start, end)
         tree = parser().parse(new, edited)
         errors = _error_size(tree.root_node)
         # The statement after it must now parse: else the error was not this statement's.

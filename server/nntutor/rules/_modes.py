@@ -188,6 +188,7 @@ def _chain_mode(ctx, value, depth: int = 0):
     nn.Module starts in training mode. `model = model.cuda()` (`if CUDA:` in tutorials) keeps
     the object and so its mode: that of `model` just before."""
     node = strip(value)
+    moved = False   # through at least one method that returns the module itself
     while node is not None and node.type == "call":
         recv, method = method_call(node)
         if method == "eval":
@@ -200,8 +201,8 @@ def _chain_mode(ctx, value, depth: int = 0):
             return "eval" if ctx.text(arg) == "False" else None
         if method not in MODULE_SELF_METHODS or recv is None:
             return _built_mode(ctx, node, method)
-        node = strip(recv)
-    if node is not None and node is not strip(value) and node.type == "identifier" and depth < 3:
+        node, moved = strip(recv), True
+    if moved and node is not None and node.type == "identifier" and depth < 3:
         return mode_at(ctx, ctx.text(node), node.start_byte, depth + 1)
     return None  # `model = other`: an alias, mode unknown here
 

@@ -44,8 +44,9 @@ def check(ctx):
         if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE:
             continue
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
-        if side == "val" and (not transformer or _held_out_for_a_job(ctx.text(data))
-                              or not _named_validation(ctx.text(data)) or short(cq) in _LABEL_CODERS):
+        if side == "val" and (not transformer or _names_a(_JOB_TOKENS, ctx.text(data))
+                              or not _names_a(_VALIDATION_TOKENS, ctx.text(data))
+                              or short(cq) in _LABEL_CODERS):
             # A model fitted on validation data: stacking, blending, calibration. And only data
             # named so: the rows of a cross-validation fold (`X.loc[train_index]` in a loop over
             # `split.split(X)`, a one-split StratifiedShuffleSplit) read as "val" either way.
@@ -90,18 +91,15 @@ _JOB_TOKENS = frozenset({"cal", "calib", "calibration", "blend", "blending", "me
                          "tune", "tuning", "es", "oof"})
 
 
-def _named_validation(text: str) -> bool:
-    return any(t in _VALIDATION_TOKENS for name in re.findall(r"[A-Za-z_]\w*", text) for t in tokens(name))
-
-
 # Label codings learn the set of classes, no statistic of the rows (`LabelEncoder().fit(y_valid)`
 # codes them as the training one does whenever both see every class).
 _LABEL_CODERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
 _VALIDATION_TOKENS = frozenset({"val", "valid", "validation", "dev", "vl", "va"})
 
 
-def _held_out_for_a_job(text: str) -> bool:
-    return any(t in _JOB_TOKENS for name in re.findall(r"[A-Za-z_]\w*", text) for t in tokens(name))
+def _names_a(wanted: frozenset, text: str) -> bool:
+    """A name in `text` has one of the `wanted` tokens (`X_val_scaled`: x, val, scaled)."""
+    return any(t in wanted for name in re.findall(r"[A-Za-z_]\w*", text) for t in tokens(name))
 
 
 _USES = ("predict", "predict_proba", "predict_log_proba", "decision_function", "score",
