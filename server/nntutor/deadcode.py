@@ -9,12 +9,11 @@ live and kept.
 """
 from __future__ import annotations
 
-import re
-
+from .namescan import whole_name_matches
 from .parsing import F_CONDITION, F_CONSEQUENCE
 
 # A cheap test on the bytes first: almost no file has one.
-_PATTERN = re.compile(rb"(?<![\w.])if[ \t]+(?:False|0)[ \t]*:")
+_TAIL = rb"[ \t]+(?:False|0)[ \t]*:"
 
 
 def dead_blocks(data: bytes, tree) -> list[tuple[int, int]]:
@@ -22,7 +21,7 @@ def dead_blocks(data: bytes, tree) -> list[tuple[int, int]]:
     after its header (a one-line `if False: x()` is left alone), outermost only."""
     found: list[tuple[int, int]] = []
     root = tree.root_node
-    for m in _PATTERN.finditer(data):
+    for m in whole_name_matches(data, b"if", tail=_TAIL):   # not `elif False:`
         node = root.descendant_for_byte_range(m.start(), m.start() + 2)
         while node is not None and node.type != "if_statement":
             node = node.parent

@@ -11,6 +11,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import attrgetter
 
+from .namescan import matches_from
 from .parsing import (
     F_ATTRIBUTE,
     F_FUNCTION,
@@ -435,14 +436,15 @@ class Facts:
             i = data.find(token, i + 1)
         return False
 
-    def calls_at_text(self, pattern) -> list:
-        """Calls whose argument list holds a match of the compiled bytes regex `pattern` (e.g. a
-        keyword argument): found by searching the text, not by walking every call."""
+    def calls_at_text(self, *patterns) -> list:
+        """Calls whose argument list holds a match of one of the compiled bytes regexes
+        `patterns` (e.g. a keyword argument): found by searching the text, not by walking every
+        call. Several patterns, not one alternation: each then keeps re's fast literal scan."""
         root = self.doc.tree.root_node
         out = []
         seen = set()
         data = self.doc.data
-        for m in pattern.finditer(data):
+        for m in matches_from(patterns, data):
             before = data[m.start() - 1:m.start()] if m.start() > 0 else b""
             if before.isalnum() or before == b"_":
                 continue  # inside a longer name (patterns start with a literal: `re` scans faster)

@@ -60,7 +60,8 @@ def half_precision_on_gpu(ctx, call) -> bool:
 
 
 _FLASH = re.compile(r"^flash_attention_\d$")
-_MODEL_KEYWORDS = re.compile(rb"(?:attn_implementation|device_map)\s*=(?!=)")
+# Two patterns, not one alternation: see namescan.py.
+_MODEL_KEYWORDS = (re.compile(rb"attn_implementation\s*=(?!=)"), re.compile(rb"device_map\s*=(?!=)"))
 
 
 # diffusers' offloading keeps a pipeline's parts on the CPU and moves each to the GPU when it
@@ -76,7 +77,7 @@ def gpu_only_model(ctx) -> bool:
     facts = ctx.facts
     if any(facts.method_calls(m) for m in _OFFLOAD):
         return True
-    for call in facts.calls_at_text(_MODEL_KEYWORDS):
+    for call in facts.calls_at_text(*_MODEL_KEYWORDS):
         _, kw = args_of(call)
         attn = kw.get("attn_implementation")
         if attn is not None and _FLASH.match(string_value(follow(facts, attn) or attn) or ""):
@@ -89,7 +90,7 @@ def gpu_only_model(ctx) -> bool:
     return False
 
 
-_DEVICE_KEYWORD = re.compile(rb"(?:device|map_location)\s*=(?!=)")
+_DEVICE_KEYWORDS = (re.compile(rb"device\s*=(?!=)"), re.compile(rb"map_location\s*=(?!=)"))
 
 
 def candidate_calls(facts) -> list:
@@ -97,7 +98,7 @@ def candidate_calls(facts) -> list:
     `torch.device(...)` and calls with a `device=` / `map_location=` argument."""
     # `a.to(x).cuda()`: two calls start together; keep both, outer first.
     calls = [c for c, _r in facts.method_calls("cuda")] + [c for c, _r in facts.method_calls("to")]
-    calls += facts.calls_to({"torch.device"}) + facts.calls_at_text(_DEVICE_KEYWORD)
+    calls += facts.calls_to({"torch.device"}) + facts.calls_at_text(*_DEVICE_KEYWORDS)
     unique = {(c.start_byte, c.end_byte): c for c in calls}
     return [unique[k] for k in sorted(unique, key=lambda k: (k[0], -k[1]))]
 

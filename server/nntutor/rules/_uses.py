@@ -1,8 +1,7 @@
 """Is a loader or data generator really used, or only peeked at?"""
 from __future__ import annotations
 
-import re
-
+from ..namescan import whole_name_matches
 from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_RIGHT
 
 # Calls that pass a loader through to the loop around them, and calls that only peek at it.
@@ -28,7 +27,7 @@ def used_beyond_a_peek(ctx, call) -> bool:
              for b in ctx.facts.bindings.get(ctx.text(left), ())
              if b.target is not None and b.scope == scope and b.target.start_byte >= parent.end_byte]
     end = min(later, default=len(data))
-    for m in re.finditer(rb"(?<![\w.])" + re.escape(name) + rb"(?!\w)", data):
+    for m in whole_name_matches(data, name):
         if m.start() < parent.end_byte or ctx.facts.in_comment(m.start()):
             continue
         if m.start() >= end:

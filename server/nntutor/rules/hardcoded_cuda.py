@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
+from ..namescan import whole_name_matches
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
 from ..values import (
     args_of,
@@ -153,8 +154,7 @@ def _never_read(ctx, call) -> bool:
     facts, name = ctx.facts, ctx.text(left)
     scope = facts.scope_id(parent.start_byte)
     targets = {b.target.start_byte: b for b in facts.bindings.get(name, ()) if b.target is not None}
-    pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
-    for m in pattern.finditer(ctx.doc.data, parent.end_byte):
+    for m in whole_name_matches(ctx.doc.data, name.encode(), parent.end_byte):
         at = m.start()
         node = ctx.doc.tree.root_node.named_descendant_for_byte_range(at, m.end())
         if node is None or node.type != "identifier" or facts.in_comment(at):
@@ -234,8 +234,7 @@ def _used_as_a_value(ctx, name: str, def_name) -> bool:
     """`name` appears other than as its definition or a callee: handed over (`partial(f, m)`,
     `map(f, loaders)`, `Process(target=f)`), where the default may be used."""
     root = ctx.doc.tree.root_node
-    pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
-    for m in pattern.finditer(ctx.doc.data):
+    for m in whole_name_matches(ctx.doc.data, name.encode()):
         node = root.named_descendant_for_byte_range(m.start(), m.end())
         if node is None or node.type != "identifier" or node == def_name or ctx.facts.in_comment(m.start()):
             continue
