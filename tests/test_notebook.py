@@ -28,6 +28,17 @@ def test_continuation_lines_are_python(src):
     assert blank_ipython(src) == src
 
 
+@pytest.mark.parametrize("magic", [b"%%time", b"%%timeit -n 3", b"%%capture out", b"%%prun"])
+def test_the_body_of_a_timing_magic_is_python_with_its_own_ipython_lines_blanked(magic):
+    """IPython transforms a %%time cell's body like any cell: `!kaggle ...` there is a shell line
+    (seen in a Packt notebook), the rest is Python that the rules must read."""
+    src = magic + b"\n!kaggle datasets download -d a/b-c-d\nmodel = f(x)\n%matplotlib inline\nprint(model)\n"
+    out = blank_ipython(src)
+    assert len(out) == len(src)
+    assert out.split(b"\n")[2] == b"model = f(x)" and out.split(b"\n")[4] == b"print(model)"
+    compile(out, "cell", "exec")
+
+
 def test_a_magic_after_a_closed_expression_is_still_blanked():
     src = b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n%who\nt = 'it''s' + \"(\"\n!ls\n"
     assert blank_ipython(src) == b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n#who\nt = 'it''s' + \"(\"\n#ls\n"

@@ -23,7 +23,7 @@ from .parsing import (
     captures,
 )
 from .symbols import canonical, collect_imports, qualname, star_imports
-from .values import is_callee
+from .values import is_callee, is_method
 
 _PATTERN = """
 (import_statement) @import
@@ -184,6 +184,23 @@ class Facts:
                     by_name.setdefault(self.text(ident), []).append(fn)
             self._functions_by_name = by_name
         return self._functions_by_name.get(name, [])
+
+    def definition_in_effect(self, name: str, pos: int):
+        """The `def name(...)` (not a method) that a plain call `name(...)` at `pos` runs, or None.
+        A name defined more than once (a notebook's later cell redefines a helper): a call made
+        where the definitions are, at module level say, runs the last one above it (the first
+        one when none is above: cells run out of order); a call from inside a function runs
+        when the module has loaded, so the last one."""
+        defs = [d for d in self.functions_named(name) if not is_method(d)]
+        if len(defs) <= 1:
+            return defs[0] if defs else None
+        scope = self.scope_id(pos)
+        here = [d for d in defs if self.scope_id(d.start_byte) == scope]
+        if here:
+            above = [d for d in here if d.end_byte <= pos]
+            return above[-1] if above else here[0]
+        module = [d for d in defs if self.scope_id(d.start_byte) == -1]
+        return (module or defs)[-1]
 
     def function_at(self, pos: int):
         """Innermost function definition containing byte `pos` (its body, not its name)."""

@@ -29,6 +29,13 @@ KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
 # Not "Transformer": torch's nn.Transformer* layers (dropout=0.1 by default) are recognised by
 # their qualified name, and a user's `TransformerBlock` is only as mode-dependent as its own body.
 STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
+# Mentions of a layer type that test for it, not build it: weight-init methods do
+# `if isinstance(m, nn.BatchNorm2d): ...` or `classname.find("BatchNorm")` whatever the model holds.
+_TYPE_TESTS = re.compile(
+    r"\bisinstance\s*\((?:[^()]|\([^()]*\))*\)"                 # isinstance(m, (nn.BatchNorm2d, ...))
+    r"|\btype\s*\([^()]*\)\s*(?:==|is|in)\s*[\w.]+"                # type(m) == nn.BatchNorm2d
+    r"|\.find\s*\(\s*(?:'[^'\n]*'|\"[^\"\n]*\")\s*\)"               # classname.find('BatchNorm')
+    r"|(?:'[^'\n]*'|\"[^\"\n]*\")\s+(?:not\s+)?in\s+[\w.]+(?!\s*\()")   # 'BatchNorm' in classname
 # Pretrained model factories: their networks contain dropout / batch norm.
 MODEL_FACTORIES = ("torchvision.models.", "timm.create_model", "transformers.")
 # In `transformers`, the models among everything else (tokenizers, processors, configs,
@@ -108,7 +115,8 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         defined.append(cls)
         body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
-        cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS)
+        cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS) and any(
+            h in _TYPE_TESTS.sub(" ", body_text) for h in STOCHASTIC_HINTS)
         previous = classes.get(cls.name)
         classes[cls.name] = cls
         if previous is not None:

@@ -114,7 +114,11 @@ def _blank(source: bytes, joined: bool) -> bytes:
         # A cell magic (%%bash, %%time, %%writefile ...): the body may not be Python at all.
         magic = lines[0].strip().split()[0]
         if magic in _PYTHON_BODY_MAGICS:
-            return b"\n".join([_comment(lines[0])] + lines[1:])
+            # IPython transforms the body as a cell of its own: its `!shell` and `%magic` lines
+            # are blanked the same way.
+            if len(lines) == 1:
+                return _comment(lines[0])
+            return _comment(lines[0]) + b"\n" + _blank(b"\n".join(lines[1:]), False)
         return b"\n".join(_comment(line) for line in lines)
     out = []
     in_magic_cell = False   # inside the non-Python body of a cell magic (joined sources only)

@@ -5,7 +5,7 @@ Everything here is static and conservative: when a value cannot be followed the 
 """
 from __future__ import annotations
 
-from .parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_PARAMETERS,
+from .parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_PARAMETERS,
                       F_RIGHT, F_VALUE)
 
 SOFTMAX, LOG_SOFTMAX, SIGMOID, LOGITS = "softmax", "log_softmax", "sigmoid", "logits"
@@ -96,6 +96,22 @@ def args_of(call):
         elif a.type not in ("comment", "list_splat", "dictionary_splat"):
             pos.append(a)
     return pos, kw
+
+
+def returned_values(func):
+    """The values of `func`'s own `return` statements (None for a bare `return`), and a
+    `yield` node if it is a generator; nested functions, classes and lambdas are not looked in."""
+    stack = [func.child_by_field_id(F_BODY)]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if node.type == "return_statement":
+            yield node.named_children[0] if node.named_children else None
+        elif node.type == "yield":
+            yield node
+        elif node.type not in ("function_definition", "class_definition", "lambda"):
+            stack.extend(node.named_children)
 
 
 def has_splat(call) -> bool:
@@ -348,13 +364,55 @@ class Values:
                 name = facts.text(fn)
                 if self.local_class(name) is not None:
                     return name, expr
-                return None, None
+                return self._factory_instance(name, expr, None, depth)
             receiver, method = method_call(expr)
             if method in MODULE_SELF_METHODS and receiver is not None:
                 return self.instance(receiver, depth + 1)
         if expr.type == "identifier":
+            b = facts.binding(facts.text(expr), expr.start_byte)
+            if b is not None and b.kind == "assign" and b.index is not None:
+                # `model, loss_fn, optimizer = get_model()`: the factory's returns, that slot
+                value = strip(b.value)
+                callee = value.child_by_field_id(F_FUNCTION) if value is not None and value.type == "call" else None
+                if callee is not None and callee.type == "identifier":
+                    return self._factory_instance(facts.text(callee), value, (b.index, b.count), depth)
+                return None, None
             return self._param_instance(expr, depth)
         return None, None
+
+    def _factory_instance(self, name, call, slot, depth):
+        """What a function of this file returns (`model = get_model()`, `def get_model(): return
+        nn.Sequential(...)`): the object every `return` gives, when they agree on its class;
+        with `slot` (index, count), that element of the tuple each returns. (None, None) for a
+        generator, a method, a return of something else or of several kinds of object."""
+        facts = self.facts
+        func = facts.definition_in_effect(name, call.start_byte)
+        if func is None:
+            return None, None
+        key = (func.start_byte, slot)
+        memo = self._param_memo
+        if key in memo:
+            return memo[key]  # (None, None) while in progress: recursion stays unknown
+        memo[key] = (None, None)
+        found = None
+        for value in returned_values(func):
+            if value is None or value.type == "yield":
+                found = None
+                break
+            if slot is not None:
+                value = strip(value)
+                if value is None or value.type not in ("expression_list", "tuple") \
+                        or len(value.named_children) != slot[1]:
+                    found = None
+                    break
+                value = value.named_children[slot[0]]
+            got = self.instance(value, depth + 1)
+            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
+                found = None
+                break
+            found = found or got
+        memo[key] = found or (None, None)
+        return memo[key]
 
     def _param_instance(self, ident, depth):
         """A parameter of a plain function: the object every call in this file passes for it

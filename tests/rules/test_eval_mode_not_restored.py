@@ -404,3 +404,59 @@ for c in class_ids:
 ])
 def test_an_optimizer_over_tensors_only_trains_no_model(params, expected):
     assert lines(_PATCH.replace("PARAMS", params), RULE) == expected
+
+
+LINEAR_PROBE = """\
+import torch
+import torch.nn as nn
+import torchvision.models as models
+
+
+def train(loader, model, criterion, optimizer):
+    model.eval()  # frozen-feature protocol: batch norm must not update its running statistics
+    for images, target in loader:
+        loss = criterion(model(images), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def validate(loader, model, criterion):
+    model.eval()
+    with torch.no_grad():
+        for images, target in loader:
+            criterion(model(images), target)
+
+
+def main(train_loader, val_loader, epochs):
+    model = models.resnet50()
+    for name, param in model.named_parameters():
+        if name not in ["fc.weight", "fc.bias"]:
+            param.requires_grad = False
+    criterion = nn.CrossEntropyLoss()
+    parameters = list(filter(lambda p: p.requires_grad, model.parameters()))
+    optimizer = torch.optim.SGD(parameters, 0.1, momentum=0.9)
+    for epoch in range(epochs):
+        train(train_loader, model, criterion, optimizer)
+        validate(val_loader, model, criterion)
+"""
+
+
+def test_a_model_its_training_function_puts_in_eval_mode_trains_so_by_design():
+    """MoCo / SimSiam `main_lincls.py`: train() starts with model.eval() on purpose."""
+    assert lines(LINEAR_PROBE, RULE) == []
+
+
+def test_an_evaluation_at_the_end_of_the_training_function_is_not_design():
+    src = LINEAR_PROBE.replace(
+        "    model.eval()  # frozen-feature protocol: batch norm must not update its running statistics\n", "").replace(
+        "        optimizer.step()\n", "        optimizer.step()\n    model.eval()\n    score(model)\n", 1)
+    assert lines(src, RULE) == [32, 33]
+
+
+def test_a_model_also_switched_to_train_mode_is_not_taken_as_trained_in_eval_mode():
+    """The exemption is for a model only ever in eval mode; with a `model.train()` somewhere the
+    helper's eval() is reported as before."""
+    src = LINEAR_PROBE.replace("    for epoch in range(epochs):\n",
+                               "    model.train()\n    for epoch in range(epochs):\n")
+    assert lines(src, RULE) == [32, 33]

@@ -55,9 +55,73 @@ import torch.nn as nn
 
 model = nn.Linear(3, 1).cuda()
 """, [3]),
+    # a helper called from a checked function and from an unchecked one
+    ("helper_also_called_where_nothing_checks", """\
+import torch
+
+
+def collect_stats(model, data_loader):
+    for images, _ in data_loader:
+        model(images.cuda())
+
+
+def main():
+    assert torch.cuda.is_available()
+    collect_stats(model, loader)
+
+
+def quick():
+    collect_stats(model, loader)
+""", [6]),
+    # a helper handed over as a value may run anywhere
+    ("helper_handed_over_as_a_value", """\
+import torch
+
+
+def collect_stats(model, data_loader):
+    for images, _ in data_loader:
+        model(images.cuda())
+
+
+def main():
+    assert torch.cuda.is_available()
+    collect_stats(model, loader)
+
+
+run_later(collect_stats)
+""", [6]),
 ]
 
 CORRECT = [
+    # WZMIAOMIAO's SSD utils: the other branch of a CPU test runs for data already on a GPU
+    ("cuda_in_the_else_of_a_cpu_device_test", """\
+import torch
+
+
+class Encoder:
+    def scale_back(self, bboxes_in):
+        if bboxes_in.device == torch.device("cpu"):
+            self.dboxes = self.dboxes.cpu()
+        else:
+            self.dboxes = self.dboxes.cuda()
+        return bboxes_in * self.dboxes
+""",),
+    # a TensorRT quantization script: the helper's only caller asserts CUDA first
+    ("helper_only_called_after_its_callers_check", """\
+import torch
+
+
+def collect_stats(model, data_loader):
+    for images, _ in data_loader:
+        model(images.cuda())
+
+
+def main():
+    assert torch.cuda.is_available(), "only support GPU!"
+    model = build_model()
+    model.cuda()
+    collect_stats(model, loader)
+""",),
     # Practical_DL's GAN wrapper: a module's own cuda() moves a member along with it
     ("inside_a_cuda_method_override", """\
 import torch.nn as nn

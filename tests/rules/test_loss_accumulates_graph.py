@@ -163,6 +163,51 @@ for epoch in range(10):
 ]
 
 CORRECT = [
+    # jindongwang/transferlearning DAAN: per-head total, backpropagated through a scaled copy
+    ("total_backpropagated_through_intermediate_names", """\
+import torch.nn.functional as F
+
+for x, y in loader:
+    optimizer.zero_grad()
+    outs = model(x)
+    loss_s = 0.0
+    for i in range(num_heads):
+        loss_s += F.nll_loss(outs[i], y)
+    local_loss = 0.01 * loss_s
+    loss = F.nll_loss(outs[-1], y) + local_loss
+    loss.backward()
+    optimizer.step()
+""",),
+    # DAAN again: reset in the batch loop, summed in a loop inside it, read with .item()
+    ("reset_in_the_batch_loop_summed_in_an_inner_loop", """\
+import torch.nn.functional as F
+
+for x, y in loader:
+    optimizer.zero_grad()
+    outs = model(x)
+    d_c = 0
+    for i in range(num_heads):
+        d_c += 2 * (1 - 2 * F.nll_loss(outs[i], y))
+    total_dc = d_c.item()
+    loss = F.nll_loss(outs[-1], y)
+    loss.backward()
+    optimizer.step()
+""",),
+    # DomainBed-style `update()`: the losses of one batch's domains, one step per call
+    ("total_local_to_a_function_that_steps_once", """\
+import torch
+import torch.nn.functional as F
+
+
+def update(network, minibatches, opt):
+    total_loss = 0
+    for x, y in minibatches:
+        env_loss = F.cross_entropy(network(x), y)
+        total_loss += env_loss
+        grads = torch.autograd.grad(env_loss, network.parameters())
+    opt.step()
+    return total_loss.item()
+""",),
     ("tuple_reset_at_the_optimizer_step", """\
 import torch.nn as nn
 
@@ -412,6 +457,47 @@ def eval_loss(model, loader):
         total += F.cross_entropy(model(x), y)
     return total / len(loader)
 """, [6]),
+    # a validation total reset in the epoch loop: the backward passes are in the batch loop,
+    # so the total holds the graphs of the whole validation pass
+    ("validation_total_reset_per_epoch_next_to_training", """\
+import torch.nn.functional as F
+
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    val_loss = 0
+    for x, y in val_loader:
+        val_loss += F.cross_entropy(model(x), y)
+    print(val_loss.item())
+""", [10]),
+    # a function that evaluates (no step): its total spans the loader
+    ("total_local_to_a_function_without_a_step", """\
+import torch.nn.functional as F
+
+
+def score(network, loader):
+    total_loss = 0
+    for x, y in loader:
+        total_loss += F.cross_entropy(network(x), y)
+    return total_loss.item()
+""", [7]),
+    # a function that steps in the loop (once per batch) and totals over all of them
+    ("total_local_to_a_function_stepping_per_batch", """\
+import torch.nn.functional as F
+
+
+def fit(network, loader, opt):
+    total_loss = 0
+    for x, y in loader:
+        loss = F.cross_entropy(network(x), y)
+        opt.zero_grad()
+        torch.autograd.backward(loss)
+        opt.step()
+        total_loss += loss
+    return total_loss.item()
+""", [11]),
     ("loss_named_helper_that_trains", """\
 import torch.nn.functional as F
 

@@ -77,9 +77,39 @@ while step < 1000:
     optimizer.step()
     step += 1
 """, [5]),
+    # another attribute rebuilt in the loop is not the model the optimizer trains
+    ("other_attribute_rebuilt_each_pass", """\
+import torch.optim as optim
+
+
+class Trainer:
+    def run(self, epochs):
+        for epoch in range(epochs):
+            self.history = []
+            optimizer = optim.Adam(self.model.parameters(), lr=0.001)
+            for x, y in self.train_loader:
+                optimizer.zero_grad()
+                self.criterion(self.model(x), y).backward()
+                optimizer.step()
+""", [8]),
 ]
 
 CORRECT = [
+    # jindongwang/transferlearning's iterative pruning: each pass prunes into a new model
+    ("attribute_model_rebuilt_each_pass", """\
+import torch.optim as optim
+
+
+class Pruner:
+    def run(self, iterations):
+        for _ in range(iterations):
+            self.model = prune_conv_layer(self.model)
+            optimizer = optim.SGD(self.model.parameters(), lr=0.001, momentum=0.9)
+            for x, y in self.train_loader:
+                optimizer.zero_grad()
+                self.criterion(self.model(x), y).backward()
+                optimizer.step()
+""",),
     ("created_once", """\
 import torch
 

@@ -115,9 +115,58 @@ for features, labels in dl_train:
     criterion(model(features), labels).backward()
     optimizer.step()
 """, [3]),
+    # showing samples while training is still training
+    ("loop_that_shows_batches_and_trains", """\
+import matplotlib.pyplot as plt
+from torch.utils import data
+from torchvision.datasets import MNIST
+
+dst = MNIST("data", download=True)
+trainloader = data.DataLoader(dst, batch_size=4)
+for i, (imgs, labels) in enumerate(trainloader):
+    plt.imshow(imgs[0, 0].numpy())
+    plt.show()
+    train_batch(model, imgs, labels)
+""", [6]),
+    ("loop_that_shows_batches_and_calls_a_local_trainer", """\
+import matplotlib.pyplot as plt
+from torch.utils import data
+from torchvision.datasets import MNIST
+
+
+def go(model, x, y):
+    model.zero_grad()
+    criterion(model(x), y).backward()
+    opt.step()
+
+
+dst = MNIST("data", download=True)
+trainloader = data.DataLoader(dst, batch_size=4)
+for i, (imgs, labels) in enumerate(trainloader):
+    plt.imshow(imgs[0, 0].numpy())
+    go(model, imgs, labels)
+""", [13]),
 ]
 
 CORRECT = [
+    # meetps/pytorch-semseg: each loader module's `__main__` shows training samples, trains nothing
+    ("loop_that_only_shows_batches", """\
+import matplotlib.pyplot as plt
+from torch.utils import data
+from torchvision.datasets import MNIST
+
+dst = MNIST("data", download=True)
+trainloader = data.DataLoader(dst, batch_size=4)
+for i, (imgs, labels) in enumerate(trainloader):
+    imgs = imgs.numpy()[:, ::-1, :, :]
+    f, axarr = plt.subplots(4, 2)
+    for j in range(4):
+        axarr[j][0].imshow(imgs[j])
+        axarr[j][1].imshow(dst.decode_segmap(labels.numpy()[j]))
+    plt.show()
+    if input() == "ex":
+        break
+""",),
     # DeepLearningDTU's course: a loader made inline only to print one batch's shapes
     ("loader_made_to_peek", """\
 from torch.utils.data import DataLoader, TensorDataset

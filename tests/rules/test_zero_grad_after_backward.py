@@ -5,6 +5,16 @@ from conftest import apply_fix, findings, lines, notebook
 RULE = "zero-grad-after-backward"
 
 BUGGY = [
+    ("cleared_in_the_same_branch_as_the_step", """\
+for i, (x, y) in enumerate(loader):
+    loss = criterion(model(x), y)
+    loss.backward()
+    if accumulate:
+        optimizer.zero_grad()
+        optimizer.step()
+    elif (i + 1) % 4 == 0:
+        optimizer.step()
+""", [5]),
     ("classic", """\
 import torch
 
@@ -76,6 +86,26 @@ for epoch in range(10):
 ]
 
 CORRECT = [
+    ("if_elif_branches_are_exclusive", """\
+for i, (x, y) in enumerate(loader):
+    loss = criterion(model(x), y)
+    loss.backward()
+    if num_grad_acc is None:
+        optimizer.step()
+        optimizer.zero_grad()
+    elif (i + 1) % num_grad_acc == 0:
+        optimizer.step()
+        optimizer.zero_grad()
+""",),
+    ("if_else_branches_are_exclusive", """\
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    if skip_step:
+        optimizer.zero_grad()
+    else:
+        optimizer.step()
+""",),
     ("zero_grad_first", """\
 for x, y in loader:
     optimizer.zero_grad()

@@ -127,7 +127,9 @@ def outer_checked(ctx, call, checked) -> bool:
     return False
 
 
-_GPU_FLAG = re.compile(r"cuda|gpu|(?:\b|_)accel\b", re.I)  # `use_accel`, `args.accel`: not "accelerator"
+# `use_accel`, `args.accel`: not "accelerator". `x.device == torch.device("cpu")` too: its other
+# branch runs only for data already on a GPU.
+_GPU_FLAG = re.compile(r"cuda|gpu|(?:\b|_)accel\b|device\b.*\bcpu\b|\bcpu\b.*\bdevice", re.I)
 
 
 def under_gpu_condition(ctx, node) -> bool:

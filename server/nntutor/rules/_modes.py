@@ -5,8 +5,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from ..parsing import F_NAME, F_PARAMETERS
-from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
+from ..parsing import F_FUNCTION, F_NAME, F_PARAMETERS
+from ..values import MODULE_SELF_METHODS, args_of, method_call, returned_values, strip
 from ._training import events
 
 
@@ -19,11 +19,14 @@ class FunctionModes:
 
 
 def function_modes(ctx) -> dict[str, FunctionModes]:
+    """name -> the mode switches of its last definition. A call runs the definition in effect
+    where it is made (`modes_for_call`): iterate over names, then ask per call."""
     cached = getattr(ctx.values, "_function_modes", None)
     if cached is not None:
         return cached
     out = {}
     by_start = {}
+    ctx.values._function_modes_by_start = by_start
     evs = events(ctx)
     for fn in ctx.facts.functions:
         name = fn.child_by_field_id(F_NAME)
@@ -53,6 +56,30 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
     return out
 
 
+def modes_for_call(ctx, fname: str, call) -> FunctionModes | None:
+    """The mode switches of the definition of `fname` that `call` runs (a notebook that
+    redefines `train_batch` later: the loop above runs the first one)."""
+    fmodes = function_modes(ctx)
+    func = ctx.facts.definition_in_effect(fname, call.start_byte)
+    if func is None:
+        return fmodes.get(fname)
+    return ctx.values._function_modes_by_start.get(func.start_byte)
+
+
+def switching_names(ctx) -> list[str]:
+    """Names of functions some definition of which switches a parameter's mode."""
+    by_start = getattr(ctx.values, "_function_modes_by_start", None)
+    if by_start is None:
+        function_modes(ctx)
+        by_start = ctx.values._function_modes_by_start
+    names = []
+    for fm in by_start.values():
+        name = fm.node.child_by_field_id(F_NAME)
+        if (fm.sets_eval or fm.sets_train) and name is not None:
+            names.append(ctx.text(name))
+    return list(dict.fromkeys(names))
+
+
 def _mode_switches(ctx) -> dict:
     """(scope, object name) -> (positions, events) of its eval / train / mode switches in source
     order, once per document: `mode_at` bisects instead of scanning every event per question."""
@@ -70,6 +97,18 @@ def _mode_switches(ctx) -> dict:
 
 def calls_to(ctx, fname: str):
     yield from ctx.facts.calls_named(fname)
+
+
+def calls_of(ctx, fname: str, func):
+    """The calls of `fname` that run the definition `func` (not another definition of it)."""
+    for call in ctx.facts.calls_named(fname):
+        if ctx.facts.definition_in_effect(fname, call.start_byte) == func:
+            yield call
+
+
+def _modes_of(ctx, func) -> FunctionModes | None:
+    function_modes(ctx)
+    return ctx.values._function_modes_by_start.get(func.start_byte)
 
 
 def argument_for(ctx, call, fm: FunctionModes, param: str):
@@ -95,11 +134,11 @@ def param_arguments(ctx, name: str, pos: int):
     if b is None or b.kind != "param" or fn is None:
         return None
     fname = fn.child_by_field_id(F_NAME)
-    fm = function_modes(ctx).get(ctx.text(fname)) if fname is not None else None
-    if fm is None:
+    fm = _modes_of(ctx, fn)
+    if fm is None or fname is None:
         return None
     args = []
-    for call in calls_to(ctx, ctx.text(fname)):
+    for call in calls_of(ctx, ctx.text(fname), fn):
         arg = argument_for(ctx, call, fm, name)
         if arg is None:
             return None
@@ -126,14 +165,14 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     if i:
         last = switches[i - 1]
     # Calls to helpers that switch the mode of this object (validate(model) -> eval()).
-    fmodes = function_modes(ctx)
-    for fname, fm in fmodes.items():
-        if not (fm.sets_eval or fm.sets_train):
-            continue
+    for fname in switching_names(ctx):
         for call in calls_to(ctx, fname):
             if call.start_byte >= pos or facts.scope_id(call.start_byte) != scope:
                 continue
             if last is not None and call.start_byte < last.pos:
+                continue
+            fm = modes_for_call(ctx, fname, call)
+            if fm is None:
                 continue
             for param in fm.sets_eval | fm.sets_train:
                 arg = argument_for(ctx, call, fm, param)
@@ -152,11 +191,11 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     if b.kind == "param" and depth == 0:
         fn = facts.function_at(pos)
         fname_node = fn.child_by_field_id(F_NAME) if fn is not None else None
-        fm = fmodes.get(ctx.text(fname_node)) if fname_node is not None else None
+        fm = _modes_of(ctx, fn) if fname_node is not None else None
         if fm is None:
             return None
         modes = set()
-        for call in calls_to(ctx, ctx.text(fname_node)):
+        for call in calls_of(ctx, ctx.text(fname_node), fn):
             arg = argument_for(ctx, call, fm, name)
             if arg is None or strip(arg).type != "identifier":
                 return None
@@ -165,8 +204,46 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     if b.scope != scope:
         return None  # a global read from a function: its mode depends on when it is called
     if b.kind == "assign":
+        if b.index is not None:   # `model, opt = build()`: what the factory returns there
+            value = strip(b.value)
+            return _factory_mode(ctx, value, (b.index, b.count), depth) \
+                if _local_factory(ctx, value) is not None else None
         return _chain_mode(ctx, b.value, depth)
     return None
+
+
+def _local_factory(ctx, call):
+    """The function of this file that the plain call `call` runs, or None."""
+    if call is None or call.type != "call":
+        return None
+    fn = call.child_by_field_id(F_FUNCTION)
+    if fn is None or fn.type != "identifier":
+        return None
+    return ctx.facts.definition_in_effect(ctx.text(fn), call.start_byte)
+
+
+def _factory_mode(ctx, call, slot, depth: int):
+    """The mode of the model a function of this file returns (`build_pair()` ends with
+    `hf_model.eval(); return ours, hf_model`): the same at every `return`, else unknown."""
+    func = _local_factory(ctx, call)
+    if func is None or depth >= 3:
+        return None
+    modes = set()
+    for value in returned_values(func):
+        value = strip(value)
+        if value is None or value.type == "yield":
+            return None
+        if slot is not None:
+            if value.type not in ("expression_list", "tuple") or len(value.named_children) != slot[1]:
+                return None
+            value = strip(value.named_children[slot[0]])
+        if value is not None and value.type == "identifier":
+            modes.add(mode_at(ctx, ctx.text(value), value.start_byte, depth + 1))
+        else:
+            modes.add(_chain_mode(ctx, value, depth + 1))
+        if len(modes) > 1 or None in modes:
+            return None
+    return modes.pop() if modes else None
 
 
 def _same_object(ctx, b, name: str) -> bool:
@@ -200,6 +277,8 @@ def _chain_mode(ctx, value, depth: int = 0):
                 return "train"
             return "eval" if ctx.text(arg) == "False" else None
         if method not in MODULE_SELF_METHODS or recv is None:
+            if method is None and _local_factory(ctx, node) is not None:
+                return _factory_mode(ctx, node, None, depth)
             return _built_mode(ctx, node, method)
         node, moved = strip(recv), True
     if moved and node is not None and node.type == "identifier" and depth < 3:
@@ -219,7 +298,19 @@ def _built_mode(ctx, call, method):
     name = method or qual.rsplit(".", 1)[-1]
     if name in _LOADERS or qual in ("torch.load", "torch.jit.load", "joblib.load", "pickle.load"):
         return None
+    if name in _SAME_MODE_WRAPPERS:
+        pos, _ = args_of(call)
+        inner = strip(pos[0]) if pos else None
+        if inner is not None and inner.type == "identifier":
+            return mode_at(ctx, ctx.text(inner), call.start_byte, 3)   # one level: no recursion
+        return None
     return "train"
+
+
+# Calls that wrap or copy a model and keep its mode: torchvision's feature extractor (built in
+# `model.training`'s mode), `torch.compile`, `copy.deepcopy`, an FX trace, DataParallel.
+_SAME_MODE_WRAPPERS = frozenset({"create_feature_extractor", "compile", "deepcopy", "symbolic_trace",
+                                 "DataParallel", "DistributedDataParallel"})
 
 
 def _last_is_train(ctx, fm, param):

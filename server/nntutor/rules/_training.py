@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
 from ..models import is_model_factory
-from ..parsing import F_BODY, F_FUNCTION, F_NAME
+from ..parsing import F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME
 from ..rates import hf_model_without_dropout, turned_off
 from ..values import args_of, method_call
 
@@ -240,14 +240,24 @@ def optimizer_constructor(ctx, step):
 
 
 def conditional_between(node, other, region) -> bool:
-    """`node` sits under an `if` / `try` (inside `region`) that `other` is not under: it may not
-    run every time `other` does (`if torch.isnan(loss): optimizer.zero_grad(); continue`)."""
+    """`node` sits under an `if` / `try` (inside `region`) that `other` is not under, or in
+    another branch of it: it may not run every time `other` does (`if torch.isnan(loss):
+    optimizer.zero_grad(); continue`; `if plain: step(); zero_grad() elif accumulate: step()`)."""
     node = node.parent
     while node is not None and node != region:
         if node.type in _CONDITIONAL and not (node.start_byte <= other.start_byte < node.end_byte):
             return True
+        if _is_branch(node) and not (node.start_byte <= other.start_byte < node.end_byte):
+            return True   # `other` is in another branch of the same `if`: never both
         node = node.parent
     return False
+
+
+def _is_branch(node) -> bool:
+    """One of an `if` statement's alternatives: its body, an `elif` or the `else`."""
+    parent = node.parent
+    return parent is not None and parent.type == "if_statement" and (
+        node.type in ("elif_clause", "else_clause") or node == parent.child_by_field_id(F_CONSEQUENCE))
 
 
 def helper_called_between(ctx, region, start, end, helpers) -> bool:

@@ -1,6 +1,8 @@
 """Is a loader or data generator really used, or only peeked at?"""
 from __future__ import annotations
 
+import re
+
 from ..namescan import whole_name_matches
 from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_RIGHT
 
@@ -36,7 +38,7 @@ def used_beyond_a_peek(ctx, call) -> bool:
         while node is not None and node.parent is not None:
             holder = node.parent
             if holder.type == "for_statement" and holder.child_by_field_id(F_RIGHT) == node:
-                if _runs_once(holder):
+                if _runs_once(holder) or _only_shows(ctx, holder):
                     break
                 return True
             if holder.type in ("return_statement", "yield") or (
@@ -90,3 +92,23 @@ def _runs_once(loop) -> bool:
     body = loop.child_by_field_id(F_BODY)
     statements = [c for c in body.named_children if c.type != "comment"] if body is not None else []
     return bool(statements) and statements[-1].type == "break_statement"
+
+
+# A loop that shows its batches (`plt.imshow`, `plt.show()`, a grid of samples) and calls nothing
+# that may train: a look at the data (ptsemseg's loaders end in such a `__main__` demo).
+_SHOWS = re.compile(r"(?:^|\.)(?:imshow|show|subplots?|figure|savefig|save_image|make_grid)$")
+_MAY_TRAIN = re.compile(r"(?i)train|fit|step|backward|update|optimi|learn|loss|criterion")
+
+
+def _only_shows(ctx, loop) -> bool:
+    callees = [ctx.text(c.child_by_field_id(F_FUNCTION)) for c in ctx.facts.calls_in(loop)
+               if c.child_by_field_id(F_FUNCTION) is not None]
+    if not any(_SHOWS.search(t) for t in callees) or any(_MAY_TRAIN.search(t) for t in callees):
+        return False
+    # a function of this file called there may train (its name need not say so)
+    for name in callees:
+        for func in ctx.facts.functions_named(name.rsplit(".", 1)[-1]):
+            if _MAY_TRAIN.search(ctx.facts.code_in(func)):
+                return False
+    return True
+

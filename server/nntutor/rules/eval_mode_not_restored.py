@@ -7,7 +7,7 @@ from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
 from ..values import args_of, method_call
 from . import Rule
-from ._modes import argument_for, calls_to, function_modes
+from ._modes import argument_for, calls_to, modes_for_call, switching_names
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
@@ -16,16 +16,26 @@ def check(ctx):
     evs = events(ctx)
     backwards = [e.pos for e in evs if e.kind == "backward"]
     switches = []  # (kind, model name, node, model expression) for direct and helper calls
+    on_purpose = set()   # models a training function puts in eval mode before it trains them
     for e in evs:
         if e.kind in ("eval", "train"):
             switches.append((e.kind, e.target, e.call, method_call(e.call)[0]))
-    for fname, fm in function_modes(ctx).items():
-        for param in fm.sets_eval | fm.sets_train:
-            restores = param in fm.sets_train and _ends_in_train(evs, fm, param)
-            for call in calls_to(ctx, fname):
+    for fname in switching_names(ctx):
+        for call in calls_to(ctx, fname):
+            fm = modes_for_call(ctx, fname, call)   # the definition this call runs
+            for param in (fm.sets_eval | fm.sets_train) if fm is not None else ():
+                restores = param in fm.sets_train and _ends_in_train(evs, fm, param)
                 arg = argument_for(ctx, call, fm, param)
                 if arg is not None:
                     switches.append(("train" if restores else "eval", ctx.text(arg), call, arg))
+                    if not restores and _trains_after_eval(evs, fm, param):
+                        on_purpose.add(ctx.text(arg))
+    # A model never switched to train mode that the training function itself puts in eval mode
+    # before its backward pass (the linear-probe protocol: `def train(...)` starts with
+    # `model.eval()` to keep a frozen backbone's batch-norm statistics) trains in eval mode by
+    # design; another eval() in the loop changes nothing. (An eval() before the training loop
+    # of a script may be an evaluation of the untrained model: not taken as design.)
+    on_purpose -= {n for k, n, _nd, _o in switches if k == "train"}
     trainers = _training_helpers(ctx, backwards)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:
@@ -35,7 +45,7 @@ def check(ctx):
             continue  # `validate(task.get_eval_model())`: what the call returns is not known
         if trained is not None and not any(t == name or t.startswith(name + ".") for t in trained):
             continue  # not the model being optimized (e.g. a frozen teacher or target network)
-        if _not_trained_by_design(ctx, name, obj):
+        if _not_trained_by_design(ctx, name, obj) or name in on_purpose:
             continue
         if model_is_mode_dependent(ctx, obj) is False:
             continue  # no dropout / batch norm: training in eval mode changes nothing
@@ -160,6 +170,14 @@ def _only_tensors_optimized(ctx) -> bool:
             return False
         seen = True
     return seen
+
+
+def _trains_after_eval(evs, fm, param) -> bool:
+    """The helper puts `param` in eval mode and then runs a backward pass or a step: a training
+    function that trains in eval mode (not an evaluation followed by nothing)."""
+    start, end = fm.node.start_byte, fm.node.end_byte
+    first = next((e.pos for e in evs if start < e.pos < end and e.kind == "eval" and e.target == param), None)
+    return first is not None and any(first < e.pos < end and e.kind in ("backward", "step") for e in evs)
 
 
 def _ends_in_train(evs, fm, param):

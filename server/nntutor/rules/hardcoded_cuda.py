@@ -58,7 +58,8 @@ def check(ctx):
     if any(_names_another_gpu(ctx, call) for call in calls):
         return  # `cuda:1`: written for a machine with several GPUs, like `device_count()`
     for call in calls:
-        if facts.scope_id(call.start_byte) in checked or outer_checked(ctx, call, checked):
+        if facts.scope_id(call.start_byte) in checked or outer_checked(ctx, call, checked) \
+                or _only_called_where_checked(ctx, call, checked):
             continue
         if under_gpu_condition(ctx, call):
             continue  # `if use_cuda: model.cuda()`: the flag is the availability decision
@@ -228,6 +229,21 @@ def _default_always_passed(ctx, call) -> bool:
         if ctx.text(name) not in kw and (keyword_only or index >= len(pos)):
             return False
     return True
+
+
+def _only_called_where_checked(ctx, call, checked) -> bool:
+    """`call` is in a plain function that this file calls, and only from functions that check
+    CUDA themselves (a `collect_stats(model, loader)` helper whose one caller starts with
+    `assert torch.cuda.is_available()`), and never hands over as a value."""
+    func = ctx.facts.function_at(call.start_byte)
+    name = func.child_by_field_id(F_NAME) if func is not None else None
+    if name is None or is_method(func):
+        return False
+    callers = ctx.facts.calls_named(ctx.text(name))
+    if not callers or _used_as_a_value(ctx, ctx.text(name), name):
+        return False
+    return all(ctx.facts.scope_id(c.start_byte) in checked or outer_checked(ctx, c, checked)
+               for c in callers)
 
 
 def _used_as_a_value(ctx, name: str, def_name) -> bool:

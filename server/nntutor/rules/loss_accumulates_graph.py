@@ -82,15 +82,15 @@ def _backward_receivers(ctx) -> dict:
 
 
 def _mentions(ctx, node, name: str, depth: int = 0) -> bool:
-    """`node` reads `name`, directly or through a local it was assigned from (one level)."""
+    """`node` reads `name`, directly or through locals it was assigned from (three levels)."""
     if node is None:
         return False
     if node.type == "identifier":
         if ctx.text(node) == name:
             return True
-        if depth == 0:
+        if depth < 3:   # `local = 0.01 * total; loss = main + local; loss.backward()`
             b = ctx.facts.binding(ctx.text(node), node.start_byte)
-            return b is not None and b.kind == "assign" and _mentions(ctx, b.value, name, 1)
+            return b is not None and b.kind == "assign" and _mentions(ctx, b.value, name, depth + 1)
         return False
     return any(_mentions(ctx, c, name, depth) for c in node.named_children)
 
@@ -310,6 +310,50 @@ def _list_of_one_step(ctx, stmt, name: str) -> bool:
     return False
 
 
+def _total_of_one_step(ctx, stmt, name: str) -> bool:
+    """The total restarts at least once per optimizer step, however deep the loop that adds to it:
+    - in the body of the innermost loop around `stmt` whose own body (not a loop in it) runs a
+      backward pass or a step, or of a loop between that one and `stmt` (DAAN sums a term per
+      class in a loop inside the batch loop, from `d_c = 0` at each batch);
+    - or, with no such loop, at the top of a function that makes one optimizer step per call
+      outside any loop (DomainBed's `update()` sums the losses of one batch's domains).
+    A validation total reset in the epoch loop, whose backward passes are in another loop, spans
+    the epoch: still reported."""
+    facts = ctx.facts
+    scope = facts.scope_id(stmt.start_byte)
+    loops = facts.loops_containing(stmt.start_byte)
+    evs = events(ctx)
+    updates = [e.pos for e in evs if e.kind in ("backward", "step")]
+    for i in range(len(loops) - 1, -1, -1):
+        loop = loops[i]
+        if any(loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop for p in updates):
+            return any(_restarts_in(ctx, name, scope, inner, stmt) for inner in loops[i:])
+    fn = facts.function_at(stmt.start_byte)
+    if fn is None or fn.start_byte != scope or not loops or loops[0].start_byte < fn.start_byte:
+        return False
+
+    def once_per_call(pos: int) -> bool:   # in this function's body, in no loop of it
+        if not fn.start_byte < pos < fn.end_byte or facts.function_at(pos) != fn:
+            return False
+        around = facts.innermost_loop(pos)
+        return around is None or around.start_byte < fn.start_byte
+
+    return any(e.kind == "step" and once_per_call(e.pos) for e in evs) \
+        and _restarts_in(ctx, name, scope, fn, stmt)
+
+
+def _restarts_in(ctx, name: str, scope: int, holder, stmt) -> bool:
+    """`name = 0` (a number) directly in the body of `holder` (a loop or a function), before `stmt`."""
+    for b in ctx.facts.bindings.get(name, ()):
+        if b.kind != "assign" or b.scope != scope or b.pos >= stmt.start_byte or not _fresh_total(ctx, b):
+            continue
+        block = statement_of(b.target).parent
+        if block is not None and block.type == "block" and block.parent is not None \
+                and block.parent.start_byte == holder.start_byte:
+            return True
+    return False
+
+
 def _fresh_total(ctx, b) -> bool:
     """The binding gives the name a number literal (`= 0`, `= 0.0`, `acc, n = 0.0, 0`)."""
     value = strip(b.value) if b.value is not None else None
@@ -346,6 +390,8 @@ def _check_accumulation(ctx, stmt, left, value):
     trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
     if trains and left.type == "identifier" and _reset_at_optimizer_step(ctx, loop, stmt, ctx.text(left)):
         return  # a total over the micro-batches of one optimizer step (torchtune's recipes)
+    if left.type == "identifier" and _total_of_one_step(ctx, stmt, ctx.text(left)):
+        return  # started afresh in each training iteration, or in a function that steps once
     if stmt.type == "call" and left.type == "identifier" and _list_of_one_step(ctx, stmt, ctx.text(left)):
         return  # the chunks of one batch, each backpropagated: the list is new at every step
     if trains:  # backward() freed the saved activations; the chain of graph nodes remains

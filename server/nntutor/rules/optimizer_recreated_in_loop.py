@@ -53,7 +53,8 @@ def check(ctx):
         if use is None:
             continue
         trained = _trained_objects(ctx, call, use)
-        if trained is None or _names_bound_in(ctx, trained, loop) or _resets_in(ctx, loop, trained):
+        if trained is None or _names_bound_in(ctx, trained, loop) or _resets_in(ctx, loop, trained) \
+                or _attribute_rebuilt_in(ctx, loop, call):
             continue  # a new model (or new weights) per pass is a new run: a new optimizer is right
         ctor = ctx.text(call.child_by_field_id(F_FUNCTION))
         yield ctx.finding(
@@ -172,6 +173,24 @@ def _names_bound_in(ctx, idents, loop) -> bool:
         for b in ctx.facts.bindings.get(name, ()):
             if loop.start_byte <= b.pos < loop.end_byte and same_scope(ctx, b.pos, loop.start_byte):
                 return True
+    return False
+
+
+def _attribute_rebuilt_in(ctx, loop, call) -> bool:
+    """`self.model = prune(self.model)` in the loop before the optimizer built over
+    `self.model.parameters()`: a new model held by an attribute (iterative pruning)."""
+    args = call.child_by_field_id(F_ARGUMENTS)
+    if args is None:
+        return False
+    given = ctx.text(args)
+    for node in ctx.facts.assignments:
+        if not loop.start_byte < node.start_byte < call.start_byte \
+                or not same_scope(ctx, node.start_byte, call.start_byte):
+            continue
+        left = node.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "attribute" \
+                and re.search(re.escape(ctx.text(left)) + r"(?![\w])", given):
+            return True
     return False
 
 
