@@ -39,6 +39,24 @@ def test_the_body_of_a_timing_magic_is_python_with_its_own_ipython_lines_blanked
     compile(out, "cell", "exec")
 
 
+@pytest.mark.parametrize("src", [
+    # unslothai/notebooks' install cells: an escape inside a block, continued
+    b'import os\nif "COLAB_" in "".join(os.environ.keys()):\n    !uv pip install -qqq \\\n'
+    b'        "torch>=2.8.0" torchvision \\\n        "unsloth[base] @ git+https://x/y"\nelse:\n    !pip install unsloth\n',
+    # a continuation that looks like an unfinished expression (`a/`)
+    b"!ls \\\n  a/\nx = 1\n",
+    b"files = !ls \\\n  -la\nprint(files)\n",
+])
+def test_the_continuation_lines_of_a_shell_escape_are_blanked_with_it(src):
+    out = blank_ipython(src)
+    assert len(out) == len(src)
+    # parses without an error, so no statement is left out of the analysis (a block holding
+    # only the blanked escape is fine for tree-sitter, not for `compile`)
+    assert not Document.from_text(out.decode(), "cell.py").tree.root_node.has_error
+    assert out.splitlines()[0] == src.splitlines()[0] or src.startswith((b"!", b"files"))
+    assert all(line in out.splitlines() for line in src.splitlines() if line in (b"x = 1", b"print(files)", b"else:"))
+
+
 def test_a_magic_after_a_closed_expression_is_still_blanked():
     src = b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n%who\nt = 'it''s' + \"(\"\n!ls\n"
     assert blank_ipython(src) == b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n#who\nt = 'it''s' + \"(\"\n#ls\n"

@@ -40,6 +40,14 @@ _PATTERN = """
 """
 
 
+def _block_of(definition):
+    """The block (or module) a definition is a statement of, through its decorators."""
+    parent = definition.parent
+    if parent is not None and parent.type == "decorated_definition":
+        parent = parent.parent
+    return parent
+
+
 class Nested:
     """Properly nested ranges (functions, loops) with O(log n + depth) "innermost containing"
     lookups: a parent chain instead of scanning every range (files have thousands)."""
@@ -151,6 +159,8 @@ class Facts:
         self.binding_index_lock = threading.Lock()
         self.class_index_lock = threading.Lock()
         self._functions_by_name: dict[str, list] | None = None
+        self._plain_defs: dict[str, list] = {}   # name -> [(def, its scope)], methods left out
+        self._in_effect: dict = {}               # (name, call position) -> def or None
 
     # -- bindings -------------------------------------------------------------------------
     def _bind_target(self, left, right, kind, stmt):
@@ -190,17 +200,29 @@ class Facts:
         A name defined more than once (a notebook's later cell redefines a helper): a call made
         where the definitions are, at module level say, runs the last one above it (the first
         one when none is above: cells run out of order); a call from inside a function runs
-        when the module has loaded, so the last one."""
-        defs = [d for d in self.functions_named(name) if not is_method(d)]
+        when the module has loaded, so the last one. Definitions under different conditions
+        (`if arch == "a": def build() ... else: def build()`, `try/except ImportError`) leave
+        it unknown: None."""
+        key = (name, pos)
+        memo = self._in_effect
+        if key in memo:
+            return memo[key]
+        defs = self._plain_defs.get(name)
+        if defs is None:
+            defs = self._plain_defs[name] = [(d, self.scope_id(d.start_byte))
+                                             for d in self.functions_named(name) if not is_method(d)]
         if len(defs) <= 1:
-            return defs[0] if defs else None
-        scope = self.scope_id(pos)
-        here = [d for d in defs if self.scope_id(d.start_byte) == scope]
-        if here:
-            above = [d for d in here if d.end_byte <= pos]
-            return above[-1] if above else here[0]
-        module = [d for d in defs if self.scope_id(d.start_byte) == -1]
-        return (module or defs)[-1]
+            found = defs[0][0] if defs else None
+        else:
+            scope = self.scope_id(pos)
+            here = [d for d, s in defs if s == scope] or [d for d, s in defs if s == -1] or [d for d, _ in defs]
+            above = [d for d in here if d.end_byte <= pos] if any(s == scope for _, s in defs) else here
+            found = above[-1] if above else here[0]
+            block = _block_of(found)
+            if any(_block_of(d) != block for d in here):
+                found = None   # defined under different conditions: which one runs is not known
+        memo[key] = found
+        return found
 
     def function_at(self, pos: int):
         """Innermost function definition containing byte `pos` (its body, not its name)."""

@@ -21,7 +21,7 @@ from .parsing import (
     F_SUPERCLASSES,
 )
 from .rates import RateParams, rate_parameters
-from .values import Values, strip
+from .values import Values, is_method, strip
 
 TORCH_BASES = {"torch.nn.Module"}
 KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
@@ -29,6 +29,7 @@ KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
 # Not "Transformer": torch's nn.Transformer* layers (dropout=0.1 by default) are recognised by
 # their qualified name, and a user's `TransformerBlock` is only as mode-dependent as its own body.
 STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
+_HINT_BYTES = tuple(h.encode() for h in STOCHASTIC_HINTS)
 # Mentions of a layer type that test for it, not build it: weight-init methods do
 # `if isinstance(m, nn.BatchNorm2d): ...` or `classname.find("BatchNorm")` whatever the model holds.
 _TYPE_TESTS = re.compile(
@@ -68,11 +69,14 @@ class ModelClass:
     # When its only train/eval difference is dropout with rates from `__init__` parameters:
     # which (an instance built with them at 0 is not mode-dependent; rates.py).
     rates: RateParams | None = None
+    # Its `__init__` calls `.eval()` (on itself or a member: yolov7's TracedModel traces its
+    # model in eval mode): a fresh instance is not simply in training mode.
+    evals_in_init: bool = False
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
         return ModelClass(self.name, self.path, self.framework, {}, self.output, None,
-                          self.output_location, self.mode_dependent, self.rates)
+                          self.output_location, self.mode_dependent, self.rates, self.evals_in_init)
 
 
 def index_classes(facts) -> dict[str, ModelClass]:
@@ -128,8 +132,10 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             values = Values(facts)
             values._local_classes = classes  # classes seen so far: a model may wrap another
         _collect_layers(facts, values, body, cls)
+        init = _method(body, "__init__", text)
         if cls.mode_dependent and framework == "torch" and not subclass:
-            cls.rates = rate_parameters(facts, body, _method(body, "__init__", text), cls.layers)
+            cls.rates = rate_parameters(facts, body, init, cls.layers)
+        cls.evals_in_init = init is not None and ".eval()" in facts.code_in(init)
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:
             _forward_output(facts, values, forward, cls)
@@ -174,6 +180,23 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
             cls = owner(call.start_byte)
             if cls is not None:
                 uses.setdefault(id(cls), set()).add(name)
+    # A function of the file that builds dropout or batch norm (`def conv_bn(...): return
+    # nn.Sequential(..., nn.BatchNorm2d(oup), ...)`, MobileNet's style) called in a class body.
+    for func in facts.functions:
+        name_node = func.child_by_field_id(F_NAME)
+        if name_node is None or is_method(func):
+            continue
+        raw = facts.doc.data[func.start_byte:func.end_byte]
+        if not any(h in raw for h in _HINT_BYTES):
+            continue   # most functions: no need to build their code text
+        code = facts.code_in(func)
+        if not any(h in code for h in STOCHASTIC_HINTS) \
+                or not any(h in _TYPE_TESTS.sub(" ", code) for h in STOCHASTIC_HINTS):
+            continue
+        for call in facts.calls_named(facts.text(name_node)):
+            cls = owner(call.start_byte)
+            if cls is not None and cls.mode_dependent is not None:
+                cls.mode_dependent = True
     for last, calls in facts.calls_by_last_name().items():
         if "Transformer" in last:
             for call in calls:

@@ -128,7 +128,14 @@ def _blank(source: bytes, joined: bool) -> bytes:
     last = len(lines) - 1
     while last >= 0 and not _MAYBE_IPYTHON.search(lines[last]):
         last -= 1
+    escape_continues = False   # the IPython line before ended in `\`: this one is part of it
     for i, line in enumerate(lines):
+        if escape_continues:
+            # `!pip install \` / `    a b c \` ...: IPython joins the lines before running the
+            # escape, so its continuation lines are not Python either, whatever their indent.
+            out.append(_comment(line) if line.strip() else line)
+            escape_continues = line.rstrip(b"\r").endswith(b"\\")
+            continue
         if i > last and not in_magic_cell:
             out.extend(lines[i:])
             break
@@ -157,12 +164,14 @@ def _blank(source: bytes, joined: bool) -> bytes:
             continue
         if _MAGIC_LINE.match(line):
             out.append(_comment(line))
+            escape_continues = line.rstrip(b"\r").endswith(b"\\")
             continue
         m = _SHELL_ASSIGN.match(line)
         if m and not line.rstrip().endswith(b"="):
             head = m.group(1)
             out.append((head + b"0#" + line[len(head) + 2:]).replace(b"nntutor:", b"nntutor;")
                        if len(line) > len(head) + 1 else head + b"0")
+            escape_continues = line.rstrip(b"\r").endswith(b"\\")
             continue
         m = _HELP_SUFFIX.match(line)
         if m and not line.strip().startswith(b"#"):

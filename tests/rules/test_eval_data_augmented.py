@@ -71,6 +71,29 @@ val_dataset = SegDataset(val_images, val_masks, transforms=train_aug)
 full = datasets.ImageFolder("data/train", transform=transform_train)
 train_ds, val_ds = random_split(full, [0.8, 0.2])
 """, [14]),
+    # review 17: a loop that predicts and scores, and shows a few images, is an evaluation
+    ("evaluation_loop_that_also_shows_images", """\
+import matplotlib.pyplot as plt
+import numpy as np
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+from tensorflow.keras.models import load_model
+
+model = load_model("model.h5")
+datagen = ImageDataGenerator(rescale=1 / 255, rotation_range=30, horizontal_flip=True, zoom_range=0.2)
+test_gen = datagen.flow_from_directory("data/test", target_size=(224, 224), shuffle=False)
+
+correct = total = 0
+for i, (x, y) in enumerate(test_gen):
+    preds = model.predict(x)
+    correct += np.sum(preds.argmax(1) == y.argmax(1))
+    total += len(y)
+    if i < 3:
+        plt.imshow(x[0])
+        plt.show()
+    if total >= test_gen.samples:
+        break
+print("test accuracy", correct / total)
+""", [8]),
 ]
 
 CORRECT = [

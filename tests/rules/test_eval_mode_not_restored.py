@@ -460,3 +460,41 @@ def test_a_model_also_switched_to_train_mode_is_not_taken_as_trained_in_eval_mod
     src = LINEAR_PROBE.replace("    for epoch in range(epochs):\n",
                                "    model.train()\n    for epoch in range(epochs):\n")
     assert lines(src, RULE) == [32, 33]
+
+
+def test_a_validation_at_the_top_of_each_epoch_in_the_training_function_is_not_design():
+    """review 17: eval() + a no_grad validation first in each epoch, then the batches train in
+    eval mode: the bug, not the linear-probe protocol (whose eval() is outside the loops)."""
+    src = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+
+def train(model, optimizer, train_loader, val_loader, epochs):
+    for epoch in range(epochs):
+        model.eval()
+        with torch.no_grad():
+            val_loss = sum(F.cross_entropy(model(x), y).item() for x, y in val_loader)
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+
+model = Net()
+optimizer = torch.optim.Adam(model.parameters())
+train(model, optimizer, train_loader, val_loader, 10)
+"""
+    assert lines(src, RULE) == [19]

@@ -90,9 +90,132 @@ def main():
 
 run_later(collect_stats)
 """, [6]),
+    # 8-bit loading switched off: nothing ties the file to the GPU
+    ("load_in_8bit_false", """\
+import torch
+from transformers import AutoModelForCausalLM
+
+model = AutoModelForCausalLM.from_pretrained("bigscience/bloom-1b7", load_in_8bit=False)
+inputs = tokenizer("Hello", return_tensors="pt").to("cuda")
+""", [5]),
+    # review 17: the CPU branch of a CPU test is exactly where .cuda() crashes
+    ("cuda_in_the_cpu_branch_of_a_device_test", """\
+import torch
+
+
+def prepare(batch):
+    if batch.device.type == "cpu":
+        batch = batch.cuda()
+    return batch
+""", [6]),
+    ("cuda_in_the_else_of_a_not_cpu_test", """\
+import torch
+
+
+def prepare(batch):
+    if batch.device != torch.device("cpu"):
+        return batch
+    else:
+        return batch.cuda()
+""", [8]),
+    # an __init__ that only picks a device does not guard the other methods
+    ("init_picks_a_device_without_asserting", """\
+import torch
+import torch.nn as nn
+
+
+class Relatedness(object):
+    def __init__(self, train):
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+
+    def prepare_data(self, x):
+        return torch.from_numpy(x).float().cuda()
+""", [10]),
+    # halved in another function: not known to be this model
+    ("model_placed_then_another_name_halved", """\
+import torch
+import torch.nn as nn
+
+model = nn.Linear(8, 1).to("cuda")
+other = nn.Linear(8, 1).half()
+""", [4]),
 ]
 
 CORRECT = [
+    # selimsef DFDC: placed on the GPU, then halved in a later statement
+    ("model_halved_after_placement", """\
+import torch
+import torch.nn as nn
+
+models = []
+for path in ["a.pth", "b.pth"]:
+    model = nn.Linear(8, 1).to("cuda")
+    model.load_state_dict(torch.load(path, map_location="cpu"))
+    models.append(model.half())
+""",),
+    # SentEval: __init__ asserts CUDA, the other methods run on an object that passed it
+    ("init_asserts_cuda_for_the_methods", """\
+import torch
+import torch.nn as nn
+
+
+class Relatedness(object):
+    def __init__(self, train):
+        assert torch.cuda.is_available(), "torch.cuda required"
+        self.model = nn.Linear(10, 5).cuda()
+
+    def prepare_data(self, x):
+        return torch.from_numpy(x).float().cuda()
+""",),
+    # SentEval's InferSent: a ternary on the module's own placement, over a line continuation
+    ("ternary_on_is_cuda_over_a_line_continuation", """\
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class InferSent(nn.Module):
+    def is_cuda(self):
+        return self.enc_lstm.bias_hh_l0.data.is_cuda
+
+    def forward(self, sent, sent_len):
+        idx_sort = torch.from_numpy(np.argsort(-sent_len)).cuda() if self.is_cuda() \\
+            else torch.from_numpy(np.argsort(-sent_len))
+        return sent.index_select(1, idx_sort)
+""",),
+    ("cuda_in_the_body_of_a_not_cpu_test", """\
+import torch
+
+
+def prepare(batch, table):
+    if batch.device.type != "cpu":
+        table = table.cuda()
+    return batch * table
+""",),
+    # unslothai/notebooks: `import unsloth` fails without a GPU, the notebook is GPU-only
+    ("unsloth_notebook", """\
+from unsloth import FastLanguageModel
+import torch
+
+model, tokenizer = FastLanguageModel.from_pretrained(model_name="unsloth/Llama-3.2-1B-Instruct")
+inputs = tokenizer(["Hello"], return_tensors="pt").to("cuda")
+""",),
+    # QLoRA: a bitsandbytes 4-bit model runs on CUDA GPUs only
+    ("bitsandbytes_config", """\
+import torch
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+bnb_config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float16)
+model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-2-7b-hf", quantization_config=bnb_config)
+inputs = tokenizer("Hello", return_tensors="pt").to("cuda")
+""",),
+    ("load_in_8bit", """\
+import torch
+from transformers import AutoModelForCausalLM
+
+model = AutoModelForCausalLM.from_pretrained("bigscience/bloom-1b7", load_in_8bit=True)
+inputs = tokenizer("Hello", return_tensors="pt").to("cuda")
+""",),
     # WZMIAOMIAO's SSD utils: the other branch of a CPU test runs for data already on a GPU
     ("cuda_in_the_else_of_a_cpu_device_test", """\
 import torch

@@ -92,6 +92,21 @@ X_test = scaler.fit_transform(test[features])
 ]
 
 SILENT = [
+    # bnsreenu's BraTS preparation: a per-volume MinMaxScaler tried on a volume named test_image
+    ("per_item_normalisation_tried_on_a_sample_named_test", """\
+import glob
+import numpy as np
+import nibabel as nib
+from sklearn.preprocessing import MinMaxScaler
+
+scaler = MinMaxScaler()
+test_image_flair = nib.load('BraTS20_Training_355_flair.nii').get_fdata()
+test_image_flair = scaler.fit_transform(test_image_flair.reshape(-1, test_image_flair.shape[-1]))
+
+for path in sorted(glob.glob('BraTS2020_TrainingData/*/*flair.nii')):
+    temp_image = nib.load(path).get_fdata()
+    temp_image = scaler.fit_transform(temp_image.reshape(-1, temp_image.shape[-1]))
+""", []),
     ("transform_test", """\
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -237,6 +252,16 @@ X_train, X_test, y_train, y_test = train_test_split(X, y)
 model.fit(X_test, y_test)
 preds = model.predict(X_test)
 """, [4]),
+    # refitted in a loop over the folds of a split: not a per-item normalisation
+    ("scaler_refitted_per_fold_then_fitted_on_test", """\
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import StandardScaler
+
+scaler = StandardScaler()
+for tr, va in KFold(5).split(X):
+    scaler.fit(X[tr])
+X_test_scaled = scaler.fit_transform(X_test)
+""", [7]),
     ("fit_on_test_chained_predict_test", """\
 from sklearn.model_selection import train_test_split
 

@@ -135,9 +135,65 @@ study.optimize(objective, n_trials=50)
 plt.fill_between(range(max_episodes), test_rewards.min(0).values, test_rewards.max(0).values)
 best_run = test_rewards.mean(1).argmax()
 """, [9]),
+    # the max of the test errors kept, then used to choose
+    ("max_of_test_scores_kept_then_used_to_choose", """\
+import numpy as np
+from sklearn import metrics, tree
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25)
+acc_test = np.zeros(20)
+for i, leaves in enumerate(range(2, 22)):
+    m = tree.DecisionTreeClassifier(max_leaf_nodes=leaves).fit(X_train, y_train)
+    acc_test[i] = metrics.accuracy_score(y_test, m.predict(X_test))
+best = np.argmax(acc_test)
+final = tree.DecisionTreeClassifier(max_leaf_nodes=best + 2).fit(X_train, y_train)
+""", [9]),
+    # the checkpoint's model loaded back and scored on the same test data
+    ("best_checkpoint_loaded_then_scored", """\
+import tensorflow as tf
+
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.cifar10.load_data()
+model = make_small_cnn()
+ckpt = tf.keras.callbacks.ModelCheckpoint('cnn.keras', monitor='val_accuracy', save_best_only=True)
+model.fit(x_train, y_train, epochs=50, validation_data=(x_test, y_test), callbacks=[ckpt])
+best = tf.keras.models.load_model('cnn.keras')
+print(best.evaluate(x_test, y_test))
+""", [6]),
 ]
 
 SILENT = [
+    # GeostatsGuy: the largest test error only sets the height of the plot
+    ("max_of_test_scores_kept_for_the_plot_height", """\
+import numpy as np
+import matplotlib.pyplot as plt
+from sklearn import metrics, tree
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25)
+mse_train = np.zeros(20); mse_test = np.zeros(20)
+for i, leaves in enumerate(range(2, 22)):
+    m = tree.DecisionTreeRegressor(max_leaf_nodes=leaves).fit(X_train, y_train)
+    mse_train[i] = metrics.mean_squared_error(y_train, m.predict(X_train))
+    mse_test[i] = metrics.mean_squared_error(y_test, m.predict(X_test))
+maxcheck = max(np.max(mse_train), np.max(mse_test))
+plt.vlines(5, 0, maxcheck)
+plt.ylim([0, maxcheck])
+""", []),
+    # the best-on-test checkpoint of one model; the final evaluation is another model's
+    ("checkpoint_of_one_model_final_score_of_another", """\
+import numpy as np
+import tensorflow as tf
+from sklearn.metrics import accuracy_score
+
+(x_train, y_train), (x_test, y_test) = tf.keras.datasets.cifar10.load_data()
+model = make_small_cnn()
+ckpt = tf.keras.callbacks.ModelCheckpoint('cnn', monitor='val_accuracy', save_best_only=True)
+model.fit(x_train, y_train, epochs=50, validation_data=(x_test, y_test), callbacks=[ckpt])
+model_deep = make_deep_cnn()
+model_deep.fit(x_train, y_train, epochs=50)
+print(accuracy_score(y_test.ravel(), np.argmax(model_deep.predict(x_test), axis=1)))
+""", []),
     # bentrevett/pytorch-rl: test rewards per run and episode, only drawn as a band across runs
     ("test_scores_only_plotted", RL_RUNS + """\
 fig, ax = plt.subplots(1, figsize=(10, 6))

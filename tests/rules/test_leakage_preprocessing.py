@@ -197,10 +197,49 @@ def prepare(X, y):
     X = StandardScaler().fit_transform(X)
     return train_test_split(X, y, test_size=0.2)
 """, [5]),
+    # GeostatsGuy: `.loc[:, cols]` keeps every row
+    ("loc_all_rows_column_subset", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+my_data = pd.read_csv('unconv_MV.csv')
+transform = StandardScaler()
+Xs = transform.fit_transform(my_data.loc[:, ['Por', 'Brittle']])
+X_train, X_test, y_train, y_test = train_test_split(Xs, my_data['Prod'], test_size=0.25)
+""", [7]),
+    ("iloc_all_rows_column_subset", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+df = pd.read_csv('d.csv')
+Xs = StandardScaler().fit_transform(df.iloc[:, [0, 1]])
+X_train, X_test, y_train, y_test = train_test_split(Xs, df['y'])
+""", [6]),
+    # the held-out part kept under a name: a real split of the scaled rows
+    ("second_split_keeps_its_held_out_part", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+X_scaled = StandardScaler().fit_transform(X)
+X_a, X_b, y_a, y_b = train_test_split(X_scaled, y, train_size=20000)
+""", [4]),
 ]
 BUGGY += BUGGY_OLD_IMPUTER
 
 SILENT = [
+    # bnsreenu 148b: a second split only draws a subsample of the training rows (the rest is `_`)
+    ("subsample_split_with_the_held_out_part_discarded", """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y)
+scaler = StandardScaler()
+X_train_scaled = scaler.fit_transform(X_train)
+X_test_scaled = scaler.transform(X_test)
+X_sample, _, y_sample, _ = train_test_split(X_train_scaled, y_train, train_size=20000)
+""", []),
     ("fit_on_train_transform_test", """\
 from sklearn.preprocessing import StandardScaler
 from sklearn.model_selection import train_test_split

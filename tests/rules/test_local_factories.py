@@ -163,3 +163,164 @@ for epoch in range(5):
     # a real batch-norm layer next to the same init code is still one
     with_bn = src.replace("self.fc2 = nn.Linear(32, 2)", "self.fc2 = nn.Linear(32, 2)\n        self.bn = nn.BatchNorm1d(32)")
     assert lines(with_bn, "eval-mode-not-restored") == [31]
+
+
+def test_a_factory_defined_under_different_conditions_is_unknown():
+    """review 17: `def build()` in both branches of an `if`: which one runs is not known."""
+    src = """\
+import torch
+import torch.nn as nn
+
+if arch == "mlp":
+    def build():
+        return nn.Sequential(nn.Linear(10, 2), nn.Dropout(0.5))
+else:
+    def build():
+        return nn.Sequential(nn.Linear(10, 2))
+
+model = build()
+optimizer = torch.optim.Adam(model.parameters())
+for epoch in range(5):
+    for x, y in trn_dl:
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    with torch.no_grad():
+        acc = (model(x_val).argmax(1) == y_val).float().mean()
+"""
+    # unknown layers: reported (eval-mode-not-restored reports models it cannot see into)
+    assert lines(src, "eval-mode-not-restored") == [18]
+
+
+def test_decorated_redefinitions_are_still_ordered():
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Dropout(0.25), nn.Linear(10, 2))
+optimizer = torch.optim.Adam(model.parameters())
+
+@torch.no_grad()
+def val_loss(x, y, model):
+    model.eval()
+    return loss_fn(model(x), y).item()
+
+for epoch in range(30):
+    for x, y in trn_dl:
+        loss_fn(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    v = val_loss(x_val, y_val, model)
+
+@torch.no_grad()
+def val_loss(x, y, model):
+    return loss_fn(model(x), y).item()
+"""
+    # the loop runs the first val_loss, which switches to eval mode and is never undone (the
+    # later redefinition, which would not switch, is not the one in effect)
+    assert lines(src, "eval-mode-not-restored") == [17]
+
+
+SMOKE = """\
+import torch
+import torch.nn as nn
+
+
+def build_model(num_classes=10):
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                         nn.Dropout(0.5), nn.Linear(256, num_classes))
+
+
+@torch.no_grad()
+def check_shapes():
+    model = build_model()
+    out = model(torch.randn(2, 3, 32, 32))
+    assert out.shape == (2, 10)
+"""
+
+
+def test_a_model_fresh_from_a_local_factory_is_a_shape_check_not_an_evaluation():
+    """review 17: as with `model = Net()` in the function, its weights are the random initial ones."""
+    assert lines(SMOKE, "missing-eval-mode") == []
+
+
+def test_a_factory_that_loads_weights_gives_a_trained_model():
+    src = SMOKE.replace("    return nn.Sequential(", "    net = nn.Sequential(").replace(
+        "nn.Linear(256, num_classes))\n", "nn.Linear(256, num_classes))\n"
+        "    net.load_state_dict(torch.load('w.pt'))\n    return net\n", 1)
+    assert lines(src, "missing-eval-mode") == [15]
+
+
+def test_a_sequential_whose_layers_are_not_seen_is_unknown_not_free_of_dropout():
+    """review 17: `nn.Sequential(*layers)` built by a factory from a list holding dropout."""
+    src = """\
+import torch
+import torch.nn as nn
+
+
+def make_mlp(sizes, p=0.5):
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU(), nn.Dropout(p)]
+    return nn.Sequential(*layers)
+
+
+model = make_mlp([784, 256, 10])
+optimizer = torch.optim.Adam(model.parameters())
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        acc = (model(x_val).argmax(1) == y_val).float().mean()
+"""
+    assert lines(src, "eval-mode-not-restored") == [19]
+    # named layers all seen and free of dropout / batch norm: the modes are the same
+    seen = src.replace("    return nn.Sequential(*layers)\n",
+                       "    return nn.Sequential(OrderedDict([('fc', nn.Linear(sizes[0], sizes[-1])), ('act', nn.ReLU())]))\n")
+    assert lines(seen, "eval-mode-not-restored") == []
+
+
+def test_batch_norm_built_by_a_helper_function_of_the_file_counts():
+    """review 17: MobileNet's `conv_bn()` helper; the class body only names BatchNorm2d in an
+    isinstance test of its weight init."""
+    src = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(inp, oup, stride):
+    return nn.Sequential(nn.Conv2d(inp, oup, 3, stride, 1, bias=False), nn.BatchNorm2d(oup), nn.ReLU6(inplace=True))
+
+
+class MobileNet(nn.Module):
+    def __init__(self, n_class=10):
+        super().__init__()
+        self.features = nn.Sequential(conv_bn(3, 32, 2), conv_bn(32, 64, 2))
+        self.classifier = nn.Linear(64, n_class)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).mean([2, 3]))
+
+    def _initialize_weights(self):
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.data.fill_(1)
+
+
+net = MobileNet()
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+for epoch in range(5):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(net(x), y).backward()
+        optimizer.step()
+    net.eval()
+    with torch.no_grad():
+        acc = (net(x_val).argmax(1) == y_val).float().mean()
+"""
+    assert lines(src, "eval-mode-not-restored") == [32]

@@ -498,6 +498,34 @@ def fit(network, loader, opt):
         total_loss += loss
     return total_loss.item()
 """, [11]),
+    # review 17: one step per call, but the total sums a validation loader after the step
+    ("function_stepping_once_then_summing_validation_losses", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+
+
+def train_and_validate(model, optimizer, x, y, val_loader):
+    val_loss = 0
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    for xv, yv in val_loader:
+        val_loss += criterion(model(xv), yv)
+    return val_loss.item() / len(val_loader)
+""", [12]),
+    # reset in the batch loop's body, but summed over a validation loader after the step
+    ("validation_total_per_batch_after_the_step", """\
+import torch.nn.functional as F
+
+for x, y in train_loader:
+    optimizer.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    val_total = 0
+    for xv, yv in val_loader:
+        val_total += F.cross_entropy(model(xv), yv)
+""", [9]),
     ("loss_named_helper_that_trains", """\
 import torch.nn.functional as F
 

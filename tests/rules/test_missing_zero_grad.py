@@ -67,9 +67,51 @@ while step < 1000:
     optimizer.step()
     step += 1
 """, [8]),
+    # a method that clears nothing
+    ("a_method_that_does_not_clear", """\
+import torch
+import torch.nn as nn
+
+
+class Solver:
+    def __init__(self):
+        self.D = nn.Linear(4, 1)
+        self.d_optimizer = torch.optim.Adam(self.D.parameters(), 1e-4)
+
+    def reset_stats(self):
+        self.seen = 0
+
+    def train(self, loader):
+        for x in loader:
+            d_loss = self.D(x).mean()
+            self.reset_stats()
+            d_loss.backward()
+            self.d_optimizer.step()
+""", [18]),
 ]
 
 CORRECT = [
+    # yunjey/stargan: gradients cleared through a method of the solver
+    ("cleared_by_a_method_of_the_same_object", """\
+import torch
+import torch.nn as nn
+
+
+class Solver:
+    def __init__(self):
+        self.D = nn.Linear(4, 1)
+        self.d_optimizer = torch.optim.Adam(self.D.parameters(), 1e-4)
+
+    def reset_grad(self):
+        self.d_optimizer.zero_grad()
+
+    def train(self, loader):
+        for x in loader:
+            d_loss = self.D(x).mean()
+            self.reset_grad()
+            d_loss.backward()
+            self.d_optimizer.step()
+""",),
     ("zero_grad_first", """\
 for x, y in loader:
     optimizer.zero_grad()

@@ -92,9 +92,52 @@ class Trainer:
                 self.criterion(self.model(x), y).backward()
                 optimizer.step()
 """, [8]),
+    # review 17: an attribute decayed in the loop is not a new model
+    ("attribute_learning_rate_decayed_each_pass", """\
+import torch.optim as optim
+
+
+class Trainer:
+    def run(self, epochs):
+        for epoch in range(epochs):
+            self.lr = self.lr * 0.95
+            optimizer = optim.SGD(self.model.parameters(), lr=self.lr, momentum=0.9)
+            for x, y in self.train_loader:
+                optimizer.zero_grad()
+                self.criterion(self.model(x), y).backward()
+                optimizer.step()
+""", [8]),
+    # rebuilt under a condition that is not periodic: every epoch once it holds
+    ("rebuilt_under_a_threshold_condition", """\
+import torch
+import torch.nn as nn
+
+for epoch in range(50):
+    if epoch > 5:
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+""", [6]),
 ]
 
 CORRECT = [
+    # ybabakhin's salt solution: a warm restart every cycle for snapshot ensembling
+    ("periodic_restart_for_snapshot_ensembles", """\
+import torch
+import torch.nn as nn
+
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(50):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+    if (epoch + 1) % 10 == 0:
+        torch.save(model.state_dict(), f"snapshot{epoch}.pth")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+""",),
     # jindongwang/transferlearning's iterative pruning: each pass prunes into a new model
     ("attribute_model_rebuilt_each_pass", """\
 import torch.optim as optim

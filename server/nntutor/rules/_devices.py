@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_CONDITION
-from ..values import args_of, follow, method_call, string_value
+from ..parsing import F_CONDITION, F_CONSEQUENCE, F_LEFT, F_RIGHT
+from ..values import args_of, follow, method_call, string_value, strip
 
 CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
 # Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
@@ -42,6 +42,8 @@ def half_precision_on_gpu(ctx, call) -> bool:
             return False
     elif method != "cuda":
         return False
+    if _halved_later(ctx, call):
+        return True
     node = call
     for _ in range(8):
         node = follow(facts, node)
@@ -57,6 +59,21 @@ def half_precision_on_gpu(ctx, call) -> bool:
             return False
         node = recv
     return False
+
+
+def _halved_later(ctx, call) -> bool:
+    """`model = Net().to("cuda")`, then `model.half()` in a later statement of the same scope
+    (selimsef's DFDC inference: load, eval, `models.append(model.half())`)."""
+    parent = call.parent
+    if parent is None or parent.type != "assignment" or strip(parent.child_by_field_id(F_RIGHT)) != call:
+        return False
+    left = parent.child_by_field_id(F_LEFT)
+    if left is None or left.type != "identifier":
+        return False
+    name, scope = ctx.text(left), ctx.facts.scope_id(call.start_byte)
+    return any(recv is not None and ctx.text(recv) == name and half.start_byte > parent.end_byte
+               and ctx.facts.scope_id(half.start_byte) == scope
+               for half, recv in ctx.facts.method_calls("half"))
 
 
 _FLASH = re.compile(r"^flash_attention_\d$")
@@ -127,9 +144,10 @@ def outer_checked(ctx, call, checked) -> bool:
     return False
 
 
-# `use_accel`, `args.accel`: not "accelerator". `x.device == torch.device("cpu")` too: its other
-# branch runs only for data already on a GPU.
-_GPU_FLAG = re.compile(r"cuda|gpu|(?:\b|_)accel\b|device\b.*\bcpu\b|\bcpu\b.*\bdevice", re.I)
+_GPU_FLAG = re.compile(r"cuda|gpu|(?:\b|_)accel\b", re.I)  # `use_accel`, `args.accel`: not "accelerator"
+# `x.device == torch.device("cpu")`, `device.type == "cpu"`: the branch for "not the CPU" runs
+# only for data already on a GPU (the `else` of `==`, the body of `!=`).
+_CPU_TEST = re.compile(r"device\b.*\bcpu\b|\bcpu\b.*\bdevice", re.I)
 
 
 def under_gpu_condition(ctx, node) -> bool:
@@ -140,8 +158,15 @@ def under_gpu_condition(ctx, node) -> bool:
             cond = parent.child_by_field_id(F_CONDITION)
             if cond is not None and _GPU_FLAG.search(ctx.text(cond)):
                 return True
-        if parent.type == "conditional_expression" and len(parent.named_children) == 3 \
-                and child != parent.named_children[1] and _GPU_FLAG.search(ctx.text(parent.named_children[1])):
-            return True
+            if cond is not None and _CPU_TEST.search(ctx.text(cond)):
+                negated = "!=" in ctx.text(cond) or " not " in ctx.text(cond)
+                in_body = child == parent.child_by_field_id(F_CONSEQUENCE)
+                if in_body == negated:
+                    return True   # the branch where the data is not on the CPU
+        if parent.type == "conditional_expression":
+            # `a if cond \` / `else b`: a line continuation is a named child too
+            parts = [c for c in parent.named_children if c.type not in ("line_continuation", "comment")]
+            if len(parts) == 3 and child != parts[1] and _GPU_FLAG.search(ctx.text(parts[1])):
+                return True
         child, parent = parent, parent.parent
     return False

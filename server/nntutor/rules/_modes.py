@@ -68,6 +68,9 @@ def modes_for_call(ctx, fname: str, call) -> FunctionModes | None:
 
 def switching_names(ctx) -> list[str]:
     """Names of functions some definition of which switches a parameter's mode."""
+    cached = getattr(ctx.values, "_switching_names", None)
+    if cached is not None:
+        return cached
     by_start = getattr(ctx.values, "_function_modes_by_start", None)
     if by_start is None:
         function_modes(ctx)
@@ -77,7 +80,8 @@ def switching_names(ctx) -> list[str]:
         name = fm.node.child_by_field_id(F_NAME)
         if (fm.sets_eval or fm.sets_train) and name is not None:
             names.append(ctx.text(name))
-    return list(dict.fromkeys(names))
+    ctx.values._switching_names = list(dict.fromkeys(names))
+    return ctx.values._switching_names
 
 
 def _mode_switches(ctx) -> dict:
@@ -298,6 +302,9 @@ def _built_mode(ctx, call, method):
     name = method or qual.rsplit(".", 1)[-1]
     if name in _LOADERS or qual in ("torch.load", "torch.jit.load", "joblib.load", "pickle.load"):
         return None
+    cls = ctx.values.local_class(qual or name) if name else None
+    if cls is not None and getattr(cls, "evals_in_init", False):
+        return None   # its __init__ puts (part of) it in eval mode
     if name in _SAME_MODE_WRAPPERS:
         pos, _ = args_of(call)
         inner = strip(pos[0]) if pos else None
@@ -314,11 +321,16 @@ _SAME_MODE_WRAPPERS = frozenset({"create_feature_extractor", "compile", "deepcop
 
 
 def _last_is_train(ctx, fm, param):
-    last = None
-    for e in events(ctx):
-        if fm.node.start_byte < e.pos < fm.node.end_byte and e.target == param and e.kind in ("eval", "train"):
-            last = e.kind
-    return last == "train"
+    """The helper's last mode switch of `param` is train() (memoised: asked per call of it)."""
+    memo = ctx.values.__dict__.setdefault("_last_is_train", {})
+    key = (fm.node.start_byte, param)
+    if key not in memo:
+        last = None
+        for e in events(ctx):
+            if fm.node.start_byte < e.pos < fm.node.end_byte and e.target == param and e.kind in ("eval", "train"):
+                last = e.kind
+        memo[key] = last == "train"
+    return memo[key]
 
 
 @dataclass

@@ -724,6 +724,9 @@ class Flow:
                 if not self._column_subscript(node):
                     return None
                 node = strip(node.child_by_field_id(F_VALUE))
+                if node is not None and node.type == "attribute" and self.text(
+                        node.child_by_field_id(F_ATTRIBUTE)) in ("iloc", "loc"):
+                    node = strip(node.child_by_field_id(F_OBJECT))   # `df.loc[:, cols]`: df's rows
             elif t == "attribute":
                 attr = node.child_by_field_id(F_ATTRIBUTE)
                 if attr is not None and self.text(attr) in ("iloc", "loc"):
@@ -796,7 +799,7 @@ class Flow:
             pos, kw = args_of(call)
             if self.is_train_test_split(call) or q == "torch.utils.data.random_split":
                 inputs = pos if q != "torch.utils.data.random_split" else pos[:1]
-                if inputs:
+                if inputs and not self._held_out_discarded(call, len(inputs)):
                     events.append(SplitEvent(call, "split", list(inputs), self._assigned_keys(call)))
                 continue
             if is_sklearn(q, CV_FUNCS):
@@ -820,6 +823,19 @@ class Flow:
         events.sort(key=lambda e: e.call.start_byte)
         self._splits = events
         return events
+
+    def _held_out_discarded(self, call, n_inputs: int) -> bool:
+        """`X_sample, _, y_sample, _ = train_test_split(X_train, y_train, train_size=20000)`:
+        every held-out part is thrown away (`_`), so the call draws a subsample, it does not
+        split off rows to evaluate on."""
+        parent = call.parent
+        if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != call:
+            return False
+        left = parent.child_by_field_id(F_LEFT)
+        targets = left.named_children if left is not None and left.type in ("pattern_list", "tuple_pattern") else []
+        if len(targets) != 2 * n_inputs:
+            return False
+        return all(t.type == "identifier" and self.text(t).startswith("_") for t in targets[1::2])
 
     def _assigned_keys(self, call) -> set:
         parent = call.parent

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
 from ..models import is_model_factory
-from ..parsing import F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME, F_OBJECT
 from ..rates import hf_model_without_dropout, turned_off
-from ..values import args_of, method_call
+from ..values import args_of, has_splat, method_call, strip
 
 # Compound statements that make what they contain conditional (or skippable by an exception).
 _CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "conditional_expression"})
@@ -141,7 +141,8 @@ def functions_around(ctx, positions, outer: bool = True) -> set[str]:
 
 
 def clears_grads_in(ctx, node) -> bool:
-    """`node` (a loop) clears gradients: directly, or through a local helper it calls."""
+    """`node` (a loop) clears gradients: directly, or through a local helper it calls, a function
+    (`reset_grads()`) or a method of its own object (`self.reset_grad()`, StarGAN's solver)."""
     zeros, helpers = _zeroing(ctx)
     if any_between(zeros, node.start_byte, node.end_byte):
         return True
@@ -149,6 +150,10 @@ def clears_grads_in(ctx, node) -> bool:
         fn = call.child_by_field_id(F_FUNCTION)
         if fn is not None and fn.type == "identifier" and ctx.text(fn) in helpers:
             return True
+        if fn is not None and fn.type == "attribute":
+            obj, attr = fn.child_by_field_id(F_OBJECT), fn.child_by_field_id(F_ATTRIBUTE)
+            if obj is not None and attr is not None and ctx.text(obj) == "self" and ctx.text(attr) in helpers:
+                return True
     return False
 
 
@@ -165,8 +170,7 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
     if is_model_factory(qual):
         return not hf_model_without_dropout(ctx.facts, qual, ctor)
     if qual == "torch.nn.Sequential" and ctor is not None:
-        t = ctx.text(ctor)
-        return "Dropout" in t or "BatchNorm" in t
+        return _sequential_mode_dependent(ctx, ctor, 0)
     cls = ctx.values.local_class(qual)
     if cls is not None and cls.framework == "torch":
         if cls.mode_dependent and cls.rates is not None and ctor is not None \
@@ -174,6 +178,57 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
             return False  # built with every dropout rate at 0
         return cls.mode_dependent
     return None
+
+
+_PLAIN_CONTAINERS = frozenset({"OrderedDict", "list", "tuple", "dict"})
+_LITERALS = frozenset({"string", "integer", "float", "true", "false", "none", "concatenated_string"})
+
+
+def _sequential_mode_dependent(ctx, ctor, depth: int) -> bool | None:
+    """An `nn.Sequential(...)`: True when its text builds dropout or batch norm; False only when
+    every layer is seen and none does (torch layers, classes of the file known to be free of
+    them); None when a layer is not seen: `nn.Sequential(*layers)`, a helper's result
+    (`conv_bn(...)`), a module held by a name or an attribute."""
+    text = ctx.text(ctor)
+    if "Dropout" in text or "BatchNorm" in text or "Transformer" in text:
+        return True
+    if has_splat(ctor) or depth > 3:
+        return None
+    return _combine(_layer_part(ctx, a, depth) for a in args_of(ctor)[0])
+
+
+def _combine(states) -> bool | None:
+    states = list(states)
+    return True if True in states else (None if None in states else False)
+
+
+def _layer_part(ctx, node, depth: int) -> bool | None:
+    """Whether one argument of an `nn.Sequential` (a layer, an `OrderedDict([...])` of named
+    layers, a (name, layer) pair) has dropout or batch norm: True / False / None (not seen)."""
+    node = strip(node)
+    if node is None or node.type in _LITERALS:
+        return False
+    if node.type == "identifier":
+        return model_is_mode_dependent(ctx, node)
+    if node.type in ("tuple", "list", "expression_list"):
+        return _combine(_layer_part(ctx, c, depth) for c in node.named_children if c.type != "comment")
+    if node.type != "call" or has_splat(node):
+        return None
+    facts = ctx.facts
+    q = facts.callee_qual(node)
+    callee = node.child_by_field_id(F_FUNCTION)
+    name = (q or (ctx.text(callee) if callee is not None else "")).rsplit(".", 1)[-1]
+    pos, kw = args_of(node)
+    if name in _PLAIN_CONTAINERS:
+        return _combine(_layer_part(ctx, a, depth) for a in pos)
+    if "dropout" in kw and ctx.text(kw["dropout"]).strip() not in ("0", "0.0", "0."):
+        return True   # nn.LSTM(..., dropout=0.2)
+    if q == "torch.nn.Sequential":
+        return _sequential_mode_dependent(ctx, node, depth + 1)
+    if q is not None and q.startswith("torch.nn."):
+        return False
+    cls = ctx.values.local_class(q or name)
+    return cls.mode_dependent if cls is not None else None
 
 
 def any_between(sorted_positions: list, start: int, end: int) -> bool:

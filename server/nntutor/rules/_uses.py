@@ -95,9 +95,11 @@ def _runs_once(loop) -> bool:
 
 
 # A loop that shows its batches (`plt.imshow`, `plt.show()`, a grid of samples) and calls nothing
-# that may train: a look at the data (ptsemseg's loaders end in such a `__main__` demo).
+# that may train or score a model: a look at the data (ptsemseg's loaders end in such a
+# `__main__` demo). A loop that also predicts or measures is an evaluation that shows samples.
 _SHOWS = re.compile(r"(?:^|\.)(?:imshow|show|subplots?|figure|savefig|save_image|make_grid)$")
-_MAY_TRAIN = re.compile(r"(?i)train|fit|step|backward|update|optimi|learn|loss|criterion")
+_MAY_TRAIN = re.compile(r"(?i)train|fit|step|backward|update|optimi|learn|loss|criterion|model|net"
+                        r"|predict|infer|forward|evaluat|score|accura|metric|classif|detect|segment")
 
 
 def _only_shows(ctx, loop) -> bool:

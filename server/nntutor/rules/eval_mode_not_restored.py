@@ -28,7 +28,7 @@ def check(ctx):
                 arg = argument_for(ctx, call, fm, param)
                 if arg is not None:
                     switches.append(("train" if restores else "eval", ctx.text(arg), call, arg))
-                    if not restores and _trains_after_eval(evs, fm, param):
+                    if not restores and _trains_after_eval(ctx, evs, fm, param):
                         on_purpose.add(ctx.text(arg))
     # A model never switched to train mode that the training function itself puts in eval mode
     # before its backward pass (the linear-probe protocol: `def train(...)` starts with
@@ -172,12 +172,18 @@ def _only_tensors_optimized(ctx) -> bool:
     return seen
 
 
-def _trains_after_eval(evs, fm, param) -> bool:
-    """The helper puts `param` in eval mode and then runs a backward pass or a step: a training
-    function that trains in eval mode (not an evaluation followed by nothing)."""
+def _trains_after_eval(ctx, evs, fm, param) -> bool:
+    """The helper puts `param` in eval mode before it trains, outside the loops that train (at
+    its top, as the linear-probe `train()` does), then runs a backward pass or a step. Not an
+    eval() in the epoch loop before the batches (a validation first, then training in eval
+    mode: the bug), nor one after the steps (an evaluation)."""
     start, end = fm.node.start_byte, fm.node.end_byte
+    updates = [e.pos for e in evs if start < e.pos < end and e.kind in ("backward", "step")]
     first = next((e.pos for e in evs if start < e.pos < end and e.kind == "eval" and e.target == param), None)
-    return first is not None and any(first < e.pos < end and e.kind in ("backward", "step") for e in evs)
+    if first is None or not any(p > first for p in updates):
+        return False
+    return not any(lp.start_byte > start and any_between(updates, lp.start_byte, lp.end_byte)
+                   for lp in ctx.facts.loops_containing(first))
 
 
 def _ends_in_train(evs, fm, param):

@@ -5,7 +5,7 @@ import re
 
 from ..findings import Fix, Severity
 from ..namescan import whole_name_matches
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
 from ..values import (
     args_of,
     follow,
@@ -50,8 +50,10 @@ def check(ctx):
     checked = checked_scopes(ctx)
     if -1 in checked:
         return
-    if any(v == "triton" or v.startswith("triton.") for v in facts.imports.values()):
-        return  # Triton kernels run on GPUs only: the file is GPU-only by design
+    checked |= _methods_of_classes_asserting_cuda(ctx)
+    if any(v.split(".", 1)[0] in _GPU_ONLY_LIBRARIES for v in facts.imports.values()) \
+            or _quantized_for_the_gpu(ctx):
+        return  # the file needs a GPU anyway (Triton kernels, `import unsloth` fails without one)
     calls = candidate_calls(facts)
     if any(half_precision_on_gpu(ctx, call) for call in calls) or gpu_only_model(ctx):
         return  # a float16 model put on the GPU: the file is GPU-only by design
@@ -229,6 +231,50 @@ def _default_always_passed(ctx, call) -> bool:
         if ctx.text(name) not in kw and (keyword_only or index >= len(pos)):
             return False
     return True
+
+
+# Libraries that need an NVIDIA GPU to run at all: importing them is choosing the GPU (unsloth
+# raises at import without one; bitsandbytes' 4/8-bit layers and NVIDIA apex are CUDA code).
+_GPU_ONLY_LIBRARIES = frozenset({"triton", "unsloth", "bitsandbytes", "flash_attn", "apex"})
+_QUANTIZED = (re.compile(rb"load_in_4bit\s*=\s*True"), re.compile(rb"load_in_8bit\s*=\s*True"))
+
+
+def _quantized_for_the_gpu(ctx) -> bool:
+    """A transformers model loaded in 4 or 8 bits through bitsandbytes (`BitsAndBytesConfig(...)`,
+    `from_pretrained(..., load_in_8bit=True)`): those layers run on CUDA GPUs only (QLoRA)."""
+    if ctx.facts.calls_to({"transformers.BitsAndBytesConfig"}):
+        return True
+    return bool(ctx.facts.calls_at_text(*_QUANTIZED))
+
+
+def _methods_of_classes_asserting_cuda(ctx) -> set:
+    """The methods (start bytes) of a class whose `__init__` asserts that CUDA is available
+    (`assert torch.cuda.is_available()`, or `if not ...is_available(): raise`): every other
+    method runs on an object that got past it (SentEval's `RelatednessPytorch`)."""
+    facts, data = ctx.facts, ctx.doc.data
+    found = set()
+    start = data.find(b"is_available")
+    while start != -1:
+        node = ctx.doc.tree.root_node.descendant_for_byte_range(start, start)
+        stmt = statement_of(node)
+        func = facts.function_at(start)
+        if stmt is not None and func is not None and is_method(func) and _asserts(stmt) \
+                and ctx.text(func.child_by_field_id(F_NAME)) == "__init__":
+            cls = func.parent
+            while cls is not None and cls.type != "class_definition":
+                cls = cls.parent
+            if cls is not None:
+                found |= {f.start_byte for f in facts.functions if cls.start_byte < f.start_byte < cls.end_byte}
+        start = data.find(b"is_available", start + 1)
+    return found
+
+
+def _asserts(stmt) -> bool:
+    """An `assert`, or an `if` whose body raises: the code after it runs only if it holds."""
+    if stmt.type == "assert_statement":
+        return True
+    body = stmt.child_by_field_id(F_CONSEQUENCE) if stmt.type == "if_statement" else None
+    return body is not None and any(c.type == "raise_statement" for c in body.named_children)
 
 
 def _only_called_where_checked(ctx, call, checked) -> bool:

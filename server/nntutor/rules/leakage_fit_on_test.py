@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_RIGHT
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._splits import flow, short, tokens
@@ -53,6 +53,8 @@ def check(ctx):
             continue
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
+        if transformer and not by_flow and _refitted_per_item(ctx, fl, call, recv):
+            continue  # a per-image normalisation, tried out on a sample named `test_image`
         name = ctx.text(recv)
         if len(name) > 30:
             name = short(cq) or "estimator"   # `estimator.fit`: a name, never a phrase in backticks
@@ -95,6 +97,27 @@ _JOB_TOKENS = frozenset({"cal", "calib", "calibration", "blend", "blending", "me
 # codes them as the training one does whenever both see every class).
 _LABEL_CODERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
 _VALIDATION_TOKENS = frozenset({"val", "valid", "validation", "dev", "vl", "va"})
+
+
+_FOLD_LOOP = re.compile(r"(?i)split|fold|\bkf\b|\bcv\b")
+
+
+def _refitted_per_item(ctx, fl, call, recv) -> bool:
+    """The same transformer is fitted again in a loop over items (files, images, volumes), not
+    over the folds of a split: it normalises each item on its own (BraTS volumes scaled to [0, 1]
+    one by one), so fitting it on one more item, named `test_...`, learns nothing shared."""
+    name = ctx.text(recv)
+    for other in fl.calls_named(_FIT_METHODS):
+        if other.start_byte == call.start_byte:
+            continue
+        orecv, _m = method_call(other)
+        loop = ctx.facts.innermost_loop(other.start_byte)
+        if orecv is None or ctx.text(strip(orecv)) != name or loop is None or loop.type != "for_statement":
+            continue
+        header = loop.child_by_field_id(F_RIGHT)
+        if header is not None and not _FOLD_LOOP.search(ctx.text(header)):
+            return True
+    return False
 
 
 def _names_a(wanted: frozenset, text: str) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..findings import Severity
+from ..namescan import whole_name_matches
 from ..parsing import (
     F_ARGUMENTS,
     F_ATTRIBUTE,
@@ -168,7 +169,44 @@ _PLOTS = frozenset({"plot", "fill_between", "fill_betweenx", "errorbar", "scatte
 
 def _plotted(ctx, call) -> bool:
     """`call` (an argmax, a .min(0) ...) is, as it is or through attributes / subscripts of its
-    result, an argument of a drawing call."""
+    result, an argument of a drawing call; or it goes into a name that is only ever drawn with
+    (`maxcheck = max(np.max(mse_train), np.max(mse_test))`, then `plt.vlines(5, 0, maxcheck)`,
+    `plt.ylim([0, maxcheck])`: the height of a plot)."""
+    if _drawing_call(ctx, call):
+        return True
+    holder = call
+    while holder.parent is not None and holder.parent.type in (
+            "argument_list", "call", "binary_operator", "parenthesized_expression", "list", "tuple"):
+        holder = holder.parent
+    assign = holder.parent
+    if assign is None or assign.type != "assignment" or assign.child_by_field_id(F_RIGHT) != holder:
+        return False
+    left = assign.child_by_field_id(F_LEFT)
+    if left is None or left.type != "identifier":
+        return False
+    uses = [m.start() for m in whole_name_matches(ctx.doc.data, ctx.text(left).encode(), assign.end_byte)
+            if not ctx.facts.in_comment(m.start())]
+    root = ctx.doc.tree.root_node
+    return bool(uses) and all(_drawn(ctx, root.named_descendant_for_byte_range(u, u)) for u in uses)
+
+
+_LIMITS = frozenset({"ylim", "xlim", "set_ylim", "set_xlim", "axis"})
+
+
+def _drawn(ctx, node) -> bool:
+    """`node` sits in the arguments of a drawing or axis-limit call (`plt.ylim([0, top])`)."""
+    while node is not None and node.type not in ("block", "module", "expression_statement"):
+        if node.type == "call":
+            fn = strip(node.child_by_field_id(F_FUNCTION))
+            last = ctx.text(fn.child_by_field_id(F_ATTRIBUTE)) if fn is not None and fn.type == "attribute" \
+                else (ctx.text(fn) if fn is not None else "")
+            if last in _PLOTS or last in _LIMITS:
+                return True
+        node = node.parent
+    return False
+
+
+def _drawing_call(ctx, call) -> bool:
     node = call
     while node.parent is not None and node.parent.type in ("attribute", "subscript", "parenthesized_expression") \
             and node.parent.child_by_field_id(F_OBJECT if node.parent.type == "attribute" else F_VALUE) == node:
@@ -262,7 +300,7 @@ def _early_stopping_on_test(ctx, fl):
         stopper = _stopper(ctx, call, recv, kw)
         if stopper is None:
             continue
-        final = _later_evaluation(ctx, fl, call, test_keys)
+        final = _later_evaluation(ctx, fl, call, test_keys, ctx.text(strip(recv)))
         if final is None:
             continue
         yield ctx.finding(
@@ -317,7 +355,9 @@ def _stopper(ctx, call, recv, kw):
     return None
 
 
-def _later_evaluation(ctx, fl, fit_call, test_keys):
+def _later_evaluation(ctx, fl, fit_call, test_keys, model: str):
+    """A later score or prediction on the same test data, of this model (or of one loaded from
+    a file, the saved best checkpoint): another model's final evaluation is not this one's."""
     for call in ctx.facts.calls:
         if call.start_byte <= fit_call.end_byte:
             continue
@@ -327,9 +367,33 @@ def _later_evaluation(ctx, fl, fit_call, test_keys):
             args = args_of(call)[0]
         for a in args or ():
             _s, _f, keys = fl.origin(a)
-            if set(keys) & test_keys:
+            if set(keys) & test_keys and not _of_another_model(ctx, call, model):
                 return call
     return None
+
+
+_PREDICTING = frozenset({"predict", "predict_proba", "predict_classes", "evaluate", "score", "__call__"})
+
+
+def _of_another_model(ctx, call, model: str) -> bool:
+    """Every model the evaluation `call` predicts with (`other.predict(x_test)`, in it or in its
+    arguments) is a name other than `model`, and none of them is loaded from a file."""
+    others = set()
+    for c in [call, *ctx.facts.calls_in(call)]:
+        recv, m = method_call(c)
+        if recv is None or m not in _PREDICTING:
+            continue
+        recv = strip(recv)
+        if recv is None or recv.type != "identifier":
+            return False
+        name = ctx.text(recv)
+        if name == model:
+            return False
+        b = ctx.facts.binding(name, recv.start_byte)
+        if b is None or b.value is None or "load" in ctx.text(b.value):
+            return False   # unknown, or loaded (the checkpoint saved by this fit?)
+        others.add(name)
+    return bool(others)
 
 
 # -- optuna objectives returning a test score ---------------------------------------------

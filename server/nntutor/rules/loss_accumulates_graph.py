@@ -82,28 +82,59 @@ def _backward_receivers(ctx) -> dict:
 
 
 def _mentions(ctx, node, name: str, depth: int = 0) -> bool:
-    """`node` reads `name`, directly or through locals it was assigned from (three levels)."""
+    """`node` reads `name`, directly or through a local it was assigned from (one level)."""
     if node is None:
         return False
     if node.type == "identifier":
         if ctx.text(node) == name:
             return True
-        if depth < 3:   # `local = 0.01 * total; loss = main + local; loss.backward()`
+        if depth == 0:
             b = ctx.facts.binding(ctx.text(node), node.start_byte)
-            return b is not None and b.kind == "assign" and _mentions(ctx, b.value, name, depth + 1)
+            return b is not None and b.kind == "assign" and _mentions(ctx, b.value, name, 1)
         return False
     return any(_mentions(ctx, c, name, depth) for c in node.named_children)
+
+
+def _reached_names(ctx, node, depth: int, out: set, seen: dict) -> None:
+    """Add to `out` the names `node` reads, directly or through the locals they were assigned
+    from (up to three assignments back: `local = 0.01 * total; loss = main + local;
+    loss.backward()`). `seen`: binding id -> the least depth it was expanded at."""
+    stack = [(node, depth)]
+    while stack:
+        node, depth = stack.pop()
+        if node is None:
+            continue
+        if node.type == "identifier":
+            name = ctx.text(node)
+            out.add(name)
+            if depth < 3:
+                b = ctx.facts.binding(name, node.start_byte)
+                if b is not None and b.kind == "assign" and seen.get(id(b), 4) > depth + 1:
+                    seen[id(b)] = depth + 1   # again only when reached with more depth to go
+                    stack.append((b.value, depth + 1))
+            continue
+        stack.extend((c, depth) for c in node.named_children)
+
+
+def _backwarded_names(ctx) -> set:
+    """Every name a backward pass of the document reads (its receiver and arguments, through
+    the assignments before them): computed once, not once per accumulation."""
+    cached = getattr(ctx.values, "_backwarded_names", None)
+    if cached is None:
+        cached, seen = set(), {}
+        for call, recv in ctx.facts.method_calls("backward"):
+            if recv is not None:
+                _reached_names(ctx, recv, 0, cached, seen)
+            for a in args_of(call)[0]:
+                _reached_names(ctx, a, 0, cached, seen)
+        ctx.values._backwarded_names = cached
+    return cached
 
 
 def _backwarded(ctx, name: str) -> bool:
     """The accumulator feeds a backward pass (`total.backward()`, `torch.stack(losses).mean()
     .backward()`, `accelerator.backward(total)`): a total loss built on purpose."""
-    for call, recv in ctx.facts.method_calls("backward"):
-        if recv is not None and (ctx.text(recv) == name or _mentions(ctx, recv, name)):
-            return True
-        if any(_mentions(ctx, a, name) for a in args_of(call)[0]):
-            return True
-    return False
+    return name in _backwarded_names(ctx)
 
 
 _DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.I)
@@ -316,7 +347,8 @@ def _total_of_one_step(ctx, stmt, name: str) -> bool:
       backward pass or a step, or of a loop between that one and `stmt` (DAAN sums a term per
       class in a loop inside the batch loop, from `d_c = 0` at each batch);
     - or, with no such loop, at the top of a function that makes one optimizer step per call
-      outside any loop (DomainBed's `update()` sums the losses of one batch's domains).
+      outside any loop (DomainBed's `update()` sums the losses of one batch's domains);
+    and the sum comes before that backward pass or step (so it is part of the step's loss).
     A validation total reset in the epoch loop, whose backward passes are in another loop, spans
     the epoch: still reported."""
     facts = ctx.facts
@@ -326,8 +358,12 @@ def _total_of_one_step(ctx, stmt, name: str) -> bool:
     updates = [e.pos for e in evs if e.kind in ("backward", "step")]
     for i in range(len(loops) - 1, -1, -1):
         loop = loops[i]
-        if any(loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop for p in updates):
-            return any(_restarts_in(ctx, name, scope, inner, stmt) for inner in loops[i:])
+        own = [p for p in updates if loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop]
+        if own:
+            # the sum is part of this step's loss: a backward pass or the step comes after it
+            # (a validation total summed after the step holds every validation batch's graph)
+            return any(p > stmt.start_byte for p in own) \
+                and any(_restarts_in(ctx, name, scope, inner, stmt) for inner in loops[i:])
     fn = facts.function_at(stmt.start_byte)
     if fn is None or fn.start_byte != scope or not loops or loops[0].start_byte < fn.start_byte:
         return False
@@ -338,7 +374,7 @@ def _total_of_one_step(ctx, stmt, name: str) -> bool:
         around = facts.innermost_loop(pos)
         return around is None or around.start_byte < fn.start_byte
 
-    return any(e.kind == "step" and once_per_call(e.pos) for e in evs) \
+    return any(e.kind == "step" and e.pos > stmt.start_byte and once_per_call(e.pos) for e in evs) \
         and _restarts_in(ctx, name, scope, fn, stmt)
 
 

@@ -158,6 +158,21 @@ _IDENT = re.compile(r"[A-Za-z_]\w*")
 _LOADS = ("load_state_dict", "load_weights", "load", "load_checkpoint", "from_pretrained")
 
 
+def _fresh_factory(ctx, value, callee) -> bool:
+    """`build_model()`, a function of this file that builds a model class of the project or an
+    `nn` module and loads nothing into it (no `load...`, `pretrained`, `weights=` in its code)."""
+    if callee.type != "identifier":
+        return False
+    func = ctx.facts.definition_in_effect(ctx.text(callee), value.start_byte)
+    if func is None or _LOADING.search(ctx.facts.code_in(func)):
+        return False
+    qual, _ctor = ctx.values.instance(value)
+    return qual is not None and (qual.startswith("torch.nn.") or ctx.values.local_class(qual) is not None)
+
+
+_LOADING = re.compile(r"load|pretrained|weights\s*=|checkpoint|from_")
+
+
 def _fresh_in_this_function(ctx, fn, call) -> bool:
     """`name` is built by its class's constructor (`decoder = Decoder()`, a class of this file
     or an `nn` layer) in the function that evaluates it, and between the two nothing loads
@@ -186,7 +201,7 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
     # A model class of the project (this file or another module: `sm.AttnDecoderRNN(...)`) or
     # an `nn` layer; not a pretrained factory.
     model_class = ctx.values.local_class(qual or ctx.text(callee)) is not None
-    if not model_class and not (qual or "").startswith("torch.nn."):
+    if not model_class and not (qual or "").startswith("torch.nn.") and not _fresh_factory(ctx, value, callee):
         return False
     name = ctx.text(fn)
     for c in facts.calls:

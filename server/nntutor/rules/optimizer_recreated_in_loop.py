@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
 from ..values import args_of, strip, unwrap_calls
 from . import Rule
 from ._training import same_scope
@@ -46,7 +46,7 @@ def check(ctx):
         loop = ctx.facts.innermost_loop(call.start_byte)
         if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
             continue
-        if not _repeats_training(ctx, loop):
+        if not _repeats_training(ctx, loop) or _periodic_restart(ctx, call, loop):
             continue
         stmt, target = _assignment_of(call)
         use = _trained_with(ctx, loop, call, target)
@@ -65,6 +65,19 @@ def check(ctx):
             "set `param_group[\"lr\"]` in `optimizer.param_groups`.",
             related=[ctx.related(use, "training step with the new optimizer")],
             fix=_hoist(ctx, stmt, target, loop))
+
+
+def _periodic_restart(ctx, call, loop) -> bool:
+    """Built again only every so many passes (`if (epoch + 1) % cycle == 0:`): a warm restart
+    on purpose (snapshot ensembles, SGDR by hand); the state builds up within each cycle."""
+    node = call.parent
+    while node is not None and node.start_byte > loop.start_byte:
+        if node.type in ("if_statement", "elif_clause"):
+            cond = node.child_by_field_id(F_CONDITION)
+            if cond is not None and "%" in ctx.text(cond):
+                return True
+        node = node.parent
+    return False
 
 
 def _has_momentum(ctx, call) -> bool:
@@ -188,8 +201,9 @@ def _attribute_rebuilt_in(ctx, loop, call) -> bool:
                 or not same_scope(ctx, node.start_byte, call.start_byte):
             continue
         left = node.child_by_field_id(F_LEFT)
-        if left is not None and left.type == "attribute" \
-                and re.search(re.escape(ctx.text(left)) + r"(?![\w])", given):
+        # the optimizer takes that attribute's parameters (not, say, `lr=self.lr` decayed)
+        if left is not None and left.type == "attribute" and re.search(
+                re.escape(ctx.text(left)) + r"\s*\.\s*(?:named_)?parameters\s*\(", given):
             return True
     return False
 
