@@ -135,7 +135,12 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         init = _method(body, "__init__", text)
         if cls.mode_dependent and framework == "torch" and not subclass:
             cls.rates = rate_parameters(facts, body, init, cls.layers)
-        cls.evals_in_init = init is not None and ".eval()" in facts.code_in(init)
+        # `self.eval()` in __init__, or `self.model.eval()` in a wrapper whose own body builds
+        # no dropout / batch norm (yolov7's TracedModel); not a classifier that freezes its
+        # backbone (`self.backbone.eval()`) next to a dropout head of its own.
+        init_code = facts.code_in(init) if init is not None else ""
+        cls.evals_in_init = "self.eval()" in init_code or (
+            ".eval()" in init_code and not any(h in _TYPE_TESTS.sub(" ", body_text) for h in STOCHASTIC_HINTS))
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:
             _forward_output(facts, values, forward, cls)

@@ -324,3 +324,43 @@ for epoch in range(5):
         acc = (net(x_val).argmax(1) == y_val).float().mean()
 """
     assert lines(src, "eval-mode-not-restored") == [32]
+
+
+def test_a_sequential_of_layers_built_by_helper_functions_is_followed_into_them():
+    """Packt's Cats_Vs_Dogs: `get_model()` stacks `conv_layer(...)` blocks, each an
+    nn.Sequential with BatchNorm2d, and accuracy() runs under no_grad in training mode."""
+    src = """\
+import torch
+import torch.nn as nn
+
+
+def conv_layer(ni, no, kernel_size, stride=1):
+    return nn.Sequential(nn.Conv2d(ni, no, kernel_size, stride), nn.ReLU(), nn.BatchNorm2d(no))
+
+
+def get_model():
+    model = nn.Sequential(conv_layer(3, 64, 3), conv_layer(64, 512, 3), nn.Flatten(), nn.Linear(512, 1))
+    return model, nn.BCEWithLogitsLoss(), torch.optim.Adam(model.parameters(), lr=1e-3)
+
+
+def train_batch(x, y, model, opt, loss_fn):
+    loss_fn(model(x), y).backward()
+    opt.step()
+    opt.zero_grad()
+
+
+@torch.no_grad()
+def accuracy(x, y, model):
+    return ((model(x) > 0) == y).tolist()
+
+
+model, loss_fn, optimizer = get_model()
+for epoch in range(5):
+    for x, y in trn_dl:
+        train_batch(x, y, model, optimizer, loss_fn)
+    for x, y in val_dl:
+        val_is_correct = accuracy(x, y, model)
+"""
+    assert lines(src, "missing-eval-mode") == [22]
+    # the same blocks without batch norm: nothing for eval() to change
+    assert lines(src.replace("nn.BatchNorm2d(no)", "nn.MaxPool2d(2)"), "missing-eval-mode") == []

@@ -62,18 +62,27 @@ def half_precision_on_gpu(ctx, call) -> bool:
 
 
 def _halved_later(ctx, call) -> bool:
-    """`model = Net().to("cuda")`, then `model.half()` in a later statement of the same scope
-    (selimsef's DFDC inference: load, eval, `models.append(model.half())`)."""
+    """`model = Net().to("cuda")`, then `model.half()` in a later statement of the same block, run
+    whenever the placement is (selimsef's DFDC inference: load, eval,
+    `models.append(model.half())`); not a half copy made to be saved (`torch.save(model.half()
+    .state_dict(), ...)`) nor one under a condition (`if fp16:`)."""
     parent = call.parent
     if parent is None or parent.type != "assignment" or strip(parent.child_by_field_id(F_RIGHT)) != call:
         return False
     left = parent.child_by_field_id(F_LEFT)
     if left is None or left.type != "identifier":
         return False
-    name, scope = ctx.text(left), ctx.facts.scope_id(call.start_byte)
-    return any(recv is not None and ctx.text(recv) == name and half.start_byte > parent.end_byte
-               and ctx.facts.scope_id(half.start_byte) == scope
-               for half, recv in ctx.facts.method_calls("half"))
+    name, block = ctx.text(left), parent.parent.parent if parent.parent is not None else None
+    for half, recv in ctx.facts.method_calls("half"):
+        if recv is None or ctx.text(recv) != name or half.start_byte < parent.end_byte:
+            continue
+        stmt = half   # the statement holding the call, in the innermost block
+        while stmt.parent is not None and stmt.parent.type not in ("block", "module"):
+            stmt = stmt.parent
+        if stmt.parent != block or "save" in ctx.text(stmt) or "state_dict" in ctx.text(stmt):
+            continue
+        return True
+    return False
 
 
 _FLASH = re.compile(r"^flash_attention_\d$")
@@ -159,7 +168,7 @@ def under_gpu_condition(ctx, node) -> bool:
             if cond is not None and _GPU_FLAG.search(ctx.text(cond)):
                 return True
             if cond is not None and _CPU_TEST.search(ctx.text(cond)):
-                negated = "!=" in ctx.text(cond) or " not " in ctx.text(cond)
+                negated = "!=" in ctx.text(cond) or re.search(r"\bnot\b", ctx.text(cond)) is not None
                 in_body = child == parent.child_by_field_id(F_CONSEQUENCE)
                 if in_body == negated:
                     return True   # the branch where the data is not on the CPU

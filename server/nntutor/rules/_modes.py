@@ -302,7 +302,9 @@ def _built_mode(ctx, call, method):
     name = method or qual.rsplit(".", 1)[-1]
     if name in _LOADERS or qual in ("torch.load", "torch.jit.load", "joblib.load", "pickle.load"):
         return None
-    cls = ctx.values.local_class(qual or name) if name else None
+    callee = call.child_by_field_id(F_FUNCTION)
+    cname = qual or (ctx.text(callee) if callee is not None and callee.type == "identifier" else "")
+    cls = ctx.values.local_class(cname) if cname else None
     if cls is not None and getattr(cls, "evals_in_init", False):
         return None   # its __init__ puts (part of) it in eval mode
     if name in _SAME_MODE_WRAPPERS:

@@ -10,7 +10,7 @@ from ..findings import Fix, TextEdit
 from ..models import is_model_factory
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME, F_OBJECT
 from ..rates import hf_model_without_dropout, turned_off
-from ..values import args_of, has_splat, method_call, strip
+from ..values import args_of, has_splat, is_method, method_call, strip
 
 # Compound statements that make what they contain conditional (or skippable by an exception).
 _CONDITIONAL = frozenset({"if_statement", "try_statement", "match_statement", "conditional_expression"})
@@ -152,9 +152,26 @@ def clears_grads_in(ctx, node) -> bool:
             return True
         if fn is not None and fn.type == "attribute":
             obj, attr = fn.child_by_field_id(F_OBJECT), fn.child_by_field_id(F_ATTRIBUTE)
-            if obj is not None and attr is not None and ctx.text(obj) == "self" and ctx.text(attr) in helpers:
+            if obj is not None and attr is not None and ctx.text(obj) == "self" \
+                    and ctx.text(attr) in _clearing_methods(ctx):
                 return True
     return False
+
+
+def _clearing_methods(ctx) -> set:
+    """Names of the methods (defined in a class) that clear gradients in their own body: what a
+    `self.reset_grad()` call can run. Not a module-level `def train(...)`: `self.train()` is
+    the mode switch."""
+    cached = getattr(ctx.values, "_clearing_methods", None)
+    if cached is None:
+        cached = set()
+        for pos in _zeroing(ctx)[0]:
+            fn = ctx.facts.function_at(pos)
+            name = fn.child_by_field_id(F_NAME) if fn is not None else None
+            if name is not None and is_method(fn):
+                cached.add(ctx.text(name))
+        ctx.values._clearing_methods = cached
+    return cached
 
 
 def same_scope(ctx, a: int, b: int) -> bool:
@@ -209,6 +226,9 @@ def _layer_part(ctx, node, depth: int) -> bool | None:
     if node is None or node.type in _LITERALS:
         return False
     if node.type == "identifier":
+        made, ctor = ctx.values.instance(node)
+        if made is not None and made.startswith("torch.nn.") and made != "torch.nn.Sequential" and ctor is not None:
+            return _layer_part(ctx, ctor, depth + 1)   # `encoder = nn.Linear(...)`: that layer
         return model_is_mode_dependent(ctx, node)
     if node.type in ("tuple", "list", "expression_list"):
         return _combine(_layer_part(ctx, c, depth) for c in node.named_children if c.type != "comment")
@@ -228,7 +248,16 @@ def _layer_part(ctx, node, depth: int) -> bool | None:
     if q is not None and q.startswith("torch.nn."):
         return False
     cls = ctx.values.local_class(q or name)
-    return cls.mode_dependent if cls is not None else None
+    if cls is not None:
+        return cls.mode_dependent
+    # a function of the file that returns the layer (`conv_layer(3, 64, 3)` building
+    # `nn.Sequential(nn.Conv2d(...), nn.BatchNorm2d(...))`)
+    made, ctor = ctx.values.instance(node)
+    if made == "torch.nn.Sequential" and ctor is not None and ctor != node:
+        return _sequential_mode_dependent(ctx, ctor, depth + 1)
+    if made is not None and made.startswith("torch.nn."):
+        return False
+    return None
 
 
 def any_between(sorted_positions: list, start: int, end: int) -> bool:

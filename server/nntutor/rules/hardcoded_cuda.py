@@ -51,8 +51,7 @@ def check(ctx):
     if -1 in checked:
         return
     checked |= _methods_of_classes_asserting_cuda(ctx)
-    if any(v.split(".", 1)[0] in _GPU_ONLY_LIBRARIES for v in facts.imports.values()) \
-            or _quantized_for_the_gpu(ctx):
+    if _imports_a_gpu_only_library(ctx) or _quantized_for_the_gpu(ctx):
         return  # the file needs a GPU anyway (Triton kernels, `import unsloth` fails without one)
     calls = candidate_calls(facts)
     if any(half_precision_on_gpu(ctx, call) for call in calls) or gpu_only_model(ctx):
@@ -239,11 +238,25 @@ _GPU_ONLY_LIBRARIES = frozenset({"triton", "unsloth", "bitsandbytes", "flash_att
 _QUANTIZED = (re.compile(rb"load_in_4bit\s*=\s*True"), re.compile(rb"load_in_8bit\s*=\s*True"))
 
 
+def _imports_a_gpu_only_library(ctx) -> bool:
+    """A module-level, unconditional import of one (`import unsloth` at the top). One inside
+    `try: ... except ImportError`, under an `if`, or in a function is optional: the file also
+    runs without it."""
+    for stmt in ctx.doc.tree.root_node.named_children:
+        if stmt.type in ("import_statement", "import_from_statement", "future_import_statement"):
+            names = [ctx.text(n) for n in stmt.named_children if n.type in ("dotted_name", "aliased_import",
+                                                                          "relative_import")]
+            if stmt.type == "import_from_statement":
+                names = names[:1]   # the module, not what is imported from it
+            if any(n.lstrip(".").split(".", 1)[0].split(" ", 1)[0] in _GPU_ONLY_LIBRARIES for n in names):
+                return True
+    return False
+
+
 def _quantized_for_the_gpu(ctx) -> bool:
-    """A transformers model loaded in 4 or 8 bits through bitsandbytes (`BitsAndBytesConfig(...)`,
-    `from_pretrained(..., load_in_8bit=True)`): those layers run on CUDA GPUs only (QLoRA)."""
-    if ctx.facts.calls_to({"transformers.BitsAndBytesConfig"}):
-        return True
+    """A transformers model loaded in 4 or 8 bits through bitsandbytes (`BitsAndBytesConfig(
+    load_in_4bit=True)`, `from_pretrained(..., load_in_8bit=True)`): those layers run on CUDA
+    GPUs only (QLoRA). `load_in_4bit=False` quantizes nothing."""
     return bool(ctx.facts.calls_at_text(*_QUANTIZED))
 
 
@@ -258,8 +271,10 @@ def _methods_of_classes_asserting_cuda(ctx) -> set:
         node = ctx.doc.tree.root_node.descendant_for_byte_range(start, start)
         stmt = statement_of(node)
         func = facts.function_at(start)
+        body = func.child_by_field_id(F_BODY) if func is not None else None
         if stmt is not None and func is not None and is_method(func) and _asserts(stmt) \
-                and ctx.text(func.child_by_field_id(F_NAME)) == "__init__":
+                and stmt.parent == body and ctx.text(func.child_by_field_id(F_NAME)) == "__init__":
+            # a statement of __init__'s own body: not one under `if use_gpu:`
             cls = func.parent
             while cls is not None and cls.type != "class_definition":
                 cls = cls.parent

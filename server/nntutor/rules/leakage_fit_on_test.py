@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_RIGHT, F_VALUE
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._splits import flow, short, tokens
@@ -115,9 +115,28 @@ def _refitted_per_item(ctx, fl, call, recv) -> bool:
         if orecv is None or ctx.text(strip(orecv)) != name or loop is None or loop.type != "for_statement":
             continue
         header = loop.child_by_field_id(F_RIGHT)
-        if header is not None and not _FOLD_LOOP.search(ctx.text(header)):
-            return True
+        if header is None or _FOLD_LOOP.search(ctx.text(header)):
+            continue
+        pos, kw = args_of(other)
+        data = pos[0] if pos else kw.get("X")
+        if data is not None and _made_in(ctx, data, loop):
+            return True   # fitted on the loop's own item (`temp_image` loaded from `path`)
     return False
+
+
+def _made_in(ctx, data, loop) -> bool:
+    """The data's root name is bound inside `loop` (its target, or an assignment in its body)."""
+    node = strip(data)
+    while node is not None and node.type in ("attribute", "subscript", "call"):
+        if node.type == "call":
+            recv, _m = method_call(node)
+            node = strip(recv) if recv is not None else None
+        else:
+            node = strip(node.child_by_field_id(F_OBJECT if node.type == "attribute" else F_VALUE))
+    if node is None or node.type != "identifier":
+        return False
+    b = ctx.facts.binding(ctx.text(node), node.start_byte)
+    return b is not None and loop.start_byte <= b.pos < loop.end_byte
 
 
 def _names_a(wanted: frozenset, text: str) -> bool:

@@ -392,8 +392,17 @@ def _of_another_model(ctx, call, model: str) -> bool:
         b = ctx.facts.binding(name, recv.start_byte)
         if b is None or b.value is None or "load" in ctx.text(b.value):
             return False   # unknown, or loaded (the checkpoint saved by this fit?)
+        value = strip(b.value)
+        if value is not None and value.type == "identifier" and ctx.text(value) == model:
+            return False   # `final_model = model`: the same model
+        if any(r is not None and ctx.text(r) == name and b.pos < c.start_byte < call.start_byte
+               for m in _LOADS_WEIGHTS for c, r in ctx.facts.method_calls(m)):
+            return False   # `best = create_model(); best.load_weights(path)`: the checkpoint
         others.add(name)
     return bool(others)
+
+
+_LOADS_WEIGHTS = ("load_weights", "load_state_dict", "load")
 
 
 # -- optuna objectives returning a test score ---------------------------------------------

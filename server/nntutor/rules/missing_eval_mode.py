@@ -160,7 +160,8 @@ _LOADS = ("load_state_dict", "load_weights", "load", "load_checkpoint", "from_pr
 
 def _fresh_factory(ctx, value, callee) -> bool:
     """`build_model()`, a function of this file that builds a model class of the project or an
-    `nn` module and loads nothing into it (no `load...`, `pretrained`, `weights=` in its code)."""
+    `nn` module, loads nothing into it (no `load...`, `pretrained`, `weights=` in its code) and
+    trains nothing (no backward pass, step, `fit` or optimizer)."""
     if callee.type != "identifier":
         return False
     func = ctx.facts.definition_in_effect(ctx.text(callee), value.start_byte)
@@ -170,7 +171,8 @@ def _fresh_factory(ctx, value, callee) -> bool:
     return qual is not None and (qual.startswith("torch.nn.") or ctx.values.local_class(qual) is not None)
 
 
-_LOADING = re.compile(r"load|pretrained|weights\s*=|checkpoint|from_")
+# Loading weights, or training, inside the factory: what it returns is not fresh.
+_LOADING = re.compile(r"load|pretrained|weights\s*=|checkpoint|from_|backward|\.step\(|\.fit\(|optim")
 
 
 def _fresh_in_this_function(ctx, fn, call) -> bool:

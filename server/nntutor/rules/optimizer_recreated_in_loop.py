@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
 from ..values import args_of, strip, unwrap_calls
 from . import Rule
 from ._training import same_scope
@@ -70,13 +70,15 @@ def check(ctx):
 def _periodic_restart(ctx, call, loop) -> bool:
     """Built again only every so many passes (`if (epoch + 1) % cycle == 0:`): a warm restart
     on purpose (snapshot ensembles, SGDR by hand); the state builds up within each cycle."""
-    node = call.parent
+    child, node = call, call.parent
     while node is not None and node.start_byte > loop.start_byte:
-        if node.type in ("if_statement", "elif_clause"):
-            cond = node.child_by_field_id(F_CONDITION)
-            if cond is not None and "%" in ctx.text(cond):
+        if node.type in ("if_statement", "elif_clause") and child == node.child_by_field_id(F_CONSEQUENCE):
+            cond = node.child_by_field_id(F_CONDITION)   # its body, not an `else` of it
+            text = ctx.text(cond) if cond is not None else ""
+            # `x % n == 0` or `not x % n`: once every n passes (not `x % n != 0`: the others)
+            if "%" in text and "!=" not in text and ("==" in text or text.lstrip().startswith("not")):
                 return True
-        node = node.parent
+        child, node = node, node.parent
     return False
 
 
@@ -195,15 +197,19 @@ def _attribute_rebuilt_in(ctx, loop, call) -> bool:
     args = call.child_by_field_id(F_ARGUMENTS)
     if args is None:
         return False
-    given = ctx.text(args)
+    pos, _kw = args_of(call)
+    params = pos[0] if pos else _kw.get("params")
+    if params is None:
+        return False   # only what the optimizer trains counts (not `lr=self.lr` decayed)
+    given = ctx.text(params)
     for node in ctx.facts.assignments:
         if not loop.start_byte < node.start_byte < call.start_byte \
                 or not same_scope(ctx, node.start_byte, call.start_byte):
             continue
         left = node.child_by_field_id(F_LEFT)
-        # the optimizer takes that attribute's parameters (not, say, `lr=self.lr` decayed)
+        # `self.model.parameters()`, `self.model.module.parameters()`, `[self.w, self.b]`
         if left is not None and left.type == "attribute" and re.search(
-                re.escape(ctx.text(left)) + r"\s*\.\s*(?:named_)?parameters\s*\(", given):
+                re.escape(ctx.text(left)) + r"(?![\w])", given):
             return True
     return False
 
