@@ -104,6 +104,7 @@ class Facts:
         self.text = text
         caps = captures(_PATTERN, doc.tree.root_node)
         self.imports = collect_imports(caps.get("import", ()), caps.get("from", ()), text)
+        self.import_statements = caps.get("import", []) + caps.get("from", [])
         self.star_modules = star_imports(caps.get("from", ()), text)
         self.calls = caps.get("call", [])
         self.functions = caps.get("def", [])

@@ -142,6 +142,52 @@ other = nn.Linear(8, 1).half()
 ]
 
 CORRECT = [
+    # BigGAN-style sampling: the function form of DataParallel is multi-GPU code too
+    ("functional_data_parallel", """\
+import torch
+import torch.nn as nn
+
+
+def sample(G, z, parallel):
+    z = z.cuda()
+    if parallel:
+        return nn.parallel.data_parallel(G, (z,))
+    return G(z)
+""",),
+    # litgpt's LoRA merge: the branch that imports bitsandbytes handles 4-bit weights (GPU only)
+    ("function_that_imports_bitsandbytes_itself", """\
+import torch
+
+
+def merge(self):
+    if self.linear.weight.dtype == torch.uint8:
+        import bitsandbytes as bnb
+        weight = bnb.nn.Params4bit(self.data, requires_grad=False)
+        weight.cuda(self.device)
+""",),
+    # ignite's CycleGAN with apex: the import is required (the handler raises)
+    ("required_apex_import_in_try", """\
+import torch
+
+try:
+    from apex import amp
+except ImportError:
+    raise ImportError("Please install apex")
+
+model = Net().cuda()
+""",),
+    # litgpt's triton kernels: imported under a flag, the kernels still run on GPUs only
+    ("triton_imported_under_a_flag", """\
+import torch
+from litgpt.constants import _TRITON_AVAILABLE
+
+if _TRITON_AVAILABLE:
+    import triton
+
+
+def swiglu(e):
+    return torch.empty(e.shape, dtype=e.dtype, device="cuda")
+""",),
     # selimsef DFDC: placed on the GPU, then halved in a later statement
     ("model_halved_after_placement", """\
 import torch

@@ -85,9 +85,58 @@ class MoE(nn.Module):
         super().__init__()
         self.experts = (Expert(), Expert())
 """, [11]),
+    # dropout in a plain list is not switched off by model.eval()
+    ("list_of_dropouts", """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drops = [nn.Dropout(0.5), nn.Dropout(0.2)]
+""", [7]),
+    # a block with weights among parameter-free ones
+    ("list_of_blocks_with_weights", """\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.avg = nn.AvgPool1d(3)
+        self.fc = nn.Linear(4, 4)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = [Block() for _ in range(3)]
+""", [14]),
 ]
 
 CORRECT = [
+    # LTSF-Linear's multi-scale decomposition: a list of moving averages (AvgPool1d only)
+    ("list_of_parameter_free_modules", """\
+import torch
+import torch.nn as nn
+
+
+class MovingAvg(nn.Module):
+    def __init__(self, kernel_size, stride):
+        super().__init__()
+        self.avg = nn.AvgPool1d(kernel_size=kernel_size, stride=stride, padding=0)
+
+    def forward(self, x):
+        return self.avg(x)
+
+
+class DecompMulti(nn.Module):
+    def __init__(self, kernel_sizes):
+        super().__init__()
+        self.moving_avg = [MovingAvg(k, stride=1) for k in kernel_sizes]
+        self.acts = [nn.ReLU(), nn.GELU()]
+        self.layer = nn.Linear(1, len(kernel_sizes))
+""",),
     ("module_list", """\
 import torch.nn as nn
 

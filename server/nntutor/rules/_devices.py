@@ -13,7 +13,7 @@ CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
 # tensor / FSDP / context parallelism over several GPUs; a CUDA extension built from `.cu`
 # sources: its kernels run on the GPU only).
 GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl",
-          b"DataParallel", b"device_mesh", b"DeviceMesh", b"ParallelismConfig",
+          b"DataParallel", b"data_parallel", b"device_mesh", b"DeviceMesh", b"ParallelismConfig",
           b"CUDAExtension", b"cuda_sources", b'.cu"', b".cu'")
 # An availability check guards the code of its own function, or everything when made at module
 # level (the usual `device = ... is_available() ...` at the top of a script).

@@ -50,7 +50,7 @@ def check(ctx):
     checked = checked_scopes(ctx)
     if -1 in checked:
         return
-    checked |= _methods_of_classes_asserting_cuda(ctx)
+    checked |= _methods_of_classes_asserting_cuda(ctx) | _functions_importing_gpu_only(ctx)
     if _imports_a_gpu_only_library(ctx) or _quantized_for_the_gpu(ctx):
         return  # the file needs a GPU anyway (Triton kernels, `import unsloth` fails without one)
     calls = candidate_calls(facts)
@@ -234,23 +234,58 @@ def _default_always_passed(ctx, call) -> bool:
 
 # Libraries that need an NVIDIA GPU to run at all: importing them is choosing the GPU (unsloth
 # raises at import without one; bitsandbytes' 4/8-bit layers and NVIDIA apex are CUDA code).
-_GPU_ONLY_LIBRARIES = frozenset({"triton", "unsloth", "bitsandbytes", "flash_attn", "apex"})
+_GPU_ONLY_LIBRARIES = frozenset({"unsloth", "bitsandbytes", "flash_attn", "apex"})
 _QUANTIZED = (re.compile(rb"load_in_4bit\s*=\s*True"), re.compile(rb"load_in_8bit\s*=\s*True"))
 
 
 def _imports_a_gpu_only_library(ctx) -> bool:
-    """A module-level, unconditional import of one (`import unsloth` at the top). One inside
-    `try: ... except ImportError`, under an `if`, or in a function is optional: the file also
-    runs without it."""
+    """Triton imported anywhere (its kernels run on GPUs only, however the import is guarded), or
+    one of the other libraries imported for good: at the top of the module, or in a `try` whose
+    `except ImportError` raises again. One in a `try` that goes on without it, under an `if`, or
+    in a function is optional: the file also runs without it."""
+    if any(v == "triton" or v.startswith("triton.") for v in ctx.facts.imports.values()):
+        return True
     for stmt in ctx.doc.tree.root_node.named_children:
-        if stmt.type in ("import_statement", "import_from_statement", "future_import_statement"):
-            names = [ctx.text(n) for n in stmt.named_children if n.type in ("dotted_name", "aliased_import",
-                                                                          "relative_import")]
-            if stmt.type == "import_from_statement":
+        for imp in _mandatory_imports(stmt):
+            names = [ctx.text(n) for n in imp.named_children if n.type in ("dotted_name", "aliased_import",
+                                                                         "relative_import")]
+            if imp.type == "import_from_statement":
                 names = names[:1]   # the module, not what is imported from it
             if any(n.lstrip(".").split(".", 1)[0].split(" ", 1)[0] in _GPU_ONLY_LIBRARIES for n in names):
                 return True
     return False
+
+
+def _functions_importing_gpu_only(ctx) -> set:
+    """Functions (start bytes) that import a GPU-only library themselves (litgpt's LoRA merge
+    imports bitsandbytes to dequantize 4-bit weights, then `.cuda()`s them): that code runs
+    only where the library does. A module-level optional import guards nothing."""
+    facts, found = ctx.facts, set()
+    for stmt in facts.import_statements:
+        scope = facts.scope_id(stmt.start_byte)
+        if scope == -1:
+            continue
+        names = [ctx.text(n) for n in stmt.named_children if n.type in ("dotted_name", "aliased_import")]
+        if stmt.type == "import_from_statement":
+            names = names[:1]
+        if any(n.split(".", 1)[0].split(" ", 1)[0] in _GPU_ONLY_LIBRARIES for n in names):
+            found.add(scope)
+    return found
+
+
+def _mandatory_imports(stmt):
+    """The import statements of a module-level statement that always run or stop the program:
+    the statement itself, or the imports of a `try` whose every handler raises."""
+    if stmt.type in ("import_statement", "import_from_statement"):
+        yield stmt
+    elif stmt.type == "try_statement":
+        handlers = [c for c in stmt.named_children if c.type == "except_clause"]
+        if handlers and all(any(s.type == "raise_statement" for s in (h.named_children[-1].named_children
+                                                                      if h.named_children else ()))
+                            for h in handlers):
+            body = stmt.child_by_field_id(F_BODY)
+            yield from (s for s in (body.named_children if body is not None else ())
+                        if s.type in ("import_statement", "import_from_statement"))
 
 
 def _quantized_for_the_gpu(ctx) -> bool:

@@ -132,6 +132,35 @@ def _kind(ctx, node) -> str | None:
     return None
 
 
+# torch layers with no parameters, buffers or train/eval behaviour: kept in a plain list, nothing
+# is lost (not Dropout: `model.eval()` would not switch it off there).
+_INERT_LAYERS = re.compile(
+    r"(?:Avg|Max|AdaptiveAvg|AdaptiveMax|LP|Fractional)Pool[123]d|MaxUnpool[123]d|Identity|Flatten|Unflatten"
+    r"|ReLU6?|LeakyReLU|ELU|SELU|CELU|GELU|SiLU|Mish|Sigmoid|Tanh|Softmax|LogSoftmax|Softplus|Softsign"
+    r"|Hardtanh|Hardswish|Hardsigmoid|Tanhshrink|Threshold|Upsample|UpsamplingNearest2d"
+    r"|UpsamplingBilinear2d|PixelShuffle|PixelUnshuffle|(?:Zero|Constant|Reflection|Replication)Pad[123]d")
+_HOLDS_STATE = re.compile(r"Parameter|register_buffer|Dropout|BatchNorm|Norm\b|Embedding")
+
+
+def _inert(ctx, node) -> bool:
+    """A module with nothing to register: a parameter-free torch layer (`nn.AvgPool1d(...)`), or
+    a class of the file whose layers are all such and that makes no parameter or buffer."""
+    node = strip(node)
+    qual = ctx.facts.callee_qual(node)
+    if qual is not None:
+        return qual.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(qual.rsplit(".", 1)[-1]) is not None
+    fn = node.child_by_field_id(F_FUNCTION)
+    cls = ctx.values.classes.get(ctx.text(fn)) if fn is not None and fn.type == "identifier" else None
+    if cls is None or cls.mode_dependent is not False or not cls.layers:
+        return False
+    node_of = next((c for c in ctx.facts.classes_nodes
+                    if c.child_by_field_id(F_NAME) is not None and ctx.text(c.child_by_field_id(F_NAME)) == cls.name), None)
+    if node_of is None or _HOLDS_STATE.search(ctx.facts.code_in(node_of)):
+        return False
+    return all(q is not None and q.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(q.rsplit(".", 1)[-1])
+               for q, _ctor in cls.layers.values())
+
+
 def _held(ctx, value, assign):
     """What a plain container assigned to `self.x` holds: (container to use instead, example
     layer, every element is a module/parameter so wrapping is safe, related nodes), or None when
@@ -210,6 +239,8 @@ def _summary(ctx, elements, dict_like, related, known):
     kinds = [_kind(ctx, e) for e in elements]
     if not any(kinds):
         return None
+    if known and all(k == "module" and _inert(ctx, e) for e, k in zip(elements, kinds)):
+        return None   # pools and activations only: no weights to lose, nothing for eval() to switch
     parameters = all(k == "parameter" for k in kinds if k)
     container = ("Parameter" if parameters else "Module") + ("Dict" if dict_like else "List")
     example = next(ctx.text(strip(e).child_by_field_id(F_FUNCTION)) for e, k in zip(elements, kinds) if k)
