@@ -30,6 +30,17 @@ KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
 # their qualified name, and a user's `TransformerBlock` is only as mode-dependent as its own body.
 STOCHASTIC_HINTS = ("Dropout", "BatchNorm", "dropout(", "batch_norm(", "AlphaDropout")
 _HINT_BYTES = tuple(h.encode() for h in STOCHASTIC_HINTS)
+# What the type tests below start with: most code has none, and the substitution is slow.
+_TYPE_TEST_MARKS = ("isinstance", "type(", ".find", "' in ", '" in ', "' not in ", '" not in ')
+
+
+def _builds_stochastic_layers(code: str) -> bool:
+    """The code names a dropout or batch-norm layer other than in a type test."""
+    if not any(h in code for h in STOCHASTIC_HINTS):
+        return False
+    if not any(m in code for m in _TYPE_TEST_MARKS):
+        return True
+    return any(h in _TYPE_TESTS.sub(" ", code) for h in STOCHASTIC_HINTS)
 # Mentions of a layer type that test for it, not build it: weight-init methods do
 # `if isinstance(m, nn.BatchNorm2d): ...` or `classname.find("BatchNorm")` whatever the model holds.
 _TYPE_TESTS = re.compile(
@@ -119,8 +130,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         defined.append(cls)
         body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
-        cls.mode_dependent = any(h in body_text for h in STOCHASTIC_HINTS) and any(
-            h in _TYPE_TESTS.sub(" ", body_text) for h in STOCHASTIC_HINTS)
+        cls.mode_dependent = _builds_stochastic_layers(body_text)
         previous = classes.get(cls.name)
         classes[cls.name] = cls
         if previous is not None:
@@ -140,7 +150,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         # backbone (`self.backbone.eval()`) next to a dropout head of its own.
         init_code = facts.code_in(init) if init is not None else ""
         cls.evals_in_init = "self.eval()" in init_code or (
-            ".eval()" in init_code and not any(h in _TYPE_TESTS.sub(" ", body_text) for h in STOCHASTIC_HINTS))
+            ".eval()" in init_code and not cls.mode_dependent)
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:
             _forward_output(facts, values, forward, cls)
@@ -195,8 +205,7 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
         if not any(h in raw for h in _HINT_BYTES):
             continue   # most functions: no need to build their code text
         code = facts.code_in(func)
-        if not any(h in code for h in STOCHASTIC_HINTS) \
-                or not any(h in _TYPE_TESTS.sub(" ", code) for h in STOCHASTIC_HINTS):
+        if not _builds_stochastic_layers(code):
             continue
         for call in facts.calls_named(facts.text(name_node)):
             cls = owner(call.start_byte)
