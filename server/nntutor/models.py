@@ -148,8 +148,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         # `self.eval()` in __init__, or `self.model.eval()` in a wrapper whose own body builds
         # no dropout / batch norm (yolov7's TracedModel); not a classifier that freezes its
         # backbone (`self.backbone.eval()`) next to a dropout head of its own.
-        init_code = facts.code_in(init) if init is not None \
-            and b".eval()" in facts.doc.data[init.start_byte:init.end_byte] else ""
+        init_code = facts.code_in(init) if init is not None and ".eval()" in body_text else ""
         cls.evals_in_init = "self.eval()" in init_code or (
             ".eval()" in init_code and not cls.mode_dependent)
         forward = _method(body, "forward" if framework == "torch" else "call", text)
