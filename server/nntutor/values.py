@@ -114,6 +114,18 @@ def returned_values(func):
             stack.extend(node.named_children)
 
 
+def assigned_name(expr):
+    """(assignment, identifier) when `expr` is the whole right side of `name = expr`, else
+    (None, None)."""
+    parent = expr.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    if parent is None or parent.type != "assignment" or strip(parent.child_by_field_id(F_RIGHT)) != expr:
+        return None, None
+    left = parent.child_by_field_id(F_LEFT)
+    return (parent, left) if left is not None and left.type == "identifier" else (None, None)
+
+
 def has_splat(call) -> bool:
     """The call passes `*args` or `**kwargs`: any argument a rule looks for may be in there."""
     args = call.child_by_field_id(F_ARGUMENTS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_CONDITION, F_CONSEQUENCE, F_LEFT, F_RIGHT
-from ..values import args_of, follow, method_call, string_value, strip
+from ..parsing import F_CONDITION, F_CONSEQUENCE
+from ..values import args_of, assigned_name, follow, method_call, string_value
 
 CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
 # Any of these means the file chooses the device itself, or targets GPUs on purpose (DDP/NCCL,
@@ -66,11 +66,8 @@ def _halved_later(ctx, call) -> bool:
     whenever the placement is (selimsef's DFDC inference: load, eval,
     `models.append(model.half())`); not a half copy made to be saved (`torch.save(model.half()
     .state_dict(), ...)`) nor one under a condition (`if fp16:`)."""
-    parent = call.parent
-    if parent is None or parent.type != "assignment" or strip(parent.child_by_field_id(F_RIGHT)) != call:
-        return False
-    left = parent.child_by_field_id(F_LEFT)
-    if left is None or left.type != "identifier":
+    parent, left = assigned_name(call)
+    if parent is None:
         return False
     name, block = ctx.text(left), parent.parent.parent if parent.parent is not None else None
     for half, recv in ctx.facts.method_calls("half"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
 from ..models import is_model_factory
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME, F_OBJECT
+from ..parsing import F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME, F_OBJECT
 from ..rates import hf_model_without_dropout, turned_off
 from ..values import args_of, has_splat, is_method, method_call, strip
 

@@ -5,9 +5,10 @@ import re
 
 from ..findings import Fix, Severity
 from ..namescan import whole_name_matches
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME
 from ..values import (
     args_of,
+    assigned_name,
     follow,
     has_splat,
     is_callee,
@@ -16,7 +17,6 @@ from ..values import (
     method_call,
     param_index,
     string_value,
-    strip,
 )
 from . import Rule
 from ._devices import (
@@ -147,11 +147,8 @@ def _never_read(ctx, call) -> bool:
     same scope before any use (bentrevett/pytorch-rl sets `device = torch.device('cpu')` a few
     cells later), and building a device object does not touch the GPU. A read from a function
     that does not bind the name itself may run at any time, so it counts as a read."""
-    parent = call.parent
-    if parent is None or parent.type != "assignment" or strip(parent.child_by_field_id(F_RIGHT)) != call:
-        return False
-    left = parent.child_by_field_id(F_LEFT)
-    if left is None or left.type != "identifier":
+    parent, left = assigned_name(call)
+    if parent is None:
         return False
     facts, name = ctx.facts, ctx.text(left)
     scope = facts.scope_id(parent.start_byte)
