@@ -57,6 +57,24 @@ def test_the_continuation_lines_of_a_shell_escape_are_blanked_with_it(src):
     assert all(line in out.splitlines() for line in src.splitlines() if line in (b"x = 1", b"print(files)", b"else:"))
 
 
+@pytest.mark.parametrize("src,blanked", [
+    (b"cd /tmp/project/\nimport torch\n", True),       # automagic: `%cd` without its `%`
+    (b"pip install -q timm\nimport timm\n", True),
+    (b"cd ..\nx = 1\n", True),
+    (b"ls = [1, 2]\nx = 1\n", False),                  # Python: a name bound
+    (b"env = make_env()\nx = 1\n", False),
+    (b"run(model)\nx = 1\n", False),
+    (b"pwd\nx = 1\n", False),                          # a plain name: Python too, harmless
+])
+def test_an_automagic_line_is_blanked_only_when_it_is_not_python(src, blanked):
+    """sweep 16: a first cell `cd /abs/dir/` made tree-sitter join it with `import torch` in
+    the next cell, and the whole notebook lost its findings, with no notice."""
+    out = blank_ipython(src)
+    assert len(out) == len(src)
+    assert (out != src) == blanked
+    assert not Document.from_text(out.decode(), "cell.py").tree.root_node.has_error
+
+
 def test_a_magic_after_a_closed_expression_is_still_blanked():
     src = b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n%who\nt = 'it''s' + \"(\"\n!ls\n"
     assert blank_ipython(src) == b"d = {'a': '%s' % 1,\n     'b': 2}  # ( in a comment\n#who\nt = 'it''s' + \"(\"\n#ls\n"

@@ -16,6 +16,11 @@ from .source import lone_cr_to_lf
 _MAGIC_LINE = re.compile(rb"^(\s*)([%!?])")
 _SHELL_ASSIGN = re.compile(rb"^(\s*[\w.,\s]+=\s*)([!%])")
 _HELP_SUFFIX = re.compile(rb"^(\s*[\w.]+)(\?\??)\s*$")
+# Automagic: with IPython's automagic on (the default), a line magic runs without its `%`
+# (`cd /content/data/`, `pip install x`). Only lines that start with such a name and are not
+# Python on their own (`compile` says so; nothing runs) are taken for one: `ls = []` stays.
+_AUTOMAGIC = re.compile(rb"^[ \t]*(?:cd|ls|pwd|pip|conda|mkdir|env|who|whos|load_ext|reload_ext"
+                        rb"|matplotlib|pylab|pinfo|run|bookmark|dhist|pushd|popd)(?:[ \t]|$)")
 
 
 class NotebookError(ValueError):
@@ -126,7 +131,7 @@ def _blank(source: bytes, joined: bool) -> bytes:
     python = LogicalLines()
     # Past the last line holding `%`, `!` or `?` nothing is IPython: no need to scan further.
     last = len(lines) - 1
-    while last >= 0 and not _MAYBE_IPYTHON.search(lines[last]):
+    while last >= 0 and not _MAYBE_IPYTHON.search(lines[last]) and not _AUTOMAGIC.match(lines[last]):
         last -= 1
     escape_continues = False   # the IPython line before ended in `\`: this one is part of it
     for i, line in enumerate(lines):
@@ -162,7 +167,7 @@ def _blank(source: bytes, joined: bool) -> bytes:
             out.append(_comment(line))
             in_magic_cell, blanks = magic not in _PYTHON_BODY_MAGICS, 0
             continue
-        if _MAGIC_LINE.match(line):
+        if _MAGIC_LINE.match(line) or (_AUTOMAGIC.match(line) and not _is_python(line)):
             out.append(_comment(line))
             escape_continues = line.rstrip(b"\r").endswith(b"\\")
             continue
@@ -180,6 +185,15 @@ def _blank(source: bytes, joined: bool) -> bytes:
         python.scan(line)
         out.append(line)
     return b"\n".join(out)
+
+
+def _is_python(line: bytes) -> bool:
+    """The line parses as Python on its own (compiled, not run)."""
+    try:
+        compile(line.decode("utf-8", "replace").strip(), "<cell>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 class LogicalLines:

@@ -498,3 +498,36 @@ optimizer = torch.optim.Adam(model.parameters())
 train(model, optimizer, train_loader, val_loader, 10)
 """
     assert lines(src, RULE) == [19]
+
+
+def test_eval_and_train_methods_with_arguments_are_not_mode_switches():
+    """sweep 16: an `Evaluator` class (not an nn.Module) with `eval(test_loader)` and
+    `train(train_loader, test_loader)` methods; nn.Module.eval() takes no argument."""
+    src = """\
+import torch
+
+
+class Evaluator(object):
+    def __init__(self, n_features, n_classes):
+        self.clf = torch.nn.Sequential(torch.nn.Linear(n_features, n_classes), torch.nn.Dropout(0.1))
+
+    def eval(self, test_loader):
+        with torch.no_grad():
+            self.clf.eval()
+            correct = sum((self.clf(x).argmax(1) == y).sum().item() for x, y in test_loader)
+            self.clf.train()
+        return correct
+
+    def train(self, train_loader, test_loader):
+        optimizer = torch.optim.Adam(self.clf.parameters(), 3e-4)
+        for epoch in range(200):
+            for x, y in train_loader:
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(self.clf(x), y).backward()
+                optimizer.step()
+            self.eval(test_loader)
+"""
+    assert lines(src, RULE) == []
+    # the same loop with the model's own eval() and no train() back is the bug
+    assert lines(src.replace("            self.eval(test_loader)", "            self.clf.eval()"), RULE) == [22]
+

@@ -139,9 +139,54 @@ import torch.nn as nn
 model = nn.Linear(8, 1).to("cuda")
 other = nn.Linear(8, 1).half()
 """, [4]),
+    # `synced_gpus=` (generation under DeepSpeed) is not Lightning's `gpus=`
+    ("generate_with_synced_gpus", """\
+import torch
+
+model = load().to("cuda")
+out = model.generate(**batch, synced_gpus=False, max_new_tokens=10)
+""", [3]),
 ]
 
 CORRECT = [
+    # sweep 16: Lightning's `Trainer(gpus=1)` chooses the GPU
+    ("lightning_trainer_gpus", """\
+import pytorch_lightning as pl
+import torch
+
+
+def run(model, loader):
+    trainer = pl.Trainer(max_epochs=5, gpus=1)
+    trainer.fit(model)
+    return [model.cuda()(x.cuda()) for x in loader]
+""",),
+    # torch.distributed imported plainly, or used through `torch.`: GPU-cluster code
+    ("plain_import_of_torch_distributed", """\
+import torch
+import torch.distributed
+
+device = torch.device("cuda")
+model = torch.nn.Linear(4, 2).to(device)
+""",),
+    ("torch_distributed_used_without_its_import", """\
+import torch
+
+
+def shuffle_batch(all_x):
+    order = torch.randperm(all_x.shape[0]).cuda()
+    torch.distributed.broadcast(order, src=0)
+    return all_x[order]
+""",),
+    # a device compared with CUDA (to refuse it) places nothing
+    ("device_compared_with_cuda", """\
+import torch
+
+
+class CpuOnly:
+    def __init__(self, device=torch.device("cpu")):
+        if device == torch.device("cuda"):
+            raise RuntimeError("CUDA is not supported")
+""",),
     # BigGAN-style sampling: the function form of DataParallel is multi-GPU code too
     ("functional_data_parallel", """\
 import torch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_CONDITION, F_CONSEQUENCE
+from ..parsing import F_CONDITION, F_CONSEQUENCE, F_FUNCTION
 from ..values import args_of, assigned_name, follow, method_call, string_value
 
 CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
@@ -13,7 +13,7 @@ CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
 # tensor / FSDP / context parallelism over several GPUs; a CUDA extension built from `.cu`
 # sources: its kernels run on the GPU only).
 GUARDS = (b"device_count", b"CUDA_VISIBLE_DEVICES", b"accelerator", b"set_device", b"nccl",
-          b"DataParallel", b"data_parallel", b"device_mesh", b"DeviceMesh", b"ParallelismConfig",
+          b"DataParallel", b"data_parallel", b"distributed.", b"device_mesh", b"DeviceMesh", b"ParallelismConfig",
           b"CUDAExtension", b"cuda_sources", b'.cu"', b".cu'")
 # An availability check guards the code of its own function, or everything when made at module
 # level (the usual `device = ... is_available() ...` at the top of a script).
@@ -114,6 +114,20 @@ def gpu_only_model(ctx) -> bool:
 
 
 _DEVICE_KEYWORDS = (re.compile(rb"device\s*=(?!=)"), re.compile(rb"map_location\s*=(?!=)"))
+
+
+_GPUS_KEYWORD = re.compile(rb"gpus\s*=(?!=)")
+
+
+def targets_gpus(ctx) -> bool:
+    """Distributed or multi-GPU code not caught by GUARDS' words: `import torch.distributed`
+    (bound as `torch`), a Lightning `Trainer(gpus=...)` (`calls_at_text` skips `synced_gpus=`)."""
+    facts = ctx.facts
+    if any(v.startswith("torch.distributed") for v in facts.imports.values()) or any(
+            "torch.distributed" in ctx.text(s) for s in facts.import_statements):
+        return True
+    return any((facts.callee_qual(c) or ctx.text(c.child_by_field_id(F_FUNCTION))).endswith("Trainer")
+               for c in facts.calls_at_text(_GPUS_KEYWORD))
 
 
 def candidate_calls(facts) -> list:

@@ -89,6 +89,8 @@ def _event(ctx, out, call, recv, method):
         out.append(Event("zero_grad", call, ctx.text(recv) if recv is not None else "", call.start_byte))
     elif method in ("eval", "train") and recv is not None:
         pos, kw = args_of(call)
+        if (method == "eval" and (pos or kw)) or (method == "train" and (len(pos) > 1 or kw.keys() - {"mode"})):
+            return   # not nn.Module's eval() / train(mode): `evaluator.eval(test_loader)`
         arg = pos[0] if pos else kw.get("mode")
         kind = method
         if method == "train" and arg is not None and ctx.text(arg) == "False":

@@ -24,6 +24,7 @@ from ._devices import (
     gpu_only_model,
     half_precision_on_gpu,
     outer_checked,
+    targets_gpus,
     under_gpu_condition,
 )
 from ._testfiles import is_test_module
@@ -36,8 +37,7 @@ def check(ctx):
     calls = facts.calls_to(CURRENT)
     if not calls or is_test_module(ctx):
         return
-    if any(v.startswith("torch.distributed") for v in facts.imports.values()) or any(
-            facts.mentions(g) for g in GUARDS if g != b"accelerator"):
+    if targets_gpus(ctx) or any(facts.mentions(g) for g in GUARDS if g != b"accelerator"):
         return  # multi-GPU / distributed code (DDP, NCCL, device_count ...) targets GPUs by design
     if any(v == "triton" or v.startswith("triton.") for v in facts.imports.values()):
         return  # GPU kernels

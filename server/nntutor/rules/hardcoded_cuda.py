@@ -27,6 +27,7 @@ from ._devices import (
     gpu_only_model,
     half_precision_on_gpu,
     outer_checked,
+    targets_gpus,
     under_gpu_condition,
 )
 from ._testfiles import is_test_module
@@ -43,7 +44,7 @@ def check(ctx):
     facts = ctx.facts
     if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
         return  # `.cuda()` of some other library
-    if any(v.startswith("torch.distributed") for v in facts.imports.values()):
+    if targets_gpus(ctx):
         return  # distributed / RPC training scripts target GPU clusters by design
     # The fix needs a name bound to the torch module; `import torch.nn as nn` alone has none.
     torch_name = next((k for k, v in facts.imports.items() if v == "torch"), None)
@@ -62,6 +63,8 @@ def check(ctx):
         if facts.scope_id(call.start_byte) in checked or outer_checked(ctx, call, checked) \
                 or _only_called_where_checked(ctx, call, checked):
             continue
+        if call.parent is not None and call.parent.type == "comparison_operator":
+            continue  # `device == torch.device("cuda")`: a test, nothing is placed
         if under_gpu_condition(ctx, call):
             continue  # `if use_cuda: model.cuda()`: the flag is the availability decision
         if _in_cuda_override(ctx, call):
