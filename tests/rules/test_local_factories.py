@@ -364,3 +364,34 @@ for epoch in range(5):
     assert lines(src, "missing-eval-mode") == [22]
     # the same blocks without batch norm: nothing for eval() to change
     assert lines(src.replace("nn.BatchNorm2d(no)", "nn.MaxPool2d(2)"), "missing-eval-mode") == []
+
+
+def test_a_helper_defined_under_different_conditions_switches_nothing_known():
+    """Which `validate` runs is not known, so neither is its mode switch: unknown, not the
+    last definition's."""
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 2), nn.Dropout(0.5))
+optimizer = torch.optim.Adam(model.parameters())
+
+if quick:
+    def validate(model):
+        pass
+else:
+    def validate(model):
+        model.eval()
+
+for epoch in range(5):
+    for x, y in trn_dl:
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    validate(model)
+"""
+    assert lines(src, "eval-mode-not-restored") == []
+    # with one definition, the switch is known and not undone
+    one = src.replace("if quick:\n    def validate(model):\n        pass\nelse:\n", "if True:\n")
+    assert lines(one, "eval-mode-not-restored") == [16]
+

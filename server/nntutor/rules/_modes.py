@@ -59,10 +59,10 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
 def modes_for_call(ctx, fname: str, call) -> FunctionModes | None:
     """The mode switches of the definition of `fname` that `call` runs (a notebook that
     redefines `train_batch` later: the loop above runs the first one)."""
-    fmodes = function_modes(ctx)
     func = ctx.facts.definition_in_effect(fname, call.start_byte)
     if func is None:
-        return fmodes.get(fname)
+        return None   # no plain function of that name, or definitions under different conditions
+    function_modes(ctx)
     return ctx.values._function_modes_by_start.get(func.start_byte)
 
 
