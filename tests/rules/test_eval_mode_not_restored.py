@@ -531,3 +531,70 @@ class Evaluator(object):
     # the same loop with the model's own eval() and no train() back is the bug
     assert lines(src.replace("            self.eval(test_loader)", "            self.clf.eval()"), RULE) == [22]
 
+
+
+def test_a_model_built_anew_in_each_iteration_is_not_restored_anywhere():
+    """sweep 16 (girafe-ai's gradient-check test): every pass builds a new BatchNorm layer,
+    backpropagates through it, then checks its eval-mode output; the next pass has another."""
+    src = """\
+import numpy as np
+import torch
+
+for _ in range(100):
+    torch_layer = torch.nn.BatchNorm1d(16, affine=False)
+    layer_input = torch.from_numpy(np.random.uniform(-5, 5, (32, 16)).astype(np.float32))
+    layer_input.requires_grad_(True)
+    out = torch_layer(layer_input)
+    out.backward(torch.ones_like(out))
+    torch_layer.eval()
+    out_eval = torch_layer(layer_input)
+"""
+    assert lines(src, RULE) == []
+    # the same object moved in the loop (`.to()` returns it) is not a new model
+    moved = src.replace("    torch_layer = torch.nn.BatchNorm1d(16, affine=False)\n", "    torch_layer = torch_layer.to('cpu')\n")
+    moved = "import torch\ntorch_layer = torch.nn.BatchNorm1d(16, affine=False)\n" + moved.split("import torch\n", 1)[1]
+    assert lines(moved, RULE) == [10]
+
+
+TWO_STAGES = """\
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+autoencoder = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4))
+unet = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.Dropout(0.1))
+train_loader = [torch.randn(2, 1, 8, 8) for _ in range(4)]
+
+optimizer_g = torch.optim.Adam(autoencoder.parameters(), lr=1e-4)
+for epoch in range(3):
+    autoencoder.train()
+    for images in train_loader:
+        optimizer_g.zero_grad()
+        loss = F.mse_loss(autoencoder(images).mean(1, keepdim=True), images)
+        loss.backward()
+        optimizer_g.step()
+
+optimizer = torch.optim.Adam(unet.parameters(), lr=1e-4)
+for epoch in range(3):
+    unet.train()
+    autoencoder.eval()
+    for images in train_loader:
+        optimizer.zero_grad()
+        with torch.no_grad():
+            z = autoencoder(images)
+        noise = torch.randn_like(z)
+        loss = F.mse_loss(unet(z + noise), noise)
+        loss.backward()
+        optimizer.step()
+"""
+
+
+def test_a_loop_whose_optimizers_train_other_models_does_not_train_the_evaluated_one():
+    """sweep 16 (MONAI's latent diffusion tutorials): stage 2 steps only the unet's optimizer;
+    the stage-1 autoencoder is switched to eval mode on purpose."""
+    assert lines(TWO_STAGES, RULE) == []
+    # the same loop stepping an optimizer that also takes the autoencoder's parameters
+    both = TWO_STAGES.replace("optimizer = torch.optim.Adam(unet.parameters(), lr=1e-4)",
+                              "optimizer = torch.optim.Adam(list(unet.parameters()) + list(autoencoder.parameters()))")
+    assert lines(both, RULE) == [21]
+

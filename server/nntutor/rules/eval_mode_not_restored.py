@@ -5,7 +5,7 @@ import re
 
 from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
-from ..values import args_of, method_call
+from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._modes import argument_for, calls_to, modes_for_call, switching_names
 from ._training import any_between, events, model_is_mode_dependent, statement_of
@@ -57,6 +57,8 @@ def check(ctx):
         loop = loops[-1]
         if _bound_by(ctx, name, loop):
             continue  # `for model in models:` each iteration evaluates a different model
+        if _not_stepped_in(ctx, evs, name, loop):
+            continue  # the optimizers of this loop train other models (stage 2 on a frozen stage 1)
         restored = any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
                        for k, n, nd, _ in switches)
         if restored or _leaves_loop(node):
@@ -88,8 +90,37 @@ def _not_trained_by_design(ctx, name, obj) -> bool:
     return qual is not None and bool(_AVERAGING_CLASS.search(qual.rsplit(".", 1)[-1]))
 
 
+def _not_stepped_in(ctx, evs, name, loop) -> bool:
+    """Every optimizer stepped in `loop` is built in this file, over parameters that are not
+    `name`'s (`optimizer = Adam(unet.parameters())` while `autoencoder` is switched to eval: a
+    latent-diffusion stage 2 on the frozen stage-1 autoencoder)."""
+    steps = [e for e in evs if e.kind == "step" and loop.start_byte < e.pos < loop.end_byte]
+    if not steps:
+        return False
+    for step in steps:
+        b = ctx.facts.binding(step.target, step.pos) if step.target.isidentifier() else None
+        value = strip(b.value) if b is not None and b.kind == "assign" and b.value is not None else None
+        if value is None or value.type != "call" or not _OPTIMIZERS.search(ctx.text(value.child_by_field_id(F_FUNCTION))):
+            return False   # an optimizer we cannot see into
+        given = ctx.text(value.child_by_field_id(F_ARGUMENTS))
+        if re.search(r"(?<![\w.])" + re.escape(name) + r"\b", given):
+            return False   # it trains this model (or part of it)
+    return True
+
+
 def _bound_by(ctx, name, loop) -> bool:
-    return any(b.kind == "for" and b.pos == loop.start_byte for b in ctx.facts.bindings.get(name, ()))
+    """Each iteration has its own model: `for model in models:`, or one built in the loop's body
+    (`layer = nn.BatchNorm1d(16)` at each pass of a gradient-check test), not a module-returning
+    method of the same object (`model = model.to(device)`)."""
+    for b in ctx.facts.bindings.get(name, ()):
+        if b.kind == "for" and b.pos == loop.start_byte:
+            return True
+        value = strip(b.value) if b.kind == "assign" and b.index is None and b.value is not None else None
+        if value is not None and value.type == "call" and loop.start_byte < b.pos < loop.end_byte \
+                and method_call(value)[1] not in (*MODULE_SELF_METHODS, "eval", "train") \
+                and ctx.values.instance(value)[0] is not None:
+            return True
+    return False
 
 
 def _leaves_loop(node) -> bool:
