@@ -706,3 +706,33 @@ def test_a_device_default_the_body_never_reads(body, expected):
            "    def __init__(self, enc_in, c_out, device=torch.device('cuda:0')):\n"
            "        super().__init__()\n" + body)
     assert lines(src, RULE) == expected
+
+
+# A CUDA-stream prefetcher (NVIDIA's ImageNet example, sweep 16) is CUDA-only by design:
+# `torch.cuda.Stream()` fails without a GPU before any `.cuda()` could. The class that creates
+# the stream, and a function that enters one, are silent; other code of the file is not.
+_PREFETCHER = """\
+import torch
+
+
+class DataPrefetcher:
+    def __init__(self, loader):
+        self.loader = iter(loader)
+        self.stream = torch.cuda.Stream()
+        self.mean = torch.tensor([0.485, 0.456, 0.406]).cuda().view(1, 3, 1, 1)
+
+    def preload(self):
+        self.x, self.y = next(self.loader)
+        with torch.cuda.stream(self.stream):
+            self.x = self.x.cuda(non_blocking=True)
+"""
+
+
+@pytest.mark.parametrize("rest,expected", [
+    ("", []),
+    ("\n\ndef copy_async(x, stream):\n    with torch.cuda.stream(stream):\n        return x.cuda(non_blocking=True)\n", []),
+    ("\n\nclass Plain:\n    def __init__(self):\n        self.w = torch.zeros(3).cuda()\n", [18]),
+    ("\nmodel = Net().cuda()\n", [15]),
+])
+def test_cuda_stream_code_is_gpu_only_by_design(rest, expected):
+    assert lines(_PREFETCHER + rest, RULE) == expected

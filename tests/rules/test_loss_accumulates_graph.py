@@ -667,3 +667,34 @@ def train(model, optimizer, loss_func, train_loader, subdivision=2):
 def test_a_list_of_one_steps_chunk_losses(epoch_list, batch_list, expected):
     src = _CHUNKS.replace("EPOCH_LIST", epoch_list).replace("BATCH_LIST", batch_list)
     assert lines(src, RULE) == expected
+
+
+# Sweep 16 (MONAI): `.append(loss)` on an object of another class is that class's business
+# (`CumulativeAverage.append` detaches); a list, a deque or an unknown receiver keeps graphs.
+@pytest.mark.parametrize("made,expected", [
+    ("epoch_loss = CumulativeAverage()", []),
+    ("epoch_loss = Logger('loss')", []),
+    ("epoch_loss = []", [13]),
+    ("epoch_loss = list()", [13]),
+    ("epoch_loss = deque(maxlen=100)", [13]),
+    ("epoch_loss = collections.deque()", [13]),
+    ("epoch_loss = make_history()[0] if True else []", [13]),
+])
+def test_append_to_an_object_that_is_not_a_list(made, expected):
+    src = f"""\
+import collections
+import torch
+from collections import deque
+from monai.metrics import CumulativeAverage
+
+def train(model, loader, opt, loss_fn):
+    {made}
+    for x, y in loader:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        epoch_loss.append(loss)
+    return epoch_loss
+"""
+    assert lines(src, RULE) == expected

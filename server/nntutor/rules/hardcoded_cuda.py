@@ -51,7 +51,8 @@ def check(ctx):
     checked = checked_scopes(ctx)
     if -1 in checked:
         return
-    checked |= _methods_of_classes_asserting_cuda(ctx) | _functions_importing_gpu_only(ctx)
+    checked |= _methods_of_classes_asserting_cuda(ctx) | _functions_importing_gpu_only(ctx) \
+        | _cuda_stream_code(ctx)
     if _imports_a_gpu_only_library(ctx) or _quantized_for_the_gpu(ctx):
         return  # the file needs a GPU anyway (Triton kernels, `import unsloth` fails without one)
     calls = candidate_calls(facts)
@@ -316,6 +317,31 @@ def _methods_of_classes_asserting_cuda(ctx) -> set:
             if cls is not None:
                 found |= {f.start_byte for f in facts.functions if cls.start_byte < f.start_byte < cls.end_byte}
         start = data.find(b"is_available", start + 1)
+    return found
+
+
+_STREAMS = ("torch.cuda.Stream", "torch.cuda.stream")
+
+
+def _cuda_stream_code(ctx) -> set:
+    """The functions (start bytes) that use CUDA streams, and every method of a class that
+    creates one: a prefetcher that overlaps host-to-device copies with compute
+    (`with torch.cuda.stream(self.stream): x = x.cuda(non_blocking=True)`) is CUDA-only by
+    design; `torch.cuda.Stream()` itself fails on a CPU-only machine, so asking for a fallback
+    on the `.cuda()` next to it is noise."""
+    facts = ctx.facts
+    found = set()
+    for call in facts.calls_to(_STREAMS):
+        func = facts.function_at(call.start_byte)
+        if func is None:
+            continue
+        found.add(func.start_byte)
+        if facts.callee_qual(call) == "torch.cuda.Stream" and is_method(func):
+            cls = func.parent
+            while cls is not None and cls.type != "class_definition":
+                cls = cls.parent
+            if cls is not None:
+                found |= {f.start_byte for f in facts.functions if cls.start_byte < f.start_byte < cls.end_byte}
     return found
 
 

@@ -262,8 +262,27 @@ def check(ctx):
     for call, recv in facts.method_calls("append"):
         if recv is not None:
             pos, _ = args_of(call)
-            if pos:
+            if pos and not _not_a_list(ctx, recv):
                 yield from _check_accumulation(ctx, call, recv, pos[0])
+
+
+# What `.append` keeps every item of: a list, a deque.
+_LIST_MAKERS = ("list", "collections.deque", "deque")
+
+
+def _not_a_list(ctx, recv) -> bool:
+    """`recv` holds an object this file built with some other class: MONAI's
+    `CumulativeAverage().append(loss)` detaches the value itself, a logger's `append` records
+    a number. Only a list (or deque) that keeps the tensors keeps their graphs."""
+    if recv.type != "identifier":
+        return False
+    b = ctx.facts.assignment_of(recv)
+    value = strip(b.value) if b is not None else None
+    if value is None or value.type != "call":
+        return False
+    fn = value.child_by_field_id(F_FUNCTION)
+    name = ctx.facts.callee_qual(value) or (ctx.text(fn) if fn is not None else "")
+    return name not in _LIST_MAKERS
 
 
 def _started_this_iteration(ctx, stmt, name: str) -> bool:
