@@ -1110,3 +1110,34 @@ def test_a_fresh_model_moved_to_the_gpu_is_still_fresh():
     loaded = _FRESH_NO_GRAD.replace("    net = Net()\n",
                                     "    net = Net().cuda()\n    net.load_state_dict(torch.load('n.pt'))\n")
     assert len(lines(loaded, RULE)) == 1
+
+
+# One module, two names: `best_model = model` aliases the object, so a switch through either
+# name is a switch of both (sweep 16 missed `best_model(x)` here; the third case was a false
+# report on `model` after `best_model.eval()`).
+_TRAINED = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 5), nn.Dropout(0.5))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("tail,expected", [
+    ("best_model = model\nwith torch.no_grad():\n    p = best_model(t)\n", [12]),
+    ("best_model = model\nmodel.eval()\nwith torch.no_grad():\n    p = best_model(t)\n", []),
+    ("best_model = model\nbest_model.eval()\nwith torch.no_grad():\n    p = model(t)\n", []),
+    ("model.eval()\nbest_model = model\nwith torch.no_grad():\n    p = best_model(t)\n", []),
+    ("model.eval()\nbest_model = model\nmodel.train()\nwith torch.no_grad():\n    p = best_model(t)\n", [14]),
+    ("best_model = model\nbest_model.eval()\nmodel.train()\nwith torch.no_grad():\n    p = best_model(t)\n", [14]),
+    # `model` names a new module afterwards: the alias keeps the old, trained one
+    ("best_model = model\nbest_model.eval()\nmodel = nn.Sequential(nn.Dropout(0.1))\nwith torch.no_grad():\n"
+     "    p = best_model(t)\n", []),
+])
+def test_a_mode_switch_through_an_alias(tail, expected):
+    assert lines(_TRAINED + tail, RULE) == expected

@@ -163,31 +163,13 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     """'eval' | 'train' | None (unknown) for object `name` just before byte `pos`."""
     facts = ctx.facts
     scope = facts.scope_id(pos)
-    last = None
-    positions, switches = _mode_switches(ctx).get((scope, name), ((), ()))
-    i = bisect_left(positions, pos)
-    if i:
-        last = switches[i - 1]
-    # Calls to helpers that switch the mode of this object (validate(model) -> eval()).
-    for fname in switching_names(ctx):
-        for call in calls_to(ctx, fname):
-            if call.start_byte >= pos or facts.scope_id(call.start_byte) != scope:
-                continue
-            if last is not None and call.start_byte < last.pos:
-                continue
-            fm = modes_for_call(ctx, fname, call)
-            if fm is None:
-                continue
-            for param in fm.sets_eval | fm.sets_train:
-                arg = argument_for(ctx, call, fm, param)
-                if arg is not None and ctx.text(arg) == name:
-                    # the helper's last word on the mode wins
-                    mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
-                    last = _Synthetic(mode, call.start_byte)
+    last = _last_switch(ctx, name, pos, scope)
     b = facts.binding(name, pos)
     if last is not None and b is not None and b.scope == scope and b.pos > last.pos \
             and not _same_object(ctx, b, name):
         last = None  # `model = from_pretrained(...)` after `model.train()`: another object now
+    if depth < 3:
+        last = _through_aliases(ctx, name, pos, scope, b, last, depth)
     if last is not None:
         return None if last.kind == "mode" else last.kind
     if b is None:
@@ -214,6 +196,84 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
                 if _local_factory(ctx, value) is not None else None
         return _chain_mode(ctx, b.value, depth)
     return None
+
+
+def _last_switch(ctx, name: str, pos: int, scope: int):
+    """The last eval()/train() of object `name` in `scope` before byte `pos`, its own or a
+    helper's it was handed to (validate(model) -> eval()), or None."""
+    positions, switches = _mode_switches(ctx).get((scope, name), ((), ()))
+    i = bisect_left(positions, pos)
+    last = switches[i - 1] if i else None
+    for fname in switching_names(ctx):
+        for call in calls_to(ctx, fname):
+            if call.start_byte >= pos or ctx.facts.scope_id(call.start_byte) != scope:
+                continue
+            if last is not None and call.start_byte < last.pos:
+                continue
+            fm = modes_for_call(ctx, fname, call)
+            if fm is None:
+                continue
+            for param in fm.sets_eval | fm.sets_train:
+                arg = argument_for(ctx, call, fm, param)
+                if arg is not None and ctx.text(arg) == name:
+                    # the helper's last word on the mode wins
+                    mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
+                    last = _Synthetic(mode, call.start_byte)
+    return last
+
+
+def _through_aliases(ctx, name: str, pos: int, scope: int, b, last, depth: int):
+    """`last` (the last switch of `name` before `pos`), or a later one made through another
+    name for the same object: `best_model = model` shares one module, so `model.eval()` after
+    it switches `best_model` too, and `best_model.eval()` switches `model`. With no switch
+    after the aliasing, `best_model` has the mode `model` had there."""
+    facts = ctx.facts
+    found = [last] if last is not None else []
+    other = _aliased(ctx, b, name)
+    if other is not None and b.scope == scope and facts.binding(other, pos) is facts.binding(other, b.pos):
+        switch = _last_switch(ctx, other, pos, scope)
+        if switch is not None and switch.pos > b.pos:
+            found.append(switch)
+        elif last is None or last.pos < b.pos:
+            mode = mode_at(ctx, other, b.pos, depth + 1)
+            if mode is None:
+                return None
+            found.append(_Synthetic(mode, b.pos))
+    for alias in _aliases(ctx).get(name, ()):
+        if alias.scope != scope or not alias.pos < pos or facts.binding(alias.name, pos) is not alias \
+                or facts.binding(name, alias.pos) is not b:
+            continue
+        switch = _last_switch(ctx, alias.name, pos, scope)
+        if switch is not None and switch.pos > alias.pos:
+            found.append(switch)
+    return max(found, key=lambda s: s.pos) if found else None
+
+
+def _aliased(ctx, b, name: str):
+    """The name `b` binds `name` to when it is a plain alias, `name = other`; else None."""
+    if b is None or b.kind != "assign" or b.index is not None:
+        return None
+    value = strip(b.value)
+    if value is None or value.type != "identifier":
+        return None
+    other = ctx.text(value)
+    return other if other != name else None
+
+
+def _aliases(ctx) -> dict:
+    """name -> the plain `alias = name` bindings of the document (once per analysis)."""
+    cached = getattr(ctx.values, "_mode_aliases", None)
+    if cached is None:
+        cached = {}
+        for bs in ctx.facts.bindings.values():
+            for b in bs:
+                if b.kind == "assign" and b.value is not None and b.value.type == "identifier" \
+                        and b.index is None:
+                    other = ctx.text(b.value)
+                    if other != b.name:
+                        cached.setdefault(other, []).append(b)
+        ctx.values._mode_aliases = cached
+    return cached
 
 
 def _local_factory(ctx, call):
