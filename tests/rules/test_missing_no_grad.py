@@ -447,3 +447,50 @@ def test_the_wrap_leaves_the_lines_of_a_multiline_string_alone():
     fixed = apply_fix(src, f)
     assert '        samples_z = G(fixed_z, note=f"""epoch {epoch}\nlast line""")\n' in fixed
     assert parses(fixed)
+
+
+# A trainer's `validate()` (sweep 16's `self.unet(x)`): a member switched with `.eval()` in the
+# method is a module in eval mode there, whatever the file knows of its class; so is a
+# parameter the helper itself switches.
+_TRAINER = """\
+import torch
+import torch.nn as nn
+
+
+class Trainer:
+    def __init__(self, unet, val_loader):
+        self.unet = unet
+        self.val_loader = val_loader
+
+    def validate(self):
+{body}
+"""
+
+
+@pytest.mark.parametrize("body,expected", [
+    ("        self.unet.eval()\n        for x, y in self.val_loader:\n            out = self.unet(x)\n", [13]),
+    ("        self.unet.eval()\n        with torch.no_grad():\n            for x, y in self.val_loader:\n"
+     "                out = self.unet(x)\n", []),
+    # not switched in this method: its mode is the caller's business
+    ("        for x, y in self.val_loader:\n            out = self.unet(x)\n", []),
+    ("        self.unet.train()\n        for x, y in self.val_loader:\n            out = self.unet(x)\n", []),
+    # a loop that backpropagates needs the graph
+    ("        self.unet.eval()\n        for x, y in self.val_loader:\n            self.unet(x).sum().backward()\n", []),
+    # another member switched: this one's mode is unknown
+    ("        self.ema.eval()\n        for x, y in self.val_loader:\n            out = self.unet(x)\n", []),
+])
+def test_a_member_switched_to_eval_mode(body, expected):
+    assert lines(_TRAINER.format(body=body), RULE) == expected
+
+
+@pytest.mark.parametrize("switch,expected", [
+    ("    unet.eval()\n", [7]),
+    ("", []),                                  # mode unknown: never called here
+    ("    unet.eval('x + 1')\n", []),          # not nn.Module.eval (pandas' takes an expression)
+])
+def test_a_parameter_the_helper_switches_to_eval_mode(switch, expected):
+    src = ("import torch\n\n\ndef validate(unet, val_loader):\n" + switch +
+           "    for x, y in val_loader:\n        out = unet(x)\n")
+    if not switch:
+        expected = []
+    assert lines(src, RULE) == expected

@@ -28,8 +28,9 @@ import torch
 class Trainer:
     def evaluate(self, loader):
         self.model.eval
-        for x, y in loader:
-            self.model(x)
+        with torch.no_grad():  # with the eval() fixed, a loop outside no_grad is missing-no-grad's
+            for x, y in loader:
+                self.model(x)
 
     def fit(self):
         self.model.train()

@@ -7,7 +7,7 @@ from ..findings import Fix, Severity, TextEdit
 from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_NAME
 from . import Rule
-from ._modes import calls_to, mode_at, param_arguments
+from ._modes import _last_switch, _mode_switches, calls_to, mode_at, param_arguments
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
@@ -19,7 +19,7 @@ def check(ctx):
     reported = set()
     free_of: dict = {}  # innermost loop -> the loops around it that do not backpropagate
     after_training: dict = {}  # loop -> where its training loops end (_after_the_training_loops)
-    for call in facts.plain_name_calls_in_order():
+    for call in _model_calls(ctx):
         fn = call.child_by_field_id(F_FUNCTION)
         inner = facts.innermost_loop(call.start_byte)
         if inner is None or inner.start_byte in reported:
@@ -40,10 +40,11 @@ def check(ctx):
         if stmt is None or facts.in_no_grad(call.start_byte):
             continue
         name = ctx.text(fn)
-        if not _is_model_object(ctx, fn, name, call.start_byte):
-            continue
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
+        if not _is_model_object(ctx, fn, name, call.start_byte) \
+                and _last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is None:
+            continue   # neither known to be a module nor switched with `.eval()` here
         if _in_grad_mode_block(ctx, call.start_byte) or _every_call_guarded(ctx, call.start_byte):
             continue
         reported.add(inner.start_byte)
@@ -60,6 +61,23 @@ def check(ctx):
             message = (f"`{name}` runs in eval mode outside torch.no_grad(): autograd still "
                        "records the graph, costing memory and time for gradients nobody uses.")
         yield ctx.finding(call, message, fix=fix)
+
+
+def _model_calls(ctx):
+    """The calls that may run a model, in document order: `model(x)`, and `self.unet(x)` where
+    `self.unet` is switched with `.eval()` / `.train()` somewhere (a trainer's `validate()`)."""
+    facts = ctx.facts
+    calls = facts.plain_name_calls_in_order()
+    members = {target[5:] for _scope, target in _mode_switches(ctx)
+               if target.startswith("self.") and "." not in target[5:]}
+    if not members:
+        return calls
+    calls = list(calls)
+    for member in members:
+        calls.extend(c for c, recv in facts.method_calls(member)
+                     if recv is not None and recv.type == "identifier" and ctx.text(recv) == "self")
+    calls.sort(key=lambda c: c.start_byte)
+    return calls
 
 
 def _after_the_training_loops(ctx, loop, call, backwards, cache: dict) -> bool:
