@@ -140,3 +140,30 @@ def test_across_notebook_cells():
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line + 1) == (1, 1)
     assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(2, 3)]
+
+
+# Sweep 16: a Keras generator or tf.data dataset given as the validation data of its own fit.
+_KERAS = """\
+import tensorflow as tf
+from tensorflow import keras
+
+gen = tf.keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255, validation_split=0.2)
+train_gen = gen.flow_from_directory("data/", subset="training")
+val_gen = gen.flow_from_directory("data/", subset="validation")
+model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
+model.compile(optimizer="adam", loss="categorical_crossentropy")
+"""
+
+
+@pytest.mark.parametrize("fit,expected", [
+    ("model.fit(train_gen, epochs=3, validation_data=train_gen)\n", [9]),
+    ("model.fit(x=train_gen, validation_data=train_gen)\n", [9]),
+    ("train_gen = train_gen.cache()\nmodel.fit(train_gen, validation_data=train_gen)\n", [10]),
+    ("model.fit(train_gen, epochs=3, validation_data=val_gen)\n", []),
+    # `train_gen` names another dataset by the time it validates? No: one call, one object.
+    ("model.fit(train_gen, validation_data=val_gen)\ntrain_gen = val_gen\n", []),
+    # x and y given: a single name as validation_data is a pair held in a variable
+    ("val = (X_val, y_val)\nmodel.fit(X_train, y_train, validation_data=val)\n", []),
+])
+def test_a_dataset_validating_its_own_fit(fit, expected):
+    assert lines(_KERAS + fit, RULE) == expected

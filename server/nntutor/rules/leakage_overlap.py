@@ -50,9 +50,12 @@ def _validate_on_train(ctx, fl):
         x = pos[0] if pos else kw.get("x") or kw.get("X")
         if x is None:
             continue
+        firsts = None
         if "validation_data" in kw:
             node = kw["validation_data"]
             pairs = [node]
+            if len(pos) < 2 and "y" not in kw and _is_name(node) and _same_data(ctx, fl, node, x):
+                firsts = [strip(node)]   # `fit(train_gen, validation_data=train_gen)`: one dataset
         elif "eval_set" in kw:
             node = kw["eval_set"]
             ev = strip(follow(ctx.facts, node))
@@ -61,9 +64,10 @@ def _validate_on_train(ctx, fl):
                 pairs = [ev]      # CatBoost: eval_set=(X_val, y_val)
         else:
             continue
-        if not pairs:
-            continue
-        firsts = [_first_of_pair(ctx, p) for p in pairs]
+        if firsts is None:
+            if not pairs:
+                continue
+            firsts = [_first_of_pair(ctx, p) for p in pairs]
         if any(f is None for f in firsts):
             continue
         if all(_same_data(ctx, fl, f, x) for f in firsts):
@@ -74,6 +78,11 @@ def _validate_on_train(ctx, fl):
                 "them (early stopping, checkpoints) is chosen on training rows. Validate on a "
                 "held-out split.",
                 related=[ctx.related(x, "the same rows used for training")])
+
+
+def _is_name(node) -> bool:
+    node = strip(node)
+    return node is not None and node.type == "identifier"
 
 
 def _first_of_pair(ctx, pair):
