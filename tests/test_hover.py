@@ -261,6 +261,29 @@ def test_hover_current_accelerator_says_what_it_does_not_check(args, expected):
     assert expected in render(catalog(), t, doc)
 
 
+@pytest.mark.parametrize("star,resolved", [
+    ("from fastai.vision.all import *", True),
+    ("from fastai.basics import *", True),
+    ("from torch_snippets import *", True),
+    ("from fastai.metrics import *", False),   # exports its own names only (an __all__)
+    ("from mylib import *", False),
+])
+def test_torch_names_from_a_library_that_reexports_them(star, resolved):
+    src = star + "\nnet = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("Dropout") + 2)
+    if resolved:
+        assert t is not None and t.qual == "torch.nn.Dropout"
+    else:
+        assert t is None or t.qual != "torch.nn.Dropout"
+
+
+def test_an_explicit_import_wins_over_a_star_export():
+    src = "from fastai.vision.all import *\nimport tensorflow.keras.layers as nn\nd = nn.Dropout(0.5)\n"
+    t = target_at(Document.from_text(src), catalog(), src.index("Dropout") + 2)
+    assert t is not None and t.qual == "keras.layers.Dropout"
+
+
 def test_a_name_from_a_star_import_is_hovered():
     src = "from sklearn.preprocessing import *\nscaler = StandardScaler()\n"
     doc = Document.from_text(src)

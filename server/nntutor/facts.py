@@ -22,7 +22,7 @@ from .parsing import (
     F_RIGHT,
     captures,
 )
-from .symbols import canonical, collect_imports, qualname, star_imports
+from .symbols import canonical, collect_imports, qualname, star_exports, star_imports
 from .values import is_callee, is_method
 
 _PATTERN = """
@@ -106,6 +106,9 @@ class Facts:
         self.imports = collect_imports(caps.get("import", ()), caps.get("from", ()), text)
         self.import_statements = caps.get("import", []) + caps.get("from", [])
         self.star_modules = star_imports(caps.get("from", ()), text)
+        for module in self.star_modules:
+            for local, qual in star_exports(module).items():
+                self.imports.setdefault(local, qual)   # an explicit import of the name wins
         self.calls = caps.get("call", [])
         self.functions = caps.get("def", [])
         self.classes_nodes = caps.get("class", [])

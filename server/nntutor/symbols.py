@@ -54,6 +54,30 @@ def collect_imports(nodes_import, nodes_from, text) -> dict[str, str]:
     return names
 
 
+# Names that a `from X import *` of a convenience library binds to torch modules: fastai's
+# `from fastai.vision.all import *` (through fastai.torch_imports, in v1 and v2) and
+# torch_snippets (the "Modern Computer Vision with PyTorch" helpers) hand the notebook `torch`,
+# `nn` and `F`; without them `nn.Dropout(...)` there would resolve to nothing.
+_TORCH_NAMES = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional"}
+_STAR_EXPORTS = {
+    "torch_snippets": {**_TORCH_NAMES, "optim": "torch.optim"},
+    "fastai.basics": _TORCH_NAMES,
+    "fastai.torch_basics": _TORCH_NAMES,
+    "fastai.torch_imports": _TORCH_NAMES,
+    "fastai.torch_core": _TORCH_NAMES,
+    "fastai.conv_learner": _TORCH_NAMES,   # fastai 0.7's notebooks
+}
+
+
+def star_exports(module: str) -> dict[str, str]:
+    """Local name -> qualified name that `from module import *` binds, for the libraries known to
+    re-export torch (empty for any other module: what a star import brings is unknown)."""
+    found = _STAR_EXPORTS.get(module)
+    if found is None and module.startswith("fastai.") and module.endswith(".all"):
+        found = _TORCH_NAMES   # fastai.vision.all, fastai.text.all, fastai.tabular.all ...
+    return found or {}
+
+
 def star_imports(nodes_from, text) -> list[str]:
     """The modules imported with `from module import *` (absolute imports only), in order."""
     out = []

@@ -352,3 +352,11 @@ def test_fix_drops_the_softmax(src):
     assert parses(fixed)
     assert "softmax" not in fixed
     assert lines(fixed, RULE) == []
+
+
+@pytest.mark.parametrize("star", ["from fastai.vision.all import *", "from torch_snippets import *"])
+def test_torch_names_from_a_star_import_of_a_library_that_reexports_them(star):
+    src = star + "\n\nmodel = nn.Sequential(nn.Linear(10, 3), nn.Softmax(dim=1))\nloss = nn.CrossEntropyLoss()(model(x), y)\n"
+    assert lines(src, RULE) == [3]
+    assert lines("from mylib import *\n\nmodel = nn.Sequential(nn.Linear(10, 3), nn.Softmax(dim=1))\n"
+                 "loss = nn.CrossEntropyLoss()(model(x), y)\n", RULE) == []
