@@ -598,3 +598,49 @@ def test_a_loop_whose_optimizers_train_other_models_does_not_train_the_evaluated
                               "optimizer = torch.optim.Adam(list(unet.parameters()) + list(autoencoder.parameters()))")
     assert lines(both, RULE) == [21]
 
+
+
+# Helpers that switch the module's model itself, not a parameter (sweep 16: a `train_step()`
+# that starts with `model.train()` on the global model restores the mode; an `evaluate()` that
+# ends in `model.eval()` on it is an eval() in the loop).
+_GLOBAL = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 5), nn.Dropout(0.5))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def train_step(x, y):
+    {train_switch}
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+
+
+def evaluate():
+    model.eval()
+    with torch.no_grad():
+        return sum(model(x).argmax(1).eq(y).sum().item() for x, y in val_loader)
+
+
+"""
+
+
+@pytest.mark.parametrize("train_switch,loop,expected", [
+    # evaluate() leaves the global model in eval mode, nothing switches it back
+    ("pass", "for epoch in range(9):\n    for x, y in loader:\n        train_step(x, y)\n    print(evaluate())\n", [24]),
+    # train_step() switches it back at every step
+    ("model.train()", "for epoch in range(9):\n    for x, y in loader:\n        train_step(x, y)\n    print(evaluate())\n", []),
+    ("model.train()", "for epoch in range(9):\n    for x, y in loader:\n        train_step(x, y)\n    model.eval()\n", []),
+    ("pass", "for epoch in range(9):\n    for x, y in loader:\n        train_step(x, y)\n    model.eval()\n", [24]),
+    # main() has a model of its own: evaluate() switches the module's, not this one
+    ("pass", "def main():\n    model = nn.Sequential(nn.Linear(10, 5), nn.Dropout(0.5))\n"
+     "    opt = torch.optim.SGD(model.parameters(), lr=0.1)\n    for epoch in range(9):\n"
+     "        for x, y in loader:\n            opt.zero_grad()\n"
+     "            nn.functional.cross_entropy(model(x), y).backward()\n            opt.step()\n"
+     "        print(evaluate())\n", []),
+])
+def test_helpers_that_switch_the_module_level_model(train_switch, loop, expected):
+    src = _GLOBAL.format(train_switch=train_switch) + loop
+    assert lines(src, RULE) == expected

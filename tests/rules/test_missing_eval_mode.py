@@ -1141,3 +1141,31 @@ for x, y in loader:
 ])
 def test_a_mode_switch_through_an_alias(tail, expected):
     assert lines(_TRAINED + tail, RULE) == expected
+
+
+_HELPERS = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(10, 5), nn.Dropout(0.5))
+
+
+def prepare():
+    model.eval()
+
+
+def reset():
+    model.train()
+
+
+"""
+
+
+@pytest.mark.parametrize("calls,expected", [
+    ("prepare()\n", []),              # switches the module's model to eval mode
+    ("pass\n", [17]),
+    ("model.eval()\nreset()\n", [18]),  # switches it back to training mode
+])
+def test_a_helper_that_switches_the_module_level_model(calls, expected):
+    src = _HELPERS + calls + "with torch.no_grad():\n    out = model(x)\n"
+    assert lines(src, RULE) == expected

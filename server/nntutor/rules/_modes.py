@@ -16,6 +16,12 @@ class FunctionModes:
     params: list[str]
     sets_eval: set      # params on which the function calls .eval()
     sets_train: set     # params on which it calls .train()
+    # Module-level names (not parameters, not bound in the function) it switches, with the
+    # receiver node of one such switch: `def evaluate(): model.eval() ...` on a global model.
+    globals_switched: dict = None
+
+    def switches_global(self, name: str) -> bool:
+        return bool(self.globals_switched) and name in self.globals_switched
 
 
 def function_modes(ctx) -> dict[str, FunctionModes]:
@@ -39,19 +45,30 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
                                                       (p.named_children[0] if p.named_children else None))
             if ident is not None and ident.type == "identifier":
                 params.append(ctx.text(ident))
-        fm = FunctionModes(fn, params, set(), set())
+        fm = FunctionModes(fn, params, set(), set(), {})
         by_start[fn.start_byte] = fm
         out[ctx.text(name)] = fm
     # Each mode switch counts for every function around it whose parameter it switches.
     for e in evs:
         if e.kind not in ("eval", "train"):
             continue
+        chain = []   # the functions around the switch, innermost first
         fn = ctx.facts.function_at(e.pos)
         while fn is not None:
-            fm = by_start.get(fn.start_byte)
-            if fm is not None and e.target in fm.params:
-                (fm.sets_eval if e.kind == "eval" else fm.sets_train).add(e.target)
+            chain.append(fn)
             fn = ctx.facts.function_at(fn.start_byte)
+        # A parameter of the innermost function that has it; a name that none of them binds is
+        # the module's: each of those functions switches that global object when it runs.
+        bound_in = {b.scope for b in ctx.facts.bindings.get(e.target, ())}
+        owner = next((f for f in chain if f.start_byte in bound_in), None)
+        fm = by_start.get(owner.start_byte) if owner is not None else None
+        if fm is not None and e.target in fm.params:
+            (fm.sets_eval if e.kind == "eval" else fm.sets_train).add(e.target)
+        elif owner is None and e.target.isidentifier():
+            for f in chain:
+                fm = by_start.get(f.start_byte)
+                if fm is not None:
+                    fm.globals_switched.setdefault(e.target, method_call(e.call)[0])
     ctx.values._function_modes = out
     return out
 
@@ -78,7 +95,7 @@ def switching_names(ctx) -> list[str]:
     names = []
     for fm in by_start.values():
         name = fm.node.child_by_field_id(F_NAME)
-        if (fm.sets_eval or fm.sets_train) and name is not None:
+        if (fm.sets_eval or fm.sets_train or fm.globals_switched) and name is not None:
             names.append(ctx.text(name))
     ctx.values._switching_names = list(dict.fromkeys(names))
     return ctx.values._switching_names
@@ -219,7 +236,15 @@ def _last_switch(ctx, name: str, pos: int, scope: int):
                     # the helper's last word on the mode wins
                     mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
                     last = _Synthetic(mode, call.start_byte)
+            if fm.switches_global(name) and global_at(ctx, name, call.start_byte):
+                last = _Synthetic("train" if _last_is_train(ctx, fm, name) else "eval", call.start_byte)
     return last
+
+
+def global_at(ctx, name: str, pos: int) -> bool:
+    """`name` at `pos` is the module-level object (not a local or a parameter of that name)."""
+    b = ctx.facts.binding(name, pos)
+    return b is None or b.scope == -1
 
 
 def _through_aliases(ctx, name: str, pos: int, scope: int, b, last, depth: int):

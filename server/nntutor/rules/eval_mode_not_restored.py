@@ -7,7 +7,7 @@ from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
-from ._modes import argument_for, calls_to, modes_for_call, switching_names
+from ._modes import argument_for, calls_to, global_at, modes_for_call, switching_names
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
@@ -30,6 +30,14 @@ def check(ctx):
                     switches.append(("train" if restores else "eval", ctx.text(arg), call, arg))
                     if not restores and _trains_after_eval(ctx, evs, fm, param):
                         on_purpose.add(ctx.text(arg))
+            # `def evaluate(): model.eval() ...` on the module's model, called where `model` is it
+            for name, receiver in (fm.globals_switched.items() if fm is not None else ()):
+                if not global_at(ctx, name, call.start_byte):
+                    continue
+                restores = _ends_in_train(evs, fm, name)
+                switches.append(("train" if restores else "eval", name, call, receiver))
+                if not restores and _trains_after_eval(ctx, evs, fm, name):
+                    on_purpose.add(name)
     # A model never switched to train mode that the training function itself puts in eval mode
     # before its backward pass (the linear-probe protocol: `def train(...)` starts with
     # `model.eval()` to keep a frozen backbone's batch-norm statistics) trains in eval mode by
