@@ -736,3 +736,20 @@ class DataPrefetcher:
 ])
 def test_cuda_stream_code_is_gpu_only_by_design(rest, expected):
     assert lines(_PREFETCHER + rest, RULE) == expected
+
+
+# Sweep 14 (the DFDC winner's kernel_utils.py): inputs made on the GPU with `device="cuda"` and
+# fed to the models halved (`model(x[:n].half())`, in the loop over the models) are half-precision
+# inference, GPU-only by design; the same without `.half()`, or with it only under a flag, is not.
+@pytest.mark.parametrize("use,expected", [
+    ("            y = model(x[:n].half())\n", []),
+    ("            y = model(x.half())\n", []),
+    ("            y = model(x[:n])\n", [6]),
+    ("            if fp16:\n                y = model(x[:n].half())\n", [6]),
+    ("            torch.save(x.half().state_dict(), 'x.pt')\n", [6]),
+])
+def test_inputs_made_on_the_gpu_and_halved(use, expected):
+    src = ("import torch\nimport numpy as np\n\n\ndef predict(models, frames, n):\n"
+           "    x = torch.tensor(frames, device=\"cuda\").float()\n    x = x.permute((0, 3, 1, 2))\n"
+           "    with torch.no_grad():\n        for model in models:\n" + use)
+    assert lines(src, RULE) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_CONDITION, F_CONSEQUENCE, F_FUNCTION
+from ..parsing import F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_OBJECT
 from ..values import args_of, assigned_name, follow, method_call, string_value
 
 CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
@@ -41,7 +41,10 @@ def half_precision_on_gpu(ctx, call) -> bool:
         if value is None or not CUDA_DEVICE.match(value):
             return False
     elif method != "cuda":
-        return False
+        # `torch.tensor(x, device="cuda")` then `model(x.half())`: half inputs made on the GPU
+        device = args_of(call)[1].get("device")
+        value = string_value(follow(facts, device)) if device is not None else None
+        return value is not None and CUDA_DEVICE.match(value) is not None and _halved_later(ctx, _chain_top(call))
     if _halved_later(ctx, call):
         return True
     node = call
@@ -71,15 +74,42 @@ def _halved_later(ctx, call) -> bool:
         return False
     name, block = ctx.text(left), parent.parent.parent if parent.parent is not None else None
     for half, recv in ctx.facts.method_calls("half"):
-        if recv is None or ctx.text(recv) != name or half.start_byte < parent.end_byte:
+        root = recv
+        while root is not None and root.type in ("subscript", "attribute"):
+            root = root.named_children[0] if root.named_children else None   # `x[:n].half()`
+        if root is None or root.type != "identifier" or ctx.text(root) != name \
+                or half.start_byte < parent.end_byte:
             continue
         stmt = half   # the statement holding the call, in the innermost block
         while stmt.parent is not None and stmt.parent.type not in ("block", "module"):
             stmt = stmt.parent
-        if stmt.parent != block or "save" in ctx.text(stmt) or "state_dict" in ctx.text(stmt):
+        if "save" in ctx.text(stmt) or "state_dict" in ctx.text(stmt) or not _runs_with(stmt, block):
             continue
         return True
     return False
+
+
+def _chain_top(call):
+    """The outermost call of a method chain starting at `call`: `torch.tensor(..).float()`."""
+    node = call
+    while node.parent is not None and node.parent.type == "attribute" and node.parent.parent is not None \
+            and node.parent.parent.type == "call" and node.parent.child_by_field_id(F_OBJECT) == node:
+        node = node.parent.parent
+    return node
+
+
+# Statements whose body runs whenever the code around them does (or repeatedly): not a condition.
+_UNCONDITIONAL = frozenset({"for_statement", "while_statement", "with_statement", "block", "module"})
+
+
+def _runs_with(stmt, block) -> bool:
+    """`stmt` is a statement of `block`, or nested in it only through loops and `with` blocks."""
+    node = stmt.parent
+    while node is not None and node != block:
+        if node.type not in _UNCONDITIONAL:
+            return False
+        node = node.parent
+    return node is not None
 
 
 _FLASH = re.compile(r"^flash_attention_\d$")
