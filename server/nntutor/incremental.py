@@ -61,6 +61,7 @@ SENSITIVE_WORDS = frozenset({
     "device_count", "dropout", "false", "get_device", "grad", "inplace", "is_available",
     "map_location", "named_", "nccl", "none", "parameters", "requires_grad", "set_device",
     "transform", "transformer", "transforms", "true", "zeros_like", "load_in_4bit", "load_in_8bit", "data_parallel", "distributed", "gpus",
+    "global",
     "nntutor",   # suppression comments (`# nntutor: ignore[...]`, `ignore-file`)
 })
 # Words of bytes literals that are only compared with the text of one expression node (never

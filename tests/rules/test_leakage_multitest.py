@@ -334,3 +334,49 @@ def test_across_notebook_cells():
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line + 1) == (1, 4)
     assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(2, 1)]
+
+
+# kuangliu/pytorch-cifar (sweep 18): `test(epoch)` keeps the best test accuracy in a global and
+# saves that checkpoint; the epoch loop calls it. `testloader` (glued) names test data too.
+_CIFAR = """\
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Flatten(), nn.Linear(3072, 10))
+best_acc = 0
+
+
+def {name}(epoch):
+    global best_acc
+    net.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for inputs, targets in {loader}:
+            correct += net(inputs).argmax(1).eq(targets).sum().item()
+            total += targets.size(0)
+    acc = 100.0 * correct / total
+    if acc > best_acc:
+        {keep}
+
+
+{driver}
+"""
+_LOOP = "for epoch in range(200):\n    train(epoch)\n    test(epoch)\n"
+
+
+@pytest.mark.parametrize("name,loader,keep,driver,expected", [
+    ("test", "testloader", "torch.save(net.state_dict(), 'ckpt.pth')\n        best_acc = acc", _LOOP, [17]),
+    ("test", "test_loader", "best_acc = acc", _LOOP, [17]),
+    ("evaluate", "testloader", "best_acc = acc", _LOOP.replace("test(epoch)", "evaluate(epoch)"), [17]),
+    # validation data: choosing on it is what it is for
+    ("test", "valloader", "best_acc = acc", _LOOP, []),
+    # called once, not per epoch: nothing is chosen
+    ("test", "testloader", "best_acc = acc", "test(0)\n", []),
+    # the comparison only prints
+    ("test", "testloader", "print('new best', acc)", _LOOP, []),
+    # a pytest test (never called by the file): `test` in its names means the unit test
+    ("test_accuracy", "testloader", "best_acc = acc", "", []),
+])
+def test_a_helper_keeping_the_best_test_score_across_epochs(name, loader, keep, driver, expected):
+    src = _CIFAR.format(name=name, loader=loader, keep=keep, driver=driver)
+    assert lines(src, RULE) == expected

@@ -571,3 +571,20 @@ def test_a_long_chain_of_joins_back_to_a_kaggle_stack_is_no_split():
            "pca = PCA().fit(big[['lat', 'lon']])\nbig['p0'] = pca.transform(big[['lat', 'lon']])[:, 0]\n"
            "train = big.iloc[:n]\ntest = big.iloc[n:]\n")
     assert lines(src, RULE) == []
+
+
+# Sweep 18 (susanli's LSTM power-consumption notebook): positional cuts spelt out in full.
+@pytest.mark.parametrize("cut,expected", [
+    ("train, test = data[0:n, :], data[n:len(data), :]\n", [6]),
+    ("train, test = data[:n], data[n:len(data)]\n", [6]),
+    ("train, test = data[0:n], data[n:]\n", [6]),
+    ("train, test = data[:n, 0], data[n:, 0]\n", [6]),
+    ("train, test = data[0:n, :], data[n:data.shape[0], :]\n", [6]),
+    # lagged inputs and targets of one part, not a split
+    ("x, y = data[:-1], data[1:, 0]\n", []),
+    ("head, tail = data[0:n], data[m:len(data)]\n", []),
+])
+def test_positional_cuts_spelt_out(cut, expected):
+    src = ("import numpy as np\nfrom sklearn.preprocessing import MinMaxScaler\n\n"
+           "scaler = MinMaxScaler()\nn = int(len(raw) * 0.8)\ndata = scaler.fit_transform(raw)\n" + cut)
+    assert lines(src, RULE) == expected

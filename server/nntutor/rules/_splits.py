@@ -50,6 +50,9 @@ _ROLE_TOKENS = {
 }
 _GLUED = re.compile(r"^([xy])(train|test|tr|te|val|valid|trn|tst)$", re.IGNORECASE)
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+# A side glued to what it holds, in lower case: `testloader`, `trainset`, `valdata` (torchvision
+# tutorials and kuangliu's pytorch-cifar).
+_GLUED_SIDE = re.compile(r"^(train|test|val|valid|dev)(loader|set|data|dataset|dl|ds|gen|iter)$")
 
 
 @lru_cache(maxsize=4096)
@@ -67,7 +70,7 @@ def tokens(name: str) -> tuple[str, ...]:
         for w in words:
             if w.isdigit():
                 continue
-            m = _GLUED.match(w)
+            m = _GLUED.match(w) or _GLUED_SIDE.match(w)
             out += [m.group(1).lower(), m.group(2).lower()] if m else [w.lower()]
     return tuple(out)
 
@@ -574,11 +577,13 @@ class Flow:
         return slot
 
     def in_unit_test(self, node) -> bool:
-        """Inside a pytest-style `def test_...`, where "test" in a name means the unit test."""
+        """Inside a pytest-style `def test_...`, where "test" in a name means the unit test. Not a
+        `def test(epoch)` that the file calls itself (pytest calls unit tests): an evaluation."""
         func = self.facts.function_at(node.start_byte)
         while func is not None:
             name = func.child_by_field_id(F_NAME)
-            if name is not None and self.text(name).startswith("test"):
+            if name is not None and self.text(name).startswith("test") \
+                    and not self.facts.calls_named(self.text(name)):
                 return True
             func = self.facts.function_at(func.start_byte)
         return False
@@ -908,7 +913,8 @@ class Flow:
         """(base, bound text, head|tail) for `base[:k]` / `base[k:]` / `base.iloc[:k]`."""
         value = strip(sub.child_by_field_id(F_VALUE))
         idx = list(sub.children_by_field_name("subscript")) or sub.named_children[1:]
-        if len(idx) != 1 or idx[0].type != "slice":
+        # `X[:n]`, and `X[:n, :]` / `X[:n, 0]`: rows cut, then columns picked
+        if not idx or idx[0].type != "slice":
             return None, None, None
         if value is not None and value.type == "attribute" and self.text(
                 value.child_by_field_id(F_ATTRIBUTE)) in ("iloc", "loc"):
@@ -919,6 +925,10 @@ class Flow:
         if raw.count(":") != 1:
             return None, None, None
         lo, hi = (s.strip() for s in raw.split(":"))
+        if lo == "0":
+            lo = ""   # `X[0:n]`: from the first row
+        if hi.replace(" ", "") in (f"len({self.text(value)})", f"{self.text(value)}.shape[0]"):
+            hi = ""   # `X[n:len(X)]`: to the last row
         if lo and not hi:
             return value, lo, "tail"
         if hi and not lo:

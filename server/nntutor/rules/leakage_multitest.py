@@ -34,6 +34,7 @@ def check(ctx):
     yield from _selection_loops(ctx, fl)
     yield from _early_stopping_on_test(ctx, fl)
     yield from _optuna_objectives(ctx, fl)
+    yield from _best_kept_across_calls(ctx, fl)
 
 
 # -- what is a test score -------------------------------------------------------------------
@@ -71,6 +72,90 @@ def test_score(ctx, fl, call):
         elif side in ("train", "val") and by_flow:
             return False, False
     return found, flow_known
+
+
+# -- a helper that keeps the best across its calls -------------------------------------------
+def _best_kept_across_calls(ctx, fl):
+    """kuangliu/pytorch-cifar's `test(epoch)`: a function that loops over test data, compares
+    what it computed with a `global best_acc` and keeps the better one (assigns it, saves a
+    checkpoint), called once per epoch from a loop. The selection runs across the calls: the
+    kept checkpoint and its score are the best of many test scores."""
+    facts = ctx.facts
+    for stmt in _global_statements(ctx):
+        func = facts.function_at(stmt.start_byte)
+        name_node = func.child_by_field_id(F_NAME) if func is not None else None
+        if name_node is None:
+            continue
+        kept = {ctx.text(n) for n in stmt.named_children if n.type == "identifier"}
+        test_loop = next((lp for lp in facts.loops if func.start_byte < lp.start_byte < func.end_byte
+                          and _over_test_data(ctx, fl, lp)), None)
+        if test_loop is None:
+            continue
+        looped = [c for c in facts.calls_named(ctx.text(name_node)) if facts.loops_containing(c.start_byte)]
+        if not looped:
+            continue
+        body = func.child_by_field_id(F_BODY)
+        for cmp in _walk(body, ("comparison_operator",)):
+            if cmp.start_byte < test_loop.end_byte:
+                continue
+            ops = {c.type for c in cmp.children if not c.is_named}
+            operands = [strip(o) for o in cmp.named_children]
+            if not ops & {"<", ">", "<=", ">="} or len(operands) != 2 \
+                    or not all(o is not None and o.type == "identifier" for o in operands):
+                continue
+            names = [ctx.text(o) for o in operands]
+            best = [n for n in names if n in kept]
+            if len(best) != 1:
+                continue
+            stmt_if = cmp.parent
+            cons = stmt_if.child_by_field_id(F_CONSEQUENCE) if stmt_if is not None \
+                and stmt_if.type in ("if_statement", "elif_clause") else None
+            if cons is None or not _assigns(ctx, cons, best[0]):
+                continue
+            yield ctx.finding(
+                cmp,
+                f"The test set is used to pick the best epoch: `{ctx.text(name_node)}()` scores the "
+                f"model on test data at every call and keeps the best in `{best[0]}`, and it is "
+                "called in a loop. The kept checkpoint and its score are the best of many test "
+                "scores, so they are optimistic. Select on a validation split, and evaluate the "
+                "chosen model on the test set once.",
+                related=[ctx.related(looped[0], "called once per iteration here"),
+                         ctx.related(test_loop, "the test data it scores on")],
+                confidence=0.8)
+            break
+
+
+def _global_statements(ctx):
+    """The `global ...` statements of the file (a text search first: most files have none)."""
+    if b"global " not in ctx.doc.data:
+        return []
+    out = []
+    for func in ctx.facts.functions:
+        body = func.child_by_field_id(F_BODY)
+        if body is not None:
+            out.extend(c for c in body.named_children if c.type == "global_statement")
+    return out
+
+
+def _over_test_data(ctx, fl, loop) -> bool:
+    """`for x, y in test_loader:` (by the data's flow, or by its name)."""
+    right = strip(loop.child_by_field_id(F_RIGHT)) if loop.type == "for_statement" else None
+    while right is not None and right.type == "call":   # enumerate(test_loader), tqdm(...)
+        pos = args_of(right)[0]
+        if not pos:
+            return False
+        right = strip(pos[0])
+    if right is None:
+        return False
+    return fl.origin(right)[0] == "test"
+
+
+def _assigns(ctx, block, name: str) -> bool:
+    for a in _walk(block, ("assignment",)):
+        left = a.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "identifier" and ctx.text(left) == name:
+            return True
+    return False
 
 
 # -- loops that keep the best -------------------------------------------------------------
