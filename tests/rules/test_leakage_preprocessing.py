@@ -588,3 +588,46 @@ def test_positional_cuts_spelt_out(cut, expected):
     src = ("import numpy as np\nfrom sklearn.preprocessing import MinMaxScaler\n\n"
            "scaler = MinMaxScaler()\nn = int(len(raw) * 0.8)\ndata = scaler.fit_transform(raw)\n" + cut)
     assert lines(src, RULE) == expected
+
+
+# Sweep 18 (4 false claims in susanli's, WillKoehrsen's and dipanjanS's notebooks): a per-feature
+# affine scaler fitted before the split cannot change what trees, boosted trees or least squares
+# predict. Reported as info, saying so; any scale-sensitive or unseen model keeps the warning.
+_SCALED_THEN_SPLIT = """\
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split, GridSearchCV, cross_val_score
+from sklearn.ensemble import RandomForestRegressor, GradientBoostingRegressor
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.neighbors import KNeighborsRegressor
+from xgboost import XGBRegressor
+
+X = StandardScaler().fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+"""
+
+
+@pytest.mark.parametrize("models,severity", [
+    ("RandomForestRegressor().fit(X_train, y_train).score(X_test, y_test)\n", "info"),
+    ("for m in [LinearRegression(), RandomForestRegressor(), GradientBoostingRegressor()]:\n"
+     "    m.fit(X_train, y_train)\n", "info"),
+    ("gs = GridSearchCV(XGBRegressor(), {'max_depth': [3, 5]})\ngs.fit(X_train, y_train)\n", "info"),
+    ("for m in [LinearRegression(), KNeighborsRegressor()]:\n    m.fit(X_train, y_train)\n", "warning"),
+    ("RandomForestRegressor().fit(X_train, y_train)\nRidge().fit(X_train, y_train)\n", "warning"),
+    ("XGBRegressor(booster='gblinear').fit(X_train, y_train)\n", "warning"),
+    ("LinearRegression(fit_intercept=False).fit(X_train, y_train)\n", "warning"),
+    ("model.fit(X_train, y_train, epochs=5)\n", "warning"),      # a model whose class is not seen
+    ("print(X_train.shape)\n", "warning"),                        # no model seen at all
+])
+def test_scale_free_models_after_a_scaler_fitted_before_the_split(models, severity):
+    found = [f for f in findings(_SCALED_THEN_SPLIT + models) if f.rule == RULE]
+    assert len(found) == 1
+    assert found[0].severity.name.lower() == severity
+    assert ("predict the same" in found[0].message) == (severity == "info")
+
+
+def test_a_supervised_step_before_the_split_keeps_its_warning_with_trees():
+    src = _SCALED_THEN_SPLIT.replace("X = StandardScaler().fit_transform(X)",
+                                     "from sklearn.feature_selection import SelectKBest\n"
+                                     "X = SelectKBest(k=5).fit_transform(X, y)")
+    found = [f for f in findings(src + "RandomForestRegressor().fit(X_train, y_train)\n") if f.rule == RULE]
+    assert len(found) == 1 and found[0].severity.name == "WARNING"

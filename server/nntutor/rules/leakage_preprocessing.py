@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..findings import Severity
 from ..parsing import F_FUNCTION
 from . import Rule
+from ._scale_free import AFFINE_SCALERS, estimators_of, models_trained_on, scale_free_name
 from ._splits import flow
 
 
@@ -69,10 +70,42 @@ def check(ctx):
         severity = None
         if first.kind not in ("split", "slice") and not _supervised(fit):
             severity = Severity.INFO
+        unaffected = _only_scale_free_models(fl, fit, hits)
+        if unaffected:
+            severity = Severity.INFO
+            goes = ("are split into train and test afterwards" if first.kind in ("split", "slice")
+                    else f"then go to {first.label}")
+            msg = (f"Preprocessing before the split: {what}, and these rows {goes}. The models "
+                   f"trained on them here ({', '.join(unaffected)}) predict the same under any "
+                   "per-feature shift and scale, so these scores are not biased; a scale-sensitive "
+                   "model (k-NN, SVM, a regularised linear model, a neural network) fitted the "
+                   "same way would get optimistic scores. Fit the scaler on the training part "
+                   "only (a Pipeline does this for you).")
         yield ctx.finding(
             fit.call, msg, severity=severity,
             related=[ctx.related(fit.call, "statistics learned here, from all rows")]
             + [ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]])
+
+
+def _only_scale_free_models(fl, fit, hits) -> list[str]:
+    """The names of the models whose scores the leak could bias, when there are some and every
+    one of them is scale-free (trees, boosted trees, least squares: _scale_free.py); else []. A
+    split's: the models trained on its pieces; a cross-validation's or a search's: its estimator."""
+    if fit.kind not in ("fit", "fit_transform") or fit.what not in AFFINE_SCALERS:
+        return []
+    ctors = []
+    for split in hits:
+        if split.kind in ("split", "slice") and split.outputs:
+            found = models_trained_on(fl, split.outputs, fit.call)
+        elif split.kind in ("cv", "search"):
+            found = estimators_of(fl, split.call)
+        else:
+            found = None   # a KFold loop: what it trains is not followed
+        if not found:
+            return []
+        ctors.extend(found)
+    names = [scale_free_name(fl, c) for c in ctors]
+    return list(dict.fromkeys(names)) if all(names) else []
 
 
 _SUPERVISED = ("Select", "RFE", "TargetEncoder", "SequentialFeatureSelector", "LinearDiscriminant")
