@@ -83,6 +83,9 @@ class ModelClass:
     # Its `__init__` calls `.eval()` (on itself or a member: yolov7's TracedModel traces its
     # model in eval mode): a fresh instance is not simply in training mode.
     evals_in_init: bool = False
+    # forward() returns a tuple: per slot, (tags, activation node) of what it holds (this file
+    # only: not kept by summary()).
+    slot_outputs: tuple | None = None
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
@@ -315,6 +318,9 @@ def _forward_output(facts, values, forward, cls):
                 stack.append(child)
     outputs = set()
     node_used = None
+    if returns and all(_several(ret) for ret in returns):
+        cls.slot_outputs = _slot_outputs(values, returns, cls)
+        return   # `return validity, label`: each slot is read where it is unpacked
     for ret in returns:
         value = ret.named_children[0] if ret.named_children else None
         if value is None or value.type == "tuple":
@@ -329,6 +335,30 @@ def _forward_output(facts, values, forward, cls):
         cls.output_node = node_used
         if node_used is not None:
             cls.output_location = Location.of_node(facts.doc, node_used)
+
+
+def _several(ret) -> bool:
+    """`return a, b` / `return (a, b)`: a return statement with one value per slot."""
+    value = ret.named_children[0] if ret.named_children else None
+    return value is not None and value.type in ("expression_list", "tuple") and len(value.named_children) > 1
+
+
+def _slot_outputs(values, returns, cls):
+    """Per slot of a forward() that returns a tuple (ACGAN's `return validity, label`): the
+    tags and activation node of what it holds, where every return agrees; else None."""
+    slots = None
+    for ret in returns:
+        items = ret.named_children[0].named_children
+        found = [values.tags(item, self_layers=cls.layers) for item in items]
+        if slots is None:
+            slots = found
+        elif len(slots) != len(found):
+            return None
+        else:
+            slots = [a if a[0] == b[0] else (frozenset(), None) for a, b in zip(slots, found)]
+    if not slots or not any(tags for tags, _node in slots):
+        return None
+    return tuple(slots)
 
 
 class Workspace:

@@ -475,7 +475,7 @@ class Values:
         if expr.type == "identifier":
             nxt = follow(facts, expr)
             if nxt is expr:
-                return frozenset(), None
+                return self._unpacked_tags(expr, depth)
             return self.tags(nxt, self_layers, depth + 1)
         if expr.type != "call":
             return frozenset(), None
@@ -508,6 +508,21 @@ class Values:
         # Calling a module object: nn.Softmax instance, a Sequential, a model class, self.layer.
         fn = strip(expr.child_by_field_id(F_FUNCTION))
         return self.module_output(fn, self_layers, depth + 1, call=expr)
+
+    def _unpacked_tags(self, ident, depth):
+        """`validity, label = discriminator(x)`: what the model's forward() puts in that slot."""
+        b = self.facts.binding(self.facts.text(ident), ident.start_byte)
+        if b is None or b.kind != "assign" or b.index is None or b.value is None:
+            return frozenset(), None
+        value = strip(b.value)
+        if value is None or value.type != "call":
+            return frozenset(), None
+        qual, _ctor = self.instance(strip(value.child_by_field_id(F_FUNCTION)), depth + 1)
+        cls = self.local_class(qual) if qual is not None else None
+        slots = getattr(cls, "slot_outputs", None)
+        if not slots or len(slots) != b.count:
+            return frozenset(), None
+        return slots[b.index]
 
     def module_output(self, fn, self_layers=None, depth=0, call=None):
         """Tags of what calling the module object `fn` returns."""

@@ -360,3 +360,45 @@ def test_torch_names_from_a_star_import_of_a_library_that_reexports_them(star):
     assert lines(src, RULE) == [3]
     assert lines("from mylib import *\n\nmodel = nn.Sequential(nn.Linear(10, 3), nn.Softmax(dim=1))\n"
                  "loss = nn.CrossEntropyLoss()(model(x), y)\n", RULE) == []
+
+
+# Sweep 18 (PyTorch-GAN's acgan, sgan, infogan): forward() returns a tuple and one slot, a
+# class head ending in softmax, is unpacked and fed to CrossEntropyLoss.
+_TWO_HEADS = """\
+import torch
+import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.adv = nn.Sequential(nn.Linear(128, 1), nn.Sigmoid())
+        self.aux = nn.Sequential(nn.Linear(128, 10), {head})
+
+    def forward(self, x):
+        validity = self.adv(x)
+        label = self.aux(x)
+        {ret}
+
+
+d = Discriminator()
+criterion = nn.CrossEntropyLoss()
+{use}
+"""
+
+
+@pytest.mark.parametrize("head,ret,use,expected", [
+    ("nn.Softmax(dim=1)", "return validity, label", "v, p = d(x)\nloss = criterion(p, y)\n", [9]),
+    ("nn.Softmax(dim=1)", "return (validity, label)", "v, p = d(x)\nloss = criterion(p, y)\n", [9]),
+    # the other slot goes to the loss: no softmax there
+    ("nn.Softmax(dim=1)", "return validity, label", "v, p = d(x)\nloss = criterion(v, y)\n", []),
+    ("nn.Identity()", "return validity, label", "v, p = d(x)\nloss = criterion(p, y)\n", []),
+    # slots unpacked into a different number of names: which is which is unknown
+    ("nn.Softmax(dim=1)", "return validity, label, x", "v, p = d(x)[:2]\nloss = criterion(p, y)\n", []),
+    # two returns that disagree on the slot
+    ("nn.Softmax(dim=1)", "if x is None:\n            return validity, validity\n        return validity, label",
+     "v, p = d(x)\nloss = criterion(p, y)\n", []),
+])
+def test_a_slot_of_a_tuple_returned_by_forward(head, ret, use, expected):
+    src = _TWO_HEADS.format(head=head, ret=ret, use=use)
+    assert lines(src, RULE) == expected

@@ -184,3 +184,27 @@ loss = F.binary_cross_entropy(torch.sigmoid(logits), y)
 def test_no_fix_when_unsafe(name, src):
     (finding,) = findings(src, RULE)
     assert finding.fix is None
+
+
+def test_a_sigmoid_slot_of_a_tuple_returned_by_forward():
+    src = """\
+import torch.nn as nn
+
+
+class Disc(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.adv = nn.Sequential(nn.Linear(128, 1), nn.Sigmoid())
+        self.aux = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.adv(x), self.aux(x)
+
+
+d = Disc()
+bce = nn.BCELoss()
+validity, label = d(x)
+loss = bce(validity, ones)
+loss2 = bce(label.sigmoid(), ones)
+"""
+    assert lines(src, RULE) == [7, 18]
