@@ -380,3 +380,18 @@ _LOOP = "for epoch in range(200):\n    train(epoch)\n    test(epoch)\n"
 def test_a_helper_keeping_the_best_test_score_across_epochs(name, loader, keep, driver, expected):
     src = _CIFAR.format(name=name, loader=loader, keep=keep, driver=driver)
     assert lines(src, RULE) == expected
+
+
+# Sweep 18 (susanli's Airbnb notebook): early stopping configured through `**fit_params`.
+@pytest.mark.parametrize("params,expected", [
+    ('{"early_stopping_rounds": 20, "eval_set": [(X_test, y_test)]}', [6]),
+    ('{"early_stopping_rounds": 20, "eval_set": [(X_val, y_val)]}', []),
+    ('{"eval_set": [(X_test, y_test)]}', []),          # only monitored, nothing stops on it
+])
+def test_early_stopping_through_a_fit_params_dict(params, expected):
+    src = ("from lightgbm import LGBMRegressor\nfrom sklearn.metrics import r2_score\n"
+           "from sklearn.model_selection import train_test_split\n\n"
+           "X_train, X_test, y_train, y_test = train_test_split(x, y)\n"
+           f"fit_params = {params}\nclf = LGBMRegressor(n_estimators=1000)\n"
+           "clf.fit(X_train, y_train, **fit_params)\nprint(r2_score(y_test, clf.predict(X_test)))\n")
+    assert lines(src, RULE) == expected

@@ -631,3 +631,19 @@ def test_a_supervised_step_before_the_split_keeps_its_warning_with_trees():
                                      "X = SelectKBest(k=5).fit_transform(X, y)")
     found = [f for f in findings(src + "RandomForestRegressor().fit(X_train, y_train)\n") if f.rule == RULE]
     assert len(found) == 1 and found[0].severity.name == "WARNING"
+
+
+# Sweep 18 (jeffheaton's t81_558 notebooks): the statistic held in a name first.
+@pytest.mark.parametrize("code,expected", [
+    ("med = df['income'].median()\ndf['income'] = df['income'].fillna(med)\n"
+     "X_train, X_test = train_test_split(df)\n", [5]),
+    ("df['income'] = df['income'].fillna(df['income'].median())\nX_train, X_test = train_test_split(df)\n", [4]),
+    # the training part's median, applied to both parts: no leak
+    ("X_train, X_test = train_test_split(df)\nmed = X_train['income'].median()\n"
+     "X_train['income'] = X_train['income'].fillna(med)\nX_test['income'] = X_test['income'].fillna(med)\n", []),
+    # a constant held in a name
+    ("fill = 0\ndf['income'] = df['income'].fillna(fill)\nX_train, X_test = train_test_split(df)\n", []),
+])
+def test_a_fillna_statistic_held_in_a_name(code, expected):
+    src = "import pandas as pd\nfrom sklearn.model_selection import train_test_split\n\n" + code
+    assert lines(src, RULE) == expected

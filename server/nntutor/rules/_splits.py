@@ -1038,6 +1038,8 @@ class Flow:
     def _fillna_event(self, call, pos, kw):
         value = pos[0] if pos else kw.get("value")
         node = strip(value)
+        if node is not None and node.type == "identifier":
+            node = strip(follow(self.facts, node))   # `med = df.x.median()` ... `fillna(med)`
         while node is not None and node.type == "subscript":   # df.x.mode()[0]
             node = strip(node.child_by_field_id(F_VALUE))
         if node is None or node.type != "call":

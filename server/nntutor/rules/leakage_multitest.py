@@ -9,13 +9,14 @@ from ..parsing import (
     F_BODY,
     F_CONSEQUENCE,
     F_FUNCTION,
+    F_KEY,
     F_LEFT,
     F_NAME,
     F_OBJECT,
     F_RIGHT,
     F_VALUE,
 )
-from ..values import args_of, follow, method_call, strip
+from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
 from ._splits import _walk, flow, is_literal, short, tokens
 
@@ -369,7 +370,7 @@ def _early_stopping_on_test(ctx, fl):
         recv, _m = method_call(call)
         if recv is None:
             continue
-        _pos, kw = args_of(call)
+        kw = _keywords(ctx, call)
         node = kw.get("validation_data") or kw.get("eval_set")
         if node is None:
             continue
@@ -397,6 +398,25 @@ def _early_stopping_on_test(ctx, fl):
             related=[ctx.related(stopper, "stops or checkpoints on the test score"),
                      ctx.related(final, "the same test data used for the final score")],
             confidence=1.0 if flow_known else 0.6)
+
+
+def _keywords(ctx, call) -> dict:
+    """The call's keyword arguments, with those of a `**fit_params` whose name holds a dict
+    literal (`fit_params = {"eval_set": [(X_test, y_test)], ...}`); written ones win."""
+    _pos, kw = args_of(call)
+    args = call.child_by_field_id(F_ARGUMENTS)
+    for splat in (a for a in (args.named_children if args is not None else ()) if a.type == "dictionary_splat"):
+        d = strip(follow(ctx.facts, splat.named_children[0] if splat.named_children else None))
+        if d is None or d.type != "dictionary":
+            continue
+        for pair in d.named_children:
+            if pair.type != "pair":
+                continue
+            key = string_value(pair.child_by_field_id(F_KEY))
+            value = pair.child_by_field_id(F_VALUE)
+            if key is not None and value is not None:
+                kw.setdefault(key, value)
+    return kw
 
 
 def _pairs(ctx, node):
