@@ -395,3 +395,33 @@ def test_keras_notebook_cells():
     cells = [KERAS, 'val_gen = datagen.flow_from_directory("data", subset="validation")\n']
     (f,) = notebook(cells, RULE)
     assert f.location.cell == 1 and f.location.cell_line == 0
+
+
+# Sweep 18 (Udacity's CIFAR-10 notebook): validation indices sampled from the augmented training
+# dataset with a SubsetRandomSampler.
+_SAMPLED = """\
+import numpy as np
+import torch
+from torch.utils.data.sampler import SubsetRandomSampler
+from torchvision import datasets, transforms
+
+aug = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+plain = transforms.Compose([transforms.ToTensor()])
+train_data = datasets.CIFAR10("data", train=True, transform={transform})
+eval_data = datasets.CIFAR10("data", train=True, transform=plain)
+idx = list(range(len(train_data)))
+train_idx, valid_idx = idx[10000:], idx[:10000]
+{loaders}
+"""
+
+
+@pytest.mark.parametrize("transform,loaders,expected", [
+    ("aug", "valid_loader = torch.utils.data.DataLoader(train_data, sampler=SubsetRandomSampler(valid_idx))", [12]),
+    ("aug", "valid_sampler = SubsetRandomSampler(valid_idx)\n"
+            "loader_b = torch.utils.data.DataLoader(train_data, batch_size=20, sampler=valid_sampler)", [13]),
+    ("aug", "train_loader = torch.utils.data.DataLoader(train_data, sampler=SubsetRandomSampler(train_idx))", []),
+    ("plain", "valid_loader = torch.utils.data.DataLoader(train_data, sampler=SubsetRandomSampler(valid_idx))", []),
+    ("aug", "valid_loader = torch.utils.data.DataLoader(eval_data, sampler=SubsetRandomSampler(valid_idx))", []),
+])
+def test_validation_indices_sampled_from_an_augmented_dataset(transform, loaders, expected):
+    assert lines(_SAMPLED.format(transform=transform, loaders=loaders), RULE) == expected

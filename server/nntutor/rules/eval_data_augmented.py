@@ -87,6 +87,7 @@ def check(ctx):
             related=[ctx.related(op, "random augmentation")],
             fix=_use_eval_transform(ctx, transform))
     yield from _augmented_splits(ctx)
+    yield from _augmented_sampler_splits(ctx)
     yield from _keras_generators(ctx)
 
 
@@ -255,6 +256,51 @@ def _augmented_splits(ctx):
             "deterministic transform (e.g. two datasets over the same files, split by the same "
             "indices with `Subset`).",
             related=[ctx.related(transform, "the parent dataset's transform"),
+                     ctx.related(op, "random augmentation")])
+
+
+_LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
+_SUBSET_SAMPLERS = frozenset({"SubsetRandomSampler", "SubsetSampler"})
+
+
+def _augmented_sampler_splits(ctx):
+    """`valid_loader = DataLoader(train_data, sampler=SubsetRandomSampler(valid_idx))` where
+    `train_data` has a random transform (Udacity's CIFAR-10 notebook): the validation indices
+    are drawn from the augmented training dataset, so validation images are augmented too."""
+    for loader in ctx.facts.calls_to(_LOADERS):
+        pos, kw = args_of(loader)
+        sampler = kw.get("sampler")
+        source = pos[0] if pos else kw.get("dataset")
+        target = _target_name(ctx, loader)
+        if sampler is None or source is None:
+            continue
+        made_sampler = follow(ctx.facts, sampler)
+        if made_sampler is None or made_sampler.type != "call":
+            continue
+        fn = made_sampler.child_by_field_id(F_FUNCTION)
+        if fn is None or ctx.text(fn).rsplit(".", 1)[-1] not in _SUBSET_SAMPLERS:
+            continue
+        indices = args_of(made_sampler)[0] or [args_of(made_sampler)[1].get("indices")]
+        names = [n for n in (target, ctx.text(sampler), ctx.text(indices[0]) if indices and indices[0] is not None else "")
+                 if n]
+        if not any(says_eval(n) for n in names) or any(_DELIBERATE.search(n) for n in names):
+            continue
+        made = follow(ctx.facts, source)
+        if made is None or made.type != "call":
+            continue
+        transform = _transform_arg(ctx, made)
+        op = _random_op(ctx, transform) if transform is not None else None
+        if op is None or _transform_reassigned(ctx, [ctx.text(source)]):
+            continue
+        yield ctx.finding(
+            sampler,
+            f"{f'`{target}`' if target else 'This loader'} samples evaluation indices from "
+            f"`{ctx.text(source)}`, whose transform augments at random "
+            f"(`{ctx.text(op.child_by_field_id(F_FUNCTION))}`): the validation images are "
+            "augmented too, so the metric is noisy and biased, and a checkpoint chosen on it "
+            "follows the noise. Build the validation loader over a second dataset of the same "
+            "files with a deterministic transform, sampled by the same indices.",
+            related=[ctx.related(transform, "the dataset's transform"),
                      ctx.related(op, "random augmentation")])
 
 
