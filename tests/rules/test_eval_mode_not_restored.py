@@ -644,3 +644,40 @@ def evaluate():
 def test_helpers_that_switch_the_module_level_model(train_switch, loop, expected):
     src = _GLOBAL.format(train_switch=train_switch) + loop
     assert lines(src, RULE) == expected
+
+
+# Sweep 18 (tkipf/pygcn, pyGAT): `train(epoch)` switches the model to train mode at its top,
+# steps, then evaluates in eval mode; the next call switches back before it trains again.
+_PYGCN = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Sequential(nn.Linear(8, 16), nn.Dropout(0.5), nn.Linear(16, 3))
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+
+def train({params}):
+    {first}
+    optimizer.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    model.eval()
+    print(F.cross_entropy(model(x), y).item())
+
+
+for epoch in range(10):
+    train({args})
+"""
+
+
+@pytest.mark.parametrize("params,args,first,expected", [
+    ("epoch", "epoch", "model.train()", []),
+    ("model, epoch", "model, epoch", "model.train()", []),
+    # never switched back: the second epoch trains in eval mode
+    ("epoch", "epoch", "pass", [19]),
+    ("model, epoch", "model, epoch", "pass", [19]),
+])
+def test_a_helper_that_trains_in_train_mode_then_evaluates(params, args, first, expected):
+    src = _PYGCN.format(params=params, args=args, first=first)
+    assert lines(src, RULE) == expected

@@ -28,6 +28,10 @@ def check(ctx):
                 arg = argument_for(ctx, call, fm, param)
                 if arg is not None:
                     switches.append(("train" if restores else "eval", ctx.text(arg), call, arg))
+                    if not restores and param in fm.sets_train:
+                        # `def train(model): model.train() ... step ... model.eval()` (pygcn):
+                        # each call switches back before it trains again
+                        switches.append(("train", ctx.text(arg), call, arg))
                     if not restores and _trains_after_eval(ctx, evs, fm, param):
                         on_purpose.add(ctx.text(arg))
             # `def evaluate(): model.eval() ...` on the module's model, called where `model` is it
@@ -36,6 +40,8 @@ def check(ctx):
                     continue
                 restores = _ends_in_train(evs, fm, name)
                 switches.append(("train" if restores else "eval", name, call, receiver))
+                if not restores and _switches_to_train(evs, fm, name):
+                    switches.append(("train", name, call, receiver))   # as above, on the global
                 if not restores and _trains_after_eval(ctx, evs, fm, name):
                     on_purpose.add(name)
     # A model never switched to train mode that the training function itself puts in eval mode
@@ -223,6 +229,11 @@ def _trains_after_eval(ctx, evs, fm, param) -> bool:
         return False
     return not any(lp.start_byte > start and any_between(updates, lp.start_byte, lp.end_byte)
                    for lp in ctx.facts.loops_containing(first))
+
+
+def _switches_to_train(evs, fm, name) -> bool:
+    return any(fm.node.start_byte < e.pos < fm.node.end_byte and e.target == name and e.kind == "train"
+               for e in evs)
 
 
 def _ends_in_train(evs, fm, param):
