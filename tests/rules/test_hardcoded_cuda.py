@@ -753,3 +753,11 @@ def test_inputs_made_on_the_gpu_and_halved(use, expected):
            "    x = torch.tensor(frames, device=\"cuda\").float()\n    x = x.permute((0, 3, 1, 2))\n"
            "    with torch.no_grad():\n        for model in models:\n" + use)
     assert lines(src, RULE) == expected
+
+
+def test_code_under_a_cuda_device_context_is_gpu_only_by_design():
+    # LTSF-Linear's utils/tools.py (sweep 18): `with torch.cuda.device(0):` fails without a GPU
+    src = ("import torch\n\n\ndef measure(model, shape):\n    with torch.cuda.device(0):\n"
+           "        x = torch.randn(*shape).cuda()\n        return model(x)\n\n\n"
+           "def other(x):\n    return x.cuda()\n")
+    assert lines(src, RULE) == [11]

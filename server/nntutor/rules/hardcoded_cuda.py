@@ -320,12 +320,13 @@ def _methods_of_classes_asserting_cuda(ctx) -> set:
     return found
 
 
-_STREAMS = ("torch.cuda.Stream", "torch.cuda.stream")
+# CUDA-only contexts: entering one (or creating a stream) fails without a GPU.
+_STREAMS = ("torch.cuda.Stream", "torch.cuda.stream", "torch.cuda.device")
 
 
 def _cuda_stream_code(ctx) -> set:
-    """The functions (start bytes) that use CUDA streams, and every method of a class that
-    creates one: a prefetcher that overlaps host-to-device copies with compute
+    """The functions (start bytes) that use CUDA streams or enter `with torch.cuda.device(i):`,
+    and every method of a class that creates a stream: a prefetcher that overlaps host-to-device copies with compute
     (`with torch.cuda.stream(self.stream): x = x.cuda(non_blocking=True)`) is CUDA-only by
     design; `torch.cuda.Stream()` itself fails on a CPU-only machine, so asking for a fallback
     on the `.cuda()` next to it is noise."""
