@@ -681,3 +681,83 @@ for epoch in range(10):
 def test_a_helper_that_trains_in_train_mode_then_evaluates(params, args, first, expected):
     src = _PYGCN.format(params=params, args=args, first=first)
     assert lines(src, RULE) == expected
+
+
+# Sweep 18 (DeepCTR-Torch's BaseModel.fit): a model's own `self.evaluate()` in its training loop,
+# which calls `self.predict()`, which calls `self.eval()`; nothing switches back.
+_OWN_FIT = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BaseModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(8, 32), nn.Dropout(0.5), nn.Linear(32, 1))
+        self.optim = torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    def fit(self, x, y, vx, vy, epochs=5):
+        model = self.train()
+        for epoch in range(epochs):
+            self.optim.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            self.optim.step()
+            print(self.evaluate(vx, vy))
+
+    def evaluate(self, x, y):
+        return F.mse_loss(self.predict(x), y).item()
+
+    def predict(self, x):
+        model = self.eval()
+        with torch.no_grad():
+            return model(x){restore}
+"""
+
+
+@pytest.mark.parametrize("restore,expected", [
+    ("", [18]),
+    # predict() switches back after its no_grad block: nothing leaks
+    ("\n\n    def unused(self):\n        pass", [18]),
+])
+def test_a_models_own_evaluate_method_in_its_fit_loop(restore, expected):
+    assert lines(_OWN_FIT.format(restore=restore), RULE) == expected
+
+
+def test_a_models_own_evaluate_method_that_switches_back_is_silent():
+    src = _OWN_FIT.format(restore="").replace(
+        "        model = self.eval()\n        with torch.no_grad():\n            return model(x)",
+        "        self.eval()\n        with torch.no_grad():\n            out = self(x)\n        self.train()\n        return out")
+    assert lines(src, RULE) == []
+
+
+# A trainer (not a module) with its own `def eval(self)`: `self.eval()` runs that evaluation,
+# it switches no mode (its body restores the model's mode itself).
+def test_a_plain_trainer_class_with_its_own_eval_method():
+    src = """\
+import torch
+import torch.nn.functional as F
+
+
+class Trainer:
+    def __init__(self, model, loader):
+        self.model, self.loader = model, loader
+        self.opt = torch.optim.Adam(self.model.parameters())
+
+    def eval(self):
+        self.model.eval()
+        with torch.no_grad():
+            acc = sum((self.model(x).argmax(1) == y).sum().item() for x, y in self.loader)
+        self.model.train()
+        return acc
+
+    def fit(self, epochs):
+        self.model.train()
+        for epoch in range(epochs):
+            for x, y in self.loader:
+                self.opt.zero_grad()
+                F.cross_entropy(self.model(x), y).backward()
+                self.opt.step()
+            print(self.eval())
+"""
+    assert lines(src, RULE) == []

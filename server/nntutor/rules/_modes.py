@@ -6,7 +6,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..parsing import F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import MODULE_SELF_METHODS, args_of, method_call, returned_values, strip
+from ..values import MODULE_SELF_METHODS, args_of, is_method, method_call, returned_values, strip
 from ._training import events
 
 
@@ -71,6 +71,88 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
                     fm.globals_switched.setdefault(e.target, method_call(e.call)[0])
     ctx.values._function_modes = out
     return out
+
+
+def self_method_calls(ctx) -> list:
+    """(call, receiver, mode) for every `self.method(...)` call whose method, of the same class,
+    leaves `self` in `mode` ('eval' / 'train'): its own last `self.eval()` / `self.train()`, or
+    that of a `self.` method it calls after it, three levels deep (DeepCTR-Torch's `fit()` loop
+    calls `self.evaluate()` -> `self.predict()` -> `self.eval()`)."""
+    cached = getattr(ctx.values, "_self_method_calls", None)
+    if cached is not None:
+        return cached
+    facts = ctx.facts
+    out = []
+    if b"self." in ctx.doc.data:
+        switches: dict = {}   # method start -> [(pos, kind)] of its direct switches of self
+        for e in events(ctx):
+            if e.kind in ("eval", "train") and e.target == "self":
+                fn = facts.function_at(e.pos)
+                if fn is not None:
+                    switches.setdefault(fn.start_byte, []).append((e.pos, e.kind))
+        memo: dict = {}
+
+        def last_mode(method, depth):
+            key = method.start_byte
+            if key in memo:
+                return memo[key]
+            memo[key] = None   # recursion guard
+            found = list(switches.get(key, ()))
+            if depth < 3:
+                for call, target in _self_calls_in(ctx, method):
+                    mode = last_mode(target, depth + 1)
+                    if mode is not None:
+                        found.append((call.start_byte, mode))
+            memo[key] = max(found)[1] if found else None
+            return memo[key]
+
+        for func in facts.functions:
+            if not is_method(func):
+                continue
+            for call, target in _self_calls_in(ctx, func):
+                mode = last_mode(target, 0)
+                if mode is not None:
+                    out.append((call, method_call(call)[0], mode))
+    out.sort(key=lambda t: t[0].start_byte)
+    ctx.values._self_method_calls = out
+    return out
+
+
+def _self_calls_in(ctx, func):
+    """(call, method definition) for each `self.name(...)` directly in `func` (not in a nested
+    function) where `name` is a method of the class `func` belongs to."""
+    cls = func.parent
+    while cls is not None and cls.type != "class_definition":
+        cls = cls.parent
+    if cls is None:
+        return []
+    methods = _methods_of(ctx, cls)
+    found = []
+    for call in ctx.facts.calls_in(func):
+        recv, name = method_call(call)
+        if recv is None or recv.type != "identifier" or ctx.text(recv) != "self" or name not in methods:
+            continue
+        if ctx.facts.function_at(call.start_byte) != func:
+            continue
+        found.append((call, methods[name]))
+    return found
+
+
+def _methods_of(ctx, cls) -> dict:
+    memo = ctx.values.__dict__.setdefault("_methods_of", {})
+    key = cls.start_byte
+    if key not in memo:
+        methods = {}
+        for fn in ctx.facts.functions:
+            if cls.start_byte < fn.start_byte < cls.end_byte and is_method(fn):
+                owner = fn.parent
+                while owner is not None and owner.type != "class_definition":
+                    owner = owner.parent
+                name = fn.child_by_field_id(F_NAME)
+                if owner == cls and name is not None:
+                    methods[ctx.text(name)] = fn
+        memo[key] = methods
+    return memo[key]
 
 
 def modes_for_call(ctx, fname: str, call) -> FunctionModes | None:

@@ -7,8 +7,8 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
-from ..models import is_model_factory
-from ..parsing import F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME, F_OBJECT
+from ..models import index_classes, is_model_factory
+from ..parsing import F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_DEFINITION, F_FUNCTION, F_NAME, F_OBJECT, F_SUPERCLASSES
 from ..rates import hf_model_without_dropout, turned_off
 from ..values import args_of, has_splat, is_method, method_call, strip
 
@@ -91,6 +91,8 @@ def _event(ctx, out, call, recv, method):
         pos, kw = args_of(call)
         if (method == "eval" and (pos or kw)) or (method == "train" and (len(pos) > 1 or kw.keys() - {"mode"})):
             return   # not nn.Module's eval() / train(mode): `evaluator.eval(test_loader)`
+        if recv.type == "identifier" and ctx.text(recv) == "self" and _own_method_of_a_plain_class(ctx, call, method):
+            return   # a Trainer's own `def eval(self)` (an evaluation), not nn.Module's
         arg = pos[0] if pos else kw.get("mode")
         kind = method
         if method == "train" and arg is not None and ctx.text(arg) == "False":
@@ -98,6 +100,28 @@ def _event(ctx, out, call, recv, method):
         elif method == "train" and arg is not None and ctx.text(arg) != "True":
             kind = "mode"  # model.train(flag): the mode is unknown from here on
         out.append(Event(kind, call, object_name(ctx, recv), call.start_byte))
+
+
+def _own_method_of_a_plain_class(ctx, call, method: str) -> bool:
+    """`self.<method>()` inside a class that defines `<method>` itself and is not a model class
+    of the file (an nn.Module or Keras subclass): a trainer's `eval()` / `train(epochs)`."""
+    cls = call.parent
+    while cls is not None and cls.type != "class_definition":
+        cls = cls.parent
+    name = cls.child_by_field_id(F_NAME) if cls is not None else None
+    if name is None or ctx.text(name) in index_classes(ctx.facts):
+        return False
+    supers = cls.child_by_field_id(F_SUPERCLASSES)
+    if supers is not None and re.search(r"Module|Model|Net\b|Layer", ctx.text(supers)):
+        return False   # a subclass of a model class defined elsewhere: its eval/train override it
+    body = cls.child_by_field_id(F_BODY)
+    for child in body.named_children if body is not None else ():
+        fn = child.child_by_field_id(F_DEFINITION) if child.type == "decorated_definition" else child
+        if fn is not None and fn.type == "function_definition":
+            n = fn.child_by_field_id(F_NAME)
+            if n is not None and ctx.text(n) == method:
+                return True
+    return False
 
 
 # `.grad = None`, `.grad = 0.0` (micrograd's scalar Values), `.grad = torch.zeros_like(p)`

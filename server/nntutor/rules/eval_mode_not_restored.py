@@ -7,7 +7,7 @@ from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
-from ._modes import argument_for, calls_to, global_at, modes_for_call, switching_names
+from ._modes import argument_for, calls_to, global_at, modes_for_call, self_method_calls, switching_names
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 
@@ -44,6 +44,9 @@ def check(ctx):
                     switches.append(("train", name, call, receiver))   # as above, on the global
                 if not restores and _trains_after_eval(ctx, evs, fm, name):
                     on_purpose.add(name)
+    # `self.evaluate()` in a model's own `fit()` loop, whose chain of methods ends in self.eval()
+    for call, receiver, mode in self_method_calls(ctx):
+        switches.append((mode, "self", call, receiver))
     # A model never switched to train mode that the training function itself puts in eval mode
     # before its backward pass (the linear-probe protocol: `def train(...)` starts with
     # `model.eval()` to keep a frozen backbone's batch-norm statistics) trains in eval mode by
