@@ -83,13 +83,13 @@ def self_method_calls(ctx) -> list:
         return cached
     facts = ctx.facts
     out = []
-    if b"self." in ctx.doc.data:
-        switches: dict = {}   # method start -> [(pos, kind)] of its direct switches of self
-        for e in events(ctx):
-            if e.kind in ("eval", "train") and e.target == "self":
-                fn = facts.function_at(e.pos)
-                if fn is not None:
-                    switches.setdefault(fn.start_byte, []).append((e.pos, e.kind))
+    switches: dict = {}   # method start -> [(pos, kind)] of its direct switches of self
+    for e in events(ctx):
+        if e.kind in ("eval", "train") and e.target == "self":
+            fn = facts.function_at(e.pos)
+            if fn is not None:
+                switches.setdefault(fn.start_byte, []).append((e.pos, e.kind))
+    if switches:   # no method switches `self` itself: no chain of them can
         memo: dict = {}
 
         def last_mode(method, depth):
