@@ -77,82 +77,77 @@ def self_method_calls(ctx) -> list:
     """(call, receiver, mode) for every `self.method(...)` call whose method, of the same class,
     leaves `self` in `mode` ('eval' / 'train'): its own last `self.eval()` / `self.train()`, or
     that of a `self.` method it calls after it, three levels deep (DeepCTR-Torch's `fit()` loop
-    calls `self.evaluate()` -> `self.predict()` -> `self.eval()`)."""
+    calls `self.evaluate()` -> `self.predict()` -> `self.eval()`). Found from the switches
+    upwards, through the call index: methods that switch nothing are never looked at."""
     cached = getattr(ctx.values, "_self_method_calls", None)
     if cached is not None:
         return cached
     facts = ctx.facts
-    out = []
-    switches: dict = {}   # method start -> [(pos, kind)] of its direct switches of self
+    direct: dict = {}   # method start -> [(pos, kind)] of its own switches of self
+    methods: dict = {}  # method start -> its node
     for e in events(ctx):
         if e.kind in ("eval", "train") and e.target == "self":
             fn = facts.function_at(e.pos)
-            if fn is not None:
-                switches.setdefault(fn.start_byte, []).append((e.pos, e.kind))
-    if switches:   # no method switches `self` itself: no chain of them can
-        memo: dict = {}
-
-        def last_mode(method, depth):
-            key = method.start_byte
-            if key in memo:
-                return memo[key]
-            memo[key] = None   # recursion guard
-            found = list(switches.get(key, ()))
-            if depth < 3:
-                for call, target in _self_calls_in(ctx, method):
-                    mode = last_mode(target, depth + 1)
-                    if mode is not None:
-                        found.append((call.start_byte, mode))
-            memo[key] = max(found)[1] if found else None
-            return memo[key]
-
-        for func in facts.functions:
-            if not is_method(func):
+            if fn is not None and is_method(fn):
+                direct.setdefault(fn.start_byte, []).append((e.pos, e.kind))
+                methods[fn.start_byte] = fn
+    edges: dict = {}    # caller start -> {call start: (call, receiver, callee start)}
+    frontier = list(methods)
+    for _depth in range(3):
+        reached = []
+        for start in frontier:
+            callee = methods[start]
+            name, cls = callee.child_by_field_id(F_NAME), _class_of(callee)
+            if name is None or cls is None:
                 continue
-            for call, target in _self_calls_in(ctx, func):
-                mode = last_mode(target, 0)
+            for call, recv in facts.method_calls(ctx.text(name)):
+                if recv is None or recv.type != "identifier" or ctx.text(recv) != "self":
+                    continue
+                caller = facts.function_at(call.start_byte)
+                if caller is None or _class_of(caller) != cls:
+                    continue
+                found = edges.setdefault(caller.start_byte, {})
+                if call.start_byte not in found:
+                    found[call.start_byte] = (call, recv, start)
+                    if caller.start_byte not in methods:
+                        methods[caller.start_byte] = caller
+                        reached.append(caller.start_byte)
+        frontier = reached
+    last: dict = {}
+
+    def last_mode(start, depth=0):
+        if start in last:
+            return last[start]
+        last[start] = None   # recursion guard
+        found = list(direct.get(start, ()))
+        if depth < 4:
+            for call, _recv, callee in edges.get(start, {}).values():
+                mode = last_mode(callee, depth + 1)
                 if mode is not None:
-                    out.append((call, method_call(call)[0], mode))
+                    found.append((call.start_byte, mode))
+        last[start] = max(found)[1] if found else None
+        return last[start]
+
+    out = []
+    for calls in edges.values():
+        for call, recv, callee in calls.values():
+            mode = last_mode(callee)
+            if mode is not None:
+                out.append((call, recv, mode))
     out.sort(key=lambda t: t[0].start_byte)
     ctx.values._self_method_calls = out
     return out
 
 
-def _self_calls_in(ctx, func):
-    """(call, method definition) for each `self.name(...)` directly in `func` (not in a nested
-    function) where `name` is a method of the class `func` belongs to."""
-    cls = func.parent
-    while cls is not None and cls.type != "class_definition":
-        cls = cls.parent
-    if cls is None:
-        return []
-    methods = _methods_of(ctx, cls)
-    found = []
-    for call in ctx.facts.calls_in(func):
-        recv, name = method_call(call)
-        if recv is None or recv.type != "identifier" or ctx.text(recv) != "self" or name not in methods:
-            continue
-        if ctx.facts.function_at(call.start_byte) != func:
-            continue
-        found.append((call, methods[name]))
-    return found
-
-
-def _methods_of(ctx, cls) -> dict:
-    memo = ctx.values.__dict__.setdefault("_methods_of", {})
-    key = cls.start_byte
-    if key not in memo:
-        methods = {}
-        for fn in ctx.facts.functions:
-            if cls.start_byte < fn.start_byte < cls.end_byte and is_method(fn):
-                owner = fn.parent
-                while owner is not None and owner.type != "class_definition":
-                    owner = owner.parent
-                name = fn.child_by_field_id(F_NAME)
-                if owner == cls and name is not None:
-                    methods[ctx.text(name)] = fn
-        memo[key] = methods
-    return memo[key]
+def _class_of(func):
+    """The class a method is defined in (its own, not one its class is nested in), or None."""
+    node = func.parent
+    if node is not None and node.type == "decorated_definition":
+        node = node.parent
+    if node is None or node.type != "block":
+        return None
+    node = node.parent
+    return node if node is not None and node.type == "class_definition" else None
 
 
 def modes_for_call(ctx, fname: str, call) -> FunctionModes | None:
