@@ -647,3 +647,34 @@ def test_a_supervised_step_before_the_split_keeps_its_warning_with_trees():
 def test_a_fillna_statistic_held_in_a_name(code, expected):
     src = "import pandas as pd\nfrom sklearn.model_selection import train_test_split\n\n" + code
     assert lines(src, RULE) == expected
+
+
+# The adversarial review of the scale-free judgement: every use of the scaled pieces must be
+# seen, every model scale-free, the scaled data given to it directly.
+@pytest.mark.parametrize("models", [
+    # the same pieces also train a torch MLP
+    "RandomForestRegressor().fit(X_train, y_train)\nimport torch\nxt = torch.tensor(X_train)\n",
+    # handed to a helper that fits an unseen model
+    "RandomForestRegressor().fit(X_train, y_train)\nevaluate(KNeighborsRegressor(), X_train, y_train)\n",
+    # a PCA between the leaked scaler and the forest
+    "from sklearn.decomposition import PCA\nZ = PCA(5).fit_transform(X_train)\n"
+    "RandomForestRegressor().fit(Z, y_train)\n",
+    # LightGBM bins zero apart: a shift changes its trees
+    "from lightgbm import LGBMRegressor\nLGBMRegressor().fit(X_train, y_train)\n",
+    # the booster comes from a dict: maybe gblinear
+    "params = {'booster': 'gblinear'}\nXGBRegressor(**params).fit(X_train, y_train)\n",
+    "XGBRegressor(booster=choice).fit(X_train, y_train)\n",
+    # a search whose grid switches the booster
+    "GridSearchCV(XGBRegressor(), {'booster': ['gbtree', 'gblinear']}).fit(X_train, y_train)\n",
+])
+def test_scale_free_judgement_needs_every_use_seen(models):
+    found = [f for f in findings(_SCALED_THEN_SPLIT + models) if f.rule == RULE]
+    assert found and not any("predict the same" in f.message for f in found)
+
+
+def test_scale_free_through_a_fitted_chain_and_shape_looks():
+    src = _SCALED_THEN_SPLIT + ("print(X_train.shape, len(X_test))\n"
+                                "rf = RandomForestRegressor().fit(X_train, y_train)\n"
+                                "print(rf.score(X_test, y_test))\n")
+    found = [f for f in findings(src) if f.rule == RULE]
+    assert len(found) == 1 and "predict the same" in found[0].message

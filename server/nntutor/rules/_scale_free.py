@@ -5,13 +5,23 @@ x -> (x - a) / b with b > 0. Tree learners split on thresholds between sorted va
 map keeps the order of every feature (and the thresholds move with it), so a tree, a forest or a
 gradient-boosted ensemble trained and applied on scaled data predicts exactly what it predicts on
 raw data; ordinary least squares with an intercept spans the same column space and absorbs the
-shift. For them, where the scaler's statistics came from does not change a score. This module
-says which models of a file train on given data and whether every one of them is such a model.
+shift. For them, where the scaler's statistics came from does not change a score.
+
+Not LightGBM: its binning gives zero a bin of its own, so shifting a feature moves values across
+that bin and changes the trees (checked: test predictions differ on every row).
+
+The question asked here is closed-world: every use of the scaled pieces must be seen and be a
+scale-free model's fit / predict / score (or a look at their shape). Any other use (a torch
+tensor built from them, a helper they are handed to, a PCA fitted on them) leaves the answer
+unknown, and the rule keeps its warning.
 """
 from __future__ import annotations
 
-from ..values import args_of, method_call, strip
-from ._splits import CV_FUNCS, SEARCH_CLASSES, short
+import re
+
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT
+from ..values import args_of, follow, has_splat, method_call, strip
+from ._splits import CV_FUNCS, SEARCH_CLASSES, binding_key, short
 
 AFFINE_SCALERS = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler"})
 
@@ -21,69 +31,189 @@ _TREES = frozenset({
     "GradientBoostingClassifier", "GradientBoostingRegressor",
     "HistGradientBoostingClassifier", "HistGradientBoostingRegressor",
 })
-_BOOSTERS = {  # module -> classes; their linear modes are not scale-free (checked below)
+_BOOSTERS = {  # module -> classes, in their default tree mode (a `booster=` other than a tree: no)
     "xgboost": frozenset({"XGBClassifier", "XGBRegressor", "XGBRFClassifier", "XGBRFRegressor"}),
-    "lightgbm": frozenset({"LGBMClassifier", "LGBMRegressor"}),
     "catboost": frozenset({"CatBoostClassifier", "CatBoostRegressor"}),
 }
-# Keyword arguments that keep a model scale-free (anything else: not known to).
+_TREE_BOOSTERS = frozenset({"gbtree", "dart"})
 _HARMLESS_OLS_KWARGS = frozenset({"n_jobs", "copy_X"})
+# Search grid keys that can turn a scale-free model into one that is not.
+_MODE_KEYS = re.compile(r"booster|fit_intercept|linear")
+
+# Uses of the scaled pieces that keep the question closed.
+_MODEL_METHODS = frozenset({"fit", "predict", "predict_proba", "predict_log_proba",
+                            "decision_function", "score", "staged_predict", "apply"})
+_SHAPE_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "index", "ndim", "size"})
+_LOOKS = frozenset({"len", "print", "type", "display"})
 
 
 def scale_free_name(fl, ctor) -> str | None:
     """The class name when the constructor call `ctor` builds a scale-free model, else None."""
+    if ctor is None or ctor.type != "call" or has_splat(ctor):
+        return None   # `XGBRegressor(**params)`: its booster is not known
     qual, _ = fl.instance(ctor)
     if qual is None:
         return None
     name, module = short(qual), qual.split(".", 1)[0]
-    pos, kw = args_of(ctor) if ctor is not None and ctor.type == "call" else ([], {})
+    pos, kw = args_of(ctor)
     if module == "sklearn" and name in _TREES:
         return name
     if module in _BOOSTERS and name in _BOOSTERS[module]:
-        linear = {"booster": ("gblinear",), "linear_tree": ("True",)}
-        for key, bad in linear.items():
-            if key in kw and fl.text(kw[key]).strip("'\"") in bad:
-                return None
+        booster = kw.get("booster") or kw.get("boosting_type")
+        if booster is not None and fl.text(booster).strip("'\"") not in _TREE_BOOSTERS:
+            return None   # gblinear, or a name whose value is not known here
         return name
     if qual == "sklearn.linear_model.LinearRegression" and not pos and set(kw) <= _HARMLESS_OLS_KWARGS:
         return name
     return None
 
 
-def models_trained_on(fl, data_keys: set, skip) -> list | None:
-    """The constructor calls of every model that trains on data derived from `data_keys` (a
-    `.fit(X, ...)`, a search's `.fit`, `cross_val_score(model, X, ...)`), or None when some
-    consumer of that data is not a model whose constructor can be seen. `skip`: the scaler's own
-    fit call."""
-    found = []
-    for call in fl.calls_named({"fit"} | CV_FUNCS):
-        if call is skip:
+def models_using_split(fl, split, scaled_calls) -> list | None:
+    """The constructor calls of the models the scaled pieces of `split` go to, when every use of
+    those pieces is seen and is a model's fit / predict / score or a look at their shape; None
+    otherwise. `scaled_calls`: the calls whose result is the scaled data (fit_transform,
+    transform); the split must take that result directly (no other step in between)."""
+    pieces = _scaled_pieces(fl, split, scaled_calls)
+    if not pieces:
+        return None
+    ctors = []
+    for b in pieces:
+        for ident in _reads_of(fl, b):
+            found = _model_use(fl, ident)
+            if found is None:
+                return None
+            ctors.extend(found)
+    return ctors
+
+
+def estimators_of(fl, call, scaled_calls) -> list | None:
+    """The constructor calls of the model a cross-validation call (`cross_val_score(model, X,
+    y)`) or a search's `.fit` (`GridSearchCV(model, grid).fit(X, y)`) evaluates on the scaled
+    data itself (no other step in between), or None."""
+    recv, method = method_call(call)
+    pos, kw = args_of(call)
+    if method == "fit":
+        data, estimator = (pos[0] if pos else kw.get("X")), recv
+    else:
+        data, estimator = (pos[1] if len(pos) > 1 else kw.get("X")), (pos[0] if pos else kw.get("estimator"))
+    if data is None or estimator is None or not _is_scaled(fl, data, scaled_calls):
+        return None
+    return _constructors(fl, estimator)
+
+
+def _is_scaled(fl, expr, scaled_calls, depth: int = 0) -> bool:
+    """`expr` is the scaler's output itself (the call, or a name bound to it), or rows of it: a
+    piece of `train_test_split` over it, a positional cut `X[:n]`."""
+    node = strip(expr)
+    if node is None or depth > 4:
+        return False
+    if node.type == "subscript":
+        return _is_scaled(fl, node.named_children[0] if node.named_children else None, scaled_calls, depth + 1)
+    if node.type == "identifier":
+        b = fl.binding_of(node)
+        if b is None or b.kind != "assign" or b.value is None:
+            return False
+        value = strip(b.value)
+        if b.index is not None:
+            if value is None or value.type != "call" or not fl.is_train_test_split(value):
+                return False
+            inputs = args_of(value)[0]
+            j = b.index // 2
+            return b.count == 2 * len(inputs) and j < len(inputs) \
+                and _is_scaled(fl, inputs[j], scaled_calls, depth + 1)
+        node = value
+        if node is not None and node.type == "subscript":
+            return _is_scaled(fl, node, scaled_calls, depth + 1)
+    return node is not None and any(node.start_byte == c.start_byte and node.end_byte == c.end_byte
+                                    for c in scaled_calls)
+
+
+def _scaled_pieces(fl, split, scaled_calls) -> list:
+    """The bindings of the pieces of `split` that hold scaled rows (`X_train`, `X_test` of
+    `train_test_split(X_scaled, y)`; both halves of a positional cut)."""
+    facts = fl.facts
+    scaled_inputs = [j for j, x in enumerate(split.inputs) if _is_scaled(fl, x, scaled_calls)]
+    if not scaled_inputs:
+        return []
+    pieces = []
+    for bs in facts.bindings.values():
+        for b in bs:
+            if binding_key(b) not in split.outputs:
+                continue
+            if split.kind == "split":
+                if b.index is None or b.count != 2 * len(split.inputs) or b.index // 2 not in scaled_inputs:
+                    continue
+            pieces.append(b)
+    return pieces
+
+
+def _reads_of(fl, b) -> list:
+    """The identifiers that read the value bound by `b` (outside comments)."""
+    facts = fl.facts
+    pattern = _name_pattern(b.name)
+    root = facts.doc.tree.root_node
+    out = []
+    for m in facts.code_matches(pattern):
+        at = m.start()
+        if at == b.target.start_byte:
             continue
-        recv, method = method_call(call)
-        pos, kw = args_of(call)
-        if method == "fit":
-            data = pos[0] if pos else kw.get("X")
-        else:
-            data = pos[1] if len(pos) > 1 else kw.get("X")
-        if data is None or not (fl.sources(data) & data_keys):
+        node = root.descendant_for_byte_range(at, m.end())
+        if node is None or node.type != "identifier" or _is_target(node):
             continue
-        estimator = recv if method == "fit" else (pos[0] if pos else kw.get("estimator"))
-        ctors = _constructors(fl, estimator)
-        if ctors is None:
-            return None
-        found.extend(ctors)
+        if fl.reaching(b.name, at) is b:
+            out.append(node)
+    return out
+
+
+_PATTERNS: dict = {}
+
+
+def _name_pattern(name: str):
+    found = _PATTERNS.get(name)
+    if found is None:
+        found = _PATTERNS[name] = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
     return found
 
 
-def estimators_of(fl, call) -> list | None:
-    """The constructor calls of the model a cross-validation call (`cross_val_score(model, X,
-    y)`) or a search's `.fit` (`GridSearchCV(model, grid).fit(X, y)`) evaluates, or None."""
+def _is_target(ident) -> bool:
+    """`ident` receives a value (`X_train = ...`, `a, X_train = ...`, `for X_train in ...`)."""
+    node = ident
+    while node.parent is not None and node.parent.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+        node = node.parent
+    parent = node.parent
+    return parent is not None and parent.type in ("assignment", "augmented_assignment", "for_statement") \
+        and parent.child_by_field_id(F_LEFT) == node
+
+
+def _model_use(fl, ident) -> list | None:
+    """[] for a look at the data, the model constructors for a model's fit / predict / score on
+    it, None for any other use."""
+    parent = ident.parent
+    if parent is None:
+        return None
+    if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == ident:
+        attr = parent.child_by_field_id(F_ATTRIBUTE)
+        return [] if attr is not None and fl.text(attr) in _SHAPE_ATTRS else None
+    if parent.type == "keyword_argument":
+        parent = parent.parent
+    if parent is None or parent.type != "argument_list" or parent.parent is None:
+        return None
+    call = parent.parent
+    fn = strip(call.child_by_field_id(F_FUNCTION))
+    if fn is not None and fn.type == "identifier" and fl.text(fn) in _LOOKS:
+        return []
     recv, method = method_call(call)
-    if method == "fit":
-        return _constructors(fl, recv)
-    pos, kw = args_of(call)
-    estimator = pos[0] if pos else kw.get("estimator")
-    return _constructors(fl, estimator) if estimator is not None else None
+    if recv is not None and method in _MODEL_METHODS:
+        ctors = _constructors(fl, recv)
+        return ctors if ctors and all(scale_free_name(fl, c) for c in ctors) else None
+    qual = fl.facts.callee_qual(call) or ""
+    if qual.startswith("sklearn.metrics."):
+        return []
+    if short(qual) in CV_FUNCS:
+        pos, kw = args_of(call)
+        ctors = _constructors(fl, pos[0] if pos else kw.get("estimator"))
+        return ctors if ctors and all(scale_free_name(fl, c) for c in ctors) else None
+    return None
 
 
 def _constructors(fl, expr) -> list | None:
@@ -94,6 +224,9 @@ def _constructors(fl, expr) -> list | None:
         return None
     if expr.type == "identifier":
         b = fl.binding_of(expr)
+        value = strip(b.value) if b is not None and b.kind == "assign" and b.index is None else None
+        if value is not None and value.type == "call" and method_call(value)[1] == "fit":
+            return _constructors(fl, value)   # `rf = RandomForestRegressor().fit(X, y)`
         if b is not None and b.kind == "for":
             items = strip(b.value)
             if items is None or items.type not in ("list", "tuple") or b.index is not None:
@@ -105,12 +238,17 @@ def _constructors(fl, expr) -> list | None:
                     return None
                 out.extend(sub)
             return out
+    if expr.type == "call" and method_call(expr)[1] == "fit":
+        return _constructors(fl, method_call(expr)[0])   # `Model().fit(X, y).score(...)`
     qual, ctor = fl.instance(expr)
     if qual is None or ctor is None or ctor.type != "call":
         return None
     if short(qual) in SEARCH_CLASSES:
         pos, kw = args_of(ctor)
+        grid = pos[1] if len(pos) > 1 else kw.get("param_grid") or kw.get("param_distributions")
+        grid = follow(fl.facts, grid) if grid is not None else None
+        if grid is None or _MODE_KEYS.search(fl.text(grid)):
+            return None   # the grid may turn the booster linear: not known to be scale-free
         inner = pos[0] if pos else kw.get("estimator")
         return _constructors(fl, inner) if inner is not None else None
     return [ctor]
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..findings import Severity
 from ..parsing import F_FUNCTION
 from . import Rule
-from ._scale_free import AFFINE_SCALERS, estimators_of, models_trained_on, scale_free_name
+from ._scale_free import AFFINE_SCALERS, estimators_of, models_using_split, scale_free_name
 from ._splits import flow
 
 
@@ -70,7 +70,7 @@ def check(ctx):
         severity = None
         if first.kind not in ("split", "slice") and not _supervised(fit):
             severity = Severity.INFO
-        unaffected = _only_scale_free_models(fl, fit, hits)
+        unaffected = _only_scale_free_models(fl, fit, hits, uses)
         if unaffected:
             severity = Severity.INFO
             goes = ("are split into train and test afterwards" if first.kind in ("split", "slice")
@@ -87,18 +87,20 @@ def check(ctx):
             + [ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]])
 
 
-def _only_scale_free_models(fl, fit, hits) -> list[str]:
-    """The names of the models whose scores the leak could bias, when there are some and every
-    one of them is scale-free (trees, boosted trees, least squares: _scale_free.py); else []. A
-    split's: the models trained on its pieces; a cross-validation's or a search's: its estimator."""
+def _only_scale_free_models(fl, fit, hits, uses) -> list[str]:
+    """The names of the models whose scores the leak could bias, when every use of the scaled
+    data is seen and every model is scale-free (trees, boosted trees, least squares:
+    _scale_free.py); else []. A split's: the models its scaled pieces go to; a cross-validation's
+    or a search's: its estimator."""
     if fit.kind not in ("fit", "fit_transform") or fit.what not in AFFINE_SCALERS:
         return []
+    scaled_calls = ([fit.call] if fit.kind == "fit_transform" else []) + list(uses or ())
     ctors = []
     for split in hits:
-        if split.kind in ("split", "slice") and split.outputs:
-            found = models_trained_on(fl, split.outputs, fit.call)
+        if split.kind in ("split", "slice"):
+            found = models_using_split(fl, split, scaled_calls)
         elif split.kind in ("cv", "search"):
-            found = estimators_of(fl, split.call)
+            found = estimators_of(fl, split.call, scaled_calls)
         else:
             found = None   # a KFold loop: what it trains is not followed
         if not found:
