@@ -395,3 +395,35 @@ def test_early_stopping_through_a_fit_params_dict(params, expected):
            f"fit_params = {params}\nclf = LGBMRegressor(n_estimators=1000)\n"
            "clf.fit(X_train, y_train, **fit_params)\nprint(r2_score(y_test, clf.predict(X_test)))\n")
     assert lines(src, RULE) == expected
+
+
+def test_a_helper_that_selects_on_validation_and_records_test_is_silent():
+    # the adversarial review: "test accuracy at the best validation epoch" is the right protocol
+    src = """\
+import torch
+
+best_val_acc = 0.0
+
+
+def evaluate(epoch):
+    global best_val_acc, test_at_best
+    with torch.no_grad():
+        val_acc = sum((net(x).argmax(1) == y).sum().item() for x, y in [])
+        for inputs, targets in valloader:
+            val_acc += (net(inputs).argmax(1) == targets).sum().item()
+        test_acc = 0
+        for inputs, targets in testloader:
+            test_acc += (net(inputs).argmax(1) == targets).sum().item()
+    if val_acc > best_val_acc:
+        best_val_acc = val_acc
+        test_at_best = test_acc
+
+
+for epoch in range(200):
+    evaluate(epoch)
+"""
+    assert lines(src, RULE) == []
+    # without the validation loop, the same comparison on a test score is the selection
+    only_test = src.replace("        for inputs, targets in valloader:\n"
+                            "            val_acc += (net(inputs).argmax(1) == targets).sum().item()\n", "")
+    assert lines(only_test.replace("val_acc", "acc").replace("best_val_acc", "best_acc"), RULE) == [13]

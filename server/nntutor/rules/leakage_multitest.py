@@ -18,7 +18,7 @@ from ..parsing import (
 )
 from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
-from ._splits import _walk, flow, is_literal, short, tokens
+from ._splits import _walk, flow, is_literal, short, side_of_name, tokens
 
 _METRIC_SUFFIXES = ("_score", "_error", "_loss")
 _METRIC_EXTRA = {"matthews_corrcoef", "hinge_loss", "zero_one_loss", "cohen_kappa_score"}
@@ -88,10 +88,11 @@ def _best_kept_across_calls(ctx, fl):
         if name_node is None:
             continue
         kept = {ctx.text(n) for n in stmt.named_children if n.type == "identifier"}
-        test_loop = next((lp for lp in facts.loops if func.start_byte < lp.start_byte < func.end_byte
-                          and _over_test_data(ctx, fl, lp)), None)
-        if test_loop is None:
-            continue
+        data_loops = [(lp, _side_of_loop(ctx, fl, lp)) for lp in facts.loops
+                      if func.start_byte < lp.start_byte < func.end_byte]
+        test_loop = next((lp for lp, side in data_loops if side == "test"), None)
+        if test_loop is None or any(side in ("val", "train") for _lp, side in data_loops):
+            continue   # it also scores validation data: which score is compared is not known
         looped = [c for c in facts.calls_named(ctx.text(name_node)) if facts.loops_containing(c.start_byte)]
         if not looped:
             continue
@@ -106,8 +107,8 @@ def _best_kept_across_calls(ctx, fl):
                 continue
             names = [ctx.text(o) for o in operands]
             best = [n for n in names if n in kept]
-            if len(best) != 1:
-                continue
+            if len(best) != 1 or any(side_of_name(n) in ("val", "train") for n in names):
+                continue   # `if val_acc > best_val_acc:` selects on validation data
             stmt_if = cmp.parent
             cons = stmt_if.child_by_field_id(F_CONSEQUENCE) if stmt_if is not None \
                 and stmt_if.type in ("if_statement", "elif_clause") else None
@@ -141,17 +142,17 @@ def _global_statements(ctx):
     return out
 
 
-def _over_test_data(ctx, fl, loop) -> bool:
-    """`for x, y in test_loader:` (by the data's flow, or by its name)."""
+def _side_of_loop(ctx, fl, loop):
+    """train / val / test for `for x, y in test_loader:` (by the data's flow, or its name)."""
     right = strip(loop.child_by_field_id(F_RIGHT)) if loop.type == "for_statement" else None
     while right is not None and right.type == "call":   # enumerate(test_loader), tqdm(...)
         pos = args_of(right)[0]
         if not pos:
-            return False
+            return None
         right = strip(pos[0])
     if right is None:
-        return False
-    return fl.origin(right)[0] == "test"
+        return None
+    return fl.origin(right)[0]
 
 
 def _assigns(ctx, block, name: str) -> bool:
