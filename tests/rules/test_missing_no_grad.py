@@ -494,3 +494,21 @@ def test_a_parameter_the_helper_switches_to_eval_mode(switch, expected):
     if not switch:
         expected = []
     assert lines(src, RULE) == expected
+
+
+# The adversarial review of the `.eval()`-as-evidence path.
+@pytest.mark.parametrize("src", [
+    # a loss helper through a frozen network: its caller backpropagates the result
+    "import torch\nimport torch.nn.functional as F\n\n\ndef multiscale_perceptual_loss(vgg, fake, real):\n"
+    "    vgg.eval()\n    loss = 0\n    for f, r in zip(fake, real):\n        loss += F.l1_loss(vgg(f), vgg(r))\n"
+    "    return loss\n",
+    # Flax NNX: no torch here, no torch.no_grad to ask for
+    "from flax import nnx\n\n\ndef evaluate(model, loader):\n    model.eval()\n    for x, y in loader:\n"
+    "        out = model(x)\n",
+    # Lightning runs validation_step under no_grad
+    "import torch\nimport pytorch_lightning as pl\n\n\nclass Lit(pl.LightningModule):\n"
+    "    def validation_step(self, batch, idx):\n        self.unet.eval()\n        for x in batch:\n"
+    "            out = self.unet(x)\n",
+])
+def test_eval_as_evidence_needs_an_evaluation(src):
+    assert lines(src, RULE) == []

@@ -140,9 +140,10 @@ def _scaled_pieces(fl, split, scaled_calls) -> list:
         for b in bs:
             if binding_key(b) not in split.outputs:
                 continue
-            if split.kind == "split":
-                if b.index is None or b.count != 2 * len(split.inputs) or b.index // 2 not in scaled_inputs:
-                    continue
+            # train_test_split(a, b): a_train, a_test, b_train, b_test; only a's pieces are scaled
+            if split.kind == "split" and (b.index is None or b.count != 2 * len(split.inputs)
+                                          or b.index // 2 not in scaled_inputs):
+                continue
             pieces.append(b)
     return pieces
 

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
 from ..models import index_classes, is_model_factory
-from ..parsing import F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_DEFINITION, F_FUNCTION, F_NAME, F_OBJECT, F_SUPERCLASSES
+from ..parsing import (
+    F_ATTRIBUTE,
+    F_BODY,
+    F_CONSEQUENCE,
+    F_DEFINITION,
+    F_FUNCTION,
+    F_NAME,
+    F_OBJECT,
+    F_SUPERCLASSES,
+)
 from ..rates import hf_model_without_dropout, turned_off
 from ..values import args_of, has_splat, is_method, method_call, strip
 
@@ -28,6 +37,11 @@ class Event:
     target: str    # receiver text (model / optimizer name), '' when not relevant
     pos: int
     closure: bool = False  # step(closure): LBFGS-style, the closure runs zero_grad/backward
+
+
+# Names that say a loop or function evaluates: `for x, y in test_loader`, `def validate(...)`.
+EVAL_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluate|evaluation|val|valid|validate|validation|test|"
+                       r"testing|predict|prediction|inference|infer|accuracy|acc|score|metrics?)(?:$|_)")
 
 
 def object_name(ctx, expr) -> str:

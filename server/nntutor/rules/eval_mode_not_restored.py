@@ -7,7 +7,14 @@ from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
-from ._modes import argument_for, calls_to, global_at, modes_for_call, self_method_calls, switching_names
+from ._modes import (
+    argument_for,
+    calls_to,
+    global_at,
+    modes_for_call,
+    self_method_calls,
+    switching_names,
+)
 from ._training import any_between, events, model_is_mode_dependent, statement_of
 
 

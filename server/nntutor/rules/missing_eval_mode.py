@@ -11,7 +11,7 @@ from . import Rule
 from ._bare import bare_pattern, bare_references
 from ._modes import function_called_under_no_grad, mode_at, param_arguments
 from ._testfiles import is_test_module
-from ._training import any_between, events, model_is_mode_dependent, statement_of
+from ._training import EVAL_NAME, any_between, events, model_is_mode_dependent, statement_of
 
 _BARE_EVAL = bare_pattern("eval")
 
@@ -46,11 +46,6 @@ def check(ctx):
             f"stays active and batch norm uses batch statistics; call `{name}.eval()` first.",
             fix=fix)
     yield from _evaluation_loops_in_training_mode(ctx, reported)
-
-
-# Names that say a loop or function evaluates: `for x, y in test_loader`, `def validate(...)`.
-_EVAL_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluate|evaluation|val|valid|validate|validation|test|"
-                        r"testing|predict|prediction|inference|infer|accuracy|acc|score|metrics?)(?:$|_)")
 
 
 def _evaluation_loops_in_training_mode(ctx, reported):
@@ -116,7 +111,7 @@ def _evaluation_loop_around(ctx, loops, training):
             if lp.start_byte > max(own) and any(_HELD_OUT_NAME.search(n) for n in names):
                 return lp
             return None
-        return lp if any(_EVAL_NAME.search(n) for n in names) else None
+        return lp if any(EVAL_NAME.search(n) for n in names) else None
     return None
 
 
@@ -151,7 +146,7 @@ def _evaluation_loop(ctx, loops, training) -> bool:
         # (in a pytest module, `test_*` is a test: of shapes, say, not an evaluation)
         if fname is not None and not (ctx.text(fname).startswith("test") and is_test_module(ctx)):
             names.append(ctx.text(fname))
-    return any(_EVAL_NAME.search(n) for n in names)
+    return any(EVAL_NAME.search(n) for n in names)
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")

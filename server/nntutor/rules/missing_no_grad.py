@@ -5,14 +5,16 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..models import is_model_factory
-from ..parsing import F_FUNCTION, F_NAME
+from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
 from . import Rule
 from ._modes import _last_switch, _mode_switches, calls_to, mode_at, param_arguments
-from ._training import any_between, events, model_is_mode_dependent, statement_of
+from ._training import EVAL_NAME, any_between, events, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
     facts = ctx.facts
+    if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
+        return   # Flax, Paddle ... have eval() too, and no torch.no_grad
     if _grad_disabled_elsewhere(ctx):
         return
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
@@ -42,9 +44,12 @@ def check(ctx):
         name = ctx.text(fn)
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
-        if not _is_model_object(ctx, fn, name, call.start_byte) \
-                and _last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is None:
-            continue   # neither known to be a module nor switched with `.eval()` here
+        if not _is_model_object(ctx, fn, name, call.start_byte) and not (
+                _last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is not None
+                and _evaluates(ctx, call, inner)):
+            continue   # neither known to be a module nor switched with `.eval()` to evaluate here
+        if _in_lightning_eval_hook(ctx, call):
+            continue   # Lightning runs validation_step & co. under no_grad itself
         if _in_grad_mode_block(ctx, call.start_byte) or _every_call_guarded(ctx, call.start_byte):
             continue
         reported.add(inner.start_byte)
@@ -61,6 +66,33 @@ def check(ctx):
             message = (f"`{name}` runs in eval mode outside torch.no_grad(): autograd still "
                        "records the graph, costing memory and time for gradients nobody uses.")
         yield ctx.finding(call, message, fix=fix)
+
+
+# Lightning hooks that the Trainer runs with gradients off.
+_LIGHTNING_EVAL_HOOKS = frozenset({"validation_step", "test_step", "predict_step", "validation_epoch_end",
+                                   "test_epoch_end", "on_validation_epoch_end", "on_test_epoch_end"})
+
+
+def _in_lightning_eval_hook(ctx, call) -> bool:
+    func = ctx.facts.function_at(call.start_byte)
+    name = func.child_by_field_id(F_NAME) if func is not None else None
+    return name is not None and ctx.text(name) in _LIGHTNING_EVAL_HOOKS
+
+
+def _evaluates(ctx, call, loop) -> bool:
+    """The code around `call` says it evaluates: its function is named so (`validate`,
+    `evaluate`, `test`, `predict` ...) or its loop runs over evaluation data (`val_loader`). A
+    helper that computes a loss through a frozen network (`perceptual_loss(vgg, ...)`) does not:
+    its caller backpropagates what it returns."""
+    func = ctx.facts.function_at(call.start_byte)
+    name = func.child_by_field_id(F_NAME) if func is not None else None
+    if name is not None and EVAL_NAME.search(ctx.text(name)) and "loss" not in ctx.text(name).lower():
+        return True
+    right = loop.child_by_field_id(F_RIGHT) if loop.type == "for_statement" else None
+    return right is not None and any(EVAL_NAME.search(w) for w in _WORDS.findall(ctx.facts.code_in(right)))
+
+
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _model_calls(ctx):
