@@ -761,3 +761,11 @@ def test_code_under_a_cuda_device_context_is_gpu_only_by_design():
            "        x = torch.randn(*shape).cuda()\n        return model(x)\n\n\n"
            "def other(x):\n    return x.cuda()\n")
     assert lines(src, RULE) == [11]
+
+
+def test_a_stream_made_only_under_a_condition_exempts_nothing():
+    # the review: `if use_cuda: self.stream = torch.cuda.Stream()` means the class runs on a CPU too
+    src = ("import torch\n\n\nclass Prefetcher:\n    def __init__(self, loader, use_cuda):\n"
+           "        if use_cuda:\n            self.stream = torch.cuda.Stream()\n"
+           "        self.x = next(iter(loader)).cuda(non_blocking=True)\n")
+    assert lines(src, RULE) == [8]

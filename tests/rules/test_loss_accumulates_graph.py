@@ -698,3 +698,32 @@ def train(model, loader, opt, loss_fn):
     return epoch_loss
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("append_body,expected", [
+    ("        self.items.append(value)", [17]),              # keeps the tensor: its graph too
+    ("        self.items.append(value.item())", []),
+    ("        self.items.append(float(value))", []),
+])
+def test_append_to_a_class_of_this_file(append_body, expected):
+    src = f"""\
+import torch
+
+
+class LossHistory:
+    def __init__(self):
+        self.items = []
+
+    def append(self, value):
+{append_body}
+
+
+def train(model, loader, opt, loss_fn):
+    history = LossHistory()
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        history.append(loss)
+        opt.step()
+"""
+    assert lines(src, RULE) == expected

@@ -334,8 +334,8 @@ def _cuda_stream_code(ctx) -> set:
     found = set()
     for call in facts.calls_to(_STREAMS):
         func = facts.function_at(call.start_byte)
-        if func is None:
-            continue
+        if func is None or _conditional_in(call, func):
+            continue   # `if use_cuda: self.stream = torch.cuda.Stream()`: meant to run on a CPU too
         found.add(func.start_byte)
         if facts.callee_qual(call) == "torch.cuda.Stream" and is_method(func):
             cls = func.parent
@@ -344,6 +344,20 @@ def _cuda_stream_code(ctx) -> set:
             if cls is not None:
                 found |= {f.start_byte for f in facts.functions if cls.start_byte < f.start_byte < cls.end_byte}
     return found
+
+
+_CONDITIONS = frozenset({"if_statement", "elif_clause", "else_clause", "conditional_expression",
+                         "try_statement", "except_clause", "boolean_operator"})
+
+
+def _conditional_in(node, func) -> bool:
+    """`node` runs only under a condition of `func` (an `if`, a ternary, a `try`)."""
+    node = node.parent
+    while node is not None and node != func:
+        if node.type in _CONDITIONS:
+            return True
+        node = node.parent
+    return False
 
 
 def _asserts(stmt) -> bool:

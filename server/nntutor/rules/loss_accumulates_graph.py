@@ -282,7 +282,26 @@ def _not_a_list(ctx, recv) -> bool:
         return False
     fn = value.child_by_field_id(F_FUNCTION)
     name = ctx.facts.callee_qual(value) or (ctx.text(fn) if fn is not None else "")
-    return name not in _LIST_MAKERS
+    if name in _LIST_MAKERS:
+        return False
+    own = _class_defined_here(ctx, name)
+    if own is not None:
+        # a class of this file: its `append` keeps the tensor unless it detaches it
+        append = next((f for f in ctx.facts.functions_named("append")
+                       if own.start_byte < f.start_byte < own.end_byte), None)
+        return append is not None and _DETACHES.search(ctx.facts.code_in(append)) is not None
+    return True
+
+
+_DETACHES = re.compile(r"\.(?:item|detach|cpu|numpy|tolist)\(|\bfloat\(")
+
+
+def _class_defined_here(ctx, name: str):
+    for cls in ctx.facts.classes_nodes:
+        ident = cls.child_by_field_id(F_NAME)
+        if ident is not None and ctx.text(ident) == name:
+            return cls
+    return None
 
 
 def _started_this_iteration(ctx, stmt, name: str) -> bool:
