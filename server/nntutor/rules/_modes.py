@@ -49,6 +49,7 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
         by_start[fn.start_byte] = fm
         out[ctx.text(name)] = fm
     # Each mode switch counts for every function around it whose parameter it switches.
+    scopes_binding: dict = {}   # name -> the scopes that bind it
     for e in evs:
         if e.kind not in ("eval", "train"):
             continue
@@ -59,7 +60,9 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
             fn = ctx.facts.function_at(fn.start_byte)
         # A parameter of the innermost function that has it; a name that none of them binds is
         # the module's: each of those functions switches that global object when it runs.
-        bound_in = {b.scope for b in ctx.facts.bindings.get(e.target, ())}
+        bound_in = scopes_binding.get(e.target)
+        if bound_in is None:
+            bound_in = scopes_binding[e.target] = {b.scope for b in ctx.facts.bindings.get(e.target, ())}
         owner = next((f for f in chain if f.start_byte in bound_in), None)
         fm = by_start.get(owner.start_byte) if owner is not None else None
         if fm is not None and e.target in fm.params:
@@ -298,24 +301,44 @@ def _last_switch(ctx, name: str, pos: int, scope: int):
     positions, switches = _mode_switches(ctx).get((scope, name), ((), ()))
     i = bisect_left(positions, pos)
     last = switches[i - 1] if i else None
-    for fname in switching_names(ctx):
-        for call in calls_to(ctx, fname):
-            if call.start_byte >= pos or ctx.facts.scope_id(call.start_byte) != scope:
-                continue
-            if last is not None and call.start_byte < last.pos:
-                continue
-            fm = modes_for_call(ctx, fname, call)
-            if fm is None:
-                continue
-            for param in fm.sets_eval | fm.sets_train:
-                arg = argument_for(ctx, call, fm, param)
-                if arg is not None and ctx.text(arg) == name:
-                    # the helper's last word on the mode wins
-                    mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
-                    last = _Synthetic(mode, call.start_byte)
-            if fm.switches_global(name) and global_at(ctx, name, call.start_byte):
-                last = _Synthetic("train" if _last_is_train(ctx, fm, name) else "eval", call.start_byte)
+    starts, calls = _switching_calls(ctx).get(scope, ((), ()))
+    floor = last.pos if last is not None else -1
+    for j in range(bisect_left(starts, pos) - 1, -1, -1):   # the latest helper call first
+        call, fname = calls[j]
+        if call.start_byte < floor:
+            break
+        fm = modes_for_call(ctx, fname, call)
+        if fm is None:
+            continue
+        found = None
+        for param in fm.sets_eval | fm.sets_train:
+            arg = argument_for(ctx, call, fm, param)
+            if arg is not None and ctx.text(arg) == name:
+                # the helper's last word on the mode wins
+                mode = "train" if param in fm.sets_train and _last_is_train(ctx, fm, param) else "eval"
+                found = _Synthetic(mode, call.start_byte)
+        if fm.switches_global(name) and global_at(ctx, name, call.start_byte):
+            found = _Synthetic("train" if _last_is_train(ctx, fm, name) else "eval", call.start_byte)
+        if found is not None:
+            return found
     return last
+
+
+def _switching_calls(ctx) -> dict:
+    """scope -> (start bytes, [(call, helper name)]) of the calls to helpers that switch a mode,
+    in source order (once per analysis: `mode_at` is asked for every model call)."""
+    cached = getattr(ctx.values, "_switching_calls", None)
+    if cached is None:
+        by_scope: dict = {}
+        for fname in switching_names(ctx):
+            for call in calls_to(ctx, fname):
+                by_scope.setdefault(ctx.facts.scope_id(call.start_byte), []).append((call, fname))
+        cached = {}
+        for scope, items in by_scope.items():
+            items.sort(key=lambda t: t[0].start_byte)
+            cached[scope] = ([c.start_byte for c, _f in items], items)
+        ctx.values._switching_calls = cached
+    return cached
 
 
 def global_at(ctx, name: str, pos: int) -> bool:

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 
+from ..namescan import whole_name_matches
 from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT
 from ..values import args_of, follow, has_splat, method_call, strip
-from ._splits import CV_FUNCS, SEARCH_CLASSES, binding_key, short
+from ._splits import CV_FUNCS, SEARCH_CLASSES, short
 
 AFFINE_SCALERS = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler"})
 
@@ -135,45 +136,49 @@ def _scaled_pieces(fl, split, scaled_calls) -> list:
     scaled_inputs = [j for j, x in enumerate(split.inputs) if _is_scaled(fl, x, scaled_calls)]
     if not scaled_inputs:
         return []
+    root = facts.doc.tree.root_node
     pieces = []
-    for bs in facts.bindings.values():
-        for b in bs:
-            if binding_key(b) not in split.outputs:
-                continue
-            # train_test_split(a, b): a_train, a_test, b_train, b_test; only a's pieces are scaled
-            if split.kind == "split" and (b.index is None or b.count != 2 * len(split.inputs)
-                                          or b.index // 2 not in scaled_inputs):
-                continue
-            pieces.append(b)
+    for key in split.outputs:   # ("b", start of the target identifier)
+        if key[0] != "b":
+            continue
+        ident = root.descendant_for_byte_range(key[1], key[1])
+        if ident is None or ident.type != "identifier":
+            continue
+        b = next((x for x in facts.bindings.get(fl.text(ident), ()) if x.target.start_byte == key[1]), None)
+        if b is None:
+            continue
+        # train_test_split(a, b): a_train, a_test, b_train, b_test; only a's pieces are scaled
+        if split.kind == "split" and (b.index is None or b.count != 2 * len(split.inputs)
+                                      or b.index // 2 not in scaled_inputs):
+            continue
+        pieces.append(b)
+    pieces.sort(key=lambda b: b.pos)
     return pieces
 
 
 def _reads_of(fl, b) -> list:
-    """The identifiers that read the value bound by `b` (outside comments)."""
+    """The identifiers that read the value bound by `b` (outside comments): in its function
+    when it is a local (a read elsewhere cannot reach it), anywhere for a module-level name."""
     facts = fl.facts
-    pattern = _name_pattern(b.name)
+    data = facts.doc.data
+    end = len(data)
+    if b.scope != -1:
+        func = facts.function_at(b.pos)
+        if func is not None:
+            end = func.end_byte
     root = facts.doc.tree.root_node
     out = []
-    for m in facts.code_matches(pattern):
+    for m in whole_name_matches(data, b.name.encode(), b.pos if b.scope != -1 else 0):
         at = m.start()
-        if at == b.target.start_byte:
+        if at >= end:
+            break
+        if at == b.target.start_byte or fl.reaching(b.name, at) is not b or facts.in_comment(at):
             continue
         node = root.descendant_for_byte_range(at, m.end())
         if node is None or node.type != "identifier" or _is_target(node):
             continue
-        if fl.reaching(b.name, at) is b:
-            out.append(node)
+        out.append(node)
     return out
-
-
-_PATTERNS: dict = {}
-
-
-def _name_pattern(name: str):
-    found = _PATTERNS.get(name)
-    if found is None:
-        found = _PATTERNS[name] = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"(?!\w)")
-    return found
 
 
 def _is_target(ident) -> bool:
