@@ -427,3 +427,32 @@ for epoch in range(200):
     only_test = src.replace("        for inputs, targets in valloader:\n"
                             "            val_acc += (net(inputs).argmax(1) == targets).sum().item()\n", "")
     assert lines(only_test.replace("val_acc", "acc").replace("best_val_acc", "best_acc"), RULE) == [13]
+
+
+def test_a_helper_that_trains_then_tests_and_keeps_the_best():
+    # the second review: kuangliu's pattern with training and testing in one function
+    src = """\
+import torch
+
+best_acc = 0
+
+
+def run_epoch(epoch):
+    global best_acc
+    for inputs, targets in trainloader:
+        opt.zero_grad()
+        crit(net(inputs), targets).backward()
+        opt.step()
+    correct = 0
+    with torch.no_grad():
+        for inputs, targets in testloader:
+            correct += (net(inputs).argmax(1) == targets).sum().item()
+    acc = correct / 10000
+    if acc > best_acc:
+        best_acc = acc
+
+
+for epoch in range(200):
+    run_epoch(epoch)
+"""
+    assert lines(src, RULE) == [17]

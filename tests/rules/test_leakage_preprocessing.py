@@ -678,3 +678,36 @@ def test_scale_free_through_a_fitted_chain_and_shape_looks():
                                 "print(rf.score(X_test, y_test))\n")
     found = [f for f in findings(src) if f.rule == RULE]
     assert len(found) == 1 and "predict the same" in found[0].message
+
+
+# The second review, and sweep 18d (bagged trees).
+@pytest.mark.parametrize("models", [
+    # the model is chosen in a branch: which one trains is not known here
+    "if kind == 'svm':\n    model = KNeighborsRegressor()\nelse:\n    model = RandomForestRegressor()\n"
+    "model.fit(X_train, y_train)\n",
+    # an RBF kernel built from the pieces feeds a scale-sensitive model
+    "from sklearn.metrics.pairwise import rbf_kernel\nK = rbf_kernel(X_train, X_train)\n"
+    "RandomForestRegressor().fit(X_train, y_train)\n",
+    # reconfigured after construction
+    "model = XGBRegressor()\nmodel.set_params(**best)\nmodel.fit(X_train, y_train)\n",
+    # a grid changed after its literal
+    "grid = {'max_depth': [3]}\ngrid['booster'] = ['gbtree', 'gblinear']\n"
+    "GridSearchCV(XGBRegressor(), grid).fit(X_train, y_train)\n",
+    # bagging a scale-sensitive model
+    "from sklearn.ensemble import BaggingRegressor\nBaggingRegressor(KNeighborsRegressor()).fit(X_train, y_train)\n",
+])
+def test_scale_free_judgement_second_review(models):
+    found = [f for f in findings(_SCALED_THEN_SPLIT + models) if f.rule == RULE]
+    assert found and not any("predict the same" in f.message for f in found)
+
+
+@pytest.mark.parametrize("models", [
+    "from sklearn.ensemble import BaggingRegressor\n"
+    "BaggingRegressor(DecisionTreeRegressor()).fit(X_train, y_train)\n",
+    "from sklearn.ensemble import AdaBoostRegressor\nAdaBoostRegressor().fit(X_train, y_train)\n",
+])
+def test_bagged_or_boosted_trees_are_scale_free(models):
+    src = _SCALED_THEN_SPLIT.replace("from xgboost import XGBRegressor",
+                                     "from xgboost import XGBRegressor\nfrom sklearn.tree import DecisionTreeRegressor")
+    found = [f for f in findings(src + models) if f.rule == RULE]
+    assert len(found) == 1 and "predict the same" in found[0].message

@@ -727,3 +727,33 @@ def train(model, loader, opt, loss_fn):
         opt.step()
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("append_body,expected", [
+    ("        self.items.append(value.cpu())", [17]),     # .cpu() is a differentiable copy
+    ("        self.best = min(self.best, value.item())\n        self.items.append(value)", [17]),
+    ("        self.items.append(value.detach().cpu())", []),
+])
+def test_append_of_a_class_of_this_file_must_detach_the_stored_value(append_body, expected):
+    src = f"""\
+import torch
+
+
+class LossHistory:
+    def __init__(self):
+        self.items = []
+
+    def append(self, value):
+{append_body}
+
+
+def train(model, loader, opt, loss_fn):
+    history = LossHistory()
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        history.append(loss)
+        opt.step()
+"""
+    got = lines(src, RULE)
+    assert got == ([18] if expected and "min(" in append_body else expected)

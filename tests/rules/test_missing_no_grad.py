@@ -512,3 +512,10 @@ def test_a_parameter_the_helper_switches_to_eval_mode(switch, expected):
 ])
 def test_eval_as_evidence_needs_an_evaluation(src):
     assert lines(src, RULE) == []
+
+
+def test_a_torchvision_only_inference_script_is_checked():
+    # the second review: the gate skips Flax / Paddle files, not torch code imported via torchvision
+    src = ("import torchvision\n\n\ndef evaluate(model, loader):\n    model.eval()\n    for x, y in loader:\n"
+           "        out = model(x)\n")
+    assert lines(src, RULE) == [7]

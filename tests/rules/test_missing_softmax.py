@@ -174,3 +174,11 @@ def test_across_notebook_cells():
         "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n",
     ], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 2)]
+
+
+def test_a_keras_loss_function_passed_by_reference():
+    # sweep 18d (mrdbourke's tensorflow-deep-learning): the function, not the class or a string
+    src = ("import tensorflow as tf\n\nmodel = tf.keras.Sequential([tf.keras.layers.Dense(4, activation='relu'),\n"
+           "                             tf.keras.layers.Dense(1)])\n"
+           "model.compile(loss=tf.keras.losses.binary_crossentropy, optimizer='adam')\n")
+    assert lines(src, RULE) == [4]

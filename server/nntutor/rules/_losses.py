@@ -270,6 +270,12 @@ def keras_compiles(ctx) -> list[KerasCompile]:
                 found.append(KerasCompile(call, recv, loss, KERAS_PROB_LOSSES[name], False, name))
             continue
         loss_call = follow(facts, loss)
+        if loss_call is not None and loss_call.type in ("attribute", "identifier"):
+            # `loss=tf.keras.losses.binary_crossentropy`: the function itself, no from_logits
+            fq = facts.qual(loss_call)
+            if fq in KERAS_LOSS_CLASSES and fq[fq.rfind(".") + 1].islower():
+                found.append(KerasCompile(call, recv, loss, KERAS_LOSS_CLASSES[fq], False, _LOSS_NAMES[fq]))
+            continue
         if loss_call is None or loss_call.type != "call":
             continue
         lq = facts.callee_qual(loss_call)

@@ -37,6 +37,8 @@ _BOOSTERS = {  # module -> classes, in their default tree mode (a `booster=` oth
     "catboost": frozenset({"CatBoostClassifier", "CatBoostRegressor"}),
 }
 _TREE_BOOSTERS = frozenset({"gbtree", "dart"})
+# Ensembles of another model: scale-free when that model is (by default a decision tree).
+_ENSEMBLES = frozenset({"BaggingClassifier", "BaggingRegressor", "AdaBoostClassifier", "AdaBoostRegressor"})
 _HARMLESS_OLS_KWARGS = frozenset({"n_jobs", "copy_X"})
 # Search grid keys that can turn a scale-free model into one that is not.
 _MODE_KEYS = re.compile(r"booster|fit_intercept|linear")
@@ -46,6 +48,7 @@ _MODEL_METHODS = frozenset({"fit", "predict", "predict_proba", "predict_log_prob
                             "decision_function", "score", "staged_predict", "apply"})
 _SHAPE_ATTRS = frozenset({"shape", "dtype", "dtypes", "columns", "index", "ndim", "size"})
 _LOOKS = frozenset({"len", "print", "type", "display"})
+_SCORES = ("_score", "_error", "_loss", "confusion_matrix", "classification_report", "_curve")
 
 
 def scale_free_name(fl, ctor) -> str | None:
@@ -59,6 +62,12 @@ def scale_free_name(fl, ctor) -> str | None:
     pos, kw = args_of(ctor)
     if module == "sklearn" and name in _TREES:
         return name
+    if module == "sklearn" and name in _ENSEMBLES:
+        base = kw.get("estimator") or kw.get("base_estimator") or (pos[0] if pos else None)
+        if base is None:
+            return name   # their default base model is a decision tree
+        _q, base_ctor = fl.instance(base)
+        return name if scale_free_name(fl, base_ctor) is not None else None
     if module in _BOOSTERS and name in _BOOSTERS[module]:
         booster = kw.get("booster") or kw.get("boosting_type")
         if booster is not None and fl.text(booster).strip("'\"") not in _TREE_BOOSTERS:
@@ -166,9 +175,17 @@ def _reads_of(fl, b) -> list:
         func = facts.function_at(b.pos)
         if func is not None:
             end = func.end_byte
+    # the next binding of the name in the same scope ends what `b` reaches (a read past it sees
+    # that one; a function reading the global sees the module's last binding, never `b` then)
+    later = [x.pos for x in facts.bindings.get(b.name, ()) if x.scope == b.scope and x.pos > b.pos]
+    start = b.pos
+    if later:
+        end = min(end, min(later))
+    elif b.scope == -1:
+        start = 0   # the module's last binding: functions defined above read it too
     root = facts.doc.tree.root_node
     out = []
-    for m in whole_name_matches(data, b.name.encode(), b.pos if b.scope != -1 else 0):
+    for m in whole_name_matches(data, b.name.encode(), start):
         at = m.start()
         if at >= end:
             break
@@ -213,13 +230,24 @@ def _model_use(fl, ident) -> list | None:
         ctors = _constructors(fl, recv)
         return ctors if ctors and all(scale_free_name(fl, c) for c in ctors) else None
     qual = fl.facts.callee_qual(call) or ""
-    if qual.startswith("sklearn.metrics."):
-        return []
+    if qual.startswith("sklearn.metrics.") and not qual.startswith("sklearn.metrics.pairwise") \
+            and short(qual).endswith(_SCORES):
+        return []   # a score of labels; not `rbf_kernel(X_train)`, a model's input
     if short(qual) in CV_FUNCS:
         pos, kw = args_of(call)
         ctors = _constructors(fl, pos[0] if pos else kw.get("estimator"))
         return ctors if ctors and all(scale_free_name(fl, c) for c in ctors) else None
     return None
+
+
+def _rebound_or_reconfigured(fl, b) -> bool:
+    """The name of model binding `b` is bound more than once in its scope (branches, a loop that
+    swaps models: which one a use sees is not known here), or reconfigured with `set_params`."""
+    facts = fl.facts
+    if sum(1 for x in facts.bindings.get(b.name, ()) if x.scope == b.scope) > 1:
+        return True
+    return any(recv is not None and recv.type == "identifier" and fl.text(recv) == b.name
+               for _call, recv in facts.method_calls("set_params"))
 
 
 def _constructors(fl, expr) -> list | None:
@@ -230,6 +258,8 @@ def _constructors(fl, expr) -> list | None:
         return None
     if expr.type == "identifier":
         b = fl.binding_of(expr)
+        if b is not None and _rebound_or_reconfigured(fl, b):
+            return None   # `if svm: model = SVC() else: model = RandomForest()`; `set_params(...)`
         value = strip(b.value) if b is not None and b.kind == "assign" and b.index is None else None
         if value is not None and value.type == "call" and method_call(value)[1] == "fit":
             return _constructors(fl, value)   # `rf = RandomForestRegressor().fit(X, y)`
@@ -252,6 +282,8 @@ def _constructors(fl, expr) -> list | None:
     if short(qual) in SEARCH_CLASSES:
         pos, kw = args_of(ctor)
         grid = pos[1] if len(pos) > 1 else kw.get("param_grid") or kw.get("param_distributions")
+        if grid is not None and strip(grid).type == "identifier" and fl.text(strip(grid)) in fl.mutations():
+            return None   # `param_grid["booster"] = [...]` after the literal
         grid = follow(fl.facts, grid) if grid is not None else None
         if grid is None or _MODE_KEYS.search(fl.text(grid)):
             return None   # the grid may turn the booster linear: not known to be scale-free

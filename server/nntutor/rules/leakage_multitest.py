@@ -91,7 +91,7 @@ def _best_kept_across_calls(ctx, fl):
         data_loops = [(lp, _side_of_loop(ctx, fl, lp)) for lp in facts.loops
                       if func.start_byte < lp.start_byte < func.end_byte]
         test_loop = next((lp for lp, side in data_loops if side == "test"), None)
-        if test_loop is None or any(side in ("val", "train") for _lp, side in data_loops):
+        if test_loop is None or any(side == "val" for _lp, side in data_loops):
             continue   # it also scores validation data: which score is compared is not known
         looped = [c for c in facts.calls_named(ctx.text(name_node)) if facts.loops_containing(c.start_byte)]
         if not looped:

@@ -4,7 +4,18 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_OPERATOR, F_RIGHT, F_VALUE
+from ..parsing import (
+    F_ATTRIBUTE,
+    F_BODY,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_OPERATOR,
+    F_PARAMETERS,
+    F_RIGHT,
+    F_VALUE,
+)
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
@@ -289,11 +300,25 @@ def _not_a_list(ctx, recv) -> bool:
         # a class of this file: its `append` keeps the tensor unless it detaches it
         append = next((f for f in ctx.facts.functions_named("append")
                        if own.start_byte < f.start_byte < own.end_byte), None)
-        return append is not None and _DETACHES.search(ctx.facts.code_in(append)) is not None
+        return append is not None and _detaches_its_value(ctx, append)
     return True
 
 
-_DETACHES = re.compile(r"\.(?:item|detach|cpu|numpy|tolist)\(|\bfloat\(")
+def _detaches_its_value(ctx, append) -> bool:
+    """Every use of `append`'s value parameter takes a number or a detached copy of it
+    (`value.item()`, `value.detach()`, `value.tolist()`, `float(value)`): what it stores has no
+    graph. (Not `.cpu()`: a differentiable copy.)"""
+    params = append.child_by_field_id(F_PARAMETERS)
+    names = [ctx.text(p) for p in (params.named_children if params is not None else ()) if p.type == "identifier"]
+    if len(names) < 2:
+        return False
+    value = names[1]
+    body = append.child_by_field_id(F_BODY)
+    code = ctx.facts.code_in(body) if body is not None else ""
+    uses = list(re.finditer(rf"(?<![\w.]){re.escape(value)}\b", code))
+    return bool(uses) and all(
+        re.match(r"\s*\.\s*(?:item|detach|tolist)\s*\(", code[m.end():])
+        or re.search(r"\bfloat\(\s*$", code[:m.start()]) for m in uses)
 
 
 def _class_defined_here(ctx, name: str):

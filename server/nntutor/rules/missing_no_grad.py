@@ -13,7 +13,8 @@ from ._training import EVAL_NAME, any_between, events, model_is_mode_dependent, 
 
 def check(ctx):
     facts = ctx.facts
-    if not any(v == "torch" or v.startswith("torch.") for v in facts.imports.values()):
+    roots = {v.split(".", 1)[0] for v in facts.imports.values()}
+    if "torch" not in roots and roots & _OTHER_FRAMEWORKS:
         return   # Flax, Paddle ... have eval() too, and no torch.no_grad
     if _grad_disabled_elsewhere(ctx):
         return
@@ -66,6 +67,12 @@ def check(ctx):
             message = (f"`{name}` runs in eval mode outside torch.no_grad(): autograd still "
                        "records the graph, costing memory and time for gradients nobody uses.")
         yield ctx.finding(call, message, fix=fix)
+
+
+# Frameworks whose modules have an eval() of their own (no autograd tape to turn off, or their
+# own no_grad): a file built on one of them, without torch, is not checked.
+_OTHER_FRAMEWORKS = frozenset({"flax", "jax", "paddle", "mindspore", "oneflow", "jittor", "mxnet",
+                               "tensorflow", "keras", "equinox"})
 
 
 # Lightning hooks that the Trainer runs with gradients off.
