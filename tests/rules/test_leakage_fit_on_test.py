@@ -388,3 +388,19 @@ imputer = SimpleImputer(strategy="median")
 imputer.fit(housing_num)
 """
     assert lines(src, RULE) == []
+
+
+# Sweep 18d (tirthajyoti's learning-curve notebook): the held-out part cut again into test and
+# validation keeps its name's side, though it sits in the first ("train") slot.
+@pytest.mark.parametrize("resplit,fitted,expected", [
+    ("X_test, X_val, y_test, y_val = train_test_split(X_test, y_test, test_size=0.5)", "X_test", [8]),
+    ("X_test, X_val, y_test, y_val = train_test_split(X_test, y_test, test_size=0.5)", "X_val", [8]),
+    # the training part cut again: its first piece is still training data
+    ("X_tr, X_val, y_tr, y_val = train_test_split(X_train, y_train, test_size=0.2)", "X_tr", []),
+])
+def test_a_held_out_part_split_again(resplit, fitted, expected):
+    src = ("from sklearn.model_selection import train_test_split\nfrom sklearn.preprocessing import StandardScaler\n\n"
+           "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3)\n" + resplit + "\n\n"
+           "X_train_s = StandardScaler().fit_transform(X_train)\n"
+           f"Z = StandardScaler().fit_transform({fitted})\n")
+    assert lines(src, RULE) == expected

@@ -572,9 +572,23 @@ class Flow:
         named = side_of_name(b.name)
         if slot == "test" and named == "val":
             return "val"
+        if slot == "train" and named in ("test", "val"):
+            # `X_test, X_val = train_test_split(X_test)`: held-out rows cut in two stay held out
+            inputs = args_of(v)[0]
+            j = b.index // 2
+            if j < len(inputs) and self._held_out_input(inputs[j]):
+                return named
         if named is not None and (named == "train") != (slot == "train"):
             return "conflict"   # the unpack order itself is wrong: split-unpack-order's job
         return slot
+
+    def _held_out_input(self, expr) -> bool:
+        """`expr` is a test or validation piece of an earlier split (by flow)."""
+        node = strip(expr)
+        if node is None or node.type != "identifier":
+            return False
+        b = self.reaching(self.text(node), node.start_byte)
+        return b is not None and b.index is not None and self.split_slot(b) in ("test", "val")
 
     def in_unit_test(self, node) -> bool:
         """Inside a pytest-style `def test_...`, where "test" in a name means the unit test. Not a
