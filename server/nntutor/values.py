@@ -153,11 +153,20 @@ def is_keyword_name(node) -> bool:
 
 def is_method(func) -> bool:
     """`func` (a function_definition) is defined directly in a class body."""
-    parent = func.parent
-    if parent is not None and parent.type == "decorated_definition":
-        parent = parent.parent
-    return parent is not None and parent.type == "block" and parent.parent is not None \
-        and parent.parent.type == "class_definition"
+    return class_of_method(func) is not None
+
+
+def class_of_method(func):
+    """The class whose body defines `func` directly (decorators allowed), else None."""
+    if func is None:
+        return None
+    node = func.parent
+    if node is not None and node.type == "decorated_definition":
+        node = node.parent
+    if node is None or node.type != "block":
+        return None
+    node = node.parent
+    return node if node is not None and node.type == "class_definition" else None
 
 
 def param_index(facts, func, name):

@@ -6,7 +6,15 @@ from bisect import bisect_left
 from dataclasses import dataclass
 
 from ..parsing import F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import MODULE_SELF_METHODS, args_of, is_method, method_call, returned_values, strip
+from ..values import (
+    MODULE_SELF_METHODS,
+    args_of,
+    class_of_method,
+    is_method,
+    method_call,
+    returned_values,
+    strip,
+)
 from ._training import events
 
 
@@ -100,14 +108,14 @@ def self_method_calls(ctx) -> list:
         reached = []
         for start in frontier:
             callee = methods[start]
-            name, cls = callee.child_by_field_id(F_NAME), _class_of(callee)
+            name, cls = callee.child_by_field_id(F_NAME), class_of_method(callee)
             if name is None or cls is None:
                 continue
             for call, recv in facts.method_calls(ctx.text(name)):
                 if recv is None or recv.type != "identifier" or ctx.text(recv) != "self":
                     continue
                 caller = facts.function_at(call.start_byte)
-                if caller is None or _class_of(caller) != cls:
+                if caller is None or class_of_method(caller) != cls:
                     continue
                 found = edges.setdefault(caller.start_byte, {})
                 if call.start_byte not in found:
@@ -140,17 +148,6 @@ def self_method_calls(ctx) -> list:
     out.sort(key=lambda t: t[0].start_byte)
     ctx.values._self_method_calls = out
     return out
-
-
-def _class_of(func):
-    """The class a method is defined in (its own, not one its class is nested in), or None."""
-    node = func.parent
-    if node is not None and node.type == "decorated_definition":
-        node = node.parent
-    if node is None or node.type != "block":
-        return None
-    node = node.parent
-    return node if node is not None and node.type == "class_definition" else None
 
 
 def modes_for_call(ctx, fname: str, call) -> FunctionModes | None:

@@ -7,7 +7,7 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..models import index_classes
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import FUNCTIONAL_DROPOUT, args_of, has_splat
+from ..values import FUNCTIONAL_DROPOUT, args_of, class_of_method, has_splat
 from . import Rule
 
 # values.FUNCTIONAL_DROPOUT: (input, p=0.5, training=True, inplace=False).
@@ -30,7 +30,7 @@ def check(ctx):
         if "training" in kw or len(pos) > TRAINING_POSITION or has_splat(call):
             continue  # the caller decided (`training=self.training`, or `True` on purpose)
         method = facts.function_at(call.start_byte)
-        cls = _class_of(method)
+        cls = class_of_method(method)
         if cls is None:
             continue
         cls_name = cls.child_by_field_id(F_NAME)
@@ -48,19 +48,6 @@ def check(ctx):
             "`model.eval()`: evaluation and inference stay random and scaled. Pass "
             "`training=self.training`, or use an `nn.Dropout` layer, which follows the mode.",
             fix=_fix(ctx, call, method))
-
-
-def _class_of(method):
-    """The class whose body defines `method` directly (decorators allowed), else None."""
-    if method is None:
-        return None
-    node = method.parent
-    if node is not None and node.type == "decorated_definition":
-        node = node.parent
-    if node is None or node.type != "block":
-        return None
-    node = node.parent
-    return node if node is not None and node.type == "class_definition" else None
 
 
 def _fix(ctx, call, method):
