@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..parsing import F_FUNCTION, F_NAME, F_PARAMETERS
 from ..values import (
@@ -26,7 +26,7 @@ class FunctionModes:
     sets_train: set     # params on which it calls .train()
     # Module-level names (not parameters, not bound in the function) it switches, with the
     # receiver node of one such switch: `def evaluate(): model.eval() ...` on a global model.
-    globals_switched: dict = None
+    globals_switched: dict = field(default_factory=dict)
 
     def switches_global(self, name: str) -> bool:
         return bool(self.globals_switched) and name in self.globals_switched
@@ -53,7 +53,7 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
                                                       (p.named_children[0] if p.named_children else None))
             if ident is not None and ident.type == "identifier":
                 params.append(ctx.text(ident))
-        fm = FunctionModes(fn, params, set(), set(), {})
+        fm = FunctionModes(fn, params, set(), set())
         by_start[fn.start_byte] = fm
         out[ctx.text(name)] = fm
     # Each mode switch counts for every function around it whose parameter it switches.
@@ -178,7 +178,7 @@ def switching_names(ctx) -> list[str]:
     return ctx.values._switching_names
 
 
-def _mode_switches(ctx) -> dict:
+def mode_switches(ctx) -> dict:
     """(scope, object name) -> (positions, events) of its eval / train / mode switches in source
     order, once per document: `mode_at` bisects instead of scanning every event per question."""
     cached = getattr(ctx.values, "_mode_switches", None)
@@ -257,7 +257,7 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     """'eval' | 'train' | None (unknown) for object `name` just before byte `pos`."""
     facts = ctx.facts
     scope = facts.scope_id(pos)
-    last = _last_switch(ctx, name, pos, scope)
+    last = last_switch(ctx, name, pos, scope)
     b = facts.binding(name, pos)
     if last is not None and b is not None and b.scope == scope and b.pos > last.pos \
             and not _same_object(ctx, b, name):
@@ -292,10 +292,10 @@ def mode_at(ctx, name: str, pos: int, depth: int = 0):
     return None
 
 
-def _last_switch(ctx, name: str, pos: int, scope: int):
+def last_switch(ctx, name: str, pos: int, scope: int):
     """The last eval()/train() of object `name` in `scope` before byte `pos`, its own or a
     helper's it was handed to (validate(model) -> eval()), or None."""
-    positions, switches = _mode_switches(ctx).get((scope, name), ((), ()))
+    positions, switches = mode_switches(ctx).get((scope, name), ((), ()))
     i = bisect_left(positions, pos)
     last = switches[i - 1] if i else None
     starts, calls = _switching_calls(ctx).get(scope, ((), ()))
@@ -353,7 +353,7 @@ def _through_aliases(ctx, name: str, pos: int, scope: int, b, last, depth: int):
     found = [last] if last is not None else []
     other = _aliased(ctx, b, name)
     if other is not None and b.scope == scope and facts.binding(other, pos) is facts.binding(other, b.pos):
-        switch = _last_switch(ctx, other, pos, scope)
+        switch = last_switch(ctx, other, pos, scope)
         if switch is not None and switch.pos > b.pos:
             found.append(switch)
         elif last is None or last.pos < b.pos:
@@ -365,7 +365,7 @@ def _through_aliases(ctx, name: str, pos: int, scope: int, b, last, depth: int):
         if alias.scope != scope or not alias.pos < pos or facts.binding(alias.name, pos) is not alias \
                 or facts.binding(name, alias.pos) is not b:
             continue
-        switch = _last_switch(ctx, alias.name, pos, scope)
+        switch = last_switch(ctx, alias.name, pos, scope)
         if switch is not None and switch.pos > alias.pos:
             found.append(switch)
     return max(found, key=lambda s: s.pos) if found else None

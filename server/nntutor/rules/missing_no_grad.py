@@ -7,7 +7,7 @@ from ..findings import Fix, Severity, TextEdit
 from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
 from . import Rule
-from ._modes import _last_switch, _mode_switches, calls_to, mode_at, param_arguments
+from ._modes import calls_to, last_switch, mode_at, mode_switches, param_arguments
 from ._training import EVAL_NAME, any_between, events, model_is_mode_dependent, statement_of
 
 
@@ -46,7 +46,7 @@ def check(ctx):
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
         if not _is_model_object(ctx, fn, name, call.start_byte) and not (
-                _last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is not None
+                last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is not None
                 and _evaluates(ctx, call, inner)):
             continue   # neither known to be a module nor switched with `.eval()` to evaluate here
         if _in_lightning_eval_hook(ctx, call):
@@ -107,7 +107,7 @@ def _model_calls(ctx):
     `self.unet` is switched with `.eval()` / `.train()` somewhere (a trainer's `validate()`)."""
     facts = ctx.facts
     calls = facts.plain_name_calls_in_order()
-    members = {target[5:] for _scope, target in _mode_switches(ctx)
+    members = {target[5:] for _scope, target in mode_switches(ctx)
                if target.startswith("self.") and "." not in target[5:]}
     if not members:
         return calls
