@@ -404,3 +404,12 @@ def test_a_held_out_part_split_again(resplit, fitted, expected):
            "X_train_s = StandardScaler().fit_transform(X_train)\n"
            f"Z = StandardScaler().fit_transform({fitted})\n")
     assert lines(src, RULE) == expected
+
+
+def test_a_part_of_the_test_set_kept_for_adaptation_is_not_the_test_set():
+    # the third review: `X_test_adapt` is the fitting half of a held-out re-split
+    src = ("from sklearn.model_selection import train_test_split\nfrom sklearn.linear_model import LogisticRegression\n\n"
+           "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3)\n"
+           "X_test_adapt, X_test_eval, y_test_adapt, y_test_eval = train_test_split(X_test, y_test, test_size=0.5)\n"
+           "clf = LogisticRegression().fit(X_test_adapt, y_test_adapt)\nprint(clf.score(X_test_eval, y_test_eval))\n")
+    assert lines(src, RULE) == []

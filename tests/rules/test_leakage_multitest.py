@@ -423,10 +423,11 @@ for epoch in range(200):
     evaluate(epoch)
 """
     assert lines(src, RULE) == []
-    # without the validation loop, the same comparison on a test score is the selection
+    # without the validation loop, comparing the test score is the selection
     only_test = src.replace("        for inputs, targets in valloader:\n"
                             "            val_acc += (net(inputs).argmax(1) == targets).sum().item()\n", "")
-    assert lines(only_test.replace("val_acc", "acc").replace("best_val_acc", "best_acc"), RULE) == [13]
+    only_test = only_test.replace("if val_acc > best_val_acc:", "if test_acc > best_val_acc:")
+    assert lines(only_test.replace("best_val_acc", "best_acc"), RULE) == [13]
 
 
 def test_a_helper_that_trains_then_tests_and_keeps_the_best():
@@ -456,3 +457,31 @@ for epoch in range(200):
     run_epoch(epoch)
 """
     assert lines(src, RULE) == [17]
+
+
+def test_a_helper_keeping_the_best_training_loss_is_silent():
+    # the third review: the compared value must come from the test loop
+    src = """\
+import torch
+
+best_loss = 1e9
+
+
+def run_epoch(epoch):
+    global best_loss
+    epoch_loss = 0.0
+    for inputs, targets in trainloader:
+        loss = crit(net(inputs), targets)
+        epoch_loss += loss.item()
+    correct = 0
+    for inputs, targets in testloader:
+        correct += (net(inputs).argmax(1) == targets).sum().item()
+    print(correct)
+    if epoch_loss < best_loss:
+        best_loss = epoch_loss
+
+
+for epoch in range(10):
+    run_epoch(epoch)
+"""
+    assert lines(src, RULE) == []

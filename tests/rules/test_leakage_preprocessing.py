@@ -711,3 +711,30 @@ def test_bagged_or_boosted_trees_are_scale_free(models):
                                      "from xgboost import XGBRegressor\nfrom sklearn.tree import DecisionTreeRegressor")
     found = [f for f in findings(src + models) if f.rule == RULE]
     assert len(found) == 1 and "predict the same" in found[0].message
+
+
+# The third review: the scaled rows read anywhere else, by name, leave the question open.
+@pytest.mark.parametrize("models", [
+    # the pieces rebound to a tensor for an MLP after the forest
+    "RandomForestRegressor().fit(X_train, y_train)\nimport torch\nX_train = torch.tensor(X_train)\n",
+    # a closure in the same scope reads them
+    "def knn():\n    return KNeighborsRegressor().fit(X_train, y_train)\n"
+    "RandomForestRegressor().fit(X_train, y_train)\n",
+    # the scaled matrix itself cut again for a k-NN
+    "RandomForestRegressor().fit(X_train, y_train)\nKNeighborsRegressor().fit(X[:100], y[:100])\n",
+    # reconfigured by attribute, a grid swapping the estimator, a boosting init model
+    "from sklearn.ensemble import BaggingRegressor\nbag = BaggingRegressor()\nbag.estimator = KNeighborsRegressor()\n"
+    "bag.fit(X_train, y_train)\n",
+    "from sklearn.ensemble import BaggingRegressor\n"
+    "GridSearchCV(BaggingRegressor(), {'estimator': [KNeighborsRegressor()]}).fit(X_train, y_train)\n",
+    "GradientBoostingRegressor(init=Ridge()).fit(X_train, y_train)\n",
+])
+def test_scale_free_judgement_third_review(models):
+    found = [f for f in findings(_SCALED_THEN_SPLIT + models) if f.rule == RULE]
+    assert found and not any("predict the same" in f.message for f in found)
+
+
+def test_a_grid_over_n_estimators_is_not_a_model_swap():
+    src = _SCALED_THEN_SPLIT + "GridSearchCV(RandomForestRegressor(), {'n_estimators': [10, 100]}).fit(X_train, y_train)\n"
+    found = [f for f in findings(src) if f.rule == RULE]
+    assert len(found) == 1 and "predict the same" in found[0].message

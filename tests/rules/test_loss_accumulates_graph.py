@@ -733,3 +733,16 @@ def train(model, loader, opt, loss_fn):
         opt.step()
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("append_def", [
+    "    def append(self, value: torch.Tensor):\n        self.items.append(value.item())",
+    "    def append(self, value):\n        if isinstance(value, torch.Tensor):\n            value = value.item()\n"
+    "        self.items.append(value)",
+])
+def test_append_that_detaches_a_typed_or_guarded_value(append_def):
+    # the third review
+    src = (f"import torch\n\n\nclass LossHistory:\n    def __init__(self):\n        self.items = []\n\n{append_def}\n\n\n"
+           "def train(model, loader, opt, loss_fn):\n    history = LossHistory()\n    for x, y in loader:\n"
+           "        loss = loss_fn(model(x), y)\n        loss.backward()\n        history.append(loss)\n        opt.step()\n")
+    assert lines(src, RULE) == []

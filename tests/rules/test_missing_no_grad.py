@@ -519,3 +519,10 @@ def test_a_torchvision_only_inference_script_is_checked():
     src = ("import torchvision\n\n\ndef evaluate(model, loader):\n    model.eval()\n    for x, y in loader:\n"
            "        out = model(x)\n")
     assert lines(src, RULE) == [7]
+
+
+def test_eval_is_no_evidence_of_a_torch_module_next_to_another_framework():
+    # the third review: a Flax NNX model fed by torch's DataLoader
+    src = ("import torch\nfrom flax import nnx\n\n\ndef evaluate(model, loader):\n    model.eval()\n"
+           "    for x, y in loader:\n        out = model(x)\n")
+    assert lines(src, RULE) == []

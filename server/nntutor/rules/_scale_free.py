@@ -41,7 +41,7 @@ _TREE_BOOSTERS = frozenset({"gbtree", "dart"})
 _ENSEMBLES = frozenset({"BaggingClassifier", "BaggingRegressor", "AdaBoostClassifier", "AdaBoostRegressor"})
 _HARMLESS_OLS_KWARGS = frozenset({"n_jobs", "copy_X"})
 # Search grid keys that can turn a scale-free model into one that is not.
-_MODE_KEYS = re.compile(r"booster|fit_intercept|linear")
+_MODE_KEYS = re.compile(r"""['"](?:booster|boosting_type|fit_intercept|linear_tree|estimator|base_estimator|init)['"]|__""")
 
 # Uses of the scaled pieces that keep the question closed.
 _MODEL_METHODS = frozenset({"fit", "predict", "predict_proba", "predict_log_proba",
@@ -61,6 +61,9 @@ def scale_free_name(fl, ctor) -> str | None:
     name, module = short(qual), qual.split(".", 1)[0]
     pos, kw = args_of(ctor)
     if module == "sklearn" and name in _TREES:
+        init = kw.get("init")
+        if init is not None and fl.text(init).strip("'\"") not in ("None", "zero"):
+            return None   # gradient boosting started from another model's predictions
         return name
     if module == "sklearn" and name in _ENSEMBLES:
         base = kw.get("estimator") or kw.get("base_estimator") or (pos[0] if pos else None)
@@ -82,18 +85,48 @@ def models_using_split(fl, split, scaled_calls) -> list | None:
     """The constructor calls of the models the scaled pieces of `split` go to, when every use of
     those pieces is seen and is a model's fit / predict / score or a look at their shape; None
     otherwise. `scaled_calls`: the calls whose result is the scaled data (fit_transform,
-    transform); the split must take that result directly (no other step in between)."""
+    transform); the split must take that result directly (no other step in between), and the
+    scaled matrix must have no other reader (`X_scaled[:n]` fed to a k-NN elsewhere).
+
+    Closed world by name: every occurrence of a piece's name anywhere in the file counts, not
+    only the reads that data flow ties to this binding (a closure, a helper reading the global,
+    the right side of `X_train = torch.tensor(X_train)` all read these rows)."""
     pieces = _scaled_pieces(fl, split, scaled_calls)
-    if not pieces:
+    if not pieces or not _only_split_reads_scaled(fl, split, scaled_calls):
         return None
     ctors = []
-    for b in pieces:
-        for ident in _reads_of(fl, b):
+    for name in dict.fromkeys(b.name for b in pieces):
+        for ident in _occurrences(fl, name):
             found = _model_use(fl, ident)
             if found is None:
                 return None
             ctors.extend(found)
     return ctors
+
+
+def _only_split_reads_scaled(fl, split, scaled_calls) -> bool:
+    """The scaled matrix goes to the split and nowhere else: the split takes the scaling call
+    itself, or a name bound to it that no other code reads."""
+    for x in split.inputs:
+        node = strip(x)
+        if node is None or node.type != "identifier" or not _is_scaled(fl, node, scaled_calls):
+            continue
+        b = fl.binding_of(node)
+        for ident in _reads_by_binding(fl, fl.text(node)).get(id(b), ()):
+            if not split.call.start_byte <= ident.start_byte < split.call.end_byte:
+                return False   # another reader of the scaled rows themselves
+    return True
+
+
+def _reads_by_binding(fl, name: str) -> dict:
+    """id(binding) -> the reads of `name` that see it (memoised per analysis and name)."""
+    memo = fl.__dict__.setdefault("_reads_by_binding", {})
+    found = memo.get(name)
+    if found is None:
+        found = memo[name] = {}
+        for ident in _occurrences(fl, name):
+            found.setdefault(id(fl.reaching(name, ident.start_byte)), []).append(ident)
+    return found
 
 
 def estimators_of(fl, call, scaled_calls) -> list | None:
@@ -165,37 +198,23 @@ def _scaled_pieces(fl, split, scaled_calls) -> list:
     return pieces
 
 
-def _reads_of(fl, b) -> list:
-    """The identifiers that read the value bound by `b` (outside comments): in its function
-    when it is a local (a read elsewhere cannot reach it), anywhere for a module-level name."""
-    facts = fl.facts
-    data = facts.doc.data
-    end = len(data)
-    if b.scope != -1:
-        func = facts.function_at(b.pos)
-        if func is not None:
-            end = func.end_byte
-    # the next binding of the name in the same scope ends what `b` reaches (a read past it sees
-    # that one; a function reading the global sees the module's last binding, never `b` then)
-    later = [x.pos for x in facts.bindings.get(b.name, ()) if x.scope == b.scope and x.pos > b.pos]
-    start = b.pos
-    if later:
-        end = min(end, min(later))
-    elif b.scope == -1:
-        start = 0   # the module's last binding: functions defined above read it too
-    root = facts.doc.tree.root_node
-    out = []
-    for m in whole_name_matches(data, b.name.encode(), start):
-        at = m.start()
-        if at >= end:
-            break
-        if at == b.target.start_byte or fl.reaching(b.name, at) is not b or facts.in_comment(at):
-            continue
-        node = root.descendant_for_byte_range(at, m.end())
-        if node is None or node.type != "identifier" or _is_target(node):
-            continue
-        out.append(node)
-    return out
+def _occurrences(fl, name: str) -> list:
+    """Every identifier `name` of the file outside comments and strings that is not assigned
+    to: the reads of that name, whatever binding they see (memoised per analysis)."""
+    memo = fl.__dict__.setdefault("_name_reads", {})
+    found = memo.get(name)
+    if found is None:
+        facts = fl.facts
+        root = facts.doc.tree.root_node
+        found = []
+        for m in whole_name_matches(facts.doc.data, name.encode()):
+            if facts.in_comment(m.start()):
+                continue
+            node = root.descendant_for_byte_range(m.start(), m.end())
+            if node is not None and node.type == "identifier" and not _is_target(node):
+                found.append(node)
+        memo[name] = found
+    return found
 
 
 def _is_target(ident) -> bool:
@@ -246,6 +265,8 @@ def _rebound_or_reconfigured(fl, b) -> bool:
     facts = fl.facts
     if sum(1 for x in facts.bindings.get(b.name, ()) if x.scope == b.scope) > 1:
         return True
+    if b.name in fl.mutations():
+        return True   # `clf.estimator = SVC()`, `xgb.booster = "gblinear"`
     return any(recv is not None and recv.type == "identifier" and fl.text(recv) == b.name
                for _call, recv in facts.method_calls("set_params"))
 

@@ -558,7 +558,7 @@ class Flow:
                 and not any(self.text(f.child_by_field_id(F_NAME)) == "train_test_split"
                             for f in self.facts.functions))
 
-    def split_slot(self, b) -> str | None:
+    def split_slot(self, b, depth: int = 0) -> str | None:
         """train / test / val when binding `b` is one piece of a train_test_split unpack."""
         if b is None or b.kind != "assign" or b.index is None:
             return None
@@ -573,22 +573,23 @@ class Flow:
         if slot == "test" and named == "val":
             return "val"
         if slot == "train" and named in ("test", "val"):
-            # `X_test, X_val = train_test_split(X_test)`: held-out rows cut in two stay held out
+            # `X_test, X_val = train_test_split(X_test)`: the test set, shrunk, keeps its name
+            # and stays held out (not `X_test_adapt`: a part kept for fitting, by its name)
             inputs = args_of(v)[0]
             j = b.index // 2
-            if j < len(inputs) and self._held_out_input(inputs[j]):
+            if j < len(inputs) and self.text(inputs[j]) == b.name and self._held_out_input(inputs[j], depth):
                 return named
         if named is not None and (named == "train") != (slot == "train"):
             return "conflict"   # the unpack order itself is wrong: split-unpack-order's job
         return slot
 
-    def _held_out_input(self, expr) -> bool:
+    def _held_out_input(self, expr, depth: int = 0) -> bool:
         """`expr` is a test or validation piece of an earlier split (by flow)."""
         node = strip(expr)
-        if node is None or node.type != "identifier":
-            return False
+        if node is None or node.type != "identifier" or depth > 16:
+            return False   # (a chain of hundreds of re-splits: generated code, not worth the stack)
         b = self.reaching(self.text(node), node.start_byte)
-        return b is not None and b.index is not None and self.split_slot(b) in ("test", "val")
+        return b is not None and b.index is not None and self.split_slot(b, depth + 1) in ("test", "val")
 
     def in_unit_test(self, node) -> bool:
         """Inside a pytest-style `def test_...`, where "test" in a name means the unit test. Not a

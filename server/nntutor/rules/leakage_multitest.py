@@ -109,6 +109,9 @@ def _best_kept_across_calls(ctx, fl):
             best = [n for n in names if n in kept]
             if len(best) != 1 or any(side_of_name(n) in ("val", "train") for n in names):
                 continue   # `if val_acc > best_val_acc:` selects on validation data
+            score = next(n for n in names if n not in kept)
+            if not _computed_in(ctx, score, cmp.start_byte, test_loop):
+                continue   # `epoch_loss < best_loss`: a training loss, not the test score
             stmt_if = cmp.parent
             cons = stmt_if.child_by_field_id(F_CONSEQUENCE) if stmt_if is not None \
                 and stmt_if.type in ("if_statement", "elif_clause") else None
@@ -153,6 +156,25 @@ def _side_of_loop(ctx, fl, loop):
     if right is None:
         return None
     return fl.origin(right)[0]
+
+
+def _computed_in(ctx, name: str, pos: int, loop) -> bool:
+    """The value of `name` at `pos` is computed in `loop` (`correct += ...` inside it), or from
+    names updated there (`acc = 100 * correct / total` after it)."""
+    facts = ctx.facts
+    b = facts.binding(name, pos)
+    if b is None:
+        return False
+    if loop.start_byte < b.pos < loop.end_byte:
+        return True
+    updated = set()
+    for stmt in _walk(loop, ("assignment", "augmented_assignment")):
+        left = stmt.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "identifier":
+            updated.add(ctx.text(left))
+    value = b.value
+    return value is not None and b.pos > loop.end_byte and any(
+        ctx.text(i) in updated for i in _walk(value, ("identifier",)))
 
 
 def _assigns(ctx, block, name: str) -> bool:

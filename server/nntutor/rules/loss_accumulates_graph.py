@@ -306,19 +306,31 @@ def _not_a_list(ctx, recv) -> bool:
 
 def _detaches_its_value(ctx, append) -> bool:
     """Every use of `append`'s value parameter takes a number or a detached copy of it
-    (`value.item()`, `value.detach()`, `value.tolist()`, `float(value)`): what it stores has no
-    graph. (Not `.cpu()`: a differentiable copy.)"""
+    (`value.item()`, `value.detach()`, `value.tolist()`, `float(value)`, also after
+    `value = value.item()`), or only tests its type: what it stores has no graph. (Not
+    `.cpu()`: a differentiable copy.)"""
     params = append.child_by_field_id(F_PARAMETERS)
-    names = [ctx.text(p) for p in (params.named_children if params is not None else ()) if p.type == "identifier"]
+    names = []
+    for p in params.named_children if params is not None else ():
+        ident = p if p.type == "identifier" else p.child_by_field_id(F_NAME) or (
+            p.named_children[0] if p.named_children else None)   # `value: torch.Tensor`, defaults
+        if ident is not None and ident.type == "identifier":
+            names.append(ctx.text(ident))
     if len(names) < 2:
         return False
     value = names[1]
     body = append.child_by_field_id(F_BODY)
     code = ctx.facts.code_in(body) if body is not None else ""
-    uses = list(re.finditer(rf"(?<![\w.]){re.escape(value)}\b", code))
-    return bool(uses) and all(
+    rebound = re.search(rf"(?m)^\s*{re.escape(value)}\s*=\s*(?:{re.escape(value)}\s*\.\s*(?:item|detach|tolist)"
+                        rf"\s*\(|float\(\s*{re.escape(value)}\b)", code)
+    uses = [m for m in re.finditer(rf"(?<![\w.]){re.escape(value)}\b", code)
+            if rebound is None or m.start() < rebound.start()]
+    if rebound is not None:
+        uses = [m for m in uses if m.start() != rebound.start() + code[rebound.start():].index(value)]
+    return (bool(uses) or rebound is not None) and all(
         re.match(r"\s*\.\s*(?:item|detach|tolist)\s*\(", code[m.end():])
-        or re.search(r"\bfloat\(\s*$", code[:m.start()]) for m in uses)
+        or re.search(r"\bfloat\(\s*$", code[:m.start()])
+        or re.search(r"\bisinstance\(\s*$", code[:m.start()]) for m in uses)
 
 
 def _class_defined_here(ctx, name: str):

@@ -16,6 +16,9 @@ def check(ctx):
     roots = {v.split(".", 1)[0] for v in facts.imports.values()}
     if "torch" not in roots and roots & _OTHER_FRAMEWORKS:
         return   # Flax, Paddle ... have eval() too, and no torch.no_grad
+    # With another framework's modules in the file (a Flax model fed by torch's DataLoader), an
+    # `.eval()` alone does not say the model is a torch module.
+    eval_is_evidence = not roots & _OTHER_FRAMEWORKS
     if _grad_disabled_elsewhere(ctx):
         return
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
@@ -46,7 +49,8 @@ def check(ctx):
         if mode_at(ctx, name, call.start_byte) != "eval":
             continue
         if not _is_model_object(ctx, fn, name, call.start_byte) and not (
-                last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is not None
+                eval_is_evidence
+                and last_switch(ctx, name, call.start_byte, facts.scope_id(call.start_byte)) is not None
                 and _evaluates(ctx, call, inner)):
             continue   # neither known to be a module nor switched with `.eval()` to evaluate here
         if _in_lightning_eval_hook(ctx, call):
