@@ -485,3 +485,14 @@ for epoch in range(10):
     run_epoch(epoch)
 """
     assert lines(src, RULE) == []
+
+
+def test_a_part_named_x_validate_is_validation_data():
+    # sweep 18e (a Digit Recognizer notebook): early stopping on `x_validate`, the test set apart
+    src = ("from sklearn.model_selection import train_test_split\nfrom keras.callbacks import EarlyStopping\n\n"
+           "x_train, x_validate, y_train, y_validate = train_test_split(x_train, y_train, test_size=0.2)\n"
+           "es = EarlyStopping(monitor='val_loss', patience=20)\n"
+           "model.fit(x_train, y_train, validation_data=(x_validate, y_validate), callbacks=[es])\n"
+           "print(model.evaluate(x_validate, y_validate))\n")
+    assert lines(src, RULE) == []
+    assert lines(src.replace("x_validate", "x_hold").replace("y_validate", "y_hold"), RULE) == [6]

@@ -37,7 +37,7 @@ from ..values import args_of, follow, is_callee, is_keyword_name, method_call, s
 _SIDE_TOKENS = {
     "train": "train", "training": "train", "tr": "train", "trn": "train",
     "test": "test", "testing": "test", "te": "test", "tst": "test", "holdout": "test",
-    "val": "val", "valid": "val", "validation": "val", "dev": "val", "vl": "val", "va": "val",
+    "val": "val", "valid": "val", "validation": "val", "validate": "val", "dev": "val", "vl": "val", "va": "val",
     # Held-out parts with another job than the final score: fitting on them is legitimate.
     "cal": "val", "calib": "val", "calibration": "val", "blend": "val", "blending": "val",
     "meta": "val", "stack": "val", "tune": "val", "tuning": "val", "es": "val",
