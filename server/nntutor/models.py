@@ -21,7 +21,7 @@ from .parsing import (
     F_SUPERCLASSES,
 )
 from .rates import RateParams, rate_parameters
-from .values import Values, is_method, strip
+from .values import Values, is_method, method_call, strip
 
 TORCH_BASES = {"torch.nn.Module"}
 KERAS_BASES = {"keras.Model", "keras.models.Model", "keras.layers.Layer"}
@@ -86,11 +86,15 @@ class ModelClass:
     # forward() returns a tuple: per slot, (tags, activation node) of what it holds (this file
     # only: not kept by summary()).
     slot_outputs: tuple | None = None
+    # Its only train/eval-dependent parts are Hugging Face models it loads with
+    # `from_pretrained` (which leaves them in eval mode): a fresh instance runs them in eval mode.
+    pretrained_eval_only: bool = False
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
         return ModelClass(self.name, self.path, self.framework, {}, self.output, None,
-                          self.output_location, self.mode_dependent, self.rates, self.evals_in_init)
+                          self.output_location, self.mode_dependent, self.rates, self.evals_in_init,
+                          pretrained_eval_only=self.pretrained_eval_only)
 
 
 def index_classes(facts) -> dict[str, ModelClass]:
@@ -160,6 +164,12 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if previous is not None:
             _merge_output(previous, cls)
     _what_bodies_build(facts, bodies, classes, uses)
+    for cls in defined:
+        if cls.pretrained_eval_only:
+            if cls.mode_dependent is False:
+                cls.mode_dependent = True    # the pretrained model has dropout, in eval mode
+            else:
+                cls.pretrained_eval_only = False   # layers of its own (or unknown) as well
     _propagate_mode_dependence(classes, defined, uses)
     for cls in defined:   # dropout rates say nothing of the blocks a class builds
         if cls.rates is not None and any(classes[n].mode_dependent is not False
@@ -290,7 +300,10 @@ def _collect_layers(facts, values, body, cls):
             if qual.startswith("torch.nn.") and ("Dropout" in qual or "BatchNorm" in qual):
                 cls.mode_dependent = True
             sub = None if qual.startswith("torch.") else values.local_class(qual)  # a block defined above
-            if (sub is not None and sub.mode_dependent) or is_model_factory(qual):  # or a backbone
+            if is_model_factory(qual) and qual.startswith("transformers.") and method_call(call)[1] == "from_pretrained" \
+                    and not cls.mode_dependent:
+                cls.pretrained_eval_only = True   # unless something else makes it mode-dependent
+            elif (sub is not None and sub.mode_dependent) or is_model_factory(qual):  # or a backbone
                 cls.mode_dependent = True
 
 

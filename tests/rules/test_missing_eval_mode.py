@@ -1169,3 +1169,37 @@ def reset():
 def test_a_helper_that_switches_the_module_level_model(calls, expected):
     src = _HELPERS + calls + "with torch.no_grad():\n    out = model(x)\n"
     assert lines(src, RULE) == expected
+
+
+# Sweep 18e (ethen8181's sentence-transformer notebook): a wrapper whose only dropout is inside a
+# Hugging Face model it loads with from_pretrained, which leaves that model in eval mode.
+_HF_WRAPPER = """\
+import torch
+import torch.nn as nn
+from transformers import AutoModel
+
+
+class Encoder(nn.Module):
+    def __init__(self, name):
+        super().__init__()
+        self.base = AutoModel.from_pretrained(name){own}
+
+    def forward(self, ids):
+        return self.base(input_ids=ids).last_hidden_state[:, 0]
+
+
+model = Encoder("distilbert-base-uncased")
+{before}with torch.no_grad():
+    out = model(ids)
+"""
+
+
+@pytest.mark.parametrize("own,before,expected", [
+    ("", "", []),
+    ("\n        self.drop = nn.Dropout(0.1)", "", [18]),     # a dropout of its own, in training mode
+    # trained after model.train(), then evaluated without eval()
+    ("", "opt = torch.optim.Adam(model.parameters())\nmodel.train()\nfor x in data:\n    opt.zero_grad()\n"
+         "    model(x).sum().backward()\n    opt.step()\n", [23]),
+])
+def test_a_wrapper_around_a_from_pretrained_model(own, before, expected):
+    assert lines(_HF_WRAPPER.format(own=own, before=before), RULE) == expected

@@ -489,6 +489,8 @@ def _built_mode(ctx, call, method):
     cls = ctx.values.local_class(cname) if cname else None
     if cls is not None and getattr(cls, "evals_in_init", False):
         return None   # its __init__ puts (part of) it in eval mode
+    if cls is not None and getattr(cls, "pretrained_eval_only", False):
+        return "eval"   # what could behave differently was loaded by from_pretrained, in eval mode
     if name in _SAME_MODE_WRAPPERS:
         pos, _ = args_of(call)
         inner = strip(pos[0]) if pos else None
