@@ -496,3 +496,45 @@ def test_a_part_named_x_validate_is_validation_data():
            "print(model.evaluate(x_validate, y_validate))\n")
     assert lines(src, RULE) == []
     assert lines(src.replace("x_validate", "x_hold").replace("y_validate", "y_hold"), RULE) == [6]
+
+
+# Sweep 18e (a Kaggle cirrhosis notebook): the booster APIs stop early on the test split too.
+_BOOSTERS = """\
+import lightgbm as lgb
+import xgboost as xgb
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2)
+{code}
+"""
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("dtest = lgb.Dataset(X_test, label=y_test)\n"
+     "model = lgb.train(params, lgb.Dataset(X_train, label=y_train), valid_sets=[dtest], "
+     "callbacks=[lgb.early_stopping(50)])\nprint(roc_auc_score(y_test, model.predict(X_test)))", [8]),
+    ("dte = xgb.DMatrix(X_test, label=y_test)\n"
+     "bst = xgb.train(params, xgb.DMatrix(X_train, label=y_train), 1000, evals=[(dte, 'test')], "
+     "early_stopping_rounds=50)\nprint(roc_auc_score(y_test, bst.predict(dte)))", [8]),
+    # no early stopping: the test set is only watched
+    ("dte = xgb.DMatrix(X_test, label=y_test)\n"
+     "bst = xgb.train(params, xgb.DMatrix(X_train, label=y_train), 1000, evals=[(dte, 'test')])\n"
+     "print(roc_auc_score(y_test, bst.predict(dte)))", []),
+    # a validation split to stop on
+    ("X_tr, X_val, y_tr, y_val = train_test_split(X_train, y_train)\ndval = lgb.Dataset(X_val, label=y_val)\n"
+     "model = lgb.train(params, lgb.Dataset(X_tr, label=y_tr), valid_sets=[dval], "
+     "callbacks=[lgb.early_stopping(50)])\nprint(roc_auc_score(y_test, model.predict(X_test)))", []),
+])
+def test_booster_api_early_stopping_on_test(code, expected):
+    assert lines(_BOOSTERS.format(code=code), RULE) == expected
+
+
+def test_xgboost_stops_on_the_last_of_its_evals():
+    src = _BOOSTERS.format(code=(
+        "X_tr, X_val, y_tr, y_val = train_test_split(X_train, y_train)\n"
+        "dte = xgb.DMatrix(X_test, label=y_test)\ndval = xgb.DMatrix(X_val, label=y_val)\n"
+        "bst = xgb.train(params, xgb.DMatrix(X_tr, label=y_tr), 1000, evals=[(dte, 'test'), (dval, 'val')], "
+        "early_stopping_rounds=50)\nprint(roc_auc_score(y_test, bst.predict(dte)))"))
+    assert lines(src, RULE) == []
+    assert lines(src.replace("[(dte, 'test'), (dval, 'val')]", "[(dval, 'val'), (dte, 'test')]"), RULE) == [10]

@@ -34,6 +34,7 @@ def check(ctx):
     fl = flow(ctx)
     yield from _selection_loops(ctx, fl)
     yield from _early_stopping_on_test(ctx, fl)
+    yield from _booster_early_stopping_on_test(ctx, fl)
     yield from _optuna_objectives(ctx, fl)
     yield from _best_kept_across_calls(ctx, fl)
 
@@ -424,6 +425,81 @@ def _early_stopping_on_test(ctx, fl):
             related=[ctx.related(stopper, "stops or checkpoints on the test score"),
                      ctx.related(final, "the same test data used for the final score")],
             confidence=1.0 if flow_known else 0.6)
+
+
+# The booster APIs: `lgb.train(params, dtrain, valid_sets=[dvalid], callbacks=[lgb.early_stopping(50)])`,
+# `xgb.train(params, dtrain, evals=[(dvalid, "valid")], early_stopping_rounds=50)`.
+_BOOSTER_TRAIN = {"lightgbm.train": "valid_sets", "xgboost.train": "evals"}
+_BOOSTER_DATA = ("lightgbm.Dataset", "xgboost.DMatrix")
+
+
+def _booster_early_stopping_on_test(ctx, fl):
+    facts = ctx.facts
+    for call in facts.calls_to(set(_BOOSTER_TRAIN)):
+        kw = _keywords(ctx, call)
+        node = kw.get(_BOOSTER_TRAIN[facts.callee_qual(call)])
+        stopper = kw.get("early_stopping_rounds") or _early_stopping_callback(ctx, kw.get("callbacks"))
+        if node is None or stopper is None:
+            continue
+        test_x = None
+        items = _items(ctx, node)
+        if facts.callee_qual(call) == "xgboost.train":
+            items = items[-1:]   # XGBoost stops on the last of its evals; LightGBM on any
+        for item in items:
+            x = _booster_data_rows(ctx, item)
+            side, by_flow, keys = fl.origin(x) if x is not None else (None, False, [])
+            if side == "test":
+                # the rows, and the Dataset / DMatrix wrapping them (`bst.predict(dtest)`)
+                test_x, flow_known, test_keys = x, by_flow, set(keys) | set(fl.origin(item)[2])
+                break
+        if test_x is None:
+            continue
+        parent = call.parent
+        left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+        model = ctx.text(left) if left is not None and left.type == "identifier" else ""
+        final = _later_evaluation(ctx, fl, call, test_keys, model)
+        if final is None:
+            continue
+        yield ctx.finding(
+            node,
+            "Early stopping is driven by the test set, which is then used again for the final "
+            "evaluation: the number of boosting rounds was chosen to do well on exactly these "
+            "rows, so the final score is optimistic. Stop on a separate validation split.",
+            related=[ctx.related(stopper, "stops on the test score"),
+                     ctx.related(final, "the same test data used for the final score")],
+            confidence=1.0 if flow_known else 0.6)
+
+
+def _items(ctx, node):
+    """The elements of a list or tuple literal (through a name), or the node itself."""
+    n = strip(follow(ctx.facts, node))
+    if n is not None and n.type in ("list", "tuple"):
+        out = []
+        for c in n.named_children:
+            c = strip(c)
+            # xgboost's `evals=[(dvalid, "valid")]`: the data is the pair's first element
+            out.append(strip(c.named_children[0]) if c is not None and c.type == "tuple" and c.named_children else c)
+        return out
+    return [n] if n is not None else []
+
+
+def _booster_data_rows(ctx, expr):
+    """The rows a `lgb.Dataset(X, label=y)` / `xgb.DMatrix(X, label=y)` holds, or None."""
+    made = strip(follow(ctx.facts, expr))
+    if made is None or made.type != "call" or ctx.facts.callee_qual(made) not in _BOOSTER_DATA:
+        return None
+    pos, kw = args_of(made)
+    return pos[0] if pos else kw.get("data")
+
+
+def _early_stopping_callback(ctx, callbacks):
+    """The `lgb.early_stopping(...)` among `callbacks=[...]`, or None."""
+    if callbacks is None:
+        return None
+    for item in _items(ctx, callbacks):
+        if item is not None and item.type == "call" and (ctx.facts.callee_qual(item) or "").endswith("early_stopping"):
+            return item
+    return None
 
 
 def _keywords(ctx, call) -> dict:
