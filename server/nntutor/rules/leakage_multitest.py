@@ -438,7 +438,7 @@ def _booster_early_stopping_on_test(ctx, fl):
     for call in facts.calls_to(set(_BOOSTER_TRAIN)):
         kw = _keywords(ctx, call)
         node = kw.get(_BOOSTER_TRAIN[facts.callee_qual(call)])
-        stopper = kw.get("early_stopping_rounds") or _early_stopping_callback(ctx, kw.get("callbacks"))
+        stopper = _stopper(ctx, call, None, kw)   # early_stopping_rounds=, or lgb.early_stopping() in callbacks
         if node is None or stopper is None:
             continue
         test_x = None
@@ -492,16 +492,6 @@ def _booster_data_rows(ctx, expr):
     return pos[0] if pos else kw.get("data")
 
 
-def _early_stopping_callback(ctx, callbacks):
-    """The `lgb.early_stopping(...)` among `callbacks=[...]`, or None."""
-    if callbacks is None:
-        return None
-    for item in _items(ctx, callbacks):
-        if item is not None and item.type == "call" and (ctx.facts.callee_qual(item) or "").endswith("early_stopping"):
-            return item
-    return None
-
-
 def _keywords(ctx, call) -> dict:
     """The call's keyword arguments, with those of a `**fit_params` whose name holds a dict
     literal (`fit_params = {"eval_set": [(X_test, y_test)], ...}`); written ones win."""
@@ -537,7 +527,7 @@ def _stopper(ctx, call, recv, kw):
     facts = ctx.facts
     if "early_stopping_rounds" in kw:
         return kw["early_stopping_rounds"]
-    _cq, ctor = ctx.values.instance(recv)
+    _cq, ctor = ctx.values.instance(recv) if recv is not None else (None, None)
     if ctor is not None:
         _p, ckw = args_of(ctor)
         if "early_stopping_rounds" in ckw:
