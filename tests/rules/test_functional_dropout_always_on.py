@@ -51,6 +51,23 @@ class Head(Base):
     def forward(self, x):
         return self.out(F.alpha_dropout(x, 0.1))
 """, [9]),
+    # dsgiitr/d2l-pytorch's dropout notebook: gated on a flag of the model's own, fixed in
+    # __init__; eval() never changes it, so dropout stays on in evaluation.
+    ("own_is_training_flag_is_not_the_mode", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self, is_training=True):
+        super().__init__()
+        self.is_training = is_training
+
+    def forward(self, X):
+        H1 = F.relu(self.linear_1(X))
+        if self.is_training == True:
+            H1 = F.dropout(H1, 0.5)
+        return self.linear_2(H1)
+""", [12]),
 ]
 
 CORRECT = [
@@ -82,6 +99,32 @@ class EfficientNet(nn.Module):
         if self.training and self.dropout_rate > 0:
             out = F.dropout(out, p=self.dropout_rate)
         return self.linear(out)
+""",),
+    # The flag comes in as a parameter named `training` (a caller passes self.training).
+    ("training_parameter", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Block(nn.Module):
+    def drop(self, x, training):
+        if training:
+            x = F.dropout(x, 0.2)
+        return x
+""",),
+    # A model that overrides train() keeps its own flag in step with the mode.
+    ("own_flag_kept_by_a_train_override", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def train(self, mode=True):
+        self.is_training = mode
+        return super().train(mode)
+
+    def forward(self, x):
+        if self.is_training:
+            x = F.dropout(x, 0.5)
+        return self.fc(x)
 """,),
     ("layer_module_not_functional", """\
 import torch.nn as nn

@@ -538,3 +538,48 @@ def test_xgboost_stops_on_the_last_of_its_evals():
         "early_stopping_rounds=50)\nprint(roc_auc_score(y_test, bst.predict(dte)))"))
     assert lines(src, RULE) == []
     assert lines(src.replace("[(dte, 'test'), (dval, 'val')]", "[(dval, 'val'), (dte, 'test')]"), RULE) == [10]
+
+
+# curiousily/Deep-Learning-For-Hackers: keras-tuner ranks its trials on validation_data.
+TUNER_MODEL = """\
+def build(hp):
+    model = keras.Sequential([keras.layers.Dense(hp.Int("units", 8, 128), activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+
+@pytest.mark.parametrize("tuner,search,expected", [
+    ('from kerastuner.tuners import RandomSearch\n'
+     'tuner = RandomSearch(build, objective="val_accuracy", max_trials=20)\n',
+     'tuner.search(X_train, y_train, epochs=20, validation_data=(X_test, y_test))\n', [12]),
+    ('import keras_tuner as kt\n'
+     'tuner = kt.Hyperband(build, objective=kt.Objective("val_auc", direction="max"))\n',
+     'tuner.search(X_train, y_train, validation_data=(X_test, y_test))\n', [12]),
+    ('from keras_tuner import BayesianOptimization\n'
+     'tuner = BayesianOptimization(build, "val_loss", max_trials=5)\n',
+     'tuner.search(X_train, y_train, validation_data=[X_test, y_test])\n', [12]),
+    # Silent: a validation split, a training objective, an objective we cannot read,
+    # validation_split, another library's search().
+    ('from keras_tuner import RandomSearch\n'
+     'tuner = RandomSearch(build, objective="val_accuracy")\n',
+     'X_tr, X_val, y_tr, y_val = train_test_split(X_train, y_train)\n'
+     'tuner.search(X_tr, y_tr, validation_data=(X_val, y_val))\n', []),
+    ('from keras_tuner import RandomSearch\n'
+     'tuner = RandomSearch(build, objective="accuracy")\n',
+     'tuner.search(X_train, y_train, validation_data=(X_test, y_test))\n', []),
+    ('from keras_tuner import RandomSearch\n'
+     'tuner = RandomSearch(build, objective=OBJECTIVE)\n',
+     'tuner.search(X_train, y_train, validation_data=(X_test, y_test))\n', []),
+    ('from keras_tuner import RandomSearch\n'
+     'tuner = RandomSearch(build, objective="val_accuracy")\n',
+     'tuner.search(X_train, y_train, validation_split=0.2)\n', []),
+    ('from sklearn.neighbors import NearestNeighbors\n'
+     'tuner = NearestNeighbors()\n',
+     'tuner.search(X_train, y_train, validation_data=(X_test, y_test))\n', []),
+])
+def test_keras_tuner_search_on_test(tuner, search, expected):
+    code = SPLIT + "from tensorflow import keras\n" + tuner + TUNER_MODEL + search + \
+        "print(tuner.get_best_models()[0].evaluate(X_test, y_test))\n"
+    assert lines(code, RULE) == expected

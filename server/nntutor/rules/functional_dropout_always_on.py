@@ -14,6 +14,12 @@ from . import Rule
 TRAINING_POSITION = 2
 # Dropout kept on at inference on purpose: Monte Carlo dropout, Bayesian approximations.
 _ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", re.I)
+# The method follows the mode: `if self.training:`, `training=self.training`, a `training`
+# parameter. A whole word: `self.is_training`, a flag of the model's own that eval() leaves alone
+# (d2l's hand-written dropout notebooks), is no such evidence.
+_FOLLOWS_MODE = re.compile(r"(?<!\w)training\b")
+# A class that overrides train()/eval() may keep its own flag in step with the mode.
+_OWN_SWITCH = re.compile(r"^\s*def\s+(?:train|eval)\s*\(", re.M)
 
 
 def check(ctx):
@@ -40,7 +46,7 @@ def check(ctx):
         if _ON_PURPOSE.search(ctx.text(cls_name)) or (
                 method_name is not None and _ON_PURPOSE.search(ctx.text(method_name))):
             continue
-        if "training" in facts.code_in(method):
+        if _FOLLOWS_MODE.search(facts.code_in(method)) or _OWN_SWITCH.search(facts.code_in(cls)):
             continue  # `if self.training:` around it, or an early return: the mode is followed
         name = ctx.text(call.child_by_field_id(F_FUNCTION))  # as spelled: `F.dropout2d`
         yield ctx.finding(

@@ -36,6 +36,7 @@ def check(ctx):
     yield from _early_stopping_on_test(ctx, fl)
     yield from _booster_early_stopping_on_test(ctx, fl)
     yield from _optuna_objectives(ctx, fl)
+    yield from _tuner_searches_on_test(ctx, fl)
     yield from _best_kept_across_calls(ctx, fl)
 
 
@@ -637,6 +638,54 @@ def _optuna_objectives(ctx, fl):
                     related=[ctx.related(call, "the study maximises the test score here")],
                     confidence=1.0 if by_flow else 0.6)
                 break
+
+
+# -- keras-tuner searches scored on the test set --------------------------------------------
+_TUNER_MODULES = ("keras_tuner.", "kerastuner.")
+_TUNERS = {"RandomSearch", "BayesianOptimization", "Hyperband", "GridSearch"}
+
+
+def _tuner_searches_on_test(ctx, fl):
+    """`tuner.search(..., validation_data=(X_test, y_test))` with a `val_*` objective: every
+    trial is ranked by its test score, so the best hyper-parameters are fitted to the test set."""
+    for call in fl.calls_named({"search"}):
+        recv, _m = method_call(call)
+        q, ctor = ctx.values.instance(recv) if recv is not None else (None, None)
+        if q is None or ctor is None or not q.startswith(_TUNER_MODULES) or short(q) not in _TUNERS:
+            continue
+        objective = _tuner_objective(ctx, ctor)
+        if objective is None or not objective.startswith("val_"):
+            continue   # a training metric (or one we cannot read): the validation data only reports
+        node = _keywords(ctx, call).get("validation_data")
+        if node is None:
+            continue
+        for pair in _pairs(ctx, node):
+            side, by_flow, _keys = fl.origin(pair)
+            if side != "test":
+                continue
+            yield ctx.finding(
+                node,
+                f"The tuner ranks every trial by `{objective}` on this data, which is the test set: "
+                "the hyper-parameters are chosen to do well on exactly these rows, so the best "
+                "trial's score, and any later test score of its model, is optimistic. Search with a "
+                "separate validation split and keep the test set for the end.",
+                related=[ctx.related(ctor, f"the tuner's objective is {objective}")],
+                confidence=1.0 if by_flow else 0.6)
+            break
+
+
+def _tuner_objective(ctx, ctor):
+    """The metric name of a tuner's `objective=` ("val_accuracy", or
+    `keras_tuner.Objective("val_loss", direction="min")`), or None."""
+    pos, kw = args_of(ctor)
+    obj = kw.get("objective")
+    if obj is None and len(pos) > 1:
+        obj = pos[1]   # (hypermodel, objective, ...)
+    obj = strip(follow(ctx.facts, obj))
+    if obj is not None and obj.type == "call":
+        p, k = args_of(obj)
+        obj = p[0] if p else k.get("name")
+    return string_value(obj) if obj is not None else None
 
 
 def _test_score_in(ctx, fl, node, depth):
