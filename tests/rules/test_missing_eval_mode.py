@@ -699,7 +699,7 @@ def test_output_shapes():
     model.load_state_dict(torch.load("net.pt"))   # trained weights: not a fresh model
     for batch in [1, 8, 32]:
         out = model(torch.randn(batch, 784))
-        assert out.shape == (batch, 10)
+        assert out.argmax(1).shape == (batch,)
 """
 
 
@@ -719,7 +719,7 @@ def test():
     model = Net()
     for batch in [1, 8, 32]:
         out = model(torch.randn(batch, 784))
-        print(out.size())
+        print(out.size(), out.max())
 """
 
 
@@ -1043,7 +1043,7 @@ def main(source):
     net = Net()
     with torch.no_grad():
         output = net(source)
-    print(output.shape)
+    print(output.argmax(1))   # the values: a shape alone would be no evaluation either
 """
 
 
@@ -1203,3 +1203,42 @@ model = Encoder("distilbert-base-uncased")
 ])
 def test_a_wrapper_around_a_from_pretrained_model(own, before, expected):
     assert lines(_HF_WRAPPER.format(own=own, before=before), RULE) == expected
+
+
+# ethen8181's torch_transformer notebook: a fresh model run once under no_grad to see the
+# size of what it returns. Dropout and batch norm never change an output's shape.
+SHAPE_MODEL = NET + """\
+
+model = Net()
+x = torch.randn(2, 4)
+"""
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("with torch.no_grad():\n    output = model(x)\nprint(output.shape)\n", []),
+    ("with torch.no_grad():\n    print(model(x).shape, model(x).size(0))\n", []),
+    ("with torch.no_grad():\n    out = model(x)\nassert len(out) == 2 and out.dim() == 2\n", []),
+    # the output itself is read: a prediction, an argmax, a value printed
+    ("with torch.no_grad():\n    out = model(x)\nprint(out.shape, out.argmax(1))\n", [18]),
+    ("with torch.no_grad():\n    out = model(x)\nprint(out)\n", [18]),
+    ("with torch.no_grad():\n    out, h = model(x)\nprint(out.shape)\n", [18]),
+    ("with torch.no_grad():\n    print(model(x).mean())\n", [18]),
+])
+def test_a_look_at_the_output_shape_is_no_evaluation(use, expected):
+    assert lines(SHAPE_MODEL + use, RULE) == expected
+
+
+def test_other_values_under_the_output_name_do_not_count():
+    """`output` is a common name: a later training loop's `output` is another value."""
+    src = SHAPE_MODEL + """\
+with torch.no_grad():
+    output = model(x)
+print(output.shape)
+optimizer = torch.optim.Adam(model.parameters())
+for xb, yb in loader:
+    output = model(xb)
+    loss = criterion(output, yb)
+"""
+    assert lines(src, RULE) == []
+    # but a later read of *this* value is a read
+    assert lines(src.replace("print(output.shape)\n", "print(output.shape)\nprint(output.argmax(1))\n"), RULE) == [18]

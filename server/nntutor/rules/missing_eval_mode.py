@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
+from ..namescan import whole_name_matches
+from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
@@ -34,8 +35,8 @@ def check(ctx):
             continue
         if _in_training_step(ctx, call) or _train_mode_on_purpose(ctx, name, call):
             continue
-        if _fresh_in_this_function(ctx, fn, call):
-            continue  # an untrained model built right here: a smoke test of shapes, no score
+        if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call):
+            continue  # an untrained model built right here, or a look at the output's shape: no score
         scope = facts.scope_id(call.start_byte)
         if (name, scope) in reported:
             continue
@@ -77,8 +78,8 @@ def _evaluation_loops_in_training_mode(ctx, reported):
             continue
         if function_called_under_no_grad(ctx, call.start_byte):
             continue  # evaluate(model) called inside no_grad: the callers' business
-        if _fresh_in_this_function(ctx, fn, call):
-            continue  # an untrained model built right here: a smoke test of shapes, no score
+        if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call):
+            continue  # an untrained model built right here, or a look at the output's shape: no score
         reported.add((name, scope))
         fix = _eval_around(ctx, statement_of(outer), name)
         yield ctx.finding(
@@ -168,6 +169,57 @@ def _fresh_factory(ctx, value, callee) -> bool:
 
 # Loading weights, or training, inside the factory: what it returns is not fresh.
 _LOADING = re.compile(r"load|pretrained|weights\s*=|checkpoint|from_|backward|\.step\(|\.fit\(|optim")
+
+
+# What a shape check reads of an output: dropout and batch norm never change these.
+_SHAPE_LOOK = re.compile(rb"\s*\.\s*(?:shape|size|dim|ndim|ndimension|dtype|device)\b")
+_SHAPE_FUNCS = frozenset({"len", "type"})
+_REBOUND = re.compile(rb"\s*=(?!=)")
+
+
+def _only_its_shape_is_read(ctx, call) -> bool:
+    """The model's output is only looked at for its shape: `model(x).shape`, or `out =
+    model(x)` and every other occurrence of `out` in the file is `out.shape`, `out.size()`,
+    `len(out)` ... (a cell that checks the sizes a fresh Transformer returns). The train-mode
+    output has the same shape as the eval-mode one, so nothing is off."""
+    parent = call.parent
+    if parent is not None and parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == call:
+        return _SHAPE_LOOK.match(ctx.doc.data, call.end_byte) is not None
+    if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != call:
+        return False
+    target = parent.child_by_field_id(F_LEFT)
+    if target is None or target.type != "identifier":
+        return False
+    facts, data, name = ctx.facts, ctx.doc.data, ctx.text(target)
+    mine = facts.binding(name, parent.end_byte)
+    if mine is None or mine.target is None or mine.target.start_byte != target.start_byte:
+        return False
+    looks = 0
+    for m in whole_name_matches(data, name.encode()):
+        if m.start() == target.start_byte or _REBOUND.match(data, m.end()):
+            continue   # this assignment, or a new value bound to the name
+        b = facts.binding(name, m.start())
+        if b is not None and b is not mine:
+            continue   # another value under the same name (`output` is a common one)
+        if b is None and facts.scope_id(m.start()) == mine.scope:
+            return False   # before it, or a loop's next turn: not known, count it as a read
+        if b is None:
+            continue
+        if _SHAPE_LOOK.match(data, m.end()) is None and not _inside_shape_function(ctx, m.start()):
+            return False
+        looks += 1
+    return looks > 0   # an output nobody reads yet is the start of an evaluation
+
+
+def _inside_shape_function(ctx, pos: int) -> bool:
+    """The name at `pos` is the argument of `len(...)` / `type(...)` (nothing else in the call)."""
+    node = ctx.doc.tree.root_node.named_descendant_for_byte_range(pos, pos + 1)
+    args = node.parent if node is not None else None
+    call = args.parent if args is not None and args.type == "argument_list" else None
+    if call is None or call.type != "call" or len(args.named_children) != 1:
+        return False
+    fn = call.child_by_field_id(F_FUNCTION)
+    return fn is not None and fn.type == "identifier" and ctx.text(fn) in _SHAPE_FUNCS
 
 
 def _fresh_in_this_function(ctx, fn, call) -> bool:
