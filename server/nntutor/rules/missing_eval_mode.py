@@ -6,7 +6,7 @@ import re
 
 from ..findings import Fix, Severity, TextEdit
 from ..namescan import whole_name_matches
-from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
@@ -172,49 +172,65 @@ _LOADING = re.compile(r"load|pretrained|weights\s*=|checkpoint|from_|backward|\.
 
 
 # What a shape check reads of an output: dropout and batch norm never change these.
-_SHAPE_LOOK = re.compile(rb"\s*\.\s*(?:shape|size|dim|ndim|ndimension|dtype|device)\b")
+_SHAPE_ATTRS = frozenset({"shape", "size", "dim", "ndim", "ndimension", "dtype", "device"})
 _SHAPE_FUNCS = frozenset({"len", "type"})
-_REBOUND = re.compile(rb"\s*=(?!=)")
 
 
 def _only_its_shape_is_read(ctx, call) -> bool:
     """The model's output is only looked at for its shape: `model(x).shape`, or `out =
-    model(x)` and every other occurrence of `out` in the file is `out.shape`, `out.size()`,
-    `len(out)` ... (a cell that checks the sizes a fresh Transformer returns). The train-mode
-    output has the same shape as the eval-mode one, so nothing is off."""
+    model(x)` and every read of that value is `out.shape`, `out.size()`, `len(out)` ...
+    (a cell that checks the sizes a fresh Transformer returns). The train-mode output has the
+    same shape as the eval-mode one, so nothing is off."""
     parent = call.parent
-    if parent is not None and parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == call:
-        return _SHAPE_LOOK.match(ctx.doc.data, call.end_byte) is not None
+    if parent is not None and parent.type == "attribute":
+        return _shape_look(ctx, call)
     if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != call:
         return False
     target = parent.child_by_field_id(F_LEFT)
     if target is None or target.type != "identifier":
         return False
-    facts, data, name = ctx.facts, ctx.doc.data, ctx.text(target)
+    facts, name = ctx.facts, ctx.text(target)
     mine = facts.binding(name, parent.end_byte)
     if mine is None or mine.target is None or mine.target.start_byte != target.start_byte:
         return False
+    root = ctx.doc.tree.root_node
     looks = 0
-    for m in whole_name_matches(data, name.encode()):
-        if m.start() == target.start_byte or _REBOUND.match(data, m.end()):
-            continue   # this assignment, or a new value bound to the name
+    for m in whole_name_matches(ctx.doc.data, name.encode()):
+        if m.start() == target.start_byte or facts.in_comment(m.start()):
+            continue
+        node = root.descendant_for_byte_range(m.start(), m.end())
+        if node is None or node.type != "identifier" or _assigned(node):
+            continue   # in a string, or a new value bound to the name
         b = facts.binding(name, m.start())
         if b is not None and b is not mine:
             continue   # another value under the same name (`output` is a common one)
-        if b is None and facts.scope_id(m.start()) == mine.scope:
-            return False   # before it, or a loop's next turn: not known, count it as a read
         if b is None:
+            if facts.scope_id(m.start()) == mine.scope:
+                return False   # before it, or a loop's next turn: not known, count it as a read
             continue
-        if _SHAPE_LOOK.match(data, m.end()) is None and not _inside_shape_function(ctx, m.start()):
+        if not _shape_look(ctx, node) and not _inside_shape_function(ctx, node):
             return False
         looks += 1
     return looks > 0   # an output nobody reads yet is the start of an evaluation
 
 
-def _inside_shape_function(ctx, pos: int) -> bool:
-    """The name at `pos` is the argument of `len(...)` / `type(...)` (nothing else in the call)."""
-    node = ctx.doc.tree.root_node.named_descendant_for_byte_range(pos, pos + 1)
-    args = node.parent if node is not None else None
+def _shape_look(ctx, node) -> bool:
+    """`node.shape`, `node.size()`, `node.dim()` ..."""
+    parent = node.parent
+    if parent is None or parent.type != "attribute" or parent.child_by_field_id(F_OBJECT) != node:
+        return False
+    attr = parent.child_by_field_id(F_ATTRIBUTE)
+    return attr is not None and ctx.text(attr) in _SHAPE_ATTRS
+
+
+def _assigned(node) -> bool:
+    parent = node.parent
+    return parent is not None and parent.type == "assignment" and parent.child_by_field_id(F_LEFT) == node
+
+
+def _inside_shape_function(ctx, node) -> bool:
+    """`node` is the only argument of `len(...)` / `type(...)`."""
+    args = node.parent
     call = args.parent if args is not None and args.type == "argument_list" else None
     if call is None or call.type != "call" or len(args.named_children) != 1:
         return False
