@@ -13,12 +13,16 @@ from .findings import Location
 from .parsing import (
     F_ATTRIBUTE,
     F_BODY,
+    F_CONDITION,
+    F_CONSEQUENCE,
     F_DEFINITION,
     F_LEFT,
     F_NAME,
     F_OBJECT,
+    F_PARAMETERS,
     F_RIGHT,
     F_SUPERCLASSES,
+    F_VALUE,
 )
 from .rates import RateParams, rate_parameters
 from .values import Values, is_method, method_call, strip
@@ -89,6 +93,11 @@ class ModelClass:
     # Its only train/eval-dependent parts are Hugging Face models it loads with
     # `from_pretrained` (which leaves them in eval mode): a fresh instance runs them in eval mode.
     pretrained_eval_only: bool = False
+    # forward() applies its last activation only when a flag parameter is set (`def forward(self,
+    # x, apply_softmax=False): ... if apply_softmax: x = F.softmax(x)`, PyTorchNLPBook):
+    # (parameter name, its position after self, tags, activation node); `output` is then unknown,
+    # and a call that passes the flag as True gets these tags (this file only).
+    output_flag: tuple | None = None
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
@@ -334,11 +343,17 @@ def _forward_output(facts, values, forward, cls):
     if returns and all(_several(ret) for ret in returns):
         cls.slot_outputs = _slot_outputs(values, returns, cls)
         return   # `return validity, label`: each slot is read where it is unpacked
+    flags = _flag_parameters(facts, forward)
     for ret in returns:
         value = ret.named_children[0] if ret.named_children else None
         if value is None or value.type == "tuple":
             return  # several outputs: do not guess which one is the prediction
         tags, applied = values.tags(value, self_layers=cls.layers)
+        flag = _guarding_flag(facts, applied, forward, flags) if tags and applied is not None else None
+        if flag is not None:
+            # Applied only when the caller asks: the default call's output is not known here.
+            cls.output_flag = (flag, flags[flag], tags, applied)
+            return
         if not tags:
             return
         outputs.add(tags)
@@ -348,6 +363,38 @@ def _forward_output(facts, values, forward, cls):
         cls.output_node = node_used
         if node_used is not None:
             cls.output_location = Location.of_node(facts.doc, node_used)
+
+
+_OFF_DEFAULTS = frozenset({"False", "None", "0"})
+
+
+def _flag_parameters(facts, forward) -> dict:
+    """forward()'s parameters whose default is off (`apply_softmax=False`): name -> position
+    after `self`."""
+    params = forward.child_by_field_id(F_PARAMETERS)
+    found = {}
+    for i, p in enumerate(params.named_children[1:] if params is not None else ()):
+        if p.type not in ("default_parameter", "typed_default_parameter"):
+            continue
+        name, value = p.child_by_field_id(F_NAME), p.child_by_field_id(F_VALUE)
+        if name is not None and value is not None and facts.text(value) in _OFF_DEFAULTS:
+            found[facts.text(name)] = i
+    return found
+
+
+def _guarding_flag(facts, node, forward, flags) -> str | None:
+    """The flag parameter of an `if flag:` whose body holds `node` (in forward itself)."""
+    if not flags:
+        return None
+    inner = node
+    parent = node.parent
+    while parent is not None and parent != forward:
+        if parent.type == "if_statement" and inner == parent.child_by_field_id(F_CONSEQUENCE):
+            cond = strip(parent.child_by_field_id(F_CONDITION))
+            if cond is not None and cond.type == "identifier" and facts.text(cond) in flags:
+                return facts.text(cond)
+        inner, parent = parent, parent.parent
+    return None
 
 
 def _several(ret) -> bool:

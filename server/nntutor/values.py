@@ -557,6 +557,9 @@ class Values:
         cls = self.local_class(qual)
         if cls is not None and cls.output:
             return cls.output, cls.output_node
+        flag = getattr(cls, "output_flag", None)
+        if flag is not None and call is not None and _passes_true(self.facts, call, flag[0], flag[1]):
+            return flag[2], flag[3]   # `classifier(x, apply_softmax=True)`
         return frozenset(), None
 
     def sequential_output(self, ctor):
@@ -572,3 +575,12 @@ class Values:
                 return frozenset({LAYER_TAGS[q]}), layer
             return frozenset(), None
         return frozenset(), None
+
+
+def _passes_true(facts, call, name: str, index: int) -> bool:
+    """The call passes `True` for the parameter `name` (keyword, or positional at `index`)."""
+    pos, kw = args_of(call)
+    value = kw.get(name)
+    if value is None and index < len(pos):
+        value = pos[index]
+    return value is not None and facts.text(value) == "True"

@@ -159,3 +159,36 @@ loss = criterion(torch.sigmoid(logits), y)
     fixed = apply_fix(src, finding)
     assert parses(fixed) and "sigmoid" not in fixed
     assert findings(fixed) == []
+
+
+# joosthub/PyTorchNLPBook's review classifier: sigmoid only when the caller asks for it.
+_FLAGGED = """\
+import torch
+import torch.nn as nn
+
+
+class ReviewClassifier(nn.Module):
+    def __init__(self, num_features):
+        super().__init__()
+        self.fc1 = nn.Linear(num_features, 1)
+
+    def forward(self, x_in, apply_sigmoid=False):
+        y_out = self.fc1(x_in).squeeze()
+        if apply_sigmoid:
+            y_out = torch.sigmoid(y_out)
+        return y_out
+
+
+classifier = ReviewClassifier(100)
+loss_func = nn.BCEWithLogitsLoss()
+"""
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("loss = loss_func(classifier(x_in=x.float()), y.float())\n"
+     "p = torch.sigmoid(classifier(x.view(1, -1))).item()\n", []),
+    ("loss = loss_func(classifier(x, apply_sigmoid=True), y)\n", [13]),
+    ("p = torch.sigmoid(classifier(x, apply_sigmoid=True))\n", [19]),
+])
+def test_sigmoid_behind_a_flag_of_forward(use, expected):
+    assert lines(_FLAGGED + use, RULE) == expected

@@ -402,3 +402,51 @@ criterion = nn.CrossEntropyLoss()
 def test_a_slot_of_a_tuple_returned_by_forward(head, ret, use, expected):
     src = _TWO_HEADS.format(head=head, ret=ret, use=use)
     assert lines(src, RULE) == expected
+
+
+# joosthub/PyTorchNLPBook: forward() applies softmax only when the caller asks for it; the
+# training loop takes the default (logits), prediction passes apply_softmax=True.
+_FLAGGED = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SurnameClassifier(nn.Module):
+    def __init__(self, input_dim, hidden_dim, output_dim):
+        super().__init__()
+        self.fc1 = nn.Linear(input_dim, hidden_dim)
+        self.fc2 = nn.Linear(hidden_dim, output_dim)
+
+    def forward(self, x_in, apply_softmax=False):
+        prediction_vector = self.fc2(F.relu(self.fc1(x_in)))
+        if apply_softmax:
+            prediction_vector = F.softmax(prediction_vector, dim=1)
+        return prediction_vector
+
+
+classifier = SurnameClassifier(80, 300, 18)
+loss_func = nn.CrossEntropyLoss()
+"""
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("loss = loss_func(classifier(x), y)\nprobs = classifier(x, apply_softmax=True)\n", []),
+    ("y_pred = classifier(x_in=x)\nloss = loss_func(y_pred, y)\n", []),
+    ("loss = loss_func(classifier(x, False), y)\n", []),
+    # the caller asks for the softmax and feeds it to the loss
+    ("loss = loss_func(classifier(x, apply_softmax=True), y)\n", [15]),
+    ("y_pred = classifier(x, True)\nloss = loss_func(y_pred, y)\n", [15]),
+])
+def test_softmax_behind_a_flag_of_forward(use, expected):
+    assert lines(_FLAGGED + use, RULE) == expected
+
+
+def test_an_early_return_behind_the_flag():
+    src = _FLAGGED.replace(
+        "        if apply_softmax:\n            prediction_vector = F.softmax(prediction_vector, dim=1)\n"
+        "        return prediction_vector\n",
+        "        if apply_softmax:\n            return F.softmax(prediction_vector, dim=1)\n"
+        "        return prediction_vector\n")
+    assert lines(src + "loss = loss_func(classifier(x), y)\n", RULE) == []
+    assert lines(src + "loss = loss_func(classifier(x, apply_softmax=True), y)\n", RULE) == [15]
