@@ -11,7 +11,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from operator import attrgetter
 
-from .namescan import matches_from
+from .namescan import matches_from, whole_name_matches
 from .parsing import (
     F_ATTRIBUTE,
     F_FUNCTION,
@@ -122,6 +122,7 @@ class Facts:
         self._loops = Nested(self.loops)
         self._scope_cache: dict[int, int] = {}
         self._matches: dict = {}  # compiled pattern -> code_matches(pattern)
+        self._identifiers: dict = {}  # name -> identifiers_named(name)
         self.bindings: dict[str, list[Binding]] = {}
         self.assignments = caps.get("assign", [])
         for node in self.assignments:
@@ -425,6 +426,26 @@ class Facts:
         """Byte `pos` lies in a `# comment`."""
         i = bisect_right(self._comment_starts, pos) - 1
         return i >= 0 and pos < self.comments[i].end_byte
+
+    def identifiers_named(self, name: str) -> list:
+        """Every identifier node `name` of the code (not in comments or strings, not an
+        attribute `.name`), in text order. Computed once per name and version."""
+        found = self._identifiers.get(name)
+        if found is None:
+            root = self.doc.tree.root_node
+            found = []
+            for m in whole_name_matches(self.doc.data, name.encode()):
+                if self.in_comment(m.start()):
+                    continue
+                node = root.descendant_for_byte_range(m.start(), m.end())
+                if node is None or node.type != "identifier" or node.end_byte != m.end():
+                    continue
+                parent = node.parent
+                if parent.type == "keyword_argument" and parent.child_by_field_id(F_NAME) == node:
+                    continue   # `f(name=...)`: the parameter's name, not this one
+                found.append(node)
+            self._identifiers[name] = found
+        return found
 
     def code_matches(self, pattern) -> list:
         """Matches of the compiled bytes regex `pattern` outside comments: a rule that searches

@@ -450,3 +450,63 @@ def test_an_early_return_behind_the_flag():
         "        return prediction_vector\n")
     assert lines(src + "loss = loss_func(classifier(x), y)\n", RULE) == []
     assert lines(src + "loss = loss_func(classifier(x, apply_softmax=True), y)\n", RULE) == [15]
+
+
+# Sweep 19 (fixes applied to real code): the quick fix that removes a softmax from forward()
+# changes every caller's output, so it is offered only when every use of the model's output in
+# the file is the loss or a class choice.
+_IN_FORWARD = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(x))
+
+
+net = Net().to(device)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(net.parameters())
+for x, y in loader:
+    optimizer.zero_grad()
+    out = net(x)
+    loss = criterion(out, y)
+    loss.backward()
+    optimizer.step()
+net.eval()
+"""
+
+
+@pytest.mark.parametrize("after,fixable", [
+    ("", True),
+    ("pred = net(x_test).argmax(dim=1)\n", True),
+    ("_, predicted = torch.max(net(x_test).data, 1)\n", True),
+    ("probs = net(x_test)\npred = probs.argmax(1)\n", True),
+    # probabilities read: printed, written out, thresholded; or the model handed on
+    ("probs = net(x_test)\nprint(probs)\n", False),
+    ("submission[cols] = net(x_test).numpy()\n", False),
+    ("conf, pred = net(x_test).max(1)\n", False),
+    ("evaluate(net, test_loader)\n", False),
+])
+def test_fix_in_forward_only_when_no_caller_reads_probabilities(after, fixable):
+    src = _IN_FORWARD + after
+    (finding,) = findings(src, RULE)
+    assert (finding.fix is not None) == fixable
+    if fixable:
+        fixed = apply_fix(src, finding)
+        assert "return self.fc(x)\n" in fixed   # the layer's argument, never `self`
+        assert parses(fixed) and lines(fixed, RULE) == []
+
+
+def test_a_model_built_elsewhere_gets_no_fix_in_its_forward():
+    src = _IN_FORWARD.replace("net = Net().to(device)\n", "net = build(Net)\n")
+    src = src.replace("    out = net(x)\n", "    out = Net()(x)\n")
+    (finding,) = findings(src, RULE)
+    assert finding.fix is None

@@ -291,17 +291,28 @@ def unwrap_activation_fix(ctx, applied):
     """A fix that removes an inline activation call `F.softmax(x, dim=1)` -> `x`, when certain."""
     from ..findings import Fix
 
+    from ._callers import output_change_is_safe
+
     if applied is None or applied.type != "call":
         return None
     recv, method = method_call(applied)
+    pos, kw = args_of(applied)
     if ctx.facts.callee_qual(applied) is not None:
-        pos, _ = args_of(applied)
         if not pos:
             return None
         inner = pos[0]
     elif method in ("softmax", "sigmoid") and recv is not None:
-        inner = recv
+        if ctx.text(recv).split(".")[0] == "self":
+            # `self.softmax(x)`: a layer of the model called on x, not the tensor method
+            if len(pos) != 1 or kw:
+                return None
+            inner = pos[0]
+        else:
+            inner = recv
     else:
         return None
+    loss_inputs = {strip(s.input).start_byte for s in torch_loss_sites(ctx) if strip(s.input) is not None}
+    if not output_change_is_safe(ctx, applied, loss_inputs):
+        return None   # other callers read the probabilities forward() returns
     return Fix(f"Remove `{ctx.text(applied).split('(')[0]}` and pass the raw logits",
                (ctx.edit(applied, ctx.text(inner)),))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..namescan import whole_name_matches
 from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
@@ -193,19 +192,15 @@ def _only_its_shape_is_read(ctx, call) -> bool:
     mine = facts.binding(name, parent.end_byte)
     if mine is None or mine.target is None or mine.target.start_byte != target.start_byte:
         return False
-    root = ctx.doc.tree.root_node
     looks = 0
-    for m in whole_name_matches(ctx.doc.data, name.encode()):
-        if m.start() == target.start_byte or facts.in_comment(m.start()):
-            continue
-        node = root.descendant_for_byte_range(m.start(), m.end())
-        if node is None or node.type != "identifier" or _assigned(node):
-            continue   # in a string, or a new value bound to the name
-        b = facts.binding(name, m.start())
+    for node in facts.identifiers_named(name):
+        if node.start_byte == target.start_byte or _assigned(node):
+            continue   # this assignment, or a new value bound to the name
+        b = facts.binding(name, node.start_byte)
         if b is not None and b is not mine:
             continue   # another value under the same name (`output` is a common one)
         if b is None:
-            if facts.scope_id(m.start()) == mine.scope:
+            if facts.scope_id(node.start_byte) == mine.scope:
                 return False   # before it, or a loop's next turn: not known, count it as a read
             continue
         if not _shape_look(ctx, node) and not _inside_shape_function(ctx, node):
