@@ -746,3 +746,43 @@ def test_append_that_detaches_a_typed_or_guarded_value(append_def):
            "def train(model, loader, opt, loss_fn):\n    history = LossHistory()\n    for x, y in loader:\n"
            "        loss = loss_fn(model(x), y)\n        loss.backward()\n        history.append(loss)\n        opt.step()\n")
     assert lines(src, RULE) == []
+
+
+# Sweep 19 (fixes applied to real code): `.item()` broke a total still used as a tensor.
+_TENSOR_LATER = """\
+import torch
+import torch.nn as nn
+
+criterion = nn.MSELoss()
+for epoch in range(2):
+    train_loss = 0.0
+    losses = []
+    for x, y in train_loader:
+        batch_loss = criterion(net(x), y)
+        optimizer.zero_grad()
+        batch_loss.backward()
+        optimizer.step()
+        {acc}
+    {after}
+"""
+
+
+@pytest.mark.parametrize("acc,after,keep", [
+    ("train_loss += batch_loss", "train_loss = (train_loss / len(train_loader)).detach().cpu().numpy()", "detach"),
+    ("losses.append(batch_loss)", "print(torch.stack(losses).mean())", "detach"),
+    ("losses.append(batch_loss)", "print(losses[-1].cpu())", "detach"),
+    ("train_loss += batch_loss", "print(train_loss / len(train_loader))", "item"),
+    ("losses.append(batch_loss)", "print(sum(losses) / len(losses))", "item"),
+])
+def test_fix_keeps_a_tensor_where_one_is_needed(acc, after, keep):
+    src = _TENSOR_LATER.format(acc=acc, after=after)
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and f"batch_loss.{keep}()" in fixed
+    assert lines(fixed, RULE) == []
+
+
+def test_a_list_of_losses_is_not_called_a_chained_total():
+    src = _TENSOR_LATER.format(acc="losses.append(batch_loss)", after="print(sum(losses))")
+    (finding,) = findings(src, RULE)
+    assert "in the list" in finding.message and "onto the total" not in finding.message

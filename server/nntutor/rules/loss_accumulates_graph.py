@@ -496,7 +496,10 @@ def _check_accumulation(ctx, stmt, left, value):
     text = ctx.text(value)
     fix = None
     if value.type != "binary_operator":
-        fix = Fix(f"Accumulate `{text}.item()`", (ctx.edit(value, f"{text}.item()"),))
+        # `.item()` unless the total is still used as a tensor (`torch.stack(losses)`,
+        # `total.detach().cpu()`): `.detach()` drops the graph and keeps the tensor.
+        keep = "detach" if left.type == "identifier" and _used_as_tensor(ctx, stmt, ctx.text(left)) else "item"
+        fix = Fix(f"Accumulate `{text}.{keep}()`", (ctx.edit(value, f"{text}.{keep}()"),))
     loop = ctx.facts.innermost_loop(stmt.start_byte)
     trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
     if trains and left.type == "identifier" and _reset_at_optimizer_step(ctx, loop, stmt, ctx.text(left)):
@@ -505,7 +508,10 @@ def _check_accumulation(ctx, stmt, left, value):
         return  # started afresh in each training iteration, or in a function that steps once
     if stmt.type == "call" and left.type == "identifier" and _list_of_one_step(ctx, stmt, ctx.text(left)):
         return  # the chunks of one batch, each backpropagated: the list is new at every step
-    if trains:  # backward() freed the saved activations; the chain of graph nodes remains
+    if trains and stmt.type == "call":   # a list: each element holds its iteration's graph
+        why = ("keeps every iteration's autograd graph alive in the list, so memory creeps up "
+               "each step")
+    elif trains:  # backward() freed the saved activations; the chain of graph nodes remains
         why = ("chains every iteration's autograd graph onto the total, so memory creeps up each "
                "step and the total stays a tensor")
     else:       # no backward: each batch's graph keeps its activations
@@ -513,7 +519,40 @@ def _check_accumulation(ctx, stmt, left, value):
                "memory grows each step")
     yield ctx.finding(
         value, f"Accumulating the loss tensor `{text}` {why}; accumulate `.item()` (a Python "
-        "float) instead.", fix=fix)
+        "float) instead, or `.detach()` where a tensor is needed.", fix=fix)
+
+
+# What a Python float has: anything else read off the total means it is used as a tensor.
+_FLOAT_ATTRS = frozenset({"real", "imag", "conjugate", "is_integer", "hex", "as_integer_ratio"})
+_TENSOR_COMBINERS = frozenset({"torch.stack", "torch.cat", "torch.concat", "torch.vstack", "torch.hstack"})
+
+
+def _used_as_tensor(ctx, stmt, name: str) -> bool:
+    """After `stmt`, the total `name` (or an element of the list `name`) is read the way only a
+    tensor can be: a tensor method (`total.detach()`, `losses[-1].backward()`), or
+    `torch.stack(losses)`."""
+    facts = ctx.facts
+    for ident in facts.identifiers_named(name):
+        if ident.start_byte < stmt.end_byte:
+            continue
+        node, parent = ident, ident.parent
+        if parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == ident:
+            node, parent = parent, parent.parent   # an element of the list
+        if parent.type == "parenthesized_expression":
+            node, parent = parent, parent.parent
+        if parent.type == "binary_operator":     # `(total / n).detach()`
+            outer = parent.parent
+            if outer is not None and outer.type == "parenthesized_expression":
+                node, parent = outer, outer.parent
+        if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node:
+            attr = parent.child_by_field_id(F_ATTRIBUTE)
+            if attr is not None and ctx.text(attr) not in _FLOAT_ATTRS:
+                return True
+        if parent.type == "argument_list":
+            call = parent.parent
+            if call is not None and facts.callee_qual(call) in _TENSOR_COMBINERS:
+                return True
+    return False
 
 
 RULE = Rule("loss-accumulates-graph", Severity.WARNING, "autograd-graph",
