@@ -413,3 +413,44 @@ def test_a_part_of_the_test_set_kept_for_adaptation_is_not_the_test_set():
            "X_test_adapt, X_test_eval, y_test_adapt, y_test_eval = train_test_split(X_test, y_test, test_size=0.5)\n"
            "clf = LogisticRegression().fit(X_test_adapt, y_test_adapt)\nprint(clf.score(X_test_eval, y_test_eval))\n")
     assert lines(src, RULE) == []
+
+
+# Sweep 19 (fixes applied to real code): one LabelEncoder refitted column after column, so
+# `.transform` on a test column would use the last training column's classes.
+def test_no_fix_when_one_encoder_was_refitted_per_column():
+    loop = """\
+from sklearn.preprocessing import LabelEncoder
+
+le = LabelEncoder()
+for fea in cols:
+    train[fea] = le.fit_transform(train[fea])
+for fea in cols:
+    test[fea] = le.fit_transform(test[fea])
+"""
+    (f,) = findings(loop, RULE)
+    assert f.fix is None
+    columns = """\
+from sklearn.preprocessing import LabelEncoder
+
+labelencoder = LabelEncoder()
+train[:, 0] = labelencoder.fit_transform(train[:, 0])
+train[:, 1] = labelencoder.fit_transform(train[:, 1])
+test[:, 0] = labelencoder.fit_transform(test[:, 0])
+"""
+    (f,) = findings(columns, RULE)
+    assert f.fix is None
+
+
+def test_fix_when_the_training_fit_is_in_the_same_iteration():
+    src = """\
+from sklearn.preprocessing import LabelEncoder
+
+le = LabelEncoder()
+for col in cols:
+    le.fit(train[col])
+    train[col] = le.transform(train[col])
+    test[col] = le.fit_transform(test[col])
+"""
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert "test[col] = le.transform(test[col])" in fixed and parses(fixed)

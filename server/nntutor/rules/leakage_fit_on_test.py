@@ -80,7 +80,7 @@ def check(ctx):
         prior = _prior_train_fit(fl, call, recv)
         if prior is not None:
             related.append(ctx.related(prior, "already fitted on the training data here"))
-            if m == "fit_transform":
+            if m == "fit_transform" and _transform_is_certain(fl, call, recv):
                 attr = call.child_by_field_id(F_FUNCTION).child_by_field_id(F_ATTRIBUTE)
                 fix = Fix(f"Use `{name}.transform` (statistics from the training data)",
                           (ctx.edit(attr, "transform"),))
@@ -195,8 +195,34 @@ def _is_transformer(qual) -> bool:
 
 def _prior_train_fit(fl, call, recv):
     """An earlier fit of the same object on non-test data (the call), else None."""
+    fits = _train_fits_before(fl, call, recv)
+    return fits[0] if fits else None
+
+
+def _transform_is_certain(fl, call, recv) -> bool:
+    """`fit_transform` -> `transform` keeps the statistics the model was trained with only
+    when the object's state at `call` is the one from the training data of the same feature:
+    it was fitted on training data once, in the same loop as `call` (or both outside loops), or
+    last in the same loop iteration (`for col in cols: le.fit(train[col]); ...
+    le.fit_transform(test[col])`). One encoder refitted column after column (`for fea in cols:
+    le.fit_transform(train[fea])`, then the test columns in another loop) would transform each
+    test column with the last training column's classes."""
+    fits = _train_fits_before(fl, call, recv)
+    if not fits:
+        return False
+    facts = fl.facts
+    here = facts.innermost_loop(call.start_byte)
+    last = facts.innermost_loop(fits[-1].start_byte)
+    if len(fits) == 1:
+        return last == here
+    return here is not None and last == here
+
+
+def _train_fits_before(fl, call, recv) -> list:
+    """The earlier fits of the same object on non-test data, in text order."""
     if recv is None or recv.type != "identifier":
-        return None
+        return []
+    found = []
     key = fl.key_of(recv)
     name = fl.text(recv)
     b = fl.binding_of(recv)
@@ -206,7 +232,7 @@ def _prior_train_fit(fl, call, recv):
         pos, kw = args_of(made)
         data = pos[0] if pos else kw.get("X")
         if data is not None and fl.origin(data)[0] not in ("test", "val"):
-            return made
+            found.append(made)
     for other in fl.facts.calls:
         if other.start_byte >= call.start_byte:
             break
@@ -222,8 +248,8 @@ def _prior_train_fit(fl, call, recv):
             continue
         side, _f, _k = fl.origin(data)
         if side not in ("test", "val"):
-            return other
-    return None
+            found.append(other)
+    return found
 
 
 
