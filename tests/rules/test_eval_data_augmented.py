@@ -425,3 +425,31 @@ train_idx, valid_idx = idx[10000:], idx[:10000]
 ])
 def test_validation_indices_sampled_from_an_augmented_dataset(transform, loaders, expected):
     assert lines(_SAMPLED.format(transform=transform, loaders=loaders), RULE) == expected
+
+
+def test_keras_no_fix_with_a_plain_generator_made_only_further_down():
+    """Sweep 19 (aerial-cactus kernel): the plain generator is made later, for the test set;
+    flowing from it at the validation flow would be a NameError."""
+    src = KERAS + """\
+val_gen = datagen.flow_from_directory("data", subset="validation")
+model.fit(train_gen, validation_data=val_gen)
+val_datagen = ImageDataGenerator(rescale=1. / 255, validation_split=0.2)
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None
+
+
+def test_no_fix_with_an_evaluation_pipeline_made_only_further_down():
+    src = BUGGY[0][1]
+    (f,) = findings(src, RULE)
+    assert f.fix is not None
+    lines_ = src.splitlines(keepends=True)
+    defining = [i for i, l in enumerate(lines_) if l.startswith("transform_test")]
+    assert defining, "fixture changed"
+    start = defining[0]
+    end = start + 1
+    while end < len(lines_) and lines_[end].startswith((" ", ")")):
+        end += 1
+    moved = "".join(lines_[:start] + lines_[end:] + lines_[start:end])
+    (f,) = findings(moved, RULE)
+    assert f.fix is None

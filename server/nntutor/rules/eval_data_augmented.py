@@ -214,6 +214,8 @@ def _use_eval_transform(ctx, transform) -> Fix | None:
                 continue
             if any(b.kind != "assign" or b.index is not None or b.value is None for b in bindings):
                 continue
+            if ctx.facts.binding(name, node.start_byte) is None:
+                continue   # made further down (or in another scope): not there yet at this use
             if all(_is_pipeline(ctx, b.value) and _random_op(ctx, b.value) is None for b in bindings):
                 candidates.add(name)
     if len(candidates) != 1:
@@ -426,6 +428,8 @@ def _use_plain_generator(ctx, call, receiver, ctor) -> Fix | None:
             continue
         if _keras_random_args(value) or has_splat(value):
             continue
+        if ctx.facts.binding(name, receiver.start_byte) is not b:
+            continue   # made further down (the test set's generator), or not visible here
         other = args_of(value)[1].get("validation_split")
         if needs_split and (split is None or other is None or ctx.text(other) != ctx.text(split)):
             continue
