@@ -110,6 +110,9 @@ def _shown_by_notebook(ctx, stmt) -> bool:
 def _finding(ctx, call, recv, method, stmt, source):
     name = ctx.text(recv)
     call_text = ctx.text(call)
+    # A cell's last statement is displayed: deleting it, or assigning it, changes what the
+    # notebook shows (and a moved `m` breaks a later `m.numpy()`), so the fix is the reader's.
+    shown = _shown_by_notebook(ctx, stmt)
     later = _reassigned_next(ctx, stmt, name, method)
     if later is not None:
         # (No line number in the message: an edit above would change it, not the finding.)
@@ -117,7 +120,7 @@ def _finding(ctx, call, recv, method, stmt, source):
             call, f"`{call_text}` has no effect: Tensor.{method}() returns a copy, which is thrown "
             f"away here; the assignment after it does the conversion. Delete this line.",
             related=[ctx.related(later, "the assignment that does it")],
-            severity=Severity.WARNING, fix=_delete_fix(ctx, stmt))
+            severity=Severity.WARNING, fix=None if shown else _delete_fix(ctx, stmt))
     if method in MOVES:
         where = "on the CPU" if method == "cpu" else "on its old device"
         what = (f"`{call_text}` returns a copy of the tensor and the copy is thrown away: `{name}` "
@@ -129,7 +132,7 @@ def _finding(ctx, call, recv, method, stmt, source):
                 f"keeps its dtype. Tensor.{method}() is not in place{unlike}.")
     return ctx.finding(call, what + f" Assign the result: `{name} = {call_text}`.",
                        related=[ctx.related(source[0], source[1])],
-                       fix=_fix(ctx, stmt))
+                       fix=None if shown else _fix(ctx, stmt))
 
 
 def _reassigned_next(ctx, stmt, name, method):
