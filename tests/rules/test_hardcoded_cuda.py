@@ -769,3 +769,17 @@ def test_a_stream_made_only_under_a_condition_exempts_nothing():
            "        if use_cuda:\n            self.stream = torch.cuda.Stream()\n"
            "        self.x = next(iter(loader)).cuda(non_blocking=True)\n")
     assert lines(src, RULE) == [8]
+
+
+# Sweep 19 (fixes applied to real code): the check that one quick fix writes inline,
+# `mynet.to("cuda" if torch.cuda.is_available() else "cpu")`, places that one object; it used
+# to count as the file's availability decision and silence the other `.cuda()` calls.
+@pytest.mark.parametrize("first,expected", [
+    ('mynet.to("cuda" if torch.cuda.is_available() else "cpu")\n', [5]),
+    ('x = x.to(device="cuda" if torch.cuda.is_available() else "cpu")\n', [5]),
+    ('device = torch.device("cuda" if torch.cuda.is_available() else "cpu")\n', []),
+    ('use_cuda = torch.cuda.is_available()\n', []),
+])
+def test_an_inline_check_in_one_move_decides_nothing_else(first, expected):
+    src = "import torch\n\nmynet = torch.nn.Linear(8, 2)\n" + first + "feature = feature.cuda()\n"
+    assert lines(src, RULE) == expected

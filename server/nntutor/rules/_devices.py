@@ -178,10 +178,30 @@ def checked_scopes(ctx) -> set:
         start = data.find(token)
         while start != -1:
             # `# TODO: check is_available()` or a docstring that says so checks nothing
-            if not ctx.facts.in_comment(start) and not ctx.facts.in_prose(start):
+            if not ctx.facts.in_comment(start) and not ctx.facts.in_prose(start) \
+                    and not _inline_in_a_move(ctx, start):
                 scopes.add(ctx.facts.scope_id(start))
             start = data.find(token, start + 1)
     return scopes
+
+
+def _inline_in_a_move(ctx, pos: int) -> bool:
+    """The check at `pos` sits in the arguments of one `.to(...)` / `.cuda(...)` call
+    (`model.to("cuda" if torch.cuda.is_available() else "cpu")`, what the quick fix writes): it
+    places that one object and decides nothing for the other `.cuda()` calls of its scope."""
+    node = ctx.doc.tree.root_node.descendant_for_byte_range(pos, pos + 1)
+    while node is not None and node.type not in _STATEMENTS:
+        if node.type == "argument_list":
+            call = node.parent
+            _recv, method = method_call(call) if call is not None and call.type == "call" else (None, None)
+            if method in ("to", "cuda"):
+                return True
+        node = node.parent
+    return False
+
+
+_STATEMENTS = frozenset({"expression_statement", "return_statement", "if_statement", "for_statement",
+                         "while_statement", "with_statement", "function_definition", "module"})
 
 
 def outer_checked(ctx, call, checked) -> bool:
