@@ -300,9 +300,9 @@ def test_eli5_permutation_importance_on_held_out_data(args, flagged):
 @pytest.mark.parametrize("estimator,expected", [
     ("DBSCAN(eps=2)", []),                     # no predict: clustering the rows is fitting on them
     ("AgglomerativeClustering(3)", []),
-    ("TSNE(2)", [7]),                          # an embedding of the test rows of their own
+    ("TSNE(2)", []),                           # an embedding of the test rows no model reads
     ("KMeans(3)", [7]),                        # has predict: fit on train, predict the test rows
-    ("PCA(2)", [7]),
+    ("PCA(2)", []),                            # (a look at the test rows: see below)
 ])
 def test_estimators_that_cannot_be_applied_to_new_rows(estimator, expected):
     src = f"""\
@@ -454,3 +454,56 @@ for col in cols:
     (f,) = findings(src, RULE)
     fixed = apply_fix(src, f)
     assert "test[col] = le.transform(test[col])" in fixed and parses(fixed)
+
+
+# Sweep 19 (Interpretable-ML-with-Python): an embedding of the test rows drawn in a plot is no
+# leak; one whose output a model reads is.
+_EMBEDDED = """\
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+import matplotlib.pyplot as plt
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+pca = PCA(n_components=2).fit(X_train)
+clf = LogisticRegression().fit(pca.transform(X_train), y_train)
+"""
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("low = PCA(2).fit_transform(X_test)\nplt.scatter(low[:, 0], low[:, 1], c=y_test)\n", []),
+    ("methods = {'pca': PCA(3)}\nfor k in methods:\n    low = methods[k].fit_transform(X_test)\n    plt.scatter(low[:, 0], low[:, 1])\n", []),
+    ("low = PCA(2).fit_transform(X_test)\nprint(clf.score(low, y_test))\n", [8]),
+    ("print(clf.score(PCA(2).fit_transform(X_test), y_test))\n", [8]),
+    ("pca2 = PCA(2)\npca2.fit(X_test)\nprint(clf.predict(pca2.transform(X_test)))\n", [9]),
+])
+def test_an_embedding_of_the_test_rows_is_a_leak_only_when_a_model_reads_it(use, expected):
+    assert lines(_EMBEDDED + use, RULE) == expected
+
+
+@pytest.mark.parametrize("cls,expected", [
+    ("PolynomialFeatures(degree=3)", []), ("Normalizer()", []), ("FunctionTransformer(np.log1p)", []),
+    ("StandardScaler()", [7]), ("OneHotEncoder()", [7]),
+])
+def test_stateless_transformers_learn_nothing_from_the_test_rows(cls, expected):
+    src = f"""\
+import numpy as np
+from sklearn.preprocessing import FunctionTransformer, Normalizer, OneHotEncoder, PolynomialFeatures, StandardScaler
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+t = {cls}
+model = LinearRegression().fit(t.fit_transform(X_train), y_train)
+print(model.score(t.fit_transform(X_test), y_test))
+"""
+    assert lines(src, RULE) == expected
+
+
+def test_an_explainer_fitted_on_the_rows_it_explains():
+    src = """\
+from alibi.explainers import CounterFactualProto
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+cf = CounterFactualProto(predict_fn, shape, use_kdtree=True)
+cf.fit(X_test.values)
+nn.fit(X_test.values, y_test.values)
+"""
+    assert lines(src, RULE) == [6]

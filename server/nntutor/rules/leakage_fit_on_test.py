@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_RIGHT, F_VALUE
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT, F_VALUE
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._splits import flow, short, tokens
@@ -18,6 +18,20 @@ _NOT_ESTIMATORS = ("scipy", "numpy", "statsmodels", "pandas", "math", "statistic
 # `tsne.fit_transform(X_test)` puts the test rows in a space of their own, which a model trained
 # on the training rows' embedding cannot read (amueller's t-SNE exercise shows exactly that).
 _TRANSDUCTIVE = frozenset({"DBSCAN", "OPTICS", "HDBSCAN", "AgglomerativeClustering", "SpectralClustering"})
+# Transformers whose fit learns nothing from the values of the rows (PolynomialFeatures only
+# counts the columns): fitting them on the test rows gives what `transform` would.
+_STATELESS = frozenset({"Normalizer", "FunctionTransformer", "PolynomialFeatures", "Binarizer",
+                        "HashingVectorizer"})
+# Embeddings that are as often fitted to look at the data (a 2-D or 3-D scatter of the test rows)
+# as to feed a model: fitted on test rows they are reported only when their output reaches one.
+_EMBEDDINGS = frozenset({"PCA", "TSNE", "UMAP", "Isomap", "MDS", "LocallyLinearEmbedding",
+                         "SpectralEmbedding", "TruncatedSVD", "KernelPCA", "IncrementalPCA"})
+_MODEL_USES = frozenset({"fit", "predict", "predict_proba", "decision_function", "score",
+                         "evaluate", "fit_predict", "train", "train_on_batch", "predict_on_batch"})
+# Libraries whose objects explain or audit a trained model (counterfactuals, SHAP, LIME): their
+# `fit` builds a background set or a k-d tree from the rows to explain, not a model.
+# (Not eli5's PermutationImportance: with cv=5 it refits the model on the rows; see below.)
+_EXPLAINERS = ("alibi.", "shap.", "lime.", "dice_ml.", "interpret.")
 
 
 def check(ctx):
@@ -41,8 +55,14 @@ def check(ctx):
         cq, ctor = ctx.values.instance(recv)
         if _scores_a_prefit_model(ctx, cq, ctor):
             continue
-        if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE:
+        if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE | _STATELESS:
             continue
+        if cq is not None and cq.startswith(_EXPLAINERS):
+            continue   # an explainer fitted on the rows it explains: no model learns them
+        # (an estimator looked up in a table of them, `methods[name]["method"]`, is one too)
+        if (cq is None and recv.type == "subscript" and m == "fit_transform" or short(cq) in _EMBEDDINGS) \
+                and not _output_reaches_a_model(fl, call, recv):
+            continue   # a PCA / t-SNE of the test rows drawn in a plot, read by no model
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
         if side == "val" and (not transformer or _names_a(_JOB_TOKENS, ctx.text(data))
                               or not _names_a(_VALIDATION_TOKENS, ctx.text(data))
@@ -191,6 +211,37 @@ def _is_transformer(qual) -> bool:
     return mod in ("preprocessing", "impute", "decomposition", "feature_selection",
                    "feature_extraction", "compose", "random_projection", "kernel_approximation",
                    "manifold")
+
+
+def _output_reaches_a_model(fl, call, recv) -> bool:
+    """What the embedding fitted by `call` outputs (this `fit_transform`, or later
+    `recv.transform(...)` calls) is given to a model's fit / predict / score / evaluate."""
+    outputs = [call] if method_call(call)[1] == "fit_transform" else []
+    key = fl.key_of(recv) if recv.type == "identifier" else None
+    if key is not None:
+        outputs += [c for c, r in fl.facts.method_calls("transform")
+                    if c.start_byte > call.start_byte and r is not None and strip(r) is not None
+                    and strip(r).type == "identifier" and fl.text(strip(r)) == fl.text(recv)
+                    and fl.key_of(strip(r)) == key]
+    keys = set()
+    for out in outputs:
+        node = out.parent
+        while node is not None and node.type not in ("expression_statement", "block", "module"):
+            if node.type == "call" and method_call(node)[1] in _MODEL_USES:
+                return True   # `clf.score(pca.fit_transform(X_test), y_test)`
+            if node.type == "assignment":
+                left = node.child_by_field_id(F_LEFT)
+                if left is not None and left.type == "identifier":
+                    keys.add(("b", left.start_byte))   # _splits.binding_key of that binding
+                break
+            node = node.parent
+    if not keys:
+        return False
+    for use in fl.calls_named(_MODEL_USES):
+        for arg in args_of(use)[0]:
+            if keys & set(fl.origin(arg)[2]):
+                return True
+    return False
 
 
 def _prior_train_fit(fl, call, recv):
