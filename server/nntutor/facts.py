@@ -156,6 +156,7 @@ class Facts:
         self._module_last: dict[str, Binding] | None = None
         self._no_grad_ranges: Nested | None = None
         self._model_classes: dict | None = None   # models.index_classes, once per version
+        self._class_definitions: dict = {}        # name -> [(class node, mode_dependent)], by models
         # A hover and the diagnostics pass share one version's facts from two threads: the
         # indexes built on first use are built once, each under its own lock, and the second
         # thread waits for the one it needs (computing them twice while both fight for the GIL

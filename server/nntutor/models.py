@@ -124,6 +124,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
     redefined: list[tuple[ModelClass, ModelClass]] = []
     values = None
     bodies: list = []                              # (body node, definition), document order
+    nodes_of: dict[int, object] = {}               # id(definition) -> its class node
     for node in facts.classes_nodes:
         name_node = node.child_by_field_id(F_NAME)
         supers = node.child_by_field_id(F_SUPERCLASSES)
@@ -144,6 +145,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             continue
         cls = ModelClass(text(name_node), facts.doc.path, framework)
         defined.append(cls)
+        nodes_of[id(cls)] = node
         body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
         cls.mode_dependent = _builds_stochastic_layers(body_text)
@@ -184,11 +186,32 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if cls.rates is not None and any(classes[n].mode_dependent is not False
                                          for n in uses.get(id(cls), ()) if n in classes):
             cls.rates = None
+    # Each definition's own answer, before redefinitions that disagree make the name's unknown:
+    # a constructor next to one definition (in the same function) builds that one.
+    by_name: dict[str, list] = {}
+    for cls in defined:
+        by_name.setdefault(cls.name, []).append((nodes_of[id(cls)], cls.mode_dependent))
+    facts._class_definitions = by_name
     for previous, cls in redefined:
         # Which definition a use sees depends on execution order: if they disagree, unknown.
         if previous.mode_dependent != cls.mode_dependent:
             cls.mode_dependent = None
     return classes
+
+
+def mode_dependent_where_built(facts, name: str, ctor) -> bool | None:
+    """For a class defined more than once: the answer of the definition a constructor call
+    builds when that is certain, the last definition above it in the same function (`def
+    get_model(): class Net(nn.Module): ...; return Net()`, a notebook redefining get_model with
+    another Net); None otherwise."""
+    index_classes(facts)
+    defs = facts._class_definitions.get(name, ())
+    scope = facts.scope_id(ctor.start_byte)
+    if scope == -1:
+        return None   # module level: cells may run out of order
+    here = [(node, mode) for node, mode in defs
+            if facts.scope_id(node.start_byte) == scope and node.end_byte <= ctor.start_byte]
+    return here[-1][1] if here else None
 
 
 def _merge_output(previous: ModelClass, cls: ModelClass) -> None:

@@ -1,4 +1,6 @@
 """eval-mode-not-restored: eval() inside a training loop with no train() to switch back."""
+from pathlib import Path
+
 import pytest
 
 from conftest import findings, lines, notebook, two_files
@@ -761,3 +763,46 @@ class Trainer:
             print(self.eval())
 """
     assert lines(src, RULE) == []
+
+
+# Sweep 19 (Modern-Computer-Vision-with-PyTorch): a Grad-CAM loop after training backpropagates
+# a logit to read gradients; no optimizer steps there, so it is no training loop.
+_GRADCAM = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(), nn.Linear(8, 2))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(2):
+    model.train()
+    for x, y in trn_dl:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+
+def im2gradCAM(x):
+    model.eval()
+    logits = model(x)
+    model.zero_grad()
+    logits[0, 1].backward(retain_graph=True)
+    return model[0].weight.grad.mean((1, 2, 3))
+
+
+for i in range(20):
+    heatmap = im2gradCAM(x[i:i + 1])
+"""
+
+
+def test_a_loop_that_backpropagates_without_a_step_is_no_training_loop():
+    assert lines(_GRADCAM, RULE) == []
+    # the same helper that also steps the optimizer trains
+    stepping = _GRADCAM.replace("    return model[0].weight.grad", "    optimizer.step()\n    return model[0].weight.grad")
+    assert lines(stepping, RULE) == [24]
+
+
+def test_a_class_redefined_in_a_later_factory_is_read_where_it_is_built():
+    """A notebook defines get_model() twice, each with a nested `neuralnet`: the first without
+    batch norm or dropout (eval() changes nothing there), the second with batch norm."""
+    src = (Path(__file__).parent / "data" / "eval_mode_redefined_nested_class.py").read_text()
+    assert lines(src, RULE) == [72]

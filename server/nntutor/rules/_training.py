@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..findings import Fix, TextEdit
-from ..models import index_classes, is_model_factory
+from ..models import index_classes, is_model_factory, mode_dependent_where_built
 from ..parsing import (
     F_ATTRIBUTE,
     F_BODY,
@@ -233,6 +233,8 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
         if cls.mode_dependent and cls.rates is not None and ctor is not None \
                 and turned_off(ctx.facts, ctor, cls.rates):
             return False  # built with every dropout rate at 0
+        if cls.mode_dependent is None and ctor is not None and cls.path == ctx.doc.path:
+            return mode_dependent_where_built(ctx.facts, cls.name, ctor)
         return cls.mode_dependent
     return None
 

@@ -61,6 +61,11 @@ def check(ctx):
     # of a script may be an evaluation of the untrained model: not taken as design.)
     on_purpose -= {n for k, n, _nd, _o in switches if k == "train"}
     trainers = _training_helpers(ctx, backwards)
+    # A training loop also steps an optimizer (itself or through a helper): in a file whose
+    # optimizer steps we see, a loop that only backpropagates reads gradients (Grad-CAM heat
+    # maps, saliency maps). (A file with no visible step: its steps are out of sight.)
+    step_pos = [e.pos for e in evs if e.kind == "step"]
+    steppers = _training_helpers(ctx, step_pos)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:
         if kind != "eval":
@@ -74,8 +79,10 @@ def check(ctx):
         if model_is_mode_dependent(ctx, obj) is False:
             continue  # no dropout / batch norm: training in eval mode changes nothing
         loops = [lp for lp in facts.loops_containing(node.start_byte)
-                 if any_between(backwards, lp.start_byte, lp.end_byte)
-                 or any_between(trainers, lp.start_byte - 1, lp.end_byte)]
+                 if (any_between(backwards, lp.start_byte, lp.end_byte)
+                     or any_between(trainers, lp.start_byte - 1, lp.end_byte))
+                 and (not step_pos or any_between(step_pos, lp.start_byte, lp.end_byte)
+                      or any_between(steppers, lp.start_byte - 1, lp.end_byte))]
         if not loops:
             continue
         loop = loops[-1]
@@ -158,10 +165,11 @@ def _leaves_loop(node) -> bool:
     return False
 
 
-def _training_helpers(ctx, backwards) -> set:
-    """Start bytes of calls to local functions that run a backward pass (train(model, ...))."""
+def _training_helpers(ctx, positions) -> set:
+    """Start bytes of calls to local functions around `positions` (those of backward passes:
+    train(model, ...); or of optimizer steps)."""
     names = set()
-    for b in backwards:
+    for b in positions:
         fn = ctx.facts.function_at(b)
         while fn is not None:  # every function around a backward pass trains
             name = fn.child_by_field_id(F_NAME)
