@@ -339,3 +339,30 @@ def training(model_ae, model_ndmd, epochs, lr):
             optimizer.step()
 """
     assert lines(src, RULE) == [5]
+
+
+# Sweep 19 (Modern-Computer-Vision-with-PyTorch's captioning notebook): rebuilt once, at a chosen
+# epoch, to drop the learning rate by hand.
+_AT_EPOCH = """\
+import torch
+
+optimizer = torch.optim.AdamW(params, lr=1e-3)
+for epoch in range(10):
+    {rebuild}
+    for x, y in trn_dl:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("rebuild,expected", [
+    ("if epoch == 5: optimizer = torch.optim.AdamW(params, lr=1e-4)", []),
+    ("if epoch in (5, 8): optimizer = torch.optim.AdamW(params, lr=1e-4)", []),
+    ("if epoch in milestones: optimizer = torch.optim.AdamW(params, lr=1e-4)", []),
+    ("if epoch != 5: optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
+    ("if epoch > 5: optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
+    ("if lr_changed == True: optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
+])
+def test_rebuilt_at_chosen_passes_only(rebuild, expected):
+    assert lines(_AT_EPOCH.format(rebuild=rebuild), RULE) == expected

@@ -78,8 +78,27 @@ def _periodic_restart(ctx, call, loop) -> bool:
             # `x % n == 0` or `not x % n`: once every n passes (not `x % n != 0`: the others)
             if "%" in text and "!=" not in text and ("==" in text or text.lstrip().startswith("not")):
                 return True
+            if _at_given_passes(ctx, cond, loop):
+                return True
         child, node = node, node.parent
     return False
+
+
+def _at_given_passes(ctx, cond, loop) -> bool:
+    """`if epoch == 5:` / `if epoch in milestones:`: rebuilt at chosen passes of the loop only
+    (a learning-rate drop by hand), not on every pass."""
+    cond = strip(cond)
+    if cond is None or cond.type != "comparison_operator" or loop.type != "for_statement":
+        return False
+    ops = [c.type for c in cond.children if not c.is_named]
+    if ops not in (["=="], ["in"]):
+        return False
+    left = loop.child_by_field_id(F_LEFT)
+    names = {ctx.text(n) for n in ([left] if left is not None and left.type == "identifier"
+                                   else (left.named_children if left is not None else ()))
+             if n.type == "identifier"}
+    return any(strip(side) is not None and strip(side).type == "identifier" and ctx.text(strip(side)) in names
+               for side in cond.named_children)
 
 
 def _has_momentum(ctx, call) -> bool:
