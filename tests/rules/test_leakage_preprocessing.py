@@ -738,3 +738,34 @@ def test_a_grid_over_n_estimators_is_not_a_model_swap():
     src = _SCALED_THEN_SPLIT + "GridSearchCV(RandomForestRegressor(), {'n_estimators': [10, 100]}).fit(X_train, y_train)\n"
     found = [f for f in findings(src) if f.rule == RULE]
     assert len(found) == 1 and "predict the same" in found[0].message
+
+
+# Sweep 19 (Albon's cookbook, ch15): the scaler fitted on all rows is also the first step of the
+# Pipeline that the search refits on each training fold, which undoes the earlier scaling
+# (checked with scikit-learn: identical cross-validated scores for every pair of Standard /
+# MinMax / Robust / MaxAbs before and Standard / MinMax / Robust in the pipeline).
+_PIPE_AFTER = """\
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler, MinMaxScaler
+standardizer = StandardScaler()
+features_standardized = standardizer.fit_transform(features)
+{use}
+"""
+
+
+@pytest.mark.parametrize("use,redundant", [
+    ('pipe = Pipeline([("standardizer", standardizer), ("knn", KNeighborsClassifier())])\n'
+     'GridSearchCV(pipe, [{"knn__n_neighbors": [1, 3, 5]}], cv=5).fit(features_standardized, target)', True),
+    ("cross_val_score(make_pipeline(MinMaxScaler(), KNeighborsClassifier()), features_standardized, target)", True),
+    # the search may change the scaler step itself; a scaler that keeps the earlier scale; no scaler
+    ('pipe = Pipeline([("standardizer", standardizer), ("knn", KNeighborsClassifier())])\n'
+     'GridSearchCV(pipe, {"standardizer__with_std": [True, False]}, cv=5).fit(features_standardized, target)', False),
+    ("cross_val_score(make_pipeline(StandardScaler(with_std=False), KNeighborsClassifier()), features_standardized, target)", False),
+    ("cross_val_score(KNeighborsClassifier(), features_standardized, target)", False),
+])
+def test_a_pipeline_that_restandardises_each_fold_makes_the_earlier_fit_redundant(use, redundant):
+    (f,) = findings(_PIPE_AFTER.format(use=use), RULE)
+    assert ("earlier fit is redundant" in f.message) == redundant
+    assert ("optimistic" in f.message) != redundant

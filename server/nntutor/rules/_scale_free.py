@@ -78,6 +78,10 @@ def scale_free_name(fl, ctor) -> str | None:
         return name
     if qual == "sklearn.linear_model.LinearRegression" and not pos and set(kw) <= _HARMLESS_OLS_KWARGS:
         return name
+    if module == "sklearn" and name in _PIPELINES:
+        first = _restandardising_first_step(fl, ctor)
+        if first is not None:
+            return f"a {name} that starts with {first[1]}"
     return None
 
 
@@ -271,6 +275,49 @@ def _rebound_or_reconfigured(fl, b) -> bool:
                for _call, recv in facts.method_calls("set_params"))
 
 
+_PIPELINES = frozenset({"Pipeline", "make_pipeline"})
+# Fitted on each training fold, these undo any positive per-feature shift and scale made before:
+# standardising a standardised column gives the fold's own standardisation of the raw one.
+_RESTANDARDISERS = frozenset({"StandardScaler", "MinMaxScaler", "RobustScaler"})
+
+
+def _grid_leaves_the_first_step(fl, inner, grid) -> bool:
+    """The search tunes a named Pipeline that starts with a re-standardising scaler, and no
+    grid key names that step (`scaler__with_std`, or `scaler` swapping it)."""
+    _q, pipe = fl.instance(inner) if inner is not None else (None, None)
+    first = _restandardising_first_step(fl, pipe) if pipe is not None and pipe.type == "call" else None
+    if first is None or first[0] is None:
+        return False
+    return re.search(r"""['"]""" + re.escape(first[0]) + r"""(?:__|['"])""", fl.text(grid)) is None
+
+
+def _restandardising_first_step(fl, pipe) -> tuple | None:
+    """(step name or None, class name) when the pipeline built by `pipe` starts with a scaler
+    that refits a full shift and scale (`StandardScaler()`, `MinMaxScaler()`, `RobustScaler()`
+    with their defaults), else None."""
+    qual, _ = fl.instance(pipe)
+    pos, kw = args_of(pipe)
+    step_name, step = None, None
+    if short(qual) == "make_pipeline":
+        step = pos[0] if pos else None
+    else:
+        steps = strip(follow(fl.facts, pos[0] if pos else kw.get("steps")))
+        if steps is None or steps.type != "list" or not steps.named_children:
+            return None
+        first = strip(steps.named_children[0])
+        if first is None or first.type != "tuple" or len(first.named_children) != 2:
+            return None
+        step_name = fl.text(first.named_children[0]).strip("'\"")
+        step = first.named_children[1]
+    q, ctor = fl.instance(step) if step is not None else (None, None)
+    if q is None or ctor is None or not q.startswith("sklearn.") or short(q) not in _RESTANDARDISERS:
+        return None
+    p, k = args_of(ctor)
+    if p or set(k) - {"copy"}:
+        return None   # `StandardScaler(with_std=False)` keeps the earlier scale
+    return step_name, short(q)
+
+
 def _constructors(fl, expr) -> list | None:
     """The constructor calls `expr` may hold: one, the elements of the list a `for` loop walks
     (`for model in [LinearRegression(), RandomForestRegressor()]`), or a search's estimator."""
@@ -306,8 +353,10 @@ def _constructors(fl, expr) -> list | None:
         if grid is not None and strip(grid).type == "identifier" and fl.text(strip(grid)) in fl.mutations():
             return None   # `param_grid["booster"] = [...]` after the literal
         grid = follow(fl.facts, grid) if grid is not None else None
+        inner = pos[0] if pos else kw.get("estimator")
+        if grid is not None and _grid_leaves_the_first_step(fl, inner, grid):
+            return _constructors(fl, inner)   # `knn__n_neighbors` tunes what comes after it
         if grid is None or _MODE_KEYS.search(fl.text(grid)):
             return None   # the grid may turn the booster linear: not known to be scale-free
-        inner = pos[0] if pos else kw.get("estimator")
         return _constructors(fl, inner) if inner is not None else None
     return [ctor]
