@@ -534,6 +534,17 @@ class Facts:
         i = self._loops.innermost(pos)
         return self.loops[i] if i >= 0 else None
 
+    def assignments_in(self, node) -> list:
+        """The assignments inside `node`, in document order."""
+        start, end = node.start_byte, node.end_byte
+        lo = _first_at_or_after(self.assignments, start)
+        out = []
+        for a in self.assignments[lo:]:
+            if a.start_byte >= end:
+                break
+            out.append(a)
+        return out
+
     def calls_in(self, node) -> list:
         start, end = node.start_byte, node.end_byte
         lo = _first_at_or_after(self.calls, start)

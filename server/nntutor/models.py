@@ -315,7 +315,10 @@ def _collect_layers(facts, values, body, cls):
     init = _method(body, "__init__", facts.text)
     if init is None:
         return
-    for call in facts.calls_in(init):
+    # `self.fc = nn.Linear(...)`, and `self.head = head` of a layer built under a local name
+    named = [strip(a.child_by_field_id(F_RIGHT)) for a in facts.assignments_in(init)]
+    values_assigned = list(facts.calls_in(init)) + [v for v in named if v is not None and v.type == "identifier"]
+    for call in values_assigned:
         parent = call.parent
         if parent is None or parent.type != "assignment":
             continue

@@ -43,13 +43,20 @@ def strip(node):
 
 
 def follow(facts, expr, depth: int = 0):
-    """Follow a plain name to the expression last assigned to it (not through tuple unpacks)."""
+    """Follow a plain name to the expression last assigned to it, also through an unpack of a
+    literal tuple (`model, criterion = Net(), nn.CrossEntropyLoss()`), not of a call's result."""
     expr = strip(expr)
     while expr is not None and expr.type == "identifier" and depth < _MAX_DEPTH:
-        b = facts.assignment_of(expr)
-        if b is None:
+        b = facts.binding(facts.text(expr), expr.start_byte)
+        if b is None or b.kind != "assign" or b.value is None:
             return expr
-        expr = strip(b.value)
+        value = strip(b.value)
+        if b.index is not None:
+            items = value.named_children if value is not None and value.type in ("expression_list", "tuple") else ()
+            if len(items) != b.count or any(i.type == "list_splat" for i in items):
+                return expr
+            value = strip(items[b.index])
+        expr = value
         depth += 1
     return expr
 
@@ -562,10 +569,13 @@ class Values:
             return flag[2], flag[3]   # `classifier(x, apply_softmax=True)`
         return frozenset(), None
 
-    def sequential_output(self, ctor):
+    def sequential_output(self, ctor, depth: int = 0):
+        """Tags of what an `nn.Sequential(...)` returns: its last layer that is not transparent
+        (dropout, reshapes), through nested Sequentials and layers bound to a name first
+        (`head = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1))`)."""
         pos, _ = args_of(ctor)
         for layer in reversed(pos):
-            layer = strip(layer)
+            layer = strip(follow(self.facts, layer)) if depth <= _MAX_DEPTH else None
             if layer is None or layer.type != "call":
                 return frozenset(), None
             q = self.facts.callee_qual(layer)
@@ -573,6 +583,8 @@ class Values:
                 continue
             if q in LAYER_TAGS:
                 return frozenset({LAYER_TAGS[q]}), layer
+            if q == "torch.nn.Sequential":
+                return self.sequential_output(layer, depth + 1)
             return frozenset(), None
         return frozenset(), None
 

@@ -510,3 +510,40 @@ def test_a_model_built_elsewhere_gets_no_fix_in_its_forward():
     src = src.replace("    out = net(x)\n", "    out = Net()(x)\n")
     (finding,) = findings(src, RULE)
     assert finding.fix is None
+
+
+# Sweep 19 (AnubhavGupta3377's CharCNN): the softmax ends a Sequential nested in another, or one
+# first bound to a local name; and a model bound with its loss in one tuple assignment.
+@pytest.mark.parametrize("init", [
+    "        linear1 = nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Dropout(0.5))\n"
+    "        linear3 = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1))\n"
+    "        self.layers = nn.Sequential(linear1, linear3)\n",
+    "        self.layers = nn.Sequential(nn.Sequential(nn.Linear(10, 8), nn.ReLU()),\n"
+    "                                    nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1), nn.Dropout(0.1)))\n",
+    "        head = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1))\n"
+    "        self.layers = head\n",
+])
+def test_softmax_at_the_end_of_nested_or_named_sequentials(init):
+    src = ("import torch\nfrom torch import nn\n\n\nclass CharCNN(nn.Module):\n    def __init__(self):\n"
+           "        super().__init__()\n" + init +
+           "\n    def forward(self, x):\n        return self.layers(x)\n\n\n"
+           "criterion = nn.CrossEntropyLoss()\nloss = criterion(CharCNN()(x), y)\n")
+    assert len(lines(src, RULE)) == 1
+
+
+def test_a_softmax_in_the_middle_of_nested_sequentials_is_silent():
+    src = ("import torch\nfrom torch import nn\n\n"
+           "model = nn.Sequential(nn.Sequential(nn.Linear(10, 8), nn.Softmax(dim=1)), nn.Linear(8, 4))\n"
+           "loss = nn.CrossEntropyLoss()(model(x), y)\n")
+    assert lines(src, RULE) == []
+
+
+def test_model_and_loss_bound_in_one_tuple_assignment():
+    src = ("import torch\nfrom torch import nn\n\n"
+           "model, criterion = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1)), nn.CrossEntropyLoss()\n"
+           "loss = criterion(model(x), y)\n")
+    assert lines(src, RULE) == [4]
+    # an unpack of a call's result is not followed element by element
+    called = src.replace("model, criterion = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1)), nn.CrossEntropyLoss()",
+                         "model, criterion = build()")
+    assert lines(called, RULE) == []
