@@ -507,3 +507,25 @@ cf.fit(X_test.values)
 nn.fit(X_test.values, y_test.values)
 """
     assert lines(src, RULE) == [6]
+
+
+@pytest.mark.parametrize("fit,expected", [
+    # a line through the actual-vs-predicted scatter (bnsreenu's steel-strength notebooks)
+    ("lin.fit(y_test.values.reshape(-1, 1), y_pred)", []),
+    ("lin.fit(y_true, model.predict(X_test))", []),
+    # a model trained on the test rows, also against predictions (distillation on test data)
+    ("lin.fit(X_test, y_pred)", [8]),
+    ("lin.fit(y_test.values.reshape(-1, 1), y_test)", [8]),
+])
+def test_true_targets_regressed_on_predictions_are_a_diagnostic(fit, expected):
+    src = f"""\
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+model.fit(X_train, y_train)
+y_pred = model.predict(X_test)
+y_true = y_test
+lin = LinearRegression()
+{fit}
+"""
+    assert lines(src, RULE) == expected

@@ -583,3 +583,43 @@ def test_keras_tuner_search_on_test(tuner, search, expected):
     code = SPLIT + "from tensorflow import keras\n" + tuner + TUNER_MODEL + search + \
         "print(tuner.get_best_models()[0].evaluate(X_test, y_test))\n"
     assert lines(code, RULE) == expected
+
+
+_KERAS_STOP = SPLIT + """\
+from tensorflow.keras.callbacks import EarlyStopping
+model = create_model()
+model.fit(X_train, y_train, epochs=20, callbacks=[EarlyStopping({monitor}patience=1)],
+          validation_data=(X_test, y_test))
+{between}print(model.evaluate(X_test, y_test))
+"""
+
+
+@pytest.mark.parametrize("monitor,between,expected", [
+    ("", "", [7]),                                    # default monitor: val_loss, the test data
+    ('monitor="val_accuracy", ', "", [7]),
+    ('monitor="accuracy", ', "", []),                 # a training metric: the test data only logs
+    ('monitor="loss", ', "", []),
+    # the name is given a fresh model before the final score (buomsoo-kim's callbacks notebook)
+    ("", "model = create_model()\nmodel.fit(X_train, y_train, epochs=20)\n", []),
+    # sklearn-style `model = model.fit(...)`, or a reloaded checkpoint, is still this model
+    ("", "model = model.fit(X_train, y_train)\n", [7]),
+    ("", "model = keras.models.load_model('best.h5')\n", [7]),
+])
+def test_early_stopping_monitor_and_a_rebuilt_model(monitor, between, expected):
+    assert lines(_KERAS_STOP.format(monitor=monitor, between=between), RULE) == expected
+
+
+def test_a_rebuilt_model_trained_for_the_epochs_the_test_set_chose():
+    """A Kaggle notebook: early stopping on the test data, then a fresh model retrained for
+    `len(history.epoch)` epochs: the test set still chose the epoch count."""
+    src = SPLIT + """\
+from tensorflow.keras.callbacks import EarlyStopping
+model = create_model()
+history1 = model.fit(X_train, y_train, validation_data=(X_test, y_test), callbacks=[EarlyStopping()])
+epoch = len(history1.epoch)
+model = create_model()
+model.fit(X_train, y_train, epochs=epoch)
+print(model.evaluate(X_test, y_test))
+"""
+    assert lines(src, RULE) == [6]
+    assert lines(src.replace("epoch = len(history1.epoch)\n", "").replace("epochs=epoch", "epochs=20"), RULE) == []

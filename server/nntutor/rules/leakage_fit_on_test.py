@@ -5,7 +5,7 @@ import re
 
 from ..findings import Fix, Severity
 from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT, F_VALUE
-from ..values import args_of, method_call, strip
+from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._splits import flow, short, tokens
 
@@ -59,6 +59,8 @@ def check(ctx):
             continue
         if cq is not None and cq.startswith(_EXPLAINERS):
             continue   # an explainer fitted on the rows it explains: no model learns them
+        if m == "fit" and _truth_against_predictions(ctx, data, pos[1] if len(pos) > 1 else kw.get("y")):
+            continue   # a line through the actual-vs-predicted scatter: a diagnostic, not a model
         # (an estimator looked up in a table of them, `methods[name]["method"]`, is one too)
         if (cq is None and recv.type == "subscript" and m == "fit_transform" or short(cq) in _EMBEDDINGS) \
                 and not _output_reaches_a_model(fl, call, recv):
@@ -211,6 +213,27 @@ def _is_transformer(qual) -> bool:
     return mod in ("preprocessing", "impute", "decomposition", "feature_selection",
                    "feature_extraction", "compose", "random_projection", "kernel_approximation",
                    "manifold")
+
+
+_TARGET_NAME = re.compile(r"(?i)^(?:y|labels?|targets?)(?:_|$)|(?:^|_)(?:true|actual|truth)(?:_|$)")
+_PREDICTING = frozenset({"predict", "predict_proba"})
+
+
+def _truth_against_predictions(ctx, x, y) -> bool:
+    """`LinearRegression().fit(y_test.values.reshape(-1, 1), y_pred)`: the true targets as the
+    only feature and another model's predictions as the target (an R^2 of the actual-vs-
+    predicted scatter)."""
+    if x is None or y is None:
+        return False
+    root = strip(x)
+    while root is not None and root.type in ("call", "attribute", "subscript"):
+        root = strip(root.child_by_field_id(F_FUNCTION) if root.type == "call"
+                     else root.child_by_field_id(F_OBJECT) if root.type == "attribute"
+                     else root.child_by_field_id(F_VALUE))
+    if root is None or root.type != "identifier" or not _TARGET_NAME.search(ctx.text(root)):
+        return False
+    made = strip(follow(ctx.facts, y))
+    return made is not None and made.type == "call" and method_call(made)[1] in _PREDICTING
 
 
 def _output_reaches_a_model(fl, call, recv) -> bool:

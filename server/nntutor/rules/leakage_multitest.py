@@ -417,6 +417,8 @@ def _early_stopping_on_test(ctx, fl):
         final = _later_evaluation(ctx, fl, call, test_keys, ctx.text(strip(recv)))
         if final is None:
             continue
+        if _rebuilt_between(ctx, strip(recv), call, final):
+            continue   # `model = create_model()` again: the final score is another model's
         yield ctx.finding(
             node,
             "Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
@@ -543,6 +545,8 @@ def _stopper(ctx, call, recv, kw):
         if q is None:
             continue
         s = short(q)
+        if s in ("EarlyStopping", "ModelCheckpoint") and c is not None and _monitors_training(c):
+            continue   # `monitor="accuracy"`: stops on the training metric, the test data only logs
         if s in ("EarlyStopping", "early_stopping"):
             return item
         if s == "ModelCheckpoint" and c is not None:
@@ -551,6 +555,43 @@ def _stopper(ctx, call, recv, kw):
             if sb is not None and ctx.text(sb) == "True":
                 return item
     return None
+
+
+def _rebuilt_between(ctx, recv, fit_call, final) -> bool:
+    """The model's name is bound to a new model between the fit and the final evaluation (a
+    constructor or factory call, not a method of the model itself such as sklearn's `model =
+    model.fit(...)`, and nothing loaded: a saved checkpoint is this fit's)."""
+    if recv is None or recv.type != "identifier":
+        return False
+    facts, name = ctx.facts, ctx.text(recv)
+    before = facts.binding(name, fit_call.start_byte)
+    after = facts.binding(name, final.start_byte)
+    if after is None or after is before or after.kind != "assign" or after.value is None:
+        return False
+    if not fit_call.end_byte <= after.pos < final.start_byte:
+        return False
+    value = strip(after.value)
+    if value is None or value.type != "call" or "load" in ctx.text(value):
+        return False
+    receiver, _m = method_call(value)
+    if receiver is not None and ctx.text(strip(receiver)).split(".")[0] == name:
+        return False
+    # The stopped fit's history read later (`epochs = len(history.epoch)` to retrain with the
+    # epoch count the test set chose) carries the selection over to the new model.
+    parent = fit_call.parent
+    left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+    if left is not None and left.type == "identifier" and any(
+            i.start_byte > fit_call.end_byte for i in facts.identifiers_named(ctx.text(left))):
+        return False
+    return True
+
+
+def _monitors_training(ctor) -> bool:
+    """A Keras callback watching a training metric (`monitor="accuracy"` / `"loss"`); the
+    default, `val_loss`, and any `val_*` watch the validation data."""
+    _p, kw = args_of(ctor)
+    monitor = string_value(kw["monitor"]) if "monitor" in kw else None
+    return monitor is not None and not monitor.startswith("val_")
 
 
 def _later_evaluation(ctx, fl, fit_call, test_keys, model: str):
