@@ -547,3 +547,28 @@ def test_model_and_loss_bound_in_one_tuple_assignment():
     called = src.replace("model, criterion = nn.Sequential(nn.Linear(8, 4), nn.Softmax(dim=1)), nn.CrossEntropyLoss()",
                          "model, criterion = build()")
     assert lines(called, RULE) == []
+
+
+# Review of the fix-safety check (sweep 19): a tensor method on a layer's output, a subclass
+# that inherits forward(), a log of the output fed to NLLLoss, a read before the rebinding.
+def test_fix_of_a_tensor_softmax_on_a_layer_output_keeps_the_layer_call():
+    src = _IN_FORWARD.replace("        return self.softmax(self.fc(x))\n", "        return self.fc(x).softmax(1)\n")
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert "        return self.fc(x)\n" in fixed and parses(fixed)
+
+
+@pytest.mark.parametrize("after", [
+    "class Deep(Net):\n    pass\n\n\ndeep = Deep()\nprobs = deep(x_test)\nprint(probs)\n",
+    "nll = F.nll_loss(net(x_test).log(), y_test)\n",
+])
+def test_no_fix_when_another_reader_needs_the_probabilities(after):
+    (finding,) = findings(_IN_FORWARD + after, RULE)
+    assert finding.fix is None
+
+
+def test_no_fix_when_the_loop_reads_the_previous_pass_output():
+    src = _IN_FORWARD.replace("    optimizer.zero_grad()\n    out = net(x)\n",
+                              "    optimizer.zero_grad()\n    print(out)\n    out = net(x)\n")
+    (finding,) = findings(src, RULE)
+    assert finding.fix is None

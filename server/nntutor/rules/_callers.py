@@ -10,7 +10,7 @@ model handed to a helper, built in another file), means no fix.
 """
 from __future__ import annotations
 
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT, F_SUPERCLASSES
 from ..values import MODULE_SELF_METHODS, args_of, class_of_method, method_call, strip
 
 # Module methods that do not read an output (set-up, moving, saving, switching modes).
@@ -23,25 +23,42 @@ _HARMLESS_METHODS = MODULE_SELF_METHODS | frozenset({
 def output_change_is_safe(ctx, applied, loss_inputs) -> bool:
     """`applied` (the activation in a model's forward) can go: every instance of its class in
     the file is a plain `name = Class(...)`, and every use of every instance is harmless (see
-    the module doc). `loss_inputs`: start bytes of the prediction arguments of the file's losses."""
+    the module doc). `loss_inputs`: (start, end) of the prediction arguments of the file's
+    losses that take logits (CrossEntropyLoss, BCEWithLogitsLoss)."""
     facts = ctx.facts
     cls = class_of_method(facts.function_at(applied.start_byte))
     name_node = cls.child_by_field_id(F_NAME) if cls is not None else None
     if name_node is None:
         return True   # not in a class: an inline activation, seen only where the loss reads it
-    class_name = ctx.text(name_node)
     instances = []
-    for ctor in facts.plain_name_calls().get(class_name, ()):
-        target = _assigned_name(ctor)
-        if target is None:
-            return False   # built and used in one expression, returned, passed on ...
-        instances.append(ctx.text(target))
+    for class_name in _with_subclasses(ctx, ctx.text(name_node)):   # they inherit forward()
+        for ctor in facts.plain_name_calls().get(class_name, ()):
+            target = _assigned_name(ctor)
+            if target is None:
+                return False   # built and used in one expression, returned, passed on ...
+            instances.append(ctx.text(target))
     if not instances:
         return False   # built elsewhere (another file, a factory): its callers are unseen
     for name in set(instances):
         if not _every_use_harmless(ctx, name, loss_inputs):
             return False
     return True
+
+
+def _with_subclasses(ctx, name: str) -> set:
+    """`name` and the classes of the file that derive from it, directly or not."""
+    found = {name}
+    grew = True
+    while grew:
+        grew = False
+        for node in ctx.facts.classes_nodes:
+            ident, supers = node.child_by_field_id(F_NAME), node.child_by_field_id(F_SUPERCLASSES)
+            if ident is None or supers is None or ctx.text(ident) in found:
+                continue
+            if any(ctx.text(b).rsplit(".", 1)[-1] in found for b in supers.named_children):
+                found.add(ctx.text(ident))
+                grew = True
+    return found
 
 
 def _assigned_name(ctor):
@@ -85,7 +102,7 @@ def _output_use_harmless(ctx, expr, loss_inputs, depth) -> bool:
     class choice."""
     if depth > 4:
         return False
-    if expr.start_byte in loss_inputs:
+    if (expr.start_byte, expr.end_byte) in loss_inputs:
         return True
     parent = expr.parent
     if parent is None:
@@ -116,8 +133,12 @@ def _output_use_harmless(ctx, expr, loss_inputs, depth) -> bool:
         name = ctx.text(target)
         facts = ctx.facts
         mine = facts.binding(name, parent.end_byte)
+        loop = facts.innermost_loop(parent.start_byte)
+        # the reads this value reaches, and in a loop any read of the name in it (one before the
+        # assignment sees the previous pass's value)
         reads = [i for i in facts.identifiers_named(name)
-                 if i != target and facts.binding(name, i.start_byte) is mine
+                 if i != target and (facts.binding(name, i.start_byte) is mine
+                                     or loop is not None and loop.start_byte < i.start_byte < loop.end_byte)
                  and not (i.parent.type == "assignment" and i.parent.child_by_field_id(F_LEFT) == i)]
         return all(_output_use_harmless(ctx, r, loss_inputs, depth + 1) for r in reads)
     return False

@@ -302,8 +302,9 @@ def unwrap_activation_fix(ctx, applied):
             return None
         inner = pos[0]
     elif method in ("softmax", "sigmoid") and recv is not None:
-        if ctx.text(recv).split(".")[0] == "self":
-            # `self.softmax(x)`: a layer of the model called on x, not the tensor method
+        if recv.type == "identifier" and ctx.text(recv) == "self":
+            # `self.softmax(x)`: the model's layer called on x, not the tensor method (in
+            # `self.fc(x).softmax(1)` and `self.logits.softmax(-1)` it is the tensor's)
             if len(pos) != 1 or kw:
                 return None
             inner = pos[0]
@@ -311,7 +312,9 @@ def unwrap_activation_fix(ctx, applied):
             inner = recv
     else:
         return None
-    loss_inputs = {strip(s.input).start_byte for s in torch_loss_sites(ctx) if strip(s.input) is not None}
+    # the losses that take logits: after the fix they get them (not `F.nll_loss(out.log(), y)`)
+    loss_inputs = {(strip(s.input).start_byte, strip(s.input).end_byte) for s in torch_loss_sites(ctx)
+                   if s.kind in ("ce", "bce_logits") and strip(s.input) is not None}
     if not output_change_is_safe(ctx, applied, loss_inputs):
         return None   # other callers read the probabilities forward() returns
     return Fix(f"Remove `{ctx.text(applied).split('(')[0]}` and pass the raw logits",
