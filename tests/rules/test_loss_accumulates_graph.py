@@ -786,3 +786,51 @@ def test_a_list_of_losses_is_not_called_a_chained_total():
     src = _TENSOR_LATER.format(acc="losses.append(batch_loss)", after="print(sum(losses))")
     (finding,) = findings(src, RULE)
     assert "in the list" in finding.message and "onto the total" not in finding.message
+
+
+@pytest.mark.parametrize("after,keep", [
+    # a value computed from the total, then used as a tensor (review of sweep 19)
+    ("epoch_loss = train_loss / len(train_loader)\n    print(epoch_loss.item())", "detach"),
+    ("print(torch.cat([l.view(1) for l in losses]).mean())", None),   # a comprehension: not judged
+    ("train_loss, val_loss = 0.0, 0.0\n    print(train_loss)", "item"),  # rebound in a tuple
+    ('print("loss %.4f" % (train_loss / len(train_loader),))', "item"),
+])
+def test_fix_follows_values_computed_from_the_total(after, keep):
+    acc = "losses.append(batch_loss)" if "losses" in after else "train_loss += batch_loss"
+    src = _TENSOR_LATER.format(acc=acc, after=after)
+    (finding,) = findings(src, RULE)
+    if keep is None:
+        assert finding.fix is None
+    else:
+        fixed = apply_fix(src, finding)
+        assert parses(fixed) and f"batch_loss.{keep}()" in fixed
+
+
+def test_a_returned_total_follows_its_callers():
+    src = """\
+import torch.nn as nn
+
+criterion = nn.MSELoss()
+
+
+def train_epoch(model, loader):
+    total_loss = 0.0
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total_loss += loss
+    return total_loss / len(loader)
+
+
+for epoch in range(10):
+    train_loss = train_epoch(model, train_loader)
+    {use}
+"""
+    for use, keep in (('print(f"{train_loss:.4f}")', "item"), ("print(train_loss.item())", "detach")):
+        (finding,) = findings(src.format(use=use), RULE)
+        assert finding.fix is not None and finding.fix.edits[0].new_text == f"loss.{keep}()"
+    (finding,) = findings(src.format(use="").replace("    train_loss = train_epoch(model, train_loader)\n",
+                                                      "    log_epoch(train_epoch(model, train_loader))\n"), RULE)
+    assert finding.fix is None   # handed to a function of unknown use

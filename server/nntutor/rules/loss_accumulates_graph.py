@@ -497,9 +497,11 @@ def _check_accumulation(ctx, stmt, left, value):
     fix = None
     if value.type != "binary_operator":
         # `.item()` unless the total is still used as a tensor (`torch.stack(losses)`,
-        # `total.detach().cpu()`): `.detach()` drops the graph and keeps the tensor.
-        keep = "detach" if left.type == "identifier" and _used_as_tensor(ctx, stmt, ctx.text(left)) else "item"
-        fix = Fix(f"Accumulate `{text}.{keep}()`", (ctx.edit(value, f"{text}.{keep}()"),))
+        # `total.detach().cpu()`): `.detach()` drops the graph and keeps the tensor. No fix
+        # when a use cannot be judged (the total returned to a caller).
+        keep = _fix_method(ctx, stmt, ctx.text(left)) if left.type == "identifier" else "item"
+        if keep is not None:
+            fix = Fix(f"Accumulate `{text}.{keep}()`", (ctx.edit(value, f"{text}.{keep}()"),))
     loop = ctx.facts.innermost_loop(stmt.start_byte)
     trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
     if trains and left.type == "identifier" and _reset_at_optimizer_step(ctx, loop, stmt, ctx.text(left)):
@@ -524,35 +526,96 @@ def _check_accumulation(ctx, stmt, left, value):
 
 # What a Python float has: anything else read off the total means it is used as a tensor.
 _FLOAT_ATTRS = frozenset({"real", "imag", "conjugate", "is_integer", "hex", "as_integer_ratio"})
-_TENSOR_COMBINERS = frozenset({"torch.stack", "torch.cat", "torch.concat", "torch.vstack", "torch.hstack"})
+# Calls that take a float as well as a 0-dim tensor (what `.item()` would hand them).
+_FLOAT_SAFE_CALLS = frozenset({"print", "float", "int", "round", "str", "repr", "format", "abs",
+                               "sum", "min", "max", "len", "append", "extend", "add_scalar",
+                               "log", "info", "debug", "set_postfix", "set_description", "write"})
+_FLOAT_SAFE_MODULES = ("numpy.", "math.", "statistics.", "wandb.", "mlflow.", "logging.")
+_EXPRESSIONS = frozenset({"binary_operator", "parenthesized_expression", "unary_operator"})
 
 
-def _used_as_tensor(ctx, stmt, name: str) -> bool:
-    """After `stmt`, the total `name` (or an element of the list `name`) is read the way only a
-    tensor can be: a tensor method (`total.detach()`, `losses[-1].backward()`), or
-    `torch.stack(losses)`."""
+def _fix_method(ctx, stmt, name: str) -> str | None:
+    """The method the fix appends: "item" when every later read of the total (or of a value
+    computed from it) works on a Python float, "detach" when one needs a tensor
+    (`total.detach().cpu()`, `torch.stack(losses)`), None when a read cannot be judged (the
+    total returned, or handed to a function of the file)."""
+    kind = _reads_kind(ctx, name, stmt.end_byte, 0)
+    return {"float": "item", "tensor": "detach"}.get(kind)
+
+
+def _reads_kind(ctx, name: str, after: int, depth: int) -> str:
+    kinds = set()
     facts = ctx.facts
+    scope = facts.scope_id(after - 1)
     for ident in facts.identifiers_named(name):
-        if ident.start_byte < stmt.end_byte:
-            continue
-        node, parent = ident, ident.parent
-        if parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == ident:
-            node, parent = parent, parent.parent   # an element of the list
-        if parent.type == "parenthesized_expression":
-            node, parent = parent, parent.parent
-        if parent.type == "binary_operator":     # `(total / n).detach()`
-            outer = parent.parent
-            if outer is not None and outer.type == "parenthesized_expression":
-                node, parent = outer, outer.parent
-        if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node:
-            attr = parent.child_by_field_id(F_ATTRIBUTE)
-            if attr is not None and ctx.text(attr) not in _FLOAT_ATTRS:
-                return True
-        if parent.type == "argument_list":
-            call = parent.parent
-            if call is not None and facts.callee_qual(call) in _TENSOR_COMBINERS:
-                return True
-    return False
+        if ident.start_byte < after or facts.scope_id(ident.start_byte) != scope:
+            continue   # (another function's variable of the same name is another value)
+        node = ident
+        target = node.parent if node.parent.type in ("pattern_list", "tuple_pattern") else node
+        if target.parent is not None and target.parent.type in ("assignment", "for_statement") \
+                and target.parent.child_by_field_id(F_LEFT) == target:
+            continue   # rebound (`train_loss, test_loss = ...`)
+        kinds.add(_use_kind(ctx, node, depth))
+    return "tensor" if "tensor" in kinds else "unknown" if "unknown" in kinds else "float"
+
+
+def _use_kind(ctx, node, depth: int) -> str:
+    parent = node.parent
+    if parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == node:
+        node, parent = parent, parent.parent   # an element of the list
+    while parent is not None and parent.type in _EXPRESSIONS:
+        node, parent = parent, parent.parent   # `(total / n)`, `-total`
+    if parent is None:
+        return "unknown"
+    if parent.type == "tuple" and _percent_formatted(ctx, parent):
+        return "float"   # `"loss %.4f, lr %f" % (total / n, lr)`
+    if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node:
+        attr = parent.child_by_field_id(F_ATTRIBUTE)
+        return "float" if attr is not None and ctx.text(attr) in _FLOAT_ATTRS else "tensor"
+    if parent.type == "argument_list":
+        call = parent.parent
+        q = ctx.facts.callee_qual(call) or ""
+        if q.startswith("torch."):
+            return "tensor"
+        fn = call.child_by_field_id(F_FUNCTION)
+        last = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+        if last in _FLOAT_SAFE_CALLS or q.startswith(_FLOAT_SAFE_MODULES):
+            return "float"
+        return "unknown"
+    if parent.type == "keyword_argument":
+        return "unknown"
+    if parent.type in ("interpolation", "comparison_operator", "boolean_operator", "pair",
+                       "augmented_assignment", "not_operator"):
+        return "float"
+    if parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == node:
+        left = parent.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "identifier" and depth < 2:
+            return _reads_kind(ctx, ctx.text(left), parent.end_byte, depth + 1)
+        return "unknown"
+    if parent.type == "return_statement" and depth < 2:
+        return _callers_kind(ctx, node, depth + 1)
+    return "unknown"   # in a comprehension, stored in an attribute ...
+
+
+def _percent_formatted(ctx, values) -> bool:
+    """`values` is the right operand of `"..." % values`."""
+    op = values.parent
+    if op is None or op.type != "binary_operator" or op.child_by_field_id(F_RIGHT) != values:
+        return False
+    left = op.child_by_field_id(F_LEFT)
+    return left is not None and left.type == "string" and ctx.text(op.child_by_field_id(F_OPERATOR)) == "%"
+
+
+def _callers_kind(ctx, returned, depth: int) -> str:
+    """What the callers of the function returning `returned` do with it (every call seen in
+    the file: `train_loss = train_epoch(...)`, then `print(f"{train_loss:.4f}")`)."""
+    fn = ctx.facts.function_at(returned.start_byte)
+    name = fn.child_by_field_id(F_NAME) if fn is not None else None
+    calls = ctx.facts.plain_name_calls().get(ctx.text(name), ()) if name is not None else ()
+    if not calls:
+        return "unknown"
+    kinds = {_use_kind(ctx, call, depth) for call in calls}
+    return "tensor" if "tensor" in kinds else "unknown" if "unknown" in kinds else "float"
 
 
 RULE = Rule("loss-accumulates-graph", Severity.WARNING, "autograd-graph",
