@@ -529,3 +529,43 @@ lin = LinearRegression()
 {fit}
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("use,expected", [
+    # review of sweep 19: other routes by which an embedding of the test rows reaches a model
+    ('test[["pc0", "pc1"]] = PCA(2).fit_transform(X_test)\nclf.predict(test[["pc0", "pc1"]])\n', [8]),
+    ("X_test_pca = torch.tensor(PCA(2).fit_transform(X_test))\nprint(net(X_test_pca))\n", [8]),
+    ("low = PCA(2).fit_transform(X_test)\nmodel.fit(X_tr, y_tr, validation_data=(low, y_test))\n", [8]),
+    # looked at only: drawn, printed, its shape, kept in a dict of results
+    ("low = PCA(2).fit_transform(X_test)\nprint(low.shape)\nax.scatter(low[:, 0], low[:, 1])\n", []),
+    ("results = {}\nresults['pca'] = PCA(2).fit_transform(X_test)\n", []),
+])
+def test_an_embedding_is_only_exempt_when_only_looked_at(use, expected):
+    assert lines(_EMBEDDED + use, RULE) == expected
+
+
+def test_a_table_of_encoders_is_not_a_table_of_embeddings():
+    src = """\
+from sklearn.preprocessing import LabelEncoder
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+encoders = {"sex": LabelEncoder(), "port": LabelEncoder()}
+for col in encoders:
+    X_test[col] = encoders[col].fit_transform(X_test[col])
+"""
+    assert lines(src, RULE) == [6]
+    embeddings = src.replace('{"sex": LabelEncoder(), "port": LabelEncoder()}', '{"pca": PCA(2), "tsne": TSNE(2)}')
+    embeddings = embeddings.replace("    X_test[col] = encoders[col].fit_transform(X_test[col])\n",
+                                    "    low = encoders[col].fit_transform(X_test)\n    plt.scatter(low[:, 0], low[:, 1])\n")
+    assert lines("from sklearn.decomposition import PCA\nfrom sklearn.manifold import TSNE\n" + embeddings, RULE) == []
+
+
+def test_interpretml_glass_box_models_are_models():
+    src = """\
+from interpret.glassbox import ExplainableBoostingClassifier
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+ebm = ExplainableBoostingClassifier()
+ebm.fit(X_test, y_test)
+"""
+    assert lines(src, RULE) == [5]

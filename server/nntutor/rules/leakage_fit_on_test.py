@@ -26,12 +26,10 @@ _STATELESS = frozenset({"Normalizer", "FunctionTransformer", "PolynomialFeatures
 # as to feed a model: fitted on test rows they are reported only when their output reaches one.
 _EMBEDDINGS = frozenset({"PCA", "TSNE", "UMAP", "Isomap", "MDS", "LocallyLinearEmbedding",
                          "SpectralEmbedding", "TruncatedSVD", "KernelPCA", "IncrementalPCA"})
-_MODEL_USES = frozenset({"fit", "predict", "predict_proba", "decision_function", "score",
-                         "evaluate", "fit_predict", "train", "train_on_batch", "predict_on_batch"})
 # Libraries whose objects explain or audit a trained model (counterfactuals, SHAP, LIME): their
 # `fit` builds a background set or a k-d tree from the rows to explain, not a model.
 # (Not eli5's PermutationImportance: with cv=5 it refits the model on the rows; see below.)
-_EXPLAINERS = ("alibi.", "shap.", "lime.", "dice_ml.", "interpret.")
+_EXPLAINERS = ("alibi.", "shap.", "lime.", "dice_ml.")   # (not InterpretML: it has glass-box models too)
 
 
 def check(ctx):
@@ -61,9 +59,9 @@ def check(ctx):
             continue   # an explainer fitted on the rows it explains: no model learns them
         if m == "fit" and _truth_against_predictions(ctx, data, pos[1] if len(pos) > 1 else kw.get("y")):
             continue   # a line through the actual-vs-predicted scatter: a diagnostic, not a model
-        # (an estimator looked up in a table of them, `methods[name]["method"]`, is one too)
-        if (cq is None and recv.type == "subscript" and m == "fit_transform" or short(cq) in _EMBEDDINGS) \
-                and not _output_reaches_a_model(fl, call, recv):
+        # (an estimator looked up in a table of embeddings, `methods[name]["method"]`, is one too)
+        if (short(cq) in _EMBEDDINGS or cq is None and _table_of_embeddings(ctx, recv)) \
+                and _only_looked_at(ctx, fl, call, recv):
             continue   # a PCA / t-SNE of the test rows drawn in a plot, read by no model
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
         if side == "val" and (not transformer or _names_a(_JOB_TOKENS, ctx.text(data))
@@ -236,35 +234,76 @@ def _truth_against_predictions(ctx, x, y) -> bool:
     return made is not None and made.type == "call" and method_call(made)[1] in _PREDICTING
 
 
-def _output_reaches_a_model(fl, call, recv) -> bool:
-    """What the embedding fitted by `call` outputs (this `fit_transform`, or later
-    `recv.transform(...)` calls) is given to a model's fit / predict / score / evaluate."""
+# Calls that show data: plotting (matplotlib, seaborn, plotly) and printing.
+_LOOKING = frozenset({"scatter", "plot", "imshow", "hist", "bar", "annotate", "text", "scatter3D",
+                      "plot_surface", "print", "display", "scatterplot", "lineplot", "kdeplot",
+                      "jointplot", "pairplot", "heatmap", "scatter_3d", "line"})
+_SHAPES = frozenset({"shape", "ndim", "size", "dtype"})
+
+
+def _only_looked_at(ctx, fl, call, recv) -> bool:
+    """Closed world: every output of the embedding fitted by `call` (this `fit_transform`, later
+    `recv.transform(...)` calls) is only drawn, printed, looked at for its shape or kept in a
+    dict; any other use (a model, a DataFrame's columns, a tensor, `validation_data=`) may
+    feed a model."""
     outputs = [call] if method_call(call)[1] == "fit_transform" else []
-    key = fl.key_of(recv) if recv.type == "identifier" else None
-    if key is not None:
+    if recv.type == "identifier":
+        key = fl.key_of(recv)
         outputs += [c for c, r in fl.facts.method_calls("transform")
                     if c.start_byte > call.start_byte and r is not None and strip(r) is not None
                     and strip(r).type == "identifier" and fl.text(strip(r)) == fl.text(recv)
                     and fl.key_of(strip(r)) == key]
-    keys = set()
-    for out in outputs:
-        node = out.parent
-        while node is not None and node.type not in ("expression_statement", "block", "module"):
-            if node.type == "call" and method_call(node)[1] in _MODEL_USES:
-                return True   # `clf.score(pca.fit_transform(X_test), y_test)`
-            if node.type == "assignment":
-                left = node.child_by_field_id(F_LEFT)
-                if left is not None and left.type == "identifier":
-                    keys.add(("b", left.start_byte))   # _splits.binding_key of that binding
-                break
-            node = node.parent
-    if not keys:
+    return all(_looked_at(ctx, out, 0) for out in outputs)
+
+
+def _looked_at(ctx, node, depth: int) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == node:
+        node, parent = parent, parent.parent   # `low[:, 0]`
+    if parent is None or depth > 3:
         return False
-    for use in fl.calls_named(_MODEL_USES):
-        for arg in args_of(use)[0]:
-            if keys & set(fl.origin(arg)[2]):
-                return True
+    if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node:
+        return ctx.text(parent.child_by_field_id(F_ATTRIBUTE)) in _SHAPES
+    if parent.type == "argument_list":
+        fn = parent.parent.child_by_field_id(F_FUNCTION)
+        return fn is not None and ctx.text(fn).rsplit(".", 1)[-1] in _LOOKING
+    if parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == node:
+        left = parent.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "subscript":
+            return _a_dict(ctx, left.child_by_field_id(F_VALUE))   # `results[name] = low`
+        if left is None or left.type != "identifier":
+            return False
+        facts, name = ctx.facts, ctx.text(left)
+        mine = facts.binding(name, parent.end_byte)
+        reads = [i for i in facts.identifiers_named(name)
+                 if i.start_byte > parent.end_byte and facts.binding(name, i.start_byte) is mine
+                 and not (i.parent.type == "assignment" and i.parent.child_by_field_id(F_LEFT) == i)]
+        return all(_looked_at(ctx, r, depth + 1) for r in reads)
     return False
+
+
+def _a_dict(ctx, node) -> bool:
+    """`node` (through subscripts) is a name bound to a dict literal or `dict()`."""
+    while node is not None and node.type == "subscript":
+        node = node.child_by_field_id(F_VALUE)
+    made = strip(follow(ctx.facts, node)) if node is not None and node.type == "identifier" else None
+    return made is not None and (made.type == "dictionary" or (
+        made.type == "call" and ctx.text(made.child_by_field_id(F_FUNCTION)) == "dict"))
+
+
+def _table_of_embeddings(ctx, recv) -> bool:
+    """`methods[name]["method"]` where `methods` is a dict literal whose estimators (its values,
+    nested dicts' values) are all embeddings."""
+    if recv.type != "subscript" or not _a_dict(ctx, recv):
+        return False
+    node = recv
+    while node.type == "subscript":
+        node = node.child_by_field_id(F_VALUE)
+    table = strip(follow(ctx.facts, node))
+    if table is None or table.type != "dictionary":
+        return False
+    ctors = [c for c in ctx.facts.calls_in(table) if c.parent is not None and c.parent.type == "pair"]
+    return bool(ctors) and all(short(ctx.values.instance(c)[0]) in _EMBEDDINGS for c in ctors)
 
 
 def _prior_train_fit(fl, call, recv):
