@@ -67,7 +67,10 @@ SENSITIVE_WORDS = frozenset({
 # Words of bytes literals that are only compared with the text of one expression node (never
 # a statement-level comment, which is all a trivia edit can touch): `b"Loss"` in a binding's value
 # (rules/_losses.py).
-NODE_TEXT_ONLY = frozenset({"loss"})
+NODE_TEXT_ONLY = frozenset({"loss",
+                            # rules/functional_dropout_always_on.py: a match counts only where an
+                            # identifier node is (never in a comment)
+                            "training"})
 # Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment
 # can only match it if it also holds `nntutor`, which is sensitive on its own.
 DIRECTIVE_ONLY = frozenset({"ignore", "file"})

@@ -806,3 +806,24 @@ def test_a_class_redefined_in_a_later_factory_is_read_where_it_is_built():
     batch norm or dropout (eval() changes nothing there), the second with batch norm."""
     src = (Path(__file__).parent / "data" / "eval_mode_redefined_nested_class.py").read_text()
     assert lines(src, RULE) == [72]
+
+
+@pytest.mark.parametrize("step", [
+    "        optimizer.first_step(zero_grad=True)\n        criterion(model(x), y).backward()\n        optimizer.second_step(zero_grad=True)\n",
+    "        amp.step(optimizer)\n        amp.update()\n",
+])
+def test_a_loop_stepping_through_another_name_still_trains(step):
+    """Review of sweep 19: a SAM optimizer's first_step/second_step, a GradScaler named amp."""
+    src = f"""\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(20, 64), nn.Dropout(0.3), nn.Linear(64, 2))
+scheduler.step()
+for epoch in range(10):
+    for x, y in loader:
+        criterion(model(x), y).backward()
+{step}    model.eval()
+    evaluate(model)
+"""
+    assert len(lines(src, RULE)) == 1

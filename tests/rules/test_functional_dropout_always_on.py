@@ -244,3 +244,36 @@ def test_in_a_notebook_cell():
              "class Net(nn.Module):\n    def forward(self, x):\n        return F.dropout(x, 0.5)"]
     (finding,) = notebook(cells, RULE)
     assert finding.location.cell == 1 and finding.location.cell_line == 2
+
+
+def test_the_word_training_in_a_docstring_or_string_is_no_evidence():
+    src = '''\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        """Dropout regularises training."""
+        print("training step")
+        return self.fc(F.dropout(x, 0.5))
+'''
+    assert lines(src, RULE) == [8]
+
+
+def test_train_and_eval_methods_that_are_loops_do_not_keep_a_flag():
+    src = '''\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return self.fc(F.dropout(x, 0.5))
+
+    def train(self, loader, epochs=10):
+        for x, y in loader:
+            self.step(x, y)
+
+    def eval(self, loader):
+        return sum(self(x).argmax(1).eq(y).sum() for x, y in loader)
+'''
+    assert lines(src, RULE) == [6]

@@ -363,6 +363,22 @@ for epoch in range(10):
     ("if epoch != 5: optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
     ("if epoch > 5: optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
     ("if lr_changed == True: optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
+    ("if epoch in range(5, 10): optimizer = torch.optim.AdamW(params, lr=1e-4)", [5]),
 ])
 def test_rebuilt_at_chosen_passes_only(rebuild, expected):
     assert lines(_AT_EPOCH.format(rebuild=rebuild), RULE) == expected
+
+
+def test_a_rebuild_at_the_first_batch_happens_every_epoch():
+    src = """\
+import torch
+
+for epoch in range(20):
+    for i, (x, y) in enumerate(train_loader):
+        if i == 0:
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+"""
+    assert lines(src, RULE) == [6]

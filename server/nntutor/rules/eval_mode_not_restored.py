@@ -64,7 +64,10 @@ def check(ctx):
     # A training loop also steps an optimizer (itself or through a helper): in a file whose
     # optimizer steps we see, a loop that only backpropagates reads gradients (Grad-CAM heat
     # maps, saliency maps). (A file with no visible step: its steps are out of sight.)
-    step_pos = [e.pos for e in evs if e.kind == "step"]
+    # (any `.step(...)` / `.first_step(...)` counts: a SAM optimizer, a GradScaler named `amp`)
+    step_pos = sorted({e.pos for e in evs if e.kind == "step"} | {
+        c.start_byte for last, cs in facts.calls_by_last_name().items() if last.endswith("step")
+        for c in cs if method_call(c)[0] is not None})
     steppers = _training_helpers(ctx, step_pos)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:

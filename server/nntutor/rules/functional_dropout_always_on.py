@@ -15,11 +15,13 @@ TRAINING_POSITION = 2
 # Dropout kept on at inference on purpose: Monte Carlo dropout, Bayesian approximations.
 _ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", re.I)
 # The method follows the mode: `if self.training:`, `training=self.training`, a `training`
-# parameter. A whole word: `self.is_training`, a flag of the model's own that eval() leaves alone
-# (d2l's hand-written dropout notebooks), is no such evidence.
-_FOLLOWS_MODE = re.compile(r"(?<!\w)training\b")
-# A class that overrides train()/eval() may keep its own flag in step with the mode.
-_OWN_SWITCH = re.compile(r"^\s*def\s+(?:train|eval)\s*\(", re.M)
+# parameter. A whole word in the code (not a docstring or a string): `self.is_training`, a flag
+# of the model's own that eval() leaves alone (d2l's hand-written dropout notebooks), is no such
+# evidence.
+_FOLLOWS_MODE = re.compile(rb"(?<!\w)training\b")
+# A class that overrides the mode switches themselves (`def train(self, mode=True)`, `def
+# eval(self)`) may keep its own flag in step; a `def train(self, loader)` is a training loop.
+_OWN_SWITCH = re.compile(r"^\s*def\s+(?:train\s*\(\s*self\s*(?:,\s*mode\b[^)]*)?\)|eval\s*\(\s*self\s*\))", re.M)
 
 
 def check(ctx):
@@ -46,7 +48,7 @@ def check(ctx):
         if _ON_PURPOSE.search(ctx.text(cls_name)) or (
                 method_name is not None and _ON_PURPOSE.search(ctx.text(method_name))):
             continue
-        if _FOLLOWS_MODE.search(facts.code_in(method)) or _OWN_SWITCH.search(facts.code_in(cls)):
+        if _mentions_training(ctx, method) or _OWN_SWITCH.search(facts.code_in(cls)):
             continue  # `if self.training:` around it, or an early return: the mode is followed
         name = ctx.text(call.child_by_field_id(F_FUNCTION))  # as spelled: `F.dropout2d`
         yield ctx.finding(
@@ -54,6 +56,16 @@ def check(ctx):
             "`model.eval()`: evaluation and inference stay random and scaled. Pass "
             "`training=self.training`, or use an `nn.Dropout` layer, which follows the mode.",
             fix=_fix(ctx, call, method))
+
+
+def _mentions_training(ctx, method) -> bool:
+    """The word `training` as a name or an attribute in the method's code."""
+    data, root = ctx.doc.data, ctx.doc.tree.root_node
+    for m in _FOLLOWS_MODE.finditer(data, method.start_byte, method.end_byte):
+        node = root.descendant_for_byte_range(m.start(), m.end())
+        if node is not None and node.type == "identifier":
+            return True
+    return False
 
 
 def _fix(ctx, call, method):

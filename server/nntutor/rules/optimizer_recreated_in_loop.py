@@ -86,13 +86,22 @@ def _periodic_restart(ctx, call, loop) -> bool:
 
 def _at_given_passes(ctx, cond, loop) -> bool:
     """`if epoch == 5:` / `if epoch in milestones:`: rebuilt at chosen passes of the loop only
-    (a learning-rate drop by hand), not on every pass."""
+    (a learning-rate drop by hand), not on every pass. The loop must be the outermost one around
+    the rebuild (`if i == 0:` on an inner batch loop still rebuilds once per epoch), and the
+    passes a fixed set (not `in range(a, b)`)."""
     cond = strip(cond)
     if cond is None or cond.type != "comparison_operator" or loop.type != "for_statement":
+        return False
+    around = ctx.facts.loops_containing(cond.start_byte)
+    if not around or around[0] != loop:
         return False
     ops = [c.type for c in cond.children if not c.is_named]
     if ops not in (["=="], ["in"]):
         return False
+    if ops == ["in"]:
+        choices = strip(cond.named_children[-1]) if cond.named_children else None
+        if choices is None or choices.type not in ("tuple", "list", "set", "identifier"):
+            return False   # `epoch in range(5, 10)`: every pass in the range
     left = loop.child_by_field_id(F_LEFT)
     names = {ctx.text(n) for n in ([left] if left is not None and left.type == "identifier"
                                    else (left.named_children if left is not None else ()))
