@@ -453,3 +453,21 @@ def test_no_fix_with_an_evaluation_pipeline_made_only_further_down():
     moved = "".join(lines_[:start] + lines_[end:] + lines_[start:end])
     (f,) = findings(moved, RULE)
     assert f.fix is None
+
+
+def test_no_fix_with_an_evaluation_pipeline_bound_only_under_a_condition():
+    """Review of sweep 19: `if args.save_samples: transform_test = ...` may never run."""
+    src = """\
+import torchvision
+from torchvision import transforms
+
+transform_train = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])
+if args.save_samples:
+    transform_test = transforms.Compose([transforms.ToTensor()])
+testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=transform_train)
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None
+    plain = src.replace("if args.save_samples:\n    transform_test", "transform_test")
+    (f,) = findings(plain, RULE)
+    assert f.fix is not None

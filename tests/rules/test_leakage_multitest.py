@@ -623,3 +623,16 @@ print(model.evaluate(X_test, y_test))
 """
     assert lines(src, RULE) == [6]
     assert lines(src.replace("epoch = len(history1.epoch)\n", "").replace("epochs=epoch", "epochs=20"), RULE) == []
+
+
+def test_a_subclass_of_a_keras_tuner_tuner():
+    src = SPLIT + "import keras_tuner as kt\n" + TUNER_MODEL + """\
+class MyTuner(kt.RandomSearch):
+    def run_trial(self, trial, *args, **kwargs):
+        return super().run_trial(trial, *args, **kwargs)
+
+
+tuner = MyTuner(build, objective="val_accuracy", max_trials=5)
+tuner.search(X_train, y_train, validation_data=(X_test, y_test))
+"""
+    assert lines(src, RULE) == [16]

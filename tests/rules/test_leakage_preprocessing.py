@@ -764,8 +764,21 @@ features_standardized = standardizer.fit_transform(features)
      'GridSearchCV(pipe, {"standardizer__with_std": [True, False]}, cv=5).fit(features_standardized, target)', False),
     ("cross_val_score(make_pipeline(StandardScaler(with_std=False), KNeighborsClassifier()), features_standardized, target)", False),
     ("cross_val_score(KNeighborsClassifier(), features_standardized, target)", False),
+    # review of sweep 19: a grid that swaps the scaler step out, written with dict(...)
+    ('pipe = Pipeline([("standardizer", standardizer), ("knn", KNeighborsClassifier())])\n'
+     'GridSearchCV(pipe, dict(standardizer=[StandardScaler(), "passthrough"]), cv=5).fit(features_standardized, target)', False),
 ])
 def test_a_pipeline_that_restandardises_each_fold_makes_the_earlier_fit_redundant(use, redundant):
     (f,) = findings(_PIPE_AFTER.format(use=use), RULE)
     assert ("earlier fit is redundant" in f.message) == redundant
     assert ("optimistic" in f.message) != redundant
+
+
+def test_the_redundant_scaler_message_fits_a_plain_split():
+    src = _PIPE_AFTER.format(use=(
+        "from sklearn.model_selection import train_test_split\n"
+        "X_tr, X_te, y_tr, y_te = train_test_split(features_standardized, target)\n"
+        "pipe = make_pipeline(StandardScaler(), KNeighborsClassifier()).fit(X_tr, y_tr)\n"
+        "print(pipe.score(X_te, y_te))"))
+    (f,) = findings(src, RULE)
+    assert "earlier fit is redundant" in f.message and "fold" not in f.message

@@ -327,3 +327,9 @@ def test_parameter_finding_names_the_caller():
     (f,) = findings(src, RULE)
     assert f.related[0].message == "`x` is a tensor: `step(...)` is called with `xb` (part of a batch from `train_loader`)"
     assert f.related[0].location.line == 4   # (0-based) the call `step(model, xb, device)`
+
+
+def test_a_semicolon_hides_the_last_statement_of_a_cell():
+    cells = ["import torch\nt = torch.arange(4)\n", "t.cuda();\n"]
+    (f,) = notebook(cells, RULE)
+    assert f.fix is not None

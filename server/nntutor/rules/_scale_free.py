@@ -281,14 +281,20 @@ _PIPELINES = frozenset({"Pipeline", "make_pipeline"})
 _RESTANDARDISERS = frozenset({"StandardScaler", "MinMaxScaler", "RobustScaler"})
 
 
-def _grid_leaves_the_first_step(fl, inner, grid) -> bool:
-    """The search tunes a named Pipeline that starts with a re-standardising scaler, and no
-    grid key names that step (`scaler__with_std`, or `scaler` swapping it)."""
+def _search_first_step(fl, inner) -> str | None:
+    """The name of the first step of the named Pipeline a search tunes, when that step
+    re-standardises (see `_restandardising_first_step`), else None."""
     _q, pipe = fl.instance(inner) if inner is not None else (None, None)
     first = _restandardising_first_step(fl, pipe) if pipe is not None and pipe.type == "call" else None
-    if first is None or first[0] is None:
-        return False
-    return re.search(r"""['"]""" + re.escape(first[0]) + r"""(?:__|['"])""", fl.text(grid)) is None
+    return first[0] if first is not None else None
+
+
+def _grid_leaves_step(fl, step: str, grid) -> bool:
+    """No key of the grid names the step."""
+    name = re.escape(step)
+    # `{"scaler__with_std": ...}`, `{"scaler": [..., "passthrough"]}`, `dict(scaler=...)`
+    return re.search(r"""['"]""" + name + r"""(?:__|['"])|(?<![\w'"])""" + name + r"""(?:__\w*)?\s*=(?!=)""",
+                     fl.text(grid)) is None
 
 
 def _restandardising_first_step(fl, pipe) -> tuple | None:
@@ -354,8 +360,11 @@ def _constructors(fl, expr) -> list | None:
             return None   # `param_grid["booster"] = [...]` after the literal
         grid = follow(fl.facts, grid) if grid is not None else None
         inner = pos[0] if pos else kw.get("estimator")
-        if grid is not None and _grid_leaves_the_first_step(fl, inner, grid):
-            return _constructors(fl, inner)   # `knn__n_neighbors` tunes what comes after it
+        first = _search_first_step(fl, inner)
+        if first is not None and grid is not None:
+            # a pipeline that re-standardises: the grid may tune what comes after that step
+            # (`knn__n_neighbors`), never the step itself (`scaler__with_std`, `scaler=[...]`)
+            return _constructors(fl, inner) if _grid_leaves_step(fl, first, grid) else None
         if grid is None or _MODE_KEYS.search(fl.text(grid)):
             return None   # the grid may turn the booster linear: not known to be scale-free
         return _constructors(fl, inner) if inner is not None else None

@@ -214,14 +214,31 @@ def _use_eval_transform(ctx, transform) -> Fix | None:
                 continue
             if any(b.kind != "assign" or b.index is not None or b.value is None for b in bindings):
                 continue
-            if ctx.facts.binding(name, node.start_byte) is None:
-                continue   # made further down (or in another scope): not there yet at this use
+            seen = ctx.facts.binding(name, node.start_byte)
+            if seen is None or not _unconditional(seen.target):
+                continue   # made further down, in another scope, or only under an `if`
             if all(_is_pipeline(ctx, b.value) and _random_op(ctx, b.value) is None for b in bindings):
                 candidates.add(name)
     if len(candidates) != 1:
         return None
     (replacement,) = candidates
     return Fix(f"Use `{replacement}` (no random augmentation)", (ctx.edit(transform, replacement),))
+
+
+_BRANCHES = frozenset({"if_statement", "elif_clause", "else_clause", "try_statement",
+                       "except_clause", "for_statement", "while_statement", "with_statement",
+                       "match_statement", "case_clause"})
+
+
+def _unconditional(target) -> bool:
+    """The assignment of `target` runs whenever its function (or the module) does: no `if`,
+    `try`, loop or `with` around it there."""
+    node = target.parent
+    while node is not None and node.type not in ("function_definition", "module"):
+        if node.type in _BRANCHES:
+            return False
+        node = node.parent
+    return True
 
 
 def _is_pipeline(ctx, value) -> bool:
@@ -428,8 +445,8 @@ def _use_plain_generator(ctx, call, receiver, ctor) -> Fix | None:
             continue
         if _keras_random_args(value) or has_splat(value):
             continue
-        if ctx.facts.binding(name, receiver.start_byte) is not b:
-            continue   # made further down (the test set's generator), or not visible here
+        if ctx.facts.binding(name, receiver.start_byte) is not b or not _unconditional(b.target):
+            continue   # made further down (the test set's generator), not visible, or under an `if`
         other = args_of(value)[1].get("validation_split")
         if needs_split and (split is None or other is None or ctx.text(other) != ctx.text(split)):
             continue

@@ -14,6 +14,7 @@ from ..parsing import (
     F_NAME,
     F_OBJECT,
     F_RIGHT,
+    F_SUPERCLASSES,
     F_VALUE,
 )
 from ..values import args_of, follow, method_call, string_value, strip
@@ -692,7 +693,12 @@ def _tuner_searches_on_test(ctx, fl):
     for call in fl.calls_named({"search"}):
         recv, _m = method_call(call)
         q, ctor = ctx.values.instance(recv) if recv is not None else (None, None)
-        if q is None or ctor is None or not q.startswith(_TUNER_MODULES) or short(q) not in _TUNERS:
+        if q is None and recv is not None:   # a class of the file that is no model: by its name
+            made = strip(follow(ctx.facts, recv))
+            fn = made.child_by_field_id(F_FUNCTION) if made is not None and made.type == "call" else None
+            if fn is not None and fn.type == "identifier":
+                q, ctor = ctx.text(fn), made
+        if q is None or ctor is None or not _is_tuner(ctx, q):
             continue
         objective = _tuner_objective(ctx, ctor)
         if objective is None or not objective.startswith("val_"):
@@ -713,6 +719,24 @@ def _tuner_searches_on_test(ctx, fl):
                 related=[ctx.related(ctor, f"the tuner's objective is {objective}")],
                 confidence=1.0 if by_flow else 0.6)
             break
+
+
+def _is_tuner(ctx, qual: str, depth: int = 0) -> bool:
+    """A keras-tuner tuner class, or a class of the file derived from one (`class
+    MyTuner(kt.RandomSearch)` overriding run_trial)."""
+    if qual.startswith(_TUNER_MODULES):
+        return short(qual) in _TUNERS
+    if depth > 3:
+        return False
+    for node in ctx.facts.classes_nodes:
+        name, supers = node.child_by_field_id(F_NAME), node.child_by_field_id(F_SUPERCLASSES)
+        if name is None or supers is None or ctx.text(name) != qual:
+            continue
+        for base in supers.named_children:
+            q = ctx.facts.qual(base) or ctx.text(base)
+            if _is_tuner(ctx, q, depth + 1):
+                return True
+    return False
 
 
 def _tuner_objective(ctx, ctor):

@@ -83,9 +83,9 @@ def check(ctx):
                    "only (a Pipeline does this for you).")
             if all(" that starts with " in u for u in unaffected):
                 msg = (f"Preprocessing before the split: {what}, and these rows {goes}. The "
-                       f"pipeline ({', '.join(unaffected)}) refits its scaler on each training fold, "
-                       "which undoes any per-feature shift and scale made before, so these scores "
-                       "are not biased: this earlier fit is redundant and can go.")
+                       f"pipeline ({', '.join(unaffected)}) refits its scaler on the rows it is "
+                       "trained on, which undoes any per-feature shift and scale made before, so "
+                       "these scores are not biased: this earlier fit is redundant and can go.")
         yield ctx.finding(
             fit.call, msg, severity=severity,
             related=[ctx.related(fit.call, "statistics learned here, from all rows")]

@@ -101,6 +101,9 @@ def _shown_by_notebook(ctx, stmt) -> bool:
     doc = ctx.doc
     if doc.cell_map is None or not doc.cell_map.cells or stmt.parent is None or stmt.parent.type != "module":
         return False
+    if doc.data[stmt.end_byte:stmt.end_byte + 1] == b";" or (
+            stmt.next_sibling is not None and stmt.next_sibling.type == ";"):
+        return False   # `x.float();`: the semicolon hides the value
     after = stmt.next_named_sibling
     while after is not None and after.type == "comment":
         after = after.next_named_sibling
