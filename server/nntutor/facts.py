@@ -22,7 +22,7 @@ from .parsing import (
     F_RIGHT,
     captures,
 )
-from .symbols import canonical, collect_imports, qualname, star_exports, star_imports
+from .symbols import canonical, collect_imports, qualname, star_exports, star_imports, star_module_of
 from .values import is_callee, is_method
 
 _PATTERN = """
@@ -311,8 +311,9 @@ class Facts:
         a plain name called there comes from the one module imported with `*`, unless it is a
         builtin or the file binds or defines it. Only callees: a name that is a receiver or an
         argument may be a comprehension's or a lambda's variable, which `bindings` does not
-        hold. With several `*` imports the module is unknown (None)."""
-        if len(self.star_modules) != 1 or node.type != "identifier":
+        hold. With several `*` imports the module must be told apart by the names it is known
+        to bind (`symbols.star_module_of`), else it is unknown (None)."""
+        if not self.star_modules or node.type != "identifier":
             return None
         if not is_callee(node):
             return None
@@ -321,7 +322,8 @@ class Facts:
                 self.text(c.child_by_field_id(F_NAME)) == name for c in self.classes_nodes
                 if c.child_by_field_id(F_NAME) is not None):
             return None
-        return canonical(f"{self.star_modules[0]}.{name}")
+        module = self.star_modules[0] if len(self.star_modules) == 1 else star_module_of(name, self.star_modules)
+        return canonical(f"{module}.{name}") if module is not None else None
 
     def callee_qual(self, call) -> str | None:
         key = (call.start_byte, call.end_byte)  # `f()(x)`: outer and inner call start together

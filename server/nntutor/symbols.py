@@ -78,6 +78,34 @@ def star_exports(module: str) -> dict[str, str]:
     return found or {}
 
 
+# Public names of small modules that old Keras tutorials star-import next to `keras.layers`
+# (`from keras.models import *` + `from keras.layers import *` + `from keras.callbacks import
+# *`): with these known, a name from the one big module without a table can be told apart.
+_KERAS_SMALL_MODULES = {
+    "models": frozenset({"Sequential", "Model", "load_model", "save_model", "clone_model",
+                         "model_from_json", "model_from_yaml", "model_from_config"}),
+    "callbacks": frozenset({"EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "TensorBoard",
+                            "CSVLogger", "LearningRateScheduler", "Callback", "LambdaCallback",
+                            "TerminateOnNaN", "History", "ProgbarLogger", "RemoteMonitor",
+                            "BackupAndRestore", "CallbackList"}),
+    "optimizers": frozenset({"Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
+                             "AdamW", "Ftrl", "Lion", "Optimizer", "get", "schedules"}),
+}
+STAR_NAME_TABLES = {f"{prefix}{sub}": names for sub, names in _KERAS_SMALL_MODULES.items()
+                    for prefix in ("keras.", "tensorflow.keras.", "tensorflow.python.keras.")}
+
+
+def star_module_of(name: str, modules: list[str]) -> str | None:
+    """Which of several `*`-imported modules binds `name`: the one whose known table holds it,
+    else the one module without a table (when every other has one and none holds the name);
+    None when that cannot be told."""
+    holding = [m for m in modules if name in STAR_NAME_TABLES.get(m, ())]
+    if holding:
+        return holding[-1]   # a later `*` import wins
+    untabled = [m for m in modules if m not in STAR_NAME_TABLES]
+    return untabled[0] if len(untabled) == 1 else None
+
+
 def star_imports(nodes_from, text) -> list[str]:
     """The modules imported with `from module import *` (absolute imports only), in order."""
     out = []

@@ -201,3 +201,18 @@ def test_attention_class_name_counts_for_an_unnamed_sequential_block():
 def test_classifier_heads_named_so_are_still_reported(cls, name):
     src = POOLER.replace("NAME", name).replace("DIM", "1").replace("class Head", f"class {cls}")
     assert lines(src, RULE) == [6]
+
+
+@pytest.mark.parametrize("imports", [
+    "from keras.models import *\nfrom keras.layers import *\n",
+    "from tensorflow.keras.layers import *\nfrom tensorflow.keras.models import *\nfrom tensorflow.keras.callbacks import *\n",
+])
+def test_names_from_several_keras_star_imports(imports):
+    """Sweep 19e (buomsoo-kim's Keras notebooks): the small modules' names are known, so Dense
+    comes from keras.layers even with several `*` imports."""
+    src = imports + ('model = Sequential()\nmodel.add(Dense(64, activation="relu"))\n'
+                     'model.add(Dense(1, activation="softmax"))\nmodel.compile(optimizer="adam", loss="binary_crossentropy")\n')
+    assert len(lines(src, RULE)) == 1
+    # two untabled modules: which one binds Dense is not known
+    unknown = "from keras.layers import *\nfrom mylib import *\n" + src.split("\n", len(imports.splitlines()))[-1]
+    assert lines(unknown, RULE) == []
