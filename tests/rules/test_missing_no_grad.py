@@ -524,3 +524,23 @@ def test_eval_is_no_evidence_of_a_torch_module_next_to_another_framework():
     src = ("import torch\nfrom flax import nnx\n\n\ndef evaluate(model, loader):\n    model.eval()\n"
            "    for x, y in loader:\n        out = model(x)\n")
     assert lines(src, RULE) == []
+
+
+def test_informer_style_vali_names_are_evaluation():
+    """Sweep 19e (Informer2020's `def vali(self, vali_loader, ...)`)."""
+    src = """\
+import numpy as np
+import torch
+
+
+class Exp:
+    def vali(self, vali_loader, criterion):
+        self.model.eval()
+        total_loss = []
+        for batch_x, batch_y in vali_loader:
+            pred = self.model(batch_x.float())
+            total_loss.append(criterion(pred.detach().cpu(), batch_y.float()))
+        self.model.train()
+        return np.average(total_loss)
+"""
+    assert lines(src, RULE) == [10]

@@ -40,7 +40,7 @@ class Event:
 
 
 # Names that say a loop or function evaluates: `for x, y in test_loader`, `def validate(...)`.
-EVAL_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluate|evaluation|val|valid|validate|validation|test|"
+EVAL_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluate|evaluation|val|vali|valid|validate|validation|test|"
                        r"testing|predict|prediction|inference|infer|accuracy|acc|score|metrics?)(?:$|_)")
 
 

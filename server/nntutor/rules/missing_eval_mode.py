@@ -116,7 +116,7 @@ def _evaluation_loop_around(ctx, loops, training):
 
 
 # Names of held-out data (not `acc`, `score` or `metrics`, which training steps compute too).
-_HELD_OUT_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluation|val|valid|validation|test|testing|"
+_HELD_OUT_NAME = re.compile(r"(?i)(?:^|_)(?:eval|evaluation|val|vali|valid|validation|test|testing|"
                             r"holdout|dev)(?:$|_)")
 
 
