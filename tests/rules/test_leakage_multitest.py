@@ -636,3 +636,44 @@ tuner = MyTuner(build, objective="val_accuracy", max_trials=5)
 tuner.search(X_train, y_train, validation_data=(X_test, y_test))
 """
     assert lines(src, RULE) == [16]
+
+
+# Sweep 19e (aaron-xichen/pytorch-playground's train.py): the CIFAR-script selection written out
+# in the epoch loop instead of a `def test(epoch)` helper.
+_INLINE_BEST = """\
+import torch
+import torch.nn.functional as F
+
+best_acc = 0
+for epoch in range(40):
+    model.train()
+    for data, target in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(data), target).backward()
+        optimizer.step()
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for data, target in {held_out}:
+            correct += model(data).argmax(1).eq(target).sum().item()
+    acc = 100.0 * correct / len({held_out}.dataset)
+    if {compare}:
+        torch.save(model.state_dict(), "best.pth")
+        best_acc = acc
+"""
+
+
+@pytest.mark.parametrize("held_out,compare,expected", [
+    ("test_loader", "acc > best_acc", [17]),
+    ("test_loader", "best_acc < acc", [17]),
+    ("val_loader", "acc > best_acc", []),          # selection on validation data
+    ("test_loader", "epoch > 30", []),              # no score compared
+])
+def test_best_epoch_kept_inline_on_test_data(held_out, compare, expected):
+    assert lines(_INLINE_BEST.format(held_out=held_out, compare=compare), RULE) == expected
+
+
+def test_inline_selection_needs_a_training_epoch_loop():
+    src = _INLINE_BEST.format(held_out="test_loader", compare="acc > best_acc").replace(
+        "        F.cross_entropy(model(data), target).backward()\n        optimizer.step()\n", "        pass\n")
+    assert lines(src, RULE) == []

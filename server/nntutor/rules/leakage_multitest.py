@@ -20,6 +20,7 @@ from ..parsing import (
 from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
 from ._splits import _walk, flow, is_literal, short, side_of_name, tokens
+from ._training import events
 
 _METRIC_SUFFIXES = ("_score", "_error", "_loss")
 _METRIC_EXTRA = {"matthews_corrcoef", "hinge_loss", "zero_one_loss", "cohen_kappa_score"}
@@ -39,6 +40,7 @@ def check(ctx):
     yield from _optuna_objectives(ctx, fl)
     yield from _tuner_searches_on_test(ctx, fl)
     yield from _best_kept_across_calls(ctx, fl)
+    yield from _best_epoch_kept_inline(ctx, fl)
 
 
 # -- what is a test score -------------------------------------------------------------------
@@ -131,6 +133,64 @@ def _best_kept_across_calls(ctx, fl):
                          ctx.related(test_loop, "the test data it scores on")],
                 confidence=0.8)
             break
+
+
+def _best_epoch_kept_inline(ctx, fl):
+    """The same selection written out in the epoch loop: after the batches, a loop over the test
+    data accumulates a score (`correct += ...`), and `if acc > best_acc:` keeps the checkpoint
+    and the score. Not when the epoch also scores validation data (which score is compared is
+    then not known), nor when the compared score is not the test loop's."""
+    facts = ctx.facts
+    training = [e.pos for e in events(ctx) if e.kind in ("backward", "step")]
+    for test_loop in facts.loops:
+        if _side_of_loop(ctx, fl, test_loop) != "test":
+            continue
+        outer = facts.loops_containing(test_loop.start_byte)
+        epoch = outer[-1] if outer else None
+        if epoch is None or not any(epoch.start_byte < p < epoch.end_byte and not
+                                    test_loop.start_byte < p < test_loop.end_byte for p in training):
+            continue   # the loop around it does not train: not a choice among epochs
+        if any(_side_of_loop(ctx, fl, lp) == "val" for lp in facts.loops
+               if epoch.start_byte < lp.start_byte < epoch.end_byte):
+            continue
+        body = epoch.child_by_field_id(F_BODY) or epoch
+        for cmp in _walk(body, ("comparison_operator",)):
+            if cmp.start_byte < test_loop.end_byte:
+                continue
+            found = _keeps_best(ctx, cmp, test_loop)
+            if found is None:
+                continue
+            yield ctx.finding(
+                cmp,
+                f"The test set is used to pick the best epoch: each epoch scores the model on test "
+                f"data and `{found}` keeps the best one. The kept checkpoint and its score are the "
+                "best of many test scores, so they are optimistic. Select on a validation split, "
+                "and evaluate the chosen model on the test set once.",
+                related=[ctx.related(test_loop, "the test data scored at every epoch")],
+                confidence=0.8)
+            break
+
+
+def _keeps_best(ctx, cmp, test_loop) -> str | None:
+    """`if acc > best_acc:` whose body assigns `best_acc` (or saves), with `acc` computed in
+    `test_loop` or from what it updates: the name kept, else None."""
+    ops = {c.type for c in cmp.children if not c.is_named}
+    operands = [strip(o) for o in cmp.named_children]
+    if not ops & {"<", ">", "<=", ">="} or len(operands) != 2 \
+            or not all(o is not None and o.type == "identifier" for o in operands):
+        return None
+    stmt_if = cmp.parent
+    cons = stmt_if.child_by_field_id(F_CONSEQUENCE) if stmt_if is not None \
+        and stmt_if.type in ("if_statement", "elif_clause") else None
+    if cons is None:
+        return None
+    names = [ctx.text(o) for o in operands]
+    if any(side_of_name(n) in ("val", "train") for n in names):
+        return None
+    for score, best in (names, names[::-1]):
+        if _assigns(ctx, cons, best) and _computed_in(ctx, score, cmp.start_byte, test_loop):
+            return best
+    return None
 
 
 def _global_statements(ctx):
