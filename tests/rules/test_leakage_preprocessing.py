@@ -782,3 +782,17 @@ def test_the_redundant_scaler_message_fits_a_plain_split():
         "print(pipe.score(X_te, y_te))"))
     (f,) = findings(src, RULE)
     assert "earlier fit is redundant" in f.message and "fold" not in f.message
+
+
+@pytest.mark.parametrize("cuts,expected", [
+    # sweep 19b (Interpretable-ML's Traffic notebook): train / valid / test cut by position
+    ("train = df[:-4368]\nvalid = df[-4368:-2184]\ntest = df[-2184:]\n", [5]),
+    ("train = df.iloc[:n_tr]\nvalid = df.iloc[n_tr:n_va]\ntest = df.iloc[n_va:]\n", [5]),
+    # a middle window alone is no split
+    ("train = df[100:200]\ntest = df[300:400]\n", []),
+])
+def test_three_way_positional_cuts_are_a_split(cuts, expected):
+    src = ("import pandas as pd\nfrom sklearn.linear_model import Ridge\nfrom sklearn.preprocessing import MinMaxScaler\n"
+           "sc = MinMaxScaler()\nsc.fit(df)\n" + cuts
+           + "model = Ridge().fit(sc.transform(train), y_tr)\nprint(model.score(sc.transform(test), y_te))\n")
+    assert lines(src, RULE) == expected

@@ -893,11 +893,9 @@ class Flow:
                 if v is None:
                     continue
                 if v.type == "subscript":
-                    base, bound, kind = self._half_slice(v)
-                    if base is None:
-                        continue
-                    k = (self.key_of(base), bound, b.scope)
-                    (heads if kind == "head" else tails).setdefault(k, []).append((b, base))
+                    for base, bound, kind in self._cuts(v):
+                        k = (self.key_of(base), bound, b.scope)
+                        (heads if kind == "head" else tails).setdefault(k, []).append((b, base))
                 elif v.type == "call":
                     recv, m = method_call(v)
                     pos, _kw = args_of(v)
@@ -923,6 +921,38 @@ class Flow:
             node = b.value if b.index is None else self._unpacked_part(b, strip(b.value))
             found.append(SplitEvent(strip(node), "slice", [base], outs))
         return found
+
+    def _cuts(self, sub) -> list:
+        """The cuts a slice makes: `X[:n]` a head at n, `X[n:]` a tail at n, and a middle
+        `X[a:b]` (the validation part of `X[:a]`, `X[a:b]`, `X[b:]`) both a tail at a and a head
+        at b."""
+        base, bound, kind = self._half_slice(sub)
+        if base is not None:
+            return [(base, bound, kind)]
+        middle = self._middle_slice(sub)
+        if middle is None:
+            return []
+        base, lo, hi = middle
+        return [(base, lo, "tail"), (base, hi, "head")]
+
+    def _middle_slice(self, sub):
+        """(base, start, stop) for `base[a:b]` / `base.iloc[a:b]` with both bounds written."""
+        value = strip(sub.child_by_field_id(F_VALUE))
+        idx = list(sub.children_by_field_name("subscript")) or sub.named_children[1:]
+        if not idx or idx[0].type != "slice":
+            return None
+        if value is not None and value.type == "attribute" and self.text(
+                value.child_by_field_id(F_ATTRIBUTE)) in ("iloc", "loc"):
+            value = strip(value.child_by_field_id(F_OBJECT))
+        if value is None or value.type != "identifier":
+            return None
+        raw = self.text(idx[0])
+        if raw.count(":") != 1:
+            return None
+        lo, hi = (x.strip() for x in raw.split(":"))
+        if not lo or not hi or lo == "0":
+            return None
+        return value, lo, hi
 
     def _half_slice(self, sub):
         """(base, bound text, head|tail) for `base[:k]` / `base[k:]` / `base.iloc[:k]`."""
