@@ -406,7 +406,40 @@ class Values:
                     return self._factory_instance(facts.text(callee), value, (b.index, b.count), depth)
                 return None, None
             return self._param_instance(expr, depth)
+        if expr.type == "attribute":
+            return self._self_attribute_instance(expr, depth)
         return None, None
+
+    def _self_attribute_instance(self, attr, depth):
+        """`self.loss_op` / `self.model` in a method: what the class assigns to that attribute
+        (`self.loss_op = nn.NLLLoss()` in `__init__`), when its assignments in the class body
+        agree on the class; (None, None) otherwise."""
+        facts = self.facts
+        obj = attr.child_by_field_id(F_OBJECT)
+        name = attr.child_by_field_id(F_ATTRIBUTE)
+        if obj is None or name is None or obj.type != "identifier" or facts.text(obj) != "self":
+            return None, None
+        cls = class_of_method(facts.function_at(attr.start_byte))
+        if cls is None:
+            return None, None
+        key = (cls.start_byte, facts.text(name))
+        memo = self._param_memo
+        if key in memo:
+            return memo[key]
+        memo[key] = (None, None)
+        target = "self." + facts.text(name)
+        found = None
+        for a in facts.assignments_in(cls):
+            left = a.child_by_field_id(F_LEFT)
+            if left is None or facts.text(left) != target:
+                continue
+            got = self.instance(a.child_by_field_id(F_RIGHT), depth + 1)
+            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
+                found = None
+                break
+            found = found or got
+        memo[key] = found or (None, None)
+        return memo[key]
 
     def _factory_instance(self, name, call, slot, depth):
         """What a function of this file returns (`model = get_model()`, `def get_model(): return
@@ -544,6 +577,14 @@ class Values:
         """Tags of what calling the module object `fn` returns."""
         facts = self.facts
         if fn is None:
+            return frozenset(), None
+        if fn.type == "identifier" and facts.text(fn) == "self":
+            # `self(x)` in a model's own method (its training loop): its forward's output
+            cls_node = class_of_method(facts.function_at(fn.start_byte))
+            name = cls_node.child_by_field_id(F_NAME) if cls_node is not None else None
+            cls = self.local_class(facts.text(name)) if name is not None else None
+            if cls is not None and cls.output:
+                return cls.output, cls.output_node
             return frozenset(), None
         if (self_layers is not None and fn.type == "attribute"
                 and facts.text(fn.child_by_field_id(F_OBJECT) or fn) == "self"):

@@ -149,3 +149,43 @@ def test_across_notebook_cells():
         "criterion = nn.NLLLoss()\nloss = criterion(model(x), y)\n",
     ], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 1)]
+
+
+# Sweep 19a (AnubhavGupta3377's text classifiers): the model trains itself in a method, with
+# `self(x)` and a loss held in an attribute; or a trainer holds both model and loss.
+_SELF_TRAINING = """\
+import torch
+from torch import nn
+
+
+class TextCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(300, 4)
+        self.softmax = nn.Softmax(dim=1)
+        self.loss_op = nn.NLLLoss()
+
+    def forward(self, x):
+        return {last}
+
+    def run_epoch(self, loader, optimizer):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = self.loss_op(self(x), y)
+            loss.backward()
+            optimizer.step()
+
+
+class Trainer:
+    def __init__(self):
+        self.model = TextCNN()
+        self.criterion = nn.NLLLoss()
+
+    def step(self, x, y):
+        return self.criterion(self.model(x), y)
+"""
+
+
+def test_a_model_training_itself_with_a_loss_attribute():
+    assert lines(_SELF_TRAINING.format(last="self.softmax(self.fc(x))"), RULE) == [19, 29]
+    assert lines(_SELF_TRAINING.format(last="torch.log_softmax(self.fc(x), dim=1)"), RULE) == []

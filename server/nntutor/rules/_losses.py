@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..parsing import F_FUNCTION
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
 from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, method_call, string_value, strip
 
 # kind of loss -> what its input must be
@@ -42,6 +42,20 @@ def _mentions_loss(data: bytes, node) -> bool:
     return data.find(b"Loss", node.start_byte, node.end_byte) != -1
 
 
+def _loss_attributes(ctx) -> set:
+    """Attribute names `X` of `self.X = <something mentioning Loss>` assignments."""
+    facts, data = ctx.facts, ctx.doc.data
+    found = set()
+    for a in facts.assignments:
+        left, right = a.child_by_field_id(F_LEFT), a.child_by_field_id(F_RIGHT)
+        if left is None or right is None or left.type != "attribute" or not _mentions_loss(data, right):
+            continue
+        obj = left.child_by_field_id(F_OBJECT)
+        if obj is not None and obj.type == "identifier" and facts.text(obj) == "self":
+            found.add(facts.text(left.child_by_field_id(F_ATTRIBUTE)))
+    return found
+
+
 def _find_torch_loss_sites(ctx) -> list[LossSite]:
     facts, values = ctx.facts, ctx.values
     sites = []
@@ -66,6 +80,13 @@ def _find_torch_loss_sites(ctx) -> list[LossSite]:
                 found.extend((call, q, None) for call in calls)
         elif name in candidates:
             for call in calls:
+                q, ctor = values.instance(call.child_by_field_id(F_FUNCTION))
+                if ctor is not None and ctor is not call:
+                    found.append((call, q, ctor))
+    # `self.loss_op(y_pred, y)` where the class assigns `self.loss_op = nn.NLLLoss()`
+    for attr in _loss_attributes(ctx):
+        for call, recv in facts.method_calls(attr):
+            if recv is not None and recv.type == "identifier" and facts.text(recv) == "self":
                 q, ctor = values.instance(call.child_by_field_id(F_FUNCTION))
                 if ctor is not None and ctor is not call:
                     found.append((call, q, ctor))
