@@ -187,5 +187,5 @@ class Trainer:
 
 
 def test_a_model_training_itself_with_a_loss_attribute():
-    assert lines(_SELF_TRAINING.format(last="self.softmax(self.fc(x))"), RULE) == [19, 29]
+    assert lines(_SELF_TRAINING.format(last="self.softmax(self.fc(x))"), RULE) == [18, 29]
     assert lines(_SELF_TRAINING.format(last="torch.log_softmax(self.fc(x), dim=1)"), RULE) == []
