@@ -569,3 +569,17 @@ ebm = ExplainableBoostingClassifier()
 ebm.fit(X_test, y_test)
 """
     assert lines(src, RULE) == [5]
+
+
+def test_an_encoder_refitted_on_test_data_is_told_about_its_codes():
+    src = """\
+from sklearn.preprocessing import LabelEncoder
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+le = LabelEncoder()
+y_train = le.fit_transform(y_train)
+y_test = le.fit_transform(y_test)
+"""
+    (f,) = findings(src, RULE)
+    assert "learns the categories" in f.message and "another code" in f.message
+    assert "means" not in f.message

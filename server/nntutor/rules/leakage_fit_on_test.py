@@ -86,6 +86,12 @@ def check(ctx):
                    "their own statistics instead of the ones the model was trained with, so the "
                    "validation score, and every choice made on it, is off. Fit on the training "
                    f"data and only call `{name}.transform(...)` on the validation data.")
+        elif transformer and short(cq) in _CATEGORY_CODERS:
+            msg = (f"`{name}.{m}` learns the categories of {where}: codes are assigned by what "
+                   "the test rows contain, so the same category can get another code (or column) "
+                   "than in training, and the model reads the wrong values. Fit on the training "
+                   f"data and only call `{name}.transform(...)` on the test data (with "
+                   "`handle_unknown` for categories training never saw).")
         elif transformer:
             msg = (f"`{name}.{m}` learns from {where}: the test rows are then transformed with "
                    "their own statistics (means, components, vocabulary...) instead of the ones "
@@ -116,6 +122,8 @@ _JOB_TOKENS = frozenset({"cal", "calib", "calibration", "blend", "blending", "me
 # Label codings learn the set of classes, no statistic of the rows (`LabelEncoder().fit(y_valid)`
 # codes them as the training one does whenever both see every class).
 _LABEL_CODERS = frozenset({"LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"})
+# Encoders whose fit only learns the categories (no statistic of the values).
+_CATEGORY_CODERS = _LABEL_CODERS | {"OrdinalEncoder", "OneHotEncoder"}
 _VALIDATION_TOKENS = frozenset({"val", "valid", "validation", "dev", "vl", "va"})
 
 
