@@ -1,0 +1,97 @@
+"""model-reused-across-folds: one Keras model, built before a cross-validation loop, fitted
+again in every fold."""
+from __future__ import annotations
+
+from ..findings import Severity
+from ..parsing import F_BODY, F_RIGHT
+from ..values import method_call, strip, unwrap_calls
+from . import Rule
+from ._splits import SPLITTERS, is_sklearn, short
+
+_KERAS = ("keras.", "tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
+_KERAS_MODELS = frozenset({"Sequential", "Model"})
+# Calls in the fold loop that give the model fresh or saved weights again.
+_RESETS = frozenset({"set_weights", "load_weights", "load_state_dict", "reset_parameters",
+                     "reset_states"})
+_WRAPPERS = frozenset({"enumerate", "tqdm", "list", "iter", "zip"})
+
+
+def check(ctx):
+    facts = ctx.facts
+    for loop in facts.loops:
+        if loop.type != "for_statement" or not _over_folds(ctx, loop):
+            continue
+        body = loop.child_by_field_id(F_BODY)
+        if body is None:
+            continue
+        reported = set()
+        for call in facts.calls_in(body):
+            recv, method = method_call(call)
+            recv = strip(recv)
+            if method != "fit" or recv is None or recv.type != "identifier":
+                continue
+            name = ctx.text(recv)
+            if name in reported or not _built_before(ctx, name, call, loop) or _reset_in(ctx, name, body):
+                continue
+            if not _keras_model(ctx, recv, name):
+                continue
+            reported.add(name)
+            yield ctx.finding(
+                call,
+                f"`{name}` is built once, before this cross-validation loop, and Keras' `fit` goes "
+                "on from its current weights: from the second fold on, the model has already "
+                "trained on the rows it is now validated on, so the fold scores are inflated and "
+                "not independent. Build (and compile) a fresh model inside the loop, once per fold.",
+                related=[ctx.related(loop, "the folds"),
+                         ctx.related(facts.binding(name, call.start_byte).target, "the one model, built here")])
+
+
+def _over_folds(ctx, loop) -> bool:
+    """`for tr, va in kf.split(X, y):` (also through enumerate / tqdm, or a name bound to it)."""
+    right = loop.child_by_field_id(F_RIGHT)
+    node, _seen = unwrap_calls(right, _WRAPPERS)
+    node = strip(node)
+    if node is not None and node.type == "identifier":
+        b = ctx.facts.binding(ctx.text(node), node.start_byte)
+        node = strip(b.value) if b is not None and b.kind == "assign" and b.index is None else None
+    if node is None or node.type != "call":
+        return False
+    recv, method = method_call(node)
+    if method != "split" or recv is None:
+        return False
+    qual, _ctor = ctx.values.instance(recv)
+    return is_sklearn(qual, SPLITTERS)
+
+
+def _built_before(ctx, name: str, call, loop) -> bool:
+    """The binding `call` sees is made before the loop, and the loop binds the name nowhere."""
+    facts = ctx.facts
+    b = facts.binding(name, call.start_byte)
+    if b is None or b.kind != "assign" or not b.pos < loop.start_byte:
+        return False
+    return not any(loop.start_byte < other.pos < loop.end_byte for other in facts.bindings.get(name, ())
+                   if other.scope == b.scope)
+
+
+def _reset_in(ctx, name: str, body) -> bool:
+    """The loop gives the model its weights again (`model.set_weights(initial)`), or rebuilds it
+    through a call the engine does not follow (`model = clone_model(model)` is a rebinding)."""
+    for call in ctx.facts.calls_in(body):
+        recv, method = method_call(call)
+        if method in _RESETS and recv is not None and ctx.text(strip(recv)) == name:
+            return True
+    return False
+
+
+def _keras_model(ctx, recv, name: str) -> bool:
+    """A Keras `Sequential` / functional `Model` (made here or by a function of the file), or an
+    object the file compiles (`model.compile(...)`): Keras' fit continues training."""
+    qual, _ctor = ctx.values.instance(recv)
+    if qual is not None and qual.startswith(_KERAS) and short(qual) in _KERAS_MODELS:
+        return True
+    return any(r is not None and ctx.text(strip(r)) == name for _c, r in ctx.facts.method_calls("compile"))
+
+
+RULE = Rule("model-reused-across-folds", Severity.WARNING, "data-leakage",
+            "One Keras model fitted again in every cross-validation fold", check,
+            needs=(b".split(",))
