@@ -267,8 +267,11 @@ def _rebound_or_reconfigured(fl, b) -> bool:
     """The name of model binding `b` is bound more than once in its scope (branches, a loop that
     swaps models: which one a use sees is not known here), or reconfigured with `set_params`."""
     facts = fl.facts
-    if sum(1 for x in facts.bindings.get(b.name, ()) if x.scope == b.scope) > 1:
-        return True
+    same = [x for x in facts.bindings.get(b.name, ()) if x.scope == b.scope]
+    if len(same) > 1 and not all(
+            x.kind == "assign" and x.index is None and x.value is not None
+            and scale_free_name(fl, strip(x.value)) is not None for x in same):
+        return True   # (`model = RandomForestClassifier()` then `model = XGBClassifier()`: both trees)
     if b.name in fl.mutations():
         return True   # `clf.estimator = SVC()`, `xgb.booster = "gblinear"`
     return any(recv is not None and recv.type == "identifier" and fl.text(recv) == b.name
