@@ -382,3 +382,41 @@ for epoch in range(20):
         optimizer.step()
 """
     assert lines(src, RULE) == [6]
+
+
+# Sweep 19a (prakashpandey9's text classification main.py): the optimizer is built inside the
+# training function that the epoch loop calls.
+_PER_CALL = """\
+import torch
+
+
+def train_model(model, train_iter, epoch):
+    optim = torch.optim.Adam(filter(lambda p: p.requires_grad, model.parameters()))
+    model.train()
+    for text, target in train_iter:
+        optim.zero_grad()
+        loss_fn(model(text), target).backward()
+        optim.step()
+
+
+model = build()
+{loop}
+"""
+
+
+@pytest.mark.parametrize("loop,expected", [
+    ("for epoch in range(10):\n    train_model(model, train_iter, epoch)\n", [5]),
+    ("for epoch in range(10):\n    train_model(model=model, train_iter=train_iter, epoch=epoch)\n", [5]),
+    # called once; a new model per pass (a fresh run); a loop over settings
+    ("train_model(model, train_iter, 0)\n", []),
+    ("for epoch in range(10):\n    model = build()\n    train_model(model, train_iter, epoch)\n", []),
+    ("for lr in [1e-3, 1e-4]:\n    train_model(model, train_iter, 0)\n", []),
+])
+def test_an_optimizer_built_in_a_function_called_every_epoch(loop, expected):
+    assert lines(_PER_CALL.format(loop=loop), RULE) == expected
+
+
+def test_a_model_built_inside_the_function_is_a_new_run_per_call():
+    src = _PER_CALL.replace("def train_model(model, train_iter, epoch):\n",
+                            "def train_model(model, train_iter, epoch):\n    model = build()\n")
+    assert lines(src.format(loop="for epoch in range(10):\n    train_model(model, train_iter, epoch)\n"), RULE) == []

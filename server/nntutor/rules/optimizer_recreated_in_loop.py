@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
-from ..values import args_of, strip, unwrap_calls
+from ..parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT,
+                       F_PARAMETERS, F_RIGHT)
+from ..values import args_of, is_method, strip, unwrap_calls
 from . import Rule
 from ._training import same_scope
 
@@ -45,6 +46,7 @@ def check(ctx):
             continue  # plain SGD keeps no state: a new one per epoch changes nothing
         loop = ctx.facts.innermost_loop(call.start_byte)
         if loop is None or not same_scope(ctx, loop.start_byte, call.start_byte):
+            yield from _built_per_call(ctx, call, kind)
             continue
         if not _repeats_training(ctx, loop) or _periodic_restart(ctx, call, loop):
             continue
@@ -65,6 +67,69 @@ def check(ctx):
             "set `param_group[\"lr\"]` in `optimizer.param_groups`.",
             related=[ctx.related(use, "training step with the new optimizer")],
             fix=_hoist(ctx, stmt, target, loop))
+
+
+def _built_per_call(ctx, call, kind):
+    """`def train_model(model, loader): optim = Adam(model.parameters()) ... optim.step()`
+    called once per epoch from a loop: every call builds a new optimizer for the same model, so
+    its state is lost at each epoch. The model must come in as a parameter (it persists across
+    the calls) and the caller's loop must not rebuild or reset it."""
+    facts = ctx.facts
+    func = facts.function_at(call.start_byte)
+    name = func.child_by_field_id(F_NAME) if func is not None else None
+    if name is None or is_method(func) or facts.function_at(func.start_byte) is not None:
+        return
+    stmt, target = _assignment_of(call)
+    use = _trained_with(ctx, func, call, target) if target is not None else None
+    trained = _trained_objects(ctx, call, use) if use is not None else None
+    # the models whose parameters it gets (`model` in `filter(lambda p: ..., model.parameters())`)
+    trained = [t for t in trained or () if t.parent is not None and t.parent.type == "attribute"
+               and t.parent.child_by_field_id(F_OBJECT) == t
+               and ctx.text(t.parent.child_by_field_id(F_ATTRIBUTE)) in ("parameters", "named_parameters")]
+    if not trained:
+        return
+    params = _parameter_names(ctx, func)
+    index = {n: i for i, n in enumerate(params)}
+    if not all(ctx.text(t) in index for t in trained) or any(
+            b.kind != "param" and func.start_byte <= b.pos < func.end_byte
+            for t in trained for b in facts.bindings.get(ctx.text(t), ())):
+        return   # a model built in the function, or a global: a new run each call
+    for caller in facts.plain_name_calls().get(ctx.text(name), ()):
+        loop = facts.innermost_loop(caller.start_byte)
+        if loop is None or not _repeats_training(ctx, loop) or facts.definition_in_effect(
+                ctx.text(name), caller.start_byte) != func:
+            continue
+        pos, kw = args_of(caller)
+        given = []
+        for t in trained:
+            i = index[ctx.text(t)]
+            arg = kw.get(ctx.text(t)) or (pos[i] if i < len(pos) else None)
+            if arg is None or strip(arg).type != "identifier":
+                given = None
+                break
+            given.append(strip(arg))
+        if not given or _names_bound_in(ctx, given, loop) or _resets_in(ctx, loop, given):
+            continue
+        ctor = ctx.text(call.child_by_field_id(F_FUNCTION))
+        yield ctx.finding(
+            call, f"`{ctor}(...)` builds a new optimizer at every call of `{ctx.text(name)}`, and "
+            "the loop here calls it on every pass with the same model: each new optimizer starts "
+            f"empty, so its {_STATE[kind]} are thrown away every time and never build up. Create "
+            "the optimizer once, outside, and pass it in.",
+            related=[ctx.related(caller, "called on every pass of this loop"),
+                     ctx.related(use, "training step with the new optimizer")])
+        return
+
+
+def _parameter_names(ctx, func) -> list:
+    params = func.child_by_field_id(F_PARAMETERS)
+    out = []
+    for p in params.named_children if params is not None else ():
+        ident = p if p.type == "identifier" else p.child_by_field_id(F_NAME)
+        if ident is None and p.named_children:
+            ident = p.named_children[0]
+        out.append(ctx.text(ident) if ident is not None and ident.type == "identifier" else "")
+    return out
 
 
 def _periodic_restart(ctx, call, loop) -> bool:
