@@ -318,6 +318,7 @@ def _collect_layers(facts, values, body, cls):
     # `self.fc = nn.Linear(...)`, and `self.head = head` of a layer built under a local name
     named = [strip(a.child_by_field_id(F_RIGHT)) for a in facts.assignments_in(init)]
     values_assigned = list(facts.calls_in(init)) + [v for v in named if v is not None and v.type == "identifier"]
+    values_assigned.sort(key=lambda n: n.start_byte)   # a later `self.head = ...` wins
     for call in values_assigned:
         parent = call.parent
         if parent is None or parent.type != "assignment":

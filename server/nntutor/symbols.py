@@ -101,6 +101,9 @@ def star_module_of(name: str, modules: list[str]) -> str | None:
     None when that cannot be told."""
     holding = [m for m in modules if name in STAR_NAME_TABLES.get(m, ())]
     if holding:
+        last = max(i for i, m in enumerate(modules) if m == holding[-1])
+        if any(m not in STAR_NAME_TABLES for m in modules[last + 1:]):
+            return None   # a later `from utils import *` may bind the name again
         return holding[-1]   # a later `*` import wins
     untabled = [m for m in modules if m not in STAR_NAME_TABLES]
     return untabled[0] if len(untabled) == 1 else None

@@ -834,3 +834,72 @@ for epoch in range(10):
     (finding,) = findings(src.format(use="").replace("    train_loss = train_epoch(model, train_loader)\n",
                                                       "    log_epoch(train_epoch(model, train_loader))\n"), RULE)
     assert finding.fix is None   # handed to a function of unknown use
+
+
+# Second review of sweep 19: a global read in a later function, a dict handed back, a list of
+# totals stacked, a read above the accumulation in the loop.
+@pytest.mark.parametrize("src,keep", [
+    ("""\
+import torch.nn as nn
+criterion = nn.MSELoss()
+running_loss = 0.0
+for x, y in loader:
+    loss = criterion(model(x), y)
+    loss.backward()
+    running_loss += loss
+
+
+def report():
+    print(running_loss.cpu())
+
+
+report()
+""", "detach"),
+    ("""\
+import torch.nn as nn
+criterion = nn.MSELoss()
+
+
+def train_epoch():
+    total = 0.0
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        total += loss
+    return {"loss": total}
+
+
+stats = train_epoch()
+print(stats["loss"].item())
+""", None),
+    ("""\
+import torch
+import torch.nn as nn
+criterion = nn.MSELoss()
+history = []
+for epoch in range(3):
+    running = 0.0
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        running += loss
+    history.append(running)
+print(torch.stack(history).mean())
+""", "detach"),
+    ("""\
+import torch.nn as nn
+criterion = nn.MSELoss()
+running = 0.0
+for x, y in loader:
+    print(running.item())
+    loss = criterion(model(x), y)
+    loss.backward()
+    running += loss
+""", "detach"),
+])
+def test_fix_choice_follows_every_reader(src, keep):
+    (finding,) = findings(src, RULE)
+    if keep is None:
+        assert finding.fix is None
+    else:
+        assert finding.fix is not None and finding.fix.edits[0].new_text.endswith(f".{keep}()")

@@ -10,7 +10,7 @@ model handed to a helper, built in another file), means no fix.
 """
 from __future__ import annotations
 
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT, F_SUPERCLASSES
+from ..parsing import F_ATTRIBUTE, F_BODY, F_DEFINITION, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT, F_SUPERCLASSES
 from ..values import MODULE_SELF_METHODS, args_of, class_of_method, method_call, strip
 
 # Module methods that do not read an output (set-up, moving, saving, switching modes).
@@ -31,7 +31,10 @@ def output_change_is_safe(ctx, applied, loss_inputs) -> bool:
     if name_node is None:
         return True   # not in a class: an inline activation, seen only where the loss reads it
     instances = []
-    for class_name in _with_subclasses(ctx, ctx.text(name_node)):   # they inherit forward()
+    family = _with_subclasses(ctx, ctx.text(name_node))
+    if any(_defines_forward(ctx, n) for n in family - {ctx.text(name_node)}):
+        return False   # a subclass post-processes `super().forward(x)`: its outputs change too
+    for class_name in family:   # they inherit forward()
         for ctor in facts.plain_name_calls().get(class_name, ()):
             target = _assigned_name(ctor)
             if target is None:
@@ -59,6 +62,20 @@ def _with_subclasses(ctx, name: str) -> set:
                 found.add(ctx.text(ident))
                 grew = True
     return found
+
+
+def _defines_forward(ctx, class_name: str) -> bool:
+    for node in ctx.facts.classes_nodes:
+        ident = node.child_by_field_id(F_NAME)
+        if ident is not None and ctx.text(ident) == class_name:
+            body = node.child_by_field_id(F_BODY)
+            for d in body.named_children if body is not None else ():
+                if d.type == "decorated_definition":
+                    d = d.child_by_field_id(F_DEFINITION)
+                name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
+                if name is not None and ctx.text(name) in ("forward", "call"):
+                    return True
+    return False
 
 
 def _assigned_name(ctor):

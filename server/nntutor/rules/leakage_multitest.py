@@ -1,6 +1,8 @@
 """leakage-multitest: the test set used to choose between models, hyper-parameters or epochs."""
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from ..findings import Severity
 from ..namescan import whole_name_matches
 from ..parsing import (
@@ -141,22 +143,30 @@ def _best_epoch_kept_inline(ctx, fl):
     and the score. Not when the epoch also scores validation data (which score is compared is
     then not known), nor when the compared score is not the test loop's."""
     facts = ctx.facts
-    training = [e.pos for e in events(ctx) if e.kind in ("backward", "step")]
+    sides = {lp.start_byte: _side_of_loop(ctx, fl, lp) for lp in facts.loops}
+    epochs: dict = {}   # epoch loop start -> (epoch loop, its test loops in order)
     for test_loop in facts.loops:
-        if _side_of_loop(ctx, fl, test_loop) != "test":
+        if sides[test_loop.start_byte] != "test":
             continue
         outer = facts.loops_containing(test_loop.start_byte)
-        epoch = outer[-1] if outer else None
-        if epoch is None or not any(epoch.start_byte < p < epoch.end_byte and not
-                                    test_loop.start_byte < p < test_loop.end_byte for p in training):
+        if outer:
+            epochs.setdefault(outer[-1].start_byte, (outer[-1], []))[1].append(test_loop)
+    if not epochs:
+        return
+    training = [e.pos for e in events(ctx) if e.kind in ("backward", "step")]
+    for epoch, tests in epochs.values():
+        inside = [p for p in training if epoch.start_byte < p < epoch.end_byte]
+        if not any(not any(t.start_byte < p < t.end_byte for t in tests) for p in inside):
             continue   # the loop around it does not train: not a choice among epochs
-        if any(_side_of_loop(ctx, fl, lp) == "val" for lp in facts.loops
-               if epoch.start_byte < lp.start_byte < epoch.end_byte):
+        if any(side == "val" and epoch.start_byte < start < epoch.end_byte for start, side in sides.items()):
             continue
+        ends = [t.end_byte for t in tests]
         body = epoch.child_by_field_id(F_BODY) or epoch
         for cmp in _walk(body, ("comparison_operator",)):
-            if cmp.start_byte < test_loop.end_byte:
+            i = bisect_right(ends, cmp.start_byte) - 1
+            if i < 0:
                 continue
+            test_loop = tests[i]   # the last test loop before the comparison
             found = _keeps_best(ctx, cmp, test_loop)
             if found is None:
                 continue
@@ -637,14 +647,20 @@ def _rebuilt_between(ctx, recv, fit_call, final) -> bool:
     receiver, _m = method_call(value)
     if receiver is not None and ctx.text(strip(receiver)).split(".")[0] == name:
         return False
-    # The stopped fit's history read later (`epochs = len(history.epoch)` to retrain with the
-    # epoch count the test set chose) carries the selection over to the new model.
+    # The stopped fit's history or callbacks read later (`epochs = len(history.epoch)`,
+    # `es.stopped_epoch`: retraining for the epoch count the test set chose) carry the selection
+    # over to the new model; a checkpoint loaded into it (`model.load_weights("best.h5")`) is
+    # the stopped fit's own model.
     parent = fit_call.parent
     left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
-    if left is not None and left.type == "identifier" and any(
-            i.start_byte > fit_call.end_byte for i in facts.identifiers_named(ctx.text(left))):
+    carriers = [left] if left is not None and left.type == "identifier" else []
+    cbs = _keywords(ctx, fit_call).get("callbacks")
+    carriers += [i for i in _walk(cbs, ("identifier",))] if cbs is not None else []
+    if any(i.start_byte > fit_call.end_byte for c in carriers for i in facts.identifiers_named(ctx.text(c))):
         return False
-    return True
+    loads = [c for m in _LOADS_WEIGHTS for c, r in facts.method_calls(m)
+             if r is not None and ctx.text(strip(r)) == name and after.pos < c.start_byte < final.start_byte]
+    return not loads
 
 
 def _monitors_training(ctor) -> bool:

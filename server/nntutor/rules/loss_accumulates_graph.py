@@ -1,6 +1,8 @@
 """loss-accumulates-graph: summing loss tensors keeps every iteration's autograd graph alive."""
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import re
 
 from ..findings import Fix, Severity
@@ -532,6 +534,9 @@ _FLOAT_SAFE_CALLS = frozenset({"print", "float", "int", "round", "str", "repr", 
                                "log", "info", "debug", "set_postfix", "set_description", "write"})
 _FLOAT_SAFE_MODULES = ("numpy.", "math.", "statistics.", "wandb.", "mlflow.", "logging.")
 _EXPRESSIONS = frozenset({"binary_operator", "parenthesized_expression", "unary_operator"})
+# How far a total is followed: into a value computed from it, a list it is appended to, what a
+# caller does with it when returned (each step a bounded scan).
+_DEPTH = 3
 
 
 def _fix_method(ctx, stmt, name: str) -> str | None:
@@ -539,23 +544,43 @@ def _fix_method(ctx, stmt, name: str) -> str | None:
     computed from it) works on a Python float, "detach" when one needs a tensor
     (`total.detach().cpu()`, `torch.stack(losses)`), None when a read cannot be judged (the
     total returned, or handed to a function of the file)."""
-    kind = _reads_kind(ctx, name, stmt.end_byte, 0)
+    kind = _reads_kind(ctx, name, stmt, 0)
     return {"float": "item", "tensor": "detach"}.get(kind)
 
 
-def _reads_kind(ctx, name: str, after: int, depth: int) -> str:
-    kinds = set()
+def _reads_kind(ctx, name: str, origin, depth: int) -> str:
+    """How the value `origin` gives `name` is read: after it, up to the next plain rebinding in
+    its scope (reads from functions that see it as a global included, other functions' own
+    variables of the name not), and in a loop around it also the reads above it (the next
+    pass sees the value)."""
     facts = ctx.facts
-    scope = facts.scope_id(after - 1)
-    for ident in facts.identifiers_named(name):
-        if ident.start_byte < after or facts.scope_id(ident.start_byte) != scope:
-            continue   # (another function's variable of the same name is another value)
-        node = ident
-        target = node.parent if node.parent.type in ("pattern_list", "tuple_pattern") else node
+    scope = facts.scope_id(origin.start_byte)
+    idents = facts.identifiers_named(name)
+    starts = [i.start_byte for i in idents]
+    loop = facts.innermost_loop(origin.start_byte)
+    if loop is not None and facts.scope_id(loop.start_byte) != scope:
+        loop = None
+    # (the right side of the rebinding statement still reads this value: stop at its end)
+    stop = min(((b.end if b.end > 0 else b.pos) for b in facts.bindings.get(name, ())
+                if b.kind == "assign" and b.scope == scope and b.pos > origin.end_byte), default=None)
+    lo = bisect_left(starts, loop.start_byte if loop is not None else origin.end_byte)
+    kinds = set()
+    for ident in idents[lo:]:
+        pos = ident.start_byte
+        if stop is not None and pos >= stop and not (loop is not None and pos < loop.end_byte):
+            break
+        if origin.start_byte <= pos < origin.end_byte:
+            continue   # the accumulation itself
+        target = ident.parent if ident.parent.type in ("pattern_list", "tuple_pattern") else ident
         if target.parent is not None and target.parent.type in ("assignment", "for_statement") \
                 and target.parent.child_by_field_id(F_LEFT) == target:
             continue   # rebound (`train_loss, test_loss = ...`)
-        kinds.add(_use_kind(ctx, node, depth))
+        b = facts.binding(name, pos)
+        if b is None or b.scope != scope:
+            continue   # another function's own variable of that name
+        kinds.add(_use_kind(ctx, ident, depth))
+        if "tensor" in kinds:
+            break
     return "tensor" if "tensor" in kinds else "unknown" if "unknown" in kinds else "float"
 
 
@@ -572,29 +597,44 @@ def _use_kind(ctx, node, depth: int) -> str:
     if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node:
         attr = parent.child_by_field_id(F_ATTRIBUTE)
         return "float" if attr is not None and ctx.text(attr) in _FLOAT_ATTRS else "tensor"
+    if parent.type == "pair":
+        # `wandb.log({"loss": total})` only logs it; a dict returned or kept is read elsewhere
+        holder = parent.parent
+        args = holder.parent if holder is not None and holder.type == "dictionary" else None
+        return _call_kind(ctx, args.parent) if args is not None and args.type == "argument_list" else "unknown"
     if parent.type == "argument_list":
         call = parent.parent
-        q = ctx.facts.callee_qual(call) or ""
-        if q.startswith("torch."):
-            return "tensor"
-        fn = call.child_by_field_id(F_FUNCTION)
-        last = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
-        if last in _FLOAT_SAFE_CALLS or q.startswith(_FLOAT_SAFE_MODULES):
-            return "float"
-        return "unknown"
+        recv, method = method_call(call)
+        if method in ("append", "extend") and recv is not None and strip(recv).type == "identifier" and depth < _DEPTH:
+            # a list of totals: how the list is read (`torch.stack(losses)` needs tensors)
+            return _reads_kind(ctx, ctx.text(strip(recv)), call, depth + 1)
+        return _call_kind(ctx, call)
     if parent.type == "keyword_argument":
         return "unknown"
-    if parent.type in ("interpolation", "comparison_operator", "boolean_operator", "pair",
+    if parent.type in ("interpolation", "comparison_operator", "boolean_operator",
                        "augmented_assignment", "not_operator"):
         return "float"
     if parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == node:
         left = parent.child_by_field_id(F_LEFT)
-        if left is not None and left.type == "identifier" and depth < 2:
-            return _reads_kind(ctx, ctx.text(left), parent.end_byte, depth + 1)
+        if left is not None and left.type == "identifier" and depth < _DEPTH:
+            return _reads_kind(ctx, ctx.text(left), parent, depth + 1)
         return "unknown"
-    if parent.type == "return_statement" and depth < 2:
+    if parent.type == "return_statement" and depth < _DEPTH:
         return _callers_kind(ctx, node, depth + 1)
     return "unknown"   # in a comprehension, stored in an attribute ...
+
+
+def _call_kind(ctx, call) -> str:
+    """What a call does with a total handed to it: torch needs a tensor; printing, formatting,
+    numpy, math and loggers take a float; anything else is not known."""
+    q = ctx.facts.callee_qual(call) or ""
+    if q.startswith("torch."):
+        return "tensor"
+    fn = call.child_by_field_id(F_FUNCTION)
+    last = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+    if (last in _FLOAT_SAFE_CALLS and last not in ("append", "extend")) or q.startswith(_FLOAT_SAFE_MODULES):
+        return "float"
+    return "unknown"
 
 
 def _percent_formatted(ctx, values) -> bool:
