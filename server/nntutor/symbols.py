@@ -91,8 +91,9 @@ _KERAS_SMALL_MODULES = {
     "optimizers": frozenset({"Adam", "SGD", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam",
                              "AdamW", "Ftrl", "Lion", "Optimizer", "get", "schedules"}),
 }
+_KERAS_PREFIXES = ("keras.", "tensorflow.keras.", "tensorflow.python.keras.")
 STAR_NAME_TABLES = {f"{prefix}{sub}": names for sub, names in _KERAS_SMALL_MODULES.items()
-                    for prefix in ("keras.", "tensorflow.keras.", "tensorflow.python.keras.")}
+                    for prefix in _KERAS_PREFIXES}
 
 
 def star_module_of(name: str, modules: list[str]) -> str | None:
@@ -102,8 +103,9 @@ def star_module_of(name: str, modules: list[str]) -> str | None:
     holding = [m for m in modules if name in STAR_NAME_TABLES.get(m, ())]
     if holding:
         last = max(i for i, m in enumerate(modules) if m == holding[-1])
-        if any(m not in STAR_NAME_TABLES for m in modules[last + 1:]):
-            return None   # a later `from utils import *` may bind the name again
+        if any(m not in STAR_NAME_TABLES and not m.startswith(_KERAS_PREFIXES) for m in modules[last + 1:]):
+            return None   # a later `from utils import *` may bind the name again (Keras'
+            # own modules do not bind each other's names)
         return holding[-1]   # a later `*` import wins
     untabled = [m for m in modules if m not in STAR_NAME_TABLES]
     return untabled[0] if len(untabled) == 1 else None

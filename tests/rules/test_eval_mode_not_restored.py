@@ -827,3 +827,10 @@ for epoch in range(10):
     evaluate(model)
 """
     assert len(lines(src, RULE)) == 1
+
+
+def test_an_environment_step_is_no_optimizer_step():
+    """Second review of sweep 19: a saliency loop over an RL environment after training."""
+    src = _GRADCAM.replace("    heatmap = im2gradCAM(x[i:i + 1])\n",
+                           "    heatmap = im2gradCAM(x[i:i + 1])\n    obs, reward, done, info = env.step(action)\n")
+    assert lines(src, RULE) == []

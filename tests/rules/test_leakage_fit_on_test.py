@@ -539,6 +539,8 @@ lin = LinearRegression()
     # looked at only: drawn, printed, its shape, kept in a dict of results
     ("low = PCA(2).fit_transform(X_test)\nprint(low.shape)\nax.scatter(low[:, 0], low[:, 1])\n", []),
     ("results = {}\nresults['pca'] = PCA(2).fit_transform(X_test)\n", []),
+    ("emb = PCA(2).fit_transform(X_test)\nsns.scatterplot(x=emb[:, 0], y=emb[:, 1], hue=y_test)\n", []),
+    ("low = PCA(2).fit_transform(X_test)\nplt.scatter(*low.T, c=y_test)\n", []),
 ])
 def test_an_embedding_is_only_exempt_when_only_looked_at(use, expected):
     assert lines(_EMBEDDED + use, RULE) == expected

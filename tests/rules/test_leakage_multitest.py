@@ -604,6 +604,8 @@ model.fit(X_train, y_train, epochs=20, callbacks=[EarlyStopping({monitor}patienc
     # sklearn-style `model = model.fit(...)`, or a reloaded checkpoint, is still this model
     ("", "model = model.fit(X_train, y_train)\n", [7]),
     ("", "model = keras.models.load_model('best.h5')\n", [7]),
+    # a rebuilt model given the checkpoint the stopped fit saved is that model
+    ("", "model = create_model()\nmodel.load_weights('best.h5')\n", [7]),
 ])
 def test_early_stopping_monitor_and_a_rebuilt_model(monitor, between, expected):
     assert lines(_KERAS_STOP.format(monitor=monitor, between=between), RULE) == expected
@@ -677,3 +679,17 @@ def test_inline_selection_needs_a_training_epoch_loop():
     src = _INLINE_BEST.format(held_out="test_loader", compare="acc > best_acc").replace(
         "        F.cross_entropy(model(data), target).backward()\n        optimizer.step()\n", "        pass\n")
     assert lines(src, RULE) == []
+
+
+def test_an_epoch_count_read_from_the_stopping_callback_carries_the_selection():
+    src = SPLIT + """\
+from tensorflow.keras.callbacks import EarlyStopping
+model = create_model()
+es = EarlyStopping(monitor="val_loss", patience=5)
+model.fit(X_train, y_train, validation_data=(X_test, y_test), callbacks=[es])
+best_epochs = es.stopped_epoch - 5
+model = create_model()
+model.fit(X_train, y_train, epochs=best_epochs)
+print(model.evaluate(X_test, y_test))
+"""
+    assert lines(src, RULE) == [7]

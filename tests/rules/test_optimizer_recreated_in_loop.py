@@ -420,3 +420,21 @@ def test_a_model_built_inside_the_function_is_a_new_run_per_call():
     src = _PER_CALL.replace("def train_model(model, train_iter, epoch):\n",
                             "def train_model(model, train_iter, epoch):\n    model = build()\n")
     assert lines(src.format(loop="for epoch in range(10):\n    train_model(model, train_iter, epoch)\n"), RULE) == []
+
+
+def test_a_chosen_epoch_inside_a_fold_loop_is_still_a_chosen_pass():
+    """Second review of sweep 19: a learning-rate drop by hand in each fold's epochs."""
+    src = """\
+import torch
+
+for fold in range(5):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(20):
+        if epoch == 10:
+            optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+        for x, y in loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+"""
+    assert lines(src, RULE) == []

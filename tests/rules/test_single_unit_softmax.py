@@ -216,3 +216,10 @@ def test_names_from_several_keras_star_imports(imports):
     # two untabled modules: which one binds Dense is not known
     unknown = "from keras.layers import *\nfrom mylib import *\n" + src.split("\n", len(imports.splitlines()))[-1]
     assert lines(unknown, RULE) == []
+
+
+def test_a_later_star_import_of_another_library_makes_a_name_unknown():
+    src = ("from keras.models import *\nfrom keras.layers import *\nfrom utils import *\n"
+           'model = Sequential()\nmodel.add(Dense(1, activation="softmax"))\nmodel.compile(loss="binary_crossentropy")\n')
+    # Dense comes from keras.layers or from utils: not known
+    assert lines(src, RULE) == []

@@ -64,10 +64,12 @@ def check(ctx):
     # A training loop also steps an optimizer (itself or through a helper): in a file whose
     # optimizer steps we see, a loop that only backpropagates reads gradients (Grad-CAM heat
     # maps, saliency maps). (A file with no visible step: its steps are out of sight.)
-    # (any `.step(...)` / `.first_step(...)` counts: a SAM optimizer, a GradScaler named `amp`)
+    # (also a SAM optimizer's `first_step` / `second_step`, and `.step(...)` of anything named
+    # like an optimizer or a scaler: `amp.step(opt)`; not `env.step(action)`)
     step_pos = sorted({e.pos for e in evs if e.kind == "step"} | {
-        c.start_byte for last, cs in facts.calls_by_last_name().items() if last.endswith("step")
-        for c in cs if method_call(c)[0] is not None})
+        c.start_byte for last in ("step", "first_step", "second_step")
+        for c in facts.calls_by_last_name().get(last, ())
+        if method_call(c)[0] is not None and (last != "step" or _STEPPER.search(ctx.text(method_call(c)[0])))})
     steppers = _training_helpers(ctx, step_pos)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:
@@ -166,6 +168,9 @@ def _leaves_loop(node) -> bool:
             return True
         sib = sib.next_named_sibling
     return False
+
+
+_STEPPER = re.compile(r"(?i)opt|scaler|amp|sam\b|solver")
 
 
 def _training_helpers(ctx, positions) -> set:

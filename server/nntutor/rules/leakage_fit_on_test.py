@@ -266,8 +266,12 @@ def _only_looked_at(ctx, fl, call, recv) -> bool:
 
 def _looked_at(ctx, node, depth: int) -> bool:
     parent = node.parent
-    while parent is not None and parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == node:
-        node, parent = parent, parent.parent   # `low[:, 0]`
+    while parent is not None and (
+            parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == node        # `low[:, 0]`
+            or parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node
+            and ctx.text(parent.child_by_field_id(F_ATTRIBUTE)) == "T"                     # `*low.T`
+            or parent.type in ("list_splat", "keyword_argument")):                         # `x=low[:, 0]`
+        node, parent = parent, parent.parent
     if parent is None or depth > 3:
         return False
     if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node:

@@ -7,7 +7,7 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT,
                        F_PARAMETERS, F_RIGHT)
-from ..values import args_of, is_method, strip, unwrap_calls
+from ..values import args_of, follow, is_method, strip, unwrap_calls
 from . import Rule
 from ._training import same_scope
 
@@ -157,7 +157,9 @@ def _at_given_passes(ctx, cond, loop) -> bool:
     cond = strip(cond)
     if cond is None or cond.type != "comparison_operator" or loop.type != "for_statement":
         return False
-    around = ctx.facts.loops_containing(cond.start_byte)
+    # the outermost loop that repeats training (a fold or seed loop around the epochs is a
+    # series of runs): `if i == 0:` on the batch loop inside the epochs is no chosen pass
+    around = [lp for lp in ctx.facts.loops_containing(cond.start_byte) if _repeats_training(ctx, lp)]
     if not around or around[0] != loop:
         return False
     ops = [c.type for c in cond.children if not c.is_named]
@@ -165,6 +167,8 @@ def _at_given_passes(ctx, cond, loop) -> bool:
         return False
     if ops == ["in"]:
         choices = strip(cond.named_children[-1]) if cond.named_children else None
+        if choices is not None and choices.type == "identifier":
+            choices = strip(follow(ctx.facts, choices))   # `warmup = range(0, 5)`
         if choices is None or choices.type not in ("tuple", "list", "set", "identifier"):
             return False   # `epoch in range(5, 10)`: every pass in the range
     left = loop.child_by_field_id(F_LEFT)
