@@ -167,3 +167,21 @@ model.compile(optimizer="adam", loss="categorical_crossentropy")
 ])
 def test_a_dataset_validating_its_own_fit(fit, expected):
     assert lines(_KERAS + fit, RULE) == expected
+
+
+def test_per_class_resampling_then_one_split_is_one_finding():
+    """Sweep 19e (bnsreenu's autokeras scripts): each class upsampled with its own resample(),
+    concatenated, then split: one leak, reported once with the other calls related."""
+    src = """\
+import pandas as pd
+from sklearn.utils import resample
+from sklearn.model_selection import train_test_split
+df_0 = resample(df[df.label == 0], replace=True, n_samples=500)
+df_1 = resample(df[df.label == 1], replace=True, n_samples=500)
+df_2 = resample(df[df.label == 2], replace=True, n_samples=500)
+balanced = pd.concat([df_0, df_1, df_2])
+X_train, X_test, y_train, y_test = train_test_split(balanced.drop(columns="label"), balanced.label)
+"""
+    (f,) = findings(src, RULE)
+    assert f.location.line + 1 == 4
+    assert [r.message for r in f.related][-2:] == ["more resampled rows of the same split"] * 2

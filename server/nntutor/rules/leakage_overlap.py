@@ -18,12 +18,18 @@ def _oversampling(ctx, fl):
     splits = fl.split_events()
     if not splits:
         return
+    # One finding per split: per-class `resample(...)` calls concatenated and then split are one
+    # leak (the first call is reported, the others are related places).
+    groups: dict = {}
     for call, what, confidence in fl.resample_events():
         key = call_key(call)
         hits = [s for s in splits if s.call.start_byte > call.start_byte
                 and any(key in fl.sources(x) for x in s.inputs)]
-        if not hits:
-            continue
+        if hits:
+            groups.setdefault(hits[0].call.start_byte, []).append((call, what, confidence, hits))
+    for group in groups.values():
+        call, what, confidence, hits = group[0]
+        others = [ctx.related(c, "more resampled rows of the same split") for c, *_rest in group[1:4]]
         first = hits[0]
         synthetic = ("synthetic neighbours of" if "SMOTE" in what or "ADASYN" in what
                      else "augmented copies of" if confidence < 1 else "duplicates of")
@@ -37,7 +43,7 @@ def _oversampling(ctx, fl):
             "seen. Split first "
             "and oversample the training part only (in cross-validation, use an imblearn "
             "Pipeline).",
-            related=[ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]],
+            related=[ctx.related(s.call, f"the {s.label} of those rows") for s in hits[:3]] + others,
             confidence=confidence)
 
 
