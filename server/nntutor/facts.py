@@ -22,7 +22,14 @@ from .parsing import (
     F_RIGHT,
     captures,
 )
-from .symbols import canonical, collect_imports, qualname, star_exports, star_imports, star_module_of
+from .symbols import (
+    canonical,
+    collect_imports,
+    qualname,
+    star_exports,
+    star_imports,
+    star_module_of,
+)
 from .values import is_callee, is_method
 
 _PATTERN = """

@@ -10,7 +10,17 @@ model handed to a helper, built in another file), means no fix.
 """
 from __future__ import annotations
 
-from ..parsing import F_ATTRIBUTE, F_BODY, F_DEFINITION, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT, F_SUPERCLASSES
+from ..parsing import (
+    F_ATTRIBUTE,
+    F_BODY,
+    F_DEFINITION,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_RIGHT,
+    F_SUPERCLASSES,
+)
 from ..values import MODULE_SELF_METHODS, args_of, class_of_method, method_call, strip
 
 # Module methods that do not read an output (set-up, moving, saving, switching modes).

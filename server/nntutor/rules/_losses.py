@@ -311,7 +311,6 @@ def keras_compiles(ctx) -> list[KerasCompile]:
 def unwrap_activation_fix(ctx, applied):
     """A fix that removes an inline activation call `F.softmax(x, dim=1)` -> `x`, when certain."""
     from ..findings import Fix
-
     from ._callers import output_change_is_safe
 
     if applied is None or applied.type != "call":

@@ -13,7 +13,7 @@ from . import Rule
 # values.FUNCTIONAL_DROPOUT: (input, p=0.5, training=True, inplace=False).
 TRAINING_POSITION = 2
 # Dropout kept on at inference on purpose: Monte Carlo dropout, Bayesian approximations.
-_ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", re.I)
+_ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", re.IGNORECASE)
 # The method follows the mode: `if self.training:`, `training=self.training`, a `training`
 # parameter. A whole word in the code (not a docstring or a string): `self.is_training`, a flag
 # of the model's own that eval() leaves alone (d2l's hand-written dropout notebooks), is no such
@@ -21,7 +21,7 @@ _ON_PURPOSE = re.compile(r"mc_?drop|monte|bayes|variational|uncertaint|always", 
 _FOLLOWS_MODE = re.compile(rb"(?<!\w)training\b")
 # A class that overrides the mode switches themselves (`def train(self, mode=True)`, `def
 # eval(self)`) may keep its own flag in step; a `def train(self, loader)` is a training loop.
-_OWN_SWITCH = re.compile(r"^\s*def\s+(?:train\s*\(\s*self\s*(?:,\s*mode\b[^)]*)?\)|eval\s*\(\s*self\s*\))", re.M)
+_OWN_SWITCH = re.compile(r"^\s*def\s+(?:train\s*\(\s*self\s*(?:,\s*mode\b[^)]*)?\)|eval\s*\(\s*self\s*\))", re.MULTILINE)
 
 
 def check(ctx):

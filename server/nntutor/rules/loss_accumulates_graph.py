@@ -1,9 +1,8 @@
 """loss-accumulates-graph: summing loss tensors keeps every iteration's autograd graph alive."""
 from __future__ import annotations
 
-from bisect import bisect_left
-
 import re
+from bisect import bisect_left
 
 from ..findings import Fix, Severity
 from ..parsing import (
@@ -150,7 +149,7 @@ def _backwarded(ctx, name: str) -> bool:
     return name in _backwarded_names(ctx)
 
 
-_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.I)
+_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.IGNORECASE)
 # `range(len(batch))`, `range(batch_size)`, `range(batch.size(0))`: the examples of one batch,
 # whose terms all belong to the loss the caller backpropagates; not `range(0, n, batch_size)`
 # or `range(n_batches)`, which run over batches.

@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT,
-                       F_PARAMETERS, F_RIGHT)
+from ..parsing import (
+    F_ARGUMENTS,
+    F_ATTRIBUTE,
+    F_CONDITION,
+    F_CONSEQUENCE,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_PARAMETERS,
+    F_RIGHT,
+)
 from ..values import args_of, follow, is_method, strip, unwrap_calls
 from . import Rule
 from ._training import same_scope
@@ -30,7 +40,7 @@ _QUALS = frozenset(f"{family}{name}" for family in _FAMILIES for name in _STATE)
 _USES = ("step", "apply_gradients", "minimize")
 # Loops over these are runs, not epochs: a new optimizer per grid point, fold or trial is right.
 _RUNS = re.compile(r"lr|learning_rate|rate|param|config|grid|fold|split|trial|seed|run|repeat|"
-                   r"experiment|model|opt|setting|combination|task|search|candidate|choice", re.I)
+                   r"experiment|model|opt|setting|combination|task|search|candidate|choice", re.IGNORECASE)
 # Calls that only show or record the optimizer (`print(optimizer)`), not train with it.
 _REPORTING = re.compile(r"^(print|repr|str|len|type|isinstance|id|vars|dir|hash|format|pprint)$|"
                         r"(^|\.)(log\w*|info|debug|warning|summary|watch)$|^(logging|logger|wandb|mlflow)\.")
@@ -79,7 +89,7 @@ def _built_per_call(ctx, call, kind):
     name = func.child_by_field_id(F_NAME) if func is not None else None
     if name is None or is_method(func) or facts.function_at(func.start_byte) is not None:
         return
-    stmt, target = _assignment_of(call)
+    _stmt, target = _assignment_of(call)
     use = _trained_with(ctx, func, call, target) if target is not None else None
     trained = _trained_objects(ctx, call, use) if use is not None else None
     # the models whose parameters it gets (`model` in `filter(lambda p: ..., model.parameters())`)
