@@ -428,18 +428,22 @@ class Values:
             return memo[key]
         memo[key] = (None, None)
         target = "self." + facts.text(name)
-        found = None
-        for a in facts.assignments_in(cls):
-            left = a.child_by_field_id(F_LEFT)
-            if left is None or facts.text(left) != target:
-                continue
-            got = self.instance(a.child_by_field_id(F_RIGHT), depth + 1)
-            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
-                found = None
-                break
-            found = found or got
-        memo[key] = found or (None, None)
+        assigned = [a.child_by_field_id(F_RIGHT) for a in facts.assignments_in(cls)
+                    if a.child_by_field_id(F_LEFT) is not None and facts.text(a.child_by_field_id(F_LEFT)) == target]
+        memo[key] = self._agreed_instance(assigned, depth)
         return memo[key]
+
+    def _agreed_instance(self, exprs, depth):
+        """The (class, constructing call) of the objects `exprs` hold, when there is at least
+        one and they all agree on the class; (None, None) otherwise (a None in `exprs`: a value
+        that cannot be read)."""
+        found = None
+        for expr in exprs:
+            got = self.instance(expr, depth + 1) if expr is not None else (None, None)
+            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
+                return None, None
+            found = found or got
+        return found or (None, None)
 
     def _factory_instance(self, name, call, slot, depth):
         """What a function of this file returns (`model = get_model()`, `def get_model(): return
@@ -455,24 +459,20 @@ class Values:
         if key in memo:
             return memo[key]  # (None, None) while in progress: recursion stays unknown
         memo[key] = (None, None)
-        found = None
+        values = []
         for value in returned_values(func):
             if value is None or value.type == "yield":
-                found = None
+                values.append(None)   # a bare return, a generator: not one object
                 break
             if slot is not None:
                 value = strip(value)
                 if value is None or value.type not in ("expression_list", "tuple") \
                         or len(value.named_children) != slot[1]:
-                    found = None
+                    values.append(None)
                     break
                 value = value.named_children[slot[0]]
-            got = self.instance(value, depth + 1)
-            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
-                found = None
-                break
-            found = found or got
-        memo[key] = found or (None, None)
+            values.append(value)
+        memo[key] = self._agreed_instance(values, depth)
         return memo[key]
 
     def _param_instance(self, ident, depth):
@@ -501,17 +501,11 @@ class Values:
         index, keyword_only = param_index(facts, func, name)
         if index is None:
             return None, None
-        found = None
+        args = []
         for call in facts.calls_named(facts.text(fname)):
             pos, kw = args_of(call)
-            arg = kw.get(name) if name in kw or keyword_only else (pos[index] if index < len(pos) else None)
-            if arg is None:
-                return None, None
-            got = self.instance(arg, depth + 1)
-            if got[0] is None or (found is not None and _identity(found) != _identity(got)):
-                return None, None
-            found = found or got
-        return found or (None, None)
+            args.append(kw.get(name) if name in kw or keyword_only else (pos[index] if index < len(pos) else None))
+        return self._agreed_instance(args, depth)
 
     # -- tensors --------------------------------------------------------------------------
     def tags(self, expr, self_layers: dict | None = None, depth: int = 0):
