@@ -585,3 +585,18 @@ y_test = le.fit_transform(y_test)
     (f,) = findings(src, RULE)
     assert "learns the categories" in f.message and "another code" in f.message
     assert "means" not in f.message
+
+
+def test_no_transform_fix_for_a_class_without_a_known_transform():
+    """Sweep 19 (fixes on Interpretable-ML): aif360's DisparateImpactRemover only has
+    fit_transform; a class of the file may have no transform at all."""
+    src = """\
+from aif360.algorithms.preprocessing import DisparateImpactRemover
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+di = DisparateImpactRemover(repair_level=1.0)
+train_rep = di.fit_transform(X_train)
+test_rep = di.fit_transform(X_test)
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None

@@ -544,3 +544,43 @@ class Exp:
         return np.average(total_loss)
 """
     assert lines(src, RULE) == [10]
+
+
+def test_fix_does_not_wrap_an_epoch_loop_that_trains_through_a_helper():
+    """Sweep 19 (fixes on Modern-Computer-Vision-with-PyTorch): the backward pass is inside
+    train_batch(), so the epoch loop is no evaluation loop; only the display loop is wrapped."""
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Linear(8, 3))
+
+
+def train_batch(x, y, model, optimizer, criterion):
+    model.train()
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@torch.no_grad()
+def validate_batch(x, y, model):
+    model.eval()
+    return criterion(model(x), y).item()
+
+
+for ep in range(2):
+    for x, y in train_loader:
+        loss = train_batch(x, y, model, optimizer, criterion)
+    for x, y in val_loader:
+        val_loss = validate_batch(x, y, model)
+    for jx in range(2):
+        pred = model(torch.randn(1, 4))
+"""
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed)
+    assert "    with torch.no_grad():\n        for jx in range(2):\n" in fixed
+    assert "with torch.no_grad():\n    for ep in range(2):" not in fixed

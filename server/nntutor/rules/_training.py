@@ -463,3 +463,18 @@ def identifiers_in(ctx, node):
         if n.type == "identifier":
             yield ctx.text(n)
         stack.extend(n.named_children)
+
+
+def helper_calls(ctx, positions) -> list:
+    """Start bytes (sorted) of the calls to the functions of the file around `positions`: with
+    the positions of backward passes, the calls that train (`train_batch(x, y, model, opt)`);
+    with those of optimizer steps, the calls that step."""
+    names = set()
+    for b in positions:
+        fn = ctx.facts.function_at(b)
+        while fn is not None:  # every function around a backward pass trains
+            name = fn.child_by_field_id(F_NAME)
+            if name is not None:
+                names.add(ctx.text(name))
+            fn = ctx.facts.function_at(fn.start_byte)
+    return sorted({c.start_byte for n in names for c in ctx.facts.calls_named(n)})

@@ -15,7 +15,7 @@ from ._modes import (
     self_method_calls,
     switching_names,
 )
-from ._training import any_between, events, model_is_mode_dependent, statement_of
+from ._training import any_between, events, helper_calls, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -60,7 +60,7 @@ def check(ctx):
     # design; another eval() in the loop changes nothing. (An eval() before the training loop
     # of a script may be an evaluation of the untrained model: not taken as design.)
     on_purpose -= {n for k, n, _nd, _o in switches if k == "train"}
-    trainers = _training_helpers(ctx, backwards)
+    trainers = helper_calls(ctx, backwards)
     # A training loop also steps an optimizer (itself or through a helper): in a file whose
     # optimizer steps we see, a loop that only backpropagates reads gradients (Grad-CAM heat
     # maps, saliency maps). (A file with no visible step: its steps are out of sight.)
@@ -70,7 +70,7 @@ def check(ctx):
         c.start_byte for last in ("step", "first_step", "second_step")
         for c in facts.calls_by_last_name().get(last, ())
         if method_call(c)[0] is not None and (last != "step" or _STEPPER.search(ctx.text(method_call(c)[0])))})
-    steppers = _training_helpers(ctx, step_pos)
+    steppers = helper_calls(ctx, step_pos)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:
         if kind != "eval":
@@ -171,20 +171,6 @@ def _leaves_loop(node) -> bool:
 
 
 _STEPPER = re.compile(r"(?i)opt|scaler|amp|sam\b|solver")
-
-
-def _training_helpers(ctx, positions) -> set:
-    """Start bytes of calls to local functions around `positions` (those of backward passes:
-    train(model, ...); or of optimizer steps)."""
-    names = set()
-    for b in positions:
-        fn = ctx.facts.function_at(b)
-        while fn is not None:  # every function around a backward pass trains
-            name = fn.child_by_field_id(F_NAME)
-            if name is not None:
-                names.add(ctx.text(name))
-            fn = ctx.facts.function_at(fn.start_byte)
-    return sorted({c.start_byte for n in names for c in calls_to(ctx, n)})
 
 
 _PARAMS = re.compile(rb"\.(?:named_)?parameters\(")

@@ -106,7 +106,7 @@ def check(ctx):
         prior = _prior_train_fit(fl, call, recv)
         if prior is not None:
             related.append(ctx.related(prior, "already fitted on the training data here"))
-            if m == "fit_transform" and _transform_is_certain(fl, call, recv):
+            if m == "fit_transform" and _has_transform(ctx, cq, recv) and _transform_is_certain(fl, call, recv):
                 attr = call.child_by_field_id(F_FUNCTION).child_by_field_id(F_ATTRIBUTE)
                 fix = Fix(f"Use `{name}.transform` (statistics from the training data)",
                           (ctx.edit(attr, "transform"),))
@@ -322,6 +322,23 @@ def _prior_train_fit(fl, call, recv):
     """An earlier fit of the same object on non-test data (the call), else None."""
     fits = _train_fits_before(fl, call, recv)
     return fits[0] if fits else None
+
+
+# Libraries whose transformers all have a `transform` that applies what `fit` learned (not
+# aif360's DisparateImpactRemover, which only has fit_transform; not a class of the file).
+_TRANSFORM_LIBRARIES = ("sklearn.", "category_encoders.", "keras.", "tensorflow.keras.")
+_NO_TRANSFORM = frozenset({"TSNE", "MDS", "SpectralEmbedding", "LocallyLinearEmbedding"})
+
+
+def _has_transform(ctx, qual, recv) -> bool:
+    """The object's class is one of those libraries' transformers (through `scaler =
+    RobustScaler().fit(X_train)` too)."""
+    if qual is None and recv is not None and recv.type == "identifier":
+        made = strip(follow(ctx.facts, recv))
+        inner, method = method_call(made) if made is not None and made.type == "call" else (None, None)
+        if method in ("fit", "partial_fit") and inner is not None:
+            qual, _ctor = ctx.values.instance(inner)
+    return bool(qual) and qual.startswith(_TRANSFORM_LIBRARIES) and short(qual) not in _NO_TRANSFORM
 
 
 def _transform_is_certain(fl, call, recv) -> bool:

@@ -8,7 +8,7 @@ from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
 from . import Rule
 from ._modes import calls_to, last_switch, mode_at, mode_switches, param_arguments
-from ._training import EVAL_NAME, any_between, events, model_is_mode_dependent, statement_of
+from ._training import EVAL_NAME, any_between, events, helper_calls, model_is_mode_dependent, statement_of
 
 
 def check(ctx):
@@ -22,6 +22,7 @@ def check(ctx):
     if _grad_disabled_elsewhere(ctx):
         return
     backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
+    trainers = helper_calls(ctx, backwards)   # `train_batch(...)`: a backward pass in a helper
     reported = set()
     free_of: dict = {}  # innermost loop -> the loops around it that do not backpropagate
     after_training: dict = {}  # loop -> where its training loops end (_after_the_training_loops)
@@ -35,6 +36,7 @@ def check(ctx):
             # The outermost loop around the call that does not backpropagate: an eval loop nested
             # in the epoch loop counts; a loop that calls backward() needs the graph (saliency, FGSM).
             free = [lp for lp in loops if not any_between(backwards, lp.start_byte, lp.end_byte)
+                    and not any_between(trainers, lp.start_byte - 1, lp.end_byte)
                     and not _INPUT_GRADS.search(facts.code_in(lp))]
             free_of[inner.start_byte] = free if free and free[-1] == loops[-1] else None
         free = free_of[inner.start_byte]
