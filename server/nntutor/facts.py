@@ -568,10 +568,21 @@ class Facts:
         """`with torch.no_grad()/inference_mode()` blocks and functions decorated with them."""
         if self._no_grad_ranges is None:
             nodes = [w for w in self.withs if self._is_no_grad_with(w)]
+            # Decorators of the file that run the function under no_grad (`def nograd(f): def
+            # new_f(*a): with torch.no_grad(): return f(*a)`, simple-faster-rcnn): by name.
+            wrappers = set()
+            for w in nodes:
+                outer = self.function_at(w.start_byte)
+                while outer is not None and self.function_at(outer.start_byte) is not None:
+                    outer = self.function_at(outer.start_byte)
+                name = outer.child_by_field_id(F_NAME) if outer is not None and outer != self.function_at(w.start_byte) else None
+                if name is not None:
+                    wrappers.add("@" + self.text(name))
             for func in self.functions:
                 parent = func.parent
                 if parent is not None and parent.type == "decorated_definition" and any(
-                        dec.type == "decorator" and _NO_GRAD_RE(self.text(dec)) for dec in parent.named_children):
+                        dec.type == "decorator" and (_NO_GRAD_RE(self.text(dec)) or self.text(dec).strip() in wrappers)
+                        for dec in parent.named_children):
                     nodes.append(func)
             nodes.sort(key=lambda n: (n.start_byte, -n.end_byte))
             self._no_grad_ranges = Nested(nodes)

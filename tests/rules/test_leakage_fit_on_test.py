@@ -600,3 +600,20 @@ test_rep = di.fit_transform(X_test)
 """
     (f,) = findings(src, RULE)
     assert f.fix is None
+
+
+@pytest.mark.parametrize("encoder,expected", [
+    # sweep 19f (campusx's day 28): the categories are written out, nothing is learned
+    ('OrdinalEncoder(categories=[["Poor", "Average", "Good"]])', []),
+    ("OrdinalEncoder()", [5]),
+    ('OrdinalEncoder(categories="auto")', [5]),
+])
+def test_an_encoder_with_its_categories_written_out_learns_nothing(encoder, expected):
+    src = f"""\
+from sklearn.preprocessing import OrdinalEncoder
+from sklearn.model_selection import train_test_split
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+oe = {encoder}
+X_test_enc = oe.fit_transform(X_test)
+"""
+    assert lines(src, RULE) == expected

@@ -95,8 +95,20 @@ from sklearn.model_selection import train_test_split
 x_train, x_test, y_train, y_test = train_test_split(x, y)
 ckpt = ModelCheckpoint("best.h5", save_best_only=True)
 model.fit(x_train, y_train, validation_data=(x_test, y_test), callbacks=[ckpt])
+model.load_weights("best.h5")
 print(model.evaluate(x_test, y_test))
 """, [6]),
+    # sweep 19f (Advanced-Deep-Learning-with-Keras' CIFAR scripts): the best epoch is saved to a
+    # file nobody loads; the score is the last epoch's model in memory
+    ("keras_best_checkpoint_never_loaded", """\
+from tensorflow.keras.callbacks import ModelCheckpoint
+from sklearn.model_selection import train_test_split
+
+x_train, x_test, y_train, y_test = train_test_split(x, y)
+ckpt = ModelCheckpoint("best.h5", save_best_only=True)
+model.fit(x_train, y_train, validation_data=(x_test, y_test), callbacks=[ckpt])
+print(model.evaluate(x_test, y_test))
+""", []),
     ("xgboost_early_stopping_on_test", """\
 from xgboost import XGBClassifier
 from sklearn.model_selection import train_test_split

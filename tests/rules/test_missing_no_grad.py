@@ -584,3 +584,38 @@ for ep in range(2):
     assert parses(fixed)
     assert "    with torch.no_grad():\n        for jx in range(2):\n" in fixed
     assert "with torch.no_grad():\n    for ep in range(2):" not in fixed
+
+
+def test_a_decorator_of_the_file_that_runs_under_no_grad():
+    """Sweep 19f (simple-faster-rcnn's @nograd): the wrapper's `with t.no_grad()` covers it."""
+    src = """\
+import torch as t
+from torch import nn
+
+
+def nograd(f):
+    def new_f(*args, **kwargs):
+        with t.no_grad():
+            return f(*args, **kwargs)
+    return new_f
+
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+
+    def forward(self, x):
+        return self.body(x)
+
+    @{decorator}
+    def predict(self, imgs):
+        self.eval()
+        outs = []
+        for img in imgs:
+            outs.append(self(img[None]).mean().item())
+        self.train()
+        return outs
+"""
+    assert lines(src.format(decorator="nograd"), RULE) == []
+    assert len(lines(src.format(decorator="staticmethod"), RULE)) == 1

@@ -55,6 +55,8 @@ def check(ctx):
             continue
         if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE | _STATELESS:
             continue
+        if short(cq) in _CATEGORY_CODERS and _categories_given(ctx, ctor):
+            continue   # `OrdinalEncoder(categories=[["low", "mid", "high"]])` learns nothing
         if cq is not None and cq.startswith(_EXPLAINERS):
             continue   # an explainer fitted on the rows it explains: no model learns them
         if m == "fit" and _truth_against_predictions(ctx, data, pos[1] if len(pos) > 1 else kw.get("y")):
@@ -223,6 +225,15 @@ def _is_transformer(qual) -> bool:
 
 _TARGET_NAME = re.compile(r"(?i)^(?:y|labels?|targets?)(?:_|$)|(?:^|_)(?:true|actual|truth)(?:_|$)")
 _PREDICTING = frozenset({"predict", "predict_proba"})
+
+
+def _categories_given(ctx, ctor) -> bool:
+    """An encoder built with its categories written out (not `categories="auto"`)."""
+    if ctor is None:
+        return False
+    _pos, kw = args_of(ctor)
+    given = kw.get("categories") or kw.get("classes")
+    return given is not None and ctx.text(given).strip("'\"") != "auto"
 
 
 def _truth_against_predictions(ctx, x, y) -> bool:

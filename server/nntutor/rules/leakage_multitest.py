@@ -490,6 +490,10 @@ def _early_stopping_on_test(ctx, fl):
             continue
         if _rebuilt_between(ctx, strip(recv), call, final):
             continue   # `model = create_model()` again: the final score is another model's
+        if _checkpoint_only(ctx, stopper):
+            final = _evaluation_after_a_load(ctx, fl, call, test_keys)
+            if final is None:
+                continue   # the best epoch is saved to a file nobody loads: the score is the last epoch's
         yield ctx.finding(
             node,
             "Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
@@ -661,6 +665,35 @@ def _rebuilt_between(ctx, recv, fit_call, final) -> bool:
     loads = [c for m in _LOADS_WEIGHTS for c, r in facts.method_calls(m)
              if r is not None and ctx.text(strip(r)) == name and after.pos < c.start_byte < final.start_byte]
     return not loads
+
+
+def _checkpoint_only(ctx, stopper) -> bool:
+    """The selection is a `ModelCheckpoint(save_best_only=True)`, no early stopping: the model in
+    memory trains every epoch; only the saved file holds the test-chosen epoch."""
+    q, _c = ctx.values.instance(stopper)
+    return q is not None and short(q) == "ModelCheckpoint"
+
+
+def _evaluation_after_a_load(ctx, fl, fit_call, test_keys):
+    """A score on the same test data of a model loaded after the fit (the saved checkpoint:
+    `best = load_model(path)`, `model.load_weights(path)`), else None."""
+    facts = ctx.facts
+    for method in ("load_weights", "load_model", "load_state_dict", "load"):
+        for load in facts.calls_by_last_name().get(method, ()):
+            if load.start_byte < fit_call.end_byte:
+                continue
+            recv, _m = method_call(load)
+            parent = load.parent
+            if method in ("load_weights", "load_state_dict") and recv is not None:
+                name = ctx.text(strip(recv))
+            elif parent is not None and parent.type == "assignment" and parent.child_by_field_id(F_LEFT) is not None:
+                name = ctx.text(parent.child_by_field_id(F_LEFT))
+            else:
+                continue
+            found = _later_evaluation(ctx, fl, load, test_keys, name)
+            if found is not None:
+                return found
+    return None
 
 
 def _monitors_training(ctor) -> bool:
