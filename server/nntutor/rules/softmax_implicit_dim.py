@@ -33,7 +33,8 @@ def check(ctx):
             "dim 0 for 1-D and 3-D inputs and dim 1 otherwise, and warns that this guess is "
             "deprecated. On a (batch, sequence, classes) tensor it normalises over the batch. "
             "Name the axis that holds the classes: `dim=-1` for (..., classes), `dim=1` for "
-            "(batch, classes, ...).")
+            "(batch, classes, ...), `dim=0` when they were moved to the front (`x.transpose(axis, "
+            "0)`).")
 
 
 RULE = Rule("softmax-implicit-dim", Severity.WARNING, "softmax",
