@@ -812,3 +812,15 @@ def test_a_name_rebound_among_tree_models_keeps_the_info(models, info):
            "model.fit(X_train, y_train)\nprint(accuracy_score(y_test, model.predict(X_test)))\n")
     (f,) = findings(src, RULE)
     assert ("predict the same" in f.message) == info
+
+
+@pytest.mark.parametrize("fitted,expected", [
+    # sweep 19f (campusx's power-transformer day): a constant added before a Box-Cox keeps the rows
+    ("X + 0.0000001", 1), ("1 + X", 1), ("X * 2", 1),
+    ("X[:100] + 1", 0),   # narrowed rows: not all of them
+])
+def test_a_constant_added_keeps_all_rows(fitted, expected):
+    src = ("from sklearn.model_selection import cross_val_score\nfrom sklearn.linear_model import LinearRegression\n"
+           "from sklearn.preprocessing import PowerTransformer\npt = PowerTransformer(method='box-cox')\n"
+           f"X_t = pt.fit_transform({fitted})\nprint(cross_val_score(LinearRegression(), X_t, y))\n")
+    assert len(lines(src, RULE)) == expected

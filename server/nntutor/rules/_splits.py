@@ -762,9 +762,20 @@ class Flow:
                     node = strip(pos[0])
                 else:
                     return None
+            elif t == "binary_operator" and self._number(node.child_by_field_id(F_RIGHT)):
+                node = strip(node.child_by_field_id(F_LEFT))    # `X + 1e-7` (before a Box-Cox)
+            elif t == "binary_operator" and self._number(node.child_by_field_id(F_LEFT)):
+                node = strip(node.child_by_field_id(F_RIGHT))   # `1 + X`
             else:
                 return None
         return None
+
+    @staticmethod
+    def _number(node) -> bool:
+        node = strip(node)
+        return node is not None and (node.type in ("integer", "float") or (
+            node.type == "unary_operator" and node.named_children
+            and node.named_children[-1].type in ("integer", "float")))
 
     def _column_subscript(self, sub) -> bool:
         """`df[cols]`, `df["a"]`, `X[:, 0]`, `df.loc[:, cols]`, `df.iloc[:, 1:]`: all rows kept."""
