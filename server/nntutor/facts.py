@@ -576,7 +576,14 @@ class Facts:
                 while outer is not None and self.function_at(outer.start_byte) is not None:
                     outer = self.function_at(outer.start_byte)
                 name = outer.child_by_field_id(F_NAME) if outer is not None and outer != self.function_at(w.start_byte) else None
-                if name is not None:
+                params = outer.child_by_field_id(F_PARAMETERS) if name is not None else None
+                first = params.named_children[0] if params is not None and params.named_children else None
+                # the block must call the decorated function itself (`return f(*args)`), not
+                # only do some bookkeeping under no_grad (an EMA update)
+                if first is not None and first.type == "identifier" and any(
+                        c.child_by_field_id(F_FUNCTION) is not None
+                        and self.text(c.child_by_field_id(F_FUNCTION)) == self.text(first)
+                        for c in self.calls_in(w)):
                     wrappers.add("@" + self.text(name))
             for func in self.functions:
                 parent = func.parent

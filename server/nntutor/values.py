@@ -6,7 +6,7 @@ Everything here is static and conservative: when a value cannot be followed the 
 from __future__ import annotations
 
 from .parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_PARAMETERS,
-                      F_RIGHT, F_VALUE)
+                      F_RIGHT, F_SUPERCLASSES, F_VALUE)
 
 SOFTMAX, LOG_SOFTMAX, SIGMOID, LOGITS = "softmax", "log_softmax", "sigmoid", "logits"
 
@@ -428,10 +428,30 @@ class Values:
             return memo[key]
         memo[key] = (None, None)
         target = "self." + facts.text(name)
-        assigned = [a.child_by_field_id(F_RIGHT) for a in facts.assignments_in(cls)
+        cls_name = cls.child_by_field_id(F_NAME)
+        family = [cls] + (self.subclasses(facts.text(cls_name)) if cls_name is not None else [])
+        # (a subclass that assigns the attribute again must agree: `self.criterion` may be
+        # another loss there)
+        assigned = [a.child_by_field_id(F_RIGHT) for c in family for a in facts.assignments_in(c)
                     if a.child_by_field_id(F_LEFT) is not None and facts.text(a.child_by_field_id(F_LEFT)) == target]
         memo[key] = self._agreed_instance(assigned, depth)
         return memo[key]
+
+    def subclasses(self, name: str) -> list:
+        """The class nodes of the file that derive from the class `name`, directly or not."""
+        facts = self.facts
+        found, names, grew = [], {name}, True
+        while grew:
+            grew = False
+            for node in facts.classes_nodes:
+                ident, supers = node.child_by_field_id(F_NAME), node.child_by_field_id(F_SUPERCLASSES)
+                if ident is None or supers is None or facts.text(ident) in names:
+                    continue
+                if any(facts.text(b).rsplit(".", 1)[-1] in names for b in supers.named_children):
+                    names.add(facts.text(ident))
+                    found.append(node)
+                    grew = True
+        return found
 
     def _agreed_instance(self, exprs, depth):
         """The (class, constructing call) of the objects `exprs` hold, when there is at least
@@ -577,8 +597,8 @@ class Values:
             cls_node = class_of_method(facts.function_at(fn.start_byte))
             name = cls_node.child_by_field_id(F_NAME) if cls_node is not None else None
             cls = self.local_class(facts.text(name)) if name is not None else None
-            if cls is not None and cls.output:
-                return cls.output, cls.output_node
+            if cls is not None and cls.output and not self.subclasses(facts.text(name)):
+                return cls.output, cls.output_node   # (a subclass may run another forward)
             return frozenset(), None
         if (self_layers is not None and fn.type == "attribute"
                 and facts.text(fn.child_by_field_id(F_OBJECT) or fn) == "self"):

@@ -607,6 +607,8 @@ test_rep = di.fit_transform(X_test)
     ('OrdinalEncoder(categories=[["Poor", "Average", "Good"]])', []),
     ("OrdinalEncoder()", [5]),
     ('OrdinalEncoder(categories="auto")', [5]),
+    # infrequent categories are still counted on the rows
+    ('OrdinalEncoder(categories=[["a", "b", "c"]], min_frequency=20)', [5]),
 ])
 def test_an_encoder_with_its_categories_written_out_learns_nothing(encoder, expected):
     src = f"""\

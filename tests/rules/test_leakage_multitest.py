@@ -705,3 +705,17 @@ model.fit(X_train, y_train, epochs=best_epochs)
 print(model.evaluate(X_test, y_test))
 """
     assert lines(src, RULE) == [7]
+
+
+@pytest.mark.parametrize("callbacks,after,expected", [
+    # early stopping found whatever the list order
+    ("[ckpt, EarlyStopping(patience=3)]", "print(model.evaluate(X_test, y_test))\n", [7]),
+    # the checkpoint loaded and scored in one expression
+    ("[ckpt]", "print(load_model('best.h5').evaluate(X_test, y_test))\n", [7]),
+])
+def test_checkpoint_and_early_stopping_together(callbacks, after, expected):
+    src = SPLIT + ("from tensorflow.keras.callbacks import EarlyStopping, ModelCheckpoint\n"
+                   "from tensorflow.keras.models import load_model\n"
+                   "ckpt = ModelCheckpoint('best.h5', save_best_only=True)\n"
+                   f"model.fit(X_train, y_train, validation_data=(X_test, y_test), callbacks={callbacks})\n" + after)
+    assert lines(src, RULE) == expected

@@ -185,3 +185,15 @@ X_train, X_test, y_train, y_test = train_test_split(balanced.drop(columns="label
     (f,) = findings(src, RULE)
     assert f.location.line + 1 == 4
     assert [r.message for r in f.related][-2:] == ["more resampled rows of the same split"] * 2
+
+
+def test_a_certain_oversampler_is_the_reported_one_of_a_group():
+    src = """\
+from imblearn.over_sampling import SMOTE
+from sklearn.model_selection import train_test_split
+X_aug = augment_rows(X)
+X_res, y_res = SMOTE().fit_resample(X_aug, y)
+X_train, X_test, y_train, y_test = train_test_split(X_res, y_res)
+"""
+    found = findings(src, RULE)
+    assert len(found) == 1 and "SMOTE" in found[0].message

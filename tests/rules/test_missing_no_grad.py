@@ -619,3 +619,32 @@ class Detector(nn.Module):
 """
     assert lines(src.format(decorator="nograd"), RULE) == []
     assert len(lines(src.format(decorator="staticmethod"), RULE)) == 1
+
+
+def test_a_decorator_that_only_does_bookkeeping_under_no_grad():
+    """Third review of sweep 19: the wrapper updates an EMA under no_grad, but calls the
+    function itself outside it."""
+    src = """\
+import torch
+from torch import nn
+
+
+def with_ema(f):
+    def new_f(*args, **kwargs):
+        out = f(*args, **kwargs)
+        with torch.no_grad():
+            ema.update()
+        return out
+    return new_f
+
+
+model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+
+
+@with_ema
+def predict_all(loader):
+    model.eval()
+    for x in loader:
+        preds = model(x)
+"""
+    assert len(lines(src, RULE)) == 1

@@ -103,3 +103,35 @@ def test_across_notebook_cells():
     found = notebook([HEAD, "my_model = create_model()\n",
                       "for tr, va in KFold(5).split(X):\n    my_model.fit(X[tr], y[tr])\n"], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 1)]
+
+
+# Third review of sweep 19.
+def test_walk_forward_folds_train_only_on_earlier_rows():
+    src = HEAD.replace("KFold, StratifiedKFold", "TimeSeriesSplit") + """\
+model = create_model()
+for tr, va in TimeSeriesSplit(n_splits=5).split(X):
+    model.fit(X[tr], y[tr])
+"""
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("after_fit", [
+    "    model.load_weights(f'best_{fold}.h5')\n",   # the fold's best checkpoint, after its fit
+    "    model.reset_states()\n",                    # clears an RNN's state, not its weights
+])
+def test_what_happens_after_the_fit_resets_nothing(after_fit):
+    src = HEAD + "model = create_model()\nfor fold, (tr, va) in enumerate(KFold(5).split(X)):\n" \
+        "    model.fit(X[tr], y[tr])\n" + after_fit
+    assert lines(src, RULE) == [14]
+
+
+def test_a_scikit_learn_model_under_a_name_compiled_elsewhere():
+    src = HEAD + """\
+from sklearn.ensemble import RandomForestClassifier
+model = RandomForestClassifier()
+for tr, va in KFold(5).split(X):
+    model.fit(X[tr], y[tr])
+model = create_model()
+model.compile(optimizer="adam", loss="mse")
+"""
+    assert lines(src, RULE) == []

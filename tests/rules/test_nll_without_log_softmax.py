@@ -189,3 +189,23 @@ class Trainer:
 def test_a_model_training_itself_with_a_loss_attribute():
     assert lines(_SELF_TRAINING.format(last="self.softmax(self.fc(x))"), RULE) == [18, 29]
     assert lines(_SELF_TRAINING.format(last="torch.log_softmax(self.fc(x), dim=1)"), RULE) == []
+
+
+def test_a_subclass_with_its_own_forward_or_loss_is_not_the_base():
+    """Third review of sweep 19: `self(x)` in a base method may run a subclass's forward, and
+    a subclass may assign another loss to the attribute."""
+    forward = _SELF_TRAINING.format(last="self.softmax(self.fc(x))") + """
+
+class LogCNN(TextCNN):
+    def forward(self, x):
+        return torch.log_softmax(self.fc(x), dim=1)
+"""
+    assert 18 not in lines(forward, RULE)
+    loss = _SELF_TRAINING.format(last="self.softmax(self.fc(x))") + """
+
+class CECNN(TextCNN):
+    def __init__(self):
+        super().__init__()
+        self.loss_op = nn.CrossEntropyLoss()
+"""
+    assert 18 not in lines(loss, RULE)

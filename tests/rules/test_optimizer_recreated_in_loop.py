@@ -438,3 +438,15 @@ for fold in range(5):
             optimizer.step()
 """
     assert lines(src, RULE) == []
+
+
+def test_per_call_optimizer_look_alikes():
+    """Third review of sweep 19: an optimizer the caller may pass in, and a helper that runs
+    its own epochs (called once per pruning round)."""
+    passed = _PER_CALL.replace("def train_model(model, train_iter, epoch):\n    optim = torch.optim.Adam(",
+                               "def train_model(model, train_iter, epoch, optim=None):\n    if optim is None:\n        optim = torch.optim.Adam(")
+    assert lines(passed.format(loop="for epoch in range(10):\n    train_model(model, train_iter, epoch, opt)\n"), RULE) == []
+    own_epochs = _PER_CALL.replace("    for text, target in train_iter:\n", "    for e in range(5):\n      for text, target in train_iter:\n")
+    own_epochs = own_epochs.replace("        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n",
+                                    "        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n".replace("        ", "          "))
+    assert lines(own_epochs.format(loop="for r in range(3):\n    train_model(model, train_iter, r)\n"), RULE) == []

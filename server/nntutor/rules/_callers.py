@@ -19,7 +19,6 @@ from ..parsing import (
     F_NAME,
     F_OBJECT,
     F_RIGHT,
-    F_SUPERCLASSES,
 )
 from ..values import MODULE_SELF_METHODS, args_of, class_of_method, method_call, strip
 
@@ -60,18 +59,7 @@ def output_change_is_safe(ctx, applied, loss_inputs) -> bool:
 
 def _with_subclasses(ctx, name: str) -> set:
     """`name` and the classes of the file that derive from it, directly or not."""
-    found = {name}
-    grew = True
-    while grew:
-        grew = False
-        for node in ctx.facts.classes_nodes:
-            ident, supers = node.child_by_field_id(F_NAME), node.child_by_field_id(F_SUPERCLASSES)
-            if ident is None or supers is None or ctx.text(ident) in found:
-                continue
-            if any(ctx.text(b).rsplit(".", 1)[-1] in found for b in supers.named_children):
-                found.add(ctx.text(ident))
-                grew = True
-    return found
+    return {name} | {ctx.text(n.child_by_field_id(F_NAME)) for n in ctx.values.subclasses(name)}
 
 
 def _defines_forward(ctx, class_name: str) -> bool:

@@ -69,7 +69,8 @@ def check(ctx):
     step_pos = sorted({e.pos for e in evs if e.kind == "step"} | {
         c.start_byte for last in ("step", "first_step", "second_step")
         for c in facts.calls_by_last_name().get(last, ())
-        if method_call(c)[0] is not None and (last != "step" or _STEPPER.search(ctx.text(method_call(c)[0])))})
+        if method_call(c)[0] is not None and (
+            last != "step" or _STEPPER.search(ctx.text(method_call(c)[0]).rsplit(".", 1)[-1]))})
     steppers = helper_calls(ctx, step_pos)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:
@@ -170,7 +171,8 @@ def _leaves_loop(node) -> bool:
     return False
 
 
-_STEPPER = re.compile(r"(?i)opt|scaler|amp|sam\b|solver")
+# the receiver's last name: `optimizer`, `opt_g`, `self.optim`, `scaler`, `amp`, `sam`
+_STEPPER = re.compile(r"(?i)opt|scaler|^amp$|^sam$|solver")
 
 
 _PARAMS = re.compile(rb"\.(?:named_)?parameters\(")

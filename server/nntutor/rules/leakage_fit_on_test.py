@@ -233,6 +233,8 @@ def _categories_given(ctx, ctor) -> bool:
         return False
     _pos, kw = args_of(ctor)
     given = kw.get("categories") or kw.get("classes")
+    if kw.keys() & {"min_frequency", "max_categories"}:
+        return False   # infrequent categories are still counted on the rows
     return given is not None and ctx.text(given).strip("'\"") != "auto"
 
 

@@ -615,7 +615,8 @@ def _stopper(ctx, call, recv, kw):
         return None
     lst = strip(follow(facts, cbs))
     items = lst.named_children if lst is not None and lst.type in ("list", "tuple") else [cbs]
-    for item in items:
+    checkpoint = None
+    for item in items:   # early stopping first, whatever the order of the list
         q, c = ctx.values.instance(item)
         if q is None:
             continue
@@ -624,12 +625,12 @@ def _stopper(ctx, call, recv, kw):
             continue   # `monitor="accuracy"`: stops on the training metric, the test data only logs
         if s in ("EarlyStopping", "early_stopping"):
             return item
-        if s == "ModelCheckpoint" and c is not None:
+        if s == "ModelCheckpoint" and c is not None and checkpoint is None:
             _p, ckw = args_of(c)
             sb = ckw.get("save_best_only")
             if sb is not None and ctx.text(sb) == "True":
-                return item
-    return None
+                checkpoint = item
+    return checkpoint
 
 
 def _rebuilt_between(ctx, recv, fit_call, final) -> bool:
@@ -684,6 +685,12 @@ def _evaluation_after_a_load(ctx, fl, fit_call, test_keys):
                 continue
             recv, _m = method_call(load)
             parent = load.parent
+            if parent is not None and parent.type == "attribute" and parent.parent is not None \
+                    and parent.parent.type == "call":
+                scored = parent.parent   # `load_model(path).evaluate(X_test, y_test)`
+                if any(set(fl.origin(a)[2]) & test_keys for a in args_of(scored)[0]):
+                    return scored
+                continue
             if method in ("load_weights", "load_state_dict") and recv is not None:
                 name = ctx.text(strip(recv))
             elif parent is not None and parent.type == "assignment" and parent.child_by_field_id(F_LEFT) is not None:

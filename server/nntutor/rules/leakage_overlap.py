@@ -28,6 +28,7 @@ def _oversampling(ctx, fl):
         if hits:
             groups.setdefault(hits[0].call.start_byte, []).append((call, what, confidence, hits))
     for group in groups.values():
+        group.sort(key=lambda g: -g[2])   # a certain resampler (SMOTE) before a guessed augmentation
         call, what, confidence, hits = group[0]
         others = [ctx.related(c, "more resampled rows of the same split") for c, *_rest in group[1:4]]
         first = hits[0]

@@ -11,8 +11,10 @@ from ._splits import SPLITTERS, is_sklearn, short
 _KERAS = ("keras.", "tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
 _KERAS_MODELS = frozenset({"Sequential", "Model"})
 # Calls in the fold loop that give the model fresh or saved weights again.
-_RESETS = frozenset({"set_weights", "load_weights", "load_state_dict", "reset_parameters",
-                     "reset_states"})
+_RESETS = frozenset({"set_weights", "load_weights", "load_state_dict", "reset_parameters"})
+# Walk-forward splitters: each fold trains on everything before its validation rows, which no
+# earlier fold trained on; a model carried over only trains on those earlier rows again.
+_WALK_FORWARD = frozenset({"TimeSeriesSplit"})
 _WRAPPERS = frozenset({"enumerate", "tqdm", "list", "iter", "zip"})
 
 
@@ -31,7 +33,7 @@ def check(ctx):
             if method != "fit" or recv is None or recv.type != "identifier":
                 continue
             name = ctx.text(recv)
-            if name in reported or not _built_before(ctx, name, call, loop) or _reset_in(ctx, name, body):
+            if name in reported or not _built_before(ctx, name, call, loop) or _reset_in(ctx, name, body, call):
                 continue
             if not _keras_model(ctx, recv, name):
                 continue
@@ -60,7 +62,7 @@ def _over_folds(ctx, loop) -> bool:
     if method != "split" or recv is None:
         return False
     qual, _ctor = ctx.values.instance(recv)
-    return is_sklearn(qual, SPLITTERS)
+    return is_sklearn(qual, SPLITTERS) and short(qual) not in _WALK_FORWARD
 
 
 def _built_before(ctx, name: str, call, loop) -> bool:
@@ -73,10 +75,13 @@ def _built_before(ctx, name: str, call, loop) -> bool:
                    if other.scope == b.scope)
 
 
-def _reset_in(ctx, name: str, body) -> bool:
-    """The loop gives the model its weights again (`model.set_weights(initial)`), or rebuilds it
-    through a call the engine does not follow (`model = clone_model(model)` is a rebinding)."""
+def _reset_in(ctx, name: str, body, fit) -> bool:
+    """The loop gives the model its weights again before the fit (`model.set_weights(initial)`);
+    `model = clone_model(model)` is a rebinding. (A `load_weights` of the fold's best
+    checkpoint after the fit resets nothing for this fold.)"""
     for call in ctx.facts.calls_in(body):
+        if call.start_byte >= fit.start_byte:
+            break
         recv, method = method_call(call)
         if method in _RESETS and recv is not None and ctx.text(strip(recv)) == name:
             return True
@@ -89,7 +94,11 @@ def _keras_model(ctx, recv, name: str) -> bool:
     qual, _ctor = ctx.values.instance(recv)
     if qual is not None and qual.startswith(_KERAS) and short(qual) in _KERAS_MODELS:
         return True
-    return any(r is not None and ctx.text(strip(r)) == name for _c, r in ctx.facts.method_calls("compile"))
+    if qual is not None:
+        return False   # a known class that is not a Keras model (a scikit-learn estimator)
+    mine = ctx.facts.binding(name, recv.start_byte)
+    return any(r is not None and ctx.text(strip(r)) == name and ctx.facts.binding(name, c.start_byte) is mine
+               for c, r in ctx.facts.method_calls("compile"))   # this object is compiled
 
 
 RULE = Rule("model-reused-across-folds", Severity.WARNING, "data-leakage",

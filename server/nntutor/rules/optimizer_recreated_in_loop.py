@@ -90,7 +90,12 @@ def _built_per_call(ctx, call, kind):
     if name is None or is_method(func) or facts.function_at(func.start_byte) is not None:
         return
     _stmt, target = _assignment_of(call)
+    if target is not None and target.type == "identifier" and ctx.text(target) in _parameter_names(ctx, func):
+        return   # `if optimizer is None: optimizer = Adam(...)`: callers may pass theirs in
     use = _trained_with(ctx, func, call, target) if target is not None else None
+    if use is not None and sum(1 for lp in facts.loops_containing(use.start_byte)
+                               if func.start_byte < lp.start_byte < func.end_byte) > 1:
+        return   # the function runs its own epochs: the state builds up within each call
     trained = _trained_objects(ctx, call, use) if use is not None else None
     # the models whose parameters it gets (`model` in `filter(lambda p: ..., model.parameters())`)
     trained = [t for t in trained or () if t.parent is not None and t.parent.type == "attribute"
