@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME
+from ..parsing import F_ARGUMENTS, F_FUNCTION
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._modes import (

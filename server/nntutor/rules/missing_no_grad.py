@@ -8,7 +8,14 @@ from ..models import is_model_factory
 from ..parsing import F_FUNCTION, F_NAME, F_RIGHT
 from . import Rule
 from ._modes import calls_to, last_switch, mode_at, mode_switches, param_arguments
-from ._training import EVAL_NAME, any_between, events, helper_calls, model_is_mode_dependent, statement_of
+from ._training import (
+    EVAL_NAME,
+    any_between,
+    events,
+    helper_calls,
+    model_is_mode_dependent,
+    statement_of,
+)
 
 
 def check(ctx):
