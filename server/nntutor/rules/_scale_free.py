@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 
-from ..namescan import whole_name_matches
 from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT
 from ..values import args_of, follow, has_splat, method_call, strip
 from ._splits import CV_FUNCS, SEARCH_CLASSES, short
@@ -208,16 +207,7 @@ def _occurrences(fl, name: str) -> list:
     memo = fl.__dict__.setdefault("_name_reads", {})
     found = memo.get(name)
     if found is None:
-        facts = fl.facts
-        root = facts.doc.tree.root_node
-        found = []
-        for m in whole_name_matches(facts.doc.data, name.encode()):
-            if facts.in_comment(m.start()):
-                continue
-            node = root.descendant_for_byte_range(m.start(), m.end())
-            if node is not None and node.type == "identifier" and not _is_target(node):
-                found.append(node)
-        memo[name] = found
+        found = memo[name] = [n for n in fl.facts.identifiers_named(name) if not _is_target(n)]
     return found
 
 
