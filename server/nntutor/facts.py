@@ -578,6 +578,8 @@ class Facts:
                 name = outer.child_by_field_id(F_NAME) if outer is not None and outer != self.function_at(w.start_byte) else None
                 params = outer.child_by_field_id(F_PARAMETERS) if name is not None else None
                 first = params.named_children[0] if params is not None and params.named_children else None
+                if first is not None and first.type == "typed_parameter" and first.named_children:
+                    first = first.named_children[0]   # `def nograd(fn: Callable)`
                 # the block must call the decorated function itself (`return f(*args)`), not
                 # only do some bookkeeping under no_grad (an EMA update)
                 if first is not None and first.type == "identifier" and any(

@@ -5,8 +5,20 @@ Everything here is static and conservative: when a value cannot be followed the 
 """
 from __future__ import annotations
 
-from .parsing import (F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_PARAMETERS,
-                      F_RIGHT, F_SUPERCLASSES, F_VALUE)
+from .parsing import (
+    F_ARGUMENTS,
+    F_ATTRIBUTE,
+    F_BODY,
+    F_DEFINITION,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_PARAMETERS,
+    F_RIGHT,
+    F_SUPERCLASSES,
+    F_VALUE,
+)
 
 SOFTMAX, LOG_SOFTMAX, SIGMOID, LOGITS = "softmax", "log_softmax", "sigmoid", "logits"
 
@@ -597,8 +609,9 @@ class Values:
             cls_node = class_of_method(facts.function_at(fn.start_byte))
             name = cls_node.child_by_field_id(F_NAME) if cls_node is not None else None
             cls = self.local_class(facts.text(name)) if name is not None else None
-            if cls is not None and cls.output and not self.subclasses(facts.text(name)):
-                return cls.output, cls.output_node   # (a subclass may run another forward)
+            if cls is not None and cls.output and not any(
+                    defines_method(facts, sub, ("forward", "call")) for sub in self.subclasses(facts.text(name))):
+                return cls.output, cls.output_node   # (a subclass's own forward may run instead)
             return frozenset(), None
         if (self_layers is not None and fn.type == "attribute"
                 and facts.text(fn.child_by_field_id(F_OBJECT) or fn) == "self"):
@@ -651,3 +664,15 @@ def _passes_true(facts, call, name: str, index: int) -> bool:
     if value is None and index < len(pos):
         value = pos[index]
     return value is not None and facts.text(value) == "True"
+
+
+def defines_method(facts, class_node, names) -> bool:
+    """The class body defines one of `names` (decorated or not)."""
+    body = class_node.child_by_field_id(F_BODY)
+    for d in body.named_children if body is not None else ():
+        if d.type == "decorated_definition":
+            d = d.child_by_field_id(F_DEFINITION)
+        name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
+        if name is not None and facts.text(name) in names:
+            return True
+    return False

@@ -609,6 +609,7 @@ test_rep = di.fit_transform(X_test)
     ('OrdinalEncoder(categories="auto")', [5]),
     # infrequent categories are still counted on the rows
     ('OrdinalEncoder(categories=[["a", "b", "c"]], min_frequency=20)', [5]),
+    ('OrdinalEncoder(categories=[["a", "b", "c"]], min_frequency=None)', []),
 ])
 def test_an_encoder_with_its_categories_written_out_learns_nothing(encoder, expected):
     src = f"""\

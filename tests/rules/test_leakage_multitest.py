@@ -719,3 +719,12 @@ def test_checkpoint_and_early_stopping_together(callbacks, after, expected):
                    "ckpt = ModelCheckpoint('best.h5', save_best_only=True)\n"
                    f"model.fit(X_train, y_train, validation_data=(X_test, y_test), callbacks={callbacks})\n" + after)
     assert lines(src, RULE) == expected
+
+
+def test_a_checkpoint_loaded_with_expect_partial_then_scored():
+    src = SPLIT + ("from tensorflow.keras.callbacks import ModelCheckpoint\n"
+                   "ckpt = ModelCheckpoint('best', save_best_only=True, save_weights_only=True)\n"
+                   "model.fit(X_train, y_train, validation_data=(X_test, y_test), callbacks=[ckpt])\n"
+                   "model.load_weights('best').expect_partial()\n"
+                   "print(model.evaluate(X_test, y_test))\n")
+    assert lines(src, RULE) == [6]

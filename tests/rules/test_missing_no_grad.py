@@ -593,7 +593,7 @@ import torch as t
 from torch import nn
 
 
-def nograd(f):
+def nograd(f{annotation}):
     def new_f(*args, **kwargs):
         with t.no_grad():
             return f(*args, **kwargs)
@@ -617,8 +617,9 @@ class Detector(nn.Module):
         self.train()
         return outs
 """
-    assert lines(src.format(decorator="nograd"), RULE) == []
-    assert len(lines(src.format(decorator="staticmethod"), RULE)) == 1
+    assert lines(src.format(decorator="nograd", annotation=""), RULE) == []
+    assert lines(src.format(decorator="nograd", annotation=": Callable"), RULE) == []
+    assert len(lines(src.format(decorator="staticmethod", annotation=""), RULE)) == 1
 
 
 def test_a_decorator_that_only_does_bookkeeping_under_no_grad():
@@ -648,3 +649,44 @@ def predict_all(loader):
         preds = model(x)
 """
     assert len(lines(src, RULE)) == 1
+
+
+@pytest.mark.parametrize("epoch_call", [
+    "    fit_epoch(train_loader)\n",          # a helper calling the helper that trains
+    "    trainer.fit_one_epoch(train_loader)\n",   # a method of the file that trains
+])
+def test_fix_does_not_wrap_training_through_deeper_helpers(epoch_call):
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Linear(8, 3))
+
+
+def train_batch(x, y):
+    model.train()
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+
+
+def fit_epoch(loader):
+    for x, y in loader:
+        train_batch(x, y)
+
+
+class Trainer:
+    def fit_one_epoch(self, loader):
+        for x, y in loader:
+            train_batch(x, y)
+
+
+for ep in range(2):
+""" + epoch_call + """\
+    model.eval()
+    for x, y in val_loader:
+        correct = (model(x).argmax(1) == y).sum()
+"""
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert parses(fixed) and "with torch.no_grad():\n        for x, y in val_loader:" in fixed

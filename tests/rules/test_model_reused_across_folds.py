@@ -135,3 +135,24 @@ model = create_model()
 model.compile(optimizer="adam", loss="mse")
 """
     assert lines(src, RULE) == []
+
+
+# Fourth review of sweep 19.
+@pytest.mark.parametrize("end_of_fold", [
+    "    model.set_weights(initial)\n",
+    "    model.load_weights('init_weights.h5')\n",
+])
+def test_initial_weights_restored_at_the_end_of_each_fold(end_of_fold):
+    src = HEAD + "model = create_model()\ninitial = model.get_weights()\nfor tr, va in KFold(5).split(X):\n" \
+        "    model.fit(X[tr], y[tr])\n" + end_of_fold
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("built", [
+    "model = keras.applications.ResNet50(weights=None, classes=10)\n",
+    "model = keras.models.load_model('base.h5')\n",
+    "class MyModel(keras.Model):\n    def call(self, x):\n        return x\n\n\nmodel = MyModel()\n",
+])
+def test_other_keras_models(built):
+    src = HEAD + built + "for tr, va in KFold(5).split(X):\n    model.fit(X[tr], y[tr])\n"
+    assert len(lines(src, RULE)) == 1

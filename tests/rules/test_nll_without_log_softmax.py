@@ -209,3 +209,14 @@ class CECNN(TextCNN):
         self.loss_op = nn.CrossEntropyLoss()
 """
     assert 18 not in lines(loss, RULE)
+
+
+def test_a_subclass_without_its_own_forward_keeps_the_base_output():
+    src = _SELF_TRAINING.format(last="self.softmax(self.fc(x))") + """
+
+class BigCNN(TextCNN):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(300, 4)
+"""
+    assert 18 in lines(src, RULE)

@@ -446,7 +446,16 @@ def test_per_call_optimizer_look_alikes():
     passed = _PER_CALL.replace("def train_model(model, train_iter, epoch):\n    optim = torch.optim.Adam(",
                                "def train_model(model, train_iter, epoch, optim=None):\n    if optim is None:\n        optim = torch.optim.Adam(")
     assert lines(passed.format(loop="for epoch in range(10):\n    train_model(model, train_iter, epoch, opt)\n"), RULE) == []
-    own_epochs = _PER_CALL.replace("    for text, target in train_iter:\n", "    for e in range(5):\n      for text, target in train_iter:\n")
+    own_epochs = _PER_CALL.replace("    for text, target in train_iter:\n", "    for e in range(n_epochs):\n      for text, target in train_iter:\n")
     own_epochs = own_epochs.replace("        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n",
                                     "        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n".replace("        ", "          "))
     assert lines(own_epochs.format(loop="for r in range(3):\n    train_model(model, train_iter, r)\n"), RULE) == []
+
+
+def test_an_inner_loop_that_is_no_epoch_loop_does_not_exempt():
+    """Fourth review of sweep 19: a WGAN critic loop inside the per-epoch helper."""
+    src = _PER_CALL.replace("    for text, target in train_iter:\n",
+                            "    for text, target in train_iter:\n      for _ in range(n_critic):\n")
+    src = src.replace("        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n",
+                      "        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n".replace("        ", "          "))
+    assert lines(src.format(loop="for epoch in range(10):\n    train_model(model, train_iter, epoch)\n"), RULE) == [5]

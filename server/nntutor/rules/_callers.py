@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from ..parsing import (
     F_ATTRIBUTE,
-    F_BODY,
-    F_DEFINITION,
     F_FUNCTION,
     F_LEFT,
     F_NAME,
     F_OBJECT,
     F_RIGHT,
 )
-from ..values import MODULE_SELF_METHODS, args_of, class_of_method, method_call, strip
+from ..values import (
+    MODULE_SELF_METHODS,
+    args_of,
+    class_of_method,
+    defines_method,
+    method_call,
+    strip,
+)
 
 # Module methods that do not read an output (set-up, moving, saving, switching modes).
 _HARMLESS_METHODS = MODULE_SELF_METHODS | frozenset({
@@ -63,17 +68,8 @@ def _with_subclasses(ctx, name: str) -> set:
 
 
 def _defines_forward(ctx, class_name: str) -> bool:
-    for node in ctx.facts.classes_nodes:
-        ident = node.child_by_field_id(F_NAME)
-        if ident is not None and ctx.text(ident) == class_name:
-            body = node.child_by_field_id(F_BODY)
-            for d in body.named_children if body is not None else ():
-                if d.type == "decorated_definition":
-                    d = d.child_by_field_id(F_DEFINITION)
-                name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
-                if name is not None and ctx.text(name) in ("forward", "call"):
-                    return True
-    return False
+    return any(defines_method(ctx.facts, node, ("forward", "call")) for node in ctx.facts.classes_nodes
+               if node.child_by_field_id(F_NAME) is not None and ctx.text(node.child_by_field_id(F_NAME)) == class_name)
 
 
 def _assigned_name(ctor):

@@ -469,12 +469,17 @@ def helper_calls(ctx, positions) -> list:
     """Start bytes (sorted) of the calls to the functions of the file around `positions`: with
     the positions of backward passes, the calls that train (`train_batch(x, y, model, opt)`);
     with those of optimizer steps, the calls that step."""
-    names = set()
-    for b in positions:
-        fn = ctx.facts.function_at(b)
+    facts = ctx.facts
+    by_last = facts.calls_by_last_name()
+    names: set = set()
+    todo = list(positions)
+    while todo:   # and the functions that call those, and so on (`fit_epoch()` -> `train_batch()`)
+        fn = facts.function_at(todo.pop())
         while fn is not None:  # every function around a backward pass trains
             name = fn.child_by_field_id(F_NAME)
-            if name is not None:
+            if name is not None and ctx.text(name) not in names:
                 names.add(ctx.text(name))
-            fn = ctx.facts.function_at(fn.start_byte)
-    return sorted({c.start_byte for n in names for c in ctx.facts.calls_named(n)})
+                todo.extend(c.start_byte for c in by_last.get(ctx.text(name), ()))
+            fn = facts.function_at(fn.start_byte)
+    # `train_batch(...)` and `trainer.fit_one_epoch()` (a method of the file) alike
+    return sorted({c.start_byte for n in names for c in by_last.get(n, ())})

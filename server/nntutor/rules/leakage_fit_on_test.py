@@ -233,7 +233,7 @@ def _categories_given(ctx, ctor) -> bool:
         return False
     _pos, kw = args_of(ctor)
     given = kw.get("categories") or kw.get("classes")
-    if kw.keys() & {"min_frequency", "max_categories"}:
+    if any(k in kw and ctx.text(kw[k]) != "None" for k in ("min_frequency", "max_categories")):
         return False   # infrequent categories are still counted on the rows
     return given is not None and ctx.text(given).strip("'\"") != "auto"
 

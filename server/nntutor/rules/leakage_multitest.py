@@ -686,7 +686,7 @@ def _evaluation_after_a_load(ctx, fl, fit_call, test_keys):
             recv, _m = method_call(load)
             parent = load.parent
             if parent is not None and parent.type == "attribute" and parent.parent is not None \
-                    and parent.parent.type == "call":
+                    and parent.parent.type == "call" and method_call(parent.parent)[1] in _PREDICTING:
                 scored = parent.parent   # `load_model(path).evaluate(X_test, y_test)`
                 if any(set(fl.origin(a)[2]) & test_keys for a in args_of(scored)[0]):
                     return scored

@@ -3,7 +3,7 @@ again in every fold."""
 from __future__ import annotations
 
 from ..findings import Severity
-from ..parsing import F_BODY, F_RIGHT
+from ..parsing import F_ARGUMENTS, F_BODY, F_RIGHT
 from ..values import method_call, strip, unwrap_calls
 from . import Rule
 from ._splits import SPLITTERS, is_sklearn, short
@@ -76,14 +76,17 @@ def _built_before(ctx, name: str, call, loop) -> bool:
 
 
 def _reset_in(ctx, name: str, body, fit) -> bool:
-    """The loop gives the model its weights again before the fit (`model.set_weights(initial)`);
-    `model = clone_model(model)` is a rebinding. (A `load_weights` of the fold's best
-    checkpoint after the fit resets nothing for this fold.)"""
+    """The loop gives the model its initial weights again (`model.set_weights(initial)`, before
+    the fit or at the end of the fold); `model = clone_model(model)` is a rebinding. A
+    `load_weights` after the fit counts only when it loads initial weights (`init_weights.h5`),
+    not the fold's best checkpoint."""
     for call in ctx.facts.calls_in(body):
-        if call.start_byte >= fit.start_byte:
-            break
         recv, method = method_call(call)
-        if method in _RESETS and recv is not None and ctx.text(strip(recv)) == name:
+        if method not in _RESETS or recv is None or ctx.text(strip(recv)) != name:
+            continue
+        if method in ("set_weights", "reset_parameters") or call.start_byte < fit.start_byte:
+            return True
+        if "init" in ctx.text(call.child_by_field_id(F_ARGUMENTS)).lower():
             return True
     return False
 
@@ -92,8 +95,12 @@ def _keras_model(ctx, recv, name: str) -> bool:
     """A Keras `Sequential` / functional `Model` (made here or by a function of the file), or an
     object the file compiles (`model.compile(...)`): Keras' fit continues training."""
     qual, _ctor = ctx.values.instance(recv)
-    if qual is not None and qual.startswith(_KERAS) and short(qual) in _KERAS_MODELS:
-        return True
+    if qual is not None and qual.startswith(_KERAS) and (
+            short(qual) in _KERAS_MODELS or ".applications." in qual or short(qual) == "load_model"):
+        return True   # Sequential / Model, a keras.applications network, a loaded model
+    local = ctx.values.local_class(qual) if qual is not None else None
+    if local is not None:
+        return local.framework == "keras"   # `class MyModel(keras.Model)`
     if qual is not None:
         return False   # a known class that is not a Keras model (a scikit-learn estimator)
     mine = ctx.facts.binding(name, recv.start_byte)

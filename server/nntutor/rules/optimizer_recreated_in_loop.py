@@ -90,11 +90,12 @@ def _built_per_call(ctx, call, kind):
     if name is None or is_method(func) or facts.function_at(func.start_byte) is not None:
         return
     _stmt, target = _assignment_of(call)
-    if target is not None and target.type == "identifier" and ctx.text(target) in _parameter_names(ctx, func):
-        return   # `if optimizer is None: optimizer = Adam(...)`: callers may pass theirs in
+    # `if optimizer is None: optimizer = Adam(...)`: a caller that passes its own is fine
+    optional = target is not None and target.type == "identifier" and _built_only_when_missing(
+        ctx, call, ctx.text(target))
     use = _trained_with(ctx, func, call, target) if target is not None else None
-    if use is not None and sum(1 for lp in facts.loops_containing(use.start_byte)
-                               if func.start_byte < lp.start_byte < func.end_byte) > 1:
+    if use is not None and any(func.start_byte < lp.start_byte < func.end_byte and _EPOCHS.search(
+            ctx.text(lp.child_by_field_id(F_RIGHT) or lp)) for lp in facts.loops_containing(use.start_byte)):
         return   # the function runs its own epochs: the state builds up within each call
     trained = _trained_objects(ctx, call, use) if use is not None else None
     # the models whose parameters it gets (`model` in `filter(lambda p: ..., model.parameters())`)
@@ -115,6 +116,10 @@ def _built_per_call(ctx, call, kind):
                 ctx.text(name), caller.start_byte) != func:
             continue
         pos, kw = args_of(caller)
+        if optional:
+            i = index.get(ctx.text(target))
+            if ctx.text(target) in kw or (i is not None and i < len(pos)):
+                continue
         given = []
         for t in trained:
             i = index[ctx.text(t)]
@@ -134,6 +139,21 @@ def _built_per_call(ctx, call, kind):
             related=[ctx.related(caller, "called on every pass of this loop"),
                      ctx.related(use, "training step with the new optimizer")])
         return
+
+
+_EPOCHS = re.compile(r"(?i)epoch")
+
+
+def _built_only_when_missing(ctx, call, name: str) -> bool:
+    """`if optimizer is None:` (or `if not optimizer:`) around the construction."""
+    node = call.parent
+    while node is not None and node.type not in ("function_definition", "module"):
+        if node.type == "if_statement":
+            cond = ctx.text(node.child_by_field_id(F_CONDITION) or node).replace(" ", "")
+            if cond in (f"{name}isNone", f"not{name}"):
+                return True
+        node = node.parent
+    return False
 
 
 def _parameter_names(ctx, func) -> list:
