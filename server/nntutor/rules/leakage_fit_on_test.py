@@ -407,7 +407,6 @@ def _train_fits_before(fl, call, recv) -> list:
     return found
 
 
-
 def _scores_a_prefit_model(ctx, qual, ctor) -> bool:
     """eli5's `PermutationImportance(model)` (cv="prefit", its default): `.fit(X_test, y_test)`
     only scores the model already trained on permuted held-out rows, which is the intended use.
