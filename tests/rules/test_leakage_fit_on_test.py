@@ -620,3 +620,33 @@ oe = {encoder}
 X_test_enc = oe.fit_transform(X_test)
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("fit_body,expected", [
+    # sweep 19g (Hands-On ML with scikit-learn): a convolution transformer whose fit learns nothing
+    ("        return self\n", []),
+    ('        """Nothing to learn."""\n        return self\n', []),
+    # a fit that stores a statistic of the rows
+    ("        self.mean_ = x.mean(0)\n        return self\n", [16]),
+])
+def test_a_transformer_class_of_the_file_whose_fit_learns_nothing(fit_body, expected):
+    src = f"""\
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+class ConvolutionTransformer:
+    def fit(self, x, y=None):
+{fit_body}
+    def transform(self, x):
+        return x * 2
+
+    def fit_transform(self, x, y=None):
+        return self.fit(x).transform(x)
+
+
+x_train, x_test, y_train, y_test = train_test_split(X, y)
+conv = ConvolutionTransformer()
+x_test_conv = conv.fit_transform(x_test)
+"""
+    assert lines(src, RULE) == ([len(src.splitlines())] if expected else [])

@@ -273,3 +273,26 @@ def test_in_a_notebook_cell():
               "    scheduler.step()\n    optimizer.step()\n    optimizer.zero_grad()")]
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line) == (1, 3)
+
+
+def test_both_steps_in_one_gradient_accumulation_branch():
+    """Sweep 19g (ViT-pytorch's train.py): the scheduler before the optimizer inside the same
+    `if (step + 1) % accumulation == 0:` still runs first at every update."""
+    src = """\
+import torch
+from torch.optim.lr_scheduler import LinearLR
+
+scheduler = LinearLR(optimizer)
+for step, (x, y) in enumerate(loader):
+    loss = criterion(model(x), y)
+    loss.backward()
+    if (step + 1) % 4 == 0:
+        scheduler.step()
+        optimizer.step()
+        optimizer.zero_grad()
+"""
+    assert lines(src, RULE) == [9]
+    # the scheduler under its own condition, the optimizer elsewhere: a guard, left alone
+    guarded = src.replace("        scheduler.step()\n        optimizer.step()\n",
+                          "        if epoch > 0:\n            scheduler.step()\n        optimizer.step()\n")
+    assert lines(guarded, RULE) == []

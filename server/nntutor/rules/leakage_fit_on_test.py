@@ -4,7 +4,17 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT, F_VALUE
+from ..parsing import (
+    F_ATTRIBUTE,
+    F_BODY,
+    F_DEFINITION,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_RIGHT,
+    F_VALUE,
+)
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._splits import flow, short, tokens
@@ -55,6 +65,8 @@ def check(ctx):
             continue
         if cq is not None and cq.startswith("sklearn.") and short(cq) in _TRANSDUCTIVE | _STATELESS:
             continue
+        if cq is None and _learns_nothing(ctx, recv):
+            continue   # a transformer class of the file whose fit() only returns self
         if short(cq) in _CATEGORY_CODERS and _categories_given(ctx, ctor):
             continue   # `OrdinalEncoder(categories=[["low", "mid", "high"]])` learns nothing
         if cq is not None and cq.startswith(_EXPLAINERS):
@@ -225,6 +237,32 @@ def _is_transformer(qual) -> bool:
 
 _TARGET_NAME = re.compile(r"(?i)^(?:y|labels?|targets?)(?:_|$)|(?:^|_)(?:true|actual|truth)(?:_|$)")
 _PREDICTING = frozenset({"predict", "predict_proba"})
+
+
+def _learns_nothing(ctx, recv) -> bool:
+    """`recv` is built from a class of the file whose `fit` stores nothing (`def fit(self, X,
+    y=None): return self`, the usual stateless custom transformer)."""
+    made = strip(follow(ctx.facts, recv)) if recv is not None and recv.type == "identifier" else None
+    fn = made.child_by_field_id(F_FUNCTION) if made is not None and made.type == "call" else None
+    if fn is None or fn.type != "identifier":
+        return False
+    for node in ctx.facts.classes_nodes:
+        name = node.child_by_field_id(F_NAME)
+        if name is None or ctx.text(name) != ctx.text(fn):
+            continue
+        body = node.child_by_field_id(F_BODY)
+        for d in body.named_children if body is not None else ():
+            d = d.child_by_field_id(F_DEFINITION) if d.type == "decorated_definition" else d
+            dname = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
+            if dname is None or ctx.text(dname) != "fit":
+                continue
+            stmts = [c for c in d.child_by_field_id(F_BODY).named_children if c.type != "comment"]
+            # a docstring, `pass`, then `return self`
+            return bool(stmts) and ctx.text(stmts[-1]).replace(" ", "") == "returnself" and all(
+                c.type == "pass_statement" or (c.type == "expression_statement" and c.named_children
+                                               and c.named_children[0].type == "string")
+                for c in stmts[:-1])
+    return False
 
 
 def _categories_given(ctx, ctor) -> bool:

@@ -10,7 +10,7 @@ from ..values import args_of
 from . import Rule
 from ._training import events, functions_around, same_scope
 
-_SCHEDULER_NAME = re.compile(r"sched", re.I)
+_SCHEDULER_NAME = re.compile(r"sched", re.IGNORECASE)
 _PLATEAU = "torch.optim.lr_scheduler.ReduceLROnPlateau"
 
 
@@ -32,7 +32,7 @@ def check(ctx):
                 region, where = ctx.doc.tree.root_node, "here"
         if not _is_scheduler(ctx, receiver, call):
             continue
-        if _guarded(ctx, call, region, receiver):
+        if _guarded(ctx, call, region, receiver, steps):
             continue
         updates = _updates_in(ctx, region, call, steps, helpers)
         if not updates or updates[0][0] < call.start_byte:
@@ -91,13 +91,19 @@ def _pos(event) -> int:
     return event.pos
 
 
-def _guarded(ctx, call, region, receiver) -> bool:
+def _guarded(ctx, call, region, receiver, steps) -> bool:
     """Under an `if` inside the region that is not just a check of the scheduler itself
     (`if scheduler is not None:`, `if use_scheduler:`): `if epoch > 0:` may well keep the first
-    call after the first optimizer step."""
+    call after the first optimizer step. Not an `if` that holds the optimizer's step too (a
+    gradient-accumulation `if (step + 1) % 4 == 0:`): both run together, in the order written."""
     name = ctx.text(receiver)
     node = call.parent
     while node is not None and node != region:
+        if node.type in ("if_statement", "elif_clause") and any(
+                e.call != call and node.start_byte < e.pos < node.end_byte and
+                _same_branch(node, e.call, call) for e in steps):
+            node = node.parent
+            continue
         if node.type in ("if_statement", "elif_clause"):
             cond = node.child_by_field_id(F_CONDITION)
             text = ctx.text(cond) if cond is not None else ""
@@ -143,3 +149,13 @@ def _move_after(ctx, call, updates):
 
 RULE = Rule("scheduler-before-optimizer-step", Severity.WARNING, "learning-rate-schedules",
             "scheduler.step() before optimizer.step()", check, needs=(b"step(",))
+
+
+def _same_branch(if_node, a, b) -> bool:
+    """`a` and `b` lie in the same branch of `if_node` (its consequence, or the same
+    elif / else clause)."""
+    def branch(n):
+        while n is not None and n.parent is not None and n.parent != if_node:
+            n = n.parent
+        return n
+    return branch(a) is not None and branch(a) == branch(b)
