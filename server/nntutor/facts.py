@@ -545,24 +545,10 @@ class Facts:
 
     def assignments_in(self, node) -> list:
         """The assignments inside `node`, in document order."""
-        start, end = node.start_byte, node.end_byte
-        lo = _first_at_or_after(self.assignments, start)
-        out = []
-        for a in self.assignments[lo:]:
-            if a.start_byte >= end:
-                break
-            out.append(a)
-        return out
+        return _nodes_within(self.assignments, node)
 
     def calls_in(self, node) -> list:
-        start, end = node.start_byte, node.end_byte
-        lo = _first_at_or_after(self.calls, start)
-        out = []
-        for call in self.calls[lo:]:
-            if call.start_byte >= end:
-                break
-            out.append(call)
-        return out
+        return _nodes_within(self.calls, node)
 
     def _no_grad_regions(self) -> "Nested":
         """`with torch.no_grad()/inference_mode()` blocks and functions decorated with them."""
@@ -625,6 +611,17 @@ _STATEMENT_LEVEL = frozenset({"module", "block", "expression_statement", "functi
 
 def _call_order(call):
     return (call.start_byte, -call.end_byte)
+
+
+def _nodes_within(nodes, node) -> list:
+    """The nodes of `nodes` (sorted by start) that start inside `node`."""
+    end = node.end_byte
+    out = []
+    for n in nodes[_first_at_or_after(nodes, node.start_byte):]:
+        if n.start_byte >= end:
+            break
+        out.append(n)
+    return out
 
 
 def _first_at_or_after(nodes, pos):
