@@ -3,9 +3,10 @@ parts with `take(n)` and `skip(n)`."""
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ARGUMENTS, F_NAME
-from ..values import args_of, is_method, literal_value, method_call, param_index, strip
+from ..parsing import F_ARGUMENTS
+from ..values import args_of, literal_value, method_call, strip
 from . import Rule
+from ._tfdata import MAX_STEPS, from_every_call, is_tf_qual, origin
 
 # Keras loaders that shuffle (shuffle=True is their default) with tf.data's `shuffle`, which
 # reshuffles on every iteration whatever the seed.
@@ -20,8 +21,6 @@ _ORDER_KEEPING = frozenset({
     "repeat", "take", "skip", "interleave", "flat_map", "with_options", "enumerate",
     "ignore_errors", "apply", "map_with_legacy_function", "shard",
 })
-_TF_ROOTS = ("tensorflow.", "keras.", "tensorflow_datasets.")
-_MAX_STEPS = 12
 
 
 def check(ctx):
@@ -121,13 +120,13 @@ def _reshuffling_source(ctx, expr, depth: int = 0):
     not known to be a tf.data one."""
     facts = ctx.facts
     expr = strip(expr)
-    for _ in range(_MAX_STEPS):
+    for _ in range(MAX_STEPS):
         if expr is None:
             return None
         if expr.type == "identifier":
             b = facts.assignment_of(expr)
             if b is None:
-                return _from_every_call(ctx, expr, depth) if depth < 2 else None
+                return from_every_call(ctx, expr, lambda arg: _judged(ctx, arg, depth), depth)[1]
             expr = strip(b.value)
             continue
         if expr.type != "call":
@@ -148,30 +147,6 @@ def _reshuffling_source(ctx, expr, depth: int = 0):
     return None
 
 
-def _from_every_call(ctx, ident, depth):
-    """`def split(ds): ... ds.take(n) ... ds.skip(n)`: the parameter `ds` reshuffles when every
-    call of `split` in the file passes a reshuffling dataset (the first one's source)."""
-    facts = ctx.facts
-    name = ctx.text(ident)
-    b = facts.binding(name, ident.start_byte)
-    func = facts.function_at(ident.start_byte)
-    if b is None or b.kind != "param" or func is None or b.scope != func.start_byte or is_method(func):
-        return None
-    fname = func.child_by_field_id(F_NAME)
-    index, keyword_only = param_index(facts, func, name)
-    if fname is None or index is None:
-        return None
-    sources = []
-    for call in facts.calls_named(ctx.text(fname)):
-        pos, kw = args_of(call)
-        arg = kw.get(name) if name in kw or keyword_only else (pos[index] if index < len(pos) else None)
-        source = _reshuffling_source(ctx, arg, depth + 1) if arg is not None else None
-        if source is None:
-            return None
-        sources.append(source)
-    return sources[0] if sources else None
-
-
 def _reshuffles(shuffle_call) -> bool:
     pos, kw = args_of(shuffle_call)
     if len(pos) >= 3:
@@ -180,33 +155,21 @@ def _reshuffles(shuffle_call) -> bool:
     return flag is None or literal_value(flag) is True
 
 
+def _judged(ctx, arg, depth):
+    source = _reshuffling_source(ctx, arg, depth + 1)
+    return ("reshuffles", source) if source is not None else (None, None)
+
+
 def _tf_dataset(ctx, recv, shuffle_call) -> bool:
     """`recv` (what is shuffled) comes from tf.data, TensorFlow Datasets or Keras; an unknown
     root counts when the file imports TensorFlow and not Hugging Face `datasets` (whose
     shuffled streams keep one order for take/skip) and `shuffle` is given a buffer size first,
     as tf.data's is."""
-    facts = ctx.facts
-    expr = strip(recv)
-    for _ in range(_MAX_STEPS):
-        if expr is None:
-            break
-        if expr.type == "identifier":
-            b = facts.assignment_of(expr)
-            if b is None:
-                break
-            expr = strip(b.value)
-            continue
-        if expr.type != "call":
-            break
-        qual = facts.callee_qual(expr)
-        if qual is not None:
-            return qual.startswith(_TF_ROOTS)
-        inner, _method = method_call(expr)
-        if inner is None:
-            break
-        expr = strip(inner)
-    modules = set(facts.imports.values())
-    imports_tf = any(m == "tensorflow" or m.startswith(_TF_ROOTS) for m in modules)
+    kind, _call = origin(ctx, recv)
+    if kind is not None:
+        return kind == "tf"
+    modules = set(ctx.facts.imports.values())
+    imports_tf = any(m == "tensorflow" or is_tf_qual(m) for m in modules)
     imports_hf = any(m == "datasets" or m.startswith("datasets.") for m in modules)
     pos, _kw = args_of(shuffle_call)
     return imports_tf and not imports_hf and bool(pos)

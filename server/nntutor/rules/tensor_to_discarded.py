@@ -31,6 +31,7 @@ from ..values import (
 )
 from ..values import _callee_name as _called_as  # (this module has its own _callee_name)
 from . import Rule
+from ._discarded import discarding_statement, shown_by_notebook
 
 MOVES = ("to", "cuda", "cpu")
 CASTS = ("float", "double", "half", "bfloat16", "long", "int", "bool")
@@ -57,10 +58,10 @@ _MAX_DEPTH = 8
 def check(ctx):
     for method in MOVES + CASTS:
         for call, recv in ctx.facts.method_calls(method):
-            stmt = _discarding_statement(call)
+            stmt = discarding_statement(call)
             if stmt is None or recv is None:
                 continue
-            if method in CASTS and _shown_by_notebook(ctx, stmt):
+            if method in CASTS and shown_by_notebook(ctx, stmt):
                 continue
             if _made_right_here(ctx, recv):
                 continue  # `torch.zeros(2, 2).cuda()`: nothing named is left behind (a CUDA warm-up)
@@ -82,40 +83,12 @@ def _made_right_here(ctx, recv) -> bool:
     return False
 
 
-def _discarding_statement(call):
-    """The expression statement whose value is `call` (alone or in a tuple of calls), else None."""
-    node = call
-    while node.parent is not None and node.parent.type == "parenthesized_expression":
-        node = node.parent
-    parent = node.parent
-    if parent is not None and parent.type == "tuple":
-        node, parent = parent, parent.parent
-    if parent is not None and parent.type == "expression_statement":
-        return parent
-    return None
-
-
-def _shown_by_notebook(ctx, stmt) -> bool:
-    """The last top-level statement of a notebook cell: Jupyter displays its value, so
-    `x.float()` there may be a look at the data, not a forgotten assignment."""
-    doc = ctx.doc
-    if doc.cell_map is None or not doc.cell_map.cells or stmt.parent is None or stmt.parent.type != "module":
-        return False
-    if doc.data[stmt.end_byte:stmt.end_byte + 1] == b";" or (
-            stmt.next_sibling is not None and stmt.next_sibling.type == ";"):
-        return False   # `x.float();`: the semicolon hides the value
-    after = stmt.next_named_sibling
-    while after is not None and after.type == "comment":
-        after = after.next_named_sibling
-    return after is None or doc.location(after.start_byte)[0] != doc.location(stmt.start_byte)[0]
-
-
 def _finding(ctx, call, recv, method, stmt, source):
     name = ctx.text(recv)
     call_text = ctx.text(call)
     # A cell's last statement is displayed: deleting it, or assigning it, changes what the
     # notebook shows (and a moved `m` breaks a later `m.numpy()`), so the fix is the reader's.
-    shown = _shown_by_notebook(ctx, stmt)
+    shown = shown_by_notebook(ctx, stmt)
     later = _reassigned_next(ctx, stmt, name, method)
     if later is not None:
         # (No line number in the message: an edit above would change it, not the finding.)

@@ -1,0 +1,172 @@
+"""dataset-op-discarded: a tf.data transformation as a statement of its own."""
+import pytest
+from conftest import findings, fixed_once, lines, notebook
+
+RULE = "dataset-op-discarded"
+
+TF = "import tensorflow as tf\n"
+
+BUGGY = [
+    ("map_batch_shuffle_thrown_away", TF + """\
+ds = tf.data.Dataset.from_tensor_slices((images, labels))
+ds.map(lambda x, y: (x / 255.0, y))
+ds.shuffle(10000)
+ds.batch(32)
+model.fit(ds, epochs=5)
+""", [3, 4, 5]),
+    # Found in a segmentation project: the partition helper's shuffle does nothing.
+    ("helper_parameter_passed_a_dataset", TF + """\
+def partition(data, train_size, seed):
+    data.shuffle(2596, seed)
+    return data.take(train_size), data.skip(train_size)
+
+data = tf.data.Dataset.from_tensor_slices((images, masks))
+train, test = partition(data, 2000, 42)
+""", [3]),
+    ("through_a_chain_of_names", TF + """\
+raw = tf.data.TFRecordDataset(files)
+parsed = raw.map(parse_example)
+parsed.filter(lambda ex: ex["label"] >= 0)
+""", [4]),
+    ("keras_loader", """\
+from tensorflow import keras
+train = keras.utils.image_dataset_from_directory("train", batch_size=None)
+train.batch(64)
+""", [3]),
+    ("tensorflow_datasets", """\
+import tensorflow_datasets as tfds
+ds = tfds.load("mnist", split="train", as_supervised=True)
+ds.repeat()
+""", [3]),
+    ("chained_statement_thrown_away", TF + """\
+ds = tf.data.Dataset.range(10)
+ds.map(f).batch(2)
+""", [3]),
+    # Hugging Face datasets return new datasets too (found twice in GRPO training scripts).
+    ("hugging_face_shuffle_thrown_away", """\
+from datasets import Dataset
+train_dataset = Dataset.from_dict({"prompt": prompts})
+train_dataset.shuffle(seed=0)
+""", [3]),
+    ("hugging_face_map_on_a_split", """\
+from datasets import load_dataset
+raw = load_dataset("imdb")
+raw["train"].map(tokenize, batched=True)
+raw.remove_columns(["text"])
+""", [3, 4]),
+    ("hugging_face_to_tf_dataset", """\
+from datasets import load_dataset
+tf_ds = load_dataset("imdb", split="train").to_tf_dataset(columns=["x"], label_cols=["y"])
+tf_ds.prefetch(2)
+""", [3]),
+    ("statement_ended_by_a_semicolon", TF + """\
+ds = tf.data.Dataset.range(10)
+ds.shuffle(10);
+""", [3]),
+]
+
+CORRECT = [
+    ("assigned", TF + """\
+ds = tf.data.Dataset.from_tensor_slices((images, labels))
+ds = ds.map(lambda x, y: (x / 255.0, y)).shuffle(10000).batch(32)
+model.fit(ds.prefetch(tf.data.AUTOTUNE), epochs=5)
+""",),
+    ("python_and_numpy_shuffle_in_place", TF + """\
+import random
+import numpy as np
+random.shuffle(items)
+np.random.shuffle(X)
+rng = np.random.default_rng(0)
+rng.shuffle(X)
+""",),
+    ("unknown_receiver", TF + """\
+buffer = ReplayBuffer(10000)
+buffer.shuffle()
+loader.map(transform)
+""",),
+    ("hugging_face_in_place_methods", """\
+from datasets import load_dataset
+ds = load_dataset("imdb", split="train")
+ds.set_format("torch")
+ds.reset_format()
+""",),
+    ("a_local_datasets_module", """\
+from datasets import CustomDataset
+ds = CustomDataset(root)
+ds.shuffle()
+""",),
+    ("torchvision_dataset", """\
+import torchvision
+ds = torchvision.datasets.MNIST("data")
+ds.map(f)
+""",),
+    ("a_method_parameter_is_unknown", TF + """\
+class Pipeline:
+    def build(self, ds):
+        ds.batch(32)
+""",),
+    ("helper_called_with_something_else_too", TF + """\
+def prepare(data):
+    data.shuffle(100)
+
+prepare(tf.data.Dataset.range(10))
+prepare(my_list)
+""",),
+    ("used_as_an_argument_or_returned", TF + """\
+ds = tf.data.Dataset.range(10)
+model.fit(ds.batch(2))
+print(ds.take(1))
+def f():
+    return ds.batch(3)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY, ids=[b[0] for b in BUGGY])
+def test_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT, ids=[c[0] for c in CORRECT])
+def test_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_message_severity_and_related():
+    found = findings(BUGGY[0][1], RULE)
+    assert [f.severity.label for f in found] == ["error"] * 3
+    f = found[0]
+    assert "immutable" in f.message and "`ds = ds.map(" in f.message and "never applied" in f.message
+    assert [(r.message, r.location.line + 1) for r in f.related] == [("the dataset, made here", 2)]
+
+
+def test_prefetch_and_cache_are_warnings():
+    src = TF + "ds = tf.data.Dataset.range(10)\nds.prefetch(2)\nds.cache()\n"
+    assert [f.severity.label for f in findings(src, RULE)] == ["warning", "warning"]
+
+
+def test_fix_assigns_the_result():
+    src = TF + "ds = tf.data.Dataset.range(10)\nds.shuffle(10)\nmodel.fit(ds)\n"
+    assert "ds = ds.shuffle(10)\n" in fixed_once(src, RULE)
+
+
+def test_a_shuffle_before_a_take_skip_split_gets_no_fix():
+    (f,) = findings(BUGGY[1][1], RULE)
+    assert f.fix is None and "reshuffle_each_iteration=False" in f.message
+
+
+def test_no_fix_in_a_loop_or_for_a_chain():
+    src = TF + """\
+ds = tf.data.Dataset.range(10)
+for epoch in range(3):
+    ds.shuffle(10)
+ds.map(f).batch(2)
+"""
+    assert [f.fix for f in findings(src, RULE)] == [None, None]
+
+
+def test_a_notebook_shows_the_last_line_of_a_cell():
+    cells = [TF, "ds = tf.data.Dataset.range(10)\nds.take(3)\n", "ds.batch(2)\nmodel.fit(ds)\n",
+             "ds.shuffle(4);\n"]
+    found = notebook(cells, RULE)
+    assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 0), (3, 0)]
