@@ -79,6 +79,13 @@ def split_dataset(dataset, train_split=0.8):
 dataset = tf.keras.utils.image_dataset_from_directory("PlantVillage", seed=123)
 train_ds, val_ds = split_dataset(dataset)
 """, [4]),
+    # A steganography project's split helper (sweep 20): the buffer size given by keyword.
+    ("helper_shuffling_with_a_buffer_size_keyword", TF + """\
+def split_dataset(dataset, total_samples, train_frac=0.8):
+    dataset = dataset.shuffle(buffer_size=total_samples, seed=42)
+    n_train = int(train_frac * total_samples)
+    return dataset.take(n_train), dataset.skip(n_train)
+""", [5]),
     # A dataset of unknown origin in a TensorFlow file, shuffled with a buffer size.
     ("unknown_source_in_a_tensorflow_file", TF + """\
 ds = load_my_dataset(path).shuffle(512)

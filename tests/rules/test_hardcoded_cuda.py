@@ -6,6 +6,16 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "hardcoded-cuda"
 
 BUGGY = [
+    # The class's own `cuda` helper does call .cuda(): the call in step() puts data on the GPU.
+    ("class_own_cuda_helper_that_uses_cuda", """\
+import torch
+class Trainer:
+    def cuda(self, *args):
+        return (item.cuda() for item in args)
+    def step(self, batch):
+        images, masks = self.cuda(*batch)
+        return images * masks
+""", [6]),   # (line 4, inside a `cuda` override, runs only when asked for)
     # the first GPU only, spelt out: still one machine's GPU
     ("cuda_zero_spelt_out", """\
 import torch
@@ -149,6 +159,18 @@ out = model.generate(**batch, synced_gpus=False, max_new_tokens=10)
 ]
 
 CORRECT = [
+    # An inpainting project's trainer (sweep 20): its own `cuda` helper moves to self.device.
+    ("class_own_cuda_helper", """\
+import torch
+class Trainer:
+    def __init__(self, model, device):
+        self.model, self.device = model, device
+    def cuda(self, *args):
+        return (item.to(self.device) for item in args)
+    def step(self, batch):
+        images, masks = self.cuda(*batch)
+        return self.model(images * masks)
+""",),
     # sweep 16: Lightning's `Trainer(gpus=1)` chooses the GPU
     ("lightning_trainer_gpus", """\
 import pytorch_lightning as pl

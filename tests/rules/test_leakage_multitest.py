@@ -175,6 +175,24 @@ print(best.evaluate(x_test, y_test))
 ]
 
 SILENT = [
+    # A TensorFlow 1 course (sweep 20): `test_writer` is a TensorBoard writer, not test data;
+    # the checkpoint is chosen on the validation score.
+    ("test_writer_is_not_test_data", """\
+import tensorflow as tf
+def do_eval(sess, data_set, accuracy, test_writer, step):
+    acc, summary = sess.run([accuracy, merged], feed_dict={x: data_set["x"]})
+    test_writer.add_summary(summary, step)
+    return acc
+test_writer = tf.summary.FileWriter("logs/test")
+best = 0.0
+for step in range(10000):
+    sess.run(train_step, feed_dict={x: next_batch(train_dataset)})
+    if step % 500 == 0:
+        result = do_eval(sess, validation_dataset, accuracy, test_writer, step)
+        if result > best:
+            best = result
+            saver.save(sess, "best.ckpt")
+""", []),
     # GeostatsGuy: the largest test error only sets the height of the plot
     ("max_of_test_scores_kept_for_the_plot_height", """\
 import numpy as np

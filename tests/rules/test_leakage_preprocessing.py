@@ -226,9 +226,40 @@ X_scaled = StandardScaler().fit_transform(X)
 X_a, X_b, y_a, y_b = train_test_split(X_scaled, y, train_size=20000)
 """, [4]),
 ]
+BUGGY += [
+    # Train and test stacked, the scaler fitted, then the stack cut apart again: a leak.
+    ("stacked_then_fitted_then_cut", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+all_rows = np.concatenate([train_rows, test_rows])
+scaler = StandardScaler()
+scaler.fit(all_rows)
+all_rows = scaler.transform(all_rows)
+X_train, X_test = all_rows[:n_train], all_rows[n_train:]
+""", [6]),
+]
 BUGGY += BUGGY_OLD_IMPUTER
 
 SILENT = [
+    # A synthetic-data notebook (sweep 20): the scaler is fitted on the training part only; the
+    # later cut takes a t-SNE of [real rows; synthetic rows] apart again.
+    ("embedding_of_a_stack_cut_apart", """\
+import numpy as np
+from sklearn.manifold import TSNE
+from sklearn.preprocessing import MinMaxScaler
+
+data = np.random.rand(1000, 6)
+train_data, holdout_data = data[:800], data[800:]
+scaler = MinMaxScaler()
+train_scaled = scaler.fit_transform(train_data)
+holdout_scaled = scaler.transform(holdout_data)
+synthetic = np.random.rand(800, 6)
+combined = np.vstack([train_scaled, synthetic])
+emb = TSNE(n_components=2).fit_transform(combined)
+real_emb = emb[:800]
+synth_emb = emb[800:]
+""", []),
     # bnsreenu 148b: a second split only draws a subsample of the training rows (the rest is `_`)
     ("subsample_split_with_the_held_out_part_discarded", """\
 from sklearn.model_selection import train_test_split

@@ -115,6 +115,22 @@ class Net(nn.Module):
 ]
 
 CORRECT = [
+    # An image-inpainting project (sweep 20): nn.Module.__setattr__ called by hand registers.
+    ("dunder_setattr_registers", """\
+import torch.nn as nn
+class Net(nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.blocks = []
+        for _ in range(n):
+            self.blocks.append(nn.Conv2d(8, 8, 3, padding=1))
+        for i, b in enumerate(self.blocks):
+            self.__setattr__('block_{}'.format(i), b)
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return x
+""",),
     # LTSF-Linear's multi-scale decomposition: a list of moving averages (AvgPool1d only)
     ("list_of_parameter_free_modules", """\
 import torch

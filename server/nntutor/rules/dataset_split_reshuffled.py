@@ -171,8 +171,8 @@ def _tf_dataset(ctx, recv, shuffle_call) -> bool:
     modules = set(ctx.facts.imports.values())
     imports_tf = any(m == "tensorflow" or is_tf_qual(m) for m in modules)
     imports_hf = any(m == "datasets" or m.startswith("datasets.") for m in modules)
-    pos, _kw = args_of(shuffle_call)
-    return imports_tf and not imports_hf and bool(pos)
+    pos, kw = args_of(shuffle_call)
+    return imports_tf and not imports_hf and (bool(pos) or "buffer_size" in kw)
 
 
 def _loader_name(ctx, source) -> str | None:

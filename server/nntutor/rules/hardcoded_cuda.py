@@ -5,10 +5,11 @@ import re
 
 from ..findings import Fix, Severity
 from ..namescan import whole_name_matches
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_FUNCTION, F_NAME
+from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_DEFINITION, F_FUNCTION, F_NAME
 from ..values import (
     args_of,
     assigned_name,
+    class_of_method,
     follow,
     has_splat,
     is_callee,
@@ -70,6 +71,8 @@ def check(ctx):
             continue  # `if use_cuda: model.cuda()`: the flag is the availability decision
         if _in_cuda_override(ctx, call):
             continue  # a module's own `def cuda(self, ...)`: runs when the caller asks for CUDA
+        if _own_cuda_method(ctx, call):
+            continue  # `self.cuda(*batch)`: the class's own helper, which uses no CUDA by name
         recv, method = method_call(call)
         q = facts.callee_qual(call)
         pos, kw = args_of(call)
@@ -144,6 +147,24 @@ def _in_cuda_override(ctx, call) -> bool:
     fn = ctx.facts.function_at(call.start_byte)
     name = fn.child_by_field_id(F_NAME) if fn is not None else None
     return name is not None and ctx.text(name) == "cuda" and is_method(fn)
+
+
+def _own_cuda_method(ctx, call) -> bool:
+    """`self.cuda(...)` in a class that defines its own `cuda` method whose code names no CUDA
+    (a trainer's `def cuda(self, *args): return (a.to(self.device) for a in args)`)."""
+    recv, method = method_call(call)
+    if method != "cuda" or recv is None or ctx.text(recv) != "self":
+        return False
+    fn = ctx.facts.function_at(call.start_byte)
+    cls = class_of_method(fn) if fn is not None and is_method(fn) else None
+    body = cls.child_by_field_id(F_BODY) if cls is not None else None
+    for d in body.named_children if body is not None else ():
+        if d.type == "decorated_definition":
+            d = d.child_by_field_id(F_DEFINITION)
+        name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
+        if name is not None and ctx.text(name) == "cuda":
+            return "cuda" not in ctx.facts.code_in(d.child_by_field_id(F_BODY)).lower()
+    return False
 
 
 def _never_read(ctx, call) -> bool:

@@ -73,6 +73,8 @@ def test_score(ctx, fl, call):
         return False, False
     found, flow_known = False, False
     for a in args:
+        if _names_no_data(ctx, a):
+            continue
         side, by_flow, _k = fl.origin(a)
         if side == "test":
             found = True
@@ -80,6 +82,18 @@ def test_score(ctx, fl, call):
         elif side in ("train", "val") and by_flow:
             return False, False
     return found, flow_known
+
+
+# Where results go, not data: `test_writer` (a TensorBoard writer for the test curves),
+# `test_log_dir`, `val_logger`.
+_NOT_DATA_WORDS = frozenset({"writer", "writers", "logger", "log", "logs", "summary", "summaries",
+                             "board", "tensorboard", "tb", "dir", "path", "file", "filename", "callback",
+                             "callbacks"})
+
+
+def _names_no_data(ctx, arg) -> bool:
+    arg = strip(arg)
+    return arg is not None and arg.type == "identifier" and bool(set(tokens(ctx.text(arg))) & _NOT_DATA_WORDS)
 
 
 # -- a helper that keeps the best across its calls -------------------------------------------
