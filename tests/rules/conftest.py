@@ -62,11 +62,12 @@ def apply_fix(src: str, finding) -> str:
 
 
 def parses(src: str) -> bool:
-    """True when `src` is valid Python (for the tests only: the analyzer itself never runs ast)."""
+    """True when `src` compiles (for the tests only: the analyzer itself never runs ast or
+    compile). Compiling, not only parsing, also rejects a repeated keyword argument."""
     import ast
 
     try:
-        ast.parse(src)
+        compile(src, "t.py", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except SyntaxError:
         return False
     return True

@@ -86,6 +86,45 @@ def split_dataset(dataset, total_samples, train_frac=0.8):
     n_train = int(train_frac * total_samples)
     return dataset.take(n_train), dataset.skip(n_train)
 """, [5]),
+    # Review of sweep 20 ----------------------------------------------------------------
+    # list_files shuffles by default and reshuffles every pass (TF's image-loading tutorial
+    # turns both off for this reason).
+    ("list_files_shuffles_by_default", TF + """\
+files = tf.data.Dataset.list_files("images/*/*.jpg")
+val_files = files.take(200)
+train_files = files.skip(200)
+""", [3]),
+    ("make_csv_dataset_shuffles_by_default", TF + """\
+ds = tf.data.experimental.make_csv_dataset("train.csv", batch_size=32, num_epochs=1)
+val = ds.take(10)
+train = ds.skip(10)
+""", [3]),
+    # A fixed-order shuffle of a reshuffling input still changes order every pass.
+    ("fixed_shuffle_over_a_reshuffling_one", TF + """\
+ds = tf.data.Dataset.from_tensor_slices(x).shuffle(1000)
+ds = ds.map(f).shuffle(500, reshuffle_each_iteration=False)
+val = ds.take(10)
+train = ds.skip(10)
+""", [4]),
+    ("reshuffle_flag_none_means_the_default", TF + """\
+ds = tf.data.Dataset.range(100).shuffle(100, reshuffle_each_iteration=None)
+val = ds.take(10)
+train = ds.skip(10)
+""", [3]),
+    ("helper_returns_the_shuffled_dataset", TF + """\
+def make_dataset(x, y):
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    return ds.shuffle(len(x)).batch(32)
+
+ds = make_dataset(X, Y)
+val = ds.take(5)
+train = ds.skip(5)
+""", [7]),
+    ("counts_spaced_differently", TF + """\
+ds = tf.data.Dataset.range(100).shuffle(100)
+val = ds.take(int(0.2*len(ds)))
+train = ds.skip(int(0.2 * len(ds)))
+""", [3]),
     # A dataset of unknown origin in a TensorFlow file, shuffled with a buffer size.
     ("unknown_source_in_a_tensorflow_file", TF + """\
 ds = load_my_dataset(path).shuffle(512)
@@ -171,6 +210,24 @@ c, d = split_dataset(tf.data.Dataset.range(100))
 def split_dataset(dataset, n):
     return dataset.take(n), dataset.skip(n)
 """,),
+    ("options_given_through_a_splat", TF + """\
+opts = dict(seed=1, reshuffle_each_iteration=False)
+ds = tf.data.Dataset.from_tensor_slices(d).shuffle(2000, **opts)
+val_ds = ds.take(100)
+train_ds = ds.skip(100)
+""",),
+    ("loader_options_through_a_splat", TF + """\
+args = {"shuffle": False, "batch_size": 32}
+val = tf.keras.utils.image_dataset_from_directory("data", **args)
+test = val.take(5)
+val = val.skip(5)
+""",),
+    ("list_files_without_shuffling", TF + """\
+files = tf.data.Dataset.list_files("images/*/*.jpg", shuffle=False)
+files = files.shuffle(1000, reshuffle_each_iteration=False)
+val_files = files.take(200)
+train_files = files.skip(200)
+""",),
     ("a_text_line_dataset_skipping_its_header", TF + """\
 lines = tf.data.TextLineDataset(path)
 header = lines.take(1)
@@ -199,7 +256,7 @@ def test_message_and_related_places():
 
 def test_loader_message_says_how_to_load_it():
     (f,) = findings(BUGGY[2][1], RULE)
-    assert "image_dataset_from_directory" in f.message and "shuffle=False" in f.message
+    assert "image_dataset_from_directory" in f.message and "validation_split" in f.message
     assert f.fix is None   # the loader takes no reshuffle flag
 
 
@@ -207,6 +264,9 @@ def test_loader_message_says_how_to_load_it():
     ("shuffle(2000)", "shuffle(2000, reshuffle_each_iteration=False)"),
     ("shuffle(2000,)", "shuffle(2000, reshuffle_each_iteration=False)"),
     ("shuffle(buffer_size=n, seed=1)", "shuffle(buffer_size=n, seed=1, reshuffle_each_iteration=False)"),
+    ("shuffle(2000, reshuffle_each_iteration=True)", "shuffle(2000, reshuffle_each_iteration=False)"),
+    ("shuffle(2000, 42, True)", "shuffle(2000, 42, False)"),
+    ("shuffle(2000, 42, None)", "shuffle(2000, 42, False)"),
 ])
 def test_fix_turns_reshuffling_off(shuffle, expected):
     src = TF + f"ds = tf.data.Dataset.range(10).{shuffle}\nval = ds.take(2)\ntrain = ds.skip(2)\n"
@@ -218,3 +278,41 @@ def test_across_notebook_cells():
     found = notebook([TF, "ds = tf.data.Dataset.range(100).shuffle(100)\n",
                       "val = ds.take(20)\n", "train = ds.skip(20)\n"], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 0)]
+
+
+def test_no_fix_when_the_shuffle_is_reached_through_a_call():
+    """The shuffle sits in a helper or at one of several call sites: editing it would change
+    every caller (or only the first), so the reader decides."""
+    src = TF + """\
+def split(ds, n):
+    return ds.take(n), ds.skip(n)
+a = split(tf.data.Dataset.range(100).shuffle(100), 10)
+b = split(tf.data.Dataset.range(50).shuffle(50), 5)
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is None
+    (g,) = findings(BUGGY_BY_NAME["helper_returns_the_shuffled_dataset"], RULE)
+    assert g.fix is None
+
+
+def test_fixing_the_outer_shuffle_leaves_the_inner_one_reported():
+    (f,) = findings(BUGGY_BY_NAME["fixed_shuffle_over_a_reshuffling_one"], RULE)
+    assert f.related[1].location.line + 1 == 2   # the reshuffling shuffle upstream
+    out = fixed_once(BUGGY_BY_NAME["fixed_shuffle_over_a_reshuffling_one"], RULE)
+    assert "shuffle(1000, reshuffle_each_iteration=False)" in out
+
+
+def test_the_loader_message_keeps_classes_mixed():
+    (f,) = findings(BUGGY_BY_NAME["keras_directory_loader_shuffles_by_default"], RULE)
+    assert "same seed" in f.message and "reshuffle_each_iteration=False" in f.message
+
+
+def test_each_take_meets_the_skip_with_its_count():
+    """Pairs are matched by (count, name): 300 splits of one dataset, each reported once."""
+    body = "".join(f"v{i} = ds.take({i})\nt{i} = ds.skip({i})\nu{i} = ds.skip({i + 1000})\n"
+                   for i in range(300))
+    src = TF + "ds = tf.data.Dataset.range(10).shuffle(10)\n" + body
+    assert lines(src, RULE) == [3 + 3 * i for i in range(300)]
+
+
+BUGGY_BY_NAME = {name: src for name, src, _lines in BUGGY}
