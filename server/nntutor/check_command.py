@@ -130,7 +130,7 @@ def _report(args, results, files_checked: int, stream) -> None:
     elif args.format == "gitlab":
         report = to_gitlab(results)
     else:
-        report = to_text(results, color=stream.isatty())
+        report = to_text(results, color=stream.isatty(), after_fix=bool(args.fix))
     if args.output:
         args.output.write_text(report + "\n", encoding="utf-8")
     elif report:

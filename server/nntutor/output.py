@@ -34,9 +34,10 @@ def _all(results: list[Analysis]):
         yield from r.findings
 
 
-def to_text(results: list[Analysis], color: bool = False) -> str:
+def to_text(results: list[Analysis], color: bool = False, after_fix: bool = False) -> str:
     """Human-readable lines; notebook cells are counted from 1, as notebook UIs number them
-    (the JSON `cell` field is the 0-based index)."""
+    (the JSON `cell` field is the 0-based index). `after_fix`: the report follows `--fix`, so a
+    quick fix still there is one that --fix left on purpose."""
     lines = []
     counts = {s: 0 for s in Severity}
     fixable = 0
@@ -53,7 +54,10 @@ def to_text(results: list[Analysis], color: bool = False) -> str:
     if total:
         parts = ", ".join(f"{n} {s.label}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
         lines.append(f"Found {total} finding{'s' if total != 1 else ''} ({parts}).")
-        if fixable:
+        if fixable and after_fix:
+            lines.append(f"[*] {fixable} with a quick fix that --fix left: applying it would break the "
+                         "syntax or make another rule fire, so review it in your editor.")
+        elif fixable:
             lines.append(f"[*] {fixable} fixable in your editor (quick fix) — `nntutor explain RULE` teaches why.")
     else:
         lines.append("All checks passed!")

@@ -107,3 +107,17 @@ def test_statistics(tmp_path):
                        "summary": "Softmax output fed to a loss that expects logits"}
     assert run(".", "--statistics", "--select", "missing-softmax", "--no-config", cwd=tmp_path).stdout.strip() \
         == "All checks passed!"
+
+
+def test_text_report_after_fix_says_the_quick_fixes_left_were_refused():
+    """After `--fix`, a finding that still has a quick fix is one --fix declined (it would break
+    the syntax or make another rule fire): the summary must not call it simply fixable."""
+    from nntutor.engine import analyze_text
+    from nntutor.output import to_text
+
+    result = analyze_text("import torch\ndevice = torch.device('cuda')\n", "t.py")
+    assert any(f.fix for f in result.findings)
+    plain = to_text([result])
+    after = to_text([result], after_fix=True)
+    assert "fixable in your editor" in plain
+    assert "--fix left" in after and "fixable in your editor" not in after
