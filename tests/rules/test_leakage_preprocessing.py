@@ -239,9 +239,52 @@ all_rows = scaler.transform(all_rows)
 X_train, X_test = all_rows[:n_train], all_rows[n_train:]
 """, [6]),
 ]
+BUGGY += [
+    # Titanic notebooks: ages filled with per-class medians of every passenger, then split.
+    ("per_group_median_fill", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("titanic.csv")
+df["Age"] = df["Age"].fillna(df.groupby("Pclass")["Age"].transform("median"))
+X_train, X_test, y_train, y_test = train_test_split(df[["Age", "Pclass"]], df["Survived"])
+""", [5]),
+    ("per_group_fill_in_a_lambda", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("titanic.csv")
+df["Age"] = df.groupby(["Sex", "Pclass"])["Age"].transform(lambda s: s.fillna(s.median()))
+X_train, X_test, y_train, y_test = train_test_split(df[["Age", "Pclass"]], df["Survived"])
+""", [5]),
+    ("column_by_column_fill", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+num = pd.read_csv("data.csv").select_dtypes("number")
+num = num.apply(lambda col: col.fillna(col.median()))
+X_train, X_test = train_test_split(num, test_size=0.2)
+""", [5]),
+]
 BUGGY += BUGGY_OLD_IMPUTER
 
 SILENT = [
+    ("per_row_fill_uses_no_other_row", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("data.csv")
+rows = df.apply(lambda r: r.fillna(r.mean()), axis=1)
+a, b = train_test_split(rows)
+""", []),
+    ("per_group_fill_of_the_training_part_only", """\
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("titanic.csv")
+train, test = train_test_split(df, test_size=0.2)
+train["Age"] = train.groupby("Pclass")["Age"].transform(lambda s: s.fillna(s.median()))
+""", []),
     # A synthetic-data notebook (sweep 20): the scaler is fitted on the training part only; the
     # later cut takes a t-SNE of [real rows; synthetic rows] apart again.
     ("embedding_of_a_stack_cut_apart", """\

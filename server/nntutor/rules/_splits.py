@@ -28,6 +28,7 @@ from ..parsing import (
     F_LEFT,
     F_NAME,
     F_OBJECT,
+    F_PARAMETERS,
     F_RIGHT,
     F_VALUE,
 )
@@ -1101,10 +1102,68 @@ class Flow:
         if node is None or node.type != "call":
             return None
         srecv, sm = method_call(node)
+        if srecv is not None and sm == "transform":
+            # `fillna(df.groupby("Pclass")["Age"].transform("median"))`: per-group medians of
+            # every row
+            tpos, _tkw = args_of(node)
+            stat = string_value(tpos[0]) if tpos else None
+            rows = self._grouped_rows(srecv)
+            if stat in PANDAS_STATS and rows is not None:
+                return FitEvent(call, "fillna", rows, f"the per-group {stat} passed to fillna", None, None,
+                                call_key(call), stat_call=node)
+            return None
         if sm not in PANDAS_STATS or srecv is None:
             return None
+        around = self._grouped_lambda_call(srecv)
+        if around is not None:
+            # `df.groupby("Pclass")["Age"].transform(lambda s: s.fillna(s.median()))`
+            outer, rows = around
+            return FitEvent(outer, "fillna", rows, f"the per-group {sm} passed to fillna", None, None,
+                            call_key(outer), stat_call=node)
         return FitEvent(call, "fillna", srecv, f"the {sm} passed to fillna", None, None,
                         call_key(call), stat_call=node)
+
+    def _grouped_rows(self, expr):
+        """`df.groupby(...)` or `df.groupby(...)["Age"]` -> `df` (the rows grouped), else None."""
+        expr = strip(expr)
+        if expr is not None and expr.type == "subscript":
+            expr = strip(expr.child_by_field_id(F_VALUE))
+        if expr is None or expr.type != "call":
+            return None
+        recv, m = method_call(expr)
+        return strip(recv) if m == "groupby" and recv is not None else None
+
+    def _grouped_lambda_call(self, ident):
+        """(the `.transform(...)` / `.apply(...)` call, the rows) when `ident` is the parameter
+        of a lambda passed to the transform or apply of a groupby (the grouped rows) or of a
+        frame, column by column (its rows)."""
+        ident = strip(ident)
+        if ident is None or ident.type != "identifier":
+            return None
+        lam = ident.parent
+        while lam is not None and lam.type != "lambda":
+            lam = lam.parent
+        if lam is None:
+            return None
+        params = lam.child_by_field_id(F_PARAMETERS)
+        if params is None or self.text(ident) not in [self.text(p) for p in params.named_children]:
+            return None
+        arglist = lam.parent
+        outer = arglist.parent if arglist is not None and arglist.type == "argument_list" else None
+        if outer is None or outer.type != "call":
+            return None
+        recv, m = method_call(outer)
+        if m not in ("transform", "apply") or recv is None:
+            return None
+        rows = self._grouped_rows(recv)
+        if rows is None:
+            # `df.apply(lambda col: col.fillna(col.median()))`: column by column, over every row
+            _pos, kw = args_of(outer)
+            axis = kw.get("axis")
+            if axis is not None and self.text(axis) not in ("0", "'index'", '"index"'):
+                return None
+            rows = strip(recv)
+        return outer, rows
 
     def uses(self, fit: FitEvent) -> list:
         """Calls applying the fitted object after `fit` and before it is fitted again."""
