@@ -6,6 +6,32 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "hardcoded-cuda"
 
 BUGGY = [
+    # The device held in an attribute: argparse's namespace, a config class, self.
+    ("device_set_on_the_args_namespace", """\
+import argparse
+import torch
+args = argparse.ArgumentParser().parse_args()
+args.device = "cuda"
+model = Net().to(args.device)
+""", [4]),
+    ("device_in_a_config_class", """\
+import torch
+class CFG:
+    device = "cuda"
+    lr = 1e-3
+model = Net().to(CFG.device)
+cfg = CFG()
+x = torch.zeros(3, device=cfg.device)
+""", [3]),
+    ("device_set_in_init_read_in_a_method", """\
+import torch
+class Trainer:
+    def __init__(self, model):
+        self.device = "cuda"
+        self.model = model
+    def step(self, x):
+        return self.model(x.to(self.device))
+""", [4]),
     # The class's own `cuda` helper does call .cuda(): the call in step() puts data on the GPU.
     ("class_own_cuda_helper_that_uses_cuda", """\
 import torch
@@ -159,6 +185,30 @@ out = model.generate(**batch, synced_gpus=False, max_new_tokens=10)
 ]
 
 CORRECT = [
+    ("device_attribute_from_a_parameter", """\
+import torch
+class Trainer:
+    def __init__(self, model, device):
+        self.device = device
+    def step(self, x):
+        return x.to(self.device)
+""",),
+    ("device_attribute_checked", """\
+import torch
+class CFG:
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+model = Net().to(CFG.device)
+""",),
+    ("device_attribute_set_twice_in_the_class", """\
+import torch
+class Trainer:
+    def __init__(self):
+        self.device = "cuda"
+    def use_cpu(self):
+        self.device = "cpu"
+    def step(self, x):
+        return x.to(self.device)
+""",),
     # An inpainting project's trainer (sweep 20): its own `cuda` helper moves to self.device.
     ("class_own_cuda_helper", """\
 import torch

@@ -5,7 +5,18 @@ import re
 
 from ..findings import Fix, Severity
 from ..namescan import whole_name_matches
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_BODY, F_CONSEQUENCE, F_DEFINITION, F_FUNCTION, F_NAME
+from ..parsing import (
+    F_ARGUMENTS,
+    F_ATTRIBUTE,
+    F_BODY,
+    F_CONSEQUENCE,
+    F_DEFINITION,
+    F_FUNCTION,
+    F_LEFT,
+    F_NAME,
+    F_OBJECT,
+    F_RIGHT,
+)
 from ..values import (
     args_of,
     assigned_name,
@@ -18,6 +29,7 @@ from ..values import (
     method_call,
     param_index,
     string_value,
+    strip,
 )
 from . import Rule
 from ._devices import (
@@ -97,6 +109,8 @@ def check(ctx):
         candidates.extend(v for k, v in kw.items() if k in _DEVICE_KEYWORDS)
         for node in candidates:
             node = follow(facts, node)  # device = "cuda"; model.to(device)
+            if node is not None and node.type == "attribute":
+                node = _attribute_value(ctx, node) or node   # args.device = "cuda"; CFG.device
             value = string_value(node)
             if value is not None and CUDA_DEVICE.match(value):
                 fix = None
@@ -147,6 +161,54 @@ def _in_cuda_override(ctx, call) -> bool:
     fn = ctx.facts.function_at(call.start_byte)
     name = fn.child_by_field_id(F_NAME) if fn is not None else None
     return name is not None and ctx.text(name) == "cuda" and is_method(fn)
+
+
+def _attribute_value(ctx, attr):
+    """The value an attribute read `obj.name` holds, when the file says: the last `obj.name =
+    value` before it in its scope or at module level (`args.device = "cuda"`), else a class
+    attribute `name = value` of the file's class `obj` is, or is an instance of (`class CFG:
+    device = "cuda"`)."""
+    facts = ctx.facts
+    text = ctx.text(attr)
+    scope = facts.scope_id(attr.start_byte)
+    last = None
+    for a in facts.assignments:
+        if a.start_byte >= attr.start_byte:
+            break
+        left = a.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "attribute" and ctx.text(left) == text \
+                and facts.scope_id(a.start_byte) in (scope, -1):
+            last = a
+    if last is not None:
+        return strip(last.child_by_field_id(F_RIGHT))
+    obj, name = attr.child_by_field_id(F_OBJECT), attr.child_by_field_id(F_ATTRIBUTE)
+    if obj is not None and ctx.text(obj) == "self":
+        # `self.device = "cuda"` in __init__, read in another method: the class's one assignment
+        fn = facts.function_at(attr.start_byte)
+        cls = class_of_method(fn) if fn is not None and is_method(fn) else None
+        if cls is None:
+            return None
+        values = [a for a in facts.assignments_in(cls)
+                  if (a.child_by_field_id(F_LEFT) is not None and ctx.text(a.child_by_field_id(F_LEFT)) == text)]
+        return strip(values[0].child_by_field_id(F_RIGHT)) if len(values) == 1 else None
+    owner = strip(follow(facts, obj)) if obj is not None else None
+    if owner is not None and owner.type == "call" and not args_of(owner)[0] and not args_of(owner)[1]:
+        owner = strip(owner.child_by_field_id(F_FUNCTION))   # cfg = CFG()
+    if owner is None or owner.type != "identifier" or name is None:
+        return None
+    classes = [c for c in facts.classes_nodes
+               if c.child_by_field_id(F_NAME) is not None and ctx.text(c.child_by_field_id(F_NAME)) == ctx.text(owner)]
+    if len(classes) != 1:
+        return None
+    body = classes[0].child_by_field_id(F_BODY)
+    found = None
+    for stmt in body.named_children if body is not None else ():
+        inner = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else None
+        if inner is not None and inner.type == "assignment":
+            left = inner.child_by_field_id(F_LEFT)
+            if left is not None and left.type == "identifier" and ctx.text(left) == ctx.text(name):
+                found = strip(inner.child_by_field_id(F_RIGHT))
+    return found
 
 
 def _own_cuda_method(ctx, call) -> bool:
