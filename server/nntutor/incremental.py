@@ -70,7 +70,10 @@ SENSITIVE_WORDS = frozenset({
 NODE_TEXT_ONLY = frozenset({"loss",
                             # rules/functional_dropout_always_on.py: a match counts only where an
                             # identifier node is (never in a comment)
-                            "training"})
+                            "training",
+                            # rules/_tfdata.py: `from .datasets import`, searched outside comments
+                            # (Facts.code_matches)
+                            "from", "datasets"})
 # Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment
 # can only match it if it also holds `nntutor`, which is sensitive on its own.
 DIRECTIVE_ONLY = frozenset({"ignore", "file"})

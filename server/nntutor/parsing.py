@@ -67,6 +67,7 @@ F_OBJECT = PYTHON.field_id_for_name("object")
 F_OPERATOR = PYTHON.field_id_for_name("operator")
 F_PARAMETERS = PYTHON.field_id_for_name("parameters")
 F_RIGHT = PYTHON.field_id_for_name("right")
+F_SUBSCRIPT = PYTHON.field_id_for_name("subscript")
 F_SUPERCLASSES = PYTHON.field_id_for_name("superclasses")
 F_VALUE = PYTHON.field_id_for_name("value")
 

@@ -59,6 +59,47 @@ from datasets import load_dataset
 tf_ds = load_dataset("imdb", split="train").to_tf_dataset(columns=["x"], label_cols=["y"])
 tf_ds.prefetch(2)
 """, [3]),
+    # Review of sweep 20: more spellings of the same dataset.
+    ("tfds_load_with_info_unpacked", """\
+import tensorflow_datasets as tfds
+(train, test), info = tfds.load("mnist", split=["train", "test"], with_info=True, as_supervised=True)
+ds, info2 = tfds.load("cifar10", split="train", with_info=True)
+ds.shuffle(1000)
+""", [4]),
+    ("tfds_builder_held_in_a_name", """\
+import tensorflow_datasets as tfds
+builder = tfds.builder("mnist")
+ds = builder.as_dataset(split="train")
+ds.batch(32)
+""", [4]),
+    ("a_long_pipeline", TF + """\
+ds = tf.data.Dataset.from_tensor_slices((x, y))
+ds = ds.map(a)
+ds = ds.map(b)
+ds = ds.filter(c)
+ds = ds.map(d)
+ds = ds.cache()
+ds = ds.shuffle(100)
+ds = ds.batch(32)
+ds = ds.map(e)
+ds = ds.repeat()
+ds.prefetch(2)
+""", [12]),
+    ("hugging_face_batch_and_load_from_disk", """\
+from datasets import Dataset
+ds = Dataset.load_from_disk("data/train")
+ds.batch(8)
+""", [3]),
+    ("tf_keras_loader", """\
+import tf_keras
+ds = tf_keras.utils.image_dataset_from_directory("train")
+ds.map(f)
+""", [3]),
+    ("notebook_style_last_line_is_still_a_lost_map", """\
+from datasets import load_dataset
+raw = load_dataset("imdb")
+raw.map(tokenize, batched=True)
+""", [3]),
     ("statement_ended_by_a_semicolon", TF + """\
 ds = tf.data.Dataset.range(10)
 ds.shuffle(10);
@@ -111,6 +152,35 @@ def prepare(data):
 
 prepare(tf.data.Dataset.range(10))
 prepare(my_list)
+""",),
+    # Review of sweep 20 -----------------------------------------------------------------
+    ("a_row_or_a_column_of_a_dataset_is_not_a_dataset", """\
+from datasets import load_dataset
+raw = load_dataset("imdb")
+vocab = raw["train"][0]["tokens"]
+vocab.sort()
+labels = raw["train"]["label"]
+labels.sort()
+""",),
+    ("nested_subscripts_of_a_tf_dataset", TF + """\
+ds = tf.data.Dataset.range(10)
+ds[0][1][2].shuffle(1)
+""",),
+    ("hugging_face_map_for_its_side_effects", """\
+from datasets import load_dataset
+ds = load_dataset("imdb", split="train")
+counts = []
+ds.map(lambda ex: counts.append(len(ex["text"])))
+
+def export(example, idx):
+    example["image"].save(f"out/{idx}.png")
+
+ds.map(export, with_indices=True)
+""",),
+    ("a_package_relative_datasets_module", """\
+from .datasets import load_dataset
+ds = load_dataset("data.txt")
+ds.shuffle(seed=0)
 """,),
     ("used_as_an_argument_or_returned", TF + """\
 ds = tf.data.Dataset.range(10)
@@ -170,3 +240,41 @@ def test_a_notebook_shows_the_last_line_of_a_cell():
              "ds.shuffle(4);\n"]
     found = notebook(cells, RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(2, 0), (3, 0)]
+
+
+@pytest.mark.parametrize("src,why", [
+    (TF + "ds = tf.data.Dataset.range(10)\ndef g():\n    ds.shuffle(10)\n", "a global read from a function"),
+    (TF + "def add_augmentation(ds):\n    ds.map(random_flip)\nadd_augmentation(tf.data.Dataset.range(3))\n",
+     "a parameter"),
+    ("from datasets import load_dataset\nhf = load_dataset('x', split='train')\nhf.train_test_split(test_size=0.2)\n",
+     "a different kind of result"),
+    (TF + "ds = tf.data.Dataset.range(10)\nds.take(5)\nmodel.fit(ds)\n", "a part of the data"),
+    (TF + "def split(d, n):\n    return d.take(n), d.skip(n)\nds = tf.data.Dataset.range(9)\nds.shuffle(9)\n"
+          "a, b = split(ds, 3)\n", "a take/skip split elsewhere in the file"),
+])
+def test_no_fix_where_assigning_back_is_wrong(src, why):
+    (f,) = findings(src, RULE)
+    assert f.fix is None, why
+
+
+def test_a_parameter_is_told_to_return_the_dataset():
+    src = TF + "def add_augmentation(ds):\n    ds.map(random_flip)\nadd_augmentation(tf.data.Dataset.range(3))\n"
+    (f,) = findings(src, RULE)
+    assert "return ds" in f.message
+
+
+def test_a_peek_with_take_is_not_a_split():
+    src = TF + "train_ds = tf.data.Dataset.range(10)\ntrain_ds.shuffle(10)\nfor x in train_ds.take(1):\n    print(x)\n"
+    (f,) = findings(src, RULE)
+    assert "split" not in f.message
+
+
+def test_a_chained_receiver_gets_no_invalid_assignment_advice():
+    src = TF + "ds = tf.data.Dataset.range(10)\nds.map(f).batch(2)\n"
+    (f,) = findings(src, RULE)
+    assert "ds.map(f) =" not in f.message and "Keep the result in a name" in f.message
+
+
+def test_no_fix_in_a_cell_that_does_not_build_the_dataset():
+    found = notebook([TF + "ds = tf.data.Dataset.range(10)\n", "ds.batch(2)\nprint(1)\n"], RULE)
+    assert [f.fix for f in found] == [None]

@@ -4,16 +4,18 @@ the call that made it: tf.data (TensorFlow, Keras, TensorFlow Datasets) or Huggi
 `datasets`. Shared by dataset-split-reshuffled and dataset-op-discarded."""
 from __future__ import annotations
 
-from ..parsing import F_NAME
-from ..values import args_of, is_method, method_call, param_index, strip
+import re
+
+from ..parsing import F_NAME, F_SUBSCRIPT, F_VALUE
+from ..values import args_of, follow, is_method, method_call, param_index, strip
 
 # tf.data.Dataset methods that return a new dataset (and leave their receiver as it was).
 DATASET_METHODS = frozenset({
     "map", "batch", "padded_batch", "ragged_batch", "rebatch", "prefetch", "filter", "unbatch",
     "repeat", "take", "skip", "interleave", "flat_map", "with_options", "enumerate", "shuffle",
-    "cache", "shard", "apply", "ignore_errors", "map_with_legacy_function", "take_while",
+    "cache", "shard", "apply", "ignore_errors", "take_while",
     "concatenate", "window", "unique", "snapshot", "scan", "group_by_window",
-    "bucket_by_sequence_length", "rejection_resample", "sample_from_datasets", "prefetch_to_device",
+    "bucket_by_sequence_length", "rejection_resample", "sample_from_datasets", "sparse_batch",
 })
 # Hugging Face Dataset / DatasetDict / IterableDataset methods that return a new dataset
 # (set_format, set_transform and reset_format are the in-place ones).
@@ -21,16 +23,17 @@ HF_METHODS = frozenset({
     "map", "filter", "shuffle", "select", "sort", "train_test_split", "remove_columns",
     "rename_column", "rename_columns", "cast", "cast_column", "flatten", "add_column", "add_item",
     "shard", "with_format", "with_transform", "select_columns", "class_encode_column", "skip",
-    "take", "flatten_indices", "align_labels_with_mapping",
+    "take", "flatten_indices", "align_labels_with_mapping", "batch", "repeat", "to_iterable_dataset",
 })
 _HF_MAKERS = frozenset({"load_dataset", "load_from_disk", "concatenate_datasets", "interleave_datasets",
                         "DatasetDict", "IterableDatasetDict"})
 _TF_ROOTS = ("tensorflow.", "keras.", "tensorflow_datasets.", "tf_keras.")
 # Keras functions that return a tf.data dataset.
-_KERAS_DATASETS = frozenset(f"keras.{module}.{name}" for module in ("utils", "preprocessing")
+_KERAS_DATASETS = frozenset(f"{keras}.{module}.{name}" for keras in ("keras", "tf_keras")
+                            for module in ("utils", "preprocessing")
                             for name in ("image_dataset_from_directory", "text_dataset_from_directory",
                                          "audio_dataset_from_directory", "timeseries_dataset_from_array"))
-MAX_STEPS = 12
+MAX_STEPS = 40   # a name and a method per `ds = ds.op(...)` line: a 20-line pipeline
 
 
 def is_tf_qual(qual: str | None) -> bool:
@@ -47,14 +50,22 @@ def makes_dataset(qual: str | None) -> bool:
     return qual in _KERAS_DATASETS or qual == "tensorflow_datasets.load"
 
 
-def makes_hf_dataset(qual: str | None) -> bool:
-    """A call of `qual` returns a Hugging Face dataset (or DatasetDict)."""
+def makes_hf_dataset(ctx, qual: str | None) -> bool:
+    """A call of `qual` returns a Hugging Face dataset (or DatasetDict); not when the file imports
+    from a package-relative `datasets` module (`from .datasets import load_dataset`), which is
+    the project's own."""
     if qual is None or not qual.startswith("datasets."):
+        return False
+    if ctx.facts.code_matches(_RELATIVE_DATASETS):
         return False
     parts = qual.split(".")
     if len(parts) == 2:
         return parts[1] in _HF_MAKERS
-    return len(parts) == 3 and parts[1] in ("Dataset", "IterableDataset") and parts[2].startswith("from_")
+    return len(parts) == 3 and parts[1] in ("Dataset", "IterableDataset") and (
+        parts[2].startswith("from_") or parts[2] == "load_from_disk")
+
+
+_RELATIVE_DATASETS = re.compile(rb"from\s+\.+\s*datasets\b")
 
 
 # tf.data functions and classes that return something else.
@@ -67,33 +78,57 @@ def origin(ctx, expr, depth: int = 0):
     (tf.data, a Keras loader, TensorFlow Datasets, `to_tf_dataset`), "hf" for a Hugging Face
     one, "other" when it comes from another call (of TensorFlow or any library) that is not
     known to make one, None when unknown (a name bound to something else, a function of the
-    file, an unknown method)."""
+    file, an unknown method). One subscript by a literal key is followed, straight to the call
+    that made the collection (`dsets["train"]` of a DatasetDict, `tfds.load(..., split=[...])[0]`):
+    a subscript of a dataset is a row or a column, not a dataset."""
     facts = ctx.facts
     expr = strip(expr)
+    keyed = False   # a subscript was followed: only names may lead to the collection's call
     for _ in range(MAX_STEPS):
         if expr is None:
             return None, None
         if expr.type == "identifier":
-            b = facts.assignment_of(expr)
-            if b is None:
+            b = facts.binding(ctx.text(expr), expr.start_byte)
+            if b is not None and b.kind == "assign" and b.index is not None and b.value is not None:
+                value = strip(b.value)   # `ds, info = tfds.load(..., with_info=True)`
+                if value is not None and value.type == "call" and facts.callee_qual(value) == "tensorflow_datasets.load":
+                    return "tf", value
+                followed = strip(follow(facts, expr))   # `tr, va = ds.take(n), ds.skip(n)`
+                if followed is None or followed == expr:
+                    return None, None
+                expr = followed
+                continue
+            if b is None or b.kind != "assign" or b.value is None:
+                if keyed:
+                    return None, None
                 return from_every_call(ctx, expr, lambda arg: origin(ctx, arg, depth + 1), depth)
             expr = strip(b.value)
             continue
         if expr.type == "subscript":   # `dsets["train"]`, `tfds.load(..., split=[...])[0]`
-            expr = strip(expr.named_children[0]) if expr.named_children else None
+            index = expr.child_by_field_id(F_SUBSCRIPT)
+            if keyed or index is None or index.type not in ("string", "integer"):
+                return None, None
+            keyed = True
+            expr = strip(expr.child_by_field_id(F_VALUE))
             continue
         if expr.type != "call":
             return None, None
         qual = facts.callee_qual(expr)
         if qual is not None:
-            return ("tf" if makes_dataset(qual) else "hf" if makes_hf_dataset(qual) else "other"), expr
+            kind = "tf" if makes_dataset(qual) else "hf" if makes_hf_dataset(ctx, qual) else "other"
+            return kind, expr
         recv, method = method_call(expr)
+        if keyed or recv is None:
+            return None, None
         if method == "to_tf_dataset":
             return "tf", expr   # a Hugging Face dataset handed to Keras
-        if method == "as_dataset" and recv is not None and recv.type == "call" \
-                and (facts.callee_qual(recv) or "").startswith("tensorflow_datasets."):
-            return "tf", expr   # tfds.builder(name).as_dataset(split=...)
-        if recv is None or (method not in DATASET_METHODS and method not in HF_METHODS):
+        if method == "as_dataset":
+            builder = strip(follow(facts, recv))   # tfds.builder(name).as_dataset(split=...)
+            if builder is not None and builder.type == "call" \
+                    and (facts.callee_qual(builder) or "").startswith("tensorflow_datasets."):
+                return "tf", expr
+            return None, None
+        if method not in DATASET_METHODS and method not in HF_METHODS:
             return None, None
         expr = strip(recv)
     return None, None

@@ -10,18 +10,18 @@ function every call of which passes one), never for Python's or NumPy's in-place
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..values import method_call, strip
+from ..parsing import F_BODY, F_FUNCTION
+from ..values import args_of, method_call, returned_values, strip
 from . import Rule
 from ._discarded import discarding_statement, shown_by_notebook
 from ._tfdata import DATASET_METHODS, HF_METHODS, origin
 
 # Only speed is lost when these are dropped; the others change what the model is fed.
-_PERFORMANCE_ONLY = frozenset({"prefetch", "cache", "with_options", "prefetch_to_device", "snapshot"})
+_PERFORMANCE_ONLY = frozenset({"prefetch", "cache", "snapshot"})
 _WHAT_IS_LOST = {
-    "shuffle": "the data is not shuffled",
+    "shuffle": "this shuffle does not happen",
     "batch": "the data is not batched",
     "padded_batch": "the data is not batched",
-    "map": "the function is never applied to the data",
     "filter": "nothing is filtered out",
     "repeat": "the data is not repeated",
     "take": "the dataset is not shortened",
@@ -30,7 +30,16 @@ _WHAT_IS_LOST = {
     "remove_columns": "the columns are still there",
     "train_test_split": "it is not split",
     "sort": "it is not sorted",
+    "with_options": "its options are not applied",
 }
+# The result is a different kind of object (a DatasetDict) or a part of the data: assigning it
+# back to the same name could break later code or silently train on a sample.
+_NO_FIX = frozenset({"train_test_split", "take", "skip", "shard", "select", "to_iterable_dataset"})
+# Methods whose call for a side effect is what a map with a function returning None is.
+_SIDE_EFFECTS = frozenset({"append", "extend", "add", "update", "write", "writerow", "save", "put",
+                           "print", "log", "imwrite", "savefig", "insert", "increment"})
+# A notebook cell's last line is displayed; for these, the display is the point (a peek).
+_PEEKS = frozenset({"take", "select", "shard"})
 
 
 def check(ctx):
@@ -38,60 +47,120 @@ def check(ctx):
     for method in sorted(DATASET_METHODS | HF_METHODS):
         for call, recv in facts.method_calls(method):
             stmt = discarding_statement(call)
-            if stmt is None or recv is None or shown_by_notebook(ctx, stmt):
+            if stmt is None or recv is None or (method in _PEEKS and shown_by_notebook(ctx, stmt)):
                 continue
             kind, source = origin(ctx, recv)
-            if (kind == "tf" and method in DATASET_METHODS) or (kind == "hf" and method in HF_METHODS):
-                yield _finding(ctx, call, recv, method, stmt, source, kind)
+            if not ((kind == "tf" and method in DATASET_METHODS) or (kind == "hf" and method in HF_METHODS)):
+                continue
+            if kind == "hf" and method == "map" and _for_side_effects(ctx, call):
+                continue   # Dataset.map runs at once: `ds.map(save_image)` did its work
+            yield _finding(ctx, call, recv, method, stmt, source, kind)
+
+
+def _for_side_effects(ctx, call) -> bool:
+    """The function handed to an eager map returns nothing: a lambda calling a mutating method
+    (`lambda ex: counts.append(...)`) or a function of the file without a `return` value."""
+    pos, kw = args_of(call)
+    fn = strip(pos[0] if pos else kw.get("function"))
+    if fn is None:
+        return False
+    if fn.type == "lambda":
+        body = strip(fn.child_by_field_id(F_BODY))
+        if body is None or body.type != "call":
+            return False
+        callee = body.child_by_field_id(F_FUNCTION)
+        name = ctx.text(callee).rsplit(".", 1)[-1] if callee is not None else ""
+        return name in _SIDE_EFFECTS
+    if fn.type == "identifier":
+        defs = ctx.facts.functions_named(ctx.text(fn))
+        return len(defs) == 1 and not any(v is not None for v in returned_values(defs[0]))
+    return False
 
 
 def _finding(ctx, call, recv, method, stmt, source, kind):
     name = ctx.text(recv)
-    lost = _WHAT_IS_LOST.get(method, "it has no effect")
+    plain = strip(recv) is not None and strip(recv).type == "identifier"
+    if method == "map":
+        lost = ("the function is never applied to the data" if kind == "tf" else
+                "the mapped data is lost (the function runs over every row, but the new columns "
+                "live only in the returned dataset)")
+    else:
+        lost = _WHAT_IS_LOST.get(method, "it has no effect")
     if method in _PERFORMANCE_ONLY:
         lost = "the pipeline runs without it (slower, nothing else changes)"
     why = ("tf.data datasets are immutable" if kind == "tf" else
            f"a Hugging Face dataset's `{method}` does not change it in place")
+    what = f"`{name}` is unchanged" if plain else "the dataset is unchanged"
+    b = ctx.facts.binding(name, call.start_byte) if plain else None
+    if b is not None and b.kind == "param":
+        advice = (f"Assign the result and return it (`{name} = {ctx.text(call)}` ... `return {name}`): "
+                  "the caller's dataset cannot be changed in place")
+    elif ctx.facts.loops_containing(stmt.start_byte):
+        advice = "Build the dataset with this step once, where it is made, rather than in the loop"
+    elif plain:
+        advice = f"Assign the result (`{name} = {ctx.text(call)}`) or chain it where the dataset is built"
+    else:
+        advice = "Keep the result in a name and use that, or chain the call where the dataset is built"
     message = (f"`{ctx.text(call)}` returns a new dataset and the result is thrown away: {why}, "
-               f"so `{name}` is unchanged and {lost}. Assign the result "
-               f"(`{name} = {ctx.text(call)}`) or chain it where the dataset is built.")
+               f"so {what} and {lost}. {advice}.")
     split = method == "shuffle" and kind == "tf" and _split_later(ctx, recv, stmt)
     if split:
         # Assigned back, this shuffle would reshuffle every pass under a take/skip split.
         message += (" The dataset is split with take/skip later: pass reshuffle_each_iteration=False "
                     "too, or the parts will overlap.")
     severity = Severity.WARNING if method in _PERFORMANCE_ONLY else None
+    fix = None if split or method in _NO_FIX or (method == "shuffle" and _split_in_file(ctx)) \
+        else _fix(ctx, stmt, call, recv, b)
     return ctx.finding(call, message, related=[ctx.related(source, "the dataset, made here")],
-                       fix=None if split else _fix(ctx, stmt, call, recv), severity=severity)
+                       fix=fix, severity=severity)
 
 
 def _split_later(ctx, recv, stmt) -> bool:
-    """`recv` is the receiver of a take() or skip() after `stmt`, in the same function."""
+    """`recv` is the receiver of both a take() and a skip() after `stmt`, in the same function
+    (a `take(1)` alone is a peek, not a split)."""
     recv = strip(recv)
     if recv is None or recv.type != "identifier":
         return False
     name = ctx.text(recv)
     facts = ctx.facts
     scope = facts.scope_id(stmt.start_byte)
-    for method in ("take", "skip"):
+
+    def later(method):
         for call, other in facts.method_calls(method):
             other = strip(other)
             if (call.start_byte > stmt.end_byte and other is not None and other.type == "identifier"
                     and ctx.text(other) == name and facts.scope_id(call.start_byte) == scope):
                 return True
-    return False
+        return False
+
+    return later("take") and later("skip")
 
 
-def _fix(ctx, stmt, call, recv):
-    """`ds.shuffle(n)` -> `ds = ds.shuffle(n)`, for a plain name alone in its statement; not in
-    a loop, where the assignment would stack one more transformation every time round."""
+def _split_in_file(ctx) -> bool:
+    """The file splits some dataset with take and skip (maybe in a helper this one is passed
+    to): a shuffle made effective there could make the split reshuffle, so no automatic fix."""
+    facts = ctx.facts
+    return bool(facts.method_calls("take")) and bool(facts.method_calls("skip"))
+
+
+def _fix(ctx, stmt, call, recv, binding):
+    """`ds.shuffle(n)` -> `ds = ds.shuffle(n)`, for a plain name alone in its statement, bound
+    in the same function (not a parameter: the caller's dataset stays as it was; not a global
+    read from a function: the assignment would make it local) and, in a notebook, in the same
+    cell; not in a loop, where the assignment would stack one more transformation every time
+    round (so would re-running a cell that does not build the dataset)."""
     recv = strip(recv)
-    if ctx.facts.loops_containing(stmt.start_byte):
+    facts = ctx.facts
+    if facts.loops_containing(stmt.start_byte):
         return None
     if recv is None or recv.type != "identifier" or stmt.named_child_count != 1 or strip(stmt.named_children[0]) != call:
         return None
     inner, _method = method_call(call)
     if strip(inner) != recv:
+        return None
+    if binding is None or binding.kind != "assign" or binding.scope != facts.scope_id(stmt.start_byte):
+        return None
+    if ctx.doc.cell_map is not None and ctx.doc.location(binding.pos)[0] != ctx.doc.location(stmt.start_byte)[0]:
         return None
     name = ctx.text(recv)
     return Fix(f"Assign the result to `{name}`", (TextEdit(stmt.start_byte, stmt.start_byte, f"{name} = "),))

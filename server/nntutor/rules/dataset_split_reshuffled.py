@@ -20,7 +20,7 @@ _SHUFFLING_LOADERS = frozenset({
 _ORDER_KEEPING = frozenset({
     "map", "batch", "padded_batch", "ragged_batch", "rebatch", "prefetch", "filter", "unbatch",
     "repeat", "take", "skip", "interleave", "flat_map", "with_options", "enumerate",
-    "ignore_errors", "apply", "map_with_legacy_function", "shard",
+    "ignore_errors", "apply", "shard", "sparse_batch",
 })
 
 
