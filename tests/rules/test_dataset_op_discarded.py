@@ -162,6 +162,13 @@ vocab.sort()
 labels = raw["train"]["label"]
 labels.sort()
 """,),
+    # LoRA's run_glue (sweep 20): Dataset.unique returns a list, sorted in place.
+    ("hugging_face_unique_is_a_list", """\
+from datasets import load_dataset
+raw = load_dataset("glue", "mrpc")
+label_list = raw["train"].unique("label")
+label_list.sort()
+""",),
     ("nested_subscripts_of_a_tf_dataset", TF + """\
 ds = tf.data.Dataset.range(10)
 ds[0][1][2].shuffle(1)

@@ -84,6 +84,7 @@ def origin(ctx, expr, depth: int = 0):
     facts = ctx.facts
     expr = strip(expr)
     keyed = False   # a subscript was followed: only names may lead to the collection's call
+    methods = set()   # the methods passed: each must be one of the root's library
     for _ in range(MAX_STEPS):
         if expr is None:
             return None, None
@@ -116,6 +117,8 @@ def origin(ctx, expr, depth: int = 0):
         qual = facts.callee_qual(expr)
         if qual is not None:
             kind = "tf" if makes_dataset(qual) else "hf" if makes_hf_dataset(ctx, qual) else "other"
+            if (kind == "tf" and methods - DATASET_METHODS) or (kind == "hf" and methods - HF_METHODS):
+                return "other", expr   # `ds["train"].unique("label")`: a list, not a dataset
             return kind, expr
         recv, method = method_call(expr)
         if keyed or recv is None:
@@ -130,6 +133,7 @@ def origin(ctx, expr, depth: int = 0):
             return None, None
         if method not in DATASET_METHODS and method not in HF_METHODS:
             return None, None
+        methods.add(method)
         expr = strip(recv)
     return None, None
 
