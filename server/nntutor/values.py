@@ -48,6 +48,9 @@ MODULE_SELF_METHODS = {"to", "cuda", "cpu", "train", "eval", "float", "double", 
 _MAX_DEPTH = 12
 
 
+_ACTIVATION_METHODS = frozenset({"softmax", "log_softmax", "sigmoid"})
+
+
 def strip(node):
     while node is not None and node.type in ("parenthesized_expression", "await"):
         node = node.named_children[0] if node.named_children else None
@@ -568,6 +571,12 @@ class Values:
                 return frozenset({LOG_SOFTMAX}), expr
             return frozenset(), None
         receiver, method = method_call(expr)
+        if method in _ACTIVATION_METHODS and q is None and self_layers is not None and receiver is not None \
+                and receiver.type == "identifier" and facts.text(receiver) == "self" and method in self_layers:
+            # `self.softmax(x)` calls the module held in `self.softmax`, which may be an
+            # nn.LogSoftmax: its class decides (the call is the place that applies it)
+            tag = LAYER_TAGS.get(self_layers[method][0])
+            return (frozenset({tag}), expr) if tag in (SOFTMAX, LOG_SOFTMAX, SIGMOID) else (frozenset(), None)
         if method is not None and q is None:
             if method == "softmax":
                 return frozenset({SOFTMAX}), expr

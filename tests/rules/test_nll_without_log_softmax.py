@@ -6,6 +6,22 @@ from conftest import lines, notebook, two_files
 RULE = "nll-without-log-softmax"
 
 BUGGY = [
+    # The other way round: named log_softmax, holding a Softmax (the class decides).
+    ("softmax_layer_named_log_softmax", """\
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(768, 2)
+        self.log_softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.log_softmax(self.fc(x))
+
+model = Head()
+loss = nn.NLLLoss()(model(x), y)
+""", [13]),
     ("softmax_into_nll_loss", """\
 import torch.nn.functional as F
 
@@ -47,6 +63,22 @@ loss = nn.NLLLoss()(head(h), labels)
 ]
 
 CORRECT = [
+    # A BERT fine-tuning notebook (sweep 20): the attribute is named softmax but holds a LogSoftmax.
+    ("log_softmax_layer_named_softmax", """\
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(768, 2)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(x))
+
+model = Head()
+loss = nn.NLLLoss()(model(x), y)
+"""),
     ("official_mnist_log_softmax", """\
 import torch.nn as nn
 import torch.nn.functional as F
