@@ -6,6 +6,17 @@ from conftest import apply_fix, findings, lines, notebook, parses
 RULE = "loss-accumulates-graph"
 
 BUGGY = [
+    # Made new in the epoch loop, appended to in the batch loop: it spans the epoch.
+    ("list_made_new_per_epoch_spans_the_batches", """\
+import torch
+criterion = torch.nn.CrossEntropyLoss()
+for epoch in range(10):
+    epoch_losses = []
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        epoch_losses.append(loss)
+    print(sum(epoch_losses))
+""", [7]),
     # a reset that is not at the optimizer step leaves a long chain (review of session 14)
     ("lazy_first_value_then_plus_equals", """\
 import torch.nn as nn
@@ -163,6 +174,40 @@ for epoch in range(10):
 ]
 
 CORRECT = [
+    # PPLM (sweep 20): the list is made new in every pass of the loop that appends to it.
+    ("list_made_new_in_each_pass", """\
+import torch
+
+def perturb(model, classifier, x, label, num_iterations=3):
+    delta = torch.zeros_like(x, requires_grad=True)
+    ce_loss = torch.nn.CrossEntropyLoss()
+    for i in range(num_iterations):
+        loss = 0.0
+        loss_list = []
+        discrim_loss = ce_loss(classifier(model(x + delta)), label)
+        loss += discrim_loss
+        loss_list.append(discrim_loss)
+        loss.backward()
+        delta.data -= 0.01 * delta.grad
+        delta.grad.zero_()
+    return delta
+"""),
+    # DeeBERT (sweep 20): forward packs the sum of the exits' losses into the returned tuple.
+    ("losses_packed_into_the_returned_outputs", """\
+import torch.nn as nn
+from torch.nn import CrossEntropyLoss
+
+class HighwayModel(nn.Module):
+    def forward(self, outputs, labels=None, train_highway=False):
+        if labels is not None:
+            highway_losses = []
+            for highway_exit in outputs[-1]:
+                highway_loss = CrossEntropyLoss()(highway_exit[0].view(-1, 3), labels.view(-1))
+                highway_losses.append(highway_loss)
+            if train_highway:
+                outputs = (sum(highway_losses[:-1]),) + outputs
+        return outputs
+"""),
     # jindongwang/transferlearning DAAN: per-head total, backpropagated through a scaled copy
     ("total_backpropagated_through_intermediate_names", """\
 import torch.nn.functional as F

@@ -180,17 +180,18 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
 
 def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
     """`fn` returns `name`, or a total that `name` is added into (`temp += term` in an inner
-    loop, then `total += temp / n`: a sum of sums)."""
+    loop, then `total += temp / n`: a sum of sums), or a value computed from it."""
     if any(_mentions(ctx, r, name) for r in returns_of(fn)):
         return True
     if depth >= 3:
         return False
-    for aug in ctx.facts.aug_assigns:
-        if not fn.start_byte < aug.start_byte < fn.end_byte:
-            continue
+    # `total += term`, or `outputs = (sum(losses),) + outputs` (a loss packed into the returned
+    # tuple, as Hugging Face models do)
+    for aug in [*(a for a in ctx.facts.aug_assigns if fn.start_byte < a.start_byte < fn.end_byte),
+                *ctx.facts.assignments_in(fn)]:
         left, right = aug.child_by_field_id(F_LEFT), aug.child_by_field_id(F_RIGHT)
         if left is not None and left.type == "identifier" and ctx.text(left) != name \
-                and _mentions(ctx, right, name, 1) and not _over_data(ctx, aug, fn) \
+                and right is not None and _mentions(ctx, right, name, 1) and not _over_data(ctx, aug, fn) \
                 and _flows_into_return(ctx, fn, ctx.text(left), depth + 1):
             return True
     return False
@@ -396,8 +397,10 @@ def _reset_at_optimizer_step(ctx, loop, stmt, name: str) -> bool:
 def _list_of_one_step(ctx, stmt, name: str) -> bool:
     """`losses = []` in the body of a loop around the `losses.append(loss)` whose own body (not a
     loop nested in it) steps the optimizer: the list holds the losses of one step (the chunks
-    of one batch, each backpropagated at once) and starts over at the next. A list made new
-    in the epoch loop, around a batch loop that steps, spans the epoch: still reported."""
+    of one batch, each backpropagated at once) and starts over at the next; or, whatever the
+    loop does, made new in every pass of the innermost loop that appends to it (it never holds
+    more than one pass's losses). A list made new in the epoch loop, around a batch loop that
+    steps, spans the epoch: still reported."""
     facts = ctx.facts
     scope = facts.scope_id(stmt.start_byte)
     steps = [e.pos for e in events(ctx) if e.kind == "step"]
@@ -414,6 +417,8 @@ def _list_of_one_step(ctx, stmt, name: str) -> bool:
             continue
         if any(loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop for p in steps):
             return True
+        if facts.innermost_loop(stmt.start_byte) == loop:
+            return True   # made new in every pass of the very loop that appends: one pass's items
     return False
 
 
