@@ -175,6 +175,23 @@ print(best.evaluate(x_test, y_test))
 ]
 
 SILENT = [
+    # A stacking lecture (sweep 20): the best single-model test score is only compared with the
+    # stacked model's, and the branch keeps nothing.
+    ("best_test_score_only_compared", """\
+from sklearn.datasets import make_moons
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+for i in range(1, 50):
+    X, y = make_moons(noise=.4, random_state=i, n_samples=300)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    lr = LogisticRegression().fit(X_train, y_train)
+    tree = DecisionTreeClassifier(max_depth=3).fit(X_train, y_train)
+    scores = [lr.score(X_test, y_test), tree.score(X_test, y_test)]
+    if stacked_score > max(scores):
+        print(i)
+""", []),
     # A TensorFlow 1 course (sweep 20): `test_writer` is a TensorBoard writer, not test data;
     # the checkpoint is chosen on the validation score.
     ("test_writer_is_not_test_data", """\

@@ -342,7 +342,7 @@ def _selection(ctx, fl, loop, score):
             continue
         fn = strip(call.child_by_field_id(F_FUNCTION))
         if fn is not None and fn.type == "identifier" and ctx.text(fn) in ("max", "min") \
-                and any(mentions(a) for a in args_of(call)[0]):
+                and any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call):
             return call, f"keeps the best with `{ctx.text(fn)}(...)`"
     if not containers:
         return None
@@ -357,6 +357,24 @@ def _selection(ctx, fl, loop, score):
         if fl.sources(call) & containers:
             return call, f"collects the test scores, then picks the best with `{name}`"
     return None
+
+
+def _only_compared(ctx, call) -> bool:
+    """`if stacked_score > max(scores): print(i)`: the best score is only compared with another
+    number, and the branch keeps nothing (no assignment, no save)."""
+    node = call.parent
+    while node is not None and node.type in ("parenthesized_expression", "argument_list"):
+        node = node.parent
+    if node is None or node.type != "comparison_operator":
+        return False
+    stmt = node.parent
+    while stmt is not None and stmt.type in ("boolean_operator", "parenthesized_expression", "not_operator"):
+        stmt = stmt.parent
+    if stmt is None or stmt.type not in ("if_statement", "elif_clause"):
+        return False
+    cons = stmt.child_by_field_id(F_CONSEQUENCE)
+    return cons is not None and not any(True for _ in _walk(cons, ("assignment", "augmented_assignment"))) \
+        and "save" not in ctx.text(cons)
 
 
 # Drawing calls: `ax.fill_between(x, scores.min(0).values, scores.max(0).values)` shades the
