@@ -143,9 +143,68 @@ for epoch in range(3):
     train(model)
     evaluate(model)
 """, [21]),
+    # The same place for a classifier: its validation in the epoch loop is in training mode.
+    ("classifier_validated_at_the_end_of_each_epoch", """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 32), nn.Dropout(0.5), nn.Linear(32, 2))
+opt = torch.optim.Adam(model.parameters())
+for epoch in range(5):
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        val_out = model(x_val)
+    print((val_out.argmax(1) == y_val).float().mean())
+""", [12]),
 ]
 
 CORRECT = [
+    # ML2022 HW06 (sweep 20): the generator makes fakes under no_grad for the discriminator's
+    # step, which backpropagates right after in the same call.
+    ("gan_fakes_for_the_discriminator_step", """\
+import torch
+import torch.nn as nn
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(100, 64), nn.BatchNorm1d(64), nn.ReLU())
+    def forward(self, z):
+        return self.net(z)
+
+def discriminator_step(discriminator, generator, real, opt, loss_fn):
+    with torch.no_grad():
+        fake = generator(torch.randn(64, 100))
+    loss = loss_fn(discriminator(real), discriminator(fake))
+    discriminator.zero_grad()
+    loss.backward()
+    opt.step()
+
+generator = Generator()
+for epoch in range(10):
+    for real in loader:
+        discriminator_step(discriminator, generator, real, opt_d, loss_fn)
+"""),
+    # DTU 02456 (sweep 20): a GAN preview at the end of each epoch, the generator in train mode.
+    ("gan_preview_at_the_end_of_each_epoch", """\
+import torch
+import torch.nn as nn
+
+generator = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 4))
+g_opt = torch.optim.Adam(generator.parameters())
+for epoch in range(5):
+    for x in train_loader:
+        generator.zero_grad()
+        err = loss(discriminator(generator(torch.randn(16, 8))), ones)
+        err.backward()
+        g_opt.step()
+    with torch.no_grad():
+        x_fake = generator(torch.randn(64, 8))
+    print(x_fake.mean())
+"""),
     ("dropout_only_mentioned_in_a_comment", """\
 import torch
 import torch.nn as nn

@@ -32,7 +32,8 @@ def check(ctx):
             continue
         if mode_at(ctx, name, call.start_byte) != "train":
             continue
-        if _in_training_step(ctx, call) or _train_mode_on_purpose(ctx, name, call):
+        if _in_training_step(ctx, call) or _train_mode_on_purpose(ctx, name, call) \
+                or _gan_preview(ctx, name, call):
             continue
         if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call):
             continue  # an untrained model built right here, or a look at the output's shape: no score
@@ -283,13 +284,39 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
 
 
 def _in_training_step(ctx, call):
-    """The call shares its innermost loop with a backward pass: a no_grad forward inside a
-    training step (GAN samples for monitoring, RL targets) is often in training mode on purpose."""
-    loop = ctx.facts.innermost_loop(call.start_byte)
+    """The call shares its innermost loop with a backward pass, or, outside any loop, its
+    function runs one: a no_grad forward inside a training step (GAN samples for monitoring, RL
+    targets, a GAN's fakes for the discriminator step) is often in training mode on purpose."""
+    facts = ctx.facts
+    loop = facts.innermost_loop(call.start_byte)
     if loop is None:
-        return False
-    return any(e.kind == "backward" and ctx.facts.innermost_loop(e.pos) == loop
+        # a step function with no loop of its own (`def discriminator_step(...)`: fakes from the
+        # generator under no_grad, then backward): the same, one step per call
+        fn = facts.function_at(call.start_byte)
+        return fn is not None and any(
+            e.kind == "backward" and facts.function_at(e.pos) == fn and facts.innermost_loop(e.pos) is None
+            for e in events(ctx))
+    return any(e.kind == "backward" and facts.innermost_loop(e.pos) == loop
                for e in events(ctx))
+
+
+# A GAN's generator by its name: `generator`, `netG`, `G`, `gen`, `g_model`, `text_generator`.
+_GENERATOR_NAME = re.compile(r"(?i)^(g|gen|net_?g|g_?net|g_?model|generator|\w*_generator|generator_\w*)$")
+
+
+def _gan_preview(ctx, name, call) -> bool:
+    """Samples from a GAN generator under no_grad in a loop that trains (a backward pass in it,
+    in a nested batch loop too): the end-of-epoch preview of DCGAN-style code, made in training
+    mode on purpose, as the generator always runs. A classifier validated there is still
+    reported (its name says nothing of a generator)."""
+    if not _GENERATOR_NAME.match(name):
+        return False
+    facts = ctx.facts
+    loops = facts.loops_containing(call.start_byte)
+    if not loops:
+        return False
+    outer = loops[-1]
+    return any(e.kind == "backward" and outer.start_byte < e.pos < outer.end_byte for e in events(ctx))
 
 
 def _train_mode_on_purpose(ctx, name, call):
