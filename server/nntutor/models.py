@@ -132,6 +132,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             continue
         framework = None
         subclass = False   # of another model class of the file: its layers are inherited
+        inherits_dropout = False
         for base in supers.named_children:
             q = facts.qual(base)
             if q in TORCH_BASES or (q is None and text(base).endswith(("nn.Module", "Module"))):
@@ -141,6 +142,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             elif base.type == "identifier" and text(base) in classes:
                 framework = classes[text(base)].framework
                 subclass = True
+                inherits_dropout = inherits_dropout or classes[text(base)].mode_dependent is True
         if framework is None:
             continue
         cls = ModelClass(text(name_node), facts.doc.path, framework)
@@ -148,7 +150,10 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         nodes_of[id(cls)] = node
         body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
-        cls.mode_dependent = _builds_stochastic_layers(body_text)
+        unused = _unused_stochastic_layers(facts, body, body_text) if body is not None else {}
+        for start, end in unused.values():   # declared in __init__, never called: no effect
+            body_text = body_text[:start - body.start_byte] + " " * (end - start) + body_text[end - body.start_byte:]
+        cls.mode_dependent = _builds_stochastic_layers(body_text) or inherits_dropout
         previous = classes.get(cls.name)
         classes[cls.name] = cls
         if previous is not None:
@@ -159,7 +164,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         if values is None:
             values = Values(facts)
             values._local_classes = classes  # classes seen so far: a model may wrap another
-        _collect_layers(facts, values, body, cls)
+        _collect_layers(facts, values, body, cls, set(unused))
         init = _method(body, "__init__", text)
         if cls.mode_dependent and framework == "torch" and not subclass:
             cls.rates = rate_parameters(facts, body, init, cls.layers)
@@ -311,7 +316,35 @@ def _method(body, name, text):
     return None
 
 
-def _collect_layers(facts, values, body, cls):
+def _unused_stochastic_layers(facts, body, body_text: str) -> dict:
+    """`self.dropout = nn.Dropout(0.1)` in __init__ with no other mention of `.dropout` in the
+    file: attribute -> (start, end) of its assignment. A layer never called changes
+    nothing in either mode (a wrapper around a from_pretrained model declaring a dropout it
+    never uses). Offsets are the document's; the body text is the class body's."""
+    if not any(h in body_text for h in STOCHASTIC_HINTS):
+        return {}
+    init = _method(body, "__init__", facts.text)
+    if init is None:
+        return {}
+    found = {}
+    for a in facts.assignments_in(init):
+        left, right = a.child_by_field_id(F_LEFT), a.child_by_field_id(F_RIGHT)
+        if left is None or right is None or left.type != "attribute" or right.type != "call":
+            continue
+        obj, attr = left.child_by_field_id(F_OBJECT), left.child_by_field_id(F_ATTRIBUTE)
+        if obj is None or attr is None or facts.text(obj) != "self":
+            continue
+        if not any(h in facts.text(right) for h in STOCHASTIC_HINTS):
+            continue
+        # the file's only mention of `.name` (outside comments): not read by forward, another
+        # method, a subclass or the code that uses the model (`model.dropout.p = 0.3`)
+        name = facts.text(attr)
+        if len(facts.code_matches(re.compile(rb"\." + re.escape(name.encode()) + rb"\b"))) == 1:
+            found[name] = (a.start_byte, a.end_byte)
+    return found
+
+
+def _collect_layers(facts, values, body, cls, unused=frozenset()):
     init = _method(body, "__init__", facts.text)
     if init is None:
         return
@@ -333,7 +366,8 @@ def _collect_layers(facts, values, body, cls):
         qual, ctor = values.instance(call)
         if qual is not None:
             cls.layers[facts.text(attr)] = (qual, ctor)
-            if qual.startswith("torch.nn.") and ("Dropout" in qual or "BatchNorm" in qual):
+            if qual.startswith("torch.nn.") and ("Dropout" in qual or "BatchNorm" in qual) \
+                    and facts.text(attr) not in unused:
                 cls.mode_dependent = True
             sub = None if qual.startswith("torch.") else values.local_class(qual)  # a block defined above
             if is_model_factory(qual) and qual.startswith("transformers.") and method_call(call)[1] == "from_pretrained" \

@@ -161,7 +161,8 @@ for epoch in range(5):
 """
     assert lines(src, "eval-mode-not-restored") == []
     # a real batch-norm layer next to the same init code is still one
-    with_bn = src.replace("self.fc2 = nn.Linear(32, 2)", "self.fc2 = nn.Linear(32, 2)\n        self.bn = nn.BatchNorm1d(32)")
+    with_bn = src.replace("self.fc2 = nn.Linear(32, 2)", "self.fc2 = nn.Linear(32, 2)\n        self.bn = nn.BatchNorm1d(32)") \
+        .replace("return self.fc2(F.relu(self.fc1(x)))", "return self.fc2(F.relu(self.bn(self.fc1(x))))")
     assert lines(with_bn, "eval-mode-not-restored") == [31]
 
 

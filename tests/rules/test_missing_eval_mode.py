@@ -693,7 +693,7 @@ class TransformerBlock(nn.Module):
         super().__init__()
 {block_body}
     def forward(self, x):
-        return self.ff(x)
+        return {"self.drop(self.ff(x))" if "self.drop" in block_body else "self.ff(x)"}
 
 """
     head = "import torch\nimport torch.nn as nn\n\n"
@@ -1244,7 +1244,7 @@ class Encoder(nn.Module):
         self.base = AutoModel.from_pretrained(name){own}
 
     def forward(self, ids):
-        return self.base(input_ids=ids).last_hidden_state[:, 0]
+        return {out}
 
 
 model = Encoder("distilbert-base-uncased")
@@ -1261,7 +1261,17 @@ model = Encoder("distilbert-base-uncased")
          "    model(x).sum().backward()\n    opt.step()\n", [23]),
 ])
 def test_a_wrapper_around_a_from_pretrained_model(own, before, expected):
-    assert lines(_HF_WRAPPER.format(own=own, before=before), RULE) == expected
+    out = "self.drop(self.base(input_ids=ids).last_hidden_state[:, 0])" if "self.drop" in own \
+        else "self.base(input_ids=ids).last_hidden_state[:, 0]"
+    assert lines(_HF_WRAPPER.format(own=own, before=before, out=out), RULE) == expected
+
+
+def test_a_wrapper_declaring_a_dropout_it_never_uses():
+    """chaii QA notebook (sweep 20): `self.dropout` is declared and never called, so the only
+    dropout that runs is the from_pretrained model's, in eval mode."""
+    src = _HF_WRAPPER.format(own="\n        self.dropout = nn.Dropout(0.1)", before="",
+                             out="self.base(input_ids=ids).last_hidden_state[:, 0]")
+    assert lines(src, RULE) == []
 
 
 # ethen8181's torch_transformer notebook: a fresh model run once under no_grad to see the
@@ -1301,3 +1311,34 @@ for xb, yb in loader:
     assert lines(src, RULE) == []
     # but a later read of *this* value is a read
     assert lines(src.replace("print(output.shape)\n", "print(output.shape)\nprint(output.argmax(1))\n"), RULE) == [18]
+
+
+def test_a_subclass_inherits_its_parents_batch_norm():
+    """A subclass that adds no dropout or batch norm of its own still runs its parent's."""
+    src = """\
+import torch
+import torch.nn as nn
+
+class Parent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+        self.norm = nn.BatchNorm1d(2)
+    def forward(self, x):
+        return self.norm(self.fc(x))
+
+class Child(Parent):
+    def __init__(self):
+        super().__init__()
+        self.extra = nn.Linear(2, 2)
+
+model = Child()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x in loader:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+with torch.no_grad():
+    out = model(x_test)
+"""
+    assert lines(src, RULE) == [24]
