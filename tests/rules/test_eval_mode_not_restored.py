@@ -96,6 +96,43 @@ for epoch in range(1, 11):
 ]
 
 CORRECT = [
+    # PPLM's discriminator training (sweep 20): a method of the model's class puts the part that
+    # trains back in training mode at the start of every epoch.
+    ("own_method_switches_the_head_back_to_train", """\
+import torch
+import torch.nn as nn
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1))
+        self.classifier_head = nn.Sequential(nn.Dropout(0.2), nn.Linear(8, 2))
+
+    def train_custom(self):
+        for p in self.encoder.parameters():
+            p.requires_grad = False
+        self.classifier_head.train()
+
+    def forward(self, x):
+        return self.classifier_head(self.encoder(x))
+
+def train_epoch(loader, discriminator, optimizer):
+    discriminator.train_custom()
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(discriminator(x), y).backward()
+        optimizer.step()
+
+def evaluate_performance(loader, discriminator):
+    discriminator.eval()
+    with torch.no_grad():
+        return sum((discriminator(x).argmax(1) == y).sum().item() for x, y in loader)
+
+def train(discriminator, train_loader, test_loader, optimizer, epochs=3):
+    for epoch in range(epochs):
+        train_epoch(train_loader, discriminator, optimizer)
+        evaluate_performance(test_loader, discriminator)
+"""),
     ("train_at_top_of_each_epoch", """\
 import torch
 

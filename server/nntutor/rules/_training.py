@@ -80,12 +80,44 @@ def events(ctx) -> list[Event]:
     for method in ("backward", "step", "zero_grad", "eval", "train"):
         for call, recv in facts.method_calls(method):
             _event(ctx, out, call, recv, method)
+    # `discriminator.train_custom()`: a method of a class of the file that puts the model, or
+    # the part of it that trains, back in training mode
+    for method in _training_mode_methods(ctx):
+        for call, recv in facts.method_calls(method):
+            recv = strip(recv)
+            if recv is not None and recv.type == "identifier" and ctx.text(recv) != "self":
+                out.append(Event("train", call, ctx.text(recv), call.start_byte))
     # `p.grad = None` / `p.grad.zero_()` also clear gradients.
     for node in _manual_zeroing(ctx):
         out.append(Event("zero_grad", node, "", node.start_byte))
     out.sort(key=lambda e: (e.pos, -e.call.end_byte))  # `m.eval().train()`: outer call first
     ctx.values._training_events = out
     return out
+
+
+_SELF_TRAIN = re.compile(r"\bself(?:\.\w+)*\.train\(\s*(?:True|mode\s*=\s*True)?\s*\)")
+_SELF_EVAL = re.compile(r"\.eval\(\s*\)|\.train\(\s*(?:False|mode\s*=\s*False)\s*\)")
+
+
+def _training_mode_methods(ctx) -> set:
+    """Names of methods (not `train` itself) of the file's classes whose body calls
+    `self.train()` or `self.<part>.train()` and never eval()."""
+    facts = ctx.facts
+    if not facts.method_calls("train"):
+        return set()
+    found = set()
+    for cls in facts.classes_nodes:
+        body = cls.child_by_field_id(F_BODY)
+        for d in body.named_children if body is not None else ():
+            if d.type == "decorated_definition":
+                d = d.child_by_field_id(F_DEFINITION)
+            name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
+            if name is None or ctx.text(name) in ("train", "eval", "__init__", "forward"):
+                continue
+            code = facts.code_in(d)
+            if ".train(" in code and _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code):
+                found.add(ctx.text(name))
+    return found
 
 
 def _event(ctx, out, call, recv, method):
