@@ -9,6 +9,8 @@ import difflib
 import json
 import re
 
+from .notebook import cell_entries
+
 
 def unified(path: str, old: bytes, new: bytes) -> str:
     """The diff from `old` to `new` (a .py file's or a notebook's bytes); "" when equal."""
@@ -38,8 +40,8 @@ def _lines(text: str) -> list[str]:
 def _notebook(path: str, old: bytes, new: bytes) -> str:
     def sources(raw: bytes) -> list[str]:
         out = []
-        for cell in json.loads(raw).get("cells", []):
-            src = cell.get("source", "") if isinstance(cell, dict) else ""
+        for cell, key in cell_entries(json.loads(raw)):   # nbformat 4 and 3 (`worksheets`)
+            src = cell.get(key, "") if isinstance(cell, dict) else ""
             out.append("".join(src) if isinstance(src, list) else str(src))
         return out
 

@@ -74,6 +74,18 @@ def test_fix_writes_nbformat_3_notebooks_back(tmp_path):
     assert after == before    # nothing else changed, no `source` key added
 
 
+def test_diff_of_an_nbformat_3_notebook_shows_its_cells(tmp_path):
+    """nbformat 3 keeps code under worksheets[].cells[].input: --diff must show that change
+    (it printed nothing while announcing a fix)."""
+    from tests.cli.test_cli import _v3_notebook
+
+    nb = tmp_path / "old.ipynb"
+    nb.write_text(json.dumps(_v3_notebook(), indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    r = run("check", str(nb), "--no-config", "--diff")
+    assert "[cell 4]" in r.stdout, r.stdout
+    assert '+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")' in r.stdout
+
+
 def test_fix_keeps_crlf_and_leaves_odd_files_alone(tmp_path):
     crlf = tmp_path / "win.py"
     crlf.write_bytes(b"import torch\r\n\r\nfor x, y in loader:\r\n    loss = model(x).sum()\r\n"
