@@ -294,3 +294,14 @@ def test_a_name_from_a_star_import_is_hovered():
     src2 = "from sklearn.preprocessing import *\nfrom mylib import *\nscaler = StandardScaler()\n"
     doc2 = Document.from_text(src2)
     assert target_at(doc2, catalog(), src2.index("StandardScaler") + 2) is None
+
+
+def test_tf_data_constructors_explain_the_pipeline():
+    src = "import tensorflow as tf\nds = tf.data.Dataset.from_tensor_slices((X, y))\n" \
+          "files = tf.data.Dataset.list_files('*.jpg')\n"
+    d = Document.from_text(src)
+    for needle in ("from_tensor_slices", "list_files"):
+        t = target_at(d, catalog(), src.index(needle) + 2)
+        assert t is not None and t.concept_id == "epochs-batches-iterations", needle
+        text = render(catalog(), t, d)
+        assert "Epochs, batches and iterations" in text
