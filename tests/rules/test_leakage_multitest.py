@@ -175,6 +175,22 @@ print(best.evaluate(x_test, y_test))
 ]
 
 SILENT = [
+    # An interpretability course (sweep 20): after early stopping on the test DMatrix, the test
+    # rows only give SHAP contributions for a plot; nothing scores the model.
+    ("booster_test_rows_only_explained", """\
+import numpy as np
+import shap
+import xgboost as xgb
+
+split = np.random.rand(len(data)) < 0.7
+train, test = data[split], data[~split]
+dtrain = xgb.DMatrix(train[X], train[y])
+dtest = xgb.DMatrix(test[X], test[y])
+model = xgb.train(params, dtrain, 1000, evals=[(dtrain, "train"), (dtest, "eval")],
+                  early_stopping_rounds=50)
+shap_values = model.predict(dtest, pred_contribs=True, iteration_range=(0, model.best_iteration + 1))
+shap.summary_plot(shap_values[:, :-1], test[X])
+""", []),
     # A stacking lecture (sweep 20): the best single-model test score is only compared with the
     # stacked model's, and the branch keeps nothing.
     ("best_test_score_only_compared", """\

@@ -19,7 +19,7 @@ from ..parsing import (
     F_SUPERCLASSES,
     F_VALUE,
 )
-from ..values import args_of, follow, method_call, string_value, strip
+from ..values import args_of, follow, literal_value, method_call, string_value, strip
 from . import Rule
 from ._splits import _walk, flow, is_literal, short, side_of_name, tokens
 from ._training import events
@@ -751,13 +751,24 @@ def _later_evaluation(ctx, fl, fit_call, test_keys, model: str):
             continue
         _recv, m = method_call(call)
         args = _score_args(ctx, call)
-        if args is None and m in ("predict", "predict_proba", "predict_classes"):
+        if args is None and m in ("predict", "predict_proba", "predict_classes") and not _explains(call):
             args = args_of(call)[0]
         for a in args or ():
             _s, _f, keys = fl.origin(a)
             if set(keys) & test_keys and not _of_another_model(ctx, call, model):
                 return call
     return None
+
+
+# XGBoost / LightGBM predictions that explain the model rather than score it: SHAP values,
+# interaction values, leaf indices.
+_EXPLAINING = frozenset({"pred_contribs", "pred_interactions", "pred_leaf", "pred_contrib", "approx_contribs"})
+
+
+def _explains(call) -> bool:
+    """`booster.predict(dtest, pred_contribs=True)`: feature contributions for a plot."""
+    _pos, kw = args_of(call)
+    return any(k in _EXPLAINING and literal_value(v) is True for k, v in kw.items())
 
 
 _PREDICTING = frozenset({"predict", "predict_proba", "predict_classes", "evaluate", "score", "__call__"})
