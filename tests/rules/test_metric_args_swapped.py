@@ -16,6 +16,11 @@ M = "from sklearn import metrics\nimport numpy as np\n"
 
 # (id, source, lines reported, the call's text after the quick fix)
 BUGGY = [
+    ("frame_columns_swapped", """\
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+print(roc_auc_score(df["prediction"], df["target"]))
+""", [3], 'roc_auc_score(df["target"], df["prediction"])'),
     # The forms found in well-known notebooks (PythonDataScienceHandbook, susanli2016).
     ("report_short_names", SK + "print(classification_report(ypred, ytest))\n", [2],
      "classification_report(ytest, ypred)"),
@@ -53,6 +58,18 @@ BUGGY = [
 ]
 
 SILENT = [
+    # A Kaggle heart-disease notebook (sweep 20): the columns say what they hold; the second
+    # name says labels but holds the predicted scores.
+    ("frame_columns_in_the_right_order", """\
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+val_pred = pd.DataFrame()
+val_pred["pred_score"] = model.predict_proba(X_val)[:, 1]
+val_pred["target"] = val_labels
+val_filtered = val_pred["target"][groups == g]
+val_labels_filtered = val_pred["pred_score"][groups == g]
+print(roc_auc_score(val_filtered, val_labels_filtered))
+"""),
     ("right_order", SK + "confusion_matrix(y_test, y_pred)\nr2_score(y_true, reg.predict(X))\n"),
     ("keywords_right", SK + "confusion_matrix(y_pred=y_pred, y_true=y_test)\n"),
     # Symmetric metrics: swapping the arguments gives the same number.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_VALUE
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_SUBSCRIPT, F_VALUE
 from ..values import args_of, follow, literal_value, method_call, string_value, strip
 from . import Rule
 from ._metrics import metric_calls
@@ -123,16 +123,20 @@ def _holds(doc, expr, depth: int = 0) -> str | None:
         if attr is not None and doc.text(attr) in _KEEPING_ATTRIBUTES:
             return _holds(doc, expr.child_by_field_id(F_OBJECT), depth + 1)
         return _by_name(doc.text(attr)) if attr is not None else None
-    if kind == "subscript":  # y_test[:100], y_pred[mask]
+    if kind == "subscript":  # y_test[:100], y_pred[mask], df["target"]
+        key = string_value(expr.child_by_field_id(F_SUBSCRIPT))
+        if key is not None:   # a column says what it holds, whatever the frame is called
+            return _by_name(key)
         return _holds(doc, expr.child_by_field_id(F_VALUE), depth + 1)
     if kind == "identifier":
         by_name = _by_name(doc.text(expr))
-        if by_name is not None:
-            return by_name
-        # `p = clf.predict(X_test)` under a name that says nothing
+        # `p = clf.predict(X_test)` under a name that says nothing; a name that says one thing
+        # while its value says the other (`val_labels = val_pred["pred_score"]`) is unknown
         value = follow(doc.facts, expr)
-        if value is not None and value is not expr:
-            return _holds(doc, value, depth + 1)
+        by_value = _holds(doc, value, depth + 1) if value is not None and value is not expr else None
+        if by_name is not None and by_value is not None and by_name != by_value:
+            return None
+        return by_name or by_value
     return None
 
 
