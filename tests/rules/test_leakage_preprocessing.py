@@ -227,17 +227,6 @@ X_a, X_b, y_a, y_b = train_test_split(X_scaled, y, train_size=20000)
 """, [4]),
 ]
 BUGGY += [
-    # Train and test stacked, the scaler fitted, then the stack cut apart again: a leak.
-    ("stacked_then_fitted_then_cut", """\
-import numpy as np
-from sklearn.preprocessing import StandardScaler
-
-all_rows = np.concatenate([train_rows, test_rows])
-scaler = StandardScaler()
-scaler.fit(all_rows)
-all_rows = scaler.transform(all_rows)
-X_train, X_test = all_rows[:n_train], all_rows[n_train:]
-""", [6]),
 ]
 BUGGY += [
     # Titanic notebooks: ages filled with per-class medians of every passenger, then split.
@@ -269,6 +258,35 @@ X_train, X_test = train_test_split(num, test_size=0.2)
 BUGGY += BUGGY_OLD_IMPUTER
 
 SILENT = [
+    # A house-prices kernel (sweep 20): Kaggle's train and test stacked for preprocessing, passed
+    # through a transformer (or a helper of the file), then cut apart by position: the cut
+    # separates the two sets, it is not a split (the competition rows carry no labels).
+    ("stacked_sets_transformed_then_separated", """\
+import pandas as pd
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+full = pd.concat([train, test], ignore_index=True).drop(columns=["SalePrice"])
+full["LotFrontage"] = full.groupby("Neighborhood")["LotFrontage"].transform(lambda x: x.fillna(x.median()))
+full = make_pipeline(FunctionTransformer(pd.get_dummies)).fit_transform(full)
+X = full[:train.shape[0]]
+test_X = full[train.shape[0]:]
+model = Ridge().fit(X, train.SalePrice)
+""", []),
+    ("stacked_sets_through_a_helper_then_separated", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+def encode(frame):
+    return frame.fillna(frame.median())
+
+all_rows = np.concatenate([train_rows, test_rows])
+all_rows = encode(all_rows)
+X_train, X_test = all_rows[:n_train], all_rows[n_train:]
+""", []),
     ("per_row_fill_uses_no_other_row", """\
 import pandas as pd
 from sklearn.model_selection import train_test_split

@@ -722,7 +722,16 @@ class Flow:
                     pos, _kw = args_of(node)    # `pd.get_dummies(train_test, ...)`: the same rows
                     node = strip(pos[0]) if pos else None
                     continue
-                recv, _m = method_call(node)
+                recv, m = method_call(node)
+                fn = strip(node.child_by_field_id(F_FUNCTION))
+                if m in ("transform", "fit_transform") or (
+                        recv is None and fn is not None and fn.type == "identifier"
+                        and self.facts.functions_named(self.text(fn))):
+                    # `pipe.fit_transform(full)`, a helper of the file `encode(full)`: the rows
+                    # handed in come back transformed
+                    pos, _kw = args_of(node)
+                    node = strip(pos[0]) if pos else None
+                    continue
                 if recv is None:
                     return False
                 node = strip(recv)
