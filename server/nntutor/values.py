@@ -423,7 +423,50 @@ class Values:
             return self._param_instance(expr, depth)
         if expr.type == "attribute":
             return self._self_attribute_instance(expr, depth)
+        if expr.type == "subscript":
+            return self._item_instance(expr, depth)
         return None, None
+
+    def _item_instance(self, sub, depth):
+        """`encoders[col]`: what the dictionary holds, when everything put in it agrees on the
+        class: its `encoders[...] = LabelEncoder()` items, a `{c: LabelEncoder() for c in cols}`
+        comprehension, or a `defaultdict(LabelEncoder)`."""
+        facts = self.facts
+        base = strip(sub.child_by_field_id(F_VALUE))
+        if base is None or base.type != "identifier":
+            return None, None
+        name = facts.text(base)
+        b = facts.binding(name, base.start_byte)
+        if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+            return None, None
+        value = strip(b.value)
+        if value is not None and value.type == "dictionary_comprehension":
+            body = value.named_children[0] if value.named_children else None
+            return self.instance(body.child_by_field_id(F_VALUE), depth + 1) \
+                if body is not None and body.type == "pair" else (None, None)
+        if value is not None and value.type == "call" and facts.callee_qual(value) == "collections.defaultdict":
+            pos, _kw = args_of(value)
+            factory = strip(pos[0]) if pos else None
+            q = facts.qual(factory) if factory is not None else None
+            return (q, None) if q is not None else (None, None)
+        items = [right for target, right in self._item_assignments().get(name, ())
+                 if target.start_byte > b.pos and facts.binding(name, target.start_byte) is b]
+        return self._agreed_instance(items, depth) if items else (None, None)
+
+    def _item_assignments(self) -> dict:
+        """name -> [(the name node, the value)] of every `name[...] = value` of the file, once."""
+        found = self.__dict__.get("_items")
+        if found is None:
+            found = self._items = {}
+            facts = self.facts
+            for a in facts.assignments:
+                left = a.child_by_field_id(F_LEFT)
+                if left is None or left.type != "subscript":
+                    continue
+                target = strip(left.child_by_field_id(F_VALUE))
+                if target is not None and target.type == "identifier":
+                    found.setdefault(facts.text(target), []).append((target, a.child_by_field_id(F_RIGHT)))
+        return found
 
     def _self_attribute_instance(self, attr, depth):
         """`self.loss_op` / `self.model` in a method: what the class assigns to that attribute
