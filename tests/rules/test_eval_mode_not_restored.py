@@ -871,3 +871,40 @@ def test_an_environment_step_is_no_optimizer_step():
     src = _GRADCAM.replace("    heatmap = im2gradCAM(x[i:i + 1])\n",
                            "    heatmap = im2gradCAM(x[i:i + 1])\n    obs, reward, done, info = env.step(action)\n")
     assert lines(src, RULE) == []
+
+
+def test_a_conditional_partial_unfreeze_does_not_restore_training_mode():
+    """Review of sweep 20: `if epoch == 3: model.unfreeze_backbone()` (self.backbone.train())
+    does not put the model's head back in training mode after the per-epoch eval()."""
+    src = """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Linear(10, 10), nn.BatchNorm1d(10))
+        self.head = nn.Sequential(nn.Dropout(0.5), nn.Linear(10, 2))
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+    def unfreeze_backbone(self):
+        for p in self.backbone.parameters():
+            p.requires_grad = True
+        self.backbone.train()
+
+model = Net()
+opt = torch.optim.Adam(model.parameters())
+model.train()
+for epoch in range(10):
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(x).argmax(1) == y).sum().item() for x, y in val_loader)
+    if epoch == 3:
+        model.unfreeze_backbone()
+"""
+    assert len(lines(src, RULE)) == 1

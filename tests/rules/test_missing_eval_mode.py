@@ -1342,3 +1342,97 @@ with torch.no_grad():
     out = model(x_test)
 """
     assert lines(src, RULE) == [24]
+
+
+# Review of the sweep-20 changes: each must stay reported.
+_MODEL_FIT_METHOD = """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(self.drop(x))
+
+    def fit(self, loader, epochs):
+        opt = torch.optim.Adam(self.parameters())
+        self.train()
+        for epoch in range(epochs):
+            for x, y in loader:
+                opt.zero_grad()
+                nn.functional.cross_entropy(self(x), y).backward()
+                opt.step()
+
+model = Net()
+model.fit(train_loader, 10)
+with torch.no_grad():
+    preds = model(x_test).argmax(1)
+print((preds == y_test).float().mean())
+"""
+_GCN_VALIDATION_IN_TRAIN = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class GCN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(16, 16)
+        self.l2 = nn.Linear(16, 7)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, x, adj):
+        x = self.dropout(F.relu(adj @ self.l1(x)))
+        return adj @ self.l2(x)
+
+model = GCN()
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+def train(epoch):
+    model.train()
+    optimizer.zero_grad()
+    output = model(features, adj)
+    loss_train = F.cross_entropy(output[idx_train], labels[idx_train])
+    loss_train.backward()
+    optimizer.step()
+    with torch.no_grad():
+        output = model(features, adj)
+        acc_val = (output[idx_val].argmax(1) == labels[idx_val]).float().mean()
+    print(epoch, loss_train.item(), acc_val.item())
+
+for epoch in range(200):
+    train(epoch)
+"""
+_TEXT_GENERATOR = """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(self.drop(x))
+
+text_generator = Net()
+opt = torch.optim.Adam(text_generator.parameters())
+for epoch in range(10):
+    text_generator.train()
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(text_generator(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        val_loss = sum(nn.functional.cross_entropy(text_generator(x), y).item() for x, y in val_loader)
+    print(epoch, val_loss)
+"""
+
+
+@pytest.mark.parametrize("src", [_MODEL_FIT_METHOD, _GCN_VALIDATION_IN_TRAIN, _TEXT_GENERATOR],
+                         ids=["own_fit_trains_then_inference", "validation_after_backward_in_train",
+                              "a_language_models_generator_is_no_gan"])
+def test_training_mode_inference_still_reported(src):
+    assert len(lines(src, RULE)) == 1

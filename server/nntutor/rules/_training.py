@@ -85,7 +85,8 @@ def events(ctx) -> list[Event]:
     for method in _training_mode_methods(ctx):
         for call, recv in facts.method_calls(method):
             recv = strip(recv)
-            if recv is not None and recv.type == "identifier" and ctx.text(recv) != "self":
+            if recv is not None and recv.type == "identifier" and ctx.text(recv) != "self" \
+                    and not _conditional(call):
                 out.append(Event("train", call, ctx.text(recv), call.start_byte))
     # `p.grad = None` / `p.grad.zero_()` also clear gradients.
     for node in _manual_zeroing(ctx):
@@ -99,9 +100,24 @@ _SELF_TRAIN = re.compile(r"\bself(?:\.\w+)*\.train\(\s*(?:True|mode\s*=\s*True)?
 _SELF_EVAL = re.compile(r"\.eval\(\s*\)|\.train\(\s*(?:False|mode\s*=\s*False)\s*\)")
 
 
+def _conditional(call) -> bool:
+    """`call` runs only under an `if` of its function (`if epoch == 3: model.unfreeze()`)."""
+    node = call.parent
+    while node is not None and node.type not in ("function_definition", "module"):
+        if node.type in ("if_statement", "elif_clause", "else_clause", "conditional_expression"):
+            return True
+        node = node.parent
+    return False
+
+
+_TRAINS = re.compile(r"\.backward\(|\.step\(|\bfit\(|zero_grad\(")
+
+
 def _training_mode_methods(ctx) -> set:
-    """Names of methods (not `train` itself) of the file's classes whose body calls
-    `self.train()` or `self.<part>.train()` and never eval()."""
+    """Names of methods (not `train` itself) of the file's classes that only set the mode: their
+    body calls `self.train()` or `self.<part>.train()`, never eval(), and does not train (a
+    model's own `fit()` that calls `self.train()` and backpropagates is a training call, not a
+    switch: what follows it is not a deliberate training-mode inference)."""
     facts = ctx.facts
     if not facts.method_calls("train"):
         return set()
@@ -115,7 +131,8 @@ def _training_mode_methods(ctx) -> set:
             if name is None or ctx.text(name) in ("train", "eval", "__init__", "forward"):
                 continue
             code = facts.code_in(d)
-            if ".train(" in code and _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code):
+            if ".train(" in code and _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code) \
+                    and not _TRAINS.search(code):
                 found.add(ctx.text(name))
     return found
 

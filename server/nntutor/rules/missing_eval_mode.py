@@ -294,14 +294,17 @@ def _in_training_step(ctx, call):
         # generator under no_grad, then backward): the same, one step per call
         fn = facts.function_at(call.start_byte)
         return fn is not None and any(
-            e.kind == "backward" and facts.function_at(e.pos) == fn and facts.innermost_loop(e.pos) is None
+            e.kind == "backward" and e.pos > call.end_byte and facts.function_at(e.pos) == fn
+            and facts.innermost_loop(e.pos) is None
             for e in events(ctx))
     return any(e.kind == "backward" and facts.innermost_loop(e.pos) == loop
                for e in events(ctx))
 
 
-# A GAN's generator by its name: `generator`, `netG`, `G`, `gen`, `g_model`, `text_generator`.
-_GENERATOR_NAME = re.compile(r"(?i)^(g|gen|net_?g|g_?net|g_?model|generator|\w*_generator|generator_\w*)$")
+# A GAN's generator by its name (`generator`, `netG`, `G`, `gen`, `g_model`), in a file that
+# has a discriminator or critic: a `text_generator` of a language model is no GAN's.
+_GENERATOR_NAME = re.compile(r"(?i)^(g|gen|net_?g|g_?net|g_?model|generator|gan_?generator)$")
+_DISCRIMINATOR = re.compile(rb"(?i)discriminator|\bnet_?d\b|\bcritic\b|\bd_?model\b")
 
 
 def _gan_preview(ctx, name, call) -> bool:
@@ -309,9 +312,9 @@ def _gan_preview(ctx, name, call) -> bool:
     in a nested batch loop too): the end-of-epoch preview of DCGAN-style code, made in training
     mode on purpose, as the generator always runs. A classifier validated there is still
     reported (its name says nothing of a generator)."""
-    if not _GENERATOR_NAME.match(name):
-        return False
     facts = ctx.facts
+    if not _GENERATOR_NAME.match(name) or not facts.code_matches(_DISCRIMINATOR):
+        return False
     loops = facts.loops_containing(call.start_byte)
     if not loops:
         return False
