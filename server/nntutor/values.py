@@ -614,13 +614,20 @@ class Values:
                 return frozenset({LOG_SOFTMAX}), expr
             return frozenset(), None
         receiver, method = method_call(expr)
-        if method in _ACTIVATION_METHODS and q is None and self_layers is not None and receiver is not None \
-                and receiver.type == "identifier" and facts.text(receiver) == "self" and method in self_layers:
+        held = method in _ACTIVATION_METHODS and q is None and self_layers is not None and receiver is not None \
+            and receiver.type == "identifier" and facts.text(receiver) == "self" and method in self_layers
+        if held:
             # `self.softmax(x)` calls the module held in `self.softmax`, which may be an
-            # nn.LogSoftmax: its class decides (the call is the place that applies it)
+            # nn.LogSoftmax: its class decides (the call is the place that applies a plain
+            # activation layer); anything else (a Sequential, a class of the file) is read below
             tag = LAYER_TAGS.get(self_layers[method][0])
-            return (frozenset({tag}), expr) if tag in (SOFTMAX, LOG_SOFTMAX, SIGMOID) else (frozenset(), None)
-        if method is not None and q is None:
+            if tag in (SOFTMAX, LOG_SOFTMAX, SIGMOID):
+                return frozenset({tag}), expr
+            found = self.module_output(strip(expr.child_by_field_id(F_FUNCTION)), self_layers, depth + 1, call=expr)
+            if found[0] or self_layers[method][0].startswith("torch.nn."):
+                return found
+            held = False   # `functools.partial(torch.softmax, dim=1)`: unknown, the name says
+        if method is not None and q is None and not held:
             if method == "softmax":
                 return frozenset({SOFTMAX}), expr
             if method == "log_softmax":

@@ -572,3 +572,76 @@ def test_no_fix_when_the_loop_reads_the_previous_pass_output():
                               "    optimizer.zero_grad()\n    print(out)\n    out = net(x)\n")
     (finding,) = findings(src, RULE)
     assert finding.fix is None
+
+
+@pytest.mark.parametrize("src", ["""import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+        self.softmax = nn.Sequential(nn.Dropout(0.1), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.softmax(self.fc(x))
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    opt.step()
+""", """import torch
+import torch.nn as nn
+
+class StableSoftmax(nn.Module):
+    def forward(self, x):
+        return torch.softmax(x - x.max(1, keepdim=True).values, dim=1)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+        self.softmax = StableSoftmax()
+
+    def forward(self, x):
+        return self.softmax(self.fc(x))
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    opt.step()
+""", """import torch
+import torch.nn as nn
+
+import functools
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 3)
+        self.softmax = functools.partial(torch.softmax, dim=1)
+
+    def forward(self, x):
+        return self.softmax(self.fc(x))
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    opt.step()
+"""],
+                         ids=["sequential_ending_in_softmax", "class_of_the_file", "functools_partial"])
+def test_an_attribute_named_softmax_holding_more_than_a_layer(src):
+    """Review of sweep 20: `self.softmax` holding a Sequential, a class of the file or a partial
+    of torch.softmax is still read (only a plain activation layer decides by its class)."""
+    assert len(lines(src, RULE)) == 1
