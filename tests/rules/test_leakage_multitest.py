@@ -779,3 +779,108 @@ def test_a_checkpoint_loaded_with_expect_partial_then_scored():
                    "model.load_weights('best').expect_partial()\n"
                    "print(model.evaluate(X_test, y_test))\n")
     assert lines(src, RULE) == [6]
+
+
+# Review of sweep 20: names with log/file/summary words that the flow shows are test data, and
+# branches that keep something (append, break, a pickle or joblib dump).
+_STILL_SELECTED = [
+    ("p7_log_both", """import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import Ridge
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+X_train_log, X_test_log = np.log1p(X_train), np.log1p(X_test)
+y_train_log, y_test_log = np.log1p(y_train), np.log1p(y_test)
+best, best_a = -1e9, None
+for a in [0.1, 1.0, 10.0]:
+    model = Ridge(alpha=a).fit(X_train_log, y_train_log)
+    r2 = model.score(X_test_log, y_test_log)
+    if r2 > best:
+        best, best_a = r2, a
+"""),
+    ("p5_test_summary", """from sklearn.model_selection import train_test_split
+X_train, X_test_file, y_train, y_test_file = train_test_split(X, y)
+best, best_c = 0, None
+for c in [0.01, 0.1, 1, 10]:
+    model = LogisticRegression(C=c).fit(X_train, y_train)
+    acc = model.score(X_test_file, y_test_file)
+    if acc > best:
+        best, best_c = acc, c
+"""),
+    ("p1_test_file", """import torch
+
+def evaluate(model, data_file):
+    data = torch.load(data_file)
+    return (model(data["x"]).argmax(1) == data["y"]).float().mean().item()
+
+train_file = "data/train.pt"
+test_file = "data/test.pt"
+best, best_lr = 0, None
+for lr in [1e-2, 1e-3, 1e-4]:
+    model = train(lr, train_file)
+    acc = evaluate(model, test_file)
+    if acc > best:
+        best, best_lr = acc, lr
+"""),
+    ("x2_append", """from sklearn.datasets import make_moons
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+for i in range(1, 50):
+    X, y = make_moons(noise=.4, random_state=i, n_samples=300)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    lr = LogisticRegression().fit(X_train, y_train)
+    tree = DecisionTreeClassifier(max_depth=3).fit(X_train, y_train)
+    scores = [lr.score(X_test, y_test), tree.score(X_test, y_test)]
+    if stacked_score > max(scores):
+        good_seeds.append(i)
+"""),
+    ("x3_break", """from sklearn.datasets import make_moons
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+for i in range(1, 50):
+    X, y = make_moons(noise=.4, random_state=i, n_samples=300)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    lr = LogisticRegression().fit(X_train, y_train)
+    tree = DecisionTreeClassifier(max_depth=3).fit(X_train, y_train)
+    scores = [lr.score(X_test, y_test), tree.score(X_test, y_test)]
+    if stacked_score > max(scores):
+        break
+"""),
+    ("x4_pickle", """from sklearn.datasets import make_moons
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+for i in range(1, 50):
+    X, y = make_moons(noise=.4, random_state=i, n_samples=300)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    lr = LogisticRegression().fit(X_train, y_train)
+    tree = DecisionTreeClassifier(max_depth=3).fit(X_train, y_train)
+    scores = [lr.score(X_test, y_test), tree.score(X_test, y_test)]
+    if stacked_score > max(scores):
+        pickle.dump(tree, open("m.pkl", "wb"))
+"""),
+    ("x5_dump", """from sklearn.datasets import make_moons
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+for i in range(1, 50):
+    X, y = make_moons(noise=.4, random_state=i, n_samples=300)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    lr = LogisticRegression().fit(X_train, y_train)
+    tree = DecisionTreeClassifier(max_depth=3).fit(X_train, y_train)
+    scores = [lr.score(X_test, y_test), tree.score(X_test, y_test)]
+    if stacked_score > max(scores):
+        joblib.dump(tree, "m.joblib")
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _STILL_SELECTED, ids=[c[0] for c in _STILL_SELECTED])
+def test_still_a_selection_on_the_test_set(name, src):
+    assert len(lines(src, RULE)) == 1

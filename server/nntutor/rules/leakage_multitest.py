@@ -73,9 +73,9 @@ def test_score(ctx, fl, call):
         return False, False
     found, flow_known = False, False
     for a in args:
-        if _names_no_data(ctx, a):
-            continue
         side, by_flow, _k = fl.origin(a)
+        if not by_flow and _names_no_data(ctx, a):
+            continue   # `test_writer` by its name only: where results go, not data
         if side == "test":
             found = True
             flow_known = flow_known or by_flow
@@ -85,10 +85,9 @@ def test_score(ctx, fl, call):
 
 
 # Where results go, not data: `test_writer` (a TensorBoard writer for the test curves),
-# `test_log_dir`, `val_logger`.
-_NOT_DATA_WORDS = frozenset({"writer", "writers", "logger", "log", "logs", "summary", "summaries",
-                             "board", "tensorboard", "tb", "dir", "path", "file", "filename", "callback",
-                             "callbacks"})
+# `val_logger`. (Not `log`, `file`, `path`: `X_test_log` and `test_file` are data.)
+_NOT_DATA_WORDS = frozenset({"writer", "writers", "logger", "summary", "summaries", "tensorboard", "tb",
+                             "callback", "callbacks"})
 
 
 def _names_no_data(ctx, arg) -> bool:
@@ -359,9 +358,13 @@ def _selection(ctx, fl, loop, score):
     return None
 
 
+_ONLY_SHOWS = frozenset({"print", "display", "pprint", "info", "debug", "warning", "log", "write", "echo"})
+
+
 def _only_compared(ctx, call) -> bool:
     """`if stacked_score > max(scores): print(i)`: the best score is only compared with another
-    number, and the branch keeps nothing (no assignment, no save)."""
+    number, and the branch only prints (no assignment, no `break`/`return`, no other call: an
+    `append`, a `dump` keeps something)."""
     node = call.parent
     while node is not None and node.type in ("parenthesized_expression", "argument_list"):
         node = node.parent
@@ -373,8 +376,19 @@ def _only_compared(ctx, call) -> bool:
     if stmt is None or stmt.type not in ("if_statement", "elif_clause"):
         return False
     cons = stmt.child_by_field_id(F_CONSEQUENCE)
-    return cons is not None and not any(True for _ in _walk(cons, ("assignment", "augmented_assignment"))) \
-        and "save" not in ctx.text(cons)
+    if cons is None:
+        return False
+    for s in cons.named_children:
+        if s.type == "comment":
+            continue
+        value = s.named_children[0] if s.type == "expression_statement" and s.named_children else None
+        if value is None or value.type != "call":
+            return False   # an assignment, break, return, if ...
+        fn = strip(value.child_by_field_id(F_FUNCTION))
+        name = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+        if name not in _ONLY_SHOWS:
+            return False
+    return True
 
 
 # Drawing calls: `ax.fill_between(x, scores.min(0).values, scores.max(0).values)` shades the
