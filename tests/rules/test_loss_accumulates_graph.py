@@ -948,3 +948,63 @@ def test_fix_choice_follows_every_reader(src, keep):
         assert finding.fix is None
     else:
         assert finding.fix is not None and finding.fix.edits[0].new_text.endswith(f".{keep}()")
+
+
+# Review of sweep 20: a list made new every pass whose contents are read and carried on.
+_CARRIED_ON = [
+    ("l2_inner_list_then_outer_append", """import torch
+import torch.nn as nn
+
+model = nn.Linear(10, 1)
+criterion = nn.MSELoss()
+history = []
+for x, y in val_loader:
+    losses = []
+    pred = model(x)
+    losses.append(criterion(pred, y))
+    history.append(losses)
+print(history)
+"""),
+    ("l4_list_new_but_outer_sum", """import torch
+import torch.nn as nn
+
+model = nn.Linear(10, 1)
+criterion = nn.MSELoss()
+total = 0
+for x, y in val_loader:
+    losses = []
+    pred = model(x)
+    losses.append(criterion(pred, y))
+    total += losses[0]
+print(total)
+"""),
+    ("l5_stack_mean", """import torch
+import torch.nn as nn
+
+model = Net()
+epoch_losses = []
+for x, (y1, y2) in val_loader:
+    out1, out2 = model(x)
+    batch_losses = []
+    batch_losses.append(nn.functional.cross_entropy(out1, y1))
+    batch_losses.append(nn.functional.mse_loss(out2, y2))
+    epoch_losses.append(torch.stack(batch_losses).sum())
+print(torch.stack(epoch_losses).mean())
+"""),
+    ("l6_dict_of_lists", """import torch
+import torch.nn as nn
+
+model = Net()
+log = {"loss": []}
+for x, y in val_loader:
+    out = model(x)
+    losses = []
+    losses.append(nn.functional.cross_entropy(out, y))
+    log["loss"] += losses
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _CARRIED_ON, ids=[c[0] for c in _CARRIED_ON])
+def test_a_per_pass_list_that_is_read_still_accumulates(name, src):
+    assert lines(src, RULE) != []

@@ -399,7 +399,7 @@ def _list_of_one_step(ctx, stmt, name: str) -> bool:
     loop nested in it) steps the optimizer: the list holds the losses of one step (the chunks
     of one batch, each backpropagated at once) and starts over at the next; or, whatever the
     loop does, made new in every pass of the innermost loop that appends to it (it never holds
-    more than one pass's losses). A list made new in the epoch loop, around a batch loop that
+    more than one pass's losses) and never read. A list made new in the epoch loop, around a batch loop that
     steps, spans the epoch: still reported."""
     facts = ctx.facts
     scope = facts.scope_id(stmt.start_byte)
@@ -417,9 +417,23 @@ def _list_of_one_step(ctx, stmt, name: str) -> bool:
             continue
         if any(loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop for p in steps):
             return True
-        if facts.innermost_loop(stmt.start_byte) == loop:
-            return True   # made new in every pass of the very loop that appends: one pass's items
+        if facts.innermost_loop(stmt.start_byte) == loop and _only_appended(ctx, name, b.target, loop):
+            return True   # made new in every pass of the very loop that appends, and never read
     return False
+
+
+def _only_appended(ctx, name: str, target, loop) -> bool:
+    """In `loop`, `name` is only made (`target`) and appended to: nothing reads the list (a
+    `torch.stack(losses)` or an outer `history.append(losses)` would carry the graphs on)."""
+    for ident in ctx.facts.identifiers_named(name):
+        if not loop.start_byte <= ident.start_byte < loop.end_byte or ident == target:
+            continue
+        attr = ident.parent
+        call = attr.parent if attr is not None and attr.type == "attribute" else None
+        if call is None or call.type != "call" or ctx.text(attr.child_by_field_id(F_ATTRIBUTE)) != "append" \
+                or attr.child_by_field_id(F_OBJECT) != ident:
+            return False
+    return True
 
 
 def _total_of_one_step(ctx, stmt, name: str) -> bool:
