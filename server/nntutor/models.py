@@ -152,7 +152,11 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
         unused = _unused_stochastic_layers(facts, body, body_text) if body is not None else {}
         for start, end in unused.values():   # declared in __init__, never called: no effect
-            body_text = body_text[:start - body.start_byte] + " " * (end - start) + body_text[end - body.start_byte:]
+            # (byte offsets in the document; the text is decoded: count characters before them)
+            data = facts.doc.data
+            a = len(data[body.start_byte:start].decode("utf-8", errors="replace"))
+            b = a + len(data[start:end].decode("utf-8", errors="replace"))
+            body_text = body_text[:a] + " " * (b - a) + body_text[b:]
         cls.mode_dependent = _builds_stochastic_layers(body_text) or inherits_dropout
         previous = classes.get(cls.name)
         classes[cls.name] = cls
@@ -316,13 +320,17 @@ def _method(body, name, text):
     return None
 
 
+_REACHES_LAYERS_INDIRECTLY = re.compile(
+    r"\b(?:children|named_children|modules|named_modules)\s*\(|_modules\b|\bgetattr\s*\(|__dict__|\bvars\s*\(")
+
+
 def _unused_stochastic_layers(facts, body, body_text: str) -> dict:
     """`self.dropout = nn.Dropout(0.1)` in __init__ with no other mention of `.dropout` in the
     file: attribute -> (start, end) of its assignment. A layer never called changes
     nothing in either mode (a wrapper around a from_pretrained model declaring a dropout it
     never uses). Offsets are the document's; the body text is the class body's."""
-    if not any(h in body_text for h in STOCHASTIC_HINTS):
-        return {}
+    if not any(h in body_text for h in STOCHASTIC_HINTS) or _REACHES_LAYERS_INDIRECTLY.search(body_text):
+        return {}   # `for layer in self.children()`, `getattr(self, name)`: any layer may run
     init = _method(body, "__init__", facts.text)
     if init is None:
         return {}

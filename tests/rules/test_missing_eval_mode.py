@@ -1436,3 +1436,141 @@ for epoch in range(10):
                               "a_language_models_generator_is_no_gan"])
 def test_training_mode_inference_still_reported(src):
     assert len(lines(src, RULE)) == 1
+
+
+# Review of sweep 20: layers reached without their attribute's name still run.
+_LAYERS_REACHED_INDIRECTLY = [
+    ("m1_children_loop", """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(10, 2)
+
+    def forward(self, x):
+        for layer in self.children():
+            x = layer(x)
+        return x
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+
+with torch.no_grad():
+    acc = (model(xt).argmax(1) == yt).float().mean()
+"""),
+    ("m2_getattr", """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(getattr(self, 'drop')(x))
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+
+with torch.no_grad():
+    acc = (model(xt).argmax(1) == yt).float().mean()
+"""),
+    ("m3_seq_in_forward_via_modules", """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        for m in self.modules():
+            if m is not self:
+                x = m(x)
+        return x
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+
+with torch.no_grad():
+    acc = (model(xt).argmax(1) == yt).float().mean()
+"""),
+    ("m6_self_dict", """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(10, 2)
+
+    def forward(self, x):
+        for mod in self._modules.values():
+            x = mod(x)
+        return x
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+
+with torch.no_grad():
+    acc = (model(xt).argmax(1) == yt).float().mean()
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _LAYERS_REACHED_INDIRECTLY, ids=[c[0] for c in _LAYERS_REACHED_INDIRECTLY])
+def test_a_dropout_reached_indirectly_counts(name, src):
+    assert len(lines(src, RULE)) == 1
+
+
+def test_an_unused_dropout_next_to_non_ascii_text():
+    """Byte offsets of the document, characters of the class text: a non-ASCII docstring must
+    not shift what is left out."""
+    assert lines("""import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    \"\"\"分类模型：输入十维特征，输出两个类别的得分。\"\"\"
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(x)
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+
+with torch.no_grad():
+    acc = (model(xt).argmax(1) == yt).float().mean()
+""", RULE) == []

@@ -298,3 +298,23 @@ def test_in_a_notebook_cell():
               "        self.fcs = [nn.Linear(2, 2) for _ in range(3)]")]
     (f,) = notebook(cells, RULE)
     assert (f.location.cell, f.location.cell_line) == (1, 3)
+
+
+
+def test_object_setattr_bypasses_registration():
+    """Review of sweep 20: `object.__setattr__(self, "teacher", t)` is the idiom that keeps a
+    module out of the registry; it does not make the class one that registers by hand."""
+    assert len(lines("""import torch.nn as nn
+
+class Student(nn.Module):
+    def __init__(self, teacher):
+        super().__init__()
+        object.__setattr__(self, "teacher", teacher)   # keep the teacher out of parameters()
+        self.blocks = [nn.Linear(16, 16) for _ in range(4)]
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return self.head(x)
+""", RULE)) == 1

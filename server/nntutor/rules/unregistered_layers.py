@@ -24,7 +24,8 @@ from . import Rule
 # A class that registers by hand (`add_module(f"fc{i}", layer)`, `setattr(self, ...)`) knows.
 # Searched in the class's code without its comments (`Facts.code_in`): a comment edit cannot
 # change the answer, so these words need no place in incremental.SENSITIVE_WORDS.
-_REGISTERS = re.compile(r"\b(add_module|register_module|register_parameter|setattr|__setattr__)\s*\(")
+# (`object.__setattr__(self, ...)` is the idiom that bypasses registration: not one of these.)
+_REGISTERS = re.compile(r"\b(add_module|register_module|register_parameter|setattr)\s*\(|(?<!\bobject)\.__setattr__\s*\(")
 _CONTAINERS = ("torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.Sequential",
                "torch.nn.ParameterList", "torch.nn.ParameterDict")
 _SELF_ATTRIBUTE = re.compile(r"\bself\.(\w+)")
