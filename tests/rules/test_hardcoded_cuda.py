@@ -855,3 +855,117 @@ def test_a_stream_made_only_under_a_condition_exempts_nothing():
 def test_an_inline_check_in_one_move_decides_nothing_else(first, expected):
     src = "import torch\n\nmynet = torch.nn.Linear(8, 2)\n" + first + "feature = feature.cuda()\n"
     assert lines(src, RULE) == expected
+
+
+# Review of sweep 20: devices held in attributes.
+_ATTRIBUTE_CHOSEN_OR_CHECKED = [
+    ("a2_ifelse_flag", """import torch
+
+def main(args):
+    if args.no_cuda:
+        args.device = "cpu"
+    else:
+        args.device = "cuda"
+    model = Net().to(args.device)
+"""),
+    ("b2_setup_guard", """import torch
+
+class CFG:
+    device = "cuda"
+
+def setup():
+    if not torch.cuda.is_available():
+        CFG.device = "cpu"
+
+def train(model):
+    model.to(CFG.device)
+
+setup()
+train(Net())
+"""),
+    ("b3_init_exit", """import sys
+import torch
+
+class Trainer:
+    def __init__(self, model):
+        if not torch.cuda.is_available():
+            sys.exit("This trainer needs a GPU")
+        self.device = "cuda"
+        self.model = model
+
+    def fit(self):
+        self.model.to(self.device)
+"""),
+    ("a5_self_guard_once", """import torch
+
+class Trainer:
+    def __init__(self, model):
+        self.model = model
+        if torch.cuda.is_available():
+            self.device = "cuda"
+
+    def fit(self):
+        self.model.to(self.device)
+"""),
+    ("a6_module_args_param", """import torch
+
+args.device = "cuda"
+
+def run(args):
+    model = Net().to(args.device)
+"""),
+]
+_ATTRIBUTE_STILL_HARDCODED = [
+    ("c5_module_self_cuda_super", """import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def cuda(self, device=None):
+        self.moved = True
+        return super().to(device or 0)
+
+    def setup(self):
+        self.cuda()
+"""),
+    ("c7_own_cuda_hardcoded_device2", """import torch
+
+class Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.device = "cuda"
+
+    def cuda(self, *batch):
+        return [b.to(self.device) for b in batch]
+
+    def fit(self, loader):
+        for x, y in loader:
+            x, y = self.cuda(x, y)
+"""),
+    ("b4_cfg_instance_override", """import torch
+
+class Config:
+    device = "cuda"
+
+def main(use_gpu):
+    cfg = Config()
+    model = Net().to(cfg.device)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _ATTRIBUTE_CHOSEN_OR_CHECKED, ids=[c[0] for c in _ATTRIBUTE_CHOSEN_OR_CHECKED])
+def test_an_attribute_device_chosen_or_checked(name, src):
+    """if/else between devices, a setup() that changes it, a check where it is set, another
+    object of the same name: nothing hard-coded to report."""
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("name,src", _ATTRIBUTE_STILL_HARDCODED, ids=[c[0] for c in _ATTRIBUTE_STILL_HARDCODED])
+def test_an_attribute_device_still_hardcoded(name, src):
+    """A module's own cuda() that moves to GPU 0, a trainer's cuda() helper moving to a
+    self.device set to "cuda", a config instance's class attribute."""
+    assert len(lines(src, RULE)) == 1

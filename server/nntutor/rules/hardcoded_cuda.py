@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from ..findings import Fix, Severity
 from ..namescan import whole_name_matches
@@ -16,6 +17,7 @@ from ..parsing import (
     F_NAME,
     F_OBJECT,
     F_RIGHT,
+    F_SUPERCLASSES,
 )
 from ..values import (
     args_of,
@@ -110,7 +112,11 @@ def check(ctx):
         for node in candidates:
             node = follow(facts, node)  # device = "cuda"; model.to(device)
             if node is not None and node.type == "attribute":
-                node = _attribute_value(ctx, node) or node   # args.device = "cuda"; CFG.device
+                value, where = _attribute_value(ctx, node)   # args.device = "cuda"; CFG.device
+                if where is not None and (facts.scope_id(where.start_byte) in checked
+                                          or under_gpu_condition(ctx, where)):
+                    continue   # set where the availability is checked (`if is_available(): ...`)
+                node = value or node
             value = string_value(node)
             if value is not None and CUDA_DEVICE.match(value):
                 fix = None
@@ -163,69 +169,157 @@ def _in_cuda_override(ctx, call) -> bool:
     return name is not None and ctx.text(name) == "cuda" and is_method(fn)
 
 
+def _attribute_assignments(ctx) -> dict:
+    """`a.b = value` assignments of the file by the text of their target, once per version."""
+    found = getattr(ctx.values, "_attribute_assignments", None)
+    if found is None:
+        found = ctx.values._attribute_assignments = {}
+        for a in ctx.facts.assignments:
+            left = a.child_by_field_id(F_LEFT)
+            if left is not None and left.type == "attribute":
+                found.setdefault(ctx.text(left), []).append(a)
+    return found
+
+
+def _distinct_values(ctx, text, assignments, cls) -> int:
+    """How many different right-hand sides the assignments of `text` have (cached by target and
+    class: a file reading `args.device` thousands of times counts once)."""
+    cache = ctx.values.__dict__.setdefault("_attribute_value_counts", {})
+    key = (text, cls.start_byte if cls is not None else None)
+    if key not in cache:
+        cache[key] = len({ctx.text(a.child_by_field_id(F_RIGHT)) for a in assignments})
+    return cache[key]
+
+
+def _starts(ctx, text, cls, assignments) -> list:
+    cache = ctx.values.__dict__.setdefault("_attribute_starts", {})
+    key = (text, cls.start_byte if cls is not None else None)
+    if key not in cache:
+        cache[key] = [a.start_byte for a in assignments]
+    return cache[key]
+
+
 def _attribute_value(ctx, attr):
-    """The value an attribute read `obj.name` holds, when the file says: the last `obj.name =
-    value` before it in its scope or at module level (`args.device = "cuda"`), else a class
-    attribute `name = value` of the file's class `obj` is, or is an instance of (`class CFG:
-    device = "cuda"`)."""
+    """(value, the assignment or class statement holding it) for an attribute read `obj.name`,
+    when the file says it and every assignment of it agrees: the last `obj.name = value` before
+    it in its scope or at module level, of the same `obj` (`args.device = "cuda"`), else the
+    class's one `self.name = value`, else a class attribute `name = value` of the file's class
+    `obj` is, or is an instance of (`class CFG: device = "cuda"`), never assigned from outside.
+    (None, None) otherwise: an if/else choosing between devices, a setup() that changes it."""
     facts = ctx.facts
     text = ctx.text(attr)
-    scope = facts.scope_id(attr.start_byte)
-    last = None
-    for a in facts.assignments:
-        if a.start_byte >= attr.start_byte:
-            break
-        left = a.child_by_field_id(F_LEFT)
-        if left is not None and left.type == "attribute" and ctx.text(left) == text \
-                and facts.scope_id(a.start_byte) in (scope, -1):
-            last = a
-    if last is not None:
-        return strip(last.child_by_field_id(F_RIGHT))
+    everywhere = _attribute_assignments(ctx).get(text, [])
     obj, name = attr.child_by_field_id(F_OBJECT), attr.child_by_field_id(F_ATTRIBUTE)
-    if obj is not None and ctx.text(obj) == "self":
-        # `self.device = "cuda"` in __init__, read in another method: the class's one assignment
+    root = obj
+    while root is not None and root.type == "attribute":
+        root = root.child_by_field_id(F_OBJECT)
+    cls = None
+    if root is not None and ctx.text(root) == "self":
         fn = facts.function_at(attr.start_byte)
         cls = class_of_method(fn) if fn is not None and is_method(fn) else None
         if cls is None:
-            return None
-        values = [a for a in facts.assignments_in(cls)
-                  if (a.child_by_field_id(F_LEFT) is not None and ctx.text(a.child_by_field_id(F_LEFT)) == text)]
-        return strip(values[0].child_by_field_id(F_RIGHT)) if len(values) == 1 else None
+            return None, None
+        everywhere = [a for a in everywhere if cls.start_byte < a.start_byte < cls.end_byte]   # this class's self
+    if _distinct_values(ctx, text, everywhere, cls) > 1:
+        return None, None   # set to different values somewhere: chosen at run time
+    scope = facts.scope_id(attr.start_byte)
+    last = None
+    # the latest assignment before the read (by position: one bisect, not a scan of them all)
+    i = bisect_left([a.start_byte for a in everywhere], attr.start_byte) if len(everywhere) < 64 \
+        else bisect_left(_starts(ctx, text, cls, everywhere), attr.start_byte)
+    for a in reversed(everywhere[:i]):
+        if facts.scope_id(a.start_byte) not in (scope, -1):
+            continue
+        if root is not None and root.type == "identifier" and ctx.text(root) != "self" and \
+                facts.binding(ctx.text(root), a.start_byte) is not facts.binding(ctx.text(root), attr.start_byte):
+            continue   # `args` of a function is not the module's `args`
+        last = a
+        break
+    if last is not None:
+        return strip(last.child_by_field_id(F_RIGHT)), last
+    if cls is not None:
+        # `self.device = "cuda"` in __init__, read in another method: the class's one assignment
+        return (strip(everywhere[0].child_by_field_id(F_RIGHT)), everywhere[0]) if len(everywhere) == 1 \
+            else (None, None)
     owner = strip(follow(facts, obj)) if obj is not None else None
     if owner is not None and owner.type == "call" and not args_of(owner)[0] and not args_of(owner)[1]:
         owner = strip(owner.child_by_field_id(F_FUNCTION))   # cfg = CFG()
     if owner is None or owner.type != "identifier" or name is None:
-        return None
-    classes = [c for c in facts.classes_nodes
-               if c.child_by_field_id(F_NAME) is not None and ctx.text(c.child_by_field_id(F_NAME)) == ctx.text(owner)]
-    if len(classes) != 1:
-        return None
-    body = classes[0].child_by_field_id(F_BODY)
-    found = None
-    for stmt in body.named_children if body is not None else ():
-        inner = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else None
-        if inner is not None and inner.type == "assignment":
-            left = inner.child_by_field_id(F_LEFT)
-            if left is not None and left.type == "identifier" and ctx.text(left) == ctx.text(name):
-                found = strip(inner.child_by_field_id(F_RIGHT))
+        return None, None
+    attr_name = ctx.text(name)
+    if attr_name in _assigned_attribute_names(ctx):
+        return None, None   # `CFG.device = "cpu"` / `cfg.device = ...` somewhere: set at run time
+    return _class_attributes(ctx).get(ctx.text(owner), {}).get(attr_name, (None, None))
+
+
+def _assigned_attribute_names(ctx) -> set:
+    """The attribute names some `x.name = ...` of the file assigns (once per version)."""
+    found = getattr(ctx.values, "_assigned_attribute_names", None)
+    if found is None:
+        found = ctx.values._assigned_attribute_names = {k.rsplit(".", 1)[-1] for k in _attribute_assignments(ctx)}
+    return found
+
+
+def _class_attributes(ctx) -> dict:
+    """class name -> {attribute: (value, statement)} of the plain `name = value` statements of
+    its body (the last one of each), for the file's classes defined once (once per version)."""
+    found = getattr(ctx.values, "_class_attributes", None)
+    if found is not None:
+        return found
+    found = ctx.values._class_attributes = {}
+    seen = set()
+    for c in ctx.facts.classes_nodes:
+        cname = c.child_by_field_id(F_NAME)
+        if cname is None:
+            continue
+        key = ctx.text(cname)
+        if key in seen:
+            found.pop(key, None)   # defined twice: which one runs is unknown
+            continue
+        seen.add(key)
+        attrs = found[key] = {}
+        body = c.child_by_field_id(F_BODY)
+        for stmt in body.named_children if body is not None else ():
+            inner = stmt.named_children[0] if stmt.type == "expression_statement" and stmt.named_children else None
+            if inner is not None and inner.type == "assignment":
+                left = inner.child_by_field_id(F_LEFT)
+                if left is not None and left.type == "identifier":
+                    attrs[ctx.text(left)] = strip(inner.child_by_field_id(F_RIGHT)), inner
     return found
 
 
 def _own_cuda_method(ctx, call) -> bool:
-    """`self.cuda(...)` in a class that defines its own `cuda` method whose code names no CUDA
-    (a trainer's `def cuda(self, *args): return (a.to(self.device) for a in args)`)."""
+    """`self.cuda(...)` in a class that is not a module (a trainer) and defines its own `cuda`
+    method, whose code names no CUDA and moves to no device the file sets to "cuda" (`def
+    cuda(self, *args): return (a.to(self.device) for a in args)` with a device passed in)."""
     recv, method = method_call(call)
     if method != "cuda" or recv is None or ctx.text(recv) != "self":
         return False
     fn = ctx.facts.function_at(call.start_byte)
     cls = class_of_method(fn) if fn is not None and is_method(fn) else None
     body = cls.child_by_field_id(F_BODY) if cls is not None else None
-    for d in body.named_children if body is not None else ():
+    supers = cls.child_by_field_id(F_SUPERCLASSES) if cls is not None else None
+    if body is None or (supers is not None and re.search(r"Module|Model|Net\b|Layer", ctx.text(supers))):
+        return False   # nn.Module.cuda, overridden: `super().cuda()` / `.to(0)` moves to the GPU
+    for d in body.named_children:
         if d.type == "decorated_definition":
             d = d.child_by_field_id(F_DEFINITION)
         name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
-        if name is not None and ctx.text(name) == "cuda":
-            return "cuda" not in ctx.facts.code_in(d.child_by_field_id(F_BODY)).lower()
+        if name is None or ctx.text(name) != "cuda":
+            continue
+        if "cuda" in ctx.facts.code_in(d.child_by_field_id(F_BODY)).lower():
+            return False
+        for inner in ctx.facts.calls_in(d):
+            _r, m = method_call(inner)
+            pos, _kw = args_of(inner)
+            if m == "to" and pos:
+                target = strip(follow(ctx.facts, pos[0]))
+                if target is not None and target.type == "attribute":
+                    target = _attribute_value(ctx, target)[0]
+                value = string_value(target) if target is not None else None
+                if value is not None and CUDA_DEVICE.match(value):
+                    return False   # `.to(self.device)` with `self.device = "cuda"`
+        return True
     return False
 
 
