@@ -1,7 +1,7 @@
 """leakage-multitest: the test set used to choose between models, hyper-parameters or epochs."""
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from ..findings import Severity
 from ..namescan import whole_name_matches
@@ -305,24 +305,53 @@ def _selection_loops(ctx, fl):
             break
 
 
+def _ordering_comparisons(ctx, body):
+    """The `<`, `>`, `<=`, `>=` comparisons in `body`, in text order, and their start bytes:
+    walked once per loop body (a loop scoring hundreds of candidates asks once per score)."""
+    cache = ctx.values.__dict__.setdefault("_ordering_comparisons", {})
+    key = (body.start_byte, body.end_byte)
+    if key not in cache:
+        found = [c for c in _walk(body, ("comparison_operator",))
+                 if {k.type for k in c.children if not k.is_named} & {"<", ">", "<=", ">="}]
+        found.sort(key=lambda c: c.start_byte)
+        cache[key] = found, [c.start_byte for c in found]
+    return cache[key]
+
+
+def _best_of_calls(ctx, body) -> list:
+    """The `max(...)` / `min(...)` calls in `body` (once per loop body)."""
+    cache = ctx.values.__dict__.setdefault("_best_of_calls", {})
+    key = (body.start_byte, body.end_byte)
+    if key not in cache:
+        found = []
+        for call in ctx.facts.calls_in(body):
+            fn = strip(call.child_by_field_id(F_FUNCTION))
+            if fn is not None and fn.type == "identifier" and ctx.text(fn) in ("max", "min"):
+                found.append(call)
+        cache[key] = found
+    return cache[key]
+
+
 def _selection(ctx, fl, loop, score):
     """(node, description) of the place where the loop keeps the best test score, or None."""
     names, containers = _score_targets(ctx, fl, loop, score)
     body = loop.child_by_field_id(F_BODY) or loop
+
+    idents = ctx.values.__dict__.setdefault("_identifier_texts", {})
 
     def mentions(node):
         if node is None:
             return False
         if node.start_byte <= score.start_byte and score.end_byte <= node.end_byte:
             return True
-        return any(ctx.text(i) in names for i in _walk(node, ("identifier",)))
+        key = (node.start_byte, node.end_byte, node.type)
+        found = idents.get(key)
+        if found is None:   # asked again for every score of the loop: read each node once
+            found = idents[key] = frozenset(ctx.text(i) for i in _walk(node, ("identifier",)))
+        return not found.isdisjoint(names)
 
-    for cmp in _walk(body, ("comparison_operator",)):
-        if cmp.start_byte < score.start_byte:
-            continue
-        ops = {c.type for c in cmp.children if not c.is_named}
-        if not ops & {"<", ">", "<=", ">="}:
-            continue
+    comparisons, starts = _ordering_comparisons(ctx, body)
+    for cmp in comparisons[bisect_left(starts, score.start_byte):]:
         operands = cmp.named_children
         if not any(mentions(o) for o in operands) or all(is_literal(o) or mentions(o) for o in operands):
             continue
@@ -336,12 +365,11 @@ def _selection(ctx, fl, loop, score):
                 return cmp, "keeps the one with the best test score"
         elif stmt is not None and stmt.type == "conditional_expression":
             return cmp, "keeps the one with the best test score"
-    for call in ctx.facts.calls_in(body):
+    for call in _best_of_calls(ctx, body):
         if call.end_byte < score.start_byte:
             continue
-        fn = strip(call.child_by_field_id(F_FUNCTION))
-        if fn is not None and fn.type == "identifier" and ctx.text(fn) in ("max", "min") \
-                and any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call):
+        if any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call):
+            fn = strip(call.child_by_field_id(F_FUNCTION))
             return call, f"keeps the best with `{ctx.text(fn)}(...)`"
     if not containers:
         return None
