@@ -916,3 +916,55 @@ def test_a_constant_added_keeps_all_rows(fitted, expected):
            "from sklearn.preprocessing import PowerTransformer\npt = PowerTransformer(method='box-cox')\n"
            f"X_t = pt.fit_transform({fitted})\nprint(cross_val_score(LinearRegression(), X_t, y))\n")
     assert len(lines(src, RULE)) == expected
+
+
+# Review of sweep 20: per-group statistics that stay inside one side of a group split, and
+# row-wise fills written with a positional axis or on the transpose.
+_NO_ROW_CROSSES_OVER = [
+    ("b1_group_split", """import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+
+df = pd.read_csv("vitals.csv")
+df["hr"] = df.groupby("patient_id")["hr"].transform(lambda s: s.fillna(s.mean()))
+gss = GroupShuffleSplit(n_splits=1, test_size=0.2)
+train_idx, test_idx = next(gss.split(df, groups=df["patient_id"]))
+train, test = df.iloc[train_idx], df.iloc[test_idx]
+"""),
+    ("b2_group_transform_split", """import pandas as pd
+from sklearn.model_selection import GroupKFold, cross_val_score
+
+df = pd.read_csv("vitals.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("mean"))
+scores = cross_val_score(model, df[["hr"]], df["y"], groups=df["patient_id"], cv=GroupKFold(5))
+"""),
+    ("d1_axis_positional", """import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("data.csv")
+rows = df.apply(lambda r: r.fillna(r.mean()), 1)
+a, b = train_test_split(rows)
+"""),
+    ("d3_transpose", """import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("data.csv")
+rows = df.T.apply(lambda r: r.fillna(r.mean())).T
+a, b = train_test_split(rows)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _NO_ROW_CROSSES_OVER, ids=[c[0] for c in _NO_ROW_CROSSES_OVER])
+def test_statistics_that_cross_no_split(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_a_per_group_median_held_in_a_name_still_leaks():
+    assert len(lines("""import pandas as pd
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("titanic.csv")
+med = df.groupby("Pclass")["Age"].transform("median")
+df["Age"] = df["Age"].fillna(med)
+X_train, X_test = train_test_split(df, test_size=0.2)
+""", RULE)) == 1

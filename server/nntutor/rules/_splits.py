@@ -220,6 +220,7 @@ class FitEvent:
     obj_name: str | None
     result: tuple | None       # key of the call whose value carries the learned statistics
     stat_call: object = None   # for fillna: the df.mean() call
+    groups: str | None = None  # for a per-group fill: the text of the groupby key (`"patient_id"`)
 
 
 @dataclass
@@ -1119,7 +1120,7 @@ class Flow:
             rows = self._grouped_rows(srecv)
             if stat in PANDAS_STATS and rows is not None:
                 return FitEvent(call, "fillna", rows, f"the per-group {stat} passed to fillna", None, None,
-                                call_key(call), stat_call=node)
+                                call_key(call), stat_call=node, groups=self._group_key(srecv))
             return None
         if sm not in PANDAS_STATS or srecv is None:
             return None
@@ -1128,7 +1129,7 @@ class Flow:
             # `df.groupby("Pclass")["Age"].transform(lambda s: s.fillna(s.median()))`
             outer, rows = around
             return FitEvent(outer, "fillna", rows, f"the per-group {sm} passed to fillna", None, None,
-                            call_key(outer), stat_call=node)
+                            call_key(outer), stat_call=node, groups=self._group_key(method_call(outer)[0]))
         return FitEvent(call, "fillna", srecv, f"the {sm} passed to fillna", None, None,
                         call_key(call), stat_call=node)
 
@@ -1141,6 +1142,17 @@ class Flow:
             return None
         recv, m = method_call(expr)
         return strip(recv) if m == "groupby" and recv is not None else None
+
+    def _group_key(self, expr) -> str | None:
+        """The text of the first argument of the groupby in `df.groupby(key)[...]`, or None."""
+        expr = strip(expr)
+        if expr is not None and expr.type == "subscript":
+            expr = strip(expr.child_by_field_id(F_VALUE))
+        if expr is None or expr.type != "call" or method_call(expr)[1] != "groupby":
+            return None
+        pos, kw = args_of(expr)
+        key = pos[0] if pos else kw.get("by")
+        return self.text(key) if key is not None else None
 
     def _grouped_lambda_call(self, ident):
         """(the `.transform(...)` / `.apply(...)` call, the rows) when `ident` is the parameter
@@ -1167,11 +1179,13 @@ class Flow:
         rows = self._grouped_rows(recv)
         if rows is None:
             # `df.apply(lambda col: col.fillna(col.median()))`: column by column, over every row
-            _pos, kw = args_of(outer)
-            axis = kw.get("axis")
+            pos, kw = args_of(outer)
+            axis = kw.get("axis", pos[1] if len(pos) > 1 else None)
             if axis is not None and self.text(axis) not in ("0", "'index'", '"index"'):
                 return None
             rows = strip(recv)
+            if rows is not None and rows.type == "attribute" and self.text(rows.child_by_field_id(F_ATTRIBUTE)) == "T":
+                return None   # `df.T.apply(...)`: column by column of the transpose, row by row
         return outer, rows
 
     def uses(self, fit: FitEvent) -> list:

@@ -39,7 +39,7 @@ def check(ctx):
             if uses is None:
                 uses = fl.uses(fit)
                 use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
-            if _leaks(fl, fit, split, src, uses, use_keys):
+            if _leaks(fl, fit, split, src, uses, use_keys) and not _split_by_the_same_groups(ctx, fit, split):
                 hits.append(split)
                 hit_splits.add(i)
         if not hits:
@@ -149,6 +149,18 @@ def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
                 if rows.sources(arg) & split.outputs:
                     return True
     return fit.kind == "adapt" and fl.referenced_after(fit)
+
+
+def _split_by_the_same_groups(ctx, fit, split) -> bool:
+    """A per-group fill (`groupby("patient_id")`) before a split that keeps each of those groups
+    on one side (`GroupKFold` / `GroupShuffleSplit` with `groups=df["patient_id"]`): each
+    group's statistic stays inside one fold, nothing crosses over."""
+    if not fit.groups:
+        return False
+    key = fit.groups.strip("'\"")
+    _pos, kw = args_of(split.call)
+    groups = kw.get("groups")
+    return groups is not None and key in ctx.text(groups)
 
 
 def _data_args(call):
