@@ -285,3 +285,14 @@ def test_a_chained_receiver_gets_no_invalid_assignment_advice():
 def test_no_fix_in_a_cell_that_does_not_build_the_dataset():
     found = notebook([TF + "ds = tf.data.Dataset.range(10)\n", "ds.batch(2)\nprint(1)\n"], RULE)
     assert [f.fix for f in found] == [None]
+
+
+
+def test_a_hugging_face_map_on_a_cells_last_line_is_a_look_at_its_columns():
+    """A fine-tuning book (sweep 20): `ds.map(format_fn, batched=True)` ending a cell shows the
+    new columns; a tf.data shuffle ending a cell (a course lab's `dataset.shuffle(100)`) shows
+    only a spec and is still reported."""
+    hf = ["from datasets import Dataset\n", "ds = Dataset.from_dict({'m': rows})\nds.map(fmt, batched=True)\n"]
+    assert notebook(hf, RULE) == []
+    tf = ["import tensorflow_datasets as tfds\n", "dataset = tfds.load(name='mnist', split='train')\ndataset.shuffle(100)\n"]
+    assert [(f.location.cell, f.location.cell_line) for f in notebook(tf, RULE)] == [(1, 1)]

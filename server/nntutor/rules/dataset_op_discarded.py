@@ -52,6 +52,8 @@ def check(ctx):
             kind, source = origin(ctx, recv)
             if not ((kind == "tf" and method in DATASET_METHODS) or (kind == "hf" and method in HF_METHODS)):
                 continue
+            if kind == "hf" and shown_by_notebook(ctx, stmt):
+                continue   # Jupyter shows the mapped dataset's columns and rows: a look at the result
             if kind == "hf" and method == "map" and _for_side_effects(ctx, call):
                 continue   # Dataset.map runs at once: `ds.map(save_image)` did its work
             yield _finding(ctx, call, recv, method, stmt, source, kind)
