@@ -969,3 +969,17 @@ def test_an_attribute_device_still_hardcoded(name, src):
     """A module's own cuda() that moves to GPU 0, a trainer's cuda() helper moving to a
     self.device set to "cuda", a config instance's class attribute."""
     assert len(lines(src, RULE)) == 1
+
+
+
+def test_half_precision_later_in_the_chain():
+    """tacotron2's inference notebook (sweep 20): `model.cuda().eval().half()` is half-precision
+    inference, meant for a GPU, as `model.half().cuda()` is."""
+    src = """\
+import torch
+model = Net()
+model.load_state_dict(torch.load("ckpt.pt"))
+_ = model.cuda().eval().half()
+x = torch.randn(1, 4).cuda().half()
+"""
+    assert lines(src, RULE) == []

@@ -296,3 +296,33 @@ for step, (x, y) in enumerate(loader):
     guarded = src.replace("        scheduler.step()\n        optimizer.step()\n",
                           "        if epoch > 0:\n            scheduler.step()\n        optimizer.step()\n")
     assert lines(guarded, RULE) == []
+
+
+
+def test_a_scheduler_class_of_the_file_steps_in_its_own_order():
+    """rosinality's vq-vae-2 (sweep 20): a fastai-style CycleScheduler whose step() sets the
+    learning rate of the step about to run is meant to be called first."""
+    src = """\
+import torch
+import torch.nn as nn
+
+class CycleScheduler:
+    def __init__(self, optimizer, lrs):
+        self.optimizer, self.lrs, self.n = optimizer, lrs, 0
+    def step(self):
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lrs[min(self.n, len(self.lrs) - 1)]
+        self.n += 1
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = CycleScheduler(optimizer, [0.01, 0.05, 0.1])
+for x, y in loader:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    scheduler.step()
+    optimizer.step()
+"""
+    assert lines(src, RULE) == []
+    subclass = src.replace("class CycleScheduler:", "class CycleScheduler(torch.optim.lr_scheduler.LRScheduler):")
+    assert len(lines(subclass, RULE)) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_OBJECT
+from ..parsing import F_ATTRIBUTE, F_CONDITION, F_CONSEQUENCE, F_FUNCTION, F_OBJECT
 from ..values import args_of, assigned_name, follow, method_call, string_value
 
 CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
@@ -45,7 +45,7 @@ def half_precision_on_gpu(ctx, call) -> bool:
         device = args_of(call)[1].get("device")
         value = string_value(follow(facts, device)) if device is not None else None
         return value is not None and CUDA_DEVICE.match(value) is not None and _halved_later(ctx, _chain_top(call))
-    if _halved_later(ctx, call):
+    if _halved_later(ctx, call) or _halved_in_the_chain(call):
         return True
     node = call
     for _ in range(8):
@@ -86,6 +86,18 @@ def _halved_later(ctx, call) -> bool:
         if "save" in ctx.text(stmt) or "state_dict" in ctx.text(stmt) or not _runs_with(stmt, block):
             continue
         return True
+    return False
+
+
+def _halved_in_the_chain(call) -> bool:
+    """`model.cuda().eval().half()`: a later method of the same chain makes it half precision."""
+    node = call
+    while node.parent is not None and node.parent.type == "attribute" and node.parent.parent is not None \
+            and node.parent.parent.type == "call" and node.parent.child_by_field_id(F_OBJECT) == node:
+        attr = node.parent.child_by_field_id(F_ATTRIBUTE)
+        if attr is not None and attr.text in (b"half", b"bfloat16"):
+            return True
+        node = node.parent.parent
     return False
 
 

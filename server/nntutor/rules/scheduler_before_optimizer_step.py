@@ -5,8 +5,8 @@ import re
 from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_CONDITION, F_FUNCTION
-from ..values import args_of
+from ..parsing import F_CONDITION, F_FUNCTION, F_NAME, F_SUPERCLASSES
+from ..values import args_of, follow, strip
 from . import Rule
 from ._training import events, functions_around, same_scope
 
@@ -58,7 +58,24 @@ def _is_scheduler(ctx, receiver, call) -> bool:
     pos, kw = args_of(call)
     if pos or kw:
         return False  # step(metric) / step(epoch): a plateau or a custom scheduler
+    if _own_scheduler_class(ctx, receiver):
+        return False  # a class of the file with its own step() (fastai-style: sets the next lr)
     return bool(_SCHEDULER_NAME.search(ctx.text(receiver).rsplit(".", 1)[-1]))
+
+
+def _own_scheduler_class(ctx, receiver) -> bool:
+    """`receiver` is an instance of a class the file defines that is not a torch scheduler (its
+    bases name none): its `step()` does what that class says, in the order it wants."""
+    made = strip(follow(ctx.facts, receiver))
+    fn = strip(made.child_by_field_id(F_FUNCTION)) if made is not None and made.type == "call" else None
+    if fn is None or fn.type != "identifier":
+        return False
+    for cls in ctx.facts.classes_nodes:
+        name = cls.child_by_field_id(F_NAME)
+        if name is not None and ctx.text(name) == ctx.text(fn):
+            bases = cls.child_by_field_id(F_SUPERCLASSES)
+            return bases is None or not re.search(r"LRScheduler|lr_scheduler|Scheduler", ctx.text(bases))
+    return False
 
 
 def _updates_in(ctx, region, call, steps, helpers):
