@@ -318,3 +318,30 @@ class Student(nn.Module):
             x = b(x)
         return self.head(x)
 """, RULE)) == 1
+
+
+
+def test_a_list_of_classes_wrapping_weight_free_classes():
+    """Time-Series-Library (sweep 20): SeriesDecomp holds a MovingAvg over nn.AvgPool1d; a plain
+    list of SeriesDecomp loses nothing. A wrapper of a class with weights still does."""
+    src = """\
+import torch.nn as nn
+
+class MovingAvg(nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.avg = nn.AvgPool1d(kernel_size=k, stride=1)
+
+class SeriesDecomp(nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.moving_avg = MovingAvg(k)
+
+class SeriesDecompMulti(nn.Module):
+    def __init__(self, kernels):
+        super().__init__()
+        self.decomps = [SeriesDecomp(k) for k in kernels]
+"""
+    assert lines(src, RULE) == []
+    weighted = src.replace("nn.AvgPool1d(kernel_size=k, stride=1)", "nn.Linear(k, k)")
+    assert len(lines(weighted, RULE)) == 1

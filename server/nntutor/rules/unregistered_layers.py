@@ -143,10 +143,13 @@ _INERT_LAYERS = re.compile(
 _HOLDS_STATE = re.compile(r"Parameter|register_buffer|Dropout|BatchNorm|Norm\b|Embedding")
 
 
-def _inert(ctx, node) -> bool:
+def _inert(ctx, node, depth: int = 0) -> bool:
     """A module with nothing to register: a parameter-free torch layer (`nn.AvgPool1d(...)`), or
-    a class of the file whose layers are all such and that makes no parameter or buffer."""
+    a class of the file whose layers are all such (or such classes, three levels deep) and that
+    makes no parameter or buffer."""
     node = strip(node)
+    if node is None or node.type != "call" or depth > 3:
+        return False
     qual = ctx.facts.callee_qual(node)
     if qual is not None:
         return qual.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(qual.rsplit(".", 1)[-1]) is not None
@@ -158,8 +161,9 @@ def _inert(ctx, node) -> bool:
                     if c.child_by_field_id(F_NAME) is not None and ctx.text(c.child_by_field_id(F_NAME)) == cls.name), None)
     if node_of is None or _HOLDS_STATE.search(ctx.facts.code_in(node_of)):
         return False
-    return all(q is not None and q.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(q.rsplit(".", 1)[-1])
-               for q, _ctor in cls.layers.values())
+    return all((q is not None and q.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(q.rsplit(".", 1)[-1]))
+               or (ctor is not None and q in ctx.values.classes and _inert(ctx, ctor, depth + 1))
+               for q, ctor in cls.layers.values())
 
 
 def _held(ctx, value, assign):
