@@ -95,7 +95,7 @@ def _halved_in_the_chain(call) -> bool:
     while node.parent is not None and node.parent.type == "attribute" and node.parent.parent is not None \
             and node.parent.parent.type == "call" and node.parent.child_by_field_id(F_OBJECT) == node:
         attr = node.parent.child_by_field_id(F_ATTRIBUTE)
-        if attr is not None and attr.text in (b"half", b"bfloat16"):
+        if attr is not None and attr.text.decode("utf-8", "replace") in ("half", "bfloat16"):
             return True
         node = node.parent.parent
     return False
