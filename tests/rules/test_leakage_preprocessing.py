@@ -968,3 +968,97 @@ med = df.groupby("Pclass")["Age"].transform("median")
 df["Age"] = df["Age"].fillna(med)
 X_train, X_test = train_test_split(df, test_size=0.2)
 """, RULE)) == 1
+
+
+# Second review of sweep 20: stacks that are split, not taken apart (the cut is not at a part's
+# size, or a positional cut came first), and stacks of columns.
+_STACKED_THEN_SPLIT = [
+    ("r1_pos_neg_concat", """import numpy as np
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+
+X_pos = np.load("pos.npy")
+X_neg = np.load("neg.npy")
+X = np.concatenate([X_pos, X_neg])
+y = np.concatenate([np.ones(len(X_pos)), np.zeros(len(X_neg))])
+perm = np.random.permutation(len(X))
+X, y = X[perm], y[perm]
+X = StandardScaler().fit_transform(X)
+X_train, X_test = X[:800], X[800:]
+y_train, y_test = y[:800], y[800:]
+clf = LogisticRegression().fit(X_train, y_train)
+print(clf.score(X_test, y_test))
+"""),
+    ("r2_chunks", """import glob
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+
+df = pd.concat([pd.read_csv(f) for f in sorted(glob.glob("data/part-*.csv"))])
+values = MinMaxScaler().fit_transform(df[["price", "volume"]])
+n = int(len(values) * 0.8)
+train, test = values[:n], values[n:]
+"""),
+    ("r3_helper", """import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+
+def add_lags(frame):
+    frame = frame.copy()
+    frame["lag1"] = frame["y"].shift(1)
+    return frame
+
+
+df = pd.concat([pd.read_csv("2019.csv"), pd.read_csv("2020.csv")])
+df = add_lags(df)
+scaled = StandardScaler().fit_transform(df)
+train, test = scaled[:-365], scaled[-365:]
+"""),
+    ("r4_labelled_part_then_holdout", """import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+ntrain = train.shape[0]
+all_data = pd.concat([train, test]).reset_index(drop=True)
+all_data = pd.get_dummies(all_data)
+X = all_data[:ntrain]
+X_sub = all_data[ntrain:]
+X = StandardScaler().fit_transform(X)
+n_val = int(0.8 * len(X))
+X_tr, X_val = X[:n_val], X[n_val:]
+"""),
+    ("a1_concat_axis1", """import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+full = pd.concat([train_df, test_df])
+num = full[["age", "fare"]]
+num_scaled = StandardScaler().fit_transform(num)
+cats = pd.get_dummies(full[["sex"]]).values
+X = np.concatenate([num_scaled, cats], axis=1)
+X_train, X_test = X[:n_train], X[n_train:]
+"""),
+    ("a2_hstack_torch", """import torch
+from sklearn.preprocessing import StandardScaler
+
+scaler = StandardScaler()
+X_scaled = scaler.fit_transform(X_all)
+X_t = torch.cat([torch.tensor(X_scaled), torch.tensor(extra)], dim=1)
+X_train, X_test = X_t[:800], X_t[800:]
+"""),
+    ("a3_pdconcat_cols", """import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+
+df = pd.read_csv("data.csv")
+scaled = pd.DataFrame(MinMaxScaler().fit_transform(df[num_cols]), columns=num_cols)
+df = pd.concat([scaled, df[cat_cols]], axis=1)
+train = df[:800]
+test = df[800:]
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _STACKED_THEN_SPLIT, ids=[c[0] for c in _STACKED_THEN_SPLIT])
+def test_a_stack_that_is_split_still_leaks(name, src):
+    assert len(lines(src, RULE)) == 1

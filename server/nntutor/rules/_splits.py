@@ -156,10 +156,11 @@ _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _RUNS_ITS_ARGUMENT = frozenset({"optimize", "fmin", "minimize"})
 
 
-def _along_columns(call) -> bool:
-    """`pd.concat([...], axis=1)` / `axis="columns"` / `np.concatenate(..., axis=1)`."""
+def along_columns(call) -> bool:
+    """`pd.concat([...], axis=1)` / `axis="columns"` / `np.concatenate(..., axis=1)` /
+    `torch.cat([...], dim=1)`."""
     pos, kw = args_of(call)
-    axis = kw.get("axis", pos[1] if len(pos) > 1 else None)
+    axis = kw.get("axis", kw.get("dim", pos[1] if len(pos) > 1 else None))
     if axis is None:
         return False
     text = axis.text.decode("utf-8", "replace") if axis.text is not None else ""
@@ -700,9 +701,11 @@ class Flow:
                 return True
         return False
 
-    def _recombined(self, expr) -> bool:
-        """Was `expr` built by stacking several datasets (`pd.concat([train, test])`)? Slicing it
-        apart again then separates those sets rather than splitting one."""
+    def _recombined(self, expr, bound: str | None = None) -> bool:
+        """Was `expr` built by stacking several datasets (`pd.concat([train, test])`), and is
+        the cut at `bound` made by the size of one of them (`n_train = train.shape[0]`)? Slicing
+        it apart there separates those sets rather than splitting one. A positional cut met on
+        the way back (the labelled part cut off, then split again) is a split of its own."""
         node = strip(expr)
         for _ in range(64):   # a chain of joins (`big_df = big_df.merge(...)` x 10) back to the stack
             if node is None:
@@ -714,11 +717,11 @@ class Flow:
                 continue
             if node.type == "call":
                 name = callee_name(node)
-                if name in ("concat", "concatenate"):
+                if name in ("concat", "concatenate", "vstack", "append"):
                     # side by side (`axis=1`): the same rows with more columns, nothing stacked
-                    return not _along_columns(node)
-                if name in ("vstack", "append"):
-                    return True
+                    if name in ("concat", "concatenate") and along_columns(node):
+                        return False
+                    return bound is None or self._sized_by_a_part(bound, node)
                 if self.facts.callee_qual(node) in ROW_KEEPING_FUNCS:
                     pos, _kw = args_of(node)    # `pd.get_dummies(train_test, ...)`: the same rows
                     node = strip(pos[0]) if pos else None
@@ -736,11 +739,38 @@ class Flow:
                 if recv is None:
                     return False
                 node = strip(recv)
-            elif node.type in ("subscript", "attribute"):
-                node = strip(node.child_by_field_id(F_VALUE if node.type == "subscript" else F_OBJECT))
+            elif node.type == "subscript":
+                if any(i.type == "slice" for i in node.children_by_field_name("subscript")):
+                    return False   # `all_data[:ntrain]`: cut here already
+                node = strip(node.child_by_field_id(F_VALUE))
+            elif node.type == "attribute":
+                node = strip(node.child_by_field_id(F_OBJECT))
             else:
                 return False
         return False
+
+    def _sized_by_a_part(self, bound: str, stack) -> bool:
+        """The cut position `bound` names one of the stacked parts, directly (`len(train)`,
+        `train.shape[0]`) or through a name bound to such a size (`ntrain`)."""
+        pos, kw = args_of(stack)
+        first = strip(pos[0] if pos else kw.get("objs") or kw.get("tup") or kw.get("arrays"))
+        recv, _m = method_call(stack)
+        parts = set()
+        for p in [*(first.named_children if first is not None and first.type in ("list", "tuple")
+                    else [first]), recv]:
+            p = strip(p)
+            while p is not None and p.type in ("subscript", "attribute", "call"):
+                p = strip(p.named_children[0]) if p.named_children else None   # `train[cols]`, `train.drop(...)`
+            if p is not None and p.type == "identifier":
+                parts.add(self.text(p))
+        texts = [bound]
+        if bound.isidentifier():
+            b = self.facts.binding(bound, stack.end_byte + 1) or self.facts.binding(bound, len(self.facts.doc.data))
+            if b is None:
+                return True   # a size defined out of sight (another cell, another file): as written
+            if b.kind == "assign" and b.value is not None:
+                texts.append(self.text(b.value))
+        return any(re.search(rf"\b{re.escape(p)}\b", t) for p in parts for t in texts)
 
     def row_root(self, expr):
         """Key of the variable whose rows `expr` holds; None when the rows were narrowed."""
@@ -937,7 +967,7 @@ class Flow:
             if not ts:
                 continue
             b, base = ts[0]
-            if self._recombined(base):
+            if self._recombined(base, k[1]):
                 continue
             outs = {binding_key(x[0]) for x in hs + ts}
             node = b.value if b.index is None else self._unpacked_part(b, strip(b.value))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from ..findings import Severity
 from ..parsing import F_FUNCTION
-from ..values import args_of
+from ..values import args_of, strip
 from . import Rule
 from ._scale_free import AFFINE_SCALERS, estimators_of, models_using_split, scale_free_name
-from ._splits import flow
+from ._splits import along_columns, flow
 
 
 def check(ctx):
@@ -39,7 +39,8 @@ def check(ctx):
             if uses is None:
                 uses = fl.uses(fit)
                 use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
-            if _leaks(fl, fit, split, src, uses, use_keys) and not _split_by_the_same_groups(ctx, fit, split):
+            if _leaks(fl, fit, split, src, uses, use_keys) and not _split_by_the_same_groups(ctx, fit, split) \
+                    and not _unstacked_after_fit(ctx, fit, split):
                 hits.append(split)
                 hit_splits.add(i)
         if not hits:
@@ -122,7 +123,7 @@ _SUPERVISED = ("Select", "RFE", "TargetEncoder", "SequentialFeatureSelector", "L
 
 
 def _supervised(fit) -> bool:
-    from ..values import args_of
+    from ..values import args_of, strip
 
     what = str(getattr(fit, "what", "") or "")
     if any(s in what for s in _SUPERVISED):
@@ -149,6 +150,40 @@ def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
                 if rows.sources(arg) & split.outputs:
                     return True
     return fit.kind == "adapt" and fl.referenced_after(fit)
+
+
+_ROW_STACKS = frozenset({"numpy.vstack", "numpy.concatenate", "numpy.row_stack", "pandas.concat",
+                         "torch.cat", "torch.concat", "torch.vstack"})
+
+
+def _unstacked_after_fit(ctx, fit, split) -> bool:
+    """A positional cut of rows that were stacked with other rows after the fit: `emb =
+    TSNE().fit_transform(np.vstack([train_scaled, synthetic]))`, then `emb[:n]`, `emb[n:]` takes
+    the stack apart again (the fitted rows are one block of it), it does not split them. A stack
+    made before the fit (`all_data = pd.concat([train, test])`, fitted, then cut) still leaks, and
+    so does a stack of columns (`axis=1`: the same rows, more features)."""
+    if split.kind != "slice":
+        return False
+    facts = ctx.facts
+    after = fit.call.end_byte
+    for x in split.inputs:
+        node = strip(x)
+        for _ in range(8):
+            if node is None:
+                break
+            if node.type == "identifier":
+                b = facts.binding(ctx.text(node), node.start_byte)
+                if b is None or b.kind != "assign" or b.value is None or b.pos < after:
+                    break
+                node = strip(b.value)
+                continue
+            if node.type != "call" or node.start_byte <= fit.call.start_byte < node.end_byte:
+                break
+            if facts.callee_qual(node) in _ROW_STACKS:
+                return not along_columns(node)
+            pos, _kw = args_of(node)
+            node = strip(pos[0]) if pos else None
+    return False
 
 
 def _split_by_the_same_groups(ctx, fit, split) -> bool:
