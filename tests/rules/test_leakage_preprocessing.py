@@ -1062,3 +1062,84 @@ test = df[800:]
 @pytest.mark.parametrize("name,src", _STACKED_THEN_SPLIT, ids=[c[0] for c in _STACKED_THEN_SPLIT])
 def test_a_stack_that_is_split_still_leaks(name, src):
     assert len(lines(src, RULE)) == 1
+
+
+# Second review: per-group fills and group splits spelt several ways.
+_GROUPS_KEPT_TOGETHER = [
+    ("g1v_groups_var", """import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+groups = df["patient_id"]
+for tr, va in GroupKFold(n_splits=5).split(X, y, groups=groups):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("g1_groups_positional", """import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+groups = df["patient_id"]
+for tr, va in GroupKFold(n_splits=5).split(X, y, groups):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("g1k_groups_kw", """import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+for tr, va in GroupKFold(n_splits=5).split(X, y, groups=df["patient_id"]):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("g5_cross_val", """import pandas as pd
+from sklearn.model_selection import GroupKFold, cross_val_score
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+scores = cross_val_score(model, X, y, groups=df["patient_id"], cv=GroupKFold(5))
+"""),
+]
+_GROUPS_NOT_KEPT_TOGETHER = [
+    ("g3_substring_key", """import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
+
+df = pd.read_csv("sales.csv")
+df["price"] = df["price"].fillna(df.groupby("store")["price"].transform("mean"))
+X, y = df[["price", "promo"]], df["units"]
+gss = GroupShuffleSplit(n_splits=1, test_size=0.2)
+train_idx, test_idx = next(gss.split(X, y, groups=df["store_item"]))
+"""),
+    ("g2_kfold_ignores_groups", """import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("ward")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+for tr, va in StratifiedKFold(n_splits=5).split(X, y, groups=df["ward"]):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("g6_cv5_groups_ignored", """import pandas as pd
+from sklearn.model_selection import cross_val_score
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+scores = cross_val_score(model, X, y, groups=df["patient_id"], cv=5)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _GROUPS_KEPT_TOGETHER, ids=[c[0] for c in _GROUPS_KEPT_TOGETHER])
+def test_group_statistics_inside_group_folds(name, src):
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("name,src", _GROUPS_NOT_KEPT_TOGETHER, ids=[c[0] for c in _GROUPS_NOT_KEPT_TOGETHER])
+def test_group_statistics_across_folds(name, src):
+    """Another key (`store` vs `store_item`), or a splitter that ignores `groups`."""
+    assert len(lines(src, RULE)) == 1

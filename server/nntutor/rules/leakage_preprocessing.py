@@ -1,9 +1,11 @@
 """leakage-preprocessing: statistics learned on rows that are split or cross-validated later."""
 from __future__ import annotations
 
+import re
+
 from ..findings import Severity
-from ..parsing import F_FUNCTION
-from ..values import args_of, strip
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_SUBSCRIPT
+from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._scale_free import AFFINE_SCALERS, estimators_of, models_using_split, scale_free_name
 from ._splits import along_columns, flow
@@ -123,7 +125,7 @@ _SUPERVISED = ("Select", "RFE", "TargetEncoder", "SequentialFeatureSelector", "L
 
 
 def _supervised(fit) -> bool:
-    from ..values import args_of, strip
+    from ..values import args_of
 
     what = str(getattr(fit, "what", "") or "")
     if any(s in what for s in _SUPERVISED):
@@ -192,10 +194,30 @@ def _split_by_the_same_groups(ctx, fit, split) -> bool:
     group's statistic stays inside one fold, nothing crosses over."""
     if not fit.groups:
         return False
-    key = fit.groups.strip("'\"")
-    _pos, kw = args_of(split.call)
+    key = fit.groups
+    call = split.call
+    pos, kw = args_of(call)
     groups = kw.get("groups")
-    return groups is not None and key in ctx.text(groups)
+    recv, method = method_call(call)
+    if groups is None and method == "split" and len(pos) >= 3:
+        groups = pos[2]   # `kf.split(X, y, groups)`
+    if groups is None:
+        return False
+    # the splitter must keep groups together (StratifiedKFold ignores `groups`)
+    splitter = recv if method == "split" else kw.get("cv")
+    made = strip(follow(ctx.facts, splitter)) if splitter is not None else None
+    fn = made.child_by_field_id(F_FUNCTION) if made is not None and made.type == "call" else None
+    if fn is None or not _GROUP_SPLITTERS.search(ctx.text(fn)):
+        return False
+    groups = strip(follow(ctx.facts, groups))   # `groups = df["patient_id"]`
+    index = groups.child_by_field_id(F_SUBSCRIPT) if groups is not None and groups.type == "subscript" else None
+    if index is None and groups is not None and groups.type == "attribute":
+        index = groups.child_by_field_id(F_ATTRIBUTE)   # `df.patient_id`
+        return index is not None and ctx.text(index) == key.strip("'\"")
+    return index is not None and ctx.text(index) == key
+
+
+_GROUP_SPLITTERS = re.compile(r"Group(?:KFold|ShuffleSplit)|LeaveOneGroupOut|LeavePGroupsOut|StratifiedGroupKFold")
 
 
 def _data_args(call):
