@@ -162,3 +162,38 @@ def test_metrics_from_a_star_import(head, flagged):
 def test_a_star_import_does_not_take_over_unbound_names(rule, src):
     assert lines(src, rule) == [4]
     assert lines(src.replace("from utils import *\n", "\n"), rule) == [4]
+
+
+
+@pytest.mark.parametrize("src", ["""import pandas as pd
+from sklearn.metrics import classification_report
+
+test_df = pd.read_csv("reviews_test.csv")
+y_true = test_df["Score"]
+y_pred = clf.predict(vectorizer.transform(test_df["Text"]))
+print(classification_report(y_pred, y_true))
+""",
+                                 """import pandas as pd
+from sklearn.metrics import confusion_matrix
+
+preds = pd.read_csv("predictions.csv")
+y_test = pd.read_csv("test.csv")["label"]
+print(confusion_matrix(preds["Survived"], y_test))
+"""],
+                         ids=["score_column_named_y_true", "column_saying_nothing"])
+def test_a_column_that_says_little_keeps_the_names_answer(src):
+    """Second review of sweep 20: "Score" may be a rating label, "Survived" says nothing: the
+    clearer name (`y_true`, the frame `preds`) decides."""
+    assert len(lines(src, RULE)) == 1
+
+
+def test_a_column_holding_predictions_whatever_its_name():
+    """`sub["target"] = model.predict(X_val)`: what was stored there decides, not the key."""
+    assert lines("""import pandas as pd
+from sklearn.metrics import r2_score
+
+val = pd.read_csv("essays_val.csv")
+sub = pd.DataFrame({"essay_id": val["essay_id"]})
+sub["target"] = model.predict(X_val)
+print(r2_score(val["score"], sub["target"]))
+""", RULE) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_SUBSCRIPT, F_VALUE
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT, F_SUBSCRIPT, F_VALUE
 from ..values import args_of, follow, literal_value, method_call, string_value, strip
 from . import Rule
 from ._metrics import metric_calls
@@ -124,10 +124,15 @@ def _holds(doc, expr, depth: int = 0) -> str | None:
             return _holds(doc, expr.child_by_field_id(F_OBJECT), depth + 1)
         return _by_name(doc.text(attr)) if attr is not None else None
     if kind == "subscript":  # y_test[:100], y_pred[mask], df["target"]
+        frame = strip(expr.child_by_field_id(F_VALUE))
         key = string_value(expr.child_by_field_id(F_SUBSCRIPT))
-        if key is not None:   # a column says what it holds, whatever the frame is called
-            return _by_name(key)
-        return _holds(doc, expr.child_by_field_id(F_VALUE), depth + 1)
+        if key is not None:
+            # what was put in that column (`sub["target"] = model.predict(X)`), else what its
+            # name says when it says it clearly, else what the frame's name says
+            stored = _column_value(doc, frame, key, expr.start_byte)
+            held = _holds(doc, stored, depth + 1) if stored is not None else None
+            return held or _by_column_name(key) or _holds(doc, frame, depth + 1)
+        return _holds(doc, frame, depth + 1)
     if kind == "identifier":
         by_name = _by_name(doc.text(expr))
         # `p = clf.predict(X_test)` under a name that says nothing; a name that says one thing
@@ -138,6 +143,34 @@ def _holds(doc, expr, depth: int = 0) -> str | None:
             return None
         return by_name or by_value
     return None
+
+
+def _column_value(doc, frame, key: str, before: int):
+    """The value last stored as `frame[key] = value` before byte `before`, or None."""
+    if frame is None or frame.type != "identifier":
+        return None
+    found = None
+    name = doc.text(frame)
+    for a in doc.facts.assignments:
+        if a.start_byte >= before:
+            break
+        left = a.child_by_field_id(F_LEFT)
+        if left is not None and left.type == "subscript" and string_value(left.child_by_field_id(F_SUBSCRIPT)) == key:
+            target = strip(left.child_by_field_id(F_VALUE))
+            if target is not None and target.type == "identifier" and doc.text(target) == name:
+                found = a.child_by_field_id(F_RIGHT)
+    return found
+
+
+# Column names that say what they hold without doubt ("score" may be a rating label).
+_COLUMN_PRED = re.compile(r"(?i)pred|yhat|prob")
+
+
+def _by_column_name(key: str) -> str | None:
+    if _COLUMN_PRED.search(key):
+        return "pred"
+    words = {w.lower() for w in _WORD.findall(key)}
+    return "true" if words & _TRUE_WORDS else None
 
 
 def _by_name(name: str) -> str | None:
