@@ -75,7 +75,7 @@ NODE_TEXT_ONLY = frozenset({"loss",
                             # (Facts.code_matches)
                             "from", "datasets",
                             # rules/missing_eval_mode.py: a discriminator in the file (code_matches)
-                            "critic", "d_", "discriminator", "model", "net_"})
+                            "disc", "discriminator", "net_"})
 # Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment
 # can only match it if it also holds `nntutor`, which is sensitive on its own.
 DIRECTIVE_ONLY = frozenset({"ignore", "file"})

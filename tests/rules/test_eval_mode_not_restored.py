@@ -908,3 +908,90 @@ for epoch in range(10):
         model.unfreeze_backbone()
 """
     assert len(lines(src, RULE)) == 1
+
+
+
+@pytest.mark.parametrize("src", ["""import torch
+import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(10, 10)
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(10, 2)
+
+    def train_custom(self):
+        for p in self.encoder.parameters():
+            p.requires_grad = False
+        self.train()
+
+    def forward(self, x):
+        return self.head(self.drop(self.encoder(x)))
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model(x)
+
+
+if __name__ == "__main__":
+    discriminator = Discriminator()
+    opt = torch.optim.Adam(discriminator.parameters())
+    for epoch in range(10):
+        discriminator.train_custom()
+        for x, y in loader:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(discriminator(x), y)
+            loss.backward()
+            opt.step()
+        evaluate(discriminator, test_loader)
+""",
+                                 """import torch
+import torch.nn as nn
+
+
+class Discriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Linear(10, 10)
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(10, 2)
+
+    def train_custom(self):
+        for p in self.encoder.parameters():
+            p.requires_grad = False
+        self.train()
+
+    def forward(self, x):
+        return self.head(self.drop(self.encoder(x)))
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model(x)
+
+
+def main(args):
+    if args.do_train:
+        discriminator = Discriminator()
+        opt = torch.optim.Adam(discriminator.parameters())
+        for epoch in range(10):
+            discriminator.train_custom()
+            for x, y in loader:
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(discriminator(x), y)
+                loss.backward()
+                opt.step()
+            evaluate(discriminator, test_loader)
+"""],
+                         ids=["under_main_guard", "under_do_train_flag"])
+def test_a_mode_method_called_under_an_if_around_the_loop_restores(src):
+    """Second review of sweep 20: an `if` around the whole loop (`if __name__ == "__main__":`)
+    decides nothing per pass; train_custom() still restores the mode each epoch."""
+    assert lines(src, RULE) == []

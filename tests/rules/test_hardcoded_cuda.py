@@ -983,3 +983,23 @@ _ = model.cuda().eval().half()
 x = torch.randn(1, 4).cuda().half()
 """
     assert lines(src, RULE) == []
+
+
+
+def test_a_trainer_base_named_like_a_model_is_no_module():
+    """`class Trainer(ModelTrainerBase)`: its own cuda() helper moving to a device passed in."""
+    assert lines("""import torch
+
+class Trainer(ModelTrainerBase):
+    def __init__(self, model, device):
+        self.model = model
+        self.device = device
+
+    def cuda(self, *tensors):
+        return [t.to(self.device) for t in tensors]
+
+    def fit(self, loader):
+        for x, y in loader:
+            x, y = self.cuda(x, y)
+            self.model(x)
+""", RULE) == []

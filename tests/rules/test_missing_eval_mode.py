@@ -1574,3 +1574,98 @@ for x, y in loader:
 with torch.no_grad():
     acc = (model(xt).argmax(1) == yt).float().mean()
 """, RULE) == []
+
+
+
+@pytest.mark.parametrize("src", ["""import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(20, 64)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(64, 2)
+
+    def forward(self, x):
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+    def fit_epoch(self, loader, opt):
+        self.train()
+        for x, y in loader:
+            self._update(x, y, opt)
+
+    def _update(self, x, y, opt):
+        opt.zero_grad()
+        loss = F.cross_entropy(self(x), y)
+        loss.backward()
+        opt.step()
+
+
+model = Net()
+opt = torch.optim.Adam(model.parameters())
+for epoch in range(10):
+    model.fit_epoch(loader, opt)
+    with torch.no_grad():
+        acc = (model(X_val).argmax(1) == y_val).float().mean()
+    print(epoch, acc.item())
+""",
+                                 """import torch
+import torch.nn as nn
+
+
+class TinyGPT(nn.Module):
+    def __init__(self, vocab, d_model=128):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, d_model)
+        self.drop = nn.Dropout(0.1)
+        self.out = nn.Linear(d_model, vocab)
+
+    def forward(self, x):
+        return self.out(self.drop(self.emb(x)))
+
+
+generator = TinyGPT(1000, d_model=128)
+opt = torch.optim.Adam(generator.parameters())
+for epoch in range(10):
+    generator.train()
+    for x, y in loader:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(generator(x).transpose(1, 2), y)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        sample = generator(prompt).argmax(-1)
+        print(decode(sample))
+""",
+                                 """import torch
+import torch.nn as nn
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 64), nn.Dropout(0.1), nn.Linear(64, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+G = Policy()
+critic = nn.Linear(4, 1)
+opt = torch.optim.Adam(G.parameters())
+for epoch in range(100):
+    G.train()
+    for s, a in buffer:
+        loss = -G(s).log_softmax(-1)[a].mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+    with torch.no_grad():
+        acc = (G(val_states).argmax(-1) == val_actions).float().mean()
+    print(acc)
+"""],
+                         ids=["fit_epoch_trains_through_a_helper_method", "transformer_d_model_is_no_discriminator",
+                              "actor_critic_is_no_gan"])
+def test_second_review_training_mode_inference_reported(src):
+    assert len(lines(src, RULE)) == 1

@@ -101,9 +101,12 @@ _SELF_EVAL = re.compile(r"\.eval\(\s*\)|\.train\(\s*(?:False|mode\s*=\s*False)\s
 
 
 def _conditional(call) -> bool:
-    """`call` runs only under an `if` of its function (`if epoch == 3: model.unfreeze()`)."""
+    """`call` runs only under an `if` inside the loop around it (`if epoch == 3:
+    model.unfreeze()`): not every pass puts the model back. An `if` around the whole loop or
+    program (`if __name__ == "__main__":`, `if args.do_train:`) decides nothing per pass."""
     node = call.parent
-    while node is not None and node.type not in ("function_definition", "module"):
+    while node is not None and node.type not in ("function_definition", "module", "for_statement",
+                                                  "while_statement"):
         if node.type in ("if_statement", "elif_clause", "else_clause", "conditional_expression"):
             return True
         node = node.parent
@@ -124,16 +127,23 @@ def _training_mode_methods(ctx) -> set:
     found = set()
     for cls in facts.classes_nodes:
         body = cls.child_by_field_id(F_BODY)
+        methods = {}
         for d in body.named_children if body is not None else ():
             if d.type == "decorated_definition":
                 d = d.child_by_field_id(F_DEFINITION)
             name = d.child_by_field_id(F_NAME) if d is not None and d.type == "function_definition" else None
-            if name is None or ctx.text(name) in ("train", "eval", "__init__", "forward"):
+            if name is not None:
+                methods[ctx.text(name)] = facts.code_in(d)
+        # methods that train, themselves or through another method of the class (`self._update()`)
+        trains = {m for m, code in methods.items() if _TRAINS.search(code)}
+        for _ in range(3):
+            trains |= {m for m, code in methods.items()
+                       if any(f"self.{t}(" in code for t in trains)}
+        for m, code in methods.items():
+            if m in ("train", "eval", "__init__", "forward") or m in trains:
                 continue
-            code = facts.code_in(d)
-            if ".train(" in code and _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code) \
-                    and not _TRAINS.search(code):
-                found.add(ctx.text(name))
+            if ".train(" in code and _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code):
+                found.add(m)
     return found
 
 

@@ -299,7 +299,8 @@ def _own_cuda_method(ctx, call) -> bool:
     cls = class_of_method(fn) if fn is not None and is_method(fn) else None
     body = cls.child_by_field_id(F_BODY) if cls is not None else None
     supers = cls.child_by_field_id(F_SUPERCLASSES) if cls is not None else None
-    if body is None or (supers is not None and re.search(r"Module|Model|Net\b|Layer", ctx.text(supers))):
+    if body is None or (supers is not None and re.search(r"\b(?:Module|LightningModule|Model|Layer|Sequential)\b",
+                                                          ctx.text(supers).replace(".", " "))):
         return False   # nn.Module.cuda, overridden: `super().cuda()` / `.to(0)` moves to the GPU
     for d in body.named_children:
         if d.type == "decorated_definition":

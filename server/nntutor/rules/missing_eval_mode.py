@@ -302,9 +302,10 @@ def _in_training_step(ctx, call):
 
 
 # A GAN's generator by its name (`generator`, `netG`, `G`, `gen`, `g_model`), in a file that
-# has a discriminator or critic: a `text_generator` of a language model is no GAN's.
+# has a discriminator (`netD`, `disc`): a `text_generator` of a language model is no GAN's, and
+# a transformer's `d_model` or an actor-critic's `critic` is no discriminator.
 _GENERATOR_NAME = re.compile(r"(?i)^(g|gen|net_?g|g_?net|g_?model|generator|gan_?generator)$")
-_DISCRIMINATOR = re.compile(rb"(?i)discriminator|\bnet_?d\b|\bcritic\b|\bd_?model\b")
+_DISCRIMINATOR = re.compile(rb"(?i)discriminator|\bnet_?d\b|\bdisc\b")
 
 
 def _gan_preview(ctx, name, call) -> bool:
