@@ -1003,3 +1003,41 @@ class Trainer(ModelTrainerBase):
             x, y = self.cuda(x, y)
             self.model(x)
 """, RULE) == []
+
+
+_TORCH_NOT_BOUND_THERE = [
+    ("f1_local_import", """class CFG:
+    device = "cuda"
+    lr = 1e-3
+
+
+def main():
+    import torch
+    model = torch.nn.Linear(2, 2).to(CFG.device)
+    x = torch.zeros(2).to(CFG.device)
+"""),
+    ("f2_self_local_import", """class Trainer:
+    def __init__(self, model):
+        self.model = model
+        self.device = "cuda"
+
+    def fit(self, loader):
+        import torch
+        self.model.to(self.device)
+"""),
+    ("f3_torch_alias_later", """class CFG:
+    device = "cuda"
+
+import torch
+model = torch.nn.Linear(2, 2).to(CFG.device)
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _TORCH_NOT_BOUND_THERE, ids=[c[0] for c in _TORCH_NOT_BOUND_THERE])
+def test_no_fix_where_torch_is_not_bound(name, src):
+    """Second review of sweep 20: the fix writes `torch.cuda.is_available()` where the device is
+    set; a class body before `import torch`, or a file importing torch only in a function, would
+    raise NameError there."""
+    (f,) = findings(src, RULE)
+    assert f.fix is None

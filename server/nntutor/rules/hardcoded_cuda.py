@@ -120,7 +120,7 @@ def check(ctx):
             value = string_value(node)
             if value is not None and CUDA_DEVICE.match(value):
                 fix = None
-                if torch_name is not None:
+                if torch_name is not None and _torch_bound_at(ctx, torch_name, node):
                     guarded = _guarded(value, torch_name)
                     # a conditional expression needs no parentheses as an argument, a keyword's
                     # value or an assignment's right side
@@ -575,6 +575,23 @@ def _used_as_a_value(ctx, name: str, def_name) -> bool:
 
 
 _BARE_CONTEXTS = frozenset({"argument_list", "keyword_argument", "assignment", "parenthesized_expression"})
+
+
+_MODULE_IMPORT = re.compile(rb"(?m)^import[ \t]+torch(?:[ \t]+as[ \t]+(\w+))?[ \t]*(?:#.*)?$")
+
+
+def _torch_bound_at(ctx, torch_name: str, node) -> bool:
+    """`torch_name` is bound where the fix writes `torch_name.cuda.is_available()`: imported at
+    module level before `node` when `node` runs at import time (module level, a class body), or
+    anywhere at module level when it is in a function (run after the imports); not when the
+    file imports torch only inside another function."""
+    facts = ctx.facts
+    in_function = facts.scope_id(node.start_byte) != -1
+    for m in facts.code_matches(_MODULE_IMPORT):
+        alias = m.group(1).decode() if m.group(1) else "torch"
+        if alias == torch_name and (in_function or m.start() < node.start_byte):
+            return True
+    return False
 
 
 def _guarded(value: str, torch_name: str) -> str:
