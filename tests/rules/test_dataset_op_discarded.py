@@ -296,3 +296,16 @@ def test_a_hugging_face_map_on_a_cells_last_line_is_a_look_at_its_columns():
     assert notebook(hf, RULE) == []
     tf = ["import tensorflow_datasets as tfds\n", "dataset = tfds.load(name='mnist', split='train')\ndataset.shuffle(100)\n"]
     assert [(f.location.cell, f.location.cell_line) for f in notebook(tf, RULE)] == [(1, 1)]
+
+
+
+def test_a_lost_map_on_a_last_line_is_reported_when_the_dataset_is_handed_on():
+    """Second review of sweep 20: the tokenized dataset was meant for the Trainer (and its
+    set_format names the tokenizer's columns): the displayed last line was no look."""
+    cells = ["from datasets import load_dataset\nds = load_dataset('imdb')\n",
+             "def tokenize(b):\n    return tok(b['text'], truncation=True)\nds.map(tokenize, batched=True)\n",
+             "ds.set_format('torch', columns=['input_ids', 'attention_mask', 'label'])\n"
+             "trainer = Trainer(model=model, train_dataset=ds['train'])\n"]
+    assert [(f.location.cell, f.location.cell_line) for f in notebook(cells, RULE)] == [(1, 2)]
+    looked = cells[:2] + ["formatted = ds.map(other_fn, batched=True)\nprint(ds['train'][0])\n"]
+    assert notebook(looked, RULE) == []

@@ -10,7 +10,7 @@ function every call of which passes one), never for Python's or NumPy's in-place
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_BODY, F_FUNCTION
+from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_OBJECT, F_VALUE
 from ..values import args_of, method_call, returned_values, strip
 from . import Rule
 from ._discarded import discarding_statement, shown_by_notebook
@@ -52,11 +52,45 @@ def check(ctx):
             kind, source = origin(ctx, recv)
             if not ((kind == "tf" and method in DATASET_METHODS) or (kind == "hf" and method in HF_METHODS)):
                 continue
-            if kind == "hf" and shown_by_notebook(ctx, stmt):
+            if kind == "hf" and shown_by_notebook(ctx, stmt) and _only_looked_at_later(ctx, recv, stmt):
                 continue   # Jupyter shows the mapped dataset's columns and rows: a look at the result
             if kind == "hf" and method == "map" and _for_side_effects(ctx, call):
                 continue   # Dataset.map runs at once: `ds.map(save_image)` did its work
             yield _finding(ctx, call, recv, method, stmt, source, kind)
+
+
+def _only_looked_at_later(ctx, recv, stmt) -> bool:
+    """After `stmt`, the dataset `recv` names is not handed on: it is only read, printed or
+    transformed again from its raw state. A dataset handed on (`Trainer(train_dataset=
+    ds["train"])`, a function's argument, `ds.set_format(...)`) was meant to be transformed: the
+    lost map is a bug, not a look."""
+    recv = strip(recv)
+    while recv is not None and recv.type == "subscript":
+        recv = strip(recv.child_by_field_id(F_VALUE))
+    if recv is None or recv.type != "identifier":
+        return False
+    for ident in ctx.facts.identifiers_named(ctx.text(recv)):
+        if ident.start_byte < stmt.end_byte:
+            continue
+        node = ident
+        while node.parent is not None and node.parent.type == "subscript" and node.parent.child_by_field_id(F_VALUE) == node:
+            node = node.parent   # `ds["train"]`
+        parent = node.parent
+        if parent is not None and parent.type == "argument_list":
+            call = parent.parent
+            fn = strip(call.child_by_field_id(F_FUNCTION)) if call is not None else None
+            if fn is None or ctx.text(fn) not in ("print", "display", "len"):
+                return False   # handed to a Trainer, a DataLoader, a function of the file
+        elif parent is not None and parent.type == "keyword_argument":
+            return False       # `Trainer(train_dataset=ds["train"])`
+        elif parent is not None and parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == node \
+                and ctx.text(parent.child_by_field_id(F_ATTRIBUTE)) in _FORMATTERS:
+            return False       # `ds.set_format("torch", columns=["input_ids", ...])`
+    return True
+
+
+# In-place setters that prepare the dataset for training: reaching them, it was meant to change.
+_FORMATTERS = frozenset({"set_format", "set_transform", "with_format", "to_tf_dataset", "save_to_disk"})
 
 
 def _for_side_effects(ctx, call) -> bool:
