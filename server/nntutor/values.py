@@ -451,6 +451,8 @@ class Values:
             return (q, None) if q is not None else (None, None)
         items = [right for target, right in self._item_assignments().get(name, ())
                  if target.start_byte > b.pos and facts.binding(name, target.start_byte) is b]
+        if value is not None and value.type == "dictionary":   # `{"num": StandardScaler()}` too
+            items += [p.child_by_field_id(F_VALUE) for p in value.named_children if p.type == "pair"]
         return self._agreed_instance(items, depth) if items else (None, None)
 
     def _item_assignments(self) -> dict:

@@ -227,7 +227,7 @@ def _attribute_value(ctx, attr):
     # the latest assignment before the read (by position: one bisect, not a scan of them all)
     i = bisect_left([a.start_byte for a in everywhere], attr.start_byte) if len(everywhere) < 64 \
         else bisect_left(_starts(ctx, text, cls, everywhere), attr.start_byte)
-    for a in reversed(everywhere[:i]):
+    for a in reversed(everywhere[max(0, i - 32):i]):   # the nearest ones (a bounded look back)
         if facts.scope_id(a.start_byte) not in (scope, -1):
             continue
         if root is not None and root.type == "identifier" and ctx.text(root) != "self" and \
