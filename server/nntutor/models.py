@@ -329,8 +329,8 @@ def _unused_stochastic_layers(facts, body, body_text: str) -> dict:
     file: attribute -> (start, end) of its assignment. A layer never called changes
     nothing in either mode (a wrapper around a from_pretrained model declaring a dropout it
     never uses). Offsets are the document's; the body text is the class body's."""
-    if not any(h in body_text for h in STOCHASTIC_HINTS) or _REACHES_LAYERS_INDIRECTLY.search(body_text):
-        return {}   # `for layer in self.children()`, `getattr(self, name)`: any layer may run
+    if not any(h in body_text for h in STOCHASTIC_HINTS):
+        return {}
     init = _method(body, "__init__", facts.text)
     if init is None:
         return {}
@@ -347,8 +347,12 @@ def _unused_stochastic_layers(facts, body, body_text: str) -> dict:
         # the file's only mention of `.name` (outside comments): not read by forward, another
         # method, a subclass or the code that uses the model (`model.dropout.p = 0.3`)
         name = facts.text(attr)
+        if facts.method_calls(name):
+            continue   # `self.dropout(x)`: called (the cheap test, true of nearly every layer)
         if len(facts.code_matches(re.compile(rb"\." + re.escape(name.encode()) + rb"\b"))) == 1:
             found[name] = (a.start_byte, a.end_byte)
+    if found and _REACHES_LAYERS_INDIRECTLY.search(body_text):
+        return {}   # `for layer in self.children()`, `getattr(self, name)`: any layer may run
     return found
 
 

@@ -122,10 +122,21 @@ def _training_mode_methods(ctx) -> set:
     model's own `fit()` that calls `self.train()` and backpropagates is a training call, not a
     switch: what follows it is not a deliberate training-mode inference)."""
     facts = ctx.facts
-    if not facts.method_calls("train"):
-        return set()
+    # the methods holding a `.train(` call: only their classes need reading
+    candidates = {}
+    for call, _recv in facts.method_calls("train"):
+        fn = facts.function_at(call.start_byte)
+        if fn is not None and is_method(fn):
+            candidates[fn.start_byte] = fn
     found = set()
-    for cls in facts.classes_nodes:
+    by_class: dict = {}
+    for fn in candidates.values():
+        cls = fn.parent
+        while cls is not None and cls.type != "class_definition":
+            cls = cls.parent
+        if cls is not None:
+            by_class.setdefault(cls.start_byte, (cls, []))[1].append(fn)
+    for cls, fns in by_class.values():
         body = cls.child_by_field_id(F_BODY)
         methods = {}
         for d in body.named_children if body is not None else ():
@@ -139,10 +150,13 @@ def _training_mode_methods(ctx) -> set:
         for _ in range(3):
             trains |= {m for m, code in methods.items()
                        if any(f"self.{t}(" in code for t in trains)}
-        for m, code in methods.items():
-            if m in ("train", "eval", "__init__", "forward") or m in trains:
+        for fn in fns:
+            name = fn.child_by_field_id(F_NAME)
+            m = ctx.text(name) if name is not None else ""
+            code = methods.get(m)
+            if code is None or m in ("train", "eval", "__init__", "forward") or m in trains:
                 continue
-            if ".train(" in code and _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code):
+            if _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code):
                 found.add(m)
     return found
 
