@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_NAME, F_SUBSCRIPT, F_VALUE
-from ..values import args_of, follow, is_method, method_call, param_index, strip
+from ..parsing import F_SUBSCRIPT, F_VALUE
+from ..values import follow, is_method, method_call, strip
+from ._modes import param_arguments
 
 # tf.data.Dataset methods that return a new dataset (and leave their receiver as it was).
 DATASET_METHODS = frozenset({
@@ -142,23 +143,13 @@ def from_every_call(ctx, ident, judge, depth: int):
     """`def split(ds): ...`: what `judge` says of the argument every call of the function in
     the file passes for the parameter `ident`, when they all agree (the first call's answer);
     (None, None) otherwise, for a method, or past two levels of calls."""
-    facts = ctx.facts
-    name = ctx.text(ident)
-    b = facts.binding(name, ident.start_byte)
-    func = facts.function_at(ident.start_byte)
-    if depth >= 2 or b is None or b.kind != "param" or func is None or b.scope != func.start_byte \
-            or is_method(func):
+    fn = ctx.facts.function_at(ident.start_byte)
+    if depth >= 2 or fn is None or is_method(fn):
         return None, None
-    fname = func.child_by_field_id(F_NAME)
-    index, keyword_only = param_index(facts, func, name)
-    if fname is None or index is None:
+    args = param_arguments(ctx, ctx.text(ident), ident.start_byte)
+    if not args:
         return None, None
-    answers = []
-    for call in facts.calls_named(ctx.text(fname)):
-        pos, kw = args_of(call)
-        arg = kw.get(name) if name in kw or keyword_only else (pos[index] if index < len(pos) else None)
-        answer = judge(arg) if arg is not None else (None, None)
-        if answer[0] is None or (answers and answer[0] != answers[0][0]):
-            return None, None
-        answers.append(answer)
-    return answers[0] if answers else (None, None)
+    answers = [judge(arg) for arg in args]
+    if any(kind is None or kind != answers[0][0] for kind, _node in answers):
+        return None, None
+    return answers[0]
