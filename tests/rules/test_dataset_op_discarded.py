@@ -169,6 +169,12 @@ raw = load_dataset("glue", "mrpc")
 label_list = raw["train"].unique("label")
 label_list.sort()
 """,),
+    ("a_column_of_one_hugging_face_dataset", """\
+from datasets import load_dataset
+ds = load_dataset("imdb", split="train")
+labels = ds["label"]
+labels.sort()
+""",),
     ("nested_subscripts_of_a_tf_dataset", TF + """\
 ds = tf.data.Dataset.range(10)
 ds[0][1][2].shuffle(1)

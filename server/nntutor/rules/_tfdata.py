@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..parsing import F_SUBSCRIPT, F_VALUE
-from ..values import follow, is_method, method_call, strip
+from ..values import args_of, follow, is_method, method_call, strip
 from ._modes import param_arguments
 
 # tf.data.Dataset methods that return a new dataset (and leave their receiver as it was).
@@ -120,6 +120,8 @@ def origin(ctx, expr, depth: int = 0):
             kind = "tf" if makes_dataset(qual) else "hf" if makes_hf_dataset(ctx, qual) else "other"
             if (kind == "tf" and methods - DATASET_METHODS) or (kind == "hf" and methods - HF_METHODS):
                 return "other", expr   # `ds["train"].unique("label")`: a list, not a dataset
+            if keyed and kind == "hf" and not _makes_dataset_dict(qual, expr):
+                return "other", expr   # `ds["label"]` of one Dataset: a column, not a dataset
             return kind, expr
         recv, method = method_call(expr)
         if keyed or recv is None:
@@ -137,6 +139,15 @@ def origin(ctx, expr, depth: int = 0):
         methods.add(method)
         expr = strip(recv)
     return None, None
+
+
+def _makes_dataset_dict(qual: str, call) -> bool:
+    """The Hugging Face call returns a DatasetDict (split by key): `load_dataset(...)` without
+    `split=`, `DatasetDict(...)`; not one Dataset, whose items are rows and columns."""
+    last = qual.rsplit(".", 1)[-1]
+    if last in ("DatasetDict", "IterableDatasetDict"):
+        return True
+    return last == "load_dataset" and "split" not in args_of(call)[1]
 
 
 def from_every_call(ctx, ident, judge, depth: int):
