@@ -1041,3 +1041,38 @@ def test_no_fix_where_torch_is_not_bound(name, src):
     raise NameError there."""
     (f,) = findings(src, RULE)
     assert f.fix is None
+
+
+
+def test_a_marimo_notebook_importing_a_gpu_only_library_in_a_cell():
+    """unsloth's marimo notebooks (sweep 20e): each cell is a function, and the import in the
+    first cell is the notebook's, as a module-level import would be."""
+    src = """import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    from unsloth import FastLanguageModel
+    import torch
+    load_in_4bit = True
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        model_name="unsloth/Qwen2-7B-bnb-4bit", max_seq_length=2048, load_in_4bit=load_in_4bit,
+    )
+    return FastLanguageModel, model, tokenizer
+
+
+@app.cell
+def _(FastLanguageModel, model, tokenizer):
+    FastLanguageModel.for_inference(model)
+    inputs = tokenizer(["Continue the sequence: 1, 1, 2, 3, 5, 8,"], return_tensors="pt").to("cuda")
+    outputs = model.generate(**inputs, max_new_tokens=64)
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+"""
+    assert lines(src, RULE) == []
+    assert len(lines(src.replace("from unsloth import FastLanguageModel", "from mylib import FastLanguageModel"), RULE)) == 1

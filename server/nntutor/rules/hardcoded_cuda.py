@@ -424,7 +424,7 @@ def _imports_a_gpu_only_library(ctx) -> bool:
     in a function is optional: the file also runs without it."""
     if any(v == "triton" or v.startswith("triton.") for v in ctx.facts.imports.values()):
         return True
-    for stmt in ctx.doc.tree.root_node.named_children:
+    for stmt in _module_statements(ctx):
         for imp in _mandatory_imports(stmt):
             names = [ctx.text(n) for n in imp.named_children if n.type in ("dotted_name", "aliased_import",
                                                                          "relative_import")]
@@ -433,6 +433,18 @@ def _imports_a_gpu_only_library(ctx) -> bool:
             if any(n.lstrip(".").split(".", 1)[0].split(" ", 1)[0] in _GPU_ONLY_LIBRARIES for n in names):
                 return True
     return False
+
+
+def _module_statements(ctx):
+    """The module's statements, and in a marimo notebook (`@app.cell` functions) the statements
+    of its cells: marimo runs each cell once and shares what it defines, as a module would."""
+    for stmt in ctx.doc.tree.root_node.named_children:
+        yield stmt
+        if stmt.type == "decorated_definition" and any(
+                ctx.text(d).startswith("@app.cell") for d in stmt.named_children if d.type == "decorator"):
+            fn = stmt.child_by_field_id(F_DEFINITION)
+            body = fn.child_by_field_id(F_BODY) if fn is not None else None
+            yield from (body.named_children if body is not None else ())
 
 
 def _functions_importing_gpu_only(ctx) -> set:
