@@ -315,3 +315,51 @@ def test_a_lost_map_on_a_last_line_is_reported_when_the_dataset_is_handed_on():
     assert [(f.location.cell, f.location.cell_line) for f in notebook(cells, RULE)] == [(1, 2)]
     looked = cells[:2] + ["formatted = ds.map(other_fn, batched=True)\nprint(ds['train'][0])\n"]
     assert notebook(looked, RULE) == []
+
+
+
+def test_called_to_see_it_raise():
+    """sentence-transformers' tests (sweep 20e): a map inside `pytest.raises` is called to fail."""
+    assert lines("""import pytest
+from datasets import Dataset
+
+from mylib import resolve_ids
+
+
+def test_formatted_dataset_raises():
+    train = Dataset.from_dict({"query_id": ["q1"], "positive_id": ["d1"]})
+    transform = resolve_ids({"query_id": ["q1"]})
+    with pytest.raises(TypeError, match="with_format"):
+        train.with_format("numpy").map(transform, batched=True)
+""", RULE) == []
+
+
+def test_a_split_of_a_mapped_dataset_dict():
+    """`encoded = dataset.map(f); train = encoded["train"]; train.shuffle(seed=42)`: a DatasetDict's
+    map gives a DatasetDict, and its "train" is a dataset."""
+    assert len(lines("""from datasets import load_dataset
+dataset = load_dataset("trec")
+encoded = dataset.map(lambda e: {"n": 1})
+train = encoded["train"]
+train.shuffle(seed=42)
+""", RULE)) == 1
+
+
+def test_a_dataset_made_in_the_loop_gets_the_fix():
+    """parler-tts (sweep 20e): the dataset is loaded afresh in every pass, so assigning the
+    result back adds no step per pass; the fix is safe and the advice is no loop advice."""
+    src = """from datasets import load_dataset, concatenate_datasets
+
+
+def load_multiple(names, prompt_column_name):
+    all_datasets = []
+    for name in names:
+        dataset = load_dataset(name, split="train")   # bound afresh on every iteration
+        if prompt_column_name in dataset.column_names:
+            dataset.remove_columns(prompt_column_name)
+        all_datasets.append(dataset)
+    return concatenate_datasets(all_datasets)
+"""
+    (f,) = findings(src, RULE)
+    assert f.fix is not None and "rather than in the loop" not in f.message
+    assert "dataset = dataset.remove_columns(prompt_column_name)" in fixed_once(src, RULE)

@@ -316,3 +316,24 @@ def test_each_take_meets_the_skip_with_its_count():
 
 
 BUGGY_BY_NAME = {name: src for name, src, _lines in BUGGY}
+
+
+
+def test_list_files_advice_names_its_own_options():
+    """LipNet (sweep 20e): list_files has no validation_split; the advice is shuffle=False and a
+    fixed-order shuffle before the split."""
+    (f,) = findings("""import tensorflow as tf
+
+
+def load(path):
+    return tf.io.read_file(path), tf.constant(0)
+
+
+data = tf.data.Dataset.list_files('./data/s1/*.mpg')
+data = data.shuffle(500, reshuffle_each_iteration=False)
+data = data.map(load)
+data = data.batch(2)
+train = data.take(450)
+test = data.skip(450)
+""", RULE)
+    assert "validation_split" not in f.message and "shuffle=False" in f.message

@@ -124,8 +124,8 @@ def origin(ctx, expr, depth: int = 0):
                 return "other", expr   # `ds["label"]` of one Dataset: a column, not a dataset
             return kind, expr
         recv, method = method_call(expr)
-        if keyed or recv is None:
-            return None, None
+        if recv is None or (keyed and method not in HF_METHODS):
+            return None, None   # (after a key, only a DatasetDict's own map/filter/... lead on)
         if method == "to_tf_dataset":
             return "tf", expr   # a Hugging Face dataset handed to Keras
         if method == "as_dataset":

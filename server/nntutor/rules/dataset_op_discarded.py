@@ -56,6 +56,8 @@ def check(ctx):
                 continue   # Jupyter shows the mapped dataset's columns and rows: a look at the result
             if kind == "hf" and method == "map" and _for_side_effects(ctx, call):
                 continue   # Dataset.map runs at once: `ds.map(save_image)` did its work
+            if _expected_to_raise(ctx, stmt):
+                continue   # `with pytest.raises(TypeError): ds.map(...)`: called to see it fail
             yield _finding(ctx, call, recv, method, stmt, source, kind)
 
 
@@ -91,6 +93,21 @@ def _only_looked_at_later(ctx, recv, stmt) -> bool:
 
 # In-place setters that prepare the dataset for training: reaching them, it was meant to change.
 _FORMATTERS = frozenset({"set_format", "set_transform", "with_format", "to_tf_dataset", "save_to_disk"})
+
+
+_RAISES = ("raises(", "assertRaises(", "assertRaisesRegex(")
+
+
+def _expected_to_raise(ctx, stmt) -> bool:
+    """`stmt` is in the body of `with pytest.raises(...)` / `self.assertRaises(...)`."""
+    node = stmt.parent
+    while node is not None and node.type not in ("function_definition", "module"):
+        if node.type == "with_statement":
+            head = ctx.text(node)[:ctx.text(node).find(":")]
+            if any(r in head for r in _RAISES):
+                return True
+        node = node.parent
+    return False
 
 
 def _for_side_effects(ctx, call) -> bool:
@@ -131,7 +148,7 @@ def _finding(ctx, call, recv, method, stmt, source, kind):
     if b is not None and b.kind == "param":
         advice = (f"Assign the result and return it (`{name} = {ctx.text(call)}` ... `return {name}`): "
                   "the caller's dataset cannot be changed in place")
-    elif ctx.facts.loops_containing(stmt.start_byte):
+    elif ctx.facts.loops_containing(stmt.start_byte) and not _made_in_the_loop(ctx, b, stmt):
         advice = "Build the dataset with this step once, where it is made, rather than in the loop"
     elif plain:
         advice = f"Assign the result (`{name} = {ctx.text(call)}`) or chain it where the dataset is built"
@@ -149,6 +166,11 @@ def _finding(ctx, call, recv, method, stmt, source, kind):
         else _fix(ctx, stmt, call, recv, b)
     return ctx.finding(call, message, related=[ctx.related(source, "the dataset, made here")],
                        fix=fix, severity=severity)
+
+
+def _made_in_the_loop(ctx, binding, stmt) -> bool:
+    loop = ctx.facts.innermost_loop(stmt.start_byte)
+    return binding is not None and loop is not None and loop.start_byte < binding.pos < stmt.start_byte
 
 
 def _split_later(ctx, recv, stmt) -> bool:
@@ -187,8 +209,9 @@ def _fix(ctx, stmt, call, recv, binding):
     round (so would re-running a cell that does not build the dataset)."""
     recv = strip(recv)
     facts = ctx.facts
-    if facts.loops_containing(stmt.start_byte):
-        return None
+    loop = facts.innermost_loop(stmt.start_byte)
+    if loop is not None and (binding is None or not loop.start_byte < binding.pos < stmt.start_byte):
+        return None   # made before the loop: assigning would add a step every time round
     if recv is None or recv.type != "identifier" or stmt.named_child_count != 1 or strip(stmt.named_children[0]) != call:
         return None
     inner, _method = method_call(call)

@@ -62,9 +62,12 @@ def _message(ctx, take, skip, source) -> str:
     if loader is not None:
         why = (f"`{loader}` shuffles by default and reshuffles every time the dataset is "
                "iterated, seed or not")
-        instead = ("Let the loader split the files (validation_split and subset, with the same seed "
-                   "in both calls), or load with shuffle=False, shuffle once in a fixed order "
+        instead = ("Pass shuffle=False, shuffle once in a fixed order "
                    "(reshuffle_each_iteration=False), then split")
+        if loader.endswith("_dataset_from_directory"):
+            instead = ("Let the loader split the files (validation_split and subset, with the same "
+                       "seed in both calls), or load with shuffle=False, shuffle once in a fixed "
+                       "order (reshuffle_each_iteration=False), then split")
     else:
         why = ("`shuffle` reshuffles every time the dataset is iterated "
                "(reshuffle_each_iteration defaults to True), seed or not")

@@ -318,6 +318,16 @@ def _ordering_comparisons(ctx, body):
     return cache[key]
 
 
+def _best_of_one_example(call, score) -> bool:
+    """`max(f1_score(pred, ref1), f1_score(pred, ref2))`: the score is computed inside the max,
+    among other freshly computed scores only (several references of one example), with no kept
+    best among them (`max(best, model.score(...))` keeps one across the loop)."""
+    if not (call.start_byte <= score.start_byte and score.end_byte <= call.end_byte):
+        return False
+    pos, _kw = args_of(call)
+    return len(pos) > 1 and all(strip(a) is not None and strip(a).type == "call" for a in pos)
+
+
 def _best_of_calls(ctx, body) -> list:
     """The `max(...)` / `min(...)` calls in `body` (once per loop body)."""
     cache = ctx.values.__dict__.setdefault("_best_of_calls", {})
@@ -366,7 +376,7 @@ def _selection(ctx, fl, loop, score):
         elif stmt is not None and stmt.type == "conditional_expression":
             return cmp, "keeps the one with the best test score"
     for call in _best_of_calls(ctx, body):
-        if call.end_byte < score.start_byte:
+        if call.end_byte < score.start_byte or _best_of_one_example(call, score):
             continue
         if any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call):
             fn = strip(call.child_by_field_id(F_FUNCTION))
