@@ -995,3 +995,43 @@ def test_a_mode_method_called_under_an_if_around_the_loop_restores(src):
     """Second review of sweep 20: an `if` around the whole loop (`if __name__ == "__main__":`)
     decides nothing per pass; train_custom() still restores the mode each epoch."""
     assert lines(src, RULE) == []
+
+
+
+def test_a_nested_step_function_switching_the_enclosing_model_back():
+    """distil-whisper (sweep 20e): `def train_step()` nested in main() starts with
+    `student_model.train()` and is called every iteration: the mode is restored. Without that
+    line the eval() in the loop is still reported."""
+    src = """import torch
+from torch import nn
+
+
+def main():
+    student_model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1), nn.Linear(4, 1))
+    optimizer = torch.optim.AdamW(student_model.parameters())
+    loader = [(torch.randn(8, 4), torch.randn(8, 1)) for _ in range(10)]
+
+    def train_step(x, y):
+        student_model.train()          # every step switches back to training mode
+        return nn.functional.mse_loss(student_model(x), y)
+
+    step = 0
+    for epoch in range(3):
+        for x, y in loader:
+            loss = train_step(x, y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % 5 == 0:
+                student_model.eval()
+                with torch.no_grad():
+                    val = sum(nn.functional.mse_loss(student_model(a), b) for a, b in loader)
+                print(step, float(val))
+
+
+if __name__ == "__main__":
+    main()
+"""
+    assert lines(src, RULE) == []
+    assert len(lines(src.replace("        student_model.train()          # every step switches back to training mode\n", ""), RULE)) == 1

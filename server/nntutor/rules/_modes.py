@@ -27,6 +27,9 @@ class FunctionModes:
     # Module-level names (not parameters, not bound in the function) it switches, with the
     # receiver node of one such switch: `def evaluate(): model.eval() ...` on a global model.
     globals_switched: dict = field(default_factory=dict)
+    # Names of the enclosing function it switches (a closure: `def train_step(): model.train()`
+    # nested in the `main()` that builds `model`), with the receiver node of one such switch.
+    closure_switched: dict = field(default_factory=dict)
 
     def switches_global(self, name: str) -> bool:
         return bool(self.globals_switched) and name in self.globals_switched
@@ -80,6 +83,13 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
                 fm = by_start.get(f.start_byte)
                 if fm is not None:
                     fm.globals_switched.setdefault(e.target, method_call(e.call)[0])
+        if owner is not None and e.target.isidentifier():
+            for f in chain:   # the functions nested in the owner that switch its local
+                if f == owner:
+                    break
+                inner = by_start.get(f.start_byte)
+                if inner is not None:
+                    inner.closure_switched.setdefault(e.target, method_call(e.call)[0])
     ctx.values._function_modes = out
     return out
 
@@ -172,7 +182,7 @@ def switching_names(ctx) -> list[str]:
     names = []
     for fm in by_start.values():
         name = fm.node.child_by_field_id(F_NAME)
-        if (fm.sets_eval or fm.sets_train or fm.globals_switched) and name is not None:
+        if (fm.sets_eval or fm.sets_train or fm.globals_switched or fm.closure_switched) and name is not None:
             names.append(ctx.text(name))
     ctx.values._switching_names = list(dict.fromkeys(names))
     return ctx.values._switching_names

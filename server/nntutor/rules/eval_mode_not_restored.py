@@ -51,6 +51,13 @@ def check(ctx):
                     switches.append(("train", name, call, receiver))   # as above, on the global
                 if not restores and _trains_after_eval(ctx, evs, fm, name):
                     on_purpose.add(name)
+            # `def train_step(): student_model.train() ...` nested in the main() whose
+            # `student_model` it switches, called there
+            enclosing = facts.function_at(fm.node.start_byte) if fm is not None else None
+            for name, receiver in (fm.closure_switched.items() if fm is not None and enclosing is not None else ()):
+                b = facts.binding(name, call.start_byte)
+                if b is not None and b.scope == enclosing.start_byte:
+                    switches.append(("train" if _ends_in_train(evs, fm, name) else "eval", name, call, receiver))
     # `self.evaluate()` in a model's own `fit()` loop, whose chain of methods ends in self.eval()
     for call, receiver, mode in self_method_calls(ctx):
         switches.append((mode, "self", call, receiver))
