@@ -16,6 +16,7 @@ from ..parsing import (
     F_NAME,
     F_OBJECT,
     F_RIGHT,
+    F_SUPERCLASSES,
     F_VALUE,
 )
 from ..values import args_of, strip
@@ -154,13 +155,27 @@ def _inert(ctx, node, depth: int = 0) -> bool:
     if qual is not None:
         return qual.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(qual.rsplit(".", 1)[-1]) is not None
     fn = node.child_by_field_id(F_FUNCTION)
-    cls = ctx.values.classes.get(ctx.text(fn)) if fn is not None and fn.type == "identifier" else None
+    if fn is None or fn.type != "identifier":
+        return False
+    memo = ctx.values.__dict__.setdefault("_inert_classes", {})
+    name = ctx.text(fn)
+    if name not in memo:   # once per class: a list of lists of wrappers asks again and again
+        memo[name] = False  # (while in progress: a class holding itself is not weight-free)
+        memo[name] = _inert_class(ctx, name, depth)
+    return memo[name]
+
+
+def _inert_class(ctx, name: str, depth: int) -> bool:
+    cls = ctx.values.classes.get(name)
     if cls is None or cls.mode_dependent is not False or not cls.layers:
         return False
     node_of = next((c for c in ctx.facts.classes_nodes
                     if c.child_by_field_id(F_NAME) is not None and ctx.text(c.child_by_field_id(F_NAME)) == cls.name), None)
     if node_of is None or _HOLDS_STATE.search(ctx.facts.code_in(node_of)):
         return False
+    bases = node_of.child_by_field_id(F_SUPERCLASSES)
+    if bases is not None and any(b.type == "identifier" and ctx.text(b) in ctx.values.classes for b in bases.named_children):
+        return False   # `MovingAvg(Base)`: what the base class of the file builds is inherited
     return all((q is not None and q.startswith("torch.nn.") and _INERT_LAYERS.fullmatch(q.rsplit(".", 1)[-1]))
                or (ctor is not None and q in ctx.values.classes and _inert(ctx, ctor, depth + 1))
                for q, ctor in cls.layers.values())
