@@ -10,7 +10,7 @@ function every call of which passes one), never for Python's or NumPy's in-place
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_OBJECT, F_VALUE
+from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_OBJECT, F_VALUE
 from ..values import args_of, method_call, returned_values, strip
 from . import Rule
 from ._discarded import discarding_statement, shown_by_notebook
@@ -71,9 +71,13 @@ def _only_looked_at_later(ctx, recv, stmt) -> bool:
         recv = strip(recv.child_by_field_id(F_VALUE))
     if recv is None or recv.type != "identifier":
         return False
-    for ident in ctx.facts.identifiers_named(ctx.text(recv)):
-        if ident.start_byte < stmt.end_byte:
-            continue
+    later = [i for i in ctx.facts.identifiers_named(ctx.text(recv)) if i.start_byte >= stmt.end_byte]
+    if len(later) > 200:
+        return False   # read too often to tell: take it as handed on
+    for ident in later:
+        if ident.parent is not None and ident.parent.type == "assignment" \
+                and ident.parent.child_by_field_id(F_LEFT) == ident:
+            return True   # bound again (`ds = ds.map(...)`): what came before was a look
         node = ident
         while node.parent is not None and node.parent.type == "subscript" and node.parent.child_by_field_id(F_VALUE) == node:
             node = node.parent   # `ds["train"]`
@@ -81,7 +85,8 @@ def _only_looked_at_later(ctx, recv, stmt) -> bool:
         if parent is not None and parent.type == "argument_list":
             call = parent.parent
             fn = strip(call.child_by_field_id(F_FUNCTION)) if call is not None else None
-            if fn is None or ctx.text(fn) not in ("print", "display", "len"):
+            shown = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+            if shown not in ("print", "display", "len", "DataFrame") and not shown.startswith("show"):
                 return False   # handed to a Trainer, a DataLoader, a function of the file
         elif parent is not None and parent.type == "keyword_argument":
             return False       # `Trainer(train_dataset=ds["train"])`

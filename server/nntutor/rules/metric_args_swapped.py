@@ -150,15 +150,29 @@ def _column_value(doc, frame, key: str, before: int):
     if frame is None or frame.type != "identifier":
         return None
     found = None
-    name = doc.text(frame)
-    for a in doc.facts.assignments:
-        if a.start_byte >= before:
+    for start, value in _column_assignments(doc).get((doc.text(frame), key), ()):
+        if start >= before:
             break
-        left = a.child_by_field_id(F_LEFT)
-        if left is not None and left.type == "subscript" and string_value(left.child_by_field_id(F_SUBSCRIPT)) == key:
+        found = value
+    return found
+
+
+def _column_assignments(doc) -> dict:
+    """(frame name, column key) -> [(start, value)] of every `frame["key"] = value`, once per
+    version (a metric call per line of a long file must not rescan every assignment)."""
+    facts = doc.facts
+    found = getattr(facts, "_column_assignments", None)
+    if found is None:
+        found = {}
+        for a in facts.assignments:
+            left = a.child_by_field_id(F_LEFT)
+            if left is None or left.type != "subscript":
+                continue
+            key = string_value(left.child_by_field_id(F_SUBSCRIPT))
             target = strip(left.child_by_field_id(F_VALUE))
-            if target is not None and target.type == "identifier" and doc.text(target) == name:
-                found = a.child_by_field_id(F_RIGHT)
+            if key is not None and target is not None and target.type == "identifier":
+                found.setdefault((doc.text(target), key), []).append((a.start_byte, a.child_by_field_id(F_RIGHT)))
+        facts._column_assignments = found
     return found
 
 
