@@ -1143,3 +1143,112 @@ def test_group_statistics_inside_group_folds(name, src):
 def test_group_statistics_across_folds(name, src):
     """Another key (`store` vs `store_item`), or a splitter that ignores `groups`."""
     assert len(lines(src, RULE)) == 1
+
+
+# Third review of sweep 20: Kaggle sets taken apart at a written-out row count or a label array's
+# size, column slices on the way; windows and dim=2 stacks are no unstacking.
+_TAKEN_APART = [
+    ("s1_literal_891", """import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+all_data = pd.concat([train, test], ignore_index=True)
+all_data[["Age", "Fare"]] = StandardScaler().fit_transform(all_data[["Age", "Fare"]])
+train = all_data[:891]
+test = all_data[891:]
+"""),
+    ("s2_len_y", """import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+y = train["SalePrice"]
+all_data = pd.concat([train.drop("SalePrice", axis=1), test])
+all_data = pd.get_dummies(all_data)
+all_data[num_cols] = StandardScaler().fit_transform(all_data[num_cols])
+X = all_data[:len(y)]
+X_sub = all_data[len(y):]
+"""),
+    ("s3_iloc_cols", """import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+ntrain = train.shape[0]
+all_data = pd.concat([train, test])
+X_all = all_data.iloc[:, 1:]
+X_all = StandardScaler().fit_transform(X_all)
+X = X_all[:ntrain]
+X_sub = X_all[ntrain:]
+"""),
+    ("s5_ytrain_shape", """import numpy as np
+import pandas as pd
+from sklearn.preprocessing import RobustScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+y_train = train.SalePrice.values
+all_data = pd.concat((train, test)).reset_index(drop=True)
+all_data.drop(["SalePrice"], axis=1, inplace=True)
+all_data = RobustScaler().fit_transform(all_data)
+train = all_data[:y_train.shape[0]]
+test = all_data[y_train.shape[0]:]
+"""),
+    ("s6_values_cols", """import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+n = len(train)
+df = pd.concat([train, test])
+arr = df.values[:, 1:]
+arr = MinMaxScaler().fit_transform(arr)
+tr, te = arr[:n], arr[n:]
+"""),
+]
+_STILL_SPLIT = [
+    ("b5_np_in_bound", """import numpy as np
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+
+X_pos = np.load("pos.npy")
+X_neg = np.load("neg.npy")
+X = np.concatenate([X_pos, X_neg])
+y = np.concatenate([np.ones(len(X_pos)), np.zeros(len(X_neg))])
+perm = np.random.permutation(len(X))
+X, y = X[perm], y[perm]
+X = StandardScaler().fit_transform(X)
+n = int(np.floor(0.8 * len(X)))
+X_train, X_test = X[:n], X[n:]
+y_train, y_test = y[:n], y[n:]
+clf = LogisticRegression().fit(X_train, y_train)
+"""),
+    ("u7_torchcat_windows", """import torch
+from sklearn.preprocessing import MinMaxScaler
+
+scaled = torch.tensor(MinMaxScaler().fit_transform(df[["load", "temp"]].values), dtype=torch.float32)
+T = 24
+X = torch.cat([scaled[i:i + T].unsqueeze(0) for i in range(len(scaled) - T)])
+split = int(0.8 * len(X))
+X_train, X_test = X[:split], X[split:]
+"""),
+    ("u2_dim2", """import torch
+from sklearn.preprocessing import StandardScaler
+
+num = StandardScaler().fit_transform(num_raw.reshape(-1, 3)).reshape(-1, 30, 3)
+X = torch.cat([torch.tensor(num), torch.tensor(cat_emb)], dim=2)
+n = int(0.8 * len(X))
+X_train, X_test = X[:n], X[n:]
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _TAKEN_APART, ids=[c[0] for c in _TAKEN_APART])
+def test_kaggle_sets_taken_apart(name, src):
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("name,src", _STILL_SPLIT, ids=[c[0] for c in _STILL_SPLIT])
+def test_still_a_split_after_the_fit(name, src):
+    assert len(lines(src, RULE)) >= 1

@@ -275,7 +275,7 @@ class Flow:
         self._rows_only = False
         self._rows_view = None
 
-    def rows_view(self) -> "Flow":
+    def rows_view(self) -> Flow:
         """The same questions about rows only: `sources` does not follow attributes that
         describe data without holding its rows (`X_test.columns`). Not for what a fit learned:
         `X.loc[:, selector.get_support()].columns` carries a feature selection into the data."""
@@ -740,8 +740,11 @@ class Flow:
                     return False
                 node = strip(recv)
             elif node.type == "subscript":
-                if any(i.type == "slice" for i in node.children_by_field_name("subscript")):
-                    return False   # `all_data[:ntrain]`: cut here already
+                idx = list(node.children_by_field_name("subscript"))
+                if idx and idx[0].type == "slice" and self.text(idx[0]).strip() != ":":
+                    return False   # `all_data[:ntrain]`: cut here already (not `X[:, 1:]`, columns)
+                if idx and idx[0].type in ("identifier", "call", "attribute"):
+                    return False   # `X[perm]`: rows reordered, the stack's blocks are gone
                 node = strip(node.child_by_field_id(F_VALUE))
             elif node.type == "attribute":
                 node = strip(node.child_by_field_id(F_OBJECT))
@@ -752,9 +755,15 @@ class Flow:
     def _sized_by_a_part(self, bound: str, stack) -> bool:
         """The cut position `bound` names one of the stacked parts, directly (`len(train)`,
         `train.shape[0]`) or through a name bound to such a size (`ntrain`)."""
+        if re.fullmatch(r"\d+", bound.strip()):
+            return True   # `full[:891]`: the number of training rows, written out
+        if re.fullmatch(r"len\([\w.\[\]'\"]+\)|[\w.\[\]'\"]+\.shape\[0\]", bound.replace(" ", "")):
+            return True   # the whole size of an array (`len(y)`, `y_train.shape[0]`), not a fraction
         pos, kw = args_of(stack)
         first = strip(pos[0] if pos else kw.get("objs") or kw.get("tup") or kw.get("arrays"))
         recv, _m = method_call(stack)
+        if recv is not None and self.text(recv) in self.facts.imports:
+            recv = None   # `np.concatenate(...)`: the module, not a part
         parts = set()
         for p in [*(first.named_children if first is not None and first.type in ("list", "tuple")
                     else [first]), recv]:

@@ -8,7 +8,7 @@ from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_SUBSCRIPT
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._scale_free import AFFINE_SCALERS, estimators_of, models_using_split, scale_free_name
-from ._splits import along_columns, flow
+from ._splits import flow
 
 
 def check(ctx):
@@ -182,10 +182,21 @@ def _unstacked_after_fit(ctx, fit, split) -> bool:
             if node.type != "call" or node.start_byte <= fit.call.start_byte < node.end_byte:
                 break
             if facts.callee_qual(node) in _ROW_STACKS:
-                return not along_columns(node)
+                return _stacks_rows_of_parts(ctx, node)
             pos, _kw = args_of(node)
             node = strip(pos[0]) if pos else None
     return False
+
+
+def _stacks_rows_of_parts(ctx, stack) -> bool:
+    """`np.vstack([train_scaled, synthetic])`: separate arrays (a literal list) stacked along the
+    rows (no axis / dim, or 0); not windows of one series (a comprehension) nor `dim=2`."""
+    pos, kw = args_of(stack)
+    axis = kw.get("axis", kw.get("dim", pos[1] if len(pos) > 1 else None))
+    if axis is not None and ctx.text(axis) != "0":
+        return False
+    parts = strip(pos[0]) if pos else None
+    return parts is not None and parts.type in ("list", "tuple") and len(parts.named_children) > 1
 
 
 def _split_by_the_same_groups(ctx, fit, split) -> bool:
