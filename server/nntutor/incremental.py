@@ -75,7 +75,7 @@ NODE_TEXT_ONLY = frozenset({"loss",
                             # (Facts.code_matches)
                             "from", "datasets",
                             # rules/missing_eval_mode.py: a discriminator in the file (code_matches)
-                            "disc", "discriminator", "net_",
+                            "disc", "discriminator", "net_", "critic", "actor", "policy",
                             # rules/hardcoded_cuda.py: module-level `import torch` (code_matches)
                             "import", "torch", "as"})
 # Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment

@@ -363,3 +363,13 @@ def load_multiple(names, prompt_column_name):
     (f,) = findings(src, RULE)
     assert f.fix is not None and "rather than in the loop" not in f.message
     assert "dataset = dataset.remove_columns(prompt_column_name)" in fixed_once(src, RULE)
+
+
+
+def test_a_key_of_a_dataset_loaded_from_disk_may_be_a_split():
+    assert len(lines("""from datasets import load_from_disk
+
+ds = load_from_disk("data/tokenized")
+ds["train"].map(add_labels, batched=True)
+trainer = Trainer(model=model, train_dataset=ds["train"])
+""", RULE)) == 1

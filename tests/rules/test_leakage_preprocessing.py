@@ -1252,3 +1252,61 @@ def test_kaggle_sets_taken_apart(name, src):
 @pytest.mark.parametrize("name,src", _STILL_SPLIT, ids=[c[0] for c in _STILL_SPLIT])
 def test_still_a_split_after_the_fit(name, src):
     assert len(lines(src, RULE)) >= 1
+
+
+_GROUP_SPELLINGS = [
+    ("q1_single_quotes", """import pandas as pd
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, cross_val_score
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+for tr, va in GroupKFold(n_splits=5).split(X, y, groups=df['patient_id']):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("q2_values", """import pandas as pd
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, cross_val_score
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+groups = df["patient_id"].values
+gkf = GroupKFold(n_splits=5)
+for tr, va in gkf.split(X, y, groups):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("q8_groupby_list", """import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df.groupby(["patient_id"])["hr"].transform(lambda s: s.fillna(s.median()))
+X, y = df[["hr", "age"]], df["label"]
+for tr, va in GroupKFold(n_splits=5).split(X, y, groups=df["patient_id"]):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("q10_groupby_series", """import pandas as pd
+from sklearn.model_selection import GroupKFold
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby(df["patient_id"])["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+for tr, va in GroupKFold(n_splits=5).split(X, y, groups=df["patient_id"]):
+    model.fit(X.iloc[tr], y.iloc[tr])
+"""),
+    ("q11_gridsearch", """import pandas as pd
+from sklearn.model_selection import GroupKFold, GridSearchCV
+
+df = pd.read_csv("visits.csv")
+df["hr"] = df["hr"].fillna(df.groupby("patient_id")["hr"].transform("median"))
+X, y = df[["hr", "age"]], df["label"]
+search = GridSearchCV(model, grid, cv=GroupKFold(n_splits=5))
+search.fit(X, y, groups=df["patient_id"])
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _GROUP_SPELLINGS, ids=[c[0] for c in _GROUP_SPELLINGS])
+def test_group_keys_in_their_usual_spellings(name, src):
+    """Third review of sweep 20: quotes, `.values`, a list or a Series as the groupby key, a
+    search's fit(groups=...) with cv=GroupKFold."""
+    assert lines(src, RULE) == []

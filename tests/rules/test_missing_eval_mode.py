@@ -1669,3 +1669,55 @@ for epoch in range(100):
                               "actor_critic_is_no_gan"])
 def test_second_review_training_mode_inference_reported(src):
     assert len(lines(src, RULE)) == 1
+
+
+
+def test_a_wgan_critic_is_a_discriminator():
+    assert lines("""import torch
+import torch.nn as nn
+import torchvision.utils as vutils
+
+
+class Generator(nn.Module):
+    def __init__(self, z_dim=100):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(z_dim, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh())
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(784, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+gen = Generator()
+critic = Critic()
+opt_g = torch.optim.RMSprop(gen.parameters(), lr=5e-5)
+opt_c = torch.optim.RMSprop(critic.parameters(), lr=5e-5)
+fixed_noise = torch.randn(64, 100)
+for epoch in range(50):
+    for real, _ in loader:
+        real = real.view(-1, 784)
+        for _ in range(5):
+            noise = torch.randn(real.size(0), 100)
+            fake = gen(noise)
+            loss_c = -(critic(real).mean() - critic(fake.detach()).mean())
+            opt_c.zero_grad()
+            loss_c.backward()
+            opt_c.step()
+            for p in critic.parameters():
+                p.data.clamp_(-0.01, 0.01)
+        loss_g = -critic(gen(noise)).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+    with torch.no_grad():
+        samples = gen(fixed_noise)
+    vutils.save_image(samples.view(-1, 1, 28, 28), f"epoch_{epoch}.png")
+""", RULE) == []

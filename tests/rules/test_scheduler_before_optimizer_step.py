@@ -326,3 +326,82 @@ for x, y in loader:
     assert lines(src, RULE) == []
     subclass = src.replace("class CycleScheduler:", "class CycleScheduler(torch.optim.lr_scheduler.LRScheduler):")
     assert len(lines(subclass, RULE)) == 1
+
+
+_TORCH_SCHEDULERS_AFTER_ALL = [
+    ("s1_lambda_sub", """import math
+import torch
+import torch.nn as nn
+from torch.optim.lr_scheduler import LambdaLR
+
+
+class WarmupCosine(LambdaLR):
+    def __init__(self, optimizer, warmup, total):
+        def f(step):
+            if step < warmup:
+                return step / warmup
+            return 0.5 * (1 + math.cos(math.pi * (step - warmup) / (total - warmup)))
+        super().__init__(optimizer, f)
+
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+scheduler = WarmupCosine(optimizer, 100, 1000)
+for x, y in loader:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    scheduler.step()
+    optimizer.step()
+"""),
+    ("s2_wrapper", """import torch
+import torch.nn as nn
+
+
+class WarmupWrapper:
+    def __init__(self, optimizer, total):
+        self.inner = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+
+    def step(self):
+        self.inner.step()
+
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+scheduler = WarmupWrapper(optimizer, 1000)
+for x, y in loader:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    scheduler.step()
+    optimizer.step()
+"""),
+    ("s3_two_level", """import torch
+import torch.nn as nn
+from torch.optim.lr_scheduler import _LRScheduler
+
+
+class BaseWarmup(_LRScheduler):
+    pass
+
+
+class LinearWarmup(BaseWarmup):
+    def get_lr(self):
+        return [b * min(1.0, self.last_epoch / 100) for b in self.base_lrs]
+
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+scheduler = LinearWarmup(optimizer)
+for x, y in loader:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    scheduler.step()
+    optimizer.step()
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _TORCH_SCHEDULERS_AFTER_ALL, ids=[c[0] for c in _TORCH_SCHEDULERS_AFTER_ALL])
+def test_classes_that_are_or_hold_torch_schedulers(name, src):
+    """A subclass of LambdaLR, a wrapper forwarding to CosineAnnealingLR, a base of the file
+    subclassing _LRScheduler: still torch's order."""
+    assert len(lines(src, RULE)) == 1

@@ -144,10 +144,10 @@ def origin(ctx, expr, depth: int = 0):
 def _makes_dataset_dict(qual: str, call) -> bool:
     """The Hugging Face call returns a DatasetDict (split by key): `load_dataset(...)` without
     `split=`, `DatasetDict(...)`; not one Dataset, whose items are rows and columns."""
-    last = qual.rsplit(".", 1)[-1]
-    if last in ("DatasetDict", "IterableDatasetDict"):
-        return True
-    return last == "load_dataset" and "split" not in args_of(call)[1]
+    parts = qual.split(".")
+    if len(parts) == 3 and parts[1] in ("Dataset", "IterableDataset"):
+        return False   # `Dataset.from_dict(...)`, `Dataset.load_from_disk(...)`: one dataset
+    return not (parts[-1] == "load_dataset" and "split" in args_of(call)[1])   # else maybe a dict
 
 
 def from_every_call(ctx, ident, judge, depth: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_SUBSCRIPT
+from ..parsing import F_FUNCTION
 from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._scale_free import AFFINE_SCALERS, estimators_of, models_using_split, scale_free_name
@@ -203,9 +203,9 @@ def _split_by_the_same_groups(ctx, fit, split) -> bool:
     """A per-group fill (`groupby("patient_id")`) before a split that keeps each of those groups
     on one side (`GroupKFold` / `GroupShuffleSplit` with `groups=df["patient_id"]`): each
     group's statistic stays inside one fold, nothing crosses over."""
-    if not fit.groups:
+    key = _column_name(fit.groups) if fit.groups else None
+    if key is None:
         return False
-    key = fit.groups
     call = split.call
     pos, kw = args_of(call)
     groups = kw.get("groups")
@@ -214,18 +214,29 @@ def _split_by_the_same_groups(ctx, fit, split) -> bool:
         groups = pos[2]   # `kf.split(X, y, groups)`
     if groups is None:
         return False
-    # the splitter must keep groups together (StratifiedKFold ignores `groups`)
+    # the splitter must keep groups together (StratifiedKFold ignores `groups`): the one split,
+    # the `cv=` of the call, or of the search whose fit() this is
     splitter = recv if method == "split" else kw.get("cv")
+    if splitter is None and method == "fit" and recv is not None:
+        search = strip(follow(ctx.facts, recv))
+        splitter = args_of(search)[1].get("cv") if search is not None and search.type == "call" else None
     made = strip(follow(ctx.facts, splitter)) if splitter is not None else None
     fn = made.child_by_field_id(F_FUNCTION) if made is not None and made.type == "call" else None
     if fn is None or not _GROUP_SPLITTERS.search(ctx.text(fn)):
         return False
-    groups = strip(follow(ctx.facts, groups))   # `groups = df["patient_id"]`
-    index = groups.child_by_field_id(F_SUBSCRIPT) if groups is not None and groups.type == "subscript" else None
-    if index is None and groups is not None and groups.type == "attribute":
-        index = groups.child_by_field_id(F_ATTRIBUTE)   # `df.patient_id`
-        return index is not None and ctx.text(index) == key.strip("'\"")
-    return index is not None and ctx.text(index) == key
+    return _column_name(ctx.text(strip(follow(ctx.facts, groups)))) == key
+
+
+def _column_name(text: str | None) -> str | None:
+    """The column a groupby key or a groups argument names: `"patient_id"`, `["patient_id"]`,
+    `df["patient_id"]`, `df['patient_id'].values`, `df.patient_id`."""
+    if text is None:
+        return None
+    m = re.search(r"""["']([^"']+)["']""", text)
+    if m:
+        return m.group(1)
+    m = re.search(r"\.(\w+)(?:\.values|\.to_numpy\(\))?\s*$", text)
+    return m.group(1) if m and m.group(1) not in ("values", "to_numpy") else None
 
 
 _GROUP_SPLITTERS = re.compile(r"Group(?:KFold|ShuffleSplit)|LeaveOneGroupOut|LeavePGroupsOut|StratifiedGroupKFold")

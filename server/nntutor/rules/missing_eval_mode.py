@@ -306,6 +306,8 @@ def _in_training_step(ctx, call):
 # a transformer's `d_model` or an actor-critic's `critic` is no discriminator.
 _GENERATOR_NAME = re.compile(r"(?i)^(g|gen|net_?g|g_?net|g_?model|generator|gan_?generator)$")
 _DISCRIMINATOR = re.compile(rb"(?i)discriminator|\bnet_?d\b|\bdisc\b")
+_CRITIC = re.compile(rb"(?i)\bcritic\b")   # a WGAN's discriminator ...
+_ACTOR = re.compile(rb"(?i)\bactor\b|\bpolicy\b")   # ... unless this is actor-critic RL
 
 
 def _gan_preview(ctx, name, call) -> bool:
@@ -314,7 +316,9 @@ def _gan_preview(ctx, name, call) -> bool:
     mode on purpose, as the generator always runs. A classifier validated there is still
     reported (its name says nothing of a generator)."""
     facts = ctx.facts
-    if not _GENERATOR_NAME.match(name) or not facts.code_matches(_DISCRIMINATOR):
+    if not _GENERATOR_NAME.match(name) or not (
+            facts.code_matches(_DISCRIMINATOR)
+            or (facts.code_matches(_CRITIC) and not facts.code_matches(_ACTOR))):
         return False
     loops = facts.loops_containing(call.start_byte)
     if not loops:

@@ -74,8 +74,14 @@ def _own_scheduler_class(ctx, receiver) -> bool:
         name = cls.child_by_field_id(F_NAME)
         if name is not None and ctx.text(name) == ctx.text(fn):
             bases = cls.child_by_field_id(F_SUPERCLASSES)
-            return bases is None or not re.search(r"LRScheduler|lr_scheduler|Scheduler", ctx.text(bases))
+            if bases is not None and any(ctx.text(b) != "object" for b in bases.named_children):
+                return False   # `WarmupCosine(LambdaLR)`, a base of the file: maybe torch's
+            # a wrapper holding a torch scheduler forwards its order
+            return not _TORCH_SCHEDULER.search(ctx.facts.code_in(cls))
     return False
+
+
+_TORCH_SCHEDULER = re.compile(r"lr_scheduler|LRScheduler|LambdaLR|CosineAnnealing|StepLR|OneCycleLR|CyclicLR")
 
 
 def _updates_in(ctx, region, call, steps, helpers):
