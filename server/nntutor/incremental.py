@@ -76,8 +76,7 @@ NODE_TEXT_ONLY = frozenset({"loss",
                             "from", "datasets",
                             # rules/missing_eval_mode.py: a discriminator in the file (code_matches)
                             "disc", "discriminator", "net_", "critic", "actor", "policy",
-                            # rules/hardcoded_cuda.py: module-level `import torch` (code_matches)
-                            "import", "torch", "as"})
+                            })
 # Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment
 # can only match it if it also holds `nntutor`, which is sensitive on its own.
 DIRECTIVE_ONLY = frozenset({"ignore", "file"})

@@ -1076,3 +1076,41 @@ if __name__ == "__main__":
 """
     assert lines(src, RULE) == []
     assert len(lines(src.replace("from unsloth import FastLanguageModel", "from mylib import FastLanguageModel"), RULE)) == 1
+
+
+_TORCH_BOUND_SPELLINGS = [
+    ("f1_multi_import", """import os, torch
+
+model = Net().to("cuda")
+"""),
+    ("f3_try", """try:
+    import torch
+except ImportError:
+    torch = None
+
+x = torch.zeros(3, device="cuda")
+"""),
+    ("f4_dotted", """import torch.nn as nn
+import torch.optim
+
+x = nn.Linear(3, 3).to("cuda")
+"""),
+    ("f6_semicolon", """import torch;import numpy as np
+
+x = torch.zeros(3, device="cuda")
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src", _TORCH_BOUND_SPELLINGS, ids=[c[0] for c in _TORCH_BOUND_SPELLINGS])
+def test_the_fix_is_kept_for_every_spelling_of_the_import(name, src):
+    """`import torch, torchvision`, a module-level try, `import torch.optim`, `import torch; ...`
+    all bind torch: the fix stays (third review of sweep 20)."""
+    assert all(f.fix is not None for f in findings(src, RULE))
+    assert findings(src, RULE)
+
+
+def test_the_fix_is_kept_in_a_crlf_file():
+    src = "import torch\r\n\r\nclass CFG:\r\n    device = \"cuda\"\r\n\r\nmodel = Net().to(CFG.device)\r\n"
+    (f,) = findings(src, RULE)
+    assert f.fix is not None

@@ -7,6 +7,7 @@ from bisect import bisect_left
 from ..findings import Fix, Severity
 from ..namescan import whole_name_matches
 from ..parsing import (
+    F_ALIAS,
     F_ARGUMENTS,
     F_ATTRIBUTE,
     F_BODY,
@@ -131,7 +132,7 @@ def check(ctx):
                                   "crashes on CPU-only machines; fall back to the CPU.", fix=fix)
 
 
-_ENV_MAGIC = re.compile(r"^[ \t]*%env\s+CUDA_VISIBLE_DEVICES", re.M)
+_ENV_MAGIC = re.compile(r"^[ \t]*%env\s+CUDA_VISIBLE_DEVICES", re.MULTILINE)
 
 
 def _gpu_env_magic(ctx) -> bool:
@@ -589,20 +590,28 @@ def _used_as_a_value(ctx, name: str, def_name) -> bool:
 _BARE_CONTEXTS = frozenset({"argument_list", "keyword_argument", "assignment", "parenthesized_expression"})
 
 
-_MODULE_IMPORT = re.compile(rb"(?m)^import[ \t]+torch(?:[ \t]+as[ \t]+(\w+))?[ \t]*(?:#.*)?$")
-
-
 def _torch_bound_at(ctx, torch_name: str, node) -> bool:
     """`torch_name` is bound where the fix writes `torch_name.cuda.is_available()`: imported at
-    module level before `node` when `node` runs at import time (module level, a class body), or
+    module level (`import torch`, `import os, torch`, `import torch.optim`, in a module-level
+    `try`) before `node` when `node` runs at import time (module level, a class body), or
     anywhere at module level when it is in a function (run after the imports); not when the
     file imports torch only inside another function."""
     facts = ctx.facts
     in_function = facts.scope_id(node.start_byte) != -1
-    for m in facts.code_matches(_MODULE_IMPORT):
-        alias = m.group(1).decode() if m.group(1) else "torch"
-        if alias == torch_name and (in_function or m.start() < node.start_byte):
-            return True
+    for stmt in facts.import_statements:
+        if stmt.type != "import_statement" or facts.scope_id(stmt.start_byte) != -1:
+            continue
+        if not in_function and stmt.start_byte > node.start_byte:
+            continue
+        for child in stmt.named_children:
+            if child.type == "dotted_name" and ctx.text(child).split(".", 1)[0] == torch_name == "torch":
+                return True
+            if child.type == "aliased_import":
+                alias = child.child_by_field_id(F_ALIAS)
+                target = child.child_by_field_id(F_NAME)
+                if alias is not None and target is not None and ctx.text(alias) == torch_name \
+                        and ctx.text(target) == "torch":
+                    return True
     return False
 
 
