@@ -172,6 +172,7 @@ class Facts:
         self.binding_index_lock = threading.Lock()
         self.class_index_lock = threading.Lock()
         self._functions_by_name: dict[str, list] | None = None
+        self._classes_by_name: dict | None = None
         self._plain_defs: dict[str, list] = {}   # name -> [(def, its scope)], methods left out
         self._in_effect: dict = {}               # (name, call position) -> def or None
 
@@ -207,6 +208,17 @@ class Facts:
                     by_name.setdefault(self.text(ident), []).append(fn)
             self._functions_by_name = by_name
         return self._functions_by_name.get(name, [])
+
+    def class_named(self, name: str):
+        """The first `class name(...)` definition of the file (any depth), or None."""
+        if self._classes_by_name is None:
+            by_name: dict = {}
+            for cls in self.classes_nodes:
+                ident = cls.child_by_field_id(F_NAME)
+                if ident is not None:
+                    by_name.setdefault(self.text(ident), cls)
+            self._classes_by_name = by_name
+        return self._classes_by_name.get(name)
 
     def definition_in_effect(self, name: str, pos: int):
         """The `def name(...)` (not a method) that a plain call `name(...)` at `pos` runs, or None.

@@ -182,21 +182,15 @@ def _attribute_assignments(ctx) -> dict:
     return found
 
 
-def _distinct_values(ctx, text, assignments, cls) -> int:
-    """How many different right-hand sides the assignments of `text` have (cached by target and
-    class: a file reading `args.device` thousands of times counts once)."""
-    cache = ctx.values.__dict__.setdefault("_attribute_value_counts", {})
+def _assignment_record(ctx, text, cls, assignments) -> tuple:
+    """(start bytes, number of different right-hand sides) of the assignments of `text` (in
+    the class `cls` for `self.` targets), once per target: a file reading `args.device`
+    thousands of times works them out once."""
+    cache = ctx.values.__dict__.setdefault("_attribute_records", {})
     key = (text, cls.start_byte if cls is not None else None)
     if key not in cache:
-        cache[key] = len({ctx.text(a.child_by_field_id(F_RIGHT)) for a in assignments})
-    return cache[key]
-
-
-def _starts(ctx, text, cls, assignments) -> list:
-    cache = ctx.values.__dict__.setdefault("_attribute_starts", {})
-    key = (text, cls.start_byte if cls is not None else None)
-    if key not in cache:
-        cache[key] = [a.start_byte for a in assignments]
+        cache[key] = ([a.start_byte for a in assignments],
+                      len({ctx.text(a.child_by_field_id(F_RIGHT)) for a in assignments}))
     return cache[key]
 
 
@@ -221,13 +215,13 @@ def _attribute_value(ctx, attr):
         if cls is None:
             return None, None
         everywhere = [a for a in everywhere if cls.start_byte < a.start_byte < cls.end_byte]   # this class's self
-    if _distinct_values(ctx, text, everywhere, cls) > 1:
+    starts, distinct = _assignment_record(ctx, text, cls, everywhere)
+    if distinct > 1:
         return None, None   # set to different values somewhere: chosen at run time
     scope = facts.scope_id(attr.start_byte)
     last = None
     # the latest assignment before the read (by position: one bisect, not a scan of them all)
-    i = bisect_left([a.start_byte for a in everywhere], attr.start_byte) if len(everywhere) < 64 \
-        else bisect_left(_starts(ctx, text, cls, everywhere), attr.start_byte)
+    i = bisect_left(starts, attr.start_byte)
     for a in reversed(everywhere[max(0, i - 32):i]):   # the nearest ones (a bounded look back)
         if facts.scope_id(a.start_byte) not in (scope, -1):
             continue

@@ -297,7 +297,7 @@ def _not_a_list(ctx, recv) -> bool:
     name = ctx.facts.callee_qual(value) or (ctx.text(fn) if fn is not None else "")
     if name in _LIST_MAKERS:
         return False
-    own = _class_defined_here(ctx, name)
+    own = ctx.facts.class_named(name)
     if own is not None:
         # a class of this file: its `append` keeps the tensor unless it detaches it
         append = next((f for f in ctx.facts.functions_named("append")
@@ -333,14 +333,6 @@ def _detaches_its_value(ctx, append) -> bool:
         re.match(r"\s*\.\s*(?:item|detach|tolist)\s*\(", code[m.end():])
         or re.search(r"\bfloat\(\s*$", code[:m.start()])
         or re.search(r"\bisinstance\(\s*$", code[:m.start()]) for m in uses)
-
-
-def _class_defined_here(ctx, name: str):
-    for cls in ctx.facts.classes_nodes:
-        ident = cls.child_by_field_id(F_NAME)
-        if ident is not None and ctx.text(ident) == name:
-            return cls
-    return None
 
 
 def _started_this_iteration(ctx, stmt, name: str) -> bool:

@@ -5,7 +5,7 @@ import re
 from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_CONDITION, F_FUNCTION, F_NAME, F_SUPERCLASSES
+from ..parsing import F_CONDITION, F_FUNCTION, F_SUPERCLASSES
 from ..values import args_of, follow, strip
 from . import Rule
 from ._training import events, functions_around, same_scope
@@ -70,15 +70,14 @@ def _own_scheduler_class(ctx, receiver) -> bool:
     fn = strip(made.child_by_field_id(F_FUNCTION)) if made is not None and made.type == "call" else None
     if fn is None or fn.type != "identifier":
         return False
-    for cls in ctx.facts.classes_nodes:
-        name = cls.child_by_field_id(F_NAME)
-        if name is not None and ctx.text(name) == ctx.text(fn):
-            bases = cls.child_by_field_id(F_SUPERCLASSES)
-            if bases is not None and any(ctx.text(b) != "object" for b in bases.named_children):
-                return False   # `WarmupCosine(LambdaLR)`, a base of the file: maybe torch's
-            # a wrapper holding a torch scheduler forwards its order
-            return not _TORCH_SCHEDULER.search(ctx.facts.code_in(cls))
-    return False
+    cls = ctx.facts.class_named(ctx.text(fn))
+    if cls is None:
+        return False
+    bases = cls.child_by_field_id(F_SUPERCLASSES)
+    if bases is not None and any(ctx.text(b) != "object" for b in bases.named_children):
+        return False   # `WarmupCosine(LambdaLR)`, a base of the file: maybe torch's
+    # a wrapper holding a torch scheduler forwards its order
+    return not _TORCH_SCHEDULER.search(ctx.facts.code_in(cls))
 
 
 _TORCH_SCHEDULER = re.compile(r"lr_scheduler|LRScheduler|LambdaLR|CosineAnnealing|StepLR|OneCycleLR|CyclicLR")

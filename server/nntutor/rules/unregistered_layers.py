@@ -169,8 +169,7 @@ def _inert_class(ctx, name: str, depth: int) -> bool:
     cls = ctx.values.classes.get(name)
     if cls is None or cls.mode_dependent is not False or not cls.layers:
         return False
-    node_of = next((c for c in ctx.facts.classes_nodes
-                    if c.child_by_field_id(F_NAME) is not None and ctx.text(c.child_by_field_id(F_NAME)) == cls.name), None)
+    node_of = ctx.facts.class_named(cls.name)
     if node_of is None or _HOLDS_STATE.search(ctx.facts.code_in(node_of)):
         return False
     bases = node_of.child_by_field_id(F_SUPERCLASSES)
