@@ -405,3 +405,44 @@ def test_classes_that_are_or_hold_torch_schedulers(name, src):
     """A subclass of LambdaLR, a wrapper forwarding to CosineAnnealingLR, a base of the file
     subclassing _LRScheduler: still torch's order."""
     assert len(lines(src, RULE)) == 1
+
+
+_IMPORTED_LOOP = """\
+import torch
+import torch.nn as nn
+{imp}
+
+model = nn.Linear(4, 1)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = {made}
+for x, y in loader:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    scheduler.step()
+    optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("imp,made", [
+    ("from scheduler import CycleScheduler", "CycleScheduler(optimizer, 0.1, n_iter=1000)"),
+    ("from .utils import OneCycle", "OneCycle(optimizer, 1000)"),
+    ("import sched_utils", "sched_utils.Cosine(optimizer)"),
+])
+def test_a_scheduler_class_imported_from_the_project_steps_in_its_own_order(imp, made):
+    """rosinality's vq-vae-2 train_vqvae.py (sweep 20d): `from scheduler import CycleScheduler`,
+    a class of another file of the project that sets the coming step's learning rate."""
+    assert lines(_IMPORTED_LOOP.format(imp=imp, made=made), RULE) == []
+
+
+@pytest.mark.parametrize("imp,made", [
+    ("from transformers import get_linear_schedule_with_warmup",
+     "get_linear_schedule_with_warmup(optimizer, 100, 1000)"),
+    ("from warmup_scheduler import GradualWarmupScheduler", "GradualWarmupScheduler(optimizer, 1, 5)"),
+    ("from utils.solver import WarmupMultiStepLR", "WarmupMultiStepLR(optimizer, [30, 60])"),
+    ("from utils.lr_scheduler import Warmup", "Warmup(optimizer)"),
+    ("from helpers import make_scheduler", "make_scheduler(optimizer)"),
+])
+def test_imported_schedulers_that_are_torch_ones_still_flagged(imp, made):
+    """A library's torch scheduler, a class named ...LR or kept in an lr_scheduler module, a
+    factory function of unknown kind (named like a scheduler): torch's order."""
+    assert lines(_IMPORTED_LOOP.format(imp=imp, made=made), RULE) == [11]

@@ -58,6 +58,8 @@ def _is_scheduler(ctx, receiver, call) -> bool:
     pos, kw = args_of(call)
     if pos or kw:
         return False  # step(metric) / step(epoch): a plateau or a custom scheduler
+    if qual is not None and _unknown_imported_class(qual):
+        return False  # `from scheduler import CycleScheduler`: a project's class, its own order
     if _own_scheduler_class(ctx, receiver):
         return False  # a class of the file with its own step() (fastai-style: sets the next lr)
     return bool(_SCHEDULER_NAME.search(ctx.text(receiver).rsplit(".", 1)[-1]))
@@ -80,6 +82,25 @@ def _own_scheduler_class(ctx, receiver) -> bool:
     return not _TORCH_SCHEDULER.search(ctx.facts.code_in(cls))
 
 
+def _unknown_imported_class(qual: str) -> bool:
+    """`qual` (what the receiver was made by) is a class imported from a module that is neither
+    torch nor a library known to build torch schedulers, and neither its module nor its name
+    says it is one (`WarmupMultiStepLR`, `utils.lr_scheduler.X`): a project's own scheduler,
+    whose step() may be meant to run first (rosinality's CycleScheduler sets the coming step's
+    learning rate). Factories (`get_linear_schedule_with_warmup`) have lower-case names."""
+    module, _, name = qual.rpartition(".")
+    if not module or module.split(".", 1)[0] in _SCHEDULER_LIBRARIES or not name[:1].isupper():
+        return False
+    return not (_TORCH_SCHEDULER.search(qual) or _LR_NAME.search(name))
+
+
+# Libraries whose scheduler classes are torch's (subclasses of LRScheduler, or LambdaLR returned).
+_SCHEDULER_LIBRARIES = frozenset({
+    "torch", "transformers", "diffusers", "timm", "accelerate", "lightning", "pytorch_lightning",
+    "warmup_scheduler", "pytorch_warmup", "torch_optimizer", "cosine_annealing_warmup",
+    "fairseq", "mmcv", "mmengine", "detectron2", "ignite", "composer", "deepspeed",
+})
+_LR_NAME = re.compile(r"LR(?![a-z])|_lr|Lr[A-Z]")
 _TORCH_SCHEDULER = re.compile(r"lr_scheduler|LRScheduler|LambdaLR|CosineAnnealing|StepLR|OneCycleLR|CyclicLR")
 
 
