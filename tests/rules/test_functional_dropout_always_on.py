@@ -277,3 +277,49 @@ class Net(nn.Module):
         return sum(self(x).argmax(1).eq(y).sum() for x, y in loader)
 '''
     assert lines(src, RULE) == [6]
+
+
+_RATE_PARAM = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 20)
+        self.fc2 = nn.Linear(20, 2)
+
+    def forward(self, x, {param}):
+        x = F.relu(self.fc1(x))
+        x = F.dropout(x, {arg})
+        return self.fc2(x)
+"""
+
+
+@pytest.mark.parametrize("param,arg", [
+    ("drop_prob", "drop_prob"),
+    ("drop_prob", "p=drop_prob"),
+    ("drop_prob=0.0", "drop_prob"),
+    ("drop_prob=None", "drop_prob"),
+    ("*, drop_prob", "drop_prob"),
+])
+def test_a_rate_the_caller_passes_is_left_to_the_caller(param, arg):
+    """A research model (sweep 20d) whose forward takes the dropout rate: training passes it,
+    evaluation passes 0, so the call follows the caller's choice."""
+    assert lines(_RATE_PARAM.format(param=param, arg=arg), RULE) == []
+
+
+@pytest.mark.parametrize("param,arg", [
+    ("drop_prob=0.5", "drop_prob"),        # on unless every evaluation passes 0
+    ("drop_prob", "0.3"),                  # the parameter is not the rate
+    ("drop_prob", "self.p"),
+])
+def test_a_nonzero_default_or_another_rate_is_still_flagged(param, arg):
+    assert lines(_RATE_PARAM.format(param=param, arg=arg), RULE) == [13]
+
+
+def test_a_rate_parameter_rebound_in_the_method_is_flagged():
+    src = _RATE_PARAM.format(param="drop_prob", arg="drop_prob").replace(
+        "        x = F.relu(self.fc1(x))\n", "        x = F.relu(self.fc1(x))\n        drop_prob = 0.5\n")
+    assert lines(src, RULE) == [14]

@@ -7,7 +7,8 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..models import index_classes
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import FUNCTIONAL_DROPOUT, args_of, class_of_method, has_splat
+from ..values import (FUNCTIONAL_DROPOUT, _param_default, args_of, class_of_method, has_splat,
+                      literal_value, param_index, strip)
 from . import Rule
 
 # values.FUNCTIONAL_DROPOUT: (input, p=0.5, training=True, inplace=False).
@@ -50,12 +51,31 @@ def check(ctx):
             continue
         if _mentions_training(ctx, method) or _OWN_SWITCH.search(facts.code_in(cls)):
             continue  # `if self.training:` around it, or an early return: the mode is followed
+        if _rate_from_caller(facts, method, pos[1] if len(pos) > 1 else kw.get("p")):
+            continue  # `forward(x, drop_prob)`: evaluation passes 0
         name = ctx.text(call.child_by_field_id(F_FUNCTION))  # as spelled: `F.dropout2d`
         yield ctx.finding(
             call, f"`{name}` defaults to training=True, so it keeps zeroing activations after "
             "`model.eval()`: evaluation and inference stay random and scaled. Pass "
             "`training=self.training`, or use an `nn.Dropout` layer, which follows the mode.",
             fix=_fix(ctx, call, method))
+
+
+def _rate_from_caller(facts, method, rate) -> bool:
+    """The dropout rate is a parameter of the method that the caller must pass (no default) or
+    that is off unless passed (default 0): the caller turns dropout on for training and leaves
+    it off, or passes 0, for evaluation. A nonzero default still drops at evaluation."""
+    rate = strip(rate)
+    if rate is None or rate.type != "identifier":
+        return False
+    name = facts.text(rate)
+    if param_index(facts, method, name)[0] is None:
+        return False
+    binding = facts.binding(name, rate.start_byte)
+    if binding is not None and binding.kind != "param":
+        return False   # rebound in the method: `p = self.p`
+    default = strip(_param_default(facts, method, name))
+    return default is None or default.type == "none" or literal_value(default) == 0
 
 
 def _mentions_training(ctx, method) -> bool:
