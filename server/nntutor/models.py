@@ -39,12 +39,52 @@ _TYPE_TEST_MARKS = ("isinstance", "type(", ".find", "' in ", '" in ', "' not in 
 
 
 def _builds_stochastic_layers(code: str) -> bool:
-    """The code names a dropout or batch-norm layer other than in a type test."""
+    """The code names a dropout or batch-norm layer other than in a type test, or calls
+    functional dropout in a way that follows the mode."""
     if not any(h in code for h in STOCHASTIC_HINTS):
         return False
+    if "dropout(" in code and "training" not in code and _FUNCTIONAL_DROPOUT_CALL.search(code):
+        code = _FUNCTIONAL_DROPOUT_CALL.sub(_keep_if_mode_aware, code)
+        if not any(h in code for h in STOCHASTIC_HINTS):
+            return False
     if not any(m in code for m in _TYPE_TEST_MARKS):
         return True
     return any(h in _TYPE_TESTS.sub(" ", code) for h in STOCHASTIC_HINTS)
+
+
+# `F.dropout(x, 0.5)` with no `training` argument drops in both modes (torch's default is
+# training=True): `model.eval()` changes nothing there (functional-dropout-always-on reports
+# it), so such a call makes no train/eval difference. With `training=self.training`, a third
+# positional argument, or splatted arguments it may follow the mode.
+_FUNCTIONAL_DROPOUT_CALL = re.compile(
+    r"\b(?:F|functional|nn\.functional)\.(?:dropout|dropout1d|dropout2d|dropout3d)\("
+    r"((?:[^()]|\((?:[^()]|\([^()]*\))*\))*)\)")
+
+
+def _keep_if_mode_aware(m: re.Match) -> str:
+    args = m.group(1)
+    if "training" in args or "*" in args or _positional_count(args) >= 3:
+        return m.group(0)
+    return " "
+
+
+def _positional_count(args: str) -> int:
+    """How many positional arguments a call's argument text holds (`x, 0.5, True` -> 3)."""
+    depth, parts, current = 0, [], []
+    for ch in args:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return sum(1 for p in parts if p.strip() and not re.match(r"\s*\w+\s*=(?!=)", p))
+
+
 # Mentions of a layer type that test for it, not build it: weight-init methods do
 # `if isinstance(m, nn.BatchNorm2d): ...` or `classname.find("BatchNorm")` whatever the model holds.
 _TYPE_TESTS = re.compile(

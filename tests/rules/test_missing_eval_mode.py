@@ -1721,3 +1721,48 @@ for epoch in range(50):
         samples = gen(fixed_noise)
     vutils.save_image(samples.view(-1, 1, 28, 28), f"epoch_{epoch}.png")
 """, RULE) == []
+
+
+_FUNCTIONAL_ONLY = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 100)
+
+    def forward(self, x, drop_prob=0.0):
+        {line}
+        return self.fc(x)
+
+
+dec = Decoder()
+x = torch.randn(4, 16)
+with torch.no_grad():
+    sample_logits = dec(x, 0.0)
+"""
+
+
+@pytest.mark.parametrize("line", [
+    "x = F.dropout(x, drop_prob)",                   # the caller's rate: 0 here
+    "x = F.dropout(x, p=0.5)",                       # always on: eval() would change nothing
+    "x = F.dropout(x, p=0.5, inplace=False)",
+])
+def test_functional_dropout_that_ignores_the_mode_asks_for_no_eval(line):
+    """A decoder whose only dropout is `F.dropout` without `training` (sweep 20d: the rate comes
+    from the caller, evaluation passes 0): `eval()` would change nothing, so its absence is no bug
+    (functional-dropout-always-on reports the always-on call on its own)."""
+    assert lines(_FUNCTIONAL_ONLY.format(line=line), RULE) == []
+
+
+@pytest.mark.parametrize("line", [
+    "x = F.dropout(x, 0.5, training=self.training)",
+    "x = F.dropout(x, 0.5, self.training)",
+    "x = F.dropout(x, 0.5) if self.training else x",
+    "x = F.dropout(x, 0.5) + self.bn(x) if hasattr(self, 'bn') else nn.Dropout(0.2)(x)",
+])
+def test_functional_dropout_that_follows_the_mode_still_asks_for_eval(line):
+    assert lines(_FUNCTIONAL_ONLY.format(line=line), RULE) == [19]
