@@ -1035,3 +1035,52 @@ if __name__ == "__main__":
 """
     assert lines(src, RULE) == []
     assert len(lines(src.replace("        student_model.train()          # every step switches back to training mode\n", ""), RULE)) == 1
+
+
+_ADAPTED_COPY = """\
+from copy import deepcopy
+import torch
+import torch.nn as nn
+
+
+class Meta(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+
+    def adapt(self, x, y):
+        local_model = deepcopy(self.net)
+        local_model.train()
+        opt = torch.optim.SGD(local_model.parameters(), lr=0.1)
+        nn.functional.cross_entropy(local_model(x), y).backward()
+        opt.step()
+        return local_model, opt
+
+
+meta = Meta()
+for x, y in tasks:
+    {binding}
+    with torch.no_grad():
+        local_model.eval()
+        print(local_model(x).argmax(1))
+"""
+
+
+@pytest.mark.parametrize("binding", [
+    "local_model, _ = meta.adapt(x, y)",
+    "local_model = meta.adapt(x, y)[0]",
+    "local_model = deepcopy(meta.net)",
+])
+def test_a_model_handed_back_new_at_each_iteration(binding):
+    """A meta-learning notebook (sweep 20d): each task adapts a fresh copy, evaluates it, and
+    drops it; the next iteration's model is another object."""
+    assert lines(_ADAPTED_COPY.format(binding=binding), RULE) == []
+
+
+@pytest.mark.parametrize("binding", [
+    "local_model = reload(local_model, x); meta.adapt(x, y)",
+    "local_model, _ = meta.adapt(local_model, y)",
+])
+def test_a_model_handed_back_from_itself_is_still_the_same_model(binding):
+    src = _ADAPTED_COPY.format(binding=binding).replace("meta = Meta()\n", "meta = Meta()\nlocal_model = meta.net\n")
+    assert lines(src, RULE) == [25]

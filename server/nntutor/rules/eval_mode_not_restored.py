@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_ARGUMENTS, F_FUNCTION
+from ..parsing import F_ARGUMENTS, F_FUNCTION, F_VALUE
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._modes import (
@@ -159,12 +159,21 @@ def _bound_by(ctx, name, loop) -> bool:
     for b in ctx.facts.bindings.get(name, ()):
         if b.kind == "for" and b.pos == loop.start_byte:
             return True
-        value = strip(b.value) if b.kind == "assign" and b.index is None and b.value is not None else None
+        value = strip(b.value) if b.kind == "assign" and b.value is not None else None
+        if value is not None and value.type == "subscript":   # `meta.adapt(x, y)[0]`
+            value = strip(value.child_by_field_id(F_VALUE))
         if value is not None and value.type == "call" and loop.start_byte < b.pos < loop.end_byte \
                 and method_call(value)[1] not in (*MODULE_SELF_METHODS, "eval", "train") \
-                and ctx.values.instance(value)[0] is not None:
+                and (b.index is None and ctx.values.instance(value)[0] is not None
+                     or not _mentions(ctx, value, name)):
             return True
     return False
+
+
+def _mentions(ctx, node, name) -> bool:
+    """`name` is a whole name in the node's code: `model = load(model, path)` hands back the
+    object it was given, `local_model, opt = meta.adapt(x, y)` a new one."""
+    return bool(re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", ctx.facts.code_in(node)))
 
 
 def _leaves_loop(node) -> bool:
