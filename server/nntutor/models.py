@@ -138,12 +138,15 @@ class ModelClass:
     # (parameter name, its position after self, tags, activation node); `output` is then unknown,
     # and a call that passes the flag as True gets these tags (this file only).
     output_flag: tuple | None = None
+    # forward() clears the whole model's gradients itself (`self.zero_grad()` at its top: a
+    # seq2seq model that returns its loss), so each call of the model starts from zero.
+    clears_grads: bool = False
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
         return ModelClass(self.name, self.path, self.framework, {}, self.output, None,
                           self.output_location, self.mode_dependent, self.rates, self.evals_in_init,
-                          pretrained_eval_only=self.pretrained_eval_only)
+                          pretrained_eval_only=self.pretrained_eval_only, clears_grads=self.clears_grads)
 
 
 def index_classes(facts) -> dict[str, ModelClass]:
@@ -221,6 +224,8 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         forward = _method(body, "forward" if framework == "torch" else "call", text)
         if forward is not None:
             _forward_output(facts, values, forward, cls)
+            cls.clears_grads = framework == "torch" and "zero_grad" in body_text and bool(
+                _SELF_ZERO_GRAD.search(facts.code_in(forward)))
         if previous is not None:
             _merge_output(previous, cls)
     _what_bodies_build(facts, bodies, classes, uses)
@@ -436,6 +441,9 @@ _STATEMENT_CONTAINERS = frozenset({
     "with_statement", "try_statement", "except_clause", "except_group_clause", "finally_clause",
     "match_statement", "case_clause",
 })
+
+
+_SELF_ZERO_GRAD = re.compile(r"(?<![\w.])self\s*\.\s*zero_grad\s*\(")
 
 
 def _forward_output(facts, values, forward, cls):

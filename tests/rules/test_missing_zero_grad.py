@@ -1,7 +1,7 @@
 """missing-zero-grad: a training loop that steps the optimizer but never clears gradients."""
 import pytest
 
-from conftest import apply_fix, findings, lines, notebook, parses
+from conftest import apply_fix, findings, lines, notebook, parses, two_files
 
 RULE = "missing-zero-grad"
 
@@ -497,3 +497,52 @@ for i, t in enumerate(timesteps):
     before = src.replace("for i, t in enumerate(timesteps):\n    x_in = latents.detach().clone()\n",
                          "x_in = latents.detach().clone()\nfor i, t in enumerate(timesteps):\n")
     assert lines(before, RULE) == [9]
+
+
+_MODEL_CLEARS = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class EncDec(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Linear(8, 16)
+        self.dec = nn.Linear(16, 4)
+
+    def forward(self, x, y):
+        {clear}
+        h = torch.tanh(self.enc(x))
+        return F.cross_entropy(self.dec(h), y)
+
+
+model = EncDec()
+enc_optim = torch.optim.Adam(model.enc.parameters(), lr=1e-3)
+dec_optim = torch.optim.Adam(model.dec.parameters(), lr=1e-3)
+for epoch in range(5):
+    for x, y in batches:
+        loss = model(x, y)
+        loss.backward()
+        enc_optim.step()
+        dec_optim.step()
+"""
+
+
+def test_a_model_whose_forward_clears_its_gradients():
+    """threelittlemonkeys/seq2seq-pytorch (sweep 21b): forward() begins with self.zero_grad(),
+    so every call of the model clears both halves' gradients before the backward pass."""
+    assert lines(_MODEL_CLEARS.format(clear="self.zero_grad()"), RULE) == []
+
+
+@pytest.mark.parametrize("clear", ["self.enc.zero_grad()", "pass  # self.zero_grad()", "print('zero_grad')"])
+def test_a_forward_that_clears_part_or_nothing_is_still_flagged(clear):
+    assert lines(_MODEL_CLEARS.format(clear=clear), RULE) == [25]
+
+
+@pytest.mark.parametrize("clear,expected", [("self.zero_grad()", 0), ("self.enc.zero_grad()", 1)])
+def test_a_model_of_another_file_whose_forward_clears(clear, expected):
+    src = _MODEL_CLEARS.format(clear=clear)
+    model_py = src.split("\n\nmodel = EncDec()")[0] + "\n"
+    train_py = "import torch\nfrom models import EncDec\nmodel = EncDec()" + src.split("model = EncDec()")[1]
+    assert len(two_files(model_py, train_py, RULE)) == expected

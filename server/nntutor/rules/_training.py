@@ -268,7 +268,18 @@ def clears_grads_in(ctx, node) -> bool:
             if obj is not None and attr is not None and ctx.text(obj) == "self" \
                     and ctx.text(attr) in _clearing_methods(ctx):
                 return True
+        if fn is not None and fn.type in ("identifier", "attribute") and _model_clears_grads(ctx, fn):
+            return True
     return False
+
+
+def _model_clears_grads(ctx, fn) -> bool:
+    """`loss = model(x, y)` where the model's forward() starts with `self.zero_grad()`."""
+    if ctx.values.workspace is None and not any(c.clears_grads for c in ctx.values.classes.values()):
+        return False
+    qual, _ctor = ctx.values.instance(fn)
+    cls = ctx.values.local_class(qual) if qual is not None else None
+    return cls is not None and cls.clears_grads
 
 
 def _clearing_methods(ctx) -> set:
