@@ -333,3 +333,38 @@ def test_a_semicolon_hides_the_last_statement_of_a_cell():
     cells = ["import torch\nt = torch.arange(4)\n", "t.cuda();\n"]
     (f,) = notebook(cells, RULE)
     assert f.fix is not None
+
+
+_GRAPH_PAIRS = """\
+import torch
+{imp}
+
+
+def get_embeddings(model, loader):
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    ret = []
+    with torch.no_grad():
+        for data in loader:
+            data = data[0]
+            data.to(device)
+            ret.append(model(data.x, data.edge_index, data.batch).cpu())
+    return torch.cat(ret)
+
+
+loader = DataLoader(dataset, batch_size=128, shuffle=False)
+emb = get_embeddings(model, loader)
+"""
+
+
+@pytest.mark.parametrize("imp", ["from torch_geometric.data import DataLoader",
+                                 "from torch_geometric.loader import DataLoader",
+                                 "from dgl.dataloading import GraphDataLoader as DataLoader"])
+def test_an_item_of_a_graph_loaders_batch_is_a_graph(imp):
+    """GraphCL's gin.py (sweep 21d): the dataset yields (graph, augmented graph) pairs, so
+    `data[0]` is a PyG Batch, whose .to() moves its tensors in place."""
+    assert lines(_GRAPH_PAIRS.format(imp=imp), RULE) == []
+
+
+def test_an_item_of_a_torch_loaders_batch_is_still_a_tensor():
+    src = _GRAPH_PAIRS.format(imp="from torch.utils.data import DataLoader")
+    assert lines(src, RULE) == [11]

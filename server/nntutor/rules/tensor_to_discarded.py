@@ -333,13 +333,23 @@ def _batch_of(ctx, b):
     if b.kind != "for" or b.value is None:
         return None
     loader, enumerated = _loader_of(ctx, b.value)
-    if loader is None:
+    if loader is None or _graph_loader(ctx, loader):
         return None
     if enumerated:
         kind = "whole" if b.index == 1 and b.count == 2 else "part" if b.index is None and b.count == 0 else None
     else:
         kind = "whole" if b.index is None and b.count == 1 else "part" if b.index is not None and b.count >= 2 else None
     return (kind, loader) if kind is not None else None
+
+
+def _graph_loader(ctx, loader) -> bool:
+    """A PyTorch Geometric / DGL loader: its batches, their parts and their items (`batch[0]` of
+    a pair of graphs) are graph objects, whose `.to()` moves them in place."""
+    if loader.type == "call":
+        qual = ctx.facts.callee_qual(loader)
+    else:
+        qual = ctx.values.instance(loader)[0]
+    return qual is not None and qual.startswith(("torch_geometric.", "dgl."))
 
 
 def _callee_name(ctx, call) -> str:
