@@ -1114,3 +1114,33 @@ def test_the_fix_is_kept_in_a_crlf_file():
     src = "import torch\r\n\r\nclass CFG:\r\n    device = \"cuda\"\r\n\r\nmodel = Net().to(CFG.device)\r\n"
     (f,) = findings(src, RULE)
     assert f.fix is not None
+
+
+_STAR_DIST = """\
+import torch
+from comm import *
+
+
+class FeatureBuffer:
+    def init_buffers(self, shapes):
+        rank, size = {rank}
+        self.recv = [None if j == rank else torch.zeros(shapes[j], device="cuda")
+                     for j in range(size)]
+"""
+
+
+def test_torch_distributed_brought_in_by_a_star_import():
+    """BNS-GCN's feature_buffer.py (sweep 21d): `dist` comes from `from helper.timer.timer
+    import *`, whose module imports torch.distributed; the file is multi-GPU code."""
+    src = _STAR_DIST.format(rank="dist.get_rank(), dist.get_world_size()")
+    assert lines(src, RULE) == []
+
+
+def test_a_star_import_without_distributed_calls_is_still_flagged():
+    assert lines(_STAR_DIST.format(rank="0, 1"), RULE) == [8]   # a star import alone says nothing
+
+
+def test_a_dist_of_the_files_own_is_no_process_group():
+    src = _STAR_DIST.format(rank="dist.get_rank(), 2").replace(
+        "from comm import *\n", "from comm import *\ndist = LocalComm()\n")
+    assert lines(src, RULE) == [9]

@@ -168,8 +168,32 @@ def targets_gpus(ctx) -> bool:
     if any(v.startswith("torch.distributed") for v in facts.imports.values()) or any(
             "torch.distributed" in ctx.text(s) for s in facts.import_statements):
         return True
+    if _distributed_through_star_import(ctx):
+        return True
     return any((facts.callee_qual(c) or ctx.text(c.child_by_field_id(F_FUNCTION))).endswith("Trainer")
                for c in facts.calls_at_text(_GPUS_KEYWORD))
+
+
+def _distributed_through_star_import(ctx) -> bool:
+    """`from helper.comm import *` brings `dist` (torch.distributed) in: a name `dist` bound
+    nowhere in the file whose calls are torch.distributed's collectives (`dist.get_rank()`,
+    `dist.all_to_all(...)`)."""
+    facts = ctx.facts
+    if "dist" in facts.imports or not any(ctx.text(s).rstrip().endswith("*") for s in facts.import_statements):
+        return False
+    for last in _COLLECTIVES:
+        for call in facts.calls_by_last_name().get(last, ()):
+            fn = call.child_by_field_id(F_FUNCTION)
+            obj = fn.child_by_field_id(F_OBJECT) if fn is not None and fn.type == "attribute" else None
+            if obj is not None and obj.type == "identifier" and ctx.text(obj) == "dist" \
+                    and facts.binding("dist", call.start_byte) is None:
+                return True
+    return False
+
+
+# torch.distributed calls that only a process group answers.
+_COLLECTIVES = ("get_rank", "get_world_size", "init_process_group", "all_reduce", "all_gather",
+                "all_to_all", "broadcast", "barrier", "isend", "irecv", "reduce_scatter")
 
 
 def candidate_calls(facts) -> list:
