@@ -914,3 +914,43 @@ def model_eval(answers):
     print("F1:", np.mean(f1))
     return f1
 """, RULE) == []
+
+
+_VAL_AND_TEST = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def evaluate(model, feats, labels, val_nid, test_nid):
+    model.eval()
+    with torch.no_grad():
+        pred = model(feats)
+    model.train()
+    return acc(pred[val_nid], labels[val_nid]), acc(pred[test_nid], labels[test_nid])
+
+
+model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+opt = torch.optim.Adam(model.parameters())
+best_val_acc = best_test_acc = final_test_acc = 0.0
+for epoch in range(100):
+    loss = F.cross_entropy(model(feats[train_nid]), labels[train_nid])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    val_acc, test_acc = evaluate(model, feats, labels, val_nid, test_nid)
+    if {compared} > {best}:
+        {best} = {compared}
+        final_test_acc = test_acc
+print(final_test_acc)
+"""
+
+
+def test_selected_on_the_validation_score_returned_beside_the_test_score():
+    """DGL's ClusterGCN example (sweep 21d): evaluate() returns (val_acc, test_acc); the epoch is
+    chosen on val_acc and the test score at that epoch is only recorded."""
+    assert lines(_VAL_AND_TEST.format(compared="val_acc", best="best_val_acc"), RULE) == []
+
+
+def test_selected_on_the_test_score_returned_beside_the_validation_score():
+    assert lines(_VAL_AND_TEST.format(compared="test_acc", best="best_test_acc"), RULE) == [22]

@@ -505,7 +505,11 @@ def _score_targets(ctx, fl, loop, score):
             if left is not None and left.type in ("subscript", "attribute"):
                 _add_container(fl, left, containers)
             elif left is not None:
-                names |= {ctx.text(i) for i in _walk(left, ("identifier",))}
+                found = [ctx.text(i) for i in _walk(left, ("identifier",))]
+                # `val_acc, test_acc = evaluate(...)`: the validation slot is not a test score
+                # (selecting on it and recording the test score beside it is the protocol)
+                tested = [n for n in found if side_of_name(n) not in ("val", "train")]
+                names |= set(tested if len(found) > 1 and tested else found)
             break
         if parent.type == "argument_list":
             call = parent.parent
