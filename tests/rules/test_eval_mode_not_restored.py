@@ -635,6 +635,9 @@ def test_a_loop_whose_optimizers_train_other_models_does_not_train_the_evaluated
     # the same loop stepping an optimizer that also takes the autoencoder's parameters
     both = TWO_STAGES.replace("optimizer = torch.optim.Adam(unet.parameters(), lr=1e-4)",
                               "optimizer = torch.optim.Adam(list(unet.parameters()) + list(autoencoder.parameters()))")
+    # (with a validation between the eval() and the batches: an eval() right before them would
+    # be a pass trained in eval mode on purpose, the linear-probe protocol)
+    both = both.replace("    autoencoder.eval()\n", "    autoencoder.eval()\n    print(autoencoder(train_loader[0]).mean())\n")
     assert lines(both, RULE) == [21]
 
 
@@ -1084,3 +1087,49 @@ def test_a_model_handed_back_new_at_each_iteration(binding):
 def test_a_model_handed_back_from_itself_is_still_the_same_model(binding):
     src = _ADAPTED_COPY.format(binding=binding).replace("meta = Meta()\n", "meta = Meta()\nlocal_model = meta.net\n")
     assert lines(src, RULE) == [25]
+
+
+_PROBE = """\
+import torch
+import torch.nn as nn
+import torchvision
+
+
+def evaluate(model, loader):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+
+
+def linear_probe(encoder, train_loader, val_loader, epochs=10):
+    optimizer = torch.optim.SGD(encoder.fc.parameters(), lr=0.1)
+    criterion = nn.CrossEntropyLoss()
+    for epoch in range(epochs):
+        encoder.eval()
+{between}        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss = criterion(encoder(x), y)
+            loss.backward()
+            optimizer.step()
+        acc = evaluate(encoder, val_loader)
+
+
+encoder = torchvision.models.resnet18(num_classes=10)
+linear_probe(encoder, train_loader, val_loader)
+"""
+
+
+def test_eval_right_before_the_batches_trains_in_eval_mode_on_purpose():
+    """AidenDurrant/MoCo-Pytorch's finetune() (sweep 21d): the linear-evaluation protocol puts
+    the frozen encoder in eval mode at the top of each epoch, right before its batch loop; the
+    evaluation later in the epoch changes nothing."""
+    assert lines(_PROBE.format(between=""), RULE) == []
+    assert lines(_PROBE.format(between="        # frozen batch norm\n"), RULE) == []
+
+
+def test_a_validation_between_eval_and_the_batches_is_still_the_bug():
+    src = _PROBE.format(between="        print(evaluate(encoder, val_loader))\n")
+    assert lines(src, RULE) == [19, 20, 26]

@@ -103,6 +103,8 @@ def check(ctx):
             continue  # `for model in models:` each iteration evaluates a different model
         if _not_stepped_in(ctx, evs, name, loop):
             continue  # the optimizers of this loop train other models (stage 2 on a frozen stage 1)
+        if _eval_opens_training(ctx, switches, name, loop, backwards, trainers):
+            continue  # each pass trains in eval mode on purpose: a linear probe
         restored = any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
                        for k, n, nd, _ in switches)
         if restored or _leaves_loop(node):
@@ -166,6 +168,30 @@ def _bound_by(ctx, name, loop) -> bool:
                 and method_call(value)[1] not in (*MODULE_SELF_METHODS, "eval", "train") \
                 and (b.index is None and ctx.values.instance(value)[0] is not None
                      or not _mentions(ctx, value, name)):
+            return True
+    return False
+
+
+def _eval_opens_training(ctx, switches, name, loop, backwards, trainers) -> bool:
+    """In `loop`, `name.eval()` is the statement right before a loop that trains, and nothing
+    in `loop` switches it to train mode: every pass trains it in eval mode on purpose (a linear
+    probe keeps a frozen backbone's batch-norm statistics), so an evaluation later in the pass
+    changes nothing. Not an eval() followed by a validation before the batches (the bug)."""
+    if any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
+           for k, n, nd, _o in switches):
+        return False
+    for kind, n, node, _obj in switches:
+        if kind != "eval" or n != name or not loop.start_byte < node.start_byte < loop.end_byte:
+            continue
+        stmt = statement_of(node)
+        if stmt is None or stmt.type != "expression_statement" or strip(stmt.named_children[0]) != node:
+            continue
+        after = stmt.next_named_sibling
+        while after is not None and after.type == "comment":
+            after = after.next_named_sibling
+        if after is not None and after.type in ("for_statement", "while_statement") and (
+                any_between(backwards, after.start_byte, after.end_byte)
+                or any_between(trainers, after.start_byte - 1, after.end_byte)):
             return True
     return False
 
