@@ -1008,3 +1008,39 @@ for x, y in val_loader:
 @pytest.mark.parametrize("name,src", _CARRIED_ON, ids=[c[0] for c in _CARRIED_ON])
 def test_a_per_pass_list_that_is_read_still_accumulates(name, src):
     assert lines(src, RULE) != []
+
+
+_TRAIN_THEN_TEST = """\
+import torch
+
+
+def train(model, loader, val_loader):
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for epoch in range(100):
+        for data in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(data.x), data.y)
+            loss.backward()
+            optimizer.step()
+        print(test(model, val_loader))
+
+
+def test(model, loader):
+    criterion = torch.nn.CrossEntropyLoss()
+    model.eval()
+    loss = 0
+    for data in loader:
+        loss += criterion(model(data.x), data.y) / len(loader)
+    {tail}
+"""
+
+
+def test_a_sum_named_like_another_functions_backpropagated_loss():
+    """mlabonne's GIN notebook (sweep 21d): test() sums `loss` tensors without no_grad; the
+    `loss` that train() backpropagates is another variable of another function."""
+    assert lines(_TRAIN_THEN_TEST.format(tail="return loss"), RULE) == [21]
+
+
+def test_a_total_backpropagated_in_its_own_function_is_built_on_purpose():
+    assert lines(_TRAIN_THEN_TEST.format(tail="loss.backward()"), RULE) == []

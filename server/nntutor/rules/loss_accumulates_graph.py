@@ -118,9 +118,9 @@ def _reached_names(ctx, node, depth: int, out: set, seen: dict) -> None:
             continue
         if node.type == "identifier":
             name = ctx.text(node)
-            out.add(name)
+            b = ctx.facts.binding(name, node.start_byte)
+            out.add((name, b.scope if b is not None else None))
             if depth < 3:
-                b = ctx.facts.binding(name, node.start_byte)
                 if b is not None and b.kind == "assign" and seen.get(id(b), 4) > depth + 1:
                     seen[id(b)] = depth + 1   # again only when reached with more depth to go
                     stack.append((b.value, depth + 1))
@@ -130,7 +130,8 @@ def _reached_names(ctx, node, depth: int, out: set, seen: dict) -> None:
 
 def _backwarded_names(ctx) -> set:
     """Every name a backward pass of the document reads (its receiver and arguments, through
-    the assignments before them): computed once, not once per accumulation."""
+    the assignments before them), with the scope of the binding it reads there (None: bound
+    nowhere in the file): computed once, not once per accumulation."""
     cached = getattr(ctx.values, "_backwarded_names", None)
     if cached is None:
         cached, seen = set(), {}
@@ -143,10 +144,16 @@ def _backwarded_names(ctx) -> set:
     return cached
 
 
-def _backwarded(ctx, name: str) -> bool:
+def _backwarded(ctx, name: str, pos: int) -> bool:
     """The accumulator feeds a backward pass (`total.backward()`, `torch.stack(losses).mean()
-    .backward()`, `accelerator.backward(total)`): a total loss built on purpose."""
-    return name in _backwarded_names(ctx)
+    .backward()`, `accelerator.backward(total)`): a total loss built on purpose. The same
+    variable: a `loss` that a training function backpropagates says nothing of the `loss` an
+    evaluation function sums (mlabonne's GIN notebook)."""
+    names = _backwarded_names(ctx)
+    b = ctx.facts.binding(name, pos)
+    scope = b.scope if b is not None else None
+    return (name, scope) in names or (name, None) in names or (
+        scope is None and any(n == name for n, _s in names))
 
 
 _DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.IGNORECASE)
@@ -501,7 +508,7 @@ def _check_accumulation(ctx, stmt, left, value):
         return
     if stmt.type != "call" and left.type == "identifier" and _started_this_iteration(ctx, stmt, ctx.text(left)):
         return  # `loss = a; loss = loss + b`: one iteration's terms, not a total across iterations
-    if _backwarded(ctx, ctx.text(left)):
+    if _backwarded(ctx, ctx.text(left), stmt.start_byte):
         return  # building a total loss on purpose, then backpropagating it
     if _returned_by_loss_function(ctx, stmt, ctx.text(left)):
         return  # a loss function summing its terms; its caller backpropagates the total
