@@ -1144,3 +1144,45 @@ def test_a_dist_of_the_files_own_is_no_process_group():
     src = _STAR_DIST.format(rank="dist.get_rank(), 2").replace(
         "from comm import *\n", "from comm import *\ndist = LocalComm()\n")
     assert lines(src, RULE) == [9]
+
+
+_BUILT_AFTER_ASSERT = """\
+import torch
+import torch.nn as nn
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, hidden=32):
+        super().__init__()
+        self.out = nn.Linear(hidden, 100)
+
+    def forward(self, h, max_len):
+        outputs = torch.zeros(max_len, h.size(0), 100).cuda()
+        for t in range(max_len):
+            outputs[t] = self.out(h)
+        return outputs
+
+
+def main():
+    assert torch.cuda.is_available()
+    model = Seq2Seq().cuda()
+    print(model(torch.randn(4, 32).cuda(), 5).shape)
+{more}
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_method_of_a_class_built_only_after_a_cuda_assert():
+    """keon/seq2seq (sweep 21b): main() asserts a GPU, then builds the model whose forward()
+    calls .cuda(); on a CPU machine the program stops at the assert either way."""
+    assert lines(_BUILT_AFTER_ASSERT.format(more=""), RULE) == []
+
+
+@pytest.mark.parametrize("more", [
+    "\n\ndef demo():\n    return Seq2Seq()(torch.randn(2, 32), 3)\n",        # built where nothing is checked
+    "\n\nclass Bigger(Seq2Seq):\n    pass\n\n\nBigger()\n",                    # a subclass built anywhere
+])
+def test_a_class_also_built_elsewhere_is_still_flagged(more):
+    assert lines(_BUILT_AFTER_ASSERT.format(more=more), RULE) == [11]

@@ -554,12 +554,18 @@ def _asserts(stmt) -> bool:
 
 
 def _only_called_where_checked(ctx, call, checked) -> bool:
-    """`call` is in a plain function that this file calls, and only from functions that check
-    CUDA themselves (a `collect_stats(model, loader)` helper whose one caller starts with
-    `assert torch.cuda.is_available()`), and never hands over as a value."""
+    """`call` is in a plain function that this file calls (or in a method of a class that it
+    builds), and only from functions that check CUDA themselves (a `collect_stats(model, loader)`
+    helper whose one caller starts with `assert torch.cuda.is_available()`), and never hands
+    over as a value (nor subclasses)."""
     func = ctx.facts.function_at(call.start_byte)
     name = func.child_by_field_id(F_NAME) if func is not None else None
-    if name is None or is_method(func):
+    if name is not None and is_method(func):
+        # a method of a class built only where CUDA is checked (keon/seq2seq's `main()` asserts
+        # it, then builds the model whose forward() calls .cuda())
+        cls = class_of_method(func)
+        name = cls.child_by_field_id(F_NAME) if cls is not None and ctx.facts.function_at(cls.start_byte) is None else None
+    if name is None:
         return False
     callers = ctx.facts.calls_named(ctx.text(name))
     if not callers or _used_as_a_value(ctx, ctx.text(name), name):
