@@ -1044,3 +1044,37 @@ def test_a_sum_named_like_another_functions_backpropagated_loss():
 
 def test_a_total_backpropagated_in_its_own_function_is_built_on_purpose():
     assert lines(_TRAIN_THEN_TEST.format(tail="loss.backward()"), RULE) == []
+
+
+_TRAINER_VALIDATION = """\
+import torch
+import torch.nn as nn
+
+
+class Trainer:
+    def __init__(self, model, loader):
+        self.model = model
+        self.loader = loader
+        self.loss_fn = {loss}
+
+    def validation(self):
+        self.model.eval()
+        total_loss = 0
+        for x, y in self.loader:
+            pred = self.model(x)
+            total_loss += self.loss_fn(pred, y)
+        return total_loss.item()
+"""
+
+
+def test_a_loss_module_held_by_the_object():
+    """siuoly's Audio-Classification trainer (sweep 21b): validation() sums `self.loss_fn(...)`
+    tensors outside no_grad, keeping every batch's graph until it returns."""
+    src = _TRAINER_VALIDATION.format(loss="nn.CrossEntropyLoss()")
+    assert lines(src, RULE) == [16]
+    assert "total_loss += self.loss_fn(pred, y).detach()" in apply_fix(src, findings(src, RULE)[0])
+
+
+@pytest.mark.parametrize("loss", ["my_metric", "lambda p, y: (p.argmax(1) == y).float().mean().item()"])
+def test_an_attribute_that_is_no_torch_loss(loss):
+    assert lines(_TRAINER_VALIDATION.format(loss=loss), RULE) == []

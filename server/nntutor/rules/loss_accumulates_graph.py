@@ -57,8 +57,8 @@ def _is_loss_tensor(ctx, expr) -> bool:
     if q is not None:
         return q in TORCH_LOSSES or (q.startswith("torch.nn.functional.") and q.endswith("_loss"))
     recv, method = method_call(expr)
-    if method is not None:
-        return False
+    if method is not None and (recv is None or recv.type != "identifier" or ctx.text(recv) != "self"):
+        return False   # `x.mean()`; but `self.loss_fn(pred, y)` may be a loss module of the object
     qual, _ = ctx.values.instance(expr.child_by_field_id(F_FUNCTION))
     return qual is not None and qual.startswith("torch.nn.") and qual.endswith("Loss")
 
