@@ -7,8 +7,16 @@ import re
 from ..findings import Fix, Severity, TextEdit
 from ..models import index_classes
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
-from ..values import (FUNCTIONAL_DROPOUT, _param_default, args_of, class_of_method, has_splat,
-                      literal_value, param_index, strip)
+from ..values import (
+    FUNCTIONAL_DROPOUT,
+    _param_default,
+    args_of,
+    class_of_method,
+    has_splat,
+    literal_value,
+    param_index,
+    strip,
+)
 from . import Rule
 
 # values.FUNCTIONAL_DROPOUT: (input, p=0.5, training=True, inplace=False).

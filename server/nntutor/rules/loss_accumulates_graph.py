@@ -120,10 +120,9 @@ def _reached_names(ctx, node, depth: int, out: set, seen: dict) -> None:
             name = ctx.text(node)
             b = ctx.facts.binding(name, node.start_byte)
             out.add((name, b.scope if b is not None else None))
-            if depth < 3:
-                if b is not None and b.kind == "assign" and seen.get(id(b), 4) > depth + 1:
-                    seen[id(b)] = depth + 1   # again only when reached with more depth to go
-                    stack.append((b.value, depth + 1))
+            if depth < 3 and b is not None and b.kind == "assign" and seen.get(id(b), 4) > depth + 1:
+                seen[id(b)] = depth + 1   # again only when reached with more depth to go
+                stack.append((b.value, depth + 1))
             continue
         stack.extend((c, depth) for c in node.named_children)
 
