@@ -1133,3 +1133,42 @@ def test_eval_right_before_the_batches_trains_in_eval_mode_on_purpose():
 def test_a_validation_between_eval_and_the_batches_is_still_the_bug():
     src = _PROBE.format(between="        print(evaluate(encoder, val_loader))\n")
     assert lines(src, RULE) == [19, 20, 26]
+
+
+_FITTER = """\
+import torch
+import torch.nn as nn
+
+
+class Fitter:
+    def __init__(self, model, optimizer, criterion):
+        self.model = model
+        self.optimizer = optimizer
+        self.criterion = criterion
+
+    def fit(self, train_loader, n_epochs):
+        for epoch in range(n_epochs):
+            loss = self.train_one_epoch(train_loader)
+            self.model.eval()
+            torch.save(self.model.state_dict(), f"epoch{{epoch}}.bin")
+
+    def train_one_epoch(self, train_loader):
+        {switch}
+        for x, y in train_loader:
+            self.optimizer.zero_grad()
+            loss = self.criterion(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+        return loss.item()
+"""
+
+
+def test_a_trainer_method_that_switches_the_held_model_back():
+    """The Kaggle "Fitter" template (sweep 21a: a cassava and a wheat-detection solution): the
+    epoch loop calls self.train_one_epoch(), which starts with self.model.train()."""
+    assert lines(_FITTER.format(switch="self.model.train()"), RULE) == []
+
+
+@pytest.mark.parametrize("switch", ["pass", "self.train()", "self.other.train()"])
+def test_a_trainer_method_that_switches_something_else_back(switch):
+    assert lines(_FITTER.format(switch=switch), RULE) == [14]

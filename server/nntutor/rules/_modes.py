@@ -95,23 +95,26 @@ def function_modes(ctx) -> dict[str, FunctionModes]:
 
 
 def self_method_calls(ctx) -> list:
-    """(call, receiver, mode) for every `self.method(...)` call whose method, of the same class,
-    leaves `self` in `mode` ('eval' / 'train'): its own last `self.eval()` / `self.train()`, or
-    that of a `self.` method it calls after it, three levels deep (DeepCTR-Torch's `fit()` loop
-    calls `self.evaluate()` -> `self.predict()` -> `self.eval()`). Found from the switches
-    upwards, through the call index: methods that switch nothing are never looked at."""
+    """(call, receiver, mode, target) for every `self.method(...)` call whose method, of the same
+    class, leaves `target` ('self', or a model it holds: 'self.model') in `mode` ('eval' /
+    'train'): its own last switch of the target, or that of a `self.` method it calls after it,
+    three levels deep (DeepCTR-Torch's `fit()` loop calls `self.evaluate()` -> `self.predict()`
+    -> `self.eval()`; a Kaggle Fitter's `train_one_epoch()` starts with `self.model.train()`).
+    Found from the switches upwards, through the call index: methods that switch nothing are
+    never looked at."""
     cached = getattr(ctx.values, "_self_method_calls", None)
     if cached is not None:
         return cached
     facts = ctx.facts
-    direct: dict = {}   # method start -> [(pos, kind)] of its own switches of self
+    direct: dict = {}   # (method start, target) -> [(pos, kind)] of its own switches
     methods: dict = {}  # method start -> its node
     for e in events(ctx):
-        if e.kind in ("eval", "train") and e.target == "self":
+        if e.kind in ("eval", "train") and (e.target == "self" or e.target.startswith("self.")):
             fn = facts.function_at(e.pos)
             if fn is not None and is_method(fn):
-                direct.setdefault(fn.start_byte, []).append((e.pos, e.kind))
+                direct.setdefault((fn.start_byte, e.target), []).append((e.pos, e.kind))
                 methods[fn.start_byte] = fn
+    targets = {t for _s, t in direct}
     edges: dict = {}    # caller start -> {call start: (call, receiver, callee start)}
     frontier = list(methods)
     for _depth in range(3):
@@ -136,26 +139,28 @@ def self_method_calls(ctx) -> list:
         frontier = reached
     last: dict = {}
 
-    def last_mode(start, depth=0):
-        if start in last:
-            return last[start]
-        last[start] = None   # recursion guard
-        found = list(direct.get(start, ()))
+    def last_mode(start, target, depth=0):
+        key = (start, target)
+        if key in last:
+            return last[key]
+        last[key] = None   # recursion guard
+        found = list(direct.get(key, ()))
         if depth < 4:
             for call, _recv, callee in edges.get(start, {}).values():
-                mode = last_mode(callee, depth + 1)
+                mode = last_mode(callee, target, depth + 1)
                 if mode is not None:
                     found.append((call.start_byte, mode))
-        last[start] = max(found)[1] if found else None
-        return last[start]
+        last[key] = max(found)[1] if found else None
+        return last[key]
 
     out = []
     for calls in edges.values():
         for call, recv, callee in calls.values():
-            mode = last_mode(callee)
-            if mode is not None:
-                out.append((call, recv, mode))
-    out.sort(key=lambda t: t[0].start_byte)
+            for target in sorted(targets):
+                mode = last_mode(callee, target)
+                if mode is not None:
+                    out.append((call, recv, mode, target))
+    out.sort(key=lambda t: (t[0].start_byte, t[3]))
     ctx.values._self_method_calls = out
     return out
 

@@ -59,8 +59,11 @@ def check(ctx):
                 if b is not None and b.scope == enclosing.start_byte:
                     switches.append(("train" if _ends_in_train(evs, fm, name) else "eval", name, call, receiver))
     # `self.evaluate()` in a model's own `fit()` loop, whose chain of methods ends in self.eval()
-    for call, receiver, mode in self_method_calls(ctx):
-        switches.append((mode, "self", call, receiver))
+    for call, receiver, mode, target in self_method_calls(ctx):
+        if target == "self" or mode == "train":
+            # (a model held by the object, `self.model`, counts when switched back to train
+            # mode: `self.train_one_epoch()` starting with `self.model.train()`)
+            switches.append((mode, target, call, receiver))
     # A model never switched to train mode that the training function itself puts in eval mode
     # before its backward pass (the linear-probe protocol: `def train(...)` starts with
     # `model.eval()` to keep a frozen backbone's batch-norm statistics) trains in eval mode by
