@@ -446,3 +446,27 @@ def test_imported_schedulers_that_are_torch_ones_still_flagged(imp, made):
     """A library's torch scheduler, a class named ...LR or kept in an lr_scheduler module, a
     factory function of unknown kind (named like a scheduler): torch's order."""
     assert lines(_IMPORTED_LOOP.format(imp=imp, made=made), RULE) == [11]
+
+
+def test_a_scheduler_made_anew_at_each_iteration():
+    """Deeachain/Segmentation-Pytorch (sweep 21a): PolyLR is rebuilt every iteration from the
+    absolute iteration number, so step() before optimizer.step() sets this iteration's rate."""
+    src = """\
+import torch
+from torch.optim.lr_scheduler import PolynomialLR
+
+
+def train(model, loader, optimizer, criterion, epoch, max_epochs):
+    total = len(loader)
+    for it, (x, y) in enumerate(loader):
+        scheduler = PolynomialLR(optimizer, total_iters=max_epochs * total)
+        scheduler.last_epoch = epoch * total + it
+        scheduler.step()
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+"""
+    assert lines(src, RULE) == []
+    made_once = src.replace("        scheduler = PolynomialLR(optimizer, total_iters=max_epochs * total)\n", "").replace(
+        "    total = len(loader)\n", "    total = len(loader)\n    scheduler = PolynomialLR(optimizer, total_iters=max_epochs * total)\n")
+    assert lines(made_once, RULE) == [10]

@@ -32,6 +32,8 @@ def check(ctx):
                 region, where = ctx.doc.tree.root_node, "here"
         if not _is_scheduler(ctx, receiver, call):
             continue
+        if _built_in(ctx, receiver, region, call):
+            continue  # a scheduler made anew at each pass (`PolyLR(..., cur_iter=it)`): no schedule to skip
         if _guarded(ctx, call, region, receiver, steps):
             continue
         updates = _updates_in(ctx, region, call, steps, helpers)
@@ -63,6 +65,15 @@ def _is_scheduler(ctx, receiver, call) -> bool:
     if _own_scheduler_class(ctx, receiver):
         return False  # a class of the file with its own step() (fastai-style: sets the next lr)
     return bool(_SCHEDULER_NAME.search(ctx.text(receiver).rsplit(".", 1)[-1]))
+
+
+def _built_in(ctx, receiver, region, call) -> bool:
+    """`receiver` is a name bound in `region` (the loop) before the call: each pass steps a
+    fresh scheduler, whose learning rate comes from what it is given (the iteration number)."""
+    if receiver.type != "identifier" or region.type not in ("for_statement", "while_statement"):
+        return False
+    b = ctx.facts.binding(ctx.text(receiver), call.start_byte)
+    return b is not None and b.kind == "assign" and region.start_byte < b.pos < call.start_byte
 
 
 def _own_scheduler_class(ctx, receiver) -> bool:
