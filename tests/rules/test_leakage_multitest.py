@@ -954,3 +954,47 @@ def test_selected_on_the_validation_score_returned_beside_the_test_score():
 
 def test_selected_on_the_test_score_returned_beside_the_validation_score():
     assert lines(_VAL_AND_TEST.format(compared="test_acc", best="best_test_acc"), RULE) == [22]
+
+
+_CIFAR_TEST_FN = """\
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+best_acc = 0
+
+
+def test(epoch, testloader, net):
+    global best_acc
+    net.eval()
+    correct, total = 0, 0
+    with torch.no_grad():
+        for xb, yb in testloader:
+            correct += (net(xb).argmax(1) == yb).sum().item()
+            total += yb.size(0)
+    acc = 100. * correct / total
+    if acc > best_acc:
+        best_acc = acc
+        torch.save(net.state_dict(), "best.pth")
+
+
+for epoch in range(20):
+    net.train()
+    for xb, yb in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(net(xb), yb).backward()
+        optimizer.step()
+    test(epoch, {passed}, net)
+"""
+
+
+def test_a_test_function_only_ever_given_the_validation_loader():
+    """A cassava solution (sweep 21a): kuangliu's `test(epoch, testloader, net)` keeps the best
+    checkpoint, but its only call passes the validation fold's loader."""
+    assert lines(_CIFAR_TEST_FN.format(passed="valid_loader"), RULE) == []
+
+
+@pytest.mark.parametrize("passed", ["test_loader", "loader"])
+def test_a_test_function_given_test_data_or_unknown_data(passed):
+    assert lines(_CIFAR_TEST_FN.format(passed=passed), RULE) == [18]

@@ -21,6 +21,7 @@ from ..parsing import (
 )
 from ..values import args_of, follow, literal_value, method_call, string_value, strip
 from . import Rule
+from ._modes import param_arguments
 from ._splits import _walk, flow, is_literal, short, side_of_name, tokens
 from ._training import events
 
@@ -241,6 +242,13 @@ def _side_of_loop(ctx, fl, loop):
         right = strip(pos[0])
     if right is None:
         return None
+    if right.type == "identifier":
+        # `def test(epoch, testloader, net)` called only as `test(epoch, valid_loader, net)`:
+        # what the callers pass, not the parameter's name
+        passed = param_arguments(ctx, ctx.text(right), right.start_byte)
+        sides = {fl.origin(a)[0] for a in passed} if passed else set()
+        if sides and sides <= {"val", "train"}:
+            return "val" if "val" in sides else "train"
     return fl.origin(right)[0]
 
 
