@@ -471,3 +471,36 @@ testset = torchvision.datasets.CIFAR10(root="./data", train=False, transform=tra
     plain = src.replace("if args.save_samples:\n    transform_test", "transform_test")
     (f,) = findings(plain, RULE)
     assert f.fix is not None
+
+
+_TTA_LOADERS = """\
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+test_transform = transforms.Compose([transforms.Resize((224, 224)),
+                                     transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+test_dataset = datasets.ImageFolder("data/test", transform=test_transform)
+
+test_preds = np.zeros((len(test_dataset), 1))
+for {var} in range(4):
+    test_loader = DataLoader(test_dataset, batch_size=32, shuffle=False)
+    with torch.no_grad():
+        for i, (x, _) in enumerate(test_loader):
+            test_preds[i * 32:(i + 1) * 32] += model(x).numpy()
+{after}"""
+
+
+def test_a_test_set_built_once_and_read_only_in_tta_passes():
+    """riron1206's cassava inference (sweep 21a): the augmented test set is built once, then
+    loaded again in each pass of a `for tta in range(n)` loop that adds up the predictions."""
+    assert lines(_TTA_LOADERS.format(var="tta", after=""), RULE) == []
+
+
+@pytest.mark.parametrize("var,after", [
+    ("tta", "print(accuracy(model, DataLoader(test_dataset)))\\n"),   # also scored once outside
+    ("epoch", ""),                                                    # not a TTA loop
+])
+def test_a_test_set_also_read_outside_tta_passes(var, after):
+    assert lines(_TTA_LOADERS.format(var=var, after=after.replace("\\\\n", "\\n")), RULE) == [8]

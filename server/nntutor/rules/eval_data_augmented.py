@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
+from ..namescan import whole_name_matches
 from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_RIGHT, F_VALUE
 from ..values import args_of, follow, has_splat, literal_value, method_call, string_value, strip
 from . import Rule
@@ -72,7 +73,8 @@ def check(ctx):
         target = _target_name(ctx, call)
         if not _builds_eval_data(ctx, call, target):
             continue
-        if _DELIBERATE.search(target or "") or _TTA.search(ctx.text(transform)) or _in_tta_loop(ctx, call):
+        if _DELIBERATE.search(target or "") or _TTA.search(ctx.text(transform)) or _in_tta_loop(ctx, call) \
+                or _only_read_in_tta_loops(ctx, target, call):
             continue  # `tta_set = ...`, `transform=tta_transforms`: augmented on purpose
         op = _random_op(ctx, transform)
         if op is None:
@@ -332,14 +334,45 @@ def _in_tta_loop(ctx, call) -> bool:
     or range says so (`for aug in range(test_aug)`), or that adds up predictions pass after pass
     (`predictions += model.predict(gen)`, then divided by the number of passes)."""
     loop = ctx.facts.innermost_loop(call.start_byte)
-    if loop is None:
-        return False
+    return loop is not None and _tta_loop(ctx, loop)
+
+
+def _tta_loop(ctx, loop) -> bool:
     left, right = loop.child_by_field_id(F_LEFT), loop.child_by_field_id(F_RIGHT)
     if loop.type == "for_statement" and left is not None and right is not None:
         head = ctx.facts.code_in(left) + " " + ctx.facts.code_in(right)
         if re.search(r"(?i)(?:^|[\W_])(?:tta|aug|augment\w*)(?:$|[\W_])", head):
             return True
     return _SUMMED_PREDICTIONS.search(ctx.facts.code_in(loop)) is not None
+
+
+def _only_read_in_tta_loops(ctx, target, call) -> bool:
+    """The dataset is built once and read (other than for its length) only inside loops shaped
+    like test-time augmentation: `for tta in range(n): loader = DataLoader(test_dataset, ...)`."""
+    if not target or not target.isidentifier():
+        return False
+    facts, root = ctx.facts, ctx.doc.tree.root_node
+    reads = []
+    for m in whole_name_matches(ctx.doc.data, target.encode(), call.end_byte):
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        if node is not None and node.type == "identifier" and not facts.in_comment(m.start()):
+            reads.append(node)
+    uses = [n for n in reads if not _length_of(ctx, n)]
+    if not uses:
+        return False
+    for node in uses:
+        loops = facts.loops_containing(node.start_byte)
+        if not any(_tta_loop(ctx, lp) for lp in loops):
+            return False
+    return True
+
+
+def _length_of(ctx, node) -> bool:
+    """`len(test_dataset)`: its size, not its items."""
+    args = node.parent
+    call = args.parent if args is not None and args.type == "argument_list" else None
+    fn = call.child_by_field_id(F_FUNCTION) if call is not None else None
+    return fn is not None and ctx.text(fn) == "len"
 
 
 def _transform_reassigned(ctx, names) -> bool:
