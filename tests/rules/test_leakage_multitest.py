@@ -998,3 +998,11 @@ def test_a_test_function_only_ever_given_the_validation_loader():
 @pytest.mark.parametrize("passed", ["test_loader", "loader"])
 def test_a_test_function_given_test_data_or_unknown_data(passed):
     assert lines(_CIFAR_TEST_FN.format(passed=passed), RULE) == [18]
+
+
+def test_a_validation_named_slot_of_a_call_given_only_test_data():
+    """An NBME notebook (sweep 18e): `valid_loss, score = eval_model(model, test_dataloader, ...)`
+    names the loss "valid", but the call sees only test data: selecting on it selects on test."""
+    src = _VAL_AND_TEST.replace("evaluate(model, feats, labels, val_nid, test_nid)",
+                                "evaluate(model, test_loader)")
+    assert lines(src.format(compared="val_acc", best="best_val_acc"), RULE) == [22]

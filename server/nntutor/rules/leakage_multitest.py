@@ -514,10 +514,13 @@ def _score_targets(ctx, fl, loop, score):
                 _add_container(fl, left, containers)
             elif left is not None:
                 found = [ctx.text(i) for i in _walk(left, ("identifier",))]
-                # `val_acc, test_acc = evaluate(...)`: the validation slot is not a test score
-                # (selecting on it and recording the test score beside it is the protocol)
+                # `val_acc, test_acc = evaluate(model, ..., val_idx, test_idx)`: a call given
+                # validation data too returns its score in the validation slot, not a test
+                # score (selecting on it and recording the test score beside it is the protocol)
                 tested = [n for n in found if side_of_name(n) not in ("val", "train")]
-                names |= set(tested if len(found) > 1 and tested else found)
+                if len(found) > 1 and tested and _scores_validation_too(fl, score):
+                    found = tested
+                names |= set(found)
             break
         if parent.type == "argument_list":
             call = parent.parent
@@ -546,6 +549,18 @@ def _score_targets(ctx, fl, loop, score):
             if any(ctx.text(i) in names for i in _walk(right, ("identifier",))):
                 _add_container(fl, left, containers)
     return names, containers
+
+
+def _scores_validation_too(fl, score) -> bool:
+    node = score
+    while node is not None and node.type != "call":
+        node = node.parent
+    return node is not None and any(fl.origin(a)[0] == "val" for a in _all_args(node))
+
+
+def _all_args(call):
+    pos, kw = args_of(call)
+    return pos + list(kw.values())
 
 
 def _add_container(fl, node, containers):
