@@ -1186,3 +1186,48 @@ def test_a_method_of_a_class_built_only_after_a_cuda_assert():
 ])
 def test_a_class_also_built_elsewhere_is_still_flagged(more):
     assert lines(_BUILT_AFTER_ASSERT.format(more=more), RULE) == [11]
+
+
+@pytest.mark.parametrize("decorator,expected", [
+    ('@app.function(image=image, gpu="A100")', []),
+    ('@app.function(gpu="L4:4", timeout=3600)', []),
+    ("@ray.remote(num_gpus=1)", []),
+    ("@app.function(image=image)", [7]),          # no GPU asked for
+    ("@ray.remote(num_gpus=0)", [7]),
+    ("@app.function(gpu=None)", [7]),
+])
+def test_a_function_whose_decorator_asks_for_a_gpu(decorator, expected):
+    """A CS224n project (sweep 21c): every training function is a Modal function declared with
+    `gpu="A100"`, so it only runs in a container that has that GPU."""
+    src = f"""\
+import modal
+import ray
+import torch
+app = modal.App("train")
+{decorator}
+def train(epochs: int = 10):
+    device = torch.device("cuda")
+    return torch.nn.Linear(16, 2).to(device)
+"""
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("imp,expected", [
+    ("from mypkg.fsdp import get_fsdp_wrapper", []),
+    ("from mypkg.dist import ShardedGradScaler", []),
+    ("from torch.distributed.fsdp import FullyShardedDataParallel as FSDP", []),
+    ("from mypkg.utils import get_wrapper", [6]),
+])
+def test_fsdp_helpers_from_the_project_mark_multi_gpu_code(imp, expected):
+    """dinov2's ssl_meta_arch.py (sweep 21c): FSDP helpers imported from the project's own
+    package (`dinov2.fsdp`), not from torch: sharded multi-GPU training all the same."""
+    src = f"""\
+import torch
+{imp}
+
+
+def forward_backward(backbone, images):
+    crops = images["global_crops"].cuda(non_blocking=True)
+    return backbone(crops).mean()
+"""
+    assert lines(src, RULE) == expected

@@ -170,6 +170,8 @@ def targets_gpus(ctx) -> bool:
         return True
     if _distributed_through_star_import(ctx):
         return True
+    if any(_SHARDED.search(name) or _SHARDED.search(qual) for name, qual in facts.imports.items()):
+        return True   # FSDP helpers, also a project's own wrappers (`from dinov2.fsdp import ...`)
     return any((facts.callee_qual(c) or ctx.text(c.child_by_field_id(F_FUNCTION))).endswith("Trainer")
                for c in facts.calls_at_text(_GPUS_KEYWORD))
 
@@ -191,6 +193,7 @@ def _distributed_through_star_import(ctx) -> bool:
     return False
 
 
+_SHARDED = re.compile(r"fsdp|fullysharded|shardedgradscaler", re.IGNORECASE)
 # torch.distributed calls that only a process group answers.
 _COLLECTIVES = ("get_rank", "get_world_size", "init_process_group", "all_reduce", "all_gather",
                 "all_to_all", "broadcast", "barrier", "isend", "irecv", "reduce_scatter")

@@ -29,6 +29,7 @@ from ..values import (
     is_callee,
     is_keyword_name,
     is_method,
+    literal_value,
     method_call,
     param_index,
     string_value,
@@ -68,7 +69,7 @@ def check(ctx):
     if -1 in checked:
         return
     checked |= _methods_of_classes_asserting_cuda(ctx) | _functions_importing_gpu_only(ctx) \
-        | _cuda_stream_code(ctx)
+        | _cuda_stream_code(ctx) | _functions_given_a_gpu(ctx)
     if _imports_a_gpu_only_library(ctx) or _quantized_for_the_gpu(ctx):
         return  # the file needs a GPU anyway (Triton kernels, `import unsloth` fails without one)
     calls = candidate_calls(facts)
@@ -479,6 +480,26 @@ def _quantized_for_the_gpu(ctx) -> bool:
     load_in_4bit=True)`, `from_pretrained(..., load_in_8bit=True)`): those layers run on CUDA
     GPUs only (QLoRA). `load_in_4bit=False` quantizes nothing."""
     return bool(ctx.facts.calls_at_text(*_QUANTIZED))
+
+
+def _functions_given_a_gpu(ctx) -> set:
+    """The functions (start bytes) whose decorator asks a job runner for a GPU: Modal's
+    `@app.function(gpu="A100")`, Ray's `@ray.remote(num_gpus=1)`: they only ever run on a
+    machine that has one."""
+    found = set()
+    for fn in ctx.facts.functions:
+        parent = fn.parent
+        if parent is None or parent.type != "decorated_definition":
+            continue
+        for dec in parent.named_children:
+            call = strip(dec.named_children[0]) if dec.type == "decorator" and dec.named_children else None
+            if call is None or call.type != "call":
+                continue
+            _pos, kw = args_of(call)
+            value = kw.get("gpu", kw.get("num_gpus"))
+            if value is not None and value.type != "none" and literal_value(value) not in (0, 0.0, False):
+                found.add(fn.start_byte)
+    return found
 
 
 def _methods_of_classes_asserting_cuda(ctx) -> set:
