@@ -1766,3 +1766,44 @@ def test_functional_dropout_that_ignores_the_mode_asks_for_no_eval(line):
 ])
 def test_functional_dropout_that_follows_the_mode_still_asks_for_eval(line):
     assert lines(_FUNCTIONAL_ONLY.format(line=line), RULE) == [19]
+
+
+_SMOKE = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.drop = nn.Linear(16, 10), nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.fc(self.drop(x))
+
+
+{body}"""
+
+
+@pytest.mark.parametrize("body", [
+    # a script's smoke test of the model it defines (sweep 21c)
+    "if __name__ == '__main__':\n    model = Net()\n    with torch.no_grad():\n        print(model(torch.randn(1, 16)))\n",
+    # `model = model.to(device)` is the same fresh module (sweep 21c)
+    "def smoke_test(device):\n    model = Net()\n    model = model.to(device)\n    with torch.no_grad():\n"
+    "        print(model(torch.randn(4, 16, device=device)).sum())\n",
+])
+def test_a_fresh_model_smoke_tested(body):
+    assert lines(_SMOKE.format(body=body), RULE) == []
+
+
+@pytest.mark.parametrize("body,line", [
+    ("if __name__ == '__main__':\n    model = Net()\n    model.load_state_dict(torch.load('m.pt'))\n"
+     "    with torch.no_grad():\n        print(model(torch.randn(1, 16)))\n", 18),
+    ("if __name__ == '__main__':\n    model = Net()\n    fit()\n"
+     "    with torch.no_grad():\n        print(model(torch.randn(1, 16)))\n\n\ndef fit():\n    pass\n", 18),
+    ("model = Net()\nwith torch.no_grad():\n    print(model(torch.randn(1, 16)))\n", 16),   # a notebook cell
+    ("def smoke_test(device):\n    model = Net()\n    model.load_state_dict(torch.load('m.pt'))\n"
+     "    model = model.to(device)\n    with torch.no_grad():\n        print(model(torch.randn(4, 16)).sum())\n", 19),
+])
+def test_a_model_loaded_trained_or_of_a_notebook_is_still_evaluated(body, line):
+    assert lines(_SMOKE.format(body=body), RULE) == [line]

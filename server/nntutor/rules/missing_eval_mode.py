@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_CONDITION, F_FUNCTION, F_LEFT, F_NAME, F_OBJECT, F_RIGHT
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
@@ -234,25 +234,46 @@ def _inside_shape_function(ctx, node) -> bool:
     return fn is not None and fn.type == "identifier" and ctx.text(fn) in _SHAPE_FUNCS
 
 
+def _in_main_block(ctx, node) -> bool:
+    """Inside `if __name__ == "__main__":`, a script's smoke test of what it defines."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "if_statement":
+            cond = parent.child_by_field_id(F_CONDITION)
+            if cond is not None and "__name__" in ctx.text(cond) and "__main__" in ctx.text(cond):
+                return True
+        parent = parent.parent
+    return False
+
+
 def _fresh_in_this_function(ctx, fn, call) -> bool:
     """`name` is built by its class's constructor (`decoder = Decoder()`, a class of this file
-    or an `nn` layer) in the function that evaluates it, and between the two nothing loads
+    or an `nn` layer) in the function (or `__main__` block) that evaluates it, and between the two nothing loads
     weights into it, is handed it (`train(model, ...)` may train it) or trains it (an optimizer
     over its parameters, a backward pass): its parameters are the random initial ones, so nothing it computes is a score to be off (hunkim's seq2seq `test()`
     prints tensor sizes). Pretrained factories (`resnet18(weights=...)`, `from_pretrained`) are
     not fresh."""
     facts = ctx.facts
-    if facts.function_at(call.start_byte) is None:
-        return False
+    module_level = facts.function_at(call.start_byte) is None
+    if module_level and not _in_main_block(ctx, call):
+        return False   # a notebook's or script's model: trained or loaded out of sight, maybe
     b = facts.assignment_of(fn)
     if b is None or b.scope != facts.scope_id(call.start_byte):
         return False
     value = strip(b.value)
-    while value is not None and value.type == "call":   # `Net().cuda()`, `Net().to(device)`
-        recv, method = method_call(value)
-        if method not in MODULE_SELF_METHODS or method in ("train", "eval") or recv is None:
+    for _ in range(4):
+        while value is not None and value.type == "call":   # `Net().cuda()`, `Net().to(device)`
+            recv, method = method_call(value)
+            if method not in MODULE_SELF_METHODS or method in ("train", "eval") or recv is None:
+                break
+            value = strip(recv)
+        if value is None or value.type != "identifier" or ctx.text(value) != ctx.text(fn):
             break
-        value = strip(recv)
+        # `model = model.to(device)`: the same module, built where the name was bound before
+        b = facts.assignment_of(value)
+        if b is None or b.scope != facts.scope_id(call.start_byte):
+            return False
+        value = strip(b.value)
     if value is None or value.type != "call":
         return False
     qual = facts.callee_qual(value)
@@ -278,6 +299,10 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
             return False
         if method in ("parameters", "named_parameters") and recv is not None and ctx.text(recv) == name:
             return False   # an optimizer over it: trained here first
+        callee_fn = strip(c.child_by_field_id(F_FUNCTION))
+        if module_level and recv is None and callee_fn is not None and callee_fn.type == "identifier" \
+                and facts.functions_named(ctx.text(callee_fn)):
+            return False   # at module level a function of the file may train the global model
     if any(b.pos < e.pos < call.start_byte and e.kind in ("backward", "step") for e in events(ctx)):
         return False       # a backward pass or an optimizer step (not `env.step`) before
     return True
