@@ -1172,3 +1172,32 @@ def test_a_trainer_method_that_switches_the_held_model_back():
 @pytest.mark.parametrize("switch", ["pass", "self.train()", "self.other.train()"])
 def test_a_trainer_method_that_switches_something_else_back(switch):
     assert lines(_FITTER.format(switch=switch), RULE) == [14]
+
+
+_FOR_ELSE = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(784, 10), nn.Dropout(0.2))
+optimizer = torch.optim.Adam(model.parameters())
+for e in range(30):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    else:
+        with torch.no_grad():
+            model.eval()
+            for x, y in loader:
+                val_loss = nn.functional.cross_entropy(model(x), y)
+{after}"""
+
+
+def test_a_validation_in_the_else_of_the_batch_loop():
+    """Udacity's "Inference and Validation" exercise (sweep 21c): the validation sits in the
+    `else:` of the batch loop, which runs once after it, and `model.train()` follows."""
+    assert lines(_FOR_ELSE.format(after="    model.train()\n"), RULE) == []
+
+
+def test_a_validation_in_the_else_of_the_batch_loop_never_switched_back():
+    assert lines(_FOR_ELSE.format(after=""), RULE) == [13]

@@ -95,7 +95,8 @@ def check(ctx):
         if model_is_mode_dependent(ctx, obj) is False:
             continue  # no dropout / batch norm: training in eval mode changes nothing
         loops = [lp for lp in facts.loops_containing(node.start_byte)
-                 if (any_between(backwards, lp.start_byte, lp.end_byte)
+                 if not _in_else_of(lp, node)   # `for ...: ... else: validate()` runs once, after it
+                 and (any_between(backwards, lp.start_byte, lp.end_byte)
                      or any_between(trainers, lp.start_byte - 1, lp.end_byte))
                  and (not step_pos or any_between(step_pos, lp.start_byte, lp.end_byte)
                       or any_between(steppers, lp.start_byte - 1, lp.end_byte))]
@@ -173,6 +174,11 @@ def _bound_by(ctx, name, loop) -> bool:
                      or not _mentions(ctx, value, name)):
             return True
     return False
+
+
+def _in_else_of(loop, node) -> bool:
+    alt = loop.child_by_field_name("alternative")
+    return alt is not None and alt.start_byte <= node.start_byte < alt.end_byte
 
 
 def _eval_opens_training(ctx, switches, name, loop, backwards, trainers) -> bool:
