@@ -1201,3 +1201,40 @@ def test_a_validation_in_the_else_of_the_batch_loop():
 
 def test_a_validation_in_the_else_of_the_batch_loop_never_switched_back():
     assert lines(_FOR_ELSE.format(after=""), RULE) == [13]
+
+
+_FROZEN_ENCODER = """\
+import torch
+
+
+def encode_batch(encoder, inputs):
+    encoder.eval()
+    with torch.no_grad():
+        emb = encoder(inputs)
+    return emb.float()
+
+
+def train_epoch(model, loader, encoder):
+    model.train()
+    for inputs, labels in loader:
+        emb = encode_batch(encoder, inputs)
+        loss = model.loss(model(emb), labels)
+        model.optimizer.zero_grad()
+        loss.backward()
+        model.optimizer.step()
+{more}"""
+
+
+def test_a_frozen_encoder_only_ever_run_without_grad():
+    """A CS224n project's text classifier (sweep 21c): the encoder is a frozen feature extractor,
+    only run under no_grad; the head is trained through its own optimizer."""
+    assert lines(_FROZEN_ENCODER.format(more=""), RULE) == []
+
+
+@pytest.mark.parametrize("more", [
+    "\n\ndef finetune(encoder, x):\n    return encoder(x).sum()\n",                 # run with grad too
+    "\n\nopt = torch.optim.Adam(encoder.parameters())\n",                           # its parameters optimized
+    "\n\ntrainer = Trainer(encoder)\n",                                             # handed out of sight
+])
+def test_an_encoder_that_may_be_trained_is_still_flagged(more):
+    assert lines(_FROZEN_ENCODER.format(more=more), RULE) == [14]

@@ -5,11 +5,12 @@ import re
 
 from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_VALUE
-from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
+from ..values import MODULE_SELF_METHODS, args_of, method_call, param_index, strip
 from . import Rule
 from ._modes import (
     argument_for,
     calls_to,
+    function_called_under_no_grad,
     global_at,
     modes_for_call,
     self_method_calls,
@@ -111,8 +112,8 @@ def check(ctx):
             continue  # each pass trains in eval mode on purpose: a linear probe
         restored = any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
                        for k, n, nd, _ in switches)
-        if restored or _leaves_loop(node):
-            continue
+        if restored or _leaves_loop(node) or _only_run_without_grad(ctx, name):
+            continue   # (a frozen feature extractor: its eval mode is the point)
         # A train() in an outer loop (the epoch's) restores the mode only at the next epoch.
         later = any(k == "train" and n == name and lp.start_byte < nd.start_byte < lp.end_byte
                     for lp in loops[:-1] for k, n, nd, _ in switches)
@@ -138,6 +139,48 @@ def _not_trained_by_design(ctx, name, obj) -> bool:
         return False
     qual, _ = ctx.values.instance(obj)
     return qual is not None and bool(_AVERAGING_CLASS.search(qual.rsplit(".", 1)[-1]))
+
+
+def _only_run_without_grad(ctx, name) -> bool:
+    """Every call of the model in the file (`encoder(x)`, `encoder.encode(x)`) runs under
+    no_grad, and nothing reads its parameters: a frozen feature extractor, never trained, whose
+    eval mode is the point."""
+    if not name.isidentifier():
+        return False
+    facts = ctx.facts
+    uses = [c.start_byte for c in facts.calls_named(name)]
+    if not uses or _handed_over(ctx, name):
+        return False
+    for m in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\s*\.\s*(\w+)\s*\(", ctx.doc.data):
+        if facts.in_comment(m.start()):
+            continue
+        method = m.group(1).decode()
+        if method in ("parameters", "named_parameters"):
+            return False   # an optimizer (or a count) over its parameters
+        if method not in _NOT_A_FORWARD:
+            uses.append(m.start())   # `encoder.encode(x)`: a forward by another name
+    return all(facts.in_no_grad(p) or function_called_under_no_grad(ctx, p) for p in uses)
+
+
+def _handed_over(ctx, name) -> bool:
+    """`name` is passed to a call other than a function of the file whose parameter has the same
+    name (whose uses the name search above sees): `Trainer(model)` may train it out of sight."""
+    facts = ctx.facts
+    for c in facts.calls:
+        pos, kw = args_of(c)
+        if not any(a is not None and a.type == "identifier" and ctx.text(a) == name for a in [*pos, *kw.values()]):
+            continue
+        fn = strip(c.child_by_field_id(F_FUNCTION))
+        defs = facts.functions_named(ctx.text(fn)) if fn is not None and fn.type == "identifier" else []
+        if not defs or not all(param_index(facts, d, name)[0] is not None for d in defs):
+            return True
+    return False
+
+
+# Methods of a module that run no forward pass.
+_NOT_A_FORWARD = frozenset({"eval", "train", "to", "cuda", "cpu", "half", "float", "double",
+                            "requires_grad_", "state_dict", "load_state_dict", "zero_grad", "apply",
+                            "modules", "children", "named_modules", "named_children", "buffers"})
 
 
 def _not_stepped_in(ctx, evs, name, loop) -> bool:
