@@ -345,3 +345,29 @@ class SeriesDecompMulti(nn.Module):
     assert lines(src, RULE) == []
     weighted = src.replace("nn.AvgPool1d(kernel_size=k, stride=1)", "nn.Linear(k, k)")
     assert len(lines(weighted, RULE)) == 1
+
+
+def test_a_plain_class_named_like_a_later_module_class():
+    """fast.ai part 2's 02_fully_connected notebook (sweep 21c): a plain `class Model():` holding
+    hand-written layers, and a later cell's different `class Model(nn.Module)`."""
+    src = """\
+import torch
+from torch import nn
+
+
+class Lin:
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+
+class Model():
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Lin(w1, b1), Lin(w2, b2)]
+
+
+class Model(nn.Module):
+    def __init__(self, n_in, nh):
+        super().__init__()
+        self.layers = [nn.Linear(n_in, nh), nn.ReLU()]
+"""
+    assert lines(src, RULE) == [18]

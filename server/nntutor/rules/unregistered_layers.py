@@ -47,6 +47,9 @@ def check(ctx):
         cls = classes.get(ctx.text(name)) if name is not None else None
         if cls is None or cls.framework != "torch":
             continue
+        bases = node.child_by_field_id(F_SUPERCLASSES)
+        if bases is None or not any(b.type != "comment" and ctx.text(b) != "object" for b in bases.named_children):
+            continue   # `class Model():` of a notebook that later defines another, nn.Module, `Model`
         wrapped = None  # computed for the first candidate only: most classes have none
         for i in range(bisect_left(starts, node.start_byte), len(assigns)):
             assign = assigns[i]
