@@ -487,3 +487,32 @@ class Model(pl.LightningModule):
     (f,) = findings(src, RULE)
     assert f.location.line + 1 == 8
     assert f.message.startswith("The DataLoader that `train_dataloader()` returns never shuffles")
+
+
+_HELPER_LOADER = """\
+import torch
+import torchvision
+
+
+def load_mnist(train=True):
+    return torch.utils.data.DataLoader(torchvision.datasets.MNIST(
+        "data", train=train, transform=torchvision.transforms.ToTensor()),
+        batch_size=64, drop_last=train)
+
+
+train_loader = load_mnist(train=True)
+{use}"""
+
+
+def test_a_helpers_loader_only_peeked_at():
+    """A homework's inpainting script (sweep 21c): the loader a helper returns is only used for
+    its first batch; nothing trains over it."""
+    use = "for targets, _ in train_loader:\n    inputs = targets.clone()\n    break\n"
+    assert lines(_HELPER_LOADER.format(use=use), RULE) == []
+
+
+def test_a_helpers_loader_trained_over():
+    use = ("model = torch.nn.Linear(784, 10)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+           "for x, y in train_loader:\n    opt.zero_grad()\n"
+           "    torch.nn.functional.cross_entropy(model(x.flatten(1)), y).backward()\n    opt.step()\n")
+    assert lines(_HELPER_LOADER.format(use=use), RULE) == [6]

@@ -4,14 +4,15 @@ from __future__ import annotations
 import re
 
 from ..namescan import whole_name_matches
-from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_RIGHT
+from ..parsing import F_BODY, F_FUNCTION, F_LEFT, F_NAME, F_RIGHT
+from ..values import is_method
 
 # Calls that pass a loader through to the loop around them, and calls that only peek at it.
 WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "zip", "cycle"})
 PEEKS = frozenset({"iter", "next", "len", "print", "display", "type", "isinstance", "str", "repr"})
 
 
-def used_beyond_a_peek(ctx, call) -> bool:
+def used_beyond_a_peek(ctx, call, _depth: int = 0) -> bool:
     """The object `call` makes, bound to a name, is looped over (`for x, y in
     enumerate(train_loader)`), passed on (`train(model, train_loader)`, `fit(validation_data=
     val_gen)`), returned, or used where it is made; not when it is only peeked at:
@@ -19,6 +20,10 @@ def used_beyond_a_peek(ctx, call) -> bool:
     (`for x, y in loader: plt.imshow(x[0]); break`)."""
     parent, left = target_of(call)
     if left is None or left.type not in ("identifier", "attribute"):
+        callers = _callers_of_returning_function(ctx, call)
+        if callers and _depth < 2:
+            # `def load_mnist(): return DataLoader(...)`: what each caller does with it
+            return any(used_beyond_a_peek(ctx, c, _depth + 1) for c in callers)
         return not _peeked_where_made(ctx, call)
     name = ctx.text(left).encode()
     data, root = ctx.doc.data, ctx.doc.tree.root_node
@@ -56,6 +61,18 @@ def used_beyond_a_peek(ctx, call) -> bool:
                 return True  # handed to something that will use it
             node = holder.parent  # enumerate(tqdm(train_loader)): look at what holds the wrapper
     return False
+
+
+def _callers_of_returning_function(ctx, call) -> list:
+    """The calls of the plain function of the file whose `return` statement is `call`."""
+    ret = call.parent
+    if ret is None or ret.type != "return_statement":
+        return []
+    fn = ctx.facts.function_at(call.start_byte)
+    name = fn.child_by_field_id(F_NAME) if fn is not None else None
+    if name is None or is_method(fn):
+        return []
+    return ctx.facts.calls_named(ctx.text(name))
 
 
 def _peeked_where_made(ctx, call) -> bool:
