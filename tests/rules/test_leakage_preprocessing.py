@@ -1310,3 +1310,34 @@ def test_group_keys_in_their_usual_spellings(name, src):
     """Third review of sweep 20: quotes, `.values`, a list or a Series as the groupby key, a
     search's fit(groups=...) with cv=GroupKFold."""
     assert lines(src, RULE) == []
+
+
+_EXTENDED = """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.decomposition import PCA
+
+train_feats = np.load("train_emb.npy")
+test_feats = np.load("test_emb.npy")
+
+feats = list(train_feats)
+train_idx = {size}
+feats.extend(test_feats)
+avec = np.array(feats)
+
+avec = MinMaxScaler().fit_transform(avec)
+emb = PCA(n_components=3).fit_transform(avec)
+te_emb = emb[train_idx:]
+emb = emb[:train_idx]
+"""
+
+
+def test_a_list_of_train_rows_extended_by_test_rows_and_cut_apart():
+    """A Kaggle leak-detection notebook (sweep 21a): train and test embeddings joined with
+    `list.extend`, scaled and projected together to find duplicates, then cut apart at the
+    training size: the stack is taken apart, nothing is split."""
+    assert lines(_EXTENDED.format(size="len(feats)"), RULE) == []
+
+
+def test_a_list_extended_then_cut_at_a_fraction_is_a_split():
+    assert lines(_EXTENDED.format(size="int(0.8 * 1000)"), RULE) == [13, 14]

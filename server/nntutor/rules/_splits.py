@@ -711,6 +711,10 @@ class Flow:
             if node is None:
                 return False
             if node.type == "identifier":
+                extended = self._extended_before(node)
+                if extended is not None:
+                    # `feats = list(train); n = len(feats); feats.extend(test)`: a list stacked
+                    return bound is None or self._sized_by_a_part(bound, extended)
                 node = follow(self.facts, node)
                 if node is None or node.type == "identifier":
                     return False
@@ -751,6 +755,20 @@ class Flow:
             else:
                 return False
         return False
+
+    def _extended_before(self, ident):
+        """The `name.extend(other)` call that grows the list `ident` reads, after the binding
+        that reaches it and before it, else None."""
+        name = self.text(ident)
+        b = self.facts.binding(name, ident.start_byte)
+        if b is None or b.kind != "assign":
+            return None
+        for call, recv in self.facts.method_calls("extend"):
+            if recv is not None and recv.type == "identifier" and self.text(recv) == name \
+                    and b.pos < call.start_byte < ident.start_byte \
+                    and self.facts.binding(name, call.start_byte) is b:
+                return call
+        return None
 
     def _sized_by_a_part(self, bound: str, stack) -> bool:
         """The cut position `bound` names one of the stacked parts, directly (`len(train)`,
