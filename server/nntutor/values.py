@@ -361,6 +361,11 @@ def _param_default(facts, func, name):
     return None
 
 
+# Where pretrained backbones keep their classifier head (timm's `head`, torchvision's `fc` /
+# `classifier`, pretrainedmodels' `last_linear`).
+_HEAD_ATTRIBUTES = ("head", "fc", "classifier", "last_linear")
+
+
 class Values:
     """Value questions about one document, with the workspace for classes defined elsewhere."""
 
@@ -676,14 +681,36 @@ class Values:
             return frozenset(), None
         if (self_layers is not None and fn.type == "attribute"
                 and facts.text(fn.child_by_field_id(F_OBJECT) or fn) == "self"):
-            layer = self_layers.get(facts.text(fn.child_by_field_id(F_ATTRIBUTE)))
+            attr = facts.text(fn.child_by_field_id(F_ATTRIBUTE))
+            layer = self_layers.get(attr)
             if layer is not None:
-                return self._layer_tags(layer[0], layer[1], call)
+                found = self._layer_tags(layer[0], layer[1], call)
+                return found if found[0] else self._replaced_head_tags(fn, attr, call)
             return frozenset(), None
         qual, ctor = self.instance(fn, depth)
         if qual is None:
             return frozenset(), None
         return self._layer_tags(qual, ctor, call)
+
+    def _replaced_head_tags(self, fn, attr, call):
+        """`self.vit.head = nn.Sequential(nn.Linear(n, k), nn.Softmax(dim=1))` in the class: a
+        pretrained backbone whose classifier head was replaced returns what that head returns."""
+        facts = self.facts
+        cls = class_of_method(facts.function_at(fn.start_byte))
+        if cls is None:
+            return frozenset(), None
+        targets = {f"self.{attr}.{head}" for head in _HEAD_ATTRIBUTES}
+        value = None
+        for a in facts.assignments:
+            if a.start_byte < cls.start_byte or a.start_byte >= cls.end_byte:
+                continue
+            left = a.child_by_field_id(F_LEFT)
+            if left is not None and left.type == "attribute" and facts.text(left).replace(" ", "") in targets:
+                value = strip(a.child_by_field_id(F_RIGHT))
+        if value is None or value.type != "call":
+            return frozenset(), None
+        qual = facts.callee_qual(value)
+        return self._layer_tags(qual, value, call) if qual is not None else (frozenset(), None)
 
     def _layer_tags(self, qual, ctor, call):
         if qual in LAYER_TAGS:

@@ -645,3 +645,43 @@ def test_an_attribute_named_softmax_holding_more_than_a_layer(src):
     """Review of sweep 20: `self.softmax` holding a Sequential, a class of the file or a partial
     of torch.softmax is still read (only a plain activation layer decides by its class)."""
     assert len(lines(src, RULE)) == 1
+
+
+_REPLACED_HEAD = """\
+import timm
+import torch
+from torch.nn import CrossEntropyLoss
+
+
+class Net(torch.nn.Module):
+    def __init__(self, out_features=10):
+        super().__init__()
+        self.vit = timm.create_model("vit_small_patch16_224", pretrained=True)
+        n = self.vit.get_classifier().in_features
+        self.vit.{head} = torch.nn.Sequential(
+            torch.nn.Linear(n, out_features),
+            {last}
+        )
+
+    def forward(self, x):
+        return self.vit(x)
+
+
+model = Net()
+ce_loss = CrossEntropyLoss()
+for x, y in train_loader:
+    loss = ce_loss(model(x), y)
+"""
+
+
+@pytest.mark.parametrize("head", ["head", "fc", "classifier"])
+def test_a_pretrained_backbones_head_replaced_by_one_ending_in_softmax(head):
+    """wuhanstudio's timm tutorial (sweep 21a): the ViT's head becomes Linear + Softmax, and the
+    wrapper's output goes to CrossEntropyLoss."""
+    assert lines(_REPLACED_HEAD.format(head=head, last="torch.nn.Softmax(dim=1),"), RULE) == [13]
+
+
+@pytest.mark.parametrize("head,last", [("head", "torch.nn.Dropout(0.1),"),     # logits
+                                       ("pre_logits", "torch.nn.Softmax(dim=1),")])   # not the head
+def test_a_replaced_head_without_softmax_or_another_attribute(head, last):
+    assert lines(_REPLACED_HEAD.format(head=head, last=last), RULE) == []
