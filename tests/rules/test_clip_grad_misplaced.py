@@ -346,3 +346,38 @@ for x, y in loader:
     trainer.clip_grad_norm(model.parameters(), 1.0)
 """
     assert lines(src, RULE) == [7]
+
+
+_AMP_BRANCHES = """\
+import torch
+
+
+def train(model, loader, optimizer, criterion, amp, scaler):
+    for x, y in loader:
+        optimizer.zero_grad()
+        if amp:
+            with torch.cuda.amp.autocast():
+                loss = criterion(model(x), y)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss = criterion(model(x), y)
+            {else_body}
+"""
+
+
+def test_a_clip_before_backward_in_the_else_branch():
+    """A cassava solution's trainer (sweep 21a): the `else:` of `if amp:` clips before its
+    backward pass; the `if` branch's step is not the one before it (they never run together)."""
+    body = ("torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n            loss.backward()\n"
+            "            optimizer.step()")
+    assert lines(_AMP_BRANCHES.format(else_body=body), RULE) == [17]
+
+
+def test_a_clip_between_backward_and_step_in_both_branches():
+    body = ("loss.backward()\n            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
+            "            optimizer.step()")
+    assert lines(_AMP_BRANCHES.format(else_body=body), RULE) == []

@@ -63,7 +63,7 @@ def _misplaced(ctx, clip, evs, positions, helpers):
         return None
     clipped = _clipped_object(ctx, clip)
     optimizers = {e.target for e in inside if e.kind == "step"}
-    relevant = [e for e in inside if _relevant(ctx, e, clipped, optimizers)]
+    relevant = [e for e in inside if _relevant(ctx, e, clipped, optimizers) and not _exclusive(e.call, clip)]
     split = bisect_left([e.pos for e in relevant], clip.start_byte)
     before, after = relevant[:split], relevant[split:]
     is_loop = region.type in ("for_statement", "while_statement")
@@ -183,3 +183,23 @@ def _move_before_step(ctx, clip, relevant, prev):
 RULE = Rule("clip-grad-misplaced", Severity.WARNING, "vanishing-exploding-gradients",
             "Gradient clipping outside backward() -> step(), so no update is clipped", check,
             needs=(b"clip_grad",))
+
+
+def _exclusive(a, b) -> bool:
+    """`a` and `b` sit in different branches of one `if` / `elif` / `else` chain: never both
+    run in the same pass (an `if amp:` branch and its `else:`)."""
+    branch_of_a = {}
+    node = a
+    while node.parent is not None:
+        parent = node.parent
+        if parent.type in ("if_statement",):
+            branch_of_a[parent.id] = node.id
+        node = parent
+    node = b
+    while node.parent is not None:
+        parent = node.parent
+        if parent.type == "if_statement" and parent.id in branch_of_a:
+            return branch_of_a[parent.id] != node.id
+        node = parent
+    return False
+
