@@ -516,3 +516,29 @@ def test_a_helpers_loader_trained_over():
            "for x, y in train_loader:\n    opt.zero_grad()\n"
            "    torch.nn.functional.cross_entropy(model(x.flatten(1)), y).backward()\n    opt.step()\n")
     assert lines(_HELPER_LOADER.format(use=use), RULE) == [6]
+
+
+def test_a_helpers_loader_over_a_local_dataset_trained_over():
+    """Found while reducing a sweep-21c case: the helper keeps the dataset in a local `ds`, so
+    no name says train; the caller's loop trains over the loader it returns."""
+    src = """\
+import torch
+import torchvision
+
+
+def load_mnist(train=True):
+    ds = torchvision.datasets.MNIST("data", train=train, transform=torchvision.transforms.ToTensor())
+    return torch.utils.data.DataLoader(ds, batch_size=64)
+
+
+loader = load_mnist(train=True)
+model = torch.nn.Linear(784, 10)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x.view(len(x), -1)), y).backward()
+    opt.step()
+"""
+    assert lines(src, RULE) == [7]
+    only_scored = src.split("model = torch.nn.Linear")[0] + "for x, y in loader:\n    print(x.shape)\n"
+    assert lines(only_scored, RULE) == []

@@ -20,7 +20,7 @@ def used_beyond_a_peek(ctx, call, _depth: int = 0) -> bool:
     (`for x, y in loader: plt.imshow(x[0]); break`)."""
     parent, left = target_of(call)
     if left is None or left.type not in ("identifier", "attribute"):
-        callers = _callers_of_returning_function(ctx, call)
+        callers = callers_of_returning_function(ctx, call)
         if callers and _depth < 2:
             # `def load_mnist(): return DataLoader(...)`: what each caller does with it
             return any(used_beyond_a_peek(ctx, c, _depth + 1) for c in callers)
@@ -63,7 +63,7 @@ def used_beyond_a_peek(ctx, call, _depth: int = 0) -> bool:
     return False
 
 
-def _callers_of_returning_function(ctx, call) -> list:
+def callers_of_returning_function(ctx, call) -> list:
     """The calls of the plain function of the file whose `return` statement is `call`."""
     ret = call.parent
     if ret is None or ret.type != "return_statement":

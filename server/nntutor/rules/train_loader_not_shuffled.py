@@ -27,7 +27,7 @@ from ..parsing import (
 from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
 from . import Rule
 from ._testfiles import is_test_module
-from ._uses import WRAPPERS, target_of, used_beyond_a_peek
+from ._uses import WRAPPERS, callers_of_returning_function, target_of, used_beyond_a_peek
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
@@ -198,12 +198,13 @@ def _is_training(ctx, call, dataset) -> bool:
     return any(_TRAIN.search(n) for n in names) or _trains_over(ctx, call)
 
 
-def _trains_over(ctx, call) -> bool:
+def _trains_over(ctx, call, _depth: int = 0) -> bool:
     """`for x, y in loader:` (through enumerate / tqdm), after `loader = DataLoader(...)` in the
     same scope, with a `.backward()` and a `.step()` call in the loop's body."""
     name = _target_name(ctx, call)
     if name is None:
-        return False
+        # `def load_mnist(): return DataLoader(ds, ...)`: a caller's loop over what it returns
+        return _depth < 2 and any(_trains_over(ctx, c, _depth + 1) for c in callers_of_returning_function(ctx, call))
     facts = ctx.facts
     scope = facts.scope_id(call.start_byte)
     backwards = [c.start_byte for c in facts.calls_ending("backward")]
