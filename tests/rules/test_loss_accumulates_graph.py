@@ -1078,3 +1078,42 @@ def test_a_loss_module_held_by_the_object():
 @pytest.mark.parametrize("loss", ["my_metric", "lambda p, y: (p.argmax(1) == y).float().mean().item()"])
 def test_an_attribute_that_is_no_torch_loss(loss):
     assert lines(_TRAINER_VALIDATION.format(loss=loss), RULE) == []
+
+
+_STEP_HELPER = """\
+import torch
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+
+
+def train_step(model, optimizer, x, y):
+    optimizer.zero_grad()
+    loss = criterion(model(x), y)
+    loss.backward()
+    optimizer.step()
+    {ret}
+
+
+def fit(model, optimizer, loader, epochs):
+    for epoch in range(epochs):
+        total_loss = 0
+        for x, y in loader:
+            batch_loss = train_step(model, optimizer, x, y)
+            total_loss += batch_loss
+        print(epoch, total_loss / len(loader))
+"""
+
+
+def test_summing_the_loss_a_training_step_helper_returns():
+    """Hsankesara's DeepResearch U-Net (sweep 21a): train_step() backpropagates and returns the
+    loss tensor; the epoch loop sums those tensors."""
+    src = _STEP_HELPER.format(ret="return loss")
+    assert lines(src, RULE) == [20]
+    assert "chains every iteration's autograd graph" in findings(src, RULE)[0].message
+    assert "total_loss += batch_loss.item()" in apply_fix(src, findings(src, RULE)[0])
+
+
+@pytest.mark.parametrize("ret", ["return loss.item()", "return loss, 0.5", "return float(loss)"])
+def test_a_training_step_helper_that_returns_a_number(ret):
+    assert lines(_STEP_HELPER.format(ret=ret), RULE) == []

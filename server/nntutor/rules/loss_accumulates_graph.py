@@ -26,7 +26,7 @@ from ._training import any_between, events, identifiers_in, returns_of, statemen
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
 
-def _is_loss_tensor(ctx, expr) -> bool:
+def _is_loss_tensor(ctx, expr, _depth: int = 0) -> bool:
     expr = strip(expr)
     if expr is None:
         return False
@@ -38,7 +38,7 @@ def _is_loss_tensor(ctx, expr) -> bool:
             return False
         if ctx.facts.in_no_grad(b.pos):
             return False  # computed under no_grad: there is no graph to keep
-        return _is_loss_tensor(ctx, b.value)
+        return _is_loss_tensor(ctx, b.value, _depth)
     if expr.type == "attribute":  # outputs.loss (Hugging Face style)
         attr = expr.child_by_field_id(F_ATTRIBUTE)
         raw = strip(expr.child_by_field_id(F_OBJECT))
@@ -49,7 +49,7 @@ def _is_loss_tensor(ctx, expr) -> bool:
         obj = follow(ctx.facts, raw)
         return attr is not None and ctx.text(attr) == "loss" and obj is not None and obj.type == "call"
     if expr.type == "binary_operator":
-        return any(_is_loss_tensor(ctx, c) for c in (expr.child_by_field_id(F_LEFT),
+        return any(_is_loss_tensor(ctx, c, _depth) for c in (expr.child_by_field_id(F_LEFT),
                                                        expr.child_by_field_id(F_RIGHT)))
     if expr.type != "call":
         return False
@@ -59,8 +59,44 @@ def _is_loss_tensor(ctx, expr) -> bool:
     recv, method = method_call(expr)
     if method is not None and (recv is None or recv.type != "identifier" or ctx.text(recv) != "self"):
         return False   # `x.mean()`; but `self.loss_fn(pred, y)` may be a loss module of the object
-    qual, _ = ctx.values.instance(expr.child_by_field_id(F_FUNCTION))
+    fn = expr.child_by_field_id(F_FUNCTION)
+    if fn is not None and fn.type == "identifier" and _step_returns_loss(ctx, ctx.text(fn), _depth):
+        return True    # `batch_loss = train_step(x, y)` returning the loss it backpropagated
+    qual, _ = ctx.values.instance(fn)
     return qual is not None and qual.startswith("torch.nn.") and qual.endswith("Loss")
+
+
+def _from_a_training_step(ctx, value) -> bool:
+    """`batch_loss` (or the call itself) comes from a function of the file that runs a backward
+    pass and returns the loss: the loop trains through it."""
+    value = strip(value)
+    if value is not None and value.type == "identifier":
+        b = ctx.facts.assignment_of(value)
+        value = strip(b.value) if b is not None else None
+    fn = value.child_by_field_id(F_FUNCTION) if value is not None and value.type == "call" else None
+    if fn is None or fn.type != "identifier":
+        return False
+    defs = ctx.facts.functions_named(ctx.text(fn))
+    return bool(defs) and any(e.kind == "backward" and d.start_byte < e.pos < d.end_byte
+                              for d in defs for e in events(ctx))
+
+
+def _step_returns_loss(ctx, name: str, depth: int) -> bool:
+    """Every definition of the file's function `name` returns, at each of its returns, a single
+    loss tensor (the loss it just backpropagated: `loss.backward(); optimizer.step(); return
+    loss`), not `.item()` of it."""
+    defs = ctx.facts.functions_named(name) if depth < 2 else []
+    if not defs:
+        return False
+    for fn in defs:
+        rets = list(returns_of(fn))
+        if not rets:
+            return False
+        for ret in rets:
+            value = ret.named_children[0] if ret.named_children else None
+            if value is None or not _is_loss_tensor(ctx, value, depth + 1):
+                return False
+    return True
 
 
 def _backwarded_value(ctx, ident) -> bool:
@@ -521,7 +557,8 @@ def _check_accumulation(ctx, stmt, left, value):
         if keep is not None:
             fix = Fix(f"Accumulate `{text}.{keep}()`", (ctx.edit(value, f"{text}.{keep}()"),))
     loop = ctx.facts.innermost_loop(stmt.start_byte)
-    trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx))
+    trains = any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx)) \
+        or _from_a_training_step(ctx, value)
     if trains and left.type == "identifier" and _reset_at_optimizer_step(ctx, loop, stmt, ctx.text(left)):
         return  # a total over the micro-batches of one optimizer step (torchtune's recipes)
     if left.type == "identifier" and _total_of_one_step(ctx, stmt, ctx.text(left)):
