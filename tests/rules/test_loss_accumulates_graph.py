@@ -1117,3 +1117,31 @@ def test_summing_the_loss_a_training_step_helper_returns():
 @pytest.mark.parametrize("ret", ["return loss.item()", "return loss, 0.5", "return float(loss)"])
 def test_a_training_step_helper_that_returns_a_number(ret):
     assert lines(_STEP_HELPER.format(ret=ret), RULE) == []
+
+
+def test_a_loss_functions_sum_stored_in_the_returned_dict():
+    """SPADE's pix2pix_model.py in mi2rl/CheSS (sweep 21d): the feature-matching loss is summed
+    over the discriminators into `GAN_Feat_loss`, stored in the returned `G_losses` dict, and
+    backpropagated by the caller."""
+    src = """\
+import torch
+import torch.nn as nn
+
+
+class Pix2PixModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.criterionFeat = nn.L1Loss()
+
+    def compute_generator_loss(self, pred_fake, pred_real):
+        G_losses = {}
+        GAN_Feat_loss = 0
+        for i in range(len(pred_fake)):
+            for j in range(len(pred_fake[i]) - 1):
+                unweighted_loss = self.criterionFeat(pred_fake[i][j], pred_real[i][j].detach())
+                GAN_Feat_loss += unweighted_loss / len(pred_fake)
+        G_losses["GAN_Feat"] = GAN_Feat_loss
+        return G_losses, None
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace('        G_losses["GAN_Feat"] = GAN_Feat_loss\n', ""), RULE) == [16]

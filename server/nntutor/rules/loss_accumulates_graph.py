@@ -222,7 +222,8 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
 
 def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
     """`fn` returns `name`, or a total that `name` is added into (`temp += term` in an inner
-    loop, then `total += temp / n`: a sum of sums), or a value computed from it."""
+    loop, then `total += temp / n`: a sum of sums), a value computed from it, or a dict of
+    losses it is stored in (`G_losses["GAN_Feat"] = total`, SPADE)."""
     if any(_mentions(ctx, r, name) for r in returns_of(fn)):
         return True
     if depth >= 3:
@@ -232,6 +233,8 @@ def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
     for aug in [*(a for a in ctx.facts.aug_assigns if fn.start_byte < a.start_byte < fn.end_byte),
                 *ctx.facts.assignments_in(fn)]:
         left, right = aug.child_by_field_id(F_LEFT), aug.child_by_field_id(F_RIGHT)
+        while left is not None and left.type == "subscript":   # `G_losses["GAN_Feat"] = total`
+            left = strip(left.child_by_field_id(F_VALUE))
         if left is not None and left.type == "identifier" and ctx.text(left) != name \
                 and right is not None and _mentions(ctx, right, name, 1) and not _over_data(ctx, aug, fn) \
                 and _flows_into_return(ctx, fn, ctx.text(left), depth + 1):
