@@ -1128,6 +1128,8 @@ def test_eval_right_before_the_batches_trains_in_eval_mode_on_purpose():
     evaluation later in the epoch changes nothing."""
     assert lines(_PROBE.format(between=""), RULE) == []
     assert lines(_PROBE.format(between="        # frozen batch norm\n"), RULE) == []
+    # (the real finetune() sets up counters and the loader in between)
+    assert lines(_PROBE.format(between="        run_loss = 0\n        loader = tqdm(train_loader)\n"), RULE) == []
 
 
 def test_a_validation_between_eval_and_the_batches_is_still_the_bug():

@@ -238,8 +238,11 @@ def _eval_opens_training(ctx, switches, name, loop, backwards, trainers) -> bool
         stmt = statement_of(node)
         if stmt is None or stmt.type != "expression_statement" or strip(stmt.named_children[0]) != node:
             continue
+        # the statements up to the batch loop may set up counters, a progress bar, the loader,
+        # but not use the model (no evaluation between)
         after = stmt.next_named_sibling
-        while after is not None and after.type == "comment":
+        while after is not None and (after.type == "comment" or (
+                after.type not in ("for_statement", "while_statement") and not _mentions(ctx, after, name))):
             after = after.next_named_sibling
         if after is not None and after.type in ("for_statement", "while_statement") and (
                 any_between(backwards, after.start_byte, after.end_byte)
