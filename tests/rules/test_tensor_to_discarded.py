@@ -368,3 +368,23 @@ def test_an_item_of_a_graph_loaders_batch_is_a_graph(imp):
 def test_an_item_of_a_torch_loaders_batch_is_still_a_tensor():
     src = _GRAPH_PAIRS.format(imp="from torch.utils.data import DataLoader")
     assert lines(src, RULE) == [11]
+
+
+def test_an_item_of_a_batch_of_a_loader_handed_in_to_a_graph_file():
+    """GraphCL's real gin.py: `get_embeddings(self, loader)` receives the loader; the file
+    imports PyTorch Geometric's DataLoader."""
+    src = """\
+import torch
+from torch_geometric.data import DataLoader
+
+
+class Encoder(torch.nn.Module):
+    def get_embeddings(self, loader):
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        with torch.no_grad():
+            for data in loader:
+                data = data[0]
+                data.to(device)
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace("from torch_geometric.data import DataLoader", "from torch.utils.data import DataLoader"), RULE) == [11]

@@ -349,7 +349,9 @@ def _graph_loader(ctx, loader) -> bool:
         qual = ctx.facts.callee_qual(loader)
     else:
         qual = ctx.values.instance(loader)[0]
-    return qual is not None and qual.startswith(("torch_geometric.", "dgl."))
+    if qual is None:   # a loader handed in (`def get_embeddings(self, loader)`) in a graph file
+        return any(v.split(".", 1)[0] in ("torch_geometric", "dgl") for v in ctx.facts.imports.values())
+    return qual.startswith(("torch_geometric.", "dgl."))
 
 
 def _callee_name(ctx, call) -> str:
