@@ -1006,3 +1006,12 @@ def test_a_validation_named_slot_of_a_call_given_only_test_data():
     src = _VAL_AND_TEST.replace("evaluate(model, feats, labels, val_nid, test_nid)",
                                 "evaluate(model, test_loader)")
     assert lines(src.format(compared="val_acc", best="best_val_acc"), RULE) == [22]
+
+
+def test_an_eval_named_slot_beside_a_test_slot_of_a_call_given_both():
+    """DGL's ClusterGCN example as found (sweep 21d): `eval_acc, test_acc, pred = evaluate(model,
+    g, labels, val_nid, test_nid, ...)`, the epoch chosen on eval_acc."""
+    src = _VAL_AND_TEST.replace("val_acc, test_acc = evaluate", "val_acc, test_acc, pred = evaluate")
+    src = src.replace("val_acc", "eval_acc").replace("best_eval_acc", "best_val_acc")
+    assert lines(src.format(compared="eval_acc", best="best_val_acc"), RULE) == []
+    assert lines(src.format(compared="test_acc", best="best_test_acc"), RULE) == [22]

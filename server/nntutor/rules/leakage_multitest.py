@@ -517,9 +517,10 @@ def _score_targets(ctx, fl, loop, score):
                 # `val_acc, test_acc = evaluate(model, ..., val_idx, test_idx)`: a call given
                 # validation data too returns its score in the validation slot, not a test
                 # score (selecting on it and recording the test score beside it is the protocol)
-                tested = [n for n in found if side_of_name(n) not in ("val", "train")]
+                tested = [n for n in found if side_of_name(n) == "test"] or \
+                    [n for n in found if side_of_name(n) not in ("val", "train")]
                 if len(found) > 1 and tested and _scores_validation_too(fl, score):
-                    found = tested
+                    found = tested   # (`eval_acc, test_acc, pred = evaluate(..., val_nid, test_nid)`)
                 names |= set(found)
             break
         if parent.type == "argument_list":
