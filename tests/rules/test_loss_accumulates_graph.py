@@ -1145,3 +1145,24 @@ class Pix2PixModel(nn.Module):
 """
     assert lines(src, RULE) == []
     assert lines(src.replace('        G_losses["GAN_Feat"] = GAN_Feat_loss\n', ""), RULE) == [16]
+
+
+def test_a_multi_scale_loss_summing_a_loss_helpers_terms():
+    """pytorch-semseg's multi_scale_cross_entropy2d (found by the corpus run of this change): a
+    loss function of the file summing per-scale terms of another loss function; the caller
+    backpropagates the total. Only a training step's returned loss counts as a loss tensor."""
+    src = """\
+import torch.nn.functional as F
+
+
+def cross_entropy2d(input, target):
+    return F.cross_entropy(input, target, ignore_index=250)
+
+
+def multi_scale_cross_entropy2d(input, target, scale_weight):
+    loss = 0.0
+    for i, inp in enumerate(input):
+        loss = loss + scale_weight[i] * cross_entropy2d(inp, target)
+    return loss
+"""
+    assert lines(src, RULE) == []

@@ -88,7 +88,10 @@ def _step_returns_loss(ctx, name: str, depth: int) -> bool:
     defs = ctx.facts.functions_named(name) if depth < 2 else []
     if not defs:
         return False
+    backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
     for fn in defs:
+        if not any_between(backwards, fn.start_byte, fn.end_byte):
+            return False   # a loss function (`cross_entropy2d`): its caller's sum is the loss
         rets = list(returns_of(fn))
         if not rets:
             return False
