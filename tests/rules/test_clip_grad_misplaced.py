@@ -381,3 +381,21 @@ def test_a_clip_between_backward_and_step_in_both_branches():
     body = ("loss.backward()\n            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
             "            optimizer.step()")
     assert lines(_AMP_BRANCHES.format(else_body=body), RULE) == []
+
+
+def test_a_clip_in_the_condition_of_the_step():
+    """Review of the if/else change: the clip in the `if`'s condition runs before its body's
+    step; the condition is no branch of its own."""
+    src = """\
+import torch
+
+
+def train(model, loader, optimizer, criterion, max_norm):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        if torch.isfinite(torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)):
+            optimizer.step()
+"""
+    assert lines(src, RULE) == []

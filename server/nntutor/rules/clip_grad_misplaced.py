@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from ..findings import Severity
-from ..parsing import F_FUNCTION
+from ..parsing import F_CONDITION, F_FUNCTION
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._training import (
@@ -192,14 +192,17 @@ def _exclusive(a, b) -> bool:
     node = a
     while node.parent is not None:
         parent = node.parent
-        if parent.type in ("if_statement",):
-            branch_of_a[parent.id] = node.id
+        if parent.type == "if_statement":
+            # the condition runs before either branch: no branch of its own (`if
+            # torch.isfinite(clip_grad_norm_(...)): optimizer.step()`)
+            branch_of_a[parent.id] = None if node == parent.child_by_field_id(F_CONDITION) else node.id
         node = parent
     node = b
     while node.parent is not None:
         parent = node.parent
         if parent.type == "if_statement" and parent.id in branch_of_a:
-            return branch_of_a[parent.id] != node.id
+            mine = None if node == parent.child_by_field_id(F_CONDITION) else node.id
+            return None not in (mine, branch_of_a[parent.id]) and branch_of_a[parent.id] != mine
         node = parent
     return False
 
