@@ -1240,3 +1240,68 @@ def test_a_frozen_encoder_only_ever_run_without_grad():
 ])
 def test_an_encoder_that_may_be_trained_is_still_flagged(more):
     assert lines(_FROZEN_ENCODER.format(more=more), RULE) == [14]
+
+
+def test_a_model_whose_loss_helper_runs_with_and_without_grad_is_trained():
+    """Review of the frozen-extractor exemption: the same loss helper trains (with gradients)
+    and validates (under no_grad); the optimizer takes parameter groups of the model's parts."""
+    src = """\
+import torch
+import torch.nn.functional as F
+
+
+def compute_loss(model, batch):
+    x, y = batch
+    return F.cross_entropy(model(x), y)
+
+
+model = torch.hub.load("pytorch/vision", "resnet18")
+optimizer = torch.optim.AdamW([{"params": model.layer4.parameters(), "lr": 1e-4},
+                               {"params": model.fc.parameters(), "lr": 1e-3}])
+for epoch in range(10):
+    for batch in train_loader:
+        loss = compute_loss(model, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        val_loss = sum(compute_loss(model, b).item() for b in val_loader)
+"""
+    assert lines(src, RULE) == [19]
+
+
+@pytest.mark.parametrize("between", [
+    "        print(evaluate(val_loader))\n",      # a helper of the file that evaluates
+])
+def test_an_eval_before_the_batches_then_a_helper_is_a_validation(between):
+    src = _PROBE.format(between=between).replace("def evaluate(model, loader):", "def evaluate(loader, model=None):")
+    assert 19 in lines(src, RULE)
+
+
+def test_an_evaluation_helper_before_the_batches_of_a_model_set_to_train_first():
+    src = """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def evaluate(loader):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+
+
+def train(train_loader, val_loader, epochs=10):
+    model.train()
+    for epoch in range(epochs):
+        evaluate(val_loader)
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+"""
+    assert lines(src, RULE) == [17]
+

@@ -4,13 +4,13 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
+from ..namescan import whole_name_matches
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_VALUE
 from ..values import MODULE_SELF_METHODS, args_of, method_call, param_index, strip
 from . import Rule
 from ._modes import (
     argument_for,
     calls_to,
-    function_called_under_no_grad,
     global_at,
     modes_for_call,
     self_method_calls,
@@ -142,35 +142,45 @@ def _not_trained_by_design(ctx, name, obj) -> bool:
 
 
 def _only_run_without_grad(ctx, name) -> bool:
-    """Every call of the model in the file (`encoder(x)`, `encoder.encode(x)`) runs under
-    no_grad, and nothing reads its parameters: a frozen feature extractor, never trained, whose
-    eval mode is the point."""
-    if not name.isidentifier():
-        return False
+    """Every call of the model in the file (`encoder(x)`, `encoder.encode(x)`) sits inside a
+    no_grad block, nothing reads its parameters (`encoder.parameters()`, `encoder.fc.parameters()`)
+    and it is handed to no call out of sight: a frozen feature extractor, never trained, whose
+    eval mode is the point. (Computed once per name.)"""
+    memo = ctx.values.__dict__.setdefault("_only_run_without_grad", {})
+    if name not in memo:
+        memo[name] = name.isidentifier() and _frozen_extractor(ctx, name)
+    return memo[name]
+
+
+def _frozen_extractor(ctx, name) -> bool:
     facts = ctx.facts
     uses = [c.start_byte for c in facts.calls_named(name)]
     if not uses or _handed_over(ctx, name):
         return False
-    for m in re.finditer(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\s*\.\s*(\w+)\s*\(", ctx.doc.data):
+    escaped = re.escape(name.encode())
+    if re.search(rb"(?<![\w.])" + escaped + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:named_)?parameters\b", ctx.doc.data):
+        return False   # an optimizer (or parameter groups) over it or a part of it
+    for m in re.finditer(rb"(?<![\w.])" + escaped + rb"\s*\.\s*(\w+)\s*\(", ctx.doc.data):
         if facts.in_comment(m.start()):
             continue
-        method = m.group(1).decode()
-        if method in ("parameters", "named_parameters"):
-            return False   # an optimizer (or a count) over its parameters
-        if method not in _NOT_A_FORWARD:
+        if m.group(1).decode() not in _NOT_A_FORWARD:
             uses.append(m.start())   # `encoder.encode(x)`: a forward by another name
-    return all(facts.in_no_grad(p) or function_called_under_no_grad(ctx, p) for p in uses)
+    # lexically under no_grad: a helper that runs it may also be called with gradients
+    return all(facts.in_no_grad(p) for p in uses)
 
 
 def _handed_over(ctx, name) -> bool:
     """`name` is passed to a call other than a function of the file whose parameter has the same
     name (whose uses the name search above sees): `Trainer(model)` may train it out of sight."""
     facts = ctx.facts
-    for c in facts.calls:
-        pos, kw = args_of(c)
-        if not any(a is not None and a.type == "identifier" and ctx.text(a) == name for a in [*pos, *kw.values()]):
+    for m in whole_name_matches(ctx.doc.data, name.encode()):
+        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(m.start(), m.end())
+        args = node.parent if node is not None and node.type == "identifier" else None
+        if args is not None and args.type == "keyword_argument":
+            args = args.parent
+        if args is None or args.type != "argument_list" or args.parent is None or args.parent.type != "call":
             continue
-        fn = strip(c.child_by_field_id(F_FUNCTION))
+        fn = strip(args.parent.child_by_field_id(F_FUNCTION))
         defs = facts.functions_named(ctx.text(fn)) if fn is not None and fn.type == "identifier" else []
         if not defs or not all(param_index(facts, d, name)[0] is not None for d in defs):
             return True
@@ -229,24 +239,40 @@ def _eval_opens_training(ctx, switches, name, loop, backwards, trainers) -> bool
     in `loop` switches it to train mode: every pass trains it in eval mode on purpose (a linear
     probe keeps a frozen backbone's batch-norm statistics), so an evaluation later in the pass
     changes nothing. Not an eval() followed by a validation before the batches (the bug)."""
-    if any(k == "train" and n == name and loop.start_byte < nd.start_byte < loop.end_byte
+    # a train() in the loop, or before it in its function (`model.train()` once before the
+    # epochs: train mode is what the author wants)
+    fn = ctx.facts.function_at(loop.start_byte)
+    start = fn.start_byte if fn is not None else 0
+    if any(k == "train" and n == name and start < nd.start_byte < loop.end_byte
            for k, n, nd, _o in switches):
         return False
     for kind, n, node, _obj in switches:
         if kind != "eval" or n != name or not loop.start_byte < node.start_byte < loop.end_byte:
             continue
+        recv, method = method_call(node)
+        if method != "eval" or recv is None or ctx.text(recv) != name:
+            continue   # an evaluation helper (`evaluate(val_loader)`), not the switch itself
         stmt = statement_of(node)
         if stmt is None or stmt.type != "expression_statement" or strip(stmt.named_children[0]) != node:
             continue
         # the statements up to the batch loop may set up counters, a progress bar, the loader,
-        # but not use the model (no evaluation between)
+        # but not use the model, nor call a function of the file (which may evaluate it)
         after = stmt.next_named_sibling
         while after is not None and (after.type == "comment" or (
-                after.type not in ("for_statement", "while_statement") and not _mentions(ctx, after, name))):
+                after.type not in ("for_statement", "while_statement") and not _mentions(ctx, after, name)
+                and not _calls_a_local_function(ctx, after))):
             after = after.next_named_sibling
         if after is not None and after.type in ("for_statement", "while_statement") and (
                 any_between(backwards, after.start_byte, after.end_byte)
                 or any_between(trainers, after.start_byte - 1, after.end_byte)):
+            return True
+    return False
+
+
+def _calls_a_local_function(ctx, node) -> bool:
+    for call in ctx.facts.calls_in(node):
+        fn = strip(call.child_by_field_id(F_FUNCTION))
+        if fn is not None and fn.type == "identifier" and ctx.facts.functions_named(ctx.text(fn)):
             return True
     return False
 
