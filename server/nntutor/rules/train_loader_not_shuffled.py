@@ -27,6 +27,7 @@ from ..parsing import (
 from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
 from . import Rule
 from ._testfiles import is_test_module
+from ._training import any_between
 from ._uses import WRAPPERS, callers_of_returning_function, target_of, used_beyond_a_peek
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
@@ -207,21 +208,33 @@ def _trains_over(ctx, call, _depth: int = 0) -> bool:
         return _depth < 2 and any(_trains_over(ctx, c, _depth + 1) for c in callers_of_returning_function(ctx, call))
     facts = ctx.facts
     scope = facts.scope_id(call.start_byte)
-    backwards = [c.start_byte for c in facts.calls_ending("backward")]
-    steps = [c.start_byte for c in facts.calls_ending("step")]
+    return any(loop_scope == scope and start > call.end_byte
+               for loop_scope, start in _training_loops(ctx).get(name, ()))
+
+
+def _training_loops(ctx) -> dict:
+    """iterable name -> [(scope, start)] of the `for` loops over it (through enumerate / tqdm)
+    whose body runs a `.backward()` and a `.step()` call: computed once per analysis."""
+    cached = ctx.values.__dict__.get("_loader_training_loops")
+    if cached is not None:
+        return cached
+    facts = ctx.facts
+    cached = ctx.values.__dict__["_loader_training_loops"] = {}
+    backwards = sorted(c.start_byte for c in facts.calls_ending("backward"))
+    steps = sorted(c.start_byte for c in facts.calls_ending("step"))
     if not backwards or not steps:
-        return False
+        return cached
     for loop in facts.loops:
-        if loop.type != "for_statement" or loop.start_byte < call.end_byte or facts.scope_id(loop.start_byte) != scope:
-            continue
-        iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), WRAPPERS)
-        if iterable is None or ctx.text(iterable) != name:
+        if loop.type != "for_statement":
             continue
         body = loop.child_by_field_id(F_BODY)
-        if body is not None and any(body.start_byte <= p < body.end_byte for p in backwards) \
-                and any(body.start_byte <= p < body.end_byte for p in steps):
-            return True
-    return False
+        if body is None or not any_between(backwards, body.start_byte, body.end_byte) \
+                or not any_between(steps, body.start_byte, body.end_byte):
+            continue
+        iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), WRAPPERS)
+        if iterable is not None:
+            cached.setdefault(ctx.text(iterable), []).append((facts.scope_id(loop.start_byte), loop.start_byte))
+    return cached
 
 
 def _dataset_name(ctx, dataset) -> str | None:
