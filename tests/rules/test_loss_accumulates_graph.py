@@ -1166,3 +1166,35 @@ def multi_scale_cross_entropy2d(input, target, scale_weight):
     return loss
 """
     assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("update", ["update(optimizer, loss)", "agent.optimize(loss)"])
+def test_a_total_handed_to_a_helper_that_backpropagates_it(update):
+    """Review of the same-variable change: the per-head sum goes to a function of the file that
+    runs `loss.backward()` (a parameter of the same or another name)."""
+    src = f"""\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+
+
+def update(optimizer, total):
+    optimizer.zero_grad()
+    total.backward()
+    optimizer.step()
+
+
+class Agent:
+    def optimize(self, total):
+        total.backward()
+
+
+for x, ys in loader:
+    feats = backbone(x)
+    loss = 0
+    for head, y in zip(heads, ys):
+        loss += criterion(head(feats), y)
+    {update}
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace(f"    {update}\n", "    print(loss)\n"), RULE) == [21]

@@ -5,6 +5,7 @@ import re
 from bisect import bisect_left
 
 from ..findings import Fix, Severity
+from ..namescan import whole_name_matches
 from ..parsing import (
     F_ATTRIBUTE,
     F_BODY,
@@ -191,7 +192,27 @@ def _backwarded(ctx, name: str, pos: int) -> bool:
     b = ctx.facts.binding(name, pos)
     scope = b.scope if b is not None else None
     return (name, scope) in names or (name, None) in names or (
-        scope is None and any(n == name for n, _s in names))
+        scope is None and any(n == name for n, _s in names)) or _handed_to_a_backward(ctx, name, pos)
+
+
+def _handed_to_a_backward(ctx, name: str, pos: int) -> bool:
+    """`update(optimizer, loss)` after the sum: a function of the file that runs a backward pass
+    is given the total (an RL agent's `self.optimize(loss)` too)."""
+    facts = ctx.facts
+    scope = facts.scope_id(pos)
+    backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
+    for m in whole_name_matches(ctx.doc.data, name.encode(), pos):
+        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(m.start(), m.end())
+        args = node.parent if node is not None and node.type == "identifier" else None
+        if args is None or args.type != "argument_list" or facts.scope_id(m.start()) != scope:
+            continue
+        fn = strip(args.parent.child_by_field_id(F_FUNCTION)) if args.parent is not None else None
+        if fn is not None and fn.type == "attribute":
+            fn = fn.child_by_field_id(F_ATTRIBUTE)   # `self.optimize(loss)`
+        for d in facts.functions_named(ctx.text(fn)) if fn is not None and fn.type == "identifier" else ():
+            if any_between(backwards, d.start_byte, d.end_byte):
+                return True
+    return False
 
 
 _DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.IGNORECASE)
