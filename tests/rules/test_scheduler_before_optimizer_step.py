@@ -449,24 +449,54 @@ def test_imported_schedulers_that_are_torch_ones_still_flagged(imp, made):
 
 
 def test_a_scheduler_made_anew_at_each_iteration():
-    """Deeachain/Segmentation-Pytorch (sweep 21a): PolyLR is rebuilt every iteration from the
-    absolute iteration number, so step() before optimizer.step() sets this iteration's rate."""
+    """Deeachain/Segmentation-Pytorch (sweep 21a): a project's PolyLR is rebuilt every iteration
+    from the absolute iteration number, so step() before optimizer.step() sets this iteration's
+    rate."""
     src = """\
 import torch
-from torch.optim.lr_scheduler import PolynomialLR
+from utils.scheduler import PolyLR
 
 
 def train(model, loader, optimizer, criterion, epoch, max_epochs):
     total = len(loader)
     for it, (x, y) in enumerate(loader):
-        scheduler = PolynomialLR(optimizer, total_iters=max_epochs * total)
-        scheduler.last_epoch = epoch * total + it
+        scheduler = PolyLR(optimizer, max_iter=max_epochs * total, cur_iter=epoch * total + it)
         scheduler.step()
         optimizer.zero_grad()
         criterion(model(x), y).backward()
         optimizer.step()
 """
     assert lines(src, RULE) == []
-    made_once = src.replace("        scheduler = PolynomialLR(optimizer, total_iters=max_epochs * total)\n", "").replace(
-        "    total = len(loader)\n", "    total = len(loader)\n    scheduler = PolynomialLR(optimizer, total_iters=max_epochs * total)\n")
-    assert lines(made_once, RULE) == [10]
+    # a torch scheduler rebuilt and stepped first moves one step ahead all the same
+    torch_made = src.replace("from utils.scheduler import PolyLR", "from torch.optim.lr_scheduler import LambdaLR").replace(
+        "PolyLR(optimizer, max_iter=max_epochs * total, cur_iter=epoch * total + it)",
+        "LambdaLR(optimizer, lambda e: 1 / (1 + e + it))")
+    assert lines(torch_made, RULE) == [9]
+
+
+@pytest.mark.parametrize("pick", ["warmup if epoch < 5 else cosine", "schedulers[epoch // 30]"])
+def test_an_alias_of_a_scheduler_made_before_the_loop(pick):
+    """Review: a name bound in the loop to a scheduler made before it is that scheduler."""
+    src = f"""\
+import torch
+from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR
+
+warmup = LinearLR(optimizer, start_factor=0.1, total_iters=5)
+cosine = CosineAnnealingLR(optimizer, T_max=95)
+schedulers = [warmup, cosine]
+for epoch in range(100):
+    scheduler = {pick}
+    scheduler.step()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+"""
+    assert lines(src, RULE) == [9]
+
+
+def test_a_warmup_schedule_class_of_the_project_is_a_torch_scheduler():
+    """Review: ViT-pytorch's utils.scheduler.WarmupCosineSchedule subclasses LambdaLR."""
+    src = _IMPORTED_LOOP.format(imp="from utils.scheduler import WarmupCosineSchedule",
+                                made="WarmupCosineSchedule(optimizer, warmup_steps=500, t_total=10000)")
+    assert lines(src, RULE) == [11]

@@ -5,7 +5,7 @@ import re
 from bisect import bisect_right
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_CONDITION, F_FUNCTION, F_SUPERCLASSES
+from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_SUPERCLASSES
 from ..values import args_of, follow, strip
 from . import Rule
 from ._training import events, functions_around, same_scope
@@ -68,12 +68,32 @@ def _is_scheduler(ctx, receiver, call) -> bool:
 
 
 def _built_in(ctx, receiver, region, call) -> bool:
-    """`receiver` is a name bound in `region` (the loop) before the call: each pass steps a
-    fresh scheduler, whose learning rate comes from what it is given (the iteration number)."""
-    if receiver.type != "identifier" or region.type not in ("for_statement", "while_statement"):
+    """`receiver` is built in `region` (the loop) before the call by a class that is not one of
+    torch's schedulers, from the loop's iteration number (`PolyLR(optimizer, max_iter,
+    cur_iter=epoch * n + it)`): each pass steps a fresh scheduler whose rate comes from what it is
+    given. (A torch scheduler rebuilt and stepped first still moves one step ahead; an alias of a
+    scheduler made before the loop is that scheduler.)"""
+    if receiver.type != "identifier" or region.type != "for_statement":
         return False
     b = ctx.facts.binding(ctx.text(receiver), call.start_byte)
-    return b is not None and b.kind == "assign" and region.start_byte < b.pos < call.start_byte
+    if b is None or b.kind != "assign" or b.index is not None or not region.start_byte < b.pos < call.start_byte:
+        return False
+    made = strip(b.value)
+    if made is None or made.type != "call" or (ctx.facts.callee_qual(made) or "").startswith("torch."):
+        return False
+    counters = {ctx.text(i) for i in _identifiers(region.child_by_field_id(F_LEFT))}
+    args = made.child_by_field_id(F_ARGUMENTS)
+    return bool(counters) and args is not None and bool(counters & {ctx.text(i) for i in _identifiers(args)})
+
+
+def _identifiers(node):
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            yield n
+        else:
+            stack.extend(n.named_children)
 
 
 def _own_scheduler_class(ctx, receiver) -> bool:
@@ -111,7 +131,9 @@ _SCHEDULER_LIBRARIES = frozenset({
     "warmup_scheduler", "pytorch_warmup", "torch_optimizer", "cosine_annealing_warmup",
     "fairseq", "mmcv", "mmengine", "detectron2", "ignite", "composer", "deepspeed",
 })
-_LR_NAME = re.compile(r"LR(?![a-z])|_lr|Lr[A-Z]")
+# ...LR, lr_..., and pytorch-transformers' LambdaLR subclasses `WarmupCosineSchedule` (copied
+# into many projects, ViT-pytorch's utils/scheduler.py); not a `CycleScheduler`.
+_LR_NAME = re.compile(r"LR(?![a-z])|_lr|Lr[A-Z]|Schedule(?!r)")
 _TORCH_SCHEDULER = re.compile(r"lr_scheduler|LRScheduler|LambdaLR|CosineAnnealing|StepLR|OneCycleLR|CyclicLR")
 
 
