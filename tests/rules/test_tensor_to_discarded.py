@@ -357,8 +357,7 @@ emb = get_embeddings(model, loader)
 
 
 @pytest.mark.parametrize("imp", ["from torch_geometric.data import DataLoader",
-                                 "from torch_geometric.loader import DataLoader",
-                                 "from dgl.dataloading import GraphDataLoader as DataLoader"])
+                                 "from torch_geometric.loader import DataLoader"])
 def test_an_item_of_a_graph_loaders_batch_is_a_graph(imp):
     """GraphCL's gin.py (sweep 21d): the dataset yields (graph, augmented graph) pairs, so
     `data[0]` is a PyG Batch, whose .to() moves its tensors in place."""
@@ -388,3 +387,32 @@ class Encoder(torch.nn.Module):
 """
     assert lines(src, RULE) == []
     assert lines(src.replace("from torch_geometric.data import DataLoader", "from torch.utils.data import DataLoader"), RULE) == [11]
+
+
+def test_dgl_graphs_and_labels_are_copied_by_to():
+    """Review: DGL's `DGLGraph.to()` returns a copy ("the original graph is still on CPU"), and
+    the labels of a `(graph, labels)` batch are tensors."""
+    src = """\
+import torch
+from dgl.dataloading import GraphDataLoader
+
+loader = GraphDataLoader(dataset, batch_size=32, shuffle=True)
+for batched_graph, labels in loader:
+    batched_graph.to(device)
+    labels.to(device)
+"""
+    assert lines(src, RULE) == [6, 7]
+
+
+def test_parts_of_an_unknown_loaders_batches_in_a_pyg_file_are_tensors():
+    src = """\
+import torch
+import torch_geometric
+
+
+def evaluate(model, loader, device):
+    for feats, labels in loader:
+        feats.to(device)
+        labels.to(device)
+"""
+    assert lines(src, RULE) == [7, 8]

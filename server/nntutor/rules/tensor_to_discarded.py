@@ -333,25 +333,30 @@ def _batch_of(ctx, b):
     if b.kind != "for" or b.value is None:
         return None
     loader, enumerated = _loader_of(ctx, b.value)
-    if loader is None or _graph_loader(ctx, loader):
+    graphs = _graph_loader(ctx, loader) if loader is not None else None
+    if loader is None or graphs == "pyg":
         return None
     if enumerated:
         kind = "whole" if b.index == 1 and b.count == 2 else "part" if b.index is None and b.count == 0 else None
     else:
         kind = "whole" if b.index is None and b.count == 1 else "part" if b.index is not None and b.count >= 2 else None
+    if kind == "whole" and graphs == "maybe":
+        return None   # its items may be PyG graphs; parts unpacked by the loop are tensors all the same
     return (kind, loader) if kind is not None else None
 
 
-def _graph_loader(ctx, loader) -> bool:
-    """A PyTorch Geometric / DGL loader: its batches, their parts and their items (`batch[0]` of
-    a pair of graphs) are graph objects, whose `.to()` moves them in place."""
+def _graph_loader(ctx, loader) -> str | None:
+    """"pyg" for a PyTorch Geometric loader: its batches, their parts and their items (`batch[0]`
+    of a pair of graphs) are graphs, whose `.to()` moves them in place; "maybe" for a loader of
+    unknown type in a file that imports PyTorch Geometric (its batches' items may be graphs);
+    else None. (DGL's `DGLGraph.to()` returns a copy, like a tensor's.)"""
     if loader.type == "call":
         qual = ctx.facts.callee_qual(loader)
     else:
         qual = ctx.values.instance(loader)[0]
-    if qual is None:   # a loader handed in (`def get_embeddings(self, loader)`) in a graph file
-        return any(v.split(".", 1)[0] in ("torch_geometric", "dgl") for v in ctx.facts.imports.values())
-    return qual.startswith(("torch_geometric.", "dgl."))
+    if qual is None:   # a loader handed in (`def get_embeddings(self, loader)`)
+        return "maybe" if any(v.split(".", 1)[0] == "torch_geometric" for v in ctx.facts.imports.values()) else None
+    return "pyg" if qual.startswith("torch_geometric.") else None
 
 
 def _callee_name(ctx, call) -> str:
