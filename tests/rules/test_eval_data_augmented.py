@@ -504,3 +504,11 @@ def test_a_test_set_built_once_and_read_only_in_tta_passes():
 ])
 def test_a_test_set_also_read_outside_tta_passes(var, after):
     assert lines(_TTA_LOADERS.format(var=var, after=after.replace("\\\\n", "\\n")), RULE) == [8]
+
+
+def test_a_kfold_ensemble_over_a_test_set_built_with_the_training_transform():
+    """Review: a fold loop that adds up each fold's test predictions is no TTA loop; the test set
+    was given the training transform by copy-paste."""
+    src = _TTA_LOADERS.format(var="fold", after="").replace("for fold in range(4):", "for fold, (tr, va) in enumerate(skf.split(X, y)):")
+    src = src.replace("test_preds[i * 32:(i + 1) * 32] += model(x).numpy()", "test_preds[i * 32:(i + 1) * 32] += predict(model, x) / 5")
+    assert lines(src, RULE) == [8]

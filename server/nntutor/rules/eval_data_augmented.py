@@ -337,13 +337,13 @@ def _in_tta_loop(ctx, call) -> bool:
     return loop is not None and _tta_loop(ctx, loop)
 
 
-def _tta_loop(ctx, loop) -> bool:
+def _tta_loop(ctx, loop, by_name_only: bool = False) -> bool:
     left, right = loop.child_by_field_id(F_LEFT), loop.child_by_field_id(F_RIGHT)
     if loop.type == "for_statement" and left is not None and right is not None:
         head = ctx.facts.code_in(left) + " " + ctx.facts.code_in(right)
         if re.search(r"(?i)(?:^|[\W_])(?:tta|aug|augment\w*)(?:$|[\W_])", head):
             return True
-    return _SUMMED_PREDICTIONS.search(ctx.facts.code_in(loop)) is not None
+    return not by_name_only and _SUMMED_PREDICTIONS.search(ctx.facts.code_in(loop)) is not None
 
 
 def _only_read_in_tta_loops(ctx, target, call) -> bool:
@@ -362,7 +362,8 @@ def _only_read_in_tta_loops(ctx, target, call) -> bool:
         return False
     for node in uses:
         loops = facts.loops_containing(node.start_byte)
-        if not any(_tta_loop(ctx, lp) for lp in loops):
+        # (by the loop's name only: a k-fold ensemble also sums predictions pass after pass)
+        if not any(_tta_loop(ctx, lp, by_name_only=True) for lp in loops):
             return False
     return True
 
