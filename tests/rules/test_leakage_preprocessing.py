@@ -1341,3 +1341,21 @@ def test_a_list_of_train_rows_extended_by_test_rows_and_cut_apart():
 
 def test_a_list_extended_then_cut_at_a_fraction_is_a_split():
     assert lines(_EXTENDED.format(size="int(0.8 * 1000)"), RULE) == [13, 14]
+
+
+def test_a_list_extended_then_cut_at_a_fraction_of_the_whole():
+    """Review: after `features.extend(...)` the receiver is the whole list; a cut at 80% of it
+    splits the stacked rows."""
+    src = """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+features = list(np.load("site_a_features.npy"))
+features.extend(np.load("site_b_features.npy"))
+X = StandardScaler().fit_transform(features)
+n_train = int(0.8 * len(features))
+X_train, X_test = X[:n_train], X[n_train:]
+"""
+    assert lines(src, RULE) == [6]
+    assert lines(src.replace("n_train = int(0.8 * len(features))\n", "").replace(
+        "features.extend", "n_train = len(features)\nfeatures.extend"), RULE) == []

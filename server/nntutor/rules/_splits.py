@@ -714,7 +714,7 @@ class Flow:
                 extended = self._extended_before(node)
                 if extended is not None:
                     # `feats = list(train); n = len(feats); feats.extend(test)`: a list stacked
-                    return bound is None or self._sized_by_a_part(bound, extended)
+                    return bound is None or self._sized_before_extended(bound, extended)
                 node = follow(self.facts, node)
                 if node is None or node.type == "identifier":
                     return False
@@ -769,6 +769,27 @@ class Flow:
                     and self.facts.binding(name, call.start_byte) is b:
                 return call
         return None
+
+    def _sized_before_extended(self, bound: str, extend) -> bool:
+        """The cut of a list grown with `extend` is at the size of one part: a number written
+        out, a size taken before the extend (`n = len(feats)` above `feats.extend(test)`), or the
+        size of what was added (`len(test)`); not a fraction of the whole (`int(0.8 *
+        len(feats))` after the extend)."""
+        if re.fullmatch(r"\d+", bound.strip()):
+            return True
+        recv, _m = method_call(extend)
+        pos, _kw = args_of(extend)
+        added = {self.text(i) for i in _walk(pos[0], ("identifier",))} if pos else set()
+        if any(re.search(rf"\b{re.escape(a)}\b", bound) for a in added):
+            return True
+        if not bound.isidentifier() or recv is None:
+            return False
+        b = self.facts.binding(bound, len(self.facts.doc.data))
+        if b is None or b.kind != "assign" or b.value is None:
+            return False
+        value = self.text(b.value)
+        return (b.pos < extend.start_byte and re.search(rf"\b{re.escape(self.text(recv))}\b", value) is not None) \
+            or any(re.search(rf"\b{re.escape(a)}\b", value) for a in added)
 
     def _sized_by_a_part(self, bound: str, stack) -> bool:
         """The cut position `bound` names one of the stacked parts, directly (`len(train)`,
