@@ -323,3 +323,37 @@ def test_a_rate_parameter_rebound_in_the_method_is_flagged():
     src = _RATE_PARAM.format(param="drop_prob", arg="drop_prob").replace(
         "        x = F.relu(self.fc1(x))\n", "        x = F.relu(self.fc1(x))\n        drop_prob = 0.5\n")
     assert lines(src, RULE) == [14]
+
+
+def test_a_rate_parameter_the_parent_fills_with_its_own_rate():
+    """Review: the block takes the rate, but its parent always passes `self.drop_rate`, in
+    evaluation too."""
+    src = """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(d, d), nn.Linear(d, d)
+
+    def forward(self, x, drop_rate):
+        h = F.dropout(F.relu(self.fc1(x)), drop_rate)
+        return x + self.fc2(h)
+
+
+class Net(nn.Module):
+    def __init__(self, d, drop_rate=0.1):
+        super().__init__()
+        self.blocks = nn.ModuleList(ResidualBlock(d) for _ in range(4))
+        self.drop_rate = drop_rate
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x, {arg})
+        return x
+"""
+    assert lines(src.format(arg="self.drop_rate"), RULE) == [11]
+    assert lines(src.format(arg="0.2"), RULE) == [11]
+    assert lines(src.format(arg="self.drop_rate if self.training else 0.0"), RULE) == []

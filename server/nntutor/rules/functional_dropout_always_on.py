@@ -83,7 +83,34 @@ def _rate_from_caller(facts, method, rate) -> bool:
     if binding is not None and binding.kind != "param":
         return False   # rebound in the method: `p = self.p`
     default = strip(_param_default(facts, method, name))
-    return default is None or default.type == "none" or literal_value(default) == 0
+    if not (default is None or default.type == "none" or literal_value(default) == 0):
+        return False
+    return not _fixed_rate_passed(facts, method, name)
+
+
+def _fixed_rate_passed(facts, method, name) -> bool:
+    """Some call of the file passes, where the rate goes, a rate the model holds
+    (`block(x, self.drop_rate)`) or a nonzero number: whatever the mode, that call drops.
+    Calls of known functions (`torch.cat(...)`) are not the method's callers."""
+    index, keyword_only = param_index(facts, method, name)
+    position = None if keyword_only or index is None else index - 1   # after `self`
+    for call in facts.calls:
+        if facts.callee_qual(call) is not None:
+            continue
+        pos, kw = args_of(call)
+        arg = kw.get(name, pos[position] if position is not None and 0 <= position < len(pos) else None)
+        arg = strip(arg)
+        if arg is None:
+            continue
+        if arg.type == "attribute" and facts.text(arg).startswith("self.") and _RATE_WORDS.search(facts.text(arg)):
+            return True
+        value = literal_value(arg)
+        if isinstance(value, float) and 0 < value < 1:
+            return True
+    return False
+
+
+_RATE_WORDS = re.compile(r"drop|rate|prob", re.IGNORECASE)
 
 
 def _mentions_training(ctx, method) -> bool:
