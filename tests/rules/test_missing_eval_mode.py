@@ -1807,3 +1807,13 @@ def test_a_fresh_model_smoke_tested(body):
 ])
 def test_a_model_loaded_trained_or_of_a_notebook_is_still_evaluated(body, line):
     assert lines(_SMOKE.format(body=body), RULE) == [line]
+
+
+@pytest.mark.parametrize("where", ["main", "function"])
+def test_a_fresh_model_trained_by_its_own_method(where):
+    """Review: `model.fit(loader)` (a method of the model that runs backward and step) trains the
+    fresh model before the no_grad evaluation."""
+    body = ("    model = Net()\n    model.fit(train_loader)\n    with torch.no_grad():\n"
+            "        print(model(torch.randn(1, 16)).argmax(1))\n")
+    head = "if __name__ == '__main__':\n" if where == "main" else "def main():\n"
+    assert lines(_SMOKE.format(body=head + body), RULE) == [18]

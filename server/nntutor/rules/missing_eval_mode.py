@@ -234,6 +234,13 @@ def _inside_shape_function(ctx, node) -> bool:
     return fn is not None and fn.type == "identifier" and ctx.text(fn) in _SHAPE_FUNCS
 
 
+# Module methods that leave the weights as they are.
+_LEAVES_WEIGHTS = frozenset({"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "eval", "train",
+                             "requires_grad_", "state_dict", "zero_grad", "apply", "modules", "children",
+                             "named_modules", "named_children", "buffers", "named_buffers", "extra_repr",
+                             "register_buffer", "register_forward_hook", "register_forward_pre_hook"})
+
+
 def _in_main_block(ctx, node) -> bool:
     """Inside `if __name__ == "__main__":`, a script's smoke test of what it defines."""
     parent = node.parent
@@ -297,6 +304,8 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         recv, method = method_call(c)
         if method in _LOADS and recv is not None and ctx.text(recv) == name:
             return False
+        if recv is not None and ctx.text(recv) == name and method not in _LEAVES_WEIGHTS:
+            return False   # `model.fit(loader)`: a method of its own that may train it
         if method in ("parameters", "named_parameters") and recv is not None and ctx.text(recv) == name:
             return False   # an optimizer over it: trained here first
         callee_fn = strip(c.child_by_field_id(F_FUNCTION))
