@@ -467,6 +467,10 @@ def train(model, loader, optimizer, criterion, epoch, max_epochs):
         optimizer.step()
 """
     assert lines(src, RULE) == []
+    # the real code computes the iteration number first
+    assert lines(src.replace("        scheduler = PolyLR(optimizer, max_iter=max_epochs * total, cur_iter=epoch * total + it)\n",
+                             "        cur_iter = epoch * total + it\n"
+                             "        scheduler = PolyLR(optimizer, max_iter=max_epochs * total, cur_iter=cur_iter)\n"), RULE) == []
     # a torch scheduler rebuilt and stepped first moves one step ahead all the same
     torch_made = src.replace("from utils.scheduler import PolyLR", "from torch.optim.lr_scheduler import LambdaLR").replace(
         "PolyLR(optimizer, max_iter=max_epochs * total, cur_iter=epoch * total + it)",

@@ -83,7 +83,18 @@ def _built_in(ctx, receiver, region, call) -> bool:
         return False
     counters = {ctx.text(i) for i in _identifiers(region.child_by_field_id(F_LEFT))}
     args = made.child_by_field_id(F_ARGUMENTS)
-    return bool(counters) and args is not None and bool(counters & {ctx.text(i) for i in _identifiers(args)})
+    if not counters or args is None:
+        return False
+    for ident in _identifiers(args):
+        if ctx.text(ident) in counters:
+            return True
+        # `cur_iter = (epoch - 1) * total + iteration` in the loop, then `cur_iter=cur_iter`
+        given = ctx.facts.binding(ctx.text(ident), ident.start_byte)
+        if given is not None and given.kind == "assign" and given.value is not None \
+                and region.start_byte < given.pos < made.start_byte \
+                and counters & {ctx.text(i) for i in _identifiers(given.value)}:
+            return True
+    return False
 
 
 def _identifiers(node):
