@@ -8,7 +8,8 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_SUPERCLASSES
 from ..values import args_of, follow, strip
 from . import Rule
-from ._training import events, functions_around, same_scope
+from ._splits import _walk
+from ._training import events, functions_around, identifiers_in, same_scope
 
 _SCHEDULER_NAME = re.compile(r"sched", re.IGNORECASE)
 _PLATEAU = "torch.optim.lr_scheduler.ReduceLROnPlateau"
@@ -81,30 +82,21 @@ def _built_in(ctx, receiver, region, call) -> bool:
     made = strip(b.value)
     if made is None or made.type != "call" or (ctx.facts.callee_qual(made) or "").startswith("torch."):
         return False
-    counters = {ctx.text(i) for i in _identifiers(region.child_by_field_id(F_LEFT))}
+    left = region.child_by_field_id(F_LEFT)
+    counters = set(identifiers_in(ctx, left)) if left is not None else set()
     args = made.child_by_field_id(F_ARGUMENTS)
     if not counters or args is None:
         return False
-    for ident in _identifiers(args):
+    for ident in _walk(args, ("identifier",)):
         if ctx.text(ident) in counters:
             return True
         # `cur_iter = (epoch - 1) * total + iteration` in the loop, then `cur_iter=cur_iter`
         given = ctx.facts.binding(ctx.text(ident), ident.start_byte)
         if given is not None and given.kind == "assign" and given.value is not None \
                 and region.start_byte < given.pos < made.start_byte \
-                and counters & {ctx.text(i) for i in _identifiers(given.value)}:
+                and counters & set(identifiers_in(ctx, given.value)):
             return True
     return False
-
-
-def _identifiers(node):
-    stack = [node] if node is not None else []
-    while stack:
-        n = stack.pop()
-        if n.type == "identifier":
-            yield n
-        else:
-            stack.extend(n.named_children)
 
 
 def _own_scheduler_class(ctx, receiver) -> bool:
