@@ -276,7 +276,7 @@ def constant(facts, expr, depth: int = 0):
     index, keyword_only = param_index(facts, func, name)
     if callee is None or index is None or index < skip:
         return None, ()
-    default = _param_default(facts, func, name)
+    default = param_default(facts, func, name)
     calls = facts.calls_named(callee)
     found = None
     for call in calls:
@@ -351,7 +351,7 @@ def _callee_name(facts, func):
     return (facts.text(name), 1) if name is not None else (None, 0)
 
 
-def _param_default(facts, func, name):
+def param_default(facts, func, name):
     params = func.child_by_field_id(F_PARAMETERS)
     for p in (params.named_children if params is not None else ()):
         if p.type in ("default_parameter", "typed_default_parameter"):
@@ -701,9 +701,7 @@ class Values:
             return frozenset(), None
         targets = {f"self.{attr}.{head}" for head in _HEAD_ATTRIBUTES}
         value = None
-        for a in facts.assignments:
-            if a.start_byte < cls.start_byte or a.start_byte >= cls.end_byte:
-                continue
+        for a in facts.assignments_in(cls):
             left = a.child_by_field_id(F_LEFT)
             if left is not None and left.type == "attribute" and facts.text(left).replace(" ", "") in targets:
                 value = strip(a.child_by_field_id(F_RIGHT))

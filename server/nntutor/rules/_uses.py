@@ -63,6 +63,26 @@ def used_beyond_a_peek(ctx, call, _depth: int = 0) -> bool:
     return False
 
 
+def identifier_nodes(ctx, name: str, start: int = 0):
+    """The identifier nodes that spell `name` from byte `start` on, outside comments: a name's
+    occurrences found by a text search, each then checked against the tree."""
+    root = ctx.doc.tree.root_node
+    for m in whole_name_matches(ctx.doc.data, name.encode(), start):
+        node = root.named_descendant_for_byte_range(m.start(), m.end())
+        if node is not None and node.type == "identifier" and not ctx.facts.in_comment(m.start()):
+            yield node
+
+
+def call_given(node):
+    """The call that `node` is an argument of (positional or keyword), else None."""
+    args = node.parent
+    if args is not None and args.type == "keyword_argument":
+        args = args.parent
+    if args is None or args.type != "argument_list" or args.parent is None or args.parent.type != "call":
+        return None
+    return args.parent
+
+
 def callers_of_returning_function(ctx, call) -> list:
     """The calls of the plain function of the file whose `return` statement is `call`."""
     ret = call.parent

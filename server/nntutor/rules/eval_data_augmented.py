@@ -21,11 +21,10 @@ from __future__ import annotations
 import re
 
 from ..findings import Fix, Severity
-from ..namescan import whole_name_matches
 from ..parsing import F_FUNCTION, F_LEFT, F_NAME, F_RIGHT, F_VALUE
 from ..values import args_of, follow, has_splat, literal_value, method_call, string_value, strip
 from . import Rule
-from ._uses import used_beyond_a_peek
+from ._uses import identifier_nodes, used_beyond_a_peek
 
 TRANSFORM_PACKAGES = ("torchvision.transforms.", "albumentations.")
 # Ops that draw something at random on every call (torchvision v1 and v2, albumentations).
@@ -351,13 +350,8 @@ def _only_read_in_tta_loops(ctx, target, call) -> bool:
     like test-time augmentation: `for tta in range(n): loader = DataLoader(test_dataset, ...)`."""
     if not target or not target.isidentifier():
         return False
-    facts, root = ctx.facts, ctx.doc.tree.root_node
-    reads = []
-    for m in whole_name_matches(ctx.doc.data, target.encode(), call.end_byte):
-        node = root.named_descendant_for_byte_range(m.start(), m.end())
-        if node is not None and node.type == "identifier" and not facts.in_comment(m.start()):
-            reads.append(node)
-    uses = [n for n in reads if not _length_of(ctx, n)]
+    facts = ctx.facts
+    uses = [n for n in identifier_nodes(ctx, target, call.end_byte) if not _length_of(ctx, n)]
     if not uses:
         return False
     for node in uses:

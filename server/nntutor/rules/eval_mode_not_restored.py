@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..namescan import whole_name_matches
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_VALUE
 from ..values import MODULE_SELF_METHODS, args_of, method_call, param_index, strip
 from . import Rule
@@ -17,6 +16,7 @@ from ._modes import (
     switching_names,
 )
 from ._training import any_between, events, helper_calls, model_is_mode_dependent, statement_of
+from ._uses import call_given, identifier_nodes
 
 
 def check(ctx):
@@ -173,14 +173,11 @@ def _handed_over(ctx, name) -> bool:
     """`name` is passed to a call other than a function of the file whose parameter has the same
     name (whose uses the name search above sees): `Trainer(model)` may train it out of sight."""
     facts = ctx.facts
-    for m in whole_name_matches(ctx.doc.data, name.encode()):
-        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(m.start(), m.end())
-        args = node.parent if node is not None and node.type == "identifier" else None
-        if args is not None and args.type == "keyword_argument":
-            args = args.parent
-        if args is None or args.type != "argument_list" or args.parent is None or args.parent.type != "call":
+    for node in identifier_nodes(ctx, name):
+        call = call_given(node)
+        if call is None:
             continue
-        fn = strip(args.parent.child_by_field_id(F_FUNCTION))
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         defs = facts.functions_named(ctx.text(fn)) if fn is not None and fn.type == "identifier" else []
         if not defs or not all(param_index(facts, d, name)[0] is not None for d in defs):
             return True
@@ -235,10 +232,11 @@ def _in_else_of(loop, node) -> bool:
 
 
 def _eval_opens_training(ctx, switches, name, loop, backwards, trainers) -> bool:
-    """In `loop`, `name.eval()` is the statement right before a loop that trains, and nothing
-    in `loop` switches it to train mode: every pass trains it in eval mode on purpose (a linear
-    probe keeps a frozen backbone's batch-norm statistics), so an evaluation later in the pass
-    changes nothing. Not an eval() followed by a validation before the batches (the bug)."""
+    """In `loop`, `name.eval()` comes before a loop that trains with nothing in between that uses
+    the model or calls a function of the file, and nothing switches it to train mode in `loop` or
+    before it in its function: every pass trains it in eval mode on purpose (a linear probe
+    keeps a frozen backbone's batch-norm statistics), so an evaluation later in the pass changes
+    nothing. Not an eval() followed by a validation before the batches (the bug)."""
     # a train() in the loop, or before it in its function (`model.train()` once before the
     # epochs: train mode is what the author wants)
     fn = ctx.facts.function_at(loop.start_byte)

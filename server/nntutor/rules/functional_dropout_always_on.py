@@ -9,11 +9,11 @@ from ..models import index_classes
 from ..parsing import F_ARGUMENTS, F_FUNCTION, F_NAME, F_PARAMETERS
 from ..values import (
     FUNCTIONAL_DROPOUT,
-    _param_default,
     args_of,
     class_of_method,
     has_splat,
     literal_value,
+    param_default,
     param_index,
     strip,
 )
@@ -82,7 +82,7 @@ def _rate_from_caller(facts, method, rate) -> bool:
     binding = facts.binding(name, rate.start_byte)
     if binding is not None and binding.kind != "param":
         return False   # rebound in the method: `p = self.p`
-    default = strip(_param_default(facts, method, name))
+    default = strip(param_default(facts, method, name))
     if not (default is None or default.type == "none" or literal_value(default) == 0):
         return False
     return not _fixed_rate_passed(facts, method, name)

@@ -556,12 +556,10 @@ def _scores_validation_too(fl, score) -> bool:
     node = score
     while node is not None and node.type != "call":
         node = node.parent
-    return node is not None and any(fl.origin(a)[0] == "val" for a in _all_args(node))
-
-
-def _all_args(call):
-    pos, kw = args_of(call)
-    return pos + list(kw.values())
+    if node is None:
+        return False
+    pos, kw = args_of(node)
+    return any(fl.origin(a)[0] == "val" for a in [*pos, *kw.values()])
 
 
 def _add_container(fl, node, containers):

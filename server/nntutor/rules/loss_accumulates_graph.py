@@ -5,7 +5,6 @@ import re
 from bisect import bisect_left
 
 from ..findings import Fix, Severity
-from ..namescan import whole_name_matches
 from ..parsing import (
     F_ATTRIBUTE,
     F_BODY,
@@ -23,6 +22,7 @@ from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
 from ._training import any_between, events, identifiers_in, returns_of, statement_of
+from ._uses import call_given, identifier_nodes
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
 
@@ -77,9 +77,7 @@ def _from_a_training_step(ctx, value) -> bool:
     fn = value.child_by_field_id(F_FUNCTION) if value is not None and value.type == "call" else None
     if fn is None or fn.type != "identifier":
         return False
-    defs = ctx.facts.functions_named(ctx.text(fn))
-    return bool(defs) and any(e.kind == "backward" and d.start_byte < e.pos < d.end_byte
-                              for d in defs for e in events(ctx))
+    return any(_runs_backward(ctx, d) for d in ctx.facts.functions_named(ctx.text(fn)))
 
 
 def _step_returns_loss(ctx, name: str, depth: int) -> bool:
@@ -89,9 +87,8 @@ def _step_returns_loss(ctx, name: str, depth: int) -> bool:
     defs = ctx.facts.functions_named(name) if depth < 2 else []
     if not defs:
         return False
-    backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
     for fn in defs:
-        if not any_between(backwards, fn.start_byte, fn.end_byte):
+        if not _runs_backward(ctx, fn):
             return False   # a loss function (`cross_entropy2d`): its caller's sum is the loss
         rets = list(returns_of(fn))
         if not rets:
@@ -200,19 +197,25 @@ def _handed_to_a_backward(ctx, name: str, pos: int) -> bool:
     is given the total (an RL agent's `self.optimize(loss)` too)."""
     facts = ctx.facts
     scope = facts.scope_id(pos)
-    backwards = [e.pos for e in events(ctx) if e.kind == "backward"]
-    for m in whole_name_matches(ctx.doc.data, name.encode(), pos):
-        node = ctx.doc.tree.root_node.named_descendant_for_byte_range(m.start(), m.end())
-        args = node.parent if node is not None and node.type == "identifier" else None
-        if args is None or args.type != "argument_list" or facts.scope_id(m.start()) != scope:
+    for node in identifier_nodes(ctx, name, pos):
+        call = call_given(node)
+        if call is None or facts.scope_id(node.start_byte) != scope:
             continue
-        fn = strip(args.parent.child_by_field_id(F_FUNCTION)) if args.parent is not None else None
+        fn = strip(call.child_by_field_id(F_FUNCTION))
         if fn is not None and fn.type == "attribute":
             fn = fn.child_by_field_id(F_ATTRIBUTE)   # `self.optimize(loss)`
-        for d in facts.functions_named(ctx.text(fn)) if fn is not None and fn.type == "identifier" else ():
-            if any_between(backwards, d.start_byte, d.end_byte):
-                return True
+        if fn is not None and fn.type == "identifier" and any(
+                _runs_backward(ctx, d) for d in facts.functions_named(ctx.text(fn))):
+            return True
     return False
+
+
+def _runs_backward(ctx, fn) -> bool:
+    """A backward pass runs in the body of function `fn` (positions computed once)."""
+    found = ctx.values.__dict__.get("_backward_positions")
+    if found is None:
+        found = ctx.values.__dict__["_backward_positions"] = [e.pos for e in events(ctx) if e.kind == "backward"]
+    return any_between(found, fn.start_byte, fn.end_byte)
 
 
 _DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.IGNORECASE)
