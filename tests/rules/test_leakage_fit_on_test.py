@@ -497,6 +497,28 @@ print(model.score(t.fit_transform(X_test), y_test))
     assert lines(src, RULE) == expected
 
 
+@pytest.mark.parametrize("cls,expected", [
+    ("TimeSeriesScalerMeanVariance(mu=0., std=1.)", []), ("TimeSeriesScalerMinMax()", []),
+    ("StandardScaler()", [9]),
+])
+def test_tslearn_scalers_normalise_each_series_on_its_own(cls, expected):
+    # (RuoAndo/LSTM-time-series: a fresh TimeSeriesScalerMeanVariance per split before k-means)
+    src = f"""\
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from tslearn.preprocessing import TimeSeriesScalerMeanVariance, TimeSeriesScalerMinMax
+from tslearn.clustering import TimeSeriesKMeans
+X = np.random.rand(200, 50, 1)
+X_train, X_test = train_test_split(X, test_size=0.2)
+X_train = {cls}.fit_transform(X_train)
+X_test = {cls}.fit_transform(X_test)
+km = TimeSeriesKMeans(n_clusters=3).fit(X_train)
+print(km.predict(X_test))
+"""
+    assert lines(src, RULE) == expected
+
+
 def test_an_explainer_fitted_on_the_rows_it_explains():
     src = """\
 from alibi.explainers import CounterFactualProto

@@ -549,6 +549,22 @@ def identifiers_in(ctx, node):
         stack.extend(n.named_children)
 
 
+def variables_in(ctx, node):
+    """The names `node` reads or binds as variables: `x` in `x.data` and `f(x=y)`'s `y`, not the
+    attribute `data` or the keyword `x`."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            parent = n.parent
+            if parent is not None and (
+                    (parent.type == "attribute" and parent.child_by_field_id(F_ATTRIBUTE) == n)
+                    or (parent.type == "keyword_argument" and parent.child_by_field_id(F_NAME) == n)):
+                continue
+            yield ctx.text(n)
+        stack.extend(n.named_children)
+
+
 def helper_calls(ctx, positions) -> list:
     """Start bytes (sorted) of the calls to the functions of the file around `positions`: with
     the positions of backward passes, the calls that train (`train_batch(x, y, model, opt)`);

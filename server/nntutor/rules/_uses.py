@@ -10,6 +10,7 @@ from ..values import is_method
 # Calls that pass a loader through to the loop around them, and calls that only peek at it.
 WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_bar", "zip", "cycle"})
 PEEKS = frozenset({"iter", "next", "len", "print", "display", "type", "isinstance", "str", "repr"})
+_LOADER = re.compile(r"loader|(^|_)dl$", re.IGNORECASE)
 
 
 def used_beyond_a_peek(ctx, call, _depth: int = 0) -> bool:
@@ -151,3 +152,16 @@ def _only_shows(ctx, loop) -> bool:
                 return False
     return True
 
+
+
+def is_loader(ctx, node) -> bool:
+    """`node` is a data loader: a `DataLoader(...)` call, a name known to hold one, or (type
+    unknown) a name that says so (`train_loader`, `val_dl`)."""
+    if node.type == "call":
+        return (ctx.facts.callee_qual(node) or "").endswith("DataLoader")
+    if node.type not in ("identifier", "attribute", "subscript"):
+        return False
+    qual, _ctor = ctx.values.instance(node)
+    if qual is not None:
+        return qual.endswith("DataLoader")
+    return bool(_LOADER.search(ctx.text(node).rsplit(".", 1)[-1]))

@@ -14,17 +14,15 @@ objects are left alone.
 """
 from __future__ import annotations
 
-import re
-
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
 from ..values import (
     PASSTHROUGH_METHODS,
-    param_index,
     args_of,
     follow,
     has_splat,
     method_call,
+    param_index,
     string_value,
     strip,
     unwrap_calls,
@@ -32,6 +30,7 @@ from ..values import (
 from ..values import _callee_name as _called_as  # (this module has its own _callee_name)
 from . import Rule
 from ._discarded import discarding_statement, shown_by_notebook
+from ._uses import is_loader
 
 MOVES = ("to", "cuda", "cpu")
 CASTS = ("float", "double", "half", "bfloat16", "long", "int", "bool")
@@ -51,7 +50,6 @@ _WRAPPERS = frozenset({"enumerate", "tqdm", "notebook_tqdm", "track", "progress_
 ENCODING_FIELDS = frozenset({"input_ids", "attention_mask", "token_type_ids", "position_ids",
                              "labels", "pixel_values", "input_features", "input_values",
                              "decoder_input_ids", "decoder_attention_mask", "special_tokens_mask"})
-_LOADER = re.compile(r"loader|(^|_)dl$", re.IGNORECASE)
 _MAX_DEPTH = 8
 
 
@@ -368,20 +366,9 @@ def _loader_of(ctx, iterable):
     """(the data loader `iterable` goes over through tqdm / iter / enumerate, whether enumerate
     was one of them), or (None, False)."""
     node, seen = unwrap_calls(iterable, _WRAPPERS)
-    if node is None or seen.count("enumerate") > 1 or not _is_loader(ctx, node):
+    if node is None or seen.count("enumerate") > 1 or not is_loader(ctx, node):
         return None, False
     return node, "enumerate" in seen
-
-
-def _is_loader(ctx, node) -> bool:
-    if node.type == "call":
-        return (ctx.facts.callee_qual(node) or "").endswith("DataLoader")
-    if node.type not in ("identifier", "attribute", "subscript"):
-        return False
-    qual, _ctor = ctx.values.instance(node)
-    if qual is not None:
-        return qual.endswith("DataLoader")
-    return bool(_LOADER.search(ctx.text(node).rsplit(".", 1)[-1]))
 
 
 RULE = Rule("tensor-to-discarded", Severity.ERROR, "device-placement",
