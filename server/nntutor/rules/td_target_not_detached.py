@@ -189,8 +189,7 @@ def _network(ctx, call) -> str | None:
     if fn is None or fn.type not in ("identifier", "attribute"):
         return None
     text = ctx.text(fn)
-    if text.endswith(".forward"):
-        text = text[: -len(".forward")]
+    text = text.removesuffix(".forward")
     if ctx.facts.callee_qual(call) is not None:
         return None   # imported: torch.*, np.*, a helper of another module
     last = text.rsplit(".", 1)[-1]
