@@ -52,6 +52,22 @@ for batch in test_loader:
     images, labels = data
     preds = model(images).argmax(1)
 """, [8]),
+    ("rebinds_the_leftover_itself_after_eval", """\
+for e in range(epochs):
+    model.train()
+    for ii, (image, label) in enumerate(trainloader):
+        image = Variable(image.cuda())
+        label = Variable(label.cuda())
+        loss = criterion(model.forward(image), label)
+        loss.backward()
+with torch.no_grad():
+    for data in testloader:
+        model.eval()
+        image = Variable(image.cuda())
+        label = Variable(label.cuda())
+        _, predicted = torch.max(model(image).data, 1)
+        correct += (predicted == label).sum().item()
+""", [9]),   # (MikeHatchi/AIP-ND, sweep 21c)
     ("through_tqdm", """\
 from tqdm import tqdm
 

@@ -28,7 +28,9 @@ _SHOWS = frozenset({"print", "len", "display", "str", "repr", "type", "isinstanc
                     "log", "info", "debug", "warning", "write", "set_description", "set_postfix",
                     "add_scalar", "append"})
 # Ways a loop body can take its data from elsewhere than the loop variable.
-_OTHER_SOURCES = frozenset({"next", "__next__", "get_batch", "sample", "locals", "vars", "eval", "exec"})
+# (builtins only as plain calls: `model.eval()` is not `eval(...)`)
+_OTHER_SOURCES = frozenset({"__next__", "get_batch", "sample", "next_batch"})
+_OTHER_BUILTINS = frozenset({"next", "locals", "vars", "eval", "exec"})
 
 
 def check(ctx):
@@ -45,7 +47,8 @@ def check(ctx):
         if names & set(variables_in(ctx, body)):
             continue
         calls = facts.calls_in(body)
-        if any(_callee(ctx, c) in _OTHER_SOURCES for c in calls):
+        if any(_callee(ctx, c) in _OTHER_SOURCES or ctx.text(c.child_by_field_id(F_FUNCTION)) in _OTHER_BUILTINS
+               for c in calls):
             continue
         for call in calls:
             if _callee(ctx, call) in _SHOWS:
@@ -90,31 +93,35 @@ def _stale_argument(ctx, call, loop, loader_loops):
     if args is None:
         return None
     for name in dict.fromkeys(variables_in(ctx, args)):
-        hit = _stale(ctx, name, call.start_byte, loop, loader_loops, depth=0)
+        hit = _stale(ctx, name, loop, loader_loops, depth=0)
         if hit is not None:
             return (name, *hit)
     return None
 
 
-def _stale(ctx, name, pos, loop, loader_loops, depth):
+def _stale(ctx, name, loop, loader_loops, depth, statement=None):
+    """(binding, earlier loop) when `name`, read in `loop`, holds a leftover of an earlier loop
+    over a loader; `statement` is the position of the in-loop assignment reading it
+    (`image = image.cuda()` reads the value from before the loop on the first pass)."""
     facts = ctx.facts
-    inside = [b for b in facts.bindings.get(name, ()) if loop.start_byte <= b.pos < loop.end_byte]
+    inside = [b for b in facts.bindings.get(name, ())
+              if loop.start_byte <= b.pos < loop.end_byte and b.pos != statement]
     if inside:
         # Bound in this loop: stale only if every binding here reads a stale name itself
         # (`images, labels = data`, `data` being the training loop's batch).
         if depth > 0 or any(b.value is None for b in inside):
             return None
+        found = None
         for b in inside:
-            found = None
             for other in dict.fromkeys(variables_in(ctx, b.value)):
-                found = _stale(ctx, other, b.pos, loop, loader_loops, depth + 1)
+                found = _stale(ctx, other, loop, loader_loops, depth + 1, b.pos)
                 if found is not None:
                     break
             if found is None:
                 return None
         return found
-    b = facts.binding(name, pos)
-    if b is None or b.pos >= loop.start_byte:
+    b = facts.binding(name, loop.start_byte)
+    if b is None:
         return None
     for earlier, _src in loader_loops:
         if earlier.start_byte <= b.pos < earlier.end_byte and not (
