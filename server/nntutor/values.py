@@ -51,6 +51,15 @@ _MAX_DEPTH = 12
 _ACTIVATION_METHODS = frozenset({"softmax", "log_softmax", "sigmoid"})
 
 
+# torch functions that make a new tensor.
+TENSOR_FACTORIES = frozenset(f"torch.{name}" for name in (
+    "tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "randperm", "zeros", "ones",
+    "empty", "full", "arange", "linspace", "logspace", "eye", "zeros_like", "ones_like",
+    "randn_like", "rand_like", "randint_like", "full_like", "empty_like", "stack", "cat",
+    "concat", "Tensor", "FloatTensor", "LongTensor", "IntTensor", "DoubleTensor", "BoolTensor",
+    "ByteTensor", "HalfTensor"))
+
+
 def strip(node):
     while node is not None and node.type in ("parenthesized_expression", "await"):
         node = node.named_children[0] if node.named_children else None

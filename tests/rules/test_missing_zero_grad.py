@@ -261,6 +261,22 @@ def test_fix_inserts_zero_grad(src):
 
 # Hand-written gradient steps (no optimizer): the same accumulation when `.grad` is never cleared.
 MANUAL_BUGGY = [
+    ("leaf_made_before_the_loop", """\
+import torch
+
+logit_tensor = torch.tensor(0.0, requires_grad=True)
+for step in range(5):
+    loss = loss_fn(torch.sigmoid(logit_tensor), target)
+    loss.backward()
+    logit_tensor.data -= lr * logit_tensor.grad.data
+""", [7]),
+    ("existing_tensor_rebound_each_pass", """\
+for step in range(5):
+    w = params[0]
+    loss = (w * x).sum()
+    loss.backward()
+    w.data -= lr * w.grad
+""", [5]),
     # chenyuntc/pytorch-book Chapter7 MPI_PyTorch.py: averaged gradients, never cleared.
     ("manual_update_from_reduced_grad", """\
 for data, target in dataloader:
@@ -326,6 +342,24 @@ for x, y in loader:
 ]
 
 MANUAL_CORRECT = [
+    # gordicaleksa/pytorch-GANs playground.py (sweep 22b): a new leaf per pass.
+    ("new_leaf_tensor_each_pass", """\
+import torch
+
+for logit in [-10.0, -1.0, 0.0, 1.0, 10.0]:
+    logit_tensor = torch.tensor(logit, requires_grad=True)
+    loss = loss_fn(torch.sigmoid(logit_tensor), target)
+    loss.backward()
+    logit_tensor.data -= lr * logit_tensor.grad.data
+"""),
+    ("detached_copy_each_pass", """\
+for step in range(10):
+    x = x0.detach().clone().requires_grad_(True)
+    loss = f(x)
+    loss.backward()
+    x0 = x.data - lr * x.grad
+    x.data -= lr * x.grad
+"""),
     ("manual_update_then_zero", """\
 import torch
 

@@ -6,9 +6,9 @@ from bisect import bisect_left, bisect_right
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_OBJECT, F_OPERATOR
+from ..values import TENSOR_FACTORIES, args_of, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references, call_fix
-from ..values import args_of, strip
 from ._training import any_between, clears_grads_in, events, same_scope, statement_of
 
 
@@ -82,6 +82,25 @@ def _fresh_parameters(ctx, step, loop) -> bool:
     return True
 
 
+_FRESH = re.compile(r"\.(detach|clone)\(|\brequires_grad\s*=\s*True")
+
+
+def _fresh_leaf(ctx, target: str, loop, backward_pos: int) -> bool:
+    """`target` is made anew in each pass before the backward pass: `w = torch.tensor(v,
+    requires_grad=True)`, `x = x0.detach().clone().requires_grad_()` (gordicaleksa's
+    playground). A name bound to an existing tensor (`w = params[0]`) is the same leaf each time."""
+    if not target.isidentifier():
+        return False
+    b = ctx.facts.binding(target, backward_pos)
+    if b is None or b.kind != "assign" or b.value is None or not (loop.start_byte < b.pos < backward_pos):
+        return False
+    value = strip(b.value)
+    if value is None or value.type != "call":
+        return False
+    qual = ctx.facts.callee_qual(value) or ""
+    return (qual in TENSOR_FACTORIES and "requires_grad" in ctx.text(value)) or bool(_FRESH.search(ctx.text(value)))
+
+
 _BARE_ZERO_GRAD = bare_pattern("zero_grad")
 
 
@@ -112,6 +131,8 @@ def _manual_updates(ctx):
         if clears_grads_in(ctx, loop) or _GRAD_FILL.search(text):
             continue
         update = _first_update(ctx, loop, b.pos) if ".grad" in text else None
+        if update is not None and _fresh_leaf(ctx, update[0], loop, b.pos):
+            continue   # a new leaf each pass: its .grad starts empty, nothing adds up
         if update is not None:
             target, node = update
             yield ctx.finding(

@@ -18,6 +18,7 @@ from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
 from ..values import (
     PASSTHROUGH_METHODS,
+    TENSOR_FACTORIES,
     args_of,
     follow,
     has_splat,
@@ -36,12 +37,6 @@ MOVES = ("to", "cuda", "cpu")
 CASTS = ("float", "double", "half", "bfloat16", "long", "int", "bool")
 _MODULE_CASTS = ("float", "double", "half", "bfloat16")  # nn.Module has these, in place
 
-TENSOR_FACTORIES = frozenset(f"torch.{name}" for name in (
-    "tensor", "as_tensor", "from_numpy", "randn", "rand", "randint", "randperm", "zeros", "ones",
-    "empty", "full", "arange", "linspace", "logspace", "eye", "zeros_like", "ones_like",
-    "randn_like", "rand_like", "randint_like", "full_like", "empty_like", "stack", "cat",
-    "concat", "Tensor", "FloatTensor", "LongTensor", "IntTensor", "DoubleTensor", "BoolTensor",
-    "ByteTensor", "HalfTensor"))
 TENSOR_TYPES = frozenset({"torch.Tensor", *(f"torch.{t}Tensor" for t in (
     "Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool"))})
 # Calls that hand the loader's batches through unchanged: `enumerate(tqdm(loader))`.
