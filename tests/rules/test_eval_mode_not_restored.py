@@ -1305,3 +1305,53 @@ def train(train_loader, val_loader, epochs=10):
 """
     assert lines(src, RULE) == [17]
 
+
+
+_LAST_PASS = """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 32), nn.Dropout(0.1), nn.Linear(32, 8))
+optimizer = torch.optim.Adam(model.parameters())
+for epoch in range(5):
+    model.train()
+    for i, x in enumerate(loader):
+        loss = (model(x) - x).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if {cond}:
+            model.eval()
+            print(epoch, evaluate(model))
+"""
+
+
+@pytest.mark.parametrize("cond,expected", [
+    ("i == len(loader) - 1", []), ("i + 1 == len(loader)", []), ("(i+1) == len(loader)", []),
+    ("i % 5 == 0", [13]), ("i == len(other) - 1", [13]), ("step == len(loader) - 1", [13]),
+])
+def test_eval_only_on_the_last_pass_before_the_epochs_train(cond, expected):
+    # (tqch/ddpm-torch's toy trainer, sweep 22b)
+    assert lines(_LAST_PASS.format(cond=cond), RULE) == expected
+
+
+def test_last_pass_of_a_progress_bar_over_the_loader():
+    src = """\
+class Trainer:
+    def train(self):
+        for e in range(self.epochs):
+            self.model.train()
+            with tqdm(self.trainloader, desc="epochs") as t:
+                for i, x in enumerate(t):
+                    self.step(x)
+                    if i == len(self.trainloader) - 1:
+                        self.model.eval()
+                        self.evaluate()
+
+    def step(self, x):
+        loss = self.model(x).mean()
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace("model.train()", "model.zero_grad()"), RULE) == [9]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_ARGUMENTS, F_FUNCTION, F_VALUE
-from ..values import MODULE_SELF_METHODS, args_of, method_call, param_index, strip
+from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_RIGHT, F_VALUE
+from ..values import MODULE_SELF_METHODS, args_of, method_call, param_index, strip, unwrap_calls
 from . import Rule
 from ._modes import (
     argument_for,
@@ -16,7 +16,7 @@ from ._modes import (
     switching_names,
 )
 from ._training import any_between, events, helper_calls, model_is_mode_dependent, statement_of
-from ._uses import call_given, identifier_nodes
+from ._uses import WRAPPERS, call_given, identifier_nodes
 
 
 def check(ctx):
@@ -117,11 +117,49 @@ def check(ctx):
         # A train() in an outer loop (the epoch's) restores the mode only at the next epoch.
         later = any(k == "train" and n == name and lp.start_byte < nd.start_byte < lp.end_byte
                     for lp in loops[:-1] for k, n, nd, _ in switches)
+        if later and _on_last_pass(ctx, node, loop):
+            continue   # `if i == len(loader) - 1: model.eval()`: no step follows in this epoch
         until = f"until the epoch's `{name}.train()`" if later else "from then on"
         yield ctx.finding(
             node, f"`{name}` is switched to eval mode inside the training loop and not back: "
             f"the following iterations train it with dropout off and frozen batch-norm "
             f"statistics, {until}; call `{name}.train()` right after the evaluation.")
+
+
+_LAST_PASS = (re.compile(r"^\(?(\w+)\+1\)?==len\((.+)\)$"), re.compile(r"^(\w+)==len\((.+)\)-1$"))
+
+
+def _on_last_pass(ctx, node, loop) -> bool:
+    """`node` runs only on the last pass of `loop`, `for i, batch in enumerate(loader)`: it sits
+    under `if i == len(loader) - 1:` (or `i + 1 == len(loader)`), so no step of this loop
+    follows it (tqch/ddpm-torch's toy trainer)."""
+    left, right = loop.child_by_field_id(F_LEFT), loop.child_by_field_id(F_RIGHT)
+    inner, seen = unwrap_calls(right, WRAPPERS)
+    if left is None or inner is None or not seen or seen[0] != "enumerate" or not left.named_children:
+        return False
+    counter, iterated = ctx.text(left.named_children[0]), ctx.text(inner)
+    parent = node.parent
+    while parent is not None and parent.start_byte > loop.start_byte:
+        if parent.type == "if_statement":
+            cond = re.sub(r"\s+", "", ctx.text(parent.child_by_field_id(F_CONDITION)))
+            for pattern in _LAST_PASS:
+                m = pattern.match(cond)
+                if m and m.group(1) == counter and (m.group(2) == iterated or _wraps(ctx, loop, iterated, m.group(2))):
+                    return True
+        parent = parent.parent
+    return False
+
+
+def _wraps(ctx, loop, bar: str, loader: str) -> bool:
+    """`with tqdm(loader, ...) as bar:` around `loop`: iterating `bar` is iterating `loader`."""
+    node = loop.parent
+    while node is not None:
+        if node.type == "with_statement":
+            head = ctx.text(node).split(":", 1)[0]
+            if re.search(rf"\(\s*{re.escape(loader)}\s*[,)].*\bas\s+{re.escape(bar)}\b", head, re.S):
+                return True
+        node = node.parent
+    return False
 
 
 # Models that are evaluated but never trained by backpropagation: weight averages (EMA, SWA),
