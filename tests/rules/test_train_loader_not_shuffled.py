@@ -542,3 +542,44 @@ for x, y in loader:
     assert lines(src, RULE) == [7]
     only_scored = src.split("model = torch.nn.Linear")[0] + "for x, y in loader:\n    print(x.shape)\n"
     assert lines(only_scored, RULE) == []
+
+
+_OVER_THE_TRAINING_SET = """\
+import torch
+from torch.utils import data
+
+class SaltDataset(data.Dataset):
+    def __getitem__(self, idx):
+        return self.images[idx]
+    def __len__(self):
+        return len(self.images)
+
+train_dataset = SaltDataset()
+{before}
+for image in tqdm(data.DataLoader(train_dataset, batch_size=100)):
+{body}
+"""
+
+
+@pytest.mark.parametrize("before,body,expected", [
+    # liaopeiyuan/kaggle-solutions' TGS inference scripts (sweep 22a): predictions, in order
+    ("model.eval()", "    preds.append(torch.sigmoid(model(image)).numpy())", []),
+    ("", "    with torch.no_grad():\n        preds.append(model(image))", []),
+    ("", "    for name in image:\n        file_list.append(name)", []),
+    # training, or a loop whose purpose is not told: still reported
+    ("model.eval()", "    loss = model(image).mean()\n    loss.backward()\n    opt.step()", [12]),
+    ("model.eval()\nmodel.train()", "    out = model(image)", [13]),
+    ("", "    out = model(image)", [12]),
+    ("model.eval()", "    train_step(model, image)", [12]),
+])
+def test_a_loader_over_the_training_set_that_only_predicts(before, body, expected):
+    assert lines(_OVER_THE_TRAINING_SET.format(before=before, body=body), RULE) == expected
+
+
+def test_a_named_loader_used_once_for_training_is_still_reported():
+    src = _OVER_THE_TRAINING_SET.format(before="", body="    pass").replace(
+        "for image in tqdm(data.DataLoader(train_dataset, batch_size=100)):\n    pass",
+        "loader = data.DataLoader(train_dataset, batch_size=100)\nmodel.eval()\n"
+        "for image in loader:\n    preds.append(model(image))\nmodel.train()\n"
+        "for image in loader:\n    model(image).mean().backward()\n    opt.step()")
+    assert lines(src, RULE) == [12]

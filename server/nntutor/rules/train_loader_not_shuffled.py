@@ -28,7 +28,7 @@ from ..values import args_of, follow, has_splat, string_value, strip, unwrap_cal
 from . import Rule
 from ._testfiles import is_test_module
 from ._training import any_between
-from ._uses import WRAPPERS, callers_of_returning_function, target_of, used_beyond_a_peek
+from ._uses import WRAPPERS, callers_of_returning_function, identifier_nodes, target_of, used_beyond_a_peek
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
@@ -60,6 +60,8 @@ def check(ctx):
         made = _map_style_source(ctx, dataset)
         if made is None or not used_beyond_a_peek(ctx, call):
             continue
+        if _only_looped_without_training(ctx, call):
+            continue   # predictions over the training set (pseudo-labels, OOF maps): order kept
         target = _target_name(ctx, call)
         if target is not None and _resampled_by_opacus(ctx, target):
             continue
@@ -75,6 +77,73 @@ def check(ctx):
             related=[ctx.related(made, "a map-style dataset: the loader can shuffle it")],
             fix=_add_shuffle(ctx, args))
     yield from _check_tf_data(ctx)
+
+
+# Words of a loop body that trains: a backward pass, an optimizer step, a fit, a training helper.
+_TRAINS = re.compile(r"\.backward\(|\bstep\(|\bfit\w*\(|train\w*\(|update\w*\(|\.minimize\(")
+
+
+def _only_looped_without_training(ctx, call) -> bool:
+    """Every use of the loader is a `for` loop over it (directly or through enumerate / tqdm)
+    whose body does not train: `for image in tqdm(DataLoader(train_dataset)):` collecting
+    predictions after `model.eval()` (liaopeiyuan's TGS inference scripts)."""
+    _parent, left = target_of(call)
+    if left is None:
+        uses = [call]
+    elif left.type == "identifier":
+        uses = [n for n in identifier_nodes(ctx, ctx.text(left), call.end_byte)
+                if ctx.facts.scope_id(n.start_byte) == ctx.facts.scope_id(call.start_byte)]
+    else:
+        return False
+    if not uses:
+        return False
+    for node in uses:
+        loop = _loop_over(node)
+        if loop is None:
+            return False
+        body = ctx.facts.code_in(loop.child_by_field_id(F_BODY))
+        if _TRAINS.search(body) or not _infers(ctx, loop, body):
+            return False
+    return True
+
+
+_COLLECTS = frozenset({"append", "extend", "print", "len", "add", "update"})
+
+
+def _infers(ctx, loop, body: str) -> bool:
+    """The loop predicts or only collects: it runs without gradients, after an `eval()` of
+    its scope, or calls nothing but list appends (`file_list.append(name)`)."""
+    facts = ctx.facts
+    if facts.in_no_grad(loop.start_byte) or "no_grad()" in body or "inference_mode()" in body:
+        return True
+    fn = facts.function_at(loop.start_byte)
+    start = fn.start_byte if fn is not None else 0
+    before = ctx.doc.data[start:loop.start_byte]
+    if before.rfind(b".eval()") > max(before.rfind(b".train("), -1):
+        return True
+    calls = facts.calls_in(loop.child_by_field_id(F_BODY))
+    return bool(calls) and all(_last_name(c.child_by_field_id(F_FUNCTION)) in _COLLECTS
+                               for c in calls if c.child_by_field_id(F_FUNCTION) is not None)
+
+
+def _loop_over(node):
+    """The `for` loop whose iterable is `node`, possibly wrapped (`enumerate(tqdm(node))`)."""
+    while node.parent is not None:
+        holder = node.parent
+        if holder.type == "for_statement":
+            return holder if holder.child_by_field_id(F_RIGHT) == node else None
+        if holder.type == "argument_list" and holder.parent is not None and holder.parent.type == "call":
+            fn = holder.parent.child_by_field_id(F_FUNCTION)
+            if fn is None or _last_name(fn) not in WRAPPERS | {"iter"}:
+                return None
+            node = holder.parent
+            continue
+        return None
+    return None
+
+
+def _last_name(fn) -> str:
+    return fn.text.decode("utf-8", "replace").rsplit(".", 1)[-1]
 
 
 def _resampled_by_opacus(ctx, name: str) -> bool:
