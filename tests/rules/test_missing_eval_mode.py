@@ -1817,3 +1817,53 @@ def test_a_fresh_model_trained_by_its_own_method(where):
             "        print(model(torch.randn(1, 16)).argmax(1))\n")
     head = "if __name__ == '__main__':\n" if where == "main" else "def main():\n"
     assert lines(_SMOKE.format(body=head + body), RULE) == [18]
+
+
+_SET_MODE = """\
+import torch
+import torch.nn as nn
+
+class SaltNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.Conv2d(16, 1, 1))
+    def forward(self, x):
+        return self.body(x)
+    def set_mode(self, mode):
+        if mode in ["eval", "valid", "test"]:
+            self.eval()
+        else:
+            self.train()
+
+def run_predict(test_loader, ckpt):
+    net = SaltNet()
+    net.load_state_dict(torch.load(ckpt))
+    {switch}
+    with torch.no_grad():
+        return [torch.sigmoid(net(x)) for x in test_loader]
+"""
+
+
+@pytest.mark.parametrize("switch,expected", [
+    # Heng's TGS models switch themselves (liaopeiyuan/kaggle-solutions, sweep 22a)
+    ('net.set_mode("test")', []), ('net.set_mode("valid")', []), ("net.set_mode(mode)", []),
+    ("pass", [21]), ('loader.set_mode("test")', [21]),
+])
+def test_a_model_that_switches_its_own_mode(switch, expected):
+    assert lines(_SET_MODE.format(switch=switch), RULE) == expected
+
+
+@pytest.mark.parametrize("switch,expected", [
+    ('net.set_mode("valid")', []), ('dataset.set_mode("valid")', [7]), ("pass", [7]),
+])
+def test_set_mode_of_a_model_class_of_another_module(switch, expected):
+    src = f"""\
+import torch
+from torchvision.models import resnet18
+net = resnet18()
+net.load_state_dict(torch.load("ckpt.pth"))
+{switch}
+with torch.no_grad():
+    probs = torch.sigmoid(net(images))
+"""
+    assert lines(src, RULE) == expected

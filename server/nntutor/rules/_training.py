@@ -88,6 +88,18 @@ def events(ctx) -> list[Event]:
             if recv is not None and recv.type == "identifier" and ctx.text(recv) != "self" \
                     and not _conditional(call):
                 out.append(Event("train", call, ctx.text(recv), call.start_byte))
+    # `net.set_mode("test")`: a method of a class of the file that switches the mode itself
+    # (Heng's TGS models: `if mode in ["eval", "valid", "test"]: self.eval() else: self.train()`)
+    for method, kind in _mode_setting_methods(ctx).items():
+        for call, recv in facts.method_calls(method):
+            recv = strip(recv)
+            if recv is None or recv.type not in ("identifier", "attribute") or ctx.text(recv) == "self":
+                continue
+            if kind == "model" and not _MODEL_NAME.search(ctx.text(recv).rsplit(".", 1)[-1]):
+                continue
+            mode = kind if kind not in ("either", "model") else _mode_named(ctx, call)
+            if mode is not None:
+                out.append(Event(mode, call, object_name(ctx, recv), call.start_byte))
     # `p.grad = None` / `p.grad.zero_()` also clear gradients.
     for node in _manual_zeroing(ctx):
         out.append(Event("zero_grad", node, "", node.start_byte))
@@ -159,6 +171,56 @@ def _training_mode_methods(ctx) -> set:
             if _SELF_TRAIN.search(code) and not _SELF_EVAL.search(code):
                 found.add(m)
     return found
+
+
+_MODEL_NAME = re.compile(r"(?i)net|model")
+_SELF_SWITCH_EVAL = re.compile(r"\bself\.eval\(\s*\)|\bself\.train\(\s*(?:False|mode\s*=\s*False)\s*\)")
+_SELF_SWITCH_TRAIN = re.compile(r"\bself\.train\(\s*(?:True|mode\s*=\s*True)?\s*\)")
+_EVAL_WORDS = re.compile(r"(?i)^(eval|evaluate|evaluation|valid|validate|validation|val|test|infer|inference|predict)$")
+_TRAIN_WORDS = re.compile(r"(?i)^(train|training)$")
+
+
+def _mode_setting_methods(ctx) -> dict:
+    """Methods (other than train / eval) of the file's classes that switch the object's own
+    mode and do nothing that trains: name -> "eval" (it only calls `self.eval()`), or "either"
+    (it calls both, on a mode given as argument: `set_mode("test")`)."""
+    facts = ctx.facts
+    found = {}
+    for call, recv in facts.method_calls("eval"):
+        recv = strip(recv)
+        fn = facts.function_at(call.start_byte)
+        if recv is None or ctx.text(recv) != "self" or fn is None or not is_method(fn):
+            continue
+        name = fn.child_by_field_id(F_NAME)
+        m = ctx.text(name) if name is not None else ""
+        if m in ("train", "eval", "__init__", "forward") or m in found:
+            continue
+        code = facts.code_in(fn)
+        if _TRAINS.search(code) or not _SELF_SWITCH_EVAL.search(code):
+            continue
+        found[m] = "either" if _SELF_SWITCH_TRAIN.search(code) else "eval"
+    # A model class of another module: `net.set_mode("valid")` says what it does.
+    for m in ("set_mode", "setMode"):
+        if m not in found and not facts.functions_named(m):
+            found[m] = "model"   # (only on a name that says model: datasets have modes too)
+    return found
+
+
+def _mode_named(ctx, call) -> str | None:
+    """"eval" / "train" for a call whose one argument is a string naming the mode, "mode" when
+    that argument is not a literal, else None."""
+    pos, kw = args_of(call)
+    args = [*pos, *kw.values()]
+    if len(args) != 1:
+        return None
+    if args[0].type != "string":
+        return "mode"   # `net.set_mode(mode)`: the mode is unknown from here on
+    word = ctx.text(args[0]).strip("\"'")
+    if _EVAL_WORDS.match(word):
+        return "eval"
+    if _TRAIN_WORDS.match(word):
+        return "train"
+    return None
 
 
 def _event(ctx, out, call, recv, method):
