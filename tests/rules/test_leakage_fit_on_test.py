@@ -672,3 +672,43 @@ conv = ConvolutionTransformer()
 x_test_conv = conv.fit_transform(x_test)
 """
     assert lines(src, RULE) == ([len(src.splitlines())] if expected else [])
+
+
+_TRANSDUCTIVE_SCALER = """\
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+from sklearn.linear_model import LogisticRegression
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+y = train.pop("target").values
+X, X_test = train.values, test.values
+stda = StandardScaler()
+X_test = stda.fit_transform(X_test)
+{next}
+clf = LogisticRegression().fit(X, y)
+"""
+
+
+@pytest.mark.parametrize("next_use,expected", [
+    # PraveenAdepu/kaggle_competitions' StackNet preprocessing (sweep 22a): the competition's
+    # unlabelled test file, and the training rows get the very same transformation
+    ("X = stda.transform(X)", []),
+    # refitted for the training rows, or only ever applied to the test rows: reported
+    ("X = stda.fit_transform(X)", [9]),
+    ("X_test2 = stda.transform(X_test)", [9]),
+    ("pass", [9]),
+])
+def test_a_scaler_fitted_on_the_competition_test_file_then_applied_to_train(next_use, expected):
+    assert lines(_TRANSDUCTIVE_SCALER.format(next=next_use), RULE) == expected
+
+
+def test_a_scaler_fitted_on_a_test_split_then_applied_to_train_is_still_reported():
+    src = """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+sc = StandardScaler()
+X_test = sc.fit_transform(X_test)
+X_train = sc.transform(X_train)
+"""
+    assert lines(src, RULE) == [5]

@@ -95,6 +95,11 @@ def check(ctx):
             continue
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
+        if transformer and not by_flow and _next_use_is_on_train(fl, call, recv, also_unknown=True):
+            # `X_test = sc.fit_transform(X_test); X = sc.transform(X)`: a competition's unlabelled
+            # test file, and both sides get the same transformation (transductive preprocessing,
+            # as fitting on train and test joined, which leakage-preprocessing accepts for it)
+            continue
         if transformer and not by_flow and _refitted_per_item(ctx, fl, call, recv):
             continue  # a per-image normalisation, tried out on a sample named `test_image`
         name = ctx.text(recv)
@@ -198,7 +203,7 @@ _USES = ("predict", "predict_proba", "predict_log_proba", "decision_function", "
          "evaluate", "transform")
 
 
-def _next_use_is_on_train(fl, call, recv) -> bool:
+def _next_use_is_on_train(fl, call, recv, also_unknown: bool = False) -> bool:
     """The model fitted on the test half is next used on the training half (`model.fit(X2, y2)
     .predict(X1)`, or the next `model.score(X_train, ...)` before any refit): swapped halves,
     cross-validation written out by hand, not a test score of a model that saw the test rows."""
@@ -231,7 +236,21 @@ def _next_use_is_on_train(fl, call, recv) -> bool:
         return False
     pos, kw = args_of(use)
     data = pos[0] if pos else kw.get("X") or kw.get("x")
-    return data is not None and fl.origin(data)[0] == "train"
+    if data is None:
+        return False
+    side = fl.origin(data)[0]
+    if side == "train":
+        return True
+    fitted = _data_of(call)
+    # (with `also_unknown`: data of unknown side, other than what was fitted: `X` after `X_test`)
+    return also_unknown and side not in ("test", "val") and fitted is not None \
+        and fl.text(strip(data)) != fl.text(strip(fitted))
+
+
+def _data_of(call):
+    """The data argument of a fit / transform call."""
+    pos, kw = args_of(call)
+    return pos[0] if pos else kw.get("X") or kw.get("x")
 
 
 def _is_transformer(qual) -> bool:
