@@ -197,3 +197,26 @@ X_train, X_test, y_train, y_test = train_test_split(X_res, y_res)
 """
     found = findings(src, RULE)
     assert len(found) == 1 and "SMOTE" in found[0].message
+
+
+@pytest.mark.parametrize("grow,expected", [
+    # nizamphoenix/kaggle DSBowl wrappers (sweep 22a): the training rows for a curve, then the fold
+    ("eval_set.append((X_valid, y_valid))", []),
+    ("eval_set.extend([(X_valid, y_valid)])", []),
+    ("eval_set += [(X_valid, y_valid)]", []),
+    ("eval_names.append('valid')", [9]),
+    ("pass", [9]),
+])
+def test_an_eval_set_list_that_grows_before_the_fit(grow, expected):
+    src = f"""\
+import lightgbm as lgb
+for trn_idx, val_idx in folds.split(X):
+    X_train, y_train = X.iloc[trn_idx], y.iloc[trn_idx]
+    X_valid, y_valid = X.iloc[val_idx], y.iloc[val_idx]
+    eval_set = [(X_train, y_train)]
+    eval_names = ["train"]
+    {grow}
+    model = lgb.LGBMRegressor(n_estimators=1000)
+    model.fit(X_train, y_train, eval_set=eval_set, callbacks=[lgb.early_stopping(100)])
+"""
+    assert lines(src, RULE) == expected

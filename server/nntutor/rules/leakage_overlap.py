@@ -65,6 +65,8 @@ def _validate_on_train(ctx, fl):
                 firsts = [strip(node)]   # `fit(train_gen, validation_data=train_gen)`: one dataset
         elif "eval_set" in kw:
             node = kw["eval_set"]
+            if _grown_before(ctx, node, call):
+                continue   # `eval_set = [(X_train, y_train)]; eval_set.append((X_valid, y_valid))`
             ev = strip(follow(ctx.facts, node))
             pairs = list(ev.named_children) if ev is not None and ev.type in ("list", "tuple") else []
             if ev is not None and ev.type == "tuple" and pairs and strip(pairs[0]).type not in ("tuple", "list"):
@@ -85,6 +87,26 @@ def _validate_on_train(ctx, fl):
                 "them (early stopping, checkpoints) is chosen on training rows. Validate on a "
                 "held-out split.",
                 related=[ctx.related(x, "the same rows used for training")])
+
+
+def _grown_before(ctx, node, call) -> bool:
+    """`node` names a list that gets more items (append / extend / insert / `+=`) between its
+    assignment and `call`: its first pairs are not all it holds (nizamphoenix's DSBowl wrappers
+    start it with the training rows, for a training curve, and add the validation fold)."""
+    node = strip(node)
+    if node is None or node.type != "identifier":
+        return False
+    facts, name = ctx.facts, ctx.text(node)
+    b = facts.binding(name, call.start_byte)
+    if b is None:
+        return False
+    for method in ("append", "extend", "insert"):
+        for other, recv in facts.method_calls(method):
+            recv = strip(recv)
+            if recv is not None and recv.type == "identifier" and ctx.text(recv) == name \
+                    and b.pos < other.start_byte < call.start_byte:
+                return True
+    return any(a.kind == "aug" and b.pos < a.pos < call.start_byte for a in facts.bindings.get(name, ()))
 
 
 def _is_name(node) -> bool:
