@@ -583,3 +583,21 @@ def test_a_named_loader_used_once_for_training_is_still_reported():
         "for image in loader:\n    preds.append(model(image))\nmodel.train()\n"
         "for image in loader:\n    model(image).mean().backward()\n    opt.step()")
     assert lines(src, RULE) == [12]
+
+
+@pytest.mark.parametrize("use,expected", [
+    # liamcarew's CNN feature extractor (sweep 22a): features in the order of y_train
+    ("features = backbone.predict(x=training_data, verbose=1)", []),
+    ("features = backbone.predict(training_data)\nscore = model.evaluate(training_data)", []),
+    ("model.fit(training_data, epochs=5)", [4]),
+    ("features = backbone.predict(training_data)\nmodel.fit(training_data, epochs=5)", [4]),
+])
+def test_a_tf_pipeline_over_the_training_arrays_only_predicted_on(use, expected):
+    src = f"""\
+import tensorflow as tf
+from tensorflow.data import Dataset
+x_train, y_train = load()
+training_data = Dataset.from_tensor_slices((x_train, y_train)).cache().batch(batch_size=32)
+{use}
+"""
+    assert lines(src, RULE) == expected

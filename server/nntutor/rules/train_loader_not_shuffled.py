@@ -24,11 +24,18 @@ from ..parsing import (
     F_RIGHT,
     F_SUPERCLASSES,
 )
-from ..values import args_of, follow, has_splat, string_value, strip, unwrap_calls
+from ..values import args_of, follow, has_splat, method_call, string_value, strip, unwrap_calls
 from . import Rule
 from ._testfiles import is_test_module
 from ._training import any_between
-from ._uses import WRAPPERS, callers_of_returning_function, identifier_nodes, target_of, used_beyond_a_peek
+from ._uses import (
+    WRAPPERS,
+    call_given,
+    callers_of_returning_function,
+    identifier_nodes,
+    target_of,
+    used_beyond_a_peek,
+)
 
 LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
@@ -174,6 +181,8 @@ def _check_tf_data(ctx):
         name = _target_name(ctx, chain)
         if name is not None and _shuffled_later(ctx, chain, name):
             continue
+        if name is not None and _only_predicted_on(ctx, chain, name):
+            continue   # features extracted in order, to line up with y_train
         shown = name or "this dataset"
         yield ctx.finding(
             source.child_by_field_id(F_FUNCTION),
@@ -183,6 +192,24 @@ def _check_tf_data(ctx):
             "class then gives batches of a single class. Add `.shuffle(buffer_size)` before "
             "`.batch(...)`; a buffer as large as the training set shuffles fully, anew every epoch.",
             fix=_add_tf_shuffle(ctx, source, pos[0]))
+
+
+_PREDICTS = frozenset({"predict", "predict_on_batch", "evaluate"})
+
+
+def _only_predicted_on(ctx, chain, name: str) -> bool:
+    """Every later use of the dataset `name` is as the input of `.predict(...)` /
+    `.evaluate(...)`: nothing is fitted on it (liamcarew's CNN feature extractor)."""
+    if not name.isidentifier():
+        return False
+    uses = list(identifier_nodes(ctx, name, chain.end_byte))
+    if not uses:
+        return False
+    for node in uses:
+        call = call_given(node)
+        if call is None or method_call(call)[1] not in _PREDICTS:
+            return False
+    return True
 
 
 def _method_chain(ctx, call):
