@@ -1867,3 +1867,26 @@ with torch.no_grad():
     probs = torch.sigmoid(net(images))
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("look,expected", [
+    # BloodAxe/Kaggle-2020-Alaska2 tests/test_models.py (sweep 22a): a fresh model, counted
+    ("print(count_parameters(model))", []),
+    ("summary(model)", []),
+    ("load_weights(model, 'ckpt.pth')", [9]),
+    ("train(model, loader)", [9]),
+])
+def test_a_fresh_model_only_inspected_before_its_smoke_test(look, expected):
+    src = f"""\
+import torch
+from torch import nn
+from models import HPFNet
+
+@torch.no_grad()
+def test_hpfnet():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+    {look}
+    output = model(torch.randn((2, 3, 64, 64)))
+    print(output.mean(), output.argmax(1))
+"""
+    assert lines(src, RULE) == expected

@@ -299,7 +299,8 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         if c.start_byte <= b.pos:
             continue
         pos, kw = args_of(c)
-        if any(a is not None and ctx.text(strip(a)) == name for a in [*pos, *kw.values()]):
+        if any(a is not None and ctx.text(strip(a)) == name for a in [*pos, *kw.values()]) \
+                and not _INSPECTS.search(ctx.text(c.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]):
             return False   # handed to a helper that may train or load it
         recv, method = method_call(c)
         if method in _LOADS and recv is not None and ctx.text(recv) == name:
@@ -315,6 +316,12 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
     if any(b.pos < e.pos < call.start_byte and e.kind in ("backward", "step") for e in events(ctx)):
         return False       # a backward pass or an optimizer step (not `env.step`) before
     return True
+
+
+# Helpers that only look at a model: counting its parameters, printing a summary.
+_INSPECTS = re.compile(r"(?i)^(print|len|str|repr|type|id|isinstance|summary|"
+                       r"count_param\w*|num_param\w*|n_param\w*|param_count|get_n_params|"
+                       r"get_num_params|parameter_count|model_size|show)$")
 
 
 def _in_training_step(ctx, call):
