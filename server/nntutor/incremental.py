@@ -68,6 +68,9 @@ SENSITIVE_WORDS = frozenset({
 # a statement-level comment, which is all a trivia edit can touch): `b"Loss"` in a binding's value
 # (rules/_losses.py).
 NODE_TEXT_ONLY = frozenset({"loss",
+                            # rules/leakage_fit_on_test.py: test labels (`y_test`), searched
+                            # with facts.code_matches, outside comments
+                            "y_", "test", "tst", "labels", "targets",
                             # rules/functional_dropout_always_on.py: a match counts only where an
                             # identifier node is (never in a comment)
                             "training",

@@ -24,6 +24,7 @@ from .parsing import (
     F_SUPERCLASSES,
     F_VALUE,
 )
+from .mode_selectors import Selector, mode_selector, selects_stochastic
 from .rates import RateParams, rate_parameters
 from .values import Values, is_method, method_call, strip
 
@@ -141,6 +142,10 @@ class ModelClass:
     # forward() clears the whole model's gradients itself (`self.zero_grad()` at its top: a
     # seq2seq model that returns its loss), so each call of the model starts from zero.
     clears_grads: bool = False
+    # Its only dropout / batch norm is built under `if norm == "batch":` on an `__init__`
+    # string parameter (mode_selectors.py): a class built of it with another value is not
+    # mode-dependent through it (this file only).
+    selector: Selector | None = None
 
     def summary(self) -> "ModelClass":
         """A copy without tree-sitter nodes, safe to send to another process or file."""
@@ -215,6 +220,8 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         init = _method(body, "__init__", text)
         if cls.mode_dependent and framework == "torch" and not subclass:
             cls.rates = rate_parameters(facts, body, init, cls.layers)
+            if not any(is_model_factory(q) for q, _ctor in cls.layers.values()):   # (a backbone)
+                cls.selector = mode_selector(facts, body, init)
         # `self.eval()` in __init__, or `self.model.eval()` in a wrapper whose own body builds
         # no dropout / batch norm (yolov7's TracedModel); not a classifier that freezes its
         # backbone (`self.backbone.eval()`) next to a dropout head of its own.
@@ -289,11 +296,12 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
         i = nest.innermost(pos)
         return bodies[i][1] if i >= 0 else None
 
+    built = []   # (building class, name of the class built, constructor call)
     for name in classes:
         for call in facts.calls_named(name):
             cls = owner(call.start_byte)
             if cls is not None:
-                uses.setdefault(id(cls), set()).add(name)
+                built.append((cls, name, call))
     # A function of the file that builds dropout or batch norm (`def conv_bn(...): return
     # nn.Sequential(..., nn.BatchNorm2d(oup), ...)`, MobileNet's style) called in a class body.
     for func in facts.functions:
@@ -309,13 +317,13 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
         for call in facts.calls_named(facts.text(name_node)):
             cls = owner(call.start_byte)
             if cls is not None and cls.mode_dependent is not None:
-                cls.mode_dependent = True
+                cls.mode_dependent, cls.selector = True, None
     for last, calls in facts.calls_by_last_name().items():
         if "Transformer" in last:
             for call in calls:
                 cls = owner(call.start_byte)
                 if cls is not None and (facts.callee_qual(call) or "").startswith(TORCH_TRANSFORMER):
-                    cls.mode_dependent = True
+                    cls.mode_dependent, cls.selector = True, None
     calls, starts = facts.calls, None
     for m in _DROPOUT_ARG.finditer(facts.doc.data):
         at = m.start()
@@ -330,7 +338,17 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
         while i >= 0 and calls[i].end_byte <= at:
             i -= 1  # the innermost call holding the keyword: the last one starting before it
         if i >= 0 and (facts.callee_qual(calls[i]) or "").startswith("torch.nn."):
-            cls.mode_dependent = True
+            cls.mode_dependent, cls.selector = True, None
+    # A class built with a value that takes no dropout / batch-norm branch of its selector is
+    # not a mode-dependent part (fast-neural-style's `ConvLayer(3, 32, 9, 1)`, norm="instance");
+    # a selector holds only for a class that builds no other class of the file.
+    builders = {id(cls) for cls, _name, _call in built}
+    for cls, name, call in built:
+        used = classes[name]
+        if used.selector is not None and id(used) not in builders \
+                and not selects_stochastic(facts, used.selector, call):
+            continue
+        uses.setdefault(id(cls), set()).add(name)
 
 
 _DROPOUT_ARG = re.compile(rb"dropout\s*=\s*([^,)\s]+)")  # (no look-behind: it disables the fast literal scan)
@@ -430,8 +448,10 @@ def _collect_layers(facts, values, body, cls, unused=frozenset()):
             if is_model_factory(qual) and qual.startswith("transformers.") and method_call(call)[1] == "from_pretrained" \
                     and not cls.mode_dependent:
                 cls.pretrained_eval_only = True   # unless something else makes it mode-dependent
-            elif (sub is not None and sub.mode_dependent) or is_model_factory(qual):  # or a backbone
-                cls.mode_dependent = True
+            elif (sub is not None and sub.mode_dependent and not (
+                    sub.selector is not None and ctor is not None
+                    and not selects_stochastic(facts, sub.selector, ctor))) or is_model_factory(qual):
+                cls.mode_dependent = True   # (a block with batch norm in the branch built, or a backbone)
 
 
 # Where a `return` can be: blocks and compound statements (never an expression; never a nested

@@ -48,7 +48,7 @@ def rate_parameters(facts, body, init, layers: dict) -> RateParams | None:
         return None
     if code.count("self.training") != code.count("training=self.training"):
         return None   # the class's own code branches on the mode (noise in training, say)
-    params = _parameters(facts, init)
+    params = init_parameters(facts, init)
     if params is None:
         return None
     positional, defaults, names = params
@@ -139,7 +139,7 @@ def _rate_param(facts, rate, init, names, attrs, rates) -> bool:
     return False
 
 
-def _parameters(facts, init):
+def init_parameters(facts, init):
     """(names passable by position after self, {name: default node}, every name) of
     `__init__`; None with *args / **kwargs (a rate may come through them)."""
     params = init.child_by_field_id(F_PARAMETERS)

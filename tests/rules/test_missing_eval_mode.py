@@ -1890,3 +1890,71 @@ def test_hpfnet():
     print(output.mean(), output.argmax(1))
 """
     assert lines(src, RULE) == expected
+
+
+_NORM_SELECTOR = """\
+import torch
+import torch.nn as nn
+
+class ConvLayer(nn.Module):
+    def __init__(self, cin, cout, norm="instance"):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        if norm == "instance":
+            self.norm = nn.InstanceNorm2d(cout, affine=True)
+        {branch}
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+class TransformerNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = ConvLayer(3, 32)
+        self.body = nn.Sequential(ConvLayer(32, 32, {arg}), nn.ReLU())
+
+    def forward(self, x):
+        return self.body(self.first(x))
+
+net = TransformerNet()
+net.load_state_dict(torch.load("style.pth"))
+with torch.no_grad():
+    out = net(torch.rand(1, 3, 64, 64))
+"""
+
+
+@pytest.mark.parametrize("branch,arg,expected", [
+    # rrmina/fast-neural-style-pytorch (sweep 22b): batch norm only when norm="batch" is passed
+    ('elif norm == "batch":\n            self.norm = nn.BatchNorm2d(cout)', 'norm="None"', []),
+    ('elif (norm=="batch"):\n            self.norm = nn.BatchNorm2d(cout)', '"instance"', []),
+    ('elif norm in ("batch", "bn"):\n            self.norm = nn.BatchNorm2d(cout)', 'norm="instance"', []),
+    # the branch is taken, or may be: reported
+    ('elif norm == "batch":\n            self.norm = nn.BatchNorm2d(cout)', 'norm="batch"', [27]),
+    ('elif norm in ("batch", "bn"):\n            self.norm = nn.BatchNorm2d(cout)', 'norm="bn"', [27]),
+    ('elif norm == "batch":\n            self.norm = nn.BatchNorm2d(cout)', "norm=args.norm", [27]),
+    ('else:\n            self.norm = nn.BatchNorm2d(cout)', 'norm="none"', [27]),
+    ('self.norm = nn.Sequential(nn.InstanceNorm2d(cout), nn.Dropout(0.1))', 'norm="instance"', [26]),
+])
+def test_batch_norm_chosen_by_a_constructor_argument(branch, arg, expected):
+    assert lines(_NORM_SELECTOR.format(branch=branch, arg=arg), RULE) == expected
+
+
+def test_a_batch_norm_default_is_taken_by_default():
+    src = _NORM_SELECTOR.format(branch='elif norm == "batch":\n            self.norm = nn.BatchNorm2d(cout)',
+                                arg='norm="instance"').replace('norm="instance"):', 'norm="batch"):')
+    assert lines(src, RULE) == [27]
+
+
+def test_the_selected_blocks_class_seen_from_another_file():
+    models = _NORM_SELECTOR.format(branch='elif norm == "batch":\n            self.norm = nn.BatchNorm2d(cout)',
+                                   arg='norm="None"').split("net = TransformerNet()")[0]
+    train = """\
+import torch
+from transformer import TransformerNet
+net = TransformerNet()
+net.load_state_dict(torch.load("style.pth"))
+with torch.no_grad():
+    out = net(torch.rand(1, 3, 64, 64))
+"""
+    assert two_files(models, train, RULE, models_path="transformer.py") == []
+    batch = models.replace('ConvLayer(3, 32)', 'ConvLayer(3, 32, norm="batch")')
+    assert len(two_files(batch, train, RULE, models_path="transformer.py")) == 1

@@ -95,10 +95,12 @@ def check(ctx):
             continue
         if not transformer and _next_use_is_on_train(fl, call, recv):
             continue  # two-fold by hand: the half fitted here predicts the other half
-        if transformer and not by_flow and _next_use_is_on_train(fl, call, recv, also_unknown=True):
+        if transformer and not by_flow and not _test_labels(ctx) \
+                and _next_use_is_on_train(fl, call, recv, also_unknown=True):
             # `X_test = sc.fit_transform(X_test); X = sc.transform(X)`: a competition's unlabelled
             # test file, and both sides get the same transformation (transductive preprocessing,
-            # as fitting on train and test joined, which leakage-preprocessing accepts for it)
+            # as fitting on train and test joined, which leakage-preprocessing accepts for it);
+            # not when the file has test labels to score against (`y_test`)
             continue
         if transformer and not by_flow and _refitted_per_item(ctx, fl, call, recv):
             continue  # a per-image normalisation, tried out on a sample named `test_image`
@@ -245,6 +247,14 @@ def _next_use_is_on_train(fl, call, recv, also_unknown: bool = False) -> bool:
     # (with `also_unknown`: data of unknown side, other than what was fitted: `X` after `X_test`)
     return also_unknown and side not in ("test", "val") and fitted is not None \
         and fl.text(strip(data)) != fl.text(strip(fitted))
+
+
+_TEST_LABELS = re.compile(rb"\b(?:y_?(?:test|tst)|(?:test|tst)_?(?:y|labels?|targets?))\b", re.IGNORECASE)
+
+
+def _test_labels(ctx) -> bool:
+    """The file names test labels (`y_test`, `test_labels`): a test set that gets scored."""
+    return bool(ctx.facts.code_matches(_TEST_LABELS))
 
 
 def _data_of(call):

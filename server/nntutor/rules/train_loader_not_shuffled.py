@@ -125,9 +125,13 @@ def _infers(ctx, loop, body: str) -> bool:
         return True
     fn = facts.function_at(loop.start_byte)
     start = fn.start_byte if fn is not None else 0
-    before = ctx.doc.data[start:loop.start_byte]
-    if before.rfind(b".eval()") > max(before.rfind(b".train("), -1):
-        return True
+
+    def last(method):
+        return max((c.start_byte for c, _r in facts.method_calls(method)
+                    if start <= c.start_byte < loop.start_byte), default=-1)
+
+    if last("eval") > last("train"):
+        return True   # `model.eval()` before the loop, in its scope, and no train() since
     calls = facts.calls_in(loop.child_by_field_id(F_BODY))
     return bool(calls) and all(_last_name(c.child_by_field_id(F_FUNCTION)) in _COLLECTS
                                for c in calls if c.child_by_field_id(F_FUNCTION) is not None)
