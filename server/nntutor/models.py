@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .facts import Nested
 from .findings import Location
+from .mode_selectors import Selector, mode_selector, selects_stochastic
 from .parsing import (
     F_ATTRIBUTE,
     F_BODY,
@@ -24,7 +25,6 @@ from .parsing import (
     F_SUPERCLASSES,
     F_VALUE,
 )
-from .mode_selectors import Selector, mode_selector, selects_stochastic
 from .rates import RateParams, rate_parameters
 from .values import Values, is_method, method_call, strip
 
