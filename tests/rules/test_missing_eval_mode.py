@@ -1873,6 +1873,9 @@ with torch.no_grad():
     # BloodAxe/Kaggle-2020-Alaska2 tests/test_models.py (sweep 22a): a fresh model, counted
     ("print(count_parameters(model))", []),
     ("summary(model)", []),
+    # MikaKat/pneumonia-detection-cnn unet.py (sweep 22d)
+    ("n = sum(p.numel() for p in model.parameters())", []),
+    ("opt = torch.optim.SGD(model.parameters(), lr=0.1)", [9]),
     ("load_weights(model, 'ckpt.pth')", [9]),
     ("train(model, loader)", [9]),
 ])

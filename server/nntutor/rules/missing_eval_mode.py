@@ -305,6 +305,8 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         recv, method = method_call(c)
         if method in _LOADS and recv is not None and ctx.text(recv) == name:
             return False
+        if method in ("parameters", "named_parameters") and _counts_parameters(ctx, c):
+            continue   # `sum(p.numel() for p in model.parameters())`
         if recv is not None and ctx.text(recv) == name and method not in _LEAVES_WEIGHTS:
             return False   # `model.fit(loader)`: a method of its own that may train it
         if method in ("parameters", "named_parameters") and recv is not None and ctx.text(recv) == name:
@@ -322,6 +324,16 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
 _INSPECTS = re.compile(r"(?i)^(print|len|str|repr|type|id|isinstance|summary|"
                        r"count_param\w*|num_param\w*|n_param\w*|param_count|get_n_params|"
                        r"get_num_params|parameter_count|model_size|show)$")
+
+
+def _counts_parameters(ctx, call) -> bool:
+    """`sum(p.numel() for p in model.parameters())`: the parameters are counted, not optimized."""
+    node = call.parent
+    while node is not None and node.type not in ("expression_statement", "assignment", "block", "module"):
+        if node.type in ("generator_expression", "list_comprehension") and ".numel()" in ctx.text(node):
+            return True
+        node = node.parent
+    return False
 
 
 def _in_training_step(ctx, call):
