@@ -601,3 +601,30 @@ training_data = Dataset.from_tensor_slices((x_train, y_train)).cache().batch(bat
 {use}
 """
     assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("prep,data,expected", [
+    # Aydinhamedi/Pneumonia-Detection-Ai learning-rate range tests (sweep 22d): rows in random order
+    ("idx = np.random.choice(len(x_train), 4096, replace=False)", "(x_train[idx], y_train[idx])", []),
+    ("pass", "(x_train[np.random.permutation(len(x_train))], y_train)", []),
+    ("x_train, y_train = shuffle_data(x_train, y_train)", "(x_train, y_train)", []),
+    ("np.random.shuffle(x_train)", "(x_train, y_train)", []),
+    ("idx = np.random.permutation(len(x_train))\nx_train, y_train = x_train[idx], y_train[idx]",
+     "(x_train, y_train)", []),
+    # stored order, or a sorted one: still reported
+    ("pass", "(x_train, y_train)", [6]),
+    ("idx = np.argsort(y_train)", "(x_train[idx], y_train[idx])", [6]),
+    ("x_train, y_train = load_data(x_train, y_train)", "(x_train, y_train)", [6]),
+])
+def test_a_tf_pipeline_over_rows_already_in_random_order(prep, data, expected):
+    src = f"""\
+import numpy as np
+import tensorflow as tf
+x_train, y_train = load()
+{prep}
+model = make_model()
+train_ds = tf.data.Dataset.from_tensor_slices({data}).batch(16)
+model.fit(train_ds, epochs=10)
+"""
+    n = prep.count("\n")
+    assert lines(src, RULE) == [e + n for e in expected]

@@ -182,6 +182,8 @@ def _check_tf_data(ctx):
         pos, _ = args_of(source)
         if not pos or not _is_training(ctx, chain, pos[0]) or not used_beyond_a_peek(ctx, chain):
             continue
+        if _in_random_order(ctx, pos[0], source.start_byte):
+            continue   # rows already shuffled, or picked by random indices: no class-sorted batches
         name = _target_name(ctx, chain)
         if name is not None and _shuffled_later(ctx, chain, name):
             continue
@@ -214,6 +216,48 @@ def _only_predicted_on(ctx, chain, name: str) -> bool:
         if call is None or method_call(call)[1] not in _PREDICTS:
             return False
     return True
+
+
+_RANDOM_ORDER = re.compile(r"(?i)shuffle|permutation|random\.choice|\.choice\(|randperm|sample\(")
+
+
+def _in_random_order(ctx, data, pos: int) -> bool:
+    """The arrays `from_tensor_slices` gets are in random order already: indexed by random
+    indices (`x[np.random.choice(n, k, replace=False)]`, a name bound to one), or bound from a
+    shuffling call (`x, y = shuffle(x, y)`, `shuffle_data(...)`), or shuffled in place before
+    (`np.random.shuffle(x)`) (Aydinhamedi's learning-rate range tests)."""
+    facts = ctx.facts
+    data = strip(data)
+    first = data.named_children[0] if data is not None and data.type in ("tuple", "list") and data.named_children else data
+    first = strip(first)
+    if first is None:
+        return False
+    if first.type == "subscript":
+        index = first.named_children[-1] if first.named_child_count > 1 else None
+        index = strip(follow(facts, index)) if index is not None else None
+        return index is not None and bool(_RANDOM_ORDER.search(ctx.text(index)))
+    if first.type != "identifier":
+        return False
+    name = ctx.text(first)
+    b = facts.binding(name, pos)
+    value = strip(b.value) if b is not None and b.kind == "assign" and b.value is not None else None
+    if value is not None and b.index is not None and value.type in ("expression_list", "tuple") \
+            and len(value.named_children) == b.count:
+        value = strip(value.named_children[b.index])   # `x, y = x[idx], y[idx]`
+    if value is not None and value.type == "call" \
+            and _RANDOM_ORDER.search(ctx.text(value.child_by_field_id(F_FUNCTION))):
+        return True   # `x, y = shuffle(x, y)`
+    if value is not None and value.type == "subscript" and value.named_child_count > 1:
+        index = strip(follow(facts, value.named_children[-1]))
+        if index is not None and _RANDOM_ORDER.search(ctx.text(index)):
+            return True   # `x = x[np.random.permutation(len(x))]`
+    start = b.pos if b is not None else 0
+    for call, _recv in facts.method_calls("shuffle"):
+        args = call.child_by_field_id(F_ARGUMENTS)
+        if start <= call.start_byte < pos and args is not None \
+                and any(ctx.text(a) == name for a in args.named_children):
+            return True
+    return False
 
 
 def _method_chain(ctx, call):
