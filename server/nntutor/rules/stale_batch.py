@@ -44,8 +44,9 @@ def check(ctx):
         body = loop.child_by_field_id(F_BODY)
         if not names or body is None:
             continue
-        if names & set(variables_in(ctx, body)):
-            continue
+        if any(body.start_byte <= i.start_byte < body.end_byte
+               for n in names for i in facts.identifiers_named(n)):
+            continue   # the batch is read
         calls = facts.calls_in(body)
         if any(_callee(ctx, c) in _OTHER_SOURCES or ctx.text(c.child_by_field_id(F_FUNCTION)) in _OTHER_BUILTINS
                for c in calls):

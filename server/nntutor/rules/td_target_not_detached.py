@@ -47,7 +47,15 @@ _MAX_DEPTH = 6
 
 def check(ctx):
     facts = ctx.facts
-    pairs = [(call, _regression_pair(ctx, call)) for call in facts.calls]
+    by_last = facts.calls_by_last_name()
+    # Only the calls that can be a regression loss: F.mse_loss & co, an object built from a loss
+    # class (`self.criterion = nn.MSELoss()` ... `self.criterion(q, y)`), `.pow(2)`, square().
+    objects = {ctx.text(left) for cls in _LOSS_CLASSES for ctor in by_last.get(cls, ())
+               if (left := _assigned_to(ctor)) is not None}
+    candidates = [c for name in (*_LOSSES, "pow", "square") for c in by_last.get(name, ())]
+    candidates += [c for name in {o.rsplit(".", 1)[-1] for o in objects} for c in by_last.get(name, ())
+                   if ctx.text(c.child_by_field_id(F_FUNCTION)) in objects]
+    pairs = [(call, _regression_pair(ctx, call)) for call in sorted(set(candidates), key=lambda c: c.start_byte)]
     pairs += list(_squared_differences(ctx))
     for call, pair in pairs:
         if pair is None or None in pair or facts.in_no_grad(call.start_byte):
@@ -58,6 +66,16 @@ def check(ctx):
             if hit is not None:
                 yield _finding(ctx, call, target, *hit)
                 break
+
+
+def _assigned_to(ctor):
+    """`self.criterion` / `loss_fn` for `... = nn.MSELoss()`, else None."""
+    parent = ctor.parent
+    if parent is not None and parent.type == "assignment" and strip(parent.child_by_field_name("right")) == ctor:
+        left = parent.child_by_field_name("left")
+        if left is not None and left.type in ("identifier", "attribute"):
+            return left
+    return None
 
 
 def _regression_pair(ctx, call):
