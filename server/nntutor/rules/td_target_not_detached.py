@@ -25,6 +25,7 @@ from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_VALUE
 from ..values import args_of, strip
 from . import Rule
+from ._training import identifiers_in
 
 _LOSSES = frozenset({"mse_loss", "smooth_l1_loss", "huber_loss", "l1_loss"})
 _LOSS_CLASSES = frozenset({"MSELoss", "SmoothL1Loss", "HuberLoss", "L1Loss"})
@@ -247,16 +248,8 @@ def _on_next_state(ctx, call) -> bool:
     args = call.child_by_field_id(F_ARGUMENTS)
     if args is None:
         return False
-    return any(_NEXT_STATE.search(ctx.text(i)) for i in _identifiers(args))
-
-
-def _identifiers(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "identifier":
-            yield n
-        stack.extend(n.named_children)
+    # (attribute names too: `model(batch.next_obs)`)
+    return any(_NEXT_STATE.search(name) for name in identifiers_in(ctx, args))
 
 
 def _finding(ctx, loss_call, target, next_call, pred_call, net):
