@@ -182,8 +182,9 @@ _TRAIN_WORDS = re.compile(r"(?i)^(train|training)$")
 
 def _mode_setting_methods(ctx) -> dict:
     """Methods (other than train / eval) of the file's classes that switch the object's own
-    mode and do nothing that trains: name -> "eval" (it only calls `self.eval()`), or "either"
-    (it calls both, on a mode given as argument: `set_mode("test")`)."""
+    mode and do nothing that trains: name -> "eval" (it only calls `self.eval()`), "either"
+    (it calls both, on a mode given as argument: `set_mode("test")`), or "model" for
+    `set_mode` not defined in the file (a model class of another module; read on model names)."""
     facts = ctx.facts
     found = {}
     for call, recv in facts.method_calls("eval"):

@@ -88,7 +88,7 @@ def _callee(ctx, call) -> str:
 
 
 def _stale_argument(ctx, call, loop, loader_loops):
-    """(name, its binding, the earlier loop) for an argument of `call` that holds a leftover of
+    """(name, its binding, the earlier loop's loader) for an argument of `call` that holds a leftover of
     an earlier loop over a loader, or None."""
     args = call.child_by_field_id(F_ARGUMENTS)
     if args is None:
@@ -101,7 +101,7 @@ def _stale_argument(ctx, call, loop, loader_loops):
 
 
 def _stale(ctx, name, loop, loader_loops, depth, statement=None):
-    """(binding, earlier loop) when `name`, read in `loop`, holds a leftover of an earlier loop
+    """(binding, the earlier loop's loader) when `name`, read in `loop`, holds a leftover of an earlier loop
     over a loader; `statement` is the position of the in-loop assignment reading it
     (`image = image.cuda()` reads the value from before the loop on the first pass)."""
     facts = ctx.facts
@@ -124,21 +124,21 @@ def _stale(ctx, name, loop, loader_loops, depth, statement=None):
     b = facts.binding(name, loop.start_byte)
     if b is None:
         return None
-    for earlier, _src in loader_loops:
+    for earlier, source in loader_loops:
         if earlier.start_byte <= b.pos < earlier.end_byte and not (
                 earlier.start_byte <= loop.start_byte < earlier.end_byte):
-            return b, earlier
+            return b, source
     return None
 
 
-def _finding(ctx, loop, loader, names, call, name, binding, earlier):
+def _finding(ctx, loop, loader, names, call, name, binding, earlier_loader):
     shown = ", ".join(f"`{n}`" for n in sorted(names))
     call_text = ctx.text(call)
     if len(call_text) > 60:
         call_text = call_text[:57] + "..."
     message = (f"This loop over `{ctx.text(loader)}` never reads its batch ({shown}): `{call_text}` "
                f"is given `{name}`, left over from the loop over "
-               f"`{ctx.text(_loader(ctx, earlier))}`, so every pass works on that "
+               f"`{ctx.text(earlier_loader)}`, so every pass works on that "
                f"same last batch and the results say nothing about `{ctx.text(loader)}`. Unpack "
                f"this loop's batch into the names the body uses.")
     return ctx.finding(loop.child_by_field_id(F_LEFT), message,
