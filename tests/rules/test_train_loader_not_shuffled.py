@@ -589,6 +589,7 @@ def test_a_named_loader_used_once_for_training_is_still_reported():
     # liamcarew's CNN feature extractor (sweep 22a): features in the order of y_train
     ("features = backbone.predict(x=training_data, verbose=1)", []),
     ("features = backbone.predict(training_data)\nscore = model.evaluate(training_data)", []),
+    ("training_data = backbone.predict(x=training_data)\nmodel.fit(np.array(training_data), y_train)", []),
     ("model.fit(training_data, epochs=5)", [4]),
     ("features = backbone.predict(training_data)\nmodel.fit(training_data, epochs=5)", [4]),
 ])

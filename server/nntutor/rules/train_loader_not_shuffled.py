@@ -208,7 +208,13 @@ def _only_predicted_on(ctx, chain, name: str) -> bool:
     `.evaluate(...)`: nothing is fitted on it (liamcarew's CNN feature extractor)."""
     if not name.isidentifier():
         return False
-    uses = list(identifier_nodes(ctx, name, chain.end_byte))
+    # up to the next binding of the name: `training_data = model.predict(x=training_data)`
+    # makes it another object
+    scope = ctx.facts.scope_id(chain.start_byte)
+    rebound = min((b.pos for b in ctx.facts.bindings.get(name, ())
+                   if b.scope == scope and b.pos > chain.end_byte), default=None)
+    uses = [n for n in identifier_nodes(ctx, name, chain.end_byte)
+            if rebound is None or n.start_byte < rebound or _reads_in_rebinding(n, rebound)]
     if not uses:
         return False
     for node in uses:
@@ -258,6 +264,19 @@ def _in_random_order(ctx, data, pos: int) -> bool:
                 and any(ctx.text(a) == name for a in args.named_children):
             return True
     return False
+
+
+def _reads_in_rebinding(node, rebound: int) -> bool:
+    """`node` is read on the right of the statement at `rebound` (`x = f(x)`), not its target."""
+    stmt = node.parent
+    while stmt is not None and not (stmt.type == "assignment" and stmt.start_byte == rebound):
+        if stmt.start_byte < rebound:
+            return False
+        stmt = stmt.parent
+    if stmt is None:
+        return False
+    right = stmt.child_by_field_id(F_RIGHT)
+    return right is not None and right.start_byte <= node.start_byte < right.end_byte
 
 
 def _method_chain(ctx, call):
