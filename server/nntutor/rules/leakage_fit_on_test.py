@@ -60,7 +60,7 @@ def check(ctx):
         if rq is not None and rq.split(".", 1)[0] in _NOT_ESTIMATORS:
             continue
         pos, kw = args_of(call)
-        data = pos[0] if pos else kw.get("X") or kw.get("x")
+        data = _data_of(call)
         if data is None:
             continue
         side, by_flow, _keys = fl.origin(data)
@@ -236,8 +236,7 @@ def _next_use_is_on_train(fl, call, recv, also_unknown: bool = False) -> bool:
     _recv, um = method_call(use)
     if um not in _USES:
         return False
-    pos, kw = args_of(use)
-    data = pos[0] if pos else kw.get("X") or kw.get("x")
+    data = _data_of(use)
     if data is None:
         return False
     side = fl.origin(data)[0]
@@ -258,7 +257,7 @@ def _test_labels(ctx) -> bool:
 
 
 def _data_of(call):
-    """The data argument of a fit / transform call."""
+    """The data argument of a fit / transform / predict call."""
     pos, kw = args_of(call)
     return pos[0] if pos else kw.get("X") or kw.get("x")
 

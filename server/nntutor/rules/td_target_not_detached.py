@@ -22,7 +22,16 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_ARGUMENTS, F_ATTRIBUTE, F_FUNCTION, F_OBJECT, F_VALUE
+from ..parsing import (
+    F_ARGUMENTS,
+    F_ATTRIBUTE,
+    F_FUNCTION,
+    F_LEFT,
+    F_OBJECT,
+    F_OPERATOR,
+    F_RIGHT,
+    F_VALUE,
+)
 from ..values import args_of, strip
 from . import Rule
 from ._training import identifiers_in
@@ -72,8 +81,8 @@ def check(ctx):
 def _assigned_to(ctor):
     """`self.criterion` / `loss_fn` for `... = nn.MSELoss()`, else None."""
     parent = ctor.parent
-    if parent is not None and parent.type == "assignment" and strip(parent.child_by_field_name("right")) == ctor:
-        left = parent.child_by_field_name("left")
+    if parent is not None and parent.type == "assignment" and strip(parent.child_by_field_id(F_RIGHT)) == ctor:
+        left = parent.child_by_field_id(F_LEFT)
         if left is not None and left.type in ("identifier", "attribute"):
             return left
     return None
@@ -108,10 +117,10 @@ def _difference(node):
     """(a, b) for `a - b`, else None."""
     if node is None or node.type != "binary_operator":
         return None
-    op = node.child_by_field_name("operator")
+    op = node.child_by_field_id(F_OPERATOR)
     if op is None or op.type != "-":
         return None
-    return strip(node.child_by_field_name("left")), strip(node.child_by_field_name("right"))
+    return strip(node.child_by_field_id(F_LEFT)), strip(node.child_by_field_id(F_RIGHT))
 
 
 _SQUARE = re.compile(rb"\*\*\s*2\b")
@@ -126,7 +135,7 @@ def _squared_differences(ctx):
             node = node.parent
         if node is None:
             continue
-        base = strip(node.child_by_field_name("left"))
+        base = strip(node.child_by_field_id(F_LEFT))
         pair = _difference(base)
         if pair is not None:
             yield node, pair

@@ -239,9 +239,7 @@ def _in_random_order(ctx, data, pos: int) -> bool:
     if first is None:
         return False
     if first.type == "subscript":
-        index = first.named_children[-1] if first.named_child_count > 1 else None
-        index = strip(follow(facts, index)) if index is not None else None
-        return index is not None and bool(_RANDOM_ORDER.search(ctx.text(index)))
+        return _random_index(ctx, first)
     if first.type != "identifier":
         return False
     name = ctx.text(first)
@@ -253,10 +251,8 @@ def _in_random_order(ctx, data, pos: int) -> bool:
     if value is not None and value.type == "call" \
             and _RANDOM_ORDER.search(ctx.text(value.child_by_field_id(F_FUNCTION))):
         return True   # `x, y = shuffle(x, y)`
-    if value is not None and value.type == "subscript" and value.named_child_count > 1:
-        index = strip(follow(facts, value.named_children[-1]))
-        if index is not None and _RANDOM_ORDER.search(ctx.text(index)):
-            return True   # `x = x[np.random.permutation(len(x))]`
+    if value is not None and value.type == "subscript" and _random_index(ctx, value):
+        return True   # `x = x[np.random.permutation(len(x))]`
     start = b.pos if b is not None else 0
     for call, _recv in facts.method_calls("shuffle"):
         args = call.child_by_field_id(F_ARGUMENTS)
@@ -264,6 +260,14 @@ def _in_random_order(ctx, data, pos: int) -> bool:
                 and any(ctx.text(a) == name for a in args.named_children):
             return True
     return False
+
+
+def _random_index(ctx, subscript) -> bool:
+    """`x[idx]` where `idx` is (or is bound to) a random choice or permutation of indices."""
+    if subscript.named_child_count < 2:
+        return False
+    index = strip(follow(ctx.facts, subscript.named_children[-1]))
+    return index is not None and bool(_RANDOM_ORDER.search(ctx.text(index)))
 
 
 def _reads_in_rebinding(node, rebound: int) -> bool:
