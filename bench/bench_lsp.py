@@ -90,11 +90,15 @@ SERVERS = {
     # servers forked from a warm daemon (lsp/daemon.py); its first, unmeasured start (warm_up)
     # leaves the daemon running for the measured sessions
     "nntutor-daemon": [tool("nntutor"), "lsp", "--daemon"],
+    # the same server with `scopedAnalysis: false`: every code edit analyses the whole file
+    # (nntutor.scoped off), the baseline for the scoped passes
+    "nntutor-whole": [tool("nntutor"), "lsp"],
     "ruff": [tool("ruff"), "server"],
     "jedi-language-server": [tool("jedi-language-server")],
     "pylsp": [tool("pylsp")],
 }
 SIZES = ["300", "3000", "20000"]
+INIT_OPTIONS = {"nntutor-whole": {"scopedAnalysis": False}}
 EDITS = 6
 HOVERS = 200
 HOVER_MODULES = {"nn", "optim", "F", "layers"}
@@ -389,7 +393,7 @@ async def session(name: str, label: str, args) -> dict:
         init_params = {"processId": os.getpid(), "clientInfo": {"name": "nntutor-bench", "version": "1"},
                        "rootUri": root.as_uri(), "rootPath": str(root),
                        "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
-                       "capabilities": capabilities(), "initializationOptions": {}}
+                       "capabilities": capabilities(), "initializationOptions": INIT_OPTIONS.get(name, {})}
         try:
             msg, t_send, t_recv = await c.request("initialize", init_params, args.init_timeout)
         except (asyncio.TimeoutError, ConnectionError) as exc:

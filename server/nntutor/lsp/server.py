@@ -35,7 +35,7 @@ from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
-from .. import __version__
+from .. import __version__, scoped
 from ..config import Config, ConfigTree, matches_patterns
 from ..document import Document
 from ..engine import Cancelled, analyze
@@ -59,6 +59,9 @@ IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
 IMMEDIATE_COST_S = 0.3  # passes this cheap are not debounced (about 8,000 lines here)
 MAX_DEBOUNCE_S = 1.5
+# A pass over the part of a file that a code edit can change (nntutor.scoped) is published at
+# once; a whole-file pass confirms it once edits pause this long, and is published if it differs.
+CONFIRM_S = 0.4
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over to the event loop while a pass runs (start_io)
 INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
 WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
@@ -271,6 +274,14 @@ class NNTutorServer(LanguageServer):
         self.notebooks: dict[str, OpenNotebook] = {}
         self.cell_owner: dict[str, str] = {}        # cell uri -> notebook uri
         self.results: dict[str, tuple[bytes, object]] = {}  # uri -> (analysed bytes, Analysis)
+        # The last analysed version of each document, for the next pass to re-analyse only what
+        # an edit can change: uri -> (generation, scoped.Version, its Analysis).
+        self.priors: dict[str, tuple[int, scoped.Version, Analysis]] = {}
+        self.unit_index = scoped.UnitIndex()
+        self.scoped_passes = True   # setting `scopedAnalysis` (false: whole-file passes only)
+        # uri -> the bytes whose cached analysis came from such a pass, still to be confirmed
+        self.provisional: dict[str, bytes] = {}
+        self.confirming: dict[str, asyncio.Task] = {}
         # Bumped when settings or the model index change under running analyses: a result
         # computed before the bump is never cached (nor published).
         self.generation = 0
@@ -362,6 +373,7 @@ class NNTutorServer(LanguageServer):
         # rule off. (To run nothing, a user can ignore ["ALL"].)
         self.settings = {k: v for k, v in settings.items()
                          if k in ("select", "ignore", "severity", "exclude") and v not in ([], {}, None, "")}
+        self.scoped_passes = settings.get("scopedAnalysis") is not False
         self.config_tree = ConfigTree(self.settings)
         for problem in self.config_for(None).problems:
             log.warning("settings: %s", problem)
@@ -593,16 +605,28 @@ class NNTutorServer(LanguageServer):
             doc.adopt(snap)
             self.results[key] = (doc.data, result)
         self._send(key, doc, result)
+        if self.provisional.get(key) is doc.data:
+            self._confirm_later(key)
 
-    def _analyze_snapshot(self, key: str, snap: Document):
+    def _analyze_snapshot(self, key: str, snap: Document, scope: bool = True):
         """Runs in the analysis thread; None as soon as the document has moved on (checked
-        before and after computing the facts, the two big steps)."""
+        before and after computing the facts, the two big steps). `scope`: re-analyse only the
+        part of the file that the edits since the last pass can change, where nntutor.scoped
+        can show which part that is (the result is then provisional: `_confirm_later`)."""
         def stale():
             live = self.doc_for(key)
             return live is None or live.data is not snap.data
 
         if stale():
             return None
+        if scope:
+            try:
+                result = self._scoped_pass(key, snap, stale)
+            except Cancelled:
+                return None
+            if result is not None:
+                return result
+        generation = self.generation
         started = time.perf_counter()
         _ = snap.facts  # computed here, shared with hovers waiting for this version
         if stale():
@@ -617,7 +641,81 @@ class NNTutorServer(LanguageServer):
             return None
         self.cost_rates[key] = (time.perf_counter() - started) / max(1, len(snap.data))
         self.cost_floors.pop(key, None)
+        if key not in self.notebooks:
+            self.priors[key] = (generation, scoped.Version.of(snap), result)
+        if self.provisional.get(key) is snap.data:
+            del self.provisional[key]
         return result
+
+    def _scoped_pass(self, key: str, snap: Document, stale):
+        """The analysis of `snap` from the document's last analysed version and a pass over
+        what the edit can change (nntutor.scoped), or None where that does not apply."""
+        prior = self.priors.get(key)
+        generation = self.generation
+        if not self.scoped_passes or prior is None or prior[0] != generation or key in self.notebooks:
+            return None
+        if self.excluded(snap.path):
+            return None
+        config = self.config_for(snap.path)
+
+        def analyze_slice(part: Document):
+            return analyze(part, config, self.model_index, stale)
+
+        try:
+            result = scoped.reanalyze(prior[1], snap, prior[2], analyze_slice, self.unit_index)
+        except scoped.NotScoped as exc:
+            log.debug("whole-file pass for %s: %s", key, exc)
+            return None
+        except Cancelled:
+            raise
+        except Exception:  # a bug here must cost no more than the whole pass it would save
+            log.exception("scoped pass over %s failed", key)
+            return None
+        self.priors[key] = (generation, scoped.Version.of(snap), result)
+        self.provisional[key] = snap.data
+        return result
+
+    def _confirm_later(self, key: str) -> None:
+        """Once edits pause, a whole-file pass over the version whose diagnostics came from a
+        scoped pass; its result replaces the cached one, and is published if it differs."""
+        task = self.confirming.pop(key, None)
+        if task is not None:
+            task.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.confirming[key] = loop.create_task(self._confirm(key))
+
+    async def _confirm(self, key: str) -> None:
+        try:
+            await asyncio.sleep(CONFIRM_S)
+        except asyncio.CancelledError:
+            return
+        self.confirming.pop(key, None)
+        doc = self.doc_for(key)
+        if doc is None or self.provisional.get(key) is not doc.data:
+            return   # edited since (its own pass confirms), or confirmed already
+        snap, generation = doc.snapshot(), self.generation
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.analysis_pool, self._analyze_snapshot, key, snap, False)
+        except Exception:
+            log.exception("confirming the diagnostics of %s failed", key)
+            return
+        if (result is None or self.doc_for(key) is not doc or doc.data is not snap.data
+                or self.generation != generation):
+            return
+        cached = self.results.get(key)
+        self.results[key] = (doc.data, result)
+        if cached is not None and cached[0] is doc.data and cached[1].findings == result.findings \
+                and cached[1].notices == result.notices:
+            return
+        if cached is not None and cached[0] is doc.data:
+            log.warning("the scoped pass over %s differed from the whole-file pass; "
+                        "publishing the latter", key)
+        if self.push_diagnostics:
+            self._send(key, doc, result)
 
     def _cost_at_least(self, key: str, snap: Document, started: float) -> None:
         """A pass stopped for a newer version: what it took so far is a lower bound of what a
@@ -691,6 +789,8 @@ class NNTutorServer(LanguageServer):
         `workspace/diagnostic/refresh` where they support it."""
         self.generation += 1
         self.results.clear()
+        self.priors.clear()
+        self.provisional.clear()
         for uri in list(self.docs) + list(self.notebooks):
             self.schedule(uri, delay)
         if not self.push_diagnostics:
@@ -930,6 +1030,11 @@ def did_close(ls: NNTutorServer, params: lsp.DidCloseTextDocumentParams):
     doc = ls.docs.pop(uri, None)
     ls.raw_texts.pop(uri, None)
     ls.results.pop(uri, None)
+    ls.priors.pop(uri, None)
+    ls.provisional.pop(uri, None)
+    confirm = ls.confirming.pop(uri, None)
+    if confirm is not None:
+        confirm.cancel()
     ls.cost_rates.pop(uri, None)
     ls.cost_floors.pop(uri, None)
     if doc is not None:

@@ -1,0 +1,337 @@
+"""Re-analysing only the part of a file that a code edit inside one function or class can change.
+
+A code edit makes the language server analyse the document again; at a few thousand lines a
+whole pass takes tens of milliseconds, while the edit is usually inside one function. The rules
+connect one top-level definition to another only through names: a function calls another, a
+training loop builds a model class of the file, the module's code calls `main`. So the file is
+cut into its top-level *units* (each `def` / `class` statement, with its decorators, and the
+module-level code as one more unit) and linked into a graph: two units are linked when one
+mentions the name of the other (a regex over the unit's bytes, so a name in a string or comment
+links too: more links, never fewer; an attribute, `x.train`, is not a mention of `train`). The edited unit's connected component, in the graph of the
+old version and in that of the new one, is what the edit can change.
+
+`reanalyze(old, new, analysis, ...)` then analyses a *slice* of the new text: the component and
+the module-level code (imports and globals, as context), every other unit cut out (its line
+breaks around it stay, so each kept unit keeps its lines' layout; offsets are mapped back piece
+by piece). Findings in the component come from that slice; every other finding is the old
+analysis's, moved through the edit. It answers None (analyse the whole text) whenever that is not clearly sound or not
+worth it: a notebook, a syntax error or left-out statement in either version, an edit outside a
+definition's body or touching two units, a `global` statement in the edited unit, a file-wide
+suppression, any rule's internal error, or a slice over half the file.
+
+The language server publishes this result at once and confirms it with a whole-file pass when
+the typing pauses (`lsp/server.py`); tests/test_scoped.py checks it against a from-scratch
+analysis on random edits of real code, and bench/scoped_diff.py over whole corpora.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass, replace
+
+from .document import Document, _common_prefix, _common_suffix
+from .findings import Analysis, Finding, Fix, Location, Related, TextEdit
+from .parsing import F_BODY, F_NAME
+from .rules._devices import GUARDS
+
+# A name, not an attribute (`model.train()` does not mention a function `train` of the module).
+_NAME = re.compile(rb"(?<![.\w])[A-Za-z_]\w*")
+_GLOBAL = re.compile(rb"\bglobal\b")
+# Text whose presence anywhere in a file changes findings everywhere in it, not only where the
+# names of its unit reach: imports (`facts.imports` is file-wide), and the file-wide gates of the
+# rules (hardcoded-cuda trusts a file that picks devices somewhere: `set_device`,
+# `device_count`, distributed or multi-GPU code, half precision, a GPU-only model or library, a
+# `unittest.TestCase`). A unit that has some is kept in the slice as context; an edit that
+# changes such a line is analysed whole. tests/test_scoped.py and bench/scoped_diff.py look for
+# what this misses.
+FILE_WIDE = re.compile(
+    rb"\bimport\b|" + b"|".join(re.escape(g) for g in GUARDS) +
+    rb"|TestCase|gpus\s*=|load_in_[48]bit|float16|bfloat16|\bhalf\b|fp16|attn_implementation|device_map"
+    rb"|cpu_offload|fsdp|FullySharded|ShardedGradScaler|cuda:\s*0*[1-9]|cuda\(\s*0*[1-9]"
+    rb"|[\"']cuda[\"']\s*,\s*0*[1-9]",
+    re.IGNORECASE)
+_DEFINITIONS = frozenset({"function_definition", "class_definition"})
+# A slice over this share of the text is not worth it (the whole pass costs about the same),
+# nor is slicing a text this short (a whole pass takes a few milliseconds).
+MAX_SHARE = 0.5
+MIN_BYTES = 16_000
+
+
+class NotScoped(Exception):
+    """Why an edit cannot be re-analysed in part (for logs and tests)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    start: int
+    end: int
+    name: bytes | None        # the def / class name; None for a statement of module-level code
+    body: tuple[int, int]     # the span of its body block (a definition), else (start, end)
+
+
+class UnitIndex:
+    """The names each unit mentions, cached by the unit's bytes across versions (an edit
+    changes one unit; the others keep their bytes, only their offsets move)."""
+
+    def __init__(self):
+        self._names: dict[bytes, frozenset] = {}
+        self._wide: dict[bytes, bool] = {}
+
+    def file_wide(self, chunk: bytes) -> bool:
+        found = self._wide.get(chunk)
+        if found is None:
+            found = FILE_WIDE.search(chunk) is not None
+            if len(self._wide) > 4096:
+                self._wide.clear()
+            self._wide[chunk] = found
+        return found
+
+    def names(self, chunk: bytes) -> frozenset:
+        found = self._names.get(chunk)
+        if found is None:
+            found = frozenset(_NAME.findall(chunk))
+            if len(self._names) > 4096:
+                self._names.clear()
+            self._names[chunk] = found
+        return found
+
+
+def _file_wide_lines(data: bytes, unit: Unit) -> list[bytes]:
+    out = []
+    for m in FILE_WIDE.finditer(data, unit.start, unit.end):
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        end = data.find(b"\n", m.end())
+        out.append(data[start:end if end >= 0 else len(data)])
+    return out
+
+
+def units(doc: Document) -> list[Unit]:
+    out = []
+    for node in doc.tree.root_node.named_children:
+        if node.type == "comment":
+            continue
+        definition = node
+        if node.type == "decorated_definition":
+            definition = node.child_by_field_name("definition")
+        if definition is not None and definition.type in _DEFINITIONS:
+            name = definition.child_by_field_id(F_NAME)
+            body = definition.child_by_field_id(F_BODY)
+            if name is not None and body is not None:
+                # The body from the start of its first line when it starts on a line of its own
+                # (an edit there, before its first statement, is inside it).
+                line = doc.data.rfind(b"\n", 0, body.start_byte) + 1
+                first = line if line > definition.start_byte and not doc.data[line:body.start_byte].strip() \
+                    else body.start_byte
+                out.append(Unit(node.start_byte, node.end_byte, doc.data[name.start_byte:name.end_byte],
+                                (first, body.end_byte)))
+                continue
+        out.append(Unit(node.start_byte, node.end_byte, None, (node.start_byte, node.end_byte)))
+    return out
+
+
+def _edited(units_: list[Unit], start: int, end: int) -> int:
+    """Index of the definition whose body holds bytes [start, end), else NotScoped."""
+    for i, u in enumerate(units_):
+        if u.start <= start and end <= u.end:
+            if u.name is None:
+                raise NotScoped("an edit of module-level code")
+            if not (u.body[0] <= start and end <= u.body[1]):
+                raise NotScoped("an edit of a definition's header")
+            return i
+    raise NotScoped("an edit between or across top-level statements")
+
+
+def component(units_: list[Unit], mentions: list[frozenset], seed: int) -> set[int]:
+    """Units reachable from `seed` through "mentions the name of" in either direction; the
+    module-level statements count as one node (mentions of any of them reach all of them)."""
+    by_name: dict[bytes, list[int]] = {}
+    module = [i for i, u in enumerate(units_) if u.name is None]
+    for i, u in enumerate(units_):
+        if u.name is not None:
+            by_name.setdefault(u.name, []).append(i)
+    seen: set[int] = set()
+    todo = [seed]
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        group = module if units_[i].name is None else [i]
+        seen.update(group)
+        for k in group:
+            for name in mentions[k] & by_name.keys():
+                todo.extend(j for j in by_name[name] if j not in seen)
+            name = units_[k].name
+            if name is not None:
+                todo.extend(j for j, m in enumerate(mentions) if j not in seen and name in m)
+    return seen
+
+
+def _unsliceable(doc: Document) -> str | None:
+    """Why `doc` cannot be sliced, or None."""
+    if doc.cell_map is not None:
+        return "a notebook"
+    if doc.tree.root_node.has_error:
+        return "a syntax error"
+    if doc.raw is not doc.data:
+        return "lone carriage returns"
+    if doc.analysable().left_out:
+        return "statements left out of the analysis"
+    if b"ignore-file" in doc.data:
+        return "a file-wide suppression"
+    return None
+
+
+@dataclass(frozen=True)
+class Version:
+    """What slicing needs of an analysed version: its bytes and units (not its tree or facts,
+    which the language server need not keep alive for this)."""
+
+    path: str
+    data: bytes
+    units: tuple[Unit, ...]
+    unsliceable: str | None
+
+    @classmethod
+    def of(cls, doc: Document) -> Version:
+        why = _unsliceable(doc)
+        return cls(doc.path, doc.data, tuple(units(doc)) if why is None else (), why)
+
+
+def plan(old: Version, new: Document, index: UnitIndex):
+    """(edit start, old end, new end, old units, new units, the units of `new` to re-analyse,
+    the units of `new` kept in the slice), or NotScoped."""
+    if old.path != new.path:
+        raise NotScoped("another document")
+    if len(new.data) < MIN_BYTES:
+        raise NotScoped("a short text")
+    why = old.unsliceable or _unsliceable(new)
+    if why is not None:
+        raise NotScoped(why)
+    start = _common_prefix(old.data, new.data)
+    suffix = _common_suffix(old.data, new.data, min(len(old.data), len(new.data)) - start)
+    old_end, new_end = len(old.data) - suffix, len(new.data) - suffix
+    if start == old_end == new_end:
+        raise NotScoped("no change")
+    before, after = list(old.units), units(new)
+    if len(before) != len(after):
+        raise NotScoped("top-level statements added or removed")
+    i = _edited(before, start, old_end)
+    if _edited(after, start, new_end) != i or before[i].name != after[i].name:
+        raise NotScoped("the edit moved a unit's boundaries")
+    if _GLOBAL.search(old.data, before[i].start, before[i].end) or _GLOBAL.search(new.data, after[i].start, after[i].end):
+        raise NotScoped("a global statement in the edited unit")
+    if _file_wide_lines(old.data, before[i]) != _file_wide_lines(new.data, after[i]):
+        raise NotScoped("the edit changes a line with file-wide effects")
+    new_mentions = [index.names(new.data[u.start:u.end]) for u in after]
+    old_mentions = list(new_mentions)
+    old_mentions[i] = index.names(old.data[before[i].start:before[i].end])
+    redo = component(after, new_mentions, i) | component(before, old_mentions, i)
+    keep = redo | {k for k, u in enumerate(after) if u.name is None or index.file_wide(new.data[u.start:u.end])}
+    kept = sum(after[k].end - after[k].start for k in keep)
+    if kept > MAX_SHARE * len(new.data):
+        raise NotScoped("the edit's component is over half the file")
+    return start, old_end, new_end, before, after, redo, keep
+
+
+class Slice:
+    """`new` without the units outside `keep`, and the way back to `new`'s offsets."""
+
+    def __init__(self, new: Document, after: list[Unit], keep: set[int]):
+        parts, pos, at = [], 0, 0
+        self.starts: list[int] = []    # where each kept piece starts in the slice
+        self.shifts: list[int] = []    # what to add to get its offset in `new`
+        data = new.data
+        for k, u in enumerate(after):
+            if k in keep:
+                continue
+            parts.append(data[pos:u.start])
+            self.starts.append(at)
+            self.shifts.append(pos - at)
+            at += u.start - pos
+            pos = u.end
+        parts.append(data[pos:])
+        self.starts.append(at)
+        self.shifts.append(pos - at)
+        self.doc = Document(b"".join(parts), new.path, version=new.version, notice=new.notice)
+        self.new = new
+
+    def offset(self, pos: int) -> int:
+        """Offset in `new` of slice offset `pos`; where two pieces meet, the end of the first
+        (an insertion after a kept unit goes before the removed one)."""
+        i = max(0, bisect_left(self.starts, pos) - 1)
+        return pos + self.shifts[i]
+
+    def location(self, loc: Location) -> Location:
+        if loc.path != self.doc.path:
+            return loc
+        return Location.of(self.new, self.offset(loc.start), self.offset(loc.end))
+
+    def finding(self, f: Finding) -> Finding:
+        fix = f.fix
+        if fix is not None:
+            fix = Fix(fix.title, tuple(TextEdit(self.offset(e.start), self.offset(e.end), e.new_text)
+                                       for e in fix.edits))
+        related = tuple(Related(self.location(r.location), r.message) for r in f.related)
+        return replace(f, location=self.location(f.location), related=related, fix=fix)
+
+
+def _owner(units_: list[Unit], pos: int) -> int:
+    """The unit holding byte `pos`; -1 (module-level: comments between units) when none."""
+    for k, u in enumerate(units_):
+        if u.start <= pos < u.end or (u.start == pos == u.end):
+            return k
+        if u.start > pos:
+            break
+    return -1
+
+
+def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice, index: UnitIndex) -> Analysis:
+    """The analysis of `new`, from `analysis` (of the version `old`) and a pass over the edited
+    component.
+    `analyze_slice(doc)`: the engine pass (with the caller's config and workspace); raises
+    NotScoped when the result would not be the same as a whole-file pass."""
+    if analysis.notices:
+        raise NotScoped("the last analysis has notices")
+    start, old_end, new_end, before, after, redo, keep = plan(old, new, index)
+    module = {k for k, u in enumerate(after) if u.name is None}
+    mine = redo if not (redo & module) else redo | module
+
+    def redone_in(units_, pos):
+        k = _owner(units_, pos)
+        return k in mine if k >= 0 else bool(mine & module)
+
+    delta = new_end - old_end
+    edited = before[_edited(before, start, old_end)]
+
+    def moved(pos: int) -> int:
+        if pos <= edited.start:
+            return pos
+        if pos >= edited.end:
+            return pos + delta
+        raise NotScoped("an old finding outside the component points into the edited unit")
+
+    def move_location(loc: Location) -> Location:
+        if loc.path != analysis.path:
+            return loc
+        return Location.of(new, moved(loc.start), moved(loc.end))
+
+    findings: list[Finding] = []
+    for f in analysis.findings:
+        if f.location.path == analysis.path and redone_in(before, f.location.start):
+            continue
+        fix = f.fix
+        if fix is not None:
+            fix = Fix(fix.title, tuple(TextEdit(moved(e.start), moved(e.end), e.new_text) for e in fix.edits))
+        related = tuple(Related(move_location(r.location), r.message) for r in f.related)
+        findings.append(replace(f, location=move_location(f.location), related=related, fix=fix))
+    part = Slice(new, after, keep)
+    result = analyze_slice(part.doc)
+    if result.notices:
+        raise NotScoped("the pass over the slice has notices")
+    for f in result.findings:
+        f = part.finding(f)
+        if f.location.path != analysis.path or redone_in(after, f.location.start):
+            findings.append(f)
+    findings.sort(key=lambda f: f.sort_key())
+    notices = [f"{new.path}: {new.notice}"] if new.notice else []
+    return Analysis(analysis.path, findings, notices)
