@@ -36,7 +36,7 @@ def key(f):
 def both(old: Document, new: Document, index=None):
     """(scoped result, whole-file result) for `new`, after `old` was analysed whole."""
     base = engine.analyze(old)
-    part = scoped.reanalyze(scoped.Version.of(old), new, base, engine.analyze, index or scoped.UnitIndex())
+    part, _ = scoped.reanalyze(scoped.Version.of(old), new, base, engine.analyze, index or scoped.UnitIndex())
     return part, engine.analyze(new)
 
 
@@ -200,12 +200,13 @@ def test_random_edits_of_a_big_module_give_what_a_whole_pass_gives(big_text):
             continue
         full = engine.analyze(new)
         try:
-            part = scoped.reanalyze(prior, new, analysis, engine.analyze, index)
+            part, version = scoped.reanalyze(prior, new, analysis, engine.analyze, index)
         except scoped.NotScoped:
             part = full
         else:
             scoped_count += 1
             assert_same(part, full)
+            assert version == scoped.Version.of(new)
         doc, analysis, prior = new, part, scoped.Version.of(new)
     assert scoped_count >= 25
 

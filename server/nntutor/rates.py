@@ -203,8 +203,8 @@ def _is_zero(facts, node) -> bool:
 # train/eval difference. The task heads are left out: `...ForTokenClassification` adds a
 # dropout of its own (0.1 unless the config says otherwise).
 _NO_DROPOUT_HF = re.compile(
-    r"^(Llama|Mistral|Mixtral|Qwen2|Qwen2Moe|Qwen3|Qwen3Moe|Gemma|Gemma2|Gemma3|Olmo|Olmo2|Phi3|Phi"
-    r"|GPTNeoX|Falcon|GPTJ|CodeGen|StableLm)"
+    r"^(Llama|Mistral|Mixtral|Qwen2|Qwen2Moe|Qwen3|Qwen3Moe|Qwen3Next|Qwen3_5|Qwen3_5Moe|Gemma|Gemma2"
+    r"|Gemma3|Gemma3Text|Olmo|Olmo2|Olmo3|Olmoe|Cohere|Cohere2|Phi3|Phi|GPTNeoX|Falcon|GPTJ|CodeGen|StableLm)"
     r"(Model|ForCausalLM)$")
 
 

@@ -43,13 +43,14 @@ _GLOBAL = re.compile(rb"\bglobal\b")
 # `device_count`, distributed or multi-GPU code, half precision, a GPU-only model or library, a
 # `unittest.TestCase`). A unit that has some is kept in the slice as context; an edit that
 # changes such a line is analysed whole. tests/test_scoped.py and bench/scoped_diff.py look for
-# what this misses.
-FILE_WIDE = re.compile(
-    rb"\bimport\b|" + b"|".join(re.escape(g) for g in GUARDS) +
-    rb"|TestCase|gpus\s*=|load_in_[48]bit|float16|bfloat16|\bhalf\b|fp16|attn_implementation|device_map"
-    rb"|cpu_offload|fsdp|FullySharded|ShardedGradScaler|cuda:\s*0*[1-9]|cuda\(\s*0*[1-9]"
-    rb"|[\"']cuda[\"']\s*,\s*0*[1-9]",
-    re.IGNORECASE)
+# what this misses. Matched in lower case, words with `in` (a regex alternation over a whole
+# file costs milliseconds), the few patterns only where their word occurs.
+FILE_WIDE_WORDS = tuple(dict.fromkeys(
+    [b"import", *(g.lower() for g in GUARDS), b"testcase", b"load_in_4bit", b"load_in_8bit",
+     b"float16", b".half", b"fp16", b"attn_implementation", b"device_map", b"cpu_offload", b"fsdp",
+     b"fullysharded", b"shardedgradscaler"]))
+FILE_WIDE_PATTERNS = ((b"gpus", re.compile(rb"gpus\s*=")),
+                      (b"cuda", re.compile(rb"cuda:\s*0*[1-9]|cuda\(\s*0*[1-9]|[\"']cuda[\"']\s*,\s*0*[1-9]")))
 _DEFINITIONS = frozenset({"function_definition", "class_definition"})
 # A slice over this share of the text is not worth it (the whole pass costs about the same),
 # nor is slicing a text this short (a whole pass takes a few milliseconds).
@@ -70,17 +71,24 @@ class Unit:
 
 
 class UnitIndex:
-    """The names each unit mentions, cached by the unit's bytes across versions (an edit
-    changes one unit; the others keep their bytes, only their offsets move)."""
+    """The names each unit mentions and whether it has file-wide text, cached by the unit's
+    bytes across versions (an edit changes one unit; the others keep their bytes, only their
+    offsets move); and each file's last slice."""
 
     def __init__(self):
         self._names: dict[bytes, frozenset] = {}
         self._wide: dict[bytes, bool] = {}
+        self.slices: dict[str, Document] = {}   # path -> its last slice (re-parsed from)
+
+    def remember_slice(self, doc: Document) -> None:
+        if len(self.slices) > 64 and doc.path not in self.slices:
+            self.slices.clear()
+        self.slices[doc.path] = doc
 
     def file_wide(self, chunk: bytes) -> bool:
         found = self._wide.get(chunk)
         if found is None:
-            found = FILE_WIDE.search(chunk) is not None
+            found = file_wide(chunk)
             if len(self._wide) > 4096:
                 self._wide.clear()
             self._wide[chunk] = found
@@ -96,13 +104,31 @@ class UnitIndex:
         return found
 
 
+def file_wide(chunk: bytes) -> bool:
+    low = chunk.lower()
+    return any(w in low for w in FILE_WIDE_WORDS) or any(
+        w in low and p.search(low) for w, p in FILE_WIDE_PATTERNS)
+
+
 def _file_wide_lines(data: bytes, unit: Unit) -> list[bytes]:
-    out = []
-    for m in FILE_WIDE.finditer(data, unit.start, unit.end):
-        start = data.rfind(b"\n", 0, m.start()) + 1
-        end = data.find(b"\n", m.end())
-        out.append(data[start:end if end >= 0 else len(data)])
-    return out
+    """The lines of `unit` with file-wide text, in order."""
+    chunk = data[unit.start:unit.end]
+    low = chunk.lower()
+    hits = set()
+    for w in FILE_WIDE_WORDS:
+        pos = low.find(w)
+        while pos >= 0:
+            hits.add(pos)
+            pos = low.find(w, pos + 1)
+    for w, p in FILE_WIDE_PATTERNS:
+        if w in low:
+            hits.update(m.start() for m in p.finditer(low))
+    lines = {}
+    for pos in hits:
+        start = chunk.rfind(b"\n", 0, pos) + 1
+        end = chunk.find(b"\n", pos)
+        lines[start] = chunk[start:end if end >= 0 else len(chunk)]
+    return [lines[k] for k in sorted(lines)]
 
 
 def units(doc: Document) -> list[Unit]:
@@ -236,7 +262,7 @@ def plan(old: Version, new: Document, index: UnitIndex):
 class Slice:
     """`new` without the units outside `keep`, and the way back to `new`'s offsets."""
 
-    def __init__(self, new: Document, after: list[Unit], keep: set[int]):
+    def __init__(self, new: Document, after: list[Unit], keep: set[int], previous: Document | None = None):
         parts, pos, at = [], 0, 0
         self.starts: list[int] = []    # where each kept piece starts in the slice
         self.shifts: list[int] = []    # what to add to get its offset in `new`
@@ -252,7 +278,15 @@ class Slice:
         parts.append(data[pos:])
         self.starts.append(at)
         self.shifts.append(pos - at)
-        self.doc = Document(b"".join(parts), new.path, version=new.version, notice=new.notice)
+        data = b"".join(parts)
+        if previous is not None and previous.path == new.path and previous.cell_map is None:
+            # The last slice of this file, edited into this one: tree-sitter re-parses only
+            # what changed (the edited unit, mostly), as the document itself is re-parsed.
+            self.doc = previous.snapshot()
+            self.doc.replace(data, new.version)
+            self.doc.notice = new.notice
+        else:
+            self.doc = Document(data, new.path, version=new.version, notice=new.notice)
         self.new = new
 
     def offset(self, pos: int) -> int:
@@ -285,9 +319,10 @@ def _owner(units_: list[Unit], pos: int) -> int:
     return -1
 
 
-def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice, index: UnitIndex) -> Analysis:
+def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
+              index: UnitIndex) -> tuple[Analysis, Version]:
     """The analysis of `new`, from `analysis` (of the version `old`) and a pass over the edited
-    component.
+    component; and `new` as a Version, for the next edit.
     `analyze_slice(doc)`: the engine pass (with the caller's config and workspace); raises
     NotScoped when the result would not be the same as a whole-file pass."""
     if analysis.notices:
@@ -324,7 +359,8 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice, in
             fix = Fix(fix.title, tuple(TextEdit(moved(e.start), moved(e.end), e.new_text) for e in fix.edits))
         related = tuple(Related(move_location(r.location), r.message) for r in f.related)
         findings.append(replace(f, location=move_location(f.location), related=related, fix=fix))
-    part = Slice(new, after, keep)
+    part = Slice(new, after, keep, index.slices.get(new.path))
+    index.remember_slice(part.doc)
     result = analyze_slice(part.doc)
     if result.notices:
         raise NotScoped("the pass over the slice has notices")
@@ -334,4 +370,4 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice, in
             findings.append(f)
     findings.sort(key=lambda f: f.sort_key())
     notices = [f"{new.path}: {new.notice}"] if new.notice else []
-    return Analysis(analysis.path, findings, notices)
+    return Analysis(analysis.path, findings, notices), Version(new.path, new.data, tuple(after), None)

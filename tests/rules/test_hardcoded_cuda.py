@@ -648,6 +648,12 @@ def test_a_cuda_device_replaced_before_any_use(between, rebinding, expected):
      "pipe = StableDiffusionPipeline.from_pretrained('x', torch_dtype=weight_dtype)\npipe = pipe.to(device)\n", []),
     ("import torch\n\nmodel = Net().half().cuda()\nx = x.cuda()\n", []),
     ("import torch\n\nx = batch.to('cuda', dtype=torch.float16)\n", []),
+    # AnswerDotAI/fsdp_qlora's HQQ notebook: half-precision tensors made on the GPU
+    ("import torch\n\nq = torch.rand(32, 8, dtype=torch.float16, device='cuda')\nm = Net().cuda()\n", []),
+    ("import torch\n\nq = torch.rand(4, 8, device='cuda').half()\nm = Net().cuda()\n", []),
+    # ... made in full precision, they say nothing about the rest
+    ("import torch\n\nq = torch.rand(32, 8, device='cuda')\nm = Net().cuda()\n", [3, 4]),
+    ("import torch\n\nq = torch.rand(32, 8, dtype=torch.float32, device='cuda')\nm = Net().cuda()\n", [3, 4]),
     # full precision: a CPU fallback works, so the device is reported
     ("import torch\nfrom transformers import GPT2LMHeadModel\n\ndevice = 'cuda'\n"
      "model = GPT2LMHeadModel.from_pretrained('gpt2').to(device)\n", [4]),

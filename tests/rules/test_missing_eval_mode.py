@@ -933,6 +933,12 @@ with torch.no_grad():
 @pytest.mark.parametrize("cls,cfg,extra,flagged", [
     # rasbt/LLMs-from-scratch's equivalence tests: Llama / Qwen3 built from a config, no dropout
     ("Qwen3ForCausalLM", "Qwen3Config", "", False),
+    # ... and the newer OLMo / Qwen / Gemma / Cohere classes (sweep 23: OLMo 3, Qwen3.5)
+    ("Olmo3ForCausalLM", "Olmo3Config", "", False),
+    ("Qwen3_5ForCausalLM", "Qwen3_5TextConfig", ", attention_dropout=0.0", False),
+    ("Gemma3TextModel", "Gemma3TextConfig", "", False),
+    ("Cohere2ForCausalLM", "Cohere2Config", ", attention_dropout=0.0", False),
+    ("Qwen3_5ForCausalLM", "Qwen3_5TextConfig", ", attention_dropout=0.1", True),  # dropout asked for
     ("LlamaForCausalLM", "LlamaConfig", ", rope_theta=500000.0", False),
     ("LlamaModel", "LlamaConfig", ", attention_dropout=0.0", False),
     ("LlamaForCausalLM", "LlamaConfig", ", attention_dropout=0.1", True),     # dropout asked for

@@ -61,7 +61,8 @@ IMMEDIATE_COST_S = 0.3  # passes this cheap are not debounced (about 8,000 lines
 MAX_DEBOUNCE_S = 1.5
 # A pass over the part of a file that a code edit can change (nntutor.scoped) is published at
 # once; a whole-file pass confirms it once edits pause this long, and is published if it differs.
-CONFIRM_S = 0.4
+# (Its facts step cannot stop half-way: an edit arriving then waits for it, so not too soon.)
+CONFIRM_S = 1.0
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over to the event loop while a pass runs (start_io)
 INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
 WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
@@ -662,7 +663,7 @@ class NNTutorServer(LanguageServer):
             return analyze(part, config, self.model_index, stale)
 
         try:
-            result = scoped.reanalyze(prior[1], snap, prior[2], analyze_slice, self.unit_index)
+            result, version = scoped.reanalyze(prior[1], snap, prior[2], analyze_slice, self.unit_index)
         except scoped.NotScoped as exc:
             log.debug("whole-file pass for %s: %s", key, exc)
             return None
@@ -671,7 +672,7 @@ class NNTutorServer(LanguageServer):
         except Exception:  # a bug here must cost no more than the whole pass it would save
             log.exception("scoped pass over %s failed", key)
             return None
-        self.priors[key] = (generation, scoped.Version.of(snap), result)
+        self.priors[key] = (generation, version, result)
         self.provisional[key] = snap.data
         return result
 

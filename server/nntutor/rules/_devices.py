@@ -41,10 +41,17 @@ def half_precision_on_gpu(ctx, call) -> bool:
         if value is None or not CUDA_DEVICE.match(value):
             return False
     elif method != "cuda":
-        # `torch.tensor(x, device="cuda")` then `model(x.half())`: half inputs made on the GPU
-        device = args_of(call)[1].get("device")
+        # `torch.tensor(x, device="cuda")` then `model(x.half())`: half inputs made on the GPU;
+        # so is `torch.rand(..., dtype=torch.float16, device="cuda")` or `...).half()` at once
+        kw = args_of(call)[1]
+        device = kw.get("device")
         value = string_value(follow(facts, device)) if device is not None else None
-        return value is not None and CUDA_DEVICE.match(value) is not None and _halved_later(ctx, _chain_top(call))
+        if value is None or CUDA_DEVICE.match(value) is None:
+            return False
+        dtype = kw.get("dtype")
+        if dtype is not None and _HALF.search(ctx.text(follow(facts, dtype) or dtype)):
+            return True
+        return _halved_in_the_chain(call) or _halved_later(ctx, _chain_top(call))
     if _halved_later(ctx, call) or _halved_in_the_chain(call):
         return True
     node = call
