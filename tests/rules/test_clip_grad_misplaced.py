@@ -399,3 +399,105 @@ def train(model, loader, optimizer, criterion, max_norm):
             optimizer.step()
 """
     assert lines(src, RULE) == []
+
+
+_MANUAL_UPDATE = """\
+import torch
+import torch.nn.functional as F
+
+
+class Learner:
+    def observe(self, x, y, meta_loss):
+        self.opt_lr.zero_grad()
+        meta_loss.backward()
+        self.opt_lr.step()
+        self.net.zero_grad()
+        loss = F.cross_entropy(self.net(x), y)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+        for i, p in enumerate(self.net.parameters()):
+            if p.grad is None:
+                continue
+            {use}
+        self.net.zero_grad()
+"""
+
+
+@pytest.mark.parametrize("use, expected", [
+    ("p.data = p.data - p.grad * self.lrs[i]", []),
+    ("p.data.add_(p.grad, alpha=-0.01)", []),
+    ("print(i, p.grad.norm())", [13]),
+])
+def test_clipped_gradients_applied_by_a_manual_update(use, expected):
+    """Sweep D (La-MAML): the clipped gradients update the weights by hand (`p.grad` read into
+    an assignment or an in-place update) before `zero_grad()`: no optimizer step needed. Only
+    printed, they are still cleared unused."""
+    assert lines(_MANUAL_UPDATE.format(use=use), RULE) == expected
+
+
+_STORED = """\
+import torch
+import torch.nn.functional as F
+
+
+def store_grad(params, buf):
+    buf.copy_(torch.cat([p.grad.view(-1) for p in params()]))
+
+
+def log_grad(params):
+    print(sum(p.grad.norm() for p in params()))
+
+
+for (x, y), (mx, my) in zip(loader, memory_loader):
+    net.zero_grad()
+    F.cross_entropy(net(mx), my).backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    {helper}(net.parameters, ref_grad)
+    net.zero_grad()
+    F.cross_entropy(net(x), y).backward()
+    project(net, ref_grad)
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("helper, expected", [("store_grad", []), ("log_grad", [16])])
+def test_clipped_gradients_stored_by_a_helper(helper, expected):
+    """Sweep D (GEM): a local helper copies the clipped memory gradients into a buffer before
+    `zero_grad()`; a helper that only prints them uses nothing."""
+    assert lines(_STORED.format(helper=helper), RULE) == expected
+
+
+_TWO_OPTIMIZERS = """\
+import torch
+import torch.nn.functional as F
+from base import BaseLearner
+
+
+class Net(BaseLearner):
+{init}
+    def observe(self, x, y):
+        for _ in range(self.glances):
+            loss = F.cross_entropy(self.net(x), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), 1.0)
+            self.opt_lr.step()
+            self.opt_wt.step()
+            self.net.zero_grad(set_to_none=True)
+"""
+
+
+def test_steps_of_optimizers_built_elsewhere_after_the_clip():
+    """Sweep D (La-MAML): `self.opt_lr` and `self.opt_wt` are built by a base class of another
+    module; either may hold the clipped parameters, so the clip may shape their steps. (With
+    one optimizer every step counts already.)"""
+    assert lines(_TWO_OPTIMIZERS.format(init=""), RULE) == []
+
+
+def test_steps_of_optimizers_built_from_other_models_after_the_clip():
+    init = """\
+    def __init__(self, net, lrs, aux):
+        self.net = net
+        self.opt_lr = torch.optim.SGD(lrs.parameters(), lr=0.1)
+        self.opt_wt = torch.optim.SGD(aux.parameters(), lr=0.1)
+"""
+    assert lines(_TWO_OPTIMIZERS.format(init=init), RULE) == [16]

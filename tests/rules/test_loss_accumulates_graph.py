@@ -1198,3 +1198,131 @@ for x, ys in loader:
 """
     assert lines(src, RULE) == []
     assert lines(src.replace(f"    {update}\n", "    print(loss)\n"), RULE) == [21]
+
+
+_CHUNKED_LOSS = """\
+import torch
+import torch.nn as nn
+
+
+class ChunkedLoss(nn.Module):
+    def forward(self, pred, target, {loop}):
+        losses = []
+        start = 0
+        for end in {loop}:
+            losses.append(nn.functional.mse_loss(pred[:, start:end], target[:, start:end]))
+            start = end
+        return torch.stack(losses).sum()
+"""
+
+
+@pytest.mark.parametrize("loop, expected", [
+    ("delimiters", []),    # one term per chunk of the output: `iter` inside a word is no iterator
+    ("train_iter", [10]),  # one term per batch of data
+])
+def test_a_loss_module_collecting_one_term_per_chunk(loop, expected):
+    """Sweep D: a loss module's forward() appends one term per output chunk (bounded by
+    `delimiters`) and returns their sum, which the caller backpropagates."""
+    assert lines(_CHUNKED_LOSS.format(loop=loop), RULE) == expected
+
+
+def test_maml_query_losses_summed_per_step_then_backpropagated():
+    """Sweep D (MAML's meta-batch): `losses_q[k + 1] += loss_q` over the tasks, then
+    `(losses_q[-1] / task_num).backward()` once per call: the list of totals is the loss."""
+    src = """\
+import torch
+import torch.nn.functional as F
+
+
+def meta_step(net, meta_optim, x_spt, y_spt, x_qry, y_qry, update_step=5, lr=0.01):
+    task_num = x_spt.size(0)
+    losses_q = [0 for _ in range(update_step + 1)]
+    for i in range(task_num):
+        fast = list(net.parameters())
+        for k in range(update_step):
+            grad = torch.autograd.grad(F.cross_entropy(net(x_spt[i], fast), y_spt[i]), fast)
+            fast = [w - lr * g for g, w in zip(grad, fast)]
+            loss_q = F.cross_entropy(net(x_qry[i], fast), y_qry[i])
+            losses_q[k + 1] += loss_q
+    loss_q = losses_q[-1] / task_num
+    meta_optim.zero_grad()
+    loss_q.backward()
+    meta_optim.step()
+"""
+    assert lines(src, RULE) == []
+
+
+def test_a_list_of_epoch_totals_that_is_only_printed():
+    src = """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+epoch_losses = [0.0] * 10
+for epoch in range(10):
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        epoch_losses[epoch] += loss
+print(epoch_losses)
+"""
+    assert lines(src, RULE) == [11]
+
+
+_PER_TASK_TOTAL = """\
+import torch.nn.functional as F
+
+
+class Meta:
+    def al_forward(self, x, y):
+        loss = 0.0
+        for i in range(x.shape[0]):
+            loss += F.cross_entropy(self.net(x[i]), y[i])
+        return loss / x.shape[0]
+
+    def train_step(self, x, y):
+        {use}
+        self.meta_optim.step()
+"""
+
+
+@pytest.mark.parametrize("use, expected", [
+    ("loss = self.al_forward(x, y)\n        self.meta_optim.zero_grad()\n        loss.backward()", []),
+    ("self.al_forward(x, y).backward()", []),
+    ("loss = self.al_forward(x, y)\n        print(loss.item())", [8]),
+])
+def test_a_per_task_total_a_caller_backpropagates(use, expected):
+    """Sweep D: a function of any name returns the per-task sum to a caller of the file that
+    backpropagates it: the loss of one meta-batch, built on purpose."""
+    assert lines(_PER_TASK_TOTAL.format(use=use), RULE) == expected
+
+
+_AUTOGRAD_TOTAL = """\
+import torch
+{imp}
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+
+
+def flat_grads(model, dataloader):
+    loss, n = 0.0, 0
+    for x, y in dataloader:
+        loss += criterion(model(x), y) * y.size(0)
+        n += y.size(0)
+    loss /= n
+    {use}
+"""
+
+
+@pytest.mark.parametrize("imp, use, expected", [
+    ("", "return torch.autograd.grad(loss, list(model.parameters()), create_graph=True)", []),
+    ("from torch import autograd", "return autograd.grad(outputs=loss, inputs=list(model.parameters()))", []),
+    ("from torch.autograd import grad", "return grad(loss, list(model.parameters()))", []),
+    ("", "print(loss)", [11]),
+])
+def test_a_total_differentiated_with_autograd_grad(imp, use, expected):
+    """Sweep D: `torch.autograd.grad(total, params)` differentiates the total as `.backward()`
+    does (a full-data gradient, a MAML inner step): the sum is built on purpose."""
+    assert lines(_AUTOGRAD_TOTAL.format(imp=imp, use=use), RULE) == expected

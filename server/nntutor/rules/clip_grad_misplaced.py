@@ -14,17 +14,21 @@ after the clip:
 
 Silent whenever the order is not certain: the deciding event under an `if` / `try` the clip is
 not under (gradient accumulation), a local helper that runs backward or step called in between,
-several optimizers whose parameters cannot be matched to the clipped ones, `step(closure)`.
+several optimizers whose parameters cannot be matched to the clipped ones (or a step of one
+built outside the file right after the clip), `step(closure)`, the clipped gradients read into
+a manual update or a buffer before the clearing.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 
 from ..findings import Severity
-from ..parsing import F_CONDITION, F_FUNCTION
+from ..parsing import F_CONDITION, F_FUNCTION, F_RIGHT
 from ..values import args_of, method_call, strip
 from . import Rule
 from ._training import (
+    any_between,
     clip_calls,
     conditional_between,
     events,
@@ -82,8 +86,13 @@ def _misplaced(ctx, clip, evs, positions, helpers):
         return None
     if _helper_between(ctx, region, clip, nxt, prev, helpers, is_loop):
         return None
+    if len(optimizers) > 1 and _unknown_step_between(ctx, inside, clip, nxt, is_loop):
+        return None   # `self.opt_lr.step(); self.opt_wt.step()` built elsewhere: may hold the clipped ones
     if nxt is not None and nxt.kind == "step":
         return None
+    if nxt is not None and nxt.kind == "zero_grad" and (prev is None or prev.kind == "backward") \
+            and _gradients_used_between(ctx, region, clip, nxt, is_loop):
+        return None   # a manual update (`p.data -= lr * p.grad`) or a copy applies the clipped ones
     name = f"`{ctx.text(clip.child_by_field_id(F_FUNCTION))}`"
     if nxt is None:
         if prev is None or prev.kind != "step":
@@ -129,6 +138,81 @@ def _relevant(ctx, ev, clipped, optimizers) -> bool:
         ctor = optimizer_constructor(ctx, ev)
         return ctor is not None and f"{clipped}.parameters(" in ctx.text(ctor)
     return True
+
+
+def _unknown_step_between(ctx, inside, clip, nxt, is_loop) -> bool:
+    """A step of an optimizer whose constructor is not seen (built in another module, passed
+    in) runs after the clip, before the next relevant event: it may apply the clipped
+    gradients."""
+    start = clip.start_byte
+    for ev in inside:
+        if ev.kind != "step" or _exclusive(ev.call, clip):
+            continue
+        if nxt is None:
+            between = ev.pos > start or is_loop
+        elif nxt.pos > start:
+            between = start < ev.pos < nxt.pos
+        else:   # the next event is in the loop's next pass
+            between = ev.pos > start or ev.pos < nxt.pos
+        if between and optimizer_constructor(ctx, ev) is None:
+            return True
+    return False
+
+
+# A read of `.grad` (not `p.grad = ...`).
+_GRAD_READ = re.compile(rb"\.grad\b(?!\s*=[^=])")
+# Calls that store or apply what they are given: `p.data.add_(p.grad, alpha=-lr)`,
+# `buf.copy_(...)`, `grads.append(p.grad.clone())`.
+_STORING = ("append", "extend")
+
+
+def _gradients_used_between(ctx, region, clip, nxt, is_loop) -> bool:
+    """Between the clip and the clearing `nxt`, the gradients are read into a value, an update
+    or a buffer (`p.data = p.data - lr * p.grad`, `buf.copy_(p.grad)`), directly or in a local
+    helper called there (`store_grad(net.parameters, buf)`): the clipped gradients are used
+    without an optimizer step."""
+    reads, helpers = _gradient_reads(ctx)
+    spans = [(clip.end_byte, nxt.pos)] if nxt.pos > clip.start_byte else \
+        [(clip.end_byte, region.end_byte), (region.start_byte, nxt.pos)] if is_loop else []
+    return any(any_between(reads, a, b) or helper_called_between(ctx, region, a, b, helpers)
+               for a, b in spans)
+
+
+def _gradient_reads(ctx):
+    """(sorted positions of the `.grad` reads that use the gradient, names of the local
+    functions holding one), once per document."""
+    cached = getattr(ctx.values, "_clip_gradient_reads", None)
+    if cached is None:
+        root = ctx.doc.tree.root_node
+        reads = []
+        for m in ctx.facts.code_matches(_GRAD_READ):
+            node = root.descendant_for_byte_range(m.start() + 1, m.end())
+            attr = node.parent if node is not None else None
+            if attr is not None and attr.type == "attribute" and _uses_the_value(ctx, attr):
+                reads.append(m.start())
+        cached = ctx.values._clip_gradient_reads = (reads, functions_around(ctx, reads, outer=False))
+    return cached
+
+
+def _uses_the_value(ctx, node) -> bool:
+    """`node` is part of the right side of an assignment, of what a `return` gives, or of the
+    arguments of an in-place call (`add_`, `copy_`) or an `append`; not a test (`p.grad is
+    None`) or a clearing (`p.grad.zero_()`)."""
+    child, parent = node, node.parent
+    while parent is not None and parent.type not in ("block", "module"):
+        kind = parent.type
+        if kind in ("comparison_operator", "boolean_operator", "not_operator"):
+            return False
+        if kind in ("assignment", "augmented_assignment"):
+            return child == parent.child_by_field_id(F_RIGHT)
+        if kind == "return_statement":
+            return True
+        if kind == "call" and child.type == "argument_list":
+            _recv, method = method_call(parent)
+            if method is not None and (method.endswith("_") or method in _STORING):
+                return True
+        child, parent = parent, parent.parent
+    return False
 
 
 def _clipped_object(ctx, clip) -> str | None:

@@ -25,6 +25,7 @@ from ._training import any_between, events, identifiers_in, returns_of, statemen
 from ._uses import call_given, identifier_nodes
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
+_AUTOGRAD_GRAD = frozenset({"torch.autograd.grad"})
 
 
 def _is_loss_tensor(ctx, expr, _depth: int = 0) -> bool:
@@ -165,7 +166,8 @@ def _reached_names(ctx, node, depth: int, out: set, seen: dict) -> None:
 
 
 def _backwarded_names(ctx) -> set:
-    """Every name a backward pass of the document reads (its receiver and arguments, through
+    """Every name a backward pass of the document reads (its receiver and arguments, the outputs
+    `torch.autograd.grad` differentiates, through
     the assignments before them), with the scope of the binding it reads there (None: bound
     nowhere in the file): computed once, not once per accumulation."""
     cached = getattr(ctx.values, "_backwarded_names", None)
@@ -176,6 +178,10 @@ def _backwarded_names(ctx) -> set:
                 _reached_names(ctx, recv, 0, cached, seen)
             for a in args_of(call)[0]:
                 _reached_names(ctx, a, 0, cached, seen)
+        # `torch.autograd.grad(total, params)` differentiates its outputs as backward() does
+        for call in ctx.facts.calls_to(_AUTOGRAD_GRAD):
+            pos, kw = args_of(call)
+            _reached_names(ctx, pos[0] if pos else kw.get("outputs"), 0, cached, seen)
         ctx.values._backwarded_names = cached
     return cached
 
@@ -218,7 +224,9 @@ def _runs_backward(ctx, fn) -> bool:
     return any_between(found, fn.start_byte, fn.end_byte)
 
 
-_DATA_ITERABLE = re.compile(r"load|data|batch|iter|sampler|^dl$|_dl$", re.IGNORECASE)
+# `iter` only where a word starts (`train_iter`, `n_iters`, `trainIter`): not `delimiters`.
+_DATA_ITERABLE = re.compile(r"load|data|batch|(?:^|_|\d)iter|(?-i:[a-z\d]Iter)|sampler|^dl$|_dl$",
+                            re.IGNORECASE)
 # `range(len(batch))`, `range(batch_size)`, `range(batch.size(0))`: the examples of one batch,
 # whose terms all belong to the loss the caller backpropagates; not `range(0, n, batch_size)`
 # or `range(n_batches)`, which run over batches.
@@ -228,23 +236,43 @@ _ONE_BATCH_WORDS = frozenset({"len", "size", "shape", "batch", "batch_size", "bs
 
 def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
     """`def style_loss(...)` / a module's `forward` summing one term per layer, scale or head and
-    returning the sum: the total is the differentiable loss the caller backpropagates. Not when
-    the function trains itself (backward/step inside) or the loop runs over batches of data
-    (`for x, y in loader`: one graph per batch is kept until the function returns)."""
+    returning the sum: the total is the differentiable loss the caller backpropagates. So is
+    any function whose result a caller of the file backpropagates (MAML's `al_forward()`
+    summing one loss per task). Not when the function trains itself (backward/step inside) or
+    the loop runs over batches of data (`for x, y in loader`: one graph per batch is kept until
+    the function returns)."""
     facts = ctx.facts
     fn = facts.function_at(stmt.start_byte)
     fname = fn.child_by_field_id(F_NAME) if fn is not None else None
     if fname is None:
         return False
     fname = ctx.text(fname)
-    if "loss" not in fname.lower() and fname not in ("forward", "__call__"):
-        return False
     if any(fn.start_byte < e.pos < fn.end_byte and e.kind in ("backward", "step") for e in events(ctx)):
         return False
     loop = facts.innermost_loop(stmt.start_byte)
     if loop is None or loop.start_byte < fn.start_byte or _over_data(ctx, stmt, fn):
         return False
-    return _flows_into_return(ctx, fn, name, 0)
+    return _flows_into_return(ctx, fn, name, 0) and (
+        "loss" in fname.lower() or fname in ("forward", "__call__") or _backpropagated_by_a_caller(ctx, fname))
+
+
+def _backpropagated_by_a_caller(ctx, fname: str) -> bool:
+    """A call of the file's function `fname` (`loss = self.al_forward(x, y)`, `f(x).backward()`)
+    gives the value a backward pass differentiates."""
+    calls = [*ctx.facts.calls_named(fname), *(c for c, _recv in ctx.facts.method_calls(fname))]
+    for call in calls:
+        node, parent = call, call.parent
+        while parent is not None and parent.type in _EXPRESSIONS:
+            node, parent = parent, parent.parent   # `self.al_forward(x, y) / n`
+        if parent is None:
+            continue
+        if parent.type == "attribute" and ctx.text(parent.child_by_field_id(F_ATTRIBUTE)) == "backward":
+            return True
+        left = parent.child_by_field_id(F_LEFT) if parent.type == "assignment" else None
+        if left is not None and left.type == "identifier" and parent.child_by_field_id(F_RIGHT) == node \
+                and _backwarded(ctx, ctx.text(left), parent.end_byte):
+            return True
+    return False
 
 
 def _flows_into_return(ctx, fn, name: str, depth: int) -> bool:
@@ -573,9 +601,13 @@ def _check_accumulation(ctx, stmt, left, value):
         return
     if stmt.type != "call" and left.type == "identifier" and _started_this_iteration(ctx, stmt, ctx.text(left)):
         return  # `loss = a; loss = loss + b`: one iteration's terms, not a total across iterations
-    if _backwarded(ctx, ctx.text(left), stmt.start_byte):
+    # `losses_q[k + 1] += loss_q`: the list of totals (MAML's per-step query losses)
+    holder = left
+    while holder.type == "subscript" and strip(holder.child_by_field_id(F_VALUE)) is not None:
+        holder = strip(holder.child_by_field_id(F_VALUE))
+    if _backwarded(ctx, ctx.text(holder), stmt.start_byte):
         return  # building a total loss on purpose, then backpropagating it
-    if _returned_by_loss_function(ctx, stmt, ctx.text(left)):
+    if _returned_by_loss_function(ctx, stmt, ctx.text(holder)):
         return  # a loss function summing its terms; its caller backpropagates the total
     text = ctx.text(value)
     fix = None
