@@ -219,7 +219,7 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         _collect_layers(facts, values, body, cls, set(unused))
         init = _method(body, "__init__", text)
         if cls.mode_dependent and framework == "torch" and not subclass:
-            cls.rates = rate_parameters(facts, body, init, cls.layers)
+            cls.rates = rate_parameters(facts, body, init, cls.layers, classes)
             if not any(is_model_factory(q) for q, _ctor in cls.layers.values()):   # (a backbone)
                 cls.selector = mode_selector(facts, body, init)
         # `self.eval()` in __init__, or `self.model.eval()` in a wrapper whose own body builds
@@ -243,9 +243,17 @@ def _index_classes(facts) -> dict[str, ModelClass]:
             else:
                 cls.pretrained_eval_only = False   # layers of its own (or unknown) as well
     _propagate_mode_dependence(classes, defined, uses)
-    for cls in defined:   # dropout rates say nothing of the blocks a class builds
-        if cls.rates is not None and any(classes[n].mode_dependent is not False
-                                         for n in uses.get(id(cls), ()) if n in classes):
+    # Dropout rates say nothing of the blocks a class builds, unless they are blocks defined
+    # once above it whose own rates it sets (rates.py); document order: a block's rates are
+    # settled before the classes that build it.
+    once = {}
+    for cls in defined:
+        once[cls.name] = cls.name not in once
+    for cls in defined:
+        if cls.rates is not None and any(
+                classes[n].mode_dependent is not False
+                and not (n in cls.rates.blocks and once[n] and classes[n].rates is not None)
+                for n in uses.get(id(cls), ()) if n in classes):
             cls.rates = None
     # Each definition's own answer, before redefinitions that disagree make the name's unknown:
     # a constructor next to one definition (in the same function) builds that one.
@@ -317,7 +325,7 @@ def _what_bodies_build(facts, bodies: list, classes: dict, uses: dict) -> None:
         for call in facts.calls_named(facts.text(name_node)):
             cls = owner(call.start_byte)
             if cls is not None and cls.mode_dependent is not None:
-                cls.mode_dependent, cls.selector = True, None
+                cls.mode_dependent, cls.selector, cls.rates = True, None, None
     for last, calls in facts.calls_by_last_name().items():
         if "Transformer" in last:
             for call in calls:

@@ -32,13 +32,19 @@ class RateParams:
     positional: tuple[str, ...]
     rates: frozenset[str]
     zero_default: frozenset[str]
+    # Blocks of the file it builds (`FeedForward(dim, dropout)`) whose own rates are among
+    # these parameters or literal zeros: their dropout is accounted for here.
+    blocks: frozenset[str] = frozenset()
 
 
-def rate_parameters(facts, body, init, layers: dict) -> RateParams | None:
+def rate_parameters(facts, body, init, layers: dict, blocks: dict | None = None) -> RateParams | None:
     """`body`: a torch model class body, `init` its `__init__` (or None), `layers`: attribute ->
-    (qual, ctor) of what `__init__` builds. None unless every dropout in the body has a rate
-    that is an `__init__` parameter (directly, or through `self.attr = param`) and nothing else
-    in it differs between train and eval mode."""
+    (qual, ctor) of what `__init__` builds, `blocks`: the model classes of the file defined
+    above it (name -> ModelClass). None unless every dropout in the body has a rate that is an
+    `__init__` parameter (directly, or through `self.attr = param`) or a literal zero, and
+    nothing else in it differs between train and eval mode. A block of the file it builds
+    counts as its dropout, with the rates the call gives it (`FeedForward(dim, dropout)`,
+    `FeedForward(dim)` leaving a zero default). Empty rates: every dropout is off (`nn.Dropout(0.0)`)."""
     from .models import TORCH_TRANSFORMER, is_model_factory
 
     if init is None:
@@ -54,10 +60,23 @@ def rate_parameters(facts, body, init, layers: dict) -> RateParams | None:
     positional, defaults, names = params
     attrs = _self_attrs(facts, init, names)   # self.p = p
     rates: set[str] = set()
+    built: set[str] = set()
     accounted = 0
+    for qual, ctor in layers.values():
+        if ctor is None or not body.start_byte <= ctor.start_byte < body.end_byte:
+            if any(h in qual for h in ("Dropout", "BatchNorm", "Transformer")) or not qual.startswith("torch.nn."):
+                return None   # `self.drop = drop` of a layer built elsewhere: its rate is not seen here
     for call in facts.calls_in(body):
         hits = sum(_callee_text(facts, call).count(h) for h in _HINTS)
         qual = facts.callee_qual(call) or ""
+        fn = call.child_by_field_id(F_FUNCTION)
+        block = blocks.get(facts.text(fn)) if blocks and fn is not None and fn.type == "identifier" else None
+        if block is not None and block.mode_dependent is not False:
+            if not _block_rates(facts, call, block, init, names, attrs, rates):
+                return None
+            built.add(block.name)
+            accounted += hits
+            continue
         if not hits:
             if is_model_factory(qual) or qual.startswith(TORCH_TRANSFORMER):
                 return None   # a pretrained backbone, a torch Transformer layer: dropout inside
@@ -78,10 +97,32 @@ def rate_parameters(facts, body, init, layers: dict) -> RateParams | None:
         rate = kw.get(where[1]) or (pos[where[0]] if len(pos) > where[0] else None)
         if rate is None or not _rate_param(facts, rate, init, names, attrs, rates):
             return None
-    if accounted != sum(code.count(h) for h in _HINTS) or not rates:
+    if accounted != sum(code.count(h) for h in _HINTS) or not (accounted or built):
         return None  # a hint somewhere else (a string, a name): not a case this can judge
     zero = frozenset(r for r in rates if r in defaults and _is_zero(facts, defaults[r]))
-    return RateParams(tuple(positional), frozenset(rates), zero)
+    return RateParams(tuple(positional), frozenset(rates), zero, frozenset(built))
+
+
+def _block_rates(facts, call, block, init, names, attrs, rates) -> bool:
+    """`call` builds `block`, a model class of the file: True when its only train/eval
+    difference is dropout (its `rates`) and the call gives each rate a literal zero, a parameter
+    of `init` (recorded in `rates`) or leaves a zero default."""
+    spec = block.rates
+    if spec is None or block.mode_dependent is None or has_splat(call):
+        return False
+    pos, kw = args_of(call)
+    for name in spec.rates:
+        if name in kw:
+            value = kw[name]
+        elif name in spec.positional and spec.positional.index(name) < len(pos):
+            value = pos[spec.positional.index(name)]
+        elif name in spec.zero_default:
+            continue
+        else:
+            return False
+        if not _rate_param(facts, value, init, names, attrs, rates):
+            return False
+    return True
 
 
 def turned_off(facts, ctor, rates: RateParams) -> bool:

@@ -1355,3 +1355,111 @@ class Trainer:
 """
     assert lines(src, RULE) == []
     assert lines(src.replace("model.train()", "model.zero_grad()"), RULE) == [9]
+
+
+_ZERO_RATE = """\
+import torch
+import torch.nn as nn
+
+
+class FeedForward(nn.Module):
+    def __init__(self, dim, dropout=0.0):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Dropout(dropout))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Decoder(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.block = {block}
+        self.out = nn.Linear(dim, 1)
+
+    def forward(self, x):
+        return self.out(self.block(x))
+
+
+decoder = Decoder(16)
+opt = torch.optim.Adam(decoder.parameters())
+for it in range(100):
+    loss = ((decoder(x) - y) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if it % 10 == 0:
+        decoder.eval()
+        print(decoder(x).mean().item())
+"""
+
+
+@pytest.mark.parametrize("block,expected", [
+    # sweep C: dropout at rate 0 changes nothing between the modes
+    ("nn.Sequential(nn.Linear(dim, dim), nn.Dropout(0.0))", []),
+    ("FeedForward(dim)", []),                     # the block's default rate, 0.0
+    ("FeedForward(dim, dropout=0.0)", []),
+    # a real rate: still reported
+    ("nn.Sequential(nn.Linear(dim, dim), nn.Dropout(0.1))", [32]),
+    ("FeedForward(dim, dropout=0.1)", [32]),
+    ("FeedForward(dim, 0.0)\n        self.norm = nn.BatchNorm1d(dim)", [33]),
+])
+def test_a_model_whose_only_dropout_has_rate_zero(block, expected):
+    assert lines(_ZERO_RATE.format(block=block), RULE) == expected
+
+
+def test_a_model_whose_zero_rate_comes_through_two_blocks():
+    src = _ZERO_RATE.replace("class Decoder", """\
+class Block(nn.Module):
+    def __init__(self, dim, dropout=0.0):
+        super().__init__()
+        self.ffn = FeedForward(dim, dropout)
+
+    def forward(self, x):
+        return self.ffn(x) + x
+
+
+class Decoder""")
+    assert lines(src.format(block="Block(dim)"), RULE) == []
+    assert lines(src.format(block="Block(dim, dropout=0.1)"), RULE) == [41]
+
+
+_PROBE_PER_CHECKPOINT = """\
+import copy
+import torch
+import torch.nn as nn
+
+encoder = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.1))
+enc_opt = torch.optim.Adam(encoder.parameters())
+
+
+def train(model, loader, optimizer):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+
+for ckpt in checkpoints:
+    encoder.load_state_dict(torch.load(ckpt))
+    encoder.eval()
+    with torch.no_grad():
+        feats = encoder(x)
+    clf = copy.deepcopy(head)
+    opt = torch.optim.Adam({params})
+    for epoch in range(3):
+        train({model}, loader, opt)
+"""
+
+
+@pytest.mark.parametrize("params,model,expected", [
+    # sweep D: the helper trains a fresh head with the optimizer it is given, not the encoder
+    ("clf.parameters(), lr=1e-3", "clf", []),
+    # the helper trains the encoder, or an optimizer that takes it: still reported
+    ("encoder.parameters(), lr=1e-3", "encoder", [18]),
+    ("list(clf.parameters()) + list(encoder.parameters())", "clf", [18]),
+    ("params", "clf", [18]),                    # whose parameters: not said
+])
+def test_a_helper_stepping_another_models_optimizer(params, model, expected):
+    src = _PROBE_PER_CHECKPOINT.format(params=params, model=model)
+    assert lines(src, RULE) == expected

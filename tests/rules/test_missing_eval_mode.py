@@ -901,9 +901,37 @@ def test_dropout_rate_zero_for_a_class_from_another_file():
     assert [f.rule for f in two_files(models, train.format("0.5"), RULE)] == [RULE]
 
 
-def test_a_block_with_a_rate_inside_a_model_keeps_the_model_mode_dependent():
-    # the outer class builds the block; whether the block's rate is 0 is not judged through it
-    src = _attention("d_in, d_out, dropout", _LAYER) + """\
+@pytest.mark.parametrize("init,block,build,flagged", [
+    # the outer class hands its own rate to the block: judged at the outer constructor
+    ("dropout", "Attention(3, 2, dropout)", "Model(0.0)", False),
+    ("dropout", "Attention(3, 2, dropout)", "Model(0.1)", True),
+    ("dropout=0.0", "Attention(3, 2, dropout=dropout)", "Model()", False),   # defaults all the way
+    ("dropout=0.0", "Attention(3, 2, dropout=0.2)", "Model()", True),
+    # a rate the block gets from anything else keeps the model mode-dependent
+    ("dropout", "Attention(3, 2, dropout * 2)", "Model(0.0)", True),
+    ("dropout", "Attention(3, 2, dropout)\n        self.norm = nn.BatchNorm1d(2)", "Model(0.0)", True),
+])
+def test_a_block_with_a_rate_inside_a_model(init, block, build, flagged):
+    src = _attention("d_in, d_out, dropout", _LAYER) + f"""\
+class Model(nn.Module):
+    def __init__(self, {init}):
+        super().__init__()
+        self.attn = {block}
+
+    def forward(self, x):
+        return self.attn(x)
+
+model = {build}
+with torch.no_grad():
+    out = model(batch)
+"""
+    expected = [src.splitlines().index("    out = model(batch)") + 1] if flagged else []
+    assert lines(src, RULE) == expected
+
+
+def test_a_block_defined_below_the_model_keeps_it_mode_dependent():
+    block = _attention("d_in, d_out, dropout", _LAYER).split("class Attention", 1)
+    src = block[0] + """\
 class Model(nn.Module):
     def __init__(self, dropout):
         super().__init__()
@@ -912,11 +940,39 @@ class Model(nn.Module):
     def forward(self, x):
         return self.attn(x)
 
+""" + "class Attention" + block[1] + """\
 model = Model(0.0)
 with torch.no_grad():
     out = model(batch)
 """
     assert lines(src, RULE) == [src.splitlines().index("    out = model(batch)") + 1]
+
+
+@pytest.mark.parametrize("layer,flagged", [
+    ("nn.Dropout(0.0)", False),
+    ("nn.Dropout(p=0)", False),
+    ("nn.Dropout(0.1)", True),
+])
+def test_dropout_layers_with_a_literal_zero_rate(layer, flagged):
+    src = f"""\
+import torch
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, dim), {layer})
+
+    def forward(self, x):
+        return self.net(x)
+
+head = Head(8)
+plain = nn.Sequential(nn.Linear(8, 8), {layer})
+with torch.no_grad():
+    out = head(x)
+    out = plain(x)
+"""
+    assert lines(src, RULE) == ([15, 16] if flagged else [])
 
 
 _HF = """\

@@ -26,14 +26,16 @@ loader = torch.utils.data.DataLoader(train_data, batch_size=32, num_workers=4)
 for i, (x, y) in enumerate(tqdm(loader)):
     step(x, y)
 """, [6]),
-    ("random_split_part_passed_to_a_trainer", """\
-from torch.utils.data import DataLoader, random_split
+    # the first rows in stored order (a random_split part is in random order: test below)
+    ("subset_part_passed_to_a_trainer", """\
+from torch.utils.data import DataLoader, Subset
 
-train_ds, val_ds = random_split(full, [0.8, 0.2])
+train_ds = Subset(full, range(n_train))
+val_ds = Subset(full, range(n_train, len(full)))
 train_dl = DataLoader(train_ds, batch_size=128)
 val_dl = DataLoader(val_ds, batch_size=256)
 trainer.fit(model, train_dl, val_dl)
-""", [4]),
+""", [5]),
     ("local_map_style_class_used_where_made", """\
 from torch.utils.data import Dataset, DataLoader
 
@@ -629,3 +631,75 @@ model.fit(train_ds, epochs=10)
 """
     n = prep.count("\n")
     assert lines(src, RULE) == [e + n for e in expected]
+
+
+_RANDOM_ROWS = """\
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset, random_split
+from torchvision.datasets import ImageFolder
+
+{prep}
+train_loader = DataLoader({dataset}, batch_size=32)
+for x, y in train_loader:
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("prep,dataset,expected", [
+    # sweep D: a random_split part lists its rows in a random permutation, as for tf.data
+    ("train_set, val_set = random_split(full, [900, 100])", "train_set", []),
+    ("train_set, val_set = random_split(ImageFolder('data/train'), [0.9, 0.1])", "train_set", []),
+    # a smoke test's random tensors have no stored order
+    ("features = torch.randn(32, 2, 64)\nlabels = torch.randint(0, 5, (32,))",
+     "TensorDataset(features, labels)", []),
+    ("pass", "TensorDataset(torch.rand(64, 8), torch.randint(0, 2, (64,)).float())", []),
+    ("pass", "TensorDataset(torch.from_numpy(np.random.randn(64, 8)), torch.randint(0, 2, (64,)))", []),
+    # stored order: still reported
+    ("train_set = ImageFolder('data/train')", "train_set", [7]),
+    ("labels = torch.cat([torch.zeros(32), torch.ones(32)]).long()",
+     "TensorDataset(torch.randn(64, 8), labels)", [7]),
+    ("features = torch.cat([torch.randn(32, 8) + 2, torch.randn(32, 8) - 2])",
+     "TensorDataset(features, torch.randint(0, 2, (64,)))", [7]),
+])
+def test_a_loader_over_rows_in_random_order(prep, dataset, expected):
+    src = _RANDOM_ROWS.format(prep=prep, dataset=dataset)
+    n = prep.count("\n")
+    assert lines(src, RULE) == [e + n for e in expected]
+
+
+_FEATURES = """\
+import numpy as np
+import tensorflow as tf
+
+
+def extract(train_paths, extractor):
+    encode_train = sorted(set(train_paths))
+    ds = tf.data.Dataset.from_tensor_slices(encode_train).map(load_image).batch(16)
+    for img, path in ds:
+{body}
+"""
+
+
+@pytest.mark.parametrize("body,expected", [
+    # sweep B (image-captioning tutorials): a frozen model's features saved, in order
+    ("        feats = extractor(img)\n        for f, p in zip(feats, path):\n"
+     "            np.save(p.numpy().decode('utf-8'), f.numpy())", []),
+    # training: still reported
+    ("        with tf.GradientTape() as tape:\n            loss = loss_fn(extractor(img))\n"
+     "        opt.apply_gradients(zip(tape.gradient(loss, extractor.trainable_variables),"
+     " extractor.trainable_variables))", [7]),
+    ("        extractor.train_on_batch(img, labels)", [7]),
+    ("        do_batch(extractor, img)", [7]),   # a function of the file that trains
+])
+def test_a_tf_pipeline_looped_over_without_training(body, expected):
+    src = _FEATURES.format(body=body) + """\
+
+def do_batch(model, x):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(model(x))
+    opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+"""
+    assert lines(src, RULE) == expected

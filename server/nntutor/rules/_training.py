@@ -377,9 +377,9 @@ def model_is_mode_dependent(ctx, expr) -> bool | None:
         return _sequential_mode_dependent(ctx, ctor, 0)
     cls = ctx.values.local_class(qual)
     if cls is not None and cls.framework == "torch":
-        if cls.mode_dependent and cls.rates is not None and ctor is not None \
-                and turned_off(ctx.facts, ctor, cls.rates):
-            return False  # built with every dropout rate at 0
+        if cls.mode_dependent and cls.rates is not None and (
+                not cls.rates.rates or ctor is not None and turned_off(ctx.facts, ctor, cls.rates)):
+            return False  # built with every dropout rate at 0 (or its dropouts are `nn.Dropout(0.0)`)
         if cls.mode_dependent is None and ctor is not None and cls.path == ctx.doc.path:
             return mode_dependent_where_built(ctx.facts, cls.name, ctor)
         return cls.mode_dependent
@@ -390,14 +390,20 @@ _PLAIN_CONTAINERS = frozenset({"OrderedDict", "list", "tuple", "dict"})
 _LITERALS = frozenset({"string", "integer", "float", "true", "false", "none", "concatenated_string"})
 
 
+# A torch dropout layer built with a literal zero rate: `nn.Dropout(0.0)`, `nn.Dropout(p=0)`.
+_ZERO_DROPOUT = re.compile(r"(?<![\w.])(?:torch\.)?(?:nn\.)?(?:Feature)?(?:Alpha)?Dropout(?:[123]d)?\(\s*(?:p\s*=\s*)?"
+                           r"0(?:\.0*)?\s*(?:,\s*(?:inplace\s*=\s*)?(?:True|False)\s*)?,?\s*\)")
+
+
 def _sequential_mode_dependent(ctx, ctor, depth: int) -> bool | None:
     """An `nn.Sequential(...)`: True when its text builds dropout or batch norm; False only when
     every layer is seen and none does (torch layers, classes of the file known to be free of
     them); None when a layer is not seen: `nn.Sequential(*layers)`, a helper's result
     (`conv_bn(...)`), a module held by a name or an attribute."""
     text = ctx.text(ctor)
-    if "Dropout" in text or "BatchNorm" in text or "Transformer" in text:
-        return True
+    if "BatchNorm" in text or "Transformer" in text \
+            or text.count("Dropout") > len(_ZERO_DROPOUT.findall(text)):
+        return True   # (`nn.Dropout(0.0)` drops nothing in either mode)
     if has_splat(ctor) or depth > 3:
         return None
     return _combine(_layer_part(ctx, a, depth) for a in args_of(ctor)[0])

@@ -106,7 +106,7 @@ def check(ctx):
         loop = loops[-1]
         if _bound_by(ctx, name, loop):
             continue  # `for model in models:` each iteration evaluates a different model
-        if _not_stepped_in(ctx, evs, name, loop):
+        if _not_stepped_in(ctx, evs, name, loop, steppers):
             continue  # the optimizers of this loop train other models (stage 2 on a frozen stage 1)
         if _eval_opens_training(ctx, switches, name, loop, backwards, trainers):
             continue  # each pass trains in eval mode on purpose: a linear probe
@@ -228,21 +228,50 @@ _NOT_A_FORWARD = frozenset({"eval", "train", "to", "cuda", "cpu", "half", "float
                             "modules", "children", "named_modules", "named_children", "buffers"})
 
 
-def _not_stepped_in(ctx, evs, name, loop) -> bool:
+def _not_stepped_in(ctx, evs, name, loop, steppers) -> bool:
     """Every optimizer stepped in `loop` is built in this file, over parameters that are not
     `name`'s (`optimizer = Adam(unet.parameters())` while `autoencoder` is switched to eval: a
-    latent-diffusion stage 2 on the frozen stage-1 autoencoder)."""
-    steps = [e for e in evs if e.kind == "step" and loop.start_byte < e.pos < loop.end_byte]
+    latent-diffusion stage 2 on the frozen stage-1 autoencoder). Steps in a function of the file
+    called in the loop count with the optimizer it is given (`train(clf, loader, opt)`); one
+    that steps only through another function is not followed."""
+    facts = ctx.facts
+    # (optimizer name, where to look it up)
+    steps = [(e.target, e.pos) for e in evs if e.kind == "step" and loop.start_byte < e.pos < loop.end_byte]
+    inside = [p for p in steppers if loop.start_byte <= p < loop.end_byte]
+    if inside:
+        for call in facts.calls_in(loop):
+            if call.start_byte not in inside:
+                continue
+            fn = strip(call.child_by_field_id(F_FUNCTION))
+            func = facts.definition_in_effect(ctx.text(fn), call.start_byte) \
+                if fn is not None and fn.type == "identifier" else None
+            own = [e for e in evs if e.kind == "step" and func is not None
+                   and func.start_byte < e.pos < func.end_byte and facts.function_at(e.pos) == func]
+            if not own:
+                return False   # a method, or a function that steps through another one
+            pos, kw = args_of(call)
+            for e in own:
+                index, keyword_only = param_index(facts, func, e.target) if e.target.isidentifier() else (None, False)
+                if index is None:
+                    steps.append((e.target, e.pos))   # a global optimizer
+                    continue
+                arg = kw.get(e.target) or (pos[index] if not keyword_only and index < len(pos) else None)
+                arg = strip(arg)
+                if arg is None or arg.type != "identifier":
+                    return False
+                steps.append((ctx.text(arg), call.start_byte))
     if not steps:
         return False
-    for step in steps:
-        b = ctx.facts.binding(step.target, step.pos) if step.target.isidentifier() else None
+    for target, at in steps:
+        b = facts.binding(target, at) if target.isidentifier() else None
         value = strip(b.value) if b is not None and b.kind == "assign" and b.value is not None else None
         if value is None or value.type != "call" or not _OPTIMIZERS.search(ctx.text(value.child_by_field_id(F_FUNCTION))):
             return False   # an optimizer we cannot see into
         given = ctx.text(value.child_by_field_id(F_ARGUMENTS))
         if re.search(r"(?<![\w.])" + re.escape(name) + r"\b", given):
             return False   # it trains this model (or part of it)
+        if not _PARAMS.search(given.encode()):
+            return False   # `SGD(parameters, ...)`: whose parameters is not said here
     return True
 
 

@@ -67,6 +67,8 @@ def check(ctx):
         made = _map_style_source(ctx, dataset)
         if made is None or not used_beyond_a_peek(ctx, call):
             continue
+        if _rows_in_random_order(ctx, made):
+            continue   # a random_split part, or random tensors: no class-sorted batches
         if _only_looped_without_training(ctx, call):
             continue   # predictions over the training set (pseudo-labels, OOF maps): order kept
         target = _target_name(ctx, call)
@@ -112,6 +114,48 @@ def _only_looped_without_training(ctx, call) -> bool:
         if _TRAINS.search(body) or not _infers(ctx, loop, body):
             return False
     return True
+
+
+# A random_split part lists its rows in a random permutation; these make their rows at random.
+_RANDOM_MAKERS = frozenset({"torch.rand", "torch.randn", "torch.randint", "torch.rand_like",
+                            "torch.randn_like", "torch.randint_like", "torch.normal", "torch.bernoulli"})
+_KEEPS_ORDER = frozenset({"float", "long", "int", "double", "half", "bool", "to", "cuda", "cpu"})
+
+
+def _rows_in_random_order(ctx, made) -> bool:
+    """The dataset's rows are in random order already, as for tf.data below: a part of a
+    `random_split` (a random permutation of the indices), or a `TensorDataset` each of whose
+    tensors is drawn at random (`torch.randn(...)`, `torch.randint(...)`, NumPy's
+    `np.random.*`): a smoke test's data, with no stored order to shuffle."""
+    facts = ctx.facts
+    qual = facts.callee_qual(made)
+    if qual in SPLITS:
+        return True
+    if qual not in MAP_STYLE or not qual.endswith("TensorDataset") or has_splat(made):
+        return False
+    pos, kw = args_of(made)
+    return bool(pos) and not kw and all(_drawn_at_random(ctx, a) for a in pos)
+
+
+_ARRAY_TO_TENSOR = frozenset({"torch.tensor", "torch.from_numpy", "torch.as_tensor",
+                              "torch.FloatTensor", "torch.LongTensor", "torch.Tensor"})
+
+
+def _drawn_at_random(ctx, expr, depth: int = 0) -> bool:
+    value = strip(follow(ctx.facts, expr))
+    while value is not None and value.type == "call" and method_call(value)[1] in _KEEPS_ORDER:
+        value = strip(follow(ctx.facts, method_call(value)[0]))   # `torch.randint(...).long()`
+    if value is None or value.type != "call":
+        return False
+    qual = ctx.facts.callee_qual(value) or ""
+    if qual in _ARRAY_TO_TENSOR:   # `torch.from_numpy(np.random.randn(64, 8))`
+        pos = args_of(value)[0]
+        return depth < 2 and len(pos) == 1 and _drawn_at_random(ctx, pos[0], depth + 1)
+    return qual in _RANDOM_MAKERS or (qual.startswith("numpy.random.") and qual.count(".") == 2
+                                      and qual.rsplit(".", 1)[-1] not in _NOT_DRAWS)
+
+
+_NOT_DRAWS = frozenset({"seed", "shuffle", "RandomState", "default_rng", "Generator", "get_state", "set_state"})
 
 
 _COLLECTS = frozenset({"append", "extend", "print", "len", "add", "update"})
@@ -201,11 +245,14 @@ def _check_tf_data(ctx):
 
 
 _PREDICTS = frozenset({"predict", "predict_on_batch", "evaluate"})
+# What a TensorFlow loop body (or a function of the file it calls) trains with.
+_TF_TRAINS = re.compile(r"GradientTape|apply_gradients|\.minimize\(|\bfit\w*\(|train\w*\(|\.backward\(|\bstep\(")
 
 
 def _only_predicted_on(ctx, chain, name: str) -> bool:
     """Every later use of the dataset `name` is as the input of `.predict(...)` /
-    `.evaluate(...)`: nothing is fitted on it (liamcarew's CNN feature extractor)."""
+    `.evaluate(...)`, or a `for` loop over it that trains nothing: nothing is fitted on it
+    (liamcarew's CNN feature extractor; a loop running a frozen model to save features)."""
     if not name.isidentifier():
         return False
     # up to the next binding of the name: `training_data = model.predict(x=training_data)`
@@ -219,9 +266,29 @@ def _only_predicted_on(ctx, chain, name: str) -> bool:
         return False
     for node in uses:
         call = call_given(node)
-        if call is None or method_call(call)[1] not in _PREDICTS:
+        if call is not None and method_call(call)[1] in _PREDICTS:
+            continue
+        loop = _loop_over(node)
+        if loop is None or _trains_in(ctx, loop.child_by_field_id(F_BODY)):
             return False
     return True
+
+
+def _trains_in(ctx, body, depth: int = 0) -> bool:
+    """The loop body records gradients, applies them or fits (a GradientTape, apply_gradients,
+    minimize, fit, train_on_batch, a `train_step(...)`), itself or in a function of the file it
+    calls (two levels down; deeper counts as training)."""
+    if body is None or _TF_TRAINS.search(ctx.facts.code_in(body)):
+        return True
+    for call in ctx.facts.calls_in(body):
+        fn = strip(call.child_by_field_id(F_FUNCTION))
+        name = _last_name(fn) if fn is not None else ""
+        for func in ctx.facts.functions_named(name):
+            if func.start_byte <= body.start_byte < func.end_byte:
+                continue   # (recursion)
+            if depth >= 2 or _trains_in(ctx, func.child_by_field_id(F_BODY), depth + 1):
+                return True
+    return False
 
 
 _RANDOM_ORDER = re.compile(r"(?i)shuffle|permutation|random\.choice|\.choice\(|randperm|sample\(")
