@@ -112,7 +112,7 @@ def main():
                 tried += 1
                 t = time.perf_counter()
                 try:
-                    part = scoped.reanalyze(prior, new, base, engine.analyze, index)
+                    part, _ = scoped.reanalyze(prior, new, base, engine.analyze, index)
                 except scoped.NotScoped as exc:
                     reasons[str(exc)] = reasons.get(str(exc), 0) + 1
                     continue
