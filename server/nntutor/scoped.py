@@ -26,7 +26,7 @@ analysis on random edits of real code, and bench/scoped_diff.py over whole corpo
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 
 from .document import Document, _common_prefix, _common_suffix
@@ -169,7 +169,10 @@ def _edited(units_: list[Unit], start: int, end: int) -> int:
 
 def component(units_: list[Unit], mentions: list[frozenset], seed: int) -> set[int]:
     """Units reachable from `seed` through "mentions the name of" in either direction; the
-    module-level statements count as one node (mentions of any of them reach all of them)."""
+    module-level statements count as one node (mentions of any of them reach all of them).
+    Only top-level names link: a method or a nested function is reached through its unit (the
+    rules look methods up through `self.` or their class; linking every `forward` or `step` of
+    the file would make one component of it)."""
     by_name: dict[bytes, list[int]] = {}
     module = [i for i, u in enumerate(units_) if u.name is None]
     for i, u in enumerate(units_):
@@ -309,13 +312,12 @@ class Slice:
         return replace(f, location=self.location(f.location), related=related, fix=fix)
 
 
-def _owner(units_: list[Unit], pos: int) -> int:
-    """The unit holding byte `pos`; -1 (module-level: comments between units) when none."""
-    for k, u in enumerate(units_):
-        if u.start <= pos < u.end or (u.start == pos == u.end):
-            return k
-        if u.start > pos:
-            break
+def _owner(units_: list[Unit], starts: list[int], pos: int) -> int:
+    """The unit holding byte `pos` (`starts`: the units' starts, in order); -1 (module level:
+    comments between units) when none."""
+    k = bisect_right(starts, pos) - 1
+    if k >= 0 and (pos < units_[k].end or pos == units_[k].start):
+        return k
     return -1
 
 
@@ -331,8 +333,10 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
     module = {k for k, u in enumerate(after) if u.name is None}
     mine = redo if not (redo & module) else redo | module
 
+    starts = {id(before): [u.start for u in before], id(after): [u.start for u in after]}
+
     def redone_in(units_, pos):
-        k = _owner(units_, pos)
+        k = _owner(units_, starts[id(units_)], pos)
         return k in mine if k >= 0 else bool(mine & module)
 
     delta = new_end - old_end
