@@ -703,6 +703,19 @@ def test_triton_kernel_files_are_gpu_only(imports, expected):
     assert lines(src, RULE) == [n + imports.count("\n") - 1 for n in expected]
 
 
+# NVIDIA-AI-IOT/torch2trt's README: a model converted to a TensorRT engine runs on an NVIDIA GPU only
+@pytest.mark.parametrize("imports,flagged", [
+    ("import tensorrt\nfrom torch2trt import torch2trt\n", False),
+    ("from torch2trt import torch2trt\n", False),
+    ("import torch_tensorrt\n", False),
+    ("try:\n    import tensorrt as trt\nexcept ImportError:\n    trt = None\n", True),   # optional
+])
+def test_tensorrt_files_are_gpu_only(imports, flagged):
+    src = "import torch\n" + imports + "\nmodel = resnet18().eval().cuda()\nx = torch.ones((1, 3, 224, 224)).cuda()\n"
+    n = 3 + imports.count("\n")   # the line of `model = ...`
+    assert lines(src, RULE) == ([n, n + 1] if flagged else [])
+
+
 def test_env_magic_choosing_the_gpu_in_a_notebook():
     # yandexdataschool/nlp_course: `%env CUDA_VISIBLE_DEVICES=0` in the first cell
     cells = ["%env CUDA_VISIBLE_DEVICES=0\nimport torch", "model = Net().cuda()\nx = x.to('cuda')"]

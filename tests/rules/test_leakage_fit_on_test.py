@@ -568,6 +568,25 @@ def test_an_embedding_is_only_exempt_when_only_looked_at(use, expected):
     assert lines(_EMBEDDED + use, RULE) == expected
 
 
+# Sweep 23: a t-SNE of the test rows handed to a plotting helper of the file is drawn only;
+# a helper that trains on (or returns) what it is given may feed a model.
+@pytest.mark.parametrize("helper,use,flagged", [
+    ("def scatter_plot(x, colors):\n    f = plt.figure()\n    ax = plt.subplot(aspect='equal')\n"
+     "    sc = ax.scatter(x[:, 0], x[:, 1], c=colors)\n    return f, ax, sc\n",
+     "proj = TSNE(2).fit_transform(X_test)\nf, ax, sc = scatter_plot(proj, y_test)\n", False),
+    ("def show(title, points=None):\n    plt.scatter(*points.T)\n    plt.title(title)\n",
+     "show('test rows', points=TSNE(2).fit_transform(X_test))\n", False),
+    ("def fit_on(emb, labels):\n    return LogisticRegression().fit(emb, labels)\n",
+     "proj = TSNE(2).fit_transform(X_test)\nclf2 = fit_on(proj, y_test)\n", True),
+    ("def show(points):\n    plt.scatter(points[:, 0], points[:, 1])\n    return points\n",
+     "low = show(TSNE(2).fit_transform(X_test))\n", True),
+])
+def test_an_embedding_given_to_a_plotting_helper_of_the_file(helper, use, flagged):
+    src = _EMBEDDED + "from sklearn.manifold import TSNE\n" + helper + use
+    line = next(i for i, text in enumerate(src.splitlines(), 1) if "fit_transform(X_test)" in text)
+    assert lines(src, RULE) == ([line] if flagged else [])
+
+
 def test_a_table_of_encoders_is_not_a_table_of_embeddings():
     src = """\
 from sklearn.preprocessing import LabelEncoder

@@ -1015,3 +1015,58 @@ def test_an_eval_named_slot_beside_a_test_slot_of_a_call_given_both():
     src = src.replace("val_acc", "eval_acc").replace("best_eval_acc", "best_val_acc")
     assert lines(src.format(compared="eval_acc", best="best_val_acc"), RULE) == []
     assert lines(src.format(compared="test_acc", best="best_test_acc"), RULE) == [22]
+
+
+# Sweep 23: the spread of per-seed test scores, printed as a range, picks nothing; the best
+# printed alone, or an argmax that picks a setting, is still the best of many test scores.
+_SEEDS = SPLIT + """\
+import logging
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+scores = []
+for seed in range(10):
+    model = RandomForestClassifier(random_state=seed).fit(X_train, y_train)
+    scores.append(f1_score(y_test, model.predict(X_test)))
+print(f"Mean: {np.mean(scores):.3f}  Std: {np.std(scores):.3f}")
+"""
+
+
+@pytest.mark.parametrize("shown,expected", [
+    ('print(f"Range: [{min(scores):.3f}, {max(scores):.3f}]")\n', []),
+    ('logging.info("range %.3f-%.3f" % (np.min(scores), np.max(scores)))\n', []),
+    ('print("worst seed {}, best seed {}".format(np.argmin(scores), np.argmax(scores)))\n', []),
+    ('print("best", max(scores))\n', [10]),
+    ('print(f"Range: [{min(scores):.3f}, {max(other):.3f}]")\n', [10]),
+    ('print(f"{min(scores)}-{max(scores)}")\nbest_seed = int(np.argmax(scores))\n', [10]),
+])
+def test_the_range_of_the_test_scores_printed_is_reporting(shown, expected):
+    assert lines(_SEEDS + shown, RULE) == expected
+
+
+# Sweep 23: training until the test accuracy reaches a target the caller gives (the number of
+# images needed) is a threshold, like a literal; a parameter the loop reassigns is a kept best.
+_TO_TARGET = """\
+import torch.nn as nn
+
+def images_to_target(model, train_loader, test_loader, optimizer, {params}):
+    seen, needed = 0, None
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        seen += len(y)
+        acc = evaluate(model, test_loader)
+        if acc >= {threshold}:
+            {then}
+    return needed
+"""
+
+
+@pytest.mark.parametrize("params,threshold,then,expected", [
+    ("target_acc", "target_acc", "needed = seen\n            break", []),
+    ("target_acc=0.9", "target_acc", "needed = seen\n            break", []),
+    ("best_acc=0.0", "best_acc", "best_acc, needed = acc, seen", [10]),
+])
+def test_a_target_accuracy_given_as_a_parameter_is_a_threshold(params, threshold, then, expected):
+    src = _TO_TARGET.format(params=params, threshold=threshold, then=then)
+    assert lines(src, RULE) == expected

@@ -408,8 +408,10 @@ def _default_always_passed(ctx, call) -> bool:
 
 
 # Libraries that need an NVIDIA GPU to run at all: importing them is choosing the GPU (unsloth
-# raises at import without one; bitsandbytes' 4/8-bit layers and NVIDIA apex are CUDA code).
-_GPU_ONLY_LIBRARIES = frozenset({"unsloth", "bitsandbytes", "flash_attn", "apex"})
+# raises at import without one; bitsandbytes' 4/8-bit layers and NVIDIA apex are CUDA code;
+# TensorRT and the converters to it, torch2trt and Torch-TensorRT, build engines for NVIDIA GPUs).
+_GPU_ONLY_LIBRARIES = frozenset({"unsloth", "bitsandbytes", "flash_attn", "apex", "tensorrt", "torch2trt",
+                                 "torch_tensorrt"})
 _QUANTIZED = (re.compile(rb"load_in_4bit\s*=\s*True"), re.compile(rb"load_in_8bit\s*=\s*True"))
 
 

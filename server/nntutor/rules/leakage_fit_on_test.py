@@ -12,6 +12,7 @@ from ..parsing import (
     F_LEFT,
     F_NAME,
     F_OBJECT,
+    F_PARAMETERS,
     F_RIGHT,
     F_VALUE,
 )
@@ -365,6 +366,10 @@ def _looked_at(ctx, node, depth: int) -> bool:
         return ctx.text(parent.child_by_field_id(F_ATTRIBUTE)) in _SHAPES
     if parent.type == "argument_list":
         fn = parent.parent.child_by_field_id(F_FUNCTION)
+        if fn is not None and fn.type == "identifier":
+            helper = ctx.facts.definition_in_effect(ctx.text(fn), parent.start_byte)
+            if helper is not None:
+                return _helper_only_looks(ctx, helper, parent.parent, node, depth)
         return fn is not None and ctx.text(fn).rsplit(".", 1)[-1] in _LOOKING
     if parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == node:
         left = parent.child_by_field_id(F_LEFT)
@@ -379,6 +384,54 @@ def _looked_at(ctx, node, depth: int) -> bool:
                  and not (i.parent.type == "assignment" and i.parent.child_by_field_id(F_LEFT) == i)]
         return all(_looked_at(ctx, r, depth + 1) for r in reads)
     return False
+
+
+def _helper_only_looks(ctx, helper, call, arg, depth: int) -> bool:
+    """`scatter_plot(proj, y_test)` where `def scatter_plot(x, colors)` of the file only draws
+    its `x` (`ax.scatter(x[:, 0], x[:, 1], c=colors)`): every read of the parameter `arg` is
+    given to is looked at. Unknown (False) when `arg` cannot be matched to one parameter."""
+    facts = ctx.facts
+    if arg.type == "keyword_argument":
+        key = arg.child_by_field_id(F_NAME)
+        name = ctx.text(key) if key is not None else None
+    else:
+        pos, _kw = args_of(call)
+        at = [i for i, a in enumerate(pos) if a.start_byte == arg.start_byte]
+        if not at or any(a.type in ("list_splat", "dictionary_splat") for a in pos[:at[0] + 1]):
+            return False
+        name = _positional_parameter(facts, helper, at[0])
+    if name is None:
+        return False
+    body = helper.child_by_field_id(F_BODY)
+    if body is None:
+        return False
+    reads = []
+    for i in facts.identifiers_named(name):
+        if not body.start_byte <= i.start_byte < body.end_byte:
+            continue
+        inner = facts.function_at(i.start_byte)
+        if inner is None or inner.start_byte != helper.start_byte:
+            return False   # read by a function nested in the helper: not followed
+        b = facts.binding(name, i.start_byte)
+        if b is not None and b.kind == "param" and b.scope == helper.start_byte:
+            reads.append(i)
+    return all(_looked_at(ctx, r, depth + 1) for r in reads)
+
+
+def _positional_parameter(facts, func, index: int) -> str | None:
+    """The name of `func`'s positional parameter number `index` (None past a `*args`)."""
+    params = func.child_by_field_id(F_PARAMETERS)
+    for p in (params.named_children if params is not None else ()):
+        if p.type in ("list_splat_pattern", "keyword_separator", "dictionary_splat_pattern"):
+            return None
+        if p.type == "positional_separator":
+            continue
+        ident = p if p.type == "identifier" else (p.child_by_field_id(F_NAME) or
+                                                  (p.named_children[0] if p.named_children else None))
+        if index == 0:
+            return facts.text(ident) if ident is not None and ident.type == "identifier" else None
+        index -= 1
+    return None
 
 
 def _a_dict(ctx, node) -> bool:

@@ -326,6 +326,18 @@ def _ordering_comparisons(ctx, body):
     return cache[key]
 
 
+def _fixed_parameter(ctx, node, loop) -> bool:
+    """`if acc >= target_acc: needed = seen; break` with `target_acc` a parameter of the function
+    that the loop never rebinds: a threshold given by the caller, like a literal (time to reach a
+    target accuracy). A parameter the loop assigns (`best_acc = acc`) is a kept best score."""
+    node = strip(node)
+    if node is None or node.type != "identifier":
+        return False
+    facts, name = ctx.facts, ctx.text(node)
+    b = facts.binding(name, node.start_byte)
+    return b is not None and b.kind == "param" and facts.binding(name, loop.end_byte) is b
+
+
 def _best_of_one_example(call, score) -> bool:
     """`max(f1_score(pred, ref1), f1_score(pred, ref2))`: the score is computed inside the max,
     among other freshly computed scores only (several references of one example), with no kept
@@ -371,7 +383,8 @@ def _selection(ctx, fl, loop, score):
     comparisons, starts = _ordering_comparisons(ctx, body)
     for cmp in comparisons[bisect_left(starts, score.start_byte):]:
         operands = cmp.named_children
-        if not any(mentions(o) for o in operands) or all(is_literal(o) or mentions(o) for o in operands):
+        if not any(mentions(o) for o in operands) \
+                or all(is_literal(o) or mentions(o) or _fixed_parameter(ctx, o, loop) for o in operands):
             continue
         stmt = cmp.parent
         while stmt is not None and stmt.type in ("boolean_operator", "parenthesized_expression", "not_operator"):
@@ -386,7 +399,8 @@ def _selection(ctx, fl, loop, score):
     for call in _best_of_calls(ctx, body):
         if call.end_byte < score.start_byte or _best_of_one_example(call, score):
             continue
-        if any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call):
+        if any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call) \
+                and not _range_shown(ctx, call, ctx.text(call.child_by_field_id(F_FUNCTION))):
             fn = strip(call.child_by_field_id(F_FUNCTION))
             return call, f"keeps the best with `{ctx.text(fn)}(...)`"
     if not containers:
@@ -397,7 +411,7 @@ def _selection(ctx, fl, loop, score):
         fn = strip(call.child_by_field_id(F_FUNCTION))
         name = ctx.text(fn.child_by_field_id(F_ATTRIBUTE)) if fn is not None and fn.type == "attribute" \
             else (ctx.text(fn) if fn is not None else "")
-        if name not in _SELECTORS or _plotted(ctx, call):
+        if name not in _SELECTORS or _plotted(ctx, call) or _range_shown(ctx, call, name):
             continue
         if fl.sources(call) & containers:
             return call, f"collects the test scores, then picks the best with `{name}`"
@@ -435,6 +449,54 @@ def _only_compared(ctx, call) -> bool:
         if name not in _ONLY_SHOWS:
             return False
     return True
+
+
+_OPPOSITE = {"max": "min", "argmax": "argmin", "nanargmax": "nanargmin", "idxmax": "idxmin",
+             "nlargest": "nsmallest"}
+_OPPOSITE.update({v: k for k, v in list(_OPPOSITE.items())})
+# What a shown value may pass through on its way into a `print` / `logging.info`: an f-string's
+# `{...}`, `%` formatting, `"...".format(...)`, a rounding.
+_INTO_TEXT = frozenset({"interpolation", "string", "concatenated_string", "argument_list", "binary_operator",
+                        "parenthesized_expression", "tuple", "list", "keyword_argument"})
+_TEXT_CALLS = frozenset({"format", "round", "float", "int", "str"})
+
+
+def _range_shown(ctx, call, name: str) -> bool:
+    """`print(f"Range: [{min(scores):.3f}, {max(scores):.3f}]")`: the selector `call` goes only
+    into a print or a log line, which shows its opposite (`min` with `max`) of the same scores
+    too: the spread of the test scores across seeds, reported, and nothing picked. A best score
+    printed alone (`print("best", max(scores))`) is still the best of many test scores."""
+    node, shown = call, None
+    while node.parent is not None:
+        parent = node.parent
+        if parent.type == "call":
+            fn = strip(parent.child_by_field_id(F_FUNCTION))
+            last = ctx.text(fn).rsplit(".", 1)[-1] if fn is not None else ""
+            if last in _ONLY_SHOWS:
+                shown = parent
+                break
+            if last not in _TEXT_CALLS:
+                return False
+        elif parent.type not in _INTO_TEXT:
+            return False
+        node = parent
+    opposite = _OPPOSITE.get(name.rsplit(".", 1)[-1])
+    if shown is None or opposite is None:
+        return False
+    want = _without_name(ctx, call)
+    for other in ctx.facts.calls_in(shown):
+        fn = strip(other.child_by_field_id(F_FUNCTION))
+        if fn is not None and ctx.text(fn).rsplit(".", 1)[-1] == opposite and _without_name(ctx, other) == want:
+            return True
+    return False
+
+
+def _without_name(ctx, call) -> str:
+    """`np.max(scores)` -> `np.(scores)`, `scores.max(0)` -> `scores.(0)`: what a selector is
+    applied to, to match `min` and `max` of the same scores."""
+    fn = strip(call.child_by_field_id(F_FUNCTION))
+    head = ctx.text(fn).rsplit(".", 1)[0] + "." if fn is not None and fn.type == "attribute" else ""
+    return head + ctx.text(call.child_by_field_id(F_ARGUMENTS))
 
 
 # Drawing calls: `ax.fill_between(x, scores.min(0).values, scores.max(0).values)` shades the
