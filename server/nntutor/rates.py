@@ -63,9 +63,10 @@ def rate_parameters(facts, body, init, layers: dict, blocks: dict | None = None)
     built: set[str] = set()
     accounted = 0
     for qual, ctor in layers.values():
-        if ctor is None or not body.start_byte <= ctor.start_byte < body.end_byte:
-            if any(h in qual for h in ("Dropout", "BatchNorm", "Transformer")) or not qual.startswith("torch.nn."):
-                return None   # `self.drop = drop` of a layer built elsewhere: its rate is not seen here
+        outside = ctor is None or not body.start_byte <= ctor.start_byte < body.end_byte
+        if outside and (any(h in qual for h in ("Dropout", "BatchNorm", "Transformer"))
+                        or not qual.startswith("torch.nn.")):
+            return None   # `self.drop = drop` of a layer built elsewhere: its rate is not seen here
     for call in facts.calls_in(body):
         hits = sum(_callee_text(facts, call).count(h) for h in _HINTS)
         qual = facts.callee_qual(call) or ""
