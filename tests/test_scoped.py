@@ -232,3 +232,33 @@ def test_the_bundled_examples_with_any_share(monkeypatch):
             assert_same(part, full)
             checked += 1
     assert checked >= 10
+
+
+MIXIN = '''import torch
+
+
+class Resetter:
+    def reset_grad(self):
+        self.optimizer.zero_grad()
+
+
+class Trainer:
+    def fit(self, loader):
+        for x, y in loader:
+            self.reset_grad()
+            loss = self.loss_fn(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+''' + PAD
+
+
+def test_a_self_call_links_to_the_classes_defining_that_method():
+    """missing-zero-grad reads the body of any method named like `self.reset_grad()`: the class
+    that defines it is in the slice although nothing names that class."""
+    old = Document.from_text(MIXIN, "/w/mixin.py")
+    new = edited(old, b"            loss.backward()\n", b"            n = 1\n            loss.backward()\n")
+    part, full = both(old, new)
+    assert_same(part, full)
+    assert not any(f.rule == "missing-zero-grad" for f in full.findings)
+    *_, after, redo, _keep = scoped.plan(scoped.Version.of(old), new, scoped.UnitIndex())
+    assert {after[k].name for k in redo} == {b"Trainer", b"Resetter"}

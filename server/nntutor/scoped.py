@@ -37,6 +37,8 @@ from .rules._devices import GUARDS
 # A name, not an attribute (`model.train()` does not mention a function `train` of the module).
 _NAME = re.compile(rb"(?<![.\w])[A-Za-z_]\w*")
 _GLOBAL = re.compile(rb"\bglobal\b")
+_SELF_CALL = re.compile(rb"\bself\.([A-Za-z_]\w*)\s*\(")
+_DEF = re.compile(rb"(?<![.\w])def\s+([A-Za-z_]\w*)")
 # Text whose presence anywhere in a file changes findings everywhere in it, not only where the
 # names of its unit reach: imports (`facts.imports` is file-wide), and the file-wide gates of the
 # rules (hardcoded-cuda trusts a file that picks devices somewhere: `set_device`,
@@ -78,6 +80,8 @@ class UnitIndex:
     def __init__(self):
         self._names: dict[bytes, frozenset] = {}
         self._wide: dict[bytes, bool] = {}
+        self._calls: dict[bytes, frozenset] = {}
+        self._methods: dict[bytes, frozenset] = {}
         self.slices: dict[str, Document] = {}   # path -> its last slice (re-parsed from)
 
     def remember_slice(self, doc: Document) -> None:
@@ -95,12 +99,25 @@ class UnitIndex:
         return found
 
     def names(self, chunk: bytes) -> frozenset:
-        found = self._names.get(chunk)
+        return self._cached(self._names, chunk, lambda c: frozenset(_NAME.findall(c)))
+
+    def self_calls(self, chunk: bytes) -> frozenset:
+        """Names called as `self.name(...)` but not defined in the unit."""
+        return self._cached(self._calls, chunk,
+                            lambda c: frozenset(_SELF_CALL.findall(c)) - frozenset(_DEF.findall(c)))
+
+    def methods(self, chunk: bytes) -> frozenset:
+        """Names of the functions defined in a unit (a class's methods)."""
+        return self._cached(self._methods, chunk, lambda c: frozenset(_DEF.findall(c)))
+
+    @staticmethod
+    def _cached(cache: dict, chunk: bytes, compute):
+        found = cache.get(chunk)
         if found is None:
-            found = frozenset(_NAME.findall(chunk))
-            if len(self._names) > 4096:
-                self._names.clear()
-            self._names[chunk] = found
+            found = compute(chunk)
+            if len(cache) > 4096:
+                cache.clear()
+            cache[chunk] = found
         return found
 
 
@@ -167,17 +184,24 @@ def _edited(units_: list[Unit], start: int, end: int) -> int:
     raise NotScoped("an edit between or across top-level statements")
 
 
-def component(units_: list[Unit], mentions: list[frozenset], seed: int) -> set[int]:
+def component(units_: list[Unit], mentions: list[frozenset], seed: int,
+              calls: list[frozenset] | None = None, methods: list[frozenset] | None = None) -> set[int]:
     """Units reachable from `seed` through "mentions the name of" in either direction; the
     module-level statements count as one node (mentions of any of them reach all of them).
     Only top-level names link: a method or a nested function is reached through its unit (the
     rules look methods up through `self.` or their class; linking every `forward` or `step` of
-    the file would make one component of it)."""
+    the file would make one component of it), except that a `self.name(...)` call links to the
+    other classes that define a method `name` (`self.reset_grad()` of a mixin: the rules read
+    the body of any method of that name)."""
     by_name: dict[bytes, list[int]] = {}
     module = [i for i, u in enumerate(units_) if u.name is None]
     for i, u in enumerate(units_):
         if u.name is not None:
             by_name.setdefault(u.name, []).append(i)
+    by_method: dict[bytes, list[int]] = {}
+    for i, names in enumerate(methods or ()):
+        for name in names:
+            by_method.setdefault(name, []).append(i)
     seen: set[int] = set()
     todo = [seed]
     while todo:
@@ -192,6 +216,11 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int) -> set[i
             name = units_[k].name
             if name is not None:
                 todo.extend(j for j, m in enumerate(mentions) if j not in seen and name in m)
+            if calls is not None and methods is not None:
+                for name in calls[k] & by_method.keys():
+                    todo.extend(j for j in by_method[name] if j not in seen)
+                for name in methods[k]:
+                    todo.extend(j for j, c in enumerate(calls) if j not in seen and name in c)
     return seen
 
 
@@ -251,10 +280,16 @@ def plan(old: Version, new: Document, index: UnitIndex):
         raise NotScoped("a global statement in the edited unit")
     if _file_wide_lines(old.data, before[i]) != _file_wide_lines(new.data, after[i]):
         raise NotScoped("the edit changes a line with file-wide effects")
-    new_mentions = [index.names(new.data[u.start:u.end]) for u in after]
-    old_mentions = list(new_mentions)
-    old_mentions[i] = index.names(old.data[before[i].start:before[i].end])
-    redo = component(after, new_mentions, i) | component(before, old_mentions, i)
+    chunks = [new.data[u.start:u.end] for u in after]
+    new_mentions = [index.names(c) for c in chunks]
+    new_calls = [index.self_calls(c) for c in chunks]
+    new_methods = [index.methods(c) for c in chunks]
+    old_chunk = old.data[before[i].start:before[i].end]
+    old_mentions, old_calls, old_methods = list(new_mentions), list(new_calls), list(new_methods)
+    old_mentions[i], old_calls[i], old_methods[i] = \
+        index.names(old_chunk), index.self_calls(old_chunk), index.methods(old_chunk)
+    redo = component(after, new_mentions, i, new_calls, new_methods) | \
+        component(before, old_mentions, i, old_calls, old_methods)
     keep = redo | {k for k, u in enumerate(after) if u.name is None or index.file_wide(new.data[u.start:u.end])}
     kept = sum(after[k].end - after[k].start for k in keep)
     if kept > MAX_SHARE * len(new.data):
