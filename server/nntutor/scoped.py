@@ -37,7 +37,12 @@ from .rules._devices import GUARDS
 # A name, not an attribute (`model.train()` does not mention a function `train` of the module).
 _NAME = re.compile(rb"(?<![.\w])[A-Za-z_]\w*")
 _GLOBAL = re.compile(rb"\bglobal\b")
-_SELF_CALL = re.compile(rb"\bself\.([A-Za-z_]\w*)\s*\(")
+_METHOD_CALL = re.compile(rb"\.([A-Za-z_]\w*)\s*\(")
+_BY_NAME_MARKERS = (b"self.eval(", b"self.train(", b"zero_grad")
+# Not linked by name: `model.train()` / `.eval()` / `.forward()` are called everywhere, and a
+# class of the file overriding them is reached through its name where its objects are made
+# (the mode rules leave these names out of their by-name lookups too).
+_COMMON_METHODS = frozenset({b"train", b"eval", b"forward", b"__init__", b"__call__"})
 _DEF = re.compile(rb"(?<![.\w])def\s+([A-Za-z_]\w*)")
 # Text whose presence anywhere in a file changes findings everywhere in it, not only where the
 # names of its unit reach: imports (`facts.imports` is file-wide), and the file-wide gates of the
@@ -70,6 +75,7 @@ class Unit:
     end: int
     name: bytes | None        # the def / class name; None for a statement of module-level code
     body: tuple[int, int]     # the span of its body block (a definition), else (start, end)
+    is_class: bool = False
 
 
 class UnitIndex:
@@ -101,14 +107,17 @@ class UnitIndex:
     def names(self, chunk: bytes) -> frozenset:
         return self._cached(self._names, chunk, lambda c: frozenset(_NAME.findall(c)))
 
-    def self_calls(self, chunk: bytes) -> frozenset:
-        """Names called as `self.name(...)` but not defined in the unit."""
+    def method_calls(self, chunk: bytes) -> frozenset:
+        """Names called as methods (`x.name(...)`) but not defined in the unit."""
         return self._cached(self._calls, chunk,
-                            lambda c: frozenset(_SELF_CALL.findall(c)) - frozenset(_DEF.findall(c)))
+                            lambda c: frozenset(_METHOD_CALL.findall(c)) - frozenset(_DEF.findall(c)))
 
     def methods(self, chunk: bytes) -> frozenset:
-        """Names of the functions defined in a unit (a class's methods)."""
-        return self._cached(self._methods, chunk, lambda c: frozenset(_DEF.findall(c)))
+        """The names of the methods defined in a class unit that switches a mode or clears
+        gradients in a method (`self.eval()`, `zero_grad`): the rules look such methods up by
+        name, whatever object they are called on (`net.set_mode("test")`, `self.reset_grad()`)."""
+        return self._cached(self._methods, chunk, lambda c: frozenset(_DEF.findall(c)) - _COMMON_METHODS
+                            if any(m in c for m in _BY_NAME_MARKERS) else frozenset())
 
     @staticmethod
     def _cached(cache: dict, chunk: bytes, compute):
@@ -166,7 +175,7 @@ def units(doc: Document) -> list[Unit]:
                 first = line if line > definition.start_byte and not doc.data[line:body.start_byte].strip() \
                     else body.start_byte
                 out.append(Unit(node.start_byte, node.end_byte, doc.data[name.start_byte:name.end_byte],
-                                (first, body.end_byte)))
+                                (first, body.end_byte), definition.type == "class_definition"))
                 continue
         out.append(Unit(node.start_byte, node.end_byte, None, (node.start_byte, node.end_byte)))
     return out
@@ -190,9 +199,10 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int,
     module-level statements count as one node (mentions of any of them reach all of them).
     Only top-level names link: a method or a nested function is reached through its unit (the
     rules look methods up through `self.` or their class; linking every `forward` or `step` of
-    the file would make one component of it), except that a `self.name(...)` call links to the
-    other classes that define a method `name` (`self.reset_grad()` of a mixin: the rules read
-    the body of any method of that name)."""
+    the file would make one component of it), except that a method call `x.name(...)` links to
+    the units that define a method `name` in a class that switches modes or clears gradients
+    (`UnitIndex.methods`: the rules read any method of that name, `self.reset_grad()` of a
+    mixin, `net.set_mode("test")`)."""
     by_name: dict[bytes, list[int]] = {}
     module = [i for i, u in enumerate(units_) if u.name is None]
     for i, u in enumerate(units_):
@@ -282,12 +292,13 @@ def plan(old: Version, new: Document, index: UnitIndex):
         raise NotScoped("the edit changes a line with file-wide effects")
     chunks = [new.data[u.start:u.end] for u in after]
     new_mentions = [index.names(c) for c in chunks]
-    new_calls = [index.self_calls(c) for c in chunks]
-    new_methods = [index.methods(c) for c in chunks]
+    new_calls = [index.method_calls(c) for c in chunks]
+    new_methods = [index.methods(c) if u.is_class else frozenset() for c, u in zip(chunks, after)]
     old_chunk = old.data[before[i].start:before[i].end]
     old_mentions, old_calls, old_methods = list(new_mentions), list(new_calls), list(new_methods)
     old_mentions[i], old_calls[i], old_methods[i] = \
-        index.names(old_chunk), index.self_calls(old_chunk), index.methods(old_chunk)
+        index.names(old_chunk), index.method_calls(old_chunk), \
+        index.methods(old_chunk) if before[i].is_class else frozenset()
     redo = component(after, new_mentions, i, new_calls, new_methods) | \
         component(before, old_mentions, i, old_calls, old_methods)
     keep = redo | {k for k, u in enumerate(after) if u.name is None or index.file_wide(new.data[u.start:u.end])}
