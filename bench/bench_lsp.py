@@ -673,7 +673,7 @@ def render_md(res: dict) -> str:
          "capability (push diagnostics), no `workspace.configuration` (defaults), workspace root = the "
          "folder of the file (holding only that file); times measured at the client with perf_counter.",
          "- Built-in delays that count in the diagnostics latencies: nntutor waits before analysing a "
-         "didChange 1 ms when a pass on that document is expected to take at most 0.3 s (its last pass's "
+         "didChange one turn of its event loop when a pass on that document is expected to take at most 0.3 s (its last pass's "
          "time per byte x its length) or the edit follows 0.4 s without edits, else that long (at most "
          "1.5 s); a pass still running for an older version stops at its next rule; didOpen: none; and "
          "answers an edit of comments / blank lines "

@@ -54,7 +54,7 @@ log = logging.getLogger("nntutor.lsp")
 # its cost, at least LEADING_S, at most MAX_DEBOUNCE_S): not a pass per keystroke only to throw
 # it away. Before a document's first pass its cost is estimated from its length.
 DEFAULT_COST_RATE = 1e-6  # s per byte before the first pass (~0.12 s for the 3,000-line bench file)
-LEADING_S = 0.001   # shortest wait; also for a lone edit after a pause (leading edge)
+LEADING_S = 0.0     # shortest wait (one turn of the event loop); also for a lone edit after a pause
 IDLE_S = 0.4        # ... where a pause is this long without edits
 COST_FACTOR = 1.0
 IMMEDIATE_COST_S = 0.3  # passes this cheap are not debounced (about 8,000 lines here)
