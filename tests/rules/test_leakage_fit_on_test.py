@@ -731,3 +731,65 @@ X_test = sc.fit_transform(X_test)
 X_train = sc.transform(X_train)
 """
     assert lines(src, RULE) == [5]
+
+
+_PARTS_LOOP = """\
+import pandas as pd
+from sklearn.preprocessing import LabelEncoder
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+le = LabelEncoder()
+{loop}
+    df["dialect"] = le.fit_transform(df["dialect"])
+"""
+
+
+@pytest.mark.parametrize("loop,expected", [
+    # kkristianr/dialect-identification (sweep 23a): one encoder refitted on each part in turn,
+    # so the test classes get ids of their own
+    ("for df in [train, test]:", [7]),
+    ("parts = [train, test]\nfor df in parts:", [8]),
+    ("for i, df in enumerate((train, test)):", [7]),
+    # the training parts only: nothing held out is fitted
+    ("for df in [train]:", []),
+    ("for df in [train, train.sample(frac=0.5)]:", []),
+])
+def test_an_encoder_refitted_in_a_loop_over_the_parts(loop, expected):
+    assert lines(_PARTS_LOOP.format(loop=loop), RULE) == expected
+
+
+def test_a_scaler_refitted_on_each_split_part_in_a_loop():
+    src = """\
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+scaler = StandardScaler()
+for part in (X_train, X_test):
+    part[:] = scaler.fit_transform(part)
+"""
+    found = findings(src, RULE)
+    assert [f.location.line + 1 for f in found] == [6] and found[0].confidence == 1.0
+
+
+def test_an_encoder_fitted_on_both_parts_joined_in_a_loop_over_columns():
+    src = """\
+import pandas as pd
+from sklearn.preprocessing import LabelEncoder
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+for col in ["city", "brand"]:
+    le = LabelEncoder()
+    le.fit(pd.concat([train[col], test[col]]))
+    for df in [train, test]:
+        df[col] = le.transform(df[col])
+"""
+    assert lines(src, RULE) == []
+
+
+def test_no_transform_fix_for_an_encoder_refitted_column_after_column_in_a_loop_over_the_parts():
+    # simisimon/kaggle-notebooks' Titanic EDA (sweep 22a): the first pass over `df` is no fit on
+    # training data that a `transform` could reuse (it holds the `Sex` classes, of the test part)
+    src = _PARTS_LOOP.format(loop="for df in [train, test]:\n    df['Sex'] = le.fit_transform(df['Sex'])")
+    found = findings(src, RULE)
+    assert sorted(f.location.line + 1 for f in found) == [7, 8]
+    assert all(f.fix is None and not f.related for f in found)

@@ -2023,3 +2023,73 @@ with torch.no_grad():
     assert two_files(models, train, RULE, models_path="transformer.py") == []
     batch = models.replace('ConvLayer(3, 32)', 'ConvLayer(3, 32, norm="batch")')
     assert len(two_files(batch, train, RULE, models_path="transformer.py")) == 1
+
+
+_GENERATE = """\
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+tok = AutoTokenizer.from_pretrained("gpt2")
+model = AutoModelForCausalLM.from_pretrained("gpt2")
+optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+model.train()
+for batch in train_loader:
+    model(**batch).loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+{before}
+ids = model.generate(**tok("Once upon a time", return_tensors="pt"), max_new_tokens=40)
+"""
+
+
+@pytest.mark.parametrize("before,expected", [
+    # microsoft/git-base captioning fine-tune (sweep 23a): generate() keeps the training mode
+    ("", [13]),
+    ("with torch.no_grad():\n    pass", [14]),
+    # switched first: silent
+    ("model.eval()", []),
+    ("model.train(False)", []),
+    # another, freshly loaded model (from_pretrained leaves it in eval mode)
+    ('model = AutoModelForCausalLM.from_pretrained("out/")', []),
+])
+def test_generate_after_training(before, expected):
+    assert lines(_GENERATE.format(before=before), RULE) == expected
+
+
+def test_generate_after_training_fix_inserts_eval():
+    src = _GENERATE.format(before="")
+    (f,) = findings(src, RULE)
+    fixed = apply_fix(src, f)
+    assert "model.eval()\nids = model.generate(" in fixed and parses(fixed)
+
+
+def test_generate_in_a_helper_whose_callers_set_eval():
+    src = _GENERATE.format(before="").replace("ids = model.generate(", "def sample(m):\n    return m.generate(") + """\
+model.eval()
+print(sample(model))
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace("model.eval()\nprint", "print"), RULE) == [14]
+
+
+def test_generate_of_a_model_class_that_switches_to_eval_itself():
+    src = NET.replace("    def forward", """\
+    @torch.no_grad()
+    def generate(self, x, steps):
+        {switch}
+        for _ in range(steps):
+            x = self(x)
+        return x
+
+    def forward""") + """\
+model = Net()
+opt = torch.optim.Adam(model.parameters())
+model.train()
+for x, y in train_loader:
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+samples = model.generate(seed, 10)
+"""
+    assert lines(src.replace("{switch}", "self.eval()"), RULE) == []
+    assert lines(src.replace("{switch}", "pass"), RULE) == [28]

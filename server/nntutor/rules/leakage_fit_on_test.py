@@ -18,7 +18,7 @@ from ..parsing import (
 )
 from ..values import args_of, follow, method_call, strip
 from . import Rule
-from ._splits import flow, short, tokens
+from ._splits import _root_identifier, callee_name, flow, short, tokens
 
 _FIT_METHODS = ("fit", "fit_transform", "adapt")
 # Receivers that are library namespaces, not estimators: `scipy.stats.norm.fit(sample)` fits a
@@ -65,8 +65,11 @@ def check(ctx):
         if data is None:
             continue
         side, by_flow, _keys = fl.origin(data)
+        part = None   # the held-out part of a loop over the parts (`for df in [train, test]:`)
         if side not in ("test", "val"):
-            continue
+            side, by_flow, part = _loop_over_parts(fl, data) or (side, by_flow, None)
+            if side not in ("test", "val"):
+                continue
         cq, ctor = ctx.values.instance(recv)
         if _scores_a_prefit_model(ctx, cq, ctor):
             continue
@@ -87,8 +90,11 @@ def check(ctx):
                 and _only_looked_at(ctx, fl, call, recv):
             continue   # a PCA / t-SNE of the test rows drawn in a plot, read by no model
         transformer = m in ("fit_transform", "adapt") or _is_transformer(cq)
-        if side == "val" and (not transformer or _names_a(_JOB_TOKENS, ctx.text(data))
-                              or not _names_a(_VALIDATION_TOKENS, ctx.text(data))
+        if part is not None and not transformer:
+            continue  # a model fitted on each part in turn: a comparison, not an evaluation
+        named = ctx.text(part if part is not None else data)
+        if side == "val" and (not transformer or _names_a(_JOB_TOKENS, named)
+                              or not _names_a(_VALIDATION_TOKENS, named)
                               or short(cq) in _LABEL_CODERS):
             # A model fitted on validation data: stacking, blending, calibration. And only data
             # named so: the rows of a cross-validation fold (`X.loc[train_index]` in a loop over
@@ -109,9 +115,13 @@ def check(ctx):
         if len(name) > 30:
             name = short(cq) or "estimator"   # `estimator.fit`: a name, never a phrase in backticks
         arg = ctx.text(data)
-        where = "the test split" if by_flow else f"`{arg}`, which looks like test data"
-        if side == "val":
+        if part is not None:
+            where = f"`{ctx.text(part)}` (the loop over the parts refits it on each part alone)"
+        elif side == "val":
             where = "the validation split" if by_flow else f"`{arg}`, which looks like validation data"
+        else:
+            where = "the test split" if by_flow else f"`{arg}`, which looks like test data"
+        if side == "val":
             msg = (f"`{name}.{m}` learns from {where}: the validation rows are then transformed with "
                    "their own statistics instead of the ones the model was trained with, so the "
                    "validation score, and every choice made on it, is off. Fit on the training "
@@ -177,9 +187,38 @@ def _refitted_per_item(ctx, fl, call, recv) -> bool:
             continue
         pos, kw = args_of(other)
         data = pos[0] if pos else kw.get("X")
-        if data is not None and _made_in(ctx, data, loop):
+        if data is not None and _made_in(ctx, data, loop) and _loop_over_parts(fl, data) is None:
             return True   # fitted on the loop's own item (`temp_image` loaded from `path`)
     return False
+
+
+def _loop_over_parts(fl, data):
+    """(side, by_flow, part) when the data is read from the target of a loop over the parts of
+    the data (`for df in [train, test]: le.fit_transform(df[col])`, `sets = [train, test]; for
+    s in sets:`, through `enumerate` too) and one of those parts is held out: that pass fits on
+    it. None otherwise (a loop over the training parts only, over files, over folds)."""
+    root = _root_identifier(data)
+    b = fl.binding_of(root) if root is not None else None
+    if b is None or b.kind != "for" or b.value is None:
+        return None
+    items = strip(b.value)
+    if b.index is not None:   # `for i, df in enumerate([train, test])`
+        if b.index != 1 or b.count != 2 or items is None or items.type != "call" \
+                or callee_name(items) != "enumerate":
+            return None
+        pos, _kw = args_of(items)
+        items = strip(pos[0]) if len(pos) == 1 else None
+    items = strip(follow(fl.facts, items)) if items is not None else None
+    if items is None or items.type not in ("list", "tuple"):
+        return None
+    found = None
+    for item in items.named_children:
+        if item.type in ("list_splat", "comment"):
+            return None
+        side, by_flow, _keys = fl.origin(item)
+        if side == "test" or (side == "val" and found is None):
+            found = (side, by_flow, item)
+    return found
 
 
 def _made_in(ctx, data, loop) -> bool:
@@ -529,8 +568,8 @@ def _train_fits_before(fl, call, recv) -> list:
         if data is None:
             continue
         side, _f, _k = fl.origin(data)
-        if side not in ("test", "val"):
-            found.append(other)
+        if side not in ("test", "val") and _loop_over_parts(fl, data) is None:
+            found.append(other)   # (not a pass of a loop over the parts: the test part's too)
     return found
 
 

@@ -46,7 +46,41 @@ def check(ctx):
             call, f"`{name}` is evaluated under no_grad but is still in training mode: dropout "
             f"stays active and batch norm uses batch statistics; call `{name}.eval()` first.",
             fix=fix)
+    yield from _generate_in_training_mode(ctx, reported)
     yield from _evaluation_loops_in_training_mode(ctx, reported)
+
+
+def _generate_in_training_mode(ctx, reported):
+    """`model.generate(...)` (Hugging Face's, or a model class's own sampling method) runs under
+    no_grad and leaves the mode as it is: after `model.train()` and a training loop, it samples
+    with dropout on, like a forward pass under no_grad. Checked as those are; not when the
+    model's own `generate` switches it to eval mode itself (an eval event at the call)."""
+    facts = ctx.facts
+    for call, recv in facts.method_calls("generate"):
+        recv = strip(recv)
+        if recv is None or recv.type != "identifier":
+            continue
+        name = ctx.text(recv)
+        scope = facts.scope_id(call.start_byte)
+        if (name, scope) in reported or not _mode_dependent(ctx, recv, name, call):
+            continue
+        if mode_at(ctx, name, call.start_byte) != "train":
+            continue
+        if any(e.pos == call.start_byte and e.kind in ("eval", "mode") for e in events(ctx)):
+            continue   # its class's generate() calls self.eval() first
+        if _in_training_step(ctx, call) or _train_mode_on_purpose(ctx, name, call) \
+                or _gan_preview(ctx, name, call):
+            continue
+        if _fresh_in_this_function(ctx, recv, call) or _only_its_shape_is_read(ctx, call):
+            continue
+        reported.add((name, scope))
+        fix = _fix(ctx, call, name)
+        if fix is None and not facts.in_no_grad(call.start_byte):
+            fix = _eval_around(ctx, statement_of(call), name)
+        yield ctx.finding(
+            call, f"`{name}.generate` runs while `{name}` is still in training mode: generate() "
+            f"does not switch modes, so dropout stays active and the output is not the trained "
+            f"model's; call `{name}.eval()` first.", fix=fix)
 
 
 def _evaluation_loops_in_training_mode(ctx, reported):
