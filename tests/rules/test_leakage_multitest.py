@@ -781,6 +781,88 @@ def test_a_checkpoint_loaded_with_expect_partial_then_scored():
     assert lines(src, RULE) == [6]
 
 
+# Sweep 23: `validation_data=` given one dataset object (tf.data, a generator), not an (X, y) pair.
+_KERAS_DATASET = """\
+import tensorflow as tf
+train_ds = tf.keras.utils.image_dataset_from_directory("food/train")
+test_ds = tf.keras.utils.image_dataset_from_directory("food/test", shuffle=False)
+val_ds = tf.keras.utils.image_dataset_from_directory("food/val")
+model = build_model()
+ckpt = tf.keras.callbacks.ModelCheckpoint("best.weights.h5", save_weights_only=True, {options})
+model.fit(train_ds, epochs=10, validation_data={watched}, callbacks=[ckpt])
+{after}model.evaluate(test_ds)
+"""
+
+
+@pytest.mark.parametrize("options,watched,after,expected", [
+    ("save_best_only=True", "test_ds", 'model.load_weights("best.weights.h5")\n', [7]),
+    ('save_best_only=True, monitor="val_accuracy"', "test_ds", 'model.load_weights("best.weights.h5")\n', [7]),
+    ("save_best_only=True", "val_ds", 'model.load_weights("best.weights.h5")\n', []),   # a validation split
+    ("save_best_only=False", "test_ds", 'model.load_weights("best.weights.h5")\n', []),  # every epoch saved
+    ('save_best_only=True, monitor="accuracy"', "test_ds", 'model.load_weights("best.weights.h5")\n', []),
+    ("save_best_only=True", "test_ds", "", []),   # the best epoch never loaded: the last one is scored
+])
+def test_a_checkpoint_on_a_test_dataset_object(options, watched, after, expected):
+    assert lines(_KERAS_DATASET.format(options=options, watched=watched, after=after), RULE) == expected
+
+
+def test_early_stopping_on_a_test_generator():
+    src = """\
+from tensorflow.keras.callbacks import EarlyStopping
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+gen = ImageDataGenerator(rescale=1 / 255)
+train_gen = gen.flow_from_directory("data/train")
+test_gen = gen.flow_from_directory("data/test", shuffle=False)
+model.fit(train_gen, epochs=30, validation_data=test_gen, callbacks=[EarlyStopping(patience=3)])
+print(model.evaluate(test_gen))
+"""
+    assert lines(src, RULE) == [6]
+    assert lines(src.replace("EarlyStopping(patience=3)", "EarlyStopping(monitor='loss')"), RULE) == []
+
+
+# Sweep 23: PyTorch Lightning validates on the third argument of `trainer.fit` every epoch.
+_LIGHTNING = """\
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+from torch.utils.data import DataLoader
+
+train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
+val_loader = DataLoader(val_set, batch_size=64)
+test_loader = DataLoader(test_set, batch_size=64)
+trainer = pl.Trainer(max_epochs=50, callbacks=[{callback}])
+model = LitClassifier()
+trainer.fit({fit})
+{after}"""
+
+_BEST = 'ModelCheckpoint(monitor="val_acc", mode="max")'
+
+
+@pytest.mark.parametrize("callback,fit,after,expected", [
+    (_BEST, "model, train_loader, test_loader", 'trainer.test(ckpt_path="best", dataloaders=test_loader)\n', [10]),
+    (_BEST, "model, train_dataloaders=train_loader, val_dataloaders=test_loader",
+     ("best = LitClassifier.load_from_checkpoint(trainer.checkpoint_callback.best_model_path)\n"
+      "trainer.test(best, dataloaders=test_loader)\n"), [10]),
+    # no model given: the trainer reloads its best checkpoint
+    (_BEST, "model, train_loader, test_loader", "trainer.test(dataloaders=test_loader)\n", [10]),
+    ('EarlyStopping(monitor="val_loss", patience=3)', "model, train_loader, test_loader",
+     "trainer.test(model, dataloaders=test_loader)\n", [10]),
+    # a real validation split chooses the epoch
+    (_BEST, "model, train_loader, val_loader", 'trainer.test(ckpt_path="best", dataloaders=test_loader)\n', []),
+    # no monitor (the last epoch is kept), or a training metric
+    ("ModelCheckpoint(dirpath='ckpts')", "model, train_loader, test_loader",
+     'trainer.test(ckpt_path="best", dataloaders=test_loader)\n', []),
+    ('ModelCheckpoint(monitor="train_loss")', "model, train_loader, test_loader",
+     'trainer.test(ckpt_path="best", dataloaders=test_loader)\n', []),
+    # the model in memory, the last epoch, is scored: the best checkpoint is never loaded
+    (_BEST, "model, train_loader, test_loader", "trainer.test(model, dataloaders=test_loader)\n", []),
+    (_BEST, "model, train_loader, test_loader", 'trainer.test(model, dataloaders=test_loader, ckpt_path="last")\n', []),
+    # the test loader only given to trainer.test
+    (_BEST, "model, train_loader", 'trainer.test(ckpt_path="best", dataloaders=test_loader)\n', []),
+])
+def test_lightning_checkpoint_or_early_stopping_on_the_test_loader(callback, fit, after, expected):
+    assert lines(_LIGHTNING.format(callback=callback, fit=fit, after=after), RULE) == expected
+
+
 # Review of sweep 20: names with log/file/summary words that the flow shows are test data, and
 # branches that keep something (append, break, a pickle or joblib dump).
 _STILL_SELECTED = [

@@ -40,6 +40,7 @@ def check(ctx):
     yield from _selection_loops(ctx, fl)
     yield from _early_stopping_on_test(ctx, fl)
     yield from _booster_early_stopping_on_test(ctx, fl)
+    yield from _lightning_selection_on_test(ctx, fl)
     yield from _optuna_objectives(ctx, fl)
     yield from _tuner_searches_on_test(ctx, fl)
     yield from _best_kept_across_calls(ctx, fl)
@@ -720,6 +721,132 @@ def _booster_early_stopping_on_test(ctx, fl):
             confidence=1.0 if flow_known else 0.6)
 
 
+# PyTorch Lightning: `trainer.fit(model, train_loader, val_loader)` validates on its third
+# argument every epoch; a `ModelCheckpoint(monitor="val_acc")` keeps the best epoch, an
+# `EarlyStopping(monitor="val_loss")` stops at it.
+_LIGHTNING = ("pytorch_lightning", "lightning")
+
+
+def _lightning_selection_on_test(ctx, fl):
+    for call in fl.calls_named({"fit"}):
+        recv, _m = method_call(call)
+        q, ctor = ctx.values.instance(recv) if recv is not None else (None, None)
+        if ctor is None or not _is_lightning(q, "Trainer"):
+            continue
+        pos, kw = args_of(call)
+        loader = kw.get("val_dataloaders", kw.get("val_dataloader", pos[2] if len(pos) > 2 else None))
+        side, by_flow, keys = fl.origin(loader) if loader is not None else (None, False, [])
+        if side != "test":
+            continue
+        stopper, checkpoint = _lightning_selectors(ctx, ctor)
+        test_keys = set(keys)
+        final = None
+        if stopper is not None:   # the model in memory is the stopped one, and so is any checkpoint
+            model = strip(kw.get("model", pos[0] if pos else None))
+            final = _lightning_evaluation(ctx, fl, call, test_keys, recv, any_weights=True) \
+                or _later_evaluation(ctx, fl, call, test_keys, ctx.text(model) if model is not None else "")
+        elif checkpoint is not None:   # only the saved best epoch was chosen: it must be reloaded
+            stopper = checkpoint
+            final = _lightning_evaluation(ctx, fl, call, test_keys, recv, any_weights=False)
+        if final is None:
+            continue
+        yield ctx.finding(
+            loader,
+            "Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
+            "used again for the final evaluation: Lightning validates on this loader every epoch "
+            "and the epoch was chosen to do well on exactly these rows, so the final score is "
+            "optimistic. Validate on a separate validation split.",
+            related=[ctx.related(stopper, "stops or checkpoints on the score of that loader"),
+                     ctx.related(final, "the same test data used for the final score")],
+            confidence=1.0 if by_flow else 0.6)
+
+
+def _is_lightning(qual, name: str) -> bool:
+    return qual is not None and short(qual) == name and qual.split(".", 1)[0] in _LIGHTNING
+
+
+def _lightning_selectors(ctx, trainer):
+    """(an EarlyStopping, a ModelCheckpoint) of the Trainer's callbacks that watch a validation
+    metric (`monitor="val_acc"`), either None. No monitor: the checkpoint keeps the last epoch."""
+    _p, kw = args_of(trainer)
+    items = []
+    cbs = kw.get("callbacks")
+    if cbs is not None:
+        lst = strip(follow(ctx.facts, cbs))
+        items = list(lst.named_children) if lst is not None and lst.type in ("list", "tuple") else [cbs]
+    if "checkpoint_callback" in kw:   # Lightning < 1.5
+        items.append(kw["checkpoint_callback"])
+    stopper = checkpoint = None
+    for item in items:
+        q, c = ctx.values.instance(item)
+        if c is None or not (_is_lightning(q, "EarlyStopping") or _is_lightning(q, "ModelCheckpoint")):
+            continue
+        monitor = args_of(c)[1].get("monitor")
+        metric = string_value(monitor) if monitor is not None else None
+        if metric is None or side_of_name(metric.replace("/", "_").replace("-", "_")) not in ("val", "test"):
+            continue   # no monitor, a training metric, or one we cannot read
+        if short(q) == "EarlyStopping":
+            stopper = stopper or item
+        else:
+            checkpoint = checkpoint or item
+    return stopper, checkpoint
+
+
+def _lightning_evaluation(ctx, fl, fit_call, test_keys, trainer, any_weights: bool):
+    """A later `trainer.test(...)` / `trainer.validate(...)` on the same test data that scores the
+    selected epoch: any weights when early stopping chose them; else the best checkpoint reloaded
+    (`ckpt_path="best"`, no model given to the trainer that fitted, or a model loaded with
+    `load_from_checkpoint(...best_model_path)`), also scored with a helper or `.evaluate`."""
+    trainer_name = ctx.text(strip(trainer))
+    loaded = set()   # the load_from_checkpoint calls of the best checkpoint
+    for load, _r in ctx.facts.method_calls("load_from_checkpoint"):
+        parent = load.parent
+        left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+        pos, kw = args_of(load)
+        path = pos[0] if pos else kw.get("checkpoint_path")
+        if load.start_byte < fit_call.end_byte or left is None or left.type != "identifier" \
+                or path is None or "best" not in ctx.text(strip(follow(ctx.facts, path))):
+            continue
+        loaded.add(load.start_byte)
+        found = _later_evaluation(ctx, fl, load, test_keys, ctx.text(left))
+        if found is not None:
+            return found
+    for call in fl.calls_named({"test", "validate"}):
+        recv, _m = method_call(call)
+        if call.start_byte < fit_call.end_byte or recv is None:
+            continue
+        pos, kw = args_of(call)
+        if not any(set(fl.origin(a)[2]) & test_keys for a in [*pos, *kw.values()]):
+            continue
+        model = kw.get("model", pos[0] if pos else None)
+        if model is not None and set(fl.origin(model)[2]) & test_keys:
+            model = None   # `trainer.test(test_loader)`: the loader, no model
+        ckpt = kw.get("ckpt_path")
+        ckpt_text = ctx.text(strip(follow(ctx.facts, ckpt))) if ckpt is not None else ""
+        if any_weights or "best" in ckpt_text:
+            pass
+        elif ckpt is None and model is None:
+            if ctx.text(strip(recv)) != trainer_name:
+                continue   # another trainer: its own (no) checkpoint
+        elif not (ckpt is None and _bound_to(ctx, model, loaded)):
+            continue   # the weights in memory (the last epoch), or another file
+        q, _c = ctx.values.instance(recv)
+        if q is not None and not _is_lightning(q, "Trainer"):
+            continue
+        return call
+    return None
+
+
+def _bound_to(ctx, node, calls: set) -> bool:
+    """`node` is a name whose value there is one of the `calls` (by start byte)."""
+    node = strip(node)
+    if node is None or node.type != "identifier":
+        return False
+    b = ctx.facts.binding(ctx.text(node), node.start_byte)
+    value = strip(b.value) if b is not None and b.kind == "assign" and b.index is None else None
+    return value is not None and value.start_byte in calls
+
+
 def _items(ctx, node):
     """The elements of a list or tuple literal (through a name), or the node itself."""
     n = strip(follow(ctx.facts, node))
@@ -762,10 +889,13 @@ def _keywords(ctx, call) -> dict:
 
 
 def _pairs(ctx, node):
-    """First elements (the X) of validation_data=(X, y) / eval_set=[(X, y), ...]."""
+    """First elements (the X) of validation_data=(X, y) / eval_set=[(X, y), ...], or the one
+    object given (`validation_data=test_ds`: a tf.data dataset or a generator)."""
     n = strip(follow(ctx.facts, node))
-    if n is None or n.type not in ("tuple", "list"):
+    if n is None:
         return []
+    if n.type not in ("tuple", "list"):
+        return [node]
     kids = [strip(c) for c in n.named_children]
     if kids and all(k is not None and k.type in ("tuple", "list") for k in kids):
         return [k.named_children[0] for k in kids if k.named_children]
