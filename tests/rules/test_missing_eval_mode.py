@@ -2056,6 +2056,20 @@ def test_generate_after_training(before, expected):
     assert lines(_GENERATE.format(before=before), RULE) == expected
 
 
+@pytest.mark.parametrize("given,expected", [
+    # ethen's seq2seq notebook (session 23): a transformers Trainer that evaluates every epoch
+    # leaves the model it trained in eval mode; whether it does is its settings', not the code's
+    ("model", []),
+    ("model=model", []),
+    # a Trainer of another model says nothing about this one
+    ("other", [14]),
+])
+def test_generate_after_a_trainer_of_that_model(given, expected):
+    before = (f"trainer = Seq2SeqTrainer({given}, args, eval_dataset=val_ds)\n"
+              "trainer.train()")
+    assert lines(_GENERATE.format(before=before), RULE) == expected
+
+
 def test_generate_after_training_fix_inserts_eval():
     src = _GENERATE.format(before="")
     (f,) = findings(src, RULE)

@@ -73,6 +73,8 @@ def _generate_in_training_mode(ctx, reported):
             continue
         if _fresh_in_this_function(ctx, recv, call) or _only_its_shape_is_read(ctx, call):
             continue
+        if _given_to_a_trainer(ctx, name):
+            continue   # the Trainer's evaluation strategy decides the mode it leaves
         reported.add((name, scope))
         fix = _fix(ctx, call, name)
         if fix is None and not facts.in_no_grad(call.start_byte):
@@ -81,6 +83,22 @@ def _generate_in_training_mode(ctx, reported):
             call, f"`{name}.generate` runs while `{name}` is still in training mode: generate() "
             f"does not switch modes, so dropout stays active and the output is not the trained "
             f"model's; call `{name}.eval()` first.", fix=fix)
+
+
+def _given_to_a_trainer(ctx, name: str) -> bool:
+    """`name` is given to a transformers-style `Trainer` / `Seq2SeqTrainer` / `SFTTrainer` of
+    the file (first argument or `model=`): after `trainer.train()` the model is in eval mode
+    when the trainer evaluated last (`evaluation_strategy="epoch"`) and in train mode otherwise,
+    which the code does not say (ethen's seq2seq notebook: generate after a Trainer that
+    evaluates every epoch)."""
+    for ctor in ctx.facts.calls_by_last_name().get("Trainer", []) + [
+            c for last, calls in ctx.facts.calls_by_last_name().items()
+            if last.endswith("Trainer") and last != "Trainer" for c in calls]:
+        pos, kw = args_of(ctor)
+        given = kw.get("model") or (pos[0] if pos else None)
+        if given is not None and strip(given) is not None and ctx.text(strip(given)) == name:
+            return True
+    return False
 
 
 def _evaluation_loops_in_training_mode(ctx, reported):
