@@ -282,6 +282,9 @@ class NNTutorServer(LanguageServer):
         self.scoped_passes = True   # setting `scopedAnalysis` (false: whole-file passes only)
         # uri -> the bytes whose cached analysis came from such a pass, still to be confirmed
         self.provisional: dict[str, bytes] = {}
+        # seconds the last pass took, when it was scoped (none since): what the next edit is
+        # expected to cost, for the debounce
+        self.scoped_costs: dict[str, float] = {}
         self.confirming: dict[str, asyncio.Task] = {}
         # Bumped when settings or the model index change under running analyses: a result
         # computed before the bump is never cached (nor published).
@@ -557,6 +560,11 @@ class NNTutorServer(LanguageServer):
                 delay = LEADING_S  # first edit after a pause: answer at once (leading edge)
             else:
                 cost = self.pass_cost(key, doc)
+                if self.scoped_costs.get(key, float("inf")) <= IMMEDIATE_COST_S:
+                    # the last pass re-analysed only what its edit could reach: the next edit,
+                    # most likely in the same function, is as cheap (if not, the pass it starts
+                    # stops at its next rule when yet another edit comes)
+                    cost = self.scoped_costs[key]
                 if cost <= IMMEDIATE_COST_S:
                     # a pass still running for an older version stops at its next rule, and
                     # one queued behind it stops before it starts (`_analyze_snapshot`)
@@ -646,6 +654,7 @@ class NNTutorServer(LanguageServer):
             self.priors[key] = (generation, scoped.Version.of(snap), result)
         if self.provisional.get(key) is snap.data:
             del self.provisional[key]
+        self.scoped_costs.pop(key, None)   # edits are debounced by this pass's cost again
         return result
 
     def _scoped_pass(self, key: str, snap: Document, stale):
@@ -662,6 +671,7 @@ class NNTutorServer(LanguageServer):
         def analyze_slice(part: Document):
             return analyze(part, config, self.model_index, stale)
 
+        started = time.perf_counter()
         try:
             result, version = scoped.reanalyze(prior[1], snap, prior[2], analyze_slice, self.unit_index)
         except scoped.NotScoped as exc:
@@ -674,6 +684,7 @@ class NNTutorServer(LanguageServer):
             return None
         self.priors[key] = (generation, version, result)
         self.provisional[key] = snap.data
+        self.scoped_costs[key] = time.perf_counter() - started
         return result
 
     def _confirm_later(self, key: str) -> None:
@@ -1033,6 +1044,7 @@ def did_close(ls: NNTutorServer, params: lsp.DidCloseTextDocumentParams):
     ls.results.pop(uri, None)
     ls.priors.pop(uri, None)
     ls.provisional.pop(uri, None)
+    ls.scoped_costs.pop(uri, None)
     confirm = ls.confirming.pop(uri, None)
     if confirm is not None:
         confirm.cancel()
