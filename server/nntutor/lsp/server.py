@@ -63,6 +63,7 @@ MAX_DEBOUNCE_S = 1.5
 # once; a whole-file pass confirms it once edits pause this long, and is published if it differs.
 # (Its facts step cannot stop half-way: an edit arriving then waits for it, so not too soon.)
 CONFIRM_S = 1.0
+FACTS_S = 0.5   # ... and the whole text's facts (for hovers) once they pause this long (not in a burst of typing)
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over to the event loop while a pass runs (start_io)
 INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
 WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
@@ -701,7 +702,17 @@ class NNTutorServer(LanguageServer):
 
     async def _confirm(self, key: str) -> None:
         try:
-            await asyncio.sleep(CONFIRM_S)
+            # A scoped pass computes no facts for the whole text, which hovers need: compute
+            # them after a short pause (a hover then finds them ready, and the confirming pass
+            # has only its rules left, which stop at the next edit).
+            await asyncio.sleep(FACTS_S)
+            doc = self.doc_for(key)
+            if doc is None or self.provisional.get(key) is not doc.data:
+                self.confirming.pop(key, None)
+                return
+            snap = doc.snapshot()
+            await asyncio.get_running_loop().run_in_executor(self.facts_pool, lambda: snap.facts)
+            await asyncio.sleep(max(0.0, CONFIRM_S - FACTS_S))
         except asyncio.CancelledError:
             return
         self.confirming.pop(key, None)
