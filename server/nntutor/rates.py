@@ -109,41 +109,35 @@ def _block_rates(facts, call, block, init, names, attrs, rates) -> bool:
     difference is dropout (its `rates`) and the call gives each rate a literal zero, a parameter
     of `init` (recorded in `rates`) or leaves a zero default."""
     spec = block.rates
-    if spec is None or block.mode_dependent is None or has_splat(call):
+    if spec is None or block.mode_dependent is None:
         return False
-    pos, kw = args_of(call)
+    given = _given_rates(call, spec)
+    return given is not None and all(_rate_param(facts, value, init, names, attrs, rates) for value in given)
+
+
+def _given_rates(ctor, spec: RateParams) -> list | None:
+    """The arguments the call `ctor` gives to the rate parameters of `spec` (by keyword or
+    position; a rate left at a zero default gives none); None when a rate is left at a default
+    that is not zero, or the call has a splat."""
+    if has_splat(ctor):
+        return None
+    pos, kw = args_of(ctor)
+    out = []
     for name in spec.rates:
         if name in kw:
-            value = kw[name]
+            out.append(kw[name])
         elif name in spec.positional and spec.positional.index(name) < len(pos):
-            value = pos[spec.positional.index(name)]
-        elif name in spec.zero_default:
-            continue
-        else:
-            return False
-        if not _rate_param(facts, value, init, names, attrs, rates):
-            return False
-    return True
+            out.append(pos[spec.positional.index(name)])
+        elif name not in spec.zero_default:
+            return None
+    return out
 
 
 def turned_off(facts, ctor, rates: RateParams) -> bool:
     """The constructor call `ctor` gives every rate parameter a literal 0 (by position, keyword
     or default)."""
-    if has_splat(ctor):
-        return False
-    pos, kw = args_of(ctor)
-    for name in rates.rates:
-        if name in kw:
-            value = kw[name]
-        elif name in rates.positional and rates.positional.index(name) < len(pos):
-            value = pos[rates.positional.index(name)]
-        elif name in rates.zero_default:
-            continue
-        else:
-            return False
-        if not _is_zero(facts, follow(facts, value)):
-            return False
-    return True
+    given = _given_rates(ctor, rates)
+    return given is not None and all(_is_zero(facts, follow(facts, value)) for value in given)
 
 
 def _callee_text(facts, call) -> str:
