@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 from .document import Document, _common_prefix, _common_suffix
 from .findings import Analysis, Finding, Fix, Location, Related, TextEdit
-from .parsing import F_BODY, F_NAME
+from .parsing import F_BODY, F_DEFINITION, F_NAME
 from .rules._devices import GUARDS
 
 # A name, not an attribute (`model.train()` does not mention a function `train` of the module).
@@ -164,7 +164,7 @@ def units(doc: Document) -> list[Unit]:
             continue
         definition = node
         if node.type == "decorated_definition":
-            definition = node.child_by_field_name("definition")
+            definition = node.child_by_field_id(F_DEFINITION)
         if definition is not None and definition.type in _DEFINITIONS:
             name = definition.child_by_field_id(F_NAME)
             body = definition.child_by_field_id(F_BODY)

@@ -61,9 +61,10 @@ IMMEDIATE_COST_S = 0.3  # passes this cheap are not debounced (about 8,000 lines
 MAX_DEBOUNCE_S = 1.5
 # A pass over the part of a file that a code edit can change (nntutor.scoped) is published at
 # once; a whole-file pass confirms it once edits pause this long, and is published if it differs.
-# (Its facts step cannot stop half-way: an edit arriving then waits for it, so not too soon.)
+# The whole text's facts (for hovers; the scoped pass computes only its slice's) come first,
+# once edits pause FACTS_S: that step cannot stop half-way, so not in a burst of typing.
 CONFIRM_S = 1.0
-FACTS_S = 0.5   # ... and the whole text's facts (for hovers) once they pause this long (not in a burst of typing)
+FACTS_S = 0.5
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over to the event loop while a pass runs (start_io)
 INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
 WATCH_REGISTRATION_S = 10.0  # how long `initialized` waits for the client to accept file watchers
