@@ -96,13 +96,7 @@ class UnitIndex:
         self.slices[doc.path] = doc
 
     def file_wide(self, chunk: bytes) -> bool:
-        found = self._wide.get(chunk)
-        if found is None:
-            found = file_wide(chunk)
-            if len(self._wide) > 4096:
-                self._wide.clear()
-            self._wide[chunk] = found
-        return found
+        return self._cached(self._wide, chunk, file_wide)
 
     def names(self, chunk: bytes) -> frozenset:
         return self._cached(self._names, chunk, lambda c: frozenset(_NAME.findall(c)))
@@ -194,7 +188,7 @@ def _edited(units_: list[Unit], start: int, end: int) -> int:
 
 
 def component(units_: list[Unit], mentions: list[frozenset], seed: int,
-              calls: list[frozenset] | None = None, methods: list[frozenset] | None = None) -> set[int]:
+              calls: list[frozenset], methods: list[frozenset]) -> set[int]:
     """Units reachable from `seed` through "mentions the name of" in either direction; the
     module-level statements count as one node (mentions of any of them reach all of them).
     Only top-level names link: a method or a nested function is reached through its unit (the
@@ -209,7 +203,7 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int,
         if u.name is not None:
             by_name.setdefault(u.name, []).append(i)
     by_method: dict[bytes, list[int]] = {}
-    for i, names in enumerate(methods or ()):
+    for i, names in enumerate(methods):
         for name in names:
             by_method.setdefault(name, []).append(i)
     seen: set[int] = set()
@@ -226,11 +220,10 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int,
             name = units_[k].name
             if name is not None:
                 todo.extend(j for j, m in enumerate(mentions) if j not in seen and name in m)
-            if calls is not None and methods is not None:
-                for name in calls[k] & by_method.keys():
-                    todo.extend(j for j in by_method[name] if j not in seen)
-                for name in methods[k]:
-                    todo.extend(j for j, c in enumerate(calls) if j not in seen and name in c)
+            for name in calls[k] & by_method.keys():
+                todo.extend(j for j in by_method[name] if j not in seen)
+            for name in methods[k]:
+                todo.extend(j for j, c in enumerate(calls) if j not in seen and name in c)
     return seen
 
 

@@ -267,3 +267,36 @@ def expected_hover(text: str, uri: str, line: int, character: int):
     view = hover_view(doc, offset)
     target = target_at(view, catalog(), offset)
     return None if target is None else render(catalog(), target, view, DOCS_BASE)
+
+
+class CheckedDoc:
+    """An open document edited by LSP range changes; each edit waits for that version's
+    published diagnostics (recording client) and checks them against a from-scratch analysis."""
+
+    def __init__(self, client, path, text):
+        self.client, self.uri, self.text, self.version = client, path.as_uri(), text, 1
+        open_doc(client, self.uri, text)
+
+    def line_of(self, needle: str) -> int:
+        return self.text[:self.text.index(needle)].count("\n")
+
+    async def edit(self, sl, sc, el, ec, new, timeout=30):
+        lines = self.text.split("\n")
+        a = sum(len(x) + 1 for x in lines[:sl]) + sc
+        b = sum(len(x) + 1 for x in lines[:el]) + ec
+        self.text = self.text[:a] + new + self.text[b:]
+        self.version += 1
+        change(self.client, self.uri, self.version, (sl, sc, el, ec, new))
+        published = await wait_published(self.client, self.uri, self.version, timeout=timeout)
+        assert sorted(key(d) for d in published.diagnostics) == expected_keys(self.text, self.uri)
+        return published.diagnostics
+
+    async def replace(self, old: str, new: str, nth: int = 0, timeout=30):
+        """`edit` of the nth occurrence of `old`."""
+        at = -1
+        for _ in range(nth + 1):
+            at = self.text.index(old, at + 1)
+        before, span = self.text[:at], self.text[:at + len(old)]
+        sl, sc = before.count("\n"), len(before) - (before.rfind("\n") + 1)
+        el, ec = span.count("\n"), len(span) - (span.rfind("\n") + 1)
+        return await self.edit(sl, sc, el, ec, new, timeout)

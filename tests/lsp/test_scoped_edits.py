@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from lsp_util import (
-    change,
+    CheckedDoc,
     codes,
     expected_keys,
     key,
-    open_doc,
     server_errors,
     settle,
     wait_published,
@@ -30,45 +29,21 @@ def big_module() -> str:
     return text
 
 
-class Doc:
-    def __init__(self, client, path, text):
-        self.client, self.uri, self.text, self.version = client, path.as_uri(), text, 1
-        open_doc(client, self.uri, text)
-
-    async def replace(self, old: str, new: str, nth: int = 0):
-        """Replace the nth occurrence of `old` (an LSP range edit), wait for that version's
-        diagnostics and check them against a from-scratch analysis."""
-        at = -1
-        for _ in range(nth + 1):
-            at = self.text.index(old, at + 1)
-        before = self.text[:at]
-        sl, sc = before.count("\n"), len(before) - (before.rfind("\n") + 1)
-        last = old.count("\n")
-        el = sl + last
-        ec = (sc + len(old)) if last == 0 else len(old) - (old.rfind("\n") + 1)
-        self.text = self.text[:at] + new + self.text[at + len(old):]
-        self.version += 1
-        change(self.client, self.uri, self.version, (sl, sc, el, ec, new))
-        published = await wait_published(self.client, self.uri, self.version, timeout=60)
-        assert sorted(key(d) for d in published.diagnostics) == expected_keys(self.text, self.uri)
-        return published.diagnostics
-
-
 async def test_code_edits_in_functions_of_a_long_file_match_from_scratch(mclient, tmp_path):
     text = big_module()
-    d = Doc(mclient, tmp_path / "pipeline.py", text)
+    d = CheckedDoc(mclient, tmp_path / "pipeline.py", text)
     first = await wait_published(mclient, d.uri, 1, timeout=60)
     assert sorted(key(x) for x in first.diagnostics) == expected_keys(text, d.uri)
     # Inside function bodies: a statement added and removed, a line that makes a bug, undone.
-    await d.replace("        optimizer.zero_grad()\n", "        _tmp = 1\n        optimizer.zero_grad()\n")
-    await d.replace("        _tmp = 1\n", "")
-    diags = await d.replace("        optimizer.zero_grad()\n", "", nth=1)
+    await d.replace("        optimizer.zero_grad()\n", "        _tmp = 1\n        optimizer.zero_grad()\n", timeout=60)
+    await d.replace("        _tmp = 1\n", "", timeout=60)
+    diags = await d.replace("        optimizer.zero_grad()\n", "", nth=1, timeout=60)
     assert "missing-zero-grad" in codes(diags)
-    await d.replace("        optimizer.step()\n", "        optimizer.zero_grad()\n        optimizer.step()\n", nth=1)
+    await d.replace("        optimizer.step()\n", "        optimizer.zero_grad()\n        optimizer.step()\n", nth=1, timeout=60)
     # A model evaluated without eval(): delete the call, then put it back.
     if "    model.eval()\n" in d.text:
-        await d.replace("    model.eval()\n", "    pass\n")
-        await d.replace("    pass\n", "    model.eval()\n")
+        await d.replace("    model.eval()\n", "    pass\n", timeout=60)
+        await d.replace("    pass\n", "    model.eval()\n", timeout=60)
     # Then edits pause: the whole-file pass confirms and publishes nothing else.
     count = len(mclient.published)
     await settle(mclient, quiet=1.5, timeout=30)

@@ -5,11 +5,9 @@ import pytest
 from lsp_util import (
     MODELS_SOFTMAX,
     TRAIN_WITH_NET,
+    CheckedDoc,
     change,
     codes,
-    expected_keys,
-    key,
-    open_doc,
     server_errors,
     wait_published,
 )
@@ -36,28 +34,8 @@ drop = nn.Dropout(0.5)
 """
 
 
-class Doc:
-    def __init__(self, client, path, text):
-        self.client, self.uri, self.text, self.version = client, path.as_uri(), text, 1
-        open_doc(client, self.uri, text)
-
-    def line_of(self, needle: str) -> int:
-        return self.text[:self.text.index(needle)].count("\n")
-
-    async def edit(self, sl, sc, el, ec, new):
-        lines = self.text.split("\n")
-        a = sum(len(x) + 1 for x in lines[:sl]) + sc
-        b = sum(len(x) + 1 for x in lines[:el]) + ec
-        self.text = self.text[:a] + new + self.text[b:]
-        self.version += 1
-        change(self.client, self.uri, self.version, (sl, sc, el, ec, new))
-        published = await wait_published(self.client, self.uri, self.version, timeout=30)
-        assert sorted(key(d) for d in published.diagnostics) == expected_keys(self.text, self.uri)
-        return published.diagnostics
-
-
 async def test_comment_and_blank_edits_match_from_scratch(mclient, tmp_path):
-    d = Doc(mclient, tmp_path / "t.py", SRC)
+    d = CheckedDoc(mclient, tmp_path / "t.py", SRC)
     first = await wait_published(mclient, d.uri, 1, timeout=30)
     assert "missing-zero-grad" in codes(first.diagnostics) and "double-softmax" in codes(first.diagnostics)
     mid = d.line_of("        loss.backward()")
@@ -74,7 +52,7 @@ async def test_comment_and_blank_edits_match_from_scratch(mclient, tmp_path):
 
 
 async def test_comments_that_change_findings(mclient, tmp_path):
-    d = Doc(mclient, tmp_path / "s.py", SRC)
+    d = CheckedDoc(mclient, tmp_path / "s.py", SRC)
     await wait_published(mclient, d.uri, 1, timeout=30)
     line = d.line_of("probs = F.softmax")
     width = len("probs = F.softmax(logits, dim=1)")
@@ -96,9 +74,9 @@ MODELS, TRAIN = MODELS_SOFTMAX, TRAIN_WITH_NET
 async def test_comment_edit_in_a_model_file_moves_its_class_for_other_files(mclient, tmp_path):
     """The softmax that another file's double-softmax points at moves with a comment edit
     above it (the class summaries are carried over with the analysis, not re-indexed)."""
-    models = Doc(mclient, tmp_path / "models.py", MODELS)
+    models = CheckedDoc(mclient, tmp_path / "models.py", MODELS)
     await wait_published(mclient, models.uri, 1, timeout=30)
-    train = Doc(mclient, tmp_path / "train.py", TRAIN)
+    train = CheckedDoc(mclient, tmp_path / "train.py", TRAIN)
 
     def softmax_related(diags):
         [d] = [d for d in diags if d.code == "double-softmax"]

@@ -35,6 +35,11 @@ _SCALAR_METHODS = {"mean", "item", "numpy", "tolist", "cpu", "detach", "sum", "m
 _SCALAR_FUNCS = {"float", "round", "abs", "int"}
 
 
+# The first words of the early-stopping findings (Keras / scikit-learn and Lightning).
+_STOPPED_ON_TEST = ("Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
+                    "used again for the final evaluation: ")
+
+
 def check(ctx):
     fl = flow(ctx)
     yield from _selection_loops(ctx, fl)
@@ -669,8 +674,7 @@ def _early_stopping_on_test(ctx, fl):
                 continue   # the best epoch is saved to a file nobody loads: the score is the last epoch's
         yield ctx.finding(
             node,
-            "Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
-            "used again for the final evaluation: the epoch or round count was chosen to do well "
+            _STOPPED_ON_TEST + "the epoch or round count was chosen to do well "
             "on exactly these rows, so the final score is optimistic. Stop on a separate "
             "validation split.",
             related=[ctx.related(stopper, "stops or checkpoints on the test score"),
@@ -752,8 +756,7 @@ def _lightning_selection_on_test(ctx, fl):
             continue
         yield ctx.finding(
             loader,
-            "Early stopping (or best-checkpoint saving) is driven by the test set, which is then "
-            "used again for the final evaluation: Lightning validates on this loader every epoch "
+            _STOPPED_ON_TEST + "Lightning validates on this loader every epoch "
             "and the epoch was chosen to do well on exactly these rows, so the final score is "
             "optimistic. Validate on a separate validation split.",
             related=[ctx.related(stopper, "stops or checkpoints on the score of that loader"),
