@@ -78,7 +78,7 @@ def main():
         scoped.MAX_SHARE, scoped.MIN_BYTES = 1.0, 0
     rng = random.Random(args.seed)
     index = scoped.UnitIndex()
-    tried = done = same = 0
+    tried = done = same = bad_units = bad_parse = 0
     t_scoped = t_full = 0.0
     share = 0.0
     reasons = {}
@@ -105,18 +105,28 @@ def main():
                 if budget <= 0:
                     break
                 new = old.snapshot()
-                new.edit(s, e, text)
+                new.edit(s, e, text)   # not parsed: the scoped pass does without the new tree
+                t = time.perf_counter()
+                try:
+                    part, version = scoped.reanalyze(prior, new, base, engine.analyze, index)
+                except scoped.NotScoped as exc:
+                    part = exc
+                t_part = time.perf_counter() - t
                 if new.tree.root_node.has_error:
+                    if not isinstance(part, scoped.NotScoped):
+                        bad_parse += 1
+                        print(f"MISMATCH {path}: scoped a text with a syntax error ({kind} in {unit.name.decode()})")
                     continue
                 budget -= 1
                 tried += 1
-                t = time.perf_counter()
-                try:
-                    part, _ = scoped.reanalyze(prior, new, base, engine.analyze, index)
-                except scoped.NotScoped as exc:
-                    reasons[str(exc)] = reasons.get(str(exc), 0) + 1
+                if isinstance(part, scoped.NotScoped):
+                    reasons[str(part)] = reasons.get(str(part), 0) + 1
                     continue
-                t_scoped += time.perf_counter() - t
+                t_scoped += t_part
+                if version != scoped.Version.of(new):
+                    bad_units += 1
+                    print(f"MISMATCH {path}: the units after the edit differ from the parsed text's "
+                          f"({kind} in {unit.name.decode()})")
                 t = time.perf_counter()
                 full = engine.analyze(new)
                 t_full += time.perf_counter() - t
@@ -135,6 +145,7 @@ def main():
                         if key(f) not in other:
                             print(f"   {side} {f.rule} line {f.location.line + 1}: {f.message[:90]}")
     print(f"edits {tried}, scoped {done}, identical {same}, mismatches {done - same}; "
+          f"units wrong {bad_units}, syntax errors scoped {bad_parse}; "
           f"mean share re-analysed {share / max(1, done):.1%}; "
           f"time scoped {t_scoped * 1000 / max(1, done):.2f} ms vs full {t_full * 1000 / max(1, done):.2f} ms per edit")
     for r, n in sorted(reasons.items(), key=lambda x: -x[1]):

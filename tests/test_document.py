@@ -103,3 +103,29 @@ def test_edits_around_carriage_returns_equal_a_fresh_document(old, data):
     assert doc.data == fresh.data
     assert doc.index.starts == fresh.index.starts
     assert str(doc.tree.root_node) == str(fresh.tree.root_node)
+
+
+# -- the tree is parsed when first read after an edit ----------------------------------------------
+_CODE = st.text(alphabet="ab(): =\n\t#'", max_size=40).map(lambda s: s.encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CODE, st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8), _CODE), min_size=1, max_size=5),
+       st.data())
+def test_edits_not_parsed_in_between_give_the_tree_of_a_fresh_parse(old, edits, data):
+    """Document.edit leaves the parse to the first read of `tree` (a scoped pass publishes
+    before the whole text is re-parsed): edits made in between are chained on the last parsed
+    tree; snapshots taken on the way each see their own version's tree; and the tree read at
+    the end, with its `has_error` base, is what a fresh parse of the text gives."""
+    doc = Document(old, "t.py")
+    snaps = []
+    for start, length, text in edits:
+        start = min(start, len(doc.data))
+        doc.edit(start, min(len(doc.data), start + length), text)
+        snaps.append((doc.snapshot(), doc.data))
+        if data.draw(st.booleans()):
+            _ = doc.tree   # parsed now and then, as hovers and passes do
+    for snap, text in snaps:
+        assert str(snap.tree.root_node) == str(Document(text, "t.py").tree.root_node)
+    assert str(doc.tree.root_node) == str(Document(doc.data, "t.py").tree.root_node)
+    assert doc.analysable().data is not None   # recovery reads the base a broken tree keeps

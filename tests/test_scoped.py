@@ -133,18 +133,37 @@ def test_an_edit_of_a_file_wide_line_is_analysed_whole():
 
 
 @pytest.mark.parametrize("before, after, why", [
-    (b"import torch\n", b"import torch\nx = 1\n", "top-level statements added"),
+    (b"import torch\n", b"import torch\nx = 1\n", "module-level code"),
     (b"def run(loader):", b"def run(loader, n=1):", "header"),
     (b"    model.eval()\n", b"    model.eval(\n", "syntax error"),
     (b"    model.eval()\n", b"    global model\n    model.eval()\n", "global statement"),
     (b"    model.eval()\n", b"    model.eval()  # nntutor: ignore-file\n", "file-wide suppression"),
     (b"    model.eval()\n", b"    if False:\n        model.eval()\n", "left out"),
+    # the edited body ends early and a module-level statement follows: no syntax error, but
+    # the units the slice was cut by are not the text's any more
+    (b"    return correct\n", b"    return 0\nprint(correct)\n", "top-level statements added"),
+    # a string left open swallows the units after it
+    (b"    correct = 0\n", b'    correct = """\n', "syntax error"),
+    (b"    correct = 0\n", b"    correct = [\n", "syntax error"),
 ])
 def test_edits_it_cannot_scope_are_declined(before, after, why):
+    """The edited version is not parsed for this: plan() reads the bytes, the slice's tree
+    shows the rest."""
     old = Document.from_text(LINKED, "/w/linked.py")
     new = edited(old, before, after)
     with pytest.raises(scoped.NotScoped, match=why):
-        scoped.plan(scoped.Version.of(old), new, scoped.UnitIndex())
+        scoped.reanalyze(scoped.Version.of(old), new, engine.analyze(old), engine.analyze, scoped.UnitIndex())
+    assert not new.parsed
+
+
+def test_a_scoped_pass_leaves_the_whole_text_unparsed_and_its_units_right():
+    old = Document.from_text(LINKED, "/w/linked.py")
+    new = edited(old, b"    model.eval()\n", b"    model.train()\n    model.eval()\n")
+    part, version = scoped.reanalyze(scoped.Version.of(old), new, engine.analyze(old), engine.analyze,
+                                     scoped.UnitIndex())
+    assert not new.parsed
+    assert version == scoped.Version.of(new)   # parses it
+    assert_same(part, engine.analyze(new))
 
 
 def test_short_files_and_notebooks_are_analysed_whole():

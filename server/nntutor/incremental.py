@@ -130,6 +130,10 @@ def trivia_edit(old: Document, new: Document) -> Edit:
         changed = data[s:end]
         if any(c in changed for c in (b"\r", b"\f", b"\v", b"\\", b"\x00")):
             raise NotTrivia("line continuation or unusual blank")
+        if _plainly_code(data, s, end):
+            # decided from the bytes: a code edit is answered without its tree (which the
+            # language server parses later when a slice of the text is enough: nntutor.scoped)
+            raise NotTrivia("code in the edited span")
     old_comments = _trivia_span(old, s, oe)
     new_comments = _trivia_span(new, s, ne)
     _container(old, s, oe)
@@ -151,6 +155,17 @@ def trivia_edit(old: Document, new: Document) -> Edit:
     _gates(old, new, comments)
     _changed_ranges(old, new, edit)
     return edit
+
+
+def _plainly_code(data: bytes, a: int, b: int) -> bool:
+    """Whether the first non-blank byte of [a, b) is code for certain: not `#`, and no `#`
+    before it on its line, so no comment can hold it (where the bytes cannot tell, the trees
+    decide: `_trivia_span`)."""
+    stripped = data[a:b].lstrip(b" \t\n")
+    if not stripped or stripped[:1] == b"#":
+        return False
+    q = b - len(stripped)
+    return data.find(b"#", data.rfind(b"\n", 0, q) + 1, q) < 0
 
 
 def why_not(old: Document, new: Document) -> str | None:

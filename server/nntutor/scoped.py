@@ -227,18 +227,19 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int,
     return seen
 
 
-def _unsliceable(doc: Document) -> str | None:
-    """Why `doc` cannot be sliced, or None."""
+def _unsliceable(doc: Document, parse: bool = True) -> str | None:
+    """Why `doc` cannot be sliced, or None. `parse=False`: only what the bytes tell (the edited
+    version's tree is not needed: its slice's tree says the rest, `_check_slice`)."""
     if doc.cell_map is not None:
         return "a notebook"
-    if doc.tree.root_node.has_error:
-        return "a syntax error"
     if doc.raw is not doc.data:
         return "lone carriage returns"
-    if doc.analysable().left_out:
-        return "statements left out of the analysis"
     if b"ignore-file" in doc.data:
         return "a file-wide suppression"
+    if parse and doc.tree.root_node.has_error:
+        return "a syntax error"
+    if parse and doc.analysable().left_out:
+        return "statements left out of the analysis"
     return None
 
 
@@ -265,7 +266,7 @@ def plan(old: Version, new: Document, index: UnitIndex):
         raise NotScoped("another document")
     if len(new.data) < MIN_BYTES:
         raise NotScoped("a short text")
-    why = old.unsliceable or _unsliceable(new)
+    why = old.unsliceable or _unsliceable(new, parse=False)
     if why is not None:
         raise NotScoped(why)
     start = _common_prefix(old.data, new.data)
@@ -273,12 +274,11 @@ def plan(old: Version, new: Document, index: UnitIndex):
     old_end, new_end = len(old.data) - suffix, len(new.data) - suffix
     if start == old_end == new_end:
         raise NotScoped("no change")
-    before, after = list(old.units), units(new)
-    if len(before) != len(after):
-        raise NotScoped("top-level statements added or removed")
+    before = list(old.units)
     i = _edited(before, start, old_end)
-    if _edited(after, start, new_end) != i or before[i].name != after[i].name:
-        raise NotScoped("the edit moved a unit's boundaries")
+    # The units of `new` as the edit leaves them, if it changed no unit's boundaries: what
+    # `reanalyze` checks on the slice's tree (the whole text is not re-parsed for this).
+    after = _moved(before, i, new_end - old_end)
     if _GLOBAL.search(old.data, before[i].start, before[i].end) or _GLOBAL.search(new.data, after[i].start, after[i].end):
         raise NotScoped("a global statement in the edited unit")
     if _file_wide_lines(old.data, before[i]) != _file_wide_lines(new.data, after[i]):
@@ -299,6 +299,36 @@ def plan(old: Version, new: Document, index: UnitIndex):
     if kept > MAX_SHARE * len(new.data):
         raise NotScoped("the edit's component is over half the file")
     return start, old_end, new_end, before, after, redo, keep
+
+
+def _moved(units_: list[Unit], i: int, delta: int) -> list[Unit]:
+    """`units_` after an edit inside the body of unit `i` that changed its length by `delta`."""
+    def shift(u: Unit, by_start: int) -> Unit:
+        return Unit(u.start + by_start, u.end + delta, u.name, (u.body[0] + by_start, u.body[1] + delta), u.is_class)
+
+    return units_[:i] + [shift(units_[i], 0)] + [shift(u, delta) for u in units_[i + 1:]]
+
+
+def _check_slice(part: Slice, after: list[Unit], keep: set[int]) -> None:
+    """NotScoped unless the slice's tree has no error, nothing the rules would leave out, and
+    the kept units where `after` has them. The text then parses as the slice does: its other
+    units are unchanged statements that parsed on their own in the last version, and a
+    top-level statement starts from the same parser state wherever it stands (no open
+    bracket, string or indented block)."""
+    doc = part.doc
+    if doc.tree.root_node.has_error:
+        raise NotScoped("a syntax error")
+    found = units(doc)
+    kept = [after[k] for k in sorted(keep)]
+    if len(found) != len(kept):
+        raise NotScoped("top-level statements added or removed")
+    at = part.offset
+    for u, want in zip(found, kept):
+        if (at(u.start), at(u.end), u.name, (at(u.body[0]), at(u.body[1])), u.is_class) != \
+                (want.start, want.end, want.name, want.body, want.is_class):
+            raise NotScoped("the edit moved a unit's boundaries")
+    if doc.analysable().left_out:
+        raise NotScoped("statements left out of the analysis")
 
 
 class Slice:
@@ -404,6 +434,7 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
         findings.append(replace(f, location=move_location(f.location), related=related, fix=fix))
     part = Slice(new, after, keep, index.slices.get(new.path))
     index.remember_slice(part.doc)
+    _check_slice(part, after, keep)
     result = analyze_slice(part.doc)
     if result.notices:
         raise NotScoped("the pass over the slice has notices")
