@@ -44,7 +44,7 @@ from ..models import Workspace, index_classes
 from ..notebook import Cell, blank_ipython
 from ..source import apply_utf16_change
 from . import actions, startup, stdio
-from .convert import DOCS_BASE, diagnostic
+from .convert import DOCS_BASE, diagnostic, diagnostic_json
 
 log = logging.getLogger("nntutor.lsp")
 # Debounce: a pass that costs up to IMMEDIATE_COST_S starts at once on every edit; an edit that
@@ -768,20 +768,30 @@ class NNTutorServer(LanguageServer):
 
     def _send(self, key: str, doc: Document, result) -> None:
         if key in self.notebooks:
-            for cell_uri, diags in self.cell_diagnostics(key, result).items():
-                self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(cell_uri, diags))
+            for cell_uri, diags in self.cell_diagnostics(key, result, as_json=True).items():
+                self._publish_json(cell_uri, diags)
         else:
-            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-                key, self.diagnostics(key, result), version=doc.version if key in self.docs else None))
+            self._publish_json(key, self.diagnostics(key, result, as_json=True),
+                               doc.version if key in self.docs else None)
 
-    def diagnostics(self, uri: str, result) -> list[lsp.Diagnostic]:
+    def _publish_json(self, uri: str, diagnostics: list[dict], version: int | None = None) -> None:
+        """A publishDiagnostics notification of plain dicts (convert.diagnostic_json): the
+        bytes pygls would write for the lsprotocol objects, without building them first."""
+        params = {"uri": uri, "diagnostics": diagnostics}
+        if version is not None:
+            params["version"] = version
+        self.protocol._send_data({"jsonrpc": JsonRPCProtocol.VERSION,
+                                  "method": lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
+
+    def diagnostics(self, uri: str, result, as_json: bool = False) -> list[lsp.Diagnostic]:
         def uri_of(loc):
             return uri if loc.path == result.path else Path(loc.path).resolve().as_uri()
 
-        return [diagnostic(f, uri_of) for f in result.findings]
+        convert = diagnostic_json if as_json else diagnostic
+        return [convert(f, uri_of) for f in result.findings]
 
-    def cell_diagnostics(self, nb_uri: str, result,
-                         cell_uris: list[str] | None = None) -> dict[str, list[lsp.Diagnostic]]:
+    def cell_diagnostics(self, nb_uri: str, result, cell_uris: list[str] | None = None,
+                         as_json: bool = False) -> dict[str, list[lsp.Diagnostic]]:
         """Diagnostics per cell URI; `cell_uris` are the cells `result` was computed with."""
         uris = cell_uris if cell_uris is not None else self.notebooks[nb_uri].cell_uris
         out: dict[str, list] = {u: [] for u in uris}
@@ -793,7 +803,7 @@ class NNTutorServer(LanguageServer):
 
         for f in result.findings:
             if f.location.cell is not None and f.location.cell < len(uris):
-                out[uris[f.location.cell]].append(diagnostic(f, uri_of, in_cell=True))
+                out[uris[f.location.cell]].append((diagnostic_json if as_json else diagnostic)(f, uri_of, in_cell=True))
         return out
 
     def unindex(self, path: str) -> None:
