@@ -132,7 +132,7 @@ def main():
                 t_full += time.perf_counter() - t
                 done += 1
                 plan = scoped.plan(prior, new, index)
-                share += sum(plan[4][k].end - plan[4][k].start for k in plan[6]) / max(1, len(new.data))
+                share += sum(plan.after[k].end - plan.after[k].start for k in plan.keep) / max(1, len(new.data))
                 a, b = sorted(map(key, part.findings)), sorted(map(key, full.findings))
                 if a == b:
                     same += 1

@@ -97,7 +97,8 @@ def test_removing_eval_in_a_caller_changes_the_callee_finding_as_a_whole_pass_do
 def test_the_slice_holds_the_edited_component_and_module_code_only():
     old = Document.from_text(LINKED, "/w/linked.py")
     new = edited(old, b"    model.eval()\n", b"")
-    *_, after, redo, keep = scoped.plan(scoped.Version.of(old), new, scoped.UnitIndex())
+    p = scoped.plan(scoped.Version.of(old), new, scoped.UnitIndex())
+    after, redo, keep = p.after, p.redo, p.keep
     names = {after[k].name for k in redo}
     assert names == {b"Net", b"evaluate", b"run"}
     assert sum(after[k].end - after[k].start for k in keep) < 0.1 * len(new.data)
@@ -279,5 +280,6 @@ def test_a_self_call_links_to_the_classes_defining_that_method():
     part, full = both(old, new)
     assert_same(part, full)
     assert not any(f.rule == "missing-zero-grad" for f in full.findings)
-    *_, after, redo, _keep = scoped.plan(scoped.Version.of(old), new, scoped.UnitIndex())
+    p = scoped.plan(scoped.Version.of(old), new, scoped.UnitIndex())
+    after, redo = p.after, p.redo
     assert {after[k].name for k in redo} == {b"Trainer", b"Resetter"}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .document import Document, _common_prefix, _common_suffix
 from .findings import Analysis, Finding, Fix, Location, Related, TextEdit
@@ -202,10 +203,19 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int,
     for i, u in enumerate(units_):
         if u.name is not None:
             by_name.setdefault(u.name, []).append(i)
+    mentioned_by: dict[bytes, list[int]] = {}
+    for j, names in enumerate(mentions):
+        for name in names:
+            mentioned_by.setdefault(name, []).append(j)
     by_method: dict[bytes, list[int]] = {}
     for i, names in enumerate(methods):
         for name in names:
             by_method.setdefault(name, []).append(i)
+    called_by: dict[bytes, list[int]] = {}
+    if by_method:
+        for j, names in enumerate(calls):
+            for name in names & by_method.keys():
+                called_by.setdefault(name, []).append(j)
     seen: set[int] = set()
     todo = [seed]
     while todo:
@@ -215,15 +225,15 @@ def component(units_: list[Unit], mentions: list[frozenset], seed: int,
         group = module if units_[i].name is None else [i]
         seen.update(group)
         for k in group:
-            for name in mentions[k] & by_name.keys():
-                todo.extend(j for j in by_name[name] if j not in seen)
+            for name in mentions[k]:
+                todo.extend(by_name.get(name, ()))
             name = units_[k].name
             if name is not None:
-                todo.extend(j for j, m in enumerate(mentions) if j not in seen and name in m)
+                todo.extend(mentioned_by.get(name, ()))
             for name in calls[k] & by_method.keys():
-                todo.extend(j for j in by_method[name] if j not in seen)
+                todo.extend(by_method[name])
             for name in methods[k]:
-                todo.extend(j for j, c in enumerate(calls) if j not in seen and name in c)
+                todo.extend(called_by.get(name, ()))
     return seen
 
 
@@ -252,11 +262,52 @@ class Version:
     data: bytes
     units: tuple[Unit, ...]
     unsliceable: str | None
+    # Per unit, what links it to others (`component`): the unit names it mentions, the names
+    # it calls as methods, the by-name methods of a class unit; and whether it has file-wide
+    # text. Kept from version to version: an edit changes one unit's.
+    mentions: tuple[frozenset, ...] = ()
+    calls: tuple[frozenset, ...] = ()
+    methods: tuple[frozenset, ...] = ()
+    wide: tuple[bool, ...] = ()
 
     @classmethod
-    def of(cls, doc: Document) -> Version:
+    def of(cls, doc: Document, index: UnitIndex | None = None) -> Version:
         why = _unsliceable(doc)
-        return cls(doc.path, doc.data, tuple(units(doc)) if why is None else (), why)
+        if why is not None:
+            return cls(doc.path, doc.data, (), why)
+        index = index or UnitIndex()
+        units_ = tuple(units(doc))
+        names = frozenset(u.name for u in units_ if u.name is not None)
+        chunks = [doc.data[u.start:u.end] for u in units_]
+        return cls(doc.path, doc.data, units_, None, tuple(index.names(c) & names for c in chunks),
+                   tuple(index.method_calls(c) for c in chunks),
+                   tuple(index.methods(c) if u.is_class else frozenset() for c, u in zip(chunks, units_)),
+                   tuple(index.file_wide(c) for c in chunks))
+
+    def edited(self, new: Document, units_: list[Unit], i: int, index: UnitIndex) -> Version:
+        """`new`, this version with unit `i` edited (its bounds now `units_[i]`)."""
+        u = units_[i]
+        chunk = new.data[u.start:u.end]
+        names = frozenset(v.name for v in units_ if v.name is not None)
+
+        def put(values: tuple, value) -> tuple:
+            return values[:i] + (value,) + values[i + 1:]
+
+        return Version(new.path, new.data, tuple(units_), None, put(self.mentions, index.names(chunk) & names),
+                       put(self.calls, index.method_calls(chunk)),
+                       put(self.methods, index.methods(chunk) if u.is_class else frozenset()),
+                       put(self.wide, index.file_wide(chunk)))
+
+
+class Plan(NamedTuple):
+    start: int            # the edit: bytes [start, old_end) of the old text, [start, new_end) of the new
+    old_end: int
+    new_end: int
+    before: list[Unit]    # the units of the old text
+    after: list[Unit]     # and of the new one
+    redo: set[int]        # the units (of `after`) whose findings are computed again
+    keep: set[int]        # the units in the slice: `redo`, module code, file-wide context
+    version: Version      # the new text's (if the slice confirms `after`: `_check_slice`)
 
 
 def plan(old: Version, new: Document, index: UnitIndex):
@@ -283,22 +334,22 @@ def plan(old: Version, new: Document, index: UnitIndex):
         raise NotScoped("a global statement in the edited unit")
     if _file_wide_lines(old.data, before[i]) != _file_wide_lines(new.data, after[i]):
         raise NotScoped("the edit changes a line with file-wide effects")
-    chunks = [new.data[u.start:u.end] for u in after]
-    new_mentions = [index.names(c) for c in chunks]
-    new_calls = [index.method_calls(c) for c in chunks]
-    new_methods = [index.methods(c) if u.is_class else frozenset() for c, u in zip(chunks, after)]
-    old_chunk = old.data[before[i].start:before[i].end]
-    old_mentions, old_calls, old_methods = list(new_mentions), list(new_calls), list(new_methods)
-    old_mentions[i], old_calls[i], old_methods[i] = \
-        index.names(old_chunk), index.method_calls(old_chunk), \
-        index.methods(old_chunk) if before[i].is_class else frozenset()
-    redo = component(after, new_mentions, i, new_calls, new_methods) | \
-        component(before, old_mentions, i, old_calls, old_methods)
-    keep = redo | {k for k, u in enumerate(after) if u.name is None or index.file_wide(new.data[u.start:u.end])}
+    version = old.edited(new, after, i, index)
+    # Old and new links of the edited unit together: one search finds every unit either
+    # version links it to (a path through both can only add units: more work, same result).
+    redo = component(after, _joined(old.mentions, version.mentions, i), i,
+                     _joined(old.calls, version.calls, i), _joined(old.methods, version.methods, i))
+    keep = redo | {k for k, u in enumerate(after) if u.name is None or version.wide[k]}
     kept = sum(after[k].end - after[k].start for k in keep)
     if kept > MAX_SHARE * len(new.data):
         raise NotScoped("the edit's component is over half the file")
-    return start, old_end, new_end, before, after, redo, keep
+    return Plan(start, old_end, new_end, before, after, redo, keep, version)
+
+
+def _joined(old: tuple, new: tuple, i: int) -> list:
+    joined = list(new)
+    joined[i] = old[i] | new[i]
+    return joined
 
 
 def _moved(units_: list[Unit], i: int, delta: int) -> list[Unit]:
@@ -398,7 +449,7 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
     NotScoped when the result would not be the same as a whole-file pass."""
     if analysis.notices:
         raise NotScoped("the last analysis has notices")
-    start, old_end, new_end, before, after, redo, keep = plan(old, new, index)
+    start, old_end, new_end, before, after, redo, keep, version = plan(old, new, index)
     module = {k for k, u in enumerate(after) if u.name is None}
     mine = redo if not (redo & module) else redo | module
 
@@ -444,4 +495,4 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
             findings.append(f)
     findings.sort(key=lambda f: f.sort_key())
     notices = [f"{new.path}: {new.notice}"] if new.notice else []
-    return Analysis(analysis.path, findings, notices), Version(new.path, new.data, tuple(after), None)
+    return Analysis(analysis.path, findings, notices), version

@@ -653,7 +653,7 @@ class NNTutorServer(LanguageServer):
         self.cost_rates[key] = (time.perf_counter() - started) / max(1, len(snap.data))
         self.cost_floors.pop(key, None)
         if key not in self.notebooks:
-            self.priors[key] = (generation, scoped.Version.of(snap), result)
+            self.priors[key] = (generation, scoped.Version.of(snap, self.unit_index), result)
         if self.provisional.get(key) is snap.data:
             del self.provisional[key]
         self.scoped_costs.pop(key, None)   # edits are debounced by this pass's cost again
