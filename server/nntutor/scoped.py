@@ -390,14 +390,22 @@ class Slice:
         self.starts: list[int] = []    # where each kept piece starts in the slice
         self.shifts: list[int] = []    # what to add to get its offset in `new`
         data = new.data
+        cuts: list[list[int]] = []   # [start, end, last unit] of each run of units left out
         for k, u in enumerate(after):
             if k in keep:
                 continue
-            parts.append(data[pos:u.start])
+            if cuts and cuts[-1][2] == k - 1 and b"nntutor" not in data[cuts[-1][1]:u.start]:
+                # the blank lines and comments between two units left out go with them (a
+                # fifth of a slice was such lines); not a suppression comment (unused-suppression)
+                cuts[-1][1:] = u.end, k
+            else:
+                cuts.append([u.start, u.end, k])
+        for start, end, _ in cuts:
+            parts.append(data[pos:start])
             self.starts.append(at)
             self.shifts.append(pos - at)
-            at += u.start - pos
-            pos = u.end
+            at += start - pos
+            pos = end
         parts.append(data[pos:])
         self.starts.append(at)
         self.shifts.append(pos - at)
