@@ -477,9 +477,18 @@ def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
             return pos + delta
         raise NotScoped("an old finding outside the component points into the edited unit")
 
+    lines = new.data.count(b"\n", start, new_end) - old.data.count(b"\n", start, old_end)
+    last_line = new.index.line_of(edited.end + delta)   # the edited unit's last, in `new`
+
     def move_location(loc: Location) -> Location:
         if loc.path != analysis.path:
             return loc
+        if loc.end <= edited.start:
+            return loc   # before the edit: same bytes, lines and columns
+        if loc.start >= edited.end and loc.line > last_line - lines:
+            # on a line after the edited unit's: the same columns, `lines` lines further
+            return replace(loc, start=loc.start + delta, end=loc.end + delta, line=loc.line + lines,
+                           end_line=loc.end_line + lines)
         return Location.of(new, moved(loc.start), moved(loc.end))
 
     findings: list[Finding] = []
