@@ -339,3 +339,26 @@ def unwrap_activation_fix(ctx, applied):
         return None   # other callers read the probabilities forward() returns
     return Fix(f"Remove `{ctx.text(applied).split('(')[0]}` and pass the raw logits",
                (ctx.edit(applied, ctx.text(inner)),))
+
+
+_KERAS = ("keras.", "tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
+_KERAS_MODELS = frozenset({"Sequential", "Model"})
+
+
+def is_keras_model(ctx, recv, name: str) -> bool:
+    """`recv` (spelled `name`) is a Keras `Sequential` / functional `Model` (made here or by a
+    function of the file), a `keras.applications` network, a loaded model, or an object the file
+    compiles (`model.compile(...)`)."""
+    qual, _ctor = ctx.values.instance(recv)
+    last = qual.rsplit(".", 1)[-1] if qual is not None else None
+    if qual is not None and qual.startswith(_KERAS) and (
+            last in _KERAS_MODELS or ".applications." in qual or last == "load_model"):
+        return True   # Sequential / Model, a keras.applications network, a loaded model
+    local = ctx.values.local_class(qual) if qual is not None else None
+    if local is not None:
+        return local.framework == "keras"   # `class MyModel(keras.Model)`
+    if qual is not None:
+        return False   # a known class that is not a Keras model (a scikit-learn estimator)
+    mine = ctx.facts.binding(name, recv.start_byte)
+    return any(r is not None and ctx.text(strip(r)) == name and ctx.facts.binding(name, c.start_byte) is mine
+               for c, r in ctx.facts.method_calls("compile"))   # this object is compiled

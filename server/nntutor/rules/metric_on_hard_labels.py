@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..findings import Severity
 from ..values import args_of, follow, method_call, string_value, strip
 from . import Rule
-from ._metrics import metric_calls
+from ._metrics import estimator_name, metric_calls
 
 # Metrics that need a score per sample (a probability or a decision value), and what hard 0/1
 # labels do to them.
@@ -31,13 +31,10 @@ RANKING = frozenset(name for name, effect in EFFECT.items() if effect is _RANKIN
 
 # Estimators whose predict() returns class labels. A regressor's predictions are scores, and
 # Keras' or PyTorch's predict() returns what the network outputs (probabilities): not reported.
-_LIBRARIES = ("sklearn.", "xgboost.", "lightgbm.", "catboost.", "imblearn.")
 _CLASSIFIERS = {"LogisticRegression", "LogisticRegressionCV", "SVC", "LinearSVC", "NuSVC",
                 "GaussianNB", "MultinomialNB", "BernoulliNB", "ComplementNB", "CategoricalNB",
                 "Perceptron", "LinearDiscriminantAnalysis", "QuadraticDiscriminantAnalysis",
                 "CalibratedClassifierCV", "NearestCentroid", "LabelPropagation", "LabelSpreading"}
-_SEARCHES = {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV"}
-_MAX_DEPTH = 6
 
 
 def check(ctx):
@@ -90,35 +87,8 @@ def hard_labels(doc, expr):
 def _is_classifier(doc, expr, depth: int) -> bool:
     """`expr` is (or is fitted from, or wraps as the last step) an estimator whose predict()
     returns class labels."""
-    if depth > _MAX_DEPTH:
-        return False
-    node = strip(follow(doc.facts, expr))
-    while node is not None and node.type == "call":  # `LogisticRegression().fit(X, y)` is the model
-        recv, method = method_call(node)
-        if method not in ("fit", "set_params") or recv is None:
-            break
-        node = strip(follow(doc.facts, recv))
-    if node is None or node.type != "call":
-        return False
-    qual = doc.facts.callee_qual(node)
-    if qual is None or not qual.startswith(_LIBRARIES):
-        return False
-    name = qual.rsplit(".", 1)[-1]
-    pos, kw = args_of(node)
-    if name == "make_pipeline":
-        return bool(pos) and _is_classifier(doc, pos[-1], depth + 1)
-    if name == "Pipeline":
-        steps = strip(pos[0] if pos else kw.get("steps"))
-        if steps is None or steps.type != "list" or not steps.named_children:
-            return False
-        last = strip(steps.named_children[-1])
-        if last is None or last.type != "tuple" or len(last.named_children) != 2:
-            return False
-        return _is_classifier(doc, last.named_children[1], depth + 1)
-    if name in _SEARCHES:
-        est = pos[0] if pos else kw.get("estimator")
-        return est is not None and _is_classifier(doc, est, depth + 1)
-    return name in _CLASSIFIERS or name.endswith("Classifier")
+    name = estimator_name(doc, expr, depth)
+    return name is not None and (name in _CLASSIFIERS or name.endswith("Classifier"))
 
 
 RULE = Rule("metric-on-hard-labels", Severity.WARNING, "model-evaluation-metrics",

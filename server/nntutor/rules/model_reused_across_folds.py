@@ -6,10 +6,9 @@ from ..findings import Severity
 from ..parsing import F_ARGUMENTS, F_BODY, F_RIGHT
 from ..values import method_call, strip, unwrap_calls
 from . import Rule
+from ._losses import is_keras_model
 from ._splits import SPLITTERS, is_sklearn, short
 
-_KERAS = ("keras.", "tensorflow.keras.", "tensorflow.python.keras.", "tf_keras.")
-_KERAS_MODELS = frozenset({"Sequential", "Model"})
 # Calls in the fold loop that give the model fresh or saved weights again.
 _RESETS = frozenset({"set_weights", "load_weights", "load_state_dict", "reset_parameters"})
 # Walk-forward splitters: each fold trains on everything before its validation rows, which no
@@ -35,7 +34,7 @@ def check(ctx):
             name = ctx.text(recv)
             if name in reported or not _built_before(ctx, name, call, loop) or _reset_in(ctx, name, body, call):
                 continue
-            if not _keras_model(ctx, recv, name):
+            if not is_keras_model(ctx, recv, name):
                 continue
             reported.add(name)
             yield ctx.finding(
@@ -89,23 +88,6 @@ def _reset_in(ctx, name: str, body, fit) -> bool:
         if "init" in ctx.text(call.child_by_field_id(F_ARGUMENTS)).lower():
             return True
     return False
-
-
-def _keras_model(ctx, recv, name: str) -> bool:
-    """A Keras `Sequential` / functional `Model` (made here or by a function of the file), or an
-    object the file compiles (`model.compile(...)`): Keras' fit continues training."""
-    qual, _ctor = ctx.values.instance(recv)
-    if qual is not None and qual.startswith(_KERAS) and (
-            short(qual) in _KERAS_MODELS or ".applications." in qual or short(qual) == "load_model"):
-        return True   # Sequential / Model, a keras.applications network, a loaded model
-    local = ctx.values.local_class(qual) if qual is not None else None
-    if local is not None:
-        return local.framework == "keras"   # `class MyModel(keras.Model)`
-    if qual is not None:
-        return False   # a known class that is not a Keras model (a scikit-learn estimator)
-    mine = ctx.facts.binding(name, recv.start_byte)
-    return any(r is not None and ctx.text(strip(r)) == name and ctx.facts.binding(name, c.start_byte) is mine
-               for c, r in ctx.facts.method_calls("compile"))   # this object is compiled
 
 
 RULE = Rule("model-reused-across-folds", Severity.WARNING, "data-leakage",
