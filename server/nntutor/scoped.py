@@ -310,9 +310,9 @@ class Plan(NamedTuple):
     version: Version      # the new text's (if the slice confirms `after`: `_check_slice`)
 
 
-def plan(old: Version, new: Document, index: UnitIndex):
-    """(edit start, old end, new end, old units, new units, the units of `new` to re-analyse,
-    the units of `new` kept in the slice), or NotScoped."""
+def plan(old: Version, new: Document, index: UnitIndex) -> Plan:
+    """What to re-analyse after the edit from `old` to `new`, or NotScoped. Reads bytes only:
+    `new` need not be parsed."""
     if old.path != new.path:
         raise NotScoped("another document")
     if len(new.data) < MIN_BYTES:
