@@ -459,3 +459,61 @@ def test_an_inner_loop_that_is_no_epoch_loop_does_not_exempt():
     src = src.replace("        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n",
                       "        optim.zero_grad()\n        loss_fn(model(text), target).backward()\n        optim.step()\n".replace("        ", "          "))
     assert lines(src.format(loop="for epoch in range(10):\n    train_model(model, train_iter, epoch)\n"), RULE) == [5]
+
+
+# Sweep D (ogb linkproppred run.py): rebuilt when the step reaches a threshold that the same
+# branch moves on: a learning-rate drop by hand at a few milestones.
+_MILESTONE = """\
+import torch
+
+optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+for step in range(max_steps):
+    optimizer.zero_grad()
+    criterion(model(x), y).backward()
+    optimizer.step()
+    if step >= warm_up_steps:
+        lr = lr / 10
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+{moved}"""
+
+
+@pytest.mark.parametrize("moved,expected", [
+    ("        warm_up_steps = warm_up_steps * 3\n", []),
+    ("        warm_up_steps *= 3\n", []),
+    ("        warm_up_steps = step + 1000\n", []),
+    # the threshold stays (only read): rebuilt on every step past it
+    ("", [10]),
+    ("        print(warm_up_steps)\n", [10]),
+])
+def test_rebuilt_when_a_moving_threshold_is_reached(moved, expected):
+    assert lines(_MILESTONE.format(moved=moved), RULE) == expected
+
+
+# Sweep D (andri27 model_based.py): the helper runs its own passes, `for it in
+# range(max_model_iter)` around the minibatch loop, and is called once per aggregation round.
+_OWN_PASSES = """\
+import torch
+
+
+def train_model(model, X, y, max_model_iter, batch_size):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+{loops}            opt.zero_grad()
+            loss_fn(model(X[mb:mb + batch_size]), y[mb:mb + batch_size]).backward()
+            opt.step()
+
+
+for aggregation_round in range(3):
+    train_model(model, X, y, 55, 16)
+"""
+
+
+@pytest.mark.parametrize("loops,expected", [
+    ("    for it in range(max_model_iter):\n        for mb in range(0, len(X), batch_size):\n", []),
+    ("    for it in range(max_model_iter):\n        for mb, _ in enumerate(loader):\n", []),
+    # one pass over the data per call, with a critic-style repeat inside or around the batches
+    ("    if True:\n        for mb in range(0, len(X), batch_size):\n", [5]),
+    ("    for mb in range(0, len(X), batch_size):\n        for _ in range(n_critic):\n", [5]),
+    ("    for mb in range(len(X) // batch_size):\n        for _ in range(n_critic):\n", [5]),
+])
+def test_a_helper_running_its_own_passes_whatever_the_bound_is_called(loops, expected):
+    assert lines(_OWN_PASSES.format(loops=loops), RULE) == expected

@@ -115,6 +115,19 @@ for x, y in loader:
     criterion(model(x), y).backward()
     opt.step()
 """, [7]),
+    # The same torch scheduler stepped without the epoch: one step ahead.
+    ("torch_scheduler_without_the_epoch", """\
+import torch
+from torch.optim.lr_scheduler import StepLR
+
+scheduler = StepLR(optimizer, step_size=80, gamma=0.1)
+for epoch in range(100):
+    scheduler.step()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+""", [6]),
 ]
 
 CORRECT = [
@@ -175,6 +188,21 @@ for epoch in range(30):
         optimizer.zero_grad()
         criterion(model(x), y).backward()
         optimizer.step()
+""",),
+    # A torch scheduler given the epoch (deprecated): the rate is computed for that epoch, so
+    # stepping first skips nothing (StepLR(step_size=2): 1, 1, .1, .1).
+    ("torch_scheduler_given_the_epoch", """\
+import torch
+from torch.optim.lr_scheduler import StepLR
+
+scheduler = StepLR(optimizer, step_size=80, gamma=0.1)
+for epoch in range(100):
+    scheduler.step(epoch=epoch)
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+    scheduler.step(epoch)
 """,),
     # Skipped in the first epoch: the first call comes after optimizer steps.
     ("guarded_by_another_condition", """\

@@ -64,6 +64,14 @@ def update(net, s, a, r, s2, discount):
     loss = F.mse_loss(y, net(s).gather(1, a))
     loss.backward()
 """, [2]),
+    ("torch_file_that_also_imports_tensorflow", """\
+import tensorflow as tf
+import torch.nn.functional as F
+
+def update(model, s, a, r, s2, gamma):
+    y = r + gamma * model(s2).max(1)[0]
+    return F.mse_loss(model(s).gather(1, a), y)
+""", [5]),
 ]
 
 CORRECT = [
@@ -135,6 +143,29 @@ def update(model, target_net, s, a, r, s_next, gamma):
     q = model(prep(to_tensor(s))).gather(1, a)
     y = r + gamma * target_net(prep(to_tensor(s_next))).max(1)[0]
     return F.mse_loss(q, y)
+"""),
+    ("tf1_target_in_stop_gradient", """\
+import tensorflow as tf
+
+def sac_losses(actor_critic, x_ph, a_ph, x2_ph, r_ph, d_ph, gamma, alpha):
+    with tf.variable_scope('main'):
+        pi, logp_pi, q1 = actor_critic(x_ph, a_ph)
+    with tf.variable_scope('target'):
+        _, _, q1_targ = actor_critic(x2_ph, pi)
+    backup = tf.stop_gradient(r_ph + gamma * (1 - d_ph) * (q1_targ - alpha * logp_pi))
+    return 0.5 * tf.reduce_mean((backup - q1) ** 2)
+"""),
+    ("tensorflow_file_without_stop_gradient", """\
+import tensorflow as tf
+
+def td_loss(q_net, s, a, r, s_next, gamma):
+    y = r + gamma * tf.reduce_max(q_net(s_next), axis=1)
+    return tf.reduce_mean((q_net(s) - y) ** 2)
+"""),
+    ("stop_gradient_cuts_in_any_file", """\
+def td_loss(model, s, a, r, s_next, gamma):
+    y = stop_gradient(r + gamma * model(s_next).max(1)[0])
+    return F.mse_loss(model(s).gather(1, a), y)
 """),
     ("whole_loss_under_no_grad", """\
 import torch

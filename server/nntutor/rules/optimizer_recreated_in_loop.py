@@ -14,12 +14,13 @@ from ..parsing import (
     F_LEFT,
     F_NAME,
     F_OBJECT,
+    F_OPERATOR,
     F_PARAMETERS,
     F_RIGHT,
 )
 from ..values import args_of, follow, is_method, strip, unwrap_calls
 from . import Rule
-from ._training import same_scope
+from ._training import identifiers_in, same_scope
 
 # What each optimizer keeps between steps, i.e. what a new instance throws away.
 _ADAM = "running averages of the gradient and of its square (bias correction restarts at step 1)"
@@ -94,8 +95,7 @@ def _built_per_call(ctx, call, kind):
     optional = target is not None and target.type == "identifier" and _built_only_when_missing(
         ctx, call, ctx.text(target))
     use = _trained_with(ctx, func, call, target) if target is not None else None
-    if use is not None and any(func.start_byte < lp.start_byte < func.end_byte and _EPOCHS.search(
-            ctx.text(lp.child_by_field_id(F_RIGHT) or lp)) for lp in facts.loops_containing(use.start_byte)):
+    if use is not None and _runs_own_passes(ctx, func, use):
         return   # the function runs its own epochs: the state builds up within each call
     trained = _trained_objects(ctx, call, use) if use is not None else None
     # the models whose parameters it gets (`model` in `filter(lambda p: ..., model.parameters())`)
@@ -142,6 +142,44 @@ def _built_per_call(ctx, call, kind):
 
 
 _EPOCHS = re.compile(r"(?i)epoch")
+# A range over the data (`range(0, len(X), bs)`, `range(n_batches)`), not a count of passes.
+_OVER_DATA = re.compile(r"(?i)batch|\blen\s*\(|//")
+
+
+def _runs_own_passes(ctx, func, use) -> bool:
+    """The loops of `func` around the training step include one over epochs (`for e in
+    range(n_epochs)`), or a `for ... in range(n)` (whatever `n` is called) around a loop over
+    the data (`for x, y in loader`, `for i in range(0, len(X), bs)`): several passes per call.
+    A critic loop (`for _ in range(n_critic)` inside the batch loop) is neither."""
+    loops = [lp for lp in ctx.facts.loops_containing(use.start_byte)
+             if func.start_byte < lp.start_byte < func.end_byte]
+    for i, lp in enumerate(loops):
+        over = lp.child_by_field_id(F_RIGHT)
+        if _EPOCHS.search(ctx.text(over or lp)):
+            return True
+        if _range_args(ctx, over) in (1, 2) and not _OVER_DATA.search(ctx.text(over)) \
+                and any(_over_data(ctx, inner) for inner in loops[i + 1:]):
+            return True
+    return False
+
+
+def _range_args(ctx, over) -> int:
+    """How many arguments `over` gives `range(...)`; 0 when it is no call of range."""
+    over = strip(over)
+    if over is None or over.type != "call" or ctx.text(over.child_by_field_id(F_FUNCTION)) \
+            not in ("range", "trange"):
+        return 0
+    pos, _kw = args_of(over)
+    return len(pos)
+
+
+def _over_data(ctx, loop) -> bool:
+    """A `for` over a loader or a dataset (not a `range(n)` count), or over batch offsets."""
+    over = loop.child_by_field_id(F_RIGHT) if loop.type == "for_statement" else None
+    if over is None:
+        return False
+    return _range_args(ctx, over) == 0 or bool(_OVER_DATA.search(ctx.text(over))) \
+        or _range_args(ctx, over) == 3
 
 
 def _built_only_when_missing(ctx, call, name: str) -> bool:
@@ -178,7 +216,7 @@ def _periodic_restart(ctx, call, loop) -> bool:
             # `x % n == 0` or `not x % n`: once every n passes (not `x % n != 0`: the others)
             if "%" in text and "!=" not in text and ("==" in text or text.lstrip().startswith("not")):
                 return True
-            if _at_given_passes(ctx, cond, loop):
+            if _at_given_passes(ctx, cond, loop) or _threshold_moved_on(ctx, cond, child):
                 return True
         child, node = node, node.parent
     return False
@@ -212,6 +250,37 @@ def _at_given_passes(ctx, cond, loop) -> bool:
              if n.type == "identifier"}
     return any(strip(side) is not None and strip(side).type == "identifier" and ctx.text(strip(side)) in names
                for side in cond.named_children)
+
+
+def _threshold_moved_on(ctx, cond, body) -> bool:
+    """`if step >= warm_up_steps:` whose body also moves the threshold on (`warm_up_steps =
+    warm_up_steps * 3`, `next_drop += 1000`, `next_drop = step + interval`): the branch fires
+    at a few milestones (a learning-rate drop by hand), not on every pass after the first."""
+    cond = strip(cond)
+    if cond is None or cond.type != "comparison_operator" or cond.named_child_count != 2:
+        return False
+    ops = [c.type for c in cond.children if not c.is_named]
+    if ops not in ([">="], [">"], ["<="], ["<"]):
+        return False
+    low, high = (strip(c) for c in cond.named_children)
+    counter, threshold = (low, high) if ops[0].startswith(">") else (high, low)
+    if counter is None or threshold is None or counter.type != "identifier" \
+            or threshold.type != "identifier":
+        return False
+    name, reads = ctx.text(threshold), {ctx.text(threshold), ctx.text(counter)}
+    for b in ctx.facts.bindings.get(name, ()):
+        if not body.start_byte <= b.pos < body.end_byte or b.value is None \
+                or not same_scope(ctx, b.pos, cond.start_byte):
+            continue
+        if b.kind == "aug":   # `t += n` / `t *= n`
+            op = b.value.child_by_field_id(F_OPERATOR)
+            if op is not None and op.type in ("+=", "*="):
+                return True
+        elif b.kind == "assign" and b.index is None and strip(b.value) is not None \
+                and strip(b.value).type == "binary_operator" \
+                and reads & set(identifiers_in(ctx, b.value)):   # `t = t * 3`, `t = step + n`
+            return True
+    return False
 
 
 def _has_momentum(ctx, call) -> bool:

@@ -56,9 +56,12 @@ def _is_scheduler(ctx, receiver, call) -> bool:
     """A torch.optim.lr_scheduler object (not ReduceLROnPlateau, which steps on a metric), or an
     object of unknown type named like a scheduler and stepped without arguments."""
     qual, _ = ctx.values.instance(receiver)
-    if qual is not None and qual.startswith("torch.optim."):
-        return qual.startswith("torch.optim.lr_scheduler.") and qual != _PLATEAU
     pos, kw = args_of(call)
+    if qual is not None and qual.startswith("torch.optim."):
+        # `scheduler.step(epoch)` / `step(epoch=epoch)`: the rate is computed for the epoch
+        # given (deprecated, but no value is skipped whatever the order)
+        return qual.startswith("torch.optim.lr_scheduler.") and qual != _PLATEAU \
+            and not pos and "epoch" not in kw
     if pos or kw:
         return False  # step(metric) / step(epoch): a plateau or a custom scheduler
     if qual is not None and _unknown_imported_class(qual):

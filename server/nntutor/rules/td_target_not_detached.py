@@ -39,7 +39,12 @@ from ._training import identifiers_in
 _LOSSES = frozenset({"mse_loss", "smooth_l1_loss", "huber_loss", "l1_loss"})
 _LOSS_CLASSES = frozenset({"MSELoss", "SmoothL1Loss", "HuberLoss", "L1Loss"})
 # Calls and attributes that cut the graph: what lies below them carries no gradient.
-_CUTS = frozenset({"detach", "detach_", "item", "numpy", "tolist", "argmax", "argmin", "data"})
+# (`tf.stop_gradient` / `jax.lax.stop_gradient` are the same cut in a file that mixes them in.)
+_CUTS = frozenset({"detach", "detach_", "item", "numpy", "tolist", "argmax", "argmin", "data",
+                   "stop_gradient"})
+# Frameworks whose code has no `torch.no_grad()` / `.detach()` to advise: a file of theirs
+# without torch is left alone (TF1's `tf.stop_gradient(r + gamma * q_targ)`).
+_OTHER_FRAMEWORKS = frozenset({"tensorflow", "keras", "jax", "flax", "paddle", "mindspore", "mxnet"})
 _NEXT_STATE = re.compile(r"next|prime|^s_?[2']$|^s_$|^obs_$|_tp1$|^new_?(state|obs)", re.IGNORECASE)
 _DISCOUNT = re.compile(r"gamma|discount", re.IGNORECASE)
 # Names of objects holding networks (`agent.q(...)`, `self.nets.critic(...)`).
@@ -57,6 +62,9 @@ _MAX_DEPTH = 6
 
 def check(ctx):
     facts = ctx.facts
+    roots = {v.split(".", 1)[0] for v in facts.imports.values()}
+    if "torch" not in roots and roots & _OTHER_FRAMEWORKS:
+        return
     by_last = facts.calls_by_last_name()
     # Only the calls that can be a regression loss: F.mse_loss & co, an object built from a loss
     # class (`self.criterion = nn.MSELoss()` ... `self.criterion(q, y)`), `.pow(2)`, square().
