@@ -143,7 +143,8 @@ def objective(trial):
 study = optuna.create_study(direction="maximize")
 study.optimize(objective, n_trials=50)
 """, [10]),
-    ("test_scores_plotted_and_the_best_run_kept", RL_RUNS + """\
+    ("test_scores_plotted_and_the_best_run_kept", RL_RUNS.replace("evaluate(test_env, policy)",
+                                                                  "evaluate(policy, test_loader)") + """\
 plt.fill_between(range(max_episodes), test_rewards.min(0).values, test_rewards.max(0).values)
 best_run = test_rewards.mean(1).argmax()
 """, [9]),
@@ -1152,3 +1153,35 @@ def images_to_target(model, train_loader, test_loader, optimizer, {params}):
 def test_a_target_accuracy_given_as_a_parameter_is_a_threshold(params, threshold, then, expected):
     src = _TO_TARGET.format(params=params, threshold=threshold, then=then)
     assert lines(src, RULE) == expected
+
+
+# Sweep D: reinforcement learning (Deep-RL-Hands-On, PPO scripts): the "test set" is a second
+# copy of the simulator; every evaluation plays new episodes, so keeping the best-evaluated
+# checkpoint is no selection on a fixed test set. A test loader in the same loop still is.
+_RL_BEST = """\
+import gym
+import torch
+
+env = gym.make("CartPole-v1")
+{bound}
+best_reward = None
+for step_idx in range(100000):
+    train_step(net, env, optimizer)
+    if step_idx % 1000 == 0:
+        rewards = {score}
+        if best_reward is None or best_reward < rewards:
+            torch.save(net.state_dict(), "best.dat")
+            best_reward = rewards
+"""
+
+
+@pytest.mark.parametrize("bound,score,expected", [
+    ('test_env = gym.make("CartPole-v1")', "test_net(net, test_env)", []),
+    ('test_env = gym.wrappers.Monitor(gym.make("CartPole-v1"), "videos")', "evaluate(net, test_env)", []),
+    ('test_sim = gym.make("CartPole-v1")', "test_net(net, test_sim)", []),
+    ('test_sim = CartPoleEnv()', "test_net(net, test_sim)", []),
+    ("test_sim = make_env(args)", "test_net(net, test_sim)", []),
+    ("test_loader = make_loader(test_ds)", "evaluate(net, test_loader)", [10]),
+])
+def test_an_evaluation_environment_is_no_test_set(bound, score, expected):
+    assert lines(_RL_BEST.format(bound=bound, score=score), RULE) == expected

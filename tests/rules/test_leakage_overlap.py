@@ -220,3 +220,29 @@ for trn_idx, val_idx in folds.split(X):
     model.fit(X_train, y_train, eval_set=eval_set, callbacks=[lgb.early_stopping(100)])
 """
     assert lines(src, RULE) == expected
+
+
+# Sweep D (NVIDIA DeepRec-style autoencoder recommenders): the model reads each user's training
+# ratings and is scored on held-out ones; only the validation *inputs* are the training matrix.
+_AUTOENCODER = """\
+import numpy as np
+from tensorflow import keras
+
+train_matrix = np.load("train.npy")
+heldout_matrix = np.load("heldout.npy")
+model = keras.Sequential([keras.layers.Dense(64, activation="selu"), keras.layers.Dense(500)])
+model.compile(optimizer="adam", loss="mse")
+"""
+
+
+@pytest.mark.parametrize("fit,expected", [
+    ("model.fit(x=train_matrix, y=train_matrix, validation_data=[train_matrix, heldout_matrix])\n", []),
+    ("model.fit(train_matrix, train_matrix, validation_data=(train_matrix, heldout_matrix))\n", []),
+    ("model.fit(train_matrix, train_matrix, validation_data=(train_matrix, train_matrix))\n", [8]),
+    (("target = train_matrix * 1.0\n"
+      "model.fit(train_matrix, train_matrix, validation_data=(train_matrix, target))\n"), [9]),
+    # a classifier validated on its training inputs with other labels: a mix-up, still reported
+    ("model.fit(train_matrix, labels, validation_data=(train_matrix, heldout_labels))\n", [8]),
+])
+def test_an_autoencoder_scored_on_held_out_targets(fit, expected):
+    assert lines(_AUTOENCODER + fit, RULE) == expected

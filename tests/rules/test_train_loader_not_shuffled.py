@@ -703,3 +703,50 @@ def do_batch(model, x):
     opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
 """
     assert lines(src, RULE) == expected
+
+
+# Sweep B (yMayanand's char-rnn): the frame's rows were put in random order before the dataset
+# over it was built, so the loader's fixed order is not class by class.
+_FRAME = """\
+import pandas as pd
+import torch
+from sklearn.utils import shuffle
+
+
+class NamesDataset(torch.utils.data.Dataset):
+    def __init__(self, df):
+        self.df = df
+
+    def __len__(self):
+        return len(self.df)
+
+    def __getitem__(self, idx):
+        return self.df["x"][idx], self.df["label"][idx]
+
+
+df = pd.read_csv("names.csv")
+{prep}
+train_df = df.iloc[: int(len(df) * 0.9)].reset_index(drop=True)
+{loader}
+for x, y in train_dl:
+    optimizer.zero_grad()
+    loss_fn(model(x), y).backward()
+    optimizer.step()
+"""
+_NAMES_DL = "train_dl = torch.utils.data.DataLoader(NamesDataset(train_df), batch_size=32)"
+_TENSOR_DL = ("train_dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset("
+              "torch.tensor(train_df.x.values), torch.tensor(train_df.label.values)), batch_size=32)")
+
+
+@pytest.mark.parametrize("prep,loader,expected", [
+    ("df = df.sample(frac=1).reset_index(drop=True)", _NAMES_DL, []),
+    ("df = df.sample(frac=1.0, random_state=0)", _NAMES_DL, []),
+    ("df = shuffle(df)", _NAMES_DL, []),
+    ("df = df.iloc[np.random.permutation(len(df))]", _NAMES_DL, []),
+    ("df = df.sample(frac=1)", _TENSOR_DL, []),
+    # stored order kept, or sorted again after the shuffle: reported
+    ("df = df.dropna()", _NAMES_DL, [20]),
+    ("df = df.sample(frac=1).sort_values('label')", _NAMES_DL, [20]),
+])
+def test_a_loader_over_a_frame_in_random_order(prep, loader, expected):
+    assert lines(_FRAME.format(prep=prep, loader=loader), RULE) == expected

@@ -81,7 +81,7 @@ def test_score(ctx, fl, call):
     found, flow_known = False, False
     for a in args:
         side, by_flow, _k = fl.origin(a)
-        if not by_flow and _names_no_data(ctx, a):
+        if not by_flow and (_names_no_data(ctx, a) or _is_environment(ctx, a)):
             continue   # `test_writer` by its name only: where results go, not data
         if side == "test":
             found = True
@@ -100,6 +100,32 @@ _NOT_DATA_WORDS = frozenset({"writer", "writers", "logger", "summary", "summarie
 def _names_no_data(ctx, arg) -> bool:
     arg = strip(arg)
     return arg is not None and arg.type == "identifier" and bool(set(tokens(ctx.text(arg))) & _NOT_DATA_WORDS)
+
+
+# A simulator, not data: `test_env = gym.make(...)` plays new episodes at every evaluation, so
+# there is no fixed test set to be tuned to.
+_ENV_WORDS = frozenset({"env", "envs", "environment", "environments"})
+_ENV_MODULES = ("gym.", "gymnasium.")
+
+
+def _is_environment(ctx, arg) -> bool:
+    """`test_env`, `eval_env` by the name, or a name bound from `gym.make(...)` /
+    `gymnasium.make(...)` (or a wrapper of theirs), `make_env(...)` or a `*Env` class."""
+    arg = strip(arg)
+    if arg is None or arg.type != "identifier":
+        return False
+    if set(tokens(ctx.text(arg))) & _ENV_WORDS:
+        return True
+    made = strip(follow(ctx.facts, arg))
+    if made is None or made.type != "call":
+        return False
+    q = ctx.facts.callee_qual(made)
+    if q is not None and q.startswith(_ENV_MODULES):
+        return True
+    fn = strip(made.child_by_field_id(F_FUNCTION))
+    name = ctx.text(fn.child_by_field_id(F_ATTRIBUTE)) if fn is not None and fn.type == "attribute" \
+        else ctx.text(fn) if fn is not None and fn.type == "identifier" else ""
+    return name.endswith("Env") or bool(set(tokens(name)) & _ENV_WORDS)
 
 
 # -- a helper that keeps the best across its calls -------------------------------------------

@@ -79,6 +79,10 @@ def _validate_on_train(ctx, fl):
             firsts = [_first_of_pair(ctx, p) for p in pairs]
         if any(f is None for f in firsts):
             continue
+        y = pos[1] if len(pos) > 1 else kw.get("y") or kw.get("Y")
+        if y is not None and _same_data(ctx, fl, y, x) and len(firsts) == len(pairs) \
+                and all(_other_targets(ctx, fl, _second_of_pair(ctx, p), y) for p in pairs):
+            continue   # a reconstruction, `fit(m, m, validation_data=[m, heldout])`: held-out targets
         if all(_same_data(ctx, fl, f, x) for f in firsts):
             yield ctx.finding(
                 node,
@@ -119,6 +123,26 @@ def _first_of_pair(ctx, pair):
     if p is None or p.type not in ("tuple", "list") or len(p.named_children) < 2:
         return None
     return strip(p.named_children[0])
+
+
+def _second_of_pair(ctx, pair):
+    p = strip(follow(ctx.facts, pair))
+    if p is None or p.type not in ("tuple", "list") or len(p.named_children) < 2:
+        return None
+    return strip(p.named_children[1])
+
+
+def _other_targets(ctx, fl, val_y, y) -> bool:
+    """The validation targets are other data than the training targets: two names bound apart,
+    neither computed from the other (autoencoder recommenders read the training ratings and
+    are scored on held-out ones)."""
+    val_y, y = strip(val_y), strip(y)
+    if val_y is None or y is None or val_y.type != "identifier" or y.type != "identifier":
+        return False
+    if ctx.text(val_y) == ctx.text(y):
+        return False
+    k_val, k_y = fl.key_of(val_y), fl.key_of(y)
+    return k_val != k_y and k_y not in fl.sources(val_y) and k_val not in fl.sources(y)
 
 
 def _same_data(ctx, fl, a, b) -> bool:

@@ -20,9 +20,11 @@ from ..parsing import (
     F_DEFINITION,
     F_FUNCTION,
     F_NAME,
+    F_OBJECT,
     F_PARAMETERS,
     F_RIGHT,
     F_SUPERCLASSES,
+    F_VALUE,
 )
 from ..values import args_of, follow, has_splat, method_call, string_value, strip, unwrap_calls
 from . import Rule
@@ -131,10 +133,64 @@ def _rows_in_random_order(ctx, made) -> bool:
     qual = facts.callee_qual(made)
     if qual in SPLITS:
         return True
+    if (qual is None or qual.endswith("TensorDataset")) and not has_splat(made):
+        pos, kw = args_of(made)
+        given = [*pos, *kw.values()]
+        # a dataset class of the file over a shuffled frame (its other arguments: a vocabulary, a
+        # tokenizer), or a TensorDataset all of whose tensors come from one
+        if given and (any if qual is None else all)(_frame_in_random_order(ctx, a) for a in given):
+            return True
     if qual not in MAP_STYLE or not qual.endswith("TensorDataset") or has_splat(made):
         return False
     pos, kw = args_of(made)
     return bool(pos) and not kw and all(_drawn_at_random(ctx, a) for a in pos)
+
+
+# What keeps the order of a frame's rows (not `sort_values`, `sort_index`, `groupby`).
+_FRAME_ORDER_KEEPING = frozenset({"reset_index", "copy", "dropna", "drop", "fillna", "astype", "head",
+                                  "tail", "query", "rename", "assign", "set_index", "to_numpy",
+                                  "tolist", "float", "long", "to"})
+_ARRAY_FUNCS = frozenset({"numpy.array", "numpy.asarray", "torch.tensor", "torch.from_numpy",
+                          "torch.as_tensor", "torch.Tensor", "torch.FloatTensor", "torch.LongTensor"})
+
+
+def _frame_in_random_order(ctx, expr) -> bool:
+    """`expr` holds rows of a DataFrame put in random order (`df.sample(frac=1)`,
+    `sklearn.utils.shuffle(df)`, `df.iloc[np.random.permutation(len(df))]`), then sliced,
+    re-indexed or converted, nothing that sorts them again."""
+    facts = ctx.facts
+    node = strip(expr)
+    for _ in range(16):
+        if node is None:
+            return False
+        if node.type == "identifier":
+            b = facts.binding(ctx.text(node), node.start_byte)
+            if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+                return False
+            node = strip(b.value)
+        elif node.type == "call":
+            recv, m = method_call(node)
+            qual = facts.callee_qual(node)
+            pos, kw = args_of(node)
+            if qual is not None and qual.startswith("sklearn.") and qual.endswith(".shuffle"):
+                return True
+            if qual is None and m == "sample" and recv is not None and ("frac" in kw or "n" in kw):
+                return True   # pandas' `df.sample(frac=1)`: every row, in random order
+            if qual is None and recv is not None and m in _FRAME_ORDER_KEEPING:
+                node = strip(recv)
+            elif qual in _ARRAY_FUNCS and pos:
+                node = strip(pos[0])
+            else:
+                return False
+        elif node.type == "subscript":
+            if _random_index(ctx, node):
+                return True
+            node = strip(node.child_by_field_id(F_VALUE))
+        elif node.type == "attribute":
+            node = strip(node.child_by_field_id(F_OBJECT))
+        else:
+            return False
+    return False
 
 
 _ARRAY_TO_TENSOR = frozenset({"torch.tensor", "torch.from_numpy", "torch.as_tensor",
