@@ -1326,3 +1326,70 @@ def test_a_total_differentiated_with_autograd_grad(imp, use, expected):
     """Sweep D: `torch.autograd.grad(total, params)` differentiates the total as `.backward()`
     does (a full-data gradient, a MAML inner step): the sum is built on purpose."""
     assert lines(_AUTOGRAD_TOTAL.format(imp=imp, use=use), RULE) == expected
+
+
+_FULL_BATCH = """\
+import torch
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+{outer_reset}
+for epoch in range(50):
+    {zero}
+    {inner_reset}
+    for b in range(n_batches):
+        {zero_in}
+        loss = criterion(model(X[b]), Y[b])
+        epoch_loss += loss
+        loss.backward()
+        {step_in}
+    print(epoch, epoch_loss.item())
+    {step}
+"""
+
+
+@pytest.mark.parametrize("outer_reset, inner_reset, zero, step, zero_in, step_in, expected", [
+    # one optimizer step per epoch, the total made new with it: it spans one step
+    ("", "epoch_loss = 0", "optimizer.zero_grad()", "optimizer.step()", "pass", "pass", []),
+    # made once, before the epoch loop: it spans every step
+    ("epoch_loss = 0", "pass", "optimizer.zero_grad()", "optimizer.step()", "pass", "pass", [13]),
+    # the step in the batch loop: the epoch's total spans many steps
+    ("", "epoch_loss = 0", "pass", "pass", "optimizer.zero_grad()", "optimizer.step()", [13]),
+])
+def test_full_batch_accumulation_steps_once_per_epoch(outer_reset, inner_reset, zero, step, zero_in,
+                                                      step_in, expected):
+    """Sweep C (CNN_LSTM_HAR notebooks): backward() per batch, one optimizer step per epoch;
+    a total made new in the loop that steps spans that one step."""
+    src = _FULL_BATCH.format(outer_reset=outer_reset, inner_reset=inner_reset, zero=zero, step=step,
+                             zero_in=zero_in, step_in=step_in)
+    assert lines(src, RULE) == expected
+
+
+_META_PATHS = """\
+import torch
+import torch.nn.functional as F
+
+
+class MetaLearner(torch.nn.Module):
+    def {name}(self, query_x, query_y):
+        loss_s = []
+        for mp in self.meta_paths:
+            loss = F.mse_loss(self.heads[mp](query_x), query_y)
+            loss_s.append(loss)
+        {ret}
+"""
+
+
+@pytest.mark.parametrize("name, ret, expected", [
+    ("mp_update", "return torch.stack(loss_s).mean(0)", []),
+    ("mp_update", "return sum(loss_s) / len(loss_s)", []),
+    ("mp_update", "meta = torch.stack(loss_s).mean()\n        return meta", []),
+    ("mp_update", "print(loss_s)", [10]),
+    ("mp_update", "return [l.item() for l in loss_s]", [10]),
+    ("evaluate_paths", "return torch.stack(loss_s).mean()", [10]),
+])
+def test_a_list_of_losses_returned_as_one_loss(name, ret, expected):
+    """Sweep D (MetaHIN): one query loss per meta-path, returned stacked into the meta-loss
+    the caller backpropagates: a loss function whatever its name."""
+    assert lines(_META_PATHS.format(name=name, ret=ret), RULE) == expected

@@ -580,3 +580,52 @@ def test_a_model_of_another_file_whose_forward_clears(clear, expected):
     model_py = src.split("\n\nmodel = EncDec()")[0] + "\n"
     train_py = "import torch\nfrom models import EncDec\nmodel = EncDec()" + src.split("model = EncDec()")[1]
     assert len(two_files(model_py, train_py, RULE)) == expected
+
+
+_STEP_PARAMETER = """\
+import torch
+
+
+class SimpleSGD(torch.optim.Optimizer):
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.data.add_(p.grad, alpha=-group["lr"])
+
+
+def learn(model, optimizer, loss_fn, {params}, batch, chunk_size):
+    {zero}
+    for chunk in batch.split(chunk_size):
+        loss = loss_fn(*step(chunk))
+        loss.backward()
+    optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("params, zero", [
+    ("step", "optimizer.zero_grad()"),   # the forward callable handed in
+    ("step", "pass"),                    # still not SimpleSGD.step: a plain call runs no method
+    ("forward", "optimizer.zero_grad()"),
+])
+def test_a_plain_call_is_not_a_method_of_the_file(params, zero):
+    """Sweep A (tabular-benchmark lib/deep.py): `step(chunk)` calls the parameter `step`, not
+    the `step` method of an optimizer class of the same file."""
+    assert lines(_STEP_PARAMETER.format(params=params, zero=zero), RULE) == []
+
+
+def test_a_helper_shadowed_by_a_parameter_is_not_followed():
+    src = """\
+def sgd(params, lr):
+    for p in params:
+        p.data -= lr * p.grad
+
+
+def train(model, loss_fn, loader, sgd):
+    for x, y in loader:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        sgd(model.parameters())
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace(", sgd):", "):").replace("sgd(model.parameters())", "sgd(model.parameters(), 0.1)"),
+                 RULE) == [10]

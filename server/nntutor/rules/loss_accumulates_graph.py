@@ -21,7 +21,7 @@ from ..values import args_of, follow, method_call, strip
 from . import Rule
 from ._losses import TORCH_LOSSES
 from ._modes import function_called_under_no_grad
-from ._training import any_between, events, identifiers_in, returns_of, statement_of
+from ._training import EVAL_NAME, any_between, events, identifiers_in, returns_of, statement_of
 from ._uses import call_given, identifier_nodes
 
 _DETACHING = ("item", "detach", "cpu", "numpy", "tolist")
@@ -253,7 +253,35 @@ def _returned_by_loss_function(ctx, stmt, name: str) -> bool:
     if loop is None or loop.start_byte < fn.start_byte or _over_data(ctx, stmt, fn):
         return False
     return _flows_into_return(ctx, fn, name, 0) and (
-        "loss" in fname.lower() or fname in ("forward", "__call__") or _backpropagated_by_a_caller(ctx, fname))
+        "loss" in fname.lower() or fname in ("forward", "__call__") or _backpropagated_by_a_caller(ctx, fname)
+        or (_returns_reduced(ctx, fn, name) and not EVAL_NAME.search(fname)))
+
+
+# Calls that make one tensor of a list of losses (`sum(losses)`: the builtin).
+_REDUCING = frozenset({"torch.stack", "torch.cat", "torch.sum", "torch.mean", "sum"})
+
+
+def _returns_reduced(ctx, fn, name: str) -> bool:
+    """`fn` returns the list `name` made into one tensor (`return torch.stack(losses).mean(0)`,
+    `sum(losses)`, also through one local): one loss built of the terms, as a loss function
+    returns it (MetaHIN's MAML step, one query loss per meta-path)."""
+    stack = [(r, 0) for r in returns_of(fn)]
+    while stack:
+        node, depth = stack.pop()
+        if node.type == "identifier" and depth == 0:
+            b = ctx.facts.binding(ctx.text(node), node.start_byte)
+            if b is not None and b.kind == "assign" and b.value is not None and b.index is None:
+                stack.append((b.value, 1))   # `meta_loss = torch.stack(losses).mean(); return meta_loss`
+            continue
+        if node.type == "call":
+            fn_node = node.child_by_field_id(F_FUNCTION)
+            q = ctx.facts.callee_qual(node) or (ctx.text(fn_node) if fn_node is not None else "")
+            pos, _ = args_of(node)
+            if q in _REDUCING and pos and strip(pos[0]) is not None and strip(pos[0]).type == "identifier" \
+                    and ctx.text(strip(pos[0])) == name:
+                return True
+        stack.extend((c, depth) for c in node.named_children)
+    return False
 
 
 def _backpropagated_by_a_caller(ctx, fname: str) -> bool:
@@ -543,14 +571,21 @@ def _total_of_one_step(ctx, stmt, name: str) -> bool:
     loops = facts.loops_containing(stmt.start_byte)
     evs = events(ctx)
     updates = [e.pos for e in evs if e.kind in ("backward", "step")]
+    steps = [e.pos for e in evs if e.kind == "step"]
     for i in range(len(loops) - 1, -1, -1):
         loop = loops[i]
         own = [p for p in updates if loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop]
         if own:
             # the sum is part of this step's loss: a backward pass or the step comes after it
             # (a validation total summed after the step holds every validation batch's graph)
-            return any(p > stmt.start_byte for p in own) \
-                and any(_restarts_in(ctx, name, scope, inner, stmt) for inner in loops[i:])
+            if any(p > stmt.start_byte for p in own) \
+                    and any(_restarts_in(ctx, name, scope, inner, stmt) for inner in loops[i:]):
+                return True
+            if any(p in steps for p in own):
+                return False
+            # backward passes only: the gradients of all this loop's batches add up for one step
+            # of an outer loop (full-batch accumulation), and the total may restart with it
+            return _restarts_at_outer_step(ctx, loops[:i], steps, name, scope, stmt)
     fn = facts.function_at(stmt.start_byte)
     if fn is None or fn.start_byte != scope or not loops or loops[0].start_byte < fn.start_byte:
         return False
@@ -563,6 +598,20 @@ def _total_of_one_step(ctx, stmt, name: str) -> bool:
 
     return any(e.kind == "step" and e.pos > stmt.start_byte and once_per_call(e.pos) for e in evs) \
         and _restarts_in(ctx, name, scope, fn, stmt)
+
+
+def _restarts_at_outer_step(ctx, outer, steps, name: str, scope: int, stmt) -> bool:
+    """The innermost of the `outer` loops whose own body steps the optimizer does so after
+    `stmt`, and `name` restarts in its body or a loop between it and `stmt`: `for epoch:
+    zero_grad(); total = 0; for batch: total += loss; loss.backward()` then `step()` once."""
+    facts = ctx.facts
+    for j in range(len(outer) - 1, -1, -1):
+        loop = outer[j]
+        own = [p for p in steps if loop.start_byte < p < loop.end_byte and facts.innermost_loop(p) == loop]
+        if own:
+            return any(p > stmt.start_byte for p in own) \
+                and any(_restarts_in(ctx, name, scope, inner, stmt) for inner in outer[j:])
+    return False
 
 
 def _restarts_in(ctx, name: str, scope: int, holder, stmt) -> bool:

@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 
 from ..findings import Fix, Severity, TextEdit
 from ..parsing import F_ATTRIBUTE, F_BODY, F_FUNCTION, F_LEFT, F_OBJECT, F_OPERATOR
-from ..values import TENSOR_FACTORIES, args_of, strip
+from ..values import TENSOR_FACTORIES, args_of, is_method, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references, call_fix
 from ._training import any_between, clears_grads_in, events, same_scope, statement_of
@@ -167,10 +167,13 @@ def _updating_helper(ctx, loop, backward_pos):
         if fn is None or fn.type != "identifier" or not same_scope(ctx, call.start_byte, backward_pos):
             continue
         name = ctx.text(fn)
+        local = facts.binding(name, call.start_byte)
+        if local is not None and local.scope == facts.scope_id(call.start_byte) != -1:
+            continue  # a parameter or local variable of the function (`step(chunk)`), not a def
         for helper in facts.functions_named(name):
             body = helper.child_by_field_id(F_BODY)
-            if helper.start_byte <= call.start_byte < helper.end_byte or body is None:
-                continue  # a recursive call, or a body-less definition
+            if helper.start_byte <= call.start_byte < helper.end_byte or body is None or is_method(helper):
+                continue  # a recursive call, a body-less definition, a method (not called by name)
             text = ctx.text(helper)
             if ".grad" not in text or _GRAD_FILL.search(text):
                 continue
