@@ -17,6 +17,7 @@ from .parsing import (
     F_CONDITION,
     F_CONSEQUENCE,
     F_DEFINITION,
+    F_FUNCTION,
     F_LEFT,
     F_NAME,
     F_OBJECT,
@@ -199,7 +200,8 @@ def _index_classes(facts) -> dict[str, ModelClass]:
         body = node.child_by_field_id(F_BODY)
         body_text = facts.code_in(body) if body is not None else ""  # comments say nothing
         unused = _unused_stochastic_layers(facts, body, body_text) if body is not None else {}
-        for start, end in unused.values():   # declared in __init__, never called: no effect
+        fresh = _fresh_in_forward(facts, body, body_text) if body is not None and framework == "torch" else []
+        for start, end in [*unused.values(), *fresh]:   # declared in __init__, never called: no effect
             # (byte offsets in the document; the text is decoded: count characters before them)
             data = facts.doc.data
             a = len(data[body.start_byte:start].decode("utf-8", errors="replace"))
@@ -424,6 +426,39 @@ def _unused_stochastic_layers(facts, body, body_text: str) -> dict:
             found[name] = (a.start_byte, a.end_byte)
     if found and _REACHES_LAYERS_INDIRECTLY.search(body_text):
         return {}   # `for layer in self.children()`, `getattr(self, name)`: any layer may run
+    return found
+
+
+def _fresh_in_forward(facts, body, body_text: str) -> list:
+    """`d = nn.Dropout(p=drop_prob)` (or `nn.Dropout(p)(x)`) inside forward(): a module built
+    on every call, never registered, is always in training mode, so eval() does not switch it
+    off. (start, end) of each such constructor whose only uses are calls of it in forward."""
+    if not any(h in body_text for h in ("Dropout", "BatchNorm")):
+        return []
+    forward = _method(body, "forward", facts.text)
+    if forward is None:
+        return []
+    found = []
+    for call in facts.calls_in(forward):
+        q = facts.callee_qual(call) or ""
+        if not q.startswith("torch.nn.") or not any(h in q.rsplit(".", 1)[-1] for h in ("Dropout", "BatchNorm")):
+            continue
+        parent = call.parent
+        if parent is not None and parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == call:
+            found.append((call.start_byte, call.end_byte))   # `nn.Dropout(p)(x)`
+            continue
+        if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != call \
+                or parent.parent is None or parent.parent.type != "expression_statement":
+            continue   # (`self.d = d = nn.Dropout(p)`: registered too)
+        left = parent.child_by_field_id(F_LEFT)
+        if left is None or left.type != "identifier":
+            continue   # `self.drop = nn.Dropout(p)`: registered
+        name = facts.text(left)
+        reads = [i for i in facts.identifiers_named(name)
+                 if forward.start_byte <= i.start_byte < forward.end_byte and i.start_byte != left.start_byte]
+        if all(i.parent is not None and i.parent.type == "call" and i.parent.child_by_field_id(F_FUNCTION) == i
+               for i in reads):
+            found.append((call.start_byte, call.end_byte))   # `d = nn.Dropout(p)`, then only `d(x)`
     return found
 
 

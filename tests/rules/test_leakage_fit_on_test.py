@@ -563,6 +563,11 @@ lin = LinearRegression()
     ("results = {}\nresults['pca'] = PCA(2).fit_transform(X_test)\n", []),
     ("emb = PCA(2).fit_transform(X_test)\nsns.scatterplot(x=emb[:, 0], y=emb[:, 1], hue=y_test)\n", []),
     ("low = PCA(2).fit_transform(X_test)\nplt.scatter(*low.T, c=y_test)\n", []),
+    # the columns unpacked into names that are only drawn (FighterLYL's GCN_Cora t-SNE)
+    ("from sklearn.manifold import TSNE\nlow = TSNE().fit_transform(X_test)\nfor c in range(7):\n    x, y = low[y_test == c].T\n"
+     "    plt.scatter(x, y, label=str(c))\n", []),
+    ("from sklearn.manifold import TSNE\nlow = TSNE().fit_transform(X_test)\nx, y = low.T\n"
+     "clf.fit(np.c_[x, y], y_test)\n", [9]),
 ])
 def test_an_embedding_is_only_exempt_when_only_looked_at(use, expected):
     assert lines(_EMBEDDED + use, RULE) == expected

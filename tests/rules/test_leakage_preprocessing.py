@@ -1359,3 +1359,46 @@ X_train, X_test = X[:n_train], X[n_train:]
     assert lines(src, RULE) == [6]
     assert lines(src.replace("n_train = int(0.8 * len(features))\n", "").replace(
         "features.extend", "n_train = len(features)\nfeatures.extend"), RULE) == []
+
+
+# Sweep 24 (a loan-prediction notebook): Kaggle's train and test joined, scaled with the function
+# form, or through a frame of engineered features built column by column from the join, then
+# cut apart at the training size: nothing is split.
+_JOINED_THEN_SCALED = """\
+import pandas as pd
+from sklearn.preprocessing import StandardScaler, scale
+
+train = pd.read_csv("train.csv")
+test = pd.read_csv("test.csv")
+data = {data}
+{prep}
+train_s = scaled[:{bound}]
+test_s = scaled[{bound}:]
+"""
+
+
+@pytest.mark.parametrize("data,prep,bound,expected", [
+    ("pd.concat([train, test])", "scaled = scale(data)", "len(train)", []),
+    ("pd.concat([train, test])", "custom = pd.DataFrame()\ncustom['ratio'] = data.income / data.amount\n"
+     "custom['total'] = data.income + data.co_income\nscaled = StandardScaler().fit_transform(custom)",
+     "train.shape[0]", []),
+    # a cut at a fraction of the joined rows, or one dataset's engineered frame: split
+    ("pd.concat([train, test])", "scaled = scale(data)", "int(0.8 * len(data))", [7]),
+    ("train.drop(columns='y')", "custom = pd.DataFrame()\ncustom['ratio'] = data.income / data.amount\n"
+     "scaled = StandardScaler().fit_transform(custom)", "600", [9]),
+])
+def test_joined_train_and_test_scaled_then_taken_apart(data, prep, bound, expected):
+    assert lines(_JOINED_THEN_SCALED.format(data=data, prep=prep, bound=bound), RULE) == expected
+
+
+def test_the_function_form_on_one_dataset_before_a_split_is_flagged():
+    src = """\
+import pandas as pd
+from sklearn.preprocessing import scale
+from sklearn.model_selection import train_test_split
+
+df = pd.read_csv("train.csv")
+X = scale(df.drop(columns="y"))
+X_tr, X_te, y_tr, y_te = train_test_split(X, df.y)
+"""
+    assert lines(src, RULE) == [6]

@@ -1812,6 +1812,8 @@ with torch.no_grad():
     "x = F.dropout(x, drop_prob)",                   # the caller's rate: 0 here
     "x = F.dropout(x, p=0.5)",                       # always on: eval() would change nothing
     "x = F.dropout(x, p=0.5, inplace=False)",
+    # a dropout module built in forward is always in training mode too (sweep 24)
+    "x = F.dropout(x, 0.5) + self.bn(x) if hasattr(self, 'bn') else nn.Dropout(0.2)(x)",
 ])
 def test_functional_dropout_that_ignores_the_mode_asks_for_no_eval(line):
     """A decoder whose only dropout is `F.dropout` without `training` (sweep 20d: the rate comes
@@ -1824,7 +1826,7 @@ def test_functional_dropout_that_ignores_the_mode_asks_for_no_eval(line):
     "x = F.dropout(x, 0.5, training=self.training)",
     "x = F.dropout(x, 0.5, self.training)",
     "x = F.dropout(x, 0.5) if self.training else x",
-    "x = F.dropout(x, 0.5) + self.bn(x) if hasattr(self, 'bn') else nn.Dropout(0.2)(x)",
+    "x = F.dropout(x, 0.5) + self.bn(x) if hasattr(self, 'bn') else F.dropout(x, 0.2, self.training)",
 ])
 def test_functional_dropout_that_follows_the_mode_still_asks_for_eval(line):
     assert lines(_FUNCTIONAL_ONLY.format(line=line), RULE) == [19]
@@ -2107,3 +2109,50 @@ samples = model.generate(seed, 10)
 """
     assert lines(src.replace("{switch}", "self.eval()"), RULE) == []
     assert lines(src.replace("{switch}", "pass"), RULE) == [28]
+
+
+# Sweep 24 (a BiLSTM-CRF tagger): the only dropout that runs is a module built inside forward()
+# from a rate argument; a fresh module is always in training mode, so eval() changes nothing
+# (the evaluation passes a zero rate). A registered dropout called in forward still counts.
+_DROPOUT_IN_FORWARD = """import torch
+import torch.nn as nn
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 32)
+        self.out = nn.Linear(32, 5)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x, drop_prob):
+        {drop}
+        h, _ = self.lstm(d(x))
+        return self.out(d(h))
+
+model = Tagger()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x, y in loader:
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x, 0.5), y).backward()
+    opt.step()
+
+with torch.no_grad():
+    acc = (model(xt, 0).argmax(1) == yt).float().mean()
+"""
+
+
+@pytest.mark.parametrize("drop,expected", [
+    ("d = nn.Dropout(p=drop_prob)", []),
+    ("d = nn.Dropout(drop_prob)  # fresh on every call", []),
+    ("d = self.drop", [24]),
+])
+def test_a_dropout_built_inside_forward_ignores_eval(drop, expected):
+    assert lines(_DROPOUT_IN_FORWARD.format(drop=drop), RULE) == expected
+
+
+def test_a_dropout_built_inside_forward_and_registered_counts():
+    """`self.d = nn.Dropout(p)` in forward, or a local one handed elsewhere, is not followed."""
+    src = _DROPOUT_IN_FORWARD.format(drop="self.d = d = nn.Dropout(drop_prob)")
+    assert lines(src, RULE) == [24]
+    src = _DROPOUT_IN_FORWARD.format(drop="d = nn.Sequential(nn.Dropout(drop_prob))")
+    assert lines(src, RULE) == [24]

@@ -715,9 +715,17 @@ class Flow:
                 if extended is not None:
                     # `feats = list(train); n = len(feats); feats.extend(test)`: a list stacked
                     return bound is None or self._sized_before_extended(bound, extended)
-                node = follow(self.facts, node)
+                made = follow(self.facts, node)
+                if made is not None and made.type == "call" and self._empty_frame(made):
+                    # `custom = pd.DataFrame(); custom["ratio"] = all.a / all.b`: the frame
+                    # takes the rows of its first column
+                    made = self._first_column(node, made)
+                node = made
                 if node is None or node.type == "identifier":
                     return False
+                continue
+            if node.type == "binary_operator":
+                node = strip(node.child_by_field_id(F_LEFT))   # `all.a / all.b`: the rows of `all`
                 continue
             if node.type == "call":
                 name = callee_name(node)
@@ -726,7 +734,9 @@ class Flow:
                     if name in ("concat", "concatenate") and along_columns(node):
                         return False
                     return bound is None or self._sized_by_a_part(bound, node)
-                if self.facts.callee_qual(node) in ROW_KEEPING_FUNCS:
+                q = self.facts.callee_qual(node)
+                if q in ROW_KEEPING_FUNCS or is_sklearn(q, STAT_FUNCTIONS):
+                    # (`sklearn.preprocessing.scale(full)`: the same rows, scaled)
                     pos, _kw = args_of(node)    # `pd.get_dummies(train_test, ...)`: the same rows
                     node = strip(pos[0]) if pos else None
                     continue
@@ -755,6 +765,29 @@ class Flow:
             else:
                 return False
         return False
+
+    def _empty_frame(self, call) -> bool:
+        """`pd.DataFrame()`: a frame made with no data, filled column by column."""
+        if self.facts.callee_qual(call) != "pandas.DataFrame":
+            return False
+        pos, kw = args_of(call)
+        return not pos and "data" not in kw
+
+    def _first_column(self, ident, made):
+        """The value of the first column assigned to the empty frame `ident` reads (`custom["x"]
+        = expr` after `made`, in its binding), else None."""
+        name = self.text(ident)
+        b = self.facts.binding(name, ident.start_byte)
+        for i in self.facts.identifiers_named(name):
+            if not made.end_byte <= i.start_byte < ident.start_byte or self.facts.binding(name, i.start_byte) is not b:
+                continue
+            sub = i.parent
+            if sub is None or sub.type != "subscript" or sub.child_by_field_id(F_VALUE) != i:
+                continue
+            assign = sub.parent
+            if assign is not None and assign.type == "assignment" and assign.child_by_field_id(F_LEFT) == sub:
+                return strip(assign.child_by_field_id(F_RIGHT))
+        return None
 
     def _extended_before(self, ident):
         """The `name.extend(other)` call that grows the list `ident` reads, after the binding

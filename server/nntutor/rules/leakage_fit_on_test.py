@@ -414,15 +414,25 @@ def _looked_at(ctx, node, depth: int) -> bool:
         left = parent.child_by_field_id(F_LEFT)
         if left is not None and left.type == "subscript":
             return _a_dict(ctx, left.child_by_field_id(F_VALUE))   # `results[name] = low`
+        if left is not None and left.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+            # `x, y = low[idx].T`: the columns unpacked into names, each only looked at
+            names = [n for n in left.named_children if n.type != "comment"]
+            return bool(names) and all(n.type == "identifier" and _reads_looked_at(ctx, n, parent, depth)
+                                       for n in names)
         if left is None or left.type != "identifier":
             return False
-        facts, name = ctx.facts, ctx.text(left)
-        mine = facts.binding(name, parent.end_byte)
-        reads = [i for i in facts.identifiers_named(name)
-                 if i.start_byte > parent.end_byte and facts.binding(name, i.start_byte) is mine
-                 and not (i.parent.type == "assignment" and i.parent.child_by_field_id(F_LEFT) == i)]
-        return all(_looked_at(ctx, r, depth + 1) for r in reads)
+        return _reads_looked_at(ctx, left, parent, depth)
     return False
+
+
+def _reads_looked_at(ctx, left, assignment, depth: int) -> bool:
+    """Every later read of the name `left` bound by `assignment` is looked at."""
+    facts, name = ctx.facts, ctx.text(left)
+    mine = facts.binding(name, assignment.end_byte)
+    reads = [i for i in facts.identifiers_named(name)
+             if i.start_byte > assignment.end_byte and facts.binding(name, i.start_byte) is mine
+             and not (i.parent.type == "assignment" and i.parent.child_by_field_id(F_LEFT) == i)]
+    return all(_looked_at(ctx, r, depth + 1) for r in reads)
 
 
 def _helper_only_looks(ctx, helper, call, arg, depth: int) -> bool:
