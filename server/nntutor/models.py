@@ -430,14 +430,30 @@ def _unused_stochastic_layers(facts, body, body_text: str) -> dict:
 
 
 def _fresh_in_forward(facts, body, body_text: str) -> list:
-    """`d = nn.Dropout(p=drop_prob)` (or `nn.Dropout(p)(x)`) inside forward(): a module built
-    on every call, never registered, is always in training mode, so eval() does not switch it
-    off. (start, end) of each such constructor whose only uses are calls of it in forward."""
+    """`d = nn.Dropout(p=drop_prob)` (or `nn.Dropout(p)(x)`) inside forward() or a method it
+    uses (any method but __init__): a module built on every call, never registered, is always
+    in training mode, so eval() does not switch it off. (start, end) of each such constructor
+    whose only uses are calls of it in that method."""
     if not any(h in body_text for h in ("Dropout", "BatchNorm")):
         return []
-    forward = _method(body, "forward", facts.text)
-    if forward is None:
-        return []
+    found = []
+    for method in _methods(body):
+        name = method.child_by_field_id(F_NAME)
+        if name is not None and facts.text(name) != "__init__":
+            found += _fresh_in(facts, method)
+    return found
+
+
+def _methods(body) -> list:
+    out = []
+    for child in body.named_children:
+        fn = child.child_by_field_id(F_DEFINITION) if child.type == "decorated_definition" else child
+        if fn is not None and fn.type == "function_definition":
+            out.append(fn)
+    return out
+
+
+def _fresh_in(facts, forward) -> list:
     found = []
     for call in facts.calls_in(forward):
         q = facts.callee_qual(call) or ""

@@ -2156,3 +2156,18 @@ def test_a_dropout_built_inside_forward_and_registered_counts():
     assert lines(src, RULE) == [24]
     src = _DROPOUT_IN_FORWARD.format(drop="d = nn.Sequential(nn.Dropout(drop_prob))")
     assert lines(src, RULE) == [24]
+
+
+def test_a_dropout_built_in_a_helper_method_of_forward_ignores_eval():
+    """The tagger's own shape: forward() calls `self.forward_lstm(...)`, which builds the
+    dropout. A helper that returns the module instead of calling it is not followed (the
+    module leaves the method: conservatively, the class still counts as having dropout)."""
+    helper = _DROPOUT_IN_FORWARD.replace(
+        "    def forward(self, x, drop_prob):\n        {drop}\n",
+        "    def forward(self, x, drop_prob):\n        return self.forward_lstm(x, drop_prob)\n\n"
+        "    def forward_lstm(self, x, drop_prob):\n        {drop}\n")
+    assert lines(helper.format(drop="d = nn.Dropout(p=drop_prob)"), RULE) == []
+    returned = helper.replace("        h, _ = self.lstm(d(x))\n        return self.out(d(h))\n",
+                              "        return d\n").replace(
+        "return self.forward_lstm(x, drop_prob)", "return self.out(self.forward_lstm(x, drop_prob)(x))")
+    assert lines(returned.format(drop="d = nn.Dropout(p=drop_prob)"), RULE) == [26]

@@ -510,6 +510,8 @@ for aggregation_round in range(3):
 @pytest.mark.parametrize("loops,expected", [
     ("    for it in range(max_model_iter):\n        for mb in range(0, len(X), batch_size):\n", []),
     ("    for it in range(max_model_iter):\n        for mb, _ in enumerate(loader):\n", []),
+    ("    for it in tqdm(range(max_model_iter)):\n        for mb in range(0, len(X), batch_size):\n", []),
+    ("    for mb in tqdm(range(len(X) // batch_size)):\n        for _ in range(n_critic):\n", [5]),
     # one pass over the data per call, with a critic-style repeat inside or around the batches
     ("    if True:\n        for mb in range(0, len(X), batch_size):\n", [5]),
     ("    for mb in range(0, len(X), batch_size):\n        for _ in range(n_critic):\n", [5]),

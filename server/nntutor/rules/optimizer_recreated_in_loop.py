@@ -163,9 +163,13 @@ def _runs_own_passes(ctx, func, use) -> bool:
     return False
 
 
+_PROGRESS = frozenset({"tqdm", "enumerate"})
+
+
 def _range_args(ctx, over) -> int:
-    """How many arguments `over` gives `range(...)`; 0 when it is no call of range."""
-    over = strip(over)
+    """How many arguments `over` gives `range(...)` (also inside `tqdm(...)` / `enumerate(...)`);
+    0 when it is no call of range."""
+    over, _ = unwrap_calls(over, _PROGRESS)
     if over is None or over.type != "call" or ctx.text(over.child_by_field_id(F_FUNCTION)) \
             not in ("range", "trange"):
         return 0
