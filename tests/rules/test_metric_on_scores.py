@@ -102,3 +102,10 @@ def test_in_a_notebook():
              "accuracy_score(y_test, proba)\n"]
     [f] = notebook(cells, RULE)
     assert f.location.cell == 2
+
+
+def test_a_commented_out_threshold_does_not_silence_it():
+    code = ("model = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n"
+            "y_pred = model.predict(x_test)\n# y_pred[y_pred >= 0.5] = 1\n"
+            "print(accuracy_score(y_test, y_pred))\n")
+    assert lines(IMPORTS + code, RULE) == [N + 4]

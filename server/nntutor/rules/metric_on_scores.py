@@ -123,7 +123,8 @@ def _thresholded_in_place(ctx, expr) -> bool:
     binding = ctx.facts.binding(name, node.start_byte)
     start = binding.end if binding is not None and binding.end >= 0 else 0
     pattern = re.compile(rb"(?<![\w.])" + re.escape(name.encode()) + rb"\s*\[[^\n]*\]\s*(?:[-+*/|&]|//)?=(?!=)")
-    return pattern.search(ctx.doc.data, start, node.start_byte) is not None
+    # outside comments: a comment that shows the line must not change the answer
+    return any(start <= m.start() < node.start_byte for m in ctx.facts.code_matches(pattern))
 
 
 RULE = Rule("metric-on-scores", Severity.ERROR, "model-evaluation-metrics",
