@@ -126,28 +126,6 @@ def test_a_file_wide_gate_in_an_unlinked_function_is_seen_by_the_slice():
     assert not any(f.rule == "hardcoded-cuda" for f in full.findings)
 
 
-PROBE = '''import torch
-
-x = torch.randn(64, 512).cuda()
-torch.cuda.synchronize()
-
-
-def bench(model):
-    return model.cuda()
-''' + PAD
-
-
-def test_a_synchronize_gate_covers_its_own_scope_and_the_module_code_in_the_slice():
-    """hardcoded-cuda trusts a scope that calls `torch.cuda.synchronize()`: a function's own
-    unit, or module-level code, which every slice holds; no file-wide word is needed."""
-    old = Document.from_text(PROBE, "/w/probe.py")
-    new = edited(old, b"    return model.cuda()\n", b"    torch.cuda.synchronize()\n    return model.cuda()\n")
-    part, full = both(old, new)
-    assert_same(part, full)
-    assert not any(f.rule == "hardcoded-cuda" for f in full.findings)
-    assert [f.rule for f in engine.analyze(old).findings].count("hardcoded-cuda") == 1
-
-
 def test_an_edit_of_a_file_wide_line_is_analysed_whole():
     old = Document.from_text(CUDA.replace("    torch.cuda.set_device(rank)\n", "    print(rank)\n"), "/w/cuda.py")
     new = edited(old, b"    print(rank)\n", b"    torch.cuda.set_device(rank)\n")

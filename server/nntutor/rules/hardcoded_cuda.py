@@ -11,7 +11,6 @@ from ..parsing import (
     F_ARGUMENTS,
     F_ATTRIBUTE,
     F_BODY,
-    F_CONDITION,
     F_CONSEQUENCE,
     F_DEFINITION,
     F_FUNCTION,
@@ -70,7 +69,7 @@ def check(ctx):
     if -1 in checked:
         return
     checked |= _methods_of_classes_asserting_cuda(ctx) | _functions_importing_gpu_only(ctx) \
-        | _cuda_stream_code(ctx) | _functions_given_a_gpu(ctx) | _synchronizing_scopes(ctx)
+        | _cuda_stream_code(ctx) | _functions_given_a_gpu(ctx)
     if _imports_a_gpu_only_library(ctx) or _quantized_for_the_gpu(ctx):
         return  # the file needs a GPU anyway (Triton kernels, `import unsloth` fails without one)
     calls = candidate_calls(facts)
@@ -555,40 +554,18 @@ def _cuda_stream_code(ctx) -> set:
     return found
 
 
-def _synchronizing_scopes(ctx) -> set:
-    """The scopes (function start bytes, -1 for module level) that call
-    `torch.cuda.synchronize()` unconditionally: a GPU timing probe, CUDA-only by construction
-    (synchronize fails without CUDA before a fallback device could help). Not under a condition
-    (`if device.type == "cuda": torch.cuda.synchronize()`) other than `if __name__ == ...`."""
-    facts = ctx.facts
-    found = set()
-    for call in facts.calls_to(("torch.cuda.synchronize",)):
-        func = facts.function_at(call.start_byte)
-        if not _conditional_in(call, func, main_block_too=False):
-            found.add(facts.scope_id(call.start_byte))
-    return found
-
-
 _CONDITIONS = frozenset({"if_statement", "elif_clause", "else_clause", "conditional_expression",
                          "try_statement", "except_clause", "boolean_operator"})
 
 
-def _conditional_in(node, func, main_block_too: bool = True) -> bool:
-    """`node` runs only under a condition of `func` (an `if`, a ternary, a `try`); with
-    `main_block_too` False, not counting a script's `if __name__ == "__main__":`."""
+def _conditional_in(node, func) -> bool:
+    """`node` runs only under a condition of `func` (an `if`, a ternary, a `try`)."""
     node = node.parent
     while node is not None and node != func:
-        if node.type in _CONDITIONS and (main_block_too or not _main_block(node)):
+        if node.type in _CONDITIONS:
             return True
         node = node.parent
     return False
-
-
-def _main_block(node) -> bool:
-    """`node` is a script's `if __name__ == "__main__":` statement."""
-    cond = node.child_by_field_id(F_CONDITION) if node.type == "if_statement" else None
-    return cond is not None and cond.type == "comparison_operator" and any(
-        c.type == "identifier" and c.text.decode("utf-8", "replace") == "__name__" for c in cond.named_children)
 
 
 def _asserts(stmt) -> bool:
