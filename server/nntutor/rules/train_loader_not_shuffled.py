@@ -150,8 +150,6 @@ def _rows_in_random_order(ctx, made) -> bool:
 _FRAME_ORDER_KEEPING = frozenset({"reset_index", "copy", "dropna", "drop", "fillna", "astype", "head",
                                   "tail", "query", "rename", "assign", "set_index", "to_numpy",
                                   "tolist", "float", "long", "to"})
-_ARRAY_FUNCS = frozenset({"numpy.array", "numpy.asarray", "torch.tensor", "torch.from_numpy",
-                          "torch.as_tensor", "torch.Tensor", "torch.FloatTensor", "torch.LongTensor"})
 
 
 def _frame_in_random_order(ctx, expr) -> bool:
@@ -195,6 +193,7 @@ def _frame_in_random_order(ctx, expr) -> bool:
 
 _ARRAY_TO_TENSOR = frozenset({"torch.tensor", "torch.from_numpy", "torch.as_tensor",
                               "torch.FloatTensor", "torch.LongTensor", "torch.Tensor"})
+_ARRAY_FUNCS = _ARRAY_TO_TENSOR | {"numpy.array", "numpy.asarray"}   # conversions keep the row order
 
 
 def _drawn_at_random(ctx, expr, depth: int = 0) -> bool:
