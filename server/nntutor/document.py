@@ -117,9 +117,9 @@ class Document:
         # analysed in another thread, and `Tree.edit` changes a tree in place. The last version
         # not parsed yet (`tree` parses on first use): its edited tree takes this edit too.
         cell = self._facts
-        edited = cell.edited   # read before `tree`: `parsed` sets `tree`, then clears `edited`
-        parsed = cell.tree
-        old_tree = (parsed if parsed is not None else edited if edited is not None else self.tree).copy()
+        edited = cell.edited   # read before `tree`: `parse_once` sets `tree`, then clears `edited`
+        done = cell.tree
+        old_tree = (done if done is not None else edited if edited is not None else self.tree).copy()
         old_tree.edit(start_byte=start, old_end_byte=old_end, new_end_byte=new_end,
                       start_point=start_point, old_end_point=old_end_point,
                       new_end_point=_point(new_index, new_end))
@@ -164,7 +164,7 @@ class Document:
         the text (nntutor.scoped) publishes before the whole text is re-parsed."""
         tree = self._tree
         if tree is None:
-            tree = self._tree = self._facts.parsed(self.data)
+            tree = self._tree = self._facts.parse_once(self.data)
         return tree
 
     @tree.setter
@@ -306,7 +306,7 @@ class _Lazy:
         self.tree = None      # the version's tree, once parsed
         self.edited = None    # until then: the last parsed tree, edited into this version
 
-    def parsed(self, data: bytes):
+    def parse_once(self, data: bytes):
         """The version's tree (of `data`, its bytes), parsed once for all its snapshots."""
         if self.tree is None:
             with self.lock:

@@ -783,7 +783,8 @@ class NNTutorServer(LanguageServer):
         self.protocol._send_data({"jsonrpc": JsonRPCProtocol.VERSION,
                                   "method": lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, "params": params})
 
-    def diagnostics(self, uri: str, result, as_json: bool = False) -> list[lsp.Diagnostic]:
+    def diagnostics(self, uri: str, result, as_json: bool = False) -> list:
+        """lsp.Diagnostic objects (pull model, code actions), or their plain dicts (push)."""
         def uri_of(loc):
             return uri if loc.path == result.path else Path(loc.path).resolve().as_uri()
 
