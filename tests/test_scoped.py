@@ -104,6 +104,22 @@ def test_the_slice_holds_the_edited_component_and_module_code_only():
     assert sum(after[k].end - after[k].start for k in keep) < 0.1 * len(new.data)
 
 
+
+def test_a_slice_over_the_budget_is_declined_as_such_and_one_within_it_is_planned():
+    """The language server runs a scoped pass on its event loop only within a budget of bytes;
+    over it, OverBudget (a NotScoped: the analysis thread then runs the same scoped pass)."""
+    old = Document.from_text(LINKED, "/w/linked.py")
+    new = edited(old, b"    model.eval()\n", b"")
+    version = scoped.Version.of(old)
+    p = scoped.plan(version, new, scoped.UnitIndex())
+    kept = sum(p.after[k].end - p.after[k].start for k in p.keep)
+    with pytest.raises(scoped.OverBudget):
+        scoped.plan(version, new, scoped.UnitIndex(), budget=kept - 1)
+    assert scoped.plan(version, new, scoped.UnitIndex(), budget=kept).keep
+    with pytest.raises(scoped.OverBudget):
+        scoped.reanalyze(version, new, engine.analyze(old), engine.analyze, scoped.UnitIndex(), budget=kept - 1)
+
+
 CUDA = '''import torch
 
 

@@ -70,6 +70,10 @@ class NotScoped(Exception):
     """Why an edit cannot be re-analysed in part (for logs and tests)."""
 
 
+class OverBudget(NotScoped):
+    """The edit can be re-analysed in part, but the slice is over the caller's budget."""
+
+
 @dataclass(frozen=True, slots=True)
 class Unit:
     start: int
@@ -310,9 +314,9 @@ class Plan(NamedTuple):
     version: Version      # the new text's (if the slice confirms `after`: `_check_slice`)
 
 
-def plan(old: Version, new: Document, index: UnitIndex) -> Plan:
+def plan(old: Version, new: Document, index: UnitIndex, budget: int | None = None) -> Plan:
     """What to re-analyse after the edit from `old` to `new`, or NotScoped. Reads bytes only:
-    `new` need not be parsed."""
+    `new` need not be parsed. `budget`: the most bytes the slice may keep (OverBudget past it)."""
     if old.path != new.path:
         raise NotScoped("another document")
     if len(new.data) < MIN_BYTES:
@@ -343,6 +347,8 @@ def plan(old: Version, new: Document, index: UnitIndex) -> Plan:
     kept = sum(after[k].end - after[k].start for k in keep)
     if kept > MAX_SHARE * len(new.data):
         raise NotScoped("the edit's component is over half the file")
+    if budget is not None and kept > budget:
+        raise OverBudget(f"a slice of {kept} bytes")
     return Plan(start, old_end, new_end, before, after, redo, keep, version)
 
 
@@ -450,14 +456,14 @@ def _owner(units_: list[Unit], starts: list[int], pos: int) -> int:
 
 
 def reanalyze(old: Version, new: Document, analysis: Analysis, analyze_slice,
-              index: UnitIndex) -> tuple[Analysis, Version]:
+              index: UnitIndex, budget: int | None = None) -> tuple[Analysis, Version]:
     """The analysis of `new`, from `analysis` (of the version `old`) and a pass over the edited
     component; and `new` as a Version, for the next edit.
     `analyze_slice(doc)`: the engine pass (with the caller's config and workspace); raises
-    NotScoped when the result would not be the same as a whole-file pass."""
+    NotScoped when the result would not be the same as a whole-file pass. `budget`: see plan."""
     if analysis.notices:
         raise NotScoped("the last analysis has notices")
-    start, old_end, new_end, before, after, redo, keep, version = plan(old, new, index)
+    start, old_end, new_end, before, after, redo, keep, version = plan(old, new, index, budget)
     module = {k for k, u in enumerate(after) if u.name is None}
     mine = redo if not (redo & module) else redo | module
 
