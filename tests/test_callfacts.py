@@ -233,7 +233,9 @@ def test_recurrent_dropout_between_layers(expr, expected, absent):
 
 
 METRICS = ("from sklearn.metrics import confusion_matrix, precision_score, recall_score, f1_score, "
-           "roc_auc_score, r2_score\nfrom sklearn.linear_model import LinearRegression, LogisticRegression\n")
+           "roc_auc_score, r2_score, accuracy_score, balanced_accuracy_score, classification_report\n"
+           "from sklearn.linear_model import LinearRegression, LogisticRegression\n"
+           "from tensorflow import keras\nnet = keras.Sequential([keras.layers.Dense(1, activation='sigmoid')])\n")
 
 
 def metric_facts(expr: str) -> str:
@@ -260,6 +262,17 @@ def metric_facts(expr: str) -> str:
     ("roc_auc_score(y_test, clf.predict(X_test))", ["`y_score` = `clf.predict(X_test)`"], ["hard labels"]),
     ("roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])", ["Needs scores"], ["hard labels", "swapped"]),
     ("r2_score(y_test, reg.predict(X))", ["variance of `y_test`", "negative is worse"], []),
+    # label metrics given scores (the rule metric-on-scores)
+    ("accuracy_score(y_test, clf.predict(X_test))", ["share of exact matches"], ["metric-on-scores"]),
+    ("accuracy_score(y_test, clf.predict_proba(X_test))", ["**the class probabilities**", "metric-on-scores",
+                                                            "`clf.predict(...)`"], []),
+    ("f1_score(y_test, clf.decision_function(X_test))", ["**the decision scores**", "harmonic mean"], []),
+    ("confusion_matrix(y_test, net.predict(X_test))", ["**the network's outputs", "`.argmax(axis=1)`"], []),
+    ("classification_report(y_test, LinearRegression().fit(X, y).predict(X_test))",
+     ["regressor (LinearRegression)", "support-weighted"], []),
+    ("balanced_accuracy_score(y_test, clf.predict_proba(X_test)[:, 1] > 0.5)", ["1 / (number of classes)"],
+     ["metric-on-scores"]),
+    ("roc_auc_score(y_test, clf.predict_proba(X_test)[:, 1])", ["Needs scores"], ["metric-on-scores"]),
 ])
 def test_metric_facts(expr, expected, absent):
     text = metric_facts(expr)

@@ -257,6 +257,7 @@ def _metric(doc, call, q):
     from .rules._metrics import metric_args
     from .rules.metric_args_swapped import looks_swapped
     from .rules.metric_on_hard_labels import RANKING, hard_labels
+    from .rules.metric_on_scores import LABEL_METRICS, scores
 
     name = q.rsplit(".", 1)[-1]
     first, second = metric_args(call)
@@ -268,7 +269,23 @@ def _metric(doc, call, q):
     if looks_swapped(doc, first, second):
         lines.append("⚠ These look **swapped**: predictions first, true values second "
                      "(see the rule metric-args-swapped).")
-    if name == "confusion_matrix":
+    if name in LABEL_METRICS:
+        found = scores(_RuleView(doc), second)
+        if found is not None:
+            lines.append(f"⚠ `{doc.text(second)}` holds **{found[1]}**, not class labels: scikit-learn "
+                         f"stops with \"can't handle a mix of ... and continuous targets\" (see the rule "
+                         f"metric-on-scores). {found[2]}")
+    if name == "accuracy_score":
+        lines.append("The share of exact matches. With imbalanced classes it flatters: always "
+                     "predicting the majority class scores that class's share; compare with "
+                     "`balanced_accuracy_score` or per-class recall.")
+    elif name == "balanced_accuracy_score":
+        lines.append("The mean of the per-class recalls: always predicting one class scores "
+                     "1 / (number of classes), whatever the imbalance.")
+    elif name == "classification_report":
+        lines.append("Precision, recall, F1 and support per class, then their plain (macro) and "
+                     "support-weighted averages; `output_dict=True` returns them as a dict.")
+    elif name == "confusion_matrix":
         lines.append("Rows come from `y_true`, columns from `y_pred`: `cm[i, j]` counts class-i "
                      "samples predicted as j; for two classes `tn, fp, fn, tp = cm.ravel()`.")
         norm = _str(call, None, "normalize")
@@ -311,6 +328,17 @@ def _metric(doc, call, q):
         lines.append(f"1 − SS_res / SS_tot, with SS_tot from the variance of `{doc.text(first)}`: "
                      "0 is no better than predicting its mean, negative is worse.")
     return lines
+
+
+class _RuleView:
+    """What the rules' helpers read of their context (`doc`, `facts`, `values`, `text`), for a
+    hover that asks one of them about a call."""
+
+    def __init__(self, doc):
+        from .values import Values
+
+        self.doc, self.facts, self.text = doc, doc.facts, doc.text
+        self.values = Values(doc.facts)
 
 
 # -- dropout, recurrent, normalisation ---------------------------------------------------------
@@ -912,7 +940,8 @@ _BY_SHORT = {
     "EarlyStopping": _early_stopping,
 }
 _EXACT.update({f"sklearn.metrics.{name}": _metric for name in (
-    "confusion_matrix", "precision_score", "recall_score", "f1_score", "fbeta_score",
+    "accuracy_score", "balanced_accuracy_score", "classification_report", "confusion_matrix",
+    "precision_score", "recall_score", "f1_score", "fbeta_score",
     "roc_auc_score", "average_precision_score", "roc_curve", "precision_recall_curve", "r2_score")})
 
 
