@@ -1182,6 +1182,10 @@ for step_idx in range(100000):
     ('test_sim = CartPoleEnv()', "test_net(net, test_sim)", []),
     ("test_sim = make_env(args)", "test_net(net, test_sim)", []),
     ("test_loader = make_loader(test_ds)", "evaluate(net, test_loader)", [10]),
+    # sweep 24 (andri27's PPO): the environment and a count named like test data
+    ("test_episodes = 5", 'test_game(gym.make("CartPole-v1"), net, test_episodes)', []),
+    ("n_test = -1", "test_game(test_env, net, n_test)", []),
+    ("test_episodes = 5", "test_game(test_loader, net, test_episodes)", [10]),
 ])
 def test_an_evaluation_environment_is_no_test_set(bound, score, expected):
     assert lines(_RL_BEST.format(bound=bound, score=score), RULE) == expected

@@ -81,7 +81,7 @@ def test_score(ctx, fl, call):
     found, flow_known = False, False
     for a in args:
         side, by_flow, _k = fl.origin(a)
-        if not by_flow and (_names_no_data(ctx, a) or _is_environment(ctx, a)):
+        if not by_flow and (_names_no_data(ctx, a) or _is_environment(ctx, a) or _is_number(ctx, a)):
             continue   # `test_writer` by its name only: where results go, not data
         if side == "test":
             found = True
@@ -100,6 +100,14 @@ _NOT_DATA_WORDS = frozenset({"writer", "writers", "logger", "summary", "summarie
 def _names_no_data(ctx, arg) -> bool:
     arg = strip(arg)
     return arg is not None and arg.type == "identifier" and bool(set(tokens(ctx.text(arg))) & _NOT_DATA_WORDS)
+
+
+def _is_number(ctx, arg) -> bool:
+    """`test_episodes` bound to `5`: a count (of episodes, steps, samples), not data."""
+    value = strip(follow(ctx.facts, arg))
+    if value is not None and value.type == "unary_operator":
+        value = strip(value.named_children[-1]) if value.named_children else None
+    return value is not None and value.type in ("integer", "float")
 
 
 # A simulator, not data: `test_env = gym.make(...)` plays new episodes at every evaluation, so
