@@ -13,7 +13,8 @@ RULES = ["double-softmax", "nll-without-log-softmax", "single-unit-softmax", "mi
          "sigmoid-bce", "double-sigmoid", "missing-zero-grad", "step-before-backward",
          "loss-accumulates-graph", "missing-eval-mode", "missing-no-grad",
          "eval-mode-not-restored", "hardcoded-cuda", "metric-args-swapped",
-         "metric-on-hard-labels", "metric-on-scores", "unused-suppression", "accelerator-unchecked"]
+         "metric-on-hard-labels", "metric-on-scores", "unused-suppression", "accelerator-unchecked",
+         "best-weights-not-copied"]
 SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Judgement calls"]
 
 
