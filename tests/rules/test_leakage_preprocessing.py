@@ -1402,3 +1402,342 @@ X = scale(df.drop(columns="y"))
 X_tr, X_te, y_tr, y_te = train_test_split(X, df.y)
 """
     assert lines(src, RULE) == [6]
+
+
+# Sweep 25 (stock-price LSTM tutorials): the scaled series is cut into windows by a loop that
+# fills lists (`X.append(data[i - 60:i, 0])`), and the windows are split: the rows of the
+# windows are the scaled rows, so the split splits them.
+_WINDOWS_SPLIT = [
+    ("script_windows_sliced", """\
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+
+df = pd.read_csv("prices.csv")
+scaler = MinMaxScaler(feature_range=(0, 1))
+data = scaler.fit_transform(df[["Close"]].values)
+X, y = [], []
+for i in range(60, len(data)):
+    X.append(data[i - 60:i, 0])
+    y.append(data[i, 0])
+X, y = np.array(X), np.array(y)
+split = int(len(X) * 0.8)
+X_train, X_test = X[:split], X[split:]
+y_train, y_test = y[:split], y[split:]
+""", [7]),
+    ("create_dataset_then_train_test_split_unshuffled", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.model_selection import train_test_split
+
+def create_dataset(dataset, look_back=1):
+    dataX, dataY = [], []
+    for i in range(len(dataset) - look_back - 1):
+        a = dataset[i:(i + look_back), 0]
+        dataX.append(a)
+        dataY.append(dataset[i + look_back, 0])
+    return np.array(dataX), np.array(dataY)
+
+scaler = MinMaxScaler(feature_range=(0, 1))
+dataset = scaler.fit_transform(df["Close"].values.reshape(-1, 1))
+X, y = create_dataset(dataset, 60)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, shuffle=False)
+""", [14]),
+    ("split_sequence_with_list_calls", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+def split_sequence(sequence, n_steps):
+    X, y = list(), list()
+    for i in range(len(sequence)):
+        end_ix = i + n_steps
+        if end_ix > len(sequence) - 1:
+            break
+        X.append(sequence[i:end_ix])
+        y.append(sequence[end_ix])
+    return np.array(X), np.array(y)
+
+scaled = StandardScaler().fit_transform(prices)
+X, y = split_sequence(scaled, 10)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, shuffle=False)
+""", [15]),
+    ("in_a_function_with_torch_tensors", """\
+import numpy as np
+import torch
+from sklearn.preprocessing import StandardScaler
+
+def prepare(prices, window=30):
+    scaler = StandardScaler()
+    scaled = scaler.fit_transform(prices.reshape(-1, 1))
+    seqs, targets = [], []
+    for i in range(len(scaled) - window):
+        seqs.append(scaled[i:i + window])
+        targets.append(scaled[i + window])
+    X = torch.tensor(np.array(seqs), dtype=torch.float32)
+    y = torch.tensor(np.array(targets), dtype=torch.float32)
+    n = int(0.8 * len(X))
+    X_train, X_test = X[:n], X[n:]
+    y_train, y_test = y[:n], y[n:]
+    return X_train, X_test, y_train, y_test
+""", [7]),
+    ("create_sequences_stacked_and_extended", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+def create_sequences(values, steps=24):
+    out = []
+    for i in range(len(values) - steps):
+        out.append(values[i:i + steps])
+    return np.stack(out)
+
+scaler = MinMaxScaler()
+data = scaler.fit_transform(series.reshape(-1, 1))
+X = create_sequences(data)
+labels = []
+for i in range(24, len(data)):
+    labels.extend(data[i])
+y = np.asarray(labels)
+train_y = y[:1000]
+test_y = y[1000:]
+train_X = X[:1000]
+test_X = X[1000:]
+""", [11]),
+    ("windows_added_with_plus_equals", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+scaler = MinMaxScaler()
+data = scaler.fit_transform(series.reshape(-1, 1))
+X = []
+for i in range(60, len(data)):
+    X += [data[i - 60:i]]
+X = np.array(X)
+train_X, test_X = X[:1000], X[1000:]
+""", [5]),
+    ("a_loop_over_regions_making_its_windows_afresh", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+from sklearn.model_selection import train_test_split
+
+for region in regions:
+    X_all = frames[region].drop(columns=["yield"])
+    X = StandardScaler().fit_transform(X_all)
+    steps = []
+    for week in weeks:
+        steps.append(X[:, week_columns[week]])
+    X_lstm = np.transpose(np.array(steps), (1, 0, 2))
+    x_tr, x_val, y_tr, y_val = train_test_split(X_lstm, frames[region]["yield"], test_size=0.2)
+""", [7]),
+    ("lists_of_windows_cut_inside_np_array", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+def get_data(data, window_size):
+    X = []
+    y = []
+    i = 0
+    while (i + window_size) <= len(data) - 1:
+        X.append(data[i:i + window_size])
+        y.append(data[i + window_size])
+        i += 1
+    return X, y
+
+scaler = StandardScaler()
+data = scaler.fit_transform(data.reshape(-1, 1))
+X, y = get_data(data, window_size=7)
+X_train = np.array(X[:1000])
+y_train = np.array(y[:1000])
+X_test = np.array(X[1000:])
+y_test = np.array(y[1000:])
+""", [15]),
+    ("a_fitted_scaler_applied_to_every_row_then_windows", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+scaler = StandardScaler().fit(values)
+data = scaler.transform(values)
+X = []
+for i in range(30, len(data)):
+    X.append(data[i - 30:i])
+X = np.asarray(X)
+n = int(0.9 * len(X))
+X_train, X_test = X[:n], X[n:]
+""", [4]),
+]
+
+_WINDOWS_SILENT = [
+    ("scaler_fitted_on_the_training_rows_only", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+n = int(len(values) * 0.8)
+scaler = MinMaxScaler()
+scaler.fit(values[:n])
+data = scaler.transform(values)
+X, y = [], []
+for i in range(60, len(data)):
+    X.append(data[i - 60:i, 0])
+    y.append(data[i, 0])
+X, y = np.array(X), np.array(y)
+X_train, X_test = X[:n], X[n:]
+"""),
+    ("series_split_then_scaled_then_windowed", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+def create_dataset(dataset, look_back=1):
+    dataX, dataY = [], []
+    for i in range(len(dataset) - look_back - 1):
+        dataX.append(dataset[i:(i + look_back), 0])
+        dataY.append(dataset[i + look_back, 0])
+    return np.array(dataX), np.array(dataY)
+
+train_size = int(len(dataset) * 0.67)
+train, test = dataset[0:train_size, :], dataset[train_size:len(dataset), :]
+scaler = MinMaxScaler(feature_range=(0, 1))
+train = scaler.fit_transform(train)
+test = scaler.transform(test)
+trainX, trainY = create_dataset(train, 60)
+testX, testY = create_dataset(test, 60)
+"""),
+    ("windows_split_before_any_fit", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+X, y = [], []
+for i in range(60, len(raw)):
+    X.append(raw[i - 60:i])
+    y.append(raw[i])
+X, y = np.array(X), np.array(y)
+X_train, X_test = X[:n], X[n:]
+y_train, y_test = y[:n], y[n:]
+scaler = StandardScaler()
+X_train = scaler.fit_transform(X_train.reshape(-1, 1)).reshape(X_train.shape)
+X_test = scaler.transform(X_test.reshape(-1, 1)).reshape(X_test.shape)
+"""),
+    ("windows_of_other_rows_than_the_scaled_ones", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+scaler = MinMaxScaler()
+volume = scaler.fit_transform(df[["Volume"]])
+X, y = [], []
+for i in range(60, len(raw)):
+    X.append(raw[i - 60:i, 0])
+    y.append(raw[i, 0])
+X, y = np.array(X), np.array(y)
+X_train, X_test = X[:n], X[n:]
+"""),
+    ("each_window_scaled_on_its_own_rows", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+X = []
+for i in range(60, len(raw)):
+    X.append(MinMaxScaler().fit_transform(raw[i - 60:i]))
+X = np.array(X)
+X_train, X_test = X[:n], X[n:]
+"""),
+    ("each_patch_scaled_on_its_own_pixels", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.model_selection import train_test_split
+
+scaler = MinMaxScaler()
+image_dataset = []
+for image in images:
+    patches = patchify(image, (256, 256, 3), step=256)
+    for i in range(patches.shape[0]):
+        for j in range(patches.shape[1]):
+            patch = patches[i, j, :, :]
+            patch = scaler.fit_transform(patch.reshape(-1, patch.shape[-1])).reshape(patch.shape)
+            image_dataset.append(patch[0])
+image_dataset = np.array(image_dataset)
+X_train, X_test, y_train, y_test = train_test_split(image_dataset, labels, test_size=0.2)
+"""),
+    ("each_stock_scaled_on_its_own_prices_then_windowed", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+X, y = [], []
+for ticker, prices in frames.items():
+    scaled = MinMaxScaler().fit_transform(prices[["Close"]])
+    for i in range(60, len(scaled)):
+        X.append(scaled[i - 60:i, 0])
+        y.append(scaled[i, 0])
+X, y = np.array(X), np.array(y)
+X_train, X_test = X[:n], X[n:]
+"""),
+    ("unscaled_windows_taken_in_a_loop_sized_by_the_scaled_series", """\
+import numpy as np
+from sklearn.preprocessing import MinMaxScaler
+
+scaled = MinMaxScaler().fit_transform(prices)
+X = []
+for i in range(60, len(scaled)):
+    X.append(raw[i - 60:i, 0])
+X = np.array(X)
+X_train, X_test = X[:n], X[n:]
+"""),
+    ("lists_of_raw_windows_cut_then_scaled_on_the_training_part", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+X = []
+for i in range(7, len(prices)):
+    X.append(prices[i - 7:i])
+X_train = np.array(X[:1000])
+X_test = np.array(X[1000:])
+scaler = StandardScaler().fit(X_train)
+X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+"""),
+    ("losses_collected_in_a_loop_are_not_the_scaled_rows", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+scaler = StandardScaler()
+data = scaler.fit_transform(raw)
+losses = []
+for epoch in range(10):
+    losses.append(train_one_epoch(model))
+first, rest = losses[:5], losses[5:]
+"""),
+    ("a_list_filled_before_the_scaled_rows_were_appended", """\
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+X = []
+for i in range(60, len(raw)):
+    X.append(raw[i - 60:i])
+X_train, X_test = X[:n], X[n:]
+scaled = StandardScaler().fit_transform(raw)
+for i in range(60, len(scaled)):
+    X.append(scaled[i - 60:i])
+"""),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", _WINDOWS_SPLIT, ids=[c[0] for c in _WINDOWS_SPLIT])
+def test_windows_of_scaled_rows_split_afterwards(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", _WINDOWS_SILENT, ids=[c[0] for c in _WINDOWS_SILENT])
+def test_windows_with_no_statistics_of_the_test_rows(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_windows_of_scaled_rows_across_notebook_cells():
+    cells = [
+        "import numpy as np\nimport pandas as pd\nfrom sklearn.preprocessing import MinMaxScaler\n",
+        "df = pd.read_csv('AAPL.csv')\nscaler = MinMaxScaler()\ndata = scaler.fit_transform(df.filter(['Close']).values)\n",
+        ("x_all, y_all = [], []\nfor i in range(60, len(data)):\n    x_all.append(data[i-60:i, 0])\n"
+         "    y_all.append(data[i, 0])\nx_all, y_all = np.array(x_all), np.array(y_all)\n"),
+        "training_data_len = int(np.ceil(len(x_all) * .8))\nx_train = x_all[:training_data_len]\n"
+        "x_test = x_all[training_data_len:]\n",
+    ]
+    (f,) = notebook(cells, RULE)
+    assert (f.location.cell, f.location.cell_line + 1) == (1, 3)
+    assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(1, 3), (3, 3)]
+    assert "split into train and test afterwards" in f.message

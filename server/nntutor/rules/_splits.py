@@ -4,7 +4,8 @@ The questions the rules ask are all of the form "does this value come from that 
 
 * `Flow.sources(expr)`: every binding, call and free name the value of `expr` was computed from
   (through assignments, tuple unpacks, method receivers, arguments, subscripts, and mutations
-  such as `df[cols] = ...` or `df.fillna(..., inplace=True)`). Over-approximate on purpose: it
+  such as `df[cols] = ...` or `df.fillna(..., inplace=True)`, and into an empty list filled in a
+  loop: `X.append(data[i - 60:i])`). Over-approximate on purpose: it
   answers "could these rows have come from there?".
 * `Flow.origin(expr)`: which side of a split (train / test / val) a value comes from, following
   only the identity path of the data (`X_test_s = scaler.transform(X_test)` is still test data),
@@ -274,6 +275,7 @@ class Flow:
         self._function_name_positions = None
         self._rows_only = False
         self._rows_view = None
+        self._fill_index = None
 
     def rows_view(self) -> Flow:
         """The same questions about rows only: `sources` does not follow attributes that
@@ -423,6 +425,44 @@ class Flow:
             self._mutations = muts
         return self._mutations
 
+    def fills(self) -> dict:
+        """Binding key of an empty list (`X = []`, `X, y = [], []`, `X = list()`) -> [(pos,
+        item)] for each `X.append(item)` / `X.extend(items)` inside a loop of the same scope that
+        fills it: the windows of a series (`for i in range(60, len(data)): X.append(data[i -
+        60:i])`) carry its rows. (`X += [...]` is an augmented binding: followed already.) In
+        `sources`, each fill met is the key ("f", position of the call, position of the list's
+        binding)."""
+        if self._fill_index is None:
+            facts = self.facts
+            index: dict = {}
+            for method in ("append", "extend"):
+                for call, recv in facts.method_calls(method):
+                    recv = strip(recv)
+                    if recv is None or recv.type != "identifier" or facts.innermost_loop(call.start_byte) is None:
+                        continue
+                    pos, kw = args_of(call)
+                    if len(pos) != 1 or kw:
+                        continue
+                    b = facts.binding(self.text(recv), call.start_byte)
+                    if b is None or b.scope != facts.scope_id(call.start_byte) or not self._empty_list(b):
+                        continue
+                    index.setdefault(binding_key(b), []).append((call.start_byte, pos[0]))
+            self._fill_index = index
+        return self._fill_index
+
+    def _empty_list(self, b) -> bool:
+        if b.kind != "assign" or b.value is None:
+            return False
+        v = strip(b.value)
+        if b.index is not None:
+            v = strip(self._unpacked_part(b, v))
+        if v is None:
+            return False
+        if v.type == "list":
+            return not v.named_children
+        return v.type == "call" and self.text(v.child_by_field_id(F_FUNCTION)) == "list" and not args_of(v)[0] \
+            and not args_of(v)[1]
+
     # -- sources --------------------------------------------------------------------------
     def sources(self, expr) -> set:
         """(Read-only result: cached per expression, the same split inputs are asked about for
@@ -487,6 +527,20 @@ class Flow:
             since = b.pos
             scope = b.scope
         read_scope = self.facts.scope_id(pos)
+        if b is not None:
+            # an empty list filled in a loop (`X.append(data[i - 60:i])`): its rows are the items
+            # appended before this read
+            for fpos, item in self.fills().get(binding_key(b), ()):
+                if read_scope == scope and fpos >= pos:
+                    continue
+                fkey = ("f", fpos, b.pos)
+                if fkey not in out:
+                    out.add(fkey)
+                    # the rows picked, not the index that picks them (`y.append(prices[i])` in a
+                    # loop over `range(len(scaled))` holds none of the scaled rows)
+                    while item is not None and item.type == "subscript":
+                        item = strip(item.child_by_field_id(F_VALUE))
+                    self._walk(item, out, depth + 1)
         for mpos, mscope, value in self.mutations().get(name, ()):
             if mscope != scope or mpos <= since:
                 continue
@@ -796,7 +850,10 @@ class Flow:
         b = self.facts.binding(name, ident.start_byte)
         if b is None or b.kind != "assign":
             return None
+        filled = {fpos for fpos, _item in self.fills().get(binding_key(b), ())}
         for call, recv in self.facts.method_calls("extend"):
+            if call.start_byte in filled:
+                continue   # an empty list filled in a loop (windows of a series): nothing stacked
             if recv is not None and recv.type == "identifier" and self.text(recv) == name \
                     and b.pos < call.start_byte < ident.start_byte \
                     and self.facts.binding(name, call.start_byte) is b:
@@ -1025,6 +1082,10 @@ class Flow:
                         continue
                 if v is None:
                     continue
+                if v.type == "call" and self.facts.callee_qual(v) in ROW_KEEPING_FUNCS:
+                    pos, _kw = args_of(v)
+                    if pos and strip(pos[0]).type == "subscript":
+                        v = strip(pos[0])   # `X_train = np.array(X[:1000])`: cut, then converted
                 if v.type == "subscript":
                     for base, bound, kind in self._cuts(v):
                         k = (self.key_of(base), bound, b.scope)

@@ -42,7 +42,7 @@ def check(ctx):
                 uses = fl.uses(fit)
                 use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
             if _leaks(fl, fit, split, src, uses, use_keys) and not _split_by_the_same_groups(ctx, fit, split) \
-                    and not _unstacked_after_fit(ctx, fit, split):
+                    and not _unstacked_after_fit(ctx, fit, split) and not _fitted_per_item(ctx, fit, src):
                 hits.append(split)
                 hit_splits.add(i)
         if not hits:
@@ -152,6 +152,25 @@ def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
                 if rows.sources(arg) & split.outputs:
                     return True
     return fit.kind == "adapt" and fl.referenced_after(fit)
+
+
+def _fitted_per_item(ctx, fit, src) -> bool:
+    """The split rows were collected in a list across the iterations of a loop that fits
+    again in each (`for patch in patches: dataset.append(scaler.fit_transform(patch))`, per
+    stock or per image): each item is scaled on its own rows, none on the rows of the others.
+    Not a loop around the whole job that makes the list afresh each time (`for region in
+    regions: X = scaler.fit_transform(...); seqs = []; for ...: seqs.append(X[...])`)."""
+    loops = ctx.facts.loops_containing(fit.call.start_byte)
+    if not loops:
+        return False
+    for key in src:
+        if key[0] != "f":
+            continue
+        _f, at, made = key
+        if any(loop.start_byte <= at < loop.end_byte and not loop.start_byte <= made < loop.end_byte
+               for loop in loops):
+            return True
+    return False
 
 
 _ROW_STACKS = frozenset({"numpy.vstack", "numpy.concatenate", "numpy.row_stack", "pandas.concat",
