@@ -79,6 +79,11 @@ NODE_TEXT_ONLY = frozenset({"loss",
                             "from", "datasets",
                             # rules/missing_eval_mode.py: a discriminator in the file (code_matches)
                             "disc", "discriminator", "net_", "critic", "actor", "policy",
+                            # rules/accelerator_check_not_called.py: the availability checks'
+                            # names, searched with facts.code_matches and kept only on an
+                            # identifier node
+                            "is_built", "is_bf16_supported", "is_initialized", "is_gpu_available",
+                            "is_built_with_cuda",
                             })
 # Words of the suppression directive's pattern (suppressions.py) besides `nntutor`: a comment
 # can only match it if it also holds `nntutor`, which is sensitive on its own.
