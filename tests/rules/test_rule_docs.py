@@ -14,7 +14,7 @@ RULES = ["double-softmax", "nll-without-log-softmax", "single-unit-softmax", "mi
          "loss-accumulates-graph", "missing-eval-mode", "missing-no-grad",
          "eval-mode-not-restored", "hardcoded-cuda", "metric-args-swapped",
          "metric-on-hard-labels", "metric-on-scores", "unused-suppression", "accelerator-unchecked",
-         "best-weights-not-copied"]
+         "best-weights-not-copied", "accelerator-check-not-called"]
 SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Judgement calls"]
 
 
