@@ -16,6 +16,7 @@ from .parsing import (
     F_OBJECT,
     F_PARAMETERS,
     F_RIGHT,
+    F_SUBSCRIPT,
     F_SUPERCLASSES,
     F_VALUE,
 )
@@ -37,10 +38,22 @@ LAYER_TAGS = {"torch.nn.Softmax": SOFTMAX, "torch.nn.LogSoftmax": LOG_SOFTMAX,
 # Layers that do not change what the last activation was.
 TRANSPARENT_LAYERS = {"torch.nn.Dropout", "torch.nn.Flatten", "torch.nn.Identity",
                       "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Unflatten"}
-# Tensor methods that keep the meaning of a tensor (its values are still "the probabilities").
+# Tensor methods that keep the meaning of a tensor (its values are still "the probabilities"):
+# moves and casts, and the shape / layout / selection methods, which only rearrange or pick
+# values (not those that compute new ones: sum, mean, max, log, gather + log ...).
 PASSTHROUGH_METHODS = {"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "squeeze",
                        "unsqueeze", "view", "reshape", "contiguous", "flatten", "clone", "type",
-                       "permute", "transpose", "view_as", "reshape_as", "type_as", "requires_grad_"}
+                       "permute", "transpose", "view_as", "reshape_as", "type_as", "requires_grad_",
+                       "unflatten", "movedim", "moveaxis", "swapaxes", "swapdims", "t", "expand",
+                       "expand_as", "narrow", "select", "index_select", "masked_select"}
+# The same as functions of a tensor (their first argument): `torch.flatten(probs, 0, 1)`,
+# einops' `rearrange(probs, "b t c -> (b t) c")`.
+PASSTHROUGH_FUNCS = frozenset({*(f"torch.{name}" for name in (
+    "squeeze", "unsqueeze", "reshape", "flatten", "unflatten", "permute", "transpose", "movedim",
+    "moveaxis", "swapaxes", "swapdims", "t", "narrow", "select", "index_select", "masked_select")),
+    "einops.rearrange"})
+# Attributes of a tensor that are the same values transposed.
+PASSTHROUGH_ATTRIBUTES = frozenset({"T", "mT"})
 # Methods on a module that return the module itself.
 MODULE_SELF_METHODS = {"to", "cuda", "cpu", "train", "eval", "float", "double", "half",
                        "requires_grad_", "bfloat16", "to_empty"}
@@ -614,6 +627,13 @@ class Values:
             if nxt is expr:
                 return self._unpacked_tags(expr, depth)
             return self.tags(nxt, self_layers, depth + 1)
+        if expr.type == "subscript":
+            return self._item_tags(expr, self_layers, depth)
+        if expr.type == "attribute":
+            attr = expr.child_by_field_id(F_ATTRIBUTE)
+            if attr is not None and facts.text(attr) in PASSTHROUGH_ATTRIBUTES:   # `probs.T`
+                return self.tags(expr.child_by_field_id(F_OBJECT), self_layers, depth + 1)
+            return frozenset(), None
         if expr.type != "call":
             return frozenset(), None
         q = facts.callee_qual(expr)
@@ -623,7 +643,10 @@ class Values:
             return frozenset({LOG_SOFTMAX}), expr
         if q in SIGMOID_FUNCS:
             return frozenset({SIGMOID}), expr
-        pos, _ = args_of(expr)
+        pos, kw = args_of(expr)
+        if q in PASSTHROUGH_FUNCS:
+            arg = pos[0] if pos else kw.get("input", kw.get("tensor"))
+            return self.tags(arg, self_layers, depth + 1) if arg is not None else (frozenset(), None)
         if q == "torch.log" and pos:
             inner, _n = self.tags(pos[0], self_layers, depth + 1)
             if SOFTMAX in inner:
@@ -653,11 +676,40 @@ class Values:
             if method == "log":
                 inner, _n = self.tags(receiver, self_layers, depth + 1)
                 return (frozenset({LOG_SOFTMAX}), expr) if SOFTMAX in inner else (frozenset(), None)
-            if method in PASSTHROUGH_METHODS:
-                return self.tags(receiver, self_layers, depth + 1)
+            if method in PASSTHROUGH_METHODS and not (receiver.type == "identifier" and facts.text(receiver) == "self"):
+                return self.tags(receiver, self_layers, depth + 1)   # (`self.flatten(x)`: a layer)
         # Calling a module object: nn.Softmax instance, a Sequential, a model class, self.layer.
         fn = strip(expr.child_by_field_id(F_FUNCTION))
         return self.module_output(fn, self_layers, depth + 1, call=expr)
+
+    def _item_tags(self, sub, self_layers, depth):
+        """`probs[mask]`, `probs[:, :-1]`, `probs[0]`: the items of a tensor are what the tensor
+        went through (indexing picks values, it does not change them); `model(x)[0]` of a model
+        whose forward() returns a tuple: that slot. Unknown for a string key (`out["logits"]`:
+        a dictionary, not a tensor)."""
+        base = sub.child_by_field_id(F_VALUE)
+        index = sub.children_by_field_id(F_SUBSCRIPT)
+        if base is None or not index or any(strip(i) is not None and strip(i).type in (
+                "string", "concatenated_string") for i in index):
+            return frozenset(), None
+        value = follow(self.facts, base)
+        if len(index) == 1 and value is not None and value.type == "call":
+            slots = self._slots_of_call(value, depth)
+            if slots is not None:   # a tuple: the slot, when the index is a literal
+                i = literal_value(index[0])
+                if type(i) is int and -len(slots) <= i < len(slots):
+                    return slots[i]
+                return frozenset(), None
+        return self.tags(base, self_layers, depth + 1)
+
+    def _slots_of_call(self, call, depth):
+        """The per-slot tags of a call of a model class whose forward() returns a tuple."""
+        fn = strip(call.child_by_field_id(F_FUNCTION))
+        if fn is None or fn.type not in ("identifier", "attribute"):
+            return None
+        qual, _ctor = self.instance(fn, depth + 1)
+        cls = self.local_class(qual) if qual is not None else None
+        return getattr(cls, "slot_outputs", None)
 
     def _unpacked_tags(self, ident, depth):
         """`validity, label = discriminator(x)`: what the model's forward() puts in that slot."""

@@ -192,3 +192,39 @@ loss_func = nn.BCEWithLogitsLoss()
 ])
 def test_sigmoid_behind_a_flag_of_forward(use, expected):
     assert lines(_FLAGGED + use, RULE) == expected
+
+
+# A sigmoid output reshaped or indexed before BCEWithLogitsLoss is still squashed twice.
+_RESHAPED = """\
+import torch
+import torch.nn as nn
+
+crit = nn.BCEWithLogitsLoss()
+
+
+def step(model, x, y, mask):
+    p = torch.sigmoid(model(x))
+    return crit({use}, y)
+"""
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("p.squeeze(1)", [8]), ("p.view(-1)", [8]), ("p[:, 0]", [8]), ("p[mask]", [8]),
+    ("torch.flatten(p)", [8]), ("p.squeeze(-1)[mask]", [8]),
+    # computed from the sigmoid, not the sigmoid's values
+    ("torch.logit(p)", []), ("p.mean(1)", []), ("(p > 0.5).float()", []), ("p.log()", []),
+])
+def test_through_reshapes_and_indexing(use, expected):
+    assert lines(_RESHAPED.format(use=use), RULE) == expected
+
+
+def test_a_sigmoid_of_an_indexed_sigmoid():
+    src = "import torch\n\np = torch.sigmoid(x)\nq = torch.sigmoid(p[:, 0])\nr = torch.sigmoid(p.sum(1))\n"
+    assert lines(src, RULE) == [4]
+
+
+def test_fix_through_an_index():
+    src = _RESHAPED.format(use="p[:, 0]")
+    (finding,) = findings(src, RULE)
+    fixed = apply_fix(src, finding)
+    assert "    p = model(x)\n" in fixed and parses(fixed) and lines(fixed, RULE) == []

@@ -685,3 +685,242 @@ def test_a_pretrained_backbones_head_replaced_by_one_ending_in_softmax(head):
                                        ("pre_logits", "torch.nn.Softmax(dim=1),")])   # not the head
 def test_a_replaced_head_without_softmax_or_another_attribute(head, last):
     assert lines(_REPLACED_HEAD.format(head=head, last=last), RULE) == []
+
+
+# Precision sweeps: a softmax reshaped, transposed or indexed on its way to the loss. Shape,
+# layout and indexing operations pick or rearrange the probabilities without changing them, so
+# CrossEntropyLoss still gets probabilities.
+_RESHAPED = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+criterion = nn.CrossEntropyLoss()
+
+
+def step(logits, targets, mask, n_classes):
+    probs = F.softmax(logits, dim=-1)
+    probs = {op}
+    loss = criterion(probs, targets)
+    return loss
+"""
+
+
+@pytest.mark.parametrize("op", [
+    "probs.view(-1, n_classes)", "probs.reshape(-1, n_classes)", "probs.flatten(0, 1)",
+    "probs.permute(0, 2, 1)", "probs.transpose(1, 2)", "probs.transpose(1, 2).contiguous()",
+    "probs.squeeze()", "probs.squeeze(1)", "probs.unsqueeze(0)", "probs.movedim(-1, 1)",
+    "probs[:, :-1]", "probs[mask]", "probs[..., 1:]", "probs[0]", "probs.T",
+    "torch.flatten(probs, 0, 1)", "torch.reshape(probs, (-1, n_classes))",
+    "torch.transpose(probs, 1, 2)", "torch.squeeze(probs)", "probs.masked_select(mask)",
+    "probs.view(-1, n_classes)[mask]",
+])
+def test_a_softmax_reshaped_or_indexed_before_the_loss(op):
+    src = _RESHAPED.format(op=op)
+    (finding,) = findings(src, RULE)
+    assert finding.location.line + 1 == 9
+    fixed = apply_fix(src, finding)
+    assert "    probs = logits\n" in fixed and parses(fixed)
+    assert lines(fixed, RULE) == []
+
+
+# Operations that compute new values are not followed: reductions, log (log-probabilities are
+# right for the loss), max / argmax / topk, gather + log, and arithmetic. (A softmax masked and
+# renormalised by arithmetic is still probabilities, so that one is a miss the rule accepts.)
+@pytest.mark.parametrize("op", [
+    "probs.sum(-1)", "probs.mean(dim=-1)", "probs.log()", "torch.log(probs).view(-1, n_classes)",
+    "probs.max(-1)[0]", "probs.argmax(-1)", "probs * mask", "1 - probs",
+    "torch.gather(probs, -1, targets.unsqueeze(-1)).log()", "probs.log()[mask]",
+    "probs.topk(3)[0]", "probs.cumsum(-1)",
+])
+def test_an_operation_that_changes_the_values_is_not_followed(op):
+    assert lines(_RESHAPED.format(op=op), RULE) == []
+
+
+BUGGY_RESHAPED = [
+    ("inline_softmax_view_into_functional_loss", """\
+import torch.nn.functional as F
+
+def sequence_loss(out, y, C):
+    loss = F.cross_entropy(out.softmax(-1).view(-1, C), y.view(-1))
+    return loss
+""", [4]),
+    ("forward_returns_softmax_view", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(128, 17)
+
+    def forward(self, x):
+        b = x.size(0)
+        x = self.fc(x)
+        return F.softmax(x, 1).view(b, -1)
+
+model = Tagger()
+criterion = nn.CrossEntropyLoss()
+for x, y in loader:
+    loss = criterion(model(x), y)
+""", [12]),
+    ("forward_softmax_then_last_step", """\
+import torch
+import torch.nn as nn
+
+class RNNClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(32, 64, batch_first=True)
+        self.out = nn.Linear(64, 5)
+
+    def forward(self, x):
+        h, _ = self.rnn(x)
+        probs = torch.softmax(self.out(h), dim=-1)
+        return probs[:, -1, :]
+
+net = RNNClassifier()
+loss_fn = nn.CrossEntropyLoss()
+loss = loss_fn(net(x), y)
+""", [12]),
+    ("model_output_indexed_by_a_mask", """\
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(64, 9), nn.Softmax(dim=-1))
+criterion = nn.CrossEntropyLoss()
+for x, y, mask in loader:
+    out = model(x)
+    loss = criterion(out[mask], y[mask])
+""", [3]),
+    ("token_classification_flattened_with_torch_functions", """\
+import torch
+import torch.nn.functional as F
+
+def token_loss(logits, labels):
+    probs = torch.softmax(logits, dim=2)
+    probs = torch.flatten(probs, 0, 1)
+    return F.cross_entropy(probs, torch.flatten(labels))
+""", [5]),
+    ("slot_of_a_tuple_returned_by_forward_by_index", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return F.softmax(h, dim=1), h
+
+net = Net()
+loss = nn.CrossEntropyLoss()(net(x)[0], y)
+""", [11]),
+]
+
+
+CORRECT_RESHAPED = [
+    ("logits_reshaped_before_the_loss", """\
+import torch.nn as nn
+
+criterion = nn.CrossEntropyLoss()
+logits = model(x)
+loss = criterion(logits.view(-1, logits.size(-1)), y.view(-1))
+""",),
+    ("softmax_reshaped_for_argmax_only", """\
+import torch.nn.functional as F
+
+logits = model(x)
+loss = F.cross_entropy(logits.view(-1, 10), y.view(-1))
+probs = F.softmax(logits, dim=-1).view(-1, 10)
+acc = (probs.argmax(dim=1) == y.view(-1)).float().mean()
+""",),
+    ("softmax_reshaped_then_log_into_nll", """\
+import torch
+import torch.nn.functional as F
+
+probs = F.softmax(logits, dim=-1)
+log_probs = torch.log(probs.view(-1, 10) + 1e-8)
+loss = F.nll_loss(log_probs, y.view(-1))
+xent = F.cross_entropy(logits.view(-1, 10), y.view(-1))
+""",),
+    ("softmax_target_slot_of_the_loss", """\
+import torch.nn.functional as F
+
+soft = F.softmax(teacher(x) / T, dim=-1).view(-1, 10)
+loss = F.cross_entropy(student(x).view(-1, 10), soft)
+""",),
+    ("logits_slot_of_a_tuple_returned_by_forward", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 4)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return F.softmax(h, dim=1), h
+
+net = Net()
+loss = nn.CrossEntropyLoss()(net(x)[1], y)
+""",),
+    ("dictionary_output_by_key", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def forward(self, x):
+        return F.softmax(self.fc(x), dim=1)
+
+out = {"probs": Net()(x), "logits": logits}
+loss = nn.CrossEntropyLoss()(out["logits"], y)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", BUGGY_RESHAPED, ids=[b[0] for b in BUGGY_RESHAPED])
+def test_flags_through_reshapes_and_indexing(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", CORRECT_RESHAPED, ids=[c[0] for c in CORRECT_RESHAPED])
+def test_silent_through_reshapes_and_indexing(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_fix_of_a_forward_ending_in_softmax_then_view():
+    (finding,) = findings(BUGGY_RESHAPED[1][1], RULE)
+    fixed = apply_fix(BUGGY_RESHAPED[1][1], finding)
+    assert "        return x.view(b, -1)\n" in fixed and parses(fixed)
+
+
+def test_across_files_through_a_reshape_and_a_mask():
+    train = TRAIN.replace("    loss = criterion(output, y)\n",
+                          "    loss = criterion(torch.flatten(output, 0, 1)[mask], y)\n")
+    found = two_files(MODELS, "import torch\n" + train, RULE)
+    assert [f.location.line + 1 for f in found] == [9]
+    assert found[0].related[-1].location.path == "models.py"
+
+
+@pytest.mark.parametrize("attr", ["expand", "view", "flatten", "select"])
+def test_a_layer_attribute_named_like_a_tensor_method(attr):
+    # `self.view(x)` calls the module held in `self.view`, not Tensor.view: its layers decide
+    src = f"""\
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+        self.{attr} = nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.{attr}(self.fc(x))
+
+net = Net()
+loss = nn.CrossEntropyLoss()(net(x), y)
+"""
+    assert lines(src, RULE) == [7]

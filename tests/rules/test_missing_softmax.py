@@ -182,3 +182,14 @@ def test_a_keras_loss_function_passed_by_reference():
            "                             tf.keras.layers.Dense(1)])\n"
            "model.compile(loss=tf.keras.losses.binary_crossentropy, optimizer='adam')\n")
     assert lines(src, RULE) == [4]
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("model(x)[:, 0]", [7]), ("model(x).view(-1)[mask]", [7]), ("torch.flatten(model(x))", [7]),
+    ("torch.sigmoid(model(x))[:, 0]", []), ("torch.softmax(model(x), 1)[:, 1]", []),
+    ("model(x)[:, 0].clamp(0, 1)", []),
+])
+def test_raw_scores_reshaped_or_indexed_before_bce(use, expected):
+    src = ("import torch\nimport torch.nn as nn\n\nmodel = nn.Sequential(nn.Linear(8, 1))\n"
+           f"criterion = nn.BCELoss()\nfor x, y, mask in loader:\n    loss = criterion({use}, y)\n")
+    assert lines(src, RULE) == expected

@@ -252,3 +252,39 @@ class BigCNN(TextCNN):
         self.fc = nn.Linear(300, 4)
 """
     assert 18 in lines(src, RULE)
+
+
+# Reshapes and indexing keep what the tensor is: probabilities or raw scores reshaped for the
+# loss are still reported, log-probabilities reshaped are still right.
+_RESHAPED = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+head = nn.Linear(256, 12)
+nll = nn.NLLLoss()
+
+
+def step(h, y, mask):
+    out = {out}
+    return nll({use}, y)
+"""
+
+
+@pytest.mark.parametrize("out,use,expected", [
+    ("F.softmax(head(h), dim=-1)", "out.view(-1, 12)", [11]),
+    ("F.softmax(head(h), dim=-1)", "out[mask]", [11]),
+    ("F.softmax(head(h), dim=-1)", "torch.flatten(out, 0, 1)", [11]),
+    ("head(h)", "out[:, -1]", [11]),
+    ("head(h)", "out.permute(0, 2, 1)", [11]),
+    # log-probabilities, however they are reshaped or indexed
+    ("F.log_softmax(head(h), dim=-1)", "out.view(-1, 12)[mask]", []),
+    ("F.log_softmax(head(h), dim=-1)", "out.transpose(1, 2)", []),
+    ("F.softmax(head(h), dim=-1)", "out.view(-1, 12).log()", []),
+    ("F.softmax(head(h), dim=-1)", "torch.log(out[mask])", []),
+    ("F.softmax(head(h), dim=-1).log()", "out[:, :-1]", []),
+    # a value computed from the probabilities is not followed
+    ("F.softmax(head(h), dim=-1)", "torch.log(out.sum(-1))", []),
+])
+def test_through_reshapes_and_indexing(out, use, expected):
+    assert lines(_RESHAPED.format(out=out, use=use), RULE) == expected

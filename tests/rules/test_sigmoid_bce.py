@@ -208,3 +208,15 @@ loss = bce(validity, ones)
 loss2 = bce(label.sigmoid(), ones)
 """
     assert lines(src, RULE) == [7, 18]
+
+
+@pytest.mark.parametrize("use,expected", [
+    ("torch.sigmoid(out)[:, 0]", [4]), ("torch.sigmoid(out).view(-1)[mask]", [4]),
+    # softmax probabilities of one class are probabilities: BCELoss on them is fine
+    ("torch.softmax(out, 1)[:, 1]", []), ("out[:, 0]", []),
+])
+def test_through_reshapes_and_indexing(use, expected):
+    src = f"import torch\nimport torch.nn as nn\n\nloss = nn.BCELoss()({use}, y)\n"
+    found = findings(src, RULE)
+    assert [f.location.line + 1 for f in found] == expected
+    assert all(f.fix is None for f in found)   # the sigmoid is not the loss input itself

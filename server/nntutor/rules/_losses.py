@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
-from ..values import LOGITS, SIGMOID, SOFTMAX, args_of, follow, method_call, string_value, strip
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT, F_VALUE
+from ..values import (
+    LOGITS,
+    PASSTHROUGH_FUNCS,
+    SIGMOID,
+    SOFTMAX,
+    args_of,
+    follow,
+    method_call,
+    string_value,
+    strip,
+)
 
 # kind of loss -> what its input must be
 TORCH_LOSSES = {
@@ -142,8 +152,17 @@ def linear_out_features(ctx, linear, resolve: bool = False) -> int | None:
 def class_output_location(ctx, expr):
     """Where a model class (maybe in another file) applies the activation that reaches `expr`."""
     node = follow(ctx.facts, expr)
-    while node is not None and node.type == "call":
+    for _ in range(_MAX_STEPS):
+        if node is not None and node.type == "subscript":   # `model(x)[mask]`
+            node = follow(ctx.facts, node.child_by_field_id(F_VALUE))
+            continue
+        if node is None or node.type != "call":
+            return None
         fn = strip(node.child_by_field_id(F_FUNCTION))
+        if ctx.facts.callee_qual(node) in PASSTHROUGH_FUNCS:   # `torch.flatten(model(x), 0, 1)`
+            pos, _kw = args_of(node)
+            node = follow(ctx.facts, pos[0]) if pos else None
+            continue
         qual, _ctor = ctx.values.instance(fn) if fn is not None else (None, None)
         if qual is not None:
             cls = ctx.values.local_class(qual)
@@ -151,6 +170,9 @@ def class_output_location(ctx, expr):
         recv, _m = method_call(node)
         node = follow(ctx.facts, recv) if recv is not None else None
     return None
+
+
+_MAX_STEPS = 16
 
 
 # -- Keras -----------------------------------------------------------------------------------
