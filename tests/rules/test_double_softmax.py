@@ -924,3 +924,42 @@ net = Net()
 loss = nn.CrossEntropyLoss()(net(x), y)
 """
     assert lines(src, RULE) == [7]
+
+
+# The quick fix removes the softmax where it is applied: only when nothing but the loss (or a
+# class choice) reads its value. Probabilities kept in a name that a metric or a print also
+# reads must stay probabilities there.
+_BOUND = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+
+criterion = nn.CrossEntropyLoss()
+
+
+def step(model, x, y):
+    logits = model(x)
+    probs = F.softmax(logits, dim=1)
+    loss = criterion({loss_input}, y)
+    {other}
+    return loss
+"""
+
+
+@pytest.mark.parametrize("loss_input,other,fixed", [
+    ("probs", "pred = probs.argmax(dim=1)", True),
+    ("probs.view(-1, 10)", "pred = torch.argmax(probs, 1)", True),
+    ("probs[:, :10]", "pass", True),
+    ("probs", "auc = roc_auc_score(y, probs[:, 1].detach())", False),
+    ("probs.view(-1, 10)", "print(probs.max(dim=1).values)", False),
+    ("probs", "history.append(probs)", False),
+])
+def test_the_fix_only_where_nothing_else_reads_the_probabilities(loss_input, other, fixed):
+    src = _BOUND.format(loss_input=loss_input, other=other)
+    found = findings(src, "double-softmax")
+    assert len(found) == 1
+    assert (found[0].fix is not None) == fixed
+    if fixed:
+        assert "probs = logits\n" in apply_fix(src, found[0])
+

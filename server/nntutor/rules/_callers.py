@@ -17,9 +17,13 @@ from ..parsing import (
     F_NAME,
     F_OBJECT,
     F_RIGHT,
+    F_VALUE,
 )
 from ..values import (
     MODULE_SELF_METHODS,
+    PASSTHROUGH_ATTRIBUTES,
+    PASSTHROUGH_FUNCS,
+    PASSTHROUGH_METHODS,
     args_of,
     class_of_method,
     defines_method,
@@ -43,7 +47,9 @@ def output_change_is_safe(ctx, applied, loss_inputs) -> bool:
     cls = class_of_method(facts.function_at(applied.start_byte))
     name_node = cls.child_by_field_id(F_NAME) if cls is not None else None
     if name_node is None:
-        return True   # not in a class: an inline activation, seen only where the loss reads it
+        # not in a class: where its value goes is in sight (`probs = F.softmax(out, 1)` read
+        # by `roc_auc_score(y, probs[:, 1])` too must keep its probabilities)
+        return _output_use_harmless(ctx, applied, loss_inputs, 0)
     instances = []
     family = _with_subclasses(ctx, ctx.text(name_node))
     if any(_defines_forward(ctx, n) for n in family - {ctx.text(name_node)}):
@@ -118,15 +124,21 @@ def _output_use_harmless(ctx, expr, loss_inputs, depth) -> bool:
     parent = expr.parent
     if parent is None:
         return False
+    if parent.type == "parenthesized_expression":
+        return _output_use_harmless(ctx, parent, loss_inputs, depth)
+    if parent.type == "subscript" and parent.child_by_field_id(F_VALUE) == expr:
+        return _output_use_harmless(ctx, parent, loss_inputs, depth + 1)   # `probs[mask]`
     if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == expr:
         attr = ctx.text(parent.child_by_field_id(F_ATTRIBUTE))
-        if attr == "data":
+        if attr == "data" or attr in PASSTHROUGH_ATTRIBUTES:
             return _output_use_harmless(ctx, parent, loss_inputs, depth + 1)
         call = parent.parent
         if call is None or call.type != "call":
             return False
         if attr == "argmax":
             return True
+        if attr in PASSTHROUGH_METHODS:   # `probs.view(-1, C)`: the same values, reshaped
+            return _output_use_harmless(ctx, call, loss_inputs, depth + 1)
         return attr == "max" and _index_half_only(ctx, call)
     if parent.type == "argument_list":
         call = parent.parent
@@ -136,6 +148,8 @@ def _output_use_harmless(ctx, expr, loss_inputs, depth) -> bool:
             return False
         if q == "torch.argmax":
             return True
+        if q in PASSTHROUGH_FUNCS:   # `torch.flatten(probs, 0, 1)`
+            return _output_use_harmless(ctx, call, loss_inputs, depth + 1)
         return q == "torch.max" and len(pos) > 1 and _index_half_only(ctx, call)
     if parent.type == "assignment" and parent.child_by_field_id(F_RIGHT) == expr:
         target = parent.child_by_field_id(F_LEFT)
