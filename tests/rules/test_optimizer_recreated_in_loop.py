@@ -519,3 +519,117 @@ for aggregation_round in range(3):
 ])
 def test_a_helper_running_its_own_passes_whatever_the_bound_is_called(loops, expected):
     assert lines(_OWN_PASSES.format(loops=loops), RULE) == expected
+
+
+# Sweep C (hikmatkhan MAML with higher): the inner optimizer is only handed to
+# `higher.innerloop_ctx`, which builds its own differentiable optimizer from it per task.
+_MAML = """\
+import torch
+import torch.nn.functional as F
+{imp}
+
+meta_opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(100):
+    meta_opt.zero_grad()
+    for t in range(4):
+        inner_opt = torch.optim.Adam(model.parameters(), lr=0.1)
+        with {ctx}(model, inner_opt, copy_initial_weights=False) as (fmodel, diffopt):
+            for _ in range(5):
+                diffopt.step(F.cross_entropy(fmodel(xs), ys))
+            F.cross_entropy(fmodel(xq), yq).backward()
+{extra}    meta_opt.step()
+"""
+
+
+@pytest.mark.parametrize("imp,ctx,extra,expected", [
+    ("import higher", "higher.innerloop_ctx", "", []),
+    ("from higher import innerloop_ctx", "innerloop_ctx", "", []),
+    # stepped itself too: its own state is lost on every task
+    ("import higher", "higher.innerloop_ctx", "        inner_opt.step()\n", [9]),
+    # another library's context manager may train with it
+    ("import mylib", "mylib.innerloop_ctx", "", [9]),
+])
+def test_an_optimizer_only_handed_to_higher(imp, ctx, extra, expected):
+    assert lines(_MAML.format(imp=imp, ctx=ctx, extra=extra), RULE) == expected
+
+
+# Sweep C (GMvandeVen continual-learning tutorial): `train` runs `iters` steps, making a new
+# iterator over the data whenever the last one runs out, and is called once per context.
+_ITERS = """\
+import torch
+import torch.nn.functional as F
+
+
+def train(model, dataset, iters, lr):
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    iters_left = 1
+    for batch_index in range(1, iters + 1):
+        iters_left -= 1
+        if iters_left == 0:
+{renew}            iters_left = len(data_loader)
+        x, y = next(data_loader)
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+
+data_loader = iter(DataLoader(train_set, batch_size=128))
+for context_id in range(5):
+    train(model, train_datasets[context_id], iters=2000, lr=1e-4)
+"""
+
+
+@pytest.mark.parametrize("renew,expected", [
+    ("            data_loader = iter(DataLoader(dataset, batch_size=128, shuffle=True))\n", []),
+    # the iterator is never renewed: one pass at most per call
+    ("            print('out of data')\n", [6]),
+])
+def test_a_helper_cycling_through_its_data(renew, expected):
+    assert lines(_ITERS.format(renew=renew), RULE) == expected
+
+
+def test_a_one_epoch_helper_called_per_epoch_is_still_flagged():
+    src = """\
+import torch
+import torch.nn.functional as F
+
+
+def train_one_epoch(model, loader, lr):
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for x, y in loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+
+for epoch in range(20):
+    train_one_epoch(model, train_loader, 1e-3)
+"""
+    assert lines(src, RULE) == [6]
+
+
+# Sweep C: a list of settings held in a name, as `for shots in [1, 5]:`.
+_SETTINGS = """\
+import torch
+import torch.nn.functional as F
+
+{binding}
+for shots in shots_lst:
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    for epoch in range(100):
+        opt.zero_grad()
+        F.cross_entropy(model(sample(shots)), y).backward()
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize("binding,expected", [
+    ("shots_lst = [1, 5]", []),
+    ("shots_lst = ('1shot', '5shot')", []),
+    # not a literal list of settings: batches of data, or a name bound twice
+    ("shots_lst = loader", [6]),
+    ("shots_lst = [(x1, y1), (x2, y2)]", [6]),
+    ("shots_lst = [1, 5]\nif full:\n    shots_lst = loader", [8]),
+])
+def test_a_list_of_settings_held_in_a_name(binding, expected):
+    assert lines(_SETTINGS.format(binding=binding), RULE) == expected

@@ -18,7 +18,7 @@ from ..parsing import (
     F_PARAMETERS,
     F_RIGHT,
 )
-from ..values import args_of, follow, is_method, strip, unwrap_calls
+from ..values import args_of, bound_once, follow, is_method, literal_value, strip, unwrap_calls
 from . import Rule
 from ._training import identifiers_in, same_scope
 
@@ -47,6 +47,9 @@ _REPORTING = re.compile(r"^(print|repr|str|len|type|isinstance|id|vars|dir|hash|
                         r"(^|\.)(log\w*|info|debug|warning|summary|watch)$|^(logging|logger|wandb|mlflow)\.")
 # Restoring or re-initialising weights in the loop: each pass is a fresh run.
 _RESETS = ("load_state_dict", "reset_parameters", "apply", "deepcopy", "init_weights")
+# Functional (MAML) wrappers that build their own differentiable optimizer from the one given,
+# copying its state: one never stepped itself hands them nothing, so a new one per task loses nothing.
+_DIFF_WRAPPERS = frozenset({"higher.innerloop_ctx", "higher.get_diff_optim", "higher.optim.get_diff_optim"})
 
 
 def check(ctx):
@@ -149,8 +152,10 @@ _OVER_DATA = re.compile(r"(?i)batch|\blen\s*\(|//")
 def _runs_own_passes(ctx, func, use) -> bool:
     """The loops of `func` around the training step include one over epochs (`for e in
     range(n_epochs)`), or a `for ... in range(n)` (whatever `n` is called) around a loop over
-    the data (`for x, y in loader`, `for i in range(0, len(X), bs)`): several passes per call.
-    A critic loop (`for _ in range(n_critic)` inside the batch loop) is neither."""
+    the data (`for x, y in loader`, `for i in range(0, len(X), bs)`) or one that makes a new
+    iterator over the data when the last runs out (`data_iter = iter(DataLoader(...))` in its
+    body, batches drawn with `next`): several passes per call. A critic loop (`for _ in
+    range(n_critic)` inside the batch loop) is neither."""
     loops = [lp for lp in ctx.facts.loops_containing(use.start_byte)
              if func.start_byte < lp.start_byte < func.end_byte]
     for i, lp in enumerate(loops):
@@ -158,7 +163,21 @@ def _runs_own_passes(ctx, func, use) -> bool:
         if _EPOCHS.search(ctx.text(over or lp)):
             return True
         if _range_args(ctx, over) in (1, 2) and not _OVER_DATA.search(ctx.text(over)) \
-                and any(_over_data(ctx, inner) for inner in loops[i + 1:]):
+                and (any(_over_data(ctx, inner) for inner in loops[i + 1:])
+                     or _renews_iterator(ctx, lp)):
+            return True
+    return False
+
+
+def _renews_iterator(ctx, loop) -> bool:
+    """`data_iter = iter(loader)` assigned in the body of `loop` (in the `if` that finds the
+    last one spent, or in `except StopIteration:`): the loop cycles through the data."""
+    for c in ctx.facts.calls_in(loop):
+        fn = c.child_by_field_id(F_FUNCTION)
+        parent = c.parent
+        if fn is not None and fn.type == "identifier" and ctx.text(fn) == "iter" \
+                and parent is not None and parent.type == "assignment" \
+                and parent.child_by_field_id(F_RIGHT) == c:
             return True
     return False
 
@@ -314,9 +333,23 @@ def _repeats_training(ctx, loop) -> bool:
         if name in ("range", "trange"):
             return not _RUNS.search(ctx.text(iterable))
         return False
+    if iterable.type == "identifier" and _settings_list(ctx, iterable):
+        return False   # `shots_lst = [1, 5]` ... `for shots in shots_lst:`, as `in [1, 5]`
     if iterable.type in ("identifier", "attribute"):
         return not _RUNS.search(ctx.text(iterable))
     return False  # a literal list / tuple of settings, a comprehension...
+
+
+def _settings_list(ctx, ident) -> bool:
+    """`ident` is bound once, to a list or tuple literal of plain constants (numbers, strings):
+    a list of settings, as if written in the `for` (not data samples, which are tuples)."""
+    if not bound_once(ctx.facts, ident):
+        return False
+    value = strip(follow(ctx.facts, ident))
+    if value is None or value.type not in ("list", "tuple") or not value.named_children:
+        return False
+    return all(literal_value(item) is not None or (strip(item) is not None and strip(item).type == "string")
+               for item in value.named_children)
 
 
 def _resets_in(ctx, loop, trained) -> bool:
@@ -433,7 +466,8 @@ def _identifiers(node):
 
 def _trained_with(ctx, loop, call, target):
     """The call in the loop that trains with the new optimizer: `opt.step()` (or Keras'
-    `apply_gradients` / `minimize`), or a call taking it as an argument (`train(model, opt)`)."""
+    `apply_gradients` / `minimize`), or a call taking it as an argument (`train(model, opt)`),
+    not `higher.innerloop_ctx(model, opt)`, which steps a differentiable copy of it."""
     if target is None:
         # `train(model, loader, torch.optim.Adam(...))`: built for the call it is passed to
         args = call.parent
@@ -451,7 +485,8 @@ def _trained_with(ctx, loop, call, target):
         if fn is None or _REPORTING.search(ctx.text(fn)):
             continue
         pos, kw = args_of(c)
-        if any(ctx.text(a) == name for a in (*pos, *kw.values())):
+        if any(ctx.text(a) == name for a in (*pos, *kw.values())) \
+                and ctx.facts.callee_qual(c) not in _DIFF_WRAPPERS:
             return c
     return None
 
