@@ -357,3 +357,145 @@ class Net(nn.Module):
     assert lines(src.format(arg="self.drop_rate"), RULE) == [11]
     assert lines(src.format(arg="0.2"), RULE) == [11]
     assert lines(src.format(arg="self.drop_rate if self.training else 0.0"), RULE) == []
+
+
+# F.scaled_dot_product_attention has no training flag: its dropout_p applies in every mode.
+ATTENTION_BUGGY = [
+    # donglinkang2021/learnGPT: the rate kept on the module, passed as is.
+    ("rate_held_by_the_module", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, n_embd, n_head, dropout):
+        super().__init__()
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.attn_dropout = dropout
+
+    def forward(self, x):
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        y = F.scaled_dot_product_attention(query=q, key=k, value=v, is_causal=True,
+                                           dropout_p=self.attn_dropout)
+        return y
+""", [12]),
+    ("full_path_literal_rate", """\
+import torch
+import torch.nn as nn
+
+class Attn(nn.Module):
+    def forward(self, q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=0.1)
+""", [6]),
+    ("positional_rate_of_a_dropout_layer", """\
+import torch.nn as nn
+from torch.nn.functional import scaled_dot_product_attention
+
+class Attn(nn.Module):
+    def forward(self, q, k, v, mask):
+        return scaled_dot_product_attention(q, k, v, mask, self.attn_drop.p)
+""", [6]),
+    ("local_name_bound_to_a_rate", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Attn(nn.Module):
+    def forward(self, q, k, v):
+        p = 0.2
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+""", [7]),
+]
+
+ATTENTION_CORRECT = [
+    # karpathy/nanoGPT
+    ("rate_under_self_training", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class CausalSelfAttention(nn.Module):
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=None,
+            dropout_p=self.dropout if self.training else 0, is_causal=True)
+""",),
+    ("positional_rate_under_self_training", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Attention(nn.Module):
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, None, (self.p if self.training else 0.))
+""",),
+    # rasbt/LLMs-from-scratch: the rate chosen from the mode before the call.
+    ("name_set_from_the_mode", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class MHA(nn.Module):
+    def forward(self, q, k, v):
+        use_dropout = 0. if not self.training else self.dropout
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=use_dropout, is_causal=True)
+""",),
+    ("no_rate_or_zero", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Attn(nn.Module):
+    def forward(self, q, k, v):
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return F.scaled_dot_product_attention(a, k, v, dropout_p=0.0)
+""",),
+    ("rate_attribute_set_to_zero", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Attn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dropout = 0.0
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout)
+""",),
+    # A plain function: the caller decides the rate, mode unknown here.
+    ("plain_function_with_a_training_parameter", """\
+import torch.nn.functional as F
+
+def attention(q, k, v, p, training):
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=p if training else 0)
+""",),
+    ("plain_function_not_a_model", """\
+import torch.nn.functional as F
+
+def attention(q, k, v):
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.1)
+""",),
+    # The caller passes the rate (no default): training passes it, evaluation 0.
+    ("rate_parameter_the_caller_fills", """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Attn(nn.Module):
+    def forward(self, q, k, v, dropout_p):
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", ATTENTION_BUGGY, ids=[c[0] for c in ATTENTION_BUGGY])
+def test_attention_dropout_flags(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", ATTENTION_CORRECT, ids=[c[0] for c in ATTENTION_CORRECT])
+def test_attention_dropout_silent(name, src):
+    assert lines(src, RULE) == []
+
+
+@pytest.mark.parametrize("name,src,expected", ATTENTION_BUGGY, ids=[c[0] for c in ATTENTION_BUGGY])
+def test_attention_fix_drops_only_in_training(name, src, expected):
+    (finding,) = findings(src, RULE)
+    assert "dropout_p" in finding.message and "model.eval()" in finding.message
+    fixed = apply_fix(src, finding)
+    assert parses(fixed)
+    assert "if self.training else 0.0" in fixed
+    assert lines(fixed, RULE) == []
+

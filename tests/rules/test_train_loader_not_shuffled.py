@@ -750,3 +750,69 @@ _TENSOR_DL = ("train_dl = torch.utils.data.DataLoader(torch.utils.data.TensorDat
 ])
 def test_a_loader_over_a_frame_in_random_order(prep, loader, expected):
     assert lines(_FRAME.format(prep=prep, loader=loader), RULE) == expected
+
+
+# Sweep B (quickgrid's siamese / triplet datasets): the pairs are drawn at random in __init__,
+# so the stored order is random already and cannot give single-class batches.
+_PAIRS = """\
+import random
+import numpy as np
+import torch
+from torch.utils.data import Dataset, DataLoader
+
+
+class PairDataset(Dataset):
+    def __init__(self, by_class, n_pairs):
+        self.by_class = by_class
+        self.pairs = []
+{build}
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def __getitem__(self, idx):
+        a, i, b, j = self.pairs[idx]
+        return self.by_class[a][i], self.by_class[b][j], float(a == b)
+
+
+train_loader = DataLoader(PairDataset(by_class, 1000), batch_size=32)
+for x1, x2, same in train_loader:
+    optimizer.zero_grad()
+    loss_fn(model(x1), model(x2), same).backward()
+    optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("build,expected", [
+    ("        for _ in range(n_pairs):\n"
+     "            a, b = np.random.randint(0, len(by_class)), np.random.randint(0, len(by_class))\n"
+     "            self.pairs.append((a, np.random.randint(0, 50), b, np.random.randint(0, 50)))", []),
+    # the class drawn first, names computed from it, a positive and a negative per draw
+    ("        for i in range(n_pairs):\n"
+     "            anchor = random.randrange(len(by_class))\n"
+     "            folder = names[anchor]\n"
+     "            other = random.choice([c for c in range(len(by_class)) if c != anchor])\n"
+     "            self.pairs.append((folder, 0, folder, 1))\n"
+     "            self.pairs.append((folder, 0, other, 0))", []),
+    ("        rng = np.random.default_rng(0)\n"
+     "        while len(self.pairs) < n_pairs:\n"
+     "            a = rng.integers(len(by_class))\n"
+     "            self.pairs.append((a, 0, a, 1))", []),
+    # built class by class (a loop variable read), random draws or not: stored order kept
+    ("        for a in range(len(by_class)):\n"
+     "            for i in range(len(by_class[a]) - 1):\n"
+     "                self.pairs.append((a, i, a, i + 1))", [21]),
+    ("        for a in range(len(by_class)):\n"
+     "            for _ in range(n_pairs):\n"
+     "                self.pairs.append((a, np.random.randint(50), a, np.random.randint(50)))", [21]),
+    ("        for _ in range(n_pairs):\n"
+     "            np.random.seed(0)\n"
+     "            self.pairs.append(next_pair())", [21]),
+    ("        for _ in range(n_pairs):\n"
+     "            self.pairs.append((np.random.randint(5), 0, 0, 1))\n"
+     "        self.pairs = sorted(self.pairs)", [21]),
+])
+def test_a_loader_over_pairs_drawn_at_random(build, expected):
+    src = _PAIRS.format(build=build)
+    n = build.count("\n")
+    assert lines(src, RULE) == [e + n for e in expected]

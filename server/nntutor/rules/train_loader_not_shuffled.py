@@ -19,6 +19,7 @@ from ..parsing import (
     F_BODY,
     F_DEFINITION,
     F_FUNCTION,
+    F_LEFT,
     F_NAME,
     F_OBJECT,
     F_PARAMETERS,
@@ -29,7 +30,7 @@ from ..parsing import (
 from ..values import args_of, follow, has_splat, method_call, string_value, strip, unwrap_calls
 from . import Rule
 from ._testfiles import is_test_module
-from ._training import any_between
+from ._training import any_between, variables_in
 from ._uses import (
     WRAPPERS,
     call_given,
@@ -140,10 +141,138 @@ def _rows_in_random_order(ctx, made) -> bool:
         # tokenizer), or a TensorDataset all of whose tensors come from one
         if given and (any if qual is None else all)(_frame_in_random_order(ctx, a) for a in given):
             return True
+    if qual is None and _examples_drawn_at_random(ctx, made):
+        return True
     if qual not in MAP_STYLE or not qual.endswith("TensorDataset") or has_splat(made):
         return False
     pos, kw = args_of(made)
     return bool(pos) and not kw and all(_drawn_at_random(ctx, a) for a in pos)
+
+
+# Python's `random` functions that draw (not `seed`, `shuffle` of a list kept in its groups).
+_PY_DRAWS = frozenset({"random.random", "random.randint", "random.randrange", "random.choice",
+                       "random.choices", "random.sample", "random.uniform", "random.gauss"})
+_TORCH_DRAWS = _RANDOM_MAKERS | {"torch.randperm", "torch.multinomial"}
+_GENERATORS = frozenset({"numpy.random.default_rng", "numpy.random.RandomState", "random.Random"})
+
+
+def _examples_drawn_at_random(ctx, made) -> bool:
+    """A dataset class of the file whose `__getitem__(self, idx)` reads `self.<list>[idx]`, and
+    each such list is filled in `__init__` only by appends in loops that just count (`for _ in
+    range(n)`, `while ...`: no loop variable read), each append taking a value drawn in its loop
+    (`a = np.random.randint(n_cls)`, and names computed from it): siamese pairs and triplets
+    drawn at random, whose stored order is random already. A list built class by class or file
+    by file (a loop variable read) keeps their order."""
+    fn = made.child_by_field_id(F_FUNCTION)
+    cls = ctx.facts.class_named(ctx.text(fn)) if fn is not None and fn.type == "identifier" else None
+    body = cls.child_by_field_id(F_BODY) if cls is not None else None
+    methods = {ctx.text(m.child_by_field_id(F_NAME)): m for m in _methods(body)}
+    init, getitem = methods.get("__init__"), methods.get("__getitem__")
+    if init is None or getitem is None:
+        return False
+    lists = _indexed_lists(ctx, getitem)
+    if not lists:
+        return False
+    filled = {name: [] for name in lists}
+    for node in _walk(init.child_by_field_id(F_BODY)):
+        target = None
+        if node.type == "call":
+            recv, method = method_call(node)
+            if method in ("append", "extend", "insert") and recv is not None:
+                target = recv
+        elif node.type in ("assignment", "augmented_assignment"):
+            target = node.child_by_field_id(F_LEFT)
+        text = ctx.text(target) if target is not None else ""
+        if text.startswith("self.") and text[5:] in filled:
+            if node.type == "assignment" and _empty(ctx, node.child_by_field_id(F_RIGHT)):
+                continue   # `self.pairs = []`
+            if node.type != "call":
+                return False   # built some other way (`self.pairs = sorted(...)`, `+=`)
+            filled[text[5:]].append(node)
+    return all(calls and all(_appends_a_draw(ctx, c, init) for c in calls) for calls in filled.values())
+
+
+def _indexed_lists(ctx, getitem) -> set:
+    """The attributes `__getitem__(self, idx)` subscripts with its index: `self.pairs[idx]`."""
+    params = getitem.child_by_field_id(F_PARAMETERS)
+    names = [p for p in (params.named_children if params is not None else ())]
+    if len(names) != 2:
+        return set()
+    ident = names[1] if names[1].type == "identifier" else (
+        names[1].named_children[0] if names[1].type == "typed_parameter" and names[1].named_children else None)
+    if ident is None or ident.type != "identifier":
+        return set()
+    index = ctx.text(ident)
+    found = set()
+    for node in _walk(getitem.child_by_field_id(F_BODY)):
+        if node.type == "subscript" and node.named_child_count == 2 \
+                and ctx.text(node.named_children[1]) == index:
+            value = ctx.text(node.child_by_field_id(F_VALUE))
+            if value.startswith("self.") and value[5:].isidentifier():
+                found.add(value[5:])
+    return found
+
+
+def _empty(ctx, node) -> bool:
+    """`[]` or `list()`."""
+    node = strip(node)
+    return node is not None and "".join(ctx.text(node).split()) in ("[]", "list()")
+
+
+def _appends_a_draw(ctx, call, init) -> bool:
+    """`call` (an append in `__init__`) sits in loops that only count, and what it appends reads
+    a draw made in its innermost loop, or a name bound from one there."""
+    loops = []
+    node = call.parent
+    while node is not None and node != init:
+        if node.type in ("for_statement", "while_statement"):
+            loops.append(node)
+        elif node.type in ("function_definition", "lambda", "list_comprehension",
+                           "generator_expression", "set_comprehension", "dictionary_comprehension"):
+            return False
+        node = node.parent
+    if not loops:
+        return False
+    for loop in loops:
+        if loop.type == "for_statement":
+            variables = set(variables_in(ctx, loop.child_by_field_id(F_LEFT)))
+            if variables & set(variables_in(ctx, loop.child_by_field_id(F_BODY))):
+                return False   # `for c in classes:` read in its body: built class by class
+    body = loops[0].child_by_field_id(F_BODY)
+    drawn = set()
+    for _ in range(3):   # names bound from a draw, then names computed from those
+        for node in _walk(body):
+            if node.type == "assignment" and node.start_byte < call.start_byte:
+                left, right = node.child_by_field_id(F_LEFT), node.child_by_field_id(F_RIGHT)
+                if left is not None and left.type == "identifier" and right is not None and (
+                        _draws(ctx, right) or drawn & set(variables_in(ctx, right))):
+                    drawn.add(ctx.text(left))
+    args = call.child_by_field_id(F_ARGUMENTS)
+    return args is not None and (_draws(ctx, args) or bool(drawn & set(variables_in(ctx, args))))
+
+
+def _draws(ctx, node) -> bool:
+    """`node` calls a random draw: NumPy's `np.random.*`, Python's `random.*`, torch's
+    `randint` / `randperm` ..., or a generator's method (`rng.integers(...)`)."""
+    for call in ctx.facts.calls_in(node):
+        qual = ctx.facts.callee_qual(call) or ""
+        if qual in _PY_DRAWS or qual in _TORCH_DRAWS or (
+                qual.startswith("numpy.random.") and qual.count(".") == 2
+                and qual.rsplit(".", 1)[-1] not in _NOT_DRAWS):
+            return True
+        recv, _method = method_call(call)
+        made = strip(follow(ctx.facts, recv)) if recv is not None and recv.type == "identifier" else None
+        if made is not None and made.type == "call" and ctx.facts.callee_qual(made) in _GENERATORS:
+            return True
+    return False
+
+
+def _walk(node):
+    stack = [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(n.named_children)
 
 
 # What keeps the order of a frame's rows (not `sort_values`, `sort_index`, `groupby`).
