@@ -571,6 +571,85 @@ class Evaluator(object):
     assert lines(src.replace("            self.eval(test_loader)", "            self.clf.eval()"), RULE) == [22]
 
 
+_RESTORING_TEST_HELPER = """\
+import torch
+import torch.nn as nn
+
+
+def train(model, loader, lr):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+
+def test_acc(model, loader):
+    mode = model.training
+    model.eval()
+    with torch.no_grad():
+        correct = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+    model.train(mode=mode)
+    return correct
+
+
+def test_all(model, loaders):
+    return [test_acc(model, loader) for loader in loaders]
+"""
+
+
+def test_a_mode_restored_by_a_method_call_does_not_run_the_files_train_function():
+    """sweep C (GMvandeVen's continual-learning tutorial): `model.train(mode=mode)` in an
+    evaluation helper is nn.Module.train, not the file's own `def train(model, ...)`, so the
+    loop over test loaders that calls the helper trains nothing."""
+    src = _RESTORING_TEST_HELPER.replace(
+        "    return [test_acc(model, loader) for loader in loaders]\n",
+        "    precs = []\n    for loader in loaders:\n        precs.append(test_acc(model, loader))\n"
+        "    return precs\n")
+    assert lines(src, RULE) == []
+    # a helper that never switches back, called in a loop that trains by itself: the bug
+    step = ("        opt.zero_grad()\n        nn.functional.cross_entropy(model(x), y).backward()\n"
+            "        opt.step()\n")
+    buggy = src.replace("    model.train(mode=mode)\n", "").replace(
+        "    for loader in loaders:\n", "    for x, y in loaders:\n" + step)
+    assert lines(buggy, RULE) == [28]
+
+
+@pytest.mark.parametrize("restore,expected", [
+    ("model.train(was_training)", []),
+    ("model.train(mode=was_training)", []),
+    ("model.train(False)", [22]),           # still eval mode
+    ("pass", [22]),
+])
+def test_a_saved_mode_put_back_after_the_evaluation(restore, expected):
+    src = f"""\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+
+
+def evaluate(model, loader):
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+    {restore}
+    return acc
+
+
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    evaluate(model, val_loader)
+"""
+    assert lines(src, RULE) == expected
+
+
 
 def test_a_model_built_anew_in_each_iteration_is_not_restored_anywhere():
     """sweep 16 (girafe-ai's gradient-check test): every pass builds a new BatchNorm layer,

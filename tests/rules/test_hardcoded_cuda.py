@@ -990,6 +990,28 @@ def test_an_attribute_device_still_hardcoded(name, src):
     assert len(lines(src, RULE)) == 1
 
 
+@pytest.mark.parametrize("condition,expected", [
+    ("cuda", []),          # learn2learn's maml_trpo.py (sweep C), as `if cuda: model.cuda()`
+    ("args.use_gpu", []),
+    ("seed > 0", [10]),    # no condition about the GPU
+    (None, [7]),           # chosen unconditionally
+])
+def test_a_device_name_chosen_under_a_gpu_flag(condition, expected):
+    choice = (f"    device_name = 'cpu'\n    if {condition}:\n        torch.cuda.manual_seed(seed)\n"
+              "        device_name = 'cuda'\n" if condition else "    device_name = 'cuda'\n")
+    src = f"""\
+import torch
+
+
+def main(args, cuda=0, seed=42):
+    cuda = bool(cuda)
+    torch.manual_seed(seed)
+{choice}    device = torch.device(device_name)
+    return torch.nn.Linear(3, 3).to(device)
+"""
+    assert lines(src, RULE) == expected
+
+
 
 def test_half_precision_later_in_the_chain():
     """tacotron2's inference notebook (sweep 20): `model.cuda().eval().half()` is half-precision

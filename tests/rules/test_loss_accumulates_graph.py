@@ -1252,6 +1252,54 @@ def meta_step(net, meta_optim, x_spt, y_spt, x_qry, y_qry, update_step=5, lr=0.0
     assert lines(src, RULE) == []
 
 
+_INNER_LOOP = """\
+import torch
+import torch.nn.functional as F
+
+
+def inner_loop(net, params, x, y, steps, lr):
+    train_losses = []
+    for _ in range(steps):
+        loss = F.mse_loss(net(x, params=params), y)
+        grads = torch.autograd.grad(loss, params.values(), create_graph={graph})
+        train_losses.append(loss)
+        params = {{n: p - lr * g for (n, p), g in zip(params.items(), {made_of})}}
+    return F.mse_loss(net(x, params=params), y), train_losses
+"""
+
+
+@pytest.mark.parametrize("graph,made_of,expected", [
+    # sweep C (higher's tests): the fast weights hold every inner step's graph for the
+    # meta-gradient, so keeping the inner losses keeps nothing more
+    ("True", "grads", []),
+    ("not first_order", "grads", []),         # second order unless asked otherwise
+    ("False", "grads", [10]),                 # first order: only the list keeps each graph
+    ("True", "[p.grad for p in params.values()]", [10]),   # no fast weights of these gradients
+])
+def test_inner_losses_of_a_differentiable_maml_loop(graph, made_of, expected):
+    assert lines(_INNER_LOOP.format(graph=graph, made_of=made_of), RULE) == expected
+
+
+@pytest.mark.parametrize("imp,expected", [("import higher\n", []), ("", [11])])
+def test_inner_losses_stepped_by_a_differentiable_optimizer(imp, expected):
+    """`higher`'s `diffopt.step(loss)` keeps each step's graph in the patched model's weights."""
+    src = f"""\
+{imp}import torch
+import torch.nn.functional as F
+
+
+def adapt(model, opt, x, y, steps):
+    losses = []
+    with higher.innerloop_ctx(model, opt) as (fmodel, diffopt):
+        for _ in range(steps):
+            loss = F.cross_entropy(fmodel(x), y)
+            diffopt.step(loss)
+            losses.append(loss)
+        return fmodel, losses
+"""
+    assert lines(src, RULE) == expected
+
+
 def test_a_list_of_epoch_totals_that_is_only_printed():
     src = """\
 import torch.nn as nn

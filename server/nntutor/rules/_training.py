@@ -641,14 +641,24 @@ def helper_calls(ctx, positions) -> list:
     facts = ctx.facts
     by_last = facts.calls_by_last_name()
     names: set = set()
+    methods: set = set()   # the names some method of the file has
+
+    def calls(n):
+        # `train_batch(...)` and `trainer.fit_one_epoch()` (a method of the file) alike; a plain
+        # function `train(model, ...)` is not what `model.train(mode)` calls
+        every = by_last.get(n, ())
+        return every if n in methods else facts.calls_named(n)
+
     todo = list(positions)
     while todo:   # and the functions that call those, and so on (`fit_epoch()` -> `train_batch()`)
         fn = facts.function_at(todo.pop())
         while fn is not None:  # every function around a backward pass trains
             name = fn.child_by_field_id(F_NAME)
-            if name is not None and ctx.text(name) not in names:
-                names.add(ctx.text(name))
-                todo.extend(c.start_byte for c in by_last.get(ctx.text(name), ()))
+            text = ctx.text(name) if name is not None else None
+            if text is not None and (text not in names or is_method(fn) and text not in methods):
+                names.add(text)
+                if is_method(fn):
+                    methods.add(text)
+                todo.extend(c.start_byte for c in calls(text))
             fn = facts.function_at(fn.start_byte)
-    # `train_batch(...)` and `trainer.fit_one_epoch()` (a method of the file) alike
-    return sorted({c.start_byte for n in names for c in by_last.get(n, ())})
+    return sorted({c.start_byte for n in names for c in calls(n)})

@@ -26,13 +26,13 @@ def check(ctx):
     switches = []  # (kind, model name, node, model expression) for direct and helper calls
     on_purpose = set()   # models a training function puts in eval mode before it trains them
     for e in evs:
-        if e.kind in ("eval", "train"):
-            switches.append((e.kind, e.target, e.call, method_call(e.call)[0]))
+        if e.kind in ("eval", "train") or _restores(e):
+            switches.append((e.kind if e.kind != "mode" else "train", e.target, e.call, method_call(e.call)[0]))
     for fname in switching_names(ctx):
         for call in calls_to(ctx, fname):
             fm = modes_for_call(ctx, fname, call)   # the definition this call runs
             for param in (fm.sets_eval | fm.sets_train) if fm is not None else ():
-                restores = param in fm.sets_train and _ends_in_train(evs, fm, param)
+                restores = _ends_in_train(evs, fm, param)
                 arg = argument_for(ctx, call, fm, param)
                 if arg is not None:
                     switches.append(("train" if restores else "eval", ctx.text(arg), call, arg))
@@ -441,9 +441,16 @@ def _switches_to_train(evs, fm, name) -> bool:
 def _ends_in_train(evs, fm, param):
     last = None
     for e in evs:
-        if fm.node.start_byte < e.pos < fm.node.end_byte and e.target == param and e.kind in ("eval", "train"):
+        if fm.node.start_byte < e.pos < fm.node.end_byte and e.target == param and (
+                e.kind in ("eval", "train") or _restores(e)):
             last = e.kind
-    return last == "train"
+    return last in ("train", "mode")
+
+
+def _restores(e) -> bool:
+    """`model.train(mode)` / `model.train(was_training)` after an evaluation puts back the mode
+    saved before it (`mode = model.training`): train mode, in a training loop."""
+    return e.kind == "mode" and method_call(e.call)[1] == "train"
 
 
 RULE = Rule("eval-mode-not-restored", Severity.WARNING, "train-eval-mode",

@@ -113,6 +113,8 @@ def check(ctx):
         candidates.extend(v for k, v in kw.items() if k in _DEVICE_KEYWORDS)
         for node in candidates:
             node = follow(facts, node)  # device = "cuda"; model.to(device)
+            if node is not None and node.type == "string" and under_gpu_condition(ctx, node):
+                continue   # `if use_cuda: device = "cuda"`: the flag decides, as for `.cuda()`
             if node is not None and node.type == "attribute":
                 value, where = _attribute_value(ctx, node)   # args.device = "cuda"; CFG.device
                 if where is not None and (facts.scope_id(where.start_byte) in checked

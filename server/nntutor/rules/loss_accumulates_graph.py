@@ -224,6 +224,49 @@ def _runs_backward(ctx, fn) -> bool:
     return any_between(found, fn.start_byte, fn.end_byte)
 
 
+def _differentiable_step(ctx, stmt, value) -> bool:
+    """The loss `value` (the same binding) makes a differentiable step in the loop around `stmt`,
+    which runs no backward pass: `grads = torch.autograd.grad(loss, params, create_graph=True)`
+    then fast weights `params = {n: p - lr * g ...}` made from them, or `higher`'s
+    `diffopt.step(loss)`. Each step's graph is part of the weights' graph, which the
+    meta-gradient after the loop needs: keeping the loss too keeps nothing more."""
+    facts = ctx.facts
+    loop = facts.innermost_loop(stmt.start_byte)
+    if loop is None or any(e.kind == "backward" and loop.start_byte < e.pos < loop.end_byte for e in events(ctx)):
+        return False
+    name = ctx.text(value)
+    reaching = facts.binding(name, value.start_byte)
+    if reaching is None:
+        return False
+
+    def same_loss(arg) -> bool:
+        arg = strip(arg)
+        return arg is not None and arg.type == "identifier" and ctx.text(arg) == name \
+            and loop.start_byte < arg.start_byte < loop.end_byte and facts.binding(name, arg.start_byte) is reaching
+
+    for call in facts.calls_to(_AUTOGRAD_GRAD):
+        pos, kw = args_of(call)
+        graph = kw.get("create_graph")
+        if not same_loss(pos[0] if pos else kw.get("outputs")) or graph is None or ctx.text(graph) == "False":
+            continue
+        inputs = pos[1] if len(pos) > 1 else kw.get("inputs")
+        parent = call.parent
+        left = parent.child_by_field_id(F_LEFT) if parent is not None and parent.type == "assignment" else None
+        if inputs is None or left is None or left.type != "identifier":
+            continue
+        grads = ctx.text(left)
+        for weights in set(identifiers_in(ctx, inputs)):
+            if any(b.kind == "assign" and call.end_byte < b.pos < loop.end_byte and _mentions(ctx, b.value, grads)
+                   for b in facts.bindings.get(weights, ())):
+                return True   # the fast weights made of the gradients
+    if any(m == "higher" or m.startswith("higher.") for m in facts.imports.values()):
+        for call, recv in facts.method_calls("step"):
+            pos, _ = args_of(call)
+            if recv is not None and pos and same_loss(pos[0]):
+                return True   # `diffopt.step(loss)`: a differentiable optimizer's step takes the loss
+    return False
+
+
 # `iter` only where a word starts (`train_iter`, `n_iters`, `trainIter`): not `delimiters`.
 _DATA_ITERABLE = re.compile(r"load|data|batch|(?:^|_|\d)iter|(?-i:[a-z\d]Iter)|sampler|^dl$|_dl$",
                             re.IGNORECASE)
@@ -658,6 +701,8 @@ def _check_accumulation(ctx, stmt, left, value):
         return  # building a total loss on purpose, then backpropagating it
     if _returned_by_loss_function(ctx, stmt, ctx.text(holder)):
         return  # a loss function summing its terms; its caller backpropagates the total
+    if value.type == "identifier" and _differentiable_step(ctx, stmt, value):
+        return  # a MAML inner loop: the fast weights hold every step's graph for the meta-gradient
     text = ctx.text(value)
     fix = None
     if value.type != "binary_operator":
