@@ -955,6 +955,40 @@ def test_an_environment_step_is_no_optimizer_step():
     assert lines(src, RULE) == []
 
 
+# Sweep 25 (tf-keras-image-classifier's heatmap_check.py): a Grad-CAM loop over a loaded model in
+# a file that steps no optimizer at all. Its backward runs on one selected logit: it reads
+# gradients. A loss backpropagated with the steps out of sight still trains.
+_LOADED_GRADCAM = """\
+import torch
+
+
+def heatmaps(model_path, images):
+    model = torch.load(model_path)
+    maps = []
+    for img in images:
+        model.eval()
+        features = model.features(img.unsqueeze(0))
+        output = model.classifier(features)
+        index = torch.argmax(output).item()
+        features.register_hook(lambda g: maps.append(g))
+{backward}
+    return maps
+"""
+
+
+@pytest.mark.parametrize("backward,expected", [
+    ("        output[:, index].backward()", []),
+    ("        pred_class = output[:, index]\n        pred_class.backward()", []),
+    ("        output[0][index].backward()", []),
+    ("        output.backward(gradient=torch.nn.functional.one_hot(torch.tensor([index]), 10).float())", []),
+    # a loss (the first of a model's outputs), the optimizer stepped out of sight: trains
+    ("        loss = output[0]\n        loss.backward()", [8]),
+    ("        torch.nn.functional.cross_entropy(output, labels).backward()", [8]),
+])
+def test_a_selected_output_backpropagated_with_no_step_in_sight_reads_gradients(backward, expected):
+    assert lines(_LOADED_GRADCAM.format(backward=backward), RULE) == expected
+
+
 def test_a_conditional_partial_unfreeze_does_not_restore_training_mode():
     """Review of sweep 20: `if epoch == 3: model.unfreeze_backbone()` (self.backbone.train())
     does not put the model's head back in training mode after the per-epoch eval()."""

@@ -1288,3 +1288,46 @@ torch.cuda.synchronize()
 model_cpu = model.cpu()
 """
     assert lines(src, RULE) == [4]
+
+
+# Sweep 25 (sidekit's xvector.py): one worker process per GPU, each given its index. `.cuda(i)`
+# with an index the caller passes (or a loop over the GPUs gives) picks one of several GPUs.
+@pytest.mark.parametrize("index,expected", [
+    ("gpu_id", []),                # the worker's parameter
+    ("0", [7, 10]),                # the first GPU, spelt out
+    ("", [7, 10]),                 # the current one
+    ("args.gpu", [7, 10]),         # one GPU from the command line
+    ("current_device", [7, 10]),   # a device object may be the CPU's: `.to()` takes it, `.cuda()` not
+])
+def test_a_gpu_index_given_to_a_worker(index, expected):
+    src = f"""\
+import multiprocessing
+import torch
+import torch.nn as nn
+
+
+def worker(batches, gpu_id, current_device, args):
+    model = nn.Linear(20, 2).cuda({index})
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for x, y in batches:
+        loss = nn.functional.cross_entropy(model(x.cuda({index})), y)
+        loss.backward()
+        opt.step()
+
+
+def train(shards, n_gpus=4):
+    procs = [multiprocessing.Process(target=worker, args=(shards[g], g, None, None)) for g in range(n_gpus)]
+"""
+    assert lines(src, RULE) == expected
+
+
+def test_a_loop_over_the_gpus_and_a_lambda_given_the_gpu():
+    src = """\
+import torch
+
+to_gpu = lambda arr, gpu: arr.cuda(gpu)
+shards = [torch.zeros(4).cuda(g) for g in range(2)]
+for g in gpus:
+    replicas.append(model.cuda(g))
+"""
+    assert lines(src, RULE) == [4]   # (a comprehension's variable is not followed)

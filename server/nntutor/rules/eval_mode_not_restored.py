@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_RIGHT, F_VALUE
+from ..parsing import F_ARGUMENTS, F_CONDITION, F_FUNCTION, F_LEFT, F_RIGHT, F_SUBSCRIPT, F_VALUE
 from ..values import MODULE_SELF_METHODS, args_of, method_call, param_index, strip, unwrap_calls
 from . import Rule
 from ._modes import (
@@ -22,7 +22,11 @@ from ._uses import WRAPPERS, call_given, identifier_nodes
 def check(ctx):
     facts = ctx.facts
     evs = events(ctx)
-    backwards = [e.pos for e in evs if e.kind == "backward"]
+    step_pos = _step_positions(ctx, evs)
+    # With no optimizer step in sight, a backward of one selected output (`output[:, index]`,
+    # a one-hot `gradient=`) reads gradients (Grad-CAM, saliency): it trains nothing.
+    backwards = [e.pos for e in evs if e.kind == "backward"
+                 and (step_pos or not _reads_gradients(ctx, e.call))]
     switches = []  # (kind, model name, node, model expression) for direct and helper calls
     on_purpose = set()   # models a training function puts in eval mode before it trains them
     for e in evs:
@@ -74,14 +78,8 @@ def check(ctx):
     trainers = helper_calls(ctx, backwards)
     # A training loop also steps an optimizer (itself or through a helper): in a file whose
     # optimizer steps we see, a loop that only backpropagates reads gradients (Grad-CAM heat
-    # maps, saliency maps). (A file with no visible step: its steps are out of sight.)
-    # (also a SAM optimizer's `first_step` / `second_step`, and `.step(...)` of anything named
-    # like an optimizer or a scaler: `amp.step(opt)`; not `env.step(action)`)
-    step_pos = sorted({e.pos for e in evs if e.kind == "step"} | {
-        c.start_byte for last in ("step", "first_step", "second_step")
-        for c in facts.calls_by_last_name().get(last, ())
-        if method_call(c)[0] is not None and (
-            last != "step" or _STEPPER.search(ctx.text(method_call(c)[0]).rsplit(".", 1)[-1]))})
+    # maps, saliency maps). (A file with no visible step: its steps are out of sight, but a
+    # backward of one selected output was left out of `backwards` above.)
     steppers = helper_calls(ctx, step_pos)
     trained = _optimized_models(ctx)
     for kind, name, node, obj in switches:
@@ -124,6 +122,35 @@ def check(ctx):
             node, f"`{name}` is switched to eval mode inside the training loop and not back: "
             f"the following iterations train it with dropout off and frozen batch-norm "
             f"statistics, {until}; call `{name}.train()` right after the evaluation.")
+
+
+def _step_positions(ctx, evs) -> list:
+    """Start bytes (sorted) of the optimizer steps of the file: step events, also a SAM
+    optimizer's `first_step` / `second_step`, and `.step(...)` of anything named like an
+    optimizer or a scaler (`amp.step(opt)`; not `env.step(action)`)."""
+    by_last = ctx.facts.calls_by_last_name()
+    return sorted({e.pos for e in evs if e.kind == "step"} | {
+        c.start_byte for last in ("step", "first_step", "second_step")
+        for c in by_last.get(last, ())
+        if method_call(c)[0] is not None and (
+            last != "step" or _STEPPER.search(ctx.text(method_call(c)[0]).rsplit(".", 1)[-1]))})
+
+
+def _reads_gradients(ctx, call) -> bool:
+    """`call` (a `.backward(...)`) backpropagates one selected output, not a loss: a subscript
+    with several indices or of a subscript (`output[:, index]`, `out[0][c]`), or a name bound
+    to one (`pred_class = output[:, index]`), or any output with an explicit `gradient=` (a
+    one-hot vector: `model_output.backward(gradient=one_hot)`)."""
+    if "gradient" in args_of(call)[1]:
+        return True
+    node = strip(method_call(call)[0])
+    if node is not None and node.type == "identifier":
+        b = ctx.facts.assignment_of(node)
+        node = strip(b.value) if b is not None else None
+    if node is None or node.type != "subscript":
+        return False
+    value = strip(node.child_by_field_id(F_VALUE))
+    return len(node.children_by_field_id(F_SUBSCRIPT)) > 1 or (value is not None and value.type == "subscript")
 
 
 _LAST_PASS = (re.compile(r"^\(?(\w+)\+1\)?==len\((.+)\)$"), re.compile(r"^(\w+)==len\((.+)\)-1$"))

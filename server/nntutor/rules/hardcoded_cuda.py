@@ -93,6 +93,8 @@ def check(ctx):
         q = facts.callee_qual(call)
         pos, kw = args_of(call)
         if method == "cuda" and q is None and recv is not None:
+            if _chosen_gpu(ctx, call):
+                continue  # `.cuda(gpu_id)` in a worker given its GPU: the caller picks the device
             fn = call.child_by_field_id(F_FUNCTION)
             args = call.child_by_field_id(F_ARGUMENTS)
             fix = None
@@ -162,6 +164,37 @@ def _names_another_gpu(ctx, call) -> bool:
         value = string_value(follow(facts, node))
         if value is not None and _OTHER_GPU.match(value):
             return True
+    return False
+
+
+_DEVICE_NAME = re.compile(r"(?i)(?:^|_)dev(?:ice)?$")
+_GPUS_ITERATED = re.compile(r"(?i)gpu|cuda|device|rank")
+
+
+def _chosen_gpu(ctx, call) -> bool:
+    """`.cuda(gpu_id)` whose GPU index is a parameter of the function (or lambda) around it or
+    a loop's variable: a worker run once per GPU (`Process(target=worker, args=(..., g))` for
+    `g in range(n_gpus)`), like `.to(device)` with a device given. Not `.cuda(0)` nor
+    `.cuda(args.gpu)`, one fixed GPU, nor a name that says device (`.cuda(current_device)`):
+    a device object may be the CPU's (`x.device`), which `.cuda()` refuses where `.to()` takes it."""
+    facts = ctx.facts
+    if facts.functions_named("cuda"):
+        return False   # a class's own `cuda(self, *batch)` helper takes data, not a GPU index
+    pos, kw = args_of(call)
+    index = strip(pos[0] if pos else kw.get("device"))
+    if index is None or index.type != "identifier" or _DEVICE_NAME.search(ctx.text(index)):
+        return False
+    name = ctx.text(index)
+    b = facts.binding(name, call.start_byte)
+    if b is not None and b.scope == facts.scope_id(call.start_byte):
+        # a loop over the GPUs (`for g in range(n_gpus)`), not over batches (`for x, y in loader`)
+        return b.kind == "param" or (b.kind == "for" and b.value is not None
+                                     and _GPUS_ITERATED.search(ctx.text(b.value)) is not None)
+    node = call.parent   # not bound in its own scope: a lambda's or an outer function's parameter
+    while node is not None:
+        if node.type in ("lambda", "function_definition") and param_index(facts, node, name)[0] is not None:
+            return True
+        node = node.parent
     return False
 
 
