@@ -57,10 +57,11 @@ CHECKS = {
     "tensorflow.compat.v1.test.is_gpu_available": _TF_GPU,
     "tensorflow.test.is_built_with_cuda": _TF_GPU,
 }
-# The checks' last names, searched outside comments (a match counts only on an identifier node,
-# never in a string); a call is told apart on the tree.
+# The checks' last names not followed by `(`, searched outside comments (a match counts only on
+# an identifier node, never in a string). The lookahead drops the calls, nearly every match,
+# before the tree is asked; a call whose `(` is on the next line is still told apart on the tree.
 _NAMES = re.compile(rb"\b(?:is_available|is_built|is_bf16_supported|is_initialized|is_gpu_available|"
-                    rb"is_built_with_cuda)\b")
+                    rb"is_built_with_cuda)\b(?![ \t]*\()")
 _BOOLS = frozenset({"true", "false"})
 _TRUTH_STATEMENTS = frozenset({"if_statement", "elif_clause", "while_statement"})
 
