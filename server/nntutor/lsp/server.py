@@ -67,8 +67,8 @@ CONFIRM_S = 1.0
 FACTS_S = 0.5
 # A scoped pass expected to take at most this long runs on the event loop itself, when no
 # analysis is queued or running: handing it to the analysis thread and the result back wakes two
-# idle threads, each on a core that idled since the last keystroke (2-3 ms at the client of a
-# 3,000-line file's ~8 ms edit). A hover or edit arriving meanwhile waits at most this long.
+# idle threads, each maybe on a core that idled since the last keystroke (a small gain, measured
+# in docs/design.md). A hover or edit arriving meanwhile waits at most about this long.
 INLINE_SCOPED_S = 0.02
 SWITCH_INTERVAL_S = 0.0005  # GIL hand-over to the event loop while a pass runs (start_io)
 INDEX_FILES = 3000  # files of the workspace folders parsed for model classes, at most
