@@ -257,7 +257,9 @@ def _metric(doc, call, q):
     from .rules._metrics import metric_args
     from .rules.metric_args_swapped import looks_swapped
     from .rules.metric_on_hard_labels import RANKING, hard_labels
-    from .rules.metric_on_scores import LABEL_METRICS, scores
+    from .rules import RuleContext
+    from .rules.metric_on_scores import LABEL_METRICS, RULE, scores
+    from .values import Values
 
     name = q.rsplit(".", 1)[-1]
     first, second = metric_args(call)
@@ -270,7 +272,7 @@ def _metric(doc, call, q):
         lines.append("⚠ These look **swapped**: predictions first, true values second "
                      "(see the rule metric-args-swapped).")
     if name in LABEL_METRICS:
-        found = scores(_RuleView(doc), second)
+        found = scores(RuleContext(doc, RULE, Values(doc.facts)), second)
         if found is not None:
             lines.append(f"⚠ `{doc.text(second)}` holds **{found[1]}**, not class labels: scikit-learn "
                          f"stops with \"can't handle a mix of ... and continuous targets\" (see the rule "
@@ -328,17 +330,6 @@ def _metric(doc, call, q):
         lines.append(f"1 − SS_res / SS_tot, with SS_tot from the variance of `{doc.text(first)}`: "
                      "0 is no better than predicting its mean, negative is worse.")
     return lines
-
-
-class _RuleView:
-    """What the rules' helpers read of their context (`doc`, `facts`, `values`, `text`), for a
-    hover that asks one of them about a call."""
-
-    def __init__(self, doc):
-        from .values import Values
-
-        self.doc, self.facts, self.text = doc, doc.facts, doc.text
-        self.values = Values(doc.facts)
 
 
 # -- dropout, recurrent, normalisation ---------------------------------------------------------
