@@ -284,3 +284,18 @@ def test_metric_facts(expr, expected, absent):
 
 def test_metric_facts_say_nothing_for_a_half_typed_call():
     assert metric_facts("confusion_matrix(y_test") == ""
+
+
+@pytest.mark.parametrize("line,warned", [
+    ("device = 'cuda' if torch.cuda.is_available else 'cpu'", True),
+    ("if not torch.cuda.is_available:\n    raise SystemError('no GPU')", True),
+    ("device = 'cuda' if torch.cuda.is_available() else 'cpu'", False),
+    ("check = torch.cuda.is_available", False),   # kept as a callable
+])
+def test_an_availability_check_named_but_not_called_is_warned_about(line, warned):
+    src = f"import torch\n{line}\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index("is_available"))
+    assert t is not None and t.qual == "torch.cuda.is_available"
+    text = "\n".join(call_facts(doc, t))
+    assert ("always true" in text and "accelerator-check-not-called" in text) == warned, text

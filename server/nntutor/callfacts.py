@@ -30,7 +30,9 @@ def call_facts(doc, target) -> list[str]:
     certain to say, when the call has `*args` / `**kwargs` (which argument is which is then
     unknown) or when the call is half-typed."""
     q, call = target.qual, target.call
-    if call is None or has_splat(call):
+    if call is None:
+        return _uncalled_check(target)
+    if has_splat(call):
         return []
     if q.startswith("tensorflow.keras."):
         q = q[len("tensorflow."):]
@@ -46,6 +48,19 @@ def call_facts(doc, target) -> list[str]:
     except Exception:  # a half-typed call must never break a hover
         return []
     return []
+
+
+def _uncalled_check(target) -> list[str]:
+    """`torch.cuda.is_available` named, not called, where its truth is used: the warning of the
+    rule accelerator-check-not-called."""
+    from .rules.accelerator_check_not_called import CHECKS, truth_use
+
+    if target.qual not in CHECKS or truth_use(target.node) is None:
+        return []
+    name = target.qual.rsplit(".", 1)[-1]
+    return [f"⚠ Without parentheses `{name}` is the function itself, and a function is always "
+            f"true: this check gives the same answer on every machine (see the rule "
+            f"accelerator-check-not-called). Call it: `{name}()`."]
 
 
 # -- reading arguments ------------------------------------------------------------------------
