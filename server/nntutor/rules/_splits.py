@@ -189,8 +189,8 @@ _BUILTIN_IDENTITY = {"list", "tuple", "np.array", "float"}
 
 
 def _walk(node, types=None, skip_defs=False):
-    """Descendants of `node` (itself included), optionally only of some types."""
-    stack = [node]
+    """Descendants of `node` (itself included; none for None), optionally only of some types."""
+    stack = [node] if node is not None else []
     while stack:
         n = stack.pop()
         if types is None or n.type in types:

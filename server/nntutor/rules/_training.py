@@ -365,6 +365,14 @@ def same_scope(ctx, a: int, b: int) -> bool:
     return ctx.facts.scope_id(a) == ctx.facts.scope_id(b)
 
 
+def is_torch_module_class(ctx, qual: str) -> bool:
+    """`qual` (what values.instance resolved) is a torch module: a `torch.nn` layer, a
+    torchvision model, a pretrained-model factory, or a torch model class of the project."""
+    cls = ctx.values.local_class(qual)
+    return (qual.startswith(("torch.nn.", "torchvision.models.")) or is_model_factory(qual)
+            or (cls is not None and cls.framework == "torch"))
+
+
 def model_is_mode_dependent(ctx, expr) -> bool | None:
     """True if the object has dropout/batch norm (eval() changes it), False if known not to,
     None when unknown."""

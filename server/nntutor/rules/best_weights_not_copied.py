@@ -28,7 +28,6 @@ import re
 from bisect import bisect_left
 
 from ..findings import Fix, Severity, TextEdit
-from ..models import is_model_factory
 from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT, F_VALUE
 from ..values import MODULE_SELF_METHODS, args_of, has_splat, method_call, strip
 from . import Rule
@@ -38,6 +37,7 @@ from ._training import (
     events,
     helper_calls,
     is_optimizer,
+    is_torch_module_class,
     returns_of,
     same_scope,
     statement_of,
@@ -307,9 +307,7 @@ def _owner_kind(ctx, recv):
     if qual is not None:
         if is_optimizer(ctx, recv):
             return "optimizer"
-        cls = ctx.values.local_class(qual)
-        if qual.startswith(("torch.nn.", "torchvision.models.")) or is_model_factory(qual) \
-                or (cls is not None and cls.framework == "torch"):
+        if is_torch_module_class(ctx, qual):
             return "module"
         if qual.startswith("torch.") or _NOT_MODULE.search(qual.rsplit(".", 1)[-1]):
             return None   # a scheduler, a GradScaler, a DataLoader...

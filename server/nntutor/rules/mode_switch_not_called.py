@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..findings import Severity
-from ..models import is_model_factory
 from . import Rule
 from ._bare import bare_pattern, bare_references, call_fix, used_with
+from ._training import is_torch_module_class
 
 _BARE = bare_pattern("eval", "train")
 # Calls that show a name holds a module (a torch model, a layer): `.eval()` on it elsewhere, ...
@@ -31,9 +31,7 @@ def _looks_like_module(ctx, receiver) -> bool:
     dataset split (`mnist.train`, shown as the last line of a notebook cell) is none of these."""
     qual, _ = ctx.values.instance(receiver)
     if qual is not None:
-        cls = ctx.values.local_class(qual)
-        return (qual.startswith(("torch.nn.", "torchvision.models.")) or is_model_factory(qual)
-                or (cls is not None and cls.framework == "torch"))
+        return is_torch_module_class(ctx, qual)
     if used_with(ctx, receiver, _MODULE_METHODS):
         return True
     return receiver.type == "identifier" and bool(ctx.facts.calls_named(ctx.text(receiver)))

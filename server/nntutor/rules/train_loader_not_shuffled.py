@@ -29,6 +29,7 @@ from ..parsing import (
 )
 from ..values import args_of, follow, has_splat, method_call, string_value, strip, unwrap_calls
 from . import Rule
+from ._splits import _walk
 from ._testfiles import is_test_module
 from ._training import any_between, variables_in
 from ._uses import (
@@ -265,14 +266,6 @@ def _draws(ctx, node) -> bool:
         if made is not None and made.type == "call" and ctx.facts.callee_qual(made) in _GENERATORS:
             return True
     return False
-
-
-def _walk(node):
-    stack = [node] if node is not None else []
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(n.named_children)
 
 
 # What keeps the order of a frame's rows (not `sort_values`, `sort_index`, `groupby`).
