@@ -299,3 +299,95 @@ def test_an_availability_check_named_but_not_called_is_warned_about(line, warned
     assert t is not None and t.qual == "torch.cuda.is_available"
     text = "\n".join(call_facts(doc, t))
     assert ("always true" in text and "accelerator-check-not-called" in text) == warned, text
+
+
+# -- a torch module's own methods (modulefacts.py) ---------------------------------------------
+MODULES = '''import copy
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+        self.drop = nn.Dropout(0.3)
+        self.bn = nn.BatchNorm1d(8)
+
+    def forward(self, x):
+        return self.fc(self.drop(self.bn(x)))
+
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+model = Net()
+plain = Plain().to("cpu")
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+'''
+
+
+def module_hover(body: str, needle: str):
+    """(qualified name, facts) of the hover on the method named in `needle` (`model.eval`)."""
+    src = MODULES + body
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index(needle, len(MODULES)) + len(needle) - 1)
+    return (None, "") if t is None else (t.qual, "\n".join(call_facts(doc, t)))
+
+
+@pytest.mark.parametrize("body,needle,qual,expected,absent", [
+    ("model.eval()\n", "model.eval", "torch.nn.Module.eval",
+     ["evaluation mode", "does not stop gradient tracking", "`Net` has layers", "`drop` (Dropout)",
+      "`bn` (BatchNorm1d)", "running statistics"], ["no dropout"]),
+    ("plain.eval()\n", "plain.eval", "torch.nn.Module.eval",
+     ["evaluation mode", "`Plain` has no dropout or batch-norm layer"], ["has layers"]),
+    ("model.train()\n", "model.train", "torch.nn.Module.train",
+     ["back to training mode", "trains nothing by itself", "dropout zeroes activations again"], ["evaluation"]),
+    ("model.train(False)\n", "model.train", "torch.nn.Module.train", ["evaluation mode", "`Net` has layers"],
+     ["training mode"]),
+    ("model.train(mode=is_training)\n", "model.train", "torch.nn.Module.train", [], ["mode"]),  # which mode: unknown
+    ("def evaluate(net):\n    net.eval()\n", "net.eval", None, [], []),   # a parameter of unknown type: no card
+])
+def test_module_mode_facts_name_the_layers_the_mode_changes(body, needle, qual, expected, absent):
+    got_qual, text = module_hover(body, needle)
+    assert got_qual == qual
+    for e in expected:
+        assert e in text, (e, text)
+    for a in absent:
+        assert a not in text, (a, text)
+
+
+BEST_KEPT = '''best = None
+for epoch in range(10):
+    model.train()
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+    if epoch == 3:
+        best = {snapshot}
+model.load_state_dict(best)
+'''
+
+
+@pytest.mark.parametrize("snapshot,warned", [
+    ("model.state_dict()", True),
+    ("model.state_dict().copy()", True),
+    ("copy.deepcopy(model.state_dict())", False),
+])
+def test_state_dict_hover_says_it_holds_references_and_warns_as_the_rule_does(snapshot, warned):
+    qual, text = module_hover(BEST_KEPT.format(snapshot=snapshot), "model.state_dict")
+    assert qual == "torch.nn.Module.state_dict"
+    assert "**not copied**" in text and "copy.deepcopy(model.state_dict())" in text
+    assert ("⚠ `best` keeps it without a copy" in text and "`model.load_state_dict(best)` restores" in text
+            and "best-weights-not-copied" in text) == warned, text
+
+
+def test_state_dict_saved_at_once_is_not_warned_about():
+    qual, text = module_hover("torch.save(model.state_dict(), 'net.pt')\n", "model.state_dict")
+    assert qual == "torch.nn.Module.state_dict" and "not copied" in text and "⚠" not in text

@@ -23,6 +23,8 @@ from .values import (
 )
 
 _MISSING = object()
+# A torch module's own methods: their facts depend on the model (modulefacts.py).
+_MODULE_METHODS = frozenset({"torch.nn.Module.eval", "torch.nn.Module.train", "torch.nn.Module.state_dict"})
 
 
 def call_facts(doc, target) -> list[str]:
@@ -34,6 +36,13 @@ def call_facts(doc, target) -> list[str]:
         return _uncalled_check(target)
     if has_splat(call):
         return []
+    if q in _MODULE_METHODS:
+        from .modulefacts import module_method_facts
+
+        try:
+            return module_method_facts(doc, target, target.workspace)
+        except Exception:  # a half-typed call must never break a hover
+            return []
     if q.startswith("tensorflow.keras."):
         q = q[len("tensorflow."):]
     short = q.rsplit(".", 1)[-1]

@@ -22,6 +22,7 @@ class HoverTarget:
     node: object          # the node to highlight (the name or the string)
     call: object | None   # the call expression, when the name is being called
     qual: str
+    workspace: object = None   # models.Workspace: model classes of other files (call facts)
 
 
 def hover_view(doc, offset: int):
@@ -34,8 +35,9 @@ def hover_view(doc, offset: int):
     return view
 
 
-def target_at(doc, catalog, offset: int) -> HoverTarget | None:
-    """The taught thing at byte `offset`, or None."""
+def target_at(doc, catalog, offset: int, workspace=None) -> HoverTarget | None:
+    """The taught thing at byte `offset`, or None. `workspace`: the model classes of the other
+    files (models.Workspace), so `model.eval()` on a model class defined elsewhere resolves."""
     node = doc.tree.root_node.named_descendant_for_byte_range(offset, offset)
     if node is None:
         return None
@@ -67,10 +69,12 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
         from .values import Values
 
         obj = expr.child_by_field_id(F_OBJECT)
-        cls_qual, _ = Values(facts).instance(obj)
+        values = Values(facts, workspace)
+        cls_qual, _ = values.instance(obj)
         if cls_qual is not None:
             attr = doc.text(expr.child_by_field_id(F_ATTRIBUTE))
-            for candidate in (f"{cls_qual}.{attr}", f"torch.nn.Module.{attr}" if cls_qual.startswith("torch.nn.") else None,
+            module = torch_module_class(values, cls_qual)
+            for candidate in (f"{cls_qual}.{attr}", f"torch.nn.Module.{attr}" if module else None,
                               f"torch.optim.Optimizer.{attr}" if cls_qual.startswith("torch.optim.") else None):
                 if candidate and catalog.concept_for(candidate) is not None:
                     qual = candidate
@@ -92,7 +96,20 @@ def target_at(doc, catalog, offset: int) -> HoverTarget | None:
     concept = catalog.concept_for(qual)
     if concept is None:
         return None
-    return HoverTarget(concept.id, expr, call, qual)
+    return HoverTarget(concept.id, expr, call, qual, workspace)
+
+
+def torch_module_class(values, qual: str) -> bool:
+    """Objects of `qual` are torch modules: a `torch.nn` class, a torchvision / timm / Hugging
+    Face (PyTorch) model, or a torch model class of the project (`class Net(nn.Module)`)."""
+    from .models import is_model_factory
+
+    if qual.startswith("torch.nn."):
+        return True
+    if is_model_factory(qual):
+        return not qual.rsplit(".", 1)[-1].startswith(("TF", "Flax"))   # transformers' TF / JAX models
+    cls = values.local_class(qual)
+    return cls is not None and cls.framework == "torch"
 
 
 def _imports_torch(facts) -> bool:

@@ -72,3 +72,20 @@ async def test_each_folder_has_its_own_config(mclient, tmp_path):
     await asyncio.sleep(0.3)
     assert "double-softmax" in codes(mclient.diagnostics[app_train])
     assert not server_errors(mclient)
+
+
+async def test_hover_on_a_method_of_a_model_class_from_another_folder(mclient, tmp_path):
+    """`model.eval()` on a `Net` defined in lib/models.py: the card, and what the mode changes in
+    that very class (it has no dropout or batch norm), read from the workspace index."""
+    uri = (tmp_path / "app" / "evaluate.py").as_uri()
+    src = TRAIN + "model.eval()\n"
+    open_doc(mclient, uri, src)
+    await wait_diags(mclient, uri, lambda d: "double-softmax" in codes(d))       # lib/ is indexed
+    line = src.splitlines().index("model.eval()")
+    result = await mclient.text_document_hover_async(lsp.HoverParams(
+        lsp.TextDocumentIdentifier(uri), lsp.Position(line, 7)))
+    assert result is not None
+    text = result.contents.value
+    assert "Training vs evaluation mode" in text and "evaluation mode (same as `.train(False)`)" in text
+    assert "`Net` has no dropout or batch-norm layer" in text
+    assert not server_errors(mclient)

@@ -1226,7 +1226,7 @@ def hover(ls: NNTutorServer, params: lsp.HoverParams):
     if not view.facts_ready:   # on a statement being typed, which the analysis leaves out
         yield _compute_facts, (ls, view), {}
     cat = catalog()
-    target = target_at(view, cat, offset)
+    target = target_at(view, cat, offset, ls.model_index)
     if target is None:
         found = suppression_hover(view, cat, offset, DOCS_BASE)
         if found is None:

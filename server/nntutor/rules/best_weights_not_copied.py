@@ -64,21 +64,10 @@ def check(ctx):
     reported: dict = {}   # assignment -> kind: one finding per assignment, a module's first
     found = []
     for call, recv in ctx.facts.method_calls("state_dict"):
-        if recv is None or args_of(call)[0] or has_splat(call):
+        unsafe = _unsafe(ctx, call, recv)
+        if unsafe is None:
             continue
-        snap = _snapshot(ctx, call)
-        if snap is None:
-            continue
-        value, assign, target, how = snap
-        loop = _training_loop(ctx, assign)
-        if loop is None:
-            continue
-        kind = _owner_kind(ctx, strip(recv))
-        if kind is None or _rebound_in(ctx, strip(recv), loop):
-            continue
-        use = _later_use(ctx, assign, target, loop)
-        if use is None:
-            continue
+        value, assign, target, how, kind, use = unsafe
         key = assign.start_byte
         if key in reported and (reported[key] == "module" or kind == "optimizer"):
             continue
@@ -87,6 +76,38 @@ def check(ctx):
         found.append((key, _finding(ctx, call, recv, value, assign, target, how, kind, use)))
     for _key, finding in found:
         yield finding
+
+
+def _unsafe(ctx, call, recv):
+    """(the node holding the references, the assignment, its target, how it copies, "module" or
+    "optimizer", the later use) when `recv.state_dict()` here is kept without a copy in a
+    training loop and used after more training; else None."""
+    if recv is None or args_of(call)[0] or has_splat(call):
+        return None
+    snap = _snapshot(ctx, call)
+    if snap is None:
+        return None
+    value, assign, target, how = snap
+    loop = _training_loop(ctx, assign)
+    if loop is None:
+        return None
+    kind = _owner_kind(ctx, strip(recv))
+    if kind is None or _rebound_in(ctx, strip(recv), loop):
+        return None
+    use = _later_use(ctx, assign, target, loop)
+    if use is None:
+        return None
+    return value, assign, target, how, kind, use
+
+
+def unsafe_snapshot(ctx, call, recv) -> tuple[str, str] | None:
+    """For the hover on `recv.state_dict()`: (the name that keeps it, how it is used later:
+    "`model.load_state_dict(best)` restores") when this rule reports the call, else None."""
+    unsafe = _unsafe(ctx, call, recv)
+    if unsafe is None:
+        return None
+    _value, _assign, target, _how, _kind, (site, use_kind) = unsafe
+    return ctx.text(target), _shown(ctx, site, use_kind)
 
 
 def _finding(ctx, call, recv, value, assign, target, how, kind, use):
