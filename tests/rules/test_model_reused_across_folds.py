@@ -1,4 +1,4 @@
-"""model-reused-across-folds: one Keras model fitted again in every cross-validation fold."""
+"""model-reused-across-folds: one model (Keras or PyTorch) trained again in every cross-validation fold."""
 import pytest
 from conftest import findings, lines, notebook
 
@@ -156,3 +156,143 @@ def test_initial_weights_restored_at_the_end_of_each_fold(end_of_fold):
 def test_other_keras_models(built):
     src = HEAD + built + "for tr, va in KFold(5).split(X):\n    model.fit(X[tr], y[tr])\n"
     assert len(lines(src, RULE)) == 1
+
+
+# PyTorch: the weights of a model built before the fold loop carry over from fold to fold just
+# the same, whatever trains it in the fold (a step of an optimizer over its parameters, a
+# training helper of the file, Lightning's trainer.fit).
+TORCH_HEAD = """\
+import copy
+import torch
+import torch.nn as nn
+import pytorch_lightning as pl
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def train_one_epoch(model, loader, optimizer):
+    model.train()
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(xb), yb).backward()
+        optimizer.step()
+
+
+"""  # 24 lines
+
+TORCH_BUGGY = [
+    ("helper_trains_the_model_of_every_fold", TORCH_HEAD + """\
+model = Net()
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(10):
+        train_one_epoch(model, loaders[fold], optimizer)
+""", [29]),
+    ("optimizer_steps_in_the_fold", TORCH_HEAD + """\
+net = Net().to("cpu")
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+for tr, va in StratifiedKFold(5).split(X, y):
+    for xb, yb in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(xb), yb).backward()
+        opt.step()
+""", [31]),
+    ("lightning_trainer_fit", TORCH_HEAD + """\
+model = Net()
+for tr, va in KFold(5).split(X):
+    trainer = pl.Trainer(max_epochs=3)
+    trainer.fit(model, train_loaders[tr])
+""", [28]),
+    ("best_checkpoint_loaded_after_training_resets_nothing", TORCH_HEAD + """\
+model = Net()
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    optimizer = torch.optim.Adam(model.parameters())
+    train_one_epoch(model, loaders[fold], optimizer)
+    model.load_state_dict(torch.load(f"best_{fold}.pt"))
+""", [28]),
+]
+
+TORCH_CORRECT = [
+    ("fresh_model_per_fold", TORCH_HEAD + """\
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    model = Net()
+    optimizer = torch.optim.Adam(model.parameters())
+    train_one_epoch(model, loaders[fold], optimizer)
+""",),
+    ("initial_state_reloaded_first", TORCH_HEAD + """\
+model = Net()
+initial = copy.deepcopy(model.state_dict())
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    model.load_state_dict(initial)
+    optimizer = torch.optim.Adam(model.parameters())
+    train_one_epoch(model, loaders[fold], optimizer)
+""",),
+    ("weights_reinitialised_with_apply", TORCH_HEAD + """\
+def reset_weights(m):
+    if hasattr(m, "reset_parameters"):
+        m.reset_parameters()
+
+
+model = Net()
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    model.apply(reset_weights)
+    optimizer = torch.optim.Adam(model.parameters())
+    train_one_epoch(model, loaders[fold], optimizer)
+""",),
+    ("layers_reset_one_by_one", TORCH_HEAD + """\
+model = Net()
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    for layer in model.children():
+        layer.reset_parameters()
+    train_one_epoch(model, loaders[fold], torch.optim.Adam(model.parameters()))
+""",),
+    ("a_copy_trained_per_fold", TORCH_HEAD + """\
+base = Net()
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    model = copy.deepcopy(base)
+    train_one_epoch(model, loaders[fold], torch.optim.Adam(model.parameters()))
+""",),
+    ("only_evaluated_in_the_folds", TORCH_HEAD + """\
+model = Net()
+model.load_state_dict(torch.load("trained.pt"))
+model.eval()
+for tr, va in KFold(5).split(X):
+    with torch.no_grad():
+        print(model(X[va]).argmax(1))
+""",),
+    ("walk_forward_folds", TORCH_HEAD + """\
+model = Net()
+for tr, va in TimeSeriesSplit(5).split(X):
+    train_one_epoch(model, loaders[tr], torch.optim.Adam(model.parameters()))
+""",),
+    ("a_loader_not_a_model_passed_to_the_helper", TORCH_HEAD + """\
+loader = make_loader()
+for fold, (tr, va) in enumerate(KFold(5).split(X)):
+    model = Net()
+    train_one_epoch(model, loader, torch.optim.Adam(model.parameters()))
+""",),
+]
+
+
+@pytest.mark.parametrize("name,src,expected", TORCH_BUGGY, ids=[b[0] for b in TORCH_BUGGY])
+def test_flags_torch(name, src, expected):
+    assert lines(src, RULE) == expected
+
+
+@pytest.mark.parametrize("name,src", TORCH_CORRECT, ids=[c[0] for c in TORCH_CORRECT])
+def test_silent_torch(name, src):
+    assert lines(src, RULE) == []
+
+
+def test_torch_message_says_how_to_start_each_fold_fresh():
+    (f,) = findings(TORCH_BUGGY[0][1], RULE)
+    assert "trained again in every fold" in f.message and "model.load_state_dict(initial_state)" in f.message
+    assert [r.message for r in f.related] == ["the folds", "the one model, built here"]
