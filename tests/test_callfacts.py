@@ -391,3 +391,63 @@ def test_state_dict_hover_says_it_holds_references_and_warns_as_the_rule_does(sn
 def test_state_dict_saved_at_once_is_not_warned_about():
     qual, text = module_hover("torch.save(model.state_dict(), 'net.pt')\n", "model.state_dict")
     assert qual == "torch.nn.Module.state_dict" and "not copied" in text and "⚠" not in text
+
+
+# -- scikit-learn scalers, train_test_split, LogisticRegression (sklearnfacts.py); regression
+#    losses and LeakyReLU -------------------------------------------------------------------------
+SKLEARN = '''import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.preprocessing import StandardScaler, MinMaxScaler, RobustScaler
+from sklearn.model_selection import train_test_split
+from sklearn.linear_model import LogisticRegression
+'''
+
+
+def sk_facts(expr: str, after: str = "") -> str:
+    src = SKLEARN + f"x = {expr}\n" + after
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index(expr) + expr.index("(") - 1)
+    assert t is not None, expr
+    return "\n".join(call_facts(doc, t))
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("StandardScaler()", ["`(x - mean) / std`", "mean 0 and standard deviation 1"], ["with_mean"]),
+    ("StandardScaler(with_mean=False)", ["only divided by its standard deviation", "sparse"], ["mean 0"]),
+    ("MinMaxScaler()", ["maps them to 0 and 1", "outside [0, 1]", "outlier"], []),
+    ("MinMaxScaler(feature_range=(-1, 1), clip=True)", ["maps them to -1 and 1", "clipped"], ["outside"]),
+    ("RobustScaler()", ["median and interquartile range", "(x - median) / IQR"], []),
+    ("train_test_split(X, y)", ["**25%**", "Not stratified", "No `random_state`",
+                                "`X` train, `X` test, `y` train, `y` test"], []),
+    ("train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)",
+     ["**20%**", "80% left to train", "`stratify=y`"], ["random_state", "Not stratified"]),
+    ("train_test_split(features, labels, test_size=100, shuffle=False)",
+     ["exactly 100 rows", "the **last** rows", "`features` train, `features` test, `labels` train"], ["random_state"]),
+    ("train_test_split(X, y, train_size=0.9)", ["90% of the rows train", "10%"], []),
+    ("LogisticRegression()", ["**C = 1.0**", "Regularised by default", "ConvergenceWarning"], ["stronger"]),
+    ("LogisticRegression(C=0.01)", ["**C = 0.01** (stronger than the default)"], []),
+    ("nn.LeakyReLU(0.2)", ["multiplied by **0.2**", "'dead'"], ["default"]),
+    ("F.leaky_relu(h)", ["**0.01** (the default)"], []),
+    ("nn.MSELoss()", ["Squared error", "`reduction='mean'`", "does not depend on the batch size"], []),
+    ("nn.MSELoss(reduction='sum')", ["grow with the batch size"], ["'mean'"]),
+    ("nn.HuberLoss(delta=2.0)", ["|error| < 2.0", "linear beyond"], []),
+    ("F.smooth_l1_loss(pred, target, reduction='none')", ["|error| < 1.0", "reduce it"], []),
+])
+def test_sklearn_and_regression_loss_facts(expr, expected, absent):
+    text = sk_facts(expr)
+    for e in expected:
+        assert e in text, (e, text)
+    for a in absent:
+        assert a not in text, (a, text)
+
+
+def test_scaler_hover_says_where_it_is_fitted():
+    text = sk_facts("StandardScaler()", "X_train, X_test = train_test_split(X)\nx.fit(X_train)\n")
+    assert "Fitted on `X_train` (`fit`, line 8)" in text
+    assert "Fitted" not in sk_facts("StandardScaler()", "other.fit(X)\n")
+    assert "Fitted" not in sk_facts("StandardScaler()")
+
+
+def test_non_literal_arguments_say_nothing_wrong():
+    assert "C =" not in sk_facts("LogisticRegression(C=best_c)")
+    assert "maps them" not in sk_facts("MinMaxScaler(feature_range=rng)")

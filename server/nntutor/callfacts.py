@@ -979,3 +979,60 @@ def _variable(doc, call):
         out.append("⚠ `volatile` is **ignored** (with a warning): this call records the autograd "
                    "graph like any other. For evaluation, run it under `with torch.no_grad():`.")
     return out
+
+
+# -- activations and regression losses ---------------------------------------------------------
+def _leaky_relu(doc, call, q):
+    functional = q.startswith("torch.nn.functional.")
+    slope, given = _arg(doc, call, 1 if functional else 0, "negative_slope", 0.01)
+    if not _is_num(slope):
+        return []
+    note = "" if given else " (the default)"
+    return [f"Negative inputs are multiplied by **{slope}**{note} instead of zeroed as in ReLU, so a "
+            "unit whose inputs all turn negative still passes a gradient and cannot go 'dead'."]
+
+
+_REDUCTION = {
+    "mean": "averaged over every element (all samples and all outputs): the gradient scale does not "
+            "depend on the batch size",
+    "sum": "summed over every element: the loss and its gradients grow with the batch size, so the "
+           "learning rate that works depends on it",
+    "none": "one loss per element, not reduced: reduce it (`.mean()`) before `backward()`",
+}
+
+
+def _regression_loss(doc, call, q):
+    short = q.rsplit(".", 1)[-1]
+    reduction = _str(call, None, "reduction", "mean")
+    lines = []
+    if short in ("MSELoss", "mse_loss"):
+        lines.append("Squared error `(prediction - target)²`: large errors dominate, so a few outliers "
+                     "steer training.")
+    elif short in ("L1Loss", "l1_loss"):
+        lines.append("Absolute error `|prediction - target|`: robust to outliers, but its gradient has "
+                     "the same size for small and large errors.")
+    elif short in ("HuberLoss", "huber_loss", "SmoothL1Loss", "smooth_l1_loss"):
+        name = "delta" if short.lower().startswith("huber") else "beta"
+        value, _ = _arg(doc, call, None, name, 1.0)
+        if _is_num(value):
+            quad = "½·error²" if name == "delta" else "½·error²/β"
+            lines.append(f"{quad} for |error| < {value}, linear beyond (`{name}={value}`): squared "
+                         "error near the target, absolute error for outliers.")
+    if reduction in _REDUCTION:
+        lines.append(f"`reduction='{reduction}'`: {_REDUCTION[reduction]}.")
+    return lines
+
+
+_BY_SHORT.update({
+    "LeakyReLU": _leaky_relu, "leaky_relu": _leaky_relu,
+    **dict.fromkeys(("MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "mse_loss", "l1_loss",
+                     "huber_loss", "smooth_l1_loss"), _regression_loss),
+})
+
+from .sklearnfacts import linear_model_facts, scaler_facts, split_facts  # noqa: E402 (uses the helpers above)
+
+_EXACT.update({
+    **{f"sklearn.preprocessing.{name}": scaler_facts for name in ("StandardScaler", "MinMaxScaler", "RobustScaler")},
+    "sklearn.model_selection.train_test_split": split_facts,
+    "sklearn.linear_model.LogisticRegression": linear_model_facts,
+})
