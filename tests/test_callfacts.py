@@ -451,3 +451,44 @@ def test_scaler_hover_says_where_it_is_fitted():
 def test_non_literal_arguments_say_nothing_wrong():
     assert "C =" not in sk_facts("LogisticRegression(C=best_c)")
     assert "maps them" not in sk_facts("MinMaxScaler(feature_range=rng)")
+
+
+# -- devices (devicefacts.py) --------------------------------------------------------------------
+DEVICES = '''import torch
+import torch.nn as nn
+import torch.nn.functional as F
+model = nn.Linear(2, 2)
+x = torch.zeros(3)
+'''
+
+
+def device_hover(body: str, needle: str):
+    src = DEVICES + body
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index(needle, len(DEVICES)) + len(needle) - 1)
+    return (None, "") if t is None else (t.qual, "\n".join(call_facts(doc, t)))
+
+
+@pytest.mark.parametrize("body,needle,expected,absent", [
+    ('d = torch.device("cuda")\n', "torch.device", ["current CUDA GPU", "touches no GPU", "hardcoded-cuda"], []),
+    ('d = torch.device("cuda" if torch.cuda.is_available() else "cpu")\n', "torch.device",
+     ["same code runs on a GPU machine and on a CPU-only one"], ["fails"]),
+    ('d = torch.device("cuda:1")\n', "torch.device", ["GPU number 1"], []),
+    ('d = torch.device("cuda", 2)\n', "torch.device", ["GPU number 2"], []),
+    ('d = torch.device("mps")\n', "torch.device", ["Apple-silicon", "mps.is_available()"], []),
+    ('d = torch.device(name)\n', "torch.device", [], ["GPU"]),
+    ("model.to(device)\n", "model.to", ["**in place**", "`model.to(...)` alone is enough"], ["copy"]),
+    ("x.to(device)\n", "x.to", ["**moved copy**", "`x = x.to(...)`", "⚠ Here the copy is thrown away",
+                                "tensor-to-discarded"], ["in place"]),
+    ("x = x.cuda()\n", "x.cuda", ["**moved copy**"], ["⚠", "in place"]),
+    # a torch.nn.functional result is no module (its class is unknown here: both sentences)
+    ("p = F.softmax(x, dim=0)\np.to(device)\n", "p.to", ["**moved copy**"], []),
+    ("w = nn.Parameter(torch.ones(2))\nw = w.to(device)\n", "w.to", ["copy"], []),
+    ("batch.to(device)\n", "batch.to", ["**in place**", "**moved copy**"], ["⚠"]),   # unknown: both
+])
+def test_device_facts(body, needle, expected, absent):
+    _, text = device_hover(body, needle)
+    for e in expected:
+        assert e in text, (e, text)
+    for a in absent:
+        assert a not in text, (a, text)

@@ -25,6 +25,8 @@ from .values import (
 _MISSING = object()
 # A torch module's own methods: their facts depend on the model (modulefacts.py).
 _MODULE_METHODS = frozenset({"torch.nn.Module.eval", "torch.nn.Module.train", "torch.nn.Module.state_dict"})
+# Moves between devices: in place on a module, a copy on a tensor (devicefacts.py).
+_MOVES = frozenset(f"torch.{owner}.{m}" for owner in ("Tensor", "nn.Module") for m in ("to", "cuda", "cpu"))
 
 
 def call_facts(doc, target) -> list[str]:
@@ -36,11 +38,12 @@ def call_facts(doc, target) -> list[str]:
         return _uncalled_check(target)
     if has_splat(call):
         return []
-    if q in _MODULE_METHODS:
+    if q in _MODULE_METHODS or q in _MOVES:
+        from .devicefacts import move_facts
         from .modulefacts import module_method_facts
 
         try:
-            return module_method_facts(doc, target, target.workspace)
+            return (move_facts if q in _MOVES else module_method_facts)(doc, target, target.workspace)
         except Exception:  # a half-typed call must never break a hover
             return []
     if q.startswith("tensorflow.keras."):
@@ -1029,10 +1032,12 @@ _BY_SHORT.update({
                      "huber_loss", "smooth_l1_loss"), _regression_loss),
 })
 
+from .devicefacts import device_facts  # noqa: E402
 from .sklearnfacts import linear_model_facts, scaler_facts, split_facts  # noqa: E402 (uses the helpers above)
 
 _EXACT.update({
     **{f"sklearn.preprocessing.{name}": scaler_facts for name in ("StandardScaler", "MinMaxScaler", "RobustScaler")},
     "sklearn.model_selection.train_test_split": split_facts,
     "sklearn.linear_model.LogisticRegression": linear_model_facts,
+    "torch.device": device_facts,
 })

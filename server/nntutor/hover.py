@@ -14,6 +14,8 @@ KEYWORDS = ("activation", "loss", "optimizer")
 # Methods that, called on a value whose type is unknown, are PyTorch tensor methods in any file
 # that imports torch (no other common Python type has them).
 TENSOR_ONLY_METHODS = frozenset({"backward", "detach", "detach_", "requires_grad_", "retain_grad"})
+# ... and the device moves that tensors and modules share (`batch.to(device)`, `net.cuda()`).
+DEVICE_MOVES = frozenset({"to", "cuda", "cpu"})
 
 
 @dataclass
@@ -82,8 +84,8 @@ def target_at(doc, catalog, offset: int, workspace=None) -> HoverTarget | None:
     if qual is None and expr.type == "attribute" and call is not None and _imports_torch(facts):
         # `loss.backward()` on a value of unknown type: these method names are tensor methods.
         attr = doc.text(expr.child_by_field_id(F_ATTRIBUTE))
-        if attr in TENSOR_ONLY_METHODS:
-            qual = f"torch.Tensor.{attr}"
+        if attr in TENSOR_ONLY_METHODS or attr in DEVICE_MOVES:
+            qual = f"torch.Tensor.{attr}"   # (a move's facts say module or tensor: devicefacts.py)
     if qual is None and expr.type == "identifier":
         # A variable holding a taught object: hovering `criterion` shows CrossEntropyLoss.
         from .values import Values
@@ -105,7 +107,10 @@ def torch_module_class(values, qual: str) -> bool:
     from .models import is_model_factory
 
     if qual.startswith("torch.nn."):
-        return True
+        # a class of torch.nn (not a function of torch.nn.functional / init / utils, nor
+        # nn.Parameter, which is a tensor)
+        last = qual.rsplit(".", 1)[-1]
+        return last[:1].isupper() and qual.count(".") == 2 and last not in ("Parameter", "Buffer")
     if is_model_factory(qual):
         return not qual.rsplit(".", 1)[-1].startswith(("TF", "Flax"))   # transformers' TF / JAX models
     cls = values.local_class(qual)

@@ -64,6 +64,18 @@ def check(ctx):
             yield _finding(ctx, call, recv, method, stmt, source)
 
 
+def tensor_receiver(ctx, recv) -> bool:
+    """For the hover: `recv` is known to be a tensor (what this rule needs to report a move)."""
+    return recv is not None and _tensor_source(ctx, recv, 0) is not None
+
+
+def discarded_move(ctx, call, recv) -> bool:
+    """For the hover: this rule reports `call` (`x.to(device)` on a tensor, result thrown away)."""
+    if recv is None or discarding_statement(call) is None or _made_right_here(ctx, recv):
+        return False
+    return _tensor_source(ctx, recv, 0) is not None
+
+
 def _made_right_here(ctx, recv) -> bool:
     """The moved tensor is made in the statement itself (`torch.ones(1).to("cuda")`,
     `torch.zeros(2).float().cuda()`): no name, attribute or item stays on the old device."""
