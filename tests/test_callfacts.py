@@ -492,3 +492,56 @@ def test_device_facts(body, needle, expected, absent):
         assert e in text, (e, text)
     for a in absent:
         assert a not in text, (a, text)
+
+
+# -- nn.Sequential shapes (sequentialfacts.py), cross-validation and searches, no_grad,
+#    ModelCheckpoint ---------------------------------------------------------------------------
+MORE = '''import torch
+import torch.nn as nn
+from tensorflow import keras
+from sklearn.svm import SVC
+from sklearn.model_selection import cross_val_score, cross_val_predict, GridSearchCV, RandomizedSearchCV
+'''
+
+
+def more_facts(expr: str) -> str:
+    src = MORE + f"x = {expr}\n"
+    doc = Document.from_text(src)
+    t = target_at(doc, catalog(), src.index(expr) + expr.index("(") - 1)
+    assert t is not None, expr
+    return "\n".join(call_facts(doc, t))
+
+
+@pytest.mark.parametrize("expr,expected,absent", [
+    ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))",
+     ["Linear 4→8 → Linear 8→2", "input `(N, 4)` → output `(N, 2)`", "**58 parameters**"], ["⚠"]),
+    ("nn.Sequential(nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))",
+     ["⚠ Layer 4 (`Linear(128, 10)`) expects 128 features", "give 256", "shape error"], ["parameters"]),
+    ("nn.Sequential(nn.Linear(16, 32), nn.LayerNorm(64))", ["⚠ Layer 1 (`LayerNorm(64)`)"], []),
+    ("nn.Sequential(nn.Linear(10, 20, bias=False), nn.BatchNorm1d(20), nn.Linear(20, 1))",
+     ["**261 parameters**"], []),     # 200 + 40 + 21
+    ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), Custom(), nn.Linear(3, 2))",
+     ["takes `(N, 4)`", "not followed"], ["⚠", "output"]),     # unknown layer: nothing judged after it
+    ("nn.Sequential(nn.Linear(n_in, 8), nn.ReLU())", [], ["⚠", "parameters"]),
+    ("cross_val_score(clf, X, y)", ["**5 folds** (the default)", "4/5 of the rows", "**without shuffling**",
+                                    "No `scoring`", "`Pipeline`"], []),
+    ("cross_val_score(clf, X, y, cv=10, scoring='f1')", ["**10 folds**", "9/10"], ["No `scoring`", "default"]),
+    ("cross_val_predict(clf, X, y, cv=kf)", ["`Pipeline`"], ["folds**", "scoring"]),
+    ("GridSearchCV(SVC(), {'C': [0.1, 1, 10], 'kernel': ['rbf', 'linear']}, cv=5)",
+     ["6 candidate settings × 5 folds = **30 fits**", "optimistic"], []),
+    ("GridSearchCV(SVC(), grid)", ["optimistic"], ["fits"]),
+    ("RandomizedSearchCV(SVC(), dist, cv=3)", ["10 candidate settings × 3 folds = **30 fits**"], []),
+    ("torch.no_grad()", ["**no autograd graph**", "`model.eval()`"], ["Stricter"]),
+    ("torch.inference_mode()", ["**no autograd graph**", "Stricter than `torch.no_grad()`"], []),
+    ("keras.callbacks.ModelCheckpoint('best.h5', save_best_only=True)",
+     ["only when `val_loss` improves", "**last** epoch's weights", "Keras 3"], []),
+    ("keras.callbacks.ModelCheckpoint('m.weights.h5', monitor='val_accuracy', save_best_only=True, "
+     "save_weights_only=True)", ["only when `val_accuracy` improves"], ["Keras 3"]),
+    ("keras.callbacks.ModelCheckpoint('m.keras')", ["after every epoch", "{epoch:02d}"], ["Keras 3"]),
+])
+def test_more_call_facts(expr, expected, absent):
+    text = more_facts(expr)
+    for e in expected:
+        assert e in text, (e, text)
+    for a in absent:
+        assert a not in text, (a, text)

@@ -242,3 +242,28 @@ def test_detach_shares_memory_and_stops_gradients():
     assert not d.requires_grad
     d[0] = 5.0
     assert w[0].item() == 5.0
+
+
+@pytest.mark.parametrize("expr", [
+    "nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))",
+    "nn.Sequential(nn.Linear(10, 20, bias=False), nn.BatchNorm1d(20), nn.GELU(), nn.Dropout(0.1), nn.Linear(20, 1))",
+    "nn.Sequential(nn.Linear(16, 32), nn.LayerNorm(32), nn.Tanh(), nn.Linear(32, 3), nn.LogSoftmax(dim=1))",
+    "nn.Sequential(nn.Linear(8, 8), nn.LayerNorm(8, bias=False), nn.BatchNorm1d(8, affine=False), nn.Linear(8, 1))",
+    "nn.Sequential(nn.Linear(8, 8), nn.LayerNorm(8, elementwise_affine=False), nn.SiLU(), nn.Linear(8, 2))",
+])
+def test_sequential_parameters_and_output_shape(expr):
+    facts = facts_for(expr)
+    model = build(expr)
+    assert number(r"\*\*([\d,]+) parameters\*\*", facts) == n_params(model)
+    n_in = int(number(r"input `\(N, (\d+)\)`", facts))
+    n_out = int(number(r"output `\(N, (\d+)\)`", facts))
+    model.eval()
+    assert model(torch.zeros(2, n_in)).shape == (2, n_out)
+
+
+def test_sequential_mismatch_is_a_real_shape_error():
+    expr = "nn.Sequential(nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(128, 10))"
+    facts = facts_for(expr)
+    assert any("⚠ Layer 3" in f for f in facts)
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+        build(expr).eval()(torch.zeros(2, 784))

@@ -1033,11 +1033,55 @@ _BY_SHORT.update({
 })
 
 from .devicefacts import device_facts  # noqa: E402
-from .sklearnfacts import linear_model_facts, scaler_facts, split_facts  # noqa: E402 (uses the helpers above)
+from .sequentialfacts import sequential_facts  # noqa: E402 (these use the helpers above)
+from .sklearnfacts import (  # noqa: E402
+    cross_validation_facts, linear_model_facts, scaler_facts, search_facts, split_facts)
 
 _EXACT.update({
     **{f"sklearn.preprocessing.{name}": scaler_facts for name in ("StandardScaler", "MinMaxScaler", "RobustScaler")},
     "sklearn.model_selection.train_test_split": split_facts,
     "sklearn.linear_model.LogisticRegression": linear_model_facts,
     "torch.device": device_facts,
+    "torch.nn.Sequential": sequential_facts,
+    **{f"sklearn.model_selection.{name}": cross_validation_facts
+       for name in ("cross_val_score", "cross_validate", "cross_val_predict")},
+    **{f"sklearn.model_selection.{name}": search_facts for name in ("GridSearchCV", "RandomizedSearchCV")},
+})
+
+
+def _no_grad(doc, call, q):
+    inference = q.endswith("inference_mode")
+    lines = ["Inside this block (or the function it decorates) operations record **no autograd "
+             "graph**: less memory, faster, and the results have `requires_grad=False`, so nothing "
+             "computed there can be backpropagated."]
+    if inference:
+        lines.append("Stricter than `torch.no_grad()`: tensors made inside can never be used in "
+                     "autograd later, which lets PyTorch skip even the version counting.")
+    lines.append("It does not switch dropout or batch norm to evaluation: that is `model.eval()`; "
+                 "evaluation needs both.")
+    return lines
+
+
+def _model_checkpoint(doc, call, q):
+    monitor = _str(call, None, "monitor", "val_loss")
+    best, _ = _arg(doc, call, None, "save_best_only", False)
+    lines = []
+    if best is True:
+        lines.append(f"Writes the file only when `{monitor}` improves. After `fit()` the model in "
+                     "memory still has the **last** epoch's weights: load the file to use the best ones.")
+    elif best is False:
+        lines.append("`save_best_only=False` (the default): writes after every epoch, overwriting the "
+                     "file unless its name has a placeholder such as `{epoch:02d}`.")
+    path = _str(call, 0, "filepath")
+    weights_only, _ = _arg(doc, call, None, "save_weights_only", False)
+    if path is not None and path.endswith(".h5") and weights_only is not True:
+        lines.append("Keras 3 saves whole models only to `.keras` files (a `.h5` path raises an "
+                     "error there); `.h5` works with TensorFlow's older Keras 2.")
+    return lines
+
+
+_EXACT.update({
+    "torch.no_grad": _no_grad, "torch.inference_mode": _no_grad,
+    **dict.fromkeys(("keras.callbacks.ModelCheckpoint", "tensorflow.keras.callbacks.ModelCheckpoint"),
+                    _model_checkpoint),
 })

@@ -6,7 +6,7 @@ Defaults are scikit-learn 1.x's; only literal arguments are read (callfacts._arg
 from __future__ import annotations
 
 from .callfacts import _arg, _is_num, _node
-from .parsing import F_LEFT
+from .parsing import F_LEFT, F_VALUE
 from .values import args_of, method_call, strip
 
 _FITS = ("fit", "fit_transform", "partial_fit")
@@ -149,3 +149,62 @@ def linear_model_facts(doc, call, q):
             "the strength, so a smaller C shrinks the weights more. Scale the features first: the "
             "penalty treats every coefficient alike, and the default solver (`lbfgs`, `max_iter=100`) "
             "often stops early with a ConvergenceWarning on unscaled data."]
+
+
+def cross_validation_facts(doc, call, q):
+    """`cross_val_score(estimator, X, y, cv=..., scoring=...)` and its siblings."""
+    name = q.rsplit(".", 1)[-1]
+    cv, given = _arg(doc, call, None, "cv", None)
+    lines = []
+    k = cv if isinstance(cv, int) and not isinstance(cv, bool) else (5 if not given or cv is None else None)
+    if k is not None:
+        default = "" if given else " (the default)"
+        what = "predicts the held-out part" if name == "cross_val_predict" else "scores it on the held-out part"
+        lines.append(f"**{k} folds**{default}: the estimator is cloned and fitted {k} times, each time on "
+                     f"{k - 1}/{k} of the rows, and {what}. An int `cv` means StratifiedKFold for a "
+                     "classifier and KFold otherwise, both **without shuffling**: rows stored in some "
+                     "order (by date, by source) give folds that differ systematically; pass "
+                     "`KFold(5, shuffle=True, random_state=0)` to shuffle.")
+    if name != "cross_val_predict":
+        scoring = _node(call, None, "scoring")
+        if scoring is None:
+            lines.append("No `scoring`: the estimator's own `score` (accuracy for a classifier, R² for "
+                         "a regressor).")
+    lines.append("Anything fitted on these rows before this call (a scaler, an imputer, feature "
+                 "selection) has seen every fold's held-out part: put it in a `Pipeline` with the "
+                 "model so each fold fits it on its own training part.")
+    return lines
+
+
+def search_facts(doc, call, q):
+    """`GridSearchCV(estimator, param_grid, cv=...)` / `RandomizedSearchCV(..., n_iter=...)`."""
+    name = q.rsplit(".", 1)[-1]
+    cv, given = _arg(doc, call, None, "cv", None)
+    k = cv if isinstance(cv, int) and not isinstance(cv, bool) else (5 if not given or cv is None else None)
+    lines = []
+    settings = _grid_size(doc, _node(call, 1, "param_grid")) if name == "GridSearchCV" else None
+    if name == "RandomizedSearchCV":
+        n, _ = _arg(doc, call, None, "n_iter", 10)
+        settings = n if isinstance(n, int) else None
+    if settings is not None and k is not None:
+        lines.append(f"{settings} candidate settings × {k} folds = **{settings * k} fits**, then one "
+                     "more of the best setting on all the rows (`refit=True`, the default).")
+    lines.append("`best_score_` is the winner's mean cross-validation score, picked for being the "
+                 "highest, so it is optimistic: report the score on a test set the search never saw.")
+    return lines
+
+
+def _grid_size(doc, node) -> int | None:
+    """The number of settings of a literal `{"C": [0.1, 1, 10], "kernel": ["rbf", "linear"]}`."""
+    node = strip(node) if node is not None else None
+    if node is None or node.type != "dictionary":
+        return None
+    size = 1
+    for pair in node.named_children:
+        if pair.type != "pair":
+            return None
+        value = strip(pair.child_by_field_id(F_VALUE))
+        if value is None or value.type not in ("list", "tuple"):
+            return None
+        size *= sum(1 for c in value.named_children if c.type != "comment")
+    return size
