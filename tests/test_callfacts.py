@@ -28,13 +28,16 @@ def facts_for(expr: str) -> list[str]:
     return call_facts(doc, t)
 
 
-def says(expr: str, *expected: str, absent: tuple[str, ...] = ()) -> None:
-    facts = facts_for(expr)
-    text = "\n".join(facts)
+def assert_says(text: str, expected, absent=()) -> None:
+    """Every string of `expected` is in the hover's facts, none of `absent`."""
     for e in expected:
-        assert e in text, (e, facts)
+        assert e in text, (e, text)
     for a in absent:
-        assert a not in text, (a, facts)
+        assert a not in text, (a, text)
+
+
+def says(expr: str, *expected: str, absent: tuple[str, ...] = ()) -> None:
+    assert_says("\n".join(facts_for(expr)), expected, absent)
 
 
 @pytest.mark.parametrize("expr,expected", [
@@ -276,10 +279,7 @@ def metric_facts(expr: str) -> str:
 ])
 def test_metric_facts(expr, expected, absent):
     text = metric_facts(expr)
-    for e in expected:
-        assert e in text, (e, text)
-    for a in absent:
-        assert a not in text, (a, text)
+    assert_says(text, expected, absent)
 
 
 def test_metric_facts_say_nothing_for_a_half_typed_call():
@@ -333,12 +333,17 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1)
 '''
 
 
-def module_hover(body: str, needle: str):
-    """(qualified name, facts) of the hover on the method named in `needle` (`model.eval`)."""
-    src = MODULES + body
+def hover_after(header: str, body: str, needle: str):
+    """(qualified name, facts) of the hover on the last character of `needle` (`model.eval`),
+    found in `body` (the code after `header`)."""
+    src = header + body
     doc = Document.from_text(src)
-    t = target_at(doc, catalog(), src.index(needle, len(MODULES)) + len(needle) - 1)
+    t = target_at(doc, catalog(), src.index(needle, len(header)) + len(needle) - 1)
     return (None, "") if t is None else (t.qual, "\n".join(call_facts(doc, t)))
+
+
+def module_hover(body: str, needle: str):
+    return hover_after(MODULES, body, needle)
 
 
 @pytest.mark.parametrize("body,needle,qual,expected,absent", [
@@ -357,10 +362,7 @@ def module_hover(body: str, needle: str):
 def test_module_mode_facts_name_the_layers_the_mode_changes(body, needle, qual, expected, absent):
     got_qual, text = module_hover(body, needle)
     assert got_qual == qual
-    for e in expected:
-        assert e in text, (e, text)
-    for a in absent:
-        assert a not in text, (a, text)
+    assert_says(text, expected, absent)
 
 
 BEST_KEPT = '''best = None
@@ -404,11 +406,9 @@ from sklearn.linear_model import LogisticRegression
 
 
 def sk_facts(expr: str, after: str = "") -> str:
-    src = SKLEARN + f"x = {expr}\n" + after
-    doc = Document.from_text(src)
-    t = target_at(doc, catalog(), src.index(expr) + expr.index("(") - 1)
-    assert t is not None, expr
-    return "\n".join(call_facts(doc, t))
+    qual, text = hover_after(SKLEARN, f"x = {expr}\n" + after, expr[:expr.index("(")])
+    assert qual is not None, expr
+    return text
 
 
 @pytest.mark.parametrize("expr,expected,absent", [
@@ -435,10 +435,7 @@ def sk_facts(expr: str, after: str = "") -> str:
 ])
 def test_sklearn_and_regression_loss_facts(expr, expected, absent):
     text = sk_facts(expr)
-    for e in expected:
-        assert e in text, (e, text)
-    for a in absent:
-        assert a not in text, (a, text)
+    assert_says(text, expected, absent)
 
 
 def test_scaler_hover_says_where_it_is_fitted():
@@ -463,10 +460,7 @@ x = torch.zeros(3)
 
 
 def device_hover(body: str, needle: str):
-    src = DEVICES + body
-    doc = Document.from_text(src)
-    t = target_at(doc, catalog(), src.index(needle, len(DEVICES)) + len(needle) - 1)
-    return (None, "") if t is None else (t.qual, "\n".join(call_facts(doc, t)))
+    return hover_after(DEVICES, body, needle)
 
 
 @pytest.mark.parametrize("body,needle,expected,absent", [
@@ -488,10 +482,7 @@ def device_hover(body: str, needle: str):
 ])
 def test_device_facts(body, needle, expected, absent):
     _, text = device_hover(body, needle)
-    for e in expected:
-        assert e in text, (e, text)
-    for a in absent:
-        assert a not in text, (a, text)
+    assert_says(text, expected, absent)
 
 
 # -- nn.Sequential shapes (sequentialfacts.py), cross-validation and searches, no_grad,
@@ -505,11 +496,9 @@ from sklearn.model_selection import cross_val_score, cross_val_predict, GridSear
 
 
 def more_facts(expr: str) -> str:
-    src = MORE + f"x = {expr}\n"
-    doc = Document.from_text(src)
-    t = target_at(doc, catalog(), src.index(expr) + expr.index("(") - 1)
-    assert t is not None, expr
-    return "\n".join(call_facts(doc, t))
+    qual, text = hover_after(MORE, f"x = {expr}\n", expr[:expr.index("(")])
+    assert qual is not None, expr
+    return text
 
 
 @pytest.mark.parametrize("expr,expected,absent", [
@@ -541,7 +530,4 @@ def more_facts(expr: str) -> str:
 ])
 def test_more_call_facts(expr, expected, absent):
     text = more_facts(expr)
-    for e in expected:
-        assert e in text, (e, text)
-    for a in absent:
-        assert a not in text, (a, text)
+    assert_says(text, expected, absent)

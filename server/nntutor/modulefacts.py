@@ -46,29 +46,23 @@ def _mode_facts(doc, call, receiver, method, values) -> list[str]:
         elif value is not True:
             return []   # `model.train(is_training)`: which mode is unknown here
     name = doc.text(receiver)
-    lines = []
-    if method == "eval" or not to_train:
-        lines.append(f"Switches `{name}` and all its submodules to evaluation mode (same as "
-                     "`.train(False)`). It does not stop gradient tracking: evaluate inside "
-                     "`torch.no_grad()` (or `torch.inference_mode()`) as well.")
-    else:
-        lines.append(f"Switches `{name}` and all its submodules back to training mode. It trains "
-                     "nothing by itself: only the forward passes, `backward()` and optimizer steps "
-                     "that follow do.")
+    evaluating = method == "eval" or not to_train
+    lines = [f"Switches `{name}` and all its submodules to evaluation mode (same as `.train(False)`). "
+             "It does not stop gradient tracking: evaluate inside `torch.no_grad()` (or "
+             "`torch.inference_mode()`) as well." if evaluating else
+             f"Switches `{name}` and all its submodules back to training mode. It trains nothing by "
+             "itself: only the forward passes, `backward()` and optimizer steps that follow do."]
     dependent = model_is_mode_dependent(RuleContext(doc, RULE, values), receiver)
     qual, _ = values.instance(receiver)
     shown = f"`{qual.rsplit('.', 1)[-1]}`" if qual else f"`{name}`"
     if dependent is True:
         layers = _mode_layers(values, qual) if qual else []
         what = f" ({', '.join(layers)})" if layers else ""
-        if method == "eval" or not to_train:
-            lines.append(f"{shown} has layers that behave differently in this mode{what}: dropout "
-                         "now passes every activation through, and batch norm normalises with its "
-                         "running statistics instead of the batch's and stops updating them.")
-        else:
-            lines.append(f"{shown} has layers that behave differently in this mode{what}: dropout "
-                         "zeroes activations again, and batch norm uses (and updates) the batch's "
-                         "statistics.")
+        change = ("dropout now passes every activation through, and batch norm normalises with its "
+                  "running statistics instead of the batch's and stops updating them" if evaluating else
+                  "dropout zeroes activations again, and batch norm uses (and updates) the batch's "
+                  "statistics")
+        lines.append(f"{shown} has layers that behave differently in this mode{what}: {change}.")
     elif dependent is False:
         lines.append(f"{shown} has no dropout or batch-norm layer, so its outputs are the same in "
                      "both modes today; keep the call anyway: it costs nothing and stays right when "
