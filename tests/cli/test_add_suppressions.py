@@ -51,7 +51,7 @@ def test_a_line_ending_in_a_multiline_string_is_left_and_said(tmp_path):
 def test_notebook_cells_get_the_directives_and_keep_their_layout(tmp_path):
     nb = {"cells": [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": ["# title"]},
                     {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [],
-                     "source": ["import torch\n", "device = torch.device('cuda')"]}],
+                     "source": ["import torch\n", "device = torch.device('cuda')\n", "model = Net().to(device)"]}],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -59,7 +59,8 @@ def test_notebook_cells_get_the_directives_and_keep_their_layout(tmp_path):
     assert r.returncode == 0, r.stderr
     after = json.loads(path.read_text())
     assert after["cells"][1]["source"] == ["import torch\n",
-                                           "device = torch.device('cuda')  # nntutor: ignore[hardcoded-cuda]"]
+                                           "device = torch.device('cuda')  # nntutor: ignore[hardcoded-cuda]\n",
+                                           "model = Net().to(device)"]
     assert after["cells"][0] == nb["cells"][0]
     assert path.read_text() == json.dumps(after, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     assert run("check", str(path), "--no-config").returncode == 0

@@ -45,7 +45,7 @@ def test_fix_the_bundled_project(tmp_path):
 
 def test_notebooks_that_cannot_be_written_back_are_left_alone(tmp_path):
     cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-            "source": "import torch\ndevice = torch.device('cuda')\n"}
+            "source": "import torch\ndevice = torch.device('cuda')\nmodel = Net().to(device)\n"}
     odd = tmp_path / "odd.ipynb"
     odd.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=3))
     broken = tmp_path / "broken.ipynb"

@@ -1331,3 +1331,87 @@ for g in gpus:
     replicas.append(model.cuda(g))
 """
     assert lines(src, RULE) == [4]   # (a comprehension's variable is not followed)
+
+
+# Sweep 26A (retinanet_pytorch's voc_dataset.py demo): a `torch.device("cuda:0")` that nothing
+# reads at all, every `.to(device)` commented out, only builds a device object. A local, or a
+# name set under `if __name__ == "__main__":`; any read where the binding reaches keeps it.
+_NEVER_READ = """\
+import torch
+
+{before}if __name__ == "__main__":
+    device = torch.device("cuda:0")
+    loader = DataLoader(dataset, batch_size=2)
+    for x, y in loader:
+{use}"""
+
+
+@pytest.mark.parametrize("before,use,expected", [
+    ("", "        # x = x.to(device)\n        print(x.shape)\n", []),
+    ("", "        x = x.to(device)\n        print(x.shape)\n", [4]),
+    ("", "        print(f'{x.shape} on {device}')\n", [4]),                    # an f-string reads it
+    ("", "        run(x, **locals())\n", [4]),                                # read by name
+    ("def step(x):\n    return x.to(device)\n\n\n", "        step(x)\n", [8]),   # a global read above
+    ("def step(x, device='cpu'):\n    return x.to(device)\n\n\n", "        step(x)\n", []),  # its own
+])
+def test_a_cuda_device_nothing_reads(before, use, expected):
+    assert lines(_NEVER_READ.format(before=before, use=use), RULE) == expected
+
+
+@pytest.mark.parametrize("src,expected", [
+    ("import torch\n\n\ndef main():\n    device = torch.device('cuda')\n    model = Net()\n", []),
+    ("import torch\n\n\ndef main():\n    device = torch.device('cuda')\n\n    def move(m, d=device):\n"
+     "        return m.to(d)\n", [5]),                                           # a default reads it
+    ("import torch\n\ndevice = torch.device('cuda')\nmodel = Net()\n", [3]),   # another module may import it
+    ("import torch\n\n\nclass Config:\n    device = torch.device('cuda')\n", [5]),
+])
+def test_a_cuda_device_nothing_reads_in_a_function_or_module(src, expected):
+    assert lines(src, RULE) == expected
+
+
+def test_a_cuda_device_a_later_notebook_cell_reads():
+    cells = ["import torch\ndevice = torch.device('cuda')\n", "model = Net()\n"]
+    assert notebook(cells, RULE) == []
+    cells.append("model = model.to(device)\n")
+    assert [f.location.cell for f in notebook(cells, RULE)] == [0]
+
+
+# Sweep 26B: a helper of the file that stops the program without a GPU, called first thing,
+# guards the code after it as the same check written inline does.
+_CHECK_GPU = """\
+import sys
+import torch
+
+
+def check_gpu():
+    if not torch.cuda.is_available():
+{stop}
+
+
+def main():
+{call}    device = torch.device("cuda")
+    model = Net().to(device)
+"""
+
+
+@pytest.mark.parametrize("stop,call,expected", [
+    ('        print("This script needs a GPU.")\n        sys.exit(1)', "    check_gpu()\n", []),
+    ('        raise RuntimeError("no GPU")', "    check_gpu()\n", []),
+    ('        exit()', "    check_gpu()\n", []),
+    ('        print("No GPU found.")', "    check_gpu()\n", [12]),              # only warns
+    ('        sys.exit(1)', "    if args.strict:\n        check_gpu()\n", [13]),   # only sometimes
+    ('        sys.exit(1)', "    x = torch.zeros(3).cuda()\n    check_gpu()\n", [11, 13]),   # too late
+    ('        sys.exit(1)', "", [11]),                                          # never called there
+])
+def test_a_helper_that_stops_without_a_gpu(stop, call, expected):
+    assert lines(_CHECK_GPU.format(stop=stop, call=call), RULE) == expected
+
+
+@pytest.mark.parametrize("more,expected", [
+    ("", []),   # main() runs only from there, after the check
+    ("\n\ndef demo():\n    return main()\n", [11]),   # also called where nothing is checked
+])
+def test_a_helper_that_stops_called_under_main(more, expected):
+    src = (_CHECK_GPU.format(stop="        sys.exit(1)", call="") + more
+           + '\n\nif __name__ == "__main__":\n    check_gpu()\n    main()\n')
+    assert lines(src, RULE) == expected

@@ -192,7 +192,7 @@ def test_edits_at_a_cell_boundary():
 def test_string_sources_stay_strings_and_other_layouts_round_trip():
     nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
           "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                     "source": "import torch\ndevice = torch.device('cuda')"}]}
+                     "source": "import torch\ndevice = torch.device('cuda')\nmodel = Net().to(device)"}]}
     raw = json.dumps(nb, indent=2).encode()   # unsorted keys, ASCII escapes, no final newline
     fixed, new = fix_notebook_bytes(raw, "t.ipynb")
     assert fixed.applied == 1 and not new.endswith(b"\n")
@@ -201,7 +201,7 @@ def test_string_sources_stay_strings_and_other_layouts_round_trip():
 
 
 def test_a_layout_it_cannot_reproduce_is_left_alone():
-    nb = json.loads(_nb("import torch\ndevice = torch.device('cuda')"))
+    nb = json.loads(_nb("import torch\ndevice = torch.device('cuda')\nmodel = Net().to(device)"))
     raw = json.dumps(nb, indent=3).encode()
     with pytest.raises(LayoutUnknown):
         fix_notebook_bytes(raw, "t.ipynb")

@@ -11,6 +11,7 @@ from ..parsing import (
     F_ARGUMENTS,
     F_ATTRIBUTE,
     F_BODY,
+    F_CONDITION,
     F_CONSEQUENCE,
     F_DEFINITION,
     F_FUNCTION,
@@ -68,6 +69,9 @@ def check(ctx):
     checked = checked_scopes(ctx)
     if -1 in checked:
         return
+    # a scope that first calls the file's own check that stops without a GPU (`check_gpu()`);
+    # at module level that guards the module's code after it, not functions others may import
+    checked |= _scopes_calling_a_gpu_check_that_stops(ctx)
     checked |= _methods_of_classes_asserting_cuda(ctx) | _functions_importing_gpu_only(ctx) \
         | _cuda_stream_code(ctx) | _functions_given_a_gpu(ctx)
     if _imports_a_gpu_only_library(ctx) or _quantized_for_the_gpu(ctx):
@@ -107,8 +111,8 @@ def check(ctx):
                               fix=fix)
             continue
         candidates = []
-        if q == "torch.device" and pos and not _never_read(ctx, call) and not _default_always_passed(ctx, call) \
-                and not _default_never_read(ctx, call):
+        if q == "torch.device" and pos and not _never_read(ctx, call) and not _read_nowhere(ctx, call) \
+                and not _default_always_passed(ctx, call) and not _default_never_read(ctx, call):
             candidates.append(pos[0])
         if method == "to" and pos:
             candidates.append(pos[0])
@@ -385,6 +389,55 @@ def _never_read(ctx, call) -> bool:
     return False
 
 
+_MAIN_GUARD = re.compile(r"""^__name__\s*==\s*['"]__main__['"]$""")
+_READS_BY_NAME = re.compile(r"(?<![\w.])(?:locals|vars|globals|eval|exec)\s*\(")
+
+
+def _read_nowhere(ctx, call) -> bool:
+    """`device = torch.device("cuda:0")` that nothing reads at all (retinanet_pytorch's
+    `if __name__ == "__main__":` demo, every `.to(device)` commented out): building a device
+    object does not touch the GPU. Only a local of a function, or a name set under `if __name__
+    == "__main__":` or in a notebook, which no other module imports; any other use of the name
+    where this binding may reach it counts as a read (a function's default, a global read in
+    another function, an f-string), and so does a scope that reads its names by string
+    (`locals()`, `vars()`, `globals()`, `eval`)."""
+    parent, left = assigned_name(call)
+    if parent is None:
+        return False
+    facts, name = ctx.facts, ctx.text(left)
+    scope = facts.scope_id(parent.start_byte)
+    region = facts.function_at(parent.start_byte) if scope != -1 else ctx.doc.tree.root_node
+    node, main = parent.parent, False
+    while node is not None and node != region:
+        if node.type == "class_definition":
+            return False   # a class attribute, read as `Config.device`
+        if node.type == "if_statement":
+            cond = node.child_by_field_id(F_CONDITION)
+            main = main or (cond is not None and _MAIN_GUARD.match(ctx.text(cond)) is not None)
+        node = node.parent
+    if region is None or (scope == -1 and not main and ctx.doc.cell_map is None):
+        return False   # a module's global: another module may import it
+    code = facts.code_in(region)
+    if _READS_BY_NAME.search(code) or (scope != -1 and re.search(
+            r"\b(?:global|nonlocal)\b[^\n;]*(?<![\w.])" + re.escape(name) + r"(?!\w)", code)):
+        return False
+    targets = {b.target.start_byte: b for b in facts.bindings.get(name, ()) if b.target is not None}
+    for ident in facts.identifiers_named(name):
+        at = ident.start_byte
+        if at < region.start_byte or at >= region.end_byte or ident == left:
+            continue
+        bound = targets.get(at)
+        if bound is not None:
+            if bound.scope == scope:
+                return False   # bound again in this scope: which value a use reads is not followed
+            continue           # a parameter or a local of another function
+        reached = facts.binding(name, at)
+        if reached is not None and reached.scope != scope and reached.scope == facts.scope_id(at):
+            continue           # another function's own local of that name
+        return False
+    return True
+
+
 def _default_never_read(ctx, call) -> bool:
     """`def __init__(self, ..., device=torch.device("cuda:0"))` whose body never reads `device`
     (Informer2020's model): the default only builds a device object, which does not touch the
@@ -609,6 +662,85 @@ def _asserts(stmt) -> bool:
         return True
     body = stmt.child_by_field_id(F_CONSEQUENCE) if stmt.type == "if_statement" else None
     return body is not None and any(c.type == "raise_statement" for c in body.named_children)
+
+
+_EXITS = frozenset({"exit", "quit", "sys.exit", "os._exit"})
+_NEGATED = re.compile(r"\bnot\b|==\s*False\b|\bis\s+False\b")
+
+
+def _stops_without_gpu(ctx, stmt, at: int) -> bool:
+    """`stmt`, holding the availability check at byte `at`, stops the program when there is no
+    GPU: `assert torch.cuda.is_available()`, or `if not torch.cuda.is_available():` whose body
+    raises or exits (`sys.exit(1)`, `exit()`), printing a message first or not."""
+    if stmt.type == "assert_statement":
+        return True
+    cond = stmt.child_by_field_id(F_CONDITION) if stmt.type == "if_statement" else None
+    body = stmt.child_by_field_id(F_CONSEQUENCE) if cond is not None else None
+    if body is None or not cond.start_byte <= at < cond.end_byte or not _NEGATED.search(ctx.text(cond)):
+        return False
+    for s in body.named_children:
+        if s.type == "raise_statement":
+            return True
+        inner = s.named_children[0] if s.type == "expression_statement" and s.named_children else None
+        if inner is not None and inner.type == "call" and (
+                ctx.text(inner.child_by_field_id(F_FUNCTION)) in _EXITS or ctx.facts.callee_qual(inner) in _EXITS):
+            return True
+    return False
+
+
+def _scopes_calling_a_gpu_check_that_stops(ctx) -> set:
+    """Scopes (function start bytes, -1 for module level) that call, unconditionally and before
+    any placement of their own, a plain function of the file whose own body stops the program
+    when there is no GPU (`def check_gpu(): if not torch.cuda.is_available(): sys.exit(1)`, then
+    `check_gpu()` first thing in `main()`): the code after the call runs only with a GPU, as
+    after the same check written inline. A helper that only prints a warning stops nothing."""
+    facts, data = ctx.facts, ctx.doc.data
+    helpers = {}
+    start = data.find(b"is_available")
+    while start != -1:
+        func = facts.function_at(start)
+        body = func.child_by_field_id(F_BODY) if func is not None else None
+        name = func.child_by_field_id(F_NAME) if func is not None else None
+        if body is not None and name is not None and not is_method(func) and not facts.in_comment(start):
+            stmt = statement_of(ctx.doc.tree.root_node.descendant_for_byte_range(start, start))
+            if stmt is not None and stmt.parent == body and _stops_without_gpu(ctx, stmt, start):
+                helpers[func.start_byte] = ctx.text(name)
+        start = data.find(b"is_available", start + 1)
+    if not helpers:
+        return set()
+    first = {}   # scope -> where its first unconditional call of such a helper starts
+    for fname in set(helpers.values()):
+        for c in facts.calls_named(fname):
+            d = facts.definition_in_effect(fname, c.start_byte)
+            if d is None or d.start_byte not in helpers or not _runs_unconditionally(ctx, c):
+                continue
+            scope = facts.scope_id(c.start_byte)
+            first[scope] = min(first.get(scope, c.start_byte), c.start_byte)
+    if not first:
+        return set()
+    placed = {}   # scope -> where its first possible placement starts
+    for c in candidate_calls(facts):
+        placed.setdefault(facts.scope_id(c.start_byte), c.start_byte)
+    return {scope for scope, at in first.items() if at < placed.get(scope, at + 1)}
+
+
+def _runs_unconditionally(ctx, call) -> bool:
+    """`call` is a statement of its function's body (or of the module, or of its `if __name__ ==
+    "__main__":` block), not under another condition, a loop or a `try`."""
+    stmt = call.parent
+    if stmt is None or stmt.type != "expression_statement":
+        return False
+    block = stmt.parent
+    if block is not None and block.type == "module":
+        return True
+    owner = block.parent if block is not None and block.type == "block" else None
+    if owner is not None and owner.type == "function_definition":
+        return True
+    if owner is not None and owner.type == "if_statement" and owner.parent is not None \
+            and owner.parent.type == "module" and block == owner.child_by_field_id(F_CONSEQUENCE):
+        cond = owner.child_by_field_id(F_CONDITION)
+        return cond is not None and _MAIN_GUARD.match(ctx.text(cond)) is not None
+    return False
 
 
 def _only_called_where_checked(ctx, call, checked) -> bool:
