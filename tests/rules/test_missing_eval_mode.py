@@ -2171,3 +2171,74 @@ def test_a_dropout_built_in_a_helper_method_of_forward_ignores_eval():
                               "        return d\n").replace(
         "return self.forward_lstm(x, drop_prob)", "return self.out(self.forward_lstm(x, drop_prob)(x))")
     assert lines(returned.format(drop="d = nn.Dropout(p=drop_prob)"), RULE) == [26]
+
+
+# Sweep A (a licence-plate recogniser's speed test): a warm-up for timing throws the outputs
+# away, in a helper whose only callers hand it a model just built. Nothing is scored, and the
+# batch-norm statistics it updates are those of random weights.
+_WARM_UP = NET + """\
+import time
+
+def test_model(data, model):
+    for _ in range(3):
+        {warm_up}
+    t0 = time.time()
+    output = model(data)
+    print(time.time() - t0, output.shape)
+
+
+if __name__ == "__main__":
+{caller}
+"""
+_BUILT = "    model = Net()\n    test_model(torch.randn(5, 784), model)\n"
+
+
+@pytest.mark.parametrize("warm_up,caller,expected", [
+    ("model(data)", _BUILT, []),
+    ("model(data)", "    for size in (1, 8):\n        model = Net()\n        test_model(torch.randn(size, 784), model)\n", []),
+    # the warm-up's output is read: a score, even of a fresh model
+    ("print(model(data).argmax(1))", _BUILT, [18]),
+    # a model given weights, or trained, before the call: the warm-up changes its batch norm
+    ("model(data)", _BUILT.replace("Net()\n", "Net()\n    model.load_state_dict(torch.load('net.pt'))\n"), [18]),
+    ("model(data)", _BUILT + "    model.load_state_dict(torch.load('net.pt'))\n    test_model(torch.randn(5, 784), model)\n", [18]),
+    ("model(data)", "    model = Net()\n    for epoch in range(3):\n        test_model(torch.randn(5, 784), model)\n"
+                    "        fit(model)\n", [18]),
+])
+def test_a_warm_up_of_a_freshly_built_model(warm_up, caller, expected):
+    assert lines(_WARM_UP.format(warm_up=warm_up, caller=caller), RULE) == expected
+
+
+# Sweep D (dlwpt p1ch8): the same `validate(model, ...)` is called first with a model without
+# dropout, later with a dropout model, both in training mode: the second call is an evaluation
+# with dropout on.
+_VALIDATE_TWICE = NET + """\
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+    def forward(self, x):
+        return self.fc(x)
+
+def validate(model, loader):
+    correct = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct
+
+model = {first}()
+training_loop(model, train_loader)
+print(validate(model, val_loader))
+model = {second}()
+training_loop(model, train_loader)
+print(validate(model, val_loader))
+"""
+
+
+@pytest.mark.parametrize("first,second,expected", [
+    ("Plain", "Net", [25]),
+    ("Net", "Plain", [25]),
+    ("Plain", "Plain", []),
+])
+def test_a_helper_called_with_a_dropout_model_among_others(first, second, expected):
+    assert lines(_VALIDATE_TWICE.format(first=first, second=second), RULE) == expected

@@ -629,3 +629,42 @@ def train(model, loss_fn, loader, sgd):
     assert lines(src, RULE) == []
     assert lines(src.replace(", sgd):", "):").replace("sgd(model.parameters())", "sgd(model.parameters(), 0.1)"),
                  RULE) == [10]
+
+
+# Sweep D (a CMU 11-785 "mytorch" homework): a NumPy MLP whose own `zero_grads()` clears its
+# `dW`, stepped by a hand-written SGD class; the name says what the method clears.
+_MYTORCH = """\
+import numpy as np
+
+class MLP:
+    def __init__(self):
+        self.W = np.zeros((4, 2)); self.dW = np.zeros((4, 2))
+    def zero_grads(self):
+        self.dW.fill(0.0)
+    def backward(self, d):
+        self.dW += self.x.T @ d
+
+class SGD:
+    def __init__(self, model, lr): self.model, self.lr = model, lr
+    def step(self):
+        self.model.W -= self.lr * self.model.dW
+
+mlp = MLP(); optim = SGD(mlp, 0.01)
+for epoch in range(5):
+    {clear}
+    mlp.forward(x)
+    mlp.backward(y)
+    optim.step()
+"""
+
+
+@pytest.mark.parametrize("clear,expected", [
+    ("mlp.zero_grads()", []),
+    ("mlp.clear_gradients()", []),
+    ("model.cleargrads()", []),          # Chainer's spelling
+    ("pass", [21]),                      # never cleared: dW adds up
+    ("mlp.zero_grads", [21]),            # not called
+    ("mlp.grads()", [21]),               # a name that clears nothing
+])
+def test_a_method_named_for_clearing_gradients_clears_them(clear, expected):
+    assert lines(_MYTORCH.format(clear=clear), RULE) == expected

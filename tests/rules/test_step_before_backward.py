@@ -131,3 +131,49 @@ def test_across_notebook_cells():
         "for x, y in loader:\n    opt.zero_grad()\n    opt.step()\n    loss_fn(model(x), y).backward()\n",
     ], RULE)
     assert [(f.location.cell, f.location.cell_line) for f in found] == [(1, 2)]
+
+
+# Sweep C (DARTS-style architecture search): the architect's helper computes the alphas'
+# gradients (with torch.autograd.grad) between alpha_optim's zero_grad and its step; the
+# backward pass later in the iteration belongs to the other optimizer.
+_SEARCH = """\
+def search_epoch(model, architect, train_loader, valid_loader, w_optim, alpha_optim, lr):
+    for (trn_X, trn_y), (val_X, val_y) in zip(train_loader, valid_loader):
+        alpha_optim.zero_grad()
+        {between}
+        alpha_optim.step()
+        w_optim.zero_grad()
+        loss = criterion(model(trn_X), trn_y)
+        loss.backward()
+        w_optim.step()
+"""
+
+
+@pytest.mark.parametrize("between,expected", [
+    ("architect.unrolled_backward(trn_X, trn_y, val_X, val_y, lr, w_optim)", []),
+    ("model.backward_alpha(val_X, val_y)", []),
+    ("grads = torch.autograd.grad(criterion(model(val_X), val_y), model.alphas())", []),
+    ("architect.compute_gradients(val_X, val_y)", []),
+    ("pass", [5]),                                       # nothing makes the alphas' gradients
+    ("logits = model(val_X)", [5]),
+    ("torch.nn.utils.clip_grad_norm_(model.alphas(), 5.0)", [5]),
+])
+def test_a_helper_named_for_gradients_before_the_step(between, expected):
+    assert lines(_SEARCH.format(between=between), RULE) == expected
+
+
+def test_a_function_of_the_file_that_backpropagates_before_the_step():
+    src = """\
+def alpha_step(model, x, y):
+    criterion(model(x), y).backward()
+
+""" + _SEARCH.format(between="alpha_step(model, val_X, val_y)")
+    assert lines(src, RULE) == []
+
+
+def test_a_gradient_helper_before_zero_grad_does_not_count():
+    """Its gradients are cleared again before the step."""
+    src = _SEARCH.format(between="pass").replace(
+        "        alpha_optim.zero_grad()\n",
+        "        architect.unrolled_backward(val_X, val_y)\n        alpha_optim.zero_grad()\n")
+    assert lines(src, RULE) == [6]

@@ -242,6 +242,12 @@ def param_arguments(ctx, name: str, pos: int):
     """When `name` at `pos` is a parameter of the enclosing function: the argument passed for it
     at every call of that function in this file. None when not a parameter, never called here,
     or some call does not pass it."""
+    pairs = param_calls(ctx, name, pos)
+    return [arg for _call, arg in pairs] if pairs else None
+
+
+def param_calls(ctx, name: str, pos: int):
+    """As `param_arguments`, with each call: (call, argument) pairs, or None."""
     b = ctx.facts.binding(name, pos)
     fn = ctx.facts.function_at(pos)
     if b is None or b.kind != "param" or fn is None:
@@ -250,13 +256,13 @@ def param_arguments(ctx, name: str, pos: int):
     fm = _modes_of(ctx, fn)
     if fm is None or fname is None:
         return None
-    args = []
+    pairs = []
     for call in calls_of(ctx, ctx.text(fname), fn):
         arg = argument_for(ctx, call, fm, name)
         if arg is None:
             return None
-        args.append(arg)
-    return args or None
+        pairs.append((call, arg))
+    return pairs or None
 
 
 def function_called_under_no_grad(ctx, pos: int) -> bool:

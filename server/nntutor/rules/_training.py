@@ -316,9 +316,15 @@ def functions_around(ctx, positions, outer: bool = True) -> set[str]:
     return names
 
 
+# A method whose name says it clears gradients: `mlp.zero_grads()` (a NumPy "mytorch" MLP
+# clearing its own `dW`), `model.cleargrads()` (Chainer), `net.clear_gradients()`.
+_CLEARING_NAME = re.compile(r"(?i)^(?:zero|clear|reset)_?grad(?:s|ients?)?$")
+
+
 def clears_grads_in(ctx, node) -> bool:
     """`node` (a loop) clears gradients: directly, or through a local helper it calls, a function
-    (`reset_grads()`) or a method of its own object (`self.reset_grad()`, StarGAN's solver)."""
+    (`reset_grads()`) or a method of its own object (`self.reset_grad()`, StarGAN's solver), or
+    a method named for it (`mlp.zero_grads()`)."""
     zeros, helpers = _zeroing(ctx)
     if any_between(zeros, node.start_byte, node.end_byte):
         return True
@@ -330,6 +336,8 @@ def clears_grads_in(ctx, node) -> bool:
             obj, attr = fn.child_by_field_id(F_OBJECT), fn.child_by_field_id(F_ATTRIBUTE)
             if obj is not None and attr is not None and ctx.text(obj) == "self" \
                     and ctx.text(attr) in _clearing_methods(ctx):
+                return True
+            if attr is not None and _CLEARING_NAME.match(ctx.text(attr)):
                 return True
         if fn is not None and fn.type in ("identifier", "attribute") and _model_clears_grads(ctx, fn):
             return True

@@ -9,7 +9,7 @@ from ..parsing import F_ATTRIBUTE, F_CONDITION, F_FUNCTION, F_LEFT, F_NAME, F_OB
 from ..values import MODULE_SELF_METHODS, args_of, method_call, strip
 from . import Rule
 from ._bare import bare_pattern, bare_references
-from ._modes import function_called_under_no_grad, mode_at, param_arguments
+from ._modes import function_called_under_no_grad, mode_at, param_arguments, param_calls
 from ._testfiles import is_test_module
 from ._training import EVAL_NAME, any_between, events, model_is_mode_dependent, statement_of
 
@@ -35,7 +35,8 @@ def check(ctx):
         if _in_training_step(ctx, call) or _train_mode_on_purpose(ctx, name, call) \
                 or _gan_preview(ctx, name, call):
             continue
-        if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call):
+        if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call) \
+                or _warm_up_of_fresh_models(ctx, name, call):
             continue  # an untrained model built right here, or a look at the output's shape: no score
         scope = facts.scope_id(call.start_byte)
         if (name, scope) in reported:
@@ -130,7 +131,8 @@ def _evaluation_loops_in_training_mode(ctx, reported):
             continue
         if function_called_under_no_grad(ctx, call.start_byte):
             continue  # evaluate(model) called inside no_grad: the callers' business
-        if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call):
+        if _fresh_in_this_function(ctx, fn, call) or _only_its_shape_is_read(ctx, call) \
+                or _warm_up_of_fresh_models(ctx, name, call):
             continue  # an untrained model built right here, or a look at the output's shape: no score
         reported.add((name, scope))
         fix = _eval_around(ctx, statement_of(outer), name)
@@ -372,6 +374,45 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
     return True
 
 
+def _warm_up_of_fresh_models(ctx, name, call) -> bool:
+    """`model(x)` as a statement of its own, its output thrown away (a timing warm-up), in a
+    helper whose every call in the file passes a model built fresh in the calling function (as
+    `_fresh_in_this_function` sees it), from no loop around that call that might train it
+    between two calls (another call given the model, a backward pass or an optimizer step).
+    Nothing is scored, and the batch-norm statistics it updates are those of random weights."""
+    parent = call.parent
+    if parent is None or parent.type != "expression_statement":
+        return False
+    pairs = param_calls(ctx, name, call.start_byte)
+    if not pairs:
+        return False
+    facts = ctx.facts
+    for caller, arg in pairs:
+        arg = strip(arg)
+        if arg is None or arg.type != "identifier" or not _fresh_in_this_function(ctx, arg, caller):
+            return False
+        built = facts.assignment_of(arg)
+        given = ctx.text(arg)
+        for loop in facts.loops_containing(caller.start_byte):
+            if built is not None and loop.start_byte <= built.pos < loop.end_byte:
+                continue   # a model built anew on each turn
+            if any(loop.start_byte < e.pos < loop.end_byte and e.kind in ("backward", "step")
+                   for e in events(ctx)):
+                return False
+            for c in facts.calls:
+                if c.start_byte >= loop.end_byte:
+                    break
+                if c.start_byte < loop.start_byte or c is caller or c.start_byte == caller.start_byte:
+                    continue
+                pos, kw = args_of(c)
+                if any(a is not None and ctx.text(strip(a)) == given for a in [*pos, *kw.values()]):
+                    return False
+                recv, method = method_call(c)
+                if recv is not None and ctx.text(recv) == given and method not in _LEAVES_WEIGHTS:
+                    return False
+    return True
+
+
 # Helpers that only look at a model: counting its parameters, printing a summary.
 _INSPECTS = re.compile(r"(?i)^(print|len|str|repr|type|id|isinstance|summary|"
                        r"count_param\w*|num_param\w*|n_param\w*|param_count|get_n_params|"
@@ -481,7 +522,7 @@ def _mode_dependent(ctx, fn, name, call):
     if dep is not None:
         return dep
     args = param_arguments(ctx, name, call.start_byte)  # test(model, loader): ask the callers
-    return args is not None and all(model_is_mode_dependent(ctx, a) is True for a in args)
+    return args is not None and any(model_is_mode_dependent(ctx, a) is True for a in args)
 
 
 def _fix(ctx, call, name):
