@@ -816,3 +816,98 @@ def test_a_loader_over_pairs_drawn_at_random(build, expected):
     src = _PAIRS.format(build=build)
     n = build.count("\n")
     assert lines(src, RULE) == [e + n for e in expected]
+
+
+_THREE_LOADERS = """\
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def load_data(batch_size=32):
+    train_dl = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size)
+    cal_dl = DataLoader(TensorDataset(x_cal, y_cal), batch_size=batch_size)
+    val_dl = DataLoader(TensorDataset(x_val, y_val), batch_size=batch_size)
+    return train_dl, cal_dl, val_dl
+
+
+{use}
+"""
+
+
+@pytest.mark.parametrize("use,expected", [
+    # LaugeHermansen's conformal prediction (sweep 26b): a trained model is calibrated; the
+    # training loader the helper returns is unpacked into `_`
+    ("_, calibration_dl, validation_dl = load_data()\nscores = [model(x) for x, _ in calibration_dl]", []),
+    ("load_data()", []),
+    ("_, cal_dl, _ = load_data(64)\n_, _, val_dl = load_data()", []),
+    # one caller keeps it, trains over it, or the helper is not called here (a library's)
+    ("_, cal_dl, val_dl = load_data()\ntrain_dl, cal_dl, val_dl = load_data()\n"
+     "for x, y in train_dl:\n    loss_fn(model(x), y).backward()\n    opt.step()", [6]),
+    ("loaders = load_data()\nfit(model, loaders[0])", [6]),
+    ("", [6]),
+    ("data_fn = load_data", [6]),
+])
+def test_a_helpers_training_loader_its_callers_drop(use, expected):
+    assert lines(_THREE_LOADERS.format(use=use), RULE) == expected
+
+
+def test_a_helper_returning_its_loader_directly_to_callers_that_drop_it():
+    src = """\
+from torch.utils.data import DataLoader, TensorDataset
+
+def loaders():
+    return DataLoader(TensorDataset(x_train, y_train), batch_size=32), DataLoader(TensorDataset(x_val, y_val))
+
+_, val_loader = loaders()
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace("_, val_loader", "train_loader, val_loader") + "fit(model, train_loader)\n", RULE) == [4]
+
+
+_DICT_OF_LOADERS = """\
+from torch.utils.data import DataLoader
+from torchvision.datasets import CIFAR10
+
+loaders = {{
+    "train": DataLoader(CIFAR10(".", train=True, transform=tf), batch_size=256{shuffle}),
+    "{key}": DataLoader(CIFAR10(".", train=False, transform=tf), batch_size=256),
+}}
+for x, y in loaders["train"]:
+    crit(model(x), y).backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("key,shuffle,expected", [
+    # catalyst-team's dl-course (sweep 26d): the evaluation loader under a "valid" key
+    ("valid", ", shuffle=True", []),
+    ("test", ", shuffle=True", []),
+    ("valid", "", [5]),            # the "train" entry itself is not shuffled
+])
+def test_loaders_stored_under_a_dict_key(key, shuffle, expected):
+    assert lines(_DICT_OF_LOADERS.format(key=key, shuffle=shuffle), RULE) == expected
+
+
+def test_a_dict_key_that_says_train():
+    src = """\
+from torch.utils.data import DataLoader, TensorDataset
+
+loaders = {"train": DataLoader(TensorDataset(xs, ys), batch_size=64),
+           "valid": DataLoader(TensorDataset(xv, yv), batch_size=64)}
+runner.train(model=model, loaders=loaders)
+"""
+    assert lines(src, RULE) == [3]
+
+
+def test_a_loader_assigned_to_a_validation_key():
+    src = """\
+from torch.utils.data import DataLoader
+from torchvision.datasets import CIFAR10
+
+loaders = {}
+loaders["train"] = DataLoader(CIFAR10(".", train=True), batch_size=256, shuffle=True)
+loaders["valid"] = DataLoader(CIFAR10(".", train=False), batch_size=256)
+runner.train(model=model, loaders=loaders)
+"""
+    assert lines(src, RULE) == []
+    assert lines(src.replace(", shuffle=True", ""), RULE) == [5]

@@ -165,3 +165,81 @@ def is_loader(ctx, node) -> bool:
     if qual is not None:
         return qual.endswith("DataLoader")
     return bool(_LOADER.search(ctx.text(node).rsplit(".", 1)[-1]))
+
+
+def returned_slot_discarded(ctx, call) -> bool:
+    """The object `call` makes leaves a plain function of the file by its `return`, alone or as
+    one slot of a tuple (`train_dl = DataLoader(...)` ... `return train_dl, val_dl`), and every
+    call of that function in the file drops that slot: `_, val_dl = load_data()`, or a bare
+    `load_data()`. False when the function is never called in the file (a library's: its
+    callers are unseen), or is used other than by calling it (`fn=load_data`)."""
+    fn = ctx.facts.function_at(call.start_byte)
+    ident = fn.child_by_field_id(F_NAME) if fn is not None else None
+    if ident is None or is_method(fn):
+        return False
+    slots = _returned_slots(ctx, call, fn)
+    if not slots:
+        return False
+    name = ctx.text(ident)
+    callers = ctx.facts.calls_named(name)
+    if not callers:
+        return False
+    for node in identifier_nodes(ctx, name):
+        parent = node.parent
+        if parent is None or not (parent.type == "function_definition" and parent.child_by_field_id(F_NAME) == node
+                                  or parent.type == "call" and parent.child_by_field_id(F_FUNCTION) == node):
+            return False   # handed on as a value: what is done with its result is unseen
+    return all(_drops(ctx, caller, slot) for caller in callers for slot in slots)
+
+
+def _returned_slots(ctx, call, fn) -> set:
+    """{(index, arity)} of the `return` statements of `fn` that give back what `call` makes:
+    (None, 0) for `return call` / `return name`, (i, n) for the i-th of n returned values.
+    Empty when the value (or the name it is bound to) is used in any other way."""
+    def slot(node):
+        holder = node.parent
+        while holder is not None and holder.type == "parenthesized_expression":
+            node, holder = holder, holder.parent
+        if holder is not None and holder.type == "return_statement":
+            return (None, 0)
+        if holder is not None and holder.type in ("expression_list", "tuple") and holder.parent is not None \
+                and holder.parent.type == "return_statement":
+            values = holder.named_children
+            return (values.index(node), len(values))
+        return None
+
+    found = slot(call)
+    if found is not None:
+        return {found}
+    parent, left = target_of(call)
+    if left is None or left.type != "identifier":
+        return set()
+    scope = ctx.facts.scope_id(call.start_byte)
+    slots = set()
+    for node in identifier_nodes(ctx, ctx.text(left), parent.end_byte):
+        if node.start_byte >= fn.end_byte:
+            break
+        if ctx.facts.scope_id(node.start_byte) != scope:
+            return set()   # read by a nested function
+        found = slot(node)
+        if found is None:
+            return set()   # looped over, passed on, ... in the function itself
+        slots.add(found)
+    return slots
+
+
+def _drops(ctx, caller, slot) -> bool:
+    """The result of `caller` is thrown away, or the slot of it is unpacked into `_`."""
+    parent = caller.parent
+    if parent is not None and parent.type == "expression_statement":
+        return True
+    if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != caller:
+        return False
+    left = parent.child_by_field_id(F_LEFT)
+    index, arity = slot
+    if index is None:
+        return left is not None and left.type == "identifier" and ctx.text(left) == "_"
+    if left is None or left.type not in ("pattern_list", "tuple_pattern") or len(left.named_children) != arity:
+        return False
+    target = left.named_children[index]
+    return target.type == "identifier" and ctx.text(target) == "_"

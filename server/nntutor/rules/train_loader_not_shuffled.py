@@ -19,6 +19,7 @@ from ..parsing import (
     F_BODY,
     F_DEFINITION,
     F_FUNCTION,
+    F_KEY,
     F_LEFT,
     F_NAME,
     F_OBJECT,
@@ -37,6 +38,7 @@ from ._uses import (
     call_given,
     callers_of_returning_function,
     identifier_nodes,
+    returned_slot_discarded,
     target_of,
     used_beyond_a_peek,
 )
@@ -75,6 +77,8 @@ def check(ctx):
             continue   # a random_split part, or random tensors: no class-sorted batches
         if _only_looped_without_training(ctx, call):
             continue   # predictions over the training set (pseudo-labels, OOF maps): order kept
+        if returned_slot_discarded(ctx, call):
+            continue   # `_, cal_dl, val_dl = load_data()`: every caller drops the training loader
         target = _target_name(ctx, call)
         if target is not None and _resampled_by_opacus(ctx, target):
             continue
@@ -566,6 +570,18 @@ def _target_name(ctx, call) -> str | None:
     return None
 
 
+def _key_name(ctx, call) -> str | None:
+    """`"valid"` for a loader stored under a string key: `{"train": DataLoader(...), "valid":
+    DataLoader(...)}`, or `loaders["valid"] = DataLoader(...)`."""
+    parent = call.parent
+    if parent is not None and parent.type == "pair" and parent.child_by_field_id(F_VALUE) == call:
+        return string_value(parent.child_by_field_id(F_KEY))
+    _, left = target_of(call)
+    if left is not None and left.type == "subscript" and len(left.named_children) == 2:
+        return string_value(left.named_children[1])
+    return None
+
+
 def _returned_by(ctx, call) -> str | None:
     """`val_dataloader` for `def val_dataloader(self): return DataLoader(...)`: the function a
     loader is returned from names its role (Lightning's `train_dataloader` / `val_dataloader` /
@@ -604,7 +620,8 @@ def _is_training(ctx, call, dataset) -> bool:
     """The loader's name, or else its dataset's, says train (and not val / test ...); or, when
     neither says either (`loader`, `dl`, `ds`), a loop over the loader trains: it runs a
     backward pass and an optimizer step."""
-    names = [n for n in (_target_name(ctx, call), _returned_by(ctx, call), _dataset_name(ctx, dataset)) if n]
+    names = [n for n in (_target_name(ctx, call), _returned_by(ctx, call), _key_name(ctx, call),
+                         _dataset_name(ctx, dataset)) if n]
     if any(_NOT_TRAIN.search(n) for n in names):
         return False
     return any(_TRAIN.search(n) for n in names) or _trains_over(ctx, call)
