@@ -1121,6 +1121,9 @@ print(f"Mean: {np.mean(scores):.3f}  Std: {np.std(scores):.3f}")
     ('print("best", max(scores))\n', [10]),
     ('print(f"Range: [{min(scores):.3f}, {max(other):.3f}]")\n', [10]),
     ('print(f"{min(scores)}-{max(scores)}")\nbest_seed = int(np.argmax(scores))\n', [10]),
+    # the summary logged to wandb as one dict (LeoGrin/tabular-benchmark)
+    ('wandb.log({"max_test_score": np.max(scores), "min_test_score": np.min(scores)})\n', []),
+    ('wandb.log({"best_test_score": np.max(scores)})\n', [10]),
 ])
 def test_the_range_of_the_test_scores_printed_is_reporting(shown, expected):
     assert lines(_SEEDS + shown, RULE) == expected
@@ -1189,3 +1192,173 @@ for step_idx in range(100000):
 ])
 def test_an_evaluation_environment_is_no_test_set(bound, score, expected):
     assert lines(_RL_BEST.format(bound=bound, score=score), RULE) == expected
+
+
+# Sweep D: the scores of each candidate are collected with its model, and a max is taken after
+# the loop over the predictions of one model picked by a fixed key (MC-dropout spread): a
+# model's outputs are not its scores. Recomputing the scores from those models is selecting.
+_KEPT_WITH_MODELS = SPLIT + """\
+import numpy as np
+from sklearn.neural_network import MLPRegressor
+results = {}
+for alpha in [0.0, 0.01, 0.1]:
+    model = MLPRegressor(alpha=alpha).fit(X_train, y_train)
+    results[alpha] = {"f1": f1_score(y_test, model.predict(X_test)), "model": model}
+    print(alpha, results[alpha]["f1"])
+"""
+
+
+@pytest.mark.parametrize("after,expected", [
+    ('chosen = results[0.1]["model"]\n'
+     "preds = np.stack([chosen.predict(X_test + 0.01 * np.random.randn(*X_test.shape)) for _ in range(20)])\n"
+     'print("max uncertainty", np.max(preds.std(axis=0)))', []),
+    ('probs = results[0.1]["model"].predict_proba(X_test)\nlabels = probs.argmax(axis=1)', []),
+    ('best = np.argmax([r["f1"] for r in results.values()])', [9]),
+    ('again = [f1_score(y_test, r["model"].predict(X_test)) for r in results.values()]\n'
+     "best = np.argmax(again)", [9]),
+])
+def test_a_max_over_the_predictions_of_a_kept_model_is_no_selection(after, expected):
+    assert lines(_KEPT_WITH_MODELS + after + "\n", RULE) == expected
+
+
+# Sweep C: the comparison kept in a flag, then tested (`is_best = acc > best_acc`, `if is_best:`).
+_FLAGGED_BEST = """\
+import torch
+
+best_acc = 0.0
+for epoch in range(50):
+    train_one_epoch(model, train_loader)
+    acc = evaluate(model, test_loader)
+    is_best = {compare}
+    {flag_test}
+        best_acc = acc
+        torch.save(model.state_dict(), "best.pt")
+"""
+
+
+@pytest.mark.parametrize("compare,flag_test,expected", [
+    ("acc > best_acc", "if is_best:", [6]),
+    ("acc > best_acc", "if is_best and epoch > 10:", [6]),
+    ("acc > best_acc", "if epoch % 10 == 0:", []),   # the flag is never tested
+    ("acc > 0.5", "if is_best:", []),                 # a threshold, no kept best
+])
+def test_a_comparison_kept_in_a_flag_then_tested(compare, flag_test, expected):
+    assert lines(_FLAGGED_BEST.format(compare=compare, flag_test=flag_test), RULE) == expected
+
+
+# Sweep C (pytorch examples' mnist-style scripts): `prec1 = test()`, a helper with no data
+# argument whose body loops over the module's test loader.
+_NO_ARGUMENT_HELPER = """\
+import torch
+
+test_loader = torch.utils.data.DataLoader(test_set, batch_size=64)
+{other}
+
+def test({params}):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for x, y in {loader}:
+            correct += (model(x).argmax(1) == y).sum().item()
+    return correct / len({loader}.dataset)
+
+best_prec1 = 0.0
+for epoch in range(10):
+    train()
+    prec1 = test({passed})
+    best_prec1 = max(prec1, best_prec1)
+"""
+
+
+@pytest.mark.parametrize("other,params,loader,passed,expected", [
+    ("", "", "test_loader", "", [17]),
+    ("", "epoch", "test_loader", "epoch", [17]),
+    ("val_loader = torch.utils.data.DataLoader(val_set, batch_size=64)", "", "val_loader", "", []),
+    ("val_loader = torch.utils.data.DataLoader(val_set, batch_size=64)", "loader", "loader", "val_loader", []),
+])
+def test_a_helper_scoring_the_module_test_loader(other, params, loader, passed, expected):
+    src = _NO_ARGUMENT_HELPER.format(other=other, params=params, loader=loader, passed=passed)
+    assert lines(src, RULE) == expected
+
+
+# j-saez/YOLOV1: the boxes come from the test loader through one helper, and a helper imported
+# from the project's own module scores them (`mean_average_precision`).
+_BOXES_THEN_MAP = """\
+import torch
+from training.utils import get_bboxes, save_checkpoint
+from training.metrics import mean_average_precision
+
+best_test_map = 0.0
+for epoch in range(100):
+    train_one_epoch(model, train_loader, optimizer)
+    pred_boxes, true_boxes = get_bboxes({loader}, model, iou_threshold=0.5)
+    score = mean_average_precision(pred_boxes, true_boxes, iou_threshold=0.5)
+    if score > best_test_map:
+        best_test_map = score
+        save_checkpoint({{"state_dict": model.state_dict()}}, "best.pt")
+"""
+
+
+@pytest.mark.parametrize("loader,expected", [
+    ("test_loader", [9]),
+    ("val_loader", []),
+    ("train_loader", []),
+])
+def test_a_score_of_what_a_helper_computed_from_the_test_loader(loader, expected):
+    assert lines(_BOXES_THEN_MAP.format(loader=loader), RULE) == expected
+
+
+# Sweep 26 (andri27-ts' PPO): a helper given an environment and an episode count loops over
+# `range(test_episodes)`: episodes played, no test data.
+def test_a_helper_looping_over_a_count_of_test_episodes_is_no_test_score():
+    src = """\
+import gym
+import torch
+
+test_env = gym.make("Pendulum-v0")
+test_episodes = 5
+
+def test_game(agent):
+    total = 0.0
+    for _ in range(test_episodes):
+        total += play_episode(test_env, agent)
+    return total / test_episodes
+
+best = None
+for n_iter in range(1000):
+    train_step(agent)
+    reward = test_game(agent)
+    if best is None or reward > best:
+        best = reward
+        torch.save(agent.state_dict(), "best.pth")
+"""
+    assert lines(src, RULE) == []
+
+
+# Sweep 26 (conformal-prediction plots): `max_c = max(max_c, np.max(coverage))` over the test
+# curves of several models, used only as the limits of the figure, picks nothing; the same
+# running max printed (another figure's `max_c`, bound again) is still the best of them.
+_PLOT_LIMITS = """\
+import numpy as np
+import matplotlib.pyplot as plt
+from toolbox.tools import evaluate_coverage
+
+fig, ax = plt.subplots()
+max_c = 0
+for result in results:
+    coverage = evaluate_coverage(test_X, result.pred_sets)
+    max_c = max(max_c, np.max(coverage))
+    ax.plot(bins, coverage)
+ax.set_ylim(0, max_c * 1.2)
+{after}
+"""
+
+
+@pytest.mark.parametrize("after,expected", [
+    ("", []),
+    ("max_c = 0\nfor result in results:\n    max_c = max(max_c, evaluate_coverage(test_X, result.pred_sets))\n"
+     "print(max_c)", [14]),
+    ('print("best coverage", max_c)', [8]),
+])
+def test_a_running_max_used_only_as_plot_limits(after, expected):
+    assert lines(_PLOT_LIMITS.format(after=after), RULE) == expected

@@ -27,7 +27,7 @@ from ._training import events
 
 _METRIC_SUFFIXES = ("_score", "_error", "_loss")
 _METRIC_EXTRA = {"matthews_corrcoef", "hinge_loss", "zero_one_loss", "cohen_kappa_score"}
-_EVAL_WORDS = {"evaluate", "eval", "test", "score", "accuracy", "validate", "validation"}
+_EVAL_WORDS = {"evaluate", "eval", "test", "score", "accuracy", "validate", "validation", "precision"}
 _SELECTORS = {"max", "min", "argmax", "argmin", "nanargmax", "nanargmin", "idxmax", "idxmin",
               "nlargest", "nsmallest"}
 _CONTAINER_METHODS = {"append", "extend", "insert", "add", "update", "__setitem__"}
@@ -59,15 +59,17 @@ def _score_args(ctx, call):
     q = facts.callee_qual(call)
     pos, kw = args_of(call)
     args = pos + list(kw.values())
+    fn = strip(call.child_by_field_id(F_FUNCTION))
     if q is not None:
         s = short(q)
         if q.startswith("sklearn.metrics.") and (s.endswith(_METRIC_SUFFIXES) or s in _METRIC_EXTRA):
             return args
-        return None
+        if q.startswith("sklearn.") or fn is None or fn.type != "identifier":
+            return None
+        # `from training.metrics import mean_average_precision`: a helper of the project, by its name
     recv, m = method_call(call)
     if recv is not None:
         return args if m in ("score", "evaluate") and args else None
-    fn = strip(call.child_by_field_id(F_FUNCTION))
     if fn is not None and fn.type == "identifier" and set(tokens(ctx.text(fn))) & _EVAL_WORDS:
         return args
     return None
@@ -76,19 +78,70 @@ def _score_args(ctx, call):
 def test_score(ctx, fl, call):
     """(True, by_flow) when `call` scores on test data, else (False, False)."""
     args = _score_args(ctx, call)
-    if not args:
+    if args is None:
         return False, False
-    found, flow_known = False, False
+    found, flow_known, sided = False, False, False
     for a in args:
         side, by_flow, _k = fl.origin(a)
         if not by_flow and (_names_no_data(ctx, a) or _is_environment(ctx, a) or _is_number(ctx, a)):
             continue   # `test_writer` by its name only: where results go, not data
+        if side is None and _side_through_call(ctx, fl, a) == "test":
+            side = "test"
+        sided = sided or side is not None
         if side == "test":
             found = True
             flow_known = flow_known or by_flow
         elif side in ("train", "val") and by_flow:
             return False, False
+    if not sided:   # `prec1 = test()`, `acc = test(epoch)`: the data is the helper's own
+        return _helper_scores_test(ctx, fl, call), False
     return found, flow_known
+
+
+def _side_through_call(ctx, fl, arg) -> str | None:
+    """The one split whose data a name was computed from by a call: `pred_boxes, true_boxes =
+    get_bboxes(test_loader, model)` holds boxes of the test data, so `mean_average_precision(
+    pred_boxes, true_boxes)` scores on it. None when unknown or several."""
+    arg = strip(arg)
+    b = fl.binding_of(arg) if arg is not None and arg.type == "identifier" else None
+    made = strip(b.value) if b is not None and b.kind == "assign" else None
+    if made is None or made.type != "call":
+        return None
+    pos, kw = args_of(made)
+    sides = set()
+    for a in [*pos, *kw.values()]:
+        side, by_flow, _k = fl.origin(a)
+        if side is not None and (by_flow or not (_names_no_data(ctx, a) or _is_environment(ctx, a)
+                                                 or _is_number(ctx, a))):
+            sides.add(side)
+    return sides.pop() if len(sides) == 1 else None
+
+
+def _counts(ctx, loop) -> bool:
+    """`for _ in range(test_episodes):` counts episodes or steps; it does not go over data."""
+    right = strip(loop.child_by_field_id(F_RIGHT)) if loop.type == "for_statement" else None
+    fn = strip(right.child_by_field_id(F_FUNCTION)) if right is not None and right.type == "call" else None
+    return fn is not None and ctx.text(fn) == "range"
+
+
+def _helper_scores_test(ctx, fl, call) -> bool:
+    """`prec1 = test()` (or `test(epoch)`: no data passed): a helper of the file whose body loops
+    over test data (the module's `test_loader`) and over no validation or training data (loops
+    over `range(...)` aside)."""
+    fn = strip(call.child_by_field_id(F_FUNCTION))
+    if fn is None or fn.type != "identifier":
+        return False
+    cache = ctx.values.__dict__.setdefault("_helper_scores_test", {})
+    name = ctx.text(fn)
+    if name not in cache:
+        defs = ctx.facts.functions_named(name)
+        sides = set()
+        if len(defs) == 1:
+            func = defs[0]
+            sides = {_side_of_loop(ctx, fl, lp) for lp in ctx.facts.loops
+                     if func.start_byte < lp.start_byte < func.end_byte and not _counts(ctx, lp)}
+        cache[name] = "test" in sides and not sides & {"val", "train"}
+    return cache[name]
 
 
 # Where results go, not data: `test_writer` (a TensorBoard writer for the test curves),
@@ -388,6 +441,41 @@ def _best_of_one_example(call, score) -> bool:
     return len(pos) > 1 and all(strip(a) is not None and strip(a).type == "call" for a in pos)
 
 
+def _condition_of(node):
+    """The statement or expression that `node` (a comparison, a name) is the condition of,
+    through `and` / `or` / `not` and parentheses; else the first other node above it."""
+    stmt = node.parent
+    while stmt is not None and stmt.type in ("boolean_operator", "parenthesized_expression", "not_operator"):
+        stmt = stmt.parent
+    return stmt
+
+
+def _branch_keeps(ctx, stmt) -> bool:
+    """The `if` branch assigns something or saves."""
+    cons = stmt.child_by_field_id(F_CONSEQUENCE)
+    return cons is not None and (any(True for _ in _walk(cons, ("assignment", "augmented_assignment")))
+                                 or "save" in ctx.text(cons))
+
+
+def _flag_tests(ctx, assign, body):
+    """`is_best = acc > best_acc` then `if is_best:` in `body`: the `if` statements that test
+    the flag assigned by `assign` (the whole comparison, to one name) before it is rebound."""
+    left = assign.child_by_field_id(F_LEFT)
+    if left is None or left.type != "identifier":
+        return
+    name, facts = ctx.text(left), ctx.facts
+    for ident in facts.identifiers_named(name):
+        if not assign.end_byte <= ident.start_byte < body.end_byte:
+            continue
+        b = facts.binding(name, ident.start_byte)
+        if b is None or not assign.start_byte <= b.pos < assign.end_byte:
+            break   # rebound: later tests are of another value
+        stmt = _condition_of(ident)
+        if stmt is not None and stmt.type in ("if_statement", "elif_clause") \
+                and stmt.child_by_field_id(F_CONSEQUENCE).start_byte > ident.start_byte:
+            yield stmt
+
+
 def _best_of_calls(ctx, body) -> list:
     """The `max(...)` / `min(...)` calls in `body` (once per loop body)."""
     cache = ctx.values.__dict__.setdefault("_best_of_calls", {})
@@ -426,21 +514,21 @@ def _selection(ctx, fl, loop, score):
         if not any(mentions(o) for o in operands) \
                 or all(is_literal(o) or mentions(o) or _fixed_parameter(ctx, o, loop) for o in operands):
             continue
-        stmt = cmp.parent
-        while stmt is not None and stmt.type in ("boolean_operator", "parenthesized_expression", "not_operator"):
-            stmt = stmt.parent
+        stmt = _condition_of(cmp)
         if stmt is not None and stmt.type in ("if_statement", "elif_clause"):
-            cons = stmt.child_by_field_id(F_CONSEQUENCE)
-            if cons is not None and (any(True for _ in _walk(cons, ("assignment", "augmented_assignment")))
-                                     or "save" in ctx.text(cons)):
+            if _branch_keeps(ctx, stmt):
                 return cmp, "keeps the one with the best test score"
         elif stmt is not None and stmt.type == "conditional_expression":
+            return cmp, "keeps the one with the best test score"
+        elif stmt is not None and stmt.type == "assignment" and any(
+                _branch_keeps(ctx, test) for test in _flag_tests(ctx, stmt, body)):
             return cmp, "keeps the one with the best test score"
     for call in _best_of_calls(ctx, body):
         if call.end_byte < score.start_byte or _best_of_one_example(call, score):
             continue
         if any(mentions(a) for a in args_of(call)[0]) and not _only_compared(ctx, call) \
-                and not _range_shown(ctx, call, ctx.text(call.child_by_field_id(F_FUNCTION))):
+                and not _range_shown(ctx, call, ctx.text(call.child_by_field_id(F_FUNCTION))) \
+                and not _plotted(ctx, call):
             fn = strip(call.child_by_field_id(F_FUNCTION))
             return call, f"keeps the best with `{ctx.text(fn)}(...)`"
     if not containers:
@@ -453,9 +541,48 @@ def _selection(ctx, fl, loop, score):
             else (ctx.text(fn) if fn is not None else "")
         if name not in _SELECTORS or _plotted(ctx, call) or _range_shown(ctx, call, name):
             continue
-        if fl.sources(call) & containers:
+        if fl.sources(call) & containers and _reaches_scores(ctx, fl, call, containers, False, 0):
             return call, f"collects the test scores, then picks the best with `{name}`"
     return None
+
+
+# A model's outputs, not its scores: `chosen.predict(X)` where `chosen` was taken from the
+# container of the scores (`results[alpha] = {"rmse": ..., "model": model}`).
+_PREDICTIONS = frozenset({"predict", "predict_proba", "predict_log_proba", "predict_classes",
+                          "decision_function", "forward"})
+
+
+def _reaches_scores(ctx, fl, node, containers, scored: bool, depth: int) -> bool:
+    """`node` gets its values from the score `containers` other than through the predictions
+    of a model taken out of them: `np.max(preds.std(0))` of `chosen = results[0.1]["model"]`
+    is a spread of that model's outputs, no choice among the scores. (A prediction scored
+    again, `accuracy_score(y_test, m.predict(X_test))`, is a score. Not known: reaches.)"""
+    node = strip(node)
+    if node is None:
+        return False
+    if depth > 24:
+        return True
+    if not fl.sources(node) & containers:
+        return False
+    t = node.type
+    if t == "identifier":
+        b = fl.binding_of(node)
+        if b is None or fl.key_of(node) in containers or b.kind != "assign" or b.value is None:
+            return True
+        v = strip(b.value)
+        part = fl._unpacked_part(b, v) if b.index is not None else v
+        if not fl.sources(part) & containers:
+            return True   # through a mutation or a fill of the name: not followed here
+        return _reaches_scores(ctx, fl, part, containers, scored, depth + 1)
+    if t == "call":
+        scored = scored or _score_args(ctx, node) is not None
+        recv, m = method_call(node)
+        if recv is not None and m in _PREDICTIONS and not scored:
+            pos, kw = args_of(node)
+            return any(_reaches_scores(ctx, fl, a, containers, scored, depth + 1) for a in [*pos, *kw.values()])
+    if t == "attribute":
+        return _reaches_scores(ctx, fl, node.child_by_field_id(F_OBJECT), containers, scored, depth + 1)
+    return any(_reaches_scores(ctx, fl, c, containers, scored, depth + 1) for c in node.named_children)
 
 
 _ONLY_SHOWS = frozenset({"print", "display", "pprint", "info", "debug", "warning", "log", "write", "echo"})
@@ -495,9 +622,10 @@ _OPPOSITE = {"max": "min", "argmax": "argmin", "nanargmax": "nanargmin", "idxmax
              "nlargest": "nsmallest"}
 _OPPOSITE.update({v: k for k, v in list(_OPPOSITE.items())})
 # What a shown value may pass through on its way into a `print` / `logging.info`: an f-string's
-# `{...}`, `%` formatting, `"...".format(...)`, a rounding.
+# `{...}`, `%` formatting, `"...".format(...)`, a rounding, a dict of a log call
+# (`wandb.log({"max_test": np.max(s), "min_test": np.min(s)})`).
 _INTO_TEXT = frozenset({"interpolation", "string", "concatenated_string", "argument_list", "binary_operator",
-                        "parenthesized_expression", "tuple", "list", "keyword_argument"})
+                        "parenthesized_expression", "tuple", "list", "keyword_argument", "pair", "dictionary"})
 _TEXT_CALLS = frozenset({"format", "round", "float", "int", "str"})
 
 
@@ -563,10 +691,22 @@ def _plotted(ctx, call) -> bool:
     left = assign.child_by_field_id(F_LEFT)
     if left is None or left.type != "identifier":
         return False
-    uses = [m.start() for m in whole_name_matches(ctx.doc.data, ctx.text(left).encode(), assign.end_byte)
-            if not ctx.facts.in_comment(m.start())]
+    name = ctx.text(left)
+    uses = [m.start() for m in whole_name_matches(ctx.doc.data, name.encode(), assign.end_byte)
+            if not ctx.facts.in_comment(m.start()) and _reads_binding_of(ctx, name, m.start(), left)]
     root = ctx.doc.tree.root_node
     return bool(uses) and all(_drawn(ctx, root.named_descendant_for_byte_range(u, u)) for u in uses)
+
+
+def _reads_binding_of(ctx, name: str, pos: int, target) -> bool:
+    """The name at `pos` reads the value bound at `target` (or one not known): `max_c = 0` again
+    before a second figure, and what it is then used for, is another value."""
+    node = ctx.doc.tree.root_node.named_descendant_for_byte_range(pos, pos)
+    parent = node.parent if node is not None else None
+    if parent is not None and parent.type == "assignment" and parent.child_by_field_id(F_LEFT) == node:
+        return False   # bound again here, not read
+    b = ctx.facts.binding(name, pos)
+    return b is None or b.target.start_byte == target.start_byte
 
 
 _LIMITS = frozenset({"ylim", "xlim", "set_ylim", "set_xlim", "axis"})
