@@ -1362,3 +1362,35 @@ ax.set_ylim(0, max_c * 1.2)
 ])
 def test_a_running_max_used_only_as_plot_limits(after, expected):
     assert lines(_PLOT_LIMITS.format(after=after), RULE) == expected
+
+
+def test_spread_of_a_chosen_models_monte_carlo_predictions_is_no_selection():
+    """Shakeri-Lab's dl-course (sweep 26d): the model is picked by a fixed key and its MC-dropout
+    predictions' largest spread is printed; a method named for predicting counts like predict."""
+    src = """\
+import numpy as np
+from sklearn.neural_network import MLPRegressor
+from sklearn.model_selection import train_test_split
+
+X_train, X_test, y_train, y_test = train_test_split(X, y)
+
+
+def evaluate_model(model, X_test, y_test):
+    return {"rmse": float(np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2)))}
+
+
+results = {}
+for alpha in [0.0, 0.01, 0.1]:
+    model = MLPRegressor(alpha=alpha).fit(X_train, y_train)
+    metrics = evaluate_model(model, X_test, y_test)
+    results[alpha] = {"metrics": metrics, "model": model}
+    print(metrics["rmse"])
+
+chosen = results[0.1]["model"]
+mc = chosen.monte_carlo_predict(X_test[:10], n_samples=100)
+print(f"Max uncertainty: {np.max(mc['std']):.3f}")
+"""
+    assert lines(src, RULE) == []
+    picked = src.replace('print(f"Max uncertainty: {np.max(mc[\'std\']):.3f}")',
+                         'best = max(results, key=lambda a: results[a]["metrics"]["rmse"])')
+    assert lines(picked, RULE) != []

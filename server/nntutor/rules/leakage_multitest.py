@@ -547,7 +547,8 @@ def _selection(ctx, fl, loop, score):
 
 
 # A model's outputs, not its scores: `chosen.predict(X)` where `chosen` was taken from the
-# container of the scores (`results[alpha] = {"rmse": ..., "model": model}`).
+# container of the scores (`results[alpha] = {"rmse": ..., "model": model}`); also any method
+# named for predicting (`monte_carlo_predict`, `predict_with_uncertainty`).
 _PREDICTIONS = frozenset({"predict", "predict_proba", "predict_log_proba", "predict_classes",
                           "decision_function", "forward"})
 
@@ -577,7 +578,7 @@ def _reaches_scores(ctx, fl, node, containers, scored: bool, depth: int) -> bool
     if t == "call":
         scored = scored or _score_args(ctx, node) is not None
         recv, m = method_call(node)
-        if recv is not None and m in _PREDICTIONS and not scored:
+        if recv is not None and m is not None and (m in _PREDICTIONS or "predict" in m) and not scored:
             pos, kw = args_of(node)
             return any(_reaches_scores(ctx, fl, a, containers, scored, depth + 1) for a in [*pos, *kw.values()])
     if t == "attribute":
