@@ -17,11 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import bench_lsp  # noqa: E402
-from nntutor import engine, scoped  # noqa: E402
-from nntutor.config import Config  # noqa: E402
-from nntutor.document import Document  # noqa: E402
-from nntutor.rules import all_rules  # noqa: E402
+import bench_lsp
+
+from nntutor import engine, scoped
+from nntutor.config import Config
+from nntutor.document import Document
+from nntutor.rules import all_rules
 
 # ms per rule over the bench edit's slice (the others ~0.03): for an even split
 COST = {"hardcoded-cuda": .79, "eval-mode-not-restored": .34, "categorical-loss-single-unit": .33,
