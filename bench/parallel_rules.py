@@ -57,7 +57,7 @@ def receive(fd):
 
 def main(mode: str, idle: float) -> None:
     path = str(ROOT / "bench/out/gen/f3000/pipeline_3000.py")
-    text = open(path).read()
+    text = Path(path).read_text()
     line, indent = bench_lsp.code_edit_site(text)
     inserted = (indent + "_tmp = 1\n").encode()
     mine, theirs = split_rules()
