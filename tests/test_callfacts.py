@@ -531,3 +531,8 @@ def more_facts(expr: str) -> str:
 def test_more_call_facts(expr, expected, absent):
     text = more_facts(expr)
     assert_says(text, expected, absent)
+
+
+def test_keras_leaky_relu_is_not_given_torchs_default_slope():
+    qual, text = hover_after("from tensorflow.keras import layers\n", "a = layers.LeakyReLU()\n", "layers.LeakyReLU")
+    assert qual is not None and "0.01" not in text

@@ -281,10 +281,10 @@ def _metric(doc, call, q):
     """`metric(y_true, y_pred, ...)`: which argument is the truth, what the numbers mean, and a
     warning when the two look swapped (the rule metric-args-swapped) or when a ranking metric gets
     hard labels."""
+    from .rules import RuleContext
     from .rules._metrics import metric_args
     from .rules.metric_args_swapped import looks_swapped
     from .rules.metric_on_hard_labels import RANKING, hard_labels
-    from .rules import RuleContext
     from .rules.metric_on_scores import LABEL_METRICS, RULE, scores
     from .values import Values
 
@@ -986,6 +986,8 @@ def _variable(doc, call):
 
 # -- activations and regression losses ---------------------------------------------------------
 def _leaky_relu(doc, call, q):
+    if not q.startswith("torch."):
+        return []   # Keras' LeakyReLU has another default slope (0.3)
     functional = q.startswith("torch.nn.functional.")
     slope, given = _arg(doc, call, 1 if functional else 0, "negative_slope", 0.01)
     if not _is_num(slope):
@@ -1032,23 +1034,6 @@ _BY_SHORT.update({
                      "huber_loss", "smooth_l1_loss"), _regression_loss),
 })
 
-from .devicefacts import device_facts  # noqa: E402
-from .sequentialfacts import sequential_facts  # noqa: E402 (these use the helpers above)
-from .sklearnfacts import (  # noqa: E402
-    cross_validation_facts, linear_model_facts, scaler_facts, search_facts, split_facts)
-
-_EXACT.update({
-    **{f"sklearn.preprocessing.{name}": scaler_facts for name in ("StandardScaler", "MinMaxScaler", "RobustScaler")},
-    "sklearn.model_selection.train_test_split": split_facts,
-    "sklearn.linear_model.LogisticRegression": linear_model_facts,
-    "torch.device": device_facts,
-    "torch.nn.Sequential": sequential_facts,
-    **{f"sklearn.model_selection.{name}": cross_validation_facts
-       for name in ("cross_val_score", "cross_validate", "cross_val_predict")},
-    **{f"sklearn.model_selection.{name}": search_facts for name in ("GridSearchCV", "RandomizedSearchCV")},
-})
-
-
 def _no_grad(doc, call, q):
     inference = q.endswith("inference_mode")
     lines = ["Inside this block (or the function it decorates) operations record **no autograd "
@@ -1080,8 +1065,27 @@ def _model_checkpoint(doc, call, q):
     return lines
 
 
+# The facts kept in modules of their own; they read arguments with the helpers above.
+from .devicefacts import device_facts
+from .sequentialfacts import sequential_facts
+from .sklearnfacts import (
+    cross_validation_facts,
+    linear_model_facts,
+    scaler_facts,
+    search_facts,
+    split_facts,
+)
+
 _EXACT.update({
     "torch.no_grad": _no_grad, "torch.inference_mode": _no_grad,
     **dict.fromkeys(("keras.callbacks.ModelCheckpoint", "tensorflow.keras.callbacks.ModelCheckpoint"),
                     _model_checkpoint),
+    **{f"sklearn.preprocessing.{name}": scaler_facts for name in ("StandardScaler", "MinMaxScaler", "RobustScaler")},
+    "sklearn.model_selection.train_test_split": split_facts,
+    "sklearn.linear_model.LogisticRegression": linear_model_facts,
+    "torch.device": device_facts,
+    "torch.nn.Sequential": sequential_facts,
+    **{f"sklearn.model_selection.{name}": cross_validation_facts
+       for name in ("cross_val_score", "cross_validate", "cross_val_predict")},
+    **{f"sklearn.model_selection.{name}": search_facts for name in ("GridSearchCV", "RandomizedSearchCV")},
 })
