@@ -102,19 +102,19 @@ def target_at(doc, catalog, offset: int, workspace=None) -> HoverTarget | None:
 
 
 def torch_module_class(values, qual: str) -> bool:
-    """Objects of `qual` are torch modules: a `torch.nn` class, a torchvision / timm / Hugging
-    Face (PyTorch) model, or a torch model class of the project (`class Net(nn.Module)`)."""
+    """Objects of `qual` are torch modules (rules._training.torch_module_qual), and certainly
+    so: of `torch.nn` only its classes (not a function of torch.nn.functional / init / utils,
+    nor nn.Parameter, a tensor), of transformers not its TF / JAX models."""
     from .models import is_model_factory
+    from .rules._training import torch_module_qual
 
-    if qual.startswith("torch.nn."):
-        # a class of torch.nn (not a function of torch.nn.functional / init / utils, nor
-        # nn.Parameter, which is a tensor)
-        last = qual.rsplit(".", 1)[-1]
-        return last[:1].isupper() and qual.count(".") == 2 and last not in ("Parameter", "Buffer")
-    if is_model_factory(qual):
-        return not qual.rsplit(".", 1)[-1].startswith(("TF", "Flax"))   # transformers' TF / JAX models
-    cls = values.local_class(qual)
-    return cls is not None and cls.framework == "torch"
+    last = qual.rsplit(".", 1)[-1]
+    if qual.startswith("torch.nn.") and not (last[:1].isupper() and qual.count(".") == 2
+                                             and last not in ("Parameter", "Buffer")):
+        return False
+    if is_model_factory(qual) and last.startswith(("TF", "Flax")):
+        return False
+    return torch_module_qual(values, qual)
 
 
 def _imports_torch(facts) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .callfacts import _arg, _is_num, _node
 from .parsing import F_LEFT, F_VALUE
-from .values import args_of, method_call, strip
+from .values import args_of, literal_value, method_call, strip
 
 _FITS = ("fit", "fit_transform", "partial_fit")
 
@@ -55,8 +55,6 @@ def _feature_range(doc, call):
     items = [c for c in node.named_children if c.type != "comment"] if node.type in ("tuple", "list") else []
     if len(items) != 2:
         return None, None
-    from .values import literal_value
-
     lo, hi = (literal_value(i) for i in items)
     return (lo, hi) if _is_num(lo) and _is_num(hi) else (None, None)
 

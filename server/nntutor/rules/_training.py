@@ -376,9 +376,15 @@ def same_scope(ctx, a: int, b: int) -> bool:
 def is_torch_module_class(ctx, qual: str) -> bool:
     """`qual` (what values.instance resolved) is a torch module: a `torch.nn` layer, a
     torchvision model, a pretrained-model factory, or a torch model class of the project."""
-    cls = ctx.values.local_class(qual)
-    return (qual.startswith(("torch.nn.", "torchvision.models.")) or is_model_factory(qual)
-            or (cls is not None and cls.framework == "torch"))
+    return torch_module_qual(ctx.values, qual)
+
+
+def torch_module_qual(values, qual: str) -> bool:
+    """is_torch_module_class with the document's Values (the hover has no rule context)."""
+    if qual.startswith(("torch.nn.", "torchvision.models.")) or is_model_factory(qual):
+        return True
+    cls = values.local_class(qual)
+    return cls is not None and cls.framework == "torch"
 
 
 def model_is_mode_dependent(ctx, expr) -> bool | None:
