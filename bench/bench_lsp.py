@@ -53,6 +53,7 @@ import os
 import pstats
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,7 +100,7 @@ SERVERS = {
 }
 SIZES = ["300", "3000", "20000"]
 INIT_OPTIONS = {"nntutor-whole": {"scopedAnalysis": False}}
-EDITS = 6
+EDITS = 10   # per didChange scenario (--edits): the code-edit medians of 6 moved by ~20% between runs
 HOVERS = 200
 HOVER_MODULES = {"nn", "optim", "F", "layers"}
 EDIT_LINE = "# bench: edited line\n"
@@ -422,12 +423,12 @@ async def session(name: str, label: str, args) -> dict:
         mid = len(lines) // 2
         current = list(lines)
         version, res["change_diag_ms"] = await edit_rounds(
-            c, uri, version, kind, current, mid, EDIT_LINE, EDITS if opened else 1, args, res, "comment")
+            c, uri, version, kind, current, mid, EDIT_LINE, args.edits if opened else 1, args, res, "comment")
         if current == lines:
             code_line, indent = code_edit_site(text)
             res["code_edit_line"] = code_line + 1
             version, res["code_change_diag_ms"] = await edit_rounds(
-                c, uri, version, kind, current, code_line, indent + CODE_EDIT, EDITS if opened else 1,
+                c, uri, version, kind, current, code_line, indent + CODE_EDIT, args.edits if opened else 1,
                 args, res, "code")
         if current != lines:  # an edit timed out half-way: put the text back for the hovers
             version += 1
@@ -688,7 +689,7 @@ def render_md(res: dict) -> str:
          "jedi-language-server its diagnostics by 1 s (open and change); ruff server publishes without delay. "
          "jedi-language-server's diagnostics are syntax errors only; pylsp's are pyflakes + pycodestyle "
          "(+ mccabe) by default; ruff's its default rules.",
-         f"- didChange: two scenarios of {EDITS} one-line edits each, each sent -> next publishDiagnostics: "
+         f"- didChange: two scenarios of {res['settings'].get('edits', EDITS)} one-line edits each, each sent -> next publishDiagnostics: "
          "comment (insert `# bench: edited line` at the middle line / remove it) and code (insert "
          "`_tmp = 1` before the first statement of a function body at or after the middle line / remove it); "
          f"hovers: {HOVERS} requests, one at a time, at the same "
@@ -769,6 +770,19 @@ def render_md(res: dict) -> str:
                      "first hover answered ms (median)", "starts"], rows), ""]
     t = res["targets"]
     L += ["## Targets (nntutor)", "", table(["target", "measured", "met"], [[k, x["measured"], x["met"]] for k, x in t.items()]), ""]
+    ab = res.get("head_to_head")
+    if ab and ab.get("servers"):
+        L += ["## Head to head: code edits at 3,000 lines, interleaved", "",
+              f"Both servers open at once on `{rel(GEN / INPUTS[ab['input']])}`; {ab['rounds']} rounds, each "
+              "server in turn inserting `_tmp = 1` and removing it (the order alternating by round), each "
+              "edit timed didChange -> its publishDiagnostics, the client waiting until the server is idle "
+              "before the next. The sessions above run one after another, so a load that drifts over the "
+              "minutes of the run lands on one server more than on the other; here it falls on both.", "",
+              table(["server", "median ms", "p25 ms", "p75 ms", "min ms", "edits"],
+                    [[n, cell(r["median_ms"], 1), cell(r["p25_ms"], 1), cell(r["p75_ms"], 1), cell(r["min_ms"], 1), str(r["n"])]
+                     for n, r in ab["servers"].items()]), ""]
+        if ab.get("notes"):
+            L += ["Notes: " + "; ".join(ab["notes"]), ""]
     p = res.get("profile")
     if isinstance(p, dict) and "error" not in p:
         imp = p.get("server_import")
@@ -838,9 +852,16 @@ def targets(res: dict) -> dict:
         "measured": f"nntutor {cell(a, 1)} ms vs ruff {cell(b, 1)} ms ({ratio(a, b)})",
         "met": "yes" if a is not None and b is not None and a <= b else "**no**"}
     a, b = n3.get("code_change_diag_median_ms"), r3.get("code_change_diag_median_ms")
+    measured = f"nntutor {cell(a, 1)} ms vs ruff {cell(b, 1)} ms ({ratio(a, b)})"
+    met = a is not None and b is not None and a <= b
+    ab = (res.get("head_to_head") or {}).get("servers") or {}
+    if "nntutor" in ab and "ruff" in ab:
+        x, y = ab["nntutor"]["median_ms"], ab["ruff"]["median_ms"]
+        measured += (f"; interleaved (the verdict): nntutor {cell(x, 1)} ms vs ruff {cell(y, 1)} ms "
+                     f"({ratio(x, y)}, n={ab['nntutor']['n']} each)")
+        met = x is not None and y is not None and x <= y
     out["didChange->diagnostics at 3,000 lines <= ruff server (code line)"] = {
-        "measured": f"nntutor {cell(a, 1)} ms vs ruff {cell(b, 1)} ms ({ratio(a, b)})",
-        "met": "yes" if a is not None and b is not None and a <= b else "**no**"}
+        "measured": measured, "met": "yes" if met else "**no**"}
     startup = (res.get("startup") or {}).get("variants") or {}
     cold = startup.get("cold")
     floor, floor_fast = startup.get("empty pygls server"), startup.get("empty pygls server + nntutor start-up measures")
@@ -958,6 +979,59 @@ async def startup_runs(runs: int, timeout: float) -> dict:
     return {"runs": runs, "variants": variants}
 
 
+async def head_to_head(label: str, names: list[str], rounds: int, args) -> dict:
+    """The code-edit scenario again, with every server's session open at once and their edits
+    interleaved (each round: one server inserts and removes the line, then the next; the order
+    alternates from round to round). The sessions above run one after another, minutes apart, on
+    a shared machine whose load drifts; here each server is timed in the same moments as its peer,
+    so their ratio does not carry that drift."""
+    path = (GEN / INPUTS[label]).resolve()
+    root, uri, text = path.parent, path.as_uri(), path.read_text()
+    lines = text.splitlines(keepends=True)
+    code_line, indent = code_edit_site(text)
+    out: dict = {"input": label, "rounds": rounds, "servers": {}, "notes": []}
+    live = {}
+    for name in names:
+        c = LspClient(name, SERVERS[name], root, OUT / "logs" / f"ab_{name}_{label}.stderr")
+        await c.start()
+        try:
+            msg, _, _ = await c.request("initialize", {
+                "processId": os.getpid(), "rootUri": root.as_uri(), "rootPath": str(root),
+                "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
+                "capabilities": capabilities(), "initializationOptions": INIT_OPTIONS.get(name, {})}, args.init_timeout)
+            await c.notify("initialized", {})
+            await c.settle(max_wait=args.settle_max)
+            t = await c.notify("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": "python", "version": 1, "text": text}})
+            if await c.wait_diagnostics(uri, t, args.diag_timeout) is None:
+                raise ConnectionError("no diagnostics after didOpen")
+            await c.settle(max_wait=args.settle_max)
+        except (asyncio.TimeoutError, ConnectionError) as exc:
+            out["notes"].append(f"{name}: {exc.__class__.__name__} {exc}")
+            await c.stop()
+            continue
+        live[name] = {"client": c, "kind": sync_kind(msg.get("result")), "lines": list(lines), "version": 1, "ms": []}
+    try:
+        for k in range(rounds):
+            order = list(live) if k % 2 == 0 else list(live)[::-1]
+            for name in order:
+                st = live[name]
+                res = {"notes": []}
+                st["version"], times = await edit_rounds(
+                    st["client"], uri, st["version"], st["kind"], st["lines"], code_line, indent + CODE_EDIT,
+                    2, args, res, "code")
+                st["ms"] += times
+                out["notes"] += [f"{name}: {n}" for n in res["notes"]]
+    finally:
+        for name, st in live.items():
+            await st["client"].stop()
+            ms = sorted(st["ms"])
+            q = statistics.quantiles(ms, n=4) if len(ms) >= 2 else [None, None, None]
+            out["servers"][name] = {"ms": st["ms"], "median_ms": median(ms), "p25_ms": q[0], "p75_ms": q[2],
+                                    "min_ms": ms[0] if ms else None, "n": len(ms)}
+    return out
+
+
 async def amain(args) -> dict:
     res = {"sessions": {}}
     if "nntutor" in args.servers.split(",") and args.startup_runs > 0:
@@ -979,6 +1053,13 @@ async def amain(args) -> dict:
                   f"change {fmt(s['change_diag_median_ms'], 1):>9} / code {fmt(s['code_change_diag_median_ms'], 1):>9} ms  hover p50 {fmt(s['hover_p50_ms'], 2):>7} "
                   f"p95 {fmt(s['hover_p95_ms'], 2):>7} ms ({s['hover_answered']}/{s['hovers']})  "
                   f"RSS {fmt(s['rss_hwm_mb'], 1):>6} MB  [{r['session_s']:.0f} s] {'; '.join(r['notes'])}", flush=True)
+    pair = [n for n in ("nntutor", "ruff") if n in args.servers.split(",")]
+    if args.ab_rounds > 0 and len(pair) == 2 and "3000" in args.inputs.split(","):
+        print(f"head to head, 3000 lines, code edits interleaved: {args.ab_rounds} rounds", flush=True)
+        res["head_to_head"] = ab = await head_to_head("3000", pair, args.ab_rounds, args)
+        for name, r in ab["servers"].items():
+            print(f"  {name:8} median {fmt(r['median_ms'], 1)} ms (p25 {fmt(r['p25_ms'], 1)}, p75 {fmt(r['p75_ms'], 1)}, "
+                  f"n={r['n']})", flush=True)
     return res
 
 
@@ -993,6 +1074,9 @@ def main(argv=None) -> int:
     ap.add_argument("--settle-max", type=float, default=60.0, help="longest wait for a server to go idle")
     ap.add_argument("--profile-cap", type=float, default=60.0, help="limit for each in-process profile")
     ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--edits", type=int, default=EDITS, help="one-line edits per didChange scenario")
+    ap.add_argument("--ab-rounds", type=int, default=15,
+                    help="rounds of the interleaved nntutor / ruff code-edit comparison at 3,000 lines (2 edits each); 0: off")
     ap.add_argument("--startup-runs", type=int, default=7,
                     help="nntutor starts per code-cache state (off, cold, warm); 0: none")
     args = ap.parse_args(argv)
