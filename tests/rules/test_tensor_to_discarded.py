@@ -416,3 +416,58 @@ def evaluate(model, loader, device):
         labels.to(device)
 """
     assert lines(src, RULE) == [7, 8]
+
+
+def test_move_of_a_tensor_only_read_for_its_size_is_reported_as_no_effect():
+    # seen in public code (a sign-language trainer): the batch itself goes to a helper that
+    # moves it; the bare line's tensor is only counted, so nothing crashes: a dead line
+    src = """\
+for batch in loader:
+    feat, _ = batch
+    feat.to(device)
+    loss = train_batch(model, batch, optimizer, device)
+    running += loss * feat.size(0)
+    seen += len(feat) + feat.shape[0]
+"""
+    (f,) = findings(src, RULE)
+    assert "has no effect" in f.message and "only read for its size" in f.message
+    assert f.severity.name == "WARNING"
+    assert apply_fix(src, f) == src.replace("    feat.to(device)\n", "", 1)
+
+
+@pytest.mark.parametrize("later", [
+    "    out = model(feat)\n    n += feat.size(0)\n",          # a real use after it
+    "    n += feat.size(0)\n    print(feat.mean())\n",          # a value read, not a size
+    "    n += feat.size(0)\n    other(feat)\n",                 # handed on
+    "    n += feat.size(0)\n    dev = feat.device\n",           # the device itself
+])
+def test_move_of_a_tensor_used_after_it_stays_an_error(later):
+    src = "for feat, y in loader:\n    feat.to(device)\n" + later
+    (f,) = findings(src, RULE)
+    assert f.severity.name == "ERROR" and "different devices" in f.message
+
+
+def test_a_use_earlier_in_the_loop_body_counts_for_the_next_iteration():
+    src = """\
+import torch
+
+feat = torch.randn(4, 10)
+for step in range(10):
+    out = model(feat)
+    feat.to(device)
+    n += feat.size(0)
+"""
+    (f,) = findings(src, RULE)
+    assert f.severity.name == "ERROR" and "different devices" in f.message
+
+
+def test_size_reads_after_a_rebinding_do_not_hide_a_use_before_it():
+    src = """\
+for feat, y in loader:
+    feat.to(device)
+    loss = criterion(model(feat), y)
+    feat = other_batch()
+    n += feat.size(0)
+"""
+    (f,) = findings(src, RULE)
+    assert f.severity.name == "ERROR"

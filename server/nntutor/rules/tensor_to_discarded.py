@@ -15,7 +15,7 @@ objects are left alone.
 from __future__ import annotations
 
 from ..findings import Fix, Severity, TextEdit
-from ..parsing import F_FUNCTION, F_LEFT, F_RIGHT
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
 from ..values import (
     PASSTHROUGH_METHODS,
     TENSOR_FACTORIES,
@@ -102,6 +102,15 @@ def _finding(ctx, call, recv, method, stmt, source):
             f"away here; the assignment after it does the conversion. Delete this line.",
             related=[ctx.related(later, "the assignment that does it")],
             severity=Severity.WARNING, fix=None if shown else _delete_fix(ctx, stmt))
+    if method in MOVES and _only_sized_later(ctx, stmt, recv):
+        # `feat.to(device)` then only `feat.size(0)`: the unmoved tensor never meets the model
+        # (the batch it came from is moved elsewhere): a line that does nothing, not a crash
+        return ctx.finding(
+            call, f"`{call_text}` has no effect: Tensor.{method}() returns a copy, which is thrown "
+            f"away here, and `{name}` is only read for its size after it. Delete this line (or "
+            f"assign the result, `{name} = {call_text}`, if it was meant to be used).",
+            related=[ctx.related(source[0], source[1])],
+            severity=Severity.WARNING, fix=None if shown else _delete_fix(ctx, stmt))
     if method in MOVES:
         where = "on the CPU" if method == "cpu" else "on its old device"
         what = (f"`{call_text}` returns a copy of the tensor and the copy is thrown away: `{name}` "
@@ -132,6 +141,61 @@ def _reassigned_next(ctx, stmt, name, method):
             return None
         node = node.next_named_sibling
     return None
+
+
+# Reads of a tensor that do not depend on its device: its size and type.
+_SIZE_ATTRIBUTES = frozenset({"shape", "dtype", "ndim"})
+_SIZE_METHODS = frozenset({"size", "dim", "numel", "nelement", "ndimension"})
+
+
+def _only_sized_later(ctx, stmt, recv) -> bool:
+    """`recv` is a plain name that is read after `stmt` (in its scope, up to a new binding) and
+    only for its size (`x.size(0)`, `x.shape`, `len(x)`); inside a loop, its reads earlier in
+    the loop body count too (the next iteration)."""
+    recv = strip(recv)
+    if recv is None or recv.type != "identifier":
+        return False
+    facts = ctx.facts
+    name = ctx.text(recv)
+    scope = facts.scope_id(stmt.start_byte)
+    loop = facts.innermost_loop(stmt.start_byte)
+    start = loop.start_byte if loop is not None and facts.scope_id(loop.start_byte) == scope else stmt.end_byte
+    reads = 0
+    for ident in facts.identifiers_named(name):
+        if ident.start_byte < start or stmt.start_byte <= ident.start_byte < stmt.end_byte \
+                or facts.scope_id(ident.start_byte) != scope:
+            continue
+        if _is_binding(ident):
+            if ident.start_byte > stmt.end_byte:
+                break     # a new value from here on
+            continue      # (the loop's own rebinding before the statement)
+        if not _size_read(ctx, ident):
+            return False
+        reads += 1
+    return reads > 0
+
+
+def _is_binding(ident) -> bool:
+    node, parent = ident, ident.parent
+    while parent is not None and parent.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+        node, parent = parent, parent.parent
+    return parent is not None and parent.type in ("assignment", "for_statement", "augmented_assignment") \
+        and parent.child_by_field_id(F_LEFT) == node
+
+
+def _size_read(ctx, ident) -> bool:
+    parent = ident.parent
+    if parent is None:
+        return False
+    if parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == ident:
+        attr = ctx.text(parent.child_by_field_id(F_ATTRIBUTE))
+        if attr in _SIZE_ATTRIBUTES:
+            return True
+        call = parent.parent
+        return attr in _SIZE_METHODS and call is not None and call.type == "call"
+    if parent.type == "argument_list" and parent.parent is not None and parent.parent.type == "call":
+        return _callee_name(ctx, parent.parent) == "len" and len(parent.named_children) == 1
+    return False
 
 
 def _mentions(ctx, node, name) -> bool:
