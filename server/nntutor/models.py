@@ -621,17 +621,47 @@ def _slot_outputs(values, returns, cls):
     return tuple(slots)
 
 
+def mode_helpers(doc) -> dict:
+    """The functions of `doc` that other files may import and that switch the train/eval mode
+    of what they are handed (rules/_modes.HelperModes), for the Workspace."""
+    from .rules._modes import exported_modes   # (rules import this module)
+
+    return exported_modes(doc)
+
+
 class Workspace:
-    """Model classes from every file of a project, keyed by short name and by module path."""
+    """Model classes from every file of a project, keyed by short name and by module path; and
+    the project's functions that switch a model's mode (`evaluate(model)` in train_utils.py)."""
 
     def __init__(self):
         self.by_name: dict[str, list[ModelClass]] = {}
+        self.helpers: dict[str, list] = {}   # function name -> [rules._modes.HelperModes]
 
-    def add_file(self, path: str, classes: dict[str, ModelClass]) -> None:
+    def add_file(self, path: str, classes: dict[str, ModelClass], helpers: dict | None = None) -> None:
+        """What `path` defines now (its previous entries go)."""
         for name in list(self.by_name):
             self.by_name[name] = [c for c in self.by_name[name] if c.path != path]
         for cls in classes.values():
             self.by_name.setdefault(cls.name, []).append(cls.summary())
+        for name in list(self.helpers):
+            self.helpers[name] = [h for h in self.helpers[name] if h.path != path]
+            if not self.helpers[name]:
+                del self.helpers[name]
+        for helper in (helpers or {}).values():
+            self.helpers.setdefault(helper.name, []).append(helper)
+
+    def get_helper(self, qual: str):
+        """The helper that `qual` (`train_utils.evaluate`, from the importing file's imports)
+        names: its module must match the file's path, since names such as `train` or
+        `evaluate` are defined in many files (and in libraries)."""
+        module, _, short = qual.rpartition(".")
+        found = self.helpers.get(short)
+        if not found or not module:
+            return None
+        tail = module.replace(".", "/")
+        matches = [h for h in found if h.path.replace("\\", "/").endswith((f"/{tail}.py", f"/{tail}/__init__.py"))
+                   or h.path.replace("\\", "/") in (f"{tail}.py", f"{tail}/__init__.py")]
+        return matches[0] if len(matches) == 1 else None
 
     def get_class(self, qual: str):
         short = qual.rsplit(".", 1)[-1]

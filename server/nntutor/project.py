@@ -10,7 +10,7 @@ from .document import Document, InputError
 from .engine import analyze
 from .findings import Analysis
 from .local_imports import imported_local_files
-from .models import Workspace, index_classes
+from .models import Workspace, index_classes, mode_helpers
 from .notebook import NotebookError
 
 PARALLEL_THRESHOLD = 24   # below this, worker start-up costs more than it saves
@@ -109,12 +109,15 @@ def _load(path: Path) -> tuple[Document | None, str | None]:
         return None, f"{path}: too deeply nested to analyse"
 
 
-def _may_define_models(path: Path) -> bool:
+def _worth_indexing(path: Path) -> bool:
+    """The file may define a model class, or a function that switches a model's mode: a byte
+    search tells most files apart without parsing them."""
     try:
         data = path.read_bytes()
     except OSError:
         return False
-    return b"class " in data and (b"Module" in data or b"Model" in data or b"Layer" in data)
+    return (b"class " in data and (b"Module" in data or b"Model" in data or b"Layer" in data)) or (
+        path.suffix == ".py" and b"def " in data and (b".eval(" in data or b".train(" in data))
 
 
 # Documents parsed for the index pass are kept for the analysis pass up to this much source;
@@ -124,18 +127,19 @@ _KEEP_BYTES = 2 * 1024 * 1024
 
 
 def _index_models(paths, add) -> dict:
-    """Index the model classes of `paths` (`add(path, classes)` for each parsed file) and
-    return the documents kept for the analysis pass, within `_KEEP_BYTES`."""
+    """Index the model classes of `paths`, and their functions that switch a model's mode
+    (`add(path, classes, helpers)` for each parsed file), and return the documents kept for
+    the analysis pass, within `_KEEP_BYTES`."""
     docs: dict = {}
     kept = 0
     for path in paths:
-        if not _may_define_models(path):
+        if not _worth_indexing(path):
             continue
         loaded = _load(path)
         doc = loaded[0]
         if doc is None:
             continue
-        add(doc.path, index_classes(doc.facts))
+        add(doc.path, index_classes(doc.facts), mode_helpers(doc))
         if kept + len(doc.data) <= _KEEP_BYTES:
             docs[path] = loaded
             kept += len(doc.data)
@@ -157,8 +161,8 @@ def _worker(conn, paths: list, configs: dict) -> None:
     result."""
     try:
         summaries = []
-        docs = _index_models(paths, lambda path, classes: summaries.append(
-            (path, {k: v.summary() for k, v in classes.items()})))
+        docs = _index_models(paths, lambda path, classes, helpers: summaries.append(
+            (path, {k: v.summary() for k, v in classes.items()}, helpers)))
         conn.send(summaries)
         workspace = conn.recv()
         for path in paths:
@@ -205,8 +209,8 @@ def _check_parallel(files: list[Path], configs, jobs: int, progress, extras=()) 
         workspace = Workspace()
         _index_models(extras, workspace.add_file)  # imported, not checked: indexed here
         for conn in conns:  # every worker's classes before anyone analyses: cross-file facts
-            for path, classes in conn.recv():
-                workspace.add_file(path, classes)
+            for path, classes, helpers in conn.recv():
+                workspace.add_file(path, classes, helpers)
         for conn in conns:
             conn.send(workspace)
         pending = list(conns)

@@ -245,3 +245,42 @@ def test_parallel_workers_see_classes_from_each_others_files(tmp_path):
     assert parallel == serial
     hits = {Path(f["path"]).name for f in parallel["findings"] if f["rule"] == "double-softmax"}
     assert hits == {f"train{i}.py" for i in range(15)}
+
+
+HELPER_FILE = '''import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(float(model(x).mean()) for x, _ in loader)
+'''
+
+MAIN_FILE = '''import torch.nn as nn
+from helpers{i} import evaluate
+
+model = nn.Sequential(nn.Linear(10, 32), nn.Dropout(0.1), nn.Linear(32, 1))
+for epoch in range(3):
+    fit_one_epoch(model)
+    score = evaluate(model, val_loader)
+predictions = []
+for x, _ in val_loader:
+    predictions.append(model(x))
+'''
+
+
+def test_helpers_that_switch_modes_are_known_across_files_and_workers(tmp_path):
+    """`evaluate` of helpersN.py calls model.eval(): the loop after it in mainN.py predicts in
+    eval mode. Every file's helpers reach every worker, and a file checked alone sees the
+    helpers of the module it imports."""
+    for i in range(13):
+        helper = HELPER_FILE if i % 2 == 0 else HELPER_FILE.replace("    model.eval()\n", "")
+        (tmp_path / f"helpers{i}.py").write_text(helper)
+        (tmp_path / f"main{i}.py").write_text(MAIN_FILE.format(i=i) + "\n" * i)
+    parallel = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config", "-j", "2").stdout)
+    serial = json.loads(run("check", str(tmp_path), "--format", "json", "--no-config", "-j", "1").stdout)
+    assert parallel == serial
+    hits = {Path(f["path"]).name for f in parallel["findings"] if f["rule"] == "missing-eval-mode"}
+    assert hits == {f"main{i}.py" for i in range(1, 13, 2)}
+    alone = run("check", "main2.py", "main3.py", "--no-config", cwd=tmp_path)
+    assert "main3.py:10:24: missing-eval-mode" in alone.stdout and "main2.py" not in alone.stdout

@@ -150,3 +150,42 @@ async def test_pull_clients_are_asked_to_pull_again(pull_wclient, tmp_path):
     await wait_for(lambda: pull_wclient.diagnostic_refresh_count > asked)
     assert "double-softmax" in await pulled()
     assert uri not in pull_wclient.diagnostics   # never pushed
+
+
+HELPERS = """import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum(float(model(x).mean()) for x, _ in loader)
+"""
+MAIN = """import torch.nn as nn
+from helpers import evaluate
+
+model = nn.Sequential(nn.Linear(10, 32), nn.Dropout(0.1), nn.Linear(32, 1))
+for epoch in range(3):
+    fit_one_epoch(model)
+    score = evaluate(model, val_loader)
+predictions = []
+for x, _ in val_loader:
+    predictions.append(model(x))
+"""
+
+
+async def test_a_helper_that_switches_modes_in_another_file_reaches_open_documents(wclient, tmp_path):
+    """`evaluate` of helpers.py puts the model in eval mode: the prediction after it is fine;
+    once the file on disk no longer calls model.eval(), the prediction runs in training mode."""
+    await wait_for(lambda: wclient.registrations or None)
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    notify(wclient, (tmp_path / "helpers.py", lsp.FileChangeType.Created))
+    uri = (tmp_path / "main.py").as_uri()
+    open_doc(wclient, uri, MAIN)
+    await wait_diags(wclient, uri)
+    await asyncio.sleep(0.3)
+    assert "missing-eval-mode" not in codes(wclient.diagnostics[uri])
+    (tmp_path / "helpers.py").write_text(HELPERS.replace("    model.eval()\n", ""))
+    notify(wclient, (tmp_path / "helpers.py", lsp.FileChangeType.Changed))
+    diags = await wait_diags(wclient, uri, lambda d: "missing-eval-mode" in codes(d))
+    assert [d.range.start.line for d in diags if d.code == "missing-eval-mode"] == [9]
+    assert not server_errors(wclient)

@@ -30,13 +30,14 @@ def lines(src: str, rule: str, path: str = "t.py", workspace=None) -> list[int]:
 
 def two_files(models_src: str, train_src: str, rule: str | None = None,
               models_path: str = "models.py", train_path: str = "train.py") -> list:
-    """Findings in `train_src` when the model classes of `models_src` are in the workspace."""
+    """Findings in `train_src` when the model classes of `models_src`, and its functions that
+    switch a model's mode, are in the workspace."""
     from nntutor.document import Document
-    from nntutor.models import Workspace, index_classes
+    from nntutor.models import Workspace, index_classes, mode_helpers
 
     doc = Document.from_text(textwrap.dedent(models_src), models_path)
     ws = Workspace()
-    ws.add_file(models_path, index_classes(doc.facts))
+    ws.add_file(models_path, index_classes(doc.facts), mode_helpers(doc))
     return findings(train_src, rule, train_path, workspace=ws)
 
 

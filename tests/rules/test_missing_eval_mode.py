@@ -2242,3 +2242,84 @@ print(validate(model, val_loader))
 ])
 def test_a_helper_called_with_a_dropout_model_among_others(first, second, expected):
     assert lines(_VALIDATE_TWICE.format(first=first, second=second), RULE) == expected
+
+
+# -- helpers imported from another file of the project (the cross-file index) ------------------
+HELPERS = """\
+import torch
+
+
+def train(model, loader, criterion, optimizer):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(model(x), y).backward()
+        optimizer.step()
+
+
+def evaluate(model, loader, criterion):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for x, y in loader:
+            total += criterion(model(x), y).item()
+    return total / len(loader)
+"""
+
+MAIN = """\
+import torch
+import torch.nn as nn
+from helpers import train, evaluate
+
+model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 1))
+criterion = nn.L1Loss()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+for epoch in range(5):
+    train(model, train_loader, criterion, optimizer)
+    val_loss = evaluate(model, val_loader, criterion)
+
+predicted = []
+for inputs, targets in val_loader:
+    outputs = model(inputs)
+    predicted.extend(outputs.tolist())
+"""
+
+
+def test_an_imported_helper_that_calls_eval_leaves_the_model_in_eval_mode():
+    # seen in public notebooks (sweep 27): `evaluate` of util/utilities.py ends each epoch
+    assert two_files(HELPERS, MAIN, RULE, models_path="helpers.py", train_path="main.py") == []
+
+
+def test_an_imported_training_helper_called_last_leaves_it_in_training_mode():
+    swapped = MAIN.replace("    train(model, train_loader, criterion, optimizer)\n", "") \
+        .replace("    val_loss = evaluate(model, val_loader, criterion)\n",
+                 "    val_loss = evaluate(model, val_loader, criterion)\n"
+                 "    train(model, train_loader, criterion, optimizer)\n")
+    found = two_files(HELPERS, swapped, RULE, models_path="helpers.py", train_path="main.py")
+    assert [f.location.line + 1 for f in found] == [15]
+
+
+def test_an_imported_helper_is_known_by_its_module_path_only():
+    # `from other import evaluate`: not the evaluate of helpers.py (names like evaluate and
+    # train are defined in many files and libraries): unknown, so the model is taken to be in
+    # the mode it was built in, as before the index knew helpers
+    other = MAIN.replace("from helpers import train, evaluate", "from other import train, evaluate")
+    found = two_files(HELPERS, other, RULE, models_path="helpers.py", train_path="main.py")
+    assert [f.location.line + 1 for f in found] == [15]
+    package = MAIN.replace("from helpers import train, evaluate", "from .utils.helpers import train, evaluate")
+    assert two_files(HELPERS, package, RULE, models_path="proj/utils/helpers.py", train_path="proj/main.py") == []
+
+
+def test_a_function_of_the_file_itself_wins_over_an_import_of_the_same_name():
+    own = MAIN.replace("predicted = []\n", "def evaluate(model, loader, criterion):\n"
+                       "    return sum(criterion(model(x), y).item() for x, y in loader)\n\n\npredicted = []\n")
+    found = two_files(HELPERS, own, RULE, models_path="helpers.py", train_path="main.py")
+    assert [f.location.line + 1 for f in found] == [19]
+
+
+def test_an_imported_helper_that_ends_in_train_mode_after_its_evaluation():
+    # `def evaluate(model): model.eval() ... model.train()`: the helper's last word counts
+    restoring = HELPERS.replace("    return total / len(loader)\n", "    model.train()\n    return total / len(loader)\n")
+    found = two_files(restoring, MAIN, RULE, models_path="helpers.py", train_path="main.py")
+    assert [f.location.line + 1 for f in found] == [15]

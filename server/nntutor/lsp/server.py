@@ -40,7 +40,7 @@ from ..config import Config, ConfigTree, matches_patterns
 from ..document import Document
 from ..engine import Cancelled, analyze
 from ..findings import Analysis
-from ..models import Workspace, index_classes
+from ..models import Workspace, index_classes, mode_helpers
 from ..notebook import Cell, blank_ipython
 from ..source import apply_utf16_change
 from . import actions, startup, stdio
@@ -860,13 +860,15 @@ class NNTutorServer(LanguageServer):
     def unindex(self, path: str) -> None:
         """A document was closed: its unsaved classes go; what is on disk (if any) is back."""
         self.indexed_paths.discard(path)
-        classes = {}
+        classes, helpers = {}, {}
         try:
             if Path(path).suffix == ".py" and Path(path).is_file():
-                classes = {k: v.summary() for k, v in index_classes(Document.from_path(path).facts).items()}
+                doc = Document.from_path(path)
+                classes = {k: v.summary() for k, v in index_classes(doc.facts).items()}
+                helpers = mode_helpers(doc)
         except Exception as exc:  # unreadable: forget it
             log.info("index: %s: %s", path, exc)
-        self.model_index.add_file(path, classes)
+        self.model_index.add_file(path, classes, helpers)
 
     def reanalyze_all(self, delay: float | None = None) -> None:
         """What every analysis sees changed (settings, the workspace's model classes): no cached
@@ -891,29 +893,34 @@ class NNTutorServer(LanguageServer):
     def reindex_from_disk(self, path: str, deleted: bool) -> bool:
         """The model classes of a file that is not open, as it is on disk now (none when deleted
         or unreadable); whether that changed the index."""
-        from ..project import _may_define_models
+        from ..project import _worth_indexing
 
-        classes = {}
+        classes, helpers = {}, {}
         if not deleted:
             try:
                 # (a checkout can report thousands of files: most cannot define a model class,
                 # which a byte search tells without parsing them)
-                if Path(path).is_file() and _may_define_models(Path(path)):
-                    classes = {k: v.summary() for k, v in index_classes(Document.from_path(path).facts).items()}
+                if Path(path).is_file() and _worth_indexing(Path(path)):
+                    doc = Document.from_path(path)
+                    classes = {k: v.summary() for k, v in index_classes(doc.facts).items()}
+                    helpers = mode_helpers(doc)
             except Exception as exc:  # unreadable: as if gone
                 log.info("index: %s: %s", path, exc)
-        before = sorted((c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
-                        if c.path == path)
-        self.model_index.add_file(path, classes)
-        after = sorted((c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
-                       if c.path == path)
-        return before != after
+        before = self._indexed_state(path)
+        self.model_index.add_file(path, classes, helpers)
+        return before != self._indexed_state(path)
+
+    def _indexed_state(self, path: str) -> list:
+        """What the cross-file index holds of `path`, comparable between two moments."""
+        return sorted([(c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
+                       if c.path == path] + [(h.name, repr(h)) for found in self.model_index.helpers.values()
+                                             for h in found if h.path == path])
 
     def index_models(self, doc: Document) -> None:
         # Re-index when the text defines classes, and also when it no longer does, so a class
         # deleted in the editor does not linger in the cross-file index.
-        if b"class " in doc.data:
-            self.model_index.add_file(doc.path, index_classes(doc.facts))
+        if b"class " in doc.data or b"def " in doc.data:
+            self.model_index.add_file(doc.path, index_classes(doc.facts), mode_helpers(doc))
             self.indexed_paths.add(doc.path)
         elif doc.path in self.indexed_paths:
             self.model_index.add_file(doc.path, {})
@@ -922,7 +929,7 @@ class NNTutorServer(LanguageServer):
     def index_workspace(self, folders: list[Path] | None = None) -> None:
         """Index model classes of the workspace folders' files (cross-file facts), bounded and
         safe: at most INDEX_FILES files in all."""
-        from ..project import _may_define_models, discover
+        from ..project import _worth_indexing, discover
 
         folders = [f for f in (self.folders if folders is None else folders) if f.is_dir()]
         if not folders:
@@ -931,11 +938,12 @@ class NNTutorServer(LanguageServer):
         for folder in folders:  # each with its own exclude
             files += discover([str(folder)], self.config_tree).files
         for path in list(dict.fromkeys(files))[:INDEX_FILES]:
-            if path.suffix != ".py" or not _may_define_models(path):
+            if path.suffix != ".py" or not _worth_indexing(path):
                 continue
             try:
                 doc = Document.from_path(path)
-                self.model_index.add_file(doc.path, {k: v.summary() for k, v in index_classes(doc.facts).items()})
+                self.model_index.add_file(doc.path, {k: v.summary() for k, v in index_classes(doc.facts).items()},
+                                          mode_helpers(doc))
             except Exception as exc:  # unreadable file: skip it, keep indexing
                 log.info("index: skipped %s: %s", path, exc)
 

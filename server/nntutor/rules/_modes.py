@@ -15,7 +15,7 @@ from ..values import (
     returned_values,
     strip,
 )
-from ._training import events
+from ._training import events, mode_events
 
 
 @dataclass
@@ -33,6 +33,69 @@ class FunctionModes:
 
     def switches_global(self, name: str) -> bool:
         return bool(self.globals_switched) and name in self.globals_switched
+
+
+@dataclass(frozen=True)
+class HelperModes:
+    """What a module-level function of another file of the project does to the mode of the
+    objects handed to it (`from train_utils import evaluate`, whose body calls `model.eval()`):
+    FunctionModes without nodes, kept in the cross-file index (models.Workspace) and sent to
+    worker processes."""
+    name: str
+    path: str
+    params: tuple
+    sets_eval: frozenset
+    sets_train: frozenset
+    ends_in_train: frozenset   # the params whose last switch in the body is train()
+    node = None                # (read where a FunctionModes is expected)
+    globals_switched = {}      # noqa: RUF012  (never filled: another file's globals are not ours)
+    closure_switched = {}      # noqa: RUF012
+
+    def switches_global(self, name: str) -> bool:
+        return False
+
+
+def exported_modes(doc) -> dict[str, HelperModes]:
+    """The module-level functions of `doc` (a .py file others may import) that switch the mode
+    of a parameter, by name."""
+    facts = doc.facts
+    if doc.path.endswith(".ipynb") or not (facts.method_calls("eval") or facts.method_calls("train")):
+        return {}
+    from ..values import Values
+    from . import RuleContext
+
+    ctx = RuleContext(doc, None, Values(facts))
+    # (this context is the index's own: its events need only be the mode switches, which is all
+    # that function_modes and _last_is_train read of them)
+    ctx.values._training_events = mode_events(ctx)
+    out = {}
+    for name, fm in function_modes(ctx).items():
+        if not (fm.sets_eval or fm.sets_train) or is_method(fm.node) or ctx.facts.scope_id(fm.node.start_byte) != -1:
+            continue
+        switched = fm.sets_eval | fm.sets_train
+        out[name] = HelperModes(name, doc.path, tuple(fm.params), frozenset(fm.sets_eval), frozenset(fm.sets_train),
+                                frozenset(p for p in switched if _last_is_train(ctx, fm, p)))
+    return out
+
+
+def imported_helpers(ctx) -> dict[str, HelperModes]:
+    """Local name -> HelperModes of the functions this file imports from another file of the
+    project (the cross-file index) that switch a parameter's mode; names the file defines
+    itself are its own."""
+    cached = getattr(ctx.values, "_imported_helpers", None)
+    if cached is not None:
+        return cached
+    out = {}
+    workspace = ctx.values.workspace
+    if workspace is not None and getattr(workspace, "helpers", None):
+        for local, qual in ctx.facts.imports.items():
+            if "." not in qual or ctx.facts.functions_named(local):
+                continue
+            helper = workspace.get_helper(qual)
+            if helper is not None and helper.path != ctx.doc.path:
+                out[local] = helper
+    ctx.values._imported_helpers = out
+    return out
 
 
 def function_modes(ctx) -> dict[str, FunctionModes]:
@@ -325,7 +388,7 @@ def last_switch(ctx, name: str, pos: int, scope: int):
         call, fname = calls[j]
         if call.start_byte < floor:
             break
-        fm = modes_for_call(ctx, fname, call)
+        fm = modes_for_call(ctx, fname, call) or imported_helpers(ctx).get(fname)
         if fm is None:
             continue
         found = None
@@ -348,7 +411,7 @@ def _switching_calls(ctx) -> dict:
     cached = getattr(ctx.values, "_switching_calls", None)
     if cached is None:
         by_scope: dict = {}
-        for fname in switching_names(ctx):
+        for fname in [*switching_names(ctx), *imported_helpers(ctx)]:
             for call in calls_to(ctx, fname):
                 by_scope.setdefault(ctx.facts.scope_id(call.start_byte), []).append((call, fname))
         cached = {}
@@ -529,6 +592,8 @@ _SAME_MODE_WRAPPERS = frozenset({"create_feature_extractor", "compile", "deepcop
 
 def _last_is_train(ctx, fm, param):
     """The helper's last mode switch of `param` is train() (memoised: asked per call of it)."""
+    if fm.node is None:   # another file's helper (HelperModes): computed when it was indexed
+        return param in fm.ends_in_train
     memo = ctx.values.__dict__.setdefault("_last_is_train", {})
     key = (fm.node.start_byte, param)
     if key not in memo:
