@@ -679,7 +679,7 @@ def render_md(res: dict) -> str:
          "1.5 s); a pass still running for an older version stops at its next rule; didOpen: none; and "
          "answers an edit of comments / blank lines "
          "only from the previous analysis when nntutor.incremental can show it is unchanged (so the "
-         "comment column measures that path); a code edit inside one function or class of a file of 16 KB "
+         "comment column measures that path); a code edit inside one function or class of a file of 6 KB "
          "or more is answered by a scoped pass (nntutor.scoped: the units the edit can reach by name, "
          "with the module's code and file-wide lines as context; the rest of the previous analysis "
          "moved through the edit), then confirmed by a whole-file pass once edits pause 1 s, published "
