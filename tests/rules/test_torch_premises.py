@@ -84,3 +84,16 @@ def test_one_cycle_stepped_per_epoch_stays_at_the_start_of_its_warm_up():
     assert max(per_epoch) < 0.1 / 25 * 1.01
     per_batch = run(20 * 400 - 1)
     assert max(per_batch) == pytest.approx(0.1) and per_batch[-1] < 1e-5
+
+
+def test_drop_last_leaves_examples_out_and_a_small_set_without_a_batch():
+    """eval-loader-drop-last: floor(N / batch_size) batches, the remainder never seen; a set
+    smaller than one batch yields none; batch_size=1 (the default) and drop_last=False see all."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    ds = TensorDataset(torch.arange(100))
+    seen = [x for (b,) in DataLoader(ds, batch_size=32, drop_last=True) for x in b.tolist()]
+    assert len(DataLoader(ds, batch_size=32, drop_last=True)) == 3 and seen == list(range(96))
+    assert len(DataLoader(ds, batch_size=32)) == 4   # 32 + 32 + 32 + 4
+    assert len(DataLoader(ds, drop_last=True)) == 100   # batch_size defaults to 1
+    assert list(DataLoader(TensorDataset(torch.arange(20)), batch_size=32, drop_last=True)) == []

@@ -1,4 +1,5 @@
-"""Methods named but not called: `model.eval`, `loss.backward` written as a statement."""
+"""Methods named but not called: `model.eval`, `loss.backward` written as a statement; and the
+fix helpers for a call's arguments (adding parentheses, removing a keyword argument)."""
 from __future__ import annotations
 
 import re
@@ -52,3 +53,19 @@ def used_with(ctx, receiver, methods) -> bool:
     text = ctx.text(receiver)
     return any(r is not None and ctx.text(r) == text
                for method in methods for _call, r in ctx.facts.method_calls(method))
+
+
+def remove_keyword_fix(ctx, kwarg, title: str) -> Fix | None:
+    """Delete the keyword argument `kwarg` together with the comma before it (or after it, when
+    it comes first); None when it stands alone among comments, or a comment lies in the span
+    (it would be deleted with it)."""
+    prev, nxt = kwarg.prev_named_sibling, kwarg.next_named_sibling
+    if prev is not None and prev.type != "comment":
+        start, end = prev.end_byte, kwarg.end_byte
+    elif nxt is not None and nxt.type != "comment":
+        start, end = kwarg.start_byte, nxt.start_byte
+    else:
+        return None  # its own line among comments: leave the layout to the author
+    if ctx.facts.in_comment(start) or b"#" in ctx.doc.data[start:end]:
+        return None  # a comment between the arguments would be deleted with it
+    return Fix(title, (TextEdit(start, end, ""),))

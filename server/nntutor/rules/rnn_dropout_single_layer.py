@@ -6,10 +6,11 @@ module trains exactly as without it, and PyTorch only warns at construction.
 """
 from __future__ import annotations
 
-from ..findings import Fix, Severity, TextEdit
+from ..findings import Fix, Severity
 from ..parsing import F_FUNCTION
 from ..values import args_of, constant, has_splat
 from . import Rule
+from ._bare import remove_keyword_fix
 
 # Positional index of (num_layers, dropout): nn.RNN has `nonlinearity` before `bias`.
 POSITIONS = {"torch.nn.LSTM": (2, 5), "torch.nn.GRU": (2, 5), "torch.nn.RNN": (2, 6)}
@@ -54,23 +55,12 @@ def check(ctx):
 
 
 def _remove_keyword(ctx, value) -> Fix | None:
-    """Delete `dropout=...` together with the comma before it (or after it, when it comes first).
-    Only for a keyword argument: deleting a positional one would shift `bidirectional` into its
-    place."""
+    """Delete `dropout=...` (with its comma). Only for a keyword argument: deleting a positional
+    one would shift `bidirectional` into its place."""
     kwarg = value.parent
     if kwarg is None or kwarg.type != "keyword_argument":
         return None
-    prev, nxt = kwarg.prev_named_sibling, kwarg.next_named_sibling
-    if prev is not None and prev.type != "comment":
-        start, end = prev.end_byte, kwarg.end_byte
-    elif nxt is not None and nxt.type != "comment":
-        start, end = kwarg.start_byte, nxt.start_byte
-    else:
-        return None  # its own line among comments: leave the layout to the author
-    if ctx.facts.in_comment(start) or b"#" in ctx.doc.data[start:end]:
-        return None  # a comment between the arguments would be deleted with it
-    return Fix(f"Remove `{ctx.text(kwarg)}` (it does nothing with one layer)",
-               (TextEdit(start, end, ""),))
+    return remove_keyword_fix(ctx, kwarg, f"Remove `{ctx.text(kwarg)}` (it does nothing with one layer)")
 
 
 RULE = Rule("rnn-dropout-single-layer", Severity.WARNING, "lstm",
