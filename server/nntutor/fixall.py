@@ -68,12 +68,12 @@ def fix_file(path, config=None, workspace=None, write: bool = True) -> Fixed | N
         if write:
             write_atomic(p, fixed.data, mode=p.stat().st_mode & 0o7777)
         if workspace is not None:  # what other files see of its model classes, as fixed
-            from .models import index_classes, mode_helpers
+            from .models import file_summary, index_classes
             from .notebook import cells_from_ipynb
 
             doc = Document.from_cells(cells_from_ipynb(fixed.data), str(p)) if p.suffix == ".ipynb" \
                 else Document(fixed.data, str(p))
-            workspace.add_file(str(p), index_classes(doc.facts), mode_helpers(doc))
+            workspace.add_file(str(p), index_classes(doc.facts), file_summary(doc))
     return fixed
 
 

@@ -621,34 +621,88 @@ def _slot_outputs(values, returns, cls):
     return tuple(slots)
 
 
-def mode_helpers(doc) -> dict:
-    """The functions of `doc` that other files may import and that switch the train/eval mode
-    of what they are handed (rules/_modes.HelperModes), for the Workspace."""
+@dataclass(frozen=True)
+class FileSummary:
+    """What other files of a project need to know of one file besides its model classes
+    (node-free: kept in the Workspace and sent to worker processes)."""
+    # module-level functions that switch the train/eval mode of what they are handed
+    # (`def evaluate(model): model.eval() ...`), by name: rules/_modes.HelperModes
+    helpers: dict = field(default_factory=dict)
+    # classes that are not models and define a `cuda()` of their own, by name -> whether it is
+    # more than a plain move to one GPU: it names no CUDA, or its file targets GPUs on purpose
+    # (DataParallel, `device_count` ...: rules/_devices.GUARDS). `trainer.cuda()` then runs the
+    # project's method, which hardcoded-cuda judges in its own file.
+    own_cuda: dict = field(default_factory=dict)
+
+
+def file_summary(doc) -> FileSummary:
+    """The FileSummary of `doc` (a notebook is imported by no one: empty)."""
+    if doc.path.endswith(".ipynb"):
+        return FileSummary()
     from .rules._modes import exported_modes   # (rules import this module)
 
-    return exported_modes(doc)
+    return FileSummary(exported_modes(doc), _own_cuda_classes(doc.facts))
+
+
+# Superclasses of models: their `cuda()` is nn.Module's (an override still moves to the GPU).
+_MODEL_SUPERS = re.compile(r"\b(?:Module|LightningModule|Model|Layer|Sequential)\b")
+
+
+def _own_cuda_classes(facts) -> dict:
+    from .rules._devices import GUARDS   # (rules import this module)
+
+    found = {}
+    text = facts.text
+    guarded = None
+    for node in facts.classes_nodes:
+        name, body = node.child_by_field_id(F_NAME), node.child_by_field_id(F_BODY)
+        supers = node.child_by_field_id(F_SUPERCLASSES)
+        if name is None or body is None or (supers is not None and _MODEL_SUPERS.search(text(supers).replace(".", " "))):
+            continue
+        method = _method(body, "cuda", text)
+        if method is None:
+            continue
+        plain = "cuda" in facts.code_in(method.child_by_field_id(F_BODY)).lower()
+        if plain:
+            if guarded is None:
+                guarded = any(facts.mentions(g) for g in GUARDS)
+            plain = not guarded   # `self.model.cuda()`, nothing more: the caller's `.cuda()` moves
+        found[text(name)] = not plain
+    return found
+
+
+def _in_module(path: str, module: str) -> bool:
+    """`path` is the file of the dotted `module` (`pkg.utils` -> .../pkg/utils.py)."""
+    tail = module.replace(".", "/")
+    path = path.replace("\\", "/")
+    return path.endswith((f"/{tail}.py", f"/{tail}/__init__.py")) or path in (f"{tail}.py", f"{tail}/__init__.py")
 
 
 class Workspace:
     """Model classes from every file of a project, keyed by short name and by module path; and
-    the project's functions that switch a model's mode (`evaluate(model)` in train_utils.py)."""
+    what else other files need of each file (FileSummary: its functions that switch a model's
+    mode, its classes with a `cuda()` of their own)."""
 
     def __init__(self):
         self.by_name: dict[str, list[ModelClass]] = {}
         self.helpers: dict[str, list] = {}   # function name -> [rules._modes.HelperModes]
+        self.summaries: dict[str, FileSummary] = {}   # path -> its summary
 
-    def add_file(self, path: str, classes: dict[str, ModelClass], helpers: dict | None = None) -> None:
+    def add_file(self, path: str, classes: dict[str, ModelClass], summary: FileSummary | None = None) -> None:
         """What `path` defines now (its previous entries go)."""
         for name in list(self.by_name):
             self.by_name[name] = [c for c in self.by_name[name] if c.path != path]
         for cls in classes.values():
             self.by_name.setdefault(cls.name, []).append(cls.summary())
-        for name in list(self.helpers):
-            self.helpers[name] = [h for h in self.helpers[name] if h.path != path]
+        old = self.summaries.pop(path, None)
+        for name in (old.helpers if old is not None else ()):
+            self.helpers[name] = [h for h in self.helpers.get(name, ()) if h.path != path]
             if not self.helpers[name]:
                 del self.helpers[name]
-        for helper in (helpers or {}).values():
-            self.helpers.setdefault(helper.name, []).append(helper)
+        if summary is not None and (summary.helpers or summary.own_cuda):
+            self.summaries[path] = summary
+            for helper in summary.helpers.values():
+                self.helpers.setdefault(helper.name, []).append(helper)
 
     def get_helper(self, qual: str):
         """The helper that `qual` (`train_utils.evaluate`, from the importing file's imports)
@@ -658,10 +712,18 @@ class Workspace:
         found = self.helpers.get(short)
         if not found or not module:
             return None
-        tail = module.replace(".", "/")
-        matches = [h for h in found if h.path.replace("\\", "/").endswith((f"/{tail}.py", f"/{tail}/__init__.py"))
-                   or h.path.replace("\\", "/") in (f"{tail}.py", f"{tail}/__init__.py")]
+        matches = [h for h in found if _in_module(h.path, module)]
         return matches[0] if len(matches) == 1 else None
+
+    def own_cuda(self, qual: str) -> bool | None:
+        """For `qual` (`lib.framework.Framework`), a class of the project's module of that path
+        that is not a model and defines `cuda()` itself: whether that method is more than a
+        plain move to one GPU (FileSummary.own_cuda); None for any other class."""
+        module, _, short = qual.rpartition(".")
+        if not module:
+            return None
+        return next((s.own_cuda[short] for path, s in self.summaries.items()
+                     if short in s.own_cuda and _in_module(path, module)), None)
 
     def get_class(self, qual: str):
         short = qual.rsplit(".", 1)[-1]

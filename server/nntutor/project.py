@@ -10,7 +10,7 @@ from .document import Document, InputError
 from .engine import analyze
 from .findings import Analysis
 from .local_imports import imported_local_files
-from .models import Workspace, index_classes, mode_helpers
+from .models import Workspace, file_summary, index_classes
 from .notebook import NotebookError
 
 PARALLEL_THRESHOLD = 24   # below this, worker start-up costs more than it saves
@@ -110,14 +110,15 @@ def _load(path: Path) -> tuple[Document | None, str | None]:
 
 
 def _worth_indexing(path: Path) -> bool:
-    """The file may define a model class, or a function that switches a model's mode: a byte
-    search tells most files apart without parsing them."""
+    """The file may define a model class, a function that switches a model's mode or a class
+    with a `cuda()` of its own (models.FileSummary): a byte search tells most files apart
+    without parsing them."""
     try:
         data = path.read_bytes()
     except OSError:
         return False
     return (b"class " in data and (b"Module" in data or b"Model" in data or b"Layer" in data)) or (
-        path.suffix == ".py" and b"def " in data and (b".eval(" in data or b".train(" in data))
+        path.suffix == ".py" and b"def " in data and (b".eval(" in data or b".train(" in data or b"def cuda(" in data))
 
 
 # Documents parsed for the index pass are kept for the analysis pass up to this much source;
@@ -128,7 +129,7 @@ _KEEP_BYTES = 2 * 1024 * 1024
 
 def _index_models(paths, add) -> dict:
     """Index the model classes of `paths`, and their functions that switch a model's mode
-    (`add(path, classes, helpers)` for each parsed file), and return the documents kept for
+    (`add(path, classes, summary)` for each parsed file: models.FileSummary), and return the documents kept for
     the analysis pass, within `_KEEP_BYTES`."""
     docs: dict = {}
     kept = 0
@@ -139,7 +140,7 @@ def _index_models(paths, add) -> dict:
         doc = loaded[0]
         if doc is None:
             continue
-        add(doc.path, index_classes(doc.facts), mode_helpers(doc))
+        add(doc.path, index_classes(doc.facts), file_summary(doc))
         if kept + len(doc.data) <= _KEEP_BYTES:
             docs[path] = loaded
             kept += len(doc.data)
@@ -161,8 +162,8 @@ def _worker(conn, paths: list, configs: dict) -> None:
     result."""
     try:
         summaries = []
-        docs = _index_models(paths, lambda path, classes, helpers: summaries.append(
-            (path, {k: v.summary() for k, v in classes.items()}, helpers)))
+        docs = _index_models(paths, lambda path, classes, summary: summaries.append(
+            (path, {k: v.summary() for k, v in classes.items()}, summary)))
         conn.send(summaries)
         workspace = conn.recv()
         for path in paths:
@@ -209,8 +210,8 @@ def _check_parallel(files: list[Path], configs, jobs: int, progress, extras=()) 
         workspace = Workspace()
         _index_models(extras, workspace.add_file)  # imported, not checked: indexed here
         for conn in conns:  # every worker's classes before anyone analyses: cross-file facts
-            for path, classes, helpers in conn.recv():
-                workspace.add_file(path, classes, helpers)
+            for path, classes, summary in conn.recv():
+                workspace.add_file(path, classes, summary)
         for conn in conns:
             conn.send(workspace)
         pending = list(conns)

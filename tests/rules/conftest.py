@@ -33,11 +33,11 @@ def two_files(models_src: str, train_src: str, rule: str | None = None,
     """Findings in `train_src` when the model classes of `models_src`, and its functions that
     switch a model's mode, are in the workspace."""
     from nntutor.document import Document
-    from nntutor.models import Workspace, index_classes, mode_helpers
+    from nntutor.models import Workspace, file_summary, index_classes
 
     doc = Document.from_text(textwrap.dedent(models_src), models_path)
     ws = Workspace()
-    ws.add_file(models_path, index_classes(doc.facts), mode_helpers(doc))
+    ws.add_file(models_path, index_classes(doc.facts), file_summary(doc))
     return findings(train_src, rule, train_path, workspace=ws)
 
 

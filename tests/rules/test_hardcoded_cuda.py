@@ -1,7 +1,7 @@
 """hardcoded-cuda: "cuda" with no availability check crashes on CPU-only machines."""
 import pytest
 
-from conftest import apply_fix, findings, lines, notebook, parses
+from conftest import apply_fix, findings, lines, notebook, parses, two_files
 
 RULE = "hardcoded-cuda"
 
@@ -1415,3 +1415,70 @@ def test_a_helper_that_stops_called_under_main(more, expected):
     src = (_CHECK_GPU.format(stop="        sys.exit(1)", call="") + more
            + '\n\nif __name__ == "__main__":\n    check_gpu()\n    main()\n')
     assert lines(src, RULE) == expected
+
+
+# -- a class of another file of the project with a cuda() of its own ---------------------------
+FRAMEWORK = """\
+import torch
+import torch.nn as nn
+
+
+class Framework:
+    \"\"\"Owns the model, its optimizer and loaders (not an nn.Module).\"\"\"
+
+    def __init__(self):
+        self.model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def cuda(self):
+        self.model.cuda()
+        self.model = nn.DataParallel(self.model)
+
+    def train_epoch(self):
+        pass
+"""
+
+TRAIN_FRAMEWORK = """\
+import torch
+from lib.framework import Framework
+
+
+def train(framework, epochs=10):
+    framework.cuda()
+    for epoch in range(epochs):
+        framework.train_epoch()
+
+
+if __name__ == "__main__":
+    train(Framework())
+"""
+
+
+def test_a_trainer_class_of_another_file_whose_cuda_targets_several_gpus():
+    # seen in public code (sweep 27): the project's Framework.cuda() wraps the model in
+    # DataParallel, which that file's own guards exempt: its callers are not reported either
+    assert two_files(FRAMEWORK, TRAIN_FRAMEWORK, RULE, models_path="lib/framework.py") == []
+
+
+def test_a_trainer_class_whose_cuda_is_a_plain_move_is_reported_without_a_fix():
+    plain = FRAMEWORK.replace("        self.model = nn.DataParallel(self.model)\n", "")
+    (f,) = two_files(plain, TRAIN_FRAMEWORK, RULE, models_path="lib/framework.py")
+    assert f.location.line + 1 == 6 and f.fix is None   # (Framework has no .to())
+    assert "the class's own `cuda()`" in f.message
+
+
+def test_a_cuda_method_that_names_no_cuda_is_the_project_own_business():
+    helper = FRAMEWORK.replace("        self.model.cuda()\n        self.model = nn.DataParallel(self.model)\n",
+                               "        self.model.to(self.device)\n")
+    assert two_files(helper, TRAIN_FRAMEWORK, RULE, models_path="lib/framework.py") == []
+
+
+def test_a_class_of_another_module_path_is_not_taken_for_it():
+    other = TRAIN_FRAMEWORK.replace("from lib.framework import Framework", "from other.framework import Framework")
+    (f,) = two_files(FRAMEWORK, other, RULE, models_path="lib/framework.py")
+    assert f.location.line + 1 == 6 and f.fix is not None
+
+
+def test_a_model_class_with_its_own_cuda_override_is_still_a_module():
+    model = FRAMEWORK.replace("class Framework:", "class Framework(nn.Module):")
+    (f,) = two_files(model, TRAIN_FRAMEWORK, RULE, models_path="lib/framework.py")
+    assert f.location.line + 1 == 6

@@ -40,7 +40,7 @@ from ..config import Config, ConfigTree, matches_patterns
 from ..document import Document
 from ..engine import Cancelled, analyze
 from ..findings import Analysis
-from ..models import Workspace, index_classes, mode_helpers
+from ..models import Workspace, file_summary, index_classes
 from ..notebook import Cell, blank_ipython
 from ..source import apply_utf16_change
 from . import actions, startup, stdio
@@ -860,15 +860,15 @@ class NNTutorServer(LanguageServer):
     def unindex(self, path: str) -> None:
         """A document was closed: its unsaved classes go; what is on disk (if any) is back."""
         self.indexed_paths.discard(path)
-        classes, helpers = {}, {}
+        classes, summary = {}, None
         try:
             if Path(path).suffix == ".py" and Path(path).is_file():
                 doc = Document.from_path(path)
                 classes = {k: v.summary() for k, v in index_classes(doc.facts).items()}
-                helpers = mode_helpers(doc)
+                summary = file_summary(doc)
         except Exception as exc:  # unreadable: forget it
             log.info("index: %s: %s", path, exc)
-        self.model_index.add_file(path, classes, helpers)
+        self.model_index.add_file(path, classes, summary)
 
     def reanalyze_all(self, delay: float | None = None) -> None:
         """What every analysis sees changed (settings, the workspace's model classes): no cached
@@ -895,7 +895,7 @@ class NNTutorServer(LanguageServer):
         or unreadable); whether that changed the index."""
         from ..project import _worth_indexing
 
-        classes, helpers = {}, {}
+        classes, summary = {}, None
         if not deleted:
             try:
                 # (a checkout can report thousands of files: most cannot define a model class,
@@ -903,24 +903,23 @@ class NNTutorServer(LanguageServer):
                 if Path(path).is_file() and _worth_indexing(Path(path)):
                     doc = Document.from_path(path)
                     classes = {k: v.summary() for k, v in index_classes(doc.facts).items()}
-                    helpers = mode_helpers(doc)
+                    summary = file_summary(doc)
             except Exception as exc:  # unreadable: as if gone
                 log.info("index: %s: %s", path, exc)
         before = self._indexed_state(path)
-        self.model_index.add_file(path, classes, helpers)
+        self.model_index.add_file(path, classes, summary)
         return before != self._indexed_state(path)
 
     def _indexed_state(self, path: str) -> list:
         """What the cross-file index holds of `path`, comparable between two moments."""
-        return sorted([(c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
-                       if c.path == path] + [(h.name, repr(h)) for found in self.model_index.helpers.values()
-                                             for h in found if h.path == path])
+        return sorted((c.name, repr(c)) for found in self.model_index.by_name.values() for c in found
+                      if c.path == path) + [repr(self.model_index.summaries.get(path))]
 
     def index_models(self, doc: Document) -> None:
         # Re-index when the text defines classes, and also when it no longer does, so a class
         # deleted in the editor does not linger in the cross-file index.
         if b"class " in doc.data or b"def " in doc.data:
-            self.model_index.add_file(doc.path, index_classes(doc.facts), mode_helpers(doc))
+            self.model_index.add_file(doc.path, index_classes(doc.facts), file_summary(doc))
             self.indexed_paths.add(doc.path)
         elif doc.path in self.indexed_paths:
             self.model_index.add_file(doc.path, {})
@@ -943,7 +942,7 @@ class NNTutorServer(LanguageServer):
             try:
                 doc = Document.from_path(path)
                 self.model_index.add_file(doc.path, {k: v.summary() for k, v in index_classes(doc.facts).items()},
-                                          mode_helpers(doc))
+                                          file_summary(doc))
             except Exception as exc:  # unreadable file: skip it, keep indexing
                 log.info("index: skipped %s: %s", path, exc)
 

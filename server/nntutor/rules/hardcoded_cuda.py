@@ -93,6 +93,9 @@ def check(ctx):
             continue  # a module's own `def cuda(self, ...)`: runs when the caller asks for CUDA
         if _own_cuda_method(ctx, call):
             continue  # `self.cuda(*batch)`: the class's own helper, which uses no CUDA by name
+        own = _project_class_cuda(ctx, call)
+        if own:
+            continue  # `framework.cuda()` of a trainer class of another file: its own method
         recv, method = method_call(call)
         q = facts.callee_qual(call)
         pos, kw = args_of(call)
@@ -102,13 +105,14 @@ def check(ctx):
             fn = call.child_by_field_id(F_FUNCTION)
             args = call.child_by_field_id(F_ARGUMENTS)
             fix = None
-            if not pos and not kw and args is not None and torch_name is not None:
+            if not pos and not kw and args is not None and torch_name is not None and own is None:
                 fix = Fix("Use the GPU only when it is available",
                           (ctx.edit(fn.child_by_field_id(F_ATTRIBUTE), "to"),
                            ctx.edit(args, f"({_guarded('cuda', torch_name)})")))
+            advice = "pick the device once and use `.to(device)`." if own is None else \
+                "pick the device once and have the class's own `cuda()` (which moves to the GPU) use it."
             yield ctx.finding(call, "`.cuda()` with no `torch.cuda.is_available()` check fails on "
-                              "machines without an NVIDIA GPU; pick the device once and use `.to(device)`.",
-                              fix=fix)
+                              f"machines without an NVIDIA GPU; {advice}", fix=fix)
             continue
         candidates = []
         if q == "torch.device" and pos and not _never_read(ctx, call) and not _read_nowhere(ctx, call) \
@@ -321,6 +325,20 @@ def _class_attributes(ctx) -> dict:
                 if left is not None and left.type == "identifier":
                     attrs[ctx.text(left)] = strip(inner.child_by_field_id(F_RIGHT)), inner
     return found
+
+
+def _project_class_cuda(ctx, call) -> bool | None:
+    """`x.cuda()` where `x` is an instance of a class of another file of the project that is not
+    a model and defines `cuda()` itself (a trainer that moves its model): True when that method
+    is more than a plain move to one GPU (it names no CUDA, or its file targets GPUs on
+    purpose, DataParallel ...: judged in its own file, with that file's guards), False when it
+    is one (reported here, with no fix: the object has no `.to()`), None for other receivers."""
+    recv, method = method_call(call)
+    workspace = ctx.values.workspace
+    if method != "cuda" or recv is None or workspace is None or not getattr(workspace, "summaries", None):
+        return None
+    qual, _ctor = ctx.values.instance(recv)
+    return workspace.own_cuda(qual) if qual is not None else None
 
 
 def _own_cuda_method(ctx, call) -> bool:
