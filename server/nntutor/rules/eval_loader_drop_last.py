@@ -55,18 +55,18 @@ from ..values import (
 )
 from . import Rule
 from ._bare import remove_keyword_fix
+from ._loaders import (
+    LOADERS,
+    key_name,
+    loop_over,
+    method_chain,
+    returned_by,
+    target_name,
+    trains_over,
+)
 from ._testfiles import is_test_module
 from ._tfdata import origin
 from ._uses import PEEKS, _runs_once, call_given, identifier_nodes, target_of
-from .train_loader_not_shuffled import (
-    LOADERS,
-    _key_name,
-    _loop_over,
-    _method_chain,
-    _returned_by,
-    _target_name,
-    _trains_over,
-)
 
 _TRAIN = re.compile(r"train", re.IGNORECASE)
 _EVAL = re.compile(r"val|test|eval|dev", re.IGNORECASE)
@@ -96,7 +96,7 @@ def check(ctx):
                 continue   # the default, 1, or a batch size we cannot see
         if not _above_one(ctx, size):
             continue
-        name = _evaluation_name([_target_name(ctx, call), _returned_by(ctx, call), _key_name(ctx, call)],
+        name = _evaluation_name([target_name(ctx, call), returned_by(ctx, call), key_name(ctx, call)],
                                 _data_names(ctx, dataset))
         if name is None or _trains(ctx, call) or _fixed_batch_shape(ctx, size):
             continue
@@ -314,7 +314,7 @@ def _never_gone_through(ctx, call) -> bool:
     if left is None or left.type != "identifier":
         return False
     for node in identifier_nodes(ctx, ctx.text(left), call.end_byte):
-        loop = _loop_over(node)
+        loop = loop_over(node)
         if loop is not None and _runs_once(loop):
             continue   # `for batch in val_loader: ...; break`: one batch to look at
         outer = call_given(node)
@@ -328,7 +328,7 @@ def _trains(ctx, call) -> bool:
     """The loader trains despite its name: a loop over it runs `.backward()` and an optimizer
     step, or it is handed on as the training loader (`trainer.fit(model, train_dataloaders=
     val_loader)`, `fit(model, loader)` into a parameter named for training)."""
-    if _trains_over(ctx, call):
+    if trains_over(ctx, call):
         return True
     _parent, left = target_of(call)
     if left is None or left.type != "identifier":
@@ -393,8 +393,8 @@ def _check_tf_data(ctx):
         kind, source = origin(ctx, recv)
         if kind != "tf":
             continue
-        chain, _methods = _method_chain(ctx, call)
-        loader_names = [_target_name(ctx, chain), _returned_by(ctx, chain), _key_name(ctx, chain)]
+        chain, _methods = method_chain(ctx, call)
+        loader_names = [target_name(ctx, chain), returned_by(ctx, chain), key_name(ctx, chain)]
         data_names = _chain_names(ctx, recv, source)
         name = _evaluation_name(loader_names, data_names)
         if name is None or _trains(ctx, chain) or _fixed_batch_shape(ctx, size) \
@@ -426,7 +426,7 @@ def _evaluated_here(ctx, chain) -> bool:
         outer = call_given(node)
         if outer is not None and method_call(outer)[1] in _EVALUATES:
             return True
-        loop = _loop_over(node)
+        loop = loop_over(node)
         if loop is not None:
             return True
     return False

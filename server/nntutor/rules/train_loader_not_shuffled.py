@@ -19,7 +19,6 @@ from ..parsing import (
     F_BODY,
     F_DEFINITION,
     F_FUNCTION,
-    F_KEY,
     F_LEFT,
     F_NAME,
     F_OBJECT,
@@ -28,22 +27,28 @@ from ..parsing import (
     F_SUPERCLASSES,
     F_VALUE,
 )
-from ..values import args_of, follow, has_splat, method_call, string_value, strip, unwrap_calls
+from ..values import args_of, follow, has_splat, method_call, string_value, strip
 from . import Rule
+from ._loaders import (
+    LOADERS,
+    key_name,
+    loop_over,
+    method_chain,
+    returned_by,
+    target_name,
+    trains_over,
+)
 from ._splits import _walk
 from ._testfiles import is_test_module
-from ._training import any_between, variables_in
+from ._training import variables_in
 from ._uses import (
-    WRAPPERS,
     call_given,
-    callers_of_returning_function,
     identifier_nodes,
     returned_slot_discarded,
     target_of,
     used_beyond_a_peek,
 )
 
-LOADERS = frozenset({"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"})
 # Map-style datasets (they have __getitem__ / __len__, so shuffle=True is allowed).
 MAP_STYLE = frozenset({"torch.utils.data.TensorDataset", "torch.utils.data.Subset",
                        "torch.utils.data.ConcatDataset", "torch.utils.data.StackDataset",
@@ -79,10 +84,10 @@ def check(ctx):
             continue   # predictions over the training set (pseudo-labels, OOF maps): order kept
         if returned_slot_discarded(ctx, call):
             continue   # `_, cal_dl, val_dl = load_data()`: every caller drops the training loader
-        target = _target_name(ctx, call)
+        target = target_name(ctx, call)
         if target is not None and _resampled_by_opacus(ctx, target):
             continue
-        returned = _returned_by(ctx, call)
+        returned = returned_by(ctx, call)
         shown = (f"`{target}`" if target else f"The DataLoader that `{returned}()` returns" if returned
                  else f"`{ctx.text(dataset)}`")
         yield ctx.finding(
@@ -115,7 +120,7 @@ def _only_looped_without_training(ctx, call) -> bool:
     if not uses:
         return False
     for node in uses:
-        loop = _loop_over(node)
+        loop = loop_over(node)
         if loop is None:
             return False
         body = ctx.facts.code_in(loop.child_by_field_id(F_BODY))
@@ -362,22 +367,6 @@ def _infers(ctx, loop, body: str) -> bool:
                                for c in calls if c.child_by_field_id(F_FUNCTION) is not None)
 
 
-def _loop_over(node):
-    """The `for` loop whose iterable is `node`, possibly wrapped (`enumerate(tqdm(node))`)."""
-    while node.parent is not None:
-        holder = node.parent
-        if holder.type == "for_statement":
-            return holder if holder.child_by_field_id(F_RIGHT) == node else None
-        if holder.type == "argument_list" and holder.parent is not None and holder.parent.type == "call":
-            fn = holder.parent.child_by_field_id(F_FUNCTION)
-            if fn is None or _last_name(fn) not in WRAPPERS | {"iter"}:
-                return None
-            node = holder.parent
-            continue
-        return None
-    return None
-
-
 def _last_name(fn) -> str:
     return fn.text.decode("utf-8", "replace").rsplit(".", 1)[-1]
 
@@ -401,7 +390,7 @@ def _check_tf_data(ctx):
     `shuffle=True` is for NumPy inputs)."""
     facts = ctx.facts
     for source in facts.calls_to(TF_SOURCES):
-        chain, methods = _method_chain(ctx, source)
+        chain, methods = method_chain(ctx, source)
         if "shuffle" in methods or not {"batch", "padded_batch"} & set(methods):
             continue
         pos, _ = args_of(source)
@@ -409,7 +398,7 @@ def _check_tf_data(ctx):
             continue
         if _in_random_order(ctx, pos[0], source.start_byte):
             continue   # rows already shuffled, or picked by random indices: no class-sorted batches
-        name = _target_name(ctx, chain)
+        name = target_name(ctx, chain)
         if name is not None and _shuffled_later(ctx, chain, name):
             continue
         if name is not None and _only_predicted_on(ctx, chain, name):
@@ -449,7 +438,7 @@ def _only_predicted_on(ctx, chain, name: str) -> bool:
         call = call_given(node)
         if call is not None and method_call(call)[1] in _PREDICTS:
             continue
-        loop = _loop_over(node)
+        loop = loop_over(node)
         if loop is None or _trains_in(ctx, loop.child_by_field_id(F_BODY)):
             return False
     return True
@@ -531,18 +520,6 @@ def _reads_in_rebinding(node, rebound: int) -> bool:
     return right is not None and right.start_byte <= node.start_byte < right.end_byte
 
 
-def _method_chain(ctx, call):
-    """(the outermost call of `call.m1(...).m2(...)...`, [m1, m2, ...])."""
-    methods = []
-    node = call
-    while node.parent is not None and node.parent.type == "attribute" and node.parent.parent is not None \
-            and node.parent.parent.type == "call":
-        attr = node.parent.named_children[-1]
-        methods.append(ctx.text(attr))
-        node = node.parent.parent
-    return node, methods
-
-
 def _shuffled_later(ctx, chain, name: str) -> bool:
     """`train_ds = train_ds.shuffle(1000)` (or any `train_ds.shuffle(`) after the assignment."""
     return f"{name}.shuffle(".encode() in ctx.doc.data[chain.end_byte:]
@@ -559,41 +536,6 @@ def _add_tf_shuffle(ctx, source, first) -> Fix | None:
         return None
     return Fix(f"Shuffle with a buffer of len({ctx.text(head)})",
                (TextEdit(source.end_byte, source.end_byte, f".shuffle(len({ctx.text(head)}))"),))
-
-
-def _target_name(ctx, call) -> str | None:
-    """`train_loader` in `train_loader = DataLoader(...)` (or `dl_train, dl_val = DataLoader(...),
-    DataLoader(...)`), `self.train_dl` for an attribute."""
-    _, left = target_of(call)
-    if left is not None and left.type in ("identifier", "attribute"):
-        return ctx.text(left)
-    return None
-
-
-def _key_name(ctx, call) -> str | None:
-    """`"valid"` for a loader stored under a string key: `{"train": DataLoader(...), "valid":
-    DataLoader(...)}`, or `loaders["valid"] = DataLoader(...)`."""
-    parent = call.parent
-    if parent is not None and parent.type == "pair" and parent.child_by_field_id(F_VALUE) == call:
-        return string_value(parent.child_by_field_id(F_KEY))
-    _, left = target_of(call)
-    if left is not None and left.type == "subscript" and len(left.named_children) == 2:
-        return string_value(left.named_children[1])
-    return None
-
-
-def _returned_by(ctx, call) -> str | None:
-    """`val_dataloader` for `def val_dataloader(self): return DataLoader(...)`: the function a
-    loader is returned from names its role (Lightning's `train_dataloader` / `val_dataloader` /
-    `test_dataloader` hooks, `get_train_loader()` ...)."""
-    node = call.parent
-    while node is not None and node.type == "parenthesized_expression":
-        node = node.parent
-    if node is None or node.type != "return_statement":
-        return None
-    func = ctx.facts.function_at(call.start_byte)
-    name = func.child_by_field_id(F_NAME) if func is not None else None
-    return ctx.text(name) if name is not None else None
 
 
 def _one_batch(ctx, dataset, batch_size) -> bool:
@@ -620,49 +562,11 @@ def _is_training(ctx, call, dataset) -> bool:
     """The loader's name, or else its dataset's, says train (and not val / test ...); or, when
     neither says either (`loader`, `dl`, `ds`), a loop over the loader trains: it runs a
     backward pass and an optimizer step."""
-    names = [n for n in (_target_name(ctx, call), _returned_by(ctx, call), _key_name(ctx, call),
+    names = [n for n in (target_name(ctx, call), returned_by(ctx, call), key_name(ctx, call),
                          _dataset_name(ctx, dataset)) if n]
     if any(_NOT_TRAIN.search(n) for n in names):
         return False
-    return any(_TRAIN.search(n) for n in names) or _trains_over(ctx, call)
-
-
-def _trains_over(ctx, call, _depth: int = 0) -> bool:
-    """`for x, y in loader:` (through enumerate / tqdm), after `loader = DataLoader(...)` in the
-    same scope, with a `.backward()` and a `.step()` call in the loop's body."""
-    name = _target_name(ctx, call)
-    if name is None:
-        # `def load_mnist(): return DataLoader(ds, ...)`: a caller's loop over what it returns
-        return _depth < 2 and any(_trains_over(ctx, c, _depth + 1) for c in callers_of_returning_function(ctx, call))
-    facts = ctx.facts
-    scope = facts.scope_id(call.start_byte)
-    return any(loop_scope == scope and start > call.end_byte
-               for loop_scope, start in _training_loops(ctx).get(name, ()))
-
-
-def _training_loops(ctx) -> dict:
-    """iterable name -> [(scope, start)] of the `for` loops over it (through enumerate / tqdm)
-    whose body runs a `.backward()` and a `.step()` call: computed once per analysis."""
-    cached = ctx.values.__dict__.get("_loader_training_loops")
-    if cached is not None:
-        return cached
-    facts = ctx.facts
-    cached = ctx.values.__dict__["_loader_training_loops"] = {}
-    backwards = sorted(c.start_byte for c in facts.calls_ending("backward"))
-    steps = sorted(c.start_byte for c in facts.calls_ending("step"))
-    if not backwards or not steps:
-        return cached
-    for loop in facts.loops:
-        if loop.type != "for_statement":
-            continue
-        body = loop.child_by_field_id(F_BODY)
-        if body is None or not any_between(backwards, body.start_byte, body.end_byte) \
-                or not any_between(steps, body.start_byte, body.end_byte):
-            continue
-        iterable, _ = unwrap_calls(loop.child_by_field_id(F_RIGHT), WRAPPERS)
-        if iterable is not None:
-            cached.setdefault(ctx.text(iterable), []).append((facts.scope_id(loop.start_byte), loop.start_byte))
-    return cached
+    return any(_TRAIN.search(n) for n in names) or trains_over(ctx, call)
 
 
 def _dataset_name(ctx, dataset) -> str | None:
