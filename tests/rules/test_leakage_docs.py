@@ -7,7 +7,7 @@ import pytest
 from conftest import findings
 
 RULES = ["leakage-preprocessing", "leakage-fit-on-test", "leakage-overlap", "leakage-multitest",
-         "split-unpack-order"]
+         "split-unpack-order", "leakage-window-split"]
 DOCS = Path(__file__).resolve().parents[2] / "content" / "rules"
 
 
