@@ -519,6 +519,7 @@ norm.adapt(X)
 model = keras.Sequential([norm, keras.layers.Dense(1)])
 X_train, X_test, y_train, y_test = train_test_split(X, y)
 model.fit(X_train, y_train)
+print(model.evaluate(X_test, y_test))
 """
     assert lines(src, RULE) == [5]
 
@@ -695,7 +696,9 @@ from xgboost import XGBRegressor
 
 X = StandardScaler().fit_transform(X)
 X_train, X_test, y_train, y_test = train_test_split(X, y)
+print(y_test.describe())
 """
+# (y_test is read: held-out parts that nothing reads make the split a subsample, not flagged)
 
 
 @pytest.mark.parametrize("models,severity", [
@@ -1741,3 +1744,58 @@ def test_windows_of_scaled_rows_across_notebook_cells():
     assert (f.location.cell, f.location.cell_line + 1) == (1, 3)
     assert [(r.location.cell, r.location.cell_line + 1) for r in f.related] == [(1, 3), (3, 3)]
     assert "split into train and test afterwards" in f.message
+
+
+# Sweep 27 (JustinLeee33's heart-disease xgb script): the scaled matrix reaches the split through a
+# plain rename or a DataFrame that only adds column names; the same values, still only trees.
+@pytest.mark.parametrize("between,model,info", [
+    ("X_df = pd.DataFrame(X_scaled, columns=X.columns)\n", "RandomForestClassifier()", True),
+    ("X_df = X_scaled\n", "XGBClassifier()", True),
+    ("X_df = pd.DataFrame(X_scaled, columns=X.columns)\n", "LogisticRegression()", False),
+    # the scaled matrix has another reader (a k-NN on its first rows)
+    ("X_df = pd.DataFrame(X_scaled, columns=X.columns)\nKNeighborsClassifier().fit(X_scaled[:100], y[:100])\n",
+     "RandomForestClassifier()", False),
+])
+def test_scale_free_through_a_rename_or_a_frame(between, model, info):
+    src = ("import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\n"
+           "from sklearn.linear_model import LogisticRegression\nfrom sklearn.neighbors import KNeighborsClassifier\n"
+           "from sklearn.model_selection import train_test_split\nfrom sklearn.preprocessing import MinMaxScaler\n"
+           "from xgboost import XGBClassifier\n"
+           "X_scaled = MinMaxScaler().fit_transform(X)\n" + between +
+           "X_train, X_test, y_train, y_test = train_test_split(X_df, y, test_size=0.2)\n"
+           f"model = {model}\nmodel.fit(X_train, y_train)\nprint(accuracy_score(y_test, model.predict(X_test)))\n")
+    (f,) = findings(src, RULE)
+    assert ("predict the same" in f.message) == info
+
+
+# Sweep 27 (a fraud-detection training script, a SMOTE notebook): the held-out parts are bound but
+# never read, or only for their shape: no score on them exists, the split draws training rows.
+_NEVER_SCORED = """\
+import torch
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+X_scaled = StandardScaler().fit_transform(X)
+X_train, X_test, y_train, y_test = train_test_split(X_scaled, y, test_size=0.2)
+print("test rows:", X_test.shape, len(y_test))
+xt, yt = torch.tensor(X_train), torch.tensor(y_train)
+"""
+
+
+@pytest.mark.parametrize("later,expected", [
+    ("", []),
+    ("print(net(torch.tensor(X_test)).argmax(1).eq(torch.tensor(y_test)).float().mean())\n", [5]),
+    ("np.save('X_test.npy', X_test)\n", [5]),
+    ("test_loader = DataLoader(TensorDataset(torch.tensor(X_test), torch.tensor(y_test)))\n", [5]),
+    ("evaluate(net, X_test, y_test)\n", [5]),
+])
+def test_held_out_parts_never_read_make_a_subsample(later, expected):
+    assert lines(_NEVER_SCORED + later, RULE) == expected
+
+
+def test_held_out_parts_returned_are_read():
+    src = ("from sklearn.model_selection import train_test_split\nfrom sklearn.preprocessing import StandardScaler\n\n"
+           "def prepare(X, y):\n    X = StandardScaler().fit_transform(X)\n"
+           "    X_train, X_test, y_train, y_test = train_test_split(X, y)\n"
+           "    print(X_train.mean())\n    return X_train, X_test, y_train, y_test\n")
+    assert lines(src, RULE) == [5]

@@ -2323,3 +2323,31 @@ def test_an_imported_helper_that_ends_in_train_mode_after_its_evaluation():
     restoring = HELPERS.replace("    return total / len(loader)\n", "    model.train()\n    return total / len(loader)\n")
     found = two_files(restoring, MAIN, RULE, models_path="helpers.py", train_path="main.py")
     assert [f.location.line + 1 for f in found] == [15]
+
+
+# Sweep 27 (a "loss goes down" unit test): a model built from random weights in a pytest test and
+# trained there for a step checks the training code; its training-mode loss is no score. Loading
+# weights into it makes it a trained model again, and outside a test module it is an evaluation.
+_LOSS_GOES_DOWN = NET + """\
+def test_one_epoch_reduces_loss():
+    model = Net()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x, y = torch.randn(16, 784), torch.randint(0, 10, (16,))
+    LOAD
+    with torch.no_grad():
+        start = loss_fn(model(x), y).item()
+    train_one_epoch(model, [(x, y)] * 5, opt, loss_fn)
+    with torch.no_grad():
+        end = loss_fn(model(x), y).item()
+    assert end <= start
+"""
+
+
+@pytest.mark.parametrize("load,path,expected", [
+    ("", "tests/test_train.py", []),
+    ("", "train_check.py", [20]),                                      # not a test module
+    ("model.load_state_dict(torch.load('net.pt'))", "tests/test_train.py", [20]),
+    ("load_checkpoint(model, 'net.pt')", "tests/test_train.py", [20]),
+])
+def test_a_model_trained_inside_a_unit_test_is_no_trained_model(load, path, expected):
+    assert lines(_LOSS_GOES_DOWN.replace("LOAD", load), RULE, path=path) == expected

@@ -109,16 +109,43 @@ def models_using_split(fl, split, scaled_calls) -> list | None:
 
 def _only_split_reads_scaled(fl, split, scaled_calls) -> bool:
     """The scaled matrix goes to the split and nowhere else: the split takes the scaling call
-    itself, or a name bound to it that no other code reads."""
+    itself, or a name bound to it that no other code reads, also through names and frames in
+    between (`X_df = pd.DataFrame(X_scaled, columns=cols)`: X_scaled read there only, X_df by the
+    split only)."""
     for x in split.inputs:
         node = strip(x)
-        if node is None or node.type != "identifier" or not _is_scaled(fl, node, scaled_calls):
+        if node is None or not _is_scaled(fl, node, scaled_calls):
             continue
-        b = fl.binding_of(node)
-        for ident in _reads_by_binding(fl, fl.text(node)).get(id(b), ()):
-            if not split.call.start_byte <= ident.start_byte < split.call.end_byte:
-                return False   # another reader of the scaled rows themselves
+        reader = split.call
+        for _ in range(6):
+            inner = _same_values(fl, node)
+            if inner is not None:
+                node = strip(inner)   # `pd.DataFrame(X_scaled)`: the same rows, read here
+                continue
+            if node is None or node.type != "identifier":
+                break
+            b = fl.binding_of(node)
+            for ident in _reads_by_binding(fl, fl.text(node)).get(id(b), ()):
+                if not reader.start_byte <= ident.start_byte < reader.end_byte:
+                    return False   # another reader of the scaled rows themselves
+            if b is None or b.kind != "assign" or b.index is not None or b.value is None:
+                break
+            node = reader = strip(b.value)
     return True
+
+
+def _same_values(fl, node):
+    """The data `node` wraps without changing a value: `pd.DataFrame(X_scaled, columns=cols)`
+    (also `index=`, `dtype=`, `copy=`), else None."""
+    if node is None or node.type != "call":
+        return None
+    pos, kw = args_of(node)
+    data = kw.pop("data", None)
+    if data is not None:
+        pos = [data] + pos
+    if len(pos) != 1 or set(kw) - {"columns", "index", "dtype", "copy"} or has_splat(node):
+        return None
+    return pos[0] if fl.facts.callee_qual(node) == "pandas.DataFrame" else None
 
 
 def _reads_by_binding(fl, name: str) -> dict:
@@ -155,6 +182,9 @@ def _is_scaled(fl, expr, scaled_calls, depth: int = 0) -> bool:
         return False
     if node.type == "subscript":
         return _is_scaled(fl, node.named_children[0] if node.named_children else None, scaled_calls, depth + 1)
+    inner = _same_values(fl, node)
+    if inner is not None:
+        return _is_scaled(fl, inner, scaled_calls, depth + 1)
     if node.type == "identifier":
         b = fl.binding_of(node)
         if b is None or b.kind != "assign" or b.value is None:
@@ -168,8 +198,8 @@ def _is_scaled(fl, expr, scaled_calls, depth: int = 0) -> bool:
             return b.count == 2 * len(inputs) and j < len(inputs) \
                 and _is_scaled(fl, inputs[j], scaled_calls, depth + 1)
         node = value
-        if node is not None and node.type == "subscript":
-            return _is_scaled(fl, node, scaled_calls, depth + 1)
+        if node is not None and (node.type in ("subscript", "identifier") or _same_values(fl, node) is not None):
+            return _is_scaled(fl, node, scaled_calls, depth + 1)   # `X = X_scaled`, `pd.DataFrame(X_scaled)`
     return node is not None and any(node.start_byte == c.start_byte and node.end_byte == c.end_byte
                                     for c in scaled_calls)
 

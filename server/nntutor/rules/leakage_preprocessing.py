@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 
 from ..findings import Severity
-from ..parsing import F_FUNCTION
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT, F_RIGHT
 from ..values import args_of, follow, method_call, strip
 from . import Rule
-from ._scale_free import AFFINE_SCALERS, estimators_of, models_using_split, scale_free_name
+from ._scale_free import AFFINE_SCALERS, _occurrences, estimators_of, models_using_split, scale_free_name
 from ._splits import flow
 
 
@@ -28,6 +28,7 @@ def check(ctx):
             src = fl.sources(x)
             for key in src:
                 by_source.setdefault(key, []).append((i, split, src))
+    held_out_unread: dict = {}
     for fit in fits:
         root = fl.row_root(fit.data)
         if root is None:
@@ -38,6 +39,11 @@ def check(ctx):
         for i, split, src in by_source.get(root, ()):
             if i in hit_splits:
                 continue   # this split leaks through an earlier input already
+            unread = held_out_unread.get(i)
+            if unread is None:
+                unread = held_out_unread[i] = _held_out_never_read(fl, split)
+            if unread:
+                continue
             if uses is None:
                 uses = fl.uses(fit)
                 use_keys = {("c", u.start_byte, u.end_byte) for u in uses}
@@ -152,6 +158,45 @@ def _leaks(fl, fit, split, src, uses, use_keys) -> bool:
                 if rows.sources(arg) & split.outputs:
                     return True
     return fit.kind == "adapt" and fl.referenced_after(fit)
+
+
+_SIZE_ATTRS = frozenset({"shape", "dtype", "dtypes", "ndim", "size"})
+
+
+def _held_out_never_read(fl, split) -> bool:
+    """`X_train, X_test, y_train, y_test = train_test_split(X_scaled, y)` whose training parts
+    are read and whose held-out parts never are (by name, anywhere in the file; a look at their
+    shape or length is no read): no score on held-out rows exists, so the call only draws the
+    training rows, like `X_sample, _, y_sample, _ = ...`. A held-out part handed to anything
+    (a function, `np.save`, a DataLoader, a `return`) is read. A file that reads no part at all
+    is still being written: its split stays a split."""
+    if split.kind != "split" or not fl.is_train_test_split(split.call):
+        return False
+    parent = split.call.parent
+    if parent is None or parent.type != "assignment" or parent.child_by_field_id(F_RIGHT) != split.call:
+        return False
+    left = parent.child_by_field_id(F_LEFT)
+    targets = left.named_children if left is not None and left.type in ("pattern_list", "tuple_pattern") else []
+    if len(targets) != 2 * len(split.inputs) or any(t.type != "identifier" for t in targets):
+        return False
+    train_read = False
+    for j, target in enumerate(targets):
+        read = any(not _size_look(fl, n) for n in _occurrences(fl, fl.text(target)))
+        if j % 2 and read:
+            return False
+        train_read = train_read or (read and not j % 2)
+    return train_read
+
+
+def _size_look(fl, ident) -> bool:
+    """`X_test.shape`, `len(X_test)`: the size of the data, none of its values."""
+    parent = ident.parent
+    if parent is not None and parent.type == "attribute" and parent.child_by_field_id(F_OBJECT) == ident:
+        attr = parent.child_by_field_id(F_ATTRIBUTE)
+        return attr is not None and fl.text(attr) in _SIZE_ATTRS
+    call = parent.parent if parent is not None and parent.type == "argument_list" else None
+    fn = call.child_by_field_id(F_FUNCTION) if call is not None else None
+    return fn is not None and fn.type == "identifier" and fl.text(fn) == "len" and len(parent.named_children) == 1
 
 
 def _fitted_per_item(ctx, fit, src) -> bool:

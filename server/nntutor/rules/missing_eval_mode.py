@@ -313,8 +313,11 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
     weights into it, is handed it (`train(model, ...)` may train it) or trains it (an optimizer
     over its parameters, a backward pass): its parameters are the random initial ones, so nothing it computes is a score to be off (hunkim's seq2seq `test()`
     prints tensor sizes). Pretrained factories (`resnet18(weights=...)`, `from_pretrained`) are
-    not fresh."""
+    not fresh. In a unit test (`test_*` of a test module) training it there keeps it fresh: a
+    model trained from random weights inside the test checks the training code (the loss goes
+    down), it is no trained model being scored; loading weights into it still does not."""
     facts = ctx.facts
+    unit_test = _in_unit_test(ctx, call)
     module_level = facts.function_at(call.start_byte) is None
     if module_level and not _in_main_block(ctx, call):
         return False   # a notebook's or script's model: trained or loaded out of sight, maybe
@@ -353,12 +356,15 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         if c.start_byte <= b.pos:
             continue
         pos, kw = args_of(c)
+        callee_last = ctx.text(c.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]
         if any(a is not None and ctx.text(strip(a)) == name for a in [*pos, *kw.values()]) \
-                and not _INSPECTS.search(ctx.text(c.child_by_field_id(F_FUNCTION)).rsplit(".", 1)[-1]):
+                and not _INSPECTS.search(callee_last) and not (unit_test and not _LOADER.search(callee_last)):
             return False   # handed to a helper that may train or load it
         recv, method = method_call(c)
         if method in _LOADS and recv is not None and ctx.text(recv) == name:
             return False
+        if unit_test:
+            continue   # trained inside the unit test: still no trained model's score
         if method in ("parameters", "named_parameters") and _counts_parameters(ctx, c):
             continue   # `sum(p.numel() for p in model.parameters())`
         if recv is not None and ctx.text(recv) == name and method not in _LEAVES_WEIGHTS:
@@ -369,9 +375,19 @@ def _fresh_in_this_function(ctx, fn, call) -> bool:
         if module_level and recv is None and callee_fn is not None and callee_fn.type == "identifier" \
                 and facts.functions_named(ctx.text(callee_fn)):
             return False   # at module level a function of the file may train the global model
-    if any(b.pos < e.pos < call.start_byte and e.kind in ("backward", "step") for e in events(ctx)):
+    if not unit_test and any(b.pos < e.pos < call.start_byte and e.kind in ("backward", "step") for e in events(ctx)):
         return False       # a backward pass or an optimizer step (not `env.step`) before
     return True
+
+
+_LOADER = re.compile(r"(?i)load|restore|from_pretrained|checkpoint")
+
+
+def _in_unit_test(ctx, node) -> bool:
+    """Inside a `test_*` function (or method) of a test module: pytest runs it, the file does not."""
+    func = ctx.facts.function_at(node.start_byte)
+    name = func.child_by_field_id(F_NAME) if func is not None else None
+    return name is not None and ctx.text(name).startswith("test_") and is_test_module(ctx)
 
 
 def _warm_up_of_fresh_models(ctx, name, call) -> bool:
