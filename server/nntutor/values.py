@@ -170,6 +170,16 @@ def assigned_name(expr):
     return (parent, left) if left is not None and left.type == "identifier" else (None, None)
 
 
+def is_assignment_target(ident) -> bool:
+    """`ident` receives a value (`x = ...`, `a, x = ...`, `x += ...`, `for x in ...`)."""
+    node = ident
+    while node.parent is not None and node.parent.type in ("pattern_list", "tuple_pattern", "list_pattern"):
+        node = node.parent
+    parent = node.parent
+    return parent is not None and parent.type in ("assignment", "augmented_assignment", "for_statement") \
+        and parent.child_by_field_id(F_LEFT) == node
+
+
 def has_splat(call) -> bool:
     """The call passes `*args` or `**kwargs`: any argument a rule looks for may be in there."""
     args = call.child_by_field_id(F_ARGUMENTS)

@@ -56,10 +56,10 @@ class HelperModes:
 
 
 def exported_modes(doc) -> dict[str, HelperModes]:
-    """The module-level functions of `doc` (a .py file others may import) that switch the mode
-    of a parameter, by name."""
+    """The module-level functions of `doc` (a .py file others may import: models.file_summary
+    leaves notebooks out) that switch the mode of a parameter, by name."""
     facts = doc.facts
-    if doc.path.endswith(".ipynb") or not (facts.method_calls("eval") or facts.method_calls("train")):
+    if not (facts.method_calls("eval") or facts.method_calls("train")):
         return {}
     from ..values import Values
     from . import RuleContext

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 
-from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_LEFT, F_OBJECT
-from ..values import args_of, follow, has_splat, method_call, strip
+from ..parsing import F_ATTRIBUTE, F_FUNCTION, F_OBJECT
+from ..values import args_of, follow, has_splat, is_assignment_target, method_call, strip
 from ._splits import CV_FUNCS, SEARCH_CLASSES, short
 
 AFFINE_SCALERS = frozenset({"StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler"})
@@ -237,18 +237,10 @@ def _occurrences(fl, name: str) -> list:
     memo = fl.__dict__.setdefault("_name_reads", {})
     found = memo.get(name)
     if found is None:
-        found = memo[name] = [n for n in fl.facts.identifiers_named(name) if not _is_target(n)]
+        found = memo[name] = [n for n in fl.facts.identifiers_named(name) if not is_assignment_target(n)]
     return found
 
 
-def _is_target(ident) -> bool:
-    """`ident` receives a value (`X_train = ...`, `a, X_train = ...`, `for X_train in ...`)."""
-    node = ident
-    while node.parent is not None and node.parent.type in ("pattern_list", "tuple_pattern", "list_pattern"):
-        node = node.parent
-    parent = node.parent
-    return parent is not None and parent.type in ("assignment", "augmented_assignment", "for_statement") \
-        and parent.child_by_field_id(F_LEFT) == node
 
 
 def _model_use(fl, ident) -> list | None:

@@ -22,6 +22,7 @@ from ..values import (
     args_of,
     follow,
     has_splat,
+    is_assignment_target,
     method_call,
     param_index,
     string_value,
@@ -165,7 +166,7 @@ def _only_sized_later(ctx, stmt, recv) -> bool:
         if ident.start_byte < start or stmt.start_byte <= ident.start_byte < stmt.end_byte \
                 or facts.scope_id(ident.start_byte) != scope:
             continue
-        if _is_binding(ident):
+        if is_assignment_target(ident):
             if ident.start_byte > stmt.end_byte:
                 break     # a new value from here on
             continue      # (the loop's own rebinding before the statement)
@@ -175,12 +176,6 @@ def _only_sized_later(ctx, stmt, recv) -> bool:
     return reads > 0
 
 
-def _is_binding(ident) -> bool:
-    node, parent = ident, ident.parent
-    while parent is not None and parent.type in ("pattern_list", "tuple_pattern", "list_pattern"):
-        node, parent = parent, parent.parent
-    return parent is not None and parent.type in ("assignment", "for_statement", "augmented_assignment") \
-        and parent.child_by_field_id(F_LEFT) == node
 
 
 def _size_read(ctx, ident) -> bool:
